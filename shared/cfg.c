@@ -1,0 +1,195 @@
+/* cfg: one table of every environment variable; see cfg.h. */
+#include "config.h"
+#include "cfg.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum cfg_type { CFG_STR, CFG_URL, CFG_INT, CFG_DBL, CFG_LEVEL };
+
+#define CFG_SECRET 1
+
+struct cfg_var {
+    const char   *name;
+    enum cfg_type type;
+    size_t        off;
+    const char   *def;
+    double        min, max;
+    int           flags;
+};
+
+#define O(f) offsetof(struct cfg, f)
+
+static const struct cfg_var cfg_vars[] = {
+    { "DATABASE_URL",            CFG_STR,   O(database_url),         "dbname=orchestrator user=orch_worker", 0, 0, 0 },
+    { "API_DATABASE_URL",        CFG_STR,   O(api_database_url),     "dbname=orchestrator user=orch_api", 0, 0, 0 },
+    { "ORCHESTRATOR_API_TOKEN",  CFG_STR,   O(api_token),            "", 0, 0, CFG_SECRET },
+    { "ORCHESTRATOR_PORT",       CFG_INT,   O(port),                 "8080", 1, 65535, 0 },
+    { "LOG_LEVEL",               CFG_LEVEL, O(log_level),            "info", 0, 0, 0 },
+    { "N8N_BASE_URL",            CFG_URL,   O(n8n_base_url),         "", 0, 0, 0 },
+    { "N8N_WEBHOOK_AUTH_HEADER", CFG_STR,   O(n8n_auth_header),      "", 0, 0, 0 },
+    { "N8N_WEBHOOK_AUTH_VALUE",  CFG_STR,   O(n8n_auth_value),       "", 0, 0, CFG_SECRET },
+    { "WEBHOOK_TIMEOUT_MS",      CFG_INT,   O(webhook_timeout_ms),   "10000", 100, 120000, 0 },
+    { "DEXSCREENER_BASE_URL",    CFG_URL,   O(dexscreener_base_url), "https://api.dexscreener.com", 0, 0, 0 },
+    { "DEXSCREENER_QUERY",       CFG_STR,   O(dexscreener_query),    "solana", 0, 0, 0 },
+    { "PUMPFUN_BASE_URL",        CFG_URL,   O(pumpfun_base_url),     "https://frontend-api-v3.pump.fun", 0, 0, 0 },
+    { "TRADERMADE_BASE_URL",     CFG_URL,   O(tradermade_base_url),  "https://marketdata.tradermade.com", 0, 0, 0 },
+    { "TRADERMADE_API_KEY",      CFG_STR,   O(tradermade_api_key),   "", 0, 0, CFG_SECRET },
+    { "FOREX_PAIRS",             CFG_STR,   O(forex_pairs),          "EURUSD,GBPUSD", 0, 0, 0 },
+    { "BIRDEYE_BASE_URL",        CFG_URL,   O(birdeye_base_url),     "https://public-api.birdeye.so", 0, 0, 0 },
+    { "BIRDEYE_API_KEY",         CFG_STR,   O(birdeye_api_key),      "", 0, 0, CFG_SECRET },
+    { "PROBE_TIMEOUT_MS",        CFG_INT,   O(probe_timeout_ms),     "5000", 100, 60000, 0 },
+    { "DECISION_MIN_SECONDS",    CFG_INT,   O(decision_min_seconds), "60", 5, 86400, 0 },
+    { "DECISION_MAX_SECONDS",    CFG_INT,   O(decision_max_seconds), "3600", 5, 86400, 0 },
+    { "LOAD_HIGH",               CFG_DBL,   O(load_high),            "0.9", 0.01, 1000, 0 },
+    { "VOLATILITY_HIGH",         CFG_DBL,   O(volatility_high),      "3.0", 0, 1000, 0 },
+    { "VOLATILITY_LOW",          CFG_DBL,   O(volatility_low),       "0.5", 0, 1000, 0 },
+    { "HEARTBEAT_SECONDS",       CFG_INT,   O(heartbeat_seconds),    "5", 1, 300, 0 },
+    { "PROBE_RETENTION_HOURS",   CFG_INT,   O(probe_retention_hours), "168", 1, 87600, 0 },
+};
+
+#define CFG_NVARS (sizeof cfg_vars / sizeof cfg_vars[0])
+
+size_t cfg_count(void) { return CFG_NVARS; }
+const char *cfg_name(size_t i) { return i < CFG_NVARS ? cfg_vars[i].name : NULL; }
+int cfg_is_secret(size_t i) { return i < CFG_NVARS && (cfg_vars[i].flags & CFG_SECRET); }
+
+static const char *cfg_env(const char *name, void *ctx)
+{
+    (void)ctx;
+    return getenv(name);
+}
+
+/* Parse one value into its field.  Returns 0 or -1 with err set. */
+static int cfg_set(struct cfg *c, const struct cfg_var *v, const char *val,
+                   char *err, size_t errlen)
+{
+    char *field = (char *)c + v->off;
+    char *end;
+
+    switch (v->type) {
+    case CFG_INT: {
+        errno = 0;
+        long n = strtol(val, &end, 10);
+        if (errno || end == val || *end || n < (long)v->min || n > (long)v->max) {
+            snprintf(err, errlen, "%s: expected an integer from %.0f to %.0f, got \"%.40s\"",
+                     v->name, v->min, v->max, (v->flags & CFG_SECRET) ? "(hidden)" : val);
+            return -1;
+        }
+        *(long *)(void *)field = n;
+        return 0;
+    }
+    case CFG_DBL: {
+        errno = 0;
+        double d = strtod(val, &end);
+        if (errno || end == val || *end || !isfinite(d) || d < v->min || d > v->max) {
+            snprintf(err, errlen, "%s: expected a number from %g to %g, got \"%.40s\"",
+                     v->name, v->min, v->max, val);
+            return -1;
+        }
+        *(double *)(void *)field = d;
+        return 0;
+    }
+    case CFG_LEVEL:
+        if (strcmp(val, "debug") && strcmp(val, "info") && strcmp(val, "warn") && strcmp(val, "error")) {
+            snprintf(err, errlen, "%s: expected debug, info, warn or error, got \"%.40s\"", v->name, val);
+            return -1;
+        }
+        break;
+    case CFG_URL:
+        if (*val && strncmp(val, "http://", 7) && strncmp(val, "https://", 8)) {
+            snprintf(err, errlen, "%s: expected an http:// or https:// URL (or nothing), got \"%.60s\"",
+                     v->name, val);
+            return -1;
+        }
+        if (strpbrk(val, " \t\r\n\"'<>\\")) {
+            snprintf(err, errlen, "%s: URL contains a space, quote or control character", v->name);
+            return -1;
+        }
+        break;
+    case CFG_STR:
+        break;
+    }
+    for (const char *p = val; *p; p++) {
+        if ((unsigned char)*p < 0x20) {
+            snprintf(err, errlen, "%s: contains a control character", v->name);
+            return -1;
+        }
+    }
+    size_t n = strlen(val);
+    if (n > 4096) {
+        snprintf(err, errlen, "%s: longer than 4096 bytes", v->name);
+        return -1;
+    }
+    char *s = strdup(val);
+    if (!s) {
+        snprintf(err, errlen, "%s: out of memory", v->name);
+        return -1;
+    }
+    /* a URL's trailing slash would double in base + "/path" */
+    if (v->type == CFG_URL)
+        while (n > 0 && s[n - 1] == '/')
+            s[--n] = '\0';
+    *(char **)(void *)field = s;
+    return 0;
+}
+
+int cfg_load_from(struct cfg *c, cfg_getter get, void *ctx, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < CFG_NVARS; i++) {
+        const struct cfg_var *v = &cfg_vars[i];
+        const char *val = get(v->name, ctx);
+        if (!val)
+            val = v->def;
+        if (cfg_set(c, v, val, err, errlen) < 0) {
+            cfg_free(c);
+            return -1;
+        }
+    }
+    if (c->decision_min_seconds > c->decision_max_seconds) {
+        snprintf(err, errlen, "DECISION_MIN_SECONDS (%ld) is greater than DECISION_MAX_SECONDS (%ld)",
+                 c->decision_min_seconds, c->decision_max_seconds);
+        cfg_free(c);
+        return -1;
+    }
+    if (c->volatility_low > c->volatility_high) {
+        snprintf(err, errlen, "VOLATILITY_LOW (%g) is greater than VOLATILITY_HIGH (%g)",
+                 c->volatility_low, c->volatility_high);
+        cfg_free(c);
+        return -1;
+    }
+    if (!*c->n8n_auth_header != !*c->n8n_auth_value) {
+        snprintf(err, errlen, "N8N_WEBHOOK_AUTH_HEADER and N8N_WEBHOOK_AUTH_VALUE must be set together");
+        cfg_free(c);
+        return -1;
+    }
+    for (const char *p = c->n8n_auth_header; *p; p++) {
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-')) {
+            snprintf(err, errlen, "N8N_WEBHOOK_AUTH_HEADER: a header name takes letters, digits and '-'");
+            cfg_free(c);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int cfg_load(struct cfg *c, char *err, size_t errlen)
+{
+    return cfg_load_from(c, cfg_env, NULL, err, errlen);
+}
+
+void cfg_free(struct cfg *c)
+{
+    for (size_t i = 0; i < CFG_NVARS; i++) {
+        const struct cfg_var *v = &cfg_vars[i];
+        if (v->type == CFG_STR || v->type == CFG_URL || v->type == CFG_LEVEL) {
+            char **p = (char **)(void *)((char *)c + v->off);
+            free(*p);
+            *p = NULL;
+        }
+    }
+}

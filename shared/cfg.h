@@ -1,0 +1,65 @@
+/* cfg: the environment, read once at startup into one struct.
+ *
+ * Every variable is declared in one table (cfg.c) with its type, default and
+ * bounds; an invalid value makes cfg_load() fail with a message naming the
+ * variable.  Secrets are flagged so that nothing ever prints them. */
+#ifndef CFG_H
+#define CFG_H
+
+#include <stddef.h>
+
+struct cfg {
+    /* database */
+    char *database_url;          /* DATABASE_URL: worker's libpq conninfo */
+    char *api_database_url;      /* API_DATABASE_URL: FastCGI's conninfo */
+    /* API */
+    char *api_token;             /* ORCHESTRATOR_API_TOKEN (secret); empty: control disabled */
+    long  port;                  /* ORCHESTRATOR_PORT */
+    char *log_level;             /* LOG_LEVEL: debug|info|warn|error */
+    /* n8n */
+    char *n8n_base_url;          /* N8N_BASE_URL; empty: dry run */
+    char *n8n_auth_header;       /* N8N_WEBHOOK_AUTH_HEADER: header name sent with webhooks */
+    char *n8n_auth_value;        /* N8N_WEBHOOK_AUTH_VALUE (secret) */
+    long  webhook_timeout_ms;    /* WEBHOOK_TIMEOUT_MS */
+    /* market sources */
+    char *dexscreener_base_url;  /* DEXSCREENER_BASE_URL; empty: disabled */
+    char *dexscreener_query;     /* DEXSCREENER_QUERY */
+    char *pumpfun_base_url;      /* PUMPFUN_BASE_URL; empty: disabled */
+    char *tradermade_base_url;   /* TRADERMADE_BASE_URL */
+    char *tradermade_api_key;    /* TRADERMADE_API_KEY (secret); empty: source unconfigured */
+    char *forex_pairs;           /* FOREX_PAIRS: comma separated, e.g. EURUSD,GBPUSD */
+    char *birdeye_base_url;      /* BIRDEYE_BASE_URL */
+    char *birdeye_api_key;       /* BIRDEYE_API_KEY (secret); empty: source unconfigured */
+    long  probe_timeout_ms;      /* PROBE_TIMEOUT_MS */
+    /* decision policy */
+    long  decision_min_seconds;  /* DECISION_MIN_SECONDS */
+    long  decision_max_seconds;  /* DECISION_MAX_SECONDS */
+    double load_high;            /* LOAD_HIGH: 1-minute load per core that forbids aggressive */
+    double volatility_high;      /* VOLATILITY_HIGH: crypto |m5 change| % for aggressive */
+    double volatility_low;       /* VOLATILITY_LOW: below this, light */
+    /* worker housekeeping */
+    long  heartbeat_seconds;     /* HEARTBEAT_SECONDS */
+    long  probe_retention_hours; /* PROBE_RETENTION_HOURS */
+};
+
+/* A source of variables: returns the value of name or NULL when unset. */
+typedef const char *(*cfg_getter)(const char *name, void *ctx);
+
+/* Fill c from the process environment.  Returns 0, or -1 with a message
+ * naming the variable in err.  On failure c holds nothing to free. */
+int cfg_load(struct cfg *c, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* Same, reading variables through get(name, ctx): for tests. */
+int cfg_load_from(struct cfg *c, cfg_getter get, void *ctx, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Free the strings of c (not c itself).  cfg_free on a zeroed cfg is a no-op. */
+void cfg_free(struct cfg *c);
+
+/* Number of variables in the table, and the i-th one's name and whether it
+ * is a secret: used by the README check and by tests. */
+size_t cfg_count(void);
+const char *cfg_name(size_t i);
+int cfg_is_secret(size_t i);
+
+#endif

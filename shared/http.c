@@ -1,0 +1,262 @@
+/* http: libcurl client with hard limits; see http.h. */
+#include "config.h"
+#include "http.h"
+#include "log.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const char *http_strerror(enum http_err e)
+{
+    switch (e) {
+    case HTTP_OK:        return "ok";
+    case HTTP_ETIMEOUT:  return "timeout";
+    case HTTP_ERESOLVE:  return "could not resolve host";
+    case HTTP_ECONNECT:  return "could not connect";
+    case HTTP_ETOOBIG:   return "response too large";
+    case HTTP_EINTERNAL: return "internal error";
+    case HTTP_EOTHER:    return "transport error";
+    }
+    return "unknown error";
+}
+
+int http_global_init(void)
+{
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+void http_global_cleanup(void) { curl_global_cleanup(); }
+
+struct http_xfer {
+    CURL *easy;
+    struct curl_slist *hdrs;
+    struct http_resp *resp;
+    size_t cap;
+    size_t max;
+    int too_big;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+static size_t http_on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    struct http_xfer *x = ud;
+    struct http_resp *r = x->resp;
+    size_t n = size * nmemb;
+    if (r->len + n > x->max) {
+        x->too_big = 1;
+        return 0;                       /* aborts the transfer */
+    }
+    if (r->len + n + 1 > x->cap) {
+        size_t cap = x->cap ? x->cap : 4096;
+        while (cap < r->len + n + 1)
+            cap *= 2;
+        char *b = realloc(r->body, cap);
+        if (!b)
+            return 0;
+        r->body = b;
+        x->cap = cap;
+    }
+    memcpy(r->body + r->len, ptr, n);
+    r->len += n;
+    r->body[r->len] = '\0';
+    return n;
+}
+
+static size_t http_on_header(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    struct http_xfer *x = ud;
+    struct http_resp *r = x->resp;
+    size_t n = size * nmemb;
+    /* a new status line (redirect, 100-continue) starts a new header set */
+    if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
+        r->nheaders = 0;
+        return n;
+    }
+    char *colon = memchr(ptr, ':', n);
+    if (!colon || r->nheaders >= HTTP_MAX_HEADERS)
+        return n;
+    size_t nl = (size_t)(colon - ptr);
+    const char *v = colon + 1;
+    size_t vl = n - nl - 1;
+    while (vl && (*v == ' ' || *v == '\t')) { v++; vl--; }
+    while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' ')) vl--;
+    if (nl == 0 || nl >= sizeof r->headers[0].name)
+        return n;
+    struct http_header *h = &r->headers[r->nheaders++];
+    memcpy(h->name, ptr, nl);
+    h->name[nl] = '\0';
+    if (vl >= sizeof h->value)
+        vl = sizeof h->value - 1;
+    memcpy(h->value, v, vl);
+    h->value[vl] = '\0';
+    return n;
+}
+
+/* Set up x for req.  Returns 0 or -1 (resp->err set). */
+static int http_xfer_setup(struct http_xfer *x, const struct http_req *req, struct http_resp *resp)
+{
+    memset(x, 0, sizeof *x);
+    memset(resp, 0, sizeof *resp);
+    x->resp = resp;
+    x->max = req->max_bytes ? req->max_bytes : HTTP_DEFAULT_MAX_BYTES;
+    x->easy = curl_easy_init();
+    if (!x->easy || !req->url) {
+        resp->err = HTTP_EINTERNAL;
+        snprintf(resp->errmsg, sizeof resp->errmsg, "curl_easy_init failed");
+        return -1;
+    }
+    CURL *e = x->easy;
+    curl_easy_setopt(e, CURLOPT_URL, req->url);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : 10000L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : 10000L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http_on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "ai-orchestrator/" PACKAGE_VERSION);
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+    if (req->headers)
+        for (const char *const *h = req->headers; *h; h++)
+            x->hdrs = curl_slist_append(x->hdrs, *h);
+    if (req->method && strcmp(req->method, "POST") == 0) {
+        x->hdrs = curl_slist_append(x->hdrs, "Content-Type: application/json");
+        x->hdrs = curl_slist_append(x->hdrs, "Expect:");
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)(req->body ? strlen(req->body) : 0));
+    }
+    if (x->hdrs)
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
+    return 0;
+}
+
+/* Record the outcome rc of x's transfer in its response and free x. */
+static void http_xfer_finish(struct http_xfer *x, CURLcode rc)
+{
+    struct http_resp *r = x->resp;
+    if (x->easy) {
+        double secs = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME, &secs);
+        r->elapsed_ms = secs * 1000.0;
+        if (rc == CURLE_OK)
+            curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r->status);
+    }
+    if (r->err == HTTP_OK) {
+        if (x->too_big)
+            r->err = HTTP_ETOOBIG;
+        else if (rc == CURLE_OK)
+            r->err = HTTP_OK;
+        else if (rc == CURLE_OPERATION_TIMEDOUT)
+            r->err = HTTP_ETIMEOUT;
+        else if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY)
+            r->err = HTTP_ERESOLVE;
+        else if (rc == CURLE_COULDNT_CONNECT)
+            r->err = HTTP_ECONNECT;
+        else if (rc == CURLE_OUT_OF_MEMORY || rc == CURLE_WRITE_ERROR)
+            r->err = HTTP_EINTERNAL;
+        else
+            r->err = HTTP_EOTHER;
+    }
+    if (r->err != HTTP_OK) {
+        r->status = 0;
+        snprintf(r->errmsg, sizeof r->errmsg, "%s", x->errbuf[0] ? x->errbuf : http_strerror(r->err));
+        if (x->too_big)
+            snprintf(r->errmsg, sizeof r->errmsg, "response larger than %zu bytes", x->max);
+    }
+    if (!r->body) {
+        r->body = calloc(1, 1);
+        r->len = 0;
+    }
+    curl_slist_free_all(x->hdrs);
+    if (x->easy)
+        curl_easy_cleanup(x->easy);
+    x->easy = NULL;
+    x->hdrs = NULL;
+}
+
+enum http_err http_perform(const struct http_req *req, struct http_resp *resp)
+{
+    struct http_xfer x;
+    if (http_xfer_setup(&x, req, resp) < 0) {
+        http_xfer_finish(&x, CURLE_FAILED_INIT);
+        return resp->err;
+    }
+    CURLcode rc = curl_easy_perform(x.easy);
+    http_xfer_finish(&x, rc);
+    return resp->err;
+}
+
+void http_perform_many(const struct http_req *reqs, struct http_resp *resps, size_t n)
+{
+    if (n == 0)
+        return;
+    struct http_xfer *xs = calloc(n, sizeof *xs);
+    CURLM *multi = curl_multi_init();
+    if (!xs || !multi) {
+        for (size_t i = 0; i < n; i++) {
+            memset(&resps[i], 0, sizeof resps[i]);
+            resps[i].err = HTTP_EINTERNAL;
+            snprintf(resps[i].errmsg, sizeof resps[i].errmsg, "out of memory");
+        }
+        free(xs);
+        if (multi)
+            curl_multi_cleanup(multi);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (http_xfer_setup(&xs[i], &reqs[i], &resps[i]) == 0)
+            curl_multi_add_handle(multi, xs[i].easy);
+        else
+            http_xfer_finish(&xs[i], CURLE_FAILED_INIT);
+    }
+    int running = 1;
+    while (running) {
+        if (curl_multi_perform(multi, &running) != CURLM_OK)
+            break;
+        if (running && curl_multi_poll(multi, NULL, 0, 1000, NULL) != CURLM_OK)
+            break;
+    }
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        struct http_xfer *x = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        curl_multi_remove_handle(multi, m->easy_handle);
+        if (x)
+            http_xfer_finish(x, m->data.result);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (xs[i].easy) {               /* not reported done: treat as failed */
+            curl_multi_remove_handle(multi, xs[i].easy);
+            http_xfer_finish(&xs[i], CURLE_OPERATION_TIMEDOUT);
+        }
+    }
+    curl_multi_cleanup(multi);
+    free(xs);
+}
+
+const char *http_resp_header(const struct http_resp *resp, const char *name)
+{
+    for (int i = 0; i < resp->nheaders; i++)
+        if (strcasecmp(resp->headers[i].name, name) == 0)
+            return resp->headers[i].value;
+    return NULL;
+}
+
+void http_resp_free(struct http_resp *resp)
+{
+    if (!resp)
+        return;
+    free(resp->body);
+    resp->body = NULL;
+    resp->len = 0;
+}

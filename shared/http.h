@@ -1,0 +1,72 @@
+/* http: a small libcurl client with hard limits.
+ *
+ * Every request has a timeout and a cap on the body it will accept; answers
+ * over the cap fail with HTTP_ETOOBIG.  http_perform_many() runs requests in
+ * parallel (curl multi) and returns when all have finished or timed out.
+ * Response headers are kept (up to HTTP_MAX_HEADERS) for rate-limit and
+ * retry-after handling. */
+#ifndef HTTP_H
+#define HTTP_H
+
+#include <stddef.h>
+
+enum http_err {
+    HTTP_OK = 0,      /* a complete answer arrived (any status code) */
+    HTTP_ETIMEOUT,    /* no complete answer within the timeout */
+    HTTP_ERESOLVE,    /* host name not resolved */
+    HTTP_ECONNECT,    /* connection refused or failed */
+    HTTP_ETOOBIG,     /* body larger than the request's max_bytes */
+    HTTP_EINTERNAL,   /* out of memory, bad arguments, libcurl setup */
+    HTTP_EOTHER       /* any other transport error (TLS, protocol, ...) */
+};
+
+/* A static string naming the error. */
+const char *http_strerror(enum http_err e);
+
+#define HTTP_MAX_HEADERS 32
+#define HTTP_DEFAULT_MAX_BYTES (1024 * 1024)
+
+struct http_header {
+    char name[64];
+    char value[192];
+};
+
+struct http_req {
+    const char *method;            /* "GET" or "POST" */
+    const char *url;
+    const char *body;              /* POST body (JSON) or NULL */
+    const char *const *headers;    /* NULL-terminated "Name: value" lines, or NULL */
+    long timeout_ms;
+    size_t max_bytes;              /* 0: HTTP_DEFAULT_MAX_BYTES */
+};
+
+struct http_resp {
+    enum http_err err;
+    long status;                   /* HTTP status, 0 when err != HTTP_OK */
+    char *body;                    /* NUL-terminated; owned, freed by http_resp_free */
+    size_t len;
+    double elapsed_ms;
+    int nheaders;
+    struct http_header headers[HTTP_MAX_HEADERS];
+    char errmsg[256];              /* libcurl's explanation when err != HTTP_OK */
+};
+
+/* Call once at program start and end. */
+int http_global_init(void) __attribute__((warn_unused_result));
+void http_global_cleanup(void);
+
+/* Perform one request.  Fills *resp (which the caller frees with
+ * http_resp_free) and returns resp->err. */
+enum http_err http_perform(const struct http_req *req, struct http_resp *resp);
+
+/* Perform n requests in parallel; resps[i] answers reqs[i]. */
+void http_perform_many(const struct http_req *reqs, struct http_resp *resps, size_t n);
+
+/* The value of a response header (case-insensitive name), borrowed from
+ * resp, or NULL. */
+const char *http_resp_header(const struct http_resp *resp, const char *name);
+
+/* Free the body; http_resp_free on a zeroed or freed resp is a no-op. */
+void http_resp_free(struct http_resp *resp);
+
+#endif

@@ -1,0 +1,141 @@
+/* log: JSON-lines logging; see log.h. */
+#include "config.h"
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *log_prog = "orchestrator";
+static enum log_level log_min = LOG_INFO;
+static const char *const log_names[] = { "debug", "info", "warn", "error" };
+
+void log_init(const char *prog, enum log_level level)
+{
+    log_prog = prog;
+    log_min = level;
+}
+
+enum log_level log_level_parse(const char *name)
+{
+    for (int i = 0; i < 4; i++)
+        if (name && strcmp(name, log_names[i]) == 0)
+            return (enum log_level)i;
+    return LOG_INFO;
+}
+
+int log_enabled(enum log_level level) { return level >= log_min; }
+
+size_t log_json_escape(char *out, size_t len, size_t cap, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (cap == 0)
+        return 0;
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        char esc[7];
+        size_t n;
+        if (ch == '"' || ch == '\\') {
+            esc[0] = '\\'; esc[1] = (char)ch; n = 2;
+        } else if (ch == '\n') {
+            esc[0] = '\\'; esc[1] = 'n'; n = 2;
+        } else if (ch < 0x20 || ch == 0x7f) {
+            esc[0] = '\\'; esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
+            esc[4] = hex[ch >> 4]; esc[5] = hex[ch & 15]; n = 6;
+        } else {
+            esc[0] = (char)ch; n = 1;
+        }
+        if (len + n >= cap)
+            break;
+        memcpy(out + len, esc, n);
+        len += n;
+    }
+    out[len < cap ? len : cap - 1] = '\0';
+    return len;
+}
+
+void log_event(enum log_level level, const char *event, const char *spec, ...)
+{
+    if (level < log_min)
+        return;
+    char buf[4096];
+    size_t cap = sizeof buf - 2, len;
+    struct timeval tv;
+    struct tm tm;
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    int n = snprintf(buf, cap, "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\",\"prog\":\"",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     (long)(tv.tv_usec / 1000), log_names[level]);
+    len = (size_t)n;
+    len = log_json_escape(buf, len, cap, log_prog);
+    len += (size_t)snprintf(buf + len, cap - len, "\",\"event\":\"");
+    len = log_json_escape(buf, len, cap, event);
+    if (len < cap - 1)
+        buf[len++] = '"';
+
+    va_list ap;
+    va_start(ap, spec);
+    const char *p = spec ? spec : "";
+    while (*p && len < cap - 8) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        char type = *p;
+        if (p[1] != ':')
+            break;
+        p += 2;
+        const char *name = p;
+        while (*p && *p != ' ')
+            p++;
+        size_t nlen = (size_t)(p - name);
+        n = snprintf(buf + len, cap - len, ",\"%.*s\":", (int)nlen, name);
+        if (n < 0 || (size_t)n >= cap - len)
+            break;
+        len += (size_t)n;
+        switch (type) {
+        case 's': {
+            const char *s = va_arg(ap, const char *);
+            if (!s) {
+                n = snprintf(buf + len, cap - len, "null");
+            } else {
+                buf[len++] = '"';
+                len = log_json_escape(buf, len, cap - 1, s);
+                n = snprintf(buf + len, cap - len, "\"");
+            }
+            break;
+        }
+        case 'i':
+            n = snprintf(buf + len, cap - len, "%lld", va_arg(ap, long long));
+            break;
+        case 'd': {
+            double d = va_arg(ap, double);
+            n = (d == d && d - d == 0) ? snprintf(buf + len, cap - len, "%.6g", d)
+                                       : snprintf(buf + len, cap - len, "null");
+            break;
+        }
+        case 'b':
+            n = snprintf(buf + len, cap - len, "%s", va_arg(ap, int) ? "true" : "false");
+            break;
+        default:
+            n = snprintf(buf + len, cap - len, "null");
+            break;
+        }
+        if (n < 0 || (size_t)n >= cap - len) {
+            len = cap - 1;
+            break;
+        }
+        len += (size_t)n;
+    }
+    va_end(ap);
+    if (len > cap - 1)
+        len = cap - 1;
+    buf[len++] = '}';
+    buf[len++] = '\n';
+    ssize_t w = write(STDERR_FILENO, buf, len);
+    (void)w;
+}

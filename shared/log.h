@@ -1,0 +1,33 @@
+/* log: JSON lines on stderr.
+ *
+ *   {"ts":"2026-11-23T21:50:00.123Z","level":"info","prog":"worker","event":"cycle.done",...}
+ *
+ * Fields are given as a compact spec of "type:name" words followed by the
+ * values, e.g. log_event(LOG_INFO, "cycle.done", "s:cycle_id i:decision_id d:ms",
+ * cid, (long long)id, ms).  Types: s string (NULL prints null), i long long,
+ * d double, b int printed as true/false.  The level is checked before any
+ * formatting.  Never pass a secret. */
+#ifndef LOG_H
+#define LOG_H
+
+#include <stddef.h>
+
+enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+/* Set the program name (borrowed, must outlive logging) and the level. */
+void log_init(const char *prog, enum log_level level);
+
+/* Map "debug"/"info"/"warn"/"error" to a level; unknown names give LOG_INFO. */
+enum log_level log_level_parse(const char *name);
+
+/* Nonzero when events of this level are written. */
+int log_enabled(enum log_level level);
+
+void log_event(enum log_level level, const char *event, const char *spec, ...);
+
+/* Append s to out as JSON string contents (no quotes), escaping as needed,
+ * never writing more than cap bytes in all (out is always terminated when
+ * cap > 0).  Returns the new length. */
+size_t log_json_escape(char *out, size_t len, size_t cap, const char *s);
+
+#endif

@@ -1,0 +1,137 @@
+/* sessions: forex sessions from the tz database; see sessions.h. */
+#include "config.h"
+#include "sessions.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct session_def {
+    const char *name;
+    const char *tz;
+    int open_hour, close_hour;
+};
+
+static const struct session_def session_defs[SESSION_COUNT] = {
+    [SESSION_SYDNEY]  = { "sydney",  "Australia/Sydney",  7, 16 },
+    [SESSION_TOKYO]   = { "tokyo",   "Asia/Tokyo",        9, 18 },
+    [SESSION_LONDON]  = { "london",  "Europe/London",     8, 17 },
+    [SESSION_NEWYORK] = { "newyork", "America/New_York",  8, 17 },
+};
+
+const char *session_name(enum session_id s)
+{
+    return (unsigned)s < SESSION_COUNT ? session_defs[s].name : "unknown";
+}
+
+/* Offsets change only on whole UTC hours in these zones, so the offset of
+ * the current UTC hour is cached per zone (the replay asks every minute). */
+struct session_cache {
+    const char *tz;
+    time_t hour;
+    long gmtoff;
+    int valid;
+};
+static struct session_cache session_cache[8];
+
+/* UTC offset of zone tz at t, in seconds.  Returns 0 or -1. */
+static int sessions_offset(time_t t, const char *tz, long *off)
+{
+    time_t hour = t - (t % 3600 + 3600) % 3600;
+    struct session_cache *slot = NULL;
+    for (size_t i = 0; i < sizeof session_cache / sizeof session_cache[0]; i++) {
+        if (session_cache[i].tz == tz || session_cache[i].tz == NULL) {
+            slot = &session_cache[i];
+            break;
+        }
+    }
+    if (slot && slot->valid && slot->tz == tz && slot->hour == hour) {
+        *off = slot->gmtoff;
+        return 0;
+    }
+
+    char path[256];
+    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    fclose(f);
+
+    const char *old = getenv("TZ");
+    char saved[128] = "";
+    int had = old != NULL;
+    if (had)
+        snprintf(saved, sizeof saved, "%s", old);
+    char val[128];
+    snprintf(val, sizeof val, ":%s", tz);
+    setenv("TZ", val, 1);
+    tzset();
+    struct tm tm;
+    int ok = localtime_r(&hour, &tm) != NULL;
+    if (had)
+        setenv("TZ", saved, 1);
+    else
+        unsetenv("TZ");
+    tzset();
+    if (!ok)
+        return -1;
+    *off = tm.tm_gmtoff;
+    if (slot) {
+        slot->tz = tz;
+        slot->hour = hour;
+        slot->gmtoff = tm.tm_gmtoff;
+        slot->valid = 1;
+    }
+    return 0;
+}
+
+int sessions_local(time_t t, const char *tz, struct tm *out)
+{
+    long off;
+    if (sessions_offset(t, tz, &off) < 0)
+        return -1;
+    time_t local = t + off;
+    if (!gmtime_r(&local, out))
+        return -1;
+    out->tm_gmtoff = off;
+    return 0;
+}
+
+int sessions_at(time_t t, struct session_state *st)
+{
+    memset(st, 0, sizeof *st);
+    struct tm ny;
+    if (sessions_local(t, session_defs[SESSION_NEWYORK].tz, &ny) < 0)
+        return -1;
+    /* closed from Friday 17:00 to Sunday 17:00 New York time */
+    int closed = (ny.tm_wday == 5 && ny.tm_hour >= 17) || ny.tm_wday == 6 ||
+                 (ny.tm_wday == 0 && ny.tm_hour < 17);
+    st->market_open = !closed;
+    if (closed)
+        return 0;
+    for (int s = 0; s < SESSION_COUNT; s++) {
+        struct tm lt;
+        if (sessions_local(t, session_defs[s].tz, &lt) < 0)
+            return -1;
+        if (lt.tm_hour >= session_defs[s].open_hour && lt.tm_hour < session_defs[s].close_hour) {
+            st->open[s] = 1;
+            st->nopen++;
+        }
+    }
+    return 0;
+}
+
+const char *sessions_label(const struct session_state *st)
+{
+    if (!st->market_open)
+        return "closed";
+    const int *o = st->open;
+    if (o[SESSION_LONDON] && o[SESSION_NEWYORK]) return "london_newyork";
+    if (o[SESSION_TOKYO] && o[SESSION_LONDON])   return "tokyo_london";
+    if (o[SESSION_NEWYORK])                      return "newyork";
+    if (o[SESSION_LONDON])                       return "london";
+    if (o[SESSION_SYDNEY] && o[SESSION_TOKYO])   return "sydney_tokyo";
+    if (o[SESSION_TOKYO])                        return "tokyo";
+    if (o[SESSION_SYDNEY])                       return "sydney";
+    return "off_hours";
+}

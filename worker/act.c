@@ -1,0 +1,151 @@
+/* act: webhook payloads and delivery; see act.h. */
+#include "config.h"
+#include "act.h"
+#include "http.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ACT_MAX_RESPONSE (256 * 1024)
+
+const char *act_status_name(enum act_status s)
+{
+    switch (s) {
+    case ACT_SENT:        return "sent";
+    case ACT_FAILED:      return "failed";
+    case ACT_UNAVAILABLE: return "unavailable";
+    case ACT_DRY_RUN:     return "dry_run";
+    }
+    return "failed";
+}
+
+void act_key(long long decision_id, const char *workflow, char *out, size_t cap)
+{
+    snprintf(out, cap, "orch-%lld-%s", decision_id, workflow);
+}
+
+json_object *act_payload(const struct sense_snapshot *snap, const struct decide_choice *ch,
+                         long long decision_id, long long trigger_id, const char *workflow,
+                         const char *key, long long next_decision_at, int dry_run)
+{
+    json_object *p = json_object_new_object();
+    if (!p)
+        return NULL;
+    char ts[32];
+    json_object_object_add(p, "decision_id", json_object_new_int64(decision_id));
+    json_object_object_add(p, "trigger_id", json_object_new_int64(trigger_id));
+    json_object_object_add(p, "idempotency_key", json_object_new_string(key));
+    json_object_object_add(p, "workflow", json_object_new_string(workflow));
+    json_object_object_add(p, "mode", json_object_new_string(catalog_mode_name(ch->mode)));
+    json_object_object_add(p, "intensity", json_object_new_string(catalog_intensity_name(ch->intensity)));
+    json_object_object_add(p, "source", json_object_new_string(catalog_source_name(ch->source)));
+    json_object_object_add(p, "session", json_object_new_string(snap->session_label ? snap->session_label : "closed"));
+    json_object *open = json_object_new_array();
+    for (int s = 0; s < SESSION_COUNT; s++)
+        if (snap->sessions.open[s])
+            json_object_array_add(open, json_object_new_string(session_name(s)));
+    json_object_object_add(p, "sessions", open);
+
+    /* the market context the workflow may use to tune its scan */
+    json_object *full = sense_to_json(snap);
+    json_object *market = NULL;
+    if (full && json_object_object_get_ex(full, "market", &market))
+        json_object_object_add(p, "market", json_object_get(market));
+    json_object_put(full);
+
+    json_object_object_add(p, "reason", json_object_new_string(ch->reason));
+    sense_iso8601((time_t)next_decision_at, ts);
+    json_object_object_add(p, "next_decision_at", json_object_new_string(ts));
+    sense_iso8601(snap->now, ts);
+    json_object_object_add(p, "decided_at", json_object_new_string(ts));
+    json_object_object_add(p, "dry_run", json_object_new_boolean(dry_run));
+    json_object_object_add(p, "sent_by", json_object_new_string(PACKAGE_NAME "/" PACKAGE_VERSION));
+    return p;
+}
+
+enum act_status act_classify(int transport_ok, long status, const char *body)
+{
+    if (!transport_ok)
+        return ACT_FAILED;
+    if (status >= 200 && status <= 299)
+        return ACT_SENT;
+    if (status == 404)           /* n8n: "... is not registered." (wording varies) */
+        return ACT_UNAVAILABLE;
+    (void)body;
+    return ACT_FAILED;
+}
+
+/* Copy at most cap-1 printable bytes of s into out. */
+static void act_excerpt(char *out, size_t cap, const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len && n + 1 < cap; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        out[n++] = ch >= 0x20 && ch != 0x7f ? (char)ch : ' ';
+    }
+    out[n] = '\0';
+}
+
+void act_fire_many(const struct cfg *c, struct act_job *jobs, int n)
+{
+    if (n <= 0)
+        return;
+    struct http_req *reqs = calloc((size_t)n, sizeof *reqs);
+    struct http_resp *resps = calloc((size_t)n, sizeof *resps);
+    char (*urls)[1024] = calloc((size_t)n, sizeof *urls);
+    char (*hdrs)[2][600] = calloc((size_t)n, sizeof *hdrs);
+    const char *(*hv)[3] = calloc((size_t)n, sizeof *hv);
+    if (!reqs || !resps || !urls || !hdrs || !hv) {
+        for (int i = 0; i < n; i++) {
+            jobs[i].status = ACT_FAILED;
+            snprintf(jobs[i].error, sizeof jobs[i].error, "out of memory");
+        }
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        snprintf(urls[i], sizeof urls[i], "%s/webhook/%s", c->n8n_base_url, jobs[i].workflow);
+        snprintf(hdrs[i][0], sizeof hdrs[i][0], "Idempotency-Key: %s", jobs[i].key);
+        int k = 0;
+        hv[i][k++] = hdrs[i][0];
+        if (*c->n8n_auth_header) {
+            snprintf(hdrs[i][1], sizeof hdrs[i][1], "%s: %s", c->n8n_auth_header, c->n8n_auth_value);
+            hv[i][k++] = hdrs[i][1];
+        }
+        hv[i][k] = NULL;
+        reqs[i] = (struct http_req){
+            .method = "POST", .url = urls[i], .body = jobs[i].payload, .headers = hv[i],
+            .timeout_ms = c->webhook_timeout_ms, .max_bytes = ACT_MAX_RESPONSE,
+        };
+    }
+    http_perform_many(reqs, resps, (size_t)n);
+    for (int i = 0; i < n; i++) {
+        struct act_job *j = &jobs[i];
+        struct http_resp *r = &resps[i];
+        j->http_status = r->status;
+        j->latency_ms = r->elapsed_ms;
+        j->status = act_classify(r->err == HTTP_OK, r->status, r->body);
+        act_excerpt(j->response, sizeof j->response, r->body ? r->body : "", r->len);
+        if (r->err != HTTP_OK)
+            snprintf(j->error, sizeof j->error, "%s: %s", http_strerror(r->err), r->errmsg);
+        else if (j->status == ACT_UNAVAILABLE)
+            snprintf(j->error, sizeof j->error, "webhook not registered (HTTP 404): workflow inactive or missing in n8n");
+        else if (j->status == ACT_FAILED)
+            snprintf(j->error, sizeof j->error, "HTTP %ld", r->status);
+        else
+            j->error[0] = '\0';
+        log_event(j->status == ACT_SENT ? LOG_INFO : LOG_WARN,
+                  j->status == ACT_SENT ? "hook.sent" : "hook.failed",
+                  "s:workflow s:key s:status i:http_status d:latency_ms s:error",
+                  j->workflow, j->key, act_status_name(j->status), (long long)j->http_status,
+                  j->latency_ms, j->error[0] ? j->error : NULL);
+        http_resp_free(r);
+    }
+out:
+    free(reqs);
+    free(resps);
+    free(urls);
+    free(hdrs);
+    free(hv);
+}

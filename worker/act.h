@@ -1,0 +1,53 @@
+/* act: start n8n workflows by webhook.
+ *
+ * act_payload() builds the JSON body a workflow receives; act_fire_many()
+ * POSTs several in parallel to {N8N_BASE_URL}/webhook/<path> with the
+ * Idempotency-Key header and the optional auth header, and classifies each
+ * answer. */
+#ifndef ACT_H
+#define ACT_H
+
+#include <json-c/json.h>
+
+#include "cfg.h"
+#include "decide.h"
+#include "sense.h"
+
+enum act_status {
+    ACT_SENT = 0,        /* 2xx: n8n accepted it */
+    ACT_FAILED,          /* transport error, timeout, 5xx, other 4xx */
+    ACT_UNAVAILABLE,     /* 404 "not registered": the workflow is not active */
+    ACT_DRY_RUN          /* nothing sent: no N8N_BASE_URL */
+};
+
+/* "sent", "failed", "unavailable", "dry_run": the triggers.status strings. */
+const char *act_status_name(enum act_status s);
+
+struct act_job {
+    const char *workflow;       /* webhook path (borrowed) */
+    const char *payload;        /* JSON body (borrowed) */
+    const char *key;            /* idempotency key (borrowed) */
+    /* results */
+    enum act_status status;
+    long http_status;
+    double latency_ms;
+    char error[256];
+    char response[512];         /* first bytes of the answer */
+};
+
+/* The webhook body for one trigger.  Returns a JSON object (caller frees)
+ * or NULL on allocation failure. */
+json_object *act_payload(const struct sense_snapshot *snap, const struct decide_choice *ch,
+                         long long decision_id, long long trigger_id, const char *workflow,
+                         const char *key, long long next_decision_at, int dry_run);
+
+/* The idempotency key of a trigger: "orch-<decision_id>-<workflow>". */
+void act_key(long long decision_id, const char *workflow, char *out, size_t cap);
+
+/* POST every job in parallel; fills each job's results. */
+void act_fire_many(const struct cfg *c, struct act_job *jobs, int n);
+
+/* Classify one HTTP outcome: exposed for tests. */
+enum act_status act_classify(int transport_ok, long status, const char *body);
+
+#endif

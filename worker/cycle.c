@@ -1,0 +1,115 @@
+/* cycle: one decision cycle; see cycle.h. */
+#include "config.h"
+#include "cycle.h"
+#include "act.h"
+#include "decide.h"
+#include "log.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+
+static double cycle_ms(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) * 1000.0 + (double)(b->tv_nsec - a->tv_nsec) / 1e6;
+}
+
+void cycle_new_id(char id[20])
+{
+    unsigned long long v = 0;
+    if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        v = (unsigned long long)ts.tv_sec * 1000000007ULL ^ (unsigned long long)ts.tv_nsec;
+    }
+    snprintf(id, 20, "%016llx", v);
+}
+
+int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cycle_result *res)
+{
+    const struct cfg *c = ctx->cfg;
+    struct timespec t0, t1, t2, t3;
+    memset(res, 0, sizeof *res);
+    cycle_new_id(res->cycle_id);
+    const char *cid = res->cycle_id;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+
+    struct sense_snapshot snap;
+    sense_collect(c, &ctx->mem, now, &snap);
+    if (store_history(ctx->db, now, &snap.history) < 0)
+        log_event(LOG_WARN, "cycle.history_unavailable", "s:cycle_id", cid);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+
+    struct decide_menu menu;
+    struct decide_choice ch;
+    decide_menu_build(c, &snap, &menu);
+    decide_fallback(c, &snap, &menu, &ch);
+    if (forced_by) {
+        char reason[sizeof ch.reason + 64];
+        snprintf(reason, sizeof reason, "forced by control command #%lld; %s", forced_by, ch.reason);
+        snprintf(ch.reason, sizeof ch.reason, "%.*s", (int)sizeof ch.reason - 1, reason);
+        ch.source = SOURCE_FORCED;
+    }
+    char err[200];
+    if (decide_validate(&menu, &ch, err, sizeof err) < 0) {
+        /* the fallback policy must always fit its menu: a bug, not an input */
+        log_event(LOG_ERROR, "decide.invalid_fallback", "s:cycle_id s:error", cid, err);
+        ch.mode = MODE_STANDBY;
+        ch.intensity = INTENSITY_LIGHT;
+        ch.nwf = 0;
+        snprintf(ch.reason, sizeof ch.reason, "standby: fallback choice rejected (%s)", err);
+    }
+
+    int dry_run = c->n8n_base_url[0] == '\0';
+    struct store_decision d;
+    if (store_decision(ctx->db, cid, &snap, &menu, &ch, dry_run, &d) < 0) {
+        log_event(LOG_ERROR, "cycle.failed", "s:cycle_id s:error", cid, "decision not recorded; nothing sent");
+        return -1;
+    }
+    res->decision_id = d.id;
+    res->next_at = d.next_at;
+    clock_gettime(CLOCK_MONOTONIC, &t2);
+    log_event(LOG_INFO, "decision.made",
+              "s:cycle_id i:decision_id s:mode s:intensity s:source i:workflows i:next_seconds s:session b:dry_run s:reason",
+              cid, d.id, catalog_mode_name(ch.mode), catalog_intensity_name(ch.intensity),
+              catalog_source_name(ch.source), (long long)ch.nwf, (long long)ch.next_seconds,
+              snap.session_label, dry_run, ch.reason);
+
+    const char *status = ch.nwf == 0 ? "no_action" : dry_run ? "dry_run" : "failed";
+    if (!dry_run && d.ntriggers > 0) {
+        if (store_mark_sending(ctx->db, d.id) < 0) {
+            /* not marked: do not send what we could not account for */
+            log_event(LOG_ERROR, "cycle.failed", "s:cycle_id i:decision_id s:error", cid, d.id,
+                      "could not mark triggers as sending; nothing sent");
+            store_decision_clear(&d);
+            snprintf(res->status, sizeof res->status, "pending");
+            return 0;
+        }
+        struct act_job jobs[WF_COUNT];
+        memset(jobs, 0, sizeof jobs);
+        for (int i = 0; i < d.ntriggers; i++) {
+            jobs[i].workflow = catalog_workflow(d.t[i].wf)->path;
+            jobs[i].payload = d.t[i].payload;
+            jobs[i].key = d.t[i].key;
+        }
+        act_fire_many(c, jobs, d.ntriggers);
+        int sent = 0;
+        for (int i = 0; i < d.ntriggers; i++) {
+            if (jobs[i].status == ACT_SENT)
+                sent++;
+            if (store_trigger_result(ctx->db, d.t[i].id, &jobs[i]) < 0)
+                log_event(LOG_ERROR, "cycle.result_not_recorded", "s:cycle_id i:trigger_id", cid, d.t[i].id);
+        }
+        status = sent == d.ntriggers ? "succeeded" : sent > 0 ? "partial" : "failed";
+        if (store_decision_done(ctx->db, d.id, status) < 0)
+            log_event(LOG_ERROR, "cycle.status_not_recorded", "s:cycle_id i:decision_id", cid, d.id);
+    }
+    snprintf(res->status, sizeof res->status, "%s", status);
+    clock_gettime(CLOCK_MONOTONIC, &t3);
+    log_event(LOG_INFO, "cycle.done",
+              "s:cycle_id i:decision_id s:status d:sense_ms d:store_ms d:act_ms d:total_ms",
+              cid, d.id, status, cycle_ms(&t0, &t1), cycle_ms(&t1, &t2), cycle_ms(&t2, &t3), cycle_ms(&t0, &t3));
+    store_decision_clear(&d);
+    return 0;
+}

@@ -1,0 +1,34 @@
+/* cycle: one sense -> decide -> act pass. */
+#ifndef CYCLE_H
+#define CYCLE_H
+
+#include <libpq-fe.h>
+#include <time.h>
+
+#include "cfg.h"
+#include "sense.h"
+
+struct cycle_ctx {
+    const struct cfg *cfg;      /* borrowed */
+    PGconn *db;                 /* borrowed */
+    struct sense_memory mem;    /* what the previous cycle saw */
+};
+
+struct cycle_result {
+    char cycle_id[20];
+    long long decision_id;      /* 0 when nothing was recorded */
+    time_t next_at;             /* when to decide again */
+    char status[16];            /* the decision's final status */
+};
+
+/* Run one cycle at time now; forced_by is the control command id that
+ * forced it, or 0.  The decision and its triggers are committed before any
+ * webhook is sent.  Returns 0, or -1 when the decision could not be
+ * recorded (nothing was sent). */
+int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cycle_result *res)
+    __attribute__((warn_unused_result));
+
+/* Fill id[20] with a fresh random cycle id (16 hex digits). */
+void cycle_new_id(char id[20]);
+
+#endif

@@ -1,0 +1,402 @@
+/* store: the worker's SQL; see store.h. */
+#include "config.h"
+#include "store.h"
+#include "db.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char SQL_RECOVER_SENDING[] =
+    "UPDATE triggers SET status = 'unknown', finished_at = now(), "
+    "       error = 'worker stopped while sending: delivery unknown' "
+    " WHERE status = 'sending'";
+static const char SQL_RECOVER_PENDING[] =
+    "UPDATE triggers SET status = 'abandoned', finished_at = now(), "
+    "       error = 'worker stopped before sending' "
+    " WHERE status = 'pending'";
+static const char SQL_RECOVER_DECISIONS[] =
+    "UPDATE decisions SET status = 'interrupted', completed_at = now() "
+    " WHERE status IN ('pending', 'acting')";
+static const char SQL_WORKER_START[] =
+    "UPDATE worker_state SET pid = $1, hostname = $2, version = $3, started_at = now(), "
+    "       heartbeat_at = now(), dry_run = $4 "
+    " WHERE id = 1 "
+    "RETURNING running, coalesce(extract(epoch FROM next_decision_at)::bigint, 0)";
+static const char SQL_WORKER_STOP[] =
+    "UPDATE worker_state SET pid = NULL, heartbeat_at = NULL WHERE id = 1";
+static const char SQL_HEARTBEAT[] =
+    "UPDATE worker_state SET heartbeat_at = now() WHERE id = 1";
+static const char SQL_SET_RUNNING[] =
+    "UPDATE worker_state SET running = $1, heartbeat_at = now() WHERE id = 1";
+static const char SQL_HISTORY_COUNTS[] =
+    "SELECT count(*), "
+    "       count(*) FILTER (WHERE status IN ('succeeded','partial','failed')), "
+    "       count(*) FILTER (WHERE status = 'succeeded') "
+    "  FROM decisions WHERE decided_at > to_timestamp($1) - interval '24 hours'";
+static const char SQL_HISTORY_RECENT[] =
+    "SELECT id, mode, status FROM decisions ORDER BY id DESC LIMIT 5";
+static const char SQL_INSERT_DECISION[] =
+    "INSERT INTO decisions (cycle_id, decided_at, mode, intensity, source, reason, inputs, menu, "
+    "                       sessions, session, prev_mode, next_seconds, next_decision_at, dry_run, status) "
+    "VALUES ($1, to_timestamp($2), $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9::text[], $10, "
+    "        nullif($11, ''), $12::int, to_timestamp($2) + make_interval(secs => $12::int), $13, $14) "
+    "RETURNING id, extract(epoch FROM next_decision_at)::bigint";
+static const char SQL_NEXT_TRIGGER_ID[] =
+    "SELECT nextval('triggers_id_seq')";
+static const char SQL_INSERT_TRIGGER[] =
+    "INSERT INTO triggers (id, decision_id, workflow, idempotency_key, payload, status, finished_at) "
+    "VALUES ($1, $2, $3, $4, $5::jsonb, $6, CASE WHEN $6 = 'dry_run' THEN now() END)";
+static const char SQL_INSERT_PROBE[] =
+    "INSERT INTO probes (cycle_id, source, probed_at, ok, latency_ms, http_status, error) "
+    "VALUES ($1, $2, to_timestamp($3), $4, $5, nullif($6, 0), nullif($7, ''))";
+static const char SQL_UPDATE_STATE[] =
+    "UPDATE worker_state SET current_mode = $1, last_decision_id = $2, next_decision_at = to_timestamp($3), "
+    "       system_load = $4, market_volatility = $5, sources = $6::jsonb, dry_run = $7, "
+    "       heartbeat_at = now() "
+    " WHERE id = 1";
+static const char SQL_MARK_SENDING[] =
+    "UPDATE triggers SET status = 'sending', attempts = attempts + 1, started_at = now() "
+    " WHERE decision_id = $1 AND status = 'pending'";
+static const char SQL_MARK_ACTING[] =
+    "UPDATE decisions SET status = 'acting' WHERE id = $1";
+static const char SQL_TRIGGER_RESULT[] =
+    "UPDATE triggers SET status = $2, http_status = nullif($3, 0), latency_ms = $4, "
+    "       error = nullif($5, ''), response = nullif($6, ''), finished_at = now() "
+    " WHERE id = $1";
+static const char SQL_DECISION_DONE[] =
+    "UPDATE decisions SET status = $2, completed_at = now() WHERE id = $1";
+static const char SQL_TAKE_COMMANDS[] =
+    "SELECT id, command FROM control_commands WHERE status = 'pending' ORDER BY id LIMIT $1";
+static const char SQL_COMMAND_DONE[] =
+    "UPDATE control_commands SET status = $2, result = $3, processed_at = now(), "
+    "       decision_id = nullif($4::bigint, 0) "
+    " WHERE id = $1";
+static const char SQL_PRUNE_PROBES[] =
+    "DELETE FROM probes WHERE probed_at < now() - make_interval(hours => $1)";
+
+/* Run a statement with text parameters.  Returns the result (caller
+ * PQclears) when it succeeded, else NULL after logging. */
+static PGresult *store_run(PGconn *c, const char *name, const char *sql, int n, const char *const *vals)
+{
+    PGresult *r = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return r;
+    char msg[300];
+    snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+    msg[strcspn(msg, "\n")] = '\0';
+    log_event(LOG_ERROR, "store.failed", "s:statement s:error", name, msg);
+    PQclear(r);
+    return NULL;
+}
+
+/* Run a statement whose result is not needed.  Returns 0 or -1. */
+static int store_cmd(PGconn *c, const char *name, const char *sql, int n, const char *const *vals)
+{
+    PGresult *r = store_run(c, name, sql, n, vals);
+    if (!r)
+        return -1;
+    PQclear(r);
+    return 0;
+}
+
+static long store_affected(PGconn *c, const char *name, const char *sql, int n, const char *const *vals)
+{
+    PGresult *r = store_run(c, name, sql, n, vals);
+    if (!r)
+        return -1;
+    long k = strtol(PQcmdTuples(r), NULL, 10);
+    PQclear(r);
+    return k;
+}
+
+int store_recover(PGconn *c)
+{
+    long a = store_affected(c, "recover_sending", SQL_RECOVER_SENDING, 0, NULL);
+    long b = store_affected(c, "recover_pending", SQL_RECOVER_PENDING, 0, NULL);
+    long d = store_affected(c, "recover_decisions", SQL_RECOVER_DECISIONS, 0, NULL);
+    if (a < 0 || b < 0 || d < 0)
+        return -1;
+    if (a || b || d)
+        log_event(LOG_WARN, "worker.recovered", "i:triggers_unknown i:triggers_abandoned i:decisions_interrupted",
+                  (long long)a, (long long)b, (long long)d);
+    return 0;
+}
+
+int store_worker_start(PGconn *c, int dry_run, int *running, time_t *next_at)
+{
+    char pid[24], host[256] = "";
+    snprintf(pid, sizeof pid, "%ld", (long)getpid());
+    gethostname(host, sizeof host - 1);
+    const char *v[] = { pid, host, PACKAGE_VERSION, dry_run ? "t" : "f" };
+    PGresult *r = store_run(c, "worker_start", SQL_WORKER_START, 4, v);
+    if (!r)
+        return -1;
+    int ok = PQntuples(r) == 1;
+    if (ok) {
+        *running = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+        *next_at = (time_t)strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+    } else {
+        log_event(LOG_ERROR, "store.failed", "s:statement s:error", "worker_start", "worker_state row missing");
+    }
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+int store_worker_stop(PGconn *c) { return store_cmd(c, "worker_stop", SQL_WORKER_STOP, 0, NULL); }
+int store_heartbeat(PGconn *c) { return store_cmd(c, "heartbeat", SQL_HEARTBEAT, 0, NULL); }
+
+int store_set_running(PGconn *c, int running)
+{
+    const char *v[] = { running ? "t" : "f" };
+    return store_cmd(c, "set_running", SQL_SET_RUNNING, 1, v);
+}
+
+/* The integer in row i, column j of r (0 when NULL or not a number). */
+static long long store_int(PGresult *r, int i, int j)
+{
+    if (PQgetisnull(r, i, j))
+        return 0;
+    return strtoll(PQgetvalue(r, i, j), NULL, 10);
+}
+
+int store_history(PGconn *c, time_t now, struct sense_history *h)
+{
+    memset(h, 0, sizeof *h);
+    char ts[24];
+    snprintf(ts, sizeof ts, "%lld", (long long)now);
+    const char *v[] = { ts };
+    PGresult *r = store_run(c, "history_counts", SQL_HISTORY_COUNTS, 1, v);
+    if (!r)
+        return -1;
+    h->decisions_24h = (int)store_int(r, 0, 0);
+    h->acted_24h = (int)store_int(r, 0, 1);
+    h->succeeded_24h = (int)store_int(r, 0, 2);
+    PQclear(r);
+    r = store_run(c, "history_recent", SQL_HISTORY_RECENT, 0, NULL);
+    if (!r)
+        return -1;
+    for (int i = 0; i < PQntuples(r) && i < SENSE_MAX_RECENT; i++) {
+        struct sense_recent *e = &h->recent[h->nrecent++];
+        e->id = store_int(r, i, 0);
+        snprintf(e->mode, sizeof e->mode, "%s", PQgetvalue(r, i, 1));
+        snprintf(e->status, sizeof e->status, "%s", PQgetvalue(r, i, 2));
+    }
+    if (h->nrecent)
+        snprintf(h->last_mode, sizeof h->last_mode, "%s", h->recent[0].mode);
+    PQclear(r);
+    return 0;
+}
+
+void store_decision_clear(struct store_decision *d)
+{
+    for (int i = 0; i < d->ntriggers; i++) {
+        free(d->t[i].payload);
+        d->t[i].payload = NULL;
+    }
+    d->ntriggers = 0;
+}
+
+/* Insert the probes of this cycle (configured sources only).  Returns 0 or -1. */
+static int store_probes(PGconn *c, const char *cycle_id, const struct sense_snapshot *snap)
+{
+    char ts[24], lat[24], st[24];
+    snprintf(ts, sizeof ts, "%lld", (long long)snap->now);
+    for (int f = 0; f < FEED_COUNT; f++) {
+        const struct sense_probe *p = &snap->probes[f];
+        if (!p->configured)
+            continue;
+        snprintf(lat, sizeof lat, "%ld", (long)(p->latency_ms + 0.5));
+        snprintf(st, sizeof st, "%ld", p->http_status);
+        const char *v[] = { cycle_id, catalog_feed_name(f), ts, p->ok ? "t" : "f", lat, st, p->error };
+        if (store_cmd(c, "insert_probe", SQL_INSERT_PROBE, 7, v) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The Postgres array literal of the open sessions: {london,newyork}. */
+static void store_sessions_array(const struct sense_snapshot *snap, char *out, size_t cap)
+{
+    size_t n = (size_t)snprintf(out, cap, "{");
+    int first = 1;
+    for (int s = 0; s < SESSION_COUNT && n < cap; s++) {
+        if (!snap->sessions.open[s])
+            continue;
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", first ? "" : ",", session_name(s));
+        first = 0;
+    }
+    if (n < cap)
+        snprintf(out + n, cap - n, "}");
+}
+
+int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot *snap,
+                   const struct decide_menu *menu, const struct decide_choice *ch,
+                   int dry_run, struct store_decision *out)
+{
+    memset(out, 0, sizeof *out);
+    json_object *inputs = sense_to_json(snap);
+    json_object *menu_json = decide_menu_to_json(menu);
+    json_object *sources = sense_sources_json(snap);
+    int rc = -1;
+    PGresult *r = NULL;
+    if (!inputs || !menu_json || !sources)
+        goto out;
+
+    char ts[24], next[24], sess[96], load[32], vol[32], id[24], next_at[24];
+    snprintf(ts, sizeof ts, "%lld", (long long)snap->now);
+    snprintf(next, sizeof next, "%ld", ch->next_seconds);
+    snprintf(load, sizeof load, "%.4f", snap->load1 >= 0 ? snap->load1 : 0.0);
+    snprintf(vol, sizeof vol, "%.6f", snap->market.volatility);
+    store_sessions_array(snap, sess, sizeof sess);
+    const char *status = ch->nwf == 0 ? "no_action" : dry_run ? "dry_run" : "pending";
+
+    if (db_exec(c, "BEGIN") < 0)
+        goto out;
+    const char *dv[] = {
+        cycle_id, ts, catalog_mode_name(ch->mode), catalog_intensity_name(ch->intensity),
+        catalog_source_name(ch->source), ch->reason,
+        json_object_to_json_string_ext(inputs, JSON_C_TO_STRING_PLAIN),
+        json_object_to_json_string_ext(menu_json, JSON_C_TO_STRING_PLAIN),
+        sess, snap->session_label ? snap->session_label : "closed", snap->history.last_mode,
+        next, dry_run ? "t" : "f", status,
+    };
+    r = store_run(c, "insert_decision", SQL_INSERT_DECISION, 14, dv);
+    if (!r || PQntuples(r) != 1)
+        goto rollback;
+    out->id = store_int(r, 0, 0);
+    out->next_at = (time_t)store_int(r, 0, 1);
+    PQclear(r);
+    r = NULL;
+    snprintf(id, sizeof id, "%lld", out->id);
+
+    for (int i = 0; i < ch->nwf; i++) {
+        struct store_trigger *t = &out->t[out->ntriggers];
+        t->wf = ch->wf[i];
+        const char *path = catalog_workflow(t->wf)->path;
+        r = store_run(c, "next_trigger_id", SQL_NEXT_TRIGGER_ID, 0, NULL);
+        if (!r || PQntuples(r) != 1)
+            goto rollback;
+        t->id = store_int(r, 0, 0);
+        PQclear(r);
+        r = NULL;
+        act_key(out->id, path, t->key, sizeof t->key);
+        json_object *p = act_payload(snap, ch, out->id, t->id, path, t->key, (long long)out->next_at, dry_run);
+        if (!p)
+            goto rollback;
+        t->payload = strdup(json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN));
+        json_object_put(p);
+        if (!t->payload)
+            goto rollback;
+        out->ntriggers++;
+        char tid[24];
+        snprintf(tid, sizeof tid, "%lld", t->id);
+        const char *tv[] = { tid, id, path, t->key, t->payload, dry_run ? "dry_run" : "pending" };
+        if (store_cmd(c, "insert_trigger", SQL_INSERT_TRIGGER, 6, tv) < 0)
+            goto rollback;
+    }
+    if (store_probes(c, cycle_id, snap) < 0)
+        goto rollback;
+    snprintf(next_at, sizeof next_at, "%lld", (long long)out->next_at);
+    const char *sv[] = {
+        catalog_mode_name(ch->mode), id, next_at, load, vol,
+        json_object_to_json_string_ext(sources, JSON_C_TO_STRING_PLAIN), dry_run ? "t" : "f",
+    };
+    if (store_cmd(c, "update_state", SQL_UPDATE_STATE, 7, sv) < 0)
+        goto rollback;
+    if (db_exec(c, "COMMIT") < 0)
+        goto rollback;
+    rc = 0;
+    goto out;
+rollback:
+    PQclear(r);
+    r = NULL;
+    if (db_exec(c, "ROLLBACK") < 0)
+        log_event(LOG_ERROR, "store.rollback_failed", NULL);
+    store_decision_clear(out);
+    out->id = 0;
+out:
+    PQclear(r);
+    json_object_put(inputs);
+    json_object_put(menu_json);
+    json_object_put(sources);
+    return rc;
+}
+
+int store_mark_sending(PGconn *c, long long decision_id)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%lld", decision_id);
+    const char *v[] = { id };
+    if (db_exec(c, "BEGIN") < 0)
+        return -1;
+    if (store_cmd(c, "mark_sending", SQL_MARK_SENDING, 1, v) < 0 ||
+        store_cmd(c, "mark_acting", SQL_MARK_ACTING, 1, v) < 0) {
+        if (db_exec(c, "ROLLBACK") < 0)
+            log_event(LOG_ERROR, "store.rollback_failed", NULL);
+        return -1;
+    }
+    return db_exec(c, "COMMIT");
+}
+
+int store_trigger_result(PGconn *c, long long trigger_id, const struct act_job *job)
+{
+    char id[24], st[24], lat[24];
+    snprintf(id, sizeof id, "%lld", trigger_id);
+    snprintf(st, sizeof st, "%ld", job->http_status);
+    snprintf(lat, sizeof lat, "%ld", (long)(job->latency_ms + 0.5));
+    const char *v[] = { id, act_status_name(job->status), st, lat, job->error, job->response };
+    return store_cmd(c, "trigger_result", SQL_TRIGGER_RESULT, 6, v);
+}
+
+int store_decision_done(PGconn *c, long long decision_id, const char *status)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%lld", decision_id);
+    const char *v[] = { id, status };
+    return store_cmd(c, "decision_done", SQL_DECISION_DONE, 2, v);
+}
+
+int store_take_commands(PGconn *c, struct store_cmd *cmds, int max)
+{
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", max);
+    const char *v[] = { lim };
+    PGresult *r = store_run(c, "take_commands", SQL_TAKE_COMMANDS, 1, v);
+    if (!r)
+        return -1;
+    int n = 0;
+    for (int i = 0; i < PQntuples(r) && n < max; i++) {
+        const char *name = PQgetvalue(r, i, 1);
+        cmds[n].id = store_int(r, i, 0);
+        if (strcmp(name, "start") == 0)
+            cmds[n].cmd = STORE_CMD_START;
+        else if (strcmp(name, "stop") == 0)
+            cmds[n].cmd = STORE_CMD_STOP;
+        else
+            cmds[n].cmd = STORE_CMD_FORCE;
+        n++;
+    }
+    PQclear(r);
+    return n;
+}
+
+int store_command_done(PGconn *c, long long id, const char *status, const char *result, long long decision_id)
+{
+    char ids[24], dids[24];
+    snprintf(ids, sizeof ids, "%lld", id);
+    snprintf(dids, sizeof dids, "%lld", decision_id);
+    const char *v[] = { ids, status, result, dids };
+    return store_cmd(c, "command_done", SQL_COMMAND_DONE, 4, v);
+}
+
+long store_prune_probes(PGconn *c, long hours)
+{
+    char h[24];
+    snprintf(h, sizeof h, "%ld", hours);
+    const char *v[] = { h };
+    return store_affected(c, "prune_probes", SQL_PRUNE_PROBES, 1, v);
+}

@@ -1,0 +1,87 @@
+/* store: the worker's only SQL writer (and the reads it needs).
+ *
+ * Every statement is a named constant at the top of store.c, with $n
+ * parameters.  A decision, its triggers, the cycle's probes and the worker
+ * state are committed in one transaction before any webhook is sent. */
+#ifndef STORE_H
+#define STORE_H
+
+#include <libpq-fe.h>
+#include <time.h>
+
+#include "act.h"
+#include "decide.h"
+#include "sense.h"
+
+struct store_trigger {
+    long long id;
+    int wf;                    /* enum catalog_workflow */
+    char key[96];              /* idempotency key */
+    char *payload;             /* JSON text, owned (store_decision_clear frees) */
+};
+
+struct store_decision {
+    long long id;
+    time_t next_at;
+    int ntriggers;
+    struct store_trigger t[WF_COUNT];
+};
+
+enum store_command { STORE_CMD_START, STORE_CMD_STOP, STORE_CMD_FORCE };
+
+struct store_cmd {
+    long long id;
+    enum store_command cmd;
+};
+
+/* Mark what a previous worker left unfinished: 'sending' triggers become
+ * 'unknown', 'pending' ones 'abandoned', open decisions 'interrupted'.
+ * Returns 0 or -1. */
+int store_recover(PGconn *c) __attribute__((warn_unused_result));
+
+/* Register this worker in worker_state and read the persisted running flag
+ * and next decision time (0 when none).  Returns 0 or -1. */
+int store_worker_start(PGconn *c, int dry_run, int *running, time_t *next_at) __attribute__((warn_unused_result));
+
+/* Clear pid and heartbeat on a clean stop.  Returns 0 or -1. */
+int store_worker_stop(PGconn *c) __attribute__((warn_unused_result));
+
+int store_heartbeat(PGconn *c) __attribute__((warn_unused_result));
+int store_set_running(PGconn *c, int running) __attribute__((warn_unused_result));
+
+/* Fill snap->history from the last 24 hours.  Returns 0 or -1. */
+int store_history(PGconn *c, time_t now, struct sense_history *h) __attribute__((warn_unused_result));
+
+/* Insert the decision, one trigger per chosen workflow (status 'pending',
+ * or 'dry_run'), the probes, and update worker_state, in one transaction.
+ * Fills *out (free its payloads with store_decision_clear).  Returns 0 or -1
+ * (nothing written). */
+int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot *snap,
+                   const struct decide_menu *menu, const struct decide_choice *ch,
+                   int dry_run, struct store_decision *out) __attribute__((warn_unused_result));
+
+void store_decision_clear(struct store_decision *d);
+
+/* Before sending: the decision's pending triggers become 'sending' (attempts
+ * + 1) and the decision 'acting', committed.  Returns 0 or -1. */
+int store_mark_sending(PGconn *c, long long decision_id) __attribute__((warn_unused_result));
+
+/* Record one delivery outcome.  Returns 0 or -1. */
+int store_trigger_result(PGconn *c, long long trigger_id, const struct act_job *job)
+    __attribute__((warn_unused_result));
+
+/* Close the decision with status ("succeeded", "partial", "failed").  Returns 0 or -1. */
+int store_decision_done(PGconn *c, long long decision_id, const char *status) __attribute__((warn_unused_result));
+
+/* Up to max pending control commands, oldest first.  Returns how many, or -1. */
+int store_take_commands(PGconn *c, struct store_cmd *cmds, int max);
+
+/* Close a command: status "done" or "failed", a result text, and the
+ * decision it caused (0 for none).  Returns 0 or -1. */
+int store_command_done(PGconn *c, long long id, const char *status, const char *result,
+                       long long decision_id) __attribute__((warn_unused_result));
+
+/* Delete probes older than hours.  Returns the number deleted, or -1. */
+long store_prune_probes(PGconn *c, long hours);
+
+#endif
