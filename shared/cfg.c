@@ -137,6 +137,24 @@ static int cfg_set(struct cfg *c, const struct cfg_var *v, const char *val,
     return 0;
 }
 
+/* FOREX_PAIRS: 1 to 8 upper-case six-letter pairs separated by commas.
+ * Returns 0 or -1. */
+static int cfg_check_pairs(const char *s)
+{
+    int n = 0;
+    while (*s) {
+        for (int i = 0; i < 6; i++, s++)
+            if (*s < 'A' || *s > 'Z')
+                return -1;
+        n++;
+        if (*s == ',' && s[1])
+            s++;
+        else if (*s)
+            return -1;
+    }
+    return n >= 1 && n <= 8 ? 0 : -1;
+}
+
 int cfg_load_from(struct cfg *c, cfg_getter get, void *ctx, char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
@@ -164,6 +182,16 @@ int cfg_load_from(struct cfg *c, cfg_getter get, void *ctx, char *err, size_t er
     }
     if (!*c->n8n_auth_header != !*c->n8n_auth_value) {
         snprintf(err, errlen, "N8N_WEBHOOK_AUTH_HEADER and N8N_WEBHOOK_AUTH_VALUE must be set together");
+        cfg_free(c);
+        return -1;
+    }
+    if (cfg_check_pairs(c->forex_pairs) < 0) {
+        snprintf(err, errlen, "FOREX_PAIRS: expected comma-separated six-letter pairs like EURUSD,GBPUSD (at most 8)");
+        cfg_free(c);
+        return -1;
+    }
+    if (!*c->dexscreener_query || strlen(c->dexscreener_query) > 100) {
+        snprintf(err, errlen, "DEXSCREENER_QUERY: expected 1 to 100 characters");
         cfg_free(c);
         return -1;
     }

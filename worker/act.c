@@ -128,7 +128,7 @@ void act_fire_many(const struct cfg *c, struct act_job *jobs, int n)
         j->status = act_classify(r->err == HTTP_OK, r->status, r->body);
         act_excerpt(j->response, sizeof j->response, r->body ? r->body : "", r->len);
         if (r->err != HTTP_OK)
-            snprintf(j->error, sizeof j->error, "%s: %s", http_strerror(r->err), r->errmsg);
+            snprintf(j->error, sizeof j->error, "%s: %.200s", http_strerror(r->err), r->errmsg);
         else if (j->status == ACT_UNAVAILABLE)
             snprintf(j->error, sizeof j->error, "webhook not registered (HTTP 404): workflow inactive or missing in n8n");
         else if (j->status == ACT_FAILED)

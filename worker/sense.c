@@ -263,7 +263,7 @@ static void sense_judge(struct sense_probe *p, const struct http_resp *r)
     p->http_status = r->status;
     p->latency_ms = r->elapsed_ms;
     if (r->err != HTTP_OK) {
-        snprintf(p->error, sizeof p->error, "%s", r->errmsg);
+        snprintf(p->error, sizeof p->error, "%.*s", (int)sizeof p->error - 1, r->errmsg);
         p->ok = 0;
     } else if (r->status < 200 || r->status > 299) {
         snprintf(p->error, sizeof p->error, "HTTP %ld", r->status);
