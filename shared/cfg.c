@@ -2,6 +2,10 @@
 #include "config.h"
 #include "cfg.h"
 
+#ifndef ORCH_PROMPT_FILE
+#define ORCH_PROMPT_FILE "/usr/local/share/ai-orchestrator/prompt.txt"
+#endif
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -47,6 +51,24 @@ static const struct cfg_var cfg_vars[] = {
     { "LOAD_HIGH",               CFG_DBL,   O(load_high),            "0.9", 0.01, 1000, 0 },
     { "VOLATILITY_HIGH",         CFG_DBL,   O(volatility_high),      "3.0", 0, 1000, 0 },
     { "VOLATILITY_LOW",          CFG_DBL,   O(volatility_low),       "0.5", 0, 1000, 0 },
+    { "GROQ_API_KEY",            CFG_STR,   O(groq_api_key),         "", 0, 0, CFG_SECRET },
+    { "GROQ_BASE_URL",           CFG_URL,   O(groq_base_url),        "https://api.groq.com/openai/v1", 0, 0, 0 },
+    { "GROQ_MODEL",              CFG_STR,   O(groq_model),           "llama-3.3-70b-versatile", 0, 0, 0 },
+    { "OPENAI_API_KEY",          CFG_STR,   O(openai_api_key),       "", 0, 0, CFG_SECRET },
+    { "OPENAI_BASE_URL",         CFG_URL,   O(openai_base_url),      "https://api.openai.com/v1", 0, 0, 0 },
+    { "OPENAI_MODEL",            CFG_STR,   O(openai_model),         "gpt-4o-mini", 0, 0, 0 },
+    { "LLM_BASE_URL",            CFG_URL,   O(llm_base_url),         "", 0, 0, 0 },
+    { "LLM_API_KEY",             CFG_STR,   O(llm_api_key),          "", 0, 0, CFG_SECRET },
+    { "LLM_MODEL",               CFG_STR,   O(llm_model),            "local-model", 0, 0, 0 },
+    { "LLM_PROMPT_FILE",         CFG_STR,   O(llm_prompt_file),      ORCH_PROMPT_FILE, 0, 0, 0 },
+    { "LLM_TIMEOUT_MS",          CFG_INT,   O(llm_timeout_ms),       "15000", 500, 300000, 0 },
+    { "LLM_CYCLE_BUDGET_MS",     CFG_INT,   O(llm_cycle_budget_ms),  "25000", 500, 600000, 0 },
+    { "LLM_MAX_CALLS_PER_HOUR",  CFG_INT,   O(llm_max_calls_per_hour), "60", 0, 4000, 0 },
+    { "LLM_MAX_TOKENS_PER_DAY",  CFG_INT,   O(llm_max_tokens_per_day), "500000", 0, 1000000000, 0 },
+    { "LLM_MAX_COMPLETION_TOKENS", CFG_INT, O(llm_max_completion_tokens), "400", 16, 32768, 0 },
+    { "LLM_TEMPERATURE",         CFG_DBL,   O(llm_temperature),      "0.2", 0, 2, 0 },
+    { "LLM_BREAKER_FAILURES",    CFG_INT,   O(llm_breaker_failures), "3", 1, 100, 0 },
+    { "LLM_BREAKER_COOLDOWN_SECONDS", CFG_INT, O(llm_breaker_cooldown_seconds), "300", 1, 86400, 0 },
     { "HEARTBEAT_SECONDS",       CFG_INT,   O(heartbeat_seconds),    "5", 1, 300, 0 },
     { "PROBE_RETENTION_HOURS",   CFG_INT,   O(probe_retention_hours), "168", 1, 87600, 0 },
 };

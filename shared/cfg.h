@@ -37,6 +37,25 @@ struct cfg {
     double load_high;            /* LOAD_HIGH: 1-minute load per core that forbids aggressive */
     double volatility_high;      /* VOLATILITY_HIGH: crypto |m5 change| % for aggressive */
     double volatility_low;       /* VOLATILITY_LOW: below this, light */
+    /* LLM (OpenAI-compatible chat completions) */
+    char *groq_api_key;          /* GROQ_API_KEY (secret); empty: Groq not used */
+    char *groq_base_url;         /* GROQ_BASE_URL */
+    char *groq_model;            /* GROQ_MODEL */
+    char *openai_api_key;        /* OPENAI_API_KEY (secret); empty: OpenAI not used */
+    char *openai_base_url;       /* OPENAI_BASE_URL */
+    char *openai_model;          /* OPENAI_MODEL */
+    char *llm_base_url;          /* LLM_BASE_URL: any other OpenAI-compatible server; empty: none */
+    char *llm_api_key;           /* LLM_API_KEY (secret), optional for local servers */
+    char *llm_model;             /* LLM_MODEL */
+    char *llm_prompt_file;       /* LLM_PROMPT_FILE: the prompt template */
+    long  llm_timeout_ms;        /* LLM_TIMEOUT_MS: one request */
+    long  llm_cycle_budget_ms;   /* LLM_CYCLE_BUDGET_MS: all attempts of one cycle */
+    long  llm_max_calls_per_hour;   /* LLM_MAX_CALLS_PER_HOUR; 0 disables the LLM */
+    long  llm_max_tokens_per_day;   /* LLM_MAX_TOKENS_PER_DAY */
+    long  llm_max_completion_tokens;/* LLM_MAX_COMPLETION_TOKENS */
+    double llm_temperature;      /* LLM_TEMPERATURE */
+    long  llm_breaker_failures;  /* LLM_BREAKER_FAILURES: consecutive failures that open the circuit */
+    long  llm_breaker_cooldown_seconds; /* LLM_BREAKER_COOLDOWN_SECONDS */
     /* worker housekeeping */
     long  heartbeat_seconds;     /* HEARTBEAT_SECONDS */
     long  probe_retention_hours; /* PROBE_RETENTION_HOURS */

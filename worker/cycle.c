@@ -7,6 +7,7 @@
 #include "store.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -26,6 +27,38 @@ void cycle_new_id(char id[20])
     snprintf(id, 20, "%016llx", v);
 }
 
+/* The LLM side of worker_state: providers' circuits and limits, budget
+ * use.  Returns a JSON string (caller frees) or NULL. */
+static char *cycle_llm_state(struct cycle_ctx *ctx, time_t now)
+{
+    struct llm_client *cl = &ctx->llm;
+    const struct cfg *c = ctx->cfg;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "configured", json_object_new_boolean(llm_configured(cl)));
+    json_object *ps = json_object_new_array();
+    for (int i = 0; i < cl->nproviders; i++) {
+        const struct llm_provider *p = &cl->providers[i];
+        json_object *j = json_object_new_object();
+        json_object_object_add(j, "name", json_object_new_string(p->name));
+        json_object_object_add(j, "model", json_object_new_string(p->model));
+        json_object_object_add(j, "circuit", json_object_new_string(llm_circuit_state(p, now)));
+        json_object_object_add(j, "consecutive_failures", json_object_new_int(p->failures));
+        json_object_object_add(j, "remaining_requests", p->remaining_requests >= 0 ? json_object_new_int64(p->remaining_requests) : NULL);
+        json_object_object_add(j, "remaining_tokens", p->remaining_tokens >= 0 ? json_object_new_int64(p->remaining_tokens) : NULL);
+        json_object_array_add(ps, j);
+    }
+    json_object_object_add(o, "providers", ps);
+    json_object_object_add(o, "calls_last_hour", json_object_new_int(llm_calls_last_hour(cl, now)));
+    json_object_object_add(o, "tokens_today", json_object_new_int64(llm_tokens_today(cl, now)));
+    json_object_object_add(o, "max_calls_per_hour", json_object_new_int64(c->llm_max_calls_per_hour));
+    json_object_object_add(o, "max_tokens_per_day", json_object_new_int64(c->llm_max_tokens_per_day));
+    json_object_object_add(o, "prompt_version", ctx->have_prompt ? json_object_new_string(ctx->prompt.version) : NULL);
+    json_object_object_add(o, "prompt_hash", ctx->have_prompt ? json_object_new_string(ctx->prompt.hash) : NULL);
+    char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return s;
+}
+
 int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cycle_result *res)
 {
     const struct cfg *c = ctx->cfg;
@@ -42,9 +75,37 @@ int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cyc
     clock_gettime(CLOCK_MONOTONIC, &t1);
 
     struct decide_menu menu;
-    struct decide_choice ch;
+    struct decide_choice ch, shadow;
     decide_menu_build(c, &snap, &menu);
-    decide_fallback(c, &snap, &menu, &ch);
+    decide_fallback(c, &snap, &menu, &shadow);
+
+    /* the LLM chooses from the same menu; the fallback decides alongside */
+    struct llm_outcome lo;
+    memset(&lo, 0, sizeof lo);
+    lo.err = LLM_ENOTCONFIGURED;
+    snprintf(lo.detail, sizeof lo.detail, "no LLM provider configured");
+    int agreement = -1;
+    if (llm_configured(&ctx->llm) && ctx->have_prompt) {
+        char *sys = NULL, *usr = NULL;
+        if (prompt_build(&ctx->prompt, c, &snap, &menu, &sys, &usr) == 0) {
+            llm_decide(&ctx->llm, sys, usr, &menu, now, c->llm_cycle_budget_ms, &ch, &lo);
+        } else {
+            lo.err = LLM_EINVALID;
+            snprintf(lo.detail, sizeof lo.detail, "prompt could not be built");
+        }
+        free(sys);
+        free(usr);
+    }
+    if (lo.err == LLM_OK) {
+        agreement = ch.mode == shadow.mode && ch.intensity == shadow.intensity;
+    } else {
+        ch = shadow;
+        if (lo.err != LLM_ENOTCONFIGURED) {
+            char reason[sizeof ch.reason + 300];
+            snprintf(reason, sizeof reason, "fallback (llm %s): %s", llm_strerror(lo.err), shadow.reason);
+            snprintf(ch.reason, sizeof ch.reason, "%.*s", (int)sizeof ch.reason - 1, reason);
+        }
+    }
     if (forced_by) {
         char reason[sizeof ch.reason + 64];
         snprintf(reason, sizeof reason, "forced by control command #%lld; %s", forced_by, ch.reason);
@@ -63,7 +124,21 @@ int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cyc
 
     int dry_run = c->n8n_base_url[0] == '\0';
     struct store_decision d;
-    if (store_decision(ctx->db, cid, &snap, &menu, &ch, dry_run, &d) < 0) {
+    char *llm_state = cycle_llm_state(ctx, now);
+    struct store_audit audit = {
+        .llm = llm_configured(&ctx->llm) ? &lo : NULL,
+        .prompt_version = ctx->have_prompt ? ctx->prompt.version : NULL,
+        .prompt_hash = ctx->have_prompt ? ctx->prompt.hash : NULL,
+        .shadow = &shadow,
+        .agreement = agreement,
+        .llm_state = llm_state,
+    };
+    int stored = store_decision(ctx->db, cid, &snap, &menu, &ch, dry_run, &audit, &d);
+    free(llm_state);
+    llm_outcome_clear(&lo);
+    res->source = ch.source;
+    res->llm = lo.err;
+    if (stored < 0) {
         log_event(LOG_ERROR, "cycle.failed", "s:cycle_id s:error", cid, "decision not recorded; nothing sent");
         return -1;
     }
@@ -71,9 +146,9 @@ int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cyc
     res->next_at = d.next_at;
     clock_gettime(CLOCK_MONOTONIC, &t2);
     log_event(LOG_INFO, "decision.made",
-              "s:cycle_id i:decision_id s:mode s:intensity s:source i:workflows i:next_seconds s:session b:dry_run s:reason",
+              "s:cycle_id i:decision_id s:mode s:intensity s:source s:llm i:workflows i:next_seconds s:session b:dry_run s:reason",
               cid, d.id, catalog_mode_name(ch.mode), catalog_intensity_name(ch.intensity),
-              catalog_source_name(ch.source), (long long)ch.nwf, (long long)ch.next_seconds,
+              catalog_source_name(ch.source), llm_strerror(res->llm), (long long)ch.nwf, (long long)ch.next_seconds,
               snap.session_label, dry_run, ch.reason);
 
     const char *status = ch.nwf == 0 ? "no_action" : dry_run ? "dry_run" : "failed";

@@ -6,12 +6,17 @@
 #include <time.h>
 
 #include "cfg.h"
+#include "llm.h"
+#include "prompt.h"
 #include "sense.h"
 
 struct cycle_ctx {
     const struct cfg *cfg;      /* borrowed */
     PGconn *db;                 /* borrowed */
     struct sense_memory mem;    /* what the previous cycle saw */
+    struct llm_client llm;      /* providers, circuits, budget */
+    struct prompt_tpl prompt;   /* loaded when an LLM is configured */
+    int have_prompt;
 };
 
 struct cycle_result {
@@ -19,6 +24,8 @@ struct cycle_result {
     long long decision_id;      /* 0 when nothing was recorded */
     time_t next_at;             /* when to decide again */
     char status[16];            /* the decision's final status */
+    int source;                 /* enum catalog_source of the decision */
+    enum llm_err llm;           /* what the LLM did this cycle */
 };
 
 /* Run one cycle at time now; forced_by is the control command id that

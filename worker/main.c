@@ -188,6 +188,16 @@ int main(int argc, char **argv)
 
     struct worker w = { .cfg = &cfg };
     w.cycle.cfg = &cfg;
+    llm_init(&w.cycle.llm, &cfg);
+    if (llm_configured(&w.cycle.llm)) {
+        if (prompt_load(cfg.llm_prompt_file, &w.cycle.prompt, err, sizeof err) < 0) {
+            fprintf(stderr, "orch-worker: configuration error: LLM_PROMPT_FILE: %s\n", err);
+            http_global_cleanup();
+            cfg_free(&cfg);
+            return 1;
+        }
+        w.cycle.have_prompt = 1;
+    }
     int dry_run = cfg.n8n_base_url[0] == '\0';
 
     /* startup: the database may still be coming up; give it 30 s */
@@ -199,12 +209,17 @@ int main(int argc, char **argv)
     if (!w.db || store_worker_start(w.db, dry_run, &w.running, &w.next_at) < 0) {
         log_event(LOG_ERROR, "worker.fatal", "s:error", "cannot use the database (see db.* events)");
         PQfinish(w.db);
+        prompt_free(&w.cycle.prompt);
         http_global_cleanup();
         cfg_free(&cfg);
         return 1;
     }
-    log_event(LOG_INFO, "worker.start", "s:version b:running b:dry_run b:once i:next_decision_at",
-              PACKAGE_VERSION, w.running, dry_run, once, (long long)w.next_at);
+    if (llm_configured(&w.cycle.llm) && store_llm_usage(w.db, &w.cycle.llm) < 0)
+        log_event(LOG_WARN, "llm.usage_unknown", "s:detail", "past LLM calls could not be read: budgets start at zero");
+    log_event(LOG_INFO, "worker.start", "s:version b:running b:dry_run b:once i:next_decision_at i:llm_providers s:prompt_version",
+              PACKAGE_VERSION, w.running, dry_run, once, (long long)w.next_at,
+              (long long)(llm_configured(&w.cycle.llm) ? w.cycle.llm.nproviders : 0),
+              w.cycle.have_prompt ? w.cycle.prompt.version : NULL);
     if (dry_run)
         log_event(LOG_WARN, "worker.dry_run", "s:detail",
                   "N8N_BASE_URL is not set: triggers are recorded as dry runs and nothing is sent");
@@ -267,6 +282,7 @@ stop:
         rc = 1;
     log_event(LOG_INFO, "worker.stop", "s:reason i:signal", worker_signal ? "signal" : "done", (long long)worker_signal);
     PQfinish(w.db);
+    prompt_free(&w.cycle.prompt);
     http_global_cleanup();
     cfg_free(&cfg);
     return rc;

@@ -121,6 +121,7 @@ int sense_parse_dexscreener(const char *body, time_t now, struct sense_market *m
     m->crypto_volatility = m->crypto_h1 = m->volume_m5_usd = 0;
     m->txns_m5 = 0;
     m->new_pairs_1h = 0;
+    m->ntokens = 0;
     json_object *root = sense_parse_json(body, err, errlen);
     if (!root)
         return -1;
@@ -148,6 +149,14 @@ int sense_parse_dexscreener(const char *body, time_t now, struct sense_market *m
         if (!json_object_is_type(p, json_type_object))
             continue;
         m->pairs++;
+        json_object *bt = sense_child(p, "baseToken");
+        json_object *sym = sense_child(bt, "symbol"), *nam = sense_child(bt, "name");
+        if (m->ntokens < SENSE_MAX_TOKENS && sym && json_object_is_type(sym, json_type_string)) {
+            struct sense_token *t = &m->tokens[m->ntokens++];
+            snprintf(t->symbol, sizeof t->symbol, "%s", json_object_get_string(sym));
+            snprintf(t->name, sizeof t->name, "%s",
+                     nam && json_object_is_type(nam, json_type_string) ? json_object_get_string(nam) : "");
+        }
         double d;
         json_object *pc = sense_child(p, "priceChange");
         if (sense_number(pc, "m5", &d)) { sum_m5 += fabs(d); n_m5++; }

@@ -17,6 +17,7 @@
 
 #define SENSE_MAX_QUOTES 8
 #define SENSE_MAX_RECENT 5
+#define SENSE_MAX_TOKENS 5
 
 struct sense_probe {
     int configured;          /* 0: no URL or no key: not probed */
@@ -31,6 +32,11 @@ struct sense_quote {
     double mid;
 };
 
+struct sense_token {
+    char symbol[32];         /* untrusted market text, raw (bounded) */
+    char name[96];
+};
+
 struct sense_market {
     /* crypto, from DexScreener search */
     int crypto_valid;
@@ -40,6 +46,8 @@ struct sense_market {
     double volume_m5_usd;
     long txns_m5;
     int new_pairs_1h;
+    int ntokens;                /* base tokens of the first pairs */
+    struct sense_token tokens[SENSE_MAX_TOKENS];
     /* forex, from TraderMade live quotes */
     int forex_valid;
     int forex_stale;            /* provider timestamp older than 15 minutes */

@@ -40,10 +40,22 @@ static const char SQL_HISTORY_RECENT[] =
     "SELECT id, mode, status FROM decisions ORDER BY id DESC LIMIT 5";
 static const char SQL_INSERT_DECISION[] =
     "INSERT INTO decisions (cycle_id, decided_at, mode, intensity, source, reason, inputs, menu, "
-    "                       sessions, session, prev_mode, next_seconds, next_decision_at, dry_run, status) "
+    "                       sessions, session, prev_mode, next_seconds, next_decision_at, dry_run, status, "
+    "                       llm_outcome, llm_detail, llm_provider, llm_model, llm_raw, llm_prompt_tokens, "
+    "                       llm_completion_tokens, llm_latency_ms, prompt_version, prompt_hash, shadow, agreement) "
     "VALUES ($1, to_timestamp($2), $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9::text[], $10, "
-    "        nullif($11, ''), $12::int, to_timestamp($2) + make_interval(secs => $12::int), $13, $14) "
+    "        nullif($11, ''), $12::int, to_timestamp($2) + make_interval(secs => $12::int), $13, $14, "
+    "        $15, $16, $17, $18, $19, $20::int, $21::int, $22::int, $23, $24, $25::jsonb, $26::boolean) "
     "RETURNING id, extract(epoch FROM next_decision_at)::bigint";
+static const char SQL_INSERT_LLM_CALL[] =
+    "INSERT INTO llm_calls (decision_id, provider, model, http_status, outcome, latency_ms, "
+    "                       prompt_tokens, completion_tokens, error) "
+    "VALUES ($1, $2, $3, nullif($4::int, 0), $5, $6, $7, $8, nullif($9, ''))";
+static const char SQL_LLM_USAGE[] =
+    "SELECT extract(epoch FROM called_at)::bigint, prompt_tokens + completion_tokens "
+    "  FROM llm_calls WHERE called_at > now() - interval '25 hours' ORDER BY called_at";
+static const char SQL_UPDATE_LLM_STATE[] =
+    "UPDATE worker_state SET llm = $1::jsonb WHERE id = 1";
 static const char SQL_NEXT_TRIGGER_ID[] =
     "SELECT nextval('triggers_id_seq')";
 static const char SQL_INSERT_TRIGGER[] =
@@ -200,6 +212,21 @@ void store_decision_clear(struct store_decision *d)
     d->ntriggers = 0;
 }
 
+/* A choice as JSON (the shadow decision).  Caller frees. */
+static json_object *store_choice_json(const struct decide_choice *ch)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "mode", json_object_new_string(catalog_mode_name(ch->mode)));
+    json_object_object_add(o, "intensity", json_object_new_string(catalog_intensity_name(ch->intensity)));
+    json_object *w = json_object_new_array();
+    for (int i = 0; i < ch->nwf; i++)
+        json_object_array_add(w, json_object_new_string(catalog_workflow(ch->wf[i])->path));
+    json_object_object_add(o, "workflows", w);
+    json_object_object_add(o, "next_seconds", json_object_new_int64(ch->next_seconds));
+    json_object_object_add(o, "reason", json_object_new_string(ch->reason));
+    return o;
+}
+
 /* Insert the probes of this cycle (configured sources only).  Returns 0 or -1. */
 static int store_probes(PGconn *c, const char *cycle_id, const struct sense_snapshot *snap)
 {
@@ -235,12 +262,13 @@ static void store_sessions_array(const struct sense_snapshot *snap, char *out, s
 
 int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot *snap,
                    const struct decide_menu *menu, const struct decide_choice *ch,
-                   int dry_run, struct store_decision *out)
+                   int dry_run, const struct store_audit *audit, struct store_decision *out)
 {
     memset(out, 0, sizeof *out);
     json_object *inputs = sense_to_json(snap);
     json_object *menu_json = decide_menu_to_json(menu);
     json_object *sources = sense_sources_json(snap);
+    json_object *shadow = NULL;
     int rc = -1;
     PGresult *r = NULL;
     if (!inputs || !menu_json || !sources)
@@ -256,6 +284,16 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
 
     if (db_exec(c, "BEGIN") < 0)
         goto out;
+    const struct store_audit none = { .agreement = -1 };
+    if (!audit)
+        audit = &none;
+    const struct llm_outcome *lo = audit->llm;
+    char ptok[24], ctok[24], lat[24];
+    snprintf(ptok, sizeof ptok, "%ld", lo ? lo->prompt_tokens : 0L);
+    snprintf(ctok, sizeof ctok, "%ld", lo ? lo->completion_tokens : 0L);
+    snprintf(lat, sizeof lat, "%ld", lo ? (long)(lo->latency_ms + 0.5) : 0L);
+    shadow = audit->shadow ? store_choice_json(audit->shadow) : NULL;
+    int called = lo && lo->ncalls > 0;
     const char *dv[] = {
         cycle_id, ts, catalog_mode_name(ch->mode), catalog_intensity_name(ch->intensity),
         catalog_source_name(ch->source), ch->reason,
@@ -263,8 +301,17 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
         json_object_to_json_string_ext(menu_json, JSON_C_TO_STRING_PLAIN),
         sess, snap->session_label ? snap->session_label : "closed", snap->history.last_mode,
         next, dry_run ? "t" : "f", status,
+        llm_strerror(lo ? lo->err : LLM_ENOTCONFIGURED),
+        lo ? lo->detail : NULL,
+        called ? lo->provider : NULL,
+        called ? lo->model : NULL,
+        lo ? lo->raw : NULL,
+        called ? ptok : NULL, called ? ctok : NULL, called ? lat : NULL,
+        audit->prompt_version, audit->prompt_hash,
+        shadow ? json_object_to_json_string_ext(shadow, JSON_C_TO_STRING_PLAIN) : NULL,
+        audit->agreement < 0 ? NULL : audit->agreement ? "t" : "f",
     };
-    r = store_run(c, "insert_decision", SQL_INSERT_DECISION, 14, dv);
+    r = store_run(c, "insert_decision", SQL_INSERT_DECISION, 26, dv);
     if (!r || PQntuples(r) != 1)
         goto rollback;
     out->id = store_int(r, 0, 0);
@@ -300,6 +347,22 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
     }
     if (store_probes(c, cycle_id, snap) < 0)
         goto rollback;
+    for (int i = 0; lo && i < lo->ncalls; i++) {
+        const struct llm_call *k = &lo->calls[i];
+        char hs[24], kl[24], kp[24], kc[24];
+        snprintf(hs, sizeof hs, "%ld", k->http_status);
+        snprintf(kl, sizeof kl, "%ld", (long)(k->latency_ms + 0.5));
+        snprintf(kp, sizeof kp, "%ld", k->prompt_tokens);
+        snprintf(kc, sizeof kc, "%ld", k->completion_tokens);
+        const char *kv[] = { id, k->provider, k->model, hs, llm_strerror(k->err), kl, kp, kc, k->error };
+        if (store_cmd(c, "insert_llm_call", SQL_INSERT_LLM_CALL, 9, kv) < 0)
+            goto rollback;
+    }
+    if (audit->llm_state) {
+        const char *lv[] = { audit->llm_state };
+        if (store_cmd(c, "update_llm_state", SQL_UPDATE_LLM_STATE, 1, lv) < 0)
+            goto rollback;
+    }
     snprintf(next_at, sizeof next_at, "%lld", (long long)out->next_at);
     const char *sv[] = {
         catalog_mode_name(ch->mode), id, next_at, load, vol,
@@ -323,7 +386,19 @@ out:
     json_object_put(inputs);
     json_object_put(menu_json);
     json_object_put(sources);
+    json_object_put(shadow);
     return rc;
+}
+
+int store_llm_usage(PGconn *c, struct llm_client *cl)
+{
+    PGresult *r = store_run(c, "llm_usage", SQL_LLM_USAGE, 0, NULL);
+    if (!r)
+        return -1;
+    for (int i = 0; i < PQntuples(r); i++)
+        llm_budget_add(cl, (time_t)store_int(r, i, 0), (long)store_int(r, i, 1));
+    PQclear(r);
+    return 0;
 }
 
 int store_mark_sending(PGconn *c, long long decision_id)

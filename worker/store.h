@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "act.h"
+#include "llm.h"
 #include "decide.h"
 #include "sense.h"
 
@@ -25,6 +26,16 @@ struct store_decision {
     time_t next_at;
     int ntriggers;
     struct store_trigger t[WF_COUNT];
+};
+
+/* What a decision's audit trail records besides the choice itself. */
+struct store_audit {
+    const struct llm_outcome *llm;        /* NULL: no LLM configured */
+    const char *prompt_version;           /* NULL when no prompt was built */
+    const char *prompt_hash;
+    const struct decide_choice *shadow;   /* the fallback policy's choice, or NULL */
+    int agreement;                        /* 1/0, or -1 when the LLM did not decide */
+    const char *llm_state;                /* JSON for worker_state.llm, or NULL */
 };
 
 enum store_command { STORE_CMD_START, STORE_CMD_STOP, STORE_CMD_FORCE };
@@ -58,7 +69,11 @@ int store_history(PGconn *c, time_t now, struct sense_history *h) __attribute__(
  * (nothing written). */
 int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot *snap,
                    const struct decide_menu *menu, const struct decide_choice *ch,
-                   int dry_run, struct store_decision *out) __attribute__((warn_unused_result));
+                   int dry_run, const struct store_audit *audit, struct store_decision *out)
+    __attribute__((warn_unused_result));
+
+/* Count the LLM calls of the last 25 hours into cl's budget.  Returns 0 or -1. */
+int store_llm_usage(PGconn *c, struct llm_client *cl) __attribute__((warn_unused_result));
 
 void store_decision_clear(struct store_decision *d);
 

@@ -124,7 +124,7 @@ static void decision_and_triggers_committed_together(void **state)
     test_snapshot(&s);
     decide_for(&s, &m, &ch);
     assert_true(ch.nwf >= 2);
-    assert_int_equal(store_decision(worker, "cyc1", &s, &m, &ch, 0, &d), 0);
+    assert_int_equal(store_decision(worker, "cyc1", &s, &m, &ch, 0, NULL, &d), 0);
     assert_int_equal(d.id, 1);
     assert_int_equal(d.ntriggers, ch.nwf);
     assert_int_equal(d.next_at, s.now + ch.next_seconds);
@@ -167,7 +167,7 @@ static void failed_insert_leaves_nothing(void **state)
     snprintf(sql, sizeof sql, "INSERT INTO triggers (decision_id, workflow, idempotency_key, payload) "
              "VALUES (1000, '%s', 'orch-1-%s', '{}')", catalog_workflow(ch.wf[0])->path, catalog_workflow(ch.wf[0])->path);
     test_sql(admin, sql);
-    assert_int_equal(store_decision(worker, "cyc2", &s, &m, &ch, 0, &d), -1);
+    assert_int_equal(store_decision(worker, "cyc2", &s, &m, &ch, 0, NULL, &d), -1);
     assert_int_equal(d.ntriggers, 0);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE id <> 1000"), 0);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM probes"), 0);
@@ -185,7 +185,7 @@ static void delivery_outcomes_recorded(void **state)
     struct store_decision d;
     test_snapshot(&s);
     decide_for(&s, &m, &ch);
-    assert_int_equal(store_decision(worker, "cyc3", &s, &m, &ch, 0, &d), 0);
+    assert_int_equal(store_decision(worker, "cyc3", &s, &m, &ch, 0, NULL, &d), 0);
     assert_int_equal(store_mark_sending(worker, d.id), 0);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE status = 'sending' AND attempts = 1 "
                                        "AND started_at IS NOT NULL"), d.ntriggers);
@@ -215,7 +215,7 @@ static void dry_run_and_no_action(void **state)
     struct store_decision d;
     test_snapshot(&s);
     decide_for(&s, &m, &ch);
-    assert_int_equal(store_decision(worker, "cyc4", &s, &m, &ch, 1, &d), 0);
+    assert_int_equal(store_decision(worker, "cyc4", &s, &m, &ch, 1, NULL, &d), 0);
     store_decision_clear(&d);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE status = 'dry_run' AND dry_run"), 1);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE status <> 'dry_run' OR finished_at IS NULL"), 0);
@@ -223,13 +223,13 @@ static void dry_run_and_no_action(void **state)
 
     ch.mode = MODE_STANDBY;
     ch.nwf = 0;
-    assert_int_equal(store_decision(worker, "cyc5", &s, &m, &ch, 0, &d), 0);
+    assert_int_equal(store_decision(worker, "cyc5", &s, &m, &ch, 0, NULL, &d), 0);
     store_decision_clear(&d);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE status = 'no_action' AND prev_mode = 'hybrid'"), 0);
     /* prev_mode comes from history, which the cycle fills: */
     s.history.last_mode[0] = '\0';
     snprintf(s.history.last_mode, sizeof s.history.last_mode, "hybrid");
-    assert_int_equal(store_decision(worker, "cyc6", &s, &m, &ch, 0, &d), 0);
+    assert_int_equal(store_decision(worker, "cyc6", &s, &m, &ch, 0, NULL, &d), 0);
     store_decision_clear(&d);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE status = 'no_action' AND prev_mode = 'hybrid'"), 1);
 }

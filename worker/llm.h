@@ -1,0 +1,136 @@
+/* llm: decisions from an OpenAI-compatible chat-completions API.
+ *
+ * Providers are tried in order (Groq, then OpenAI, then any other
+ * OpenAI-compatible base URL), each with its own circuit breaker and
+ * rate-limit state read from the x-ratelimit-* and retry-after headers.
+ * Within one cycle's time budget: 5xx and timeouts are retried with
+ * backoff, json_validate_failed once, 429 waits for retry-after when it
+ * fits, anything else fails over.  An answer is accepted only when
+ * llm_parse_answer() and decide_validate() accept it; the caller falls back
+ * to its own policy otherwise.  Budgets (calls per hour, tokens per day)
+ * stop calls before the provider would say 429. */
+#ifndef LLM_H
+#define LLM_H
+
+#include <time.h>
+
+#include "cfg.h"
+#include "decide.h"
+
+enum llm_err {
+    LLM_OK = 0,
+    LLM_ENOTCONFIGURED,   /* no provider has a key / URL */
+    LLM_EBUDGET,          /* our own budget (calls/hour, tokens/day) is spent */
+    LLM_ECIRCUIT,         /* every provider's circuit is open or rate limited */
+    LLM_ERATELIMIT,       /* 429 */
+    LLM_ETIMEOUT,         /* no answer in time */
+    LLM_ETRANSPORT,       /* connection, DNS, TLS */
+    LLM_ESERVER,          /* 5xx */
+    LLM_EREQUEST,         /* other 4xx: key, model, request size */
+    LLM_EJSONMODE,        /* 400 json_validate_failed */
+    LLM_EMALFORMED,       /* the API's body is not a chat completion */
+    LLM_ELENGTH,          /* finish_reason "length": truncated answer */
+    LLM_EEMPTY,           /* no content */
+    LLM_EINVALID,         /* content not valid decision JSON */
+    LLM_EREJECTED         /* valid JSON but outside the menu */
+};
+#define LLM_ERR_COUNT 15
+
+/* A short stable name: "ok", "not_configured", "budget", "circuit_open",
+ * "rate_limited", "timeout", "transport", "server_error", "request_error",
+ * "json_validate_failed", "malformed", "length", "empty", "invalid", "rejected". */
+const char *llm_strerror(enum llm_err e);
+
+#define LLM_MAX_PROVIDERS 3
+#define LLM_MAX_CALLS 8
+
+struct llm_provider {
+    char name[16];            /* "groq", "openai", "custom" */
+    const char *base_url;     /* borrowed from cfg */
+    const char *api_key;      /* borrowed from cfg; may be "" for local servers */
+    const char *model;        /* borrowed from cfg */
+    /* circuit breaker */
+    int failures;             /* consecutive */
+    time_t open_until;        /* circuit open until then */
+    /* rate limits read from the provider's headers */
+    long remaining_requests;  /* -1 unknown */
+    long remaining_tokens;    /* -1 unknown */
+    time_t requests_reset_at;
+    time_t tokens_reset_at;
+    time_t retry_after_until;
+};
+
+/* One HTTP attempt, for the audit and the metrics. */
+struct llm_call {
+    char provider[16];
+    char model[64];
+    long http_status;
+    enum llm_err err;
+    double latency_ms;
+    long prompt_tokens;
+    long completion_tokens;
+    char error[160];
+};
+
+struct llm_outcome {
+    enum llm_err err;         /* LLM_OK when a choice was accepted */
+    char detail[256];         /* why not, for the decision's audit */
+    char provider[16];        /* who answered last ("" when nobody was called) */
+    char model[64];
+    char *raw;                /* the last answer's content (bounded), caller frees; may be NULL */
+    long prompt_tokens;       /* sums over the calls */
+    long completion_tokens;
+    double latency_ms;
+    int ncalls;
+    struct llm_call calls[LLM_MAX_CALLS];
+};
+
+struct llm_client {
+    const struct cfg *cfg;
+    int nproviders;
+    struct llm_provider providers[LLM_MAX_PROVIDERS];
+    /* budget: calls in the last hour (timestamps ring) and tokens today (UTC) */
+    int ncalls_hour;
+    time_t call_times[4096];
+    long tokens_today;
+    long day;                 /* days since epoch of tokens_today */
+};
+
+/* Set up providers from cfg (borrowed, must outlive the client). */
+void llm_init(struct llm_client *cl, const struct cfg *c);
+
+/* Nonzero when at least one provider is configured. */
+int llm_configured(const struct llm_client *cl);
+
+/* Count a past call (from the database at startup) in the budget. */
+void llm_budget_add(struct llm_client *cl, time_t at, long tokens);
+
+/* Calls in the hour before now, and tokens spent today (UTC). */
+int llm_calls_last_hour(struct llm_client *cl, time_t now);
+long llm_tokens_today(struct llm_client *cl, time_t now);
+
+/* Ask for a decision.  system and user are the prompt's two messages.
+ * On LLM_OK *out holds a validated choice (source SOURCE_LLM); otherwise
+ * *out is untouched and oc->detail says why.  Never takes longer than
+ * budget_ms (plus one request's timeout at most).  Free oc->raw with
+ * llm_outcome_clear. */
+enum llm_err llm_decide(struct llm_client *cl, const char *system, const char *user,
+                        const struct decide_menu *menu, time_t now, long budget_ms,
+                        struct decide_choice *out, struct llm_outcome *oc);
+
+void llm_outcome_clear(struct llm_outcome *oc);
+
+/* Parse a model's answer text (possibly wrapped in ``` fences, <think>
+ * blocks or prose) into *ch and validate it against menu.  Returns LLM_OK,
+ * LLM_EEMPTY, LLM_EINVALID or LLM_EREJECTED with the cause in err. */
+enum llm_err llm_parse_answer(const char *content, const struct decide_menu *menu,
+                              struct decide_choice *ch, char *err, size_t errlen);
+
+/* Parse a rate-limit duration such as "2m59.56s", "7.66s", "1h2m", "250ms".
+ * Returns seconds, or -1 when malformed. */
+double llm_parse_duration(const char *s);
+
+/* A circuit breaker's state for display: "closed", "open" or "half_open". */
+const char *llm_circuit_state(const struct llm_provider *p, time_t now);
+
+#endif

@@ -1,0 +1,225 @@
+/* prompt: template loading and prompt building; see prompt.h. */
+#include "config.h"
+#include "prompt.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- SHA-256 (FIPS 180-4) ---------------------------------------------- */
+
+static const uint32_t sha_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void sha_block(uint32_t h[8], const unsigned char *p)
+{
+    uint32_t w[64];
+    for (int i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    for (int i = 16; i < 64; i++) {
+        uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+    for (int i = 0; i < 64; i++) {
+        uint32_t t1 = hh + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + sha_k[i] + w[i];
+        uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        hh = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+    }
+    h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
+}
+
+void prompt_sha256_hex(const void *data, size_t len, char out[65])
+{
+    uint32_t h[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+    const unsigned char *p = data;
+    size_t n = len;
+    while (n >= 64) {
+        sha_block(h, p);
+        p += 64;
+        n -= 64;
+    }
+    unsigned char tail[128] = { 0 };
+    memcpy(tail, p, n);
+    tail[n] = 0x80;
+    size_t tl = n + 9 <= 64 ? 64 : 128;
+    uint64_t bits = (uint64_t)len * 8;
+    for (int i = 0; i < 8; i++)
+        tail[tl - 1 - i] = (unsigned char)(bits >> (8 * i));
+    sha_block(h, tail);
+    if (tl == 128)
+        sha_block(h, tail + 64);
+    for (int i = 0; i < 8; i++)
+        snprintf(out + 8 * i, 9, "%08x", h[i]);
+}
+
+/* ---- template ------------------------------------------------------------ */
+
+int prompt_parse(const char *file_text, struct prompt_tpl *t, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    size_t len = strlen(file_text);
+    if (len > PROMPT_MAX_BYTES) {
+        snprintf(err, errlen, "prompt template larger than %d bytes", PROMPT_MAX_BYTES);
+        return -1;
+    }
+    if (strncmp(file_text, "version:", 8) != 0) {
+        snprintf(err, errlen, "prompt template must start with a \"version: ...\" line");
+        return -1;
+    }
+    const char *v = file_text + 8;
+    while (*v == ' ')
+        v++;
+    size_t vl = strcspn(v, "\r\n");
+    if (vl == 0 || vl >= sizeof t->version) {
+        snprintf(err, errlen, "prompt template version must be 1 to %zu characters", sizeof t->version - 1);
+        return -1;
+    }
+    memcpy(t->version, v, vl);
+    t->version[vl] = '\0';
+    const char *rest = v + vl;
+    while (*rest == '\r' || *rest == '\n')
+        rest++;
+    if (!*rest) {
+        snprintf(err, errlen, "prompt template has no text after its version line");
+        return -1;
+    }
+    t->text = strdup(rest);
+    if (!t->text) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    prompt_sha256_hex(file_text, len, t->hash);
+    return 0;
+}
+
+int prompt_load(const char *path, struct prompt_tpl *t, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot open prompt template %s", path);
+        return -1;
+    }
+    char *buf = malloc(PROMPT_MAX_BYTES + 2);
+    if (!buf) {
+        fclose(f);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    size_t n = fread(buf, 1, PROMPT_MAX_BYTES + 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    int rc;
+    if (memchr(buf, '\0', n)) {
+        snprintf(err, errlen, "prompt template %s contains a NUL byte", path);
+        rc = -1;
+    } else {
+        rc = prompt_parse(buf, t, err, errlen);
+    }
+    free(buf);
+    return rc;
+}
+
+void prompt_free(struct prompt_tpl *t)
+{
+    free(t->text);
+    t->text = NULL;
+}
+
+void prompt_sanitize(const char *in, char *out, size_t max)
+{
+    size_t n = 0;
+    for (; *in && n < max; in++)
+        out[n++] = (unsigned char)*in < 0x20 || *in == 0x7f ? ' ' : *in;
+    /* do not end inside a UTF-8 sequence */
+    if (*in && n > 0) {
+        size_t k = n;
+        while (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0x80)
+            k--;
+        if (k > 0) {
+            unsigned char lead = (unsigned char)out[k - 1];
+            size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+            if (n - (k - 1) < need)
+                n = k - 1;
+        }
+    }
+    out[n] = '\0';
+}
+
+/* Replace every {{NAME}} in tpl with val into a new string (caller frees). */
+static char *prompt_replace(const char *tpl, const char *name, const char *val)
+{
+    size_t nl = strlen(name), vl = strlen(val), count = 0;
+    for (const char *p = strstr(tpl, name); p; p = strstr(p + nl, name))
+        count++;
+    size_t len = strlen(tpl) + count * vl + 1;
+    char *out = malloc(len);
+    if (!out)
+        return NULL;
+    char *o = out;
+    const char *p = tpl, *q;
+    while ((q = strstr(p, name))) {
+        memcpy(o, p, (size_t)(q - p));
+        o += q - p;
+        memcpy(o, val, vl);
+        o += vl;
+        p = q + nl;
+    }
+    memcpy(o, p, strlen(p) + 1);
+    return out;
+}
+
+int prompt_build(const struct prompt_tpl *t, const struct cfg *c, const struct sense_snapshot *snap,
+                 const struct decide_menu *menu, char **system, char **user)
+{
+    *system = *user = NULL;
+    char num[32];
+    snprintf(num, sizeof num, "%ld", c->decision_min_seconds);
+    char *s1 = prompt_replace(t->text, "{{MIN_SECONDS}}", num);
+    snprintf(num, sizeof num, "%ld", c->decision_max_seconds);
+    char *s2 = s1 ? prompt_replace(s1, "{{MAX_SECONDS}}", num) : NULL;
+    free(s1);
+    if (!s2)
+        return -1;
+
+    json_object *doc = json_object_new_object();
+    json_object *ctx = sense_to_json(snap);
+    json_object_object_add(doc, "allowed_actions", decide_menu_to_json(menu));
+    json_object *wfs = json_object_new_object();
+    for (int w = 0; w < WF_COUNT; w++)
+        json_object_object_add(wfs, catalog_workflow(w)->path, json_object_new_string(catalog_workflow(w)->title));
+    json_object_object_add(doc, "workflow_catalog", wfs);
+    json_object_object_add(doc, "observations", ctx);
+    json_object *text = json_object_new_array();
+    char buf[PROMPT_TOKEN_TEXT + 1];
+    for (int i = 0; i < snap->market.ntokens; i++) {
+        json_object *o = json_object_new_object();
+        prompt_sanitize(snap->market.tokens[i].symbol, buf, 24);
+        json_object_object_add(o, "symbol", json_object_new_string(buf));
+        prompt_sanitize(snap->market.tokens[i].name, buf, PROMPT_TOKEN_TEXT);
+        json_object_object_add(o, "name", json_object_new_string(buf));
+        json_object_array_add(text, o);
+    }
+    json_object_object_add(doc, "untrusted_market_text", text);
+    *user = strdup(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN));
+    json_object_put(doc);
+    if (!*user) {
+        free(s2);
+        return -1;
+    }
+    *system = s2;
+    return 0;
+}
