@@ -25,9 +25,11 @@ const char *session_name(enum session_id s)
 }
 
 /* Offsets change only on whole UTC hours in these zones, so the offset of
- * the current UTC hour is cached per zone (the replay asks every minute). */
+ * the current UTC hour is cached per zone (the replay asks every minute).
+ * The zone is keyed by its name, copied: the caller's string may be a
+ * buffer that is reused or freed. */
 struct session_cache {
-    const char *tz;
+    char tz[64];
     time_t hour;
     long gmtoff;
     int valid;
@@ -40,12 +42,12 @@ static int sessions_offset(time_t t, const char *tz, long *off)
     time_t hour = t - (t % 3600 + 3600) % 3600;
     struct session_cache *slot = NULL;
     for (size_t i = 0; i < sizeof session_cache / sizeof session_cache[0]; i++) {
-        if (session_cache[i].tz == tz || session_cache[i].tz == NULL) {
+        if (!session_cache[i].valid || strcmp(session_cache[i].tz, tz) == 0) {
             slot = &session_cache[i];
             break;
         }
     }
-    if (slot && slot->valid && slot->tz == tz && slot->hour == hour) {
+    if (slot && slot->valid && slot->hour == hour) {
         *off = slot->gmtoff;
         return 0;
     }
@@ -76,8 +78,8 @@ static int sessions_offset(time_t t, const char *tz, long *off)
     if (!ok)
         return -1;
     *off = tm.tm_gmtoff;
-    if (slot) {
-        slot->tz = tz;
+    if (slot && strlen(tz) < sizeof slot->tz) {
+        snprintf(slot->tz, sizeof slot->tz, "%s", tz);
         slot->hour = hour;
         slot->gmtoff = tm.tm_gmtoff;
         slot->valid = 1;

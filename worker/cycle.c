@@ -59,6 +59,18 @@ static char *cycle_llm_state(struct cycle_ctx *ctx, time_t now)
     return s;
 }
 
+static void cycle_sense_real(struct cycle_ctx *ctx, time_t now, struct sense_snapshot *snap)
+{
+    sense_collect(ctx->cfg, &ctx->mem, now, snap);
+}
+
+static void cycle_act_real(struct cycle_ctx *ctx, struct act_job *jobs, int n)
+{
+    act_fire_many(ctx->cfg, jobs, n);
+}
+
+static const struct cycle_io cycle_io_real = { cycle_sense_real, cycle_act_real, NULL };
+
 int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cycle_result *res)
 {
     const struct cfg *c = ctx->cfg;
@@ -68,8 +80,9 @@ int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cyc
     const char *cid = res->cycle_id;
     clock_gettime(CLOCK_MONOTONIC, &t0);
 
+    const struct cycle_io *io = ctx->io ? ctx->io : &cycle_io_real;
     struct sense_snapshot snap;
-    sense_collect(c, &ctx->mem, now, &snap);
+    io->sense(ctx, now, &snap);
     if (store_history(ctx->db, now, &snap.history) < 0)
         log_event(LOG_WARN, "cycle.history_unavailable", "s:cycle_id", cid);
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -168,7 +181,7 @@ int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cyc
             jobs[i].payload = d.t[i].payload;
             jobs[i].key = d.t[i].key;
         }
-        act_fire_many(c, jobs, d.ntriggers);
+        io->act(ctx, jobs, d.ntriggers);
         int sent = 0;
         for (int i = 0; i < d.ntriggers; i++) {
             if (jobs[i].status == ACT_SENT)

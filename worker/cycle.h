@@ -6,11 +6,26 @@
 #include <time.h>
 
 #include "cfg.h"
+#include "act.h"
 #include "llm.h"
 #include "prompt.h"
 #include "sense.h"
 
+struct cycle_ctx;
+
+/* Where a cycle's observations come from and where its triggers go: the
+ * real network by default; the replay swaps in recorded market data and
+ * simulated workflows, so that the same decision code runs in both. */
+struct cycle_io {
+    /* Fill *snap for instant now (history is filled afterwards). */
+    void (*sense)(struct cycle_ctx *ctx, time_t now, struct sense_snapshot *snap);
+    /* Deliver n triggers, filling each job's results. */
+    void (*act)(struct cycle_ctx *ctx, struct act_job *jobs, int n);
+    void *user;                 /* for the io's own state */
+};
+
 struct cycle_ctx {
+    const struct cycle_io *io;  /* NULL: the real network */
     const struct cfg *cfg;      /* borrowed */
     PGconn *db;                 /* borrowed */
     struct sense_memory mem;    /* what the previous cycle saw */

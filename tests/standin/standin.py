@@ -1,0 +1,1614 @@
+#!/usr/bin/env python3
+"""Local stand-in for the orchestrator's external services.
+
+The real services (DexScreener, Pump.fun, TraderMade, Birdeye, n8n webhooks,
+an OpenAI-compatible LLM, the Telegram Bot API) are unreachable from the test
+machines.  This one process answers for all of them on 127.0.0.1, each under
+its own path prefix, with the shapes documented in ../shared/CONTRACTS.md,
+error cases included.  Point the orchestrator's base URLs at it, e.g.
+DEXSCREENER_BASE_URL=http://127.0.0.1:P/dex, N8N_BASE_URL=http://127.0.0.1:P/n8n.
+
+Usage:
+    python3 standin.py --port P [--fixtures DIR] [--record FILE.jsonl]
+                       [--pidfile F] [--quiet]
+
+    --port 0 picks a free port.  The first line on stdout is always
+    "standin listening on 127.0.0.1:<port>".  SIGTERM or SIGINT: clean exit 0.
+    --fixtures DIR holds the recorded DexScreener responses (read at start,
+    never copied); default: $SHARED_DATA/fixtures when that exists.
+
+Python 3.11 standard library only.  Each request is served on its own
+thread (ThreadingHTTPServer), so a "slow" or "timeout" answer never blocks
+the others.
+
+Routes (SERVICES at the end of the service classes is the dispatch table:
+add a Service subclass there to add a prefix):
+  /dex         DexScreener, from the fixtures
+    GET /dex/latest/dex/search?q=...            {schemaVersion, pairs[3], pair:null} (q is not filtered on)
+    GET /dex/token-profiles/latest/v1           the 53 token profiles
+    GET /dex/latest/dex/pairs/{chain}/{pairs}   {schemaVersion, pairs:[...]} or pairs:null (comma list ok)
+    GET /dex/token-pairs/v1/{chain}/{token}, GET /dex/tokens/v1/{chain}/{tokens}   arrays of pairs
+  /pumpfun     Pump.fun: any path -> 403 Cloudflare HTML (behaviour "blocked", the default);
+               behaviour "ok" -> 200 JSON list of coins
+  /tradermade  GET /tradermade/api/v1/live?currency=EURUSD,GBPUSD&api_key=K
+  /birdeye     GET /birdeye/defi/price?address=A with X-API-KEY
+  /n8n         POST /n8n/webhook/<path>, any other method on it, /n8n/webhook-test/<path>,
+               GET /n8n/healthz, GET /n8n/healthz/readiness
+  /llm         POST /llm/<...>/chat/completions (e.g. base URL .../llm/openai/v1), GET /llm/<...>/models
+  /telegram    /telegram/bot<TOKEN>/sendMessage (JSON, form or query parameters), .../getMe
+
+Behaviours (config "behaviour": {"<service>": WORD}; for n8n also "n8n:<path>"):
+  ok, slow (sleep slow_seconds, then normal), timeout (sleep timeout_seconds),
+  empty (200, empty body), malformed (200, application/json, truncated JSON),
+  429 (retry-after header + the service's rate-limit body), any 400-599 (the
+  service's error body).  Service words: pumpfun "blocked"; n8n
+  "unregistered"; llm "json_validate_failed", "fenced", "think", "prose",
+  "not_json", "truncated".  A list of words is played one per request.
+
+Test control (these requests are not recorded):
+  GET    /_standin/config          current configuration (all keys, defaults filled in)
+  POST   /_standin/config          merge a JSON object into it; 400 if anything is invalid
+  POST   /_standin/reset           forget requests and counters, restore the default configuration
+  GET    /_standin/requests        recorded requests, oldest first;
+                                   filters ?prefix=/n8n/webhook/ &method=POST &since=SEQ &limit=N (newest N)
+  GET    /_standin/requests/count  {"count": n}, same filters
+  DELETE /_standin/requests        forget requests only
+  GET    /_standin/health          {"ok": true, ...}
+
+A recorded request: {seq, time, iso_time, service, method, path (decoded, no
+query), query {name: last value}, query_string, headers {lower-case name:
+value}, body (parsed JSON, else text, else null), body_is_json[, body_error]}.
+--record appends the same objects as JSON lines (reset does not truncate it).
+Request bodies over 1 MiB get 413.
+
+Every configuration key, its default and meaning are in CONFIG_DOC below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import email.utils
+import hashlib
+import http
+import http.server
+import json
+import math
+import os
+import random
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+import urllib.parse
+
+LISTEN_HOST = "127.0.0.1"
+MAX_BODY = 1024 * 1024          # larger request bodies get 413
+MAX_DRAIN = 16 * MAX_BODY       # read and discard up to this much before a 413
+MAX_RECORDS = 100_000           # oldest recorded requests are dropped past this
+PAIRS_FIXTURE = "dexscreener_latest_dex_pairs_sample.json"
+PROFILES_FIXTURE = "dexscreener_token_profiles_2025-03-17.json"
+SOL_MINT = "So11111111111111111111111111111111111111112"
+USDC_MINT = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
+
+N8N_DEFAULT_PATHS = [
+    "crypto-aggressive-scan", "crypto-normal-scan", "crypto-light-monitoring",
+    "forex-london-session", "forex-newyork-session", "forex-asia-session",
+    "health-monitor-check", "deep-market-analysis",
+]
+N8N_PROD_HINT = ("The workflow must be active for a production URL to run successfully. "
+                 "You can activate the workflow using the toggle in the top-right of the editor. "
+                 "Note that unlike test URL calls, production URL calls aren't shown on the canvas "
+                 "(only in the executions list)")
+N8N_TEST_HINT = ("Click the 'Execute workflow' button on the canvas, then try again. "
+                 "(In test mode, the webhook only works for one call after you click this button)")
+
+LLM_DEFAULT_DECISION = {
+    "mode": "crypto",
+    "intensity": "normal",
+    "workflows": ["crypto-normal-scan"],
+    "next_seconds": 300,
+    "reason": "stand-in default decision",
+}
+
+CONFIG_DOC = {
+    "behaviour": "per-service override, see BEHAVIOURS; keys dex, pumpfun, tradermade, birdeye, n8n, "
+                 "n8n:<path>, telegram, llm; a list value is played in order, one item per request, "
+                 "the last one sticking; null restores the default",
+    "slow_seconds": "delay of the 'slow' behaviour (default 3)",
+    "timeout_seconds": "delay of the 'timeout' behaviour (default 30)",
+    "retry_after": "retry-after header of 429 answers, seconds (default 2)",
+    "seed": "seed of the deterministic random walks (TraderMade, Birdeye); setting it restarts them",
+    "dex_m5": "number: every DexScreener pair's priceChange.m5; null: the fixture's values",
+    "dex_created_ago_s": "number: shift pairCreatedAt so the newest pair is this many seconds old; "
+                         "null: the fixture's values",
+    "tradermade_key": "the api_key TraderMade accepts (default test-tm-key)",
+    "tradermade_step_bp": "standard deviation of the quote random walk per call, basis points (default 0.5)",
+    "stale": "true: TraderMade quotes frozen, timestamp 3 days old (weekend closure)",
+    "birdeye_key": "string: the only X-API-KEY Birdeye accepts; null: any non-empty key",
+    "pumpfun_coins": "list returned by Pump.fun when its behaviour is ok; null: built from the fixture",
+    "n8n_paths": "registered production webhook paths (default: the 8 catalog workflows)",
+    "n8n_response": "JSON answered by a registered webhook (default {\"message\":\"Workflow was started\"})",
+    "n8n_auth": "null, or {\"header\": name, \"value\": v}: webhooks answer 403 "
+                "'Authorization data is wrong!' unless that header carries that value",
+    "telegram_token": "string: the only bot token accepted (others 401); null: any well-formed token",
+    "telegram_retry_after": "retry_after of Telegram's flood-control 429 (default 3)",
+    "llm_key": "string: the only Bearer key accepted; null: any non-empty key",
+    "llm_content": "assistant message content: a string as is, other JSON serialised; "
+                   "null: a default decision object",
+    "llm_json_schema": "true: accept response_format json_schema; false (default): 400 like Groq's llama-3.3",
+}
+
+
+def default_config() -> dict:
+    """The configuration after start and after /_standin/reset."""
+    return {
+        "behaviour": {svc.name: svc.default_behaviour for svc in SERVICES},
+        "slow_seconds": 3,
+        "timeout_seconds": 30,
+        "retry_after": 2,
+        "seed": 1,
+        "dex_m5": None,
+        "dex_created_ago_s": None,
+        "tradermade_key": "test-tm-key",
+        "tradermade_step_bp": 0.5,
+        "stale": False,
+        "birdeye_key": None,
+        "pumpfun_coins": None,
+        "n8n_paths": list(N8N_DEFAULT_PATHS),
+        "n8n_response": {"message": "Workflow was started"},
+        "n8n_auth": None,
+        "telegram_token": None,
+        "telegram_retry_after": 3,
+        "llm_key": None,
+        "llm_content": None,
+        "llm_json_schema": False,
+    }
+
+
+# ---------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------
+
+def dumps(obj) -> bytes:
+    """Compact JSON, as most APIs send it."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads_strict(data):
+    """json.loads without NaN/Infinity (which are not JSON)."""
+    return json.loads(data, parse_constant=_reject_constant)
+
+
+def is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def phrase(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return {498: "Invalid Token", 499: "Client Closed Request"}.get(status, "Error")
+
+
+def rfc1123(t: float) -> str:
+    return email.utils.formatdate(t, usegmt=True)
+
+
+def stable_hash(text: str) -> int:
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8", "replace")).digest()[:8], "big")
+
+
+class Response:
+    """An answer: status, body bytes, content type and extra headers."""
+
+    def __init__(self, status: int, body: bytes | str = b"", content_type: str | None = "application/json",
+                 headers: list[tuple[str, str]] | None = None, close: bool = False):
+        self.status = status
+        self.body = body.encode("utf-8") if isinstance(body, str) else body
+        self.content_type = content_type
+        self.headers = list(headers or [])
+        self.close = close
+
+    @classmethod
+    def json(cls, status: int, obj, headers=None, close: bool = False) -> "Response":
+        return cls(status, dumps(obj), "application/json", headers, close)
+
+
+class Request:
+    """One parsed request, plus the configuration snapshot it is served with."""
+
+    def __init__(self, seq: int, method: str, target: str, headers, body: bytes | None,
+                 body_error: str | None = None):
+        self.seq = seq
+        self.time = time.time()
+        self.method = method
+        target = target or "/"
+        if not target.startswith("/"):          # absolute form: http://host/path?q
+            m = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/]*(.*)$", target)
+            target = (m.group(1) if m else "") or "/"
+        target = target.split("#", 1)[0]
+        raw_path, _, self.query_string = target.partition("?")
+        self.path = urllib.parse.unquote(raw_path, errors="replace") or "/"
+        self.query: dict[str, str] = {}
+        for k, v in query_pairs(self.query_string):
+            self.query[k] = v
+        self.headers: dict[str, str] = {}
+        for k, v in headers.items():
+            k = k.lower()
+            self.headers[k] = f"{self.headers[k]}, {v}" if k in self.headers else v
+        self.raw_body = body or b""
+        self.body_error = body_error
+        self.json = None
+        self.json_ok = False
+        self.text = self.raw_body.decode("utf-8", "replace")
+        if self.raw_body.strip():
+            try:
+                self.json = loads_strict(self.raw_body.decode("utf-8"))
+                self.json_ok = True
+            except (ValueError, RecursionError):
+                pass
+        self.cfg: dict = {}
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name.lower(), default)
+
+    def to_record(self, service: str | None) -> dict:
+        """The request as recorded in memory and in --record."""
+        if self.json_ok:
+            body = self.json
+        elif self.raw_body:
+            body = self.text
+        else:
+            body = None
+        rec = {
+            "seq": self.seq,
+            "time": round(self.time, 6),
+            "iso_time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.time))
+                        + f".{int((self.time % 1) * 1000):03d}Z",
+            "service": service,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "query_string": self.query_string,
+            "headers": self.headers,
+            "body": body,
+            "body_is_json": self.json_ok,
+        }
+        if self.body_error:
+            rec["body_error"] = self.body_error
+        return rec
+
+
+def query_pairs(qs: str) -> list[tuple[str, str]]:
+    """Decoded name/value pairs of a query string or form body; [] if unparseable."""
+    try:
+        return urllib.parse.parse_qsl(qs, keep_blank_values=True, errors="replace", max_num_fields=1000)
+    except ValueError:
+        return []
+
+
+def malformed(resp: Response) -> Response:
+    """A 200 whose JSON body is cut in half: invalid, as a dropped upstream gives."""
+    body = resp.body
+    cut = body[: max(1, len(body) // 2)] if body[:1] in (b"{", b"[") and len(body) > 2 else b""
+    try:
+        loads_strict(cut.decode("utf-8", "replace"))
+        cut = b'{"schemaVersion":"1.0.0","pairs":[{"chainId":"sol'
+    except (ValueError, RecursionError):
+        if not cut:
+            cut = b'{"schemaVersion":"1.0.0","pairs":[{"chainId":"sol'
+    return Response(200, cut, "application/json")
+
+
+class ConfigError(ValueError):
+    """An invalid /_standin/config request: answered with 400."""
+
+
+# ---------------------------------------------------------------------------
+# Services
+# ---------------------------------------------------------------------------
+
+class Service:
+    """Base of one stand-in service.
+
+    Subclasses set name (its behaviour key), prefix, default_behaviour,
+    specials (behaviour words of their own) and routes: (methods, regex,
+    method name) tried in order against the path below the prefix.  They
+    override error() and too_many() to give their own error bodies."""
+
+    name = ""
+    prefix = ""
+    default_behaviour = "ok"
+    specials: dict[str, str] = {}
+    routes: list[tuple[tuple[str, ...], str, str]] = []
+
+    def __init__(self, state: "State"):
+        self.state = state
+        self._routes = [(methods, re.compile(rx), fn) for methods, rx, fn in self.routes]
+
+    # -- behaviour -----------------------------------------------------------
+    def behaviour_keys(self, req: Request, sub: str) -> list[str]:
+        """Behaviour keys consulted for this request, most specific first."""
+        return [self.name]
+
+    def serve(self, req: Request, sub: str) -> Response:
+        """Apply the configured behaviour, then (usually) route normally."""
+        word = self.state.pick_behaviour(self.behaviour_keys(req, sub))
+        if word == "ok":
+            return self.route(req, sub)
+        if word in ("slow", "timeout"):
+            self.state.sleep(req.cfg["slow_seconds" if word == "slow" else "timeout_seconds"])
+            return self.route(req, sub)
+        if word == "empty":
+            return Response(200, b"", "application/json")
+        if word == "malformed":
+            return malformed(self.route(req, sub))
+        if word == "429":
+            return self.too_many(req)
+        if word.isdigit():
+            return self.error(int(word), req)
+        return self.special(word, req, sub)
+
+    def special(self, word: str, req: Request, sub: str) -> Response:
+        raise AssertionError(f"behaviour {word!r} not handled by {self.name}")
+
+    # -- routing -------------------------------------------------------------
+    def route(self, req: Request, sub: str) -> Response:
+        method = "GET" if req.method == "HEAD" else req.method
+        wrong_method = False
+        for methods, rx, fn in self._routes:
+            m = rx.fullmatch(sub)
+            if not m:
+                continue
+            if methods and method not in methods:
+                wrong_method = True
+                continue
+            return getattr(self, fn)(req, m)
+        return self.not_found(req, sub, wrong_method)
+
+    def not_found(self, req: Request, sub: str, wrong_method: bool) -> Response:
+        return self.error(405 if wrong_method else 404, req)
+
+    # -- error styles --------------------------------------------------------
+    def error(self, status: int, req: Request) -> Response:
+        return Response.json(status, {"error": phrase(status)})
+
+    def too_many(self, req: Request) -> Response:
+        r = self.error(429, req)
+        r.headers.append(("retry-after", str(req.cfg["retry_after"])))
+        return r
+
+
+class DexScreener(Service):
+    """DexScreener (api.dexscreener.com) from the recorded fixtures.
+
+    Error bodies are unverified (the real API sits behind Cloudflare):
+    {"error": "<reason phrase>"}."""
+
+    name = "dex"
+    prefix = "/dex"
+    routes = [
+        (("GET",), r"/latest/dex/search/?", "search"),
+        (("GET",), r"/token-profiles/latest/v1/?", "profiles"),
+        (("GET",), r"/latest/dex/pairs/([^/]+)/([^/]+)/?", "pairs"),
+        (("GET",), r"/token-pairs/v1/([^/]+)/([^/]+)/?", "token_pairs"),
+        (("GET",), r"/tokens/v1/([^/]+)/([^/]+)/?", "tokens"),
+    ]
+
+    def _no_fixtures(self) -> Response:
+        return Response.json(503, {"error": "stand-in has no DexScreener fixtures: start it with --fixtures DIR",
+                                   "standin": True})
+
+    def _pairs(self, req: Request) -> list | None:
+        """The fixture's pairs, with dex_m5 / dex_created_ago_s applied."""
+        fx = self.state.fixtures.get("pairs")
+        if fx is None:
+            return None
+        pairs = copy.deepcopy(fx.get("pairs") or [])
+        m5 = req.cfg.get("dex_m5")
+        ago = req.cfg.get("dex_created_ago_s")
+        created = [p["pairCreatedAt"] for p in pairs if isinstance(p, dict) and is_number(p.get("pairCreatedAt"))]
+        shift = int(req.time * 1000 - ago * 1000 - max(created)) if ago is not None and created else 0
+        for p in pairs:
+            if not isinstance(p, dict):
+                continue
+            if m5 is not None:
+                pc = p.get("priceChange")
+                if not isinstance(pc, dict):
+                    pc = p["priceChange"] = {}
+                pc["m5"] = m5
+            if shift and is_number(p.get("pairCreatedAt")):
+                p["pairCreatedAt"] = int(p["pairCreatedAt"] + shift)
+        return pairs
+
+    def search(self, req, m):
+        pairs = self._pairs(req)
+        if pairs is None:
+            return self._no_fixtures()
+        out = copy.deepcopy(self.state.fixtures["pairs"])
+        out["pairs"] = pairs
+        return Response.json(200, out)
+
+    def profiles(self, req, m):
+        prof = self.state.fixtures.get("profiles")
+        if prof is None:
+            return self._no_fixtures()
+        return Response.json(200, prof)
+
+    def _find(self, req, chain: str, field, wanted: str) -> list | None:
+        pairs = self._pairs(req)
+        if pairs is None:
+            return None
+        keys = {a.strip().lower() for a in wanted.split(",") if a.strip()}
+        return [p for p in pairs if isinstance(p, dict) and str(p.get("chainId", "")).lower() == chain.lower()
+                and str(field(p)).lower() in keys]
+
+    def pairs(self, req, m):
+        found = self._find(req, m.group(1), lambda p: p.get("pairAddress", ""), m.group(2))
+        if found is None:
+            return self._no_fixtures()
+        return Response.json(200, {"schemaVersion": "1.0.0", "pairs": found or None})
+
+    def token_pairs(self, req, m):
+        found = self._find(req, m.group(1), lambda p: (p.get("baseToken") or {}).get("address", ""), m.group(2))
+        return self._no_fixtures() if found is None else Response.json(200, found)
+
+    tokens = token_pairs
+
+
+class PumpFun(Service):
+    """Pump.fun's web backend (frontend-api-v3.pump.fun): refuses servers.
+
+    Default behaviour "blocked": 403 with a Cloudflare block page, as it
+    answers data-centre clients.  Behaviour "ok": 200 with a small JSON list
+    of coins on every path.  Other errors in NestJS style:
+    {"statusCode": s, "message": "..."}."""
+
+    name = "pumpfun"
+    prefix = "/pumpfun"
+    default_behaviour = "blocked"
+    specials = {"blocked": "403 with a Cloudflare 'Sorry, you have been blocked' HTML page"}
+
+    def route(self, req, sub):
+        coins = req.cfg.get("pumpfun_coins")
+        if coins is None:
+            coins = self._default_coins(req)
+        return Response.json(200, coins)
+
+    def _default_coins(self, req) -> list:
+        fx = self.state.fixtures.get("pairs") or {}
+        pairs = [p for p in fx.get("pairs") or [] if isinstance(p, dict)]
+        now_ms = int(req.time * 1000)
+        coins = []
+        if not pairs:
+            pairs = [{"baseToken": {"address": "StandinCoin111111111111111111111111111pump",
+                                    "name": "Stand-in Coin", "symbol": "STAND"},
+                      "marketCap": 5000, "dexId": "pumpfun"}]
+        for i, p in enumerate(pairs):
+            base = p.get("baseToken") or {}
+            mint = str(base.get("address", ""))
+            usd_cap = float(p.get("marketCap") or p.get("fdv") or 0)
+            h = f"{stable_hash(mint):016x}"
+            coins.append({
+                "mint": mint,
+                "name": base.get("name", ""),
+                "symbol": base.get("symbol", ""),
+                "description": "",
+                "image_uri": (p.get("info") or {}).get("imageUrl", ""),
+                "bonding_curve": f"Bc{h}standin",
+                "creator": f"Cr{h[::-1]}standin",
+                "created_timestamp": now_ms - (i + 1) * 60_000,
+                "last_trade_timestamp": now_ms - i * 5_000,
+                "complete": p.get("dexId") == "pumpswap",
+                "market_cap": round(usd_cap / 140.0, 4),
+                "usd_market_cap": usd_cap,
+                "reply_count": i * 7,
+                "nsfw": False,
+            })
+        return coins
+
+    def special(self, word, req, sub):
+        return self._blocked(req)
+
+    def _blocked(self, req) -> Response:
+        ray = f"{stable_hash(str(req.seq)):016x}"
+        html = CLOUDFLARE_BLOCK_PAGE.replace("{RAY}", ray).replace("{IP}", "203.0.113.7")
+        return Response(403, html, "text/html; charset=UTF-8",
+                        [("Server", "cloudflare"), ("CF-RAY", f"{ray}-FRA"),
+                         ("Cache-Control", "private, max-age=0, no-store, no-cache, must-revalidate"),
+                         ("X-Frame-Options", "SAMEORIGIN")])
+
+    def error(self, status, req):
+        if status == 403:
+            return self._blocked(req)
+        msg = "ThrottlerException: Too Many Requests" if status == 429 else phrase(status)
+        return Response.json(status, {"statusCode": status, "message": msg})
+
+
+CLOUDFLARE_BLOCK_PAGE = """<!DOCTYPE html>
+<!--[if lt IE 7]> <html class="no-js ie6 oldie" lang="en-US"> <![endif]-->
+<!--[if gt IE 8]><!--> <html class="no-js" lang="en-US"> <!--<![endif]-->
+<head>
+<title>Attention Required! | Cloudflare</title>
+<meta charset="UTF-8" />
+<meta http-equiv="Content-Type" content="text/html; charset=UTF-8" />
+<meta http-equiv="X-UA-Compatible" content="IE=Edge" />
+<meta name="robots" content="noindex, nofollow" />
+<meta name="viewport" content="width=device-width,initial-scale=1" />
+<link rel="stylesheet" id="cf_styles-css" href="/cdn-cgi/styles/cf.errors.css" />
+</head>
+<body>
+  <div id="cf-wrapper">
+    <div id="cf-error-details" class="cf-error-details-wrapper">
+      <div class="cf-wrapper cf-header cf-error-overview">
+        <h1 data-translate="block_headline">Sorry, you have been blocked</h1>
+        <h2 class="cf-subheadline"><span data-translate="unable_to_access">You are unable to access</span> pump.fun</h2>
+      </div>
+      <div class="cf-section cf-wrapper">
+        <div class="cf-columns two">
+          <div class="cf-column">
+            <h2 data-translate="blocked_why_headline">Why have I been blocked?</h2>
+            <p data-translate="blocked_why_detail">This website is using a security service to protect itself from online attacks. The action you just performed triggered the security solution. There are several actions that could trigger this block including submitting a certain word or phrase, a SQL command or malformed data.</p>
+          </div>
+          <div class="cf-column">
+            <h2 data-translate="blocked_resolve_headline">What can I do to resolve this?</h2>
+            <p data-translate="blocked_resolve_detail">You can email the site owner to let them know you were blocked. Please include what you were doing when this page came up and the Cloudflare Ray ID found at the bottom of this page.</p>
+          </div>
+        </div>
+      </div>
+      <div class="cf-error-footer cf-wrapper w-240 lg:w-full py-10 sm:py-4 sm:px-8 mx-auto text-center sm:text-left border-solid border-0 border-t border-gray-300">
+        <p class="text-13">
+          <span class="cf-footer-item sm:block sm:mb-1">Cloudflare Ray ID: <strong class="font-semibold">{RAY}</strong></span>
+          <span class="cf-footer-separator sm:hidden">&bull;</span>
+          <span id="cf-footer-item-ip" class="cf-footer-item sm:block sm:mb-1">Your IP: {IP}</span>
+          <span class="cf-footer-separator sm:hidden">&bull;</span>
+          <span class="cf-footer-item sm:block sm:mb-1"><span>Performance &amp; security by</span> <a rel="noopener noreferrer" href="https://www.cloudflare.com/5xx-error-landing" id="brand_link" target="_blank">Cloudflare</a></span>
+        </p>
+      </div>
+    </div>
+  </div>
+</body>
+</html>
+"""
+
+
+class TraderMade(Service):
+    """TraderMade live quotes (marketdata.tradermade.com/api/v1/live).
+
+    Quotes follow a deterministic random walk (seed, tradermade_step_bp).
+    Error bodies {"errors": {"message": ...}} are unverified (CONTRACTS)."""
+
+    name = "tradermade"
+    prefix = "/tradermade"
+    routes = [(("GET",), r"/api/v1/live/?", "live")]
+
+    START = {"EURUSD": 1.0850, "GBPUSD": 1.2700, "USDJPY": 151.20, "AUDUSD": 0.6550, "USDCHF": 0.8800,
+             "USDCAD": 1.3600, "NZDUSD": 0.6000, "EURGBP": 0.8550, "EURJPY": 164.10, "XAUUSD": 2650.0}
+
+    def error(self, status, req):
+        msg = {401: "API key is invalid", 429: "Too many requests, please slow down"}.get(status, phrase(status))
+        return Response.json(status, {"errors": {"message": msg}})
+
+    def live(self, req, m):
+        key = req.query.get("api_key", "")
+        if not key or key != req.cfg["tradermade_key"]:
+            return self.error(401, req)
+        codes = [c.strip().upper() for c in req.query.get("currency", "").split(",") if c.strip()]
+        if not codes:
+            return Response.json(400, {"errors": {"message": "currency parameter is required"}})
+        stale = bool(req.cfg["stale"])
+        quotes = []
+        for code in codes:
+            if not re.fullmatch(r"[A-Z]{6}", code):
+                # Shape of a per-instrument error: unverified.
+                quotes.append({"error": 400, "instrument": code,
+                               "message": "We are not able to serve this request, please check your request"})
+                continue
+            mid = self.state.fx_quote(code, self.START.get(code), req.cfg["tradermade_step_bp"], move=not stale)
+            digits = 3 if code.endswith("JPY") else (2 if code.startswith("XAU") else 5)
+            pip = 10.0 ** -(digits - 1)
+            quotes.append({
+                "ask": round(mid + 0.4 * pip, digits),
+                "base_currency": code[:3],
+                "bid": round(mid - 0.4 * pip, digits),
+                "mid": round(mid, digits),
+                "quote_currency": code[3:],
+            })
+        ts = int(req.time) - (3 * 86400 if stale else 0)
+        return Response.json(200, {"endpoint": "live", "quotes": quotes,
+                                   "requested_time": rfc1123(req.time), "timestamp": ts})
+
+
+class Birdeye(Service):
+    """Birdeye public API (public-api.birdeye.so): GET /defi/price."""
+
+    name = "birdeye"
+    prefix = "/birdeye"
+    routes = [(("GET",), r"/defi/price/?", "price")]
+
+    def error(self, status, req):
+        msg = {401: "Unauthorized", 429: "Too many requests"}.get(status, phrase(status))
+        return Response.json(status, {"success": False, "message": msg})
+
+    def price(self, req, m):
+        key = req.header("x-api-key", "")
+        want = req.cfg.get("birdeye_key")
+        if not key or (want is not None and key != want):
+            return self.error(401, req)
+        addr = req.query.get("address", "").strip()
+        if not addr:
+            return Response.json(400, {"success": False, "message": "address is invalid"})
+        value = None
+        for p in (self.state.fixtures.get("pairs") or {}).get("pairs") or []:
+            if isinstance(p, dict) and (p.get("baseToken") or {}).get("address") == addr:
+                try:
+                    value = float(p.get("priceUsd"))
+                except (TypeError, ValueError):
+                    pass
+        if value is None:
+            start = {SOL_MINT: 142.35, USDC_MINT: 1.0}.get(addr, (stable_hash(addr) % 100000) / 1000.0 + 0.001)
+            value = self.state.fx_quote("birdeye:" + addr, start, 5.0 if addr != USDC_MINT else 0.0, move=True)
+        return Response.json(200, {"success": True, "data": {
+            "value": round(value, 10),
+            "updateUnixTime": int(req.time),
+            "updateHumanTime": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(req.time)),
+            "priceChange24h": round(((stable_hash(addr) % 2001) - 1000) / 100.0, 2),
+        }})
+
+
+class N8n(Service):
+    """n8n 1.x: production webhooks, test webhooks and /healthz.
+
+    Behaviour keys: "n8n" for everything, "n8n:<path>" for one webhook path
+    (wins over "n8n").  Special behaviour "unregistered": n8n's 404."""
+
+    name = "n8n"
+    prefix = "/n8n"
+    specials = {"unregistered": "404 'The requested webhook \"<METHOD> <path>\" is not registered.'"}
+    routes = [
+        (("GET",), r"/healthz/?", "healthz"),
+        (("GET",), r"/healthz/readiness/?", "healthz"),
+        ((), r"/webhook/(.*)", "webhook"),
+        ((), r"/webhook-test/(.*)", "webhook_test"),
+    ]
+    _WEBHOOK = re.compile(r"/webhook(?:-test)?/(.*)")
+
+    @staticmethod
+    def _clean(path: str) -> str:
+        return path.strip("/")
+
+    def behaviour_keys(self, req, sub):
+        m = self._WEBHOOK.fullmatch(sub)
+        return [f"n8n:{self._clean(m.group(1))}", "n8n"] if m else ["n8n"]
+
+    def error(self, status, req):
+        if status == 500:
+            return Response.json(500, {"message": "Error in workflow"})
+        return Response.json(status, {"code": status, "message": phrase(status)})
+
+    def not_found(self, req, sub, wrong_method):
+        return Response.json(404, {"code": 404, "message": f"Cannot {req.method} {sub}"})
+
+    @staticmethod
+    def _unregistered(req, path: str, hint: str) -> Response:
+        return Response.json(404, {"code": 404,
+                                   "message": f"The requested webhook \"{req.method} {path}\" is not registered.",
+                                   "hint": hint})
+
+    def special(self, word, req, sub):
+        m = self._WEBHOOK.fullmatch(sub)
+        path = self._clean(m.group(1)) if m else sub.strip("/")
+        return self._unregistered(req, path, N8N_PROD_HINT)
+
+    def healthz(self, req, m):
+        return Response.json(200, {"status": "ok"})
+
+    def webhook(self, req, m):
+        path = self._clean(m.group(1))
+        registered = path in req.cfg["n8n_paths"]
+        if req.method == "OPTIONS":
+            return Response(204, b"", None)
+        if req.method != "POST":
+            if registered:
+                return Response.json(404, {"code": 404, "message": f"This webhook is not registered for "
+                                                                   f"{req.method} requests. Did you mean to "
+                                                                   f"make a POST request?"})
+            return self._unregistered(req, path, N8N_PROD_HINT)
+        if not registered:
+            return self._unregistered(req, path, N8N_PROD_HINT)
+        auth = req.cfg.get("n8n_auth")
+        if auth and req.header(auth["header"]) != auth["value"]:
+            return Response(403, "Authorization data is wrong!", "text/plain; charset=utf-8")
+        ctype = (req.header("content-type") or "").lower()
+        if "json" in ctype and req.raw_body.strip() and not req.json_ok:
+            try:
+                loads_strict(req.raw_body.decode("utf-8"))
+                hint = "invalid JSON"
+            except (ValueError, RecursionError) as e:
+                hint = str(e)
+            return Response.json(422, {"code": 422, "message": "Failed to parse request body", "hint": hint})
+        return Response.json(200, req.cfg["n8n_response"])
+
+    def webhook_test(self, req, m):
+        return self._unregistered(req, self._clean(m.group(1)), N8N_TEST_HINT)
+
+
+class Llm(Service):
+    """OpenAI-compatible chat completions, Groq flavour (CONTRACTS.md).
+
+    POST /llm/<anything>/chat/completions (so base URLs .../llm/v1 and
+    .../llm/openai/v1 both work), GET /llm/<anything>/models.  Every answer
+    carries Groq's x-ratelimit-* headers."""
+
+    name = "llm"
+    prefix = "/llm"
+    specials = {
+        "json_validate_failed": "400 code json_validate_failed (Groq JSON-mode failure)",
+        "fenced": "content wrapped in ```json fences",
+        "think": "content preceded by <think>...</think>",
+        "prose": "text before and after the JSON content",
+        "not_json": "content that holds no JSON at all",
+        "truncated": "content cut in half, finish_reason length",
+    }
+    routes = [
+        (("POST",), r"(?:/.*)?/chat/completions/?", "completions"),
+        (("GET",), r"(?:/.*)?/models/?", "models"),
+    ]
+    ERROR_TYPES = {400: ("invalid_request_error", None), 401: ("invalid_request_error", "invalid_api_key"),
+                   403: ("permission_error", None), 404: ("invalid_request_error", "unknown_url"),
+                   413: ("invalid_request_error", "request_too_large"),
+                   422: ("invalid_request_error", None), 498: ("invalid_request_error", "capacity_exceeded")}
+
+    def _ratelimit_headers(self) -> list[tuple[str, str]]:
+        n = self.state.bump("llm_calls")
+        return [("x-ratelimit-limit-requests", "1000"), ("x-ratelimit-limit-tokens", "12000"),
+                ("x-ratelimit-remaining-requests", str(max(0, 1000 - n))),
+                ("x-ratelimit-remaining-tokens", str(max(0, 12000 - 900 * n))),
+                ("x-ratelimit-reset-requests", "2m59.56s"), ("x-ratelimit-reset-tokens", "7.66s")]
+
+    def serve(self, req, sub):
+        r = super().serve(req, sub)
+        r.headers.extend(self._ratelimit_headers())
+        return r
+
+    def _err(self, status, message, etype=None, code=None, **extra) -> Response:
+        e = {"message": message, "type": etype or ("internal_server_error" if status >= 500 else
+                                                   "invalid_request_error")}
+        if code:
+            e["code"] = code
+        e.update(extra)
+        return Response.json(status, {"error": e})
+
+    def error(self, status, req):
+        etype, code = self.ERROR_TYPES.get(status, (None, None))
+        msg = {401: "Invalid API Key"}.get(status, phrase(status))
+        return self._err(status, msg, etype, code)
+
+    def too_many(self, req):
+        ra = req.cfg["retry_after"]
+        model = req.json.get("model", "llama-3.3-70b-versatile") if isinstance(req.json, dict) else "unknown"
+        r = self._err(429, f"Rate limit reached for model `{model}` in organization `org_standin` service tier "
+                           f"`on_demand` on tokens per minute (TPM): Limit 12000, Used 11800, Requested 900. "
+                           f"Please try again in {ra}s. Need more tokens? Upgrade to Dev Tier today at "
+                           f"https://console.groq.com/settings/billing", "tokens", "rate_limit_exceeded")
+        r.headers.append(("retry-after", str(ra)))
+        return r
+
+    def _content(self, req) -> str:
+        c = req.cfg.get("llm_content")
+        if c is None:
+            c = LLM_DEFAULT_DECISION
+        return c if isinstance(c, str) else json.dumps(c)
+
+    def _check(self, req) -> Response | None:
+        """Authentication and request validation, as Groq does them."""
+        auth = req.header("authorization", "")
+        key = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+        want = req.cfg.get("llm_key")
+        if not key or (want is not None and key != want):
+            return self.error(401, req)
+        if not req.json_ok or not isinstance(req.json, dict):
+            return self._err(400, "We could not parse the JSON body of your request. (HINT: This likely means "
+                                  "you aren't using your HTTP library correctly. The OpenAI API expects a JSON "
+                                  "payload, but what was sent was not valid JSON.)")
+        body = req.json
+        if not isinstance(body.get("model"), str) or not body["model"]:
+            return self._err(400, "'model' : property 'model' is missing")
+        msgs = body.get("messages")
+        if not isinstance(msgs, list) or not msgs:
+            return self._err(400, "'messages' : minimum number of items is 1")
+        for i, mm in enumerate(msgs):
+            if not isinstance(mm, dict) or mm.get("role") not in ("system", "user", "assistant", "tool", "developer"):
+                return self._err(400, f"'messages.{i}' : discriminator property 'role' has invalid value")
+        rf = body.get("response_format")
+        if isinstance(rf, dict) and rf.get("type") == "json_schema" and not req.cfg["llm_json_schema"]:
+            return self._err(400, f"This model does not support response format `json_schema`. See supported "
+                                  f"models at https://console.groq.com/docs/structured-outputs#supported-models")
+        return None
+
+    def completions(self, req, m, word="ok"):
+        bad = self._check(req)
+        if bad:
+            return bad
+        content = self._content(req)
+        finish = "stop"
+        if word == "json_validate_failed":
+            return self._err(400, "Failed to generate JSON. Please adjust your prompt. See 'failed_generation' "
+                                  "for more details.", "invalid_request_error", "json_validate_failed",
+                             failed_generation=content[: max(1, len(content) // 2)])
+        if word == "fenced":
+            content = f"```json\n{content}\n```"
+        elif word == "think":
+            content = f"<think>\nThe sources look fine; pick the normal scan.\n</think>\n{content}"
+        elif word == "prose":
+            content = f"Here is my decision:\n{content}\nLet me know if you need anything else."
+        elif word == "not_json":
+            content = "I cannot decide without more information about the market."
+        elif word == "truncated":
+            content, finish = content[: max(1, len(content) // 2)], "length"
+        n = self.state.bump("llm_completions")
+        prompt_chars = sum(len(str(x.get("content", ""))) for x in req.json["messages"])
+        pt, ct = max(1, prompt_chars // 4), max(1, len(content) // 4)
+        return Response.json(200, {
+            "id": f"chatcmpl-standin-{n}",
+            "object": "chat.completion",
+            "created": int(req.time),
+            "model": req.json["model"],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                         "logprobs": None, "finish_reason": finish}],
+            "usage": {"queue_time": 0.012, "prompt_tokens": pt, "prompt_time": 0.021,
+                      "completion_tokens": ct, "completion_time": 0.054, "total_tokens": pt + ct,
+                      "total_time": 0.075},
+            "system_fingerprint": "fp_standin",
+            "x_groq": {"id": f"req_standin_{n}"},
+        })
+
+    def models(self, req, m):
+        return Response.json(200, {"object": "list", "data": [
+            {"id": "llama-3.3-70b-versatile", "object": "model", "created": 1733447754, "owned_by": "Meta",
+             "active": True, "context_window": 131072}]})
+
+    def special(self, word, req, sub):
+        if req.method == "POST" and re.fullmatch(r"(?:/.*)?/chat/completions/?", sub):
+            return self.completions(req, None, word)
+        return self.route(req, sub)
+
+    def not_found(self, req, sub, wrong_method):
+        return self._err(404, "Unknown request URL: " + req.method + " " + req.path
+                         + ". Please check the URL for typos, or see the docs at https://console.groq.com/docs/",
+                         "invalid_request_error", "unknown_url")
+
+
+class Telegram(Service):
+    """Telegram Bot API: /telegram/bot<TOKEN>/<method> (sendMessage, getMe).
+
+    Behaviour "429" is Telegram's flood control:
+    {"ok":false,"error_code":429,"description":"Too Many Requests: retry after N",
+     "parameters":{"retry_after":N}} with N = telegram_retry_after."""
+
+    name = "telegram"
+    prefix = "/telegram"
+    routes = [((), r"/bot([^/]*)/([A-Za-z]+)/?", "method")]
+    DESCRIPTIONS = {400: "Bad Request: chat not found", 401: "Unauthorized",
+                    403: "Forbidden: bot was blocked by the user", 404: "Not Found",
+                    409: "Conflict: terminated by other getUpdates request"}
+    TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
+            "tg-emoji", "code", "pre", "blockquote"}
+    TAG_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)((?:\s[^<>]*)?)>")
+
+    def _fail(self, status, description, **params) -> Response:
+        body = {"ok": False, "error_code": status, "description": description}
+        if params:
+            body["parameters"] = params
+        return Response.json(status, body)
+
+    def error(self, status, req):
+        return self._fail(status, self.DESCRIPTIONS.get(status, phrase(status)))
+
+    def too_many(self, req):
+        n = req.cfg["telegram_retry_after"]
+        return self._fail(429, f"Too Many Requests: retry after {n}", retry_after=n)
+
+    def not_found(self, req, sub, wrong_method):
+        return self._fail(404, "Not Found")
+
+    def _params(self, req) -> dict:
+        """Parameters from the query string, then a JSON or form body."""
+        params: dict = dict(req.query)
+        if isinstance(req.json, dict):
+            params.update(req.json)
+        elif "application/x-www-form-urlencoded" in (req.header("content-type") or ""):
+            params.update(dict(query_pairs(req.text)))
+        return params
+
+    def html_error(self, text: str) -> str | None:
+        """Why Telegram's HTML parse mode would refuse text, or None.
+
+        Wording follows Telegram's messages; byte offsets are UTF-8."""
+        stack: list[str] = []
+        i = 0
+        while True:
+            j = text.find("<", i)
+            if j < 0:
+                break
+            off = len(text[:j].encode("utf-8"))
+            m = self.TAG_RE.match(text, j)
+            if not m:
+                nm = re.match(r"</?([^\s<>]*)", text[j:]).group(1)
+                return f"Unsupported start tag \"{nm}\" at byte offset {off}"
+            close, name = m.group(1) == "/", m.group(2).lower()
+            if close:
+                if not stack:
+                    return f"Unexpected end tag at byte offset {off}"
+                if stack[-1] != name:
+                    return (f"Unmatched end tag at byte offset {off}, expected \"</{stack[-1]}>\", "
+                            f"found \"</{name}>\"")
+                stack.pop()
+            else:
+                if name not in self.TAGS:
+                    return f"Unsupported start tag \"{name}\" at byte offset {off}"
+                stack.append(name)
+            i = m.end()
+        if stack:
+            return f"Can't find end tag corresponding to start tag \"{stack[-1]}\""
+        return None
+
+    def method(self, req, m):
+        token, method = m.group(1), m.group(2).lower()
+        if not re.fullmatch(r"\d+:[A-Za-z0-9_-]+", token):
+            return self._fail(404, "Not Found")
+        want = req.cfg.get("telegram_token")
+        if want is not None and token != want:
+            return self._fail(401, "Unauthorized")
+        bot = {"id": int(token.split(":")[0]), "is_bot": True, "first_name": "Stand-in Bot",
+               "username": "standin_bot"}
+        if method == "getme":
+            return Response.json(200, {"ok": True, "result": dict(bot, can_join_groups=True,
+                                                                  can_read_all_group_messages=False,
+                                                                  supports_inline_queries=False)})
+        if method != "sendmessage":
+            return self._fail(404, "Not Found")
+        p = self._params(req)
+        chat_id = p.get("chat_id")
+        if chat_id is None or chat_id == "":
+            return self._fail(400, "Bad Request: chat_id is empty")
+        if isinstance(chat_id, str) and re.fullmatch(r"-?\d+", chat_id):
+            chat_id = int(chat_id)
+        if not isinstance(chat_id, (int, str)) or isinstance(chat_id, bool):
+            return self._fail(400, "Bad Request: chat not found")
+        text = p.get("text")
+        if not isinstance(text, str) or not text.strip():
+            return self._fail(400, "Bad Request: message text is empty")
+        if len(text.encode("utf-16-le")) // 2 > 4096:
+            return self._fail(400, "Bad Request: message is too long")
+        mode = p.get("parse_mode")
+        if mode not in (None, "", "HTML", "html", "Markdown", "MarkdownV2"):
+            return self._fail(400, "Bad Request: unsupported parse_mode")
+        if mode in ("HTML", "html"):
+            why = self.html_error(text)
+            if why:
+                return self._fail(400, "Bad Request: can't parse entities: " + why)
+            plain = re.sub(r"<[^>]*>", "", text)
+            plain = plain.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&amp;", "&")
+        else:
+            plain = text
+        if isinstance(chat_id, int):
+            chat = {"id": chat_id, "type": "private" if chat_id > 0 else
+                    ("supergroup" if str(chat_id).startswith("-100") else "group")}
+        else:
+            chat = {"id": -1000000000000 - stable_hash(chat_id) % 10**9, "type": "channel",
+                    "username": chat_id.lstrip("@")}
+        n = self.state.bump("telegram_message_id")
+        return Response.json(200, {"ok": True, "result": {
+            "message_id": n, "from": bot, "chat": chat, "date": int(req.time), "text": plain}})
+
+
+# The dispatch table: prefix -> service class.  Add a class here to add a route.
+SERVICES = [DexScreener, PumpFun, TraderMade, Birdeye, N8n, Llm, Telegram]
+SERVICE_BY_NAME = {s.name: s for s in SERVICES}
+
+
+# ---------------------------------------------------------------------------
+# Configuration validation
+# ---------------------------------------------------------------------------
+
+def _check_behaviour_value(key: str, value) -> None:
+    svc = SERVICE_BY_NAME["n8n" if key.startswith("n8n:") else key]
+    values = value if isinstance(value, list) else [value]
+    if isinstance(value, list) and not value:
+        raise ConfigError(f"behaviour {key}: empty list")
+    for v in values:
+        if isinstance(v, int) and not isinstance(v, bool):
+            v = str(v)
+        if not isinstance(v, str):
+            raise ConfigError(f"behaviour {key}: expected a string, got {json.dumps(v)}")
+        if v in ("ok", "slow", "timeout", "empty", "malformed") or v in svc.specials:
+            continue
+        if v.isdigit() and 400 <= int(v) <= 599:
+            continue
+        allowed = ["ok", "slow", "timeout", "empty", "malformed", "429", "<400-599>"] + sorted(svc.specials)
+        raise ConfigError(f"behaviour {key}: unknown value {v!r}; allowed: {', '.join(allowed)}")
+
+
+def _num(lo=None, hi=None, nullable=False, integer=False):
+    def check(k, v):
+        if v is None and nullable:
+            return
+        if not is_number(v) or (integer and not isinstance(v, int)):
+            raise ConfigError(f"{k}: expected {'an integer' if integer else 'a number'}"
+                              f"{' or null' if nullable else ''}, got {json.dumps(v)}")
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
+            raise ConfigError(f"{k}: {v} out of range [{lo}, {hi}]")
+    return check
+
+
+def _str(nullable=False):
+    def check(k, v):
+        if not (isinstance(v, str) or (nullable and v is None)):
+            raise ConfigError(f"{k}: expected a string{' or null' if nullable else ''}, got {json.dumps(v)}")
+    return check
+
+
+def _bool(k, v):
+    if not isinstance(v, bool):
+        raise ConfigError(f"{k}: expected true or false, got {json.dumps(v)}")
+
+
+def _list_or_null(k, v):
+    if v is not None and not isinstance(v, list):
+        raise ConfigError(f"{k}: expected a list or null")
+
+
+def _paths(k, v):
+    if not isinstance(v, list) or not all(isinstance(p, str) and p.strip("/") for p in v):
+        raise ConfigError(f"{k}: expected a list of non-empty strings")
+
+
+def _auth(k, v):
+    if v is None:
+        return
+    if (not isinstance(v, dict) or set(v) != {"header", "value"} or not isinstance(v["header"], str)
+            or not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", v["header"]) or not isinstance(v["value"], str)):
+        raise ConfigError(f"{k}: expected null or {{\"header\": name, \"value\": string}}")
+
+
+def _any(k, v):
+    pass
+
+
+CONFIG_CHECKS = {
+    "slow_seconds": _num(0, 3600), "timeout_seconds": _num(0, 3600), "retry_after": _num(0, 86400, integer=True),
+    "seed": _num(integer=True), "dex_m5": _num(nullable=True), "dex_created_ago_s": _num(nullable=True),
+    "tradermade_key": _str(), "tradermade_step_bp": _num(0, 10000), "stale": _bool,
+    "birdeye_key": _str(nullable=True), "pumpfun_coins": _list_or_null, "n8n_paths": _paths,
+    "n8n_response": _any, "n8n_auth": _auth, "telegram_token": _str(nullable=True),
+    "telegram_retry_after": _num(0, 86400, integer=True), "llm_key": _str(nullable=True),
+    "llm_content": _any, "llm_json_schema": _bool,
+}
+assert set(CONFIG_CHECKS) | {"behaviour"} == set(CONFIG_DOC)
+
+
+# ---------------------------------------------------------------------------
+# Shared state
+# ---------------------------------------------------------------------------
+
+class State:
+    """Configuration, recorded requests and the random walks, under one lock."""
+
+    def __init__(self, fixtures: dict, record_path: str | None, quiet: bool):
+        self.lock = threading.RLock()
+        self.stopping = threading.Event()
+        self.fixtures = fixtures
+        self.quiet = quiet
+        try:
+            self.record_file = open(record_path, "a", encoding="utf-8") if record_path else None
+        except OSError as e:
+            raise SystemExit(f"standin: cannot open the record file: {e}")
+        self.seq = 0
+        self.requests: list[dict] = []
+        self.dropped = 0
+        self.reset()
+
+    def log(self, msg: str) -> None:
+        if not self.quiet:
+            sys.stderr.write(f"standin {time.strftime('%H:%M:%S')} {msg}\n")
+            sys.stderr.flush()
+
+    def reset(self) -> None:
+        """Default configuration, no requests, random walks restarted."""
+        with self.lock:
+            self.config = default_config()
+            self.requests = []
+            self.dropped = 0
+            self.counters: dict[str, int] = {}
+            self._reseed()
+
+    def _reseed(self) -> None:
+        self.rng = random.Random(self.config["seed"])
+        self.walk: dict[str, float] = {}
+
+    def next_seq(self) -> int:
+        with self.lock:
+            self.seq += 1
+            return self.seq
+
+    def bump(self, counter: str) -> int:
+        """Increment a named counter (reset by /_standin/reset); returns the new value."""
+        with self.lock:
+            self.counters[counter] = self.counters.get(counter, 0) + 1
+            return self.counters[counter]
+
+    def snapshot(self) -> dict:
+        with self.lock:
+            return copy.deepcopy(self.config)
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep, but wake up at shutdown."""
+        self.stopping.wait(seconds)
+
+    def pick_behaviour(self, keys: list[str]) -> str:
+        """The behaviour word for the first configured key; lists advance one step per call."""
+        with self.lock:
+            beh = self.config["behaviour"]
+            for key in keys:
+                if key not in beh:
+                    continue
+                v = beh[key]
+                if isinstance(v, list):
+                    i = self.counters.get("behaviour:" + key, 0)
+                    self.counters["behaviour:" + key] = i + 1
+                    v = v[min(i, len(v) - 1)]
+                return str(v)
+            return "ok"
+
+    def fx_quote(self, name: str, start: float | None, step_bp: float, move: bool) -> float:
+        """Next value of a deterministic geometric random walk named name."""
+        with self.lock:
+            if name not in self.walk:
+                self.walk[name] = start if start else 1.0 + (stable_hash(name) % 1000) / 1000.0
+            elif move and step_bp > 0:
+                self.walk[name] *= math.exp(self.rng.gauss(0.0, step_bp / 10000.0))
+            return self.walk[name]
+
+    def update_config(self, patch) -> dict:
+        """Validate patch and merge it; all or nothing.  Raises ConfigError."""
+        if not isinstance(patch, dict):
+            raise ConfigError("expected a JSON object")
+        patch = dict(patch)
+        if "behavior" in patch:                     # accept the American spelling
+            if "behaviour" in patch:
+                raise ConfigError("give behaviour or behavior, not both")
+            patch["behaviour"] = patch.pop("behavior")
+        for k, v in patch.items():
+            if k == "behaviour":
+                if not isinstance(v, dict):
+                    raise ConfigError("behaviour: expected an object")
+                for bk, bv in v.items():
+                    if not (bk in SERVICE_BY_NAME or (bk.startswith("n8n:") and bk[4:].strip("/"))):
+                        raise ConfigError(f"behaviour: unknown key {bk!r}; allowed: "
+                                          f"{', '.join(SERVICE_BY_NAME)}, n8n:<path>")
+                    if bv is not None:
+                        _check_behaviour_value(bk, bv)
+            elif k in CONFIG_CHECKS:
+                CONFIG_CHECKS[k](k, v)
+            else:
+                raise ConfigError(f"unknown key {k!r}; known: behaviour, {', '.join(CONFIG_CHECKS)}")
+        with self.lock:
+            new = copy.deepcopy(self.config)
+            for k, v in patch.items():
+                if k == "behaviour":
+                    defaults = default_config()["behaviour"]
+                    for bk, bv in v.items():
+                        if bk.startswith("n8n:"):
+                            bk = "n8n:" + bk[4:].strip("/")
+                        self.counters.pop("behaviour:" + bk, None)
+                        if bv is None:
+                            if bk in defaults:
+                                new["behaviour"][bk] = defaults[bk]
+                            else:
+                                new["behaviour"].pop(bk, None)
+                        else:
+                            new["behaviour"][bk] = [str(x) for x in bv] if isinstance(bv, list) else str(bv)
+                elif k == "n8n_paths":
+                    new[k] = [p.strip("/") for p in v]
+                else:
+                    new[k] = copy.deepcopy(v)
+            reseed = "seed" in patch
+            self.config = new
+            if reseed:
+                self._reseed()
+            return copy.deepcopy(self.config)
+
+    def record(self, rec: dict) -> None:
+        with self.lock:
+            self.requests.append(rec)
+            if len(self.requests) > MAX_RECORDS:
+                del self.requests[0]
+                self.dropped += 1
+            if self.record_file:
+                try:
+                    self.record_file.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                    self.record_file.flush()
+                except OSError as e:
+                    self.log(f"cannot write the record file: {e}")
+
+    def find(self, prefix: str, method: str | None, since: int | None) -> list[dict]:
+        with self.lock:
+            return [r for r in self.requests if r["path"].startswith(prefix)
+                    and (method is None or r["method"] == method)
+                    and (since is None or r["seq"] > since)]
+
+    def clear_requests(self) -> None:
+        with self.lock:
+            self.requests = []
+            self.dropped = 0
+
+
+# ---------------------------------------------------------------------------
+# Application: control routes and dispatch
+# ---------------------------------------------------------------------------
+
+class App:
+    """Routes a Request to the control API or to a service."""
+
+    def __init__(self, state: State):
+        self.state = state
+        self.services = [(cls.prefix, cls(state)) for cls in SERVICES]
+
+    @staticmethod
+    def _under(path: str, prefix: str) -> str | None:
+        """The part of path below prefix, or None when path is not under it."""
+        if path == prefix:
+            return "/"
+        if path.startswith(prefix + "/"):
+            return path[len(prefix):]
+        return None
+
+    def service_for(self, path: str):
+        for prefix, svc in self.services:
+            sub = self._under(path, prefix)
+            if sub is not None:
+                return svc, sub
+        return None, None
+
+    def handle(self, req: Request) -> Response:
+        sub = self._under(req.path, "/_standin")
+        if sub is not None:
+            return self.control(req, sub)
+        svc, sub = self.service_for(req.path)
+        self.state.record(req.to_record(svc.name if svc else None))
+        if svc is None:
+            return Response.json(404, {"error": "no stand-in service at this path", "path": req.path,
+                                       "services": [p for p, _ in self.services]})
+        req.cfg = self.state.snapshot()
+        try:
+            return svc.serve(req, sub)
+        except Exception:                       # a bug here must not kill the thread silently
+            tb = traceback.format_exc()
+            self.state.log(f"internal error on {req.method} {req.path}:\n{tb}")
+            return Response.json(500, {"error": "stand-in internal error", "standin": True,
+                                       "detail": tb.strip().splitlines()[-1]})
+
+    def control(self, req: Request, sub: str) -> Response:
+        """The /_standin/ API used by tests."""
+        method = "GET" if req.method == "HEAD" else req.method
+        table = {
+            "/config": {"GET": self.get_config, "POST": self.post_config},
+            "/reset": {"POST": self.post_reset},
+            "/requests": {"GET": self.get_requests, "DELETE": self.delete_requests},
+            "/requests/count": {"GET": self.get_count},
+            "/health": {"GET": self.get_health},
+        }
+        key = sub.rstrip("/") or "/"
+        if key not in table:
+            return Response.json(404, {"error": "unknown control route", "routes":
+                                       [f"{m} /_standin{p}" for p, ms in table.items() for m in ms]})
+        fn = table[key].get(method)
+        if fn is None:
+            return Response.json(405, {"error": "method not allowed"},
+                                 headers=[("Allow", ", ".join(table[key]))])
+        try:
+            return fn(req)
+        except ConfigError as e:
+            return Response.json(400, {"error": str(e)})
+
+    def get_config(self, req):
+        return Response.json(200, self.state.snapshot())
+
+    def post_config(self, req):
+        if not req.json_ok:
+            raise ConfigError("body is not valid JSON" if req.raw_body.strip() else "empty body: expected a JSON object")
+        return Response.json(200, self.state.update_config(req.json))
+
+    def post_reset(self, req):
+        self.state.reset()
+        return Response.json(200, {"ok": True})
+
+    def _filters(self, req):
+        prefix = req.query.get("prefix", "")
+        method = req.query.get("method") or None
+        try:
+            since = int(req.query["since"]) if req.query.get("since") else None
+            limit = int(req.query["limit"]) if req.query.get("limit") else None
+        except ValueError:
+            raise ConfigError("since and limit must be integers")
+        if limit is not None and limit < 0:
+            raise ConfigError("limit must be >= 0")
+        found = self.state.find(prefix, method.upper() if method else None, since)
+        if limit is not None:
+            found = found[len(found) - limit:] if limit else []
+        return found
+
+    def get_requests(self, req):
+        return Response.json(200, self._filters(req))
+
+    def get_count(self, req):
+        return Response.json(200, {"count": len(self._filters(req))})
+
+    def delete_requests(self, req):
+        self.state.clear_requests()
+        return Response.json(200, {"ok": True})
+
+    def get_health(self, req):
+        return Response.json(200, {"ok": True, "pid": os.getpid(), "services": [p for p, _ in self.services],
+                                   "fixtures": sorted(self.state.fixtures), "recorded": len(self.state.requests),
+                                   "dropped": self.state.dropped})
+
+
+# ---------------------------------------------------------------------------
+# HTTP plumbing
+# ---------------------------------------------------------------------------
+
+class BadRequest(Exception):
+    pass
+
+
+class TooLarge(Exception):
+    def __init__(self, size: int | None, drained: bool):
+        super().__init__(size)
+        self.size = size
+        self.drained = drained
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    """Reads one request (bounded), hands it to the App, writes the answer."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "standin"
+    sys_version = ""
+    default_request_version = "HTTP/1.0"   # answer even garbage with a status line
+    timeout = 120                       # idle keep-alive connections and stalled bodies
+
+    app: App                            # set on the class by make_server()
+
+    def log_message(self, fmt, *args):  # requests are logged in _dispatch
+        pass
+
+    def log_error(self, fmt, *args):
+        self.app.state.log("http: " + (fmt % args))
+
+    def _content_length(self) -> int | None:
+        v = self.headers.get("Content-Length")
+        if v is None:
+            return None
+        v = v.strip()
+        if not v.isdigit():
+            raise BadRequest("invalid Content-Length")
+        return int(v)
+
+    def handle_expect_100(self):
+        """Refuse an oversized body before the client sends it."""
+        try:
+            n = self._content_length()
+        except BadRequest:
+            n = None
+        if n is not None and n > MAX_BODY:
+            self._answer_too_large(n)
+            return False
+        return super().handle_expect_100()
+
+    def _read_body(self) -> bytes:
+        te = (self.headers.get("Transfer-Encoding") or "").lower()
+        if "chunked" in te:
+            return self._read_chunked()
+        n = self._content_length()
+        if not n:
+            return b""
+        if n > MAX_BODY:
+            drained = False
+            if n <= MAX_DRAIN:
+                left = n
+                while left > 0:
+                    chunk = self.rfile.read(min(65536, left))
+                    if not chunk:
+                        break
+                    left -= len(chunk)
+                drained = left == 0
+            raise TooLarge(n, drained)
+        data = self.rfile.read(n)
+        if len(data) < n:
+            raise ConnectionResetError("client closed the connection mid-body")
+        return data
+
+    def _read_chunked(self) -> bytes:
+        parts, total = [], 0
+        while True:
+            line = self.rfile.readline(1026)
+            if not line:
+                raise ConnectionResetError("client closed the connection mid-body")
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise BadRequest("invalid chunk size")
+            if size == 0:
+                while True:                     # trailers, up to the blank line
+                    t = self.rfile.readline(8194)
+                    if t in (b"\r\n", b"\n", b""):
+                        break
+                return b"".join(parts)
+            total += size
+            if total > MAX_BODY:
+                raise TooLarge(None, False)
+            chunk = self.rfile.read(size)
+            if len(chunk) < size:
+                raise ConnectionResetError("client closed the connection mid-body")
+            parts.append(chunk)
+            self.rfile.readline(3)
+
+    def _answer_too_large(self, size: int | None) -> None:
+        req = Request(self.app.state.next_seq(), self.command, self.path, self.headers, None,
+                      body_error=f"too large: {size if size is not None else 'over ' + str(MAX_BODY)} bytes")
+        if self.app._under(req.path, "/_standin") is None:
+            svc, _ = self.app.service_for(req.path)
+            self.app.state.record(req.to_record(svc.name if svc else None))
+        self._send(Response.json(413, {"error": "request body too large", "limit_bytes": MAX_BODY}, close=True),
+                   req)
+
+    def _dispatch(self) -> None:
+        try:
+            try:
+                body = self._read_body()
+            except TooLarge as e:
+                self._answer_too_large(e.size)
+                return
+            except BadRequest as e:
+                self._send(Response.json(400, {"error": str(e)}, close=True), None)
+                return
+            req = Request(self.app.state.next_seq(), self.command, self.path, self.headers, body)
+            resp = self.app.handle(req)
+            self._send(resp, req)
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError, socket.timeout):
+            self.close_connection = True
+
+    def _send(self, resp: Response, req: Request | None) -> None:
+        self.send_response_only(resp.status)
+        names = {k.lower() for k, _ in resp.headers}
+        self.send_header("Date", self.date_time_string())
+        if "server" not in names:
+            self.send_header("Server", "standin")
+        if resp.content_type:
+            self.send_header("Content-Type", resp.content_type)
+        self.send_header("Content-Length", str(len(resp.body)))
+        for k, v in resp.headers:
+            self.send_header(k, v)
+        if resp.close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD" and resp.body:
+            self.wfile.write(resp.body)
+        self.wfile.flush()
+        path = req.path if req else self.path.split("?", 1)[0]
+        path = re.sub(r"/bot[^/]+", "/bot<token>", path)
+        self.app.state.log(f"{self.command} {path} -> {resp.status}")
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _dispatch
+
+
+class Server(http.server.ThreadingHTTPServer):
+    """Threaded server that stays quiet about clients that hang up."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError,
+                            socket.timeout)):
+            return
+        super().handle_error(request, client_address)
+
+
+# ---------------------------------------------------------------------------
+# Start-up
+# ---------------------------------------------------------------------------
+
+def load_fixtures(directory: str | None, explicit: bool) -> dict:
+    """Read the DexScreener fixtures.  An explicit --fixtures must be complete."""
+    out: dict = {}
+    if not directory:
+        return out
+    for key, name, kind in (("pairs", PAIRS_FIXTURE, dict), ("profiles", PROFILES_FIXTURE, list)):
+        path = os.path.join(directory, name)
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = loads_strict(f.read())
+        except FileNotFoundError:
+            if explicit:
+                raise SystemExit(f"standin: fixture missing: {path}")
+            continue
+        except (OSError, ValueError) as e:
+            raise SystemExit(f"standin: cannot read fixture {path}: {e}")
+        if not isinstance(data, kind):
+            raise SystemExit(f"standin: fixture {path}: expected a JSON {kind.__name__}")
+        out[key] = data
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Local stand-in for the orchestrator's external services.")
+    ap.add_argument("--port", type=int, required=True, help="TCP port on 127.0.0.1; 0 picks a free one")
+    ap.add_argument("--fixtures", metavar="DIR",
+                    help="directory with the DexScreener fixtures (default: $SHARED_DATA/fixtures if present)")
+    ap.add_argument("--record", metavar="FILE.jsonl", help="append every request to this file as JSON lines")
+    ap.add_argument("--pidfile", metavar="F", help="write the process id here; removed at exit")
+    ap.add_argument("--quiet", action="store_true", help="no per-request log lines on stderr")
+    args = ap.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        ap.error("--port must be 0..65535")
+
+    if args.fixtures:
+        fixtures = load_fixtures(args.fixtures, explicit=True)
+    else:
+        shared = os.environ.get("SHARED_DATA")
+        fixtures = load_fixtures(os.path.join(shared, "fixtures"), explicit=False) if shared else {}
+    state = State(fixtures, args.record, args.quiet)
+    if "pairs" not in fixtures:
+        state.log("warning: no DexScreener fixtures (use --fixtures DIR); /dex answers 503")
+
+    Handler.app = App(state)
+    try:
+        server = Server((LISTEN_HOST, args.port), Handler)
+    except OSError as e:
+        sys.stderr.write(f"standin: cannot listen on {LISTEN_HOST}:{args.port}: {e}\n")
+        return 2
+    port = server.server_address[1]
+
+    if args.pidfile:
+        with open(args.pidfile, "w", encoding="utf-8") as f:
+            f.write(f"{os.getpid()}\n")
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+    thread.start()
+    print(f"standin listening on {LISTEN_HOST}:{port}", flush=True)
+
+    while not stop.wait(0.5):
+        pass
+    state.stopping.set()                # wake handlers sleeping in slow/timeout
+    server.shutdown()
+    server.server_close()
+    if state.record_file:
+        state.record_file.close()
+    if args.pidfile:
+        try:
+            os.unlink(args.pidfile)
+        except OSError:
+            pass
+    state.log("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
