@@ -28,8 +28,8 @@ struct cfg_var {
 #define O(f) offsetof(struct cfg, f)
 
 static const struct cfg_var cfg_vars[] = {
-    { "DATABASE_URL",            CFG_STR,   O(database_url),         "dbname=orchestrator user=orch_worker", 0, 0, 0 },
-    { "API_DATABASE_URL",        CFG_STR,   O(api_database_url),     "dbname=orchestrator user=orch_api", 0, 0, 0 },
+    { "DATABASE_URL",            CFG_STR,   O(database_url),         "dbname=orchestrator user=orch_worker", 0, 0, CFG_SECRET },
+    { "API_DATABASE_URL",        CFG_STR,   O(api_database_url),     "dbname=orchestrator user=orch_api", 0, 0, CFG_SECRET },
     { "ORCHESTRATOR_API_TOKEN",  CFG_STR,   O(api_token),            "", 0, 0, CFG_SECRET },
     { "ORCHESTRATOR_PORT",       CFG_INT,   O(port),                 "8080", 1, 65535, 0 },
     { "LOG_LEVEL",               CFG_LEVEL, O(log_level),            "info", 0, 0, 0 },
@@ -125,6 +125,11 @@ static int cfg_set(struct cfg *c, const struct cfg_var *v, const char *val,
         if (*val && strncmp(val, "http://", 7) && strncmp(val, "https://", 8)) {
             snprintf(err, errlen, "%s: expected an http:// or https:// URL (or nothing), got \"%.60s\"",
                      v->name, val);
+            return -1;
+        }
+        /* "http://" alone would lose its slashes below and become "http:" */
+        if (*val && (val[val[4] == 's' ? 8 : 7] == '\0' || val[val[4] == 's' ? 8 : 7] == '/')) {
+            snprintf(err, errlen, "%s: URL has no host, got \"%.60s\"", v->name, val);
             return -1;
         }
         if (strpbrk(val, " \t\r\n\"'<>\\")) {

@@ -1,0 +1,593 @@
+/* Unit tests for shared/cfg.c: the environment table, loaded through
+ * cfg_load_from() with a fake getter so that nothing depends on the real
+ * environment of the test run. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfg.h"
+
+/* ---- a fake environment ------------------------------------------------- */
+
+#define FAKE_MAX 32
+
+struct fake_env {
+    int n;
+    const char *name[FAKE_MAX];
+    const char *value[FAKE_MAX];
+    int asked;                      /* how many lookups the loader made */
+    const char *asked_names[256];
+};
+
+static const char *fake_get(const char *name, void *ctx)
+{
+    struct fake_env *e = ctx;
+    if (e->asked < 256)
+        e->asked_names[e->asked] = name;
+    e->asked++;
+    for (int i = 0; i < e->n; i++)
+        if (strcmp(e->name[i], name) == 0)
+            return e->value[i];
+    return NULL;
+}
+
+static void fake_set(struct fake_env *e, const char *name, const char *value)
+{
+    assert_true(e->n < FAKE_MAX);
+    e->name[e->n] = name;
+    e->value[e->n] = value;
+    e->n++;
+}
+
+/* Load c from the NULL-terminated list of name, value pairs.  Returns what
+ * cfg_load_from returned; err receives the message. */
+static int load_with(struct cfg *c, char *err, size_t errlen, ...)
+{
+    struct fake_env e;
+    memset(&e, 0, sizeof e);
+    va_list ap;
+    va_start(ap, errlen);
+    for (;;) {
+        const char *name = va_arg(ap, const char *);
+        if (!name)
+            break;
+        const char *value = va_arg(ap, const char *);
+        fake_set(&e, name, value);
+    }
+    va_end(ap);
+    err[0] = '\0';
+    return cfg_load_from(c, fake_get, &e, err, errlen);
+}
+
+/* After a failed load the struct must hold nothing at all: every string
+ * pointer NULL (so there is nothing to free and nothing dangling). */
+static void assert_cfg_empty(const struct cfg *c)
+{
+    const char *const strs[] = {
+        c->database_url, c->api_database_url, c->api_token, c->log_level, c->n8n_base_url,
+        c->n8n_auth_header, c->n8n_auth_value, c->dexscreener_base_url, c->dexscreener_query,
+        c->pumpfun_base_url, c->tradermade_base_url, c->tradermade_api_key, c->forex_pairs,
+        c->birdeye_base_url, c->birdeye_api_key, c->groq_api_key, c->groq_base_url, c->groq_model,
+        c->openai_api_key, c->openai_base_url, c->openai_model, c->llm_base_url, c->llm_api_key,
+        c->llm_model, c->llm_prompt_file,
+    };
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        assert_null(strs[i]);
+}
+
+/* One variable set to one bad value must fail, and the message must name it. */
+static void expect_reject(const char *name, const char *value, const char *also)
+{
+    struct cfg c;
+    char err[512];
+    memset(&c, 0x5a, sizeof c);    /* garbage in: the loader must not trust it */
+    int rc = load_with(&c, err, sizeof err, name, value, (const char *)NULL);
+    if (rc != -1)
+        fail_msg("%s=\"%s\" was accepted", name, value);
+    if (!strstr(err, name))
+        fail_msg("%s=\"%s\": message does not name the variable: \"%s\"", name, value, err);
+    if (also && !strstr(err, also))
+        fail_msg("%s=\"%s\": message lacks \"%s\": \"%s\"", name, value, also, err);
+    assert_cfg_empty(&c);
+    cfg_free(&c);                  /* a no-op on the emptied struct */
+}
+
+static void expect_accept(const char *name, const char *value)
+{
+    struct cfg c;
+    char err[512];
+    int rc = load_with(&c, err, sizeof err, name, value, (const char *)NULL);
+    if (rc != 0)
+        fail_msg("%s=\"%s\" was rejected: %s", name, value, err);
+    cfg_free(&c);
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    struct cfg c;
+    char err[256];
+    assert_int_equal(load_with(&c, err, sizeof err, (const char *)NULL), 0);
+    assert_string_equal(c.database_url, "dbname=orchestrator user=orch_worker");
+    assert_string_equal(c.api_database_url, "dbname=orchestrator user=orch_api");
+    assert_string_equal(c.api_token, "");
+    assert_int_equal(c.port, 8080);
+    assert_string_equal(c.log_level, "info");
+    assert_string_equal(c.n8n_base_url, "");          /* dry run by default */
+    assert_string_equal(c.n8n_auth_header, "");
+    assert_string_equal(c.n8n_auth_value, "");
+    assert_int_equal(c.webhook_timeout_ms, 10000);
+    assert_string_equal(c.dexscreener_base_url, "https://api.dexscreener.com");
+    assert_string_equal(c.dexscreener_query, "solana");
+    assert_string_equal(c.tradermade_base_url, "https://marketdata.tradermade.com");
+    assert_string_equal(c.tradermade_api_key, "");
+    assert_string_equal(c.forex_pairs, "EURUSD,GBPUSD");
+    assert_string_equal(c.birdeye_base_url, "https://public-api.birdeye.so");
+    assert_string_equal(c.birdeye_api_key, "");
+    assert_non_null(c.pumpfun_base_url);
+    assert_int_equal(c.probe_timeout_ms, 5000);
+    assert_int_equal(c.decision_min_seconds, 60);
+    assert_int_equal(c.decision_max_seconds, 3600);
+    assert_true(c.decision_min_seconds <= c.decision_max_seconds);
+    assert_float_equal(c.load_high, 0.9, 1e-9);
+    assert_float_equal(c.volatility_high, 3.0, 1e-9);
+    assert_float_equal(c.volatility_low, 0.5, 1e-9);
+    assert_int_equal(c.heartbeat_seconds, 5);
+    assert_int_equal(c.probe_retention_hours, 168);
+    /* the LLM: Groq's llama by default, no key (fallback policy only) */
+    assert_string_equal(c.groq_api_key, "");
+    assert_string_equal(c.groq_base_url, "https://api.groq.com/openai/v1");
+    assert_string_equal(c.groq_model, "llama-3.3-70b-versatile");
+    assert_string_equal(c.openai_api_key, "");
+    assert_string_equal(c.openai_base_url, "https://api.openai.com/v1");
+    assert_string_equal(c.llm_base_url, "");
+    assert_string_equal(c.llm_api_key, "");
+    assert_true(strlen(c.llm_prompt_file) > 0);
+    assert_true(c.llm_timeout_ms > 0 && c.llm_timeout_ms <= c.llm_cycle_budget_ms);
+    cfg_free(&c);
+    assert_cfg_empty(&c);
+    cfg_free(&c);                  /* twice is harmless */
+}
+
+static void test_every_variable_is_read_once(void **state)
+{
+    (void)state;
+    struct fake_env e;
+    memset(&e, 0, sizeof e);
+    struct cfg c;
+    char err[256];
+    assert_int_equal(cfg_load_from(&c, fake_get, &e, err, sizeof err), 0);
+    cfg_free(&c);
+    assert_int_equal((size_t)e.asked, cfg_count());
+    for (size_t i = 0; i < cfg_count(); i++) {
+        int seen = 0;
+        for (int k = 0; k < e.asked && k < 256; k++)
+            if (strcmp(e.asked_names[k], cfg_name(i)) == 0)
+                seen++;
+        if (seen != 1)
+            fail_msg("%s looked up %d times", cfg_name(i), seen);
+    }
+}
+
+static void test_values_override_defaults(void **state)
+{
+    (void)state;
+    struct cfg c;
+    char err[256];
+    int rc = load_with(&c, err, sizeof err,
+                       "ORCHESTRATOR_PORT", "9090",
+                       "LOG_LEVEL", "debug",
+                       "ORCHESTRATOR_API_TOKEN", "tok-123",
+                       "N8N_BASE_URL", "http://127.0.0.1:5678",
+                       "N8N_WEBHOOK_AUTH_HEADER", "X-Orch-Auth",
+                       "N8N_WEBHOOK_AUTH_VALUE", "v4lue",
+                       "DECISION_MIN_SECONDS", "30",
+                       "DECISION_MAX_SECONDS", "30",
+                       "VOLATILITY_LOW", "1.5",
+                       "VOLATILITY_HIGH", "1.5",
+                       "LOAD_HIGH", "2.25",
+                       "FOREX_PAIRS", "EURUSD,GBPUSD,USDJPY,AUDUSD,USDCAD,USDCHF,NZDUSD,EURGBP",
+                       "DEXSCREENER_QUERY", "pump fun",
+                       (const char *)NULL);
+    if (rc != 0)
+        fail_msg("rejected: %s", err);
+    assert_int_equal(c.port, 9090);
+    assert_string_equal(c.log_level, "debug");
+    assert_string_equal(c.api_token, "tok-123");
+    assert_string_equal(c.n8n_base_url, "http://127.0.0.1:5678");
+    assert_string_equal(c.n8n_auth_header, "X-Orch-Auth");
+    assert_string_equal(c.n8n_auth_value, "v4lue");
+    assert_int_equal(c.decision_min_seconds, 30);     /* equal bounds are fine */
+    assert_int_equal(c.decision_max_seconds, 30);
+    assert_float_equal(c.volatility_low, 1.5, 1e-9);
+    assert_float_equal(c.load_high, 2.25, 1e-9);
+    assert_string_equal(c.forex_pairs, "EURUSD,GBPUSD,USDJPY,AUDUSD,USDCAD,USDCHF,NZDUSD,EURGBP");
+    assert_string_equal(c.dexscreener_query, "pump fun");
+    cfg_free(&c);
+}
+
+static void test_port_bounds(void **state)
+{
+    (void)state;
+    expect_reject("ORCHESTRATOR_PORT", "0", "1 to 65535");
+    expect_reject("ORCHESTRATOR_PORT", "70000", "70000");
+    expect_reject("ORCHESTRATOR_PORT", "65536", NULL);
+    expect_reject("ORCHESTRATOR_PORT", "80x", "80x");
+    expect_reject("ORCHESTRATOR_PORT", "", NULL);
+    expect_reject("ORCHESTRATOR_PORT", "-1", NULL);
+    expect_reject("ORCHESTRATOR_PORT", "8080.5", NULL);
+    expect_reject("ORCHESTRATOR_PORT", "99999999999999999999999", NULL);   /* overflow */
+    expect_accept("ORCHESTRATOR_PORT", "1");
+    expect_accept("ORCHESTRATOR_PORT", "65535");
+}
+
+static void test_other_numbers(void **state)
+{
+    (void)state;
+    expect_reject("WEBHOOK_TIMEOUT_MS", "99", NULL);
+    expect_reject("PROBE_TIMEOUT_MS", "ten", NULL);
+    expect_reject("HEARTBEAT_SECONDS", "0", NULL);
+    expect_reject("DECISION_MIN_SECONDS", "4", NULL);
+    expect_reject("DECISION_MAX_SECONDS", "86401", NULL);
+    expect_reject("LOAD_HIGH", "0", NULL);
+    expect_reject("LLM_TEMPERATURE", "2.5", NULL);
+    expect_reject("LLM_TIMEOUT_MS", "499", NULL);
+    expect_reject("LOAD_HIGH", "", NULL);
+    expect_reject("VOLATILITY_HIGH", "nan", NULL);
+    expect_reject("VOLATILITY_HIGH", "inf", NULL);
+    expect_reject("VOLATILITY_HIGH", "-1", NULL);
+    expect_reject("VOLATILITY_HIGH", "3%", NULL);
+    expect_reject("VOLATILITY_LOW", "1e999", NULL);
+    expect_accept("VOLATILITY_LOW", "0");
+    expect_accept("LOAD_HIGH", "0.01");
+}
+
+static void test_log_level(void **state)
+{
+    (void)state;
+    expect_reject("LOG_LEVEL", "verbose", "verbose");
+    expect_reject("LOG_LEVEL", "", NULL);
+    expect_reject("LOG_LEVEL", "info ", NULL);
+    const char *ok[] = { "debug", "info", "warn", "error" };
+    for (size_t i = 0; i < 4; i++)
+        expect_accept("LOG_LEVEL", ok[i]);
+}
+
+static void test_urls(void **state)
+{
+    (void)state;
+    expect_reject("N8N_BASE_URL", "ftp://x", "http");
+    expect_reject("N8N_BASE_URL", "http://n8n host:5678", NULL);
+    expect_reject("N8N_BASE_URL", "http://n8n:5678/\"x", NULL);
+    expect_reject("N8N_BASE_URL", "n8n:5678", NULL);
+    expect_reject("DEXSCREENER_BASE_URL", "api.dexscreener.com", NULL);
+    expect_reject("TRADERMADE_BASE_URL", "https://x\ty", NULL);
+    expect_reject("BIRDEYE_BASE_URL", "javascript:alert(1)", NULL);
+    expect_reject("PUMPFUN_BASE_URL", "file:///etc/passwd", NULL);
+    expect_reject("GROQ_BASE_URL", "api.groq.com/openai/v1", NULL);
+    /* a scheme without a host would become "http:" once the slashes go */
+    expect_reject("N8N_BASE_URL", "http://", "host");
+    expect_reject("N8N_BASE_URL", "https://", "host");
+    expect_reject("N8N_BASE_URL", "http:///webhook", "host");
+    expect_accept("N8N_BASE_URL", "http://n");
+    expect_accept("N8N_BASE_URL", "");               /* empty: dry run */
+    expect_accept("PUMPFUN_BASE_URL", "");           /* empty: source disabled */
+    expect_accept("N8N_BASE_URL", "https://n8n.example.com/base");
+}
+
+static void test_url_trailing_slashes_stripped(void **state)
+{
+    (void)state;
+    struct cfg c;
+    char err[256];
+    int rc = load_with(&c, err, sizeof err,
+                       "N8N_BASE_URL", "http://127.0.0.1:5678/",
+                       "DEXSCREENER_BASE_URL", "https://api.dexscreener.com///",
+                       "TRADERMADE_BASE_URL", "http://127.0.0.1:9/tm/",
+                       "FOREX_PAIRS", "EURUSD",
+                       (const char *)NULL);
+    if (rc != 0)
+        fail_msg("rejected: %s", err);
+    assert_string_equal(c.n8n_base_url, "http://127.0.0.1:5678");
+    assert_string_equal(c.dexscreener_base_url, "https://api.dexscreener.com");
+    assert_string_equal(c.tradermade_base_url, "http://127.0.0.1:9/tm");
+    /* only URLs: a plain string keeps its slash */
+    assert_string_equal(c.forex_pairs, "EURUSD");
+    cfg_free(&c);
+
+    rc = load_with(&c, err, sizeof err, "DATABASE_URL", "host=/tmp/", (const char *)NULL);
+    assert_int_equal(rc, 0);
+    assert_string_equal(c.database_url, "host=/tmp/");
+    cfg_free(&c);
+}
+
+static void test_cross_checks(void **state)
+{
+    (void)state;
+    struct cfg c;
+    char err[512];
+
+    memset(&c, 0x5a, sizeof c);
+    assert_int_equal(load_with(&c, err, sizeof err, "DECISION_MIN_SECONDS", "600",
+                               "DECISION_MAX_SECONDS", "300", (const char *)NULL), -1);
+    assert_non_null(strstr(err, "DECISION_MIN_SECONDS"));
+    assert_non_null(strstr(err, "DECISION_MAX_SECONDS"));
+    assert_non_null(strstr(err, "600"));
+    assert_cfg_empty(&c);
+
+    /* only the minimum moved: still greater than the default maximum */
+    assert_int_equal(load_with(&c, err, sizeof err, "DECISION_MIN_SECONDS", "7200",
+                               (const char *)NULL), -1);
+    assert_non_null(strstr(err, "DECISION_MIN_SECONDS"));
+    assert_cfg_empty(&c);
+
+    assert_int_equal(load_with(&c, err, sizeof err, "VOLATILITY_LOW", "5",
+                               "VOLATILITY_HIGH", "1", (const char *)NULL), -1);
+    assert_non_null(strstr(err, "VOLATILITY_LOW"));
+    assert_non_null(strstr(err, "VOLATILITY_HIGH"));
+    assert_cfg_empty(&c);
+
+    assert_int_equal(load_with(&c, err, sizeof err, "VOLATILITY_LOW", "3.5", (const char *)NULL), -1);
+    assert_non_null(strstr(err, "VOLATILITY_LOW"));
+    assert_cfg_empty(&c);
+}
+
+static void test_forex_pairs(void **state)
+{
+    (void)state;
+    expect_reject("FOREX_PAIRS", "eurusd", NULL);
+    expect_reject("FOREX_PAIRS", "EURUSd", NULL);
+    expect_reject("FOREX_PAIRS", "EURUSDX", NULL);              /* 7 letters */
+    expect_reject("FOREX_PAIRS", "EURUS", NULL);                /* 5 letters */
+    expect_reject("FOREX_PAIRS", "EURUSD,", NULL);              /* trailing comma */
+    expect_reject("FOREX_PAIRS", ",EURUSD", NULL);
+    expect_reject("FOREX_PAIRS", "EURUSD,,GBPUSD", NULL);
+    expect_reject("FOREX_PAIRS", "EURUSD, GBPUSD", NULL);
+    expect_reject("FOREX_PAIRS", "EUR/USD", NULL);
+    expect_reject("FOREX_PAIRS", "", NULL);
+    expect_reject("FOREX_PAIRS", "EURUSD,GBPUSD,USDJPY,AUDUSD,USDCAD,USDCHF,NZDUSD,EURGBP,EURJPY", "8");
+    expect_accept("FOREX_PAIRS", "EURUSD");
+    expect_accept("FOREX_PAIRS", "EURUSD,GBPUSD,USDJPY");
+}
+
+static void test_dexscreener_query(void **state)
+{
+    (void)state;
+    char longq[102];
+    memset(longq, 'q', 101);
+    longq[101] = '\0';
+    expect_reject("DEXSCREENER_QUERY", "", NULL);
+    expect_reject("DEXSCREENER_QUERY", longq, NULL);
+    longq[100] = '\0';
+    expect_accept("DEXSCREENER_QUERY", longq);
+}
+
+static void test_auth_header_pairing(void **state)
+{
+    (void)state;
+    expect_reject("N8N_WEBHOOK_AUTH_HEADER", "X-Orch-Auth", "N8N_WEBHOOK_AUTH_VALUE");
+    expect_reject("N8N_WEBHOOK_AUTH_VALUE", "s3cret", "N8N_WEBHOOK_AUTH_HEADER");
+
+    struct cfg c;
+    char err[512];
+    assert_int_equal(load_with(&c, err, sizeof err, "N8N_WEBHOOK_AUTH_HEADER", "X Auth",
+                               "N8N_WEBHOOK_AUTH_VALUE", "v", (const char *)NULL), -1);
+    assert_non_null(strstr(err, "N8N_WEBHOOK_AUTH_HEADER"));
+    assert_cfg_empty(&c);
+    assert_int_equal(load_with(&c, err, sizeof err, "N8N_WEBHOOK_AUTH_HEADER", "X-Auth:",
+                               "N8N_WEBHOOK_AUTH_VALUE", "v", (const char *)NULL), -1);
+    assert_non_null(strstr(err, "N8N_WEBHOOK_AUTH_HEADER"));
+    assert_cfg_empty(&c);
+}
+
+static void test_control_characters(void **state)
+{
+    (void)state;
+    expect_reject("DATABASE_URL", "dbname=x\nuser=y", "control");
+    expect_reject("DEXSCREENER_QUERY", "sol\x1b[31mana", "control");
+    expect_reject("N8N_BASE_URL", "http://n8n:5678\r\n", NULL);
+    expect_reject("N8N_BASE_URL", "http://n8n:5678/\x01", NULL);
+
+    /* DEL in a header name, with its value present: the name check catches it */
+    struct cfg c;
+    char err[512];
+    assert_int_equal(load_with(&c, err, sizeof err, "N8N_WEBHOOK_AUTH_HEADER", "X-A\x7f",
+                               "N8N_WEBHOOK_AUTH_VALUE", "v", (const char *)NULL), -1);
+    assert_non_null(strstr(err, "N8N_WEBHOOK_AUTH_HEADER"));
+    assert_cfg_empty(&c);
+}
+
+/* Every variable in the table, whatever its type, refuses a control
+ * character with a message that starts with its name; for a secret the
+ * message never repeats the value. */
+static void test_every_variable_rejects_control_chars(void **state)
+{
+    (void)state;
+    assert_true(cfg_count() >= 8);
+    for (size_t i = 0; i < cfg_count(); i++) {
+        const char *name = cfg_name(i);
+        struct cfg c;
+        char err[512];
+        memset(&c, 0x5a, sizeof c);
+        int rc = load_with(&c, err, sizeof err, name, "hunter2\x01zz", (const char *)NULL);
+        if (rc != -1)
+            fail_msg("%s accepted a control character", name);
+        if (strncmp(err, name, strlen(name)) != 0)
+            fail_msg("%s: message does not start with the name: \"%s\"", name, err);
+        if (cfg_is_secret(i) && strstr(err, "hunter2"))
+            fail_msg("%s: message shows the secret: \"%s\"", name, err);
+        assert_cfg_empty(&c);
+    }
+}
+
+static void test_secrets_never_in_messages(void **state)
+{
+    (void)state;
+    static const char *const secrets[] = {
+        "ORCHESTRATOR_API_TOKEN", "TRADERMADE_API_KEY", "BIRDEYE_API_KEY", "N8N_WEBHOOK_AUTH_VALUE",
+        "GROQ_API_KEY", "OPENAI_API_KEY", "LLM_API_KEY",
+    };
+    char huge[5000];
+    memset(huge, 'S', sizeof huge - 1);
+    memcpy(huge, "TOPSECRET", 9);
+    huge[sizeof huge - 1] = '\0';
+
+    for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++) {
+        const char *name = secrets[i];
+        struct cfg c;
+        char err[512];
+        const char *bad[] = { "TOPSECRET\x02", "TOPSECRET\n", "\tTOPSECRET", huge };
+        for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+            int rc = load_with(&c, err, sizeof err, name, bad[k],
+                               "N8N_WEBHOOK_AUTH_HEADER", "X-Auth", (const char *)NULL);
+            assert_int_equal(rc, -1);
+            assert_non_null(strstr(err, name));
+            if (strstr(err, "TOPSECRET"))
+                fail_msg("%s: message shows the secret: \"%s\"", name, err);
+            assert_cfg_empty(&c);
+        }
+        /* a good secret next to another variable's error: still not shown */
+        int rc = load_with(&c, err, sizeof err, name, "TOPSECRET", "ORCHESTRATOR_PORT", "0",
+                           (const char *)NULL);
+        assert_int_equal(rc, -1);
+        assert_non_null(strstr(err, "ORCHESTRATOR_PORT"));
+        assert_null(strstr(err, "TOPSECRET"));
+    }
+
+    /* the value without its header: the pairing message names both, shows neither value */
+    struct cfg c;
+    char err[512];
+    assert_int_equal(load_with(&c, err, sizeof err, "N8N_WEBHOOK_AUTH_VALUE", "TOPSECRET",
+                               (const char *)NULL), -1);
+    assert_null(strstr(err, "TOPSECRET"));
+    assert_non_null(strstr(err, "N8N_WEBHOOK_AUTH_VALUE"));
+}
+
+static void test_table_introspection(void **state)
+{
+    (void)state;
+    size_t n = cfg_count();
+    assert_true(n >= 20);
+    assert_null(cfg_name(n));
+    assert_null(cfg_name((size_t)-1));
+    assert_int_equal(cfg_is_secret(n), 0);
+    assert_int_equal(cfg_is_secret((size_t)-1), 0);
+
+    static const char *const must_secret[] = {
+        "ORCHESTRATOR_API_TOKEN", "N8N_WEBHOOK_AUTH_VALUE", "TRADERMADE_API_KEY", "BIRDEYE_API_KEY",
+        "GROQ_API_KEY", "OPENAI_API_KEY", "LLM_API_KEY",
+    };
+    static const char *const must_plain[] = {
+        "ORCHESTRATOR_PORT", "LOG_LEVEL", "N8N_BASE_URL", "N8N_WEBHOOK_AUTH_HEADER", "FOREX_PAIRS",
+        "DECISION_MIN_SECONDS", "DECISION_MAX_SECONDS", "VOLATILITY_LOW", "VOLATILITY_HIGH",
+        "GROQ_MODEL", "GROQ_BASE_URL",
+    };
+    int nsecret = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = cfg_name(i);
+        assert_non_null(name);
+        for (const char *p = name; *p; p++)
+            if (!((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_'))
+                fail_msg("variable name \"%s\" is not UPPER_SNAKE", name);
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(cfg_name(k), name) == 0)
+                fail_msg("variable %s listed twice", name);
+        int want = -1;
+        for (size_t k = 0; k < sizeof must_secret / sizeof must_secret[0]; k++)
+            if (strcmp(must_secret[k], name) == 0)
+                want = 1;
+        for (size_t k = 0; k < sizeof must_plain / sizeof must_plain[0]; k++)
+            if (strcmp(must_plain[k], name) == 0)
+                want = 0;
+        if (want >= 0 && cfg_is_secret(i) != want)
+            fail_msg("%s: cfg_is_secret is %d, want %d", name, cfg_is_secret(i), want);
+        nsecret += cfg_is_secret(i) != 0;
+    }
+    assert_true(nsecret >= 7);
+    for (size_t k = 0; k < sizeof must_secret / sizeof must_secret[0]; k++) {
+        size_t i = 0;
+        while (i < n && strcmp(cfg_name(i), must_secret[k]) != 0)
+            i++;
+        if (i == n)
+            fail_msg("%s missing from the table", must_secret[k]);
+    }
+}
+
+static void test_value_too_long(void **state)
+{
+    (void)state;
+    char *big = malloc(5000);
+    assert_non_null(big);
+    memset(big, 'x', 4999);
+    big[4999] = '\0';
+    expect_reject("DATABASE_URL", big, "4096");
+    big[4096] = '\0';
+    expect_accept("DATABASE_URL", big);
+    free(big);
+}
+
+/* Failing at the last variable after every string before it was
+ * allocated: the struct is emptied (valgrind/ASan report any leak). */
+static void test_failure_late_in_table_frees_everything(void **state)
+{
+    (void)state;
+    struct cfg c;
+    char err[256];
+    size_t last = cfg_count() - 1;
+    int rc = load_with(&c, err, sizeof err, cfg_name(last), "\x01", (const char *)NULL);
+    assert_int_equal(rc, -1);
+    assert_cfg_empty(&c);
+    /* and a failure in a cross-check, after the whole table was loaded */
+    rc = load_with(&c, err, sizeof err, "FOREX_PAIRS", "nope", (const char *)NULL);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(err, "FOREX_PAIRS"));
+    assert_cfg_empty(&c);
+}
+
+static void test_small_error_buffer(void **state)
+{
+    (void)state;
+    struct cfg c;
+    char err[16];
+    memset(err, 'Z', sizeof err);
+    int rc = load_with(&c, err, 8, "ORCHESTRATOR_PORT", "0", (const char *)NULL);
+    assert_int_equal(rc, -1);
+    assert_int_equal(strlen(err), 7);      /* truncated, terminated, within errlen */
+    assert_int_equal(err[8], 'Z');
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_every_variable_is_read_once),
+        cmocka_unit_test(test_values_override_defaults),
+        cmocka_unit_test(test_port_bounds),
+        cmocka_unit_test(test_other_numbers),
+        cmocka_unit_test(test_log_level),
+        cmocka_unit_test(test_urls),
+        cmocka_unit_test(test_url_trailing_slashes_stripped),
+        cmocka_unit_test(test_cross_checks),
+        cmocka_unit_test(test_forex_pairs),
+        cmocka_unit_test(test_dexscreener_query),
+        cmocka_unit_test(test_auth_header_pairing),
+        cmocka_unit_test(test_control_characters),
+        cmocka_unit_test(test_every_variable_rejects_control_chars),
+        cmocka_unit_test(test_secrets_never_in_messages),
+        cmocka_unit_test(test_table_introspection),
+        cmocka_unit_test(test_value_too_long),
+        cmocka_unit_test(test_failure_late_in_table_frees_everything),
+        cmocka_unit_test(test_small_error_buffer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
