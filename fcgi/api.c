@@ -1,0 +1,750 @@
+/* api: endpoint handlers and the per-process cache; see api.h. */
+#include "config.h"
+#include "api.h"
+#include "auth.h"
+#include "catalog.h"
+#include "db.h"
+#include "log.h"
+#include "metrics.h"
+#include "params.h"
+#include "query.h"
+
+#include <json-c/printbuf.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define API_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+#define API_MAX_HOLES 4
+#define API_RECONNECT_SECONDS 1.0
+
+/* Values filled per request into a cached body. */
+enum api_hole { API_HOLE_AGE = 0, API_HOLE_ALIVE, API_HOLE_NEXT_IN };
+
+/* A cached response body, with the offsets where per-request values go. */
+struct api_body {
+    char *text;                        /* NULL: not built */
+    size_t len;
+    double at;                         /* monotonic time its data was read */
+    int nholes;
+    size_t hole_off[API_MAX_HOLES];    /* ascending */
+    int hole_kind[API_MAX_HOLES];
+};
+
+/* One cached /decisions page. */
+struct api_slot {
+    struct params_decisions key;
+    unsigned long long used;           /* 0: empty, else the tick of its last use */
+    struct api_body body;
+};
+
+struct api_ctx {
+    const struct cfg *cfg;             /* borrowed */
+    PGconn *db;                        /* NULL while disconnected */
+    int db_fatal;                      /* the server sent FATAL while idle: the connection is ending */
+    double retry_at;                   /* monotonic: no connection attempt before */
+    double alive_max;                  /* heartbeat age up to which the worker is alive */
+    /* /status, /health and /metrics share one read of the state */
+    int have_state;
+    double state_at;
+    struct query_state st;
+    struct api_body status, metrics;   /* built lazily from st */
+    struct api_body workflows;
+    struct api_slot slot[API_DECISION_SLOTS];
+    size_t slot_bytes;
+    unsigned long long tick;
+};
+
+/* Monotonic seconds. */
+static double api_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Free a cached body and mark it not built. */
+static void api_body_free(struct api_body *b)
+{
+    free(b->text);
+    memset(b, 0, sizeof *b);
+}
+
+/* Drop the state read and the bodies built from it. */
+static void api_state_drop(struct api_ctx *ctx)
+{
+    query_state_clear(&ctx->st);
+    ctx->have_state = 0;
+    api_body_free(&ctx->status);
+    api_body_free(&ctx->metrics);
+}
+
+/* Empty a /decisions slot, freeing its body. */
+static void api_slot_free(struct api_ctx *ctx, struct api_slot *s)
+{
+    ctx->slot_bytes -= s->body.len;
+    api_body_free(&s->body);
+    s->used = 0;
+}
+
+/* Drop every cached answer. */
+static void api_cache_drop(struct api_ctx *ctx)
+{
+    api_state_drop(ctx);
+    api_body_free(&ctx->workflows);
+    for (int i = 0; i < API_DECISION_SLOTS; i++)
+        if (ctx->slot[i].used)
+            api_slot_free(ctx, &ctx->slot[i]);
+    ctx->slot_bytes = 0;
+}
+
+/* Close the connection (it broke) and forget everything read through it. */
+static void api_db_close(struct api_ctx *ctx)
+{
+    PQfinish(ctx->db);
+    ctx->db = NULL;
+    api_cache_drop(ctx);
+}
+
+/* libpq notice receiver: log the server's notices as JSON lines (instead
+ * of libpq's plain stderr) and flag a FATAL one, which announces that the
+ * server is closing the connection (shutdown, terminated backend). */
+static void api_notice(void *arg, const PGresult *res)
+{
+    struct api_ctx *ctx = arg;
+    const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    int fatal = sev && (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0);
+    if (fatal)
+        ctx->db_fatal = 1;
+    log_event(fatal ? LOG_WARN : LOG_DEBUG, "api.db_notice", "s:severity s:message", sev, msg);
+}
+
+/* Connect, set the session up and LISTEN.  Returns 0 or -1 (logged; the
+ * next attempt waits API_RECONNECT_SECONDS). */
+static int api_db_open(struct api_ctx *ctx, double now)
+{
+    ctx->db = db_connect(ctx->cfg->api_database_url, "orch-api");
+    ctx->db_fatal = 0;
+    if (ctx->db)
+        PQsetNoticeReceiver(ctx->db, api_notice, ctx);
+    if (ctx->db && query_session_setup(ctx->db) < 0) {
+        PQfinish(ctx->db);
+        ctx->db = NULL;
+    }
+    if (!ctx->db) {
+        ctx->retry_at = now + API_RECONNECT_SECONDS;
+        return -1;
+    }
+    api_cache_drop(ctx);
+    log_event(LOG_INFO, "api.db_connected", "i:pid", (long long)getpid());
+    return 0;
+}
+
+/* Make sure the connection works and the cache is current: drain pending
+ * notifications (non-blocking) and drop the cache when anything arrived.
+ * Returns 0 when the database can be used, -1 when it cannot (answer 503). */
+static int api_db_ready(struct api_ctx *ctx)
+{
+    if (ctx->db) {
+        int n = db_drain_notifies(ctx->db);
+        if (n >= 0 && !ctx->db_fatal && PQstatus(ctx->db) == CONNECTION_OK) {
+            if (n > 0)
+                api_cache_drop(ctx);
+            return 0;
+        }
+        char msg[200];
+        snprintf(msg, sizeof msg, "%s", ctx->db_fatal ? "the server is closing the connection"
+                                                     : PQerrorMessage(ctx->db));
+        msg[strcspn(msg, "\n")] = '\0';
+        log_event(LOG_WARN, "api.db_lost", "s:error", msg);
+        api_db_close(ctx);
+        return api_db_open(ctx, api_now());         /* at once: a restarted server is back */
+    }
+    double now = api_now();
+    if (now < ctx->retry_at)
+        return -1;
+    return api_db_open(ctx, now);
+}
+
+/* After a failed query: when the connection broke, drop it and answer
+ * 503; otherwise 500.  Returns the status put in r. */
+static int api_db_failed(struct api_ctx *ctx, struct api_resp *r)
+{
+    if (ctx->db && (ctx->db_fatal || PQstatus(ctx->db) != CONNECTION_OK)) {
+        api_db_close(ctx);
+        return api_error(r, 503, "database unavailable");
+    }
+    return api_error(r, 500, "database query failed");
+}
+
+struct api_ctx *api_new(const struct cfg *c)
+{
+    struct api_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return NULL;
+    ctx->cfg = c;
+    ctx->alive_max = 6.0 * (double)c->heartbeat_seconds;
+    if (ctx->alive_max < 30.0)
+        ctx->alive_max = 30.0;
+    (void)api_db_open(ctx, api_now());
+    return ctx;
+}
+
+void api_free(struct api_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    api_cache_drop(ctx);
+    PQfinish(ctx->db);
+    free(ctx);
+}
+
+void api_resp_clear(struct api_resp *r)
+{
+    json_object_put(r->owned);
+    memset(r, 0, offsetof(struct api_resp, scratch));
+    r->scratch_len = 0;
+}
+
+/* Append a body piece (borrowed). */
+static void api_piece(struct api_resp *r, const char *p, size_t n)
+{
+    if (r->npieces < API_MAX_PIECES && n > 0) {
+        r->piece[r->npieces].p = p;
+        r->piece[r->npieces].n = n;
+        r->npieces++;
+    }
+}
+
+/* Format a small value into r->scratch and append it as a piece. */
+static void api_piece_fmt(struct api_resp *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void api_piece_fmt(struct api_resp *r, const char *fmt, ...)
+{
+    size_t room = sizeof r->scratch - r->scratch_len;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(r->scratch + r->scratch_len, room, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= room)
+        return;
+    api_piece(r, r->scratch + r->scratch_len, (size_t)n);
+    r->scratch_len += (size_t)n + 1;
+}
+
+/* Make root the body of r (r takes the reference).  Returns status. */
+static int api_json(struct api_resp *r, int status, json_object *root)
+{
+    size_t len = 0;
+    const char *s = root ? json_object_to_json_string_length(root, API_JSON_FLAGS, &len) : NULL;
+    r->status = status;
+    r->content_type = API_JSON;
+    r->owned = root;
+    r->npieces = 0;
+    if (!s) {
+        static const char oom[] = "{\"error\":\"out of memory\"}";
+        r->status = 500;
+        api_piece(r, oom, sizeof oom - 1);
+        return 500;
+    }
+    api_piece(r, s, len);
+    return status;
+}
+
+int api_error(struct api_resp *r, int status, const char *message)
+{
+    json_object *o = json_object_new_object();
+    if (o)
+        json_object_object_add(o, "error", json_object_new_string(message));
+    return api_json(r, status, o);
+}
+
+/* ---- cached bodies with holes -------------------------------------------- */
+
+/* The body being serialized, for api_hole_write(). */
+static struct api_body *api_hole_target;
+
+/* json-c serializer of a hole: writes nothing, records where the value
+ * goes.  Returns 0. */
+static int api_hole_write(json_object *jso, struct printbuf *pb, int level, int flags)
+{
+    struct api_body *b = api_hole_target;
+    if (!b || b->nholes >= API_MAX_HOLES)
+        return printbuf_strappend(pb, "null") < 0 ? -1 : 0;
+    b->hole_off[b->nholes] = (size_t)pb->bpos;
+    b->hole_kind[b->nholes] = (int)(intptr_t)json_object_get_userdata(jso);
+    b->nholes++;
+    return 0;
+}
+
+/* A placeholder for a per-request value.  Returns it (caller frees or
+ * hands it to a container) or NULL. */
+static json_object *api_hole(enum api_hole kind)
+{
+    json_object *o = json_object_new_boolean(0);
+    if (o)
+        json_object_set_serializer(o, api_hole_write, (void *)(intptr_t)kind, NULL);
+    return o;
+}
+
+/* Serialize root into b (holes recorded), read at time at.  root is
+ * borrowed.  Returns 0 or -1. */
+static int api_body_build(struct api_body *b, json_object *root, double at)
+{
+    size_t len = 0;
+    api_body_free(b);
+    api_hole_target = b;
+    const char *s = json_object_to_json_string_length(root, API_JSON_FLAGS, &len);
+    api_hole_target = NULL;
+    if (!s)
+        goto fail;
+    b->text = malloc(len + 1);
+    if (!b->text)
+        goto fail;
+    memcpy(b->text, s, len + 1);
+    b->len = len;
+    b->at = at;
+    return 0;
+fail:
+    api_body_free(b);
+    return -1;
+}
+
+/* Seconds since the worker's heartbeat at monotonic time now (NAN: none). */
+static double api_heartbeat_age(const struct api_ctx *ctx, double now)
+{
+    double age = ctx->st.heartbeat_age + (now - ctx->state_at);
+    return age < 0 ? 0 : age;
+}
+
+/* 1 when a heartbeat of this age means the worker is alive: age at most
+ * max(30, 6 * HEARTBEAT_SECONDS); 0 without heartbeat. */
+static int api_alive(const struct api_ctx *ctx, double age)
+{
+    return !isnan(age) && age <= ctx->alive_max;
+}
+
+/* Answer with cached body b, filling its holes for time now. */
+static int api_serve(struct api_ctx *ctx, const struct api_body *b, double now, struct api_resp *r,
+                     int status, const char *content_type)
+{
+    size_t pos = 0;
+    double age = api_heartbeat_age(ctx, now);
+    r->status = status;
+    r->content_type = content_type;
+    r->npieces = 0;
+    for (int i = 0; i < b->nholes; i++) {
+        api_piece(r, b->text + pos, b->hole_off[i] - pos);
+        pos = b->hole_off[i];
+        switch (b->hole_kind[i]) {
+        case API_HOLE_AGE:
+            if (isnan(age))
+                api_piece_fmt(r, "null");
+            else
+                api_piece_fmt(r, "%.1f", age);
+            break;
+        case API_HOLE_ALIVE:
+            api_piece_fmt(r, "%s", api_alive(ctx, age) ? "true" : "false");
+            break;
+        case API_HOLE_NEXT_IN: {
+            double in = ctx->st.next_in - (now - ctx->state_at);
+            if (isnan(in))
+                api_piece_fmt(r, "null");
+            else
+                api_piece_fmt(r, "%lld", in > 0 ? (long long)llround(in) : 0LL);
+            break;
+        }
+        default:
+            api_piece_fmt(r, "null");
+            break;
+        }
+    }
+    api_piece(r, b->text + pos, b->len - pos);
+    return status;
+}
+
+/* Read the state unless a fresh read is cached.  Returns 0 or -1. */
+static int api_state(struct api_ctx *ctx, double now)
+{
+    if (ctx->have_state && now - ctx->state_at <= API_CACHE_TTL)
+        return 0;
+    api_state_drop(ctx);
+    if (query_state(ctx->db, &ctx->st) < 0)
+        return -1;
+    ctx->have_state = 1;
+    ctx->state_at = api_now();
+    return 0;
+}
+
+/* A string or JSON null for "". Caller frees. */
+static json_object *api_str(const char *s)
+{
+    return s && *s ? json_object_new_string(s) : NULL;
+}
+
+/* A rate rounded to 4 decimals, JSON null when den is 0.  Caller frees. */
+static json_object *api_rate(long long num, long long den)
+{
+    return den > 0 ? query_json_double(round((double)num / (double)den * 10000.0) / 10000.0) : NULL;
+}
+
+/* A member of obj, with a new reference, or NULL.  Caller frees. */
+static json_object *api_member(json_object *obj, const char *key)
+{
+    json_object *v = NULL;
+    return obj && json_object_object_get_ex(obj, key, &v) ? json_object_get(v) : NULL;
+}
+
+/* The /status body from ctx->st.  Returns 0 or -1. */
+static int api_status_build(struct api_ctx *ctx)
+{
+    const struct query_state *st = &ctx->st;
+    json_object *root = json_object_new_object();
+    json_object *worker = json_object_new_object();
+    json_object *counts = json_object_new_object();
+    json_object *by_source = json_object_new_object();
+    json_object *trig = json_object_new_object();
+    json_object *by_mode = json_object_new_object();
+    int rc = -1;
+
+    if (!root || !worker || !counts || !by_source || !trig || !by_mode) {
+        json_object_put(worker);
+        json_object_put(counts);
+        json_object_put(by_source);
+        json_object_put(trig);
+        json_object_put(by_mode);
+        goto done;
+    }
+    json_object_object_add(root, "running", json_object_new_boolean(st->running));
+    json_object_object_add(root, "dry_run", json_object_new_boolean(st->dry_run));
+    json_object_object_add(root, "mode", api_member(st->last_decision, "mode"));
+    json_object_object_add(root, "intensity", api_member(st->last_decision, "intensity"));
+    json_object_object_add(root, "control_enabled", json_object_new_boolean(ctx->cfg->api_token[0] != '\0'));
+
+    json_object_object_add(worker, "pid", st->pid ? json_object_new_int64(st->pid) : NULL);
+    json_object_object_add(worker, "hostname", api_str(st->hostname));
+    json_object_object_add(worker, "version", api_str(st->version));
+    json_object_object_add(worker, "started_at", api_str(st->started_at));
+    json_object_object_add(worker, "heartbeat_at", api_str(st->heartbeat_at));
+    json_object_object_add(worker, "heartbeat_age_seconds", api_hole(API_HOLE_AGE));
+    json_object_object_add(worker, "alive", api_hole(API_HOLE_ALIVE));
+    json_object_object_add(root, "worker", worker);
+
+    json_object_object_add(root, "last_decision", st->last_decision ? json_object_get(st->last_decision) : NULL);
+    json_object_object_add(root, "next_decision_at", api_str(st->next_decision_at));
+    json_object_object_add(root, "next_decision_in_seconds", api_hole(API_HOLE_NEXT_IN));
+    json_object_object_add(root, "sources", json_object_get(st->sources));
+    json_object_object_add(root, "system_load", query_json_pgnum(st->system_load));
+    json_object_object_add(root, "market_volatility", query_json_pgnum(st->market_volatility));
+
+    json_object_object_add(counts, "decisions", json_object_new_int64(st->decisions));
+    json_object_object_add(counts, "decisions_24h", json_object_new_int64(st->decisions_24h));
+    for (int s = 0; s < SOURCE_COUNT; s++)
+        json_object_object_add(by_source, catalog_source_name(s), json_object_new_int64(st->by_source[s]));
+    json_object_object_add(counts, "by_source", by_source);
+    json_object_object_add(counts, "mode_switches", json_object_new_int64(st->mode_switches));
+    for (int i = 0; i < st->ntrig; i++) {
+        json_object *v = NULL;
+        if (json_object_object_get_ex(trig, st->trig[i].status, &v))
+            json_object_set_int64(v, json_object_get_int64(v) + st->trig[i].n);
+        else
+            json_object_object_add(trig, st->trig[i].status, json_object_new_int64(st->trig[i].n));
+    }
+    json_object_object_add(counts, "triggers", trig);
+    json_object_object_add(root, "counts", counts);
+
+    json_object_object_add(root, "success_rate",
+                           api_rate(st->succeeded, st->succeeded + st->partial + st->failed));
+    for (int m = 0; m < MODE_COUNT; m++) {
+        json_object *o = json_object_new_object();
+        if (!o)
+            goto done;
+        json_object_object_add(o, "acted", json_object_new_int64(st->mode_acted[m]));
+        json_object_object_add(o, "succeeded", json_object_new_int64(st->mode_succeeded[m]));
+        json_object_object_add(o, "rate", api_rate(st->mode_succeeded[m], st->mode_acted[m]));
+        json_object_object_add(by_mode, catalog_mode_name(m), o);
+    }
+    json_object_object_add(root, "success_by_mode", by_mode);
+    rc = api_body_build(&ctx->status, root, ctx->state_at);
+done:
+    json_object_put(root);
+    return rc;
+}
+
+/* ---- handlers ------------------------------------------------------------ */
+
+int api_health(struct api_ctx *ctx, struct api_resp *r)
+{
+    json_object *root = json_object_new_object();
+    int status;
+    if (!root)
+        return api_error(r, 500, "out of memory");
+    double now = api_now();
+    if (api_db_ready(ctx) < 0 || api_state(ctx, now) < 0) {
+        if (ctx->db && (ctx->db_fatal || PQstatus(ctx->db) != CONNECTION_OK))
+            api_db_close(ctx);
+        json_object_object_add(root, "status", json_object_new_string("error"));
+        json_object_object_add(root, "database", json_object_new_string("unreachable"));
+        json_object_object_add(root, "worker", NULL);
+        return api_json(r, 503, root);
+    }
+    json_object *worker = json_object_new_object();
+    if (!worker) {
+        json_object_put(root);
+        return api_error(r, 500, "out of memory");
+    }
+    double age = api_heartbeat_age(ctx, now);
+    int alive = api_alive(ctx, age);
+    status = alive ? 200 : 503;
+    json_object_object_add(root, "status", json_object_new_string(alive ? "ok" : "degraded"));
+    json_object_object_add(root, "database", json_object_new_string("ok"));
+    json_object_object_add(worker, "alive", json_object_new_boolean(alive));
+    json_object_object_add(worker, "heartbeat_at", api_str(ctx->st.heartbeat_at));
+    json_object_object_add(worker, "heartbeat_age_seconds",
+                           isnan(age) ? NULL : query_json_double(round(age * 10.0) / 10.0));
+    json_object_object_add(root, "worker", worker);
+    return api_json(r, status, root);
+}
+
+int api_status(struct api_ctx *ctx, struct api_resp *r)
+{
+    if (api_db_ready(ctx) < 0)
+        return api_error(r, 503, "database unavailable");
+    double now = api_now();
+    if (api_state(ctx, now) < 0)
+        return api_db_failed(ctx, r);
+    if (!ctx->status.text && api_status_build(ctx) < 0)
+        return api_error(r, 500, "out of memory");
+    return api_serve(ctx, &ctx->status, now, r, 200, API_JSON);
+}
+
+int api_metrics(struct api_ctx *ctx, struct api_resp *r)
+{
+    if (api_db_ready(ctx) < 0)
+        return api_error(r, 503, "database unavailable");
+    double now = api_now();
+    if (api_state(ctx, now) < 0)
+        return api_db_failed(ctx, r);
+    if (!ctx->metrics.text) {
+        size_t len = 0;
+        ctx->metrics.text = metrics_render(&ctx->st, &len);
+        if (!ctx->metrics.text)
+            return api_error(r, 500, "out of memory");
+        ctx->metrics.len = len;
+        ctx->metrics.at = ctx->state_at;
+    }
+    api_serve(ctx, &ctx->metrics, now, r, 200, API_PROMETHEUS);
+    char line[METRICS_LIVE_MAX];
+    size_t n = metrics_render_live(api_heartbeat_age(ctx, now), line, sizeof line);
+    if (n > 0)
+        api_piece_fmt(r, "%s", line);
+    return 200;
+}
+
+/* The slot caching /decisions for key p, fresh at now, or NULL. */
+static struct api_slot *api_slot_find(struct api_ctx *ctx, const struct params_decisions *p, double now)
+{
+    for (int i = 0; i < API_DECISION_SLOTS; i++) {
+        struct api_slot *s = &ctx->slot[i];
+        if (!s->used || !params_decisions_equal(&s->key, p))
+            continue;
+        if (now - s->body.at > API_CACHE_TTL) {
+            api_slot_free(ctx, s);
+            return NULL;
+        }
+        return s;
+    }
+    return NULL;
+}
+
+/* The least recently used slot other than keep (a free one first). */
+static struct api_slot *api_slot_victim(struct api_ctx *ctx, const struct api_slot *keep)
+{
+    struct api_slot *v = NULL;
+    for (int i = 0; i < API_DECISION_SLOTS; i++) {
+        struct api_slot *s = &ctx->slot[i];
+        if (s == keep)
+            continue;
+        if (!s->used)
+            return s;
+        if (!v || s->used < v->used)
+            v = s;
+    }
+    return v;
+}
+
+int api_decisions(struct api_ctx *ctx, const char *query_string, struct api_resp *r)
+{
+    struct params_decisions p;
+    char err[PARAMS_ERR_MAX];
+    json_object *list = NULL;
+    long long next_before = 0;
+
+    if (params_decisions_parse(query_string, &p, err, sizeof err) < 0)
+        return api_error(r, 400, err);
+    if (api_db_ready(ctx) < 0)
+        return api_error(r, 503, "database unavailable");
+    double now = api_now();
+    struct api_slot *s = api_slot_find(ctx, &p, now);
+    if (s) {
+        s->used = ++ctx->tick;
+        return api_serve(ctx, &s->body, now, r, 200, API_JSON);
+    }
+    if (query_decisions(ctx->db, &p, &list, &next_before) < 0)
+        return api_db_failed(ctx, r);
+    double at = api_now();
+    json_object *root = json_object_new_object();
+    if (!root) {
+        json_object_put(list);
+        return api_error(r, 500, "out of memory");
+    }
+    json_object_object_add(root, "decisions", list);
+    json_object_object_add(root, "limit", json_object_new_int(p.limit));
+    json_object_object_add(root, "next_before", next_before ? json_object_new_int64(next_before) : NULL);
+
+    s = api_slot_victim(ctx, NULL);
+    if (s->used)
+        api_slot_free(ctx, s);
+    if (api_body_build(&s->body, root, at) < 0 || s->body.len > API_ENTRY_MAX) {
+        api_body_free(&s->body);
+        return api_json(r, 200, root);          /* too large to keep: serve it once */
+    }
+    json_object_put(root);
+    s->key = p;
+    s->used = ++ctx->tick;
+    ctx->slot_bytes += s->body.len;
+    while (ctx->slot_bytes > API_DECISION_BUDGET) {
+        struct api_slot *v = api_slot_victim(ctx, s);
+        if (!v || !v->used)
+            break;
+        api_slot_free(ctx, v);
+    }
+    return api_serve(ctx, &s->body, now, r, 200, API_JSON);
+}
+
+/* The market of a workflow as the API spells it. */
+static const char *api_market_name(enum catalog_market m)
+{
+    switch (m) {
+    case MARKET_CRYPTO: return "crypto";
+    case MARKET_FOREX:  return "forex";
+    case MARKET_SYSTEM: return "system";
+    case MARKET_BOTH:   return "both";
+    }
+    return "unknown";
+}
+
+/* The /workflows/available document.  Returns it (caller frees) or NULL. */
+static json_object *api_workflows_json(const struct query_workflow *rows, int dry_run)
+{
+    json_object *root = json_object_new_object();
+    json_object *arr = json_object_new_array_ext(WF_COUNT);
+    if (!root || !arr) {
+        json_object_put(root);
+        json_object_put(arr);
+        return NULL;
+    }
+    json_object_object_add(root, "dry_run", json_object_new_boolean(dry_run));
+    json_object_object_add(root, "workflows", arr);
+    for (int w = 0; w < WF_COUNT; w++) {
+        const struct catalog_wf *wf = catalog_workflow(w);
+        const struct query_workflow *q = &rows[w];
+        json_object *o = json_object_new_object();
+        if (!o || json_object_array_add(arr, o) < 0) {
+            json_object_put(o);
+            json_object_put(root);
+            return NULL;
+        }
+        json_object_object_add(o, "path", json_object_new_string(wf->path));
+        json_object_object_add(o, "title", json_object_new_string(wf->title));
+        json_object_object_add(o, "market", json_object_new_string(api_market_name(wf->market)));
+        json_object_object_add(o, "intensity", json_object_new_string(
+                                   wf->intensity == WF_ANY_INTENSITY ? "any" : catalog_intensity_name(wf->intensity)));
+        json_object_object_add(o, "feed", wf->feed < 0 ? NULL : json_object_new_string(catalog_feed_name(wf->feed)));
+        json_object_object_add(o, "available",
+                               json_object_new_boolean(strcmp(q->last_status, "unavailable") != 0));
+        json_object *last = NULL;
+        if (q->last_trigger_id) {
+            last = json_object_new_object();
+            if (last) {
+                json_object_object_add(last, "trigger_id", json_object_new_int64(q->last_trigger_id));
+                json_object_object_add(last, "decision_id", json_object_new_int64(q->last_decision_id));
+                json_object_object_add(last, "status", api_str(q->last_status));
+                json_object_object_add(last, "http_status",
+                                       q->last_http_status ? json_object_new_int64(q->last_http_status) : NULL);
+                json_object_object_add(last, "at", api_str(q->last_at));
+            }
+        }
+        json_object_object_add(o, "last_run", last);
+        json_object_object_add(o, "runs_24h", json_object_new_int64(q->runs_24h));
+        json_object_object_add(o, "succeeded_24h", json_object_new_int64(q->succeeded_24h));
+    }
+    return root;
+}
+
+int api_workflows(struct api_ctx *ctx, struct api_resp *r)
+{
+    struct query_workflow rows[WF_COUNT];
+    int dry_run = 0;
+
+    if (api_db_ready(ctx) < 0)
+        return api_error(r, 503, "database unavailable");
+    double now = api_now();
+    if (ctx->workflows.text && now - ctx->workflows.at <= API_CACHE_TTL)
+        return api_serve(ctx, &ctx->workflows, now, r, 200, API_JSON);
+    api_body_free(&ctx->workflows);
+    if (query_workflows(ctx->db, rows, &dry_run) < 0)
+        return api_db_failed(ctx, r);
+    double at = api_now();
+    json_object *root = api_workflows_json(rows, dry_run);
+    if (!root)
+        return api_error(r, 500, "out of memory");
+    if (api_body_build(&ctx->workflows, root, at) < 0)
+        return api_json(r, 200, root);
+    json_object_put(root);
+    return api_serve(ctx, &ctx->workflows, now, r, 200, API_JSON);
+}
+
+int api_control_auth(struct api_ctx *ctx, const char *authorization, struct api_resp *r)
+{
+    enum auth_result a = auth_check(ctx->cfg->api_token, authorization);
+    switch (a) {
+    case AUTH_OK:
+        return 0;
+    case AUTH_DISABLED:
+        return api_error(r, 503, auth_strerror(a));
+    case AUTH_MISSING:
+    case AUTH_BAD_SCHEME:
+    case AUTH_WRONG:
+        break;
+    }
+    api_error(r, 401, auth_strerror(a));
+    r->header = "WWW-Authenticate: Bearer";
+    return 401;
+}
+
+int api_control(struct api_ctx *ctx, const char *command, const char *remote_addr, struct api_resp *r)
+{
+    long long id = 0;
+    char at[QUERY_TS_MAX];
+
+    if (api_db_ready(ctx) < 0)
+        return api_error(r, 503, "database unavailable");
+    if (query_control_insert(ctx->db, command, remote_addr, &id, at) < 0)
+        return api_db_failed(ctx, r);
+    log_event(LOG_INFO, "api.control", "s:command i:command_id s:remote_addr", command, id, remote_addr);
+    json_object *root = json_object_new_object();
+    if (!root)
+        return api_error(r, 500, "out of memory");
+    json_object_object_add(root, "command_id", json_object_new_int64(id));
+    json_object_object_add(root, "command", json_object_new_string(command));
+    json_object_object_add(root, "status", json_object_new_string("pending"));
+    json_object_object_add(root, "requested_at", api_str(at));
+    return api_json(r, 202, root);
+}

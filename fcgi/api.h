@@ -1,0 +1,76 @@
+/* api: the endpoint handlers, the database connection and the response
+ * cache of one FastCGI process.
+ *
+ * Each handler fills a struct api_resp and returns its HTTP status (nginx
+ * style).  Bodies of /status, /decisions, /workflows/available and /metrics
+ * are cached per process and dropped when a NOTIFY on orch_state arrives
+ * (checked with a non-blocking drain before every cached answer) or after
+ * API_CACHE_TTL seconds; time-dependent fields (heartbeat age, worker
+ * liveness, seconds until the next decision) are spliced in per request.
+ * No FastCGI here: route.c reads the request and writes the answer. */
+#ifndef API_H
+#define API_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+#include "cfg.h"
+
+#define API_CACHE_TTL        2.0          /* seconds a cached body may live without a NOTIFY */
+#define API_DECISION_SLOTS   32           /* cached /decisions parameter sets */
+#define API_DECISION_BUDGET  (4u << 20)   /* bytes of cached /decisions bodies per process */
+#define API_ENTRY_MAX        (1u << 20)   /* larger bodies are served but not cached */
+#define API_MAX_PIECES       8
+#define API_BODY_MAX         (64 * 1024)  /* request body limit of the control endpoints */
+
+#define API_JSON "application/json"
+#define API_PROMETHEUS "text/plain; version=0.0.4"
+
+struct api_ctx;
+
+/* One answer.  The body is the concatenation of the pieces, which are
+ * borrowed (from the cache, from owned or from scratch) and stay valid until
+ * api_resp_clear() or the next api_* call on the same context. */
+struct api_resp {
+    int status;
+    const char *content_type;          /* static */
+    const char *header;                /* one extra header line without CRLF (static) or NULL */
+    int npieces;
+    struct { const char *p; size_t n; } piece[API_MAX_PIECES];
+    json_object *owned;                /* a body built for this answer only (api_resp_clear puts it) */
+    char scratch[256];                 /* small spliced values */
+    size_t scratch_len;
+};
+
+/* Create the context of one process and connect to the database (a failed
+ * connection is logged and retried at the next request).  c is borrowed and
+ * must outlive the context.  Returns the context (caller frees with
+ * api_free) or NULL when out of memory. */
+struct api_ctx *api_new(const struct cfg *c);
+
+/* Close the connection and free the cache; api_free(NULL) is a no-op. */
+void api_free(struct api_ctx *ctx);
+
+/* Release what r owns and empty it. */
+void api_resp_clear(struct api_resp *r);
+
+/* Fill r with {"error": message} and status.  Returns status. */
+int api_error(struct api_resp *r, int status, const char *message);
+
+/* GET handlers; each returns the HTTP status it put in r. */
+int api_health(struct api_ctx *ctx, struct api_resp *r);
+int api_status(struct api_ctx *ctx, struct api_resp *r);
+int api_decisions(struct api_ctx *ctx, const char *query_string, struct api_resp *r);
+int api_workflows(struct api_ctx *ctx, struct api_resp *r);
+int api_metrics(struct api_ctx *ctx, struct api_resp *r);
+
+/* Control: first api_control_auth() with the Authorization header (NULL
+ * when absent): returns 0 when the caller may go on, else the HTTP status
+ * (503 control disabled, 401 with WWW-Authenticate) put in r.  Then, once
+ * the body is read, api_control() records command ("start", "stop",
+ * "force_decision") from remote_addr (may be NULL) and returns 202, or the
+ * error status put in r. */
+int api_control_auth(struct api_ctx *ctx, const char *authorization, struct api_resp *r);
+int api_control(struct api_ctx *ctx, const char *command, const char *remote_addr, struct api_resp *r);
+
+#endif

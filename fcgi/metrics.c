@@ -1,0 +1,190 @@
+/* metrics: Prometheus text for /metrics; see metrics.h. */
+#include "config.h"
+#include "metrics.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A growing text buffer with a hard cap. */
+struct metrics_buf {
+    char *p;
+    size_t len, cap;
+    int failed;             /* out of memory or over METRICS_MAX */
+};
+
+/* Append formatted text; on failure sets b->failed (later appends do nothing). */
+static void metrics_add(struct metrics_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void metrics_add(struct metrics_buf *b, const char *fmt, ...)
+{
+    if (b->failed)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->failed = 1;
+            return;
+        }
+        if ((size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t want = b->cap * 2;
+        while (want < b->len + (size_t)n + 1)
+            want *= 2;
+        if (want > METRICS_MAX) {
+            b->failed = 1;
+            return;
+        }
+        char *q = realloc(b->p, want);
+        if (!q) {
+            b->failed = 1;
+            return;
+        }
+        b->p = q;
+        b->cap = want;
+    }
+}
+
+/* HELP and TYPE lines of a family. */
+static void metrics_family(struct metrics_buf *b, const char *name, const char *type, const char *help)
+{
+    metrics_add(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A sample value: integers without exponent, NaN and +Inf spelled the
+ * Prometheus way.  Writes into out[40]; returns out. */
+static const char *metrics_num(double v, char out[40])
+{
+    if (isnan(v))
+        snprintf(out, 40, "NaN");
+    else if (isinf(v))
+        snprintf(out, 40, v > 0 ? "+Inf" : "-Inf");
+    else if (v == floor(v) && fabs(v) < 1e15)
+        snprintf(out, 40, "%.0f", v);
+    else
+        snprintf(out, 40, "%.9g", v);
+    return out;
+}
+
+/* A label value escaped for the text format (\\, \" and \n) into out. */
+static const char *metrics_label(const char *s, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; *s && n + 3 < cap; s++) {
+        if (*s == '\\' || *s == '"') {
+            out[n++] = '\\';
+            out[n++] = *s;
+        } else if (*s == '\n') {
+            out[n++] = '\\';
+            out[n++] = 'n';
+        } else {
+            out[n++] = *s;
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* A one-sample family. */
+static void metrics_single(struct metrics_buf *b, const char *name, const char *type, const char *help, double v)
+{
+    char num[40];
+    metrics_family(b, name, type, help);
+    metrics_add(b, "%s %s\n", name, metrics_num(v, num));
+}
+
+/* A PostgreSQL number as printed ("" for null) as a double, NaN for null. */
+static double metrics_pgnum(const char *s)
+{
+    if (!s || !*s)
+        return NAN;
+    char *end;
+    double d = strtod(s, &end);
+    return end == s ? NAN : d;
+}
+
+char *metrics_render(const struct query_state *st, size_t *len)
+{
+    struct metrics_buf b = { malloc(8192), 0, 8192, 0 };
+    char num[40], l1[96], l2[96];
+
+    if (!b.p)
+        return NULL;
+    long long acted = st->succeeded + st->partial + st->failed;
+
+    metrics_single(&b, "orchestrator_decisions_total", "counter",
+                   "Decisions recorded by the worker.", (double)st->decisions);
+    metrics_single(&b, "orchestrator_successful_decisions", "gauge",
+                   "Decisions whose workflows all started (status succeeded); a running count.",
+                   (double)st->succeeded);
+    metrics_single(&b, "orchestrator_success_rate", "gauge",
+                   "Succeeded / (succeeded + partial + failed) decisions; 0 when none acted.",
+                   acted ? (double)st->succeeded / (double)acted : 0.0);
+    metrics_single(&b, "orchestrator_mode_switches_total", "counter",
+                   "Decisions whose mode differs from the previous decision's.", (double)st->mode_switches);
+    metrics_single(&b, "orchestrator_system_load", "gauge",
+                   "Load per core the worker sensed last (NaN when unknown).", metrics_pgnum(st->system_load));
+    metrics_single(&b, "orchestrator_market_volatility", "gauge",
+                   "Market volatility the worker sensed last, percent (NaN when unknown).",
+                   metrics_pgnum(st->market_volatility));
+    metrics_single(&b, "orchestrator_running", "gauge",
+                   "1 when the worker is set to run decision cycles, 0 when stopped.", st->running ? 1 : 0);
+    metrics_single(&b, "orchestrator_dry_run", "gauge",
+                   "1 when the worker triggers nothing (no n8n configured).", st->dry_run ? 1 : 0);
+
+    for (int f = 0; f < FEED_COUNT; f++) {
+        char name[64], help[128];
+        const struct query_source *q = &st->source[f];
+        snprintf(name, sizeof name, "api_health_%s", catalog_feed_name(f));
+        snprintf(help, sizeof help, "1 when %s answered the last probe, 0 when it failed or is not configured.",
+                 catalog_feed_name(f));
+        metrics_single(&b, name, "gauge", help, q->configured && q->ok == 1 ? 1 : 0);
+    }
+
+    metrics_family(&b, "orchestrator_decisions_by_source_total", "counter",
+                   "Decisions by who made them (llm, fallback, forced).");
+    for (int s = 0; s < SOURCE_COUNT; s++)
+        metrics_add(&b, "orchestrator_decisions_by_source_total{source=\"%s\"} %s\n",
+                    catalog_source_name(s), metrics_num((double)st->by_source[s], num));
+
+    metrics_family(&b, "orchestrator_triggers_total", "counter",
+                   "Workflow triggers by workflow and status.");
+    for (int i = 0; i < st->ntrig; i++)
+        metrics_add(&b, "orchestrator_triggers_total{workflow=\"%s\",status=\"%s\"} %s\n",
+                    metrics_label(st->trig[i].workflow, l1, sizeof l1),
+                    metrics_label(st->trig[i].status, l2, sizeof l2), metrics_num((double)st->trig[i].n, num));
+
+    metrics_family(&b, "orchestrator_source_latency_seconds", "gauge",
+                   "Latency of the last probe of each market data source.");
+    for (int f = 0; f < FEED_COUNT; f++)
+        if (st->source[f].configured && !isnan(st->source[f].latency_ms))
+            metrics_add(&b, "orchestrator_source_latency_seconds{source=\"%s\"} %s\n", catalog_feed_name(f),
+                        metrics_num(st->source[f].latency_ms / 1000.0, num));
+
+    metrics_family(&b, "orchestrator_worker_heartbeat_age_seconds", "gauge",
+                   "Seconds since the worker's last heartbeat (+Inf when it never beat).");
+    if (b.failed) {
+        free(b.p);
+        return NULL;
+    }
+    *len = b.len;
+    return b.p;
+}
+
+size_t metrics_render_live(double heartbeat_age, char *buf, size_t cap)
+{
+    char num[40];
+    double v = isnan(heartbeat_age) ? INFINITY : heartbeat_age < 0 ? 0 : heartbeat_age;
+    if (isfinite(v))
+        snprintf(num, sizeof num, "%.3f", v);
+    else
+        metrics_num(v, num);
+    int n = snprintf(buf, cap, "orchestrator_worker_heartbeat_age_seconds %s\n", num);
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}

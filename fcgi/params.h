@@ -1,0 +1,46 @@
+/* params: validation of the /decisions query string.
+ *
+ * Pure functions (no FastCGI, no database), so that tests/unit/test_params.c
+ * can feed them every good and bad input.  Like kcgi, every input is checked
+ * against a declared table of parameters before anything uses it: unknown,
+ * repeated or empty parameters, malformed percent-encoding and overlong query
+ * strings are refused with a message naming the parameter. */
+#ifndef PARAMS_H
+#define PARAMS_H
+
+#include <stddef.h>
+
+#define PARAMS_QUERY_MAX     1024   /* longest query string accepted, in bytes */
+#define PARAMS_LIMIT_DEFAULT 20
+#define PARAMS_LIMIT_MAX     200
+#define PARAMS_ERR_MAX       128    /* room for any message params_* writes */
+
+/* The normalized parameters of GET /decisions.  Two query strings that
+ * mean the same thing give equal structs (the cache key). */
+struct params_decisions {
+    int limit;              /* 1 .. PARAMS_LIMIT_MAX */
+    long long before;       /* 0: no bound, else only rows with id < before */
+    int mode;               /* enum catalog_mode, or -1 for every mode */
+};
+
+/* Percent-decode in[0 .. n) into out (cap bytes, always NUL-terminated when
+ * cap > 0), '+' meaning a space.  Returns the decoded length, or -1 when an
+ * escape is malformed ("%4", "%zz"), decodes to a NUL byte, or the result
+ * does not fit in cap - 1 bytes. */
+long params_decode(const char *in, size_t n, char *out, size_t cap);
+
+/* Parse an unsigned decimal integer made only of digits (no sign, no
+ * space), at most max.  Returns 0 with *out set, or -1. */
+int params_uint(const char *s, long long max, long long *out) __attribute__((warn_unused_result));
+
+/* Parse the query string qs (NULL or "" for none) of GET /decisions into
+ * *p, defaults filled in.  Returns 0, or -1 with a message for the client in
+ * err (at most errlen bytes, PARAMS_ERR_MAX is enough); *p is then
+ * unspecified.  Nothing is allocated. */
+int params_decisions_parse(const char *qs, struct params_decisions *p, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Nonzero when a and b are the same normalized parameters. */
+int params_decisions_equal(const struct params_decisions *a, const struct params_decisions *b);
+
+#endif

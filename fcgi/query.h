@@ -1,0 +1,114 @@
+/* query: every SQL statement the API runs, and the only place that reads
+ * query results.
+ *
+ * Statement texts are named constants at the top of query.c, values always
+ * go as $n parameters.  Each function logs its own failure once
+ * ("query.failed" with the statement's name) and returns -1; the caller
+ * looks at PQstatus() to tell a lost connection (503) from anything else.
+ * Timestamps come back as ISO-8601 UTC strings with a 'Z'. */
+#ifndef QUERY_H
+#define QUERY_H
+
+#include <json-c/json.h>
+#include <libpq-fe.h>
+
+#include "catalog.h"
+#include "params.h"
+
+#define QUERY_TS_MAX         32     /* "2026-11-23T21:50:00.123Z" and its NUL */
+#define QUERY_MAX_TRIGGER_GROUPS 128
+
+/* One entry of worker_state.sources, flattened for /metrics. */
+struct query_source {
+    int configured;              /* 0 or 1 */
+    int ok;                      /* 1, 0, or -1 when null (not probed) */
+    double latency_ms;           /* NAN when null */
+};
+
+/* Triggers counted per workflow and status. */
+struct query_trigger_group {
+    char workflow[40];
+    char status[16];
+    long long n;
+};
+
+/* Everything /status, /health and /metrics show, read in one go.
+ * Fill with query_state(), release with query_state_clear(). */
+struct query_state {
+    /* worker_state */
+    int running, dry_run;
+    long long pid;                        /* 0 when null */
+    char hostname[256], version[64];      /* "" when null */
+    char started_at[QUERY_TS_MAX];        /* "" when null */
+    char heartbeat_at[QUERY_TS_MAX];      /* "" when null */
+    double heartbeat_age;                 /* seconds at fetch time, database clock; NAN without heartbeat */
+    char next_decision_at[QUERY_TS_MAX];  /* worker_state's, else the last decision's; "" when neither */
+    double next_in;                       /* seconds from fetch until next_decision_at; NAN when unknown */
+    char system_load[32];                 /* as PostgreSQL prints it; "" when null */
+    char market_volatility[32];
+    json_object *sources;                 /* worker_state.sources (owned), never NULL after success */
+    struct query_source source[FEED_COUNT];
+    /* the newest decision: {id,decided_at,mode,intensity,source,reason,status,
+     * session,next_decision_at} (owned), NULL when there is none */
+    json_object *last_decision;
+    /* counts over all decisions */
+    long long decisions, decisions_24h, mode_switches;
+    long long by_source[SOURCE_COUNT];
+    long long succeeded, partial, failed;
+    long long mode_acted[MODE_COUNT], mode_succeeded[MODE_COUNT];
+    int ntrig;
+    struct query_trigger_group trig[QUERY_MAX_TRIGGER_GROUPS];
+};
+
+/* What /workflows/available shows of one workflow. */
+struct query_workflow {
+    long long last_trigger_id;           /* 0: never triggered */
+    long long last_decision_id;
+    char last_status[16];
+    long last_http_status;               /* 0 when null */
+    char last_at[QUERY_TS_MAX];          /* finished, else started, else created */
+    long long runs_24h;                  /* triggers created in the last 24 hours */
+    long long succeeded_24h;             /* of those, accepted by n8n (status 'sent') */
+};
+
+/* Per-connection setup: statement timeout and LISTEN orch_state.
+ * Returns 0 or -1 (logged). */
+int query_session_setup(PGconn *c) __attribute__((warn_unused_result));
+
+/* Read worker state, last decision and counts into *st (zeroed first).
+ * Returns 0, or -1 with *st holding nothing to free.  On success the caller
+ * releases *st with query_state_clear(). */
+int query_state(PGconn *c, struct query_state *st) __attribute__((warn_unused_result));
+
+/* Free what *st owns and zero it; a zeroed state is a no-op. */
+void query_state_clear(struct query_state *st);
+
+/* One page of decisions, newest first, each with its triggers (fetched for
+ * the whole page in one statement).  On success *list is a JSON array
+ * (caller frees with json_object_put) and *next_before the id to pass as
+ * ?before= for the next page, or 0 when this is the last page.  Returns 0 or
+ * -1 (*list then NULL). */
+int query_decisions(PGconn *c, const struct params_decisions *p, json_object **list,
+                    long long *next_before) __attribute__((warn_unused_result));
+
+/* The last trigger and 24-hour counts of every catalog workflow, in catalog
+ * order, and worker_state.dry_run.  Returns 0 or -1. */
+int query_workflows(PGconn *c, struct query_workflow out[WF_COUNT], int *dry_run)
+    __attribute__((warn_unused_result));
+
+/* Record a control command ('start', 'stop' or 'force_decision') from
+ * requested_by (may be NULL).  Returns 0 with its id and requested_at
+ * filled, or -1. */
+int query_control_insert(PGconn *c, const char *command, const char *requested_by,
+                         long long *id, char requested_at[QUERY_TS_MAX]) __attribute__((warn_unused_result));
+
+/* A JSON number for d printed with at most 15 significant digits (no
+ * 0.10000000000000001), or NULL (JSON null) when d is not finite.  Caller
+ * frees (or hands it to a container). */
+json_object *query_json_double(double d);
+
+/* A JSON number for a value as PostgreSQL printed it (keeping its digits),
+ * or NULL (JSON null) for "" or a non-finite value.  Caller frees. */
+json_object *query_json_pgnum(const char *text);
+
+#endif

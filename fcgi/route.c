@@ -1,0 +1,257 @@
+/* route: one FastCGI request to one answer; see route.h. */
+#include "config.h"
+#include "route.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The endpoint table: path, method, and the control command it records. */
+static const struct route_entry {
+    const char *path;
+    int post;                    /* 0: GET (and HEAD), 1: POST */
+    const char *command;         /* control_commands.command, or NULL */
+} route_table[ROUTE_COUNT] = {
+    [ROUTE_HEALTH]        = { "/health", 0, NULL },
+    [ROUTE_STATUS]        = { "/status", 0, NULL },
+    [ROUTE_DECISIONS]     = { "/decisions", 0, NULL },
+    [ROUTE_WORKFLOWS]     = { "/workflows/available", 0, NULL },
+    [ROUTE_METRICS]       = { "/metrics", 0, NULL },
+    [ROUTE_CONTROL_START] = { "/control/start", 1, "start" },
+    [ROUTE_CONTROL_STOP]  = { "/control/stop", 1, "stop" },
+    [ROUTE_CONTROL_FORCE] = { "/control/force-decision", 1, "force_decision" },
+};
+
+/* The FastCGI parameters the API reads, found in one pass over the
+ * environment (instead of one FCGX_GetParam scan each).  Borrowed from the
+ * request; NULL when absent. */
+struct route_params {
+    const char *method, *document_uri, *script_name, *path_info, *request_uri, *query_string;
+    const char *authorization, *remote_addr, *content_length, *x_request_id, *request_id;
+};
+
+/* Fill *p from envp ("NAME=value" strings, NULL-terminated). */
+static void route_params_read(char **envp, struct route_params *p)
+{
+#define ROUTE_P(name, field) { name, sizeof name - 1, offsetof(struct route_params, field) }
+    static const struct { const char *name; size_t len, off; } want[] = {
+        ROUTE_P("REQUEST_METHOD", method),
+        ROUTE_P("DOCUMENT_URI", document_uri),
+        ROUTE_P("SCRIPT_NAME", script_name),
+        ROUTE_P("PATH_INFO", path_info),
+        ROUTE_P("REQUEST_URI", request_uri),
+        ROUTE_P("QUERY_STRING", query_string),
+        ROUTE_P("HTTP_AUTHORIZATION", authorization),
+        ROUTE_P("REMOTE_ADDR", remote_addr),
+        ROUTE_P("CONTENT_LENGTH", content_length),
+        ROUTE_P("HTTP_X_REQUEST_ID", x_request_id),
+        ROUTE_P("REQUEST_ID", request_id),
+    };
+#undef ROUTE_P
+    memset(p, 0, sizeof *p);
+    for (char **e = envp; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (!eq)
+            continue;
+        size_t n = (size_t)(eq - *e);
+        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+            if (want[i].name[0] == (*e)[0] && want[i].len == n && memcmp(want[i].name, *e, n) == 0) {
+                const char **slot = (const char **)(void *)((char *)p + want[i].off);
+                if (!*slot)                  /* the first one wins, as with FCGX_GetParam */
+                    *slot = eq + 1;
+                break;
+            }
+        }
+    }
+}
+
+int route_path(const char *document_uri, const char *script_name, const char *path_info,
+               const char *request_uri, char *out, size_t cap)
+{
+    int n;
+    if (cap == 0)
+        return -1;
+    if (document_uri && *document_uri)
+        n = snprintf(out, cap, "%s", document_uri);
+    else if ((script_name && *script_name) || (path_info && *path_info))
+        n = snprintf(out, cap, "%s%s", script_name ? script_name : "", path_info ? path_info : "");
+    else if (request_uri && *request_uri)
+        n = snprintf(out, cap, "%.*s", (int)strcspn(request_uri, "?#"), request_uri);
+    else
+        return -1;
+    if (n < 0 || (size_t)n >= cap)
+        return -1;
+    size_t len = strcspn(out, "?");            /* a query string where none belongs */
+    while (len > 1 && out[len - 1] == '/')
+        len--;
+    out[len] = '\0';
+    if (strncmp(out, "/api/", 5) == 0)
+        memmove(out, out + 4, len - 4 + 1);
+    return out[0] == '/' ? 0 : -1;
+}
+
+int route_find(const char *path)
+{
+    for (int i = 0; i < ROUTE_COUNT; i++)
+        if (strcmp(path, route_table[i].path) == 0)
+            return i;
+    return -1;
+}
+
+/* The reason phrase of an HTTP status. */
+static const char *route_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 202: return "Accepted";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default:  return "Unknown";
+    }
+}
+
+/* The request id: the proxy's (X-Request-Id or REQUEST_ID) when it is a
+ * short token, else "<pid>-<seq>" in hex.  Writes into out[72]. */
+static void route_req_id(const struct route_params *p, unsigned long long seq, char out[72])
+{
+    const char *id = p->x_request_id ? p->x_request_id : p->request_id;
+    if (id) {
+        size_t n = strlen(id);
+        int ok = n > 0 && n <= 64;
+        for (size_t i = 0; ok && i < n; i++) {
+            char c = id[i];
+            ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                 c == '-' || c == '_' || c == '.';
+        }
+        if (ok) {
+            snprintf(out, 72, "%s", id);
+            return;
+        }
+    }
+    snprintf(out, 72, "%x-%llx", (unsigned)getpid(), seq);
+}
+
+/* Read and discard the request body.  Returns 0, or 413 when it is longer
+ * than API_BODY_MAX. */
+static int route_drain_body(FCGX_Request *req, const char *cl)
+{
+    if (cl && *cl) {
+        errno = 0;
+        char *end;
+        long long n = strtoll(cl, &end, 10);
+        if (errno || *end || n > API_BODY_MAX)
+            return 413;
+    }
+    char buf[4096];
+    long total = 0;
+    int n;
+    while ((n = FCGX_GetStr(buf, sizeof buf, req->in)) > 0) {
+        total += n;
+        if (total > API_BODY_MAX)
+            return 413;
+    }
+    return 0;
+}
+
+/* Write r as the answer. */
+static void route_send(FCGX_Request *req, const struct api_resp *r, int head_only, const char *req_id)
+{
+    size_t len = 0;
+    for (int i = 0; i < r->npieces; i++)
+        len += r->piece[i].n;
+    char hdr[512];
+    int n = snprintf(hdr, sizeof hdr,
+                     "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "Cache-Control: no-store\r\nX-Request-Id: %s\r\n%s%s\r\n",
+                     r->status, route_reason(r->status), r->content_type ? r->content_type : API_JSON, len,
+                     req_id, r->header ? r->header : "", r->header ? "\r\n" : "");
+    if (n < 0 || (size_t)n >= sizeof hdr)
+        return;
+    FCGX_PutStr(hdr, n, req->out);
+    if (head_only)
+        return;
+    for (int i = 0; i < r->npieces; i++)
+        FCGX_PutStr(r->piece[i].p, (int)r->piece[i].n, req->out);
+}
+
+/* Dispatch to the endpoint's handler.  Returns the status put in r. */
+static int route_dispatch(struct api_ctx *ctx, FCGX_Request *req, const struct route_params *p,
+                          const char *method, const char *path, int *head_only, struct api_resp *r)
+{
+    int id = route_find(path);
+    if (id < 0)
+        return api_error(r, 404, "not found");
+    const struct route_entry *e = &route_table[id];
+    int is_get = strcmp(method, "GET") == 0, is_head = strcmp(method, "HEAD") == 0;
+    if (e->post ? strcmp(method, "POST") != 0 : !(is_get || is_head)) {
+        api_error(r, 405, "method not allowed");
+        r->header = e->post ? "Allow: POST" : "Allow: GET, HEAD";
+        return 405;
+    }
+    *head_only = is_head;
+    if (e->post) {
+        int st = api_control_auth(ctx, p->authorization, r);
+        if (st)
+            return st;
+        if (route_drain_body(req, p->content_length))
+            return api_error(r, 413, "request body is larger than 64 KiB");
+        return api_control(ctx, e->command, p->remote_addr, r);
+    }
+    switch (id) {
+    case ROUTE_HEALTH:    return api_health(ctx, r);
+    case ROUTE_STATUS:    return api_status(ctx, r);
+    case ROUTE_WORKFLOWS: return api_workflows(ctx, r);
+    case ROUTE_METRICS:   return api_metrics(ctx, r);
+    case ROUTE_DECISIONS: {
+        const char *qs = p->query_string;
+        if (!qs && p->request_uri && strchr(p->request_uri, '?'))
+            qs = strchr(p->request_uri, '?') + 1;
+        return api_decisions(ctx, qs, r);
+    }
+    default:
+        return api_error(r, 404, "not found");
+    }
+}
+
+void route_handle(struct api_ctx *ctx, FCGX_Request *req, unsigned long long seq)
+{
+    struct timespec t0, t1;
+    int debug = log_enabled(LOG_DEBUG);
+    if (debug)
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+
+    struct api_resp r;
+    memset(&r, 0, sizeof r);
+    char path[ROUTE_PATH_MAX], req_id[72];
+    int head_only = 0;
+    struct route_params p;
+    route_params_read(req->envp, &p);
+    const char *method = p.method ? p.method : "GET";
+    route_req_id(&p, seq, req_id);
+
+    if (route_path(p.document_uri, p.script_name, p.path_info, p.request_uri, path, sizeof path) < 0) {
+        snprintf(path, sizeof path, "?");
+        api_error(&r, 404, "not found");
+    } else {
+        route_dispatch(ctx, req, &p, method, path, &head_only, &r);
+    }
+    route_send(req, &r, head_only, req_id);
+
+    if (debug) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        long long us = (long long)(t1.tv_sec - t0.tv_sec) * 1000000LL + (t1.tv_nsec - t0.tv_nsec) / 1000;
+        log_event(LOG_DEBUG, "api.request", "s:req_id s:method s:path i:status i:us",
+                  req_id, method, path, (long long)r.status, us);
+    }
+    api_resp_clear(&r);
+}

@@ -1,0 +1,45 @@
+/* route: from one accepted FastCGI request to one answer.
+ *
+ * Reads the request's parameters, finds the endpoint (the path may come as
+ * DOCUMENT_URI, SCRIPT_NAME + PATH_INFO or REQUEST_URI, with or without a
+ * trailing slash or a query string), checks the method (405 with Allow),
+ * calls the api_* handler and writes status, headers and body.  The path
+ * helpers are pure functions. */
+#ifndef ROUTE_H
+#define ROUTE_H
+
+#include <fcgiapp.h>
+#include <stddef.h>
+
+#include "api.h"
+
+#define ROUTE_PATH_MAX 256
+
+enum route_id {
+    ROUTE_HEALTH = 0,
+    ROUTE_STATUS,
+    ROUTE_DECISIONS,
+    ROUTE_WORKFLOWS,
+    ROUTE_METRICS,
+    ROUTE_CONTROL_START,
+    ROUTE_CONTROL_STOP,
+    ROUTE_CONTROL_FORCE,
+    ROUTE_COUNT
+};
+
+/* The request path from whichever of the FastCGI parameters is present
+ * (each may be NULL): DOCUMENT_URI, else SCRIPT_NAME + PATH_INFO, else
+ * REQUEST_URI; the query string, trailing slashes and an "/api" prefix are
+ * removed ("/api/status/?x" -> "/status").  Writes it to out (cap bytes).
+ * Returns 0, or -1 when there is no path or it does not fit. */
+int route_path(const char *document_uri, const char *script_name, const char *path_info,
+               const char *request_uri, char *out, size_t cap) __attribute__((warn_unused_result));
+
+/* The endpoint of a normalized path, or -1 when there is none. */
+int route_find(const char *path);
+
+/* Handle one accepted request on ctx and write its answer to req->out.
+ * seq numbers the requests of this process (for request ids). */
+void route_handle(struct api_ctx *ctx, FCGX_Request *req, unsigned long long seq);
+
+#endif
