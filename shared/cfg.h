@@ -37,6 +37,13 @@ struct cfg {
     double load_high;            /* LOAD_HIGH: 1-minute load per core that forbids aggressive */
     double volatility_high;      /* VOLATILITY_HIGH: crypto |m5 change| % for aggressive */
     double volatility_low;       /* VOLATILITY_LOW: below this, light */
+    /* learning (worker/learn.c) */
+    long  learn_seed;            /* LEARN_SEED: keys the Thompson draws (a replay repeats for a fixed seed) */
+    double learn_half_life_hours;/* LEARN_HALF_LIFE_HOURS: evidence loses half its weight in this time */
+    double learn_run_cost;       /* LEARN_RUN_COST: opportunities a normal run must be expected to find */
+    double learn_epsilon;        /* LEARN_EPSILON: exploration probability per decision */
+    long  learn_max_stale_minutes; /* LEARN_MAX_STALE_MINUTES: scan an open market at least this often */
+    long  learn_window_minutes;  /* LEARN_WINDOW_MINUTES: how long one scan watches its market */
     /* LLM (OpenAI-compatible chat completions) */
     char *groq_api_key;          /* GROQ_API_KEY (secret); empty: Groq not used */
     char *groq_base_url;         /* GROQ_BASE_URL */

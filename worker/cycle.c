@@ -64,9 +64,40 @@ static void cycle_sense_real(struct cycle_ctx *ctx, time_t now, struct sense_sna
     sense_collect(ctx->cfg, &ctx->mem, now, snap);
 }
 
-static void cycle_act_real(struct cycle_ctx *ctx, struct act_job *jobs, int n)
+static void cycle_act_real(struct cycle_ctx *ctx, const struct decide_choice *ch, struct act_job *jobs, int n)
 {
+    (void)ch;
     act_fire_many(ctx->cfg, jobs, n);
+}
+
+/* The learning market a workflow scans, or -1 (health check, deep analysis). */
+static int cycle_learn_market(int wf)
+{
+    const struct catalog_wf *w = catalog_workflow(wf);
+    if (!w)
+        return -1;
+    return w->market == MARKET_CRYPTO ? LEARN_CRYPTO : w->market == MARKET_FOREX ? LEARN_FOREX : -1;
+}
+
+/* Learn from what was started: delivery outcomes, scan and health times.
+ * sent[i] is 1 delivered, 0 failed, -1 not sent (dry run). */
+static void cycle_learn(struct cycle_ctx *ctx, const struct decide_choice *ch, const struct store_decision *d,
+                        const int *sent, time_t now)
+{
+    struct learn *l = ctx->learn;
+    if (!l)
+        return;
+    for (int i = 0; i < d->ntriggers; i++) {
+        if (d->t[i].wf == WF_HEALTH_CHECK && sent[i] != 0)
+            learn_note_health(l, now);
+        int m = cycle_learn_market(d->t[i].wf);
+        if (m < 0)
+            continue;
+        if (sent[i] >= 0)
+            learn_observe(l, m, l->m[m].band, ch->intensity, sent[i], -1, l->m[m].exposure, now);
+        if (sent[i] != 0)
+            learn_note_scan(l, m, now);
+    }
 }
 
 static const struct cycle_io cycle_io_real = { cycle_sense_real, cycle_act_real, NULL };
@@ -83,7 +114,10 @@ int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cyc
     const struct cycle_io *io = ctx->io ? ctx->io : &cycle_io_real;
     struct sense_snapshot snap;
     io->sense(ctx, now, &snap);
-    if (store_history(ctx->db, now, &snap.history) < 0)
+    snap.learn = ctx->learn;
+    if (ctx->learn)
+        learn_sense(ctx->learn, &snap);
+    if (store_history_run(ctx->db, ctx->run_id, now, &snap.history) < 0)
         log_event(LOG_WARN, "cycle.history_unavailable", "s:cycle_id", cid);
     clock_gettime(CLOCK_MONOTONIC, &t1);
 
@@ -137,7 +171,20 @@ int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cyc
 
     int dry_run = c->n8n_base_url[0] == '\0';
     struct store_decision d;
-    char *llm_state = cycle_llm_state(ctx, now);
+    char *llm_state = ctx->db && !ctx->run_id ? cycle_llm_state(ctx, now) : NULL;
+    char *learn_state = NULL, *learn_summary = NULL;
+    int save_every = ctx->learn_save_every > 1 ? ctx->learn_save_every : 1;
+    if (ctx->db && ctx->learn && ctx->learn_scope && ctx->ncycles % save_every == 0) {
+        json_object *j = learn_to_json(ctx->learn);
+        learn_state = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+        json_object_put(j);
+        if (!ctx->run_id) {
+            j = learn_summary_json(ctx->learn, now, 1);
+            learn_summary = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+            json_object_put(j);
+        }
+    }
+    ctx->ncycles++;
     struct store_audit audit = {
         .llm = llm_configured(&ctx->llm) ? &lo : NULL,
         .prompt_version = ctx->have_prompt ? ctx->prompt.version : NULL,
@@ -145,18 +192,33 @@ int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cyc
         .shadow = &shadow,
         .agreement = agreement,
         .llm_state = llm_state,
+        .run_id = ctx->run_id,
+        .learn_scope = ctx->learn_scope,
+        .learn_state = learn_state,
+        .learn_summary = learn_summary,
+        .local_seq = &ctx->local_seq,
     };
     int stored = store_decision(ctx->db, cid, &snap, &menu, &ch, dry_run, &audit, &d);
     free(llm_state);
-    llm_outcome_clear(&lo);
+    free(learn_state);
+    free(learn_summary);
     res->source = ch.source;
     res->llm = lo.err;
+    res->llm_calls = lo.ncalls;
+    res->llm_tokens = lo.prompt_tokens + lo.completion_tokens;
+    llm_outcome_clear(&lo);
     if (stored < 0) {
         log_event(LOG_ERROR, "cycle.failed", "s:cycle_id s:error", cid, "decision not recorded; nothing sent");
         return -1;
     }
     res->decision_id = d.id;
     res->next_at = d.next_at;
+    res->ntriggers = d.ntriggers;
+    res->mode = ch.mode;
+    res->intensity = ch.intensity;
+    int sent[WF_COUNT];
+    for (int i = 0; i < WF_COUNT; i++)
+        sent[i] = -1;
     clock_gettime(CLOCK_MONOTONIC, &t2);
     log_event(LOG_INFO, "decision.made",
               "s:cycle_id i:decision_id s:mode s:intensity s:source s:llm i:workflows i:next_seconds s:session b:dry_run s:reason",
@@ -181,18 +243,20 @@ int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cyc
             jobs[i].payload = d.t[i].payload;
             jobs[i].key = d.t[i].key;
         }
-        io->act(ctx, jobs, d.ntriggers);
-        int sent = 0;
+        io->act(ctx, &ch, jobs, d.ntriggers);
+        int nsent = 0;
         for (int i = 0; i < d.ntriggers; i++) {
+            sent[i] = jobs[i].status == ACT_SENT;
             if (jobs[i].status == ACT_SENT)
-                sent++;
+                nsent++;
             if (store_trigger_result(ctx->db, d.t[i].id, &jobs[i]) < 0)
                 log_event(LOG_ERROR, "cycle.result_not_recorded", "s:cycle_id i:trigger_id", cid, d.t[i].id);
         }
-        status = sent == d.ntriggers ? "succeeded" : sent > 0 ? "partial" : "failed";
+        status = nsent == d.ntriggers ? "succeeded" : nsent > 0 ? "partial" : "failed";
         if (store_decision_done(ctx->db, d.id, status) < 0)
             log_event(LOG_ERROR, "cycle.status_not_recorded", "s:cycle_id i:decision_id", cid, d.id);
     }
+    cycle_learn(ctx, &ch, &d, sent, now);
     snprintf(res->status, sizeof res->status, "%s", status);
     clock_gettime(CLOCK_MONOTONIC, &t3);
     log_event(LOG_INFO, "cycle.done",

@@ -7,6 +7,8 @@
 
 #include "cfg.h"
 #include "act.h"
+#include "decide.h"
+#include "learn.h"
 #include "llm.h"
 #include "prompt.h"
 #include "sense.h"
@@ -19,8 +21,8 @@ struct cycle_ctx;
 struct cycle_io {
     /* Fill *snap for instant now (history is filled afterwards). */
     void (*sense)(struct cycle_ctx *ctx, time_t now, struct sense_snapshot *snap);
-    /* Deliver n triggers, filling each job's results. */
-    void (*act)(struct cycle_ctx *ctx, struct act_job *jobs, int n);
+    /* Deliver the n triggers of choice ch, filling each job's results. */
+    void (*act)(struct cycle_ctx *ctx, const struct decide_choice *ch, struct act_job *jobs, int n);
     void *user;                 /* for the io's own state */
 };
 
@@ -32,6 +34,12 @@ struct cycle_ctx {
     struct llm_client llm;      /* providers, circuits, budget */
     struct prompt_tpl prompt;   /* loaded when an LLM is configured */
     int have_prompt;
+    struct learn *learn;        /* borrowed; NULL: decide on priors, learn nothing */
+    long long run_id;           /* 0: live; else the replay run (see store_audit) */
+    const char *learn_scope;    /* where the learning state is saved ("live", the run id), or NULL */
+    int learn_save_every;       /* save the learning state every n-th decision (0 or 1: every one) */
+    long long ncycles;          /* cycles run so far */
+    long long local_seq;        /* decision and trigger ids when db is NULL */
 };
 
 struct cycle_result {
@@ -41,12 +49,19 @@ struct cycle_result {
     char status[16];            /* the decision's final status */
     int source;                 /* enum catalog_source of the decision */
     enum llm_err llm;           /* what the LLM did this cycle */
+    int llm_calls;              /* HTTP calls to LLM providers this cycle */
+    long llm_tokens;            /* prompt + completion tokens this cycle */
+    int ntriggers;              /* workflows started (or recorded as dry runs) */
+    int mode, intensity;        /* the decision's (enum catalog_mode, catalog_intensity) */
 };
 
 /* Run one cycle at time now; forced_by is the control command id that
- * forced it, or 0.  The decision and its triggers are committed before any
- * webhook is sent.  Returns 0, or -1 when the decision could not be
- * recorded (nothing was sent). */
+ * forced it, or 0.  Sense, fold the observations into ctx->learn, decide
+ * (the LLM when configured, the fallback policy always), record, act, and
+ * learn from the deliveries.  The decision, its triggers and the learning
+ * state are committed before any webhook is sent.  With ctx->db NULL
+ * nothing is written (the replay's --no-db).  Returns 0, or -1 when the
+ * decision could not be recorded (nothing was sent). */
 int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cycle_result *res)
     __attribute__((warn_unused_result));
 

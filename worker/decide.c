@@ -1,6 +1,7 @@
 /* decide: menu, fallback policy and validation; see decide.h. */
 #include "config.h"
 #include "decide.h"
+#include "learn.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -92,74 +93,121 @@ static void decide_add(struct decide_choice *ch, int w)
         ch->wf[ch->nwf++] = w;
 }
 
+/* The crypto scan workflow of an intensity. */
+static int decide_crypto_wf(int intensity)
+{
+    return intensity == INTENSITY_AGGRESSIVE ? WF_CRYPTO_AGGRESSIVE
+         : intensity == INTENSITY_NORMAL ? WF_CRYPTO_NORMAL : WF_CRYPTO_LIGHT;
+}
+
+int decide_forex_wf(const int *allowed)
+{
+    static const int order[] = { WF_FOREX_LONDON, WF_FOREX_NEWYORK, WF_FOREX_ASIA };
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+        if (allowed[order[i]])
+            return order[i];
+    return -1;
+}
+
+/* One market's part of the reason: "crypto usual r=0.93 thompson normal (+0.21)". */
+static void decide_market_text(const struct learn *l, int m, int ok, int chosen, const char *why, double value,
+                               char *out, size_t cap)
+{
+    const struct learn_market_state *s = &l->m[m];
+    if (!ok) {
+        snprintf(out, cap, "%s off", learn_market_name(m));
+        return;
+    }
+    if (chosen >= 0)
+        snprintf(out, cap, "%s %s r=%.2f: %s %s scan (net %+.2f)", learn_market_name(m), learn_band_name(s->band),
+                 s->ratio, why, catalog_intensity_name(chosen), value);
+    else
+        snprintf(out, cap, "%s %s r=%.2f: no scan (best net %+.2f, window %.0f%% fresh)", learn_market_name(m),
+                 learn_band_name(s->band), s->ratio, value, s->exposure * 100);
+}
+
 void decide_fallback(const struct cfg *c, const struct sense_snapshot *snap,
                      const struct decide_menu *m, struct decide_choice *ch)
 {
     memset(ch, 0, sizeof *ch);
     ch->source = SOURCE_FALLBACK;
-    const struct sense_market *mk = &snap->market;
+    struct learn prior;
+    const struct learn *l = snap->learn;
+    if (!l) {
+        /* nothing learned: priors only, every market "never scanned" */
+        learn_init(&prior, c);
+        l = &prior;
+    }
+    time_t now = snap->now;
 
     if (m->mode_allowed[MODE_HYBRID])      ch->mode = MODE_HYBRID;
     else if (m->mode_allowed[MODE_CRYPTO]) ch->mode = MODE_CRYPTO;
     else if (m->mode_allowed[MODE_FOREX])  ch->mode = MODE_FOREX;
     else                                   ch->mode = MODE_STANDBY;
-
-    /* crypto intensity from the market's own movement; forex from the session */
-    int crypto_int = INTENSITY_NORMAL, forex_int = INTENSITY_LIGHT;
-    if (mk->crypto_volatility >= c->volatility_high)
-        crypto_int = INTENSITY_AGGRESSIVE;
-    else if (mk->crypto_volatility < c->volatility_low)
-        crypto_int = INTENSITY_LIGHT;
-    const int *open = snap->sessions.open;
-    if (open[SESSION_LONDON] && open[SESSION_NEWYORK])
-        forex_int = INTENSITY_AGGRESSIVE;
-    else if (open[SESSION_LONDON] || open[SESSION_NEWYORK])
-        forex_int = INTENSITY_NORMAL;
-
-    switch (ch->mode) {
-    case MODE_CRYPTO: ch->intensity = crypto_int; break;
-    case MODE_FOREX:  ch->intensity = forex_int; break;
-    case MODE_HYBRID: ch->intensity = crypto_int < forex_int ? crypto_int : forex_int; break;
-    default:          ch->intensity = INTENSITY_LIGHT; break;
-    }
-    if (!m->intensity_allowed[ch->intensity])
-        ch->intensity = INTENSITY_NORMAL;
-
     const int *allowed = m->wf_allowed[ch->mode];
-    if (ch->mode == MODE_CRYPTO || ch->mode == MODE_HYBRID) {
-        int scan = ch->intensity == INTENSITY_AGGRESSIVE ? WF_CRYPTO_AGGRESSIVE
-                 : ch->intensity == INTENSITY_NORMAL ? WF_CRYPTO_NORMAL : WF_CRYPTO_LIGHT;
-        if (allowed[scan])
-            decide_add(ch, scan);
+
+    /* each market: Thompson sampling over the intensities it may run */
+    int arms[LEARN_ARM_COUNT];
+    int ci = -1, fi = -1;
+    const char *cwhy = "", *fwhy = "";
+    double cval = 0, fval = 0;
+    if (m->crypto_ok) {
+        for (int i = 0; i < LEARN_ARM_COUNT; i++)
+            arms[i] = m->intensity_allowed[i] && allowed[decide_crypto_wf(i)];
+        ci = learn_choose(l, LEARN_CRYPTO, arms, now, &cwhy, &cval);
     }
-    if (ch->mode == MODE_FOREX || ch->mode == MODE_HYBRID) {
-        for (int w = WF_FOREX_LONDON; w <= WF_FOREX_ASIA; w++)
-            if (allowed[w])
-                decide_add(ch, w);
+    int fwf = decide_forex_wf(allowed);
+    if (m->forex_ok && fwf >= 0) {
+        for (int i = 0; i < LEARN_ARM_COUNT; i++)
+            arms[i] = m->intensity_allowed[i];
+        fi = learn_choose(l, LEARN_FOREX, arms, now, &fwhy, &fval);
     }
-    if (ch->mode == MODE_HYBRID && ch->intensity == INTENSITY_AGGRESSIVE &&
-        mk->crypto_volatility >= c->volatility_high && allowed[WF_DEEP_ANALYSIS])
+
+    /* the decision's intensity is the crypto scan's (its workflow carries
+     * it), else the forex scan's, else light: nothing runs */
+    if (ci >= 0)
+        ch->intensity = ci;
+    else if (fi >= 0)
+        ch->intensity = fi;
+    else
+        ch->intensity = m->intensity_allowed[INTENSITY_LIGHT] ? INTENSITY_LIGHT : INTENSITY_NORMAL;
+    if (ch->mode == MODE_STANDBY)
+        ch->intensity = INTENSITY_LIGHT;
+    if (ci >= 0 && ch->mode != MODE_STANDBY)
+        decide_add(ch, decide_crypto_wf(ci));
+    if (fi >= 0 && ch->mode != MODE_STANDBY)
+        decide_add(ch, fwf);
+    if (ci >= 0 && fi >= 0 && ch->intensity == INTENSITY_AGGRESSIVE &&
+        l->m[LEARN_CRYPTO].band == LEARN_HIGH && allowed[WF_DEEP_ANALYSIS])
         decide_add(ch, WF_DEEP_ANALYSIS);
+
     int unhealthy = 0;
     for (int f = 0; f < FEED_COUNT; f++)
         if (snap->probes[f].configured && !snap->probes[f].ok)
             unhealthy++;
-    if (unhealthy && allowed[WF_HEALTH_CHECK])
+    int health_due = l->last_health_at <= 0 || now - l->last_health_at >= l->max_stale_s;
+    if (unhealthy && health_due && allowed[WF_HEALTH_CHECK])
         decide_add(ch, WF_HEALTH_CHECK);
 
-    static const long interval[INTENSITY_COUNT] = { 120, 300, 900 };
-    long next = ch->mode == MODE_STANDBY ? 900 : interval[ch->intensity];
+    /* decide again when the first market needs a look */
+    long next = -1;
+    if (m->crypto_ok)
+        next = learn_next_seconds(l, LEARN_CRYPTO, now, ci >= 0);
+    if (m->forex_ok && fwf >= 0) {
+        long f = learn_next_seconds(l, LEARN_FOREX, now, fi >= 0);
+        if (next < 0 || f < next)
+            next = f;
+    }
+    if (next < 0)
+        next = l->window_s;
     ch->next_seconds = decide_clamp(next, m->min_seconds, m->max_seconds);
 
-    char crypto_txt[96] = "crypto off", forex_txt[96] = "forex off";
-    if (m->crypto_ok)
-        snprintf(crypto_txt, sizeof crypto_txt, "crypto volatility %.2f%% (light<%.2f, aggressive>=%.2f)",
-                 mk->crypto_volatility, c->volatility_low, c->volatility_high);
-    if (m->forex_ok)
-        snprintf(forex_txt, sizeof forex_txt, "forex session %s", snap->session_label);
-    snprintf(ch->reason, sizeof ch->reason, "%s/%s: %s; %s; %d source(s) unhealthy; next in %ld s",
-             catalog_mode_name(ch->mode), catalog_intensity_name(ch->intensity),
-             crypto_txt, forex_txt, unhealthy, ch->next_seconds);
+    char ctxt[200], ftxt[200];
+    decide_market_text(l, LEARN_CRYPTO, m->crypto_ok, ci, cwhy, cval, ctxt, sizeof ctxt);
+    decide_market_text(l, LEARN_FOREX, m->forex_ok && fwf >= 0, fi, fwhy, fval, ftxt, sizeof ftxt);
+    snprintf(ch->reason, sizeof ch->reason, "%s/%s: %s; %s; session %s; %d source(s) unhealthy; next in %ld s",
+             catalog_mode_name(ch->mode), catalog_intensity_name(ch->intensity), ctxt, ftxt,
+             snap->session_label ? snap->session_label : "closed", unhealthy, ch->next_seconds);
 }
 
 int decide_validate(const struct decide_menu *m, struct decide_choice *ch, char *err, size_t errlen)

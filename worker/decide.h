@@ -39,8 +39,20 @@ struct decide_choice {
 /* Build the menu for this snapshot. */
 void decide_menu_build(const struct cfg *c, const struct sense_snapshot *snap, struct decide_menu *menu);
 
-/* The fallback policy: a rule-based choice from the menu (source set to
- * SOURCE_FALLBACK).  Always yields a choice that decide_validate() accepts. */
+/* The fallback policy (v2): decisions are cheap, workflow runs cost.  The
+ * mode is the most capable one the menu allows (the markets being watched);
+ * each market's scan starts only when Thompson sampling over the allowed
+ * intensities, with the posteriors of the market's current activity band
+ * (snap->learn), expects it to find more opportunities than it costs --
+ * or to explore (LEARN_EPSILON), or because the market's last scan is
+ * older than LEARN_MAX_STALE_MINUTES.  A forex scan starts one session
+ * workflow (london, else newyork, else asia).  A health check starts when
+ * a source is unhealthy, at most once per staleness limit.  The next
+ * decision comes when the first market needs a look (learn_next_seconds),
+ * clamped to the menu's bounds.  With snap->learn NULL only the priors
+ * count and every market counts as never scanned.  Source set to
+ * SOURCE_FALLBACK; always yields a choice that decide_validate() accepts;
+ * deterministic for given inputs and LEARN_SEED. */
 void decide_fallback(const struct cfg *c, const struct sense_snapshot *snap,
                      const struct decide_menu *menu, struct decide_choice *out);
 
@@ -52,6 +64,10 @@ int decide_validate(const struct decide_menu *menu, struct decide_choice *ch, ch
 
 /* The menu as JSON, for the audit trail and the prompt.  Caller frees. */
 json_object *decide_menu_to_json(const struct decide_menu *menu);
+
+/* The forex session workflow a forex scan starts among those allowed
+ * (london, newyork, asia in that order), or -1. */
+int decide_forex_wf(const int *allowed);
 
 /* Whether workflow w fits intensity i (crypto scans have one intensity each). */
 int decide_wf_fits(int w, int intensity);

@@ -20,6 +20,7 @@
 #include "cycle.h"
 #include "db.h"
 #include "http.h"
+#include "learn.h"
 #include "log.h"
 #include "store.h"
 
@@ -68,6 +69,7 @@ struct worker {
     const struct cfg *cfg;
     PGconn *db;
     struct cycle_ctx cycle;
+    struct learn learn;
     int running;
     time_t next_at;
 };
@@ -214,6 +216,22 @@ int main(int argc, char **argv)
         cfg_free(&cfg);
         return 1;
     }
+    /* what was learned before this start (scope 'live') */
+    learn_init(&w.learn, &cfg);
+    w.cycle.learn = &w.learn;
+    w.cycle.learn_scope = "live";
+    char *saved = NULL;
+    if (store_learning_load(w.db, "live", &saved) < 0) {
+        log_event(LOG_WARN, "learn.load_failed", "s:detail", "the learning state could not be read: starting from the priors");
+    } else if (saved) {
+        json_object *j = json_tokener_parse(saved);
+        if (!j || learn_from_json(&w.learn, j) < 0)
+            log_event(LOG_WARN, "learn.load_failed", "s:detail", "the saved learning state is not usable: starting from the priors");
+        else
+            log_event(LOG_INFO, "learn.loaded", "i:observations", w.learn.nobs);
+        json_object_put(j);
+    }
+    free(saved);
     if (llm_configured(&w.cycle.llm) && store_llm_usage(w.db, &w.cycle.llm) < 0)
         log_event(LOG_WARN, "llm.usage_unknown", "s:detail", "past LLM calls could not be read: budgets start at zero");
     log_event(LOG_INFO, "worker.start", "s:version b:running b:dry_run b:once i:next_decision_at i:llm_providers s:prompt_version",

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "sense.h"
 #include "http.h"
+#include "learn.h"
 #include "log.h"
 
 #include <math.h>
@@ -461,5 +462,7 @@ json_object *sense_to_json(const struct sense_snapshot *snap)
     }
     json_object_object_add(hi, "recent", rec);
     json_object_object_add(root, "history", hi);
+    if (snap->learn)
+        json_object_object_add(root, "learning", learn_summary_json(snap->learn, snap->now, 0));
     return root;
 }

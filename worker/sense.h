@@ -73,6 +73,8 @@ struct sense_history {
     char last_mode[12];         /* "" when none */
 };
 
+struct learn;
+
 struct sense_snapshot {
     time_t now;
     struct session_state sessions;
@@ -83,6 +85,7 @@ struct sense_snapshot {
     int ncpu;
     double load_per_core;
     struct sense_history history;
+    const struct learn *learn;  /* borrowed: what was learned so far, or NULL */
 };
 
 /* What the worker remembers between cycles (previous forex mids). */
@@ -112,7 +115,9 @@ double sense_parse_loadavg(const char *text);
 /* Percent-encode s for a URL query into out (cap bytes).  Returns 0 or -1 when it does not fit. */
 int sense_urlencode(const char *s, char *out, size_t cap) __attribute__((warn_unused_result));
 
-/* The snapshot as JSON (the decision's inputs).  Caller frees with json_object_put. */
+/* The snapshot as JSON (the decision's inputs).  With snap->learn set it
+ * holds a "learning" object (learn_summary_json, current band and session
+ * only), which the LLM prompt receives too.  Caller frees with json_object_put. */
 json_object *sense_to_json(const struct sense_snapshot *snap);
 
 /* The per-source health object kept in worker_state.sources.  Caller frees. */

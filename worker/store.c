@@ -31,21 +31,32 @@ static const char SQL_HEARTBEAT[] =
     "UPDATE worker_state SET heartbeat_at = now() WHERE id = 1";
 static const char SQL_SET_RUNNING[] =
     "UPDATE worker_state SET running = $1, heartbeat_at = now() WHERE id = 1";
+/* live decisions only: replay runs (run_id set) are not the worker's history */
 static const char SQL_HISTORY_COUNTS[] =
     "SELECT count(*), "
     "       count(*) FILTER (WHERE status IN ('succeeded','partial','failed')), "
     "       count(*) FILTER (WHERE status = 'succeeded') "
-    "  FROM decisions WHERE decided_at > to_timestamp($1) - interval '24 hours'";
+    "  FROM decisions WHERE decided_at > to_timestamp($1) - interval '24 hours' AND run_id IS NULL";
 static const char SQL_HISTORY_RECENT[] =
-    "SELECT id, mode, status FROM decisions ORDER BY id DESC LIMIT 5";
+    "SELECT id, mode, status FROM decisions WHERE run_id IS NULL ORDER BY id DESC LIMIT 5";
+/* a replay's history is its own run's */
+static const char SQL_HISTORY_COUNTS_RUN[] =
+    "SELECT count(*), "
+    "       count(*) FILTER (WHERE status IN ('succeeded','partial','failed')), "
+    "       count(*) FILTER (WHERE status = 'succeeded') "
+    "  FROM decisions WHERE run_id = $2 AND decided_at > to_timestamp($1) - interval '24 hours' "
+    "   AND decided_at <= to_timestamp($1)";
+static const char SQL_HISTORY_RECENT_RUN[] =
+    "SELECT id, mode, status FROM decisions WHERE run_id = $1 ORDER BY id DESC LIMIT 5";
 static const char SQL_INSERT_DECISION[] =
     "INSERT INTO decisions (cycle_id, decided_at, mode, intensity, source, reason, inputs, menu, "
     "                       sessions, session, prev_mode, next_seconds, next_decision_at, dry_run, status, "
     "                       llm_outcome, llm_detail, llm_provider, llm_model, llm_raw, llm_prompt_tokens, "
-    "                       llm_completion_tokens, llm_latency_ms, prompt_version, prompt_hash, shadow, agreement) "
+    "                       llm_completion_tokens, llm_latency_ms, prompt_version, prompt_hash, shadow, agreement, run_id) "
     "VALUES ($1, to_timestamp($2), $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9::text[], $10, "
     "        nullif($11, ''), $12::int, to_timestamp($2) + make_interval(secs => $12::int), $13, $14, "
-    "        $15, $16, $17, $18, $19, $20::int, $21::int, $22::int, $23, $24, $25::jsonb, $26::boolean) "
+    "        $15, $16, $17, $18, $19, $20::int, $21::int, $22::int, $23, $24, $25::jsonb, $26::boolean, "
+    "        nullif($27::bigint, 0)) "
     "RETURNING id, extract(epoch FROM next_decision_at)::bigint";
 static const char SQL_INSERT_LLM_CALL[] =
     "INSERT INTO llm_calls (decision_id, provider, model, http_status, outcome, latency_ms, "
@@ -86,8 +97,62 @@ static const char SQL_COMMAND_DONE[] =
     "UPDATE control_commands SET status = $2, result = $3, processed_at = now(), "
     "       decision_id = nullif($4::bigint, 0) "
     " WHERE id = $1";
+static const char SQL_UPSERT_LEARNING[] =
+    "INSERT INTO learning_state (scope, state, updated_at) VALUES ($1, $2::jsonb, to_timestamp($3)) "
+    "ON CONFLICT (scope) DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at";
+static const char SQL_LOAD_LEARNING[] =
+    "SELECT state::text FROM learning_state WHERE scope = $1";
+static const char SQL_UPDATE_LEARNING_SUMMARY[] =
+    "UPDATE worker_state SET learning = $1::jsonb WHERE id = 1";
+static const char SQL_TRIGGER_OUTCOME[] =
+    "UPDATE triggers SET opportunities = $2::int, outcome_at = to_timestamp($3) WHERE idempotency_key = $1";
+static const char SQL_REPLAY_BEGIN[] =
+    "INSERT INTO replay_runs (label, seed, params, files, data_from, data_to) "
+    "VALUES ($1, $2::bigint, $3::jsonb, $4::jsonb, to_timestamp($5), to_timestamp($6)) RETURNING id";
+static const char SQL_REPLAY_FINISH[] =
+    "UPDATE replay_runs SET status = $2, finished_at = now(), timings = $3::jsonb, scorecard = $4::jsonb, "
+    "       svg = $5, error = nullif($6, '') "
+    " WHERE id = $1";
+static const char SQL_REPLAY_SESSION[] =
+    "SET synchronous_commit = off";
 static const char SQL_PRUNE_PROBES[] =
     "DELETE FROM probes WHERE probed_at < now() - make_interval(hours => $1)";
+
+static const char SQL_BEGIN[] = "BEGIN";
+static const char SQL_COMMIT[] = "COMMIT";
+static const char SQL_ROLLBACK[] = "ROLLBACK";
+static const char SQL_SAVEPOINT[] = "SAVEPOINT store_tx";
+static const char SQL_RELEASE[] = "RELEASE SAVEPOINT store_tx";
+static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO SAVEPOINT store_tx";
+
+/* Open this function's transaction: a savepoint inside a batch (the
+ * replay's), else a transaction.  Sets *nested.  Returns 0 or -1. */
+static int store_begin(PGconn *c, int *nested)
+{
+    *nested = PQtransactionStatus(c) == PQTRANS_INTRANS;
+    return db_exec(c, *nested ? SQL_SAVEPOINT : SQL_BEGIN);
+}
+
+static int store_commit(PGconn *c, int nested)
+{
+    return db_exec(c, nested ? SQL_RELEASE : SQL_COMMIT);
+}
+
+static void store_rollback(PGconn *c, int nested)
+{
+    if (db_exec(c, nested ? SQL_ROLLBACK_TO : SQL_ROLLBACK) < 0)
+        log_event(LOG_ERROR, "store.rollback_failed", NULL);
+}
+
+int store_batch_begin(PGconn *c)
+{
+    return c ? db_exec(c, SQL_BEGIN) : 0;
+}
+
+int store_batch_commit(PGconn *c)
+{
+    return c && PQtransactionStatus(c) == PQTRANS_INTRANS ? db_exec(c, SQL_COMMIT) : 0;
+}
 
 /* Run a statement with text parameters.  Returns the result (caller
  * PQclears) when it succeeded, else NULL after logging. */
@@ -177,18 +242,29 @@ static long long store_int(PGresult *r, int i, int j)
 
 int store_history(PGconn *c, time_t now, struct sense_history *h)
 {
+    return store_history_run(c, 0, now, h);
+}
+
+int store_history_run(PGconn *c, long long run_id, time_t now, struct sense_history *h)
+{
     memset(h, 0, sizeof *h);
-    char ts[24];
+    if (!c)
+        return 0;
+    char ts[24], run[24];
     snprintf(ts, sizeof ts, "%lld", (long long)now);
-    const char *v[] = { ts };
-    PGresult *r = store_run(c, "history_counts", SQL_HISTORY_COUNTS, 1, v);
+    snprintf(run, sizeof run, "%lld", run_id);
+    const char *v[] = { ts, run };
+    PGresult *r = run_id ? store_run(c, "history_counts_run", SQL_HISTORY_COUNTS_RUN, 2, v)
+                         : store_run(c, "history_counts", SQL_HISTORY_COUNTS, 1, v);
     if (!r)
         return -1;
     h->decisions_24h = (int)store_int(r, 0, 0);
     h->acted_24h = (int)store_int(r, 0, 1);
     h->succeeded_24h = (int)store_int(r, 0, 2);
     PQclear(r);
-    r = store_run(c, "history_recent", SQL_HISTORY_RECENT, 0, NULL);
+    const char *rv[] = { run };
+    r = run_id ? store_run(c, "history_recent_run", SQL_HISTORY_RECENT_RUN, 1, rv)
+               : store_run(c, "history_recent", SQL_HISTORY_RECENT, 0, NULL);
     if (!r)
         return -1;
     for (int i = 0; i < PQntuples(r) && i < SENSE_MAX_RECENT; i++) {
@@ -260,11 +336,44 @@ static void store_sessions_array(const struct sense_snapshot *snap, char *out, s
         snprintf(out + n, cap - n, "}");
 }
 
+/* Without a database (the replay's --no-db): ids from *seq, triggers and
+ * payloads built exactly as below, nothing written.  Returns 0 or -1. */
+static int store_decision_memory(const struct sense_snapshot *snap, const struct decide_choice *ch, int dry_run,
+                                 long long *seq, struct store_decision *out)
+{
+    static long long fallback_seq;
+    if (!seq)
+        seq = &fallback_seq;
+    out->id = ++*seq;
+    out->next_at = snap->now + ch->next_seconds;
+    for (int i = 0; i < ch->nwf; i++) {
+        struct store_trigger *t = &out->t[out->ntriggers];
+        t->wf = ch->wf[i];
+        t->id = ++*seq;
+        const char *path = catalog_workflow(t->wf)->path;
+        act_key(out->id, path, t->key, sizeof t->key);
+        json_object *p = act_payload(snap, ch, out->id, t->id, path, t->key, (long long)out->next_at, dry_run);
+        t->payload = p ? strdup(json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN)) : NULL;
+        json_object_put(p);
+        if (!t->payload) {
+            store_decision_clear(out);
+            return -1;
+        }
+        out->ntriggers++;
+    }
+    return 0;
+}
+
 int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot *snap,
                    const struct decide_menu *menu, const struct decide_choice *ch,
                    int dry_run, const struct store_audit *audit, struct store_decision *out)
 {
     memset(out, 0, sizeof *out);
+    const struct store_audit none = { .agreement = -1 };
+    if (!audit)
+        audit = &none;
+    if (!c)
+        return store_decision_memory(snap, ch, dry_run, audit->local_seq, out);
     json_object *inputs = sense_to_json(snap);
     json_object *menu_json = decide_menu_to_json(menu);
     json_object *sources = sense_sources_json(snap);
@@ -274,19 +383,19 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
     if (!inputs || !menu_json || !sources)
         goto out;
 
-    char ts[24], next[24], sess[96], load[32], vol[32], id[24], next_at[24];
+    char ts[24], next[24], sess[96], load[32], vol[32], id[24], next_at[24], run[24];
     snprintf(ts, sizeof ts, "%lld", (long long)snap->now);
     snprintf(next, sizeof next, "%ld", ch->next_seconds);
     snprintf(load, sizeof load, "%.4f", snap->load1 >= 0 ? snap->load1 : 0.0);
     snprintf(vol, sizeof vol, "%.6f", snap->market.volatility);
+    snprintf(run, sizeof run, "%lld", audit->run_id);
     store_sessions_array(snap, sess, sizeof sess);
     const char *status = ch->nwf == 0 ? "no_action" : dry_run ? "dry_run" : "pending";
+    int live = audit->run_id == 0;
 
-    if (db_exec(c, "BEGIN") < 0)
+    int nested;
+    if (store_begin(c, &nested) < 0)
         goto out;
-    const struct store_audit none = { .agreement = -1 };
-    if (!audit)
-        audit = &none;
     const struct llm_outcome *lo = audit->llm;
     char ptok[24], ctok[24], lat[24];
     snprintf(ptok, sizeof ptok, "%ld", lo ? lo->prompt_tokens : 0L);
@@ -310,8 +419,9 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
         audit->prompt_version, audit->prompt_hash,
         shadow ? json_object_to_json_string_ext(shadow, JSON_C_TO_STRING_PLAIN) : NULL,
         audit->agreement < 0 ? NULL : audit->agreement ? "t" : "f",
+        run,
     };
-    r = store_run(c, "insert_decision", SQL_INSERT_DECISION, 26, dv);
+    r = store_run(c, "insert_decision", SQL_INSERT_DECISION, 27, dv);
     if (!r || PQntuples(r) != 1)
         goto rollback;
     out->id = store_int(r, 0, 0);
@@ -345,7 +455,8 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
         if (store_cmd(c, "insert_trigger", SQL_INSERT_TRIGGER, 6, tv) < 0)
             goto rollback;
     }
-    if (store_probes(c, cycle_id, snap) < 0)
+    /* probes and worker_state describe the live worker, not a replay */
+    if (live && store_probes(c, cycle_id, snap) < 0)
         goto rollback;
     for (int i = 0; lo && i < lo->ncalls; i++) {
         const struct llm_call *k = &lo->calls[i];
@@ -358,7 +469,17 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
         if (store_cmd(c, "insert_llm_call", SQL_INSERT_LLM_CALL, 9, kv) < 0)
             goto rollback;
     }
-    if (audit->llm_state) {
+    if (audit->learn_scope && audit->learn_state) {
+        const char *lv[] = { audit->learn_scope, audit->learn_state, ts };
+        if (store_cmd(c, "upsert_learning", SQL_UPSERT_LEARNING, 3, lv) < 0)
+            goto rollback;
+    }
+    if (live && audit->learn_summary) {
+        const char *lv[] = { audit->learn_summary };
+        if (store_cmd(c, "update_learning_summary", SQL_UPDATE_LEARNING_SUMMARY, 1, lv) < 0)
+            goto rollback;
+    }
+    if (live && audit->llm_state) {
         const char *lv[] = { audit->llm_state };
         if (store_cmd(c, "update_llm_state", SQL_UPDATE_LLM_STATE, 1, lv) < 0)
             goto rollback;
@@ -368,17 +489,16 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
         catalog_mode_name(ch->mode), id, next_at, load, vol,
         json_object_to_json_string_ext(sources, JSON_C_TO_STRING_PLAIN), dry_run ? "t" : "f",
     };
-    if (store_cmd(c, "update_state", SQL_UPDATE_STATE, 7, sv) < 0)
+    if (live && store_cmd(c, "update_state", SQL_UPDATE_STATE, 7, sv) < 0)
         goto rollback;
-    if (db_exec(c, "COMMIT") < 0)
+    if (store_commit(c, nested) < 0)
         goto rollback;
     rc = 0;
     goto out;
 rollback:
     PQclear(r);
     r = NULL;
-    if (db_exec(c, "ROLLBACK") < 0)
-        log_event(LOG_ERROR, "store.rollback_failed", NULL);
+    store_rollback(c, nested);
     store_decision_clear(out);
     out->id = 0;
 out:
@@ -403,22 +523,26 @@ int store_llm_usage(PGconn *c, struct llm_client *cl)
 
 int store_mark_sending(PGconn *c, long long decision_id)
 {
+    if (!c)
+        return 0;
     char id[24];
     snprintf(id, sizeof id, "%lld", decision_id);
     const char *v[] = { id };
-    if (db_exec(c, "BEGIN") < 0)
+    int nested;
+    if (store_begin(c, &nested) < 0)
         return -1;
     if (store_cmd(c, "mark_sending", SQL_MARK_SENDING, 1, v) < 0 ||
         store_cmd(c, "mark_acting", SQL_MARK_ACTING, 1, v) < 0) {
-        if (db_exec(c, "ROLLBACK") < 0)
-            log_event(LOG_ERROR, "store.rollback_failed", NULL);
+        store_rollback(c, nested);
         return -1;
     }
-    return db_exec(c, "COMMIT");
+    return store_commit(c, nested);
 }
 
 int store_trigger_result(PGconn *c, long long trigger_id, const struct act_job *job)
 {
+    if (!c)
+        return 0;
     char id[24], st[24], lat[24];
     snprintf(id, sizeof id, "%lld", trigger_id);
     snprintf(st, sizeof st, "%ld", job->http_status);
@@ -429,6 +553,8 @@ int store_trigger_result(PGconn *c, long long trigger_id, const struct act_job *
 
 int store_decision_done(PGconn *c, long long decision_id, const char *status)
 {
+    if (!c)
+        return 0;
     char id[24];
     snprintf(id, sizeof id, "%lld", decision_id);
     const char *v[] = { id, status };
@@ -474,4 +600,70 @@ long store_prune_probes(PGconn *c, long hours)
     snprintf(h, sizeof h, "%ld", hours);
     const char *v[] = { h };
     return store_affected(c, "prune_probes", SQL_PRUNE_PROBES, 1, v);
+}
+
+int store_trigger_outcome(PGconn *c, const char *key, int opportunities, time_t at)
+{
+    if (!c)
+        return 0;
+    char n[24], ts[24];
+    snprintf(n, sizeof n, "%d", opportunities);
+    snprintf(ts, sizeof ts, "%lld", (long long)at);
+    const char *v[] = { key, n, ts };
+    return store_cmd(c, "trigger_outcome", SQL_TRIGGER_OUTCOME, 3, v);
+}
+
+int store_learning_load(PGconn *c, const char *scope, char **state)
+{
+    *state = NULL;
+    const char *v[] = { scope };
+    PGresult *r = store_run(c, "load_learning", SQL_LOAD_LEARNING, 1, v);
+    if (!r)
+        return -1;
+    int rc = 0;
+    if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
+        *state = strdup(PQgetvalue(r, 0, 0));
+        if (!*state)
+            rc = -1;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int store_replay_begin(PGconn *c, const char *label, long long seed, const char *params, const char *files,
+                       time_t from, time_t to, long long *run_id)
+{
+    *run_id = 0;
+    if (store_cmd(c, "replay_session", SQL_REPLAY_SESSION, 0, NULL) < 0)
+        return -1;
+    char sd[24], f[24], t[24];
+    snprintf(sd, sizeof sd, "%lld", seed);
+    snprintf(f, sizeof f, "%lld", (long long)from);
+    snprintf(t, sizeof t, "%lld", (long long)to);
+    const char *v[] = { label, sd, params, files, f, t };
+    PGresult *r = store_run(c, "replay_begin", SQL_REPLAY_BEGIN, 6, v);
+    if (!r)
+        return -1;
+    int ok = PQntuples(r) == 1;
+    if (ok)
+        *run_id = store_int(r, 0, 0);
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+int store_replay_finish(PGconn *c, long long run_id, const char *status, const char *timings,
+                        const char *scorecard, const char *svg, const char *error)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%lld", run_id);
+    const char *v[] = { id, status, timings, scorecard, svg, error ? error : "" };
+    return store_cmd(c, "replay_finish", SQL_REPLAY_FINISH, 6, v);
+}
+
+int store_learning_save(PGconn *c, const char *scope, const char *state, time_t at)
+{
+    char ts[24];
+    snprintf(ts, sizeof ts, "%lld", (long long)at);
+    const char *v[] = { scope, state, ts };
+    return store_cmd(c, "upsert_learning", SQL_UPSERT_LEARNING, 3, v);
 }

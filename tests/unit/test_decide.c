@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "decide.h"
+#include "learn.h"
 
 /* Defaults: decisions 60..3600 s, LOAD_HIGH 0.9, VOLATILITY_LOW 0.5, VOLATILITY_HIGH 3.0. */
 static struct cfg g_cfg;
@@ -386,93 +387,221 @@ static void test_menu_json(void **state)
 
 /* ---- the fallback policy ------------------------------------------------- */
 
-/* Crypto only (forex closed for the weekend): intensity from volatility. */
-static void fallback_crypto(double vol, struct decide_choice *ch)
+/* ---- fallback policy v2: scan only when warranted ----------------------- */
+
+/* A learning state in which market m has spent half its time quiet and
+ * half high; quiet scans found nothing in 40 full windows, high ones 2
+ * opportunities per window.  The market's average yield is then about 1:
+ * scanning is warranted in the high band only. */
+static void learned(struct learn *l, int m)
+{
+    learn_init(l, &g_cfg);
+    l->epsilon = 0;                              /* no exploration unless a test asks */
+    time_t t = 1770818400 - 3600;
+    for (int k = 0; k < 40; k++) {
+        learn_observe(l, m, LEARN_QUIET, INTENSITY_NORMAL, 1, 0, 1.0, t);
+        learn_observe(l, m, LEARN_QUIET, INTENSITY_LIGHT, 1, 0, 1.0, t);
+        learn_observe(l, m, LEARN_QUIET, INTENSITY_AGGRESSIVE, 1, 0, 1.0, t);
+        learn_observe(l, m, LEARN_HIGH, INTENSITY_NORMAL, 1, 2, 1.0, t);
+        learn_observe(l, m, LEARN_HIGH, INTENSITY_LIGHT, 1, 2, 1.0, t);
+        learn_observe(l, m, LEARN_HIGH, INTENSITY_AGGRESSIVE, 1, 2, 1.0, t);
+    }
+    l->m[m].occ[LEARN_QUIET] = 3600;
+    l->m[m].occ[LEARN_HIGH] = 3600;
+    l->m[m].occ_at = t;
+}
+
+/* Crypto only (forex closed for the weekend), with learning state l. */
+static void fallback_crypto_learned(struct learn *l, int band, long scanned_ago, struct decide_choice *ch,
+                                    struct decide_menu *m)
 {
     struct sense_snapshot s;
-    struct decide_menu m;
     snap_healthy(&s);
     set_weekend(&s);
-    s.market.crypto_volatility = vol;
-    decide_menu_build(&g_cfg, &s, &m);
-    decide_fallback(&g_cfg, &s, &m, ch);
-    assert_int_equal(ch->source, SOURCE_FALLBACK);
-    assert_int_equal(ch->mode, MODE_CRYPTO);
-    expect_valid(&m, ch);
-}
-
-static void test_fallback_crypto_intensity(void **state)
-{
-    (void)state;
-    struct decide_choice ch;
-
-    fallback_crypto(0.2, &ch);                      /* below VOLATILITY_LOW 0.5 */
-    assert_int_equal(ch.intensity, INTENSITY_LIGHT);
-    assert_int_equal(ch.nwf, 1);
-    assert_int_equal(ch.wf[0], WF_CRYPTO_LIGHT);
-    assert_int_equal(ch.next_seconds, 900);
-
-    fallback_crypto(0.5, &ch);                      /* at the low threshold: normal */
-    assert_int_equal(ch.intensity, INTENSITY_NORMAL);
-
-    fallback_crypto(1.7, &ch);
-    assert_int_equal(ch.intensity, INTENSITY_NORMAL);
-    assert_int_equal(ch.nwf, 1);
-    assert_int_equal(ch.wf[0], WF_CRYPTO_NORMAL);
-    assert_int_equal(ch.next_seconds, 300);
-
-    fallback_crypto(3.0, &ch);                      /* at VOLATILITY_HIGH: aggressive */
-    assert_int_equal(ch.intensity, INTENSITY_AGGRESSIVE);
-
-    fallback_crypto(12.5, &ch);
-    assert_int_equal(ch.intensity, INTENSITY_AGGRESSIVE);
-    assert_int_equal(ch.nwf, 1);
-    assert_int_equal(ch.wf[0], WF_CRYPTO_AGGRESSIVE);
-    assert_int_equal(ch.next_seconds, 120);
-    assert_non_null(strstr(ch.reason, "crypto/aggressive"));
-    assert_non_null(strstr(ch.reason, "12.50"));
-    assert_non_null(strstr(ch.reason, "next in 120 s"));
-}
-
-/* Forex only (DexScreener down): intensity from the sessions. */
-static void fallback_forex(int syd, int tok, int lon, int ny, const char *label, struct decide_choice *ch,
-                           struct decide_menu *m)
-{
-    struct sense_snapshot s;
-    snap_healthy(&s);
-    s.probes[FEED_DEXSCREENER].ok = 0;
-    s.market.crypto_volatility = 50;               /* irrelevant without crypto */
-    set_sessions(&s, syd, tok, lon, ny, label);
+    l->m[LEARN_CRYPTO].band = band;
+    l->m[LEARN_CRYPTO].last_scan_at = scanned_ago >= 0 ? s.now - scanned_ago : 0;
+    l->m[LEARN_CRYPTO].exposure = scanned_ago < 0 || scanned_ago >= l->window_s ? 1 : (double)scanned_ago / l->window_s;
+    s.learn = l;
     decide_menu_build(&g_cfg, &s, m);
     decide_fallback(&g_cfg, &s, m, ch);
-    assert_int_equal(ch->mode, MODE_FOREX);
+    assert_int_equal(ch->source, SOURCE_FALLBACK);
+    assert_int_equal(ch->mode, MODE_CRYPTO);          /* the market being watched */
     expect_valid(m, ch);
 }
 
-static void test_fallback_forex_intensity(void **state)
+static int scans_crypto(const struct decide_choice *ch)
+{
+    return chose(ch, WF_CRYPTO_AGGRESSIVE) || chose(ch, WF_CRYPTO_NORMAL) || chose(ch, WF_CRYPTO_LIGHT);
+}
+
+static void test_fallback_no_learning_scans_what_is_open(void **state)
 {
     (void)state;
-    struct decide_choice ch;
+    struct sense_snapshot s;
     struct decide_menu m;
+    struct decide_choice ch;
 
-    fallback_forex(0, 0, 1, 1, "london_newyork", &ch, &m);
-    assert_int_equal(ch.intensity, INTENSITY_AGGRESSIVE);   /* the overlap */
+    /* nothing learned: every open market counts as never scanned */
+    snap_healthy(&s);
+    set_weekend(&s);
+    decide_menu_build(&g_cfg, &s, &m);
+    decide_fallback(&g_cfg, &s, &m, &ch);
+    assert_int_equal(ch.mode, MODE_CRYPTO);
+    assert_int_equal(ch.nwf, 1);
+    assert_true(scans_crypto(&ch));
+    assert_true(decide_wf_fits(ch.wf[0], ch.intensity));
+    assert_non_null(strstr(ch.reason, "first"));
+    expect_valid(&m, &ch);
+
+    /* forex only: one session workflow, London first; DexScreener's failure asks for a health check */
+    snap_healthy(&s);
+    s.probes[FEED_DEXSCREENER].ok = 0;
+    decide_menu_build(&g_cfg, &s, &m);
+    decide_fallback(&g_cfg, &s, &m, &ch);
+    assert_int_equal(ch.mode, MODE_FOREX);
     assert_true(chose(&ch, WF_FOREX_LONDON));
-    assert_true(chose(&ch, WF_FOREX_NEWYORK));
-    assert_false(chose(&ch, WF_FOREX_ASIA));
-    assert_true(chose(&ch, WF_HEALTH_CHECK));               /* DexScreener is unhealthy */
-    assert_int_equal(ch.nwf, 3);
-    assert_non_null(strstr(ch.reason, "london_newyork"));
+    assert_false(chose(&ch, WF_FOREX_NEWYORK));
+    assert_true(chose(&ch, WF_HEALTH_CHECK));
+    assert_int_equal(ch.nwf, 2);
     assert_non_null(strstr(ch.reason, "1 source(s) unhealthy"));
+    expect_valid(&m, &ch);
 
-    fallback_forex(0, 0, 1, 0, "london", &ch, &m);
-    assert_int_equal(ch.intensity, INTENSITY_NORMAL);
+    /* both open: hybrid, a crypto scan and a forex scan */
+    snap_healthy(&s);
+    decide_menu_build(&g_cfg, &s, &m);
+    decide_fallback(&g_cfg, &s, &m, &ch);
+    assert_int_equal(ch.mode, MODE_HYBRID);
+    assert_true(scans_crypto(&ch));
     assert_true(chose(&ch, WF_FOREX_LONDON));
+    expect_valid(&m, &ch);
 
-    fallback_forex(0, 1, 0, 0, "tokyo", &ch, &m);
-    assert_int_equal(ch.intensity, INTENSITY_LIGHT);
+    /* Tokyo alone: the Asia workflow */
+    set_sessions(&s, 0, 1, 0, 0, "tokyo");
+    decide_menu_build(&g_cfg, &s, &m);
+    decide_fallback(&g_cfg, &s, &m, &ch);
     assert_true(chose(&ch, WF_FOREX_ASIA));
-    assert_false(chose(&ch, WF_FOREX_LONDON));
+    expect_valid(&m, &ch);
+}
+
+static void test_fallback_quiet_market_is_not_scanned(void **state)
+{
+    (void)state;
+    struct learn l;
+    struct decide_menu m;
+    struct decide_choice ch;
+    learned(&l, LEARN_CRYPTO);
+    /* quiet, last scan 20 minutes ago: no run is warranted */
+    for (int k = 0; k < 50; k++) {
+        l.nobs = k;                                  /* other Thompson draws */
+        fallback_crypto_learned(&l, LEARN_QUIET, 1200, &ch, &m);
+        assert_int_equal(ch.nwf, 0);
+    }
+    assert_non_null(strstr(ch.reason, "no scan"));
+    assert_non_null(strstr(ch.reason, "quiet"));
+    /* quiet: decide again after a quarter of the learned elevated spell
+     * (the prior: one 15-minute window), inside the bounds */
+    assert_int_equal(ch.next_seconds, 225);
+
+    /* ... but a scan older than LEARN_MAX_STALE_MINUTES (60) is renewed */
+    fallback_crypto_learned(&l, LEARN_QUIET, 3601, &ch, &m);
+    assert_int_equal(ch.nwf, 1);
+    assert_true(scans_crypto(&ch));
+    assert_non_null(strstr(ch.reason, "stale"));
+}
+
+static void test_fallback_active_market_is_watched(void **state)
+{
+    (void)state;
+    struct learn l;
+    struct decide_menu m;
+    struct decide_choice ch;
+    learned(&l, LEARN_CRYPTO);
+    /* high band, the previous scan's window (15 min) is about to end: renew it */
+    int scanned = 0;
+    for (int k = 0; k < 50; k++) {
+        l.nobs = k;
+        fallback_crypto_learned(&l, LEARN_HIGH, 14 * 60, &ch, &m);
+        scanned += ch.nwf == 1 && scans_crypto(&ch);
+    }
+    assert_true(scanned >= 48);                      /* Thompson: almost always */
+    assert_non_null(strstr(ch.reason, "high"));
+    /* the next decision comes before the new window ends: 15 min - 1.5 min, at most a third of a window */
+    assert_int_equal(ch.next_seconds, 300);
+
+    /* the same band 3 minutes after a scan: still watched, nothing to start */
+    fallback_crypto_learned(&l, LEARN_HIGH, 180, &ch, &m);
+    assert_int_equal(ch.nwf, 0);
+    /* next: when the watch must be renewed (15 - 1.5 - 3 min = 630 s), at most a third of a window */
+    assert_int_equal(ch.next_seconds, 300);
+    fallback_crypto_learned(&l, LEARN_HIGH, 12 * 60, &ch, &m);
+    assert_int_equal(ch.nwf, 0);
+    assert_int_equal(ch.next_seconds, 90);           /* 900 - 90 - 720 */
+
+    /* the next-decision time respects the configured bounds */
+    struct sense_snapshot s;
+    snap_healthy(&s);
+    set_weekend(&s);
+    s.learn = &l;
+    decide_menu_build(&g_cfg, &s, &m);
+    m.min_seconds = 600;
+    decide_fallback(&g_cfg, &s, &m, &ch);
+    assert_int_equal(ch.next_seconds, 600);
+}
+
+static void test_fallback_explores(void **state)
+{
+    (void)state;
+    struct learn l;
+    struct decide_menu m;
+    struct decide_choice ch;
+    learned(&l, LEARN_CRYPTO);
+    l.epsilon = 0.2;
+    int explored = 0, n = 2000;
+    for (int k = 0; k < n; k++) {
+        l.nobs = k;
+        fallback_crypto_learned(&l, LEARN_QUIET, 1200, &ch, &m);
+        if (ch.nwf == 1) {
+            explored++;
+            assert_non_null(strstr(ch.reason, "explore"));
+        }
+    }
+    /* epsilon 0.2: about 400 of 2000 */
+    assert_true(explored > 320 && explored < 480);
+    /* deterministic: the same inputs give the same choice */
+    struct decide_choice again;
+    l.nobs = 7;
+    fallback_crypto_learned(&l, LEARN_QUIET, 1200, &ch, &m);
+    fallback_crypto_learned(&l, LEARN_QUIET, 1200, &again, &m);
+    assert_int_equal(ch.nwf, again.nwf);
+    assert_int_equal(ch.intensity, again.intensity);
+    assert_string_equal(ch.reason, again.reason);
+}
+
+static void test_fallback_health_check_rate(void **state)
+{
+    (void)state;
+    struct learn l;
+    struct sense_snapshot s;
+    struct decide_menu m;
+    struct decide_choice ch;
+    learned(&l, LEARN_FOREX);
+    snap_healthy(&s);
+    s.probes[FEED_DEXSCREENER].ok = 0;
+    s.learn = &l;
+    l.m[LEARN_FOREX].band = LEARN_QUIET;
+    l.m[LEARN_FOREX].last_scan_at = s.now - 600;
+    l.last_health_at = s.now - 600;                  /* checked 10 minutes ago */
+    decide_menu_build(&g_cfg, &s, &m);
+    decide_fallback(&g_cfg, &s, &m, &ch);
+    assert_int_equal(ch.mode, MODE_FOREX);
+    assert_false(chose(&ch, WF_HEALTH_CHECK));
+    assert_int_equal(ch.nwf, 0);
+    expect_valid(&m, &ch);
+    l.last_health_at = s.now - 3600;                 /* an hour ago: again */
+    decide_fallback(&g_cfg, &s, &m, &ch);
+    assert_true(chose(&ch, WF_HEALTH_CHECK));
+    assert_int_equal(ch.nwf, 1);
+    expect_valid(&m, &ch);
 }
 
 static void test_fallback_hybrid(void **state)
@@ -482,65 +611,37 @@ static void test_fallback_hybrid(void **state)
     struct decide_menu m;
     struct decide_choice ch;
 
-    /* overlap and a wild crypto market: everything, deep analysis included */
+    /* under high load nothing aggressive is chosen, whatever the draws */
     snap_healthy(&s);
-    s.market.crypto_volatility = 8.0;
-    decide_menu_build(&g_cfg, &s, &m);
-    decide_fallback(&g_cfg, &s, &m, &ch);
-    assert_int_equal(ch.mode, MODE_HYBRID);
-    assert_int_equal(ch.intensity, INTENSITY_AGGRESSIVE);
-    assert_true(chose(&ch, WF_CRYPTO_AGGRESSIVE));
-    assert_true(chose(&ch, WF_FOREX_LONDON));
-    assert_true(chose(&ch, WF_FOREX_NEWYORK));
-    assert_true(chose(&ch, WF_DEEP_ANALYSIS));
-    assert_false(chose(&ch, WF_HEALTH_CHECK));             /* all configured sources healthy */
-    expect_valid(&m, &ch);
-
-    /* the same under high load: nothing aggressive survives */
     s.load1 = 8;
     s.load_per_core = 4;
     decide_menu_build(&g_cfg, &s, &m);
-    decide_fallback(&g_cfg, &s, &m, &ch);
-    assert_int_equal(ch.mode, MODE_HYBRID);
-    assert_int_equal(ch.intensity, INTENSITY_NORMAL);
-    assert_true(chose(&ch, WF_CRYPTO_NORMAL));
-    assert_false(chose(&ch, WF_CRYPTO_AGGRESSIVE));
-    assert_false(chose(&ch, WF_DEEP_ANALYSIS));
-    expect_valid(&m, &ch);
+    for (int k = 0; k < 200; k++) {
+        struct learn l;
+        learn_init(&l, &g_cfg);
+        l.nobs = k;
+        s.learn = &l;
+        decide_fallback(&g_cfg, &s, &m, &ch);
+        assert_int_equal(ch.mode, MODE_HYBRID);
+        assert_int_not_equal(ch.intensity, INTENSITY_AGGRESSIVE);
+        assert_false(chose(&ch, WF_CRYPTO_AGGRESSIVE));
+        assert_false(chose(&ch, WF_DEEP_ANALYSIS));
+        expect_valid(&m, &ch);
+    }
 
-    /* hybrid takes the more intense of the two readings: a normal crypto
-     * market during the London/New York overlap runs aggressive ... */
+    /* crypto quiet and recently scanned, forex never scanned: hybrid, forex scan only */
+    struct learn l;
+    learned(&l, LEARN_CRYPTO);
     snap_healthy(&s);
-    s.market.crypto_volatility = 1.0;
+    s.learn = &l;
+    l.m[LEARN_CRYPTO].band = LEARN_QUIET;
+    l.m[LEARN_CRYPTO].last_scan_at = s.now - 600;
     decide_menu_build(&g_cfg, &s, &m);
     decide_fallback(&g_cfg, &s, &m, &ch);
     assert_int_equal(ch.mode, MODE_HYBRID);
-    assert_int_equal(ch.intensity, INTENSITY_AGGRESSIVE);
-    assert_true(chose(&ch, WF_CRYPTO_AGGRESSIVE));
-    assert_false(chose(&ch, WF_DEEP_ANALYSIS));            /* crypto itself is not wild */
-    expect_valid(&m, &ch);
-    /* ... and a quiet crypto market with London alone open runs normal */
-    set_sessions(&s, 0, 0, 1, 0, "london");
-    s.market.crypto_volatility = 0.1;
-    decide_menu_build(&g_cfg, &s, &m);
-    decide_fallback(&g_cfg, &s, &m, &ch);
-    assert_int_equal(ch.intensity, INTENSITY_NORMAL);
-    assert_true(chose(&ch, WF_CRYPTO_NORMAL));
+    assert_false(scans_crypto(&ch));
     assert_true(chose(&ch, WF_FOREX_LONDON));
-    assert_int_equal(ch.next_seconds, 300);
-    expect_valid(&m, &ch);
-
-    /* quiet crypto, Tokyo only: light */
-    snap_healthy(&s);
-    set_sessions(&s, 0, 1, 0, 0, "tokyo");
-    s.market.crypto_volatility = 0.1;
-    decide_menu_build(&g_cfg, &s, &m);
-    decide_fallback(&g_cfg, &s, &m, &ch);
-    assert_int_equal(ch.mode, MODE_HYBRID);
-    assert_int_equal(ch.intensity, INTENSITY_LIGHT);
-    assert_true(chose(&ch, WF_CRYPTO_LIGHT));
-    assert_true(chose(&ch, WF_FOREX_ASIA));
-    assert_int_equal(ch.next_seconds, 900);
+    assert_int_equal(ch.nwf, 1);
     expect_valid(&m, &ch);
 }
 
@@ -589,7 +690,7 @@ static void test_fallback_respects_bounds(void **state)
     decide_menu_build(&g_cfg, &s, &m);
     m.min_seconds = 600;                             /* DECISION_MIN_SECONDS=600 */
     decide_fallback(&g_cfg, &s, &m, &ch);
-    assert_int_equal(ch.next_seconds, 600);          /* aggressive wants 120 */
+    assert_int_equal(ch.next_seconds, 600);          /* the policy wants 300 after a first scan */
     char before[sizeof ch.reason];
     snprintf(before, sizeof before, "%s", ch.reason);
     expect_valid(&m, &ch);
@@ -599,7 +700,7 @@ static void test_fallback_respects_bounds(void **state)
     decide_menu_build(&g_cfg, &s, &m);
     m.max_seconds = 200;
     decide_fallback(&g_cfg, &s, &m, &ch);
-    assert_int_equal(ch.next_seconds, 200);          /* light wants 900 */
+    assert_int_equal(ch.next_seconds, 200);          /* the policy wants 300 */
 }
 
 /* ---- property: the fallback always passes validation --------------------- */
@@ -894,8 +995,11 @@ int main(void)
         cmocka_unit_test(test_menu_high_load),
         cmocka_unit_test(test_menu_forex_workflows_follow_sessions),
         cmocka_unit_test(test_menu_json),
-        cmocka_unit_test(test_fallback_crypto_intensity),
-        cmocka_unit_test(test_fallback_forex_intensity),
+        cmocka_unit_test(test_fallback_no_learning_scans_what_is_open),
+        cmocka_unit_test(test_fallback_quiet_market_is_not_scanned),
+        cmocka_unit_test(test_fallback_active_market_is_watched),
+        cmocka_unit_test(test_fallback_explores),
+        cmocka_unit_test(test_fallback_health_check_rate),
         cmocka_unit_test(test_fallback_hybrid),
         cmocka_unit_test(test_fallback_standby),
         cmocka_unit_test(test_fallback_respects_bounds),
