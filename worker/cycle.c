@@ -158,6 +158,7 @@ int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cyc
         snprintf(reason, sizeof reason, "forced by control command #%lld; %s", forced_by, ch.reason);
         snprintf(ch.reason, sizeof ch.reason, "%.*s", (int)sizeof ch.reason - 1, reason);
         ch.source = SOURCE_FORCED;
+        decide_force(&menu, &ch);
     }
     char err[200];
     if (decide_validate(&menu, &ch, err, sizeof err) < 0) {

@@ -302,3 +302,30 @@ json_object *decide_menu_to_json(const struct decide_menu *m)
     json_object_object_add(root, "excluded", notes);
     return root;
 }
+
+void decide_force(const struct decide_menu *m, struct decide_choice *ch)
+{
+    if (ch->mode == MODE_STANDBY)
+        return;
+    const int *allowed = m->wf_allowed[ch->mode];
+    int added = 0, before = ch->nwf;
+    if ((ch->mode == MODE_CRYPTO || ch->mode == MODE_HYBRID) && allowed[decide_crypto_wf(ch->intensity)]) {
+        int has = 0;
+        for (int i = 0; i < ch->nwf; i++)
+            if (catalog_workflow(ch->wf[i])->market == MARKET_CRYPTO)
+                has = 1;
+        if (!has)
+            decide_add(ch, decide_crypto_wf(ch->intensity));
+    }
+    if (ch->mode == MODE_FOREX || ch->mode == MODE_HYBRID) {
+        int fwf = decide_forex_wf(allowed);
+        if (fwf >= 0)
+            decide_add(ch, fwf);
+    }
+    added = ch->nwf - before;
+    if (added > 0) {
+        size_t len = strlen(ch->reason);
+        snprintf(ch->reason + len, sizeof ch->reason - len, " [forced: %d scan(s) added for the open markets]", added);
+    }
+}
+

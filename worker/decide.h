@@ -69,6 +69,10 @@ json_object *decide_menu_to_json(const struct decide_menu *menu);
  * (london, newyork, asia in that order), or -1. */
 int decide_forex_wf(const int *allowed);
 
+/* A forced decision acts: add the scan of every market the chosen mode
+ * covers that the choice does not scan yet (within the menu). */
+void decide_force(const struct decide_menu *menu, struct decide_choice *ch);
+
 /* Whether workflow w fits intensity i (crypto scans have one intensity each). */
 int decide_wf_fits(int w, int intensity);
 

@@ -966,6 +966,29 @@ static void test_validate_clamps_next(void **state)
     assert_true(strlen(ch.reason) < sizeof ch.reason);
 }
 
+static void test_forced_decision_acts(void **state)
+{
+    (void)state;
+    struct learn l;
+    struct decide_menu m;
+    struct decide_choice ch;
+    learned(&l, LEARN_CRYPTO);
+    fallback_crypto_learned(&l, LEARN_QUIET, 1200, &ch, &m);
+    assert_int_equal(ch.nwf, 0);                 /* the policy alone would not scan */
+    decide_force(&m, &ch);
+    assert_true(scans_crypto(&ch));
+    assert_non_null(strstr(ch.reason, "forced"));
+    expect_valid(&m, &ch);
+    int n = ch.nwf;
+    decide_force(&m, &ch);                       /* idempotent: nothing added twice */
+    assert_int_equal(ch.nwf, n);
+
+    /* standby stays standby */
+    choice(&ch, MODE_STANDBY, INTENSITY_LIGHT, 900, 0);
+    decide_force(&m, &ch);
+    assert_int_equal(ch.nwf, 0);
+}
+
 static void test_wf_fits(void **state)
 {
     (void)state;
@@ -1007,6 +1030,7 @@ int main(void)
         cmocka_unit_test(test_validate_accepts),
         cmocka_unit_test(test_validate_rejects),
         cmocka_unit_test(test_validate_clamps_next),
+        cmocka_unit_test(test_forced_decision_acts),
         cmocka_unit_test(test_wf_fits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
