@@ -25,7 +25,7 @@
 #define API_RECONNECT_SECONDS 1.0
 
 /* Values filled per request into a cached body. */
-enum api_hole { API_HOLE_AGE = 0, API_HOLE_ALIVE, API_HOLE_NEXT_IN };
+enum api_hole { API_HOLE_AGE = 0, API_HOLE_ALIVE, API_HOLE_NEXT_IN, API_HOLE_NOW };
 
 /* A cached response body, with the offsets where per-request values go. */
 struct api_body {
@@ -179,9 +179,9 @@ static int api_db_failed(struct api_ctx *ctx, struct api_resp *r)
 {
     if (ctx->db && (ctx->db_fatal || PQstatus(ctx->db) != CONNECTION_OK)) {
         api_db_close(ctx);
-        return api_error(r, 503, "database unavailable");
+        return api_error(r, 503, API_CODE_DATABASE_UNAVAILABLE, "database unavailable");
     }
-    return api_error(r, 500, "database query failed");
+    return api_error(r, 500, API_CODE_INTERNAL, "database query failed");
 }
 
 struct api_ctx *api_new(const struct cfg *c)
@@ -257,11 +257,28 @@ static int api_json(struct api_resp *r, int status, json_object *root)
     return status;
 }
 
-int api_error(struct api_resp *r, int status, const char *message)
+const char *api_code_name(enum api_code code)
+{
+    static const char *const names[API_CODE_COUNT] = {
+        [API_CODE_BAD_PARAMETER] = "bad_parameter",
+        [API_CODE_UNAUTHORIZED] = "unauthorized",
+        [API_CODE_NOT_FOUND] = "not_found",
+        [API_CODE_METHOD_NOT_ALLOWED] = "method_not_allowed",
+        [API_CODE_PAYLOAD_TOO_LARGE] = "payload_too_large",
+        [API_CODE_INTERNAL] = "internal_error",
+        [API_CODE_CONTROL_DISABLED] = "control_disabled",
+        [API_CODE_DATABASE_UNAVAILABLE] = "database_unavailable",
+    };
+    return (unsigned)code < API_CODE_COUNT ? names[code] : "internal_error";
+}
+
+int api_error(struct api_resp *r, int status, enum api_code code, const char *message)
 {
     json_object *o = json_object_new_object();
-    if (o)
+    if (o) {
         json_object_object_add(o, "error", json_object_new_string(message));
+        json_object_object_add(o, "code", json_object_new_string(api_code_name(code)));
+    }
     return api_json(r, status, o);
 }
 
@@ -352,6 +369,17 @@ static int api_serve(struct api_ctx *ctx, const struct api_body *b, double now, 
         case API_HOLE_ALIVE:
             api_piece_fmt(r, "%s", api_alive(ctx, age) ? "true" : "false");
             break;
+        case API_HOLE_NOW: {
+            struct timespec ts;
+            struct tm tm;
+            char buf[40];
+            clock_gettime(CLOCK_REALTIME, &ts);
+            if (gmtime_r(&ts.tv_sec, &tm) && strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm) > 0)
+                api_piece_fmt(r, "\"%s.%03ldZ\"", buf, ts.tv_nsec / 1000000L);
+            else
+                api_piece_fmt(r, "null");
+            break;
+        }
         case API_HOLE_NEXT_IN: {
             double in = ctx->st.next_in - (now - ctx->state_at);
             if (isnan(in))
@@ -401,6 +429,49 @@ static json_object *api_member(json_object *obj, const char *key)
     return obj && json_object_object_get_ex(obj, key, &v) ? json_object_get(v) : NULL;
 }
 
+/* The "llm" object of /status: worker_state.llm (configured, providers
+ * with their circuits and rate limits, budget use, prompt version and
+ * hash) plus agreement_rate {last_24h, overall, compared_24h, compared},
+ * fallback_streak, calls_24h, tokens_24h and errors_24h_by_kind, from the
+ * decisions and llm_calls tables.  Returns it (caller frees) or NULL. */
+static json_object *api_llm_status(const struct query_state *st)
+{
+    json_object *o = json_object_new_object();
+    json_object *agree = json_object_new_object();
+    json_object *errors = json_object_new_object();
+    if (!o || !agree || !errors) {
+        json_object_put(o);
+        json_object_put(agree);
+        json_object_put(errors);
+        return NULL;
+    }
+    json_object_object_foreach(st->llm, key, val)
+        json_object_object_add(o, key, json_object_get(val));
+    json_object_object_add(agree, "last_24h", api_rate(st->agreed_24h, st->compared_24h));
+    json_object_object_add(agree, "overall", api_rate(st->agreed, st->compared));
+    json_object_object_add(agree, "compared_24h", json_object_new_int64(st->compared_24h));
+    json_object_object_add(agree, "compared", json_object_new_int64(st->compared));
+    json_object_object_add(o, "agreement_rate", agree);
+    json_object_object_add(o, "fallback_streak", json_object_new_int64(st->fallback_streak));
+    long long calls = 0, tokens = 0;
+    for (int i = 0; i < st->nllm; i++) {
+        const struct query_llm_group *g = &st->llm_group[i];
+        calls += g->calls_24h;
+        tokens += g->tokens_24h;
+        if (strcmp(g->outcome, "ok") == 0 || g->calls_24h == 0)
+            continue;
+        json_object *v = NULL;
+        if (json_object_object_get_ex(errors, g->outcome, &v))
+            json_object_set_int64(v, json_object_get_int64(v) + g->calls_24h);
+        else
+            json_object_object_add(errors, g->outcome, json_object_new_int64(g->calls_24h));
+    }
+    json_object_object_add(o, "calls_24h", json_object_new_int64(calls));
+    json_object_object_add(o, "tokens_24h", json_object_new_int64(tokens));
+    json_object_object_add(o, "errors_24h_by_kind", errors);
+    return o;
+}
+
 /* The /status body from ctx->st.  Returns 0 or -1. */
 static int api_status_build(struct api_ctx *ctx)
 {
@@ -426,6 +497,7 @@ static int api_status_build(struct api_ctx *ctx)
     json_object_object_add(root, "mode", api_member(st->last_decision, "mode"));
     json_object_object_add(root, "intensity", api_member(st->last_decision, "intensity"));
     json_object_object_add(root, "control_enabled", json_object_new_boolean(ctx->cfg->api_token[0] != '\0'));
+    json_object_object_add(root, "server_time", api_hole(API_HOLE_NOW));
 
     json_object_object_add(worker, "pid", st->pid ? json_object_new_int64(st->pid) : NULL);
     json_object_object_add(worker, "hostname", api_str(st->hostname));
@@ -471,6 +543,10 @@ static int api_status_build(struct api_ctx *ctx)
         json_object_object_add(by_mode, catalog_mode_name(m), o);
     }
     json_object_object_add(root, "success_by_mode", by_mode);
+    json_object *llm = api_llm_status(st);
+    if (!llm)
+        goto done;
+    json_object_object_add(root, "llm", llm);
     rc = api_body_build(&ctx->status, root, ctx->state_at);
 done:
     json_object_put(root);
@@ -484,7 +560,7 @@ int api_health(struct api_ctx *ctx, struct api_resp *r)
     json_object *root = json_object_new_object();
     int status;
     if (!root)
-        return api_error(r, 500, "out of memory");
+        return api_error(r, 500, API_CODE_INTERNAL, "out of memory");
     double now = api_now();
     if (api_db_ready(ctx) < 0 || api_state(ctx, now) < 0) {
         if (ctx->db && (ctx->db_fatal || PQstatus(ctx->db) != CONNECTION_OK))
@@ -497,7 +573,7 @@ int api_health(struct api_ctx *ctx, struct api_resp *r)
     json_object *worker = json_object_new_object();
     if (!worker) {
         json_object_put(root);
-        return api_error(r, 500, "out of memory");
+        return api_error(r, 500, API_CODE_INTERNAL, "out of memory");
     }
     double age = api_heartbeat_age(ctx, now);
     int alive = api_alive(ctx, age);
@@ -515,19 +591,19 @@ int api_health(struct api_ctx *ctx, struct api_resp *r)
 int api_status(struct api_ctx *ctx, struct api_resp *r)
 {
     if (api_db_ready(ctx) < 0)
-        return api_error(r, 503, "database unavailable");
+        return api_error(r, 503, API_CODE_DATABASE_UNAVAILABLE, "database unavailable");
     double now = api_now();
     if (api_state(ctx, now) < 0)
         return api_db_failed(ctx, r);
     if (!ctx->status.text && api_status_build(ctx) < 0)
-        return api_error(r, 500, "out of memory");
+        return api_error(r, 500, API_CODE_INTERNAL, "out of memory");
     return api_serve(ctx, &ctx->status, now, r, 200, API_JSON);
 }
 
 int api_metrics(struct api_ctx *ctx, struct api_resp *r)
 {
     if (api_db_ready(ctx) < 0)
-        return api_error(r, 503, "database unavailable");
+        return api_error(r, 503, API_CODE_DATABASE_UNAVAILABLE, "database unavailable");
     double now = api_now();
     if (api_state(ctx, now) < 0)
         return api_db_failed(ctx, r);
@@ -535,7 +611,7 @@ int api_metrics(struct api_ctx *ctx, struct api_resp *r)
         size_t len = 0;
         ctx->metrics.text = metrics_render(&ctx->st, &len);
         if (!ctx->metrics.text)
-            return api_error(r, 500, "out of memory");
+            return api_error(r, 500, API_CODE_INTERNAL, "out of memory");
         ctx->metrics.len = len;
         ctx->metrics.at = ctx->state_at;
     }
@@ -579,34 +655,40 @@ static struct api_slot *api_slot_victim(struct api_ctx *ctx, const struct api_sl
     return v;
 }
 
-int api_decisions(struct api_ctx *ctx, const char *query_string, struct api_resp *r)
+/* Answer /decisions (p->id 0) or /decisions/{id} from the slot cache,
+ * reading and caching on a miss.  Returns the status put in r. */
+static int api_decisions_serve(struct api_ctx *ctx, const struct params_decisions *p, struct api_resp *r)
 {
-    struct params_decisions p;
-    char err[PARAMS_ERR_MAX];
-    json_object *list = NULL;
+    json_object *root = NULL, *list = NULL;
     long long next_before = 0;
 
-    if (params_decisions_parse(query_string, &p, err, sizeof err) < 0)
-        return api_error(r, 400, err);
     if (api_db_ready(ctx) < 0)
-        return api_error(r, 503, "database unavailable");
+        return api_error(r, 503, API_CODE_DATABASE_UNAVAILABLE, "database unavailable");
     double now = api_now();
-    struct api_slot *s = api_slot_find(ctx, &p, now);
+    struct api_slot *s = api_slot_find(ctx, p, now);
     if (s) {
         s->used = ++ctx->tick;
         return api_serve(ctx, &s->body, now, r, 200, API_JSON);
     }
-    if (query_decisions(ctx->db, &p, &list, &next_before) < 0)
-        return api_db_failed(ctx, r);
-    double at = api_now();
-    json_object *root = json_object_new_object();
-    if (!root) {
-        json_object_put(list);
-        return api_error(r, 500, "out of memory");
+    if (p->id) {
+        if (query_decision(ctx->db, p->id, &root) < 0)
+            return api_db_failed(ctx, r);
+        if (!root)
+            return api_error(r, 404, API_CODE_NOT_FOUND, "no decision with this id");
+    } else {
+        if (query_decisions(ctx->db, p, &list, &next_before) < 0)
+            return api_db_failed(ctx, r);
+        root = json_object_new_object();
+        if (!root) {
+            json_object_put(list);
+            return api_error(r, 500, API_CODE_INTERNAL, "out of memory");
+        }
+        json_object_object_add(root, "decisions", list);
+        json_object_object_add(root, "limit", json_object_new_int(p->limit));
+        json_object_object_add(root, "detail", json_object_new_boolean(p->detail));
+        json_object_object_add(root, "next_before", next_before ? json_object_new_int64(next_before) : NULL);
     }
-    json_object_object_add(root, "decisions", list);
-    json_object_object_add(root, "limit", json_object_new_int(p.limit));
-    json_object_object_add(root, "next_before", next_before ? json_object_new_int64(next_before) : NULL);
+    double at = api_now();
 
     s = api_slot_victim(ctx, NULL);
     if (s->used)
@@ -616,7 +698,7 @@ int api_decisions(struct api_ctx *ctx, const char *query_string, struct api_resp
         return api_json(r, 200, root);          /* too large to keep: serve it once */
     }
     json_object_put(root);
-    s->key = p;
+    s->key = *p;
     s->used = ++ctx->tick;
     ctx->slot_bytes += s->body.len;
     while (ctx->slot_bytes > API_DECISION_BUDGET) {
@@ -626,6 +708,28 @@ int api_decisions(struct api_ctx *ctx, const char *query_string, struct api_resp
         api_slot_free(ctx, v);
     }
     return api_serve(ctx, &s->body, now, r, 200, API_JSON);
+}
+
+int api_decisions(struct api_ctx *ctx, const char *query_string, struct api_resp *r)
+{
+    struct params_decisions p;
+    char err[PARAMS_ERR_MAX];
+
+    if (params_decisions_parse(query_string, &p, err, sizeof err) < 0)
+        return api_error(r, 400, API_CODE_BAD_PARAMETER, err);
+    return api_decisions_serve(ctx, &p, r);
+}
+
+int api_decision(struct api_ctx *ctx, const char *id_text, const char *query_string, struct api_resp *r)
+{
+    struct params_decisions p;
+    char err[PARAMS_ERR_MAX];
+
+    if (params_decisions_parse(NULL, &p, err, sizeof err) < 0 || params_item_id(id_text, &p.id) < 0)
+        return api_error(r, 400, API_CODE_BAD_PARAMETER, "the decision id must be a positive integer");
+    if (query_string && *query_string)
+        return api_error(r, 400, API_CODE_BAD_PARAMETER, "GET /decisions/{id} takes no parameters");
+    return api_decisions_serve(ctx, &p, r);
 }
 
 /* The market of a workflow as the API spells it. */
@@ -694,7 +798,7 @@ int api_workflows(struct api_ctx *ctx, struct api_resp *r)
     int dry_run = 0;
 
     if (api_db_ready(ctx) < 0)
-        return api_error(r, 503, "database unavailable");
+        return api_error(r, 503, API_CODE_DATABASE_UNAVAILABLE, "database unavailable");
     double now = api_now();
     if (ctx->workflows.text && now - ctx->workflows.at <= API_CACHE_TTL)
         return api_serve(ctx, &ctx->workflows, now, r, 200, API_JSON);
@@ -704,7 +808,7 @@ int api_workflows(struct api_ctx *ctx, struct api_resp *r)
     double at = api_now();
     json_object *root = api_workflows_json(rows, dry_run);
     if (!root)
-        return api_error(r, 500, "out of memory");
+        return api_error(r, 500, API_CODE_INTERNAL, "out of memory");
     if (api_body_build(&ctx->workflows, root, at) < 0)
         return api_json(r, 200, root);
     json_object_put(root);
@@ -718,13 +822,13 @@ int api_control_auth(struct api_ctx *ctx, const char *authorization, struct api_
     case AUTH_OK:
         return 0;
     case AUTH_DISABLED:
-        return api_error(r, 503, auth_strerror(a));
+        return api_error(r, 503, API_CODE_CONTROL_DISABLED, auth_strerror(a));
     case AUTH_MISSING:
     case AUTH_BAD_SCHEME:
     case AUTH_WRONG:
         break;
     }
-    api_error(r, 401, auth_strerror(a));
+    api_error(r, 401, API_CODE_UNAUTHORIZED, auth_strerror(a));
     r->header = "WWW-Authenticate: Bearer";
     return 401;
 }
@@ -735,16 +839,32 @@ int api_control(struct api_ctx *ctx, const char *command, const char *remote_add
     char at[QUERY_TS_MAX];
 
     if (api_db_ready(ctx) < 0)
-        return api_error(r, 503, "database unavailable");
+        return api_error(r, 503, API_CODE_DATABASE_UNAVAILABLE, "database unavailable");
     if (query_control_insert(ctx->db, command, remote_addr, &id, at) < 0)
         return api_db_failed(ctx, r);
     log_event(LOG_INFO, "api.control", "s:command i:command_id s:remote_addr", command, id, remote_addr);
     json_object *root = json_object_new_object();
     if (!root)
-        return api_error(r, 500, "out of memory");
+        return api_error(r, 500, API_CODE_INTERNAL, "out of memory");
     json_object_object_add(root, "command_id", json_object_new_int64(id));
     json_object_object_add(root, "command", json_object_new_string(command));
     json_object_object_add(root, "status", json_object_new_string("pending"));
     json_object_object_add(root, "requested_at", api_str(at));
     return api_json(r, 202, root);
+}
+
+int api_command(struct api_ctx *ctx, const char *id_text, struct api_resp *r)
+{
+    long long id;
+    json_object *o = NULL;
+
+    if (params_item_id(id_text, &id) < 0)
+        return api_error(r, 400, API_CODE_BAD_PARAMETER, "the command id must be a positive integer");
+    if (api_db_ready(ctx) < 0)
+        return api_error(r, 503, API_CODE_DATABASE_UNAVAILABLE, "database unavailable");
+    if (query_control_get(ctx->db, id, &o) < 0)
+        return api_db_failed(ctx, r);
+    if (!o)
+        return api_error(r, 404, API_CODE_NOT_FOUND, "no control command with this id");
+    return api_json(r, 200, o);
 }

@@ -2,11 +2,13 @@
  * cache of one FastCGI process.
  *
  * Each handler fills a struct api_resp and returns its HTTP status (nginx
- * style).  Bodies of /status, /decisions, /workflows/available and /metrics
+ * style).  Errors are {"error": message, "code": stable name}.  Bodies of
+ * /status, /decisions, /decisions/{id}, /workflows/available and /metrics
  * are cached per process and dropped when a NOTIFY on orch_state arrives
  * (checked with a non-blocking drain before every cached answer) or after
  * API_CACHE_TTL seconds; time-dependent fields (heartbeat age, worker
- * liveness, seconds until the next decision) are spliced in per request.
+ * liveness, seconds until the next decision, the server time) are spliced
+ * in per request.
  * No FastCGI here: route.c reads the request and writes the answer. */
 #ifndef API_H
 #define API_H
@@ -20,13 +22,31 @@
 #define API_DECISION_SLOTS   32           /* cached /decisions parameter sets */
 #define API_DECISION_BUDGET  (4u << 20)   /* bytes of cached /decisions bodies per process */
 #define API_ENTRY_MAX        (1u << 20)   /* larger bodies are served but not cached */
-#define API_MAX_PIECES       8
+#define API_MAX_PIECES       12
 #define API_BODY_MAX         (64 * 1024)  /* request body limit of the control endpoints */
 
 #define API_JSON "application/json"
 #define API_PROMETHEUS "text/plain; version=0.0.4"
 
 struct api_ctx;
+
+/* The stable "code" of an error answer, for clients that branch on it. */
+enum api_code {
+    API_CODE_BAD_PARAMETER = 0,      /* 400 */
+    API_CODE_UNAUTHORIZED,           /* 401 */
+    API_CODE_NOT_FOUND,              /* 404 */
+    API_CODE_METHOD_NOT_ALLOWED,     /* 405 */
+    API_CODE_PAYLOAD_TOO_LARGE,      /* 413 */
+    API_CODE_INTERNAL,               /* 500 */
+    API_CODE_CONTROL_DISABLED,       /* 503: no API token configured */
+    API_CODE_DATABASE_UNAVAILABLE,   /* 503 */
+    API_CODE_COUNT
+};
+
+/* The name of a code ("bad_parameter", "unauthorized", "not_found",
+ * "method_not_allowed", "payload_too_large", "internal_error",
+ * "control_disabled", "database_unavailable"); static. */
+const char *api_code_name(enum api_code code);
 
 /* One answer.  The body is the concatenation of the pieces, which are
  * borrowed (from the cache, from owned or from scratch) and stay valid until
@@ -54,13 +74,18 @@ void api_free(struct api_ctx *ctx);
 /* Release what r owns and empty it. */
 void api_resp_clear(struct api_resp *r);
 
-/* Fill r with {"error": message} and status.  Returns status. */
-int api_error(struct api_resp *r, int status, const char *message);
+/* Fill r with {"error": message, "code": api_code_name(code)} and status.
+ * Returns status. */
+int api_error(struct api_resp *r, int status, enum api_code code, const char *message);
 
 /* GET handlers; each returns the HTTP status it put in r. */
 int api_health(struct api_ctx *ctx, struct api_resp *r);
 int api_status(struct api_ctx *ctx, struct api_resp *r);
 int api_decisions(struct api_ctx *ctx, const char *query_string, struct api_resp *r);
+/* GET /decisions/{id}: id_text is the path's last segment (validated
+ * here: 400 when malformed, 404 when no such decision); the query string
+ * must be empty. */
+int api_decision(struct api_ctx *ctx, const char *id_text, const char *query_string, struct api_resp *r);
 int api_workflows(struct api_ctx *ctx, struct api_resp *r);
 int api_metrics(struct api_ctx *ctx, struct api_resp *r);
 
@@ -72,5 +97,8 @@ int api_metrics(struct api_ctx *ctx, struct api_resp *r);
  * error status put in r. */
 int api_control_auth(struct api_ctx *ctx, const char *authorization, struct api_resp *r);
 int api_control(struct api_ctx *ctx, const char *command, const char *remote_addr, struct api_resp *r);
+/* GET /control/commands/{id} (after api_control_auth): the command's
+ * status, result and decision id, 404 when there is none; not cached. */
+int api_command(struct api_ctx *ctx, const char *id_text, struct api_resp *r);
 
 #endif

@@ -109,6 +109,105 @@ static double metrics_pgnum(const char *s)
     return end == s ? NAN : d;
 }
 
+/* Index of the first llm_calls group whose provider (by_outcome 0) or
+ * outcome (by_outcome 1) equals that of group i: each label value is
+ * listed once, at its first group. */
+static int metrics_llm_first(const struct query_state *st, int i, int by_outcome)
+{
+    for (int k = 0; k < i; k++)
+        if (strcmp(by_outcome ? st->llm_group[k].outcome : st->llm_group[k].provider,
+                   by_outcome ? st->llm_group[i].outcome : st->llm_group[i].provider) == 0)
+            return k;
+    return i;
+}
+
+/* The LLM families: calls, errors, tokens, latency histogram (all from
+ * llm_calls), fallback decisions, agreement rate, and the worker's budget
+ * use and circuits (worker_state.llm). */
+static void metrics_llm(struct metrics_buf *b, const struct query_state *st)
+{
+    char num[40], l1[96], l2[96];
+
+    metrics_family(b, "orchestrator_llm_calls_total", "counter",
+                   "HTTP calls to LLM providers by provider and outcome (ok, rate_limited, timeout, ...).");
+    for (int i = 0; i < st->nllm; i++)
+        metrics_add(b, "orchestrator_llm_calls_total{provider=\"%s\",outcome=\"%s\"} %s\n",
+                    metrics_label(st->llm_group[i].provider, l1, sizeof l1),
+                    metrics_label(st->llm_group[i].outcome, l2, sizeof l2),
+                    metrics_num((double)st->llm_group[i].calls, num));
+
+    metrics_family(b, "orchestrator_llm_errors_total", "counter",
+                   "LLM calls whose outcome was not ok, by kind (the outcome).");
+    for (int i = 0; i < st->nllm; i++) {
+        const char *k = st->llm_group[i].outcome;
+        if (strcmp(k, "ok") == 0 || metrics_llm_first(st, i, 1) != i)
+            continue;
+        long long n = 0;
+        for (int j = i; j < st->nllm; j++)
+            if (strcmp(st->llm_group[j].outcome, k) == 0)
+                n += st->llm_group[j].calls;
+        metrics_add(b, "orchestrator_llm_errors_total{kind=\"%s\"} %s\n", metrics_label(k, l1, sizeof l1),
+                    metrics_num((double)n, num));
+    }
+
+    metrics_family(b, "orchestrator_llm_tokens_total", "counter",
+                   "Tokens reported by LLM providers, by provider and type (prompt, completion).");
+    for (int i = 0; i < st->nllm; i++) {
+        const char *p = st->llm_group[i].provider;
+        if (metrics_llm_first(st, i, 0) != i)
+            continue;
+        long long prompt = 0, completion = 0;
+        for (int j = i; j < st->nllm; j++)
+            if (strcmp(st->llm_group[j].provider, p) == 0) {
+                prompt += st->llm_group[j].prompt_tokens;
+                completion += st->llm_group[j].completion_tokens;
+            }
+        metrics_label(p, l1, sizeof l1);
+        metrics_add(b, "orchestrator_llm_tokens_total{provider=\"%s\",type=\"prompt\"} %s\n", l1,
+                    metrics_num((double)prompt, num));
+        metrics_add(b, "orchestrator_llm_tokens_total{provider=\"%s\",type=\"completion\"} %s\n", l1,
+                    metrics_num((double)completion, num));
+    }
+
+    metrics_family(b, "orchestrator_llm_latency_seconds", "histogram",
+                   "Latency of LLM calls (every HTTP attempt, failed ones included).");
+    long long count = 0;
+    double sum_ms = 0;
+    for (int i = 0; i < st->nllm; i++) {
+        count += st->llm_group[i].calls;
+        sum_ms += st->llm_group[i].latency_ms_sum;
+    }
+    for (int k = 0; k < QUERY_LLM_BUCKETS; k++) {
+        long long n = 0;
+        for (int i = 0; i < st->nllm; i++)
+            n += st->llm_group[i].bucket[k];
+        metrics_add(b, "orchestrator_llm_latency_seconds_bucket{le=\"%s\"} %s\n",
+                    metrics_num(query_llm_bucket_ms[k] / 1000.0, l1), metrics_num((double)n, num));
+    }
+    metrics_add(b, "orchestrator_llm_latency_seconds_bucket{le=\"+Inf\"} %s\n", metrics_num((double)count, num));
+    metrics_add(b, "orchestrator_llm_latency_seconds_sum %s\n", metrics_num(sum_ms / 1000.0, num));
+    metrics_add(b, "orchestrator_llm_latency_seconds_count %s\n", metrics_num((double)count, num));
+
+    metrics_single(b, "orchestrator_fallback_decisions_total", "counter",
+                   "Decisions made by the fallback policy (source fallback).",
+                   (double)st->by_source[SOURCE_FALLBACK]);
+    metrics_single(b, "orchestrator_llm_agreement_rate", "gauge",
+                   "Share of LLM decisions on which the shadow fallback policy chose the same mode and "
+                   "intensity (NaN before the first one).",
+                   st->compared ? (double)st->agreed / (double)st->compared : NAN);
+    metrics_single(b, "orchestrator_llm_tokens_today", "gauge",
+                   "LLM tokens the worker counted against LLM_MAX_TOKENS_PER_DAY today (UTC).",
+                   isnan(st->llm_tokens_today) ? 0 : st->llm_tokens_today);
+    metrics_single(b, "orchestrator_llm_calls_last_hour", "gauge",
+                   "LLM calls the worker counted against LLM_MAX_CALLS_PER_HOUR in the last hour.",
+                   isnan(st->llm_calls_last_hour) ? 0 : st->llm_calls_last_hour);
+    metrics_family(b, "orchestrator_llm_circuit_open", "gauge",
+                   "1 while the circuit breaker of an LLM provider is open (the provider is skipped).");
+    for (int i = 0; i < st->nllm_providers; i++)
+        metrics_add(b, "orchestrator_llm_circuit_open{provider=\"%s\"} %d\n",
+                    metrics_label(st->llm_provider[i].name, l1, sizeof l1), st->llm_provider[i].circuit_open);
+}
+
 char *metrics_render(const struct query_state *st, size_t *len)
 {
     struct metrics_buf b = { malloc(8192), 0, 8192, 0 };
@@ -166,6 +265,8 @@ char *metrics_render(const struct query_state *st, size_t *len)
         if (st->source[f].configured && !isnan(st->source[f].latency_ms))
             metrics_add(&b, "orchestrator_source_latency_seconds{source=\"%s\"} %s\n", catalog_feed_name(f),
                         metrics_num(st->source[f].latency_ms / 1000.0, num));
+
+    metrics_llm(&b, st);
 
     metrics_family(&b, "orchestrator_worker_heartbeat_age_seconds", "gauge",
                    "Seconds since the worker's last heartbeat (+Inf when it never beat).");

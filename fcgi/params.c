@@ -1,4 +1,4 @@
-/* params: validation of the /decisions query string; see params.h. */
+/* params: validation of the /decisions query string and item ids; see params.h. */
 #include "config.h"
 #include "params.h"
 #include "catalog.h"
@@ -9,8 +9,8 @@
 #include <string.h>
 
 /* The declared parameters of GET /decisions. */
-enum params_id { PARAMS_LIMIT = 0, PARAMS_BEFORE, PARAMS_MODE, PARAMS_COUNT };
-static const char *const params_names[PARAMS_COUNT] = { "limit", "before", "mode" };
+enum params_id { PARAMS_LIMIT = 0, PARAMS_BEFORE, PARAMS_MODE, PARAMS_DETAIL, PARAMS_COUNT };
+static const char *const params_names[PARAMS_COUNT] = { "limit", "before", "mode", "detail" };
 
 /* Value of one hex digit, or -1. */
 static int params_hex(char c)
@@ -111,6 +111,16 @@ static int params_set(struct params_decisions *p, int id, const char *val, char 
             return -1;
         }
         return 0;
+    case PARAMS_DETAIL:
+        if (strcmp(val, "1") == 0 || strcmp(val, "true") == 0) {
+            p->detail = 1;
+        } else if (strcmp(val, "0") == 0 || strcmp(val, "false") == 0) {
+            p->detail = 0;
+        } else {
+            snprintf(err, errlen, "detail must be 0, 1, false or true");
+            return -1;
+        }
+        return 0;
     default:
         return -1;
     }
@@ -124,6 +134,8 @@ int params_decisions_parse(const char *qs, struct params_decisions *p, char *err
     p->limit = PARAMS_LIMIT_DEFAULT;
     p->before = 0;
     p->mode = -1;
+    p->detail = 0;
+    p->id = 0;
     if (!qs)
         return 0;
     size_t total = strlen(qs);
@@ -150,7 +162,7 @@ int params_decisions_parse(const char *qs, struct params_decisions *p, char *err
                 id = i;
         if (id < 0) {
             params_printable(name, shown, sizeof shown);
-            snprintf(err, errlen, "unknown parameter \"%s\" (known: limit, before, mode)", shown);
+            snprintf(err, errlen, "unknown parameter \"%s\" (known: limit, before, mode, detail)", shown);
             return -1;
         }
         if (seen[id]++) {
@@ -176,7 +188,18 @@ int params_decisions_parse(const char *qs, struct params_decisions *p, char *err
     return 0;
 }
 
+int params_item_id(const char *s, long long *id)
+{
+    long long v;
+    if (params_uint(s, 9223372036854775807LL, &v) < 0 || v < 1)
+        return -1;
+    *id = v;
+    return 0;
+}
+
 int params_decisions_equal(const struct params_decisions *a, const struct params_decisions *b)
 {
-    return a->limit == b->limit && a->before == b->before && a->mode == b->mode;
+    if (a->id || b->id)
+        return a->id == b->id;
+    return a->limit == b->limit && a->before == b->before && a->mode == b->mode && a->detail == b->detail;
 }

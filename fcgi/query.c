@@ -10,6 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Every statement shows live decisions only: replay runs (worker/orch-replay,
+ * sql/003_learning.sql) store theirs with run_id set, and their triggers. */
+
+/* A macro's value as a string literal (QUERY_RAW_MAX in SQL text). */
+#define QUERY_STR_(x) #x
+#define QUERY_STR(x) QUERY_STR_(x)
+#define QUERY_RAW_COL "left(llm_raw, " QUERY_STR(QUERY_RAW_MAX) ")"
+
 /* A timestamptz column as "2026-11-23T21:50:00.123Z" (NULL stays NULL). */
 #define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
@@ -21,31 +29,65 @@ static const char SQL_STATE_WORKER[] =
     "       extract(epoch FROM clock_timestamp() - heartbeat_at), "
     "       " ISO("next_decision_at") ", "
     "       extract(epoch FROM next_decision_at - clock_timestamp()), "
-    "       system_load, market_volatility, sources::text "
+    "       system_load, market_volatility, sources::text, llm::text "
     "  FROM worker_state WHERE id = 1";
 static const char SQL_STATE_LAST[] =
     "SELECT id, " ISO("decided_at") ", mode, intensity, source, reason, status, session, "
-    "       " ISO("next_decision_at") ", "
-    "       extract(epoch FROM next_decision_at - clock_timestamp()) "
-    "  FROM decisions ORDER BY id DESC LIMIT 1";
+    "       " ISO("next_decision_at") ", llm_outcome, "
+    "       extract(epoch FROM next_decision_at - clock_timestamp()), "
+    "       (SELECT count(*) FROM decisions f "
+    "         WHERE f.run_id IS NULL "
+    "           AND f.id > coalesce((SELECT max(id) FROM decisions "
+    "                                 WHERE run_id IS NULL AND llm_outcome IN ('ok','not_configured')), 0)) "
+    "  FROM decisions WHERE run_id IS NULL ORDER BY id DESC LIMIT 1";
 static const char SQL_STATE_COUNTS[] =
     "SELECT mode, source, count(*), "
     "       count(*) FILTER (WHERE decided_at > now() - interval '24 hours'), "
     "       count(*) FILTER (WHERE prev_mode IS NOT NULL AND prev_mode <> mode), "
     "       count(*) FILTER (WHERE status = 'succeeded'), "
     "       count(*) FILTER (WHERE status = 'partial'), "
-    "       count(*) FILTER (WHERE status = 'failed') "
-    "  FROM decisions GROUP BY mode, source";
+    "       count(*) FILTER (WHERE status = 'failed'), "
+    "       count(*) FILTER (WHERE agreement), count(*) FILTER (WHERE agreement IS NOT NULL), "
+    "       count(*) FILTER (WHERE agreement AND decided_at > now() - interval '24 hours'), "
+    "       count(*) FILTER (WHERE agreement IS NOT NULL AND decided_at > now() - interval '24 hours') "
+    "  FROM decisions WHERE run_id IS NULL GROUP BY mode, source";
 static const char SQL_STATE_TRIGGERS[] =
-    "SELECT workflow, status, count(*) FROM triggers "
-    " GROUP BY workflow, status ORDER BY workflow, status LIMIT 128";
+    "SELECT t.workflow, t.status, count(*) FROM triggers t JOIN decisions d ON d.id = t.decision_id "
+    " WHERE d.run_id IS NULL "
+    " GROUP BY t.workflow, t.status ORDER BY t.workflow, t.status LIMIT 128";
+/* The latency FILTERs are the bounds of query_llm_bucket_ms, in order. */
+static const char SQL_STATE_LLM[] =
+    "SELECT provider, outcome, count(*), sum(prompt_tokens), sum(completion_tokens), "
+    "       count(*) FILTER (WHERE called_at > now() - interval '24 hours'), "
+    "       coalesce(sum(prompt_tokens + completion_tokens) "
+    "                FILTER (WHERE called_at > now() - interval '24 hours'), 0), "
+    "       count(*) FILTER (WHERE latency_ms <= 100), count(*) FILTER (WHERE latency_ms <= 250), "
+    "       count(*) FILTER (WHERE latency_ms <= 500), count(*) FILTER (WHERE latency_ms <= 1000), "
+    "       count(*) FILTER (WHERE latency_ms <= 2500), count(*) FILTER (WHERE latency_ms <= 5000), "
+    "       count(*) FILTER (WHERE latency_ms <= 10000), sum(latency_ms) "
+    "  FROM llm_calls GROUP BY provider, outcome ORDER BY provider, outcome LIMIT 64";
+/* The columns of a decision item; detail columns follow (see query_decision_row). */
+#define QUERY_DECISION_COLS \
+    "id, cycle_id, " ISO("decided_at") ", mode, intensity, source, reason, session, " \
+    "array_to_json(sessions)::text, status, dry_run, next_seconds, " \
+    ISO("next_decision_at") ", " ISO("completed_at") ", " \
+    "llm_outcome, llm_detail, llm_provider, llm_model, prompt_version, prompt_hash, " \
+    "llm_prompt_tokens, llm_completion_tokens, llm_latency_ms, shadow::text, agreement, "
 static const char SQL_DECISIONS[] =
-    "SELECT id, cycle_id, " ISO("decided_at") ", mode, intensity, source, reason, session, "
-    "       array_to_json(sessions)::text, status, dry_run, next_seconds, "
-    "       " ISO("next_decision_at") ", " ISO("completed_at") ", inputs::text "
+    "SELECT " QUERY_DECISION_COLS
+    "       CASE WHEN $4::boolean THEN inputs::text END, CASE WHEN $4::boolean THEN menu::text END, "
+    "       CASE WHEN $4::boolean THEN " QUERY_RAW_COL " END "
     "  FROM decisions "
-    " WHERE ($1::bigint IS NULL OR id < $1::bigint) AND ($2::text IS NULL OR mode = $2::text) "
+    " WHERE run_id IS NULL AND ($1::bigint IS NULL OR id < $1::bigint) AND ($2::text IS NULL OR mode = $2::text) "
     " ORDER BY id DESC LIMIT $3::int";
+static const char SQL_DECISION_ONE[] =
+    "SELECT " QUERY_DECISION_COLS " inputs::text, menu::text, " QUERY_RAW_COL " "
+    "  FROM decisions WHERE id = $1::bigint AND run_id IS NULL";
+static const char SQL_DECISION_LLM_CALLS[] =
+    "SELECT decision_id, provider, model, http_status, outcome, latency_ms, prompt_tokens, "
+    "       completion_tokens, error "
+    "  FROM llm_calls WHERE decision_id = ANY($1::bigint[]) "
+    " ORDER BY decision_id DESC, id";
 static const char SQL_DECISION_TRIGGERS[] =
     "SELECT decision_id, id, workflow, status, http_status, attempts, latency_ms, error, "
     "       " ISO("started_at") ", " ISO("finished_at") " "
@@ -58,15 +100,22 @@ static const char SQL_WORKFLOWS[] =
     "  FROM unnest($1::text[]) WITH ORDINALITY AS w(name, ord) "
     "  LEFT JOIN LATERAL (SELECT t.id, t.decision_id, t.status, t.http_status, "
     "                            coalesce(t.finished_at, t.started_at, t.created_at) AS at "
-    "                       FROM triggers t WHERE t.workflow = w.name "
+    "                       FROM triggers t JOIN decisions d ON d.id = t.decision_id "
+    "                      WHERE t.workflow = w.name AND d.run_id IS NULL "
     "                      ORDER BY t.id DESC LIMIT 1) l ON true "
-    "  LEFT JOIN (SELECT workflow, count(*) AS runs, count(*) FILTER (WHERE status = 'sent') AS sent "
-    "               FROM triggers WHERE created_at > now() - interval '24 hours' "
-    "              GROUP BY workflow) c ON c.workflow = w.name "
+    "  LEFT JOIN (SELECT t.workflow, count(*) AS runs, count(*) FILTER (WHERE t.status = 'sent') AS sent "
+    "               FROM triggers t JOIN decisions d ON d.id = t.decision_id "
+    "              WHERE t.created_at > now() - interval '24 hours' AND d.run_id IS NULL "
+    "              GROUP BY t.workflow) c ON c.workflow = w.name "
     " ORDER BY w.ord";
 static const char SQL_CONTROL_INSERT[] =
     "INSERT INTO control_commands (command, requested_by) VALUES ($1, $2) "
     "RETURNING id, " ISO("requested_at");
+static const char SQL_CONTROL_GET[] =
+    "SELECT id, command, status, " ISO("requested_at") ", " ISO("processed_at") ", result, decision_id "
+    "  FROM control_commands WHERE id = $1::bigint";
+
+const int query_llm_bucket_ms[QUERY_LLM_BUCKETS] = { 100, 250, 500, 1000, 2500, 5000, 10000 };
 
 /* Run one statement with text parameters.  Returns the result (caller
  * PQclears) when it succeeded, else NULL after logging. */
@@ -197,6 +246,7 @@ int query_session_setup(PGconn *c)
 void query_state_clear(struct query_state *st)
 {
     json_object_put(st->sources);
+    json_object_put(st->llm);
     json_object_put(st->last_decision);
     memset(st, 0, sizeof *st);
 }
@@ -223,6 +273,49 @@ static void query_sources_flatten(struct query_state *st)
     }
 }
 
+/* A number member of obj as a double, NAN when absent or not a number. */
+static double query_member_num(json_object *obj, const char *key)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(obj, key, &v) ||
+        !(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
+        return NAN;
+    return json_object_get_double(v);
+}
+
+/* Flatten worker_state.llm into st (budget use, circuits). */
+static void query_llm_flatten(struct query_state *st)
+{
+    json_object *ps, *p, *v;
+    st->llm_calls_last_hour = query_member_num(st->llm, "calls_last_hour");
+    st->llm_tokens_today = query_member_num(st->llm, "tokens_today");
+    st->nllm_providers = 0;
+    if (!json_object_object_get_ex(st->llm, "providers", &ps) || !json_object_is_type(ps, json_type_array))
+        return;
+    for (size_t i = 0; i < json_object_array_length(ps) && st->nllm_providers < QUERY_MAX_LLM_PROVIDERS; i++) {
+        p = json_object_array_get_idx(ps, i);
+        if (!json_object_is_type(p, json_type_object) || !json_object_object_get_ex(p, "name", &v) ||
+            !json_object_is_type(v, json_type_string) || !*json_object_get_string(v))
+            continue;
+        struct query_llm_provider *q = &st->llm_provider[st->nllm_providers++];
+        snprintf(q->name, sizeof q->name, "%s", json_object_get_string(v));
+        q->circuit_open = json_object_object_get_ex(p, "circuit", &v) && json_object_is_type(v, json_type_string) &&
+                          strcmp(json_object_get_string(v), "open") == 0;
+    }
+}
+
+/* A json column that must hold an object: parsed, or a new empty object
+ * when it is NULL or anything else.  Returns it (caller frees) or NULL
+ * when out of memory. */
+static json_object *query_jobject(const PGresult *r, int row, int col)
+{
+    json_object *o = query_jparse(r, row, col);
+    if (o && json_object_is_type(o, json_type_object))
+        return o;
+    json_object_put(o);
+    return json_object_new_object();
+}
+
 /* The worker_state row.  Returns 0 or -1. */
 static int query_state_worker(PGconn *c, struct query_state *st)
 {
@@ -244,16 +337,17 @@ static int query_state_worker(PGconn *c, struct query_state *st)
         st->next_in = query_dbl(r, 0, 9);
         query_copy(st->system_load, sizeof st->system_load, r, 0, 10);
         query_copy(st->market_volatility, sizeof st->market_volatility, r, 0, 11);
-        st->sources = query_jparse(r, 0, 12);
+        st->sources = query_jobject(r, 0, 12);
+        st->llm = query_jobject(r, 0, 13);
+    } else {
+        st->sources = json_object_new_object();
+        st->llm = json_object_new_object();
     }
     PQclear(r);
-    if (!st->sources || !json_object_is_type(st->sources, json_type_object)) {
-        json_object_put(st->sources);
-        st->sources = json_object_new_object();
-        if (!st->sources)
-            return -1;
-    }
+    if (!st->sources || !st->llm)
+        return -1;
     query_sources_flatten(st);
+    query_llm_flatten(st);
     return 0;
 }
 
@@ -261,7 +355,7 @@ static int query_state_worker(PGconn *c, struct query_state *st)
 static int query_state_last(PGconn *c, struct query_state *st)
 {
     static const char *const keys[] = { "id", "decided_at", "mode", "intensity", "source",
-                                        "reason", "status", "session", "next_decision_at" };
+                                        "reason", "status", "session", "next_decision_at", "llm_outcome" };
     PGresult *r = query_run(c, "state_last", SQL_STATE_LAST, 0, NULL);
     if (!r)
         return -1;
@@ -272,13 +366,14 @@ static int query_state_last(PGconn *c, struct query_state *st)
             return -1;
         }
         json_object_object_add(o, keys[0], query_jint(r, 0, 0));
-        for (int i = 1; i < 9; i++)
+        for (int i = 1; i < 10; i++)
             json_object_object_add(o, keys[i], query_jstr(r, 0, i));
         st->last_decision = o;
         if (!st->next_decision_at[0]) {
             query_copy(st->next_decision_at, sizeof st->next_decision_at, r, 0, 8);
-            st->next_in = query_dbl(r, 0, 9);
+            st->next_in = query_dbl(r, 0, 10);
         }
+        st->fallback_streak = query_ll(r, 0, 11);
     }
     PQclear(r);
     return 0;
@@ -301,6 +396,10 @@ static int query_state_counts(PGconn *c, struct query_state *st)
         st->succeeded += ok;
         st->partial += partial;
         st->failed += failed;
+        st->agreed += query_ll(r, i, 8);
+        st->compared += query_ll(r, i, 9);
+        st->agreed_24h += query_ll(r, i, 10);
+        st->compared_24h += query_ll(r, i, 11);
         for (int s = 0; s < SOURCE_COUNT; s++)
             if (strcmp(src, catalog_source_name(s)) == 0)
                 st->by_source[s] += n;
@@ -329,26 +428,98 @@ static int query_state_triggers(PGconn *c, struct query_state *st)
     return 0;
 }
 
+/* LLM calls by provider and outcome.  Returns 0 or -1. */
+static int query_state_llm(PGconn *c, struct query_state *st)
+{
+    PGresult *r = query_run(c, "state_llm", SQL_STATE_LLM, 0, NULL);
+    if (!r)
+        return -1;
+    for (int i = 0; i < PQntuples(r) && st->nllm < QUERY_MAX_LLM_GROUPS; i++) {
+        struct query_llm_group *g = &st->llm_group[st->nllm++];
+        query_copy(g->provider, sizeof g->provider, r, i, 0);
+        query_copy(g->outcome, sizeof g->outcome, r, i, 1);
+        g->calls = query_ll(r, i, 2);
+        g->prompt_tokens = query_ll(r, i, 3);
+        g->completion_tokens = query_ll(r, i, 4);
+        g->calls_24h = query_ll(r, i, 5);
+        g->tokens_24h = query_ll(r, i, 6);
+        for (int b = 0; b < QUERY_LLM_BUCKETS; b++)
+            g->bucket[b] = query_ll(r, i, 7 + b);
+        double sum = query_dbl(r, i, 7 + QUERY_LLM_BUCKETS);
+        g->latency_ms_sum = isnan(sum) ? 0 : sum;
+    }
+    PQclear(r);
+    return 0;
+}
+
 int query_state(PGconn *c, struct query_state *st)
 {
     memset(st, 0, sizeof *st);
     if (query_state_worker(c, st) < 0 || query_state_last(c, st) < 0 ||
-        query_state_counts(c, st) < 0 || query_state_triggers(c, st) < 0) {
+        query_state_counts(c, st) < 0 || query_state_triggers(c, st) < 0 || query_state_llm(c, st) < 0) {
         query_state_clear(st);
         return -1;
     }
     return 0;
 }
 
-/* One row of SQL_DECISIONS as the API's decision object, with an empty
- * "triggers" array.  Returns it (caller frees) or NULL. */
-static json_object *query_decision_row(const PGresult *r, int i)
+/* Column of the first detail field (inputs) in SQL_DECISIONS and
+ * SQL_DECISION_ONE; menu and the raw answer follow. */
+#define QUERY_COL_INPUTS 25
+
+/* Add key: v to o; on light pages (full 0) a JSON null is left out. */
+static void query_add(json_object *o, const char *key, json_object *v, int full)
+{
+    if (v || full)
+        json_object_object_add(o, key, v);
+}
+
+/* The "audit" object of one row of SQL_DECISIONS, with an empty
+ * "llm_calls" array.  With detail every member is there (raw_output
+ * included); on light pages null members are left out and the shadow
+ * choice loses its reason (the decision's own reason carries the fallback
+ * policy's when it decided).  Returns it (caller frees) or NULL. */
+static json_object *query_audit(const PGresult *r, int i, int detail)
+{
+    json_object *a = json_object_new_object();
+    json_object *calls = json_object_new_array();
+    if (!a || !calls) {
+        json_object_put(a);
+        json_object_put(calls);
+        return NULL;
+    }
+    query_add(a, "llm_outcome", query_jstr(r, i, 14), detail);
+    query_add(a, "llm_detail", query_jstr(r, i, 15), detail);
+    query_add(a, "provider", query_jstr(r, i, 16), detail);
+    query_add(a, "model", query_jstr(r, i, 17), detail);
+    query_add(a, "prompt_version", query_jstr(r, i, 18), detail);
+    query_add(a, "prompt_hash", query_jstr(r, i, 19), detail);
+    if (detail)
+        json_object_object_add(a, "raw_output", query_jstr(r, i, QUERY_COL_INPUTS + 2));
+    query_add(a, "prompt_tokens", query_jint(r, i, 20), detail);
+    query_add(a, "completion_tokens", query_jint(r, i, 21), detail);
+    query_add(a, "latency_ms", query_jint(r, i, 22), detail);
+    json_object *shadow = query_jparse(r, i, 23);
+    if (shadow && !detail && json_object_is_type(shadow, json_type_object))
+        json_object_object_del(shadow, "reason");
+    query_add(a, "shadow", shadow, detail);
+    query_add(a, "agreement", query_jbool(r, i, 24), detail);
+    json_object_object_add(a, "llm_calls", calls);
+    return a;
+}
+
+/* One row of SQL_DECISIONS (or SQL_DECISION_ONE) as the API's decision
+ * object, with empty "triggers" and audit.llm_calls arrays; "inputs" and
+ * "menu" only when detail.  Returns it (caller frees) or NULL. */
+static json_object *query_decision_row(const PGresult *r, int i, int detail)
 {
     json_object *o = json_object_new_object();
     json_object *trig = json_object_new_array();
-    if (!o || !trig) {
+    json_object *audit = query_audit(r, i, detail);
+    if (!o || !trig || !audit) {
         json_object_put(o);
         json_object_put(trig);
+        json_object_put(audit);
         return NULL;
     }
     json_object_object_add(o, "id", query_jint(r, i, 0));
@@ -366,8 +537,12 @@ static json_object *query_decision_row(const PGresult *r, int i)
     json_object_object_add(o, "next_seconds", query_jint(r, i, 11));
     json_object_object_add(o, "next_decision_at", query_jstr(r, i, 12));
     json_object_object_add(o, "completed_at", query_jstr(r, i, 13));
-    json_object_object_add(o, "inputs", query_jparse(r, i, 14));
+    if (detail) {
+        json_object_object_add(o, "inputs", query_jparse(r, i, QUERY_COL_INPUTS));
+        json_object_object_add(o, "menu", query_jparse(r, i, QUERY_COL_INPUTS + 1));
+    }
     json_object_object_add(o, "triggers", trig);
+    json_object_object_add(o, "audit", audit);
     return o;
 }
 
@@ -390,12 +565,82 @@ static json_object *query_trigger_row(const PGresult *r, int i)
     return o;
 }
 
+/* One row of SQL_DECISION_LLM_CALLS as an LLM call object.  Returns it
+ * (caller frees) or NULL. */
+static json_object *query_llm_call_row(const PGresult *r, int i)
+{
+    json_object *o = json_object_new_object();
+    if (!o)
+        return NULL;
+    json_object_object_add(o, "provider", query_jstr(r, i, 1));
+    json_object_object_add(o, "model", query_jstr(r, i, 2));
+    json_object_object_add(o, "http_status", query_jint(r, i, 3));
+    json_object_object_add(o, "outcome", query_jstr(r, i, 4));
+    json_object_object_add(o, "latency_ms", query_jint(r, i, 5));
+    json_object_object_add(o, "prompt_tokens", query_jint(r, i, 6));
+    json_object_object_add(o, "completion_tokens", query_jint(r, i, 7));
+    json_object_object_add(o, "error", query_jstr(r, i, 8));
+    return o;
+}
+
+/* Append the rows of t (decision id in column 0, ordered by decision id
+ * descending like the n rows of r) to the arrays at key of the matching
+ * decisions of arr: the decision object's own member when in is NULL, else
+ * the member of its member in ("audit").  row builds one element.
+ * Returns 0 or -1. */
+static int query_attach(const PGresult *r, int n, json_object *arr, const PGresult *t, const char *in,
+                        const char *key, json_object *(*row)(const PGresult *, int))
+{
+    int d = 0;
+    for (int i = 0; i < PQntuples(t); i++) {
+        long long did = query_ll(t, i, 0);
+        while (d < n && query_ll(r, d, 0) > did)
+            d++;
+        if (d >= n)
+            break;
+        if (query_ll(r, d, 0) != did)
+            continue;
+        json_object *parent = json_object_array_get_idx(arr, (size_t)d), *list = NULL;
+        if (in && !json_object_object_get_ex(parent, in, &parent))
+            return -1;
+        json_object_object_get_ex(parent, key, &list);
+        json_object *o = row(t, i);
+        if (!o || !list || json_object_array_add(list, o) < 0) {
+            json_object_put(o);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Fill the triggers and LLM calls of the n decisions of r (items of arr).
+ * ids is the '{...}' array of their ids.  Returns 0 or -1. */
+static int query_decisions_attach(PGconn *c, const PGresult *r, int n, json_object *arr, const char *ids)
+{
+    const char *tv[1] = { ids };
+    if (n == 0)
+        return 0;
+    PGresult *t = query_run(c, "decision_triggers", SQL_DECISION_TRIGGERS, 1, tv);
+    if (!t)
+        return -1;
+    int rc = query_attach(r, n, arr, t, NULL, "triggers", query_trigger_row);
+    PQclear(t);
+    if (rc < 0)
+        return -1;
+    t = query_run(c, "decision_llm_calls", SQL_DECISION_LLM_CALLS, 1, tv);
+    if (!t)
+        return -1;
+    rc = query_attach(r, n, arr, t, "audit", "llm_calls", query_llm_call_row);
+    PQclear(t);
+    return rc;
+}
+
 int query_decisions(PGconn *c, const struct params_decisions *p, json_object **list, long long *next_before)
 {
     char before[24], limit[16];
     /* room for PARAMS_LIMIT_MAX ids of up to 19 digits, commas and braces */
     char ids[PARAMS_LIMIT_MAX * 20 + 4];
-    PGresult *r = NULL, *t = NULL;
+    PGresult *r = NULL;
     json_object *arr = NULL;
     int rc = -1;
 
@@ -405,9 +650,9 @@ int query_decisions(PGconn *c, const struct params_decisions *p, json_object **l
         return -1;
     snprintf(before, sizeof before, "%lld", p->before);
     snprintf(limit, sizeof limit, "%d", p->limit + 1);    /* one more: is there a next page? */
-    const char *vals[3] = { p->before > 0 ? before : NULL,
-                            p->mode >= 0 ? catalog_mode_name(p->mode) : NULL, limit };
-    r = query_run(c, "decisions", SQL_DECISIONS, 3, vals);
+    const char *vals[4] = { p->before > 0 ? before : NULL,
+                            p->mode >= 0 ? catalog_mode_name(p->mode) : NULL, limit, p->detail ? "t" : "f" };
+    r = query_run(c, "decisions", SQL_DECISIONS, 4, vals);
     if (!r)
         goto done;
     int n = PQntuples(r);
@@ -421,7 +666,7 @@ int query_decisions(PGconn *c, const struct params_decisions *p, json_object **l
     size_t len = 0;
     ids[len++] = '{';
     for (int i = 0; i < n; i++) {
-        json_object *o = query_decision_row(r, i);
+        json_object *o = query_decision_row(r, i, p->detail);
         if (!o || json_object_array_add(arr, o) < 0) {
             json_object_put(o);
             goto done;
@@ -433,39 +678,49 @@ int query_decisions(PGconn *c, const struct params_decisions *p, json_object **l
     }
     ids[len++] = '}';
     ids[len] = '\0';
-    if (n > 0) {
-        const char *tv[1] = { ids };
-        t = query_run(c, "decision_triggers", SQL_DECISION_TRIGGERS, 1, tv);
-        if (!t)
-            goto done;
-        /* both are ordered by decision id descending: walk them together */
-        int d = 0;
-        for (int i = 0; i < PQntuples(t); i++) {
-            long long did = query_ll(t, i, 0);
-            while (d < n && query_ll(r, d, 0) > did)
-                d++;
-            if (d >= n)
-                break;
-            if (query_ll(r, d, 0) != did)
-                continue;
-            json_object *trig = NULL;
-            json_object_object_get_ex(json_object_array_get_idx(arr, (size_t)d), "triggers", &trig);
-            json_object *o = query_trigger_row(t, i);
-            if (!o || !trig || json_object_array_add(trig, o) < 0) {
-                json_object_put(o);
-                goto done;
-            }
-        }
-    }
+    if (query_decisions_attach(c, r, n, arr, ids) < 0)
+        goto done;
     *list = arr;
     arr = NULL;
     rc = 0;
 done:
     PQclear(r);
-    PQclear(t);
     json_object_put(arr);
     if (rc < 0)
         *next_before = 0;
+    return rc;
+}
+
+int query_decision(PGconn *c, long long id, json_object **out)
+{
+    char idv[24], ids[32];
+    json_object *arr = NULL;
+    int rc = -1;
+
+    *out = NULL;
+    snprintf(idv, sizeof idv, "%lld", id);
+    snprintf(ids, sizeof ids, "{%lld}", id);
+    const char *vals[1] = { idv };
+    PGresult *r = query_run(c, "decision_one", SQL_DECISION_ONE, 1, vals);
+    if (!r)
+        return -1;
+    if (PQntuples(r) == 0) {
+        rc = 0;
+        goto done;
+    }
+    arr = json_object_new_array_ext(1);
+    json_object *o = query_decision_row(r, 0, 1);
+    if (!arr || !o || json_object_array_add(arr, o) < 0) {
+        json_object_put(o);
+        goto done;
+    }
+    if (query_decisions_attach(c, r, 1, arr, ids) < 0)
+        goto done;
+    *out = json_object_get(o);
+    rc = 0;
+done:
+    PQclear(r);
+    json_object_put(arr);
     return rc;
 }
 
@@ -520,6 +775,35 @@ int query_control_insert(PGconn *c, const char *command, const char *requested_b
         *id = query_ll(r, 0, 0);
         query_copy(requested_at, QUERY_TS_MAX, r, 0, 1);
         rc = 0;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int query_control_get(PGconn *c, long long id, json_object **out)
+{
+    char idv[24];
+    *out = NULL;
+    snprintf(idv, sizeof idv, "%lld", id);
+    const char *vals[1] = { idv };
+    PGresult *r = query_run(c, "control_get", SQL_CONTROL_GET, 1, vals);
+    if (!r)
+        return -1;
+    int rc = 0;
+    if (PQntuples(r) == 1) {
+        json_object *o = json_object_new_object();
+        if (!o) {
+            rc = -1;
+        } else {
+            json_object_object_add(o, "command_id", query_jint(r, 0, 0));
+            json_object_object_add(o, "command", query_jstr(r, 0, 1));
+            json_object_object_add(o, "status", query_jstr(r, 0, 2));
+            json_object_object_add(o, "requested_at", query_jstr(r, 0, 3));
+            json_object_object_add(o, "processed_at", query_jstr(r, 0, 4));
+            json_object_object_add(o, "result", query_jstr(r, 0, 5));
+            json_object_object_add(o, "decision_id", query_jint(r, 0, 6));
+            *out = o;
+        }
     }
     PQclear(r);
     return rc;

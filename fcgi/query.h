@@ -17,6 +17,14 @@
 
 #define QUERY_TS_MAX         32     /* "2026-11-23T21:50:00.123Z" and its NUL */
 #define QUERY_MAX_TRIGGER_GROUPS 128
+#define QUERY_MAX_LLM_GROUPS 64     /* (provider, outcome) pairs of llm_calls read for /metrics */
+#define QUERY_MAX_LLM_PROVIDERS 8   /* providers of worker_state.llm read for /metrics */
+#define QUERY_RAW_MAX 8192          /* characters of a model's raw answer the API returns */
+#define QUERY_LLM_BUCKETS 7         /* finite buckets of the LLM latency histogram */
+
+/* Upper bounds (milliseconds) of the finite buckets of
+ * orchestrator_llm_latency_seconds; +Inf is the call count. */
+extern const int query_llm_bucket_ms[QUERY_LLM_BUCKETS];
 
 /* One entry of worker_state.sources, flattened for /metrics. */
 struct query_source {
@@ -30,6 +38,22 @@ struct query_trigger_group {
     char workflow[40];
     char status[16];
     long long n;
+};
+
+/* LLM calls of one provider with one outcome (over all of llm_calls). */
+struct query_llm_group {
+    char provider[32];
+    char outcome[24];
+    long long calls, prompt_tokens, completion_tokens;
+    long long calls_24h, tokens_24h;         /* called in the last 24 hours */
+    long long bucket[QUERY_LLM_BUCKETS];     /* calls with latency_ms <= query_llm_bucket_ms[i] */
+    double latency_ms_sum;
+};
+
+/* One provider of worker_state.llm, flattened for /metrics. */
+struct query_llm_provider {
+    char name[32];
+    int circuit_open;            /* 1 when its circuit is "open" */
 };
 
 /* Everything /status, /health and /metrics show, read in one go.
@@ -48,16 +72,27 @@ struct query_state {
     char market_volatility[32];
     json_object *sources;                 /* worker_state.sources (owned), never NULL after success */
     struct query_source source[FEED_COUNT];
+    json_object *llm;                     /* worker_state.llm (owned), an object, never NULL after success */
+    double llm_calls_last_hour;           /* from worker_state.llm; NAN when absent */
+    double llm_tokens_today;
+    int nllm_providers;
+    struct query_llm_provider llm_provider[QUERY_MAX_LLM_PROVIDERS];
     /* the newest decision: {id,decided_at,mode,intensity,source,reason,status,
-     * session,next_decision_at} (owned), NULL when there is none */
+     * session,next_decision_at,llm_outcome} (owned), NULL when there is none */
     json_object *last_decision;
+    long long fallback_streak;            /* newest decisions in a row whose LLM failed (outcome not ok/not_configured) */
     /* counts over all decisions */
     long long decisions, decisions_24h, mode_switches;
     long long by_source[SOURCE_COUNT];
     long long succeeded, partial, failed;
     long long mode_acted[MODE_COUNT], mode_succeeded[MODE_COUNT];
+    long long agreed, compared;           /* decisions with agreement true / not null */
+    long long agreed_24h, compared_24h;   /* the same over the last 24 hours */
     int ntrig;
     struct query_trigger_group trig[QUERY_MAX_TRIGGER_GROUPS];
+    /* llm_calls by provider and outcome */
+    int nllm;
+    struct query_llm_group llm_group[QUERY_MAX_LLM_GROUPS];
 };
 
 /* What /workflows/available shows of one workflow. */
@@ -83,13 +118,26 @@ int query_state(PGconn *c, struct query_state *st) __attribute__((warn_unused_re
 /* Free what *st owns and zero it; a zeroed state is a no-op. */
 void query_state_clear(struct query_state *st);
 
-/* One page of decisions, newest first, each with its triggers (fetched for
- * the whole page in one statement).  On success *list is a JSON array
- * (caller frees with json_object_put) and *next_before the id to pass as
- * ?before= for the next page, or 0 when this is the last page.  Returns 0 or
- * -1 (*list then NULL). */
+/* One page of decisions, newest first, each with its triggers and its
+ * "audit" (LLM outcome, provider, tokens, shadow choice, agreement and the
+ * LLM calls; triggers and calls are fetched for the whole page in one
+ * statement each).  With p->detail the items also carry "inputs", "menu"
+ * and audit.raw_output; without (light pages) those are left out, and so
+ * are the audit's null members and the shadow choice's reason.
+ * On success *list is a JSON array (caller frees with json_object_put) and
+ * *next_before the id to pass as ?before= for the next page, or 0 when
+ * this is the last page.  Returns 0 or -1 (*list then NULL). */
 int query_decisions(PGconn *c, const struct params_decisions *p, json_object **list,
                     long long *next_before) __attribute__((warn_unused_result));
+
+/* One decision in full (as a detail page item), or *out NULL when there is
+ * no decision with that id.  Caller frees *out.  Returns 0 or -1. */
+int query_decision(PGconn *c, long long id, json_object **out) __attribute__((warn_unused_result));
+
+/* A control command as {command_id, command, status, requested_at,
+ * processed_at, result, decision_id}, or *out NULL when there is none.
+ * Caller frees *out.  Returns 0 or -1. */
+int query_control_get(PGconn *c, long long id, json_object **out) __attribute__((warn_unused_result));
 
 /* The last trigger and 24-hour counts of every catalog workflow, in catalog
  * order, and worker_state.dry_run.  Returns 0 or -1. */

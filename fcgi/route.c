@@ -11,20 +11,25 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The endpoint table: path, method, and the control command it records. */
+/* The endpoint table: path (a prefix ending in '/' for item endpoints),
+ * method, whether the bearer token is required, and the control command
+ * it records. */
 static const struct route_entry {
     const char *path;
     int post;                    /* 0: GET (and HEAD), 1: POST */
+    int auth;                    /* 1: Authorization: Bearer <ORCHESTRATOR_API_TOKEN> required */
     const char *command;         /* control_commands.command, or NULL */
 } route_table[ROUTE_COUNT] = {
-    [ROUTE_HEALTH]        = { "/health", 0, NULL },
-    [ROUTE_STATUS]        = { "/status", 0, NULL },
-    [ROUTE_DECISIONS]     = { "/decisions", 0, NULL },
-    [ROUTE_WORKFLOWS]     = { "/workflows/available", 0, NULL },
-    [ROUTE_METRICS]       = { "/metrics", 0, NULL },
-    [ROUTE_CONTROL_START] = { "/control/start", 1, "start" },
-    [ROUTE_CONTROL_STOP]  = { "/control/stop", 1, "stop" },
-    [ROUTE_CONTROL_FORCE] = { "/control/force-decision", 1, "force_decision" },
+    [ROUTE_HEALTH]          = { "/health", 0, 0, NULL },
+    [ROUTE_STATUS]          = { "/status", 0, 0, NULL },
+    [ROUTE_DECISIONS]       = { "/decisions", 0, 0, NULL },
+    [ROUTE_WORKFLOWS]       = { "/workflows/available", 0, 0, NULL },
+    [ROUTE_METRICS]         = { "/metrics", 0, 0, NULL },
+    [ROUTE_CONTROL_START]   = { "/control/start", 1, 1, "start" },
+    [ROUTE_CONTROL_STOP]    = { "/control/stop", 1, 1, "stop" },
+    [ROUTE_CONTROL_FORCE]   = { "/control/force-decision", 1, 1, "force_decision" },
+    [ROUTE_DECISION]        = { "/decisions/", 0, 0, NULL },
+    [ROUTE_CONTROL_COMMAND] = { "/control/commands/", 0, 1, NULL },
 };
 
 /* The FastCGI parameters the API reads, found in one pass over the
@@ -95,11 +100,20 @@ int route_path(const char *document_uri, const char *script_name, const char *pa
     return out[0] == '/' ? 0 : -1;
 }
 
-int route_find(const char *path)
+int route_find(const char *path, const char **item)
 {
-    for (int i = 0; i < ROUTE_COUNT; i++)
-        if (strcmp(path, route_table[i].path) == 0)
+    *item = NULL;
+    for (int i = 0; i < ROUTE_COUNT; i++) {
+        const char *p = route_table[i].path;
+        size_t n = strlen(p);
+        if (p[n - 1] != '/') {
+            if (strcmp(path, p) == 0)
+                return i;
+        } else if (strncmp(path, p, n) == 0 && path[n] && !strchr(path + n, '/')) {
+            *item = path + n;
             return i;
+        }
+    }
     return -1;
 }
 
@@ -188,38 +202,41 @@ static void route_send(FCGX_Request *req, const struct api_resp *r, int head_onl
 static int route_dispatch(struct api_ctx *ctx, FCGX_Request *req, const struct route_params *p,
                           const char *method, const char *path, int *head_only, struct api_resp *r)
 {
-    int id = route_find(path);
+    const char *item;
+    int id = route_find(path, &item);
     if (id < 0)
-        return api_error(r, 404, "not found");
+        return api_error(r, 404, API_CODE_NOT_FOUND, "not found");
     const struct route_entry *e = &route_table[id];
     int is_get = strcmp(method, "GET") == 0, is_head = strcmp(method, "HEAD") == 0;
     if (e->post ? strcmp(method, "POST") != 0 : !(is_get || is_head)) {
-        api_error(r, 405, "method not allowed");
+        api_error(r, 405, API_CODE_METHOD_NOT_ALLOWED, "method not allowed");
         r->header = e->post ? "Allow: POST" : "Allow: GET, HEAD";
         return 405;
     }
     *head_only = is_head;
-    if (e->post) {
+    if (e->auth) {
         int st = api_control_auth(ctx, p->authorization, r);
         if (st)
             return st;
+    }
+    if (e->post) {
         if (route_drain_body(req, p->content_length))
-            return api_error(r, 413, "request body is larger than 64 KiB");
+            return api_error(r, 413, API_CODE_PAYLOAD_TOO_LARGE, "request body is larger than 64 KiB");
         return api_control(ctx, e->command, p->remote_addr, r);
     }
+    const char *qs = p->query_string;
+    if (!qs && p->request_uri && strchr(p->request_uri, '?'))
+        qs = strchr(p->request_uri, '?') + 1;
     switch (id) {
     case ROUTE_HEALTH:    return api_health(ctx, r);
     case ROUTE_STATUS:    return api_status(ctx, r);
     case ROUTE_WORKFLOWS: return api_workflows(ctx, r);
     case ROUTE_METRICS:   return api_metrics(ctx, r);
-    case ROUTE_DECISIONS: {
-        const char *qs = p->query_string;
-        if (!qs && p->request_uri && strchr(p->request_uri, '?'))
-            qs = strchr(p->request_uri, '?') + 1;
-        return api_decisions(ctx, qs, r);
-    }
+    case ROUTE_DECISIONS: return api_decisions(ctx, qs, r);
+    case ROUTE_DECISION:  return api_decision(ctx, item, qs, r);
+    case ROUTE_CONTROL_COMMAND: return api_command(ctx, item, r);
     default:
-        return api_error(r, 404, "not found");
+        return api_error(r, 404, API_CODE_NOT_FOUND, "not found");
     }
 }
 
@@ -241,7 +258,7 @@ void route_handle(struct api_ctx *ctx, FCGX_Request *req, unsigned long long seq
 
     if (route_path(p.document_uri, p.script_name, p.path_info, p.request_uri, path, sizeof path) < 0) {
         snprintf(path, sizeof path, "?");
-        api_error(&r, 404, "not found");
+        api_error(&r, 404, API_CODE_NOT_FOUND, "not found");
     } else {
         route_dispatch(ctx, req, &p, method, path, &head_only, &r);
     }

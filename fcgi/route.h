@@ -24,6 +24,8 @@ enum route_id {
     ROUTE_CONTROL_START,
     ROUTE_CONTROL_STOP,
     ROUTE_CONTROL_FORCE,
+    ROUTE_DECISION,              /* GET /decisions/{id} */
+    ROUTE_CONTROL_COMMAND,       /* GET /control/commands/{id} (token required) */
     ROUTE_COUNT
 };
 
@@ -35,8 +37,11 @@ enum route_id {
 int route_path(const char *document_uri, const char *script_name, const char *path_info,
                const char *request_uri, char *out, size_t cap) __attribute__((warn_unused_result));
 
-/* The endpoint of a normalized path, or -1 when there is none. */
-int route_find(const char *path);
+/* The endpoint of a normalized path, or -1 when there is none.  For the
+ * item endpoints ("/decisions/{id}", "/control/commands/{id}") *item is set
+ * to the last segment (borrowed from path, not yet validated; never empty
+ * and without '/'), else to NULL. */
+int route_find(const char *path, const char **item);
 
 /* Handle one accepted request on ctx and write its answer to req->out.
  * seq numbers the requests of this process (for request ids). */

@@ -16,7 +16,12 @@
     interrupted: 'warn', degraded: 'warn', stale: 'warn',
     failed: 'bad', unavailable: 'bad', abandoned: 'bad', error: 'bad', down: 'bad',
     dry_run: 'info', forced: 'info', llm: 'llm', fallback: 'warn',
+    closed: 'good', half_open: 'warn', open: 'bad', not_configured: 'muted', done: 'good',
+    accepted: 'good', rejected: 'bad', budget: 'warn', circuit_open: 'bad', rate_limited: 'warn', timeout: 'bad',
+    transport: 'bad', server_error: 'bad', request_error: 'bad', json_validate_failed: 'warn', malformed: 'bad',
+    length: 'warn', empty: 'warn', invalid: 'bad',
   };
+  const LLM_OK = ['ok', 'not_configured'];
   const CMD = {
     'start': { title: 'Start the orchestrator', desc: 'The worker resumes its decision cycle.', done: 'Start' },
     'stop': { title: 'Stop the orchestrator', desc: 'The worker stops deciding and starting workflows until started again. Workflows already running are not cancelled.', done: 'Stop' },
@@ -28,7 +33,7 @@
     status: null, statusAt: 0, lastOk: 0, skew: 0, inflight: false, timer: 0, ticker: 0,
     first: [], older: [], firstCursor: null, olderCursor: null, mode: '',
     expanded: new Set(), sig: {}, deadline: NaN, span: NaN, hb: null, wfDry: false,
-    cmd: null, toastTimer: 0,
+    cmd: null, toastTimer: 0, details: new Map(), detailVer: 0, follow: 0,
   };
 
   // ---------- small helpers ----------
@@ -210,6 +215,8 @@
   // ---------- rendering ----------
   function renderStatus(s) {
     document.body.classList.remove('nodata');
+    const srv = parseTs(s.server_time); // more precise than the Date header
+    if (isNum(srv)) { const k = srv - S.statusAt; S.skew = Math.abs(k) > 3000 ? k : 0; }
     const st = $('state');
     st.className = 'big state ' + (s.running === true ? 'good' : s.running === false ? 'bad' : 'muted');
     st.textContent = s.running === true ? 'Running' : s.running === false ? 'Stopped' : 'Unknown';
@@ -246,7 +253,8 @@
     if (changed('last', ld)) renderLast(ld);
     if (changed('sources', s.sources)) renderSources(isObj(s.sources) ? s.sources : {});
     if (changed('perf', [s.success_rate, s.success_by_mode, s.system_load, s.market_volatility])) renderPerf(s);
-    if (changed('counts', [s.counts, s.llm, s.agreement_rate, s.learning])) renderCounts(s);
+    if (changed('counts', [s.counts, s.learning])) renderCounts(s);
+    if (changed('llm', [s.llm, ld && ld.llm_outcome])) renderLlm(isObj(s.llm) ? s.llm : null, ld);
     setControls();
   }
 
@@ -333,20 +341,56 @@
     const extra = Object.keys(tr).filter((k) => k !== 'sent' && isNum(tr[k]));
     tiles.push(tile('Trigger outcomes', h('span', { class: 'srcs' },
       extra.length ? extra.map((k) => chip(label(k) + ' ' + int(tr[k]), tone(k))) : h('span', { class: 'muted' }, DASH))));
-    const llm = isObj(s.llm) ? s.llm : null;
-    const agree = llm && isNum(llm.agreement_rate) ? llm.agreement_rate : s.agreement_rate;
-    if (!llm && isNum(agree)) tiles.push(tile('LLM / fallback agreement', pct(agree)));
     fill($('counts'), ...tiles);
+  }
 
-    const box = $('llm');
-    if (!llm) { fill(box); return; }
-    let tokens = llm.tokens;
-    if (isObj(tokens)) tokens = Object.keys(tokens).filter((k) => isNum(tokens[k])).map((k) => label(k) + ' ' + int(tokens[k])).join(' · ') || DASH;
-    else tokens = int(tokens);
-    fill(box, h('div', { class: 'label' }, 'LLM'), h('dl', { class: 'kv row' },
-      kv('Provider', str(llm.provider)), kv('Model', str(llm.model)),
-      kv('Calls', isObj(llm.calls) ? Object.keys(llm.calls).map((k) => label(k) + ' ' + int(llm.calls[k])).join(' · ') : int(llm.calls)),
-      kv('Tokens', tokens), kv('Agreement with fallback', pct(agree))));
+  // ---------- the LLM panel ----------
+  const shortHash = (v) => typeof v === 'string' && v ? v.slice(0, 12) : DASH;
+  // used / budget as "n / max" with a meter coloured by how much is spent
+  function budget(used, max, fmt) {
+    if (!isNum(used)) return h('span', { class: 'muted' }, DASH);
+    if (!isNum(max) || max <= 0) return h('span', null, fmt(used));
+    const r = used / max;
+    return h('div', { class: 'budget' }, h('div', null, fmt(used), h('span', { class: 'muted' }, ' / ' + fmt(max) + ' (' + pct(r) + ')')),
+      meter(r, r >= 0.9 ? 'bad' : r >= 0.7 ? 'warn' : 'good'));
+  }
+  function renderLlm(llm, ld) {
+    const box = $('llm'), pv = $('llm-prompt');
+    if (!llm || llm.configured !== true) {
+      fill(pv, llm && llm.prompt_version ? 'prompt ' + str(llm.prompt_version) : '');
+      fill(box, h('p', { class: 'muted' }, llm && llm.configured === false
+        ? 'No LLM provider is configured (GROQ_API_KEY, OPENAI_API_KEY or LLM_BASE_URL): the fallback policy decides every cycle.'
+        : 'The worker has not reported its LLM state yet.'));
+      return;
+    }
+    fill(pv, 'prompt ', h('strong', { class: 'mono' }, str(llm.prompt_version)), ' · ',
+      h('span', { class: 'mono', title: typeof llm.prompt_hash === 'string' ? 'SHA-256 ' + llm.prompt_hash : null }, shortHash(llm.prompt_hash)));
+    const ps = Array.isArray(llm.providers) ? llm.providers.filter(isObj) : [];
+    const ag = isObj(llm.agreement_rate) ? llm.agreement_rate : {};
+    const streak = isNum(llm.fallback_streak) ? llm.fallback_streak : NaN;
+    const errs = isObj(llm.errors_24h_by_kind) ? llm.errors_24h_by_kind : {};
+    const ek = Object.keys(errs).filter((k) => isNum(errs[k]) && errs[k] > 0).sort((a, b) => errs[b] - errs[a]);
+    const last = ld && typeof ld.llm_outcome === 'string' ? ld.llm_outcome : null;
+    fill(box,
+      h('div', { class: 'tiles' },
+        tile('Last outcome', last ? chip(last, last === 'ok' ? 'good' : tone(last)) : h('span', { class: 'muted' }, DASH),
+          ld ? 'decision #' + str(ld.id) : 'no decision yet'),
+        tile('Fallback streak', int(streak), streak > 0 ? 'latest decisions in a row without a usable LLM answer' : 'the LLM answered the latest decision',
+          streak >= 3 ? 'bad' : streak > 0 ? 'warn' : 'good'),
+        tile('Agreement with shadow', pct(ag.last_24h), 'last 24 h (' + int(ag.compared_24h) + ' compared) · overall ' + pct(ag.overall) + ' (' + int(ag.compared) + ')'),
+        tile('Calls last hour', budget(llm.calls_last_hour, llm.max_calls_per_hour, int)),
+        tile('Tokens today', budget(llm.tokens_today, llm.max_tokens_per_day, int)),
+        tile('Last 24 h', int(llm.calls_24h) + ' calls', int(llm.tokens_24h) + ' tokens'),
+        tile('Errors last 24 h', h('span', { class: 'srcs' }, ek.length ? ek.map((k) => chip(label(k) + ' ' + int(errs[k]), tone(k) === 'muted' ? 'bad' : tone(k))) : h('span', { class: 'muted' }, 'none')))),
+      h('div', { class: 'label' }, 'Providers (tried in this order)'),
+      ps.length ? h('div', { class: 'scroll' }, h('table', { class: 'table inner providers' },
+        h('thead', null, h('tr', null, ['Provider', 'Model', 'Circuit', 'Failures in a row', 'Requests left', 'Tokens left'].map((x) => h('th', null, x)))),
+        h('tbody', null, ps.map((p) => h('tr', null,
+          h('td', null, h('strong', null, str(p.name))), h('td', { class: 'mono' }, str(p.model)),
+          h('td', null, chip(p.circuit)), h('td', null, int(p.consecutive_failures)),
+          h('td', null, isNum(p.remaining_requests) ? int(p.remaining_requests) : h('span', { class: 'muted', title: 'no x-ratelimit header seen yet' }, 'unknown')),
+          h('td', null, isNum(p.remaining_tokens) ? int(p.remaining_tokens) : h('span', { class: 'muted', title: 'no x-ratelimit header seen yet' }, 'unknown')))))))
+        : h('p', { class: 'muted small' }, 'No provider reported.'));
   }
 
   function triggerChips(list) {
@@ -358,11 +402,82 @@
       return h('span', { class: 'trig ' + tone(t.status), title: tip }, h('span', { class: 'dot ' + tone(t.status) }), str(t.workflow), h('span', { class: 'muted' }, ' ' + label(t.status)));
     }));
   }
+  // ---------- decision detail: GET /decisions/{id} (inputs, menu, raw model output) ----------
+  // A loaded detail is kept until the list shows the decision changed (status, completion).
+  const detailKey = (d) => JSON.stringify([d.status, d.completed_at, Array.isArray(d.triggers) ? d.triggers.length : 0]);
+  async function loadDetail(d) {
+    const id = String(d.id), key = detailKey(d);
+    const cur = S.details.get(id);
+    if (cur && (cur.loading || (cur.key === key && (cur.data || Date.now() - cur.at < 10000)))) return;
+    S.details.set(id, { loading: true, key, data: cur && cur.data, at: Date.now() });
+    let next;
+    try {
+      next = { key, data: await getJSON('/decisions/' + encodeURIComponent(id)), at: Date.now() };
+    } catch (e) {
+      next = { key, data: cur && cur.data, err: e.message, at: Date.now() };
+    }
+    S.details.set(id, next);
+    S.detailVer++;
+    renderDecisions();
+  }
+  function choiceRows(actual, shadow) {
+    const wf = (x) => isObj(x) && Array.isArray(x.workflows) ? (x.workflows.length ? x.workflows.map(str).join(', ') : 'none') : DASH;
+    const secs = (x) => isObj(x) && isNum(x.next_seconds) ? span(x.next_seconds) : DASH;
+    const same = (a, b) => a === b ? null : 'diff';
+    const row = (name, a, b) => h('tr', { class: same(a, b) }, h('th', null, name), h('td', null, a), h('td', null, b));
+    return h('table', { class: 'table inner choice' },
+      h('thead', null, h('tr', null, h('th', null, ''), h('th', null, 'Decided'), h('th', null, 'Shadow (fallback policy)'))),
+      h('tbody', null,
+        row('Mode', str(actual.mode), isObj(shadow) ? str(shadow.mode) : DASH),
+        row('Intensity', str(actual.intensity), isObj(shadow) ? str(shadow.intensity) : DASH),
+        row('Workflows', wf(actual), wf(shadow)),
+        row('Next look', secs(actual), secs(shadow))));
+  }
+  function auditDetail(d, full) {
+    const a = isObj(d.audit) ? d.audit : {};
+    const fa = full && isObj(full.audit) ? full.audit : {};
+    const calls = Array.isArray(a.llm_calls) ? a.llm_calls.filter(isObj) : [];
+    const actual = { mode: d.mode, intensity: d.intensity, next_seconds: d.next_seconds,
+      workflows: Array.isArray(d.triggers) ? d.triggers.filter(isObj).map((t) => t.workflow) : [] };
+    const oc = typeof a.llm_outcome === 'string' ? a.llm_outcome : null;
+    const raw = full ? fa.raw_output : undefined;
+    return [
+      h('div', { class: 'label' }, 'LLM audit'),
+      h('dl', { class: 'kv row' },
+        kv('Outcome', oc ? chip(oc, oc === 'ok' ? 'good' : tone(oc)) : DASH),
+        kv('Provider · model', a.provider ? str(a.provider) + ' · ' + str(a.model) : DASH),
+        kv('Prompt', a.prompt_version ? h('span', null, str(a.prompt_version) + ' · ', h('span', { class: 'mono', title: typeof a.prompt_hash === 'string' ? 'SHA-256 ' + a.prompt_hash : null }, shortHash(a.prompt_hash))) : DASH),
+        kv('Tokens', isNum(a.prompt_tokens) || isNum(a.completion_tokens) ? int(a.prompt_tokens) + ' prompt · ' + int(a.completion_tokens) + ' completion' : DASH),
+        kv('LLM latency', ms(a.latency_ms)),
+        kv('Agreement', a.agreement === true ? chip('agrees', 'good') : a.agreement === false ? chip('differs', 'warn') : h('span', { class: 'muted' }, 'not compared'))),
+      a.llm_detail && a.llm_detail !== 'accepted' ? h('p', { class: 'reason' }, h('span', { class: 'muted' }, 'Why the LLM did not decide: '), str(a.llm_detail)) : null,
+      isObj(a.shadow) ? h('div', { class: 'scroll' }, choiceRows(actual, isObj(fa.shadow) ? fa.shadow : a.shadow)) : null,
+      isObj(fa.shadow) && typeof fa.shadow.reason === 'string' && fa.shadow.reason && !String(d.reason).includes(fa.shadow.reason)
+        ? h('p', { class: 'reason small' }, h('span', { class: 'muted' }, 'The shadow policy\'s reason: '), fa.shadow.reason) : null,
+      h('div', { class: 'label' }, 'LLM calls'),
+      calls.length ? h('div', { class: 'scroll' }, h('table', { class: 'table inner' },
+        h('thead', null, h('tr', null, ['Provider', 'Model', 'HTTP', 'Outcome', 'Latency', 'Tokens', 'Error'].map((x) => h('th', null, x)))),
+        h('tbody', null, calls.map((c) => h('tr', null,
+          h('td', null, str(c.provider)), h('td', { class: 'mono' }, str(c.model)), h('td', null, str(c.http_status)),
+          h('td', null, chip(c.outcome, c.outcome === 'ok' ? 'good' : tone(c.outcome))), h('td', null, ms(c.latency_ms)),
+          h('td', null, int(c.prompt_tokens) + ' + ' + int(c.completion_tokens)),
+          h('td', { class: 'err' }, c.error ? str(c.error) : '')))))) : h('p', { class: 'muted small' }, oc === 'not_configured' ? 'No LLM is configured.' : 'No LLM call was made.'),
+      h('div', { class: 'label' }, 'Raw model output'),
+      raw === undefined ? h('p', { class: 'muted small' }, 'Loading…')
+        : typeof raw === 'string' && raw ? h('pre', { class: 'json raw' }, raw) // model output: text only, never HTML
+          : h('p', { class: 'muted small' }, 'No answer text was received.'),
+    ];
+  }
   function decisionDetail(d) {
     const tr = Array.isArray(d.triggers) ? d.triggers.filter(isObj) : [];
-    let inputs;
-    try { inputs = d.inputs == null ? 'no inputs recorded' : JSON.stringify(d.inputs, null, 2); } catch (e) { inputs = 'inputs could not be shown'; }
+    const det = S.details.get(String(d.id));
+    const full = det && isObj(det.data) ? det.data : null;
+    let inputs = 'Loading…';
+    if (full) {
+      try { inputs = full.inputs == null ? 'no inputs recorded' : JSON.stringify(full.inputs, null, 2); } catch (e) { inputs = 'inputs could not be shown'; }
+    } else if (det && det.err) inputs = 'Could not load the inputs: ' + det.err;
     return h('div', { class: 'detail' },
+      det && det.err ? h('div', { class: 'inline-err' }, 'Could not load the full decision: ' + det.err) : null,
       h('dl', { class: 'kv row' },
         kv('Decision', '#' + str(d.id)), kv('Cycle', str(d.cycle_id)),
         kv('Decided', d.decided_at ? new Date(parseTs(d.decided_at)).toLocaleString() : DASH),
@@ -378,6 +493,7 @@
           h('td', { class: 'mono' }, str(t.workflow)), h('td', null, chip(t.status)), h('td', null, str(t.http_status)),
           h('td', null, str(t.attempts)), h('td', null, ms(t.latency_ms)), h('td', null, clock(t.started_at)),
           h('td', null, clock(t.finished_at)), h('td', { class: 'err' }, t.error ? str(t.error) : '')))))) : h('p', { class: 'muted small' }, 'No workflow was started.'),
+      auditDetail(d, full),
       h('div', { class: 'label' }, 'Inputs'), h('pre', { class: 'json' }, inputs));
   }
   function renderDecisions() {
@@ -385,7 +501,9 @@
     const list = S.first.concat(S.older.filter((d) => !seen.has(d.id)));
     const cursor = S.older.length ? S.olderCursor : S.firstCursor;
     $('btn-more').hidden = cursor == null;
-    if (!changed('decisions', [list, [...S.expanded]])) return;
+    for (const k of [...S.details.keys()]) if (!S.expanded.has(k)) S.details.delete(k);
+    for (const d of list) if (S.expanded.has(String(d.id))) loadDetail(d);
+    if (!changed('decisions', [list, [...S.expanded], S.detailVer])) return;
     const body = $('decisions');
     if (!list.length) {
       fill(body, h('tr', null, h('td', { colspan: 8, class: 'empty' }, S.mode ? 'No ' + S.mode + ' decisions yet.' : 'No decisions yet.')));
@@ -400,7 +518,9 @@
         h('td', { 'data-l': 'Time' }, h('div', null, h('div', null, clock(d.decided_at)), h('div', { class: 'muted small' }, ago(d.decided_at)))),
         h('td', { 'data-l': 'Mode' }, h('span', { class: 'mode-' + (MODES.includes(d.mode) ? d.mode : 'none') }, cap(d.mode))),
         h('td', { 'data-l': 'Intensity' }, label(d.intensity)),
-        h('td', { 'data-l': 'Source' }, chip(d.source, 'src-' + (['llm', 'fallback', 'forced'].includes(d.source) ? d.source : 'x'))),
+        h('td', { 'data-l': 'Source' }, chip(d.source, 'src-' + (['llm', 'fallback', 'forced'].includes(d.source) ? d.source : 'x')),
+          isObj(d.audit) && typeof d.audit.llm_outcome === 'string' && !LLM_OK.includes(d.audit.llm_outcome)
+            ? chip('llm ' + label(d.audit.llm_outcome), tone(d.audit.llm_outcome), str(d.audit.llm_detail)) : null),
         h('td', { 'data-l': 'Reason', class: 'reason-cell', title: typeof d.reason === 'string' ? d.reason : null }, str(d.reason)),
         h('td', { 'data-l': 'Status' }, chip(d.status), d.dry_run === true && d.status !== 'dry_run' ? chip('dry run', 'info') : null),
         h('td', { 'data-l': 'Triggers' }, triggerChips(d.triggers)));
@@ -541,11 +661,12 @@
       closeDlg();
       toast(CMD[cmd].done + ' accepted' + (b.command_id != null ? ' as command #' + str(b.command_id) : '') + ' (' + str(b.status || 'pending') + '); the worker picks it up at once.', 'good');
       refresh();
+      if (isNum(b.command_id)) followCmd(cmd, b.command_id, tok);
     } else if (r.status === 401) {
       token(null);
       dlgMode(false);
       dlgMsg('Wrong or missing token (401). ' + (useSaved ? 'The saved token was cleared; enter it again.' : 'Check the token and try again.'));
-    } else if (r.status === 503 && /control/i.test(text)) {
+    } else if (r.status === 503 && (b.code === 'control_disabled' || (!b.code && /control/i.test(text)))) {
       dlgMsg('Control is disabled on the server (' + text + '). Set ORCHESTRATOR_API_TOKEN in the API\'s environment and restart it to use Start, Stop and Force decision.');
       if (S.status) { S.status.control_enabled = false; setControls(); }
     } else if (r.status === 503) {
@@ -553,6 +674,25 @@
     } else {
       dlgMsg('Request refused: HTTP ' + r.status + (text ? ': ' + text : '') + '.');
     }
+  }
+  // Follow an accepted command (GET /control/commands/{id}) until the worker
+  // has processed it, then say what came of it.
+  async function followCmd(cmd, id, tok) {
+    const mine = ++S.follow, until = Date.now() + 20000;
+    while (mine === S.follow && Date.now() < until) {
+      await new Promise((res) => setTimeout(res, 1000));
+      let r;
+      try { r = await api('/control/commands/' + encodeURIComponent(String(id)), { headers: { Authorization: 'Bearer ' + tok } }); } catch (e) { continue; }
+      if (mine !== S.follow) return;
+      if (!r.ok || !isObj(r.body)) { if (r.status === 401 || r.status === 404) return; continue; }
+      const c = r.body;
+      if (c.status === 'pending') continue;
+      toast(CMD[cmd].done + ' (command #' + str(id) + ') ' + (c.status === 'done' ? 'done' : label(c.status)) + ': ' + str(c.result) +
+        (c.decision_id != null ? ' (decision #' + str(c.decision_id) + ')' : '') + '.', c.status === 'done' ? 'good' : 'bad');
+      refresh();
+      return;
+    }
+    if (mine === S.follow) toast(CMD[cmd].done + ' (command #' + str(id) + ') is still pending: is the worker running?', 'warn');
   }
   function toast(text, t) {
     const el = $('toast');

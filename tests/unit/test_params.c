@@ -1,4 +1,4 @@
-/* Unit tests of fcgi/params.c: the /decisions query string. */
+/* Unit tests of fcgi/params.c: the /decisions query string and item ids. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -45,10 +45,57 @@ static void test_defaults(void **state)
     assert_int_equal(p.limit, PARAMS_LIMIT_DEFAULT);
     assert_int_equal(p.before, 0);
     assert_int_equal(p.mode, -1);
+    assert_int_equal(p.detail, 0);
+    assert_true(p.id == 0);
     p = ok("");
     assert_int_equal(p.limit, 20);
     assert_int_equal(p.before, 0);
     assert_int_equal(p.mode, -1);
+    assert_int_equal(p.detail, 0);
+}
+
+static void test_detail(void **state)
+{
+    (void)state;
+    assert_int_equal(ok("detail=1").detail, 1);
+    assert_int_equal(ok("detail=true").detail, 1);
+    assert_int_equal(ok("detail=0").detail, 0);
+    assert_int_equal(ok("detail=false").detail, 0);
+    struct params_decisions p = ok("limit=50&detail=1&mode=crypto");
+    assert_int_equal(p.limit, 50);
+    assert_int_equal(p.detail, 1);
+    assert_int_equal(p.mode, MODE_CRYPTO);
+    assert_int_equal(ok("detail=%31").detail, 1);
+    bad("detail=2", "detail must be 0, 1, false or true");
+    bad("detail=yes", "detail must be 0, 1, false or true");
+    bad("detail=TRUE", "detail must be 0, 1, false or true");
+    bad("detail=", "parameter detail has an empty value");
+    bad("detail", "parameter detail has an empty value");
+    bad("detail=1&detail=0", "parameter detail is given more than once");
+}
+
+static void test_item_id(void **state)
+{
+    (void)state;
+    long long id = 0;
+    assert_int_equal(params_item_id("1", &id), 0);
+    assert_true(id == 1);
+    assert_int_equal(params_item_id("12345", &id), 0);
+    assert_true(id == 12345);
+    assert_int_equal(params_item_id("9223372036854775807", &id), 0);
+    assert_true(id == 9223372036854775807LL);
+    id = 7;
+    assert_int_equal(params_item_id("0", &id), -1);
+    assert_int_equal(params_item_id("", &id), -1);
+    assert_int_equal(params_item_id(NULL, &id), -1);
+    assert_int_equal(params_item_id("-1", &id), -1);
+    assert_int_equal(params_item_id("+1", &id), -1);
+    assert_int_equal(params_item_id("1x", &id), -1);
+    assert_int_equal(params_item_id(" 1", &id), -1);
+    assert_int_equal(params_item_id("abc", &id), -1);
+    assert_int_equal(params_item_id("9223372036854775808", &id), -1);
+    assert_int_equal(params_item_id("99999999999999999999", &id), -1);
+    assert_true(id == 7);                    /* untouched on failure */
 }
 
 static void test_good_values(void **state)
@@ -272,12 +319,28 @@ static void test_equal(void **state)
     assert_false(params_decisions_equal(&a, &c));
     struct params_decisions d = ok(NULL), e = ok("limit=20");
     assert_true(params_decisions_equal(&d, &e));
+    /* detail is part of the key: a light page and a full page differ */
+    struct params_decisions f = ok("detail=1"), g = ok("detail=true"), z = ok("detail=0");
+    assert_false(params_decisions_equal(&d, &f));
+    assert_true(params_decisions_equal(&f, &g));
+    assert_true(params_decisions_equal(&d, &z));
+    /* one decision: only its id matters, never equal to a page */
+    struct params_decisions one = ok(NULL), two = ok("limit=5"), other = ok(NULL);
+    one.id = 12;
+    two.id = 12;
+    other.id = 13;
+    assert_true(params_decisions_equal(&one, &two));
+    assert_false(params_decisions_equal(&one, &other));
+    assert_false(params_decisions_equal(&one, &d));
+    assert_false(params_decisions_equal(&d, &one));
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_detail),
+        cmocka_unit_test(test_item_id),
         cmocka_unit_test(test_good_values),
         cmocka_unit_test(test_empty_segments),
         cmocka_unit_test(test_percent_decoding),
