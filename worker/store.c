@@ -52,11 +52,13 @@ static const char SQL_INSERT_DECISION[] =
     "INSERT INTO decisions (cycle_id, decided_at, mode, intensity, source, reason, inputs, menu, "
     "                       sessions, session, prev_mode, next_seconds, next_decision_at, dry_run, status, "
     "                       llm_outcome, llm_detail, llm_provider, llm_model, llm_raw, llm_prompt_tokens, "
-    "                       llm_completion_tokens, llm_latency_ms, prompt_version, prompt_hash, shadow, agreement, run_id) "
+    "                       llm_completion_tokens, llm_latency_ms, prompt_version, prompt_hash, shadow, agreement, run_id, "
+    "                       completed_at) "
     "VALUES ($1, to_timestamp($2), $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9::text[], $10, "
-    "        nullif($11, ''), $12::int, to_timestamp($2) + make_interval(secs => $12::int), $13, $14, "
+    "        nullif($11, ''), $12::int, to_timestamp($2) + make_interval(secs => $12::int), $13, $14::text, "
     "        $15, $16, $17, $18, $19, $20::int, $21::int, $22::int, $23, $24, $25::jsonb, $26::boolean, "
-    "        nullif($27::bigint, 0)) "
+    "        nullif($27::bigint, 0), "
+    "        CASE WHEN $14::text IN ('dry_run', 'no_action') THEN to_timestamp($2) END) "
     "RETURNING id, extract(epoch FROM next_decision_at)::bigint";
 static const char SQL_INSERT_LLM_CALL[] =
     "INSERT INTO llm_calls (decision_id, provider, model, http_status, outcome, latency_ms, "

@@ -217,7 +217,8 @@ static void dry_run_and_no_action(void **state)
     decide_for(&s, &m, &ch);
     assert_int_equal(store_decision(worker, "cyc4", &s, &m, &ch, 1, NULL, &d), 0);
     store_decision_clear(&d);
-    assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE status = 'dry_run' AND dry_run"), 1);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE status = 'dry_run' AND dry_run "
+                                       "AND completed_at = decided_at"), 1);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE status <> 'dry_run' OR finished_at IS NULL"), 0);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM worker_state WHERE dry_run"), 1);
 
@@ -232,6 +233,7 @@ static void dry_run_and_no_action(void **state)
     assert_int_equal(store_decision(worker, "cyc6", &s, &m, &ch, 0, NULL, &d), 0);
     store_decision_clear(&d);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE status = 'no_action' AND prev_mode = 'hybrid'"), 1);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE status = 'no_action' AND completed_at IS NULL"), 0);
 }
 
 static void recovery_marks_unfinished_work(void **state)

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Install the Debian packages the orchestrator builds, runs and tests with.
+# Idempotent: does nothing when every package is present; runs `apt-get update`
+# only when the package lists are missing or an install finds no candidate.
+# Usage: scripts/setup-deps.sh        (as root, or through sudo)
+set -euo pipefail
+
+PKGS=(
+  build-essential autoconf automake libtool pkg-config
+  libfcgi-dev libfcgi-bin libcurl4-openssl-dev libjson-c-dev libpq-dev libcmocka-dev zlib1g-dev
+  postgresql postgresql-client nginx-light
+  curl wrk prometheus python3 valgrind tzdata
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$st" = "install ok installed" ] || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup-deps: all ${#PKGS[@]} packages present"
+  exit 0
+fi
+echo "setup-deps: installing ${missing[*]}"
+
+SUDO=
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "setup-deps: not root and no sudo: install ${missing[*]}" >&2; exit 1; }
+  SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+
+# Packages such as postgresql, nginx and prometheus start system services from
+# their maintainer scripts; we run our own private instances, so forbid that
+# for the duration of the install (policy-rc.d exit 101 = "action forbidden").
+policy=/usr/sbin/policy-rc.d
+own_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod 755 "$policy"
+  own_policy=1
+fi
+cleanup() { if [ "$own_policy" = 1 ]; then $SUDO rm -f "$policy"; fi; }
+trap cleanup EXIT
+
+install() { $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"; }
+
+if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
+  $SUDO apt-get update -q
+  install
+elif ! install; then
+  echo "setup-deps: install failed; updating the package lists and retrying" >&2
+  $SUDO apt-get update -q
+  install
+fi
+echo "setup-deps: done"

@@ -1,0 +1,523 @@
+#!/usr/bin/env bash
+# End-to-end test: the real PostgreSQL, nginx, orch-api (FastCGI) and
+# orch-worker, with tests/standin/standin.py standing in for DexScreener,
+# Pump.fun, TraderMade, Birdeye, n8n and an OpenAI-compatible LLM.  Every
+# check goes through nginx with curl, except where the database or the
+# stand-in's request log is the thing checked.  In order: health and the first
+# decisions; webhook payloads and idempotency keys; control (tokens, force
+# with NOTIFY wake-up, stop, start); bad parameters and unknown paths;
+# /metrics under promtool; the dashboard; n8n failures (not registered, 500,
+# slow); DexScreener failures (malformed, timeout); LLM failure -> fallback;
+# SIGTERM; dry run; optionally one cycle under valgrind; secrets in logs.
+#
+# Run by `make check` (top_srcdir, top_builddir and SHARED_DATA set by
+# Makefile.am); by hand:  top_builddir=/path/to/build bash tests/e2e/e2e.sh
+# Environment:
+#   E2E_VALGRIND=1  also run one worker cycle under valgrind (skipped, with a
+#                   note, when the build uses the sanitizers)
+#   KEEP_TMP=1      keep the state directory (logs, database) afterwards
+# Output: one `ok - ...` / `not ok - ...` line per check, then
+# `N passed, N failed`.  Exit 0 when nothing failed, else 1.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -u
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+export top_srcdir top_builddir
+SHARED_DATA=${SHARED_DATA:-$top_srcdir/../shared/data}
+FIXTURES=$SHARED_DATA/fixtures
+
+PASSED=0
+FAILED=0
+ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
+note() { echo "# $*"; }
+# check DESCRIPTION CMD...: ok when CMD succeeds
+check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+# bail DESCRIPTION: a failed precondition; nothing after it can run
+bail() { not_ok "$*"; exit 1; }
+
+# A known environment: none of the orchestrator's settings leaks in from the
+# caller's (an LLM key would make the worker call an unreachable host).
+for v in $(sed -n 's/^#\{0,1\}\([A-Z][A-Z0-9_]*\)=.*/\1/p' "$top_srcdir/env.example"); do
+  unset "$v"
+done
+
+# shellcheck source=../lib/stack.sh
+. "$top_srcdir/tests/lib/stack.sh"
+
+T=$(mktemp -d /tmp/orch-e2e.XXXXXX) || exit 1
+mkdir -p "$T/answers"
+
+finish() {
+  local rc=$?
+  stack_stop
+  if [ "$FAILED" -gt 0 ] || [ "$rc" != 0 ]; then
+    for f in "$T"/log/*.log; do
+      [ -s "$f" ] || continue
+      echo "# --- last lines of $(basename "$f")"
+      tail -n 15 "$f" | sed 's/^/#   /'
+    done
+  fi
+  if [ -n "${KEEP_TMP:-}" ]; then note "kept $T"; else rm -rf "$T"; fi
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" = 0 ] && [ "$rc" = 0 ] && exit 0
+  exit 1
+}
+stack_init "$T" || bail "state directory $T"
+trap finish EXIT
+trap 'exit 130' INT TERM
+
+# ---- helpers -------------------------------------------------------------------
+
+# jpy EXPR < JSON: evaluate a Python expression over the parsed document d;
+# prints the result (JSON for lists, dicts, booleans and null).  Helpers:
+# rows(d) the list of decisions in a /decisions answer, hdr(h, name) a header.
+jpy() {
+  "$PYTHON" -c '
+import json, re, sys
+def rows(d):
+    if isinstance(d, list):
+        return d
+    for k in ("decisions", "items", "data", "rows"):
+        if isinstance(d, dict) and isinstance(d.get(k), list):
+            return d[k]
+    return []
+def hdr(h, name):
+    for k, v in (h or {}).items():
+        if k.lower() == name.lower():
+            return v
+    return None
+def body(r):
+    b = r.get("body")
+    if isinstance(b, str):
+        try:
+            return json.loads(b)
+        except ValueError:
+            return None
+    return b
+try:
+    d = json.load(sys.stdin)
+except ValueError:
+    sys.exit(3)
+v = eval(sys.argv[1])
+print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)
+' "$1"
+}
+
+# api METHOD PATH [CURL ARGS...]: request through nginx; sets CODE, and BODY
+# and HDRS to the files holding the answer (kept for the secrets check).
+NREQ=0
+api() {
+  local method=$1 path=$2
+  shift 2
+  NREQ=$((NREQ + 1))
+  BODY=$T/answers/$NREQ.body HDRS=$T/answers/$NREQ.headers
+  CODE=$(curl -s -X "$method" -o "$BODY" -D "$HDRS" -w '%{http_code}' --max-time 15 "$@" "$BASE$path")
+}
+post() { api POST "$1" --data-binary '' "${@:2}"; }
+auth() { echo "Authorization: Bearer $TOKEN"; }
+
+# standin_config JSON: change the stand-in's behaviour.
+standin_config() {
+  local code
+  code=$(curl -s -o "$T/standin-config.out" -w '%{http_code}' --max-time 5 \
+         -H 'Content-Type: application/json' --data-binary "$1" "$SA/_standin/config")
+  [ "$code" = 200 ] || { note "stand-in config $1 -> HTTP $code: $(head -c 300 "$T/standin-config.out")"; return 1; }
+}
+# standin_hooks: the webhook requests the stand-in received, as a JSON array.
+standin_hooks() {
+  curl -s --max-time 5 "$SA/_standin/requests?prefix=/n8n/webhook/"
+}
+
+sql() { pg_psql -d orchestrator -At -c "$1"; }
+
+# the newest decision id (0 when none)
+last_decision() { sql "SELECT coalesce(max(id), 0) FROM decisions"; }
+
+# force: POST /control/force-decision with the token; echo the HTTP code
+force() { post /control/force-decision -H "$(auth)"; echo "$CODE"; }
+
+# wait_for SECONDS CMD...: retry CMD every 0.25 s until it succeeds
+wait_for() {
+  local secs=$1 end
+  shift
+  end=$(($(date +%s%N) / 1000000 + secs * 1000))
+  while :; do
+    "$@" && return 0
+    [ $(($(date +%s%N) / 1000000)) -ge $end ] && return 1
+    sleep 0.25
+  done
+}
+
+# forced_after ID: a decision with source 'forced' and id > ID exists (via the API)
+forced_after() {
+  api GET "/decisions?limit=20"
+  [ "$CODE" = 200 ] || return 1
+  FORCED_ID=$(jpy "max([r.get('id', 0) for r in rows(d) if r.get('source') == 'forced' and int(r.get('id', 0)) > $1] or [0])" < "$BODY")
+  [ -n "$FORCED_ID" ] && [ "$FORCED_ID" != 0 ]
+}
+
+# triggers_done DECISION: the decision is finished and has triggers, none of
+# them still pending or sending
+triggers_done() {
+  [ "$(sql "SELECT count(*) > 0 AND bool_and(t.status NOT IN ('pending','sending'))
+                   AND bool_and(d.status NOT IN ('pending','acting'))
+              FROM triggers t JOIN decisions d ON d.id = t.decision_id WHERE d.id = $1")" = t ]
+}
+
+# status_is EXPR: GET /status and evaluate EXPR over it
+status_is() {
+  api GET /status
+  [ "$CODE" = 200 ] && [ "$(jpy "$1" < "$BODY")" = true ]
+}
+
+# force_and_wait SECONDS: force a decision, wait until it exists and its
+# triggers are finished; FORCED_ID is its id.
+force_and_wait() {
+  local before code
+  before=$(last_decision)
+  code=$(force)
+  [ "$code" = 202 ] || { note "force-decision -> HTTP $code"; return 1; }
+  wait_for "$1" forced_after "$before" || { note "no forced decision after #$before"; return 1; }
+  wait_for "$1" triggers_done "$FORCED_ID" || { note "decision #$FORCED_ID: triggers not finished:"; sql "SELECT workflow, status FROM triggers WHERE decision_id = $FORCED_ID" | sed 's/^/#   /'; return 1; }
+}
+
+# trigger_rows DECISION: "workflow status http_status error" of its triggers, one per line
+trigger_rows() { sql "SELECT workflow || ' ' || status || ' ' || coalesce(http_status::text, '-') || ' ' || coalesce(error, '-') FROM triggers WHERE decision_id = $1 ORDER BY id"; }
+
+# all_triggers DECISION STATUS [HTTP_STATUS [ERROR_REGEX]]
+all_triggers() {
+  local id=$1 st=$2 hs=${3:-} re=${4:-} rows bad
+  rows=$(trigger_rows "$id")
+  [ -n "$rows" ] || { note "decision #$id has no triggers"; return 1; }
+  bad=$(sql "SELECT count(*) FROM triggers WHERE decision_id = $id AND (status <> '$st'
+               ${hs:+OR http_status IS DISTINCT FROM $hs}
+               ${re:+OR coalesce(error, '') !~* '$re'})")
+  if [ "$bad" != 0 ]; then
+    note "decision #$id triggers (want $st ${hs:+http $hs} ${re:+error ~ $re}):"
+    echo "$rows" | sed 's/^/#   /'
+    return 1
+  fi
+}
+
+# ---- start -----------------------------------------------------------------------
+
+[ -x "$ORCH_WORKER_BIN" ] && [ -x "$ORCH_API_BIN" ] ||
+  bail "binaries built ($ORCH_WORKER_BIN, $ORCH_API_BIN)"
+[ -d "$FIXTURES" ] || bail "fixtures found in $FIXTURES (set SHARED_DATA)"
+[ -f "$top_srcdir/tests/standin/standin.py" ] || bail "tests/standin/standin.py present"
+
+PG_FAST=1 stack_start_pg || bail "PostgreSQL started"
+ok "PostgreSQL started and migrated"
+
+stack_spawn standin "$T/log/standin.log" \
+  "$PYTHON" -u "$top_srcdir/tests/standin/standin.py" --port 0 --fixtures "$FIXTURES" \
+  --record "$T/standin-requests.jsonl"
+standin_port() { SPORT=$(sed -n 's/^standin listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$T/log/standin.log" | head -n 1); [ -n "$SPORT" ]; }
+wait_for 10 standin_port || bail "stand-in started"
+SA=http://127.0.0.1:$SPORT
+ok "stand-in listening on $SA"
+
+TOKEN=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
+TM_KEY=test-tm-key
+BE_KEY=test-be-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+LLM_KEY=test-llm-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+export ORCHESTRATOR_API_TOKEN=$TOKEN LOG_LEVEL=${LOG_LEVEL:-info}
+export DEXSCREENER_BASE_URL=$SA/dex PUMPFUN_BASE_URL=$SA/pumpfun
+export TRADERMADE_BASE_URL=$SA/tradermade TRADERMADE_API_KEY=$TM_KEY
+export BIRDEYE_BASE_URL=$SA/birdeye BIRDEYE_API_KEY=$BE_KEY
+export DECISION_MIN_SECONDS=5 DECISION_MAX_SECONDS=8 HEARTBEAT_SECONDS=1
+export PROBE_TIMEOUT_MS=1500 WEBHOOK_TIMEOUT_MS=2000
+N8N=$SA/n8n
+# The LLM (the stand-in's OpenAI-compatible /llm) chooses every decision, so
+# that each one starts known workflows: the fallback policy alone may rightly
+# start nothing when it scanned recently.
+export LLM_BASE_URL=$SA/llm/v1 LLM_API_KEY=$LLM_KEY LLM_TIMEOUT_MS=2000 LLM_CYCLE_BUDGET_MS=4000
+LLM_ANSWER='{"mode":"crypto","intensity":"normal","workflows":["crypto-normal-scan","health-monitor-check"],"next_decision_seconds":8,"reason":"e2e: the stand-in LLM chooses a crypto scan and a health check","confidence":0.8}'
+standin_config "{\"tradermade_key\":\"$TM_KEY\",\"llm_key\":\"$LLM_KEY\",\"llm_content\":$LLM_ANSWER}" ||
+  bail "stand-in configured"
+
+stack_start_api 2 || bail "orch-api started"
+for _ in 1 2 3; do
+  port=$(stack_free_port)
+  stack_start_nginx "$port" && break
+done
+[ -n "$STACK_PORT" ] || bail "nginx started"
+BASE=http://127.0.0.1:$STACK_PORT
+ok "orch-api (2 processes) behind nginx on $BASE"
+
+N8N_BASE_URL=$N8N stack_start_worker || bail "orch-worker started"
+
+# ---- health, decisions, webhooks ---------------------------------------------------
+
+health_alive() {
+  api GET /health
+  [ "$CODE" = 200 ] || return 1
+  [ "$(jpy "d.get('status') == 'ok' and (d.get('worker') or {}).get('alive') is True" < "$BODY")" = true ]
+}
+if wait_for 15 health_alive; then ok "/health 200 with the worker alive"
+else not_ok "/health 200 with the worker alive (last: HTTP $CODE $(head -c 300 "$BODY"))"; fi
+
+has_decision() {
+  api GET /decisions
+  [ "$CODE" = 200 ] && [ "$(jpy 'len(rows(d))' < "$BODY")" -gt 0 ]
+}
+if wait_for 15 has_decision; then ok "a decision appears in /decisions"
+else not_ok "a decision appears in /decisions (last: HTTP $CODE $(head -c 300 "$BODY"))"; fi
+
+hooks_arrived() { [ "$(standin_hooks | jpy 'len(d)')" -gt 0 ] 2>/dev/null; }
+# a forced decision makes sure there are webhooks even if the first chose none
+if ! wait_for 8 hooks_arrived; then force >/dev/null; fi
+if wait_for 10 hooks_arrived; then ok "the stand-in received webhook POSTs"
+else not_ok "the stand-in received webhook POSTs"; fi
+
+standin_hooks > "$T/hooks.json"
+check_payloads() {
+  "$PYTHON" - "$T/hooks.json" <<'EOF'
+import json, sys
+hooks = json.load(open(sys.argv[1]))
+bad = []
+keys = []
+for r in hooks:
+    b = r.get("body")
+    if isinstance(b, str):
+        try:
+            b = json.loads(b)
+        except ValueError:
+            bad.append("%s: body is not JSON" % r.get("path")); continue
+    h = {k.lower(): v for k, v in (r.get("headers") or {}).items()}
+    if r.get("method") != "POST":
+        bad.append("%s: method %s" % (r.get("path"), r.get("method")))
+    for k in ("decision_id", "trigger_id", "idempotency_key", "workflow", "mode", "intensity", "session", "market"):
+        if k not in b:
+            bad.append("%s: no %s" % (r.get("path"), k))
+    if h.get("idempotency-key") != b.get("idempotency_key"):
+        bad.append("%s: Idempotency-Key header %r != body %r" % (r.get("path"), h.get("idempotency-key"), b.get("idempotency_key")))
+    if not r.get("path", "").endswith("/webhook/" + str(b.get("workflow"))):
+        bad.append("%s: workflow %s does not match the path" % (r.get("path"), b.get("workflow")))
+    keys.append(b.get("idempotency_key"))
+if len(set(keys)) != len(keys):
+    bad.append("idempotency keys repeat: %s" % sorted(k for k in set(keys) if keys.count(k) > 1))
+for x in bad:
+    print("# " + x)
+sys.exit(1 if bad or not hooks else 0)
+EOF
+}
+check "webhook bodies carry decision_id, idempotency_key, workflow, mode, ...; Idempotency-Key header = body key; all keys distinct" check_payloads
+
+ids_match() {
+  api GET "/decisions?limit=100"
+  [ "$CODE" = 200 ] || return 1
+  jpy '[r.get("id") for r in rows(d)]' < "$BODY" > "$T/decision-ids.json"
+  "$PYTHON" - "$T/hooks.json" "$T/decision-ids.json" <<'EOF'
+import json, sys
+hooks = json.load(open(sys.argv[1]))
+ids = set(int(i) for i in json.load(open(sys.argv[2])))
+seen = set()
+for r in hooks:
+    b = r.get("body")
+    b = json.loads(b) if isinstance(b, str) else b
+    seen.add(int(b["decision_id"]))
+missing = seen - ids
+if missing or not seen:
+    print("# decision ids in payloads but not in /decisions: %s" % sorted(missing))
+    sys.exit(1)
+EOF
+}
+check "decision ids in webhook payloads are decisions listed by /decisions" ids_match
+
+# ---- control -------------------------------------------------------------------------
+
+post /control/force-decision
+check "POST /control/force-decision without a token -> 401 (got $CODE)" test "$CODE" = 401
+post /control/force-decision -H "Authorization: Bearer wrong-$TOKEN"
+check "POST /control/force-decision with a wrong token -> 401 (got $CODE)" test "$CODE" = 401
+before=$(last_decision)
+post /control/force-decision -H "$(auth)"
+check "POST /control/force-decision with the token -> 202 (got $CODE)" test "$CODE" = 202
+t0=$(date +%s%N)
+if wait_for 4 forced_after "$before"; then
+  ok "a forced decision (#$FORCED_ID) appears within $(( ($(date +%s%N) - t0) / 1000000 )) ms (NOTIFY wake-up)"
+else
+  not_ok "a forced decision appears within 4 s"
+fi
+
+post /control/stop -H "$(auth)"
+check "POST /control/stop -> 202 (got $CODE)" test "$CODE" = 202
+check "/status running false after stop" wait_for 5 status_is 'd.get("running") is False'
+quiet_from=$(last_decision)
+sleep 10
+check "no new decision for 10 s while stopped (DECISION_MAX_SECONDS=8)" test "$(last_decision)" = "$quiet_from"
+post /control/start -H "$(auth)"
+check "POST /control/start -> 202 (got $CODE)" test "$CODE" = 202
+check "/status running true after start" wait_for 5 status_is 'd.get("running") is True'
+new_decision() { [ "$(last_decision)" -gt "$quiet_from" ]; }
+check "decisions resume after start" wait_for 12 new_decision
+
+# ---- bad requests ----------------------------------------------------------------------
+
+for q in 'limit=0' 'limit=abc' 'limit=100000' 'mode=bogus' 'before=-1' 'unknown=1'; do
+  api GET "/decisions?$q"
+  check "/decisions?$q -> 400 with a JSON error (got $CODE)" \
+    eval '[ "$CODE" = 400 ] && [ "$(jpy "isinstance(d, dict) and bool(d.get(\"error\"))" < "$BODY")" = true ]'
+done
+api GET /no-such-page
+check "unknown path /no-such-page -> 404 (got $CODE)" test "$CODE" = 404
+api GET /control/no-such-command
+check "unknown API path /control/no-such-command -> 404 (got $CODE)" test "$CODE" = 404
+api GET /control/start
+check "GET /control/start -> 405 (got $CODE)" test "$CODE" = 405
+api GET /workflows/available
+check "/workflows/available -> 200 JSON (got $CODE)" eval '[ "$CODE" = 200 ] && jpy "1" < "$BODY" >/dev/null'
+
+# ---- metrics and dashboard ----------------------------------------------------------------
+
+api GET /metrics
+cp "$BODY" "$T/metrics.txt"
+check "/metrics -> 200 (got $CODE)" test "$CODE" = 200
+promtool_out=$(promtool check metrics < "$T/metrics.txt" 2>&1)
+promtool_rc=$?
+[ -z "$promtool_out" ] || echo "$promtool_out" | sed 's/^/# promtool: /'
+check "promtool check metrics: silent, exit 0 (exit $promtool_rc)" test "$promtool_rc" = 0 -a -z "$promtool_out"
+missing=
+for m in orchestrator_decisions_total orchestrator_successful_decisions orchestrator_success_rate \
+         orchestrator_mode_switches_total orchestrator_system_load orchestrator_market_volatility \
+         orchestrator_running api_health_dexscreener api_health_pumpfun api_health_tradermade api_health_birdeye; do
+  grep -Eq "^$m(\{| )" "$T/metrics.txt" || missing="$missing $m"
+done
+check "seed metrics present${missing:+ (missing:$missing)}" test -z "$missing"
+
+api GET /
+check "/ serves the dashboard HTML (got $CODE)" \
+  eval '[ "$CODE" = 200 ] && grep -qi "content-type: text/html" "$HDRS" && grep -qi "<html" "$BODY"'
+api GET /app.js
+cc=$(tr -d '\r' < "$HDRS" | sed -n 's/^[Cc]ache-[Cc]ontrol: *//p')
+check "/app.js cached for a short while at most (Cache-Control: $cc)" \
+  eval '[ "$CODE" = 200 ] && echo "$cc" | grep -Eq "no-cache|max-age=([0-9]|[0-9][0-9]|[12][0-9][0-9]|300)(,|$)"'
+
+# ---- stand-in failure cases ------------------------------------------------------------------
+
+WORKFLOWS="crypto-aggressive-scan crypto-normal-scan crypto-light-monitoring forex-london-session
+forex-newyork-session forex-asia-session health-monitor-check deep-market-analysis"
+# n8n_all BEHAVIOUR: every webhook path behaves so
+n8n_all() {
+  local b=$1 js="" w
+  for w in $WORKFLOWS; do js="$js${js:+,}\"n8n:$w\":\"$b\""; done
+  standin_config "{\"behaviour\":{$js},\"slow_seconds\":4}"
+}
+
+n8n_all unregistered
+if force_and_wait 15; then
+  check "n8n webhook not registered -> triggers 'unavailable', http_status 404" all_triggers "$FORCED_ID" unavailable 404
+else not_ok "n8n webhook not registered -> triggers 'unavailable', http_status 404"; fi
+
+n8n_all 500
+if force_and_wait 15; then
+  check "n8n answers 500 -> triggers 'failed', http_status 500" all_triggers "$FORCED_ID" failed 500
+else not_ok "n8n answers 500 -> triggers 'failed', http_status 500"; fi
+
+n8n_all slow
+if force_and_wait 20; then
+  check "n8n slower than WEBHOOK_TIMEOUT_MS -> triggers 'failed' with a timeout error" \
+    all_triggers "$FORCED_ID" failed '' 'time[d ]*out'
+else not_ok "n8n slower than WEBHOOK_TIMEOUT_MS -> triggers 'failed' with a timeout error"; fi
+n8n_all ok
+
+# dex_bad REGEX: /status shows DexScreener unhealthy with an error matching REGEX
+dex_bad() {
+  status_is "not d['sources']['dexscreener']['ok'] and bool(re.search(r'$1', d['sources']['dexscreener'].get('error') or '', re.I))"
+}
+dex_good() { status_is 'd["sources"]["dexscreener"]["ok"] is True'; }
+# the error of each case must be its own, not the previous case's
+for b in malformed timeout; do
+  case $b in malformed) re='^(?!.*time).+';; timeout) re='time';; esac
+  standin_config "{\"behaviour\":{\"dex\":\"$b\"}}"
+  before=$(last_decision)
+  force >/dev/null
+  if wait_for 15 dex_bad "$re"; then
+    ok "DexScreener $b -> /status sources.dexscreener.ok false with an error ($(jpy 'd["sources"]["dexscreener"].get("error")' < "$BODY" | head -c 80))"
+  else
+    not_ok "DexScreener $b -> /status sources.dexscreener.ok false with an error (last: $(jpy 'd.get("sources")' < "$BODY" | head -c 400))"
+  fi
+  decided() { [ "$(last_decision)" -gt "$before" ]; }
+  check "the worker keeps deciding with DexScreener $b" wait_for 15 decided
+  standin_config '{"behaviour":{"dex":"ok"}}'
+  force >/dev/null
+  check "DexScreener back to ok -> sources.dexscreener.ok true" wait_for 15 dex_good
+done
+
+# ---- LLM ------------------------------------------------------------------------------------------------
+
+# decision_by SOURCE AFTER: a decision newer than AFTER with that source (via the API)
+decision_by() {
+  api GET "/decisions?limit=20"
+  [ "$CODE" = 200 ] || return 1
+  FOUND=$(jpy "[r for r in rows(d) if r.get('source') == '$1' and int(r.get('id', 0)) > $2][:1]" < "$BODY")
+  [ "$FOUND" != "[]" ]
+}
+recent() { jpy '[(r.get("id"), r.get("source"), r.get("reason", "")[:60]) for r in rows(d)][:3]' < "$BODY"; }
+if wait_for 15 decision_by llm 0; then ok "the LLM decides (a decision with source 'llm')"
+else not_ok "the LLM decides (a decision with source 'llm'): $(recent)"; fi
+standin_config '{"behaviour":{"llm":"500"}}'
+before=$(last_decision)
+if wait_for 20 decision_by fallback "$before"; then
+  ok "the LLM answering 500 -> the fallback policy decides ($(echo "$FOUND" | jpy 'd[0].get("reason", "")[:60]'))"
+else
+  not_ok "the LLM answering 500 -> the fallback policy decides: $(recent)"
+fi
+standin_config '{"behaviour":{"llm":"ok"}}'
+
+# ---- SIGTERM, dry run --------------------------------------------------------------------------
+
+stack_stop_worker TERM
+check "SIGTERM stops the worker with exit status 0 (got $STACK_WORKER_STATUS)" test "$STACK_WORKER_STATUS" = 0
+last_line=$(tail -n 1 "$T/log/worker.log")
+check "the worker's last log line says it stopped: $(echo "$last_line" | head -c 160)" \
+  eval 'echo "$last_line" | jpy "d.get(\"event\") in (\"worker.stop\", \"worker.stopped\", \"worker.exit\")" | grep -qx true'
+
+hooks_before=$(standin_hooks | jpy 'len(d)')
+N8N_BASE_URL="" stack_start_worker || not_ok "dry-run worker started"
+check "/status dry_run true without N8N_BASE_URL" wait_for 10 status_is 'd.get("dry_run") is True'
+dry_triggers() {
+  [ "$(sql "SELECT count(*) FROM triggers WHERE decision_id = $FORCED_ID")" -gt 0 ] || return 1
+  all_triggers "$FORCED_ID" dry_run >/dev/null
+}
+before=$(last_decision)
+code=$(force)
+if [ "$code" = 202 ] && wait_for 10 forced_after "$before" && wait_for 5 dry_triggers; then
+  ok "dry run: the forced decision's triggers are recorded as 'dry_run'"
+else
+  not_ok "dry run: the forced decision's triggers are recorded as 'dry_run' (force $code, decision ${FORCED_ID:-none})"
+  [ -n "${FORCED_ID:-}" ] && trigger_rows "$FORCED_ID" | sed 's/^/#   /'
+fi
+sleep 1
+hooks_after=$(standin_hooks | jpy 'len(d)')
+check "dry run: the stand-in received no webhook ($hooks_before before, $hooks_after after)" test "$hooks_after" = "$hooks_before"
+stack_stop_worker TERM
+check "the dry-run worker stops with exit status 0 (got $STACK_WORKER_STATUS)" test "$STACK_WORKER_STATUS" = 0
+
+# ---- valgrind ----------------------------------------------------------------------------------------
+
+if [ "${E2E_VALGRIND:-0}" = 1 ]; then
+  if grep -q '^SAN_CFLAGS *= *-fsanitize' "$top_builddir/Makefile" 2>/dev/null; then
+    note "E2E_VALGRIND=1 ignored: the build uses the sanitizers"
+  elif ! command -v valgrind >/dev/null 2>&1; then
+    not_ok "valgrind installed"
+  else
+    before=$(last_decision)
+    N8N_BASE_URL=$N8N timeout 300 valgrind -q --error-exitcode=1 --leak-check=full \
+      --track-origins=yes \
+      "$ORCH_WORKER_BIN" --once >>"$T/log/valgrind.log" 2>&1
+    vrc=$?
+    check "one worker cycle (--once) under valgrind: no errors, no leaks (exit $vrc)" test "$vrc" = 0
+    check "the valgrind cycle recorded a decision" test "$(last_decision)" -gt "$before"
+    [ "$vrc" = 0 ] || grep -E '==[0-9]+==' "$T/log/valgrind.log" | head -n 40 | sed 's/^/#   /'
+  fi
+fi
+
+# ---- secrets -------------------------------------------------------------------------------------------
+
+leaks=$(grep -rlF -e "$TOKEN" -e "$TM_KEY" -e "$BE_KEY" -e "$LLM_KEY" --exclude=standin.log "$T/log" "$T/answers" | sed "s|^$T/||" | tr '\n' ' ')
+check "no secret (API token, TRADERMADE_API_KEY, BIRDEYE_API_KEY, LLM_API_KEY) in any log or API answer${leaks:+ (found in: $leaks)}" test -z "$leaks"
