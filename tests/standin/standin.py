@@ -33,16 +33,11 @@ add a Service subclass there to add a prefix):
   /tradermade  GET /tradermade/api/v1/live?currency=EURUSD,GBPUSD&api_key=K
   /birdeye     GET /birdeye/defi/price?address=A with X-API-KEY
   /n8n         POST /n8n/webhook/<path>, any other method on it, /n8n/webhook-test/<path>,
-               GET /n8n/healthz, GET /n8n/healthz/readiness; the public API (header X-N8N-API-KEY):
-               GET /n8n/api/v1/executions/{id} (DELETE too), GET /n8n/api/v1/executions?workflowId=
-               &status=&limit=&cursor=, GET /n8n/api/v1/workflows?active=&limit=&cursor=,
-               GET /n8n/api/v1/workflows/{id}.  Every accepted webhook POST creates an
-               execution (see n8n_exec_status, n8n_exec_seconds, n8n_respond)
+               GET /n8n/healthz, GET /n8n/healthz/readiness
   /llm         POST /llm/<...>/chat/completions (e.g. base URL .../llm/openai/v1), GET /llm/<...>/models
   /telegram    /telegram/bot<TOKEN>/sendMessage (JSON, form or query parameters), .../getMe
 
-Behaviours (config "behaviour": {"<service>": WORD}; for n8n also "n8n:<path>", and
-"n8n:api" for the public API alone):
+Behaviours (config "behaviour": {"<service>": WORD}; for n8n also "n8n:<path>"):
   ok, slow (sleep slow_seconds, then normal), timeout (sleep timeout_seconds),
   empty (200, empty body), malformed (200, application/json, truncated JSON),
   429 (retry-after header + the service's rate-limit body), any 400-599 (the
@@ -138,17 +133,6 @@ CONFIG_DOC = {
     "pumpfun_coins": "list returned by Pump.fun when its behaviour is ok; null: built from the fixture",
     "n8n_paths": "registered production webhook paths (default: the 8 catalog workflows)",
     "n8n_response": "JSON answered by a registered webhook (default {\"message\":\"Workflow was started\"})",
-    "n8n_respond": "'immediately' (default): a webhook answers n8n_response; 'accepted': it answers like "
-                   "our workflows' Respond node, {\"accepted\":true,\"execution_id\":\"<id>\",\"trigger_id\","
-                   "\"idempotency_key\",\"workflow\",\"probe\"}",
-    "n8n_exec_status": "final status of the execution a webhook creates: success (default), error, crashed, "
-                       "canceled, running, waiting, new or unknown; a list is played one per execution, "
-                       "the last one sticking",
-    "n8n_exec_seconds": "seconds an execution stays 'running' before its final status (default 0)",
-    "n8n_api_key": "string: the only X-N8N-API-KEY the public API accepts; null (default): any non-empty key",
-    "n8n_workflows": "list of workflow objects served by /api/v1/workflows as they are; null (default): "
-                     "one active workflow per n8n_paths entry, named after its path, with a Webhook node",
-    "n8n_page_max": "largest page /api/v1/executions and /api/v1/workflows return (default 250, n8n's maximum)",
     "n8n_auth": "null, or {\"header\": name, \"value\": v}: webhooks answer 403 "
                 "'Authorization data is wrong!' unless that header carries that value",
     "telegram_token": "string: the only bot token accepted (others 401); null: any well-formed token",
@@ -178,12 +162,6 @@ def default_config() -> dict:
         "n8n_paths": list(N8N_DEFAULT_PATHS),
         "n8n_response": {"message": "Workflow was started"},
         "n8n_auth": None,
-        "n8n_respond": "immediately",
-        "n8n_exec_status": "success",
-        "n8n_exec_seconds": 0,
-        "n8n_api_key": None,
-        "n8n_workflows": None,
-        "n8n_page_max": 250,
         "telegram_token": None,
         "telegram_retry_after": 3,
         "llm_key": None,
