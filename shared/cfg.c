@@ -75,6 +75,13 @@ static const struct cfg_var cfg_vars[] = {
     { "LLM_TEMPERATURE",         CFG_DBL,   O(llm_temperature),      "0.2", 0, 2, 0 },
     { "LLM_BREAKER_FAILURES",    CFG_INT,   O(llm_breaker_failures), "3", 1, 100, 0 },
     { "LLM_BREAKER_COOLDOWN_SECONDS", CFG_INT, O(llm_breaker_cooldown_seconds), "300", 1, 86400, 0 },
+    { "TELEGRAM_BOT_TOKEN",      CFG_STR,   O(telegram_bot_token),   "", 0, 0, CFG_SECRET },
+    { "TELEGRAM_CHAT_ID",        CFG_STR,   O(telegram_chat_id),     "", 0, 0, 0 },
+    { "TELEGRAM_BASE_URL",       CFG_URL,   O(telegram_base_url),    "https://api.telegram.org", 0, 0, 0 },
+    { "ALERT_FALLBACK_STREAK",   CFG_INT,   O(alert_fallback_streak), "5", 1, 1000, 0 },
+    { "N8N_API_URL",             CFG_URL,   O(n8n_api_url),          "", 0, 0, 0 },
+    { "N8N_API_KEY",             CFG_STR,   O(n8n_api_key),          "", 0, 0, CFG_SECRET },
+    { "TRACK_TIMEOUT_SECONDS",   CFG_INT,   O(track_timeout_seconds), "1800", 5, 604800, 0 },
     { "HEARTBEAT_SECONDS",       CFG_INT,   O(heartbeat_seconds),    "5", 1, 300, 0 },
     { "PROBE_RETENTION_HOURS",   CFG_INT,   O(probe_retention_hours), "168", 1, 87600, 0 },
 };

@@ -63,6 +63,15 @@ struct cfg {
     double llm_temperature;      /* LLM_TEMPERATURE */
     long  llm_breaker_failures;  /* LLM_BREAKER_FAILURES: consecutive failures that open the circuit */
     long  llm_breaker_cooldown_seconds; /* LLM_BREAKER_COOLDOWN_SECONDS */
+    /* alerts (worker/alert.c) */
+    char *telegram_bot_token;    /* TELEGRAM_BOT_TOKEN (secret); empty (with TELEGRAM_CHAT_ID): no alerts */
+    char *telegram_chat_id;      /* TELEGRAM_CHAT_ID: -100123... or @channel */
+    char *telegram_base_url;     /* TELEGRAM_BASE_URL */
+    long  alert_fallback_streak; /* ALERT_FALLBACK_STREAK: consecutive fallback decisions that alert */
+    /* n8n execution tracking (worker/track.c) */
+    char *n8n_api_url;           /* N8N_API_URL; empty: N8N_BASE_URL + "/api/v1" */
+    char *n8n_api_key;           /* N8N_API_KEY (secret); empty: executions not tracked */
+    long  track_timeout_seconds; /* TRACK_TIMEOUT_SECONDS: a trigger running longer is 'timed_out' */
     /* worker housekeeping */
     long  heartbeat_seconds;     /* HEARTBEAT_SECONDS */
     long  probe_retention_hours; /* PROBE_RETENTION_HOURS */

@@ -33,11 +33,16 @@ add a Service subclass there to add a prefix):
   /tradermade  GET /tradermade/api/v1/live?currency=EURUSD,GBPUSD&api_key=K
   /birdeye     GET /birdeye/defi/price?address=A with X-API-KEY
   /n8n         POST /n8n/webhook/<path>, any other method on it, /n8n/webhook-test/<path>,
-               GET /n8n/healthz, GET /n8n/healthz/readiness
+               GET /n8n/healthz, GET /n8n/healthz/readiness; the public API (header X-N8N-API-KEY):
+               GET /n8n/api/v1/executions/{id} (DELETE too), GET /n8n/api/v1/executions?workflowId=
+               &status=&limit=&cursor=, GET /n8n/api/v1/workflows?active=&limit=&cursor=,
+               GET /n8n/api/v1/workflows/{id}.  Every accepted webhook POST creates an
+               execution (see n8n_exec_status, n8n_exec_seconds, n8n_respond)
   /llm         POST /llm/<...>/chat/completions (e.g. base URL .../llm/openai/v1), GET /llm/<...>/models
   /telegram    /telegram/bot<TOKEN>/sendMessage (JSON, form or query parameters), .../getMe
 
-Behaviours (config "behaviour": {"<service>": WORD}; for n8n also "n8n:<path>"):
+Behaviours (config "behaviour": {"<service>": WORD}; for n8n also "n8n:<path>", and
+"n8n:api" for the public API alone):
   ok, slow (sleep slow_seconds, then normal), timeout (sleep timeout_seconds),
   empty (200, empty body), malformed (200, application/json, truncated JSON),
   429 (retry-after header + the service's rate-limit body), any 400-599 (the
@@ -67,6 +72,8 @@ Every configuration key, its default and meaning are in CONFIG_DOC below.
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
 import copy
 import email.utils
 import hashlib
@@ -133,6 +140,17 @@ CONFIG_DOC = {
     "pumpfun_coins": "list returned by Pump.fun when its behaviour is ok; null: built from the fixture",
     "n8n_paths": "registered production webhook paths (default: the 8 catalog workflows)",
     "n8n_response": "JSON answered by a registered webhook (default {\"message\":\"Workflow was started\"})",
+    "n8n_respond": "'immediately' (default): a webhook answers n8n_response; 'accepted': it answers like "
+                   "our workflows' Respond node, {\"accepted\":true,\"execution_id\":\"<id>\",\"trigger_id\","
+                   "\"idempotency_key\",\"workflow\",\"probe\"}",
+    "n8n_exec_status": "final status of the execution a webhook creates: success (default), error, crashed, "
+                       "canceled, running, waiting, new or unknown; a list is played one per execution, "
+                       "the last one sticking",
+    "n8n_exec_seconds": "seconds an execution stays 'running' before its final status (default 0)",
+    "n8n_api_key": "string: the only X-N8N-API-KEY the public API accepts; null (default): any non-empty key",
+    "n8n_workflows": "list of workflow objects served by /api/v1/workflows as they are; null (default): "
+                     "one active workflow per n8n_paths entry, named after its path, with a Webhook node",
+    "n8n_page_max": "largest page /api/v1/executions and /api/v1/workflows return (default 250, n8n's maximum)",
     "n8n_auth": "null, or {\"header\": name, \"value\": v}: webhooks answer 403 "
                 "'Authorization data is wrong!' unless that header carries that value",
     "telegram_token": "string: the only bot token accepted (others 401); null: any well-formed token",
@@ -162,6 +180,12 @@ def default_config() -> dict:
         "n8n_paths": list(N8N_DEFAULT_PATHS),
         "n8n_response": {"message": "Workflow was started"},
         "n8n_auth": None,
+        "n8n_respond": "immediately",
+        "n8n_exec_status": "success",
+        "n8n_exec_seconds": 0,
+        "n8n_api_key": None,
+        "n8n_workflows": None,
+        "n8n_page_max": 250,
         "telegram_token": None,
         "telegram_retry_after": 3,
         "llm_key": None,
@@ -665,11 +689,33 @@ class Birdeye(Service):
         }})
 
 
+N8N_EXEC_STATUSES = ("canceled", "crashed", "error", "new", "running", "success", "unknown", "waiting")
+N8N_API_PAGE_MAX = 250
+
+
+def n8n_workflow_id(path: str) -> str:
+    """The id n8n/generate.py gives a workflow: 'orch' + the first 12 of the PascalCase path."""
+    return ("orch" + "".join(part.capitalize() for part in path.split("-")))[:16]
+
+
+def n8n_iso(t: float | None) -> str | None:
+    """n8n's time format: 2025-03-17T09:00:00.123Z."""
+    if t is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int((t % 1) * 1000):03d}Z"
+
+
 class N8n(Service):
-    """n8n 1.x: production webhooks, test webhooks and /healthz.
+    """n8n 1.x: production webhooks, test webhooks, /healthz and the public API.
 
     Behaviour keys: "n8n" for everything, "n8n:<path>" for one webhook path
-    (wins over "n8n").  Special behaviour "unregistered": n8n's 404."""
+    (wins over "n8n"), "n8n:api" for the public API (wins over "n8n").
+    Special behaviour "unregistered": n8n's 404.
+
+    Every webhook POST that n8n would run (registered, authorised, valid
+    body) creates an execution, numbered from 1 like n8n's, readable through
+    /api/v1/executions.  Its status is 'running' for n8n_exec_seconds, then
+    the next n8n_exec_status ('new' stays 'new', with startedAt null)."""
 
     name = "n8n"
     prefix = "/n8n"
@@ -677,6 +723,10 @@ class N8n(Service):
     routes = [
         (("GET",), r"/healthz/?", "healthz"),
         (("GET",), r"/healthz/readiness/?", "healthz"),
+        (("GET",), r"/api/v1/executions/?", "api_executions"),
+        (("GET", "DELETE"), r"/api/v1/executions/([^/]+)/?", "api_execution"),
+        (("GET",), r"/api/v1/workflows/?", "api_workflows"),
+        (("GET",), r"/api/v1/workflows/([^/]+)/?", "api_workflow"),
         ((), r"/webhook/(.*)", "webhook"),
         ((), r"/webhook-test/(.*)", "webhook_test"),
     ]
@@ -687,6 +737,8 @@ class N8n(Service):
         return path.strip("/")
 
     def behaviour_keys(self, req, sub):
+        if sub.startswith("/api/"):
+            return ["n8n:api", "n8n"]
         m = self._WEBHOOK.fullmatch(sub)
         return [f"n8n:{self._clean(m.group(1))}", "n8n"] if m else ["n8n"]
 
@@ -736,7 +788,147 @@ class N8n(Service):
             except (ValueError, RecursionError) as e:
                 hint = str(e)
             return Response.json(422, {"code": 422, "message": "Failed to parse request body", "hint": hint})
+        exec_id = self._new_execution(req, path)
+        if req.cfg["n8n_respond"] == "accepted":
+            body = req.json if isinstance(req.json, dict) else {}
+            return Response.json(200, {"accepted": True, "execution_id": exec_id,
+                                       "trigger_id": body.get("trigger_id"),
+                                       "idempotency_key": body.get("idempotency_key") or req.header("idempotency-key"),
+                                       "workflow": path, "probe": body.get("probe") is True})
         return Response.json(200, req.cfg["n8n_response"])
+
+    # -- executions and the public API ---------------------------------------
+    def _new_execution(self, req, path: str) -> str:
+        """Record the execution a webhook call starts; returns its id."""
+        status = req.cfg["n8n_exec_status"]
+        if isinstance(status, list):
+            i = self.state.bump("n8n_exec_status") - 1
+            status = status[min(i, len(status) - 1)]
+        with self.state.lock:
+            exec_id = str(self.state.bump("n8n_execution_id"))
+            self.state.n8n_executions[exec_id] = {
+                "id": exec_id, "workflowId": n8n_workflow_id(path), "path": path, "started": req.time,
+                "final": status, "seconds": req.cfg["n8n_exec_seconds"]}
+        return exec_id
+
+    @staticmethod
+    def _exec_view(e: dict, now: float) -> dict:
+        """An execution as GET /api/v1/executions/{id} shows it at time now."""
+        started, final, secs = e["started"], e["final"], e["seconds"]
+        if final == "new":
+            status, start, stop = "new", None, None
+        elif now < started + secs:
+            status, start, stop = "running", started, None
+        else:
+            status, start = final, started
+            stop = None if final in ("running", "waiting") else started + secs
+        return {"id": e["id"], "finished": status == "success", "mode": "webhook", "status": status,
+                "startedAt": n8n_iso(start), "stoppedAt": n8n_iso(stop), "workflowId": e["workflowId"],
+                "retryOf": None, "retrySuccessId": None,
+                "waitTill": n8n_iso(started + 3600) if status == "waiting" else None, "customData": {}}
+
+    @staticmethod
+    def _api_auth(req) -> Response | None:
+        key = req.header("x-n8n-api-key")
+        if not key:
+            return Response.json(401, {"message": "'X-N8N-API-KEY' header required"})
+        want = req.cfg.get("n8n_api_key")
+        if want is not None and key != want:
+            return Response.json(401, {"message": "unauthorized"})
+        return None
+
+    @staticmethod
+    def _page(req, items: list) -> Response:
+        """{"data": [...], "nextCursor"} for items, with limit and cursor from the query."""
+        try:
+            limit = int(req.query.get("limit", "100"))
+        except ValueError:
+            return Response.json(400, {"message": "request/query/limit must be integer"})
+        if limit < 1 or limit > N8N_API_PAGE_MAX:
+            return Response.json(400, {"message": f"request/query/limit must be <= {N8N_API_PAGE_MAX}"
+                                       if limit > 0 else "request/query/limit must be >= 1"})
+        offset = 0
+        if req.query.get("cursor"):
+            try:
+                cur = json.loads(base64.b64decode(req.query["cursor"], validate=True).decode("utf-8"))
+                offset = int(cur["offset"])
+                limit = int(cur["limit"])
+                if offset < 0 or not 1 <= limit <= N8N_API_PAGE_MAX:
+                    raise ValueError("range")
+            except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+                return Response.json(400, {"message": "An invalid cursor was provided"})
+        size = min(limit, req.cfg["n8n_page_max"])
+        page = items[offset:offset + size]
+        nxt = None
+        if offset + size < len(items):
+            nxt = base64.b64encode(dumps({"offset": offset + size, "limit": limit})).decode("ascii")
+        return Response.json(200, {"data": page, "nextCursor": nxt})
+
+    def api_execution(self, req, m):
+        denied = self._api_auth(req)
+        if denied:
+            return denied
+        exec_id = m.group(1)
+        with self.state.lock:
+            e = self.state.n8n_executions.get(exec_id)
+            if e is not None and req.method == "DELETE":
+                del self.state.n8n_executions[exec_id]
+        if e is None:
+            return Response.json(404, {"message": "Not Found"})
+        return Response.json(200, self._exec_view(e, time.time()))
+
+    def api_executions(self, req, m):
+        denied = self._api_auth(req)
+        if denied:
+            return denied
+        now = time.time()
+        with self.state.lock:
+            views = [self._exec_view(e, now) for e in reversed(list(self.state.n8n_executions.values()))]
+        if req.query.get("workflowId"):
+            views = [v for v in views if v["workflowId"] == req.query["workflowId"]]
+        if req.query.get("status"):
+            views = [v for v in views if v["status"] == req.query["status"]]
+        return self._page(req, views)
+
+    @staticmethod
+    def _workflows(req) -> list:
+        given = req.cfg.get("n8n_workflows")
+        if given is not None:
+            return copy.deepcopy(given)
+        out = []
+        for path in req.cfg["n8n_paths"]:
+            wid = n8n_workflow_id(path)
+            out.append({
+                "id": wid, "name": path, "active": True, "isArchived": False,
+                "createdAt": "2025-03-17T09:00:00.000Z", "updatedAt": "2025-03-17T09:00:00.000Z",
+                "nodes": [{"id": f"{wid}-webhook", "name": "Webhook", "type": "n8n-nodes-base.webhook",
+                           "typeVersion": 2, "position": [0, 0], "webhookId": f"{wid}-hook",
+                           "parameters": {"httpMethod": "POST", "path": path, "authentication": "headerAuth",
+                                          "responseMode": "responseNode", "options": {}}}],
+                "connections": {}, "settings": {"executionOrder": "v1"}, "staticData": None, "meta": None,
+                "pinData": {}, "versionId": f"{wid}-v1", "triggerCount": 1, "tags": []})
+        return out
+
+    def api_workflows(self, req, m):
+        denied = self._api_auth(req)
+        if denied:
+            return denied
+        wfs = self._workflows(req)
+        active = req.query.get("active")
+        if active in ("true", "false"):
+            wfs = [w for w in wfs if isinstance(w, dict) and bool(w.get("active")) == (active == "true")]
+        elif active is not None:
+            return Response.json(400, {"message": "request/query/active must be boolean"})
+        return self._page(req, wfs)
+
+    def api_workflow(self, req, m):
+        denied = self._api_auth(req)
+        if denied:
+            return denied
+        for w in self._workflows(req):
+            if isinstance(w, dict) and str(w.get("id")) == m.group(1):
+                return Response.json(200, w)
+        return Response.json(404, {"message": "Not Found"})
 
     def webhook_test(self, req, m):
         return self._unregistered(req, self._clean(m.group(1)), N8N_TEST_HINT)
@@ -1085,6 +1277,25 @@ def _any(k, v):
     pass
 
 
+def _respond(k, v):
+    if v not in ("immediately", "accepted"):
+        raise ConfigError(f"{k}: expected 'immediately' or 'accepted', got {json.dumps(v)}")
+
+
+def _exec_status(k, v):
+    values = v if isinstance(v, list) else [v]
+    if isinstance(v, list) and not v:
+        raise ConfigError(f"{k}: empty list")
+    for x in values:
+        if x not in N8N_EXEC_STATUSES:
+            raise ConfigError(f"{k}: unknown status {json.dumps(x)}; allowed: {', '.join(N8N_EXEC_STATUSES)}")
+
+
+def _workflow_list(k, v):
+    if v is not None and not (isinstance(v, list) and all(isinstance(w, dict) for w in v)):
+        raise ConfigError(f"{k}: expected null or a list of objects")
+
+
 CONFIG_CHECKS = {
     "slow_seconds": _num(0, 3600), "timeout_seconds": _num(0, 3600), "retry_after": _num(0, 86400, integer=True),
     "seed": _num(integer=True), "dex_m5": _num(nullable=True), "dex_created_ago_s": _num(nullable=True),
@@ -1093,6 +1304,9 @@ CONFIG_CHECKS = {
     "n8n_response": _any, "n8n_auth": _auth, "telegram_token": _str(nullable=True),
     "telegram_retry_after": _num(0, 86400, integer=True), "llm_key": _str(nullable=True),
     "llm_content": _any, "llm_json_schema": _bool,
+    "n8n_respond": _respond, "n8n_exec_status": _exec_status, "n8n_exec_seconds": _num(0, 86400),
+    "n8n_api_key": _str(nullable=True), "n8n_workflows": _workflow_list,
+    "n8n_page_max": _num(1, N8N_API_PAGE_MAX, integer=True),
 }
 assert set(CONFIG_CHECKS) | {"behaviour"} == set(CONFIG_DOC)
 
@@ -1130,6 +1344,7 @@ class State:
             self.requests = []
             self.dropped = 0
             self.counters: dict[str, int] = {}
+            self.n8n_executions: dict[str, dict] = {}
             self._reseed()
 
     def _reseed(self) -> None:
@@ -1220,6 +1435,9 @@ class State:
                             new["behaviour"][bk] = [str(x) for x in bv] if isinstance(bv, list) else str(bv)
                 elif k == "n8n_paths":
                     new[k] = [p.strip("/") for p in v]
+                elif k == "n8n_exec_status":
+                    self.counters.pop("n8n_exec_status", None)
+                    new[k] = copy.deepcopy(v)
                 else:
                     new[k] = copy.deepcopy(v)
             reseed = "seed" in patch

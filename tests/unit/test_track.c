@@ -1,0 +1,990 @@
+/* Following n8n executions (worker/track.c): the webhook's answer, the
+ * execution object and its times, every status and the outcome rule, the
+ * API's errors (404, 401, 403, 5xx, timeouts, malformed answers), parallel
+ * fetches, and the workflow list with its cursors; against a scripted
+ * server in threads, then against the project's stand-in
+ * (tests/standin/standin.py, started here). */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <json-c/json.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "log.h"
+#include "track.h"
+
+#ifndef TOP_SRCDIR
+#define TOP_SRCDIR ".."
+#endif
+
+#define KEY "n8n_api_SECRETkey_42"
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- stderr capture: the API key must never be logged ------------------- */
+
+static int cap_saved = -1;
+static char cap_path[64];
+
+static void cap_start(void)
+{
+    snprintf(cap_path, sizeof cap_path, "/tmp/test_track_log.XXXXXX");
+    int fd = mkstemp(cap_path);
+    assert_true(fd >= 0);
+    cap_saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+}
+
+/* Restore stderr; returns what was logged (caller frees). */
+static char *cap_stop(void)
+{
+    dup2(cap_saved, STDERR_FILENO);
+    close(cap_saved);
+    cap_saved = -1;
+    FILE *f = fopen(cap_path, "r");
+    assert_non_null(f);
+    char *buf = calloc(1, 1 << 20);
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    unlink(cap_path);
+    if (strstr(buf, KEY) || strstr(buf, "SECRETkey"))
+        fail_msg("the API key reached the log:\n%s", buf);
+    return buf;
+}
+
+/* Per-test teardown: after a failure inside a capture, put stderr back and
+ * show what was captured (cmocka's message is in it); stop a stand-in left
+ * running. */
+static pid_t standin_pid = -1;
+
+static int cap_teardown(void **state)
+{
+    (void)state;
+    if (cap_saved >= 0) {
+        dup2(cap_saved, STDERR_FILENO);
+        close(cap_saved);
+        cap_saved = -1;
+        FILE *f = fopen(cap_path, "r");
+        if (f) {
+            char line[4096];
+            while (fgets(line, sizeof line, f))
+                fputs(line, stderr);
+            fclose(f);
+        }
+        unlink(cap_path);
+    }
+    if (standin_pid > 0) {
+        kill(standin_pid, SIGTERM);
+        waitpid(standin_pid, NULL, 0);
+        standin_pid = -1;
+    }
+    return 0;
+}
+
+/* ---- a scripted n8n API, one thread per connection ------------------------ */
+
+struct route {
+    const char *target;       /* "GET /api/v1/executions/1": exact request line target */
+    int status;
+    const char *body;
+    int delay_ms;
+};
+
+/* A dynamic answer for targets no route matches: fills status and returns
+ * a body (caller frees), or NULL for the default 404. */
+typedef char *(*dyn_fn)(const char *target, int *status);
+
+#define MAX_CONN 256
+
+struct server {
+    int fd, port;
+    pthread_t thread;
+    const struct route *routes;
+    int nroutes;
+    dyn_fn dyn;
+    pthread_mutex_t mu;
+    int served, active, max_active;
+    char last_headers[16384];
+    char targets[64][600];
+    pthread_t conns[MAX_CONN];
+    int nconns;
+};
+
+struct conn {
+    struct server *sv;
+    int fd;
+};
+
+static void *conn_main(void *arg)
+{
+    struct conn *cn = arg;
+    struct server *sv = cn->sv;
+    int c = cn->fd;
+    free(cn);
+    char buf[16384];
+    size_t n = 0;
+    ssize_t k;
+    while (n < sizeof buf - 1 && (k = read(c, buf + n, sizeof buf - 1 - n)) > 0) {
+        n += (size_t)k;
+        buf[n] = '\0';
+        if (strstr(buf, "\r\n\r\n"))
+            break;
+    }
+    buf[n] = '\0';
+    char target[600] = "";
+    char *sp = strchr(buf, ' ');
+    char *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
+    if (sp && sp2)
+        snprintf(target, sizeof target, "%.*s %.*s", (int)(sp - buf), buf, (int)(sp2 - sp - 1), sp + 1);
+    pthread_mutex_lock(&sv->mu);
+    int idx = sv->served++;
+    if (++sv->active > sv->max_active)
+        sv->max_active = sv->active;
+    snprintf(sv->last_headers, sizeof sv->last_headers, "%s", buf);
+    if (idx < 64)
+        snprintf(sv->targets[idx], sizeof sv->targets[idx], "%s", target);
+    pthread_mutex_unlock(&sv->mu);
+
+    int status = 404, delay = 0;
+    const char *body = "{\"message\":\"Not Found\"}";
+    char *dyn = NULL;
+    int found = 0;
+    for (int i = 0; i < sv->nroutes; i++) {
+        if (strcmp(sv->routes[i].target, target) == 0) {
+            status = sv->routes[i].status;
+            body = sv->routes[i].body;
+            delay = sv->routes[i].delay_ms;
+            found = 1;
+            break;
+        }
+    }
+    if (!found && sv->dyn && (dyn = sv->dyn(target, &status)))
+        body = dyn;
+    if (delay)
+        usleep((useconds_t)delay * 1000);
+    char head[512];
+    int hl = snprintf(head, sizeof head,
+                      "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+                      status, strlen(body));
+    ssize_t w = send(c, head, (size_t)hl, MSG_NOSIGNAL);
+    w = send(c, body, strlen(body), MSG_NOSIGNAL);
+    (void)w;
+    free(dyn);
+    close(c);
+    pthread_mutex_lock(&sv->mu);
+    sv->active--;
+    pthread_mutex_unlock(&sv->mu);
+    return NULL;
+}
+
+static void *server_main(void *arg)
+{
+    struct server *sv = arg;
+    for (;;) {
+        int c = accept(sv->fd, NULL, NULL);
+        if (c < 0)
+            return NULL;
+        struct conn *cn = malloc(sizeof *cn);
+        cn->sv = sv;
+        cn->fd = c;
+        pthread_mutex_lock(&sv->mu);
+        int slot = sv->nconns < MAX_CONN ? sv->nconns++ : -1;
+        pthread_mutex_unlock(&sv->mu);
+        if (slot < 0) {
+            close(c);
+            free(cn);
+            continue;
+        }
+        pthread_create(&sv->conns[slot], NULL, conn_main, cn);
+    }
+}
+
+static void server_start(struct server *sv, const struct route *routes, int n, dyn_fn dyn)
+{
+    memset(sv, 0, sizeof *sv);
+    pthread_mutex_init(&sv->mu, NULL);
+    sv->routes = routes;
+    sv->nroutes = n;
+    sv->dyn = dyn;
+    sv->fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(sv->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    assert_int_equal(bind(sv->fd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t al = sizeof a;
+    getsockname(sv->fd, (struct sockaddr *)&a, &al);
+    sv->port = ntohs(a.sin_port);
+    assert_int_equal(listen(sv->fd, 64), 0);
+    pthread_create(&sv->thread, NULL, server_main, sv);
+}
+
+static void server_stop(struct server *sv)
+{
+    shutdown(sv->fd, SHUT_RDWR);
+    close(sv->fd);
+    pthread_join(sv->thread, NULL);
+    for (int i = 0; i < sv->nconns; i++)
+        pthread_join(sv->conns[i], NULL);
+    pthread_mutex_destroy(&sv->mu);
+}
+
+/* A configuration pointing at the server: N8N_BASE_URL set, the API URL derived. */
+struct rig {
+    struct cfg cfg;
+    char base[64];
+    struct server sv;
+};
+
+static void rig_up(struct rig *r, const struct route *routes, int n, dyn_fn dyn)
+{
+    memset(r, 0, sizeof *r);
+    server_start(&r->sv, routes, n, dyn);
+    snprintf(r->base, sizeof r->base, "http://127.0.0.1:%d", r->sv.port);
+    r->cfg.n8n_base_url = r->base;
+    r->cfg.n8n_api_url = "";
+    r->cfg.n8n_api_key = KEY;
+    r->cfg.webhook_timeout_ms = 1000;
+    r->cfg.track_timeout_seconds = 1800;
+}
+
+#define EXEC(id, status, finished, stopped) \
+    "{\"id\":\"" id "\",\"finished\":" finished ",\"mode\":\"webhook\",\"status\":\"" status "\"," \
+    "\"startedAt\":\"2025-03-17T09:00:00.000Z\",\"stoppedAt\":" stopped ",\"workflowId\":\"orchCryptoNormal\"," \
+    "\"retryOf\":null,\"retrySuccessId\":null,\"waitTill\":null,\"customData\":{}}"
+#define STOPPED "\"2025-03-17T09:00:57.250Z\""
+
+/* ---- pure functions ------------------------------------------------------------ */
+
+static void webhook_answer_gives_the_execution_id(void **state)
+{
+    (void)state;
+    static const struct { const char *body; const char *want; } cases[] = {
+        { "{\"accepted\":true,\"execution_id\":\"45\",\"trigger_id\":31,\"idempotency_key\":\"orch-12-crypto-normal-scan\","
+          "\"workflow\":\"crypto-normal-scan\",\"probe\":false}", "45" },
+        { "{\"accepted\":true,\"execution_id\":123}", "123" },
+        { "{\"executionId\":\"7\"}", "7" },
+        { "[{\"execution_id\":\"9\",\"accepted\":true}]", "9" },
+        { " \n{\"execution_id\":\"abc_DEF-1\"}\n ", "abc_DEF-1" },
+        { "{\"execution_id\":\"1234567890123456789012345678901234567890123456789012345678901234\"}",
+          "1234567890123456789012345678901234567890123456789012345678901234" },
+        /* no id */
+        { "{\"message\":\"Workflow was started\"}", NULL },
+        { "{\"accepted\":true,\"execution_id\":null}", NULL },
+        { "{\"execution_id\":\"\"}", NULL },
+        { "[]", NULL },
+        { "[1]", NULL },
+        { "\"123\"", NULL },
+        { "123", NULL },
+        /* malformed or unsafe */
+        { "{\"execution_id\":\"../../workflows\"}", NULL },
+        { "{\"execution_id\":\"1 OR 1\"}", NULL },
+        { "{\"execution_id\":\"1?x=2\"}", NULL },
+        { "{\"execution_id\":\"12345678901234567890123456789012345678901234567890123456789012345\"}", NULL },
+        { "{\"execution_id\":-3}", NULL },
+        { "{\"execution_id\":1.5}", NULL },
+        { "{\"execution_id\":true}", NULL },
+        { "{\"execution_id\":{\"id\":\"1\"}}", NULL },
+        { "{\"execution_id\":\"1\"", NULL },
+        { "{\"execution_id\":\"1\"} trailing", NULL },
+        { "<html>Bad Gateway</html>", NULL },
+        { "", NULL },
+        { "Workflow was started", NULL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *id = track_parse_webhook_answer(cases[i].body);
+        if (!cases[i].want && id)
+            fail_msg("case %zu: expected no id, got \"%s\": %s", i, id, cases[i].body);
+        if (cases[i].want && (!id || strcmp(id, cases[i].want) != 0))
+            fail_msg("case %zu: expected \"%s\", got %s: %s", i, cases[i].want, id ? id : "NULL", cases[i].body);
+        free(id);
+    }
+    assert_null(track_parse_webhook_answer(NULL));
+}
+
+static void iso_times(void **state)
+{
+    (void)state;
+    long long ms = -1;
+    assert_int_equal(track_parse_time("2025-03-17T09:00:00.123Z", &ms), 0);
+    assert_true(ms == 1742202000123LL);
+    assert_int_equal(track_parse_time("2025-03-17T09:00:00Z", &ms), 0);
+    assert_true(ms == 1742202000000LL);
+    assert_int_equal(track_parse_time("2025-03-17T10:00:00.5+01:00", &ms), 0);
+    assert_true(ms == 1742202000500LL);
+    assert_int_equal(track_parse_time("2025-03-17T03:30:00.123456-0530", &ms), 0);
+    assert_true(ms == 1742202000123LL);
+    assert_int_equal(track_parse_time("2025-03-17 09:00:00", &ms), 0);
+    assert_true(ms == 1742202000000LL);
+    assert_int_equal(track_parse_time("2024-02-29T00:00:00.000Z", &ms), 0);
+    assert_true(ms == 1709164800000LL);
+    assert_int_equal(track_parse_time("1970-01-01T00:00:00.000Z", &ms), 0);
+    assert_true(ms == 0);
+    assert_int_equal(track_parse_time("2000-01-01T00:00:00Z", &ms), 0);
+    assert_true(ms == 946684800000LL);
+    static const char *const bad[] = {
+        "", "2025-03-17", "2025-02-29T00:00:00Z", "2025-13-01T00:00:00Z", "2025-04-31T00:00:00Z",
+        "2025-03-17T24:00:00Z", "2025-03-17T09:60:00Z", "2025-03-17T09:00:00.Z", "2025-03-17T09:00:00Zx",
+        "2025-03-17T09:00:00+1", "25-03-17T09:00:00Z", "2025-3-17T09:00:00Z", "yesterday",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (track_parse_time(bad[i], &ms) != -1)
+            fail_msg("accepted \"%s\"", bad[i]);
+    assert_int_equal(track_parse_time(NULL, &ms), -1);
+}
+
+static void execution_objects(void **state)
+{
+    (void)state;
+    static const struct { const char *name; enum track_status st; } all[] = {
+        { "new", TRACK_STATUS_NEW }, { "running", TRACK_STATUS_RUNNING }, { "waiting", TRACK_STATUS_WAITING },
+        { "success", TRACK_STATUS_SUCCESS }, { "error", TRACK_STATUS_ERROR }, { "crashed", TRACK_STATUS_CRASHED },
+        { "canceled", TRACK_STATUS_CANCELED }, { "unknown", TRACK_STATUS_UNKNOWN },
+    };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        assert_int_equal(track_status_parse(all[i].name), all[i].st);
+        assert_string_equal(track_status_name(all[i].st), all[i].name);
+    }
+    assert_int_equal(track_status_parse("cancelled"), TRACK_STATUS_UNKNOWN);
+    assert_int_equal(track_status_parse(NULL), TRACK_STATUS_UNKNOWN);
+
+    struct track_exec e;
+    const char *ok = EXEC("45", "success", "true", STOPPED);
+    assert_int_equal(track_parse_execution(ok, strlen(ok), &e), TRACK_OK);
+    assert_string_equal(e.id, "45");
+    assert_int_equal(e.status, TRACK_STATUS_SUCCESS);
+    assert_true(e.finished);
+    assert_string_equal(e.mode, "webhook");
+    assert_string_equal(e.workflow_id, "orchCryptoNormal");
+    assert_true(e.started_ms == 1742202000000LL);
+    assert_true(e.stopped_ms == 1742202057250LL);
+    assert_true(e.wait_till_ms == 0);
+    assert_string_equal(e.retry_of, "");
+
+    /* numeric ids (older n8n), retryOf, waitTill */
+    const char *num = "{\"id\":46,\"finished\":false,\"mode\":\"retry\",\"status\":\"waiting\",\"startedAt\":\"2025-03-17T09:00:00.000Z\","
+                      "\"stoppedAt\":null,\"workflowId\":7,\"retryOf\":45,\"waitTill\":\"2025-03-17T10:00:00.000Z\"}";
+    assert_int_equal(track_parse_execution(num, strlen(num), &e), TRACK_OK);
+    assert_string_equal(e.id, "46");
+    assert_string_equal(e.workflow_id, "7");
+    assert_string_equal(e.retry_of, "45");
+    assert_int_equal(e.status, TRACK_STATUS_WAITING);
+    assert_true(e.stopped_ms == 0);
+    assert_true(e.wait_till_ms == 1742205600000LL);
+
+    /* no status field (n8n before 1.0): derived */
+    static const struct { const char *body; enum track_status st; int finished; } derived[] = {
+        { "{\"id\":\"1\",\"finished\":true,\"stoppedAt\":\"2025-03-17T09:00:01Z\"}", TRACK_STATUS_SUCCESS, 1 },
+        { "{\"id\":\"1\",\"finished\":false,\"stoppedAt\":\"2025-03-17T09:00:01Z\"}", TRACK_STATUS_ERROR, 0 },
+        { "{\"id\":\"1\",\"finished\":false,\"stoppedAt\":null,\"waitTill\":\"2025-03-17T09:00:01Z\"}", TRACK_STATUS_WAITING, 0 },
+        { "{\"id\":\"1\",\"finished\":false,\"stoppedAt\":null}", TRACK_STATUS_RUNNING, 0 },
+        { "{\"id\":\"1\",\"status\":null}", TRACK_STATUS_RUNNING, 0 },
+        { "{\"id\":\"1\",\"status\":\"success\"}", TRACK_STATUS_SUCCESS, 1 },        /* finished from status */
+        { "{\"id\":\"1\",\"status\":\"paused-by-martians\"}", TRACK_STATUS_UNKNOWN, 0 },
+        /* an unreadable time is not fatal: the status is what counts */
+        { "{\"id\":\"1\",\"status\":\"error\",\"startedAt\":\"soon\",\"stoppedAt\":42}", TRACK_STATUS_ERROR, 0 },
+    };
+    for (size_t i = 0; i < sizeof derived / sizeof derived[0]; i++) {
+        if (track_parse_execution(derived[i].body, strlen(derived[i].body), &e) != TRACK_OK)
+            fail_msg("derived %zu refused: %s", i, e.error);
+        if (e.status != derived[i].st || e.finished != derived[i].finished)
+            fail_msg("derived %zu: status %s finished %d", i, track_status_name(e.status), e.finished);
+    }
+
+    static const char *const bad[] = {
+        "", "null", "[]", "[" EXEC("1", "success", "true", STOPPED) "]", "{\"finished\":true}",
+        "{\"id\":null,\"status\":\"success\"}", "{\"id\":\"../1\",\"status\":\"success\"}",
+        "{\"id\":\"1\",\"status\":3}", "{\"id\":\"1\",\"status\":[\"success\"]}", "{\"id\":\"1\",\"status\":\"succ",
+        "<!DOCTYPE html><html><body>n8n</body></html>", "{\"id\":\"1\"} {\"id\":\"2\"}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (track_parse_execution(bad[i], strlen(bad[i]), &e) != TRACK_EINVALID)
+            fail_msg("bad %zu accepted: %s", i, bad[i]);
+        assert_true(e.error[0] != '\0');
+    }
+}
+
+static void outcome_rule(void **state)
+{
+    (void)state;
+    time_t t0 = 1742202000;
+    long to = 1800;
+    /* final statuses end the trigger whatever the time */
+    assert_string_equal(track_outcome(TRACK_STATUS_SUCCESS, t0, t0 + 5, to), "succeeded");
+    assert_string_equal(track_outcome(TRACK_STATUS_ERROR, t0, t0 + 5, to), "failed");
+    assert_string_equal(track_outcome(TRACK_STATUS_CRASHED, t0, t0 + 5, to), "crashed");
+    assert_string_equal(track_outcome(TRACK_STATUS_CANCELED, t0, t0 + 5, to), "canceled");
+    assert_string_equal(track_outcome(TRACK_STATUS_SUCCESS, t0, t0 + 99999, to), "succeeded");
+    assert_string_equal(track_outcome(TRACK_STATUS_ERROR, t0, t0 + 99999, to), "failed");
+    /* the others stay open until the timeout, then time out */
+    const enum track_status open[] = { TRACK_STATUS_NEW, TRACK_STATUS_RUNNING, TRACK_STATUS_WAITING, TRACK_STATUS_UNKNOWN };
+    for (size_t i = 0; i < sizeof open / sizeof open[0]; i++) {
+        assert_null(track_outcome(open[i], t0, t0, to));
+        assert_null(track_outcome(open[i], t0, t0 + to - 1, to));
+        assert_string_equal(track_outcome(open[i], t0, t0 + to, to), "timed_out");
+        assert_string_equal(track_outcome(open[i], t0, t0 + 10 * to, to), "timed_out");
+        assert_null(track_outcome(open[i], t0, t0 - 60, to));      /* a clock step back: still open */
+    }
+}
+
+static void api_url_and_enabled(void **state)
+{
+    (void)state;
+    struct cfg c;
+    memset(&c, 0, sizeof c);
+    char url[128];
+    c.n8n_base_url = "";
+    c.n8n_api_url = "";
+    c.n8n_api_key = KEY;
+    assert_int_equal(track_api_url(&c, url, sizeof url), -1);
+    assert_string_equal(url, "");
+    assert_false(track_enabled(&c));
+    c.n8n_base_url = "http://127.0.0.1:5678";
+    assert_int_equal(track_api_url(&c, url, sizeof url), 0);
+    assert_string_equal(url, "http://127.0.0.1:5678/api/v1");
+    assert_true(track_enabled(&c));
+    c.n8n_api_url = "https://n8n.example/custom/api/v1/";
+    assert_int_equal(track_api_url(&c, url, sizeof url), 0);
+    assert_string_equal(url, "https://n8n.example/custom/api/v1");
+    assert_int_equal(track_api_url(&c, url, 10), -1);
+    c.n8n_api_key = "";
+    assert_false(track_enabled(&c));
+    struct track_exec e;
+    assert_int_equal(track_fetch(&c, "1", &e), TRACK_EDISABLED);
+    assert_non_null(strstr(e.error, "N8N_API_KEY"));
+    struct track_workflows w;
+    assert_int_equal(track_list_workflows(&c, &w), TRACK_EDISABLED);
+    assert_int_equal(w.n, 0);
+    track_workflows_free(&w);
+    assert_string_equal(track_strerror(TRACK_EGONE), "execution not found");
+}
+
+/* ---- against the scripted server ---------------------------------------------- */
+
+static const struct route exec_routes[] = {
+    { "GET /api/v1/executions/1", 200, EXEC("1", "success", "true", STOPPED), 0 },
+    { "GET /api/v1/executions/2", 200, EXEC("2", "error", "false", STOPPED), 0 },
+    { "GET /api/v1/executions/3", 200, EXEC("3", "crashed", "false", STOPPED), 0 },
+    { "GET /api/v1/executions/4", 200, EXEC("4", "canceled", "false", STOPPED), 0 },
+    { "GET /api/v1/executions/5", 200, EXEC("5", "running", "false", "null"), 0 },
+    { "GET /api/v1/executions/6", 200, EXEC("6", "waiting", "false", "null"), 0 },
+    { "GET /api/v1/executions/7", 200, EXEC("7", "new", "false", "null"), 0 },
+    { "GET /api/v1/executions/8", 200, EXEC("8", "unknown", "false", "null"), 0 },
+    { "GET /api/v1/executions/404", 404, "{\"message\":\"Not Found\"}", 0 },
+    { "GET /api/v1/executions/nopublicapi", 404, "<!DOCTYPE html><pre>Cannot GET /api/v1/executions/nopublicapi</pre>", 0 },
+    { "GET /api/v1/executions/cannot", 404, "{\"code\":404,\"message\":\"Cannot GET /api/v1/executions/cannot\"}", 0 },
+    { "GET /api/v1/executions/401", 401, "{\"message\":\"unauthorized\"}", 0 },
+    { "GET /api/v1/executions/403", 403, "{\"message\":\"Forbidden\"}", 0 },
+    { "GET /api/v1/executions/500", 500, "{\"message\":\"Internal Server Error\"}", 0 },
+    { "GET /api/v1/executions/502", 502, "<html>Bad Gateway</html>", 0 },
+    { "GET /api/v1/executions/503", 503, "", 0 },
+    { "GET /api/v1/executions/429", 429, "{\"message\":\"Too Many Requests\"}", 0 },
+    { "GET /api/v1/executions/400", 400, "{\"message\":\"request/params/id must be integer\"}", 0 },
+    { "GET /api/v1/executions/slow", 200, EXEC("slow", "success", "true", STOPPED), 2500 },
+    { "GET /api/v1/executions/truncated", 200, "{\"id\":\"truncated\",\"status\":\"succ", 0 },
+    { "GET /api/v1/executions/html", 200, "<!DOCTYPE html><html><body>n8n editor</body></html>", 0 },
+    { "GET /api/v1/executions/empty", 200, "", 0 },
+    { "GET /api/v1/executions/other", 200, EXEC("99", "success", "true", STOPPED), 0 },
+};
+#define NROUTES ((int)(sizeof exec_routes / sizeof exec_routes[0]))
+
+static void fetch_every_status(void **state)
+{
+    (void)state;
+    struct rig r;
+    cap_start();
+    rig_up(&r, exec_routes, NROUTES, NULL);
+    static const struct { const char *id; enum track_status st; const char *outcome; } want[] = {
+        { "1", TRACK_STATUS_SUCCESS, "succeeded" }, { "2", TRACK_STATUS_ERROR, "failed" },
+        { "3", TRACK_STATUS_CRASHED, "crashed" }, { "4", TRACK_STATUS_CANCELED, "canceled" },
+        { "5", TRACK_STATUS_RUNNING, NULL }, { "6", TRACK_STATUS_WAITING, NULL },
+        { "7", TRACK_STATUS_NEW, NULL }, { "8", TRACK_STATUS_UNKNOWN, NULL },
+    };
+    time_t now = time(NULL);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        struct track_exec e;
+        assert_int_equal(track_fetch(&r.cfg, want[i].id, &e), TRACK_OK);
+        assert_string_equal(e.id, want[i].id);
+        assert_int_equal(e.status, want[i].st);
+        assert_int_equal(e.http_status, 200);
+        assert_int_equal(e.finished, want[i].st == TRACK_STATUS_SUCCESS);
+        const char *oc = track_outcome(e.status, now - 60, now, r.cfg.track_timeout_seconds);
+        if (want[i].outcome)
+            assert_string_equal(oc, want[i].outcome);
+        else
+            assert_null(oc);
+        /* still open, but past the timeout */
+        if (!want[i].outcome)
+            assert_string_equal(track_outcome(e.status, now - 1800, now, r.cfg.track_timeout_seconds), "timed_out");
+    }
+    /* the request: path, key header, Accept */
+    assert_string_equal(r.sv.targets[0], "GET /api/v1/executions/1");
+    assert_non_null(strstr(r.sv.last_headers, "X-N8N-API-KEY: " KEY "\r\n"));
+    assert_non_null(strstr(r.sv.last_headers, "Accept: application/json\r\n"));
+    server_stop(&r.sv);
+    char *log = cap_stop();
+    free(log);
+}
+
+static void fetch_errors(void **state)
+{
+    (void)state;
+    struct rig r;
+    cap_start();
+    rig_up(&r, exec_routes, NROUTES, NULL);
+    static const struct { const char *id; enum track_err err; long http; const char *msg; } want[] = {
+        { "404", TRACK_EGONE, 404, "pruned" },
+        { "nopublicapi", TRACK_ECONFIG, 404, "N8N_API_URL" },
+        { "cannot", TRACK_ECONFIG, 404, "public API" },
+        { "401", TRACK_ECONFIG, 401, "check N8N_API_KEY" },
+        { "403", TRACK_ECONFIG, 403, "execution:read" },
+        { "500", TRACK_ERETRY, 500, "HTTP 500" },
+        { "502", TRACK_ERETRY, 502, "HTTP 502" },
+        { "503", TRACK_ERETRY, 503, "HTTP 503" },
+        { "429", TRACK_ERETRY, 429, "HTTP 429" },
+        { "slow", TRACK_ERETRY, 0, "timeout" },
+        { "400", TRACK_EINVALID, 400, "HTTP 400" },
+        { "truncated", TRACK_EINVALID, 200, "not a JSON object" },
+        { "html", TRACK_EINVALID, 200, "not a JSON object" },
+        { "empty", TRACK_EINVALID, 200, "not a JSON object" },
+        { "other", TRACK_EINVALID, 200, "execution 99" },
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        struct track_exec e;
+        enum track_err got = track_fetch(&r.cfg, want[i].id, &e);
+        if (got != want[i].err)
+            fail_msg("%s: expected %s, got %s (%s)", want[i].id, track_strerror(want[i].err), track_strerror(got), e.error);
+        assert_int_equal(e.http_status, want[i].http);
+        assert_string_equal(e.id, want[i].id);
+        assert_int_equal(e.status, TRACK_STATUS_UNKNOWN);
+        if (!strstr(e.error, want[i].msg))
+            fail_msg("%s: error \"%s\" lacks \"%s\"", want[i].id, e.error, want[i].msg);
+    }
+    /* ids that cannot go into a URL are refused before any request */
+    int before = r.sv.served;
+    struct track_exec e;
+    assert_int_equal(track_fetch(&r.cfg, "../workflows", &e), TRACK_EINVALID);
+    assert_int_equal(track_fetch(&r.cfg, "", &e), TRACK_EINVALID);
+    assert_int_equal(track_fetch(&r.cfg, NULL, &e), TRACK_EINVALID);
+    assert_int_equal(r.sv.served, before);
+    server_stop(&r.sv);
+    /* nobody listening */
+    assert_int_equal(track_fetch(&r.cfg, "1", &e), TRACK_ERETRY);
+    assert_non_null(strstr(e.error, "could not connect"));
+    char *log = cap_stop();            /* fails if the key is there */
+    assert_non_null(strstr(log, "\"event\":\"track.gone\""));
+    assert_non_null(strstr(log, "\"event\":\"track.config_error\""));
+    assert_non_null(strstr(log, "\"event\":\"track.fetch_failed\""));
+    assert_non_null(strstr(log, "\"event\":\"track.invalid_answer\""));
+    assert_null(strstr(log, "127.0.0.1"));    /* no URL in the log */
+    free(log);
+}
+
+static void fetch_many_in_parallel(void **state)
+{
+    (void)state;
+    /* 20 ids, each answered after 300 ms: sequentially 6 s */
+    static struct route routes[20];
+    static char targets[20][64], bodies[20][512];
+    static const char *const sts[] = { "success", "error", "crashed", "canceled", "running", "waiting", "new", "unknown" };
+    for (int i = 0; i < 20; i++) {
+        snprintf(targets[i], sizeof targets[i], "GET /api/v1/executions/%d", 100 + i);
+        char id[8];
+        snprintf(id, sizeof id, "%d", 100 + i);
+        snprintf(bodies[i], sizeof bodies[i],
+                 "{\"id\":\"%s\",\"finished\":%s,\"mode\":\"webhook\",\"status\":\"%s\",\"startedAt\":\"2025-03-17T09:00:00.000Z\","
+                 "\"stoppedAt\":null,\"workflowId\":\"w%d\"}", id, i % 8 == 0 ? "true" : "false", sts[i % 8], i);
+        routes[i] = (struct route){ targets[i], 200, bodies[i], 300 };
+    }
+    routes[7] = (struct route){ targets[7], 404, "{\"message\":\"Not Found\"}", 300 };
+    struct rig r;
+    cap_start();
+    rig_up(&r, routes, 20, NULL);
+    const char *ids[22];
+    char idbuf[20][8];
+    for (int i = 0; i < 20; i++) {
+        snprintf(idbuf[i], sizeof idbuf[i], "%d", 100 + i);
+        ids[i] = idbuf[i];
+    }
+    ids[20] = "bad/id";
+    ids[21] = "100";                                   /* the same id twice is fine */
+    struct track_exec outs[22];
+    enum track_err errs[22];
+    long long t0 = now_ms();
+    size_t ok = track_fetch_many(&r.cfg, ids, 22, outs, errs);
+    long long took = now_ms() - t0;
+    assert_int_equal(ok, 20);                          /* 22 - the 404 - the bad id */
+    assert_true(took < 1500);
+    assert_true(r.sv.max_active >= 4);
+    for (int i = 0; i < 20; i++) {
+        if (i == 7) {
+            assert_int_equal(errs[i], TRACK_EGONE);
+            continue;
+        }
+        assert_int_equal(errs[i], TRACK_OK);
+        assert_string_equal(outs[i].id, ids[i]);
+        assert_int_equal(outs[i].status, track_status_parse(sts[i % 8]));
+        char wf[8];
+        snprintf(wf, sizeof wf, "w%d", i);
+        assert_string_equal(outs[i].workflow_id, wf);
+    }
+    assert_int_equal(errs[20], TRACK_EINVALID);
+    assert_int_equal(errs[21], TRACK_OK);
+    assert_int_equal(outs[21].status, TRACK_STATUS_SUCCESS);
+    assert_int_equal(r.sv.served, 21);
+    assert_int_equal(track_fetch_many(&r.cfg, ids, 0, outs, errs), 0);
+    server_stop(&r.sv);
+    free(cap_stop());
+}
+
+/* ---- workflows ------------------------------------------------------------------- */
+
+#define WF(id, name, active, path) \
+    "{\"id\":" id ",\"name\":\"" name "\",\"active\":" active ",\"isArchived\":false,\"createdAt\":\"2025-03-17T09:00:00.000Z\"," \
+    "\"nodes\":[{\"name\":\"Start\",\"type\":\"n8n-nodes-base.code\",\"parameters\":{\"path\":\"not-this\"}}," \
+    "{\"name\":\"Webhook\",\"type\":\"n8n-nodes-base.webhook\",\"parameters\":{\"httpMethod\":\"POST\",\"path\":\"" path "\"," \
+    "\"options\":{\"a\":{\"b\":{\"c\":{\"d\":[1,[2,[3]]]}}}}}}],\"connections\":{},\"settings\":{},\"tags\":[]}"
+
+#define LONG_NAME "@LONG@"      /* replaced by a name of 127 bytes + an e-acute across byte 128 */
+
+static void list_workflows_follows_cursors(void **state)
+{
+    (void)state;
+    /* page 2 carries a name whose 129th byte is inside a character */
+    static const char page2_tpl[] =
+        "{\"data\":[" WF("12", LONG_NAME, "true", "deep-market-analysis") ","
+        "{\"id\":\"plain\",\"name\":\"No webhook\",\"active\":true,\"isArchived\":true,\"nodes\":[]}],\"nextCursor\":null}";
+    static char page2[sizeof page2_tpl + 200], long_name[160];
+    int k = snprintf(long_name, sizeof long_name, "Caf\xc3\xa9");
+    memset(long_name + k, 'a', 127 - (size_t)k);
+    snprintf(long_name + 127, sizeof long_name - 127, "\xc3\xa9\xc3\xa9");
+    const char *at = strstr(page2_tpl, LONG_NAME);
+    snprintf(page2, sizeof page2, "%.*s%s%s", (int)(at - page2_tpl), page2_tpl, long_name, at + strlen(LONG_NAME));
+    const struct route wf_routes[] = {
+        { "GET /api/v1/workflows?limit=250", 200,
+          "{\"data\":[" WF("\"orchCryptoNormal\"", "crypto-normal-scan", "true", "crypto-normal-scan") ","
+          WF("\"orchForexAsiaSes\"", "forex-asia-session", "false", "forex-asia-session") ","
+          "{\"name\":\"no id\",\"active\":true}," "\"not an object\"],\"nextCursor\":\"c+/2==\"}", 0 },
+        { "GET /api/v1/workflows?limit=250&cursor=c%2B%2F2%3D%3D", 200, page2, 0 },
+    };
+    struct rig r;
+    cap_start();
+    rig_up(&r, wf_routes, 2, NULL);
+    struct track_workflows w;
+    assert_int_equal(track_list_workflows(&r.cfg, &w), TRACK_OK);
+    assert_int_equal(r.sv.served, 2);
+    assert_int_equal(w.n, 4);
+    assert_false(w.truncated);
+    assert_string_equal(w.items[0].id, "orchCryptoNormal");
+    assert_string_equal(w.items[0].name, "crypto-normal-scan");
+    assert_true(w.items[0].active);
+    assert_false(w.items[0].archived);
+    assert_string_equal(w.items[0].webhook_path, "crypto-normal-scan");
+    assert_false(w.items[1].active);
+    assert_string_equal(w.items[1].webhook_path, "forex-asia-session");
+    assert_string_equal(w.items[2].id, "12");
+    /* cut at a character boundary: 127 bytes, not half an e-acute */
+    assert_int_equal(strlen(w.items[2].name), 127);
+    assert_int_equal(strncmp(w.items[2].name, long_name, 127), 0);
+    assert_string_equal(w.items[2].webhook_path, "deep-market-analysis");
+    assert_string_equal(w.items[3].id, "plain");
+    assert_true(w.items[3].archived);
+    assert_string_equal(w.items[3].webhook_path, "");
+    assert_non_null(strstr(r.sv.last_headers, "X-N8N-API-KEY: " KEY "\r\n"));
+
+    json_object *j = track_workflows_json(&w);
+    assert_int_equal(json_object_array_length(j), 4);
+    json_object *first = json_object_array_get_idx(j, 0);
+    assert_string_equal(json_object_get_string(json_object_object_get(first, "webhook_path")), "crypto-normal-scan");
+    assert_true(json_object_get_boolean(json_object_object_get(first, "active")));
+    json_object_put(j);
+    track_workflows_free(&w);
+    track_workflows_free(&w);          /* twice: a no-op */
+    server_stop(&r.sv);
+    char *log = cap_stop();
+    assert_non_null(strstr(log, "\"event\":\"track.workflows\""));
+    assert_non_null(strstr(log, "\"count\":4"));
+    free(log);
+}
+
+/* Every page names a new cursor: p1, p2, ... */
+static char *endless_pages(const char *target, int *status)
+{
+    int page = 0;
+    const char *c = strstr(target, "cursor=p");
+    if (c)
+        page = atoi(c + 8);
+    char *body = malloc(256);
+    snprintf(body, 256, "{\"data\":[{\"id\":\"w%d\",\"name\":\"n%d\",\"active\":true}],\"nextCursor\":\"p%d\"}",
+             page, page, page + 1);
+    *status = 200;
+    return body;
+}
+
+/* Page 1 points at itself. */
+static char *same_cursor(const char *target, int *status)
+{
+    (void)target;
+    *status = 200;
+    return strdup("{\"data\":[],\"nextCursor\":\"again\"}");
+}
+
+static void list_workflows_bounds_and_errors(void **state)
+{
+    (void)state;
+    struct rig r;
+    struct track_workflows w;
+    cap_start();
+    rig_up(&r, NULL, 0, endless_pages);
+    assert_int_equal(track_list_workflows(&r.cfg, &w), TRACK_OK);
+    assert_int_equal(r.sv.served, TRACK_MAX_PAGES);
+    assert_int_equal(w.n, TRACK_MAX_PAGES);
+    assert_true(w.truncated);
+    assert_string_equal(w.items[TRACK_MAX_PAGES - 1].id, "w19");
+    track_workflows_free(&w);
+    server_stop(&r.sv);
+
+    rig_up(&r, NULL, 0, same_cursor);
+    assert_int_equal(track_list_workflows(&r.cfg, &w), TRACK_EINVALID);
+    assert_int_equal(r.sv.served, 2);
+    assert_int_equal(w.n, 0);
+    assert_null(w.items);
+    assert_non_null(strstr(w.error, "same nextCursor"));
+    server_stop(&r.sv);
+
+    static const struct { int status; const char *body; enum track_err err; const char *msg; } cases[] = {
+        { 401, "{\"message\":\"'X-N8N-API-KEY' header required\"}", TRACK_ECONFIG, "N8N_API_KEY" },
+        { 403, "{\"message\":\"Forbidden\"}", TRACK_ECONFIG, "workflow:list" },
+        { 404, "{\"message\":\"Not Found\"}", TRACK_ECONFIG, "N8N_API_URL" },
+        { 500, "{}", TRACK_ERETRY, "HTTP 500" },
+        { 200, "{\"data\":{}}", TRACK_EINVALID, "data" },
+        { 200, "{\"data\":[],\"nextCursor\":5}", TRACK_EINVALID, "nextCursor" },
+        { 200, "[{\"id\":\"1\"}]", TRACK_EINVALID, "data" },
+        { 200, "{\"data\":[{\"id\":\"1\",\"name\":\"x\"", TRACK_EINVALID, "data" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct route one = { "GET /api/v1/workflows?limit=250", cases[i].status, cases[i].body, 0 };
+        rig_up(&r, &one, 1, NULL);
+        enum track_err got = track_list_workflows(&r.cfg, &w);
+        if (got != cases[i].err)
+            fail_msg("case %zu: expected %s, got %s (%s)", i, track_strerror(cases[i].err), track_strerror(got), w.error);
+        if (!strstr(w.error, cases[i].msg))
+            fail_msg("case %zu: error \"%s\" lacks \"%s\"", i, w.error, cases[i].msg);
+        assert_int_equal(w.n, 0);
+        track_workflows_free(&w);
+        server_stop(&r.sv);
+    }
+    char *log = cap_stop();
+    assert_non_null(strstr(log, "\"event\":\"track.workflows_failed\""));
+    assert_non_null(strstr(log, "\"truncated\":true"));
+    free(log);
+}
+
+/* ---- against the stand-in ------------------------------------------------------------- */
+
+struct standin {
+    pid_t pid;
+    int port;
+    char base[64];
+};
+
+static void standin_start(struct standin *s)
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    s->pid = fork();
+    assert_true(s->pid >= 0);
+    if (s->pid == 0) {
+        dup2(p[1], STDOUT_FILENO);
+        close(p[0]);
+        close(p[1]);
+        execlp("python3", "python3", TOP_SRCDIR "/tests/standin/standin.py", "--port", "0", "--quiet",
+               (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    char line[256];
+    size_t n = 0;
+    struct pollfd pf = { .fd = p[0], .events = POLLIN };
+    while (n < sizeof line - 1 && poll(&pf, 1, 15000) > 0) {
+        ssize_t k = read(p[0], line + n, 1);
+        if (k <= 0 || line[n] == '\n')
+            break;
+        n++;
+    }
+    line[n] = '\0';
+    close(p[0]);
+    if (sscanf(line, "standin listening on 127.0.0.1:%d", &s->port) != 1)
+        fail_msg("the stand-in did not start (python3 %s): \"%s\"", TOP_SRCDIR "/tests/standin/standin.py", line);
+    snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d", s->port);
+    standin_pid = s->pid;
+}
+
+static void standin_stop(struct standin *s)
+{
+    kill(s->pid, SIGTERM);
+    int st;
+    waitpid(s->pid, &st, 0);
+    standin_pid = -1;
+}
+
+/* POST path with body; returns the answer's body (caller frees). */
+static char *standin_post(struct standin *s, const char *path, const char *body)
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s%s", s->base, path);
+    struct http_req req = { .method = "POST", .url = url, .body = body, .timeout_ms = 5000 };
+    struct http_resp r;
+    assert_int_equal(http_perform(&req, &r), HTTP_OK);
+    if (r.status != 200)
+        fail_msg("POST %s -> %ld: %s", path, r.status, r.body);
+    char *out = strdup(r.body);
+    http_resp_free(&r);
+    return out;
+}
+
+static void against_the_standin(void **state)
+{
+    (void)state;
+    struct standin si;
+    standin_start(&si);
+    char base[96];
+    snprintf(base, sizeof base, "%s/n8n", si.base);
+    struct cfg c;
+    memset(&c, 0, sizeof c);
+    c.n8n_base_url = base;                 /* API: base + /api/v1 */
+    c.n8n_api_url = "";
+    c.n8n_api_key = KEY;
+    c.webhook_timeout_ms = 3000;
+    cap_start();
+
+    /* "Immediately" mode: no id to follow */
+    char *ans = standin_post(&si, "/n8n/webhook/crypto-normal-scan", "{\"trigger_id\":1}");
+    assert_null(track_parse_webhook_answer(ans));
+    free(ans);
+
+    /* our workflows' early answer: one execution per status */
+    free(standin_post(&si, "/_standin/config",
+                      "{\"n8n_respond\":\"accepted\",\"n8n_api_key\":\"" KEY "\","
+                      "\"n8n_exec_status\":[\"success\",\"error\",\"crashed\",\"canceled\",\"waiting\",\"new\",\"unknown\"]}"));
+    static const char *const want[] = { "success", "error", "crashed", "canceled", "waiting", "new", "unknown" };
+    char *ids[7];
+    for (int i = 0; i < 7; i++) {
+        char body[128];
+        snprintf(body, sizeof body, "{\"trigger_id\":%d,\"idempotency_key\":\"orch-1-w%d\"}", i + 2, i);
+        ans = standin_post(&si, "/n8n/webhook/forex-london-session", body);
+        ids[i] = track_parse_webhook_answer(ans);
+        assert_non_null(ids[i]);
+        free(ans);
+    }
+    struct track_exec outs[7];
+    enum track_err errs[7];
+    assert_int_equal(track_fetch_many(&c, (const char *const *)ids, 7, outs, errs), 7);
+    time_t now = time(NULL);
+    for (int i = 0; i < 7; i++) {
+        assert_string_equal(track_status_name(outs[i].status), want[i]);
+        assert_string_equal(outs[i].workflow_id, "orchForexLondonS");
+        assert_string_equal(outs[i].mode, "webhook");
+        if (outs[i].status != TRACK_STATUS_NEW)
+            assert_true(outs[i].started_ms / 1000 >= now - 60 && outs[i].started_ms / 1000 <= now + 1);
+        else
+            assert_true(outs[i].started_ms == 0);      /* startedAt null */
+        free(ids[i]);
+    }
+    assert_string_equal(track_outcome(outs[0].status, now, now, 1800), "succeeded");
+    assert_string_equal(track_outcome(outs[1].status, now, now, 1800), "failed");
+    assert_null(track_outcome(outs[4].status, now, now, 1800));
+
+    /* running for a second, then success */
+    free(standin_post(&si, "/_standin/config", "{\"n8n_exec_status\":\"success\",\"n8n_exec_seconds\":1}"));
+    ans = standin_post(&si, "/n8n/webhook/crypto-light-monitoring", "{}");
+    char *id = track_parse_webhook_answer(ans);
+    free(ans);
+    assert_non_null(id);
+    struct track_exec e;
+    assert_int_equal(track_fetch(&c, id, &e), TRACK_OK);
+    assert_int_equal(e.status, TRACK_STATUS_RUNNING);
+    assert_true(e.stopped_ms == 0);
+    usleep(1200 * 1000);
+    assert_int_equal(track_fetch(&c, id, &e), TRACK_OK);
+    assert_int_equal(e.status, TRACK_STATUS_SUCCESS);
+    assert_true(e.finished);
+    assert_true(e.stopped_ms - e.started_ms >= 999 && e.stopped_ms - e.started_ms <= 1001);
+    free(id);
+
+    /* pruned, wrong key, workflows across pages */
+    assert_int_equal(track_fetch(&c, "99999", &e), TRACK_EGONE);
+    free(standin_post(&si, "/_standin/config", "{\"n8n_page_max\":3}"));
+    struct track_workflows w;
+    assert_int_equal(track_list_workflows(&c, &w), TRACK_OK);
+    assert_int_equal(w.n, 8);
+    for (size_t i = 0; i < w.n; i++) {
+        assert_string_equal(w.items[i].webhook_path, w.items[i].name);
+        assert_true(w.items[i].active);
+    }
+    assert_string_equal(w.items[0].id, "orchCryptoAggres");
+    track_workflows_free(&w);
+    c.n8n_api_key = "wrong-key";
+    assert_int_equal(track_fetch(&c, "1", &e), TRACK_ECONFIG);
+    assert_int_equal(e.http_status, 401);
+    assert_int_equal(track_list_workflows(&c, &w), TRACK_ECONFIG);
+    /* the API failing alone, webhooks untouched */
+    c.n8n_api_key = KEY;
+    free(standin_post(&si, "/_standin/config", "{\"behaviour\":{\"n8n:api\":\"503\"}}"));
+    assert_int_equal(track_fetch(&c, "1", &e), TRACK_ERETRY);
+    free(standin_post(&si, "/_standin/config", "{\"behaviour\":{\"n8n:api\":\"malformed\"}}"));
+    assert_int_equal(track_fetch(&c, "1", &e), TRACK_EINVALID);
+    ans = standin_post(&si, "/n8n/webhook/crypto-light-monitoring", "{}");
+    id = track_parse_webhook_answer(ans);
+    assert_non_null(id);
+    free(id);
+    free(ans);
+    free(cap_stop());
+    standin_stop(&si);
+}
+
+int main(void)
+{
+    if (http_global_init() != 0)
+        return 1;
+    log_init("test_track", LOG_DEBUG);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(webhook_answer_gives_the_execution_id, cap_teardown),
+        cmocka_unit_test_teardown(iso_times, cap_teardown),
+        cmocka_unit_test_teardown(execution_objects, cap_teardown),
+        cmocka_unit_test_teardown(outcome_rule, cap_teardown),
+        cmocka_unit_test_teardown(api_url_and_enabled, cap_teardown),
+        cmocka_unit_test_teardown(fetch_every_status, cap_teardown),
+        cmocka_unit_test_teardown(fetch_errors, cap_teardown),
+        cmocka_unit_test_teardown(fetch_many_in_parallel, cap_teardown),
+        cmocka_unit_test_teardown(list_workflows_follows_cursors, cap_teardown),
+        cmocka_unit_test_teardown(list_workflows_bounds_and_errors, cap_teardown),
+        cmocka_unit_test_teardown(against_the_standin, cap_teardown),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    http_global_cleanup();
+    return rc;
+}

@@ -1,0 +1,707 @@
+/* alert: Telegram alerts; see alert.h. */
+#include "config.h"
+#include "alert.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "http.h"
+#include "log.h"
+
+#define ALERT_MIN_REQUEST_MS 200    /* no request is started with less budget left */
+#define ALERT_RETRY_BASE_MS 1000    /* pause after a transport error or 5xx, times the attempt */
+#define ALERT_RETRY_AFTER_DEFAULT 5 /* seconds, when a 429 does not say */
+#define ALERT_FIELD_UNITS 120       /* a short field (mode, workflow, status, id) */
+#define ALERT_HTML_BYTES (ALERT_TEXT_MAX * 3 + 8)   /* at most 3 bytes per unit, the ellipsis, NUL */
+#define ALERT_ELLIPSIS "\xe2\x80\xa6"               /* U+2026, one unit */
+
+const char *alert_kind_name(enum alert_kind k)
+{
+    switch (k) {
+    case ALERT_MODE_SWITCH:         return "mode_switch";
+    case ALERT_WORKFLOW_FAILED:     return "workflow_failed";
+    case ALERT_CIRCUIT_OPEN:        return "circuit_open";
+    case ALERT_LLM_FALLBACK_STREAK: return "llm_fallback_streak";
+    case ALERT_WORKER_STARTED:      return "worker_started";
+    case ALERT_WORKER_STOPPED:      return "worker_stopped";
+    case ALERT_KIND_COUNT:          break;
+    }
+    return "unknown";
+}
+
+/* ---- clock -------------------------------------------------------------- */
+
+/* CLOCK_MONOTONIC in milliseconds. */
+static long long alert_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleep ms milliseconds (restarting after signals). */
+static void alert_sleep_ms(long long ms)
+{
+    if (ms <= 0)
+        return;
+    struct timespec ts = { .tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* ---- text ----------------------------------------------------------------- */
+
+/* Decode one UTF-8 character at s.  Returns its length in bytes (1..4) and
+ * sets *cp, or returns the length of an invalid sequence to skip (>= 1)
+ * with *cp = -1. */
+static size_t alert_utf8(const unsigned char *s, long *cp)
+{
+    unsigned char c = s[0];
+    size_t n;
+    long v, min;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2; v = c & 0x1f; min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3; v = c & 0x0f; min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4; v = c & 0x07; min = 0x10000;
+    } else {
+        *cp = -1;
+        return 1;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            *cp = -1;
+            return i;               /* resynchronise on the byte that broke it */
+        }
+        v = (v << 6) | (s[i] & 0x3f);
+    }
+    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) {
+        *cp = -1;
+        return n;
+    }
+    *cp = v;
+    return n;
+}
+
+size_t alert_html_escape(const char *text, size_t max_units, char *out, size_t cap, int *cut)
+{
+    size_t len = 0, units = 0;
+    if (cut)
+        *cut = 0;
+    if (cap == 0)
+        return 0;
+    const unsigned char *p = (const unsigned char *)(text ? text : "");
+    while (*p) {
+        long cp;
+        size_t n = alert_utf8(p, &cp);
+        const char *piece;
+        size_t plen, pu;
+        char one[4];
+        if (cp < 0) {
+            piece = "\xef\xbf\xbd";     /* U+FFFD */
+            plen = 3;
+            pu = 1;
+        } else if (cp == '&') {
+            piece = "&amp;"; plen = 5; pu = 5;
+        } else if (cp == '<') {
+            piece = "&lt;"; plen = 4; pu = 4;
+        } else if (cp == '>') {
+            piece = "&gt;"; plen = 4; pu = 4;
+        } else if (cp == '"') {
+            piece = "&quot;"; plen = 6; pu = 6;
+        } else if ((cp < 0x20 && cp != '\n' && cp != '\t') || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) {
+            p += n;                     /* control character: dropped */
+            continue;
+        } else {
+            memcpy(one, p, n);
+            piece = one;
+            plen = n;
+            pu = cp >= 0x10000 ? 2 : 1;
+        }
+        if (units + pu > max_units || len + plen + 1 > cap) {
+            if (cut)
+                *cut = 1;
+            break;
+        }
+        memcpy(out + len, piece, plen);
+        len += plen;
+        units += pu;
+        p += n;
+    }
+    out[len] = '\0';
+    return units;
+}
+
+void alert_scrub(char *s, size_t cap, const char *token)
+{
+    if (!s || cap == 0)
+        return;
+    char *out = malloc(cap);
+    if (!out) {
+        s[0] = '\0';                    /* cannot check it: show nothing */
+        return;
+    }
+    size_t tl = token ? strlen(token) : 0, o = 0, i = 0;
+    while (s[i] && o + 1 < cap) {
+        const char *rep = NULL;
+        if (tl && strncmp(s + i, token, tl) == 0) {
+            rep = "<token>";
+            i += tl;
+        } else if (strncmp(s + i, "/bot", 4) == 0) {
+            rep = "/bot<token>";
+            i += 4;
+            while (s[i] && !strchr("/?# \t\r\n\"'", s[i]))
+                i++;
+        }
+        if (rep) {
+            for (; *rep && o + 1 < cap; rep++)
+                out[o++] = *rep;
+        } else {
+            out[o++] = s[i++];
+        }
+    }
+    out[o] = '\0';
+    memcpy(s, out, o + 1);
+    free(out);
+}
+
+/* An HTML message under construction: tags are appended raw, text escaped;
+ * units counts UTF-16 units of the whole. */
+struct alert_doc {
+    char *s;
+    size_t len, units;
+    int cut;
+};
+
+static int alert_doc_init(struct alert_doc *d)
+{
+    memset(d, 0, sizeof *d);
+    d->s = malloc(ALERT_HTML_BYTES);
+    if (!d->s)
+        return -1;
+    d->s[0] = '\0';
+    return 0;
+}
+
+/* Append an ASCII tag or separator (the helpers keep these within the limit). */
+static void alert_doc_raw(struct alert_doc *d, const char *raw)
+{
+    size_t n = strlen(raw);
+    if (d->units + n > ALERT_TEXT_MAX || d->len + n + 1 > ALERT_HTML_BYTES) {
+        d->cut = 1;
+        return;
+    }
+    memcpy(d->s + d->len, raw, n + 1);
+    d->len += n;
+    d->units += n;
+}
+
+/* Append text escaped, at most max_units of it and never past the limit
+ * (one unit is kept for the ellipsis of a cut text). */
+static void alert_doc_text(struct alert_doc *d, const char *text, size_t max_units)
+{
+    size_t room = ALERT_TEXT_MAX - d->units;
+    int cut = 0;
+    size_t u = alert_html_escape(text, max_units < room ? max_units : room, d->s + d->len,
+                                 ALERT_HTML_BYTES - d->len, &cut);
+    if (cut) {
+        /* again with one unit less, then the ellipsis */
+        if (room == 0)
+            return;
+        size_t lim = (max_units < room ? max_units : room) - 1;
+        u = alert_html_escape(text, lim, d->s + d->len, ALERT_HTML_BYTES - d->len, NULL);
+        d->len += strlen(d->s + d->len);
+        memcpy(d->s + d->len, ALERT_ELLIPSIS, sizeof ALERT_ELLIPSIS);
+        d->len += sizeof ALERT_ELLIPSIS - 1;
+        d->units += u + 1;
+        if (max_units >= room)
+            d->cut = 1;
+        return;
+    }
+    d->len += strlen(d->s + d->len);
+    d->units += u;
+}
+
+/* ---- the queue ------------------------------------------------------------ */
+
+int alert_enabled(const struct alert *a) { return a && a->enabled; }
+
+size_t alert_queued(const struct alert *a) { return a ? a->count : 0; }
+
+const char *alert_queue_text(const struct alert *a, size_t i)
+{
+    if (!a || i >= a->count)
+        return NULL;
+    return a->queue[(a->head + i) % ALERT_QUEUE_MAX].text;
+}
+
+/* Remove the oldest message. */
+static void alert_pop(struct alert *a)
+{
+    struct alert_msg *m = &a->queue[a->head];
+    free(m->text);
+    memset(m, 0, sizeof *m);
+    a->head = (a->head + 1) % ALERT_QUEUE_MAX;
+    a->count--;
+}
+
+/* Queue html (taken over: freed here on every path). */
+static void alert_enqueue(struct alert *a, enum alert_kind kind, int quiet, char *html)
+{
+    if (a->count == ALERT_QUEUE_MAX) {
+        enum alert_kind old = a->queue[a->head].kind;
+        alert_pop(a);
+        a->stats.dropped++;
+        log_event(LOG_WARN, "alert.dropped", "s:chat_id s:kind s:reason i:dropped",
+                  a->chat_id, alert_kind_name(old), "queue full", a->stats.dropped);
+    }
+    struct alert_msg *m = &a->queue[(a->head + a->count) % ALERT_QUEUE_MAX];
+    m->kind = kind;
+    m->attempts = 0;
+    m->quiet = quiet;
+    m->text = html;
+    a->count++;
+}
+
+/* Queue a finished document; frees its buffer on failure. */
+static int alert_doc_post(struct alert *a, enum alert_kind kind, int quiet, struct alert_doc *d)
+{
+    if (d->len == 0)
+        alert_doc_raw(d, "(empty)");
+    char *html = realloc(d->s, d->len + 1);
+    if (!html)
+        html = d->s;                    /* shrinking failed: keep the big one */
+    d->s = NULL;
+    alert_enqueue(a, kind, quiet, html);
+    return 0;
+}
+
+int alert_post(struct alert *a, enum alert_kind kind, const char *text)
+{
+    if (!a || !text)
+        return -1;
+    if (!a->enabled)
+        return 0;
+    struct alert_doc d;
+    if (alert_doc_init(&d) < 0)
+        return -1;
+    alert_doc_text(&d, text, ALERT_TEXT_MAX);
+    /* nothing visible left (only spaces or control characters): Telegram
+     * refuses an empty text */
+    size_t k = 0;
+    while (d.s[k] == ' ' || d.s[k] == '\n' || d.s[k] == '\t')
+        k++;
+    if (!d.s[k]) {
+        d.len = d.units = 0;
+        d.s[0] = '\0';
+    }
+    return alert_doc_post(a, kind, 0, &d);
+}
+
+/* ---- configuration -------------------------------------------------------- */
+
+/* <digits>:<letters, digits, _ or -> */
+static int alert_token_ok(const char *t)
+{
+    size_t d = 0, r = 0;
+    while (t[d] >= '0' && t[d] <= '9')
+        d++;
+    if (d == 0 || d > 20 || t[d] != ':')
+        return 0;
+    for (const char *p = t + d + 1; *p; p++, r++) {
+        char c = *p;
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return 0;
+    }
+    return r >= 1 && r <= 200;
+}
+
+/* -123, 456 or @name */
+static int alert_chat_ok(const char *c)
+{
+    size_t n = 0;
+    if (*c == '@') {
+        for (c++; *c; c++, n++)
+            if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
+                return 0;
+        return n >= 1 && n <= 64;
+    }
+    if (*c == '-')
+        c++;
+    for (; *c; c++, n++)
+        if (*c < '0' || *c > '9')
+            return 0;
+    return n >= 1 && n <= 19;
+}
+
+int alert_init(struct alert *a, const struct cfg *c)
+{
+    memset(a, 0, sizeof *a);
+    const char *tok = c->telegram_bot_token ? c->telegram_bot_token : "";
+    const char *chat = c->telegram_chat_id ? c->telegram_chat_id : "";
+    const char *base = c->telegram_base_url && *c->telegram_base_url ? c->telegram_base_url
+                                                                     : "https://api.telegram.org";
+    a->fallback_streak = c->alert_fallback_streak > 0 ? c->alert_fallback_streak : 5;
+    if (!*tok && !*chat)
+        return 0;
+    const char *var = NULL, *why = NULL;
+    if (!*tok || !*chat) {
+        var = *tok ? "TELEGRAM_CHAT_ID" : "TELEGRAM_BOT_TOKEN";
+        why = "TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID must be set together";
+    } else if (!alert_token_ok(tok)) {
+        var = "TELEGRAM_BOT_TOKEN";
+        why = "expected <digits>:<letters, digits, _ or -> as BotFather gives it (value hidden)";
+    } else if (!alert_chat_ok(chat)) {
+        var = "TELEGRAM_CHAT_ID";
+        why = "expected a chat id such as -1001234567890 or a channel @name";
+    }
+    if (var) {
+        log_event(LOG_ERROR, "alert.invalid_config", "s:variable s:error", var, why);
+        return -1;
+    }
+    size_t ul = strlen(base) + strlen(tok) + sizeof "/bot/sendMessage";
+    a->url = malloc(ul);
+    a->token = strdup(tok);
+    if (!a->url || !a->token) {
+        log_event(LOG_ERROR, "alert.invalid_config", "s:variable s:error", "TELEGRAM_BOT_TOKEN", "out of memory");
+        alert_free(a);
+        return -1;
+    }
+    snprintf(a->url, ul, "%s/bot%s/sendMessage", base, tok);
+    snprintf(a->chat_id, sizeof a->chat_id, "%s", chat);
+    a->enabled = 1;
+    return 0;
+}
+
+void alert_free(struct alert *a)
+{
+    if (!a)
+        return;
+    while (a->count)
+        alert_pop(a);
+    if (a->token)                       /* do not leave the secret in freed memory */
+        memset(a->token, 0, strlen(a->token));
+    if (a->url)
+        memset(a->url, 0, strlen(a->url));
+    free(a->token);
+    free(a->url);
+    a->token = a->url = NULL;
+    a->enabled = 0;
+}
+
+/* ---- sending -------------------------------------------------------------- */
+
+/* The sendMessage body for m.  Returns a string (caller frees) or NULL. */
+static char *alert_body(const struct alert *a, const struct alert_msg *m)
+{
+    json_object *o = json_object_new_object();
+    if (!o)
+        return NULL;
+    json_object *chat;
+    if (a->chat_id[0] == '@') {
+        chat = json_object_new_string(a->chat_id);
+    } else {
+        errno = 0;
+        long long id = strtoll(a->chat_id, NULL, 10);
+        chat = errno ? json_object_new_string(a->chat_id) : json_object_new_int64(id);
+    }
+    json_object_object_add(o, "chat_id", chat);
+    json_object_object_add(o, "text", json_object_new_string(m->text));
+    json_object_object_add(o, "parse_mode", json_object_new_string("HTML"));
+    json_object_object_add(o, "disable_notification", json_object_new_boolean(m->quiet));
+    const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    char *out = s ? strdup(s) : NULL;
+    json_object_put(o);
+    return out;
+}
+
+/* What Telegram said: ok, description (scrubbed, into desc) and
+ * parameters.retry_after (-1 when absent). */
+static void alert_parse_answer(const struct alert *a, const struct http_resp *r, int *ok,
+                               char *desc, size_t desclen, long *retry_after)
+{
+    *ok = 0;
+    *retry_after = -1;
+    desc[0] = '\0';
+    json_tokener *tok = json_tokener_new_ex(8);
+    json_object *root = NULL;
+    if (tok && r->body && r->len > 0 && r->len < ALERT_BODY_MAX) {
+        root = json_tokener_parse_ex(tok, r->body, (int)r->len);
+        if (json_tokener_get_error(tok) != json_tokener_success) {
+            json_object_put(root);
+            root = NULL;
+        }
+    }
+    if (tok)
+        json_tokener_free(tok);
+    if (root && json_object_is_type(root, json_type_object)) {
+        json_object *v;
+        if (json_object_object_get_ex(root, "ok", &v) && json_object_is_type(v, json_type_boolean))
+            *ok = json_object_get_boolean(v);
+        if (json_object_object_get_ex(root, "description", &v) && json_object_is_type(v, json_type_string))
+            snprintf(desc, desclen, "%s", json_object_get_string(v));
+        json_object *params, *ra;
+        if (json_object_object_get_ex(root, "parameters", &params) &&
+            json_object_object_get_ex(params, "retry_after", &ra) && json_object_is_type(ra, json_type_int))
+            *retry_after = (long)json_object_get_int64(ra);
+    }
+    json_object_put(root);
+    if (*retry_after < 0) {
+        const char *h = http_resp_header(r, "retry-after");
+        char *end;
+        if (h) {
+            errno = 0;
+            long v = strtol(h, &end, 10);
+            if (!errno && end != h && !*end && v >= 0)
+                *retry_after = v;
+        }
+    }
+    alert_scrub(desc, desclen, a->token);
+}
+
+/* A hint for answers that mean the configuration is wrong, or NULL. */
+static const char *alert_hint(long status, const char *desc)
+{
+    if (status == 401 || status == 404)
+        return "check TELEGRAM_BOT_TOKEN and TELEGRAM_BASE_URL";
+    if (status == 400 && strstr(desc, "chat not found"))
+        return "check TELEGRAM_CHAT_ID";
+    if (status == 403)
+        return "the bot cannot post to TELEGRAM_CHAT_ID (blocked, or not a member)";
+    return NULL;
+}
+
+/* Send the oldest message once, with the given timeout; updates the queue,
+ * the counters and a->next_at_ms. */
+static void alert_send_one(struct alert *a, long timeout_ms)
+{
+    struct alert_msg *m = &a->queue[a->head];
+    const char *kind = alert_kind_name(m->kind);
+    char *body = alert_body(a, m);
+    if (!body) {
+        a->stats.failed++;
+        log_event(LOG_WARN, "alert.failed", "s:chat_id s:kind i:status s:error b:will_retry",
+                  a->chat_id, kind, 0LL, "out of memory", 0);
+        alert_pop(a);
+        return;
+    }
+    struct http_req req = {
+        .method = "POST", .url = a->url, .body = body, .headers = NULL,
+        .timeout_ms = timeout_ms, .max_bytes = ALERT_BODY_MAX,
+    };
+    struct http_resp r;
+    enum http_err e = http_perform(&req, &r);
+    free(body);
+    long long now = alert_now_ms();
+    long long next = now + ALERT_SPACING_MS;
+
+    int ok = 0;
+    long retry_after = -1;
+    char desc[256];
+    desc[0] = '\0';
+    if (e == HTTP_OK)
+        alert_parse_answer(a, &r, &ok, desc, sizeof desc, &retry_after);
+    /* libcurl's r.errmsg may quote the URL, and so the token: never logged */
+    if (e == HTTP_OK && r.status >= 200 && r.status < 300) {
+        a->stats.sent++;
+        log_event(LOG_INFO, "alert.sent", "s:chat_id s:kind i:status i:attempt d:ms",
+                  a->chat_id, kind, (long long)r.status, (long long)m->attempts + 1, r.elapsed_ms);
+        alert_pop(a);
+    } else if (e == HTTP_OK && r.status == 429) {
+        if (retry_after < 0)
+            retry_after = ALERT_RETRY_AFTER_DEFAULT;
+        if (retry_after < 1)
+            retry_after = 1;
+        if (retry_after > ALERT_RETRY_AFTER_MAX)
+            retry_after = ALERT_RETRY_AFTER_MAX;
+        a->stats.rate_limited++;
+        next = now + retry_after * 1000LL;
+        log_event(LOG_WARN, "alert.rate_limited", "s:chat_id s:kind i:status i:retry_after i:queued",
+                  a->chat_id, kind, 429LL, (long long)retry_after, (long long)a->count);
+    } else if (e != HTTP_OK || r.status >= 500) {
+        m->attempts++;
+        int retry = m->attempts < ALERT_MAX_ATTEMPTS;
+        char what[64];
+        if (e != HTTP_OK)
+            snprintf(what, sizeof what, "%s", http_strerror(e));
+        else
+            snprintf(what, sizeof what, "HTTP %ld", r.status);
+        log_event(LOG_WARN, "alert.failed", "s:chat_id s:kind i:status s:error b:will_retry i:attempts",
+                  a->chat_id, kind, (long long)(e == HTTP_OK ? r.status : 0), desc[0] ? desc : what,
+                  retry, (long long)m->attempts);
+        if (retry) {
+            long long pause = (long long)ALERT_RETRY_BASE_MS * m->attempts;
+            if (now + pause > next)
+                next = now + pause;
+        } else {
+            a->stats.failed++;
+            alert_pop(a);
+        }
+    } else {                            /* another 4xx: this message will never pass */
+        char what[64];
+        snprintf(what, sizeof what, "HTTP %ld", r.status);
+        a->stats.failed++;
+        log_event(LOG_WARN, "alert.failed", "s:chat_id s:kind i:status s:error b:will_retry s:hint",
+                  a->chat_id, kind, (long long)r.status, desc[0] ? desc : what, 0,
+                  alert_hint(r.status, desc));
+        alert_pop(a);
+    }
+    http_resp_free(&r);
+    if (next > a->next_at_ms)
+        a->next_at_ms = next;
+}
+
+size_t alert_flush(struct alert *a, long budget_ms)
+{
+    if (!a || !a->enabled)
+        return 0;
+    long long deadline = alert_now_ms() + (budget_ms > 0 ? budget_ms : 0);
+    while (a->count > 0) {
+        long long now = alert_now_ms();
+        if (a->next_at_ms > now) {
+            if (a->next_at_ms >= deadline)
+                break;
+            alert_sleep_ms(a->next_at_ms - now);
+            continue;
+        }
+        long long left = deadline - now;
+        if (left < ALERT_MIN_REQUEST_MS)
+            break;
+        alert_send_one(a, (long)(left < ALERT_TIMEOUT_MS ? left : ALERT_TIMEOUT_MS));
+    }
+    return a->count;
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+/* Start a document with a bold title. */
+static int alert_doc_start(struct alert_doc *d, const char *title)
+{
+    if (alert_doc_init(d) < 0)
+        return -1;
+    alert_doc_raw(d, "<b>");
+    alert_doc_text(d, title, ALERT_FIELD_UNITS);
+    alert_doc_raw(d, "</b>");
+    return 0;
+}
+
+int alert_mode_switch(struct alert *a, const char *from, const char *to, const char *reason)
+{
+    if (!a)
+        return -1;
+    if (!a->enabled)
+        return 0;
+    struct alert_doc d;
+    if (alert_doc_start(&d, "Mode switch") < 0)
+        return -1;
+    alert_doc_raw(&d, ": ");
+    alert_doc_text(&d, from && *from ? from : "?", ALERT_FIELD_UNITS);
+    alert_doc_text(&d, " \xe2\x86\x92 ", 3);                /* -> */
+    alert_doc_text(&d, to && *to ? to : "?", ALERT_FIELD_UNITS);
+    if (reason && *reason) {
+        alert_doc_raw(&d, "\n");
+        alert_doc_text(&d, reason, ALERT_TEXT_MAX);
+    }
+    return alert_doc_post(a, ALERT_MODE_SWITCH, 0, &d);
+}
+
+int alert_workflow_failed(struct alert *a, const char *workflow, const char *status,
+                          const char *execution_id, const char *detail)
+{
+    if (!a)
+        return -1;
+    if (!a->enabled)
+        return 0;
+    struct alert_doc d;
+    if (alert_doc_start(&d, "Workflow failed") < 0)
+        return -1;
+    alert_doc_raw(&d, ": ");
+    alert_doc_text(&d, workflow && *workflow ? workflow : "?", ALERT_FIELD_UNITS);
+    if (status && *status) {
+        alert_doc_raw(&d, " (");
+        alert_doc_text(&d, status, ALERT_FIELD_UNITS);
+        alert_doc_raw(&d, ")");
+    }
+    if (execution_id && *execution_id) {
+        alert_doc_raw(&d, "\nn8n execution ");
+        alert_doc_text(&d, execution_id, ALERT_FIELD_UNITS);
+    }
+    if (detail && *detail) {
+        alert_doc_raw(&d, "\n");
+        alert_doc_text(&d, detail, ALERT_TEXT_MAX);
+    }
+    return alert_doc_post(a, ALERT_WORKFLOW_FAILED, 0, &d);
+}
+
+int alert_circuit_open(struct alert *a, const char *name, long failures, long cooldown_seconds)
+{
+    if (!a)
+        return -1;
+    if (!a->enabled)
+        return 0;
+    struct alert_doc d;
+    if (alert_doc_start(&d, "Circuit open") < 0)
+        return -1;
+    alert_doc_raw(&d, ": ");
+    alert_doc_text(&d, name && *name ? name : "?", ALERT_FIELD_UNITS);
+    char tail[128];
+    snprintf(tail, sizeof tail, " after %ld consecutive failure%s; next try in %ld s",
+             failures, failures == 1 ? "" : "s", cooldown_seconds);
+    alert_doc_text(&d, tail, sizeof tail);
+    return alert_doc_post(a, ALERT_CIRCUIT_OPEN, 0, &d);
+}
+
+int alert_llm_fallback_streak(struct alert *a, long streak, const char *last_error)
+{
+    if (!a)
+        return -1;
+    if (!a->enabled || streak != a->fallback_streak)
+        return 0;
+    struct alert_doc d;
+    if (alert_doc_start(&d, "LLM fallback streak") < 0)
+        return -1;
+    char line[128];
+    snprintf(line, sizeof line, ": %ld decisions in a row made by the fallback policy, not the LLM", streak);
+    alert_doc_text(&d, line, sizeof line);
+    if (last_error && *last_error) {
+        alert_doc_raw(&d, "\nlast LLM error: ");
+        alert_doc_text(&d, last_error, ALERT_TEXT_MAX);
+    }
+    return alert_doc_post(a, ALERT_LLM_FALLBACK_STREAK, 0, &d) == 0 ? 1 : -1;
+}
+
+/* "Worker started" / "Worker stopped". */
+static int alert_worker(struct alert *a, enum alert_kind kind, const char *title, int quiet, const char *detail)
+{
+    if (!a)
+        return -1;
+    if (!a->enabled)
+        return 0;
+    struct alert_doc d;
+    if (alert_doc_start(&d, title) < 0)
+        return -1;
+    if (detail && *detail) {
+        alert_doc_raw(&d, "\n");
+        alert_doc_text(&d, detail, ALERT_TEXT_MAX);
+    }
+    return alert_doc_post(a, kind, quiet, &d);
+}
+
+int alert_worker_started(struct alert *a, const char *detail)
+{
+    return alert_worker(a, ALERT_WORKER_STARTED, "Worker started", 1, detail);
+}
+
+int alert_worker_stopped(struct alert *a, const char *detail)
+{
+    return alert_worker(a, ALERT_WORKER_STOPPED, "Worker stopped", 0, detail);
+}
