@@ -30,6 +30,8 @@ static void hello_on_signal(int sig)
 
 /* Parse a decimal or octal (leading 0) number into *out within [min, max].
  * Returns 0, or -1 when s is not such a number. */
+#define HELLO_MAX_PAD (1024 * 1024)
+
 static int hello_parse_long(const char *s, int base, long min, long max, long *out)
 {
     char *end;
@@ -51,6 +53,8 @@ static int hello_serve(int listen_fd)
         fprintf(stderr, "hello: FCGX_InitRequest failed\n");
         return 1;
     }
+    static char pad[HELLO_MAX_PAD];
+    memset(pad, ' ', sizeof pad);
     while (!hello_stop && FCGX_Accept_r(&req) >= 0) {
         char body[128];
         int n = snprintf(body, sizeof body,
@@ -58,12 +62,20 @@ static int hello_serve(int listen_fd)
                          (long)getpid(), ++served);
         if (n < 0 || (size_t)n >= sizeof body)
             n = 0;
+        /* ?bytes=N pads the answer to N bytes: the same-size baseline for a large page */
+        long want = 0;
+        const char *qs = FCGX_GetParam("QUERY_STRING", req.envp);
+        if (qs && strncmp(qs, "bytes=", 6) == 0 && hello_parse_long(qs + 6, 10, 0, HELLO_MAX_PAD, &want) < 0)
+            want = 0;
+        long extra = want > n ? want - n : 0;
         FCGX_FPrintF(req.out,
                      "Status: 200 OK\r\n"
                      "Content-Type: application/json\r\n"
                      "Cache-Control: no-store\r\n"
-                     "Content-Length: %d\r\n\r\n", n);
+                     "Content-Length: %ld\r\n\r\n", (long)n + extra);
         FCGX_PutStr(body, n, req.out);
+        if (extra)
+            FCGX_PutStr(pad, (int)extra, req.out);
         FCGX_Finish_r(&req);
     }
     FCGX_Free(&req, 1);
