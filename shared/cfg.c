@@ -75,6 +75,8 @@ static const struct cfg_var cfg_vars[] = {
     { "LLM_TEMPERATURE",         CFG_DBL,   O(llm_temperature),      "0.2", 0, 2, 0 },
     { "LLM_BREAKER_FAILURES",    CFG_INT,   O(llm_breaker_failures), "3", 1, 100, 0 },
     { "LLM_BREAKER_COOLDOWN_SECONDS", CFG_INT, O(llm_breaker_cooldown_seconds), "300", 1, 86400, 0 },
+    { "HEARTBEAT_SECONDS",       CFG_INT,   O(heartbeat_seconds),    "5", 1, 300, 0 },
+    { "PROBE_RETENTION_HOURS",   CFG_INT,   O(probe_retention_hours), "168", 1, 87600, 0 },
     { "TELEGRAM_BOT_TOKEN",      CFG_STR,   O(telegram_bot_token),   "", 0, 0, CFG_SECRET },
     { "TELEGRAM_CHAT_ID",        CFG_STR,   O(telegram_chat_id),     "", 0, 0, 0 },
     { "TELEGRAM_BASE_URL",       CFG_URL,   O(telegram_base_url),    "https://api.telegram.org", 0, 0, 0 },
@@ -82,8 +84,15 @@ static const struct cfg_var cfg_vars[] = {
     { "N8N_API_URL",             CFG_URL,   O(n8n_api_url),          "", 0, 0, 0 },
     { "N8N_API_KEY",             CFG_STR,   O(n8n_api_key),          "", 0, 0, CFG_SECRET },
     { "TRACK_TIMEOUT_SECONDS",   CFG_INT,   O(track_timeout_seconds), "1800", 5, 604800, 0 },
-    { "HEARTBEAT_SECONDS",       CFG_INT,   O(heartbeat_seconds),    "5", 1, 300, 0 },
-    { "PROBE_RETENTION_HOURS",   CFG_INT,   O(probe_retention_hours), "168", 1, 87600, 0 },
+    { "ORCH_RESULTS_TOKEN",      CFG_STR,   O(results_token),        "", 0, 0, CFG_SECRET },
+    { "WEBHOOK_MAX_ATTEMPTS",    CFG_INT,   O(webhook_max_attempts), "3", 1, 10, 0 },
+    { "WEBHOOK_RETRY_BASE_MS",   CFG_INT,   O(webhook_retry_base_ms), "1000", 50, 600000, 0 },
+    { "WEBHOOK_RETRY_MAX_MS",    CFG_INT,   O(webhook_retry_max_ms), "30000", 50, 3600000, 0 },
+    { "WORKFLOW_BREAKER_FAILURES", CFG_INT, O(workflow_breaker_failures), "3", 1, 100, 0 },
+    { "WORKFLOW_BREAKER_COOLDOWN_SECONDS", CFG_INT, O(workflow_breaker_cooldown_seconds), "300", 1, 86400, 0 },
+    { "WORKFLOW_CONCURRENCY",    CFG_STR,   O(workflow_concurrency), "deep-market-analysis=forbid,default=allow", 0, 0, 0 },
+    { "TRACK_POLL_SECONDS",      CFG_INT,   O(track_poll_seconds),   "5", 1, 3600, 0 },
+    { "N8N_WORKFLOWS_REFRESH_SECONDS", CFG_INT, O(n8n_workflows_refresh_seconds), "300", 5, 86400, 0 },
 };
 
 #define CFG_NVARS (sizeof cfg_vars / sizeof cfg_vars[0])

@@ -63,6 +63,9 @@ struct cfg {
     double llm_temperature;      /* LLM_TEMPERATURE */
     long  llm_breaker_failures;  /* LLM_BREAKER_FAILURES: consecutive failures that open the circuit */
     long  llm_breaker_cooldown_seconds; /* LLM_BREAKER_COOLDOWN_SECONDS */
+    /* worker housekeeping */
+    long  heartbeat_seconds;     /* HEARTBEAT_SECONDS */
+    long  probe_retention_hours; /* PROBE_RETENTION_HOURS */
     /* alerts (worker/alert.c) */
     char *telegram_bot_token;    /* TELEGRAM_BOT_TOKEN (secret); empty (with TELEGRAM_CHAT_ID): no alerts */
     char *telegram_chat_id;      /* TELEGRAM_CHAT_ID: -100123... or @channel */
@@ -72,9 +75,17 @@ struct cfg {
     char *n8n_api_url;           /* N8N_API_URL; empty: N8N_BASE_URL + "/api/v1" */
     char *n8n_api_key;           /* N8N_API_KEY (secret); empty: executions not tracked */
     long  track_timeout_seconds; /* TRACK_TIMEOUT_SECONDS: a trigger running longer is 'timed_out' */
-    /* worker housekeeping */
-    long  heartbeat_seconds;     /* HEARTBEAT_SECONDS */
-    long  probe_retention_hours; /* PROBE_RETENTION_HOURS */
+    long  track_poll_seconds;    /* TRACK_POLL_SECONDS: how often running executions are looked at */
+    long  n8n_workflows_refresh_seconds; /* N8N_WORKFLOWS_REFRESH_SECONDS: n8n's workflow list, re-read */
+    /* results posted back by the workflows (POST /results) */
+    char *results_token;         /* ORCH_RESULTS_TOKEN (secret); empty: POST /results answers 503 */
+    /* delivery (worker/deliver.c) */
+    long  webhook_max_attempts;  /* WEBHOOK_MAX_ATTEMPTS: tries of one trigger (network errors, 5xx, 429) */
+    long  webhook_retry_base_ms; /* WEBHOOK_RETRY_BASE_MS: first backoff; doubles, with jitter */
+    long  webhook_retry_max_ms;  /* WEBHOOK_RETRY_MAX_MS: longest wait; a longer retry-after gives up */
+    long  workflow_breaker_failures;          /* WORKFLOW_BREAKER_FAILURES: failures in a row that open a circuit */
+    long  workflow_breaker_cooldown_seconds;  /* WORKFLOW_BREAKER_COOLDOWN_SECONDS */
+    char *workflow_concurrency;  /* WORKFLOW_CONCURRENCY: "path=forbid|allow|replace,...,default=allow" */
 };
 
 /* A source of variables: returns the value of name or NULL when unset. */

@@ -4,9 +4,12 @@
 #include "http.h"
 #include "log.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #define ACT_MAX_RESPONSE (256 * 1024)
 
@@ -77,6 +80,46 @@ enum act_status act_classify(int transport_ok, long status, const char *body)
     return ACT_FAILED;
 }
 
+long act_retry_after_ms(const char *value, time_t now)
+{
+    if (!value)
+        return -1;
+    while (*value == ' ' || *value == '\t')
+        value++;
+    if (*value >= '0' && *value <= '9') {
+        char *end;
+        errno = 0;
+        long long s = strtoll(value, &end, 10);
+        while (*end == ' ' || *end == '\t')
+            end++;
+        if (errno || *end || s < 0)
+            return -1;
+        return s > 86400 ? 86400L * 1000L : (long)s * 1000L;
+    }
+    /* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
+    static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+    char wd[4], mn[4], tz[4];
+    int day, year, hh, mm, ss, used = 0;
+    if (sscanf(value, "%3[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d %3[A-Z]%n",
+               wd, &day, mn, &year, &hh, &mm, &ss, tz, &used) != 8 || value[used] || strcmp(tz, "GMT"))
+        return -1;
+    int m = -1;
+    for (int i = 0; i < 12; i++)
+        if (strcasecmp(mn, mon[i]) == 0)
+            m = i;
+    if (m < 0 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 || year < 1970)
+        return -1;
+    struct tm tm = { .tm_year = year - 1900, .tm_mon = m, .tm_mday = day, .tm_hour = hh, .tm_min = mm, .tm_sec = ss };
+    time_t at = timegm(&tm);
+    if (at == (time_t)-1)
+        return -1;
+    long long d = (long long)at - (long long)now;
+    if (d < 0)
+        d = 0;
+    return d > 86400 ? 86400L * 1000L : (long)d * 1000L;
+}
+
 /* Copy at most cap-1 printable bytes of s into out. */
 static void act_excerpt(char *out, size_t cap, const char *s, size_t len)
 {
@@ -100,6 +143,8 @@ void act_fire_many(const struct cfg *c, struct act_job *jobs, int n)
     if (!reqs || !resps || !urls || !hdrs || !hv) {
         for (int i = 0; i < n; i++) {
             jobs[i].status = ACT_FAILED;
+            jobs[i].transport_err = HTTP_EINTERNAL;
+            jobs[i].retry_after_ms = -1;
             snprintf(jobs[i].error, sizeof jobs[i].error, "out of memory");
         }
         goto out;
@@ -124,6 +169,8 @@ void act_fire_many(const struct cfg *c, struct act_job *jobs, int n)
         struct act_job *j = &jobs[i];
         struct http_resp *r = &resps[i];
         j->http_status = r->status;
+        j->transport_err = (int)r->err;
+        j->retry_after_ms = r->err == HTTP_OK ? act_retry_after_ms(http_resp_header(r, "retry-after"), time(NULL)) : -1;
         j->latency_ms = r->elapsed_ms;
         j->status = act_classify(r->err == HTTP_OK, r->status, r->body);
         act_excerpt(j->response, sizeof j->response, r->body ? r->body : "", r->len);

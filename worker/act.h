@@ -8,6 +8,7 @@
 #define ACT_H
 
 #include <json-c/json.h>
+#include <time.h>
 
 #include "cfg.h"
 #include "decide.h"
@@ -29,7 +30,9 @@ struct act_job {
     const char *key;            /* idempotency key (borrowed) */
     /* results */
     enum act_status status;
+    int transport_err;          /* enum http_err: HTTP_OK when an answer arrived */
     long http_status;
+    long retry_after_ms;        /* the answer's retry-after header in ms, -1 when absent or invalid */
     double latency_ms;
     char error[256];
     char response[512];         /* first bytes of the answer */
@@ -46,6 +49,10 @@ void act_key(long long decision_id, const char *workflow, char *out, size_t cap)
 
 /* POST every job in parallel; fills each job's results. */
 void act_fire_many(const struct cfg *c, struct act_job *jobs, int n);
+
+/* A retry-after header value (delta seconds, or an HTTP-date, RFC 9110)
+ * in milliseconds from now; -1 when value is NULL or not valid. */
+long act_retry_after_ms(const char *value, time_t now);
 
 /* Classify one HTTP outcome: exposed for tests. */
 enum act_status act_classify(int transport_ok, long status, const char *body);

@@ -80,7 +80,8 @@ static int cycle_learn_market(int wf)
 }
 
 /* Learn from what was started: delivery outcomes, scan and health times.
- * sent[i] is 1 delivered, 0 failed, -1 not sent (dry run). */
+ * sent[i] is 1 delivered, 0 failed, -1 outcome not known yet (dry run, or
+ * a retry scheduled: the scan counts as started), -2 not sent (skipped). */
 static void cycle_learn(struct cycle_ctx *ctx, const struct decide_choice *ch, const struct store_decision *d,
                         const int *sent, time_t now)
 {
@@ -88,6 +89,8 @@ static void cycle_learn(struct cycle_ctx *ctx, const struct decide_choice *ch, c
     if (!l)
         return;
     for (int i = 0; i < d->ntriggers; i++) {
+        if (sent[i] == -2)
+            continue;
         if (d->t[i].wf == WF_HEALTH_CHECK && sent[i] != 0)
             learn_note_health(l, now);
         int m = cycle_learn_market(d->t[i].wf);
@@ -97,6 +100,29 @@ static void cycle_learn(struct cycle_ctx *ctx, const struct decide_choice *ch, c
             learn_observe(l, m, l->m[m].band, ch->intensity, sent[i], -1, l->m[m].exposure, now);
         if (sent[i] != 0)
             learn_note_scan(l, m, now);
+    }
+}
+
+/* Alerts of a recorded decision: a mode switch (against the previous
+ * decision's mode) and the streak of decisions the fallback made because
+ * the LLM failed (counted in ctx->fallback_streak). */
+static void cycle_alerts(struct cycle_ctx *ctx, const struct sense_snapshot *snap, const struct decide_choice *ch,
+                         enum llm_err err, const char *detail)
+{
+    const char *mode = catalog_mode_name(ch->mode);
+    const char *prev = snap->history.last_mode;
+    if (ctx->alert && prev[0] && strcmp(prev, mode) != 0)
+        alert_mode_switch(ctx->alert, prev, mode, ch->reason);
+    if (err == LLM_ENOTCONFIGURED)
+        return;
+    if (err == LLM_OK)
+        ctx->fallback_streak = 0;
+    else
+        ctx->fallback_streak++;
+    if (ctx->alert) {
+        char why[320];
+        snprintf(why, sizeof why, "%s: %s", llm_strerror(err), detail);
+        alert_llm_fallback_streak(ctx->alert, ctx->fallback_streak, err == LLM_OK ? NULL : why);
     }
 }
 
@@ -205,6 +231,8 @@ int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cyc
     free(learn_summary);
     res->source = ch.source;
     res->llm = lo.err;
+    char llm_detail[sizeof lo.detail];
+    snprintf(llm_detail, sizeof llm_detail, "%s", lo.detail);
     res->llm_calls = lo.ncalls;
     res->llm_tokens = lo.prompt_tokens + lo.completion_tokens;
     llm_outcome_clear(&lo);
@@ -227,8 +255,19 @@ int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cyc
               catalog_source_name(ch.source), llm_strerror(res->llm), (long long)ch.nwf, (long long)ch.next_seconds,
               snap.session_label, dry_run, ch.reason);
 
+    cycle_alerts(ctx, &snap, &ch, res->llm, llm_detail);
     const char *status = ch.nwf == 0 ? "no_action" : dry_run ? "dry_run" : "failed";
-    if (!dry_run && d.ntriggers > 0) {
+    char settled[16];
+    if (!dry_run && d.ntriggers > 0 && ctx->deliver && ctx->db) {
+        if (deliver_decision(ctx->deliver, ctx->db, &d, now, sent, settled) < 0) {
+            log_event(LOG_ERROR, "cycle.failed", "s:cycle_id i:decision_id s:error", cid, d.id,
+                      "could not mark triggers as sending; nothing sent");
+            store_decision_clear(&d);
+            snprintf(res->status, sizeof res->status, "pending");
+            return 0;
+        }
+        status = settled;
+    } else if (!dry_run && d.ntriggers > 0) {
         if (store_mark_sending(ctx->db, d.id) < 0) {
             /* not marked: do not send what we could not account for */
             log_event(LOG_ERROR, "cycle.failed", "s:cycle_id i:decision_id s:error", cid, d.id,

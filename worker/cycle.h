@@ -7,7 +7,9 @@
 
 #include "cfg.h"
 #include "act.h"
+#include "alert.h"
 #include "decide.h"
+#include "deliver.h"
 #include "learn.h"
 #include "llm.h"
 #include "prompt.h"
@@ -38,6 +40,10 @@ struct cycle_ctx {
     long long run_id;           /* 0: live; else the replay run (see store_audit) */
     const char *learn_scope;    /* where the learning state is saved ("live", the run id), or NULL */
     int learn_save_every;       /* save the learning state every n-th decision (0 or 1: every one) */
+    struct deliver *deliver;    /* borrowed; NULL (the replay): one attempt per trigger, no
+                                 * breaker, policy or retries, the io's act */
+    struct alert *alert;        /* borrowed; NULL: no alerts (mode switches, fallback streaks) */
+    long fallback_streak;       /* decisions in a row the fallback made because the LLM failed */
     long long ncycles;          /* cycles run so far */
     long long local_seq;        /* decision and trigger ids when db is NULL */
 };
@@ -59,7 +65,9 @@ struct cycle_result {
  * forced it, or 0.  Sense, fold the observations into ctx->learn, decide
  * (the LLM when configured, the fallback policy always), record, act, and
  * learn from the deliveries.  The decision, its triggers and the learning
- * state are committed before any webhook is sent.  With ctx->db NULL
+ * state are committed before any webhook is sent; with ctx->deliver the
+ * triggers go through deliver_decision() (breaker, concurrency policy,
+ * retries scheduled for the main loop).  With ctx->db NULL
  * nothing is written (the replay's --no-db).  Returns 0, or -1 when the
  * decision could not be recorded (nothing was sent). */
 int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cycle_result *res)

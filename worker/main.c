@@ -2,10 +2,14 @@
  *
  * Loop: act on control commands (LISTEN orch_control wakes it, the
  * control_commands table is the truth), run a cycle when the next decision
- * is due and the worker is running, beat the heart, prune old probes, and
- * sleep on the database socket until the next thing to do.  SIGTERM or
- * SIGINT ends the loop after the current step; the worker then clears its
- * heartbeat and exits 0. */
+ * is due and the worker is running, send the webhook retries that are due
+ * (deliver.c), handle the results workflows posted back (LISTEN
+ * orch_results) and follow running executions through n8n's API
+ * (follow.c), beat the heart, prune old probes, send queued Telegram
+ * alerts for at most WORKER_ALERT_BUDGET_MS per turn (alert.c), and sleep
+ * on the database socket until the next thing to do.  SIGTERM or SIGINT
+ * ends the loop after the current step; the worker then clears its
+ * heartbeat, sends its "stopped" alert and exits 0. */
 #include "config.h"
 
 #include <errno.h>
@@ -15,9 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "alert.h"
 #include "cfg.h"
 #include "cycle.h"
+#include "deliver.h"
+#include "follow.h"
 #include "db.h"
 #include "http.h"
 #include "learn.h"
@@ -27,6 +35,8 @@
 #define WORKER_MAX_COMMANDS 16
 #define WORKER_RETRY_SECONDS 30
 #define WORKER_PRUNE_SECONDS 3600
+#define WORKER_ALERT_BUDGET_MS 1500     /* Telegram sending per loop turn, at most */
+#define WORKER_STOP_ALERT_MS 3000       /* the "stopped" alert at exit, at most */
 
 static volatile sig_atomic_t worker_signal;
 
@@ -58,7 +68,7 @@ static PGconn *worker_connect(const struct cfg *c)
     PGconn *db = db_connect(c->database_url, "orch-worker");
     if (!db)
         return NULL;
-    if (db_listen(db, "orch_control") < 0 || store_recover(db) < 0) {
+    if (db_listen(db, "orch_control") < 0 || db_listen(db, "orch_results") < 0 || store_recover(db) < 0) {
         PQfinish(db);
         return NULL;
     }
@@ -70,8 +80,13 @@ struct worker {
     PGconn *db;
     struct cycle_ctx cycle;
     struct learn learn;
+    struct alert alert;
+    struct deliver deliver;
+    struct follow follow;
     int running;
     time_t next_at;
+    struct alert_stats alerts_saved;  /* last written to worker_state.alerts */
+    long long alerts_queued_saved;
 };
 
 /* Run a cycle and schedule the next one.  Returns the decision id or 0. */
@@ -86,6 +101,39 @@ static long long worker_decide(struct worker *w, long long forced_by)
     }
     w->next_at = res.next_at;
     return res.decision_id;
+}
+
+/* Between decisions: results posted back, due retries, running executions
+ * and n8n's workflow list.  Returns 0 or -1 (database error). */
+static int worker_follow(struct worker *w, time_t now)
+{
+    if (follow_results(&w->follow, w->db, now) < 0)
+        return -1;
+    if (w->cycle.deliver && deliver_retry_due(&w->deliver, w->db, now) < 0)
+        return -1;
+    if (follow_track(&w->follow, w->db, now) < 0)
+        return -1;
+    return follow_sync_workflows(&w->follow, w->db, now);
+}
+
+/* Write the alert counters to worker_state.alerts when they changed.
+ * Returns 0 or -1. */
+static int worker_save_alerts(struct worker *w)
+{
+    const struct alert_stats *s = &w->alert.stats;
+    long long queued = (long long)alert_queued(&w->alert);
+    if (!alert_enabled(&w->alert) ||
+        (memcmp(s, &w->alerts_saved, sizeof *s) == 0 && queued == w->alerts_queued_saved))
+        return 0;
+    char json[256];
+    snprintf(json, sizeof json,
+             "{\"enabled\":true,\"sent\":%lld,\"failed\":%lld,\"dropped\":%lld,\"rate_limited\":%lld,\"queued\":%lld}",
+             s->sent, s->failed, s->dropped, s->rate_limited, queued);
+    if (store_worker_alerts(w->db, json) < 0)
+        return -1;
+    w->alerts_saved = *s;
+    w->alerts_queued_saved = queued;
+    return 0;
 }
 
 /* Act on every pending control command.  Returns 0 or -1 (database error). */
@@ -200,7 +248,26 @@ int main(int argc, char **argv)
         }
         w.cycle.have_prompt = 1;
     }
+    if (alert_init(&w.alert, &cfg) < 0) {
+        fprintf(stderr, "orch-worker: configuration error: TELEGRAM_BOT_TOKEN / TELEGRAM_CHAT_ID (see the alert.invalid_config event)\n");
+        prompt_free(&w.cycle.prompt);
+        http_global_cleanup();
+        cfg_free(&cfg);
+        return 1;
+    }
+    if (deliver_init(&w.deliver, &cfg, &w.alert, &w.learn, err, sizeof err) < 0) {
+        fprintf(stderr, "orch-worker: configuration error: %s\n", err);
+        alert_free(&w.alert);
+        prompt_free(&w.cycle.prompt);
+        http_global_cleanup();
+        cfg_free(&cfg);
+        return 1;
+    }
+    follow_init(&w.follow, &cfg, &w.deliver, &w.learn, &w.alert);
+    w.cycle.alert = &w.alert;
     int dry_run = cfg.n8n_base_url[0] == '\0';
+    if (!dry_run)
+        w.cycle.deliver = &w.deliver;
 
     /* startup: the database may still be coming up; give it 30 s */
     for (int attempt = 0; attempt < 30 && !worker_signal; attempt++) {
@@ -208,9 +275,10 @@ int main(int argc, char **argv)
             break;
         worker_wait(NULL, 1000, &waitmask);
     }
-    if (!w.db || store_worker_start(w.db, dry_run, &w.running, &w.next_at) < 0) {
+    if (!w.db || store_worker_start(w.db, dry_run, &w.running, &w.next_at) < 0 || deliver_load(&w.deliver, w.db) < 0) {
         log_event(LOG_ERROR, "worker.fatal", "s:error", "cannot use the database (see db.* events)");
         PQfinish(w.db);
+        alert_free(&w.alert);
         prompt_free(&w.cycle.prompt);
         http_global_cleanup();
         cfg_free(&cfg);
@@ -242,6 +310,16 @@ int main(int argc, char **argv)
         log_event(LOG_WARN, "worker.dry_run", "s:detail",
                   "N8N_BASE_URL is not set: triggers are recorded as dry runs and nothing is sent");
 
+    {
+        char detail[160];
+        snprintf(detail, sizeof detail, "version %s, pid %ld%s", PACKAGE_VERSION, (long)getpid(),
+                 dry_run ? ", dry run (no N8N_BASE_URL)" : "");
+        alert_worker_started(&w.alert, detail);
+    }
+    /* executions a previous worker left running, n8n's workflow list */
+    if (worker_follow(&w, time(NULL)) < 0)
+        log_event(LOG_WARN, "worker.reconcile_failed", "s:detail", "will try again in the loop");
+
     int rc = 0;
     if (once) {
         rc = worker_decide(&w, 0) ? 0 : 1;
@@ -268,6 +346,11 @@ int main(int argc, char **argv)
             continue;
         }
         now = time(NULL);
+        if (worker_follow(&w, now) < 0) {
+            broken = 1;
+            continue;
+        }
+        now = time(NULL);
         if (w.running && now >= w.next_at && !worker_signal) {
             worker_decide(&w, 0);
             last_beat = time(NULL);
@@ -287,9 +370,23 @@ int main(int argc, char **argv)
                           (long long)cfg.probe_retention_hours);
             last_prune = now;
         }
+        if (alert_queued(&w.alert) > 0)
+            alert_flush(&w.alert, WORKER_ALERT_BUDGET_MS);
+        if (worker_save_alerts(&w) < 0) {
+            broken = 1;
+            continue;
+        }
+        now = time(NULL);
         long wait_s = cfg.heartbeat_seconds - (now - last_beat);
         if (w.running && w.next_at - now < wait_s)
             wait_s = w.next_at - now;
+        time_t due = deliver_next_due(&w.deliver), fdue = follow_next_due(&w.follow);
+        if (due && due - now < wait_s)
+            wait_s = due - now;
+        if (fdue && fdue - now < wait_s)
+            wait_s = fdue - now;
+        if (alert_queued(&w.alert) > 0 && wait_s > 1)
+            wait_s = 1;
         if (wait_s < 0)
             wait_s = 0;
         worker_wait(w.db, (int)(wait_s * 1000 + (wait_s ? 0 : 50)), &waitmask);
@@ -298,6 +395,11 @@ int main(int argc, char **argv)
 stop:
     if (w.db && PQstatus(w.db) == CONNECTION_OK && store_worker_stop(w.db) < 0)
         rc = 1;
+    alert_worker_stopped(&w.alert, worker_signal ? "stopped by a signal" : "done");
+    alert_flush(&w.alert, WORKER_STOP_ALERT_MS);
+    if (w.db && PQstatus(w.db) == CONNECTION_OK && worker_save_alerts(&w) < 0)
+        rc = 1;
+    alert_free(&w.alert);
     log_event(LOG_INFO, "worker.stop", "s:reason i:signal", worker_signal ? "signal" : "done", (long long)worker_signal);
     PQfinish(w.db);
     prompt_free(&w.cycle.prompt);

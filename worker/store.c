@@ -2,6 +2,7 @@
 #include "config.h"
 #include "store.h"
 #include "db.h"
+#include "learn.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -9,17 +10,24 @@
 #include <string.h>
 #include <unistd.h>
 
+/* a result posted back proves the delivery */
 static const char SQL_RECOVER_SENDING[] =
-    "UPDATE triggers SET status = 'unknown', finished_at = now(), "
-    "       error = 'worker stopped while sending: delivery unknown' "
+    "UPDATE triggers SET status = CASE WHEN result_at IS NULL THEN 'unknown' ELSE 'sent' END, finished_at = now(), "
+    "       error = CASE WHEN result_at IS NULL THEN 'worker stopped while sending: delivery unknown' ELSE error END "
     " WHERE status = 'sending'";
 static const char SQL_RECOVER_PENDING[] =
     "UPDATE triggers SET status = 'abandoned', finished_at = now(), "
     "       error = 'worker stopped before sending' "
     " WHERE status = 'pending'";
+/* a decision whose retries are still scheduled goes on acting */
 static const char SQL_RECOVER_DECISIONS[] =
     "UPDATE decisions SET status = 'interrupted', completed_at = now() "
-    " WHERE status IN ('pending', 'acting')";
+    " WHERE status IN ('pending', 'acting') "
+    "   AND NOT EXISTS (SELECT 1 FROM triggers t WHERE t.decision_id = decisions.id AND t.status = 'retrying')";
+/* executions a previous worker left running: followed again, not abandoned */
+static const char SQL_RECOVER_RUNNING[] =
+    "SELECT count(*) FILTER (WHERE status = 'sent'), count(*) FILTER (WHERE status = 'retrying') "
+    "  FROM triggers WHERE (status = 'sent' AND outcome IS NULL) OR status = 'retrying'";
 static const char SQL_WORKER_START[] =
     "UPDATE worker_state SET pid = $1, hostname = $2, version = $3, started_at = now(), "
     "       heartbeat_at = now(), dry_run = $4 "
@@ -120,6 +128,149 @@ static const char SQL_REPLAY_SESSION[] =
 static const char SQL_PRUNE_PROBES[] =
     "DELETE FROM probes WHERE probed_at < now() - make_interval(hours => $1)";
 
+/* ---- delivery, workflow state, results and tracking (004_n8n) ---------------- */
+
+/* The learning context of a trigger: its decision's intensity, and the
+ * band and fresh exposure its market had when the decision was made. */
+#define STORE_LEARN_COLS \
+    "d.intensity, " \
+    "d.inputs #>> ARRAY['learning','markets', CASE WHEN t.workflow LIKE 'crypto-%' THEN 'crypto' ELSE 'forex' END, " \
+    "                   'activity','band'], " \
+    "d.inputs #>> ARRAY['learning','markets', CASE WHEN t.workflow LIKE 'crypto-%' THEN 'crypto' ELSE 'forex' END, " \
+    "                   'fresh_exposure'] "
+static const char SQL_WF_LOAD[] =
+    "SELECT workflow, available, circuit, consecutive_failures, "
+    "       coalesce(extract(epoch FROM open_until)::bigint, 0), "
+    "       coalesce(extract(epoch FROM circuit_opened_at)::bigint, 0), circuit_opens "
+    "  FROM workflow_state";
+static const char SQL_WF_POLICY[] =
+    "UPDATE workflow_state SET concurrency = $2, updated_at = now() "
+    " WHERE workflow = $1 AND concurrency IS DISTINCT FROM $2";
+static const char SQL_WF_CIRCUIT[] =
+    "UPDATE workflow_state SET circuit = $2, consecutive_failures = $3::int, "
+    "       open_until = CASE WHEN $4::bigint > 0 THEN to_timestamp($4::bigint) END, "
+    "       circuit_opened_at = CASE WHEN $5::bigint > 0 THEN to_timestamp($5::bigint) END, "
+    "       circuit_opens = $6::int, updated_at = now() "
+    " WHERE workflow = $1";
+static const char SQL_WF_AVAILABLE[] =
+    "UPDATE workflow_state SET available = $2::boolean, "
+    "       unavailable_since = CASE WHEN $2::boolean THEN NULL ELSE coalesce(unavailable_since, now()) END, "
+    "       unavailable_reason = CASE WHEN $2::boolean THEN NULL ELSE $3 END, updated_at = now() "
+    " WHERE workflow = $1";
+static const char SQL_WF_RUNNING[] =
+    "UPDATE workflow_state w SET running = c.n, updated_at = now() "
+    "  FROM (SELECT s.workflow, count(t.id)::int AS n FROM workflow_state s "
+    "          LEFT JOIN triggers t ON t.workflow = s.workflow AND t.status = 'sent' AND t.outcome IS NULL "
+    "                              AND t.started_at > now() - make_interval(secs => $1::int) "
+    "         GROUP BY s.workflow) c "
+    " WHERE w.workflow = c.workflow AND w.running <> c.n";
+static const char SQL_RUNNING_TRIGGER[] =
+    "SELECT id, coalesce(execution_id, '') FROM triggers "
+    " WHERE workflow = $1 AND status = 'sent' AND outcome IS NULL AND id <> $3::bigint "
+    "   AND started_at > now() - make_interval(secs => $2::int) "
+    " ORDER BY id DESC LIMIT 1";
+static const char SQL_TRIGGER_SKIP[] =
+    "UPDATE triggers SET status = 'skipped', last_error_kind = $2, error = $3, finished_at = now() "
+    " WHERE id = $1 AND status = 'pending'";
+/* one attempt's outcome: sent, retrying (next_attempt_at), failed, unavailable */
+static const char SQL_TRIGGER_ATTEMPT[] =
+    "UPDATE triggers SET status = $2, http_status = nullif($3::int, 0), latency_ms = $4::int, "
+    "       error = nullif($5, ''), response = nullif($6, ''), last_error_kind = nullif($7, ''), "
+    "       next_attempt_at = CASE WHEN $8::bigint > 0 THEN to_timestamp($8::bigint / 1000.0) END, "
+    "       execution_id = coalesce(execution_id, nullif($9, '')), "
+    "       finished_at = CASE WHEN $2 = 'retrying' THEN NULL ELSE now() END "
+    " WHERE id = $1";
+static const char SQL_SUPERSEDE[] =
+    "UPDATE triggers SET outcome = 'superseded', outcome_at = now(), "
+    "       error = left(coalesce(error || '; ', '') || 'superseded by trigger #' || $2, 1000) "
+    " WHERE workflow = $1 AND status = 'sent' AND outcome IS NULL AND id < $2::bigint";
+/* A decision is settled once none of its triggers is open: succeeded when
+ * every trigger that counts went well, partial when some did, failed when
+ * none did; skipped-by-policy triggers do not count (all of them: no_action). */
+static const char SQL_DECISION_SETTLE[] =
+    "WITH c AS ("
+    "  SELECT count(*) FILTER (WHERE status = 'sent' AND coalesce(outcome, '') NOT IN ('failed','crashed','timed_out')) AS good, "
+    "         count(*) FILTER (WHERE status IN ('failed','unavailable','unknown','abandoned') "
+    "                             OR (status = 'skipped' AND last_error_kind = 'circuit_open') "
+    "                             OR outcome IN ('failed','crashed','timed_out')) AS bad, "
+    "         count(*) FILTER (WHERE status IN ('pending','sending','retrying')) AS open "
+    "    FROM triggers WHERE decision_id = $1) "
+    "UPDATE decisions d SET status = CASE WHEN c.good > 0 AND c.bad = 0 THEN 'succeeded' "
+    "                                     WHEN c.good > 0 THEN 'partial' WHEN c.bad > 0 THEN 'failed' "
+    "                                     ELSE 'no_action' END, "
+    "       completed_at = coalesce(d.completed_at, now()) "
+    "  FROM c "
+    " WHERE d.id = $1 AND c.open = 0 AND d.status IN ('acting','succeeded','partial','failed','no_action') "
+    "RETURNING d.status";
+static const char SQL_DUE_RETRIES[] =
+    "SELECT t.id, t.decision_id, t.workflow, t.idempotency_key, t.payload::text, t.attempts, "
+    "       t.result_at IS NOT NULL, " STORE_LEARN_COLS
+    "  FROM triggers t JOIN decisions d ON d.id = t.decision_id "
+    " WHERE t.status = 'retrying' AND t.next_attempt_at <= to_timestamp($1::bigint) "
+    " ORDER BY t.next_attempt_at, t.id LIMIT $2::int";
+static const char SQL_NEXT_RETRY[] =
+    "SELECT coalesce(ceil(extract(epoch FROM min(next_attempt_at)))::bigint, 0) FROM triggers WHERE status = 'retrying'";
+static const char SQL_RETRY_SENDING[] =
+    "UPDATE triggers SET status = 'sending', attempts = attempts + 1, next_attempt_at = NULL "
+    " WHERE id = $1 AND status = 'retrying'";
+static const char SQL_DELIVERED_BY_RESULT[] =
+    "UPDATE triggers SET status = 'sent', next_attempt_at = NULL, finished_at = now(), "
+    "       error = left(coalesce(error || '; ', '') || 'not retried: its result arrived', 1000) "
+    " WHERE id = $1 AND status = 'retrying'";
+static const char SQL_UNSETTLED[] =
+    "SELECT t.id, t.decision_id, t.workflow, t.status, coalesce(t.outcome, ''), "
+    "       t.outcome IS NOT NULL AND t.settled_at IS NULL, "
+    "       t.result_at IS NOT NULL AND t.learned_at IS NULL, coalesce(t.opportunities, -1), "
+    "       coalesce(t.result->>'status', ''), coalesce(left(coalesce(t.result->>'error', t.error), 240), ''), "
+    "       coalesce(t.execution_id, ''), extract(epoch FROM t.created_at)::bigint, " STORE_LEARN_COLS
+    "  FROM triggers t JOIN decisions d ON d.id = t.decision_id "
+    " WHERE ((t.outcome IS NOT NULL AND t.settled_at IS NULL) OR (t.result_at IS NOT NULL AND t.learned_at IS NULL)) "
+    "   AND d.run_id IS NULL "
+    " ORDER BY t.id LIMIT $1::int";
+static const char SQL_TRIGGER_SETTLED[] =
+    "UPDATE triggers SET settled_at = CASE WHEN $2::boolean THEN coalesce(settled_at, now()) ELSE settled_at END, "
+    "       learned_at = CASE WHEN $3::boolean THEN coalesce(learned_at, now()) ELSE learned_at END "
+    " WHERE id = $1";
+/* Executions whose end n8n has not shown yet: also those whose outcome a
+ * posted result already gave (the report comes before the workflow's last
+ * node), for STORE_TRACK_AFTER_OUTCOME, so that n8n's own status is known. */
+#define STORE_TRACK_AFTER_OUTCOME "interval '10 minutes'"
+static const char SQL_OPEN_TRACKED[] =
+    "SELECT id, execution_id, extract(epoch FROM coalesce(started_at, created_at))::bigint FROM triggers "
+    " WHERE status = 'sent' AND execution_id IS NOT NULL "
+    "   AND (execution_status IS NULL OR execution_status IN ('new','running','waiting','unknown')) "
+    "   AND (outcome IS NULL OR (outcome <> 'superseded' AND outcome_at > now() - " STORE_TRACK_AFTER_OUTCOME ")) "
+    " ORDER BY coalesce(tracked_at, '-infinity'::timestamptz), id LIMIT $1::int";
+static const char SQL_TRACK_UPDATE[] =
+    "UPDATE triggers SET execution_status = $2, tracked_at = now(), track_errors = 0, "
+    "       execution_started_at = CASE WHEN $3::bigint > 0 THEN to_timestamp($3::bigint / 1000.0) END, "
+    "       execution_stopped_at = CASE WHEN $4::bigint > 0 THEN to_timestamp($4::bigint / 1000.0) END, "
+    "       n8n_workflow_id = coalesce(nullif($5, ''), n8n_workflow_id), "
+    "       duration_ms = coalesce(duration_ms, CASE WHEN $3::bigint > 0 AND $4::bigint >= $3::bigint "
+    "                                                THEN ($4::bigint - $3::bigint)::int END), "
+    "       outcome = coalesce(outcome, nullif($6, '')), "
+    "       outcome_at = CASE WHEN outcome IS NULL AND $6 <> '' THEN now() ELSE outcome_at END "
+    " WHERE id = $1";
+static const char SQL_TRACK_FAILED[] =
+    "UPDATE triggers SET tracked_at = now(), track_errors = track_errors + 1, "
+    "       execution_status = CASE WHEN $2::boolean THEN 'gone' ELSE execution_status END "
+    " WHERE id = $1";
+/* only triggers whose end could have been known: with an execution id to
+ * follow, or any when results are expected ($2) */
+static const char SQL_TIME_OUT[] =
+    "UPDATE triggers SET outcome = 'timed_out', outcome_at = now(), "
+    "       error = left(coalesce(error || '; ', '') || 'no end known after ' || $1 || ' s', 1000) "
+    " WHERE status = 'sent' AND outcome IS NULL AND coalesce(started_at, created_at) < now() - make_interval(secs => $1::int) "
+    "   AND ($2::boolean OR execution_id IS NOT NULL)";
+static const char SQL_WF_N8N[] =
+    "UPDATE workflow_state SET n8n_id = nullif($2, ''), n8n_name = nullif($3, ''), "
+    "       n8n_active = CASE $4 WHEN 't' THEN true WHEN 'f' THEN false END, n8n_seen_at = now(), updated_at = now() "
+    " WHERE workflow = $1";
+static const char SQL_WORKER_N8N[] =
+    "UPDATE worker_state SET n8n = $1::jsonb WHERE id = 1";
+static const char SQL_WORKER_ALERTS[] =
+    "UPDATE worker_state SET alerts = $1::jsonb WHERE id = 1";
+
 static const char SQL_BEGIN[] = "BEGIN";
 static const char SQL_COMMIT[] = "COMMIT";
 static const char SQL_ROLLBACK[] = "ROLLBACK";
@@ -182,6 +333,8 @@ static int store_cmd(PGconn *c, const char *name, const char *sql, int n, const 
     return 0;
 }
 
+static long long store_int(PGresult *r, int i, int j);
+
 static long store_affected(PGconn *c, const char *name, const char *sql, int n, const char *const *vals)
 {
     PGresult *r = store_run(c, name, sql, n, vals);
@@ -199,9 +352,17 @@ int store_recover(PGconn *c)
     long d = store_affected(c, "recover_decisions", SQL_RECOVER_DECISIONS, 0, NULL);
     if (a < 0 || b < 0 || d < 0)
         return -1;
+    PGresult *r = store_run(c, "recover_running", SQL_RECOVER_RUNNING, 0, NULL);
+    if (!r)
+        return -1;
+    long long running = store_int(r, 0, 0), retrying = store_int(r, 0, 1);
+    PQclear(r);
     if (a || b || d)
         log_event(LOG_WARN, "worker.recovered", "i:triggers_unknown i:triggers_abandoned i:decisions_interrupted",
                   (long long)a, (long long)b, (long long)d);
+    if (running || retrying)
+        log_event(LOG_INFO, "worker.reconciling", "i:executions_running i:retries_scheduled s:detail",
+                  running, retrying, "executions left running are followed again; scheduled retries go on");
     return 0;
 }
 
@@ -668,4 +829,318 @@ int store_learning_save(PGconn *c, const char *scope, const char *state, time_t 
     snprintf(ts, sizeof ts, "%lld", (long long)at);
     const char *v[] = { scope, state, ts };
     return store_cmd(c, "upsert_learning", SQL_UPSERT_LEARNING, 3, v);
+}
+
+/* ---- delivery, workflow state, results and tracking ----------------------------- */
+
+int store_wf_load(PGconn *c, struct store_wf_state out[WF_COUNT])
+{
+    memset(out, 0, sizeof *out * WF_COUNT);
+    PGresult *r = store_run(c, "wf_load", SQL_WF_LOAD, 0, NULL);
+    if (!r)
+        return -1;
+    for (int i = 0; i < PQntuples(r); i++) {
+        int w = catalog_workflow_parse(PQgetvalue(r, i, 0));
+        if (w < 0)
+            continue;
+        struct store_wf_state *s = &out[w];
+        s->present = 1;
+        s->available = strcmp(PQgetvalue(r, i, 1), "t") == 0;
+        snprintf(s->circuit, sizeof s->circuit, "%s", PQgetvalue(r, i, 2));
+        s->failures = (long)store_int(r, i, 3);
+        s->open_until = (time_t)store_int(r, i, 4);
+        s->opened_at = (time_t)store_int(r, i, 5);
+        s->opens = (long)store_int(r, i, 6);
+    }
+    PQclear(r);
+    return 0;
+}
+
+int store_wf_policy(PGconn *c, int wf, const char *policy)
+{
+    const char *v[] = { catalog_workflow(wf)->path, policy };
+    return store_cmd(c, "wf_policy", SQL_WF_POLICY, 2, v);
+}
+
+int store_wf_circuit(PGconn *c, int wf, const char *state, long failures, time_t open_until, time_t opened_at,
+                     long opens)
+{
+    char f[24], u[24], o[24], n[24];
+    snprintf(f, sizeof f, "%ld", failures);
+    snprintf(u, sizeof u, "%lld", (long long)open_until);
+    snprintf(o, sizeof o, "%lld", (long long)opened_at);
+    snprintf(n, sizeof n, "%ld", opens);
+    const char *v[] = { catalog_workflow(wf)->path, state, f, u, o, n };
+    return store_cmd(c, "wf_circuit", SQL_WF_CIRCUIT, 6, v);
+}
+
+int store_wf_available(PGconn *c, int wf, int available, const char *reason)
+{
+    const char *v[] = { catalog_workflow(wf)->path, available ? "t" : "f", reason };
+    return store_cmd(c, "wf_available", SQL_WF_AVAILABLE, 3, v);
+}
+
+int store_wf_running(PGconn *c, long window_s)
+{
+    char w[24];
+    snprintf(w, sizeof w, "%ld", window_s);
+    const char *v[] = { w };
+    return store_cmd(c, "wf_running", SQL_WF_RUNNING, 1, v);
+}
+
+int store_running_trigger(PGconn *c, int wf, long window_s, long long except_id, long long *id,
+                          char *execution_id, size_t cap)
+{
+    char w[24], x[24];
+    snprintf(w, sizeof w, "%ld", window_s);
+    snprintf(x, sizeof x, "%lld", except_id);
+    const char *v[] = { catalog_workflow(wf)->path, w, x };
+    *id = 0;
+    if (cap)
+        execution_id[0] = '\0';
+    PGresult *r = store_run(c, "running_trigger", SQL_RUNNING_TRIGGER, 3, v);
+    if (!r)
+        return -1;
+    int found = PQntuples(r) == 1;
+    if (found) {
+        *id = store_int(r, 0, 0);
+        if (cap)
+            snprintf(execution_id, cap, "%s", PQgetvalue(r, 0, 1));
+    }
+    PQclear(r);
+    return found;
+}
+
+int store_trigger_skip(PGconn *c, long long trigger_id, const char *kind, const char *error)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%lld", trigger_id);
+    const char *v[] = { id, kind, error };
+    return store_cmd(c, "trigger_skip", SQL_TRIGGER_SKIP, 3, v);
+}
+
+int store_trigger_attempt(PGconn *c, long long trigger_id, const char *status, const struct act_job *job,
+                          const char *kind, long long next_attempt_ms, const char *execution_id)
+{
+    char id[24], st[24], lat[24], next[24];
+    snprintf(id, sizeof id, "%lld", trigger_id);
+    snprintf(st, sizeof st, "%ld", job->http_status);
+    snprintf(lat, sizeof lat, "%ld", (long)(job->latency_ms + 0.5));
+    snprintf(next, sizeof next, "%lld", next_attempt_ms);
+    const char *v[] = { id, status, st, lat, job->error, job->response, kind ? kind : "", next,
+                        execution_id ? execution_id : "" };
+    return store_cmd(c, "trigger_attempt", SQL_TRIGGER_ATTEMPT, 9, v);
+}
+
+long store_supersede(PGconn *c, int wf, long long trigger_id)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%lld", trigger_id);
+    const char *v[] = { catalog_workflow(wf)->path, id };
+    return store_affected(c, "supersede", SQL_SUPERSEDE, 2, v);
+}
+
+int store_decision_settle(PGconn *c, long long decision_id, char *status, size_t cap)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%lld", decision_id);
+    const char *v[] = { id };
+    if (cap)
+        status[0] = '\0';
+    PGresult *r = store_run(c, "decision_settle", SQL_DECISION_SETTLE, 1, v);
+    if (!r)
+        return -1;
+    int settled = PQntuples(r) == 1;
+    if (settled && cap)
+        snprintf(status, cap, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return settled;
+}
+
+/* The learning context columns (intensity, band, exposure) at column j of
+ * row i into *intensity, *band (-1 unknown) and *exposure. */
+static void store_learn_cols(PGresult *r, int i, int j, int *intensity, int *band, double *exposure)
+{
+    *intensity = catalog_intensity_parse(PQgetvalue(r, i, j));
+    *band = -1;
+    const char *b = PQgetvalue(r, i, j + 1);
+    for (int k = 0; k < LEARN_BAND_COUNT; k++)
+        if (strcmp(b, learn_band_name(k)) == 0)
+            *band = k;
+    *exposure = PQgetisnull(r, i, j + 2) ? 0 : strtod(PQgetvalue(r, i, j + 2), NULL);
+}
+
+int store_due_retries(PGconn *c, time_t now, struct store_retry *out, int max)
+{
+    char ts[24], lim[16];
+    snprintf(ts, sizeof ts, "%lld", (long long)now);
+    snprintf(lim, sizeof lim, "%d", max);
+    const char *v[] = { ts, lim };
+    PGresult *r = store_run(c, "due_retries", SQL_DUE_RETRIES, 2, v);
+    if (!r)
+        return -1;
+    int n = 0;
+    for (int i = 0; i < PQntuples(r) && n < max; i++) {
+        struct store_retry *t = &out[n];
+        memset(t, 0, sizeof *t);
+        t->wf = catalog_workflow_parse(PQgetvalue(r, i, 2));
+        if (t->wf < 0)
+            continue;
+        t->id = store_int(r, i, 0);
+        t->decision_id = store_int(r, i, 1);
+        snprintf(t->key, sizeof t->key, "%s", PQgetvalue(r, i, 3));
+        t->payload = strdup(PQgetvalue(r, i, 4));
+        if (!t->payload) {
+            store_retries_clear(out, n);
+            PQclear(r);
+            return -1;
+        }
+        t->attempts = (int)store_int(r, i, 5);
+        t->has_result = strcmp(PQgetvalue(r, i, 6), "t") == 0;
+        store_learn_cols(r, i, 7, &t->intensity, &t->band, &t->exposure);
+        n++;
+    }
+    PQclear(r);
+    return n;
+}
+
+void store_retries_clear(struct store_retry *rows, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(rows[i].payload);
+        rows[i].payload = NULL;
+    }
+}
+
+int store_next_retry(PGconn *c, time_t *at)
+{
+    *at = 0;
+    PGresult *r = store_run(c, "next_retry", SQL_NEXT_RETRY, 0, NULL);
+    if (!r)
+        return -1;
+    *at = (time_t)store_int(r, 0, 0);
+    PQclear(r);
+    return 0;
+}
+
+int store_retry_sending(PGconn *c, long long trigger_id)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%lld", trigger_id);
+    const char *v[] = { id };
+    long n = store_affected(c, "retry_sending", SQL_RETRY_SENDING, 1, v);
+    return n < 0 ? -1 : n == 1 ? 0 : 1;
+}
+
+int store_delivered_by_result(PGconn *c, long long trigger_id)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%lld", trigger_id);
+    const char *v[] = { id };
+    return store_cmd(c, "delivered_by_result", SQL_DELIVERED_BY_RESULT, 1, v);
+}
+
+int store_unsettled(PGconn *c, struct store_unsettled *out, int max)
+{
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", max);
+    const char *v[] = { lim };
+    PGresult *r = store_run(c, "unsettled", SQL_UNSETTLED, 1, v);
+    if (!r)
+        return -1;
+    int n = 0;
+    for (int i = 0; i < PQntuples(r) && n < max; i++) {
+        struct store_unsettled *u = &out[n];
+        memset(u, 0, sizeof *u);
+        u->wf = catalog_workflow_parse(PQgetvalue(r, i, 2));
+        u->id = store_int(r, i, 0);
+        if (u->wf < 0)
+            continue;
+        u->decision_id = store_int(r, i, 1);
+        snprintf(u->status, sizeof u->status, "%s", PQgetvalue(r, i, 3));
+        snprintf(u->outcome, sizeof u->outcome, "%s", PQgetvalue(r, i, 4));
+        u->need_settle = strcmp(PQgetvalue(r, i, 5), "t") == 0;
+        u->need_learn = strcmp(PQgetvalue(r, i, 6), "t") == 0;
+        u->opportunities = (int)store_int(r, i, 7);
+        snprintf(u->result_status, sizeof u->result_status, "%s", PQgetvalue(r, i, 8));
+        snprintf(u->error, sizeof u->error, "%s", PQgetvalue(r, i, 9));
+        snprintf(u->execution_id, sizeof u->execution_id, "%s", PQgetvalue(r, i, 10));
+        u->created = (time_t)store_int(r, i, 11);
+        store_learn_cols(r, i, 12, &u->intensity, &u->band, &u->exposure);
+        n++;
+    }
+    PQclear(r);
+    return n;
+}
+
+int store_trigger_settled(PGconn *c, long long trigger_id, int settled, int learned)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%lld", trigger_id);
+    const char *v[] = { id, settled ? "t" : "f", learned ? "t" : "f" };
+    return store_cmd(c, "trigger_settled", SQL_TRIGGER_SETTLED, 3, v);
+}
+
+int store_open_tracked(PGconn *c, struct store_open *out, int max)
+{
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", max);
+    const char *v[] = { lim };
+    PGresult *r = store_run(c, "open_tracked", SQL_OPEN_TRACKED, 1, v);
+    if (!r)
+        return -1;
+    int n = 0;
+    for (int i = 0; i < PQntuples(r) && n < max; i++) {
+        out[n].id = store_int(r, i, 0);
+        snprintf(out[n].execution_id, sizeof out[n].execution_id, "%s", PQgetvalue(r, i, 1));
+        out[n].started = (time_t)store_int(r, i, 2);
+        n++;
+    }
+    PQclear(r);
+    return n;
+}
+
+int store_track_update(PGconn *c, long long trigger_id, const char *exec_status, long long started_ms,
+                       long long stopped_ms, const char *n8n_workflow_id, const char *outcome)
+{
+    char id[24], a[24], b[24];
+    snprintf(id, sizeof id, "%lld", trigger_id);
+    snprintf(a, sizeof a, "%lld", started_ms);
+    snprintf(b, sizeof b, "%lld", stopped_ms);
+    const char *v[] = { id, exec_status, a, b, n8n_workflow_id ? n8n_workflow_id : "", outcome ? outcome : "" };
+    return store_cmd(c, "track_update", SQL_TRACK_UPDATE, 6, v);
+}
+
+int store_track_failed(PGconn *c, long long trigger_id, int gone)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%lld", trigger_id);
+    const char *v[] = { id, gone ? "t" : "f" };
+    return store_cmd(c, "track_failed", SQL_TRACK_FAILED, 2, v);
+}
+
+long store_time_out(PGconn *c, long timeout_s, int results_expected)
+{
+    char t[24];
+    snprintf(t, sizeof t, "%ld", timeout_s);
+    const char *v[] = { t, results_expected ? "t" : "f" };
+    return store_affected(c, "time_out", SQL_TIME_OUT, 2, v);
+}
+
+int store_wf_n8n(PGconn *c, int wf, const char *n8n_id, const char *name, int active)
+{
+    const char *v[] = { catalog_workflow(wf)->path, n8n_id, name, active < 0 ? "" : active ? "t" : "f" };
+    return store_cmd(c, "wf_n8n", SQL_WF_N8N, 4, v);
+}
+
+int store_worker_n8n(PGconn *c, const char *json)
+{
+    const char *v[] = { json };
+    return store_cmd(c, "worker_n8n", SQL_WORKER_N8N, 1, v);
+}
+
+int store_worker_alerts(PGconn *c, const char *json)
+{
+    const char *v[] = { json };
+    return store_cmd(c, "worker_alerts", SQL_WORKER_ALERTS, 1, v);
 }

@@ -148,4 +148,159 @@ int store_batch_commit(PGconn *c) __attribute__((warn_unused_result));
 /* Delete probes older than hours.  Returns the number deleted, or -1. */
 long store_prune_probes(PGconn *c, long hours);
 
+/* ---- delivery, workflow state, results and tracking (sql/004_n8n.sql) ----
+ * The functions below need a database (c non-NULL); each returns -1 on a
+ * database error (logged once). */
+
+/* One workflow_state row as the worker reloads it. */
+struct store_wf_state {
+    int present;               /* the row exists */
+    int available;
+    char circuit[12];          /* "closed", "open", "half_open" */
+    long failures;
+    time_t open_until, opened_at;   /* 0: null */
+    long opens;
+};
+
+/* A retry that is due (store_due_retries). */
+struct store_retry {
+    long long id, decision_id;
+    int wf;                    /* enum catalog_workflow */
+    char key[96];
+    char *payload;             /* owned: store_retries_clear */
+    int attempts;              /* tries so far */
+    int has_result;            /* a result arrived meanwhile: do not send again */
+    int intensity;             /* the decision's, enum catalog_intensity (-1 unknown) */
+    int band;                  /* the market's learn band at decision time, -1 unknown */
+    double exposure;           /* its fresh exposure then */
+};
+
+/* A trigger whose outcome or posted result the worker has not handled yet. */
+struct store_unsettled {
+    long long id, decision_id;
+    int wf;
+    char status[16];
+    char outcome[16];          /* "" while unknown */
+    int need_settle;           /* outcome known, not yet acted on (breaker, alert, decision) */
+    int need_learn;            /* a result arrived, its opportunities not yet learned */
+    int opportunities;         /* -1 when none posted */
+    char result_status[8];     /* "success", "error" or "" */
+    char error[256];           /* the result's error, else the trigger's */
+    char execution_id[72];
+    time_t created;
+    int intensity, band;       /* as in struct store_retry */
+    double exposure;
+};
+
+/* An execution to look at (store_open_tracked). */
+struct store_open {
+    long long id;
+    char execution_id[72];
+    time_t started;            /* when the trigger was first sent */
+};
+
+/* Every row of workflow_state into out[catalog index] (rows not present
+ * stay zeroed).  Returns 0 or -1. */
+int store_wf_load(PGconn *c, struct store_wf_state out[WF_COUNT]) __attribute__((warn_unused_result));
+
+/* workflow_state.concurrency of wf = policy.  Returns 0 or -1. */
+int store_wf_policy(PGconn *c, int wf, const char *policy) __attribute__((warn_unused_result));
+
+/* The circuit breaker of wf (open_until / opened_at 0: null).  Returns 0 or -1. */
+int store_wf_circuit(PGconn *c, int wf, const char *state, long failures, time_t open_until, time_t opened_at,
+                     long opens) __attribute__((warn_unused_result));
+
+/* Availability of wf; reason (why unavailable) is kept while unavailable.
+ * Returns 0 or -1. */
+int store_wf_available(PGconn *c, int wf, int available, const char *reason) __attribute__((warn_unused_result));
+
+/* Recount workflow_state.running: triggers sent, without outcome, started
+ * within window_s.  Returns 0 or -1. */
+int store_wf_running(PGconn *c, long window_s) __attribute__((warn_unused_result));
+
+/* The newest running trigger of wf other than except_id (sent, no outcome,
+ * started within window_s): *id and its execution id (cap bytes, "" when
+ * unknown).  Returns 1 found, 0 none, -1 error. */
+int store_running_trigger(PGconn *c, int wf, long window_s, long long except_id, long long *id,
+                          char *execution_id, size_t cap);
+
+/* A pending trigger not sent: status 'skipped' with last_error_kind kind
+ * and error.  Returns 0 or -1. */
+int store_trigger_skip(PGconn *c, long long trigger_id, const char *kind, const char *error)
+    __attribute__((warn_unused_result));
+
+/* One attempt's outcome: status ("sent", "retrying", "failed",
+ * "unavailable"), the answer in job, kind (NULL: none), the next attempt's
+ * time in ms since the epoch (0: none) and the execution id from the
+ * answer (NULL: unknown; an id already known is kept).  Returns 0 or -1. */
+int store_trigger_attempt(PGconn *c, long long trigger_id, const char *status, const struct act_job *job,
+                          const char *kind, long long next_attempt_ms, const char *execution_id)
+    __attribute__((warn_unused_result));
+
+/* Concurrency 'replace': every running trigger of wf older than trigger_id
+ * gets outcome 'superseded'.  Returns how many, or -1. */
+long store_supersede(PGconn *c, int wf, long long trigger_id);
+
+/* Settle a decision from its triggers when none is open any more (see
+ * SQL_DECISION_SETTLE); status (cap bytes) gets the new status.  Returns 1
+ * settled, 0 still open (or not a live acting/settled decision), -1 error. */
+int store_decision_settle(PGconn *c, long long decision_id, char *status, size_t cap);
+
+/* Up to max retries due at now, oldest first.  Returns how many (free
+ * their payloads with store_retries_clear), or -1. */
+int store_due_retries(PGconn *c, time_t now, struct store_retry *out, int max);
+void store_retries_clear(struct store_retry *rows, int n);
+
+/* The earliest next_attempt_at of a retrying trigger (seconds, rounded up;
+ * 0 when none) in *at.  Returns 0 or -1. */
+int store_next_retry(PGconn *c, time_t *at) __attribute__((warn_unused_result));
+
+/* A due retry becomes 'sending' (attempts + 1), committed before its POST.
+ * Returns 0, 1 when it is no longer retrying (leave it), or -1. */
+int store_retry_sending(PGconn *c, long long trigger_id);
+
+/* A retrying trigger whose result arrived: 'sent', not sent again.
+ * Returns 0 or -1. */
+int store_delivered_by_result(PGconn *c, long long trigger_id) __attribute__((warn_unused_result));
+
+/* Up to max live triggers with an outcome or result not yet handled,
+ * oldest first.  Returns how many, or -1. */
+int store_unsettled(PGconn *c, struct store_unsettled *out, int max);
+
+/* Mark a trigger's outcome handled (settled) and/or its result learned.
+ * Returns 0 or -1. */
+int store_trigger_settled(PGconn *c, long long trigger_id, int settled, int learned)
+    __attribute__((warn_unused_result));
+
+/* Up to max sent triggers with an execution id whose end n8n has not
+ * shown yet (no outcome, or an outcome a posted result gave in the last ten
+ * minutes: n8n's own status is still wanted), least recently looked at
+ * first.  Returns how many, or -1. */
+int store_open_tracked(PGconn *c, struct store_open *out, int max);
+
+/* What n8n said of a trigger's execution: its status word, start and stop
+ * (ms since the epoch, 0: null), n8n workflow id, and the outcome it comes
+ * to (NULL while running; an outcome already set is kept).  Returns 0 or -1. */
+int store_track_update(PGconn *c, long long trigger_id, const char *exec_status, long long started_ms,
+                       long long stopped_ms, const char *n8n_workflow_id, const char *outcome)
+    __attribute__((warn_unused_result));
+
+/* A look that failed; gone: the execution does not exist (not looked at
+ * again).  Returns 0 or -1. */
+int store_track_failed(PGconn *c, long long trigger_id, int gone) __attribute__((warn_unused_result));
+
+/* Running triggers started more than timeout_s ago get outcome
+ * 'timed_out': those with an execution id, or all when results_expected
+ * (a workflow should have posted one).  Returns how many, or -1. */
+long store_time_out(PGconn *c, long timeout_s, int results_expected);
+
+/* What n8n's workflow list says of catalog workflow wf: its id and name
+ * ("" when not listed) and active (1, 0, -1 unknown).  Returns 0 or -1. */
+int store_wf_n8n(PGconn *c, int wf, const char *n8n_id, const char *name, int active)
+    __attribute__((warn_unused_result));
+
+/* worker_state.n8n and worker_state.alerts (JSON text).  Returns 0 or -1. */
+int store_worker_n8n(PGconn *c, const char *json) __attribute__((warn_unused_result));
+int store_worker_alerts(PGconn *c, const char *json) __attribute__((warn_unused_result));
+
 #endif

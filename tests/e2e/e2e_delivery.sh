@@ -1,0 +1,457 @@
+#!/usr/bin/env bash
+# End-to-end test of webhook delivery, execution tracking, results and
+# Telegram alerts, fast, against tests/standin/standin.py (n8n with its
+# public API, Telegram's Bot API, the LLM and the market sources), with the
+# real PostgreSQL, nginx, orch-api and orch-worker.  The worker is stopped
+# (POST /control/stop) and driven by forced decisions, each of which starts
+# crypto-normal-scan and health-monitor-check (the stand-in LLM's choice).
+# In order: tracking to the end (execution id, outcome succeeded, then a
+# failing execution); a 500 then ok (2 attempts); a 429 with retry-after
+# (the retry waits); concurrency forbid (skipped while running) and POST
+# /results (201, duplicate 200, 401, 400 naming the field, 404, 409,
+# opportunities in /decisions); 404 "not registered" (unavailable in
+# /status, /workflows/available and /metrics, then available again); 500
+# on every attempt, then 400: the circuit opens, triggers are skipped, and
+# it closes after the cooldown; a worker restart while executions run
+# (reconciled, not abandoned); Telegram alerts with flood control (429,
+# retry_after) and one message per second; /metrics under promtool; no
+# secret in logs or answers.
+#
+# Run by `make check`; by hand:  top_builddir=/path/to/build bash tests/e2e/e2e_delivery.sh
+# Environment: KEEP_TMP=1 keeps the state directory.
+# Output: one `ok - ...` / `not ok - ...` line per check, then
+# `N passed, N failed`.  Exit 0 when nothing failed, else 1.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -u
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+export top_srcdir top_builddir
+SHARED_DATA=${SHARED_DATA:-$top_srcdir/../shared/data}
+FIXTURES=$SHARED_DATA/fixtures
+
+PASSED=0
+FAILED=0
+ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
+note() { echo "# $*"; }
+check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+bail() { not_ok "$*"; exit 1; }
+
+for v in $(sed -n 's/^#\{0,1\}\([A-Z][A-Z0-9_]*\)=.*/\1/p' "$top_srcdir/env.example"); do
+  unset "$v"
+done
+
+# shellcheck source=../lib/stack.sh
+. "$top_srcdir/tests/lib/stack.sh"
+
+T=$(mktemp -d /tmp/orch-e2e-delivery.XXXXXX) || exit 1
+mkdir -p "$T/answers"
+finish() {
+  local rc=$?
+  stack_stop
+  if [ "$FAILED" -gt 0 ] || [ "$rc" != 0 ]; then
+    for f in "$T"/log/*.log; do
+      [ -s "$f" ] || continue
+      echo "# --- last lines of $(basename "$f")"
+      tail -n 15 "$f" | sed 's/^/#   /'
+    done
+  fi
+  if [ -n "${KEEP_TMP:-}" ]; then note "kept $T"; else rm -rf "$T"; fi
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" = 0 ] && [ "$rc" = 0 ] && exit 0
+  exit 1
+}
+stack_init "$T" || bail "state directory $T"
+trap finish EXIT
+trap 'exit 130' INT TERM
+
+# ---- helpers ---------------------------------------------------------------------
+
+jpy() {
+  "$PYTHON" -c '
+import json, re, sys
+def rows(d):
+    return d.get("decisions", []) if isinstance(d, dict) else d
+try:
+    d = json.load(sys.stdin)
+except ValueError:
+    sys.exit(3)
+v = eval(sys.argv[1])
+print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)
+' "$1"
+}
+
+NREQ=0
+api() {
+  local method=$1 path=$2
+  shift 2
+  NREQ=$((NREQ + 1))
+  BODY=$T/answers/$NREQ.body HDRS=$T/answers/$NREQ.headers
+  CODE=$(curl -s -X "$method" -o "$BODY" -D "$HDRS" -w '%{http_code}' --max-time 15 "$@" "$BASE$path")
+}
+auth() { echo "Authorization: Bearer $TOKEN"; }
+sql() { pg_psql -d orchestrator -At -c "$1"; }
+last_decision() { sql "SELECT coalesce(max(id), 0) FROM decisions"; }
+
+standin_config() {
+  local code
+  code=$(curl -s -o "$T/standin-config.out" -w '%{http_code}' --max-time 5 \
+         -H 'Content-Type: application/json' --data-binary "$1" "$SA/_standin/config")
+  [ "$code" = 200 ] || { note "stand-in config $1 -> HTTP $code: $(head -c 300 "$T/standin-config.out")"; return 1; }
+}
+standin_requests() { curl -s --max-time 5 "$SA/_standin/requests?$1"; }
+
+wait_for() {
+  local secs=$1 end
+  shift
+  end=$(($(date +%s%N) / 1000000 + secs * 1000))
+  while :; do
+    "$@" && return 0
+    [ $(($(date +%s%N) / 1000000)) -ge $end ] && return 1
+    sleep 0.25
+  done
+}
+
+# force: POST /control/force-decision and wait for the decision; D is its id.
+force() {
+  local before
+  before=$(last_decision)
+  api POST /control/force-decision --data-binary '' -H "$(auth)"
+  [ "$CODE" = 202 ] || { note "force-decision -> HTTP $CODE"; return 1; }
+  newer() { [ "$(last_decision)" -gt "$before" ]; }
+  wait_for 15 newer || { note "no decision after #$before"; return 1; }
+  D=$(last_decision)
+}
+# settled ID: none of the decision's triggers is pending, sending or retrying
+settled() {
+  [ "$(sql "SELECT count(*) > 0 AND bool_and(status NOT IN ('pending','sending','retrying'))
+              FROM triggers WHERE decision_id = $1")" = t ]
+}
+# trig ID WORKFLOW COLUMN: a column of the decision's trigger of that workflow
+trig() { sql "SELECT $3 FROM triggers WHERE decision_id = $1 AND workflow = '$2'"; }
+show() { sql "SELECT workflow || ' ' || status || ' attempts=' || attempts || ' http=' || coalesce(http_status::text, '-')
+                     || ' exec=' || coalesce(execution_id, '-') || ' outcome=' || coalesce(outcome, '-')
+                     || ' kind=' || coalesce(last_error_kind, '-') || ' err=' || coalesce(error, '-')
+                FROM triggers WHERE decision_id = $1 ORDER BY id" | sed 's/^/#   /'; }
+outcome_is() { [ "$(trig "$1" "$2" "coalesce(outcome, '-')")" = "$3" ]; }
+status_is() {
+  api GET /status
+  [ "$CODE" = 200 ] && [ "$(jpy "$1" < "$BODY")" = true ]
+}
+# telegram_texts: the texts of every sendMessage the stand-in received, one per line
+telegram_texts() {
+  standin_requests "prefix=/telegram/&method=POST" | jpy '"\n".join((r.get("body") or {}).get("text", "").replace("\n", " ") for r in d if isinstance(r.get("body"), dict))'
+}
+telegram_has() { telegram_texts | grep -qi -- "$1"; }
+metric() { api GET /metrics; grep -E "^$1 " "$BODY" | awk '{print $2}'; }
+# result TRIGGER_ID EXECUTION_ID STATUS OPPORTUNITIES [TOKEN]: POST /results for a trigger
+result() {
+  local tid=$1 eid=$2 st=$3 opp=$4 tok=${5:-$RTOKEN} key did wf
+  key=$(sql "SELECT idempotency_key FROM triggers WHERE id = $tid")
+  did=$(sql "SELECT decision_id FROM triggers WHERE id = $tid")
+  wf=$(sql "SELECT workflow FROM triggers WHERE id = $tid")
+  api POST /results -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
+      -H "Idempotency-Key: result-$key" --data-binary \
+      "{\"trigger_id\":$tid,\"idempotency_key\":\"$key\",\"decision_id\":$did,\"workflow\":\"$wf\",\"execution_id\":\"$eid\",\"status\":\"$st\",\"opportunities\":$opp,\"duration_ms\":1234,\"error\":null,\"details\":{\"e2e\":true}}"
+}
+
+# ---- start -----------------------------------------------------------------------
+
+[ -x "$ORCH_WORKER_BIN" ] && [ -x "$ORCH_API_BIN" ] || bail "binaries built"
+[ -d "$FIXTURES" ] || bail "fixtures found in $FIXTURES (set SHARED_DATA)"
+PG_FAST=1 stack_start_pg || bail "PostgreSQL started"
+stack_spawn standin "$T/log/standin.log" \
+  "$PYTHON" -u "$top_srcdir/tests/standin/standin.py" --port 0 --fixtures "$FIXTURES"
+standin_port() { SPORT=$(sed -n 's/^standin listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$T/log/standin.log" | head -n 1); [ -n "$SPORT" ]; }
+wait_for 10 standin_port || bail "stand-in started"
+SA=http://127.0.0.1:$SPORT
+
+rnd() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
+TOKEN=$(rnd 24)
+RTOKEN=results-$(rnd 16)
+N8N_KEY=n8n-key-$(rnd 12)
+TG_TOKEN=123456789:AA$(rnd 16)
+LLM_KEY=llm-$(rnd 6)
+HOOK_VALUE=hook-$(rnd 12)
+export ORCHESTRATOR_API_TOKEN=$TOKEN ORCH_RESULTS_TOKEN=$RTOKEN LOG_LEVEL=info
+export DEXSCREENER_BASE_URL=$SA/dex PUMPFUN_BASE_URL=$SA/pumpfun
+export TRADERMADE_BASE_URL=$SA/tradermade TRADERMADE_API_KEY=test-tm-key
+export BIRDEYE_BASE_URL=$SA/birdeye BIRDEYE_API_KEY=be-$(rnd 4)
+export DECISION_MIN_SECONDS=5 DECISION_MAX_SECONDS=600 HEARTBEAT_SECONDS=1
+export PROBE_TIMEOUT_MS=1500 WEBHOOK_TIMEOUT_MS=2000
+export LLM_BASE_URL=$SA/llm/v1 LLM_API_KEY=$LLM_KEY LLM_TIMEOUT_MS=2000 LLM_CYCLE_BUDGET_MS=4000
+export N8N_BASE_URL=$SA/n8n N8N_API_KEY=$N8N_KEY N8N_WEBHOOK_AUTH_HEADER=X-Orchestrator-Token N8N_WEBHOOK_AUTH_VALUE=$HOOK_VALUE
+export TRACK_POLL_SECONDS=1 TRACK_TIMEOUT_SECONDS=120 N8N_WORKFLOWS_REFRESH_SECONDS=5
+export WEBHOOK_MAX_ATTEMPTS=3 WEBHOOK_RETRY_BASE_MS=400 WEBHOOK_RETRY_MAX_MS=5000
+export WORKFLOW_BREAKER_FAILURES=2 WORKFLOW_BREAKER_COOLDOWN_SECONDS=6
+export WORKFLOW_CONCURRENCY="health-monitor-check=forbid,default=allow"
+export TELEGRAM_BOT_TOKEN=$TG_TOKEN TELEGRAM_CHAT_ID=-1001234567890 TELEGRAM_BASE_URL=$SA/telegram ALERT_FALLBACK_STREAK=2
+LLM_ANSWER='{"mode":"crypto","intensity":"normal","workflows":["crypto-normal-scan","health-monitor-check"],"next_decision_seconds":300,"reason":"e2e delivery","confidence":0.8}'
+STANDIN_CFG="{\"llm_key\":\"$LLM_KEY\",\"llm_content\":$LLM_ANSWER,\"n8n_respond\":\"accepted\",
+  \"n8n_api_key\":\"$N8N_KEY\",\"n8n_auth\":{\"header\":\"X-Orchestrator-Token\",\"value\":\"$HOOK_VALUE\"},
+  \"telegram_token\":\"$TG_TOKEN\",\"telegram_retry_after\":2,\"retry_after\":2}"
+standin_config "$STANDIN_CFG" || bail "stand-in configured"
+# fresh: once nothing runs, reset the stand-in (its LLM announces fewer tokens
+# left with every call, x-ratelimit-remaining-tokens, and the worker would
+# rightly stop calling it) and configure it again.
+fresh() {
+  quiet() { [ "$(sql "SELECT count(*) FROM triggers WHERE status IN ('pending','sending','retrying')
+                                                       OR (status = 'sent' AND outcome IS NULL)")" = 0 ]; }
+  wait_for 20 quiet || note "executions still running before the stand-in reset"
+  curl -s -o /dev/null -X POST --max-time 5 "$SA/_standin/reset"
+  standin_config "$STANDIN_CFG"
+}
+
+stack_start_api 2 || bail "orch-api started"
+for _ in 1 2 3; do stack_start_nginx "$(stack_free_port)" && break; done
+[ -n "$STACK_PORT" ] || bail "nginx started"
+BASE=http://127.0.0.1:$STACK_PORT
+stack_start_worker || bail "orch-worker started"
+ok "PostgreSQL, stand-in, orch-api behind nginx and the worker started"
+
+api POST /control/stop --data-binary '' -H "$(auth)"
+check "the worker stops deciding on its own (POST /control/stop -> $CODE)" wait_for 10 status_is 'd.get("running") is False'
+check "Telegram: 'Worker started' alert" wait_for 10 telegram_has "Worker started"
+check "/status n8n: the public API is configured and its workflow list read" \
+  wait_for 10 status_is '(d.get("n8n") or {}).get("api_configured") is True and (d.get("n8n") or {}).get("ok") is True'
+api GET /workflows/available
+check "/workflows/available merges n8n's list: every workflow has an n8n id and is active" \
+  test "$(jpy 'all((w.get("n8n") or {}).get("id") and (w.get("n8n") or {}).get("active") is True for w in d["workflows"])' < "$BODY")" = true
+
+# ---- tracking ------------------------------------------------------------------------
+
+D0=$(last_decision)                                 # the decision made at start
+wait_for 20 settled "$D0" || true
+wait_for 10 outcome_is "$D0" health-monitor-check succeeded || true
+force || bail "forced decision"
+A=$D
+check "decision #$A: both triggers sent" wait_for 10 settled "$A"
+if wait_for 10 outcome_is "$A" crypto-normal-scan succeeded && wait_for 5 outcome_is "$A" health-monitor-check succeeded; then
+  ok "decision #$A: executions tracked to their end (execution ids $(trig "$A" crypto-normal-scan execution_id), $(trig "$A" health-monitor-check execution_id); outcome succeeded)"
+else
+  not_ok "decision #$A: executions tracked to their end"; show "$A"
+fi
+check "the trigger keeps n8n's execution status and workflow id" \
+  test "$(trig "$A" crypto-normal-scan "execution_status || ' ' || coalesce(n8n_workflow_id, '-')")" = "success orchCryptoNormal"
+
+standin_config '{"n8n_exec_status":"error"}'
+force && B0=$D
+if wait_for 10 outcome_is "$B0" crypto-normal-scan failed; then ok "an execution ending in error -> outcome failed"
+else not_ok "an execution ending in error -> outcome failed"; show "$B0"; fi
+standin_config '{"n8n_exec_status":"success"}'
+check "the decision of a failed execution is settled 'partial' or 'failed'" \
+  wait_for 5 eval '[ "$(sql "SELECT status FROM decisions WHERE id = $B0")" != succeeded ]'
+check "Telegram: 'Workflow failed' alert for the failed execution" wait_for 10 telegram_has "Workflow failed"
+
+# ---- retries ---------------------------------------------------------------------------
+
+wait_for 10 outcome_is "$B0" health-monitor-check failed || true
+standin_config '{"behaviour":{"n8n:crypto-normal-scan":["500","ok"]}}'
+force && B=$D
+if wait_for 15 settled "$B" && [ "$(trig "$B" crypto-normal-scan "status || ' ' || attempts")" = "sent 2" ]; then
+  ok "n8n answers 500, then ok -> the trigger is sent with 2 attempts"
+else
+  not_ok "n8n answers 500, then ok -> the trigger is sent with 2 attempts"; show "$B"
+fi
+api GET "/decisions/$B"
+check "/decisions/$B shows attempts 2 and the execution id" \
+  test "$(jpy '[(t["attempts"], bool(t["execution_id"])) for t in d["triggers"] if t["workflow"] == "crypto-normal-scan"] == [(2, True)]' < "$BODY")" = true
+check "orchestrator_trigger_retries_total{workflow=\"crypto-normal-scan\"} counts it" \
+  test "$(metric 'orchestrator_trigger_retries_total\{workflow="crypto-normal-scan"\}')" -ge 1
+
+standin_config '{"behaviour":{"n8n:crypto-normal-scan":["429","ok"]}}'
+force && C=$D
+if wait_for 15 settled "$C" && [ "$(trig "$C" crypto-normal-scan "status || ' ' || attempts")" = "sent 2" ]; then
+  KEY=$(trig "$C" crypto-normal-scan idempotency_key)
+  gap=$(standin_requests "prefix=/n8n/webhook/crypto-normal-scan&method=POST" |
+        jpy "[r['time'] for r in d if (r.get('headers') or {}).get('idempotency-key') == '$KEY']" |
+        jpy 'round(d[-1] - d[0], 2) if len(d) == 2 else -1')
+  check "429 with retry-after 2 -> retried after ${gap} s (>= 1.9 s), sent with 2 attempts" \
+    awk -v g="$gap" 'BEGIN { exit !(g >= 1.9) }'
+else
+  not_ok "429 with retry-after -> retried, sent with 2 attempts"; show "$C"
+fi
+standin_config '{"behaviour":{"n8n:crypto-normal-scan":"ok"}}'
+
+# ---- concurrency forbid and results ------------------------------------------------------
+
+fresh
+standin_config '{"n8n_exec_seconds":60}'
+force && E1=$D
+wait_for 10 settled "$E1"
+H1=$(trig "$E1" health-monitor-check id)
+X1=$(trig "$E1" health-monitor-check execution_id)
+check "decision #$E1: health-monitor-check sent and running (execution $X1)" \
+  test "$(trig "$E1" health-monitor-check "status || ' ' || coalesce(outcome, 'running')")" = "sent running"
+force && E2=$D
+wait_for 10 settled "$E2"
+if [ "$(trig "$E2" health-monitor-check "status || ' ' || last_error_kind")" = "skipped concurrency" ] &&
+   trig "$E2" health-monitor-check error | grep -q "#$H1"; then
+  ok "concurrency forbid: the next health-monitor-check is skipped while #$H1 runs ($(trig "$E2" health-monitor-check error | head -c 100))"
+else
+  not_ok "concurrency forbid: the next health-monitor-check is skipped while #$H1 runs"; show "$E2"
+fi
+check "concurrency forbid: the crypto scan of the same decision is sent (policy allow)" \
+  test "$(trig "$E2" crypto-normal-scan status)" = sent
+
+result "$H1" "$X1" success 0 wrong-token
+check "POST /results with a wrong token -> 401 (got $CODE)" test "$CODE" = 401
+api POST /results --data-binary '{}'
+check "POST /results without a token -> 401 (got $CODE)" test "$CODE" = 401
+api POST /results -H "Authorization: Bearer $RTOKEN" --data-binary '{"trigger_id":"x"}'
+check "POST /results with a bad body -> 400 bad_parameter naming the field (got $CODE $(head -c 120 "$BODY"))" \
+  test "$CODE/$(jpy 'd.get("code") + "/" + str(d.get("field"))' < "$BODY")" = "400/bad_parameter/trigger_id"
+api GET /results
+check "GET /results -> 405 (got $CODE)" test "$CODE" = 405
+result "$H1" "$X1" success 0
+check "POST /results for the running health check -> 201 recorded (got $CODE $(head -c 160 "$BODY"))" \
+  test "$CODE/$(jpy 'd.get("recorded")' < "$BODY")" = "201/true"
+result "$H1" "$X1" success 0
+check "the same result again -> 200 with duplicate true (got $CODE $(head -c 120 "$BODY"))" \
+  test "$CODE/$(jpy 'd.get("duplicate")' < "$BODY")" = "200/true"
+check "the repeated result changed nothing (one row in results)" test "$(sql "SELECT count(*) FROM results WHERE trigger_id = $H1")" = 1
+result "$H1" "$X1" error 3
+check "the same execution with another result -> 409 conflict (got $CODE)" test "$CODE" = 409
+api POST /results -H "Authorization: Bearer $RTOKEN" --data-binary \
+  '{"trigger_id":999999,"idempotency_key":"orch-1-crypto-normal-scan","decision_id":1,"workflow":"crypto-normal-scan","execution_id":"1","status":"success","opportunities":0,"duration_ms":1}'
+check "a result for an unknown trigger -> 404 (got $CODE)" test "$CODE" = 404
+KEY1=$(sql "SELECT idempotency_key FROM triggers WHERE id = $H1")
+api POST /results -H "Authorization: Bearer $RTOKEN" --data-binary \
+  "{\"trigger_id\":$H1,\"idempotency_key\":\"orch-0-nope\",\"decision_id\":$E1,\"workflow\":\"health-monitor-check\",\"execution_id\":\"$X1\",\"status\":\"success\",\"opportunities\":0,\"duration_ms\":1}"
+check "a result whose idempotency key does not match -> 409 (got $CODE $(head -c 120 "$BODY"))" \
+  test "$CODE/$(jpy 'd.get("field")' < "$BODY")" = "409/idempotency_key"
+api POST /results -H "Authorization: Bearer $RTOKEN" -H "Idempotency-Key: result-other" --data-binary \
+  "{\"trigger_id\":$H1,\"idempotency_key\":\"$KEY1\",\"decision_id\":$E1,\"workflow\":\"health-monitor-check\",\"execution_id\":\"$X1\",\"status\":\"success\",\"opportunities\":0,\"duration_ms\":1}"
+check "an Idempotency-Key header other than result-<key> -> 400 (got $CODE)" test "$CODE" = 400
+check "the posted result ends the running trigger (outcome succeeded)" outcome_is "$E1" health-monitor-check succeeded
+C1=$(trig "$E1" crypto-normal-scan id)
+result "$C1" "$(trig "$E1" crypto-normal-scan execution_id)" success 4
+check "a crypto scan's result with 4 opportunities -> 201 (got $CODE)" test "$CODE" = 201
+api GET "/decisions/$E1"
+check "/decisions/$E1 shows the trigger's opportunities, outcome and the decision's total" \
+  test "$(jpy '[t.get("opportunities") for t in d["triggers"] if t["workflow"] == "crypto-normal-scan"] == [4] and d.get("opportunities") == 4' < "$BODY")" = true
+learned() { [ "$(sql "SELECT count(*) FROM triggers WHERE id = $C1 AND learned_at IS NOT NULL AND settled_at IS NOT NULL")" = 1 ]; }
+check "the worker learned from the result (learned_at, settled_at set)" wait_for 10 learned
+check "the worker logged result.learned with the opportunities" \
+  wait_for 5 eval "grep -q '\"event\":\"result.learned\".*\"trigger_id\":$C1.*\"opportunities\":4' '$T/log/worker.log'"
+# the other crypto scan still running ends with its result too
+C2=$(trig "$E2" crypto-normal-scan id)
+result "$C2" "$(trig "$E2" crypto-normal-scan execution_id)" success 1
+standin_config '{"n8n_exec_seconds":0}'
+force && E3=$D
+wait_for 10 settled "$E3"
+check "after the result, the next health-monitor-check is sent again" test "$(trig "$E3" health-monitor-check status)" = sent
+
+# ---- 404: not registered -------------------------------------------------------------------
+
+fresh
+standin_config '{"behaviour":{"n8n:crypto-normal-scan":"unregistered"}}'
+force && G=$D
+wait_for 10 settled "$G"
+check "webhook not registered -> trigger 'unavailable', not retried (attempts 1)" \
+  test "$(trig "$G" crypto-normal-scan "status || ' ' || attempts")" = "unavailable 1"
+check "/status lists crypto-normal-scan as unavailable" \
+  wait_for 5 status_is '"crypto-normal-scan" in [u["workflow"] for u in d["workflows"]["unavailable"]]'
+api GET /workflows/available
+check "/workflows/available: crypto-normal-scan available false with the reason" \
+  test "$(jpy '[(w["available"], bool(w.get("unavailable_reason"))) for w in d["workflows"] if w["path"] == "crypto-normal-scan"] == [(False, True)]' < "$BODY")" = true
+check "orchestrator_workflow_available{workflow=\"crypto-normal-scan\"} 0" \
+  test "$(metric 'orchestrator_workflow_available\{workflow="crypto-normal-scan"\}')" = 0
+standin_config '{"behaviour":{"n8n:crypto-normal-scan":"ok"}}'
+force && G2=$D
+wait_for 10 settled "$G2"
+check "registered again: the next trigger is accepted and the workflow is available in /status" \
+  wait_for 5 status_is '"crypto-normal-scan" not in [u["workflow"] for u in d["workflows"]["unavailable"]]'
+
+# ---- circuit breaker -------------------------------------------------------------------------
+
+fresh
+standin_config '{"behaviour":{"n8n:crypto-normal-scan":"500"}}'
+force && I=$D
+wait_for 15 settled "$I"
+check "500 on every attempt -> 'failed' after 3 attempts (WEBHOOK_MAX_ATTEMPTS)" \
+  test "$(trig "$I" crypto-normal-scan "status || ' ' || attempts || ' ' || last_error_kind")" = "failed 3 server_error"
+standin_config '{"behaviour":{"n8n:crypto-normal-scan":"400"}}'
+force && J=$D
+wait_for 10 settled "$J"
+check "400 -> 'failed' at once, not retried" \
+  test "$(trig "$J" crypto-normal-scan "status || ' ' || attempts || ' ' || last_error_kind")" = "failed 1 client_error"
+check "two failures in a row open the circuit: /status circuits_open" \
+  wait_for 5 status_is '[c["state"] for c in d["workflows"]["circuits_open"] if c["workflow"] == "crypto-normal-scan"] == ["open"]'
+check "orchestrator_workflow_circuit_open{workflow=\"crypto-normal-scan\"} 1" \
+  test "$(metric 'orchestrator_workflow_circuit_open\{workflow="crypto-normal-scan"\}')" = 1
+hooks_before=$(standin_requests "prefix=/n8n/webhook/crypto-normal-scan&method=POST" | jpy 'len(d)')
+force && K=$D
+wait_for 10 settled "$K"
+check "while open: the trigger is 'skipped' (circuit_open) and nothing is sent" \
+  test "$(trig "$K" crypto-normal-scan "status || ' ' || last_error_kind")/$(standin_requests "prefix=/n8n/webhook/crypto-normal-scan&method=POST" | jpy 'len(d)')" = "skipped circuit_open/$hooks_before"
+check "Telegram: 'Circuit open' alert" wait_for 10 telegram_has "Circuit open"
+standin_config '{"behaviour":{"n8n:crypto-normal-scan":"ok"}}'
+sleep 6
+force && L=$D
+wait_for 10 settled "$L"
+check "after the cooldown (half open) the trigger is sent" test "$(trig "$L" crypto-normal-scan status)" = sent
+check "its success closes the circuit" \
+  wait_for 10 status_is '"crypto-normal-scan" not in [c["workflow"] for c in d["workflows"]["circuits_open"]]'
+
+# ---- Telegram flood control ------------------------------------------------------------------
+
+fresh
+n_before=$(telegram_texts | grep -c .)
+standin_config '{"behaviour":{"telegram":["429","ok"]}}'
+standin_config '{"behaviour":{"n8n:crypto-normal-scan":"unregistered"}}'
+force && M=$D
+wait_for 10 settled "$M"
+standin_config '{"behaviour":{"n8n:crypto-normal-scan":"ok"}}'
+rl_seen() { [ "$(metric 'orchestrator_alerts_total\{status="rate_limited"\}')" -ge 1 ] 2>/dev/null; }
+check "Telegram 429 flood control -> counted as rate_limited, the message kept" wait_for 10 rl_seen
+sent_after() { [ "$(telegram_texts | grep -c .)" -gt "$((n_before + 1))" ]; }
+check "the alert is sent after retry_after (the stand-in received it again)" wait_for 10 sent_after
+spacing=$(standin_requests "prefix=/telegram/&method=POST" | jpy 'round(min([b["time"] - a["time"] for a, b in zip(d, d[1:])] or [9]), 2)')
+check "at most one Telegram message per second (smallest gap ${spacing} s)" awk -v g="$spacing" 'BEGIN { exit !(g >= 0.9) }'
+standin_config '{"behaviour":{"telegram":"ok"}}'
+sent_alerts() { [ "$(metric 'orchestrator_alerts_total\{status="sent"\}')" -ge 4 ] 2>/dev/null; }
+check "orchestrator_alerts_total{status=\"sent\"} counts the alerts of this worker" wait_for 10 sent_alerts
+
+# ---- restart: executions left running are reconciled -----------------------------------------
+
+fresh
+standin_config '{"n8n_exec_seconds":6}'
+force && R=$D
+wait_for 10 settled "$R"
+check "decision #$R: its executions run" test "$(trig "$R" crypto-normal-scan "status || ' ' || coalesce(outcome, 'running')")" = "sent running"
+stack_stop_worker TERM
+check "the worker stops (exit status $STACK_WORKER_STATUS)" test "$STACK_WORKER_STATUS" = 0
+check "Telegram: 'Worker stopped' alert sent before exit" telegram_has "Worker stopped"
+stack_start_worker || bail "worker restarted"
+check "after the restart the running trigger is not abandoned" \
+  test "$(trig "$R" crypto-normal-scan status)" = sent
+check "after the restart the execution is followed to its end (outcome succeeded)" \
+  wait_for 15 outcome_is "$R" crypto-normal-scan succeeded
+check "the worker logged worker.reconciling" grep -q '"event":"worker.reconciling"' "$T/log/worker.log"
+
+# ---- metrics and secrets ---------------------------------------------------------------------------
+
+api GET /metrics
+cp "$BODY" "$T/metrics.txt"
+promtool_out=$(promtool check metrics < "$T/metrics.txt" 2>&1)
+promtool_rc=$?
+[ -z "$promtool_out" ] || echo "$promtool_out" | sed 's/^/# promtool: /'
+check "promtool check metrics: silent, exit 0 (exit $promtool_rc)" test "$promtool_rc" = 0 -a -z "$promtool_out"
+missing=
+for m in orchestrator_triggers_total orchestrator_trigger_retries_total orchestrator_workflow_circuit_open \
+         orchestrator_workflow_available orchestrator_execution_duration_seconds_bucket \
+         orchestrator_execution_duration_seconds_count orchestrator_results_received_total orchestrator_alerts_total \
+         orchestrator_opportunities_total; do
+  grep -Eq "^$m(\{| )" "$T/metrics.txt" || missing="$missing $m"
+done
+check "n8n metrics present${missing:+ (missing:$missing)}" test -z "$missing"
+check "orchestrator_results_received_total{status=\"success\"} counts the results (no repeats)" \
+  test "$(grep -E '^orchestrator_results_received_total\{status="success"\}' "$T/metrics.txt" | awk '{print $2}')" = 3
+
+leaks=$(grep -rlF -e "$TOKEN" -e "$RTOKEN" -e "$N8N_KEY" -e "$TG_TOKEN" -e "${TG_TOKEN#*:}" -e "$HOOK_VALUE" -e "$LLM_KEY" \
+        --exclude=standin.log "$T/log" "$T/answers" | sed "s|^$T/||" | tr '\n' ' ')
+check "no secret (API and results tokens, N8N_API_KEY, bot token, webhook auth, LLM key) in any log or API answer${leaks:+ (found in: $leaks)}" \
+  test -z "$leaks"

@@ -1,0 +1,228 @@
+/* Unit tests of worker/deliver.c's pure parts: WORKFLOW_CONCURRENCY
+ * parsing, error kinds and what is retried, backoff with jitter and
+ * retry-after, the circuit breaker's states; and act_retry_after_ms. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "act.h"
+#include "deliver.h"
+#include "http.h"
+
+/* Parse spec, expecting success. */
+static void policy_ok(const char *spec, int out[WF_COUNT])
+{
+    char err[200] = "";
+    int rc = deliver_policy_parse(spec, out, err, sizeof err);
+    if (rc != 0)
+        print_error("unexpected error for \"%s\": %s\n", spec, err);
+    assert_int_equal(rc, 0);
+}
+
+/* Parse spec, expecting failure with a message containing want. */
+static void policy_bad(const char *spec, const char *want)
+{
+    int out[WF_COUNT];
+    char err[200] = "";
+    int rc = deliver_policy_parse(spec, out, err, sizeof err);
+    if (rc != -1)
+        print_error("accepted \"%s\"\n", spec);
+    assert_int_equal(rc, -1);
+    if (!strstr(err, want))
+        print_error("for \"%s\": message \"%s\" lacks \"%s\"\n", spec, err, want);
+    assert_non_null(strstr(err, want));
+    assert_non_null(strstr(err, "WORKFLOW_CONCURRENCY"));
+}
+
+static void test_policy_parse(void **state)
+{
+    (void)state;
+    int p[WF_COUNT];
+    policy_ok("deep-market-analysis=forbid,default=allow", p);
+    for (int w = 0; w < WF_COUNT; w++)
+        assert_int_equal(p[w], w == WF_DEEP_ANALYSIS ? DELIVER_FORBID : DELIVER_ALLOW);
+    policy_ok("", p);
+    for (int w = 0; w < WF_COUNT; w++)
+        assert_int_equal(p[w], DELIVER_ALLOW);
+    /* default applies to the others, wherever it stands; spaces are fine */
+    policy_ok(" default = replace , crypto-normal-scan=allow ,health-monitor-check= forbid ", p);
+    assert_int_equal(p[WF_CRYPTO_NORMAL], DELIVER_ALLOW);
+    assert_int_equal(p[WF_HEALTH_CHECK], DELIVER_FORBID);
+    assert_int_equal(p[WF_CRYPTO_AGGRESSIVE], DELIVER_REPLACE);
+    assert_int_equal(p[WF_DEEP_ANALYSIS], DELIVER_REPLACE);
+    assert_string_equal(deliver_policy_name(DELIVER_FORBID), "forbid");
+    assert_string_equal(deliver_policy_name(DELIVER_REPLACE), "replace");
+    assert_string_equal(deliver_policy_name(DELIVER_ALLOW), "allow");
+}
+
+static void test_policy_bad(void **state)
+{
+    (void)state;
+    policy_bad("deep-market-analysis=never", "unknown policy \"never\"");
+    policy_bad("moon-scan=forbid", "\"moon-scan\" is not a workflow");
+    policy_bad("deep-market-analysis", "expected name=policy");
+    policy_bad("deep-market-analysis=forbid,", "ends with a comma");
+    policy_bad("deep-market-analysis=forbid,,default=allow", "expected name=policy");
+    policy_bad("default=allow,default=forbid", "\"default\" given twice");
+    policy_bad("crypto-normal-scan=allow,crypto-normal-scan=forbid", "given twice");
+    policy_bad("=forbid", "is not a workflow");
+    policy_bad("crypto-normal-scan=FORBID", "unknown policy");
+    char long_spec[1100];
+    memset(long_spec, 'x', sizeof long_spec - 1);
+    long_spec[sizeof long_spec - 1] = '\0';
+    policy_bad(long_spec, "longer than");
+}
+
+static struct act_job job(enum act_status st, int terr, long http)
+{
+    struct act_job j;
+    memset(&j, 0, sizeof j);
+    j.status = st;
+    j.transport_err = terr;
+    j.http_status = http;
+    j.retry_after_ms = -1;
+    return j;
+}
+
+static void test_kinds(void **state)
+{
+    (void)state;
+    struct act_job j = job(ACT_SENT, HTTP_OK, 200);
+    assert_int_equal(deliver_kind_of(&j), DELIVER_KIND_NONE);
+    assert_null(deliver_kind_name(DELIVER_KIND_NONE));
+    j = job(ACT_FAILED, HTTP_ETIMEOUT, 0);
+    assert_int_equal(deliver_kind_of(&j), DELIVER_KIND_TIMEOUT);
+    j = job(ACT_FAILED, HTTP_ECONNECT, 0);
+    assert_int_equal(deliver_kind_of(&j), DELIVER_KIND_TRANSPORT);
+    j = job(ACT_FAILED, HTTP_OK, 500);
+    assert_int_equal(deliver_kind_of(&j), DELIVER_KIND_SERVER_ERROR);
+    j = job(ACT_FAILED, HTTP_OK, 503);
+    assert_int_equal(deliver_kind_of(&j), DELIVER_KIND_SERVER_ERROR);
+    j = job(ACT_FAILED, HTTP_OK, 429);
+    assert_int_equal(deliver_kind_of(&j), DELIVER_KIND_RATE_LIMITED);
+    j = job(ACT_UNAVAILABLE, HTTP_OK, 404);
+    assert_int_equal(deliver_kind_of(&j), DELIVER_KIND_NOT_REGISTERED);
+    j = job(ACT_FAILED, HTTP_OK, 403);
+    assert_int_equal(deliver_kind_of(&j), DELIVER_KIND_CLIENT_ERROR);
+    j = job(ACT_FAILED, HTTP_OK, 422);
+    assert_int_equal(deliver_kind_of(&j), DELIVER_KIND_CLIENT_ERROR);
+
+    assert_true(deliver_retryable(DELIVER_KIND_TRANSPORT));
+    assert_true(deliver_retryable(DELIVER_KIND_TIMEOUT));
+    assert_true(deliver_retryable(DELIVER_KIND_SERVER_ERROR));
+    assert_true(deliver_retryable(DELIVER_KIND_RATE_LIMITED));
+    assert_false(deliver_retryable(DELIVER_KIND_CLIENT_ERROR));
+    assert_false(deliver_retryable(DELIVER_KIND_NOT_REGISTERED));
+    assert_false(deliver_retryable(DELIVER_KIND_NONE));
+    /* the names are the CHECK constraint's */
+    const char *names[] = { "transport", "timeout", "server_error", "rate_limited", "client_error",
+                            "not_registered", "circuit_open", "concurrency" };
+    for (int k = DELIVER_KIND_TRANSPORT; k < DELIVER_KIND_COUNT; k++)
+        assert_string_equal(deliver_kind_name(k), names[k - 1]);
+}
+
+static void test_backoff(void **state)
+{
+    (void)state;
+    /* equal jitter: half fixed, half random */
+    assert_int_equal(deliver_backoff_ms(1, 1000, 30000, -1, 0.0), 500);
+    assert_int_equal(deliver_backoff_ms(1, 1000, 30000, -1, 0.999999), 999);
+    assert_int_equal(deliver_backoff_ms(2, 1000, 30000, -1, 0.0), 1000);
+    assert_int_equal(deliver_backoff_ms(3, 1000, 30000, -1, 0.5), 3000);
+    /* doubling stops at the cap */
+    assert_int_equal(deliver_backoff_ms(10, 1000, 30000, -1, 0.0), 15000);
+    assert_int_equal(deliver_backoff_ms(1000, 1000, 30000, -1, 0.999), 29985);
+    for (int a = 1; a < 40; a++) {
+        long w = deliver_backoff_ms(a, 250, 60000, -1, 0.7);
+        assert_true(w >= 125 && w <= 60000);
+    }
+    /* retry-after is a floor; longer than the cap: give up */
+    assert_int_equal(deliver_backoff_ms(1, 1000, 30000, 2000, 0.0), 2000);
+    assert_int_equal(deliver_backoff_ms(3, 1000, 30000, 2000, 0.5), 3000);
+    assert_int_equal(deliver_backoff_ms(1, 1000, 30000, 30000, 0.0), 30000);
+    assert_int_equal(deliver_backoff_ms(1, 1000, 30000, 30001, 0.0), -1);
+    /* bad jitter values are treated as 0 */
+    assert_int_equal(deliver_backoff_ms(1, 1000, 30000, -1, 1.5), 500);
+    assert_int_equal(deliver_backoff_ms(0, 1000, 30000, -1, 0.0), 500);
+}
+
+static void test_retry_after(void **state)
+{
+    (void)state;
+    time_t now = 784111777;                         /* Sun, 06 Nov 1994 08:49:37 GMT */
+    assert_int_equal(act_retry_after_ms(NULL, now), -1);
+    assert_int_equal(act_retry_after_ms("", now), -1);
+    assert_int_equal(act_retry_after_ms("2", now), 2000);
+    assert_int_equal(act_retry_after_ms(" 15 ", now), 15000);
+    assert_int_equal(act_retry_after_ms("0", now), 0);
+    assert_int_equal(act_retry_after_ms("-3", now), -1);
+    assert_int_equal(act_retry_after_ms("1.5", now), -1);
+    assert_int_equal(act_retry_after_ms("99999999999", now), 86400000);
+    assert_int_equal(act_retry_after_ms("Sun, 06 Nov 1994 08:49:47 GMT", now), 10000);
+    assert_int_equal(act_retry_after_ms("Sun, 06 Nov 1994 08:49:00 GMT", now), 0);   /* past: now */
+    assert_int_equal(act_retry_after_ms("Sun, 06 Nov 1994 08:49:47 PST", now), -1);
+    assert_int_equal(act_retry_after_ms("yesterday", now), -1);
+}
+
+static void test_circuit(void **state)
+{
+    (void)state;
+    struct deliver_circuit c;
+    memset(&c, 0, sizeof c);
+    time_t t = 1000;
+    assert_true(deliver_circuit_allow(&c, t));
+    assert_int_equal(deliver_circuit_record(&c, 0, t, 3, 60), 0);
+    assert_int_equal(deliver_circuit_record(&c, 0, t, 3, 60), 0);
+    /* a success resets the count */
+    assert_int_equal(deliver_circuit_record(&c, 1, t, 3, 60), 0);
+    assert_int_equal(c.failures, 0);
+    assert_int_equal(deliver_circuit_record(&c, 0, t, 3, 60), 0);
+    assert_int_equal(deliver_circuit_record(&c, 0, t, 3, 60), 0);
+    assert_int_equal(deliver_circuit_record(&c, 0, t + 1, 3, 60), 1);   /* the third opens it */
+    assert_int_equal(c.state, DELIVER_OPEN);
+    assert_int_equal(c.open_until, t + 61);
+    assert_int_equal(c.opens, 1);
+    assert_string_equal(deliver_circuit_name(c.state), "open");
+    assert_false(deliver_circuit_allow(&c, t + 30));
+    assert_false(deliver_circuit_allow(&c, t + 60));
+    /* a late failure while open does not open it again */
+    assert_int_equal(deliver_circuit_record(&c, 0, t + 40, 3, 60), 0);
+    assert_int_equal(c.opens, 1);
+    /* cooldown over: half open lets one through */
+    assert_true(deliver_circuit_allow(&c, t + 61));
+    assert_int_equal(c.state, DELIVER_HALF_OPEN);
+    assert_string_equal(deliver_circuit_name(c.state), "half_open");
+    /* its failure opens it again at once */
+    assert_int_equal(deliver_circuit_record(&c, 0, t + 62, 3, 60), 1);
+    assert_int_equal(c.state, DELIVER_OPEN);
+    assert_int_equal(c.opens, 2);
+    assert_true(deliver_circuit_allow(&c, t + 200));
+    /* its success closes it */
+    assert_int_equal(deliver_circuit_record(&c, 1, t + 201, 3, 60), 0);
+    assert_int_equal(c.state, DELIVER_CLOSED);
+    assert_int_equal(c.failures, 0);
+    assert_string_equal(deliver_circuit_name(c.state), "closed");
+    /* threshold 1: the first failure opens */
+    memset(&c, 0, sizeof c);
+    assert_int_equal(deliver_circuit_record(&c, 0, t, 1, 5), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_policy_parse),
+        cmocka_unit_test(test_policy_bad),
+        cmocka_unit_test(test_kinds),
+        cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_retry_after),
+        cmocka_unit_test(test_circuit),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,548 @@
+/* deliver: retries, circuit breakers, availability and concurrency of
+ * webhook deliveries; see deliver.h. */
+#include "config.h"
+#include "deliver.h"
+#include "http.h"
+#include "log.h"
+#include "store.h"
+#include "track.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define DELIVER_RETRIES_PER_TURN 16     /* retries sent per loop turn, at most */
+#define DELIVER_SPEC_MAX 1024           /* longest WORKFLOW_CONCURRENCY accepted */
+
+/* ---- pure parts ------------------------------------------------------------ */
+
+const char *deliver_policy_name(int p)
+{
+    switch (p) {
+    case DELIVER_ALLOW:   return "allow";
+    case DELIVER_FORBID:  return "forbid";
+    case DELIVER_REPLACE: return "replace";
+    }
+    return "allow";
+}
+
+/* The policy named s (n bytes), or -1. */
+static int deliver_policy_lookup(const char *s, size_t n)
+{
+    for (int p = 0; p < DELIVER_POLICY_COUNT; p++) {
+        const char *name = deliver_policy_name(p);
+        if (strlen(name) == n && memcmp(name, s, n) == 0)
+            return p;
+    }
+    return -1;
+}
+
+/* Trim spaces and tabs around s[0 .. *n): returns the new start, *n updated. */
+static const char *deliver_trim(const char *s, size_t *n)
+{
+    while (*n > 0 && (*s == ' ' || *s == '\t')) {
+        s++;
+        (*n)--;
+    }
+    while (*n > 0 && (s[*n - 1] == ' ' || s[*n - 1] == '\t'))
+        (*n)--;
+    return s;
+}
+
+int deliver_policy_parse(const char *spec, int out[WF_COUNT], char *err, size_t errlen)
+{
+    int set[WF_COUNT], def = DELIVER_ALLOW, have_def = 0;
+    for (int w = 0; w < WF_COUNT; w++)
+        set[w] = -1;
+    if (!spec)
+        spec = "";
+    if (strlen(spec) > DELIVER_SPEC_MAX) {
+        snprintf(err, errlen, "WORKFLOW_CONCURRENCY: longer than %d characters", DELIVER_SPEC_MAX);
+        return -1;
+    }
+    size_t all = strlen(spec);
+    const char *p = deliver_trim(spec, &all);
+    while (all > 0) {
+        const char *comma = memchr(p, ',', all);
+        size_t n = comma ? (size_t)(comma - p) : all;
+        size_t rest = comma ? all - n - 1 : 0;
+        const char *item = deliver_trim(p, &n);
+        const char *eq = n ? memchr(item, '=', n) : NULL;
+        if (!eq) {
+            snprintf(err, errlen, "WORKFLOW_CONCURRENCY: expected name=policy items separated by commas, got \"%.*s\"",
+                     (int)(n > 60 ? 60 : n), item);
+            return -1;
+        }
+        size_t nn = (size_t)(eq - item), vn = n - nn - 1;
+        const char *name = deliver_trim(item, &nn), *val = deliver_trim(eq + 1, &vn);
+        int pol = deliver_policy_lookup(val, vn);
+        if (pol < 0) {
+            snprintf(err, errlen, "WORKFLOW_CONCURRENCY: unknown policy \"%.*s\" for \"%.*s\" (expected forbid, allow or replace)",
+                     (int)(vn > 40 ? 40 : vn), val, (int)(nn > 60 ? 60 : nn), name);
+            return -1;
+        }
+        if (nn == 7 && memcmp(name, "default", 7) == 0) {
+            if (have_def) {
+                snprintf(err, errlen, "WORKFLOW_CONCURRENCY: \"default\" given twice");
+                return -1;
+            }
+            have_def = 1;
+            def = pol;
+        } else {
+            char buf[64];
+            int w = -1;
+            if (nn > 0 && nn < sizeof buf) {
+                memcpy(buf, name, nn);
+                buf[nn] = '\0';
+                w = catalog_workflow_parse(buf);
+            }
+            if (w < 0) {
+                snprintf(err, errlen, "WORKFLOW_CONCURRENCY: \"%.*s\" is not a workflow of the catalog (nor \"default\")",
+                         (int)(nn > 60 ? 60 : nn), name);
+                return -1;
+            }
+            if (set[w] >= 0) {
+                snprintf(err, errlen, "WORKFLOW_CONCURRENCY: \"%s\" given twice", buf);
+                return -1;
+            }
+            set[w] = pol;
+        }
+        if (!comma)
+            break;
+        p = comma + 1;
+        all = rest;
+        if (all == 0) {
+            snprintf(err, errlen, "WORKFLOW_CONCURRENCY: ends with a comma");
+            return -1;
+        }
+    }
+    for (int w = 0; w < WF_COUNT; w++)
+        out[w] = set[w] >= 0 ? set[w] : def;
+    return 0;
+}
+
+const char *deliver_kind_name(int k)
+{
+    switch (k) {
+    case DELIVER_KIND_TRANSPORT:      return "transport";
+    case DELIVER_KIND_TIMEOUT:        return "timeout";
+    case DELIVER_KIND_SERVER_ERROR:   return "server_error";
+    case DELIVER_KIND_RATE_LIMITED:   return "rate_limited";
+    case DELIVER_KIND_CLIENT_ERROR:   return "client_error";
+    case DELIVER_KIND_NOT_REGISTERED: return "not_registered";
+    case DELIVER_KIND_CIRCUIT_OPEN:   return "circuit_open";
+    case DELIVER_KIND_CONCURRENCY:    return "concurrency";
+    }
+    return NULL;
+}
+
+int deliver_kind_of(const struct act_job *job)
+{
+    if (job->status == ACT_SENT)
+        return DELIVER_KIND_NONE;
+    if (job->transport_err != HTTP_OK)
+        return job->transport_err == HTTP_ETIMEOUT ? DELIVER_KIND_TIMEOUT : DELIVER_KIND_TRANSPORT;
+    if (job->status == ACT_UNAVAILABLE || job->http_status == 404)
+        return DELIVER_KIND_NOT_REGISTERED;
+    if (job->http_status == 429)
+        return DELIVER_KIND_RATE_LIMITED;
+    if (job->http_status >= 500 && job->http_status <= 599)
+        return DELIVER_KIND_SERVER_ERROR;
+    return DELIVER_KIND_CLIENT_ERROR;
+}
+
+int deliver_retryable(int k)
+{
+    return k == DELIVER_KIND_TRANSPORT || k == DELIVER_KIND_TIMEOUT || k == DELIVER_KIND_SERVER_ERROR ||
+           k == DELIVER_KIND_RATE_LIMITED;
+}
+
+long deliver_backoff_ms(int attempt, long base_ms, long max_ms, long retry_after_ms, double u)
+{
+    if (retry_after_ms > max_ms)
+        return -1;
+    if (attempt < 1)
+        attempt = 1;
+    if (!(u >= 0) || u >= 1)
+        u = 0;
+    double e = (double)base_ms * pow(2.0, attempt > 30 ? 30 : attempt - 1);
+    if (e > (double)max_ms)
+        e = (double)max_ms;
+    long wait = (long)(e / 2 + u * e / 2);
+    if (wait < 1)
+        wait = 1;
+    if (retry_after_ms > wait)
+        wait = retry_after_ms;
+    return wait;
+}
+
+const char *deliver_circuit_name(int state)
+{
+    switch (state) {
+    case DELIVER_OPEN:      return "open";
+    case DELIVER_HALF_OPEN: return "half_open";
+    }
+    return "closed";
+}
+
+int deliver_circuit_allow(struct deliver_circuit *c, time_t now)
+{
+    if (c->state != DELIVER_OPEN)
+        return 1;
+    if (now < c->open_until)
+        return 0;
+    c->state = DELIVER_HALF_OPEN;
+    return 1;
+}
+
+int deliver_circuit_record(struct deliver_circuit *c, int ok, time_t now, long threshold, long cooldown_s)
+{
+    if (ok) {
+        c->failures = 0;
+        c->state = DELIVER_CLOSED;
+        c->open_until = 0;
+        return 0;
+    }
+    c->failures++;
+    if (c->state == DELIVER_HALF_OPEN || (c->state == DELIVER_CLOSED && c->failures >= threshold)) {
+        c->state = DELIVER_OPEN;
+        c->opened_at = now;
+        c->open_until = now + cooldown_s;
+        c->opens++;
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- the worker's state ------------------------------------------------------- */
+
+/* A uniform number in [0,1) from d's generator (xorshift64*). */
+static double deliver_rand(struct deliver *d)
+{
+    unsigned long long x = d->rng ? d->rng : 0x9e3779b97f4a7c15ULL;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    d->rng = x;
+    return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
+}
+
+/* Wall-clock milliseconds since the epoch. */
+static long long deliver_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000L;
+}
+
+int deliver_init(struct deliver *d, const struct cfg *c, struct alert *alert, struct learn *learn,
+                 char *err, size_t errlen)
+{
+    memset(d, 0, sizeof *d);
+    d->cfg = c;
+    d->alert = alert;
+    d->learn = learn;
+    if (deliver_policy_parse(c->workflow_concurrency, d->policy, err, errlen) < 0)
+        return -1;
+    if (c->webhook_retry_base_ms > c->webhook_retry_max_ms) {
+        snprintf(err, errlen, "WEBHOOK_RETRY_BASE_MS (%ld) is greater than WEBHOOK_RETRY_MAX_MS (%ld)",
+                 c->webhook_retry_base_ms, c->webhook_retry_max_ms);
+        return -1;
+    }
+    for (int w = 0; w < WF_COUNT; w++)
+        d->available[w] = 1;
+    d->tracking = track_enabled(c);
+    if (getrandom(&d->rng, sizeof d->rng, 0) != (ssize_t)sizeof d->rng)
+        d->rng = (unsigned long long)time(NULL) * 6364136223846793005ULL + 1442695040888963407ULL;
+    return 0;
+}
+
+/* Persist wf's circuit.  Returns 0 or -1. */
+static int deliver_save_circuit(struct deliver *d, PGconn *db, int wf)
+{
+    const struct deliver_circuit *c = &d->circuit[wf];
+    return store_wf_circuit(db, wf, deliver_circuit_name(c->state), c->failures, c->open_until, c->opened_at,
+                            c->opens);
+}
+
+int deliver_load(struct deliver *d, PGconn *db)
+{
+    struct store_wf_state st[WF_COUNT];
+    if (store_wf_load(db, st) < 0)
+        return -1;
+    for (int w = 0; w < WF_COUNT; w++) {
+        if (!st[w].present)
+            continue;
+        struct deliver_circuit *c = &d->circuit[w];
+        d->available[w] = st[w].available;
+        c->state = strcmp(st[w].circuit, "open") == 0 ? DELIVER_OPEN
+                 : strcmp(st[w].circuit, "half_open") == 0 ? DELIVER_HALF_OPEN : DELIVER_CLOSED;
+        c->failures = st[w].failures;
+        c->open_until = st[w].open_until;
+        c->opened_at = st[w].opened_at;
+        c->opens = st[w].opens;
+    }
+    for (int w = 0; w < WF_COUNT; w++)
+        if (store_wf_policy(db, w, deliver_policy_name(d->policy[w])) < 0)
+            return -1;
+    return store_next_retry(db, &d->next_retry_at);
+}
+
+time_t deliver_next_due(const struct deliver *d) { return d->next_retry_at; }
+
+/* Count one outcome of wf in its breaker and persist a change; alert when
+ * it opens.  Returns 0 or -1. */
+static int deliver_breaker(struct deliver *d, PGconn *db, int wf, int ok, time_t now)
+{
+    struct deliver_circuit *c = &d->circuit[wf];
+    if (ok && c->state == DELIVER_CLOSED && c->failures == 0)
+        return 0;                                   /* nothing changes */
+    int was = c->state;
+    int opened = deliver_circuit_record(c, ok, now, d->cfg->workflow_breaker_failures,
+                                        d->cfg->workflow_breaker_cooldown_seconds);
+    const char *path = catalog_workflow(wf)->path;
+    if (opened) {
+        log_event(LOG_WARN, "workflow.circuit_open", "s:workflow i:failures i:cooldown_seconds",
+                  path, (long long)c->failures, (long long)d->cfg->workflow_breaker_cooldown_seconds);
+        alert_circuit_open(d->alert, path, c->failures, d->cfg->workflow_breaker_cooldown_seconds);
+    } else if (was != DELIVER_CLOSED && c->state == DELIVER_CLOSED) {
+        log_event(LOG_INFO, "workflow.circuit_closed", "s:workflow", path);
+    }
+    return deliver_save_circuit(d, db, wf);
+}
+
+int deliver_note_outcome(struct deliver *d, PGconn *db, int wf, int ok, time_t now)
+{
+    if (wf < 0 || wf >= WF_COUNT)
+        return 0;
+    return deliver_breaker(d, db, wf, ok, now);
+}
+
+/* Record one attempt of trigger tid (workflow wf, attempts tries so far,
+ * this one included) at now: sent, retrying, failed or unavailable; update
+ * availability, breaker, the replace policy and alerts.  Returns 1 sent,
+ * 0 failed for good, -1 retrying, -2 database error. */
+static int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int wf, const struct act_job *job_in,
+                             int attempts, time_t now)
+{
+    struct act_job job = *job_in;
+    const char *path = catalog_workflow(wf)->path;
+    int kind = deliver_kind_of(&job);
+    if (kind == DELIVER_KIND_NONE) {
+        char *eid = track_parse_webhook_answer(job.response);
+        int rc = store_trigger_attempt(db, tid, "sent", &job, NULL, 0, eid);
+        if (rc == 0 && !d->available[wf]) {
+            d->available[wf] = 1;
+            log_event(LOG_INFO, "workflow.available", "s:workflow i:trigger_id", path, tid);
+            rc = store_wf_available(db, wf, 1, NULL);
+        }
+        /* without a way to follow the execution, an accepted delivery is the success we can see */
+        if (rc == 0 && (!d->tracking || !eid))
+            rc = deliver_breaker(d, db, wf, 1, now);
+        if (rc == 0 && d->policy[wf] == DELIVER_REPLACE) {
+            long n = store_supersede(db, wf, tid);
+            if (n > 0)
+                log_event(LOG_INFO, "workflow.superseded", "s:workflow i:trigger_id i:superseded", path, tid,
+                          (long long)n);
+            rc = n < 0 ? -1 : 0;
+        }
+        free(eid);
+        return rc < 0 ? -2 : 1;
+    }
+    if (deliver_retryable(kind) && attempts < d->cfg->webhook_max_attempts) {
+        long wait = deliver_backoff_ms(attempts, d->cfg->webhook_retry_base_ms, d->cfg->webhook_retry_max_ms,
+                                       job.retry_after_ms, deliver_rand(d));
+        if (wait >= 0) {
+            long long at_ms = deliver_now_ms() + wait;
+            if (store_trigger_attempt(db, tid, "retrying", &job, deliver_kind_name(kind), at_ms, NULL) < 0)
+                return -2;
+            time_t at = (time_t)((at_ms + 999) / 1000);
+            if (!d->next_retry_at || at < d->next_retry_at)
+                d->next_retry_at = at;
+            log_event(LOG_INFO, "hook.retry_scheduled", "s:workflow i:trigger_id i:attempt s:kind i:wait_ms i:retry_after_ms",
+                      path, tid, (long long)attempts, deliver_kind_name(kind), (long long)wait,
+                      (long long)job.retry_after_ms);
+            return -1;
+        }
+        size_t n = strlen(job.error);
+        snprintf(job.error + n, sizeof job.error - n, "; retry-after %ld s exceeds WEBHOOK_RETRY_MAX_MS: not retried",
+                 job.retry_after_ms / 1000);
+    } else if (deliver_retryable(kind) && attempts > 1) {
+        size_t n = strlen(job.error);
+        snprintf(job.error + n, sizeof job.error - n, " (after %d attempts)", attempts);
+    }
+    const char *st = kind == DELIVER_KIND_NOT_REGISTERED ? "unavailable" : "failed";
+    if (store_trigger_attempt(db, tid, st, &job, deliver_kind_name(kind), 0, NULL) < 0)
+        return -2;
+    int rc = 0;
+    if (kind == DELIVER_KIND_NOT_REGISTERED) {
+        /* alerted once, when it becomes unavailable */
+        if (d->available[wf]) {
+            d->available[wf] = 0;
+            log_event(LOG_WARN, "workflow.unavailable", "s:workflow i:trigger_id s:error", path, tid, job.error);
+            rc = store_wf_available(db, wf, 0, job.error);
+            alert_workflow_failed(d->alert, path, st, NULL, job.error);
+        }
+    } else {
+        /* alerted each time: the breaker bounds how often */
+        rc = deliver_breaker(d, db, wf, 0, now);
+        alert_workflow_failed(d->alert, path, st, NULL, job.error);
+    }
+    return rc < 0 ? -2 : 0;
+}
+
+int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision *sd, time_t now, int *sent,
+                     char status[16])
+{
+    struct act_job jobs[WF_COUNT];
+    int go[WF_COUNT], n = 0;
+    memset(jobs, 0, sizeof jobs);
+    snprintf(status, 16, "acting");
+    for (int i = 0; i < sd->ntriggers; i++) {
+        const struct store_trigger *t = &sd->t[i];
+        const char *path = catalog_workflow(t->wf)->path;
+        struct deliver_circuit *c = &d->circuit[t->wf];
+        char err[256];
+        int was = c->state;
+        sent[i] = -2;
+        if (!deliver_circuit_allow(c, now)) {
+            char until[32];
+            sense_iso8601(c->open_until, until);
+            snprintf(err, sizeof err, "skipped: circuit open after %ld failures in a row, until %s "
+                     "(WORKFLOW_BREAKER_COOLDOWN_SECONDS)", c->failures, until);
+            log_event(LOG_WARN, "hook.skipped", "s:workflow i:trigger_id s:kind", path, t->id, "circuit_open");
+            if (store_trigger_skip(db, t->id, deliver_kind_name(DELIVER_KIND_CIRCUIT_OPEN), err) < 0)
+                return -1;
+            continue;
+        }
+        if (c->state != was) {
+            log_event(LOG_INFO, "workflow.circuit_half_open", "s:workflow i:trigger_id", path, t->id);
+            if (deliver_save_circuit(d, db, t->wf) < 0)
+                return -1;
+        }
+        if (d->policy[t->wf] == DELIVER_FORBID) {
+            long long rid = 0;
+            char eid[72];
+            int r = store_running_trigger(db, t->wf, d->cfg->track_timeout_seconds, t->id, &rid, eid, sizeof eid);
+            if (r < 0)
+                return -1;
+            if (r == 1) {
+                snprintf(err, sizeof err, "skipped: trigger #%lld%s%s%s of this workflow is still running "
+                         "(WORKFLOW_CONCURRENCY forbid)", rid, *eid ? " (execution " : "", eid, *eid ? ")" : "");
+                log_event(LOG_INFO, "hook.skipped", "s:workflow i:trigger_id s:kind i:running_trigger_id",
+                          path, t->id, "concurrency", rid);
+                if (store_trigger_skip(db, t->id, deliver_kind_name(DELIVER_KIND_CONCURRENCY), err) < 0)
+                    return -1;
+                continue;
+            }
+        }
+        go[n] = i;
+        jobs[n].workflow = path;
+        jobs[n].payload = t->payload;
+        jobs[n].key = t->key;
+        n++;
+    }
+    /* commit 'sending' (attempts 1) before any POST */
+    if (store_mark_sending(db, sd->id) < 0)
+        return -1;
+    if (n > 0)
+        act_fire_many(d->cfg, jobs, n);
+    for (int k = 0; k < n; k++) {
+        const struct store_trigger *t = &sd->t[go[k]];
+        int r = deliver_attempted(d, db, t->id, t->wf, &jobs[k], 1, now);
+        if (r == -2)
+            log_event(LOG_ERROR, "cycle.result_not_recorded", "i:trigger_id", t->id);
+        sent[go[k]] = r == -2 ? 1 : r;
+    }
+    char st[16];
+    int settled = store_decision_settle(db, sd->id, st, sizeof st);
+    if (settled == 1)
+        snprintf(status, 16, "%s", st);
+    if (store_wf_running(db, d->cfg->track_timeout_seconds) < 0)
+        log_event(LOG_WARN, "workflow.running_not_counted", NULL);
+    return 0;
+}
+
+/* The learning market of workflow wf, or -1. */
+static int deliver_learn_market(int wf)
+{
+    const struct catalog_wf *w = catalog_workflow(wf);
+    if (!w)
+        return -1;
+    return w->market == MARKET_CRYPTO ? LEARN_CRYPTO : w->market == MARKET_FOREX ? LEARN_FOREX : -1;
+}
+
+int deliver_retry_due(struct deliver *d, PGconn *db, time_t now)
+{
+    if (!d->next_retry_at || now < d->next_retry_at)
+        return 0;
+    struct store_retry rows[DELIVER_RETRIES_PER_TURN];
+    struct act_job jobs[DELIVER_RETRIES_PER_TURN];
+    int go[DELIVER_RETRIES_PER_TURN], n = 0;
+    int nrows = store_due_retries(db, now, rows, DELIVER_RETRIES_PER_TURN);
+    if (nrows < 0)
+        return -1;
+    memset(jobs, 0, sizeof jobs);
+    char st[16];
+    for (int i = 0; i < nrows; i++) {
+        struct store_retry *t = &rows[i];
+        const char *path = catalog_workflow(t->wf)->path;
+        if (t->has_result) {
+            log_event(LOG_INFO, "hook.retry_dropped", "s:workflow i:trigger_id s:reason", path, t->id,
+                      "its result arrived: the first attempt reached n8n");
+            if (store_delivered_by_result(db, t->id) < 0 || store_decision_settle(db, t->decision_id, st, sizeof st) < 0)
+                goto fail;
+            continue;
+        }
+        struct deliver_circuit *c = &d->circuit[t->wf];
+        int was = c->state;
+        if (!deliver_circuit_allow(c, now)) {
+            struct act_job j;
+            memset(&j, 0, sizeof j);
+            j.retry_after_ms = -1;
+            snprintf(j.error, sizeof j.error, "retry not sent: circuit open after %ld failures in a row", c->failures);
+            log_event(LOG_WARN, "hook.skipped", "s:workflow i:trigger_id s:kind", path, t->id, "circuit_open");
+            if (store_trigger_attempt(db, t->id, "failed", &j, deliver_kind_name(DELIVER_KIND_CIRCUIT_OPEN), 0, NULL) < 0 ||
+                store_decision_settle(db, t->decision_id, st, sizeof st) < 0)
+                goto fail;
+            continue;
+        }
+        if (c->state != was && deliver_save_circuit(d, db, t->wf) < 0)
+            goto fail;
+        int r = store_retry_sending(db, t->id);
+        if (r < 0)
+            goto fail;
+        if (r == 1)
+            continue;
+        go[n] = i;
+        jobs[n].workflow = path;
+        jobs[n].payload = t->payload;
+        jobs[n].key = t->key;
+        n++;
+    }
+    if (n > 0)
+        act_fire_many(d->cfg, jobs, n);
+    for (int k = 0; k < n; k++) {
+        const struct store_retry *t = &rows[go[k]];
+        int r = deliver_attempted(d, db, t->id, t->wf, &jobs[k], t->attempts + 1, now);
+        if (r == -2)
+            goto fail;
+        int m = deliver_learn_market(t->wf);
+        if (r >= 0 && d->learn && m >= 0 && t->band >= 0 && t->intensity >= 0)
+            learn_observe(d->learn, m, t->band, t->intensity, r, -1, t->exposure, now);
+        if (store_decision_settle(db, t->decision_id, st, sizeof st) < 0)
+            goto fail;
+    }
+    store_retries_clear(rows, nrows);
+    if (store_next_retry(db, &d->next_retry_at) < 0)
+        return -1;
+    if (n > 0 && store_wf_running(db, d->cfg->track_timeout_seconds) < 0)
+        return -1;
+    return n;
+fail:
+    store_retries_clear(rows, nrows);
+    return -1;
+}

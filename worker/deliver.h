@@ -1,0 +1,168 @@
+/* deliver: how a decision's triggers reach n8n, and what each workflow's
+ * recent deliveries say about it.
+ *
+ * For every trigger of a decision, in order:
+ *  1. circuit breaker (per workflow): after WORKFLOW_BREAKER_FAILURES
+ *     failures in a row the circuit opens for
+ *     WORKFLOW_BREAKER_COOLDOWN_SECONDS; triggers meanwhile are recorded as
+ *     'skipped' (last_error_kind 'circuit_open').  When the cooldown has
+ *     passed one trigger goes through (half open): its success closes the
+ *     circuit, its failure opens it again.  A failure is a delivery that
+ *     failed for good (after its retries; a 404 is not one, see 3) or an
+ *     execution that ended failed, crashed or timed out; a success is an
+ *     execution that succeeded, or, when its end cannot be followed (no
+ *     N8N_API_KEY), an accepted delivery.
+ *  2. concurrency policy (WORKFLOW_CONCURRENCY, e.g.
+ *     "deep-market-analysis=forbid,default=allow"): 'forbid' skips the
+ *     trigger (last_error_kind 'concurrency') while a previous trigger of
+ *     the workflow is still running (status 'sent', no outcome, started
+ *     less than TRACK_TIMEOUT_SECONDS ago); 'replace' sends it and marks
+ *     the running ones 'superseded' (n8n's execution is not stopped);
+ *     'allow' sends it.
+ *  3. delivery: the POST (act_fire_many, all of a decision's triggers in
+ *     parallel).  A 404 "not registered" makes the workflow unavailable
+ *     (workflow_state, /status, /workflows/available) until a later
+ *     trigger of it is accepted.  Transport errors, timeouts, 5xx and 429
+ *     are retried up to WEBHOOK_MAX_ATTEMPTS tries in all; other 4xx are not.
+ *
+ * Retries do not hold the loop: a retryable failure records the trigger as
+ * 'retrying' with next_attempt_at = now + backoff (WEBHOOK_RETRY_BASE_MS
+ * doubling per attempt, capped at WEBHOOK_RETRY_MAX_MS, "equal jitter":
+ * half fixed, half random; at least a 429's retry-after, and a retry-after
+ * longer than WEBHOOK_RETRY_MAX_MS gives up at once), and the worker's main
+ * loop sends it when due (deliver_retry_due).  The decision stays 'acting'
+ * until none of its triggers is pending, sending or retrying; it is then
+ * settled from its triggers (store_decision_settle).  A trigger whose
+ * result arrived before its retry was due is not sent again.
+ *
+ * The commit-before-send guarantee holds for every attempt: a trigger is
+ * committed 'sending' (attempts + 1) before its POST.  Circuits and
+ * availability live in workflow_state and are reloaded at start. */
+#ifndef DELIVER_H
+#define DELIVER_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "act.h"
+#include "alert.h"
+#include "catalog.h"
+#include "cfg.h"
+#include "learn.h"
+
+struct store_decision;
+
+enum deliver_policy { DELIVER_ALLOW = 0, DELIVER_FORBID, DELIVER_REPLACE, DELIVER_POLICY_COUNT };
+
+/* Why an attempt failed or a trigger was not sent: the strings of
+ * triggers.last_error_kind. */
+enum deliver_kind {
+    DELIVER_KIND_NONE = 0,          /* accepted */
+    DELIVER_KIND_TRANSPORT,         /* connection refused, DNS, TLS, ...: retried */
+    DELIVER_KIND_TIMEOUT,           /* no answer within WEBHOOK_TIMEOUT_MS: retried */
+    DELIVER_KIND_SERVER_ERROR,      /* 5xx: retried */
+    DELIVER_KIND_RATE_LIMITED,      /* 429: retried, honouring retry-after */
+    DELIVER_KIND_CLIENT_ERROR,      /* other 4xx (auth, bad body): not retried */
+    DELIVER_KIND_NOT_REGISTERED,    /* 404: the workflow is unavailable; not retried */
+    DELIVER_KIND_CIRCUIT_OPEN,      /* not sent: the circuit is open */
+    DELIVER_KIND_CONCURRENCY,       /* not sent: policy forbid, a previous execution runs */
+    DELIVER_KIND_COUNT
+};
+
+enum deliver_circuit_state { DELIVER_CLOSED = 0, DELIVER_OPEN, DELIVER_HALF_OPEN };
+
+struct deliver_circuit {
+    int state;                  /* enum deliver_circuit_state */
+    long failures;              /* in a row */
+    time_t open_until;          /* DELIVER_OPEN: no trigger before */
+    time_t opened_at;           /* when it last opened (0: never) */
+    long opens;                 /* times it opened, ever */
+};
+
+struct deliver {
+    const struct cfg *cfg;      /* borrowed */
+    int policy[WF_COUNT];       /* enum deliver_policy */
+    struct deliver_circuit circuit[WF_COUNT];
+    int available[WF_COUNT];    /* 0 after a 404, until a trigger is accepted */
+    struct alert *alert;        /* borrowed, may be NULL */
+    struct learn *learn;        /* borrowed, may be NULL */
+    int tracking;               /* executions can be followed (track_enabled) */
+    unsigned long long rng;     /* jitter */
+    time_t next_retry_at;       /* earliest next_attempt_at known, 0: none */
+};
+
+/* "allow", "forbid", "replace" (static). */
+const char *deliver_policy_name(int p);
+
+/* Parse a WORKFLOW_CONCURRENCY value into out[WF_COUNT]: comma-separated
+ * "name=policy" items, name a catalog workflow path or "default" (for
+ * those not named; without it: allow), spaces around items ignored, each
+ * name at most once.  Returns 0, or -1 with a message naming the item in
+ * err (out then unspecified). */
+int deliver_policy_parse(const char *spec, int out[WF_COUNT], char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* The last_error_kind string of k, NULL for DELIVER_KIND_NONE (static). */
+const char *deliver_kind_name(int k);
+
+/* The kind of one attempt's outcome (job filled by act_fire_many). */
+int deliver_kind_of(const struct act_job *job);
+
+/* Nonzero when an attempt that failed with kind k may be tried again. */
+int deliver_retryable(int k);
+
+/* The wait before attempt number attempt + 1, after attempt tries
+ * (attempt >= 1): base_ms * 2^(attempt-1) capped at max_ms, of which half is
+ * fixed and half scaled by u in [0,1) (equal jitter); never less than
+ * retry_after_ms (-1: none).  Returns the wait in ms, or -1 when
+ * retry_after_ms is longer than max_ms (do not retry). */
+long deliver_backoff_ms(int attempt, long base_ms, long max_ms, long retry_after_ms, double u);
+
+/* "closed", "open", "half_open" (static). */
+const char *deliver_circuit_name(int state);
+
+/* May a trigger go through circuit c at now?  An open circuit whose
+ * cooldown has passed becomes half open and lets this one through.
+ * Returns 1 (send) or 0 (skip). */
+int deliver_circuit_allow(struct deliver_circuit *c, time_t now);
+
+/* Count one outcome (ok 1 success, 0 failure) at now with the breaker's
+ * threshold and cooldown.  Returns 1 when this failure opened the circuit,
+ * else 0. */
+int deliver_circuit_record(struct deliver_circuit *c, int ok, time_t now, long threshold, long cooldown_s);
+
+/* Set d up from c (WORKFLOW_CONCURRENCY, retry bounds); alert and learn
+ * may be NULL.  Returns 0, or -1 with a message naming the variable in err. */
+int deliver_init(struct deliver *d, const struct cfg *c, struct alert *alert, struct learn *learn,
+                 char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* Load circuits and availability from workflow_state, write the policies
+ * there, and find the earliest retry due.  Returns 0 or -1. */
+int deliver_load(struct deliver *d, PGconn *db) __attribute__((warn_unused_result));
+
+/* Deliver the committed 'pending' triggers of decision sd: breaker and
+ * policy first (skipped ones recorded), then every other one committed
+ * 'sending' and POSTed in parallel, each outcome recorded (sent, retrying,
+ * failed, unavailable), and the decision settled unless retries are
+ * pending.  sent[i] (for sd->t[i]) becomes 1 accepted, 0 failed for good,
+ * -1 retrying, -2 skipped.  status (16 bytes) gets the decision's status
+ * ("acting" while retries are pending).  Returns 0, or -1 when the
+ * triggers could not be marked (nothing was sent). */
+int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision *sd, time_t now, int *sent,
+                     char status[16]) __attribute__((warn_unused_result));
+
+/* Send the retries that are due at now (at most a few dozen, in parallel),
+ * record them and settle their decisions.  Returns how many were sent, or
+ * -1 on a database error. */
+int deliver_retry_due(struct deliver *d, PGconn *db, time_t now);
+
+/* When the next retry is due (0: none). */
+time_t deliver_next_due(const struct deliver *d);
+
+/* An execution of workflow wf ended (ok 1 succeeded, 0 failed, crashed or
+ * timed out): count it in the breaker (and alert when it opens).  Returns
+ * 0 or -1 (not recorded). */
+int deliver_note_outcome(struct deliver *d, PGconn *db, int wf, int ok, time_t now);
+
+#endif

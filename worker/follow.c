@@ -1,0 +1,218 @@
+/* follow: executions followed to their end; see follow.h. */
+#include "config.h"
+#include "follow.h"
+#include "log.h"
+#include "sense.h"
+#include "store.h"
+#include "track.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FOLLOW_MAX_BATCHES 8       /* follow_results: batches per call, at most */
+
+void follow_init(struct follow *f, const struct cfg *c, struct deliver *d, struct learn *l, struct alert *a)
+{
+    memset(f, 0, sizeof *f);
+    f->cfg = c;
+    f->deliver = d;
+    f->learn = l;
+    f->alert = a;
+    f->tracking = track_enabled(c);
+    f->results_expected = c->results_token && *c->results_token;
+}
+
+/* The learning market of workflow wf, or -1 (health check, deep analysis). */
+static int follow_market(int wf)
+{
+    const struct catalog_wf *w = catalog_workflow(wf);
+    if (!w)
+        return -1;
+    return w->market == MARKET_CRYPTO ? LEARN_CRYPTO : w->market == MARKET_FOREX ? LEARN_FOREX : -1;
+}
+
+/* Nonzero when an outcome is a failure of the workflow. */
+static int follow_failed(const char *outcome)
+{
+    return strcmp(outcome, "failed") == 0 || strcmp(outcome, "crashed") == 0 || strcmp(outcome, "timed_out") == 0;
+}
+
+/* Handle one trigger.  Returns 0 or -1 (database error). */
+static int follow_one(struct follow *f, PGconn *db, const struct store_unsettled *u, time_t now)
+{
+    const char *path = catalog_workflow(u->wf)->path;
+    if (u->need_learn && u->opportunities >= 0) {
+        int m = follow_market(u->wf);
+        if (f->learn && m >= 0 && u->band >= 0 && u->intensity >= 0)
+            learn_observe(f->learn, m, u->band, u->intensity, -1, u->opportunities, u->exposure, now);
+        log_event(LOG_INFO, "result.learned", "s:workflow i:trigger_id s:execution_id s:status i:opportunities b:learned",
+                  path, u->id, u->execution_id[0] ? u->execution_id : NULL, u->result_status[0] ? u->result_status : NULL,
+                  (long long)u->opportunities, f->learn && m >= 0 && u->band >= 0);
+    }
+    if (u->need_settle) {
+        const char *o = u->outcome;
+        int failed = follow_failed(o);
+        log_event(failed ? LOG_WARN : LOG_INFO, "execution.finished",
+                  "s:workflow i:trigger_id i:decision_id s:execution_id s:outcome i:opportunities s:error",
+                  path, u->id, u->decision_id, u->execution_id[0] ? u->execution_id : NULL, o,
+                  (long long)u->opportunities, failed && u->error[0] ? u->error : NULL);
+        if (strcmp(o, "succeeded") == 0 || failed) {
+            if (deliver_note_outcome(f->deliver, db, u->wf, !failed, now) < 0)
+                return -1;
+        }
+        if (failed)
+            alert_workflow_failed(f->alert, path, o, u->execution_id[0] ? u->execution_id : NULL,
+                                  u->error[0] ? u->error : NULL);
+        char st[16];
+        if (store_decision_settle(db, u->decision_id, st, sizeof st) < 0)
+            return -1;
+    }
+    return store_trigger_settled(db, u->id, u->need_settle, u->need_learn);
+}
+
+int follow_results(struct follow *f, PGconn *db, time_t now)
+{
+    struct store_unsettled rows[FOLLOW_BATCH];
+    int total = 0;
+    for (int batch = 0; batch < FOLLOW_MAX_BATCHES; batch++) {
+        int n = store_unsettled(db, rows, FOLLOW_BATCH);
+        if (n < 0)
+            return -1;
+        for (int i = 0; i < n; i++)
+            if (follow_one(f, db, &rows[i], now) < 0)
+                return -1;
+        total += n;
+        if (n < FOLLOW_BATCH)
+            break;
+    }
+    if (total > 0 && store_wf_running(db, f->cfg->track_timeout_seconds) < 0)
+        return -1;
+    return total;
+}
+
+int follow_track(struct follow *f, PGconn *db, time_t now)
+{
+    if (!f->tracking && !f->results_expected)
+        return 0;
+    if (now < f->next_poll_at)
+        return 0;
+    f->next_poll_at = now + f->cfg->track_poll_seconds;
+    int found = 0;
+    if (f->tracking) {
+        struct store_open open[FOLLOW_POLL_MAX];
+        struct track_exec ex[FOLLOW_POLL_MAX];
+        enum track_err errs[FOLLOW_POLL_MAX];
+        const char *ids[FOLLOW_POLL_MAX];
+        int n = store_open_tracked(db, open, FOLLOW_POLL_MAX);
+        if (n < 0)
+            return -1;
+        for (int i = 0; i < n; i++)
+            ids[i] = open[i].execution_id;
+        if (n > 0)
+            track_fetch_many(f->cfg, ids, (size_t)n, ex, errs);
+        for (int i = 0; i < n; i++) {
+            int rc = 0;
+            switch (errs[i]) {
+            case TRACK_OK: {
+                const char *o = track_outcome(ex[i].status, open[i].started, now, f->cfg->track_timeout_seconds);
+                rc = store_track_update(db, open[i].id, track_status_name(ex[i].status), ex[i].started_ms,
+                                        ex[i].stopped_ms, ex[i].workflow_id, o);
+                if (o)
+                    found++;
+                break;
+            }
+            case TRACK_EGONE:
+                log_event(LOG_INFO, "track.execution_gone", "i:trigger_id s:execution_id s:detail", open[i].id,
+                          open[i].execution_id, "n8n no longer has it: its result or the timeout will close it");
+                rc = store_track_failed(db, open[i].id, 1);
+                break;
+            default:
+                rc = store_track_failed(db, open[i].id, 0);
+                break;
+            }
+            if (rc < 0)
+                return -1;
+        }
+    }
+    long k = store_time_out(db, f->cfg->track_timeout_seconds, f->results_expected);
+    if (k < 0)
+        return -1;
+    if (k > 0)
+        log_event(LOG_WARN, "execution.timed_out", "i:triggers i:timeout_seconds", (long long)k,
+                  (long long)f->cfg->track_timeout_seconds);
+    if (follow_results(f, db, now) < 0)
+        return -1;
+    return found + (int)k;
+}
+
+/* The catalog workflow an n8n workflow serves (by webhook path, else by
+ * name), or -1. */
+static int follow_match(const struct track_workflow *w)
+{
+    int c = w->webhook_path[0] ? catalog_workflow_parse(w->webhook_path) : -1;
+    return c >= 0 ? c : catalog_workflow_parse(w->name);
+}
+
+int follow_sync_workflows(struct follow *f, PGconn *db, time_t now)
+{
+    if (now < f->next_sync_at)
+        return 0;
+    json_object *o = json_object_new_object();
+    if (!o)
+        return 0;
+    char ts[32];
+    sense_iso8601(now, ts);
+    json_object_object_add(o, "api_configured", json_object_new_boolean(f->tracking));
+    int rc = 0;
+    if (!f->tracking) {
+        f->next_sync_at = (time_t)0x7fffffff;          /* once */
+        json_object_object_add(o, "detail", json_object_new_string(
+            "N8N_API_KEY is not set: executions are known only from the results workflows post back"));
+    } else {
+        struct track_workflows wl;
+        enum track_err e = track_list_workflows(f->cfg, &wl);
+        json_object_object_add(o, "synced_at", json_object_new_string(ts));
+        json_object_object_add(o, "ok", json_object_new_boolean(e == TRACK_OK));
+        if (e != TRACK_OK) {
+            f->next_sync_at = now + (f->cfg->n8n_workflows_refresh_seconds < FOLLOW_SYNC_RETRY_SECONDS
+                                     ? f->cfg->n8n_workflows_refresh_seconds : FOLLOW_SYNC_RETRY_SECONDS);
+            json_object_object_add(o, "error", json_object_new_string(wl.error[0] ? wl.error : track_strerror(e)));
+        } else {
+            f->next_sync_at = now + f->cfg->n8n_workflows_refresh_seconds;
+            int best[WF_COUNT];
+            for (int w = 0; w < WF_COUNT; w++)
+                best[w] = -1;
+            for (size_t i = 0; i < wl.n; i++) {
+                int c = follow_match(&wl.items[i]);
+                if (c < 0 || wl.items[i].archived)
+                    continue;
+                /* several with one path: the active one wins */
+                if (best[c] < 0 || (wl.items[i].active && !wl.items[best[c]].active))
+                    best[c] = (int)i;
+            }
+            for (int w = 0; w < WF_COUNT && rc == 0; w++) {
+                const struct track_workflow *t = best[w] >= 0 ? &wl.items[best[w]] : NULL;
+                rc = store_wf_n8n(db, w, t ? t->id : "", t ? t->name : "", t ? t->active : 0);
+            }
+            json_object_object_add(o, "workflows", track_workflows_json(&wl));
+            json_object_object_add(o, "truncated", json_object_new_boolean(wl.truncated));
+            log_event(LOG_INFO, "n8n.workflows_synced", "i:workflows", (long long)wl.n);
+        }
+        track_workflows_free(&wl);
+    }
+    if (rc == 0)
+        rc = store_worker_n8n(db, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return rc;
+}
+
+time_t follow_next_due(const struct follow *f)
+{
+    time_t t = 0;
+    if (f->tracking || f->results_expected)
+        t = f->next_poll_at;
+    if (f->tracking && (!t || f->next_sync_at < t))
+        t = f->next_sync_at;
+    return t;
+}
