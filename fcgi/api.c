@@ -4,10 +4,12 @@
 #include "auth.h"
 #include "catalog.h"
 #include "db.h"
+#include "learning.h"
 #include "log.h"
 #include "metrics.h"
 #include "params.h"
 #include "query.h"
+#include "results.h"
 
 #include <json-c/printbuf.h>
 #include <math.h>
@@ -268,6 +270,8 @@ const char *api_code_name(enum api_code code)
         [API_CODE_INTERNAL] = "internal_error",
         [API_CODE_CONTROL_DISABLED] = "control_disabled",
         [API_CODE_DATABASE_UNAVAILABLE] = "database_unavailable",
+        [API_CODE_CONFLICT] = "conflict",
+        [API_CODE_RESULTS_DISABLED] = "results_disabled",
     };
     return (unsigned)code < API_CODE_COUNT ? names[code] : "internal_error";
 }
@@ -278,6 +282,19 @@ int api_error(struct api_resp *r, int status, enum api_code code, const char *me
     if (o) {
         json_object_object_add(o, "error", json_object_new_string(message));
         json_object_object_add(o, "code", json_object_new_string(api_code_name(code)));
+    }
+    return api_json(r, status, o);
+}
+
+/* api_error() with a "field" member naming the offending field.  Returns status. */
+static int api_error_field(struct api_resp *r, int status, enum api_code code, const char *message,
+                           const char *field)
+{
+    json_object *o = json_object_new_object();
+    if (o) {
+        json_object_object_add(o, "error", json_object_new_string(message));
+        json_object_object_add(o, "code", json_object_new_string(api_code_name(code)));
+        json_object_object_add(o, "field", json_object_new_string(field));
     }
     return api_json(r, status, o);
 }
@@ -472,6 +489,79 @@ static json_object *api_llm_status(const struct query_state *st)
     return o;
 }
 
+/* The "workflows" object of /status: the unavailable ones, the open
+ * circuits, and each workflow's state.  Returns it (caller frees) or NULL. */
+static json_object *api_wf_status(const struct query_state *st)
+{
+    json_object *o = json_object_new_object();
+    json_object *un = json_object_new_array(), *open = json_object_new_array(), *each = json_object_new_object();
+    if (!o || !un || !open || !each) {
+        json_object_put(o);
+        json_object_put(un);
+        json_object_put(open);
+        json_object_put(each);
+        return NULL;
+    }
+    long long running = 0;
+    for (int w = 0; w < WF_COUNT; w++) {
+        const struct query_wf_state *q = &st->wf[w];
+        const char *path = catalog_workflow(w)->path;
+        if (!q->present)
+            continue;
+        running += q->running;
+        int n8n_off = q->n8n_active == 0;
+        if (!q->available || n8n_off) {
+            json_object *u = json_object_new_object();
+            json_object_object_add(u, "workflow", json_object_new_string(path));
+            json_object_object_add(u, "since", api_str(q->unavailable_since));
+            json_object_object_add(u, "reason", !q->available ? api_str(q->unavailable_reason)
+                                   : json_object_new_string(q->n8n_id[0] ? "inactive in n8n" : "not found in n8n"));
+            json_object_array_add(un, u);
+        }
+        if (strcmp(q->circuit, "closed") != 0) {
+            json_object *c = json_object_new_object();
+            json_object_object_add(c, "workflow", json_object_new_string(path));
+            json_object_object_add(c, "state", json_object_new_string(q->circuit));
+            json_object_object_add(c, "open_until", api_str(q->open_until));
+            json_object_object_add(c, "consecutive_failures", json_object_new_int64(q->consecutive_failures));
+            json_object_array_add(open, c);
+        }
+        json_object *e = json_object_new_object();
+        json_object_object_add(e, "available", json_object_new_boolean(q->available && !n8n_off));
+        json_object_object_add(e, "circuit", json_object_new_string(q->circuit));
+        json_object_object_add(e, "consecutive_failures", json_object_new_int64(q->consecutive_failures));
+        json_object_object_add(e, "open_until", api_str(q->open_until));
+        json_object_object_add(e, "concurrency", json_object_new_string(q->concurrency));
+        json_object_object_add(e, "running", json_object_new_int64(q->running));
+        json_object_object_add(e, "retries", json_object_new_int64(q->retries));
+        json_object_object_add(e, "n8n_active", q->n8n_active < 0 ? NULL : json_object_new_boolean(q->n8n_active));
+        json_object_object_add(each, path, e);
+    }
+    json_object_object_add(o, "unavailable", un);
+    json_object_object_add(o, "circuits_open", open);
+    json_object_object_add(o, "running", json_object_new_int64(running));
+    json_object_object_add(o, "by_workflow", each);
+    return o;
+}
+
+/* worker_state.n8n without its workflow list: {"api_configured",
+ * "synced_at", "ok", "error", ...}.  Returns it (caller frees) or NULL. */
+static json_object *api_n8n_summary(json_object *n8n)
+{
+    json_object *o = json_object_new_object();
+    if (!o)
+        return NULL;
+    if (n8n && json_object_is_type(n8n, json_type_object)) {
+        json_object_object_foreach(n8n, key, val) {
+            if (strcmp(key, "workflows") != 0)
+                json_object_object_add(o, key, json_object_get(val));
+        }
+    }
+    if (!json_object_object_get_ex(o, "api_configured", NULL))
+        json_object_object_add(o, "api_configured", NULL);
+    return o;
+}
+
 /* The /status body from ctx->st.  Returns 0 or -1. */
 static int api_status_build(struct api_ctx *ctx)
 {
@@ -547,6 +637,32 @@ static int api_status_build(struct api_ctx *ctx)
     if (!llm)
         goto done;
     json_object_object_add(root, "llm", llm);
+    json_object *wfs = api_wf_status(st);
+    if (!wfs)
+        goto done;
+    json_object_object_add(root, "workflows", wfs);
+    json_object_object_add(root, "n8n", api_n8n_summary(st->n8n));
+    json_object *res = json_object_new_object(), *by = json_object_new_object();
+    if (!res || !by) {
+        json_object_put(res);
+        json_object_put(by);
+        goto done;
+    }
+    long long received = 0;
+    for (int i = 0; i < st->nresult; i++) {
+        received += st->result_group[i].n;
+        json_object_object_add(by, st->result_group[i].status, json_object_new_int64(st->result_group[i].n));
+    }
+    json_object_object_add(res, "received", json_object_new_int64(received));
+    json_object_object_add(res, "by_status", by);
+    json_object_object_add(res, "opportunities", json_object_new_int64(st->opportunities));
+    json_object_object_add(res, "enabled", json_object_new_boolean(ctx->cfg->results_token[0] != '\0'));
+    json_object_object_add(root, "results", res);
+    json_object *al = json_object_get(st->alerts);
+    if (al && !json_object_object_get_ex(al, "enabled", NULL))
+        json_object_object_add(al, "enabled", json_object_new_boolean(0));
+    json_object_object_add(root, "alerts", al);
+    json_object_object_add(root, "learning", learning_status(st->learning));
     rc = api_body_build(&ctx->status, root, ctx->state_at);
 done:
     json_object_put(root);
@@ -745,7 +861,8 @@ static const char *api_market_name(enum catalog_market m)
 }
 
 /* The /workflows/available document.  Returns it (caller frees) or NULL. */
-static json_object *api_workflows_json(const struct query_workflow *rows, int dry_run)
+static json_object *api_workflows_json(const struct query_workflow *rows, const struct query_wf_state *wst,
+                                       json_object *n8n, int dry_run)
 {
     json_object *root = json_object_new_object();
     json_object *arr = json_object_new_array_ext(WF_COUNT);
@@ -755,6 +872,7 @@ static json_object *api_workflows_json(const struct query_workflow *rows, int dr
         return NULL;
     }
     json_object_object_add(root, "dry_run", json_object_new_boolean(dry_run));
+    json_object_object_add(root, "n8n", api_n8n_summary(n8n));
     json_object_object_add(root, "workflows", arr);
     for (int w = 0; w < WF_COUNT; w++) {
         const struct catalog_wf *wf = catalog_workflow(w);
@@ -771,8 +889,34 @@ static json_object *api_workflows_json(const struct query_workflow *rows, int dr
         json_object_object_add(o, "intensity", json_object_new_string(
                                    wf->intensity == WF_ANY_INTENSITY ? "any" : catalog_intensity_name(wf->intensity)));
         json_object_object_add(o, "feed", wf->feed < 0 ? NULL : json_object_new_string(catalog_feed_name(wf->feed)));
-        json_object_object_add(o, "available",
-                               json_object_new_boolean(strcmp(q->last_status, "unavailable") != 0));
+        const struct query_wf_state *ws = &wst[w];
+        int available = ws->present ? ws->available && ws->n8n_active != 0
+                                    : strcmp(q->last_status, "unavailable") != 0;
+        json_object_object_add(o, "available", json_object_new_boolean(available));
+        if (ws->present) {
+            json_object_object_add(o, "unavailable_since", api_str(ws->unavailable_since));
+            json_object_object_add(o, "unavailable_reason", !ws->available ? api_str(ws->unavailable_reason)
+                                   : ws->n8n_active == 0 ? json_object_new_string(ws->n8n_id[0] ? "inactive in n8n"
+                                                                                                 : "not found in n8n")
+                                   : NULL);
+            json_object_object_add(o, "circuit", json_object_new_string(ws->circuit));
+            json_object_object_add(o, "consecutive_failures", json_object_new_int64(ws->consecutive_failures));
+            json_object_object_add(o, "open_until", api_str(ws->open_until));
+            json_object_object_add(o, "circuit_opens", json_object_new_int64(ws->circuit_opens));
+            json_object_object_add(o, "concurrency", json_object_new_string(ws->concurrency));
+            json_object_object_add(o, "running", json_object_new_int64(ws->running));
+            json_object *n = NULL;
+            if (ws->n8n_seen_at[0]) {
+                n = json_object_new_object();
+                if (n) {
+                    json_object_object_add(n, "id", api_str(ws->n8n_id));
+                    json_object_object_add(n, "name", api_str(ws->n8n_name));
+                    json_object_object_add(n, "active", ws->n8n_active < 0 ? NULL : json_object_new_boolean(ws->n8n_active));
+                    json_object_object_add(n, "seen_at", api_str(ws->n8n_seen_at));
+                }
+            }
+            json_object_object_add(o, "n8n", n);
+        }
         json_object *last = NULL;
         if (q->last_trigger_id) {
             last = json_object_new_object();
@@ -783,6 +927,10 @@ static json_object *api_workflows_json(const struct query_workflow *rows, int dr
                 json_object_object_add(last, "http_status",
                                        q->last_http_status ? json_object_new_int64(q->last_http_status) : NULL);
                 json_object_object_add(last, "at", api_str(q->last_at));
+                json_object_object_add(last, "execution_id", api_str(q->last_execution_id));
+                json_object_object_add(last, "outcome", api_str(q->last_outcome));
+                json_object_object_add(last, "opportunities",
+                                       q->last_opportunities >= 0 ? json_object_new_int64(q->last_opportunities) : NULL);
             }
         }
         json_object_object_add(o, "last_run", last);
@@ -795,6 +943,8 @@ static json_object *api_workflows_json(const struct query_workflow *rows, int dr
 int api_workflows(struct api_ctx *ctx, struct api_resp *r)
 {
     struct query_workflow rows[WF_COUNT];
+    struct query_wf_state wf[WF_COUNT];
+    json_object *n8n = NULL;
     int dry_run = 0;
 
     if (api_db_ready(ctx) < 0)
@@ -803,10 +953,11 @@ int api_workflows(struct api_ctx *ctx, struct api_resp *r)
     if (ctx->workflows.text && now - ctx->workflows.at <= API_CACHE_TTL)
         return api_serve(ctx, &ctx->workflows, now, r, 200, API_JSON);
     api_body_free(&ctx->workflows);
-    if (query_workflows(ctx->db, rows, &dry_run) < 0)
+    if (query_workflows(ctx->db, rows, wf, &dry_run, &n8n) < 0)
         return api_db_failed(ctx, r);
     double at = api_now();
-    json_object *root = api_workflows_json(rows, dry_run);
+    json_object *root = api_workflows_json(rows, wf, n8n, dry_run);
+    json_object_put(n8n);
     if (!root)
         return api_error(r, 500, API_CODE_INTERNAL, "out of memory");
     if (api_body_build(&ctx->workflows, root, at) < 0)
@@ -853,6 +1004,62 @@ int api_control(struct api_ctx *ctx, const char *command, const char *remote_add
     return api_json(r, 202, root);
 }
 
+int api_replays(struct api_ctx *ctx, const char *query_string, struct api_resp *r)
+{
+    char err[LEARNING_ERR_MAX];
+    int limit;
+    json_object *o = NULL;
+
+    if (learning_replays_parse(query_string, &limit, err, sizeof err) < 0)
+        return api_error(r, 400, API_CODE_BAD_PARAMETER, err);
+    if (api_db_ready(ctx) < 0)
+        return api_error(r, 503, API_CODE_DATABASE_UNAVAILABLE, "database unavailable");
+    if (learning_replays(ctx->db, limit, &o) < 0)
+        return api_db_failed(ctx, r);
+    return api_json(r, 200, o);
+}
+
+int api_replay(struct api_ctx *ctx, const char *item, const char *query_string, struct api_resp *r)
+{
+    long long id;
+    int svg = 0;
+    int rc = learning_replay_item(item, &id, &svg);
+    if (rc == -2)
+        return api_error(r, 404, API_CODE_NOT_FOUND, "not found");
+    if (rc < 0)
+        return api_error(r, 400, API_CODE_BAD_PARAMETER, "the replay id must be a positive integer");
+    if (query_string && *query_string)
+        return api_error(r, 400, API_CODE_BAD_PARAMETER, "this endpoint takes no parameters");
+    if (api_db_ready(ctx) < 0)
+        return api_error(r, 503, API_CODE_DATABASE_UNAVAILABLE, "database unavailable");
+    if (!svg) {
+        json_object *o = NULL;
+        if (learning_replay(ctx->db, id, &o) < 0)
+            return api_db_failed(ctx, r);
+        if (!o)
+            return api_error(r, 404, API_CODE_NOT_FOUND, "no replay run with this id");
+        return api_json(r, 200, o);
+    }
+    char *text = NULL;
+    size_t len = 0;
+    if (learning_replay_svg(ctx->db, id, &text, &len) < 0)
+        return api_db_failed(ctx, r);
+    if (!text)
+        return api_error(r, 404, API_CODE_NOT_FOUND, "no picture for this replay id");
+    /* the picture is owned by r as a JSON string object, served as is */
+    json_object *holder = json_object_new_string_len(text, (int)len);
+    free(text);
+    if (!holder)
+        return api_error(r, 500, API_CODE_INTERNAL, "out of memory");
+    r->status = 200;
+    r->content_type = LEARNING_SVG_TYPE;
+    r->header = LEARNING_SVG_HEADERS;
+    r->owned = holder;
+    r->npieces = 0;
+    api_piece(r, json_object_get_string(holder), (size_t)json_object_get_string_len(holder));
+    return 200;
+}
+
 int api_command(struct api_ctx *ctx, const char *id_text, struct api_resp *r)
 {
     long long id;
@@ -867,4 +1074,76 @@ int api_command(struct api_ctx *ctx, const char *id_text, struct api_resp *r)
     if (!o)
         return api_error(r, 404, API_CODE_NOT_FOUND, "no control command with this id");
     return api_json(r, 200, o);
+}
+
+int api_results_auth(struct api_ctx *ctx, const char *authorization, struct api_resp *r)
+{
+    enum auth_result a = auth_check(ctx->cfg->results_token, authorization);
+    switch (a) {
+    case AUTH_OK:
+        return 0;
+    case AUTH_DISABLED:
+        return api_error(r, 503, API_CODE_RESULTS_DISABLED, "results are disabled: ORCH_RESULTS_TOKEN is not set");
+    case AUTH_MISSING:
+    case AUTH_BAD_SCHEME:
+    case AUTH_WRONG:
+        break;
+    }
+    api_error(r, 401, API_CODE_UNAUTHORIZED, a == AUTH_WRONG ? "invalid results token" : auth_strerror(a));
+    r->header = "WWW-Authenticate: Bearer";
+    return 401;
+}
+
+int api_results(struct api_ctx *ctx, const char *body, size_t len, const char *idempotency_key, struct api_resp *r)
+{
+    struct results_in in;
+    json_object *doc = NULL;
+    const char *field = NULL;
+    char err[RESULTS_ERR_MAX];
+    if (results_parse(body, len, idempotency_key, &in, &doc, &field, err, sizeof err) < 0) {
+        return api_error_field(r, 400, API_CODE_BAD_PARAMETER, err, field ? field : "body");
+    }
+    if (api_db_ready(ctx) < 0) {
+        json_object_put(doc);
+        return api_error(r, 503, API_CODE_DATABASE_UNAVAILABLE, "database unavailable");
+    }
+    struct query_result_rec rec;
+    const char *text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN);
+    int q = text ? query_record_result(ctx->db, &in, text, &rec) : -1;
+    json_object_put(doc);
+    doc = NULL;
+    if (q < 0)
+        return api_db_failed(ctx, r);
+    char msg[200];
+    if (strcmp(rec.outcome, "unknown_trigger") == 0) {
+        snprintf(msg, sizeof msg, "no trigger with id %lld", in.trigger_id);
+        return api_error(r, 404, API_CODE_NOT_FOUND, msg);
+    }
+    if (strcmp(rec.outcome, "mismatch") == 0) {
+        snprintf(msg, sizeof msg, "%s does not match trigger %lld", rec.mismatch[0] ? rec.mismatch : "the result",
+                 in.trigger_id);
+        return api_error_field(r, 409, API_CODE_CONFLICT, msg, rec.mismatch[0] ? rec.mismatch : "body");
+    }
+    if (strcmp(rec.outcome, "conflict") == 0) {
+        snprintf(msg, sizeof msg, "execution %s of trigger %lld already reported a different result",
+                 in.execution_id, in.trigger_id);
+        return api_error(r, 409, API_CODE_CONFLICT, msg);
+    }
+    int dup = strcmp(rec.outcome, "duplicate") == 0;
+    int status = dup ? 200 : 201;
+    log_event(LOG_INFO, dup ? "api.result_duplicate" : "api.result_recorded",
+              "i:trigger_id s:execution_id s:status i:opportunities s:outcome b:extra_execution",
+              in.trigger_id, in.execution_id, in.success ? "success" : "error", (long long)in.opportunities,
+              rec.trigger_outcome[0] ? rec.trigger_outcome : NULL, strcmp(rec.outcome, "extra") == 0);
+    json_object *o = json_object_new_object();
+    if (!o)
+        return api_error(r, 500, API_CODE_INTERNAL, "out of memory");
+    json_object_object_add(o, "recorded", json_object_new_boolean(!dup));
+    json_object_object_add(o, "duplicate", json_object_new_boolean(dup));
+    json_object_object_add(o, "trigger_id", json_object_new_int64(in.trigger_id));
+    json_object_object_add(o, "result_id", rec.result_id ? json_object_new_int64(rec.result_id) : NULL);
+    json_object_object_add(o, "execution_id", json_object_new_string(in.execution_id));
+    json_object_object_add(o, "outcome", api_str(rec.trigger_outcome));
+    json_object_object_add(o, "extra_execution", json_object_new_boolean(strcmp(rec.outcome, "extra") == 0));
+    return api_json(r, status, o);
 }

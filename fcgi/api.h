@@ -40,12 +40,15 @@ enum api_code {
     API_CODE_INTERNAL,               /* 500 */
     API_CODE_CONTROL_DISABLED,       /* 503: no API token configured */
     API_CODE_DATABASE_UNAVAILABLE,   /* 503 */
+    API_CODE_CONFLICT,               /* 409: a result that contradicts what is recorded */
+    API_CODE_RESULTS_DISABLED,       /* 503: no ORCH_RESULTS_TOKEN configured */
     API_CODE_COUNT
 };
 
 /* The name of a code ("bad_parameter", "unauthorized", "not_found",
  * "method_not_allowed", "payload_too_large", "internal_error",
- * "control_disabled", "database_unavailable"); static. */
+ * "control_disabled", "database_unavailable", "conflict",
+ * "results_disabled"); static. */
 const char *api_code_name(enum api_code code);
 
 /* One answer.  The body is the concatenation of the pieces, which are
@@ -97,6 +100,32 @@ int api_metrics(struct api_ctx *ctx, struct api_resp *r);
  * error status put in r. */
 int api_control_auth(struct api_ctx *ctx, const char *authorization, struct api_resp *r);
 int api_control(struct api_ctx *ctx, const char *command, const char *remote_addr, struct api_resp *r);
+/* POST /results (n8n workflows report what they found): first
+ * api_results_auth() with the Authorization header (NULL when absent):
+ * 0 when the caller may go on, else the status put in r (503
+ * results_disabled when ORCH_RESULTS_TOKEN is empty, 401 with
+ * WWW-Authenticate).  The token is compared in constant time and is a
+ * different secret from the control token.  Then api_results() validates
+ * body[0 .. len) (results_parse: 400 bad_parameter with "field") and
+ * records it (record_result): 201 {"recorded":true,"duplicate":false,
+ * "trigger_id","result_id","execution_id","outcome"} the first time, 200
+ * with "duplicate":true when the same result was recorded before (nothing
+ * changes), 404 for an unknown trigger, 409 conflict when the key,
+ * decision or workflow do not match the trigger, or the execution's
+ * recorded result differs.  idempotency_key is the Idempotency-Key header
+ * (NULL when absent).  Never cached. */
+int api_results_auth(struct api_ctx *ctx, const char *authorization, struct api_resp *r);
+int api_results(struct api_ctx *ctx, const char *body, size_t len, const char *idempotency_key, struct api_resp *r);
+
+/* GET /replays?limit= (1 .. 100, default 20; 400 bad_parameter): replay
+ * runs newest first with their scorecard summary.  GET /replays/{id}: one
+ * run with params and its full scorecard; GET /replays/{id}/svg: its
+ * picture as image/svg+xml with a restrictive Content-Security-Policy and
+ * nosniff.  item is the path after "/replays/" ("{id}" or "{id}/svg");
+ * 404 when unknown.  Not cached (see learning.h). */
+int api_replays(struct api_ctx *ctx, const char *query_string, struct api_resp *r);
+int api_replay(struct api_ctx *ctx, const char *item, const char *query_string, struct api_resp *r);
+
 /* GET /control/commands/{id} (after api_control_auth): the command's
  * status, result and decision id, 404 when there is none; not cached. */
 int api_command(struct api_ctx *ctx, const char *id_text, struct api_resp *r);

@@ -1,6 +1,7 @@
 /* metrics: Prometheus text for /metrics; see metrics.h. */
 #include "config.h"
 #include "metrics.h"
+#include "learning.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -208,6 +209,75 @@ static void metrics_llm(struct metrics_buf *b, const struct query_state *st)
                     metrics_label(st->llm_provider[i].name, l1, sizeof l1), st->llm_provider[i].circuit_open);
 }
 
+/* A member of obj as a number, 0 when absent or not a number. */
+static double metrics_member(json_object *obj, const char *key)
+{
+    json_object *v;
+    if (!obj || !json_object_object_get_ex(obj, key, &v) ||
+        !(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
+        return 0;
+    return json_object_get_double(v);
+}
+
+/* The n8n families: retries, circuits, availability, running executions
+ * (workflow_state and triggers), execution durations, results received,
+ * opportunities and Telegram alerts (worker_state.alerts). */
+static void metrics_workflows(struct metrics_buf *b, const struct query_state *st)
+{
+    char num[40], l1[96];
+
+    metrics_family(b, "orchestrator_trigger_retries_total", "counter",
+                   "Webhook attempts after the first (network errors, 5xx, 429), by workflow.");
+    for (int w = 0; w < WF_COUNT; w++)
+        metrics_add(b, "orchestrator_trigger_retries_total{workflow=\"%s\"} %s\n", catalog_workflow(w)->path,
+                    metrics_num((double)st->wf[w].retries, num));
+    metrics_family(b, "orchestrator_workflow_circuit_open", "gauge",
+                   "1 while a workflow's circuit breaker is open (its triggers are skipped), else 0.");
+    for (int w = 0; w < WF_COUNT; w++)
+        metrics_add(b, "orchestrator_workflow_circuit_open{workflow=\"%s\"} %d\n", catalog_workflow(w)->path,
+                    st->wf[w].present && strcmp(st->wf[w].circuit, "open") == 0);
+    metrics_family(b, "orchestrator_workflow_available", "gauge",
+                   "0 after n8n answered 404 (not registered) or lists the workflow inactive or not at all, else 1.");
+    for (int w = 0; w < WF_COUNT; w++)
+        metrics_add(b, "orchestrator_workflow_available{workflow=\"%s\"} %d\n", catalog_workflow(w)->path,
+                    !st->wf[w].present || (st->wf[w].available && st->wf[w].n8n_active != 0));
+    metrics_family(b, "orchestrator_workflow_running", "gauge",
+                   "Executions started and not known to have ended, by workflow.");
+    for (int w = 0; w < WF_COUNT; w++)
+        metrics_add(b, "orchestrator_workflow_running{workflow=\"%s\"} %s\n", catalog_workflow(w)->path,
+                    metrics_num((double)st->wf[w].running, num));
+
+    metrics_family(b, "orchestrator_execution_duration_seconds", "histogram",
+                   "Duration of n8n executions (the posted result's duration_ms, else n8n's start and stop).");
+    for (int k = 0; k < QUERY_EXEC_BUCKETS; k++)
+        metrics_add(b, "orchestrator_execution_duration_seconds_bucket{le=\"%s\"} %s\n",
+                    metrics_num(query_exec_bucket_ms[k] / 1000.0, l1), metrics_num((double)st->exec_bucket[k], num));
+    metrics_add(b, "orchestrator_execution_duration_seconds_bucket{le=\"+Inf\"} %s\n",
+                metrics_num((double)st->exec_count, num));
+    metrics_add(b, "orchestrator_execution_duration_seconds_sum %s\n", metrics_num(st->exec_ms_sum / 1000.0, num));
+    metrics_add(b, "orchestrator_execution_duration_seconds_count %s\n", metrics_num((double)st->exec_count, num));
+
+    metrics_family(b, "orchestrator_results_received_total", "counter",
+                   "Results posted to POST /results and recorded, by status (success, error); repeats not counted.");
+    static const char *const rs[] = { "success", "error" };
+    for (size_t k = 0; k < sizeof rs / sizeof rs[0]; k++) {
+        long long n = 0;
+        for (int i = 0; i < st->nresult; i++)
+            if (strcmp(st->result_group[i].status, rs[k]) == 0)
+                n = st->result_group[i].n;
+        metrics_add(b, "orchestrator_results_received_total{status=\"%s\"} %s\n", rs[k], metrics_num((double)n, num));
+    }
+    metrics_single(b, "orchestrator_opportunities_total", "counter",
+                   "Opportunities the workflows reported in their results.", (double)st->opportunities);
+
+    metrics_family(b, "orchestrator_alerts_total", "counter",
+                   "Telegram alerts by what became of them (sent, failed, dropped, rate_limited).");
+    static const char *const as[] = { "sent", "failed", "dropped", "rate_limited" };
+    for (size_t k = 0; k < sizeof as / sizeof as[0]; k++)
+        metrics_add(b, "orchestrator_alerts_total{status=\"%s\"} %s\n", as[k],
+                    metrics_num(metrics_member(st->alerts, as[k]), num));
+}
+
 char *metrics_render(const struct query_state *st, size_t *len)
 {
     struct metrics_buf b = { malloc(8192), 0, 8192, 0 };
@@ -267,6 +337,15 @@ char *metrics_render(const struct query_state *st, size_t *len)
                         metrics_num(st->source[f].latency_ms / 1000.0, num));
 
     metrics_llm(&b, st);
+    metrics_workflows(&b, st);
+
+    size_t llen = 0;                            /* worker_state.learning's gauges */
+    char *learned = learning_metrics_render(st->learning, &llen);
+    if (learned)
+        metrics_add(&b, "%s", learned);
+    else
+        b.failed = 1;
+    free(learned);
 
     metrics_family(&b, "orchestrator_worker_heartbeat_age_seconds", "gauge",
                    "Seconds since the worker's last heartbeat (+Inf when it never beat).");

@@ -3,6 +3,7 @@
 #include "query.h"
 #include "db.h"
 #include "log.h"
+#include "results.h"
 
 #include <errno.h>
 #include <math.h>
@@ -29,7 +30,7 @@ static const char SQL_STATE_WORKER[] =
     "       extract(epoch FROM clock_timestamp() - heartbeat_at), "
     "       " ISO("next_decision_at") ", "
     "       extract(epoch FROM next_decision_at - clock_timestamp()), "
-    "       system_load, market_volatility, sources::text, llm::text "
+    "       system_load, market_volatility, sources::text, llm::text, alerts::text, n8n::text, learning::text "
     "  FROM worker_state WHERE id = 1";
 static const char SQL_STATE_LAST[] =
     "SELECT id, " ISO("decided_at") ", mode, intensity, source, reason, status, session, "
@@ -52,7 +53,8 @@ static const char SQL_STATE_COUNTS[] =
     "       count(*) FILTER (WHERE agreement IS NOT NULL AND decided_at > now() - interval '24 hours') "
     "  FROM decisions WHERE run_id IS NULL GROUP BY mode, source";
 static const char SQL_STATE_TRIGGERS[] =
-    "SELECT t.workflow, t.status, count(*) FROM triggers t JOIN decisions d ON d.id = t.decision_id "
+    "SELECT t.workflow, t.status, count(*), sum(greatest(t.attempts - 1, 0)) "
+    "  FROM triggers t JOIN decisions d ON d.id = t.decision_id "
     " WHERE d.run_id IS NULL "
     " GROUP BY t.workflow, t.status ORDER BY t.workflow, t.status LIMIT 128";
 /* The latency FILTERs are the bounds of query_llm_bucket_ms, in order. */
@@ -66,6 +68,26 @@ static const char SQL_STATE_LLM[] =
     "       count(*) FILTER (WHERE latency_ms <= 2500), count(*) FILTER (WHERE latency_ms <= 5000), "
     "       count(*) FILTER (WHERE latency_ms <= 10000), sum(latency_ms) "
     "  FROM llm_calls GROUP BY provider, outcome ORDER BY provider, outcome LIMIT 64";
+/* The FILTERs are the bounds of query_exec_bucket_ms, in order. */
+static const char SQL_STATE_EXEC[] =
+    "SELECT count(*) FILTER (WHERE t.duration_ms <= 100), count(*) FILTER (WHERE t.duration_ms <= 500), "
+    "       count(*) FILTER (WHERE t.duration_ms <= 1000), count(*) FILTER (WHERE t.duration_ms <= 2500), "
+    "       count(*) FILTER (WHERE t.duration_ms <= 5000), count(*) FILTER (WHERE t.duration_ms <= 10000), "
+    "       count(*) FILTER (WHERE t.duration_ms <= 30000), count(*) FILTER (WHERE t.duration_ms <= 60000), "
+    "       count(*) FILTER (WHERE t.duration_ms <= 120000), count(t.duration_ms), "
+    "       coalesce(sum(t.duration_ms), 0), coalesce(sum(t.opportunities) FILTER (WHERE t.result_at IS NOT NULL), 0) "
+    "  FROM triggers t JOIN decisions d ON d.id = t.decision_id "
+    " WHERE d.run_id IS NULL AND (t.duration_ms IS NOT NULL OR t.result_at IS NOT NULL)";
+static const char SQL_STATE_RESULTS[] =
+    "SELECT status, count(*) FROM results GROUP BY status ORDER BY status LIMIT 8";
+static const char SQL_WF_STATES[] =
+    "SELECT workflow, available, " ISO("unavailable_since") ", unavailable_reason, circuit, "
+    "       consecutive_failures, " ISO("open_until") ", circuit_opens, concurrency, running, "
+    "       n8n_id, n8n_name, n8n_active, " ISO("n8n_seen_at") " "
+    "  FROM workflow_state";
+static const char SQL_RECORD_RESULT[] =
+    "SELECT verdict, coalesce(result_id, 0), coalesce(trigger_outcome, ''), coalesce(mismatch, '') "
+    "  FROM record_result($1::bigint, $2, $3::bigint, $4, $5, $6, $7::int, $8::int, $9, $10::jsonb)";
 /* The columns of a decision item; detail columns follow (see query_decision_row). */
 #define QUERY_DECISION_COLS \
     "id, cycle_id, " ISO("decided_at") ", mode, intensity, source, reason, session, " \
@@ -90,15 +112,19 @@ static const char SQL_DECISION_LLM_CALLS[] =
     " ORDER BY decision_id DESC, id";
 static const char SQL_DECISION_TRIGGERS[] =
     "SELECT decision_id, id, workflow, status, http_status, attempts, latency_ms, error, "
-    "       " ISO("started_at") ", " ISO("finished_at") " "
+    "       " ISO("started_at") ", " ISO("finished_at") ", "
+    "       execution_id, outcome, opportunities, result->>'status', duration_ms, " ISO("next_attempt_at") ", "
+    "       last_error_kind, " ISO("result_at") ", execution_status "
     "  FROM triggers WHERE decision_id = ANY($1::bigint[]) "
     " ORDER BY decision_id DESC, id";
 static const char SQL_WORKFLOWS[] =
     "SELECT w.name, l.id, l.decision_id, l.status, l.http_status, " ISO("l.at") ", "
     "       coalesce(c.runs, 0), coalesce(c.sent, 0), "
-    "       (SELECT dry_run FROM worker_state WHERE id = 1) "
+    "       (SELECT dry_run FROM worker_state WHERE id = 1), "
+    "       l.execution_id, l.outcome, l.opportunities, (SELECT n8n::text FROM worker_state WHERE id = 1) "
     "  FROM unnest($1::text[]) WITH ORDINALITY AS w(name, ord) "
     "  LEFT JOIN LATERAL (SELECT t.id, t.decision_id, t.status, t.http_status, "
+    "                            t.execution_id, t.outcome, t.opportunities, "
     "                            coalesce(t.finished_at, t.started_at, t.created_at) AS at "
     "                       FROM triggers t JOIN decisions d ON d.id = t.decision_id "
     "                      WHERE t.workflow = w.name AND d.run_id IS NULL "
@@ -116,6 +142,7 @@ static const char SQL_CONTROL_GET[] =
     "  FROM control_commands WHERE id = $1::bigint";
 
 const int query_llm_bucket_ms[QUERY_LLM_BUCKETS] = { 100, 250, 500, 1000, 2500, 5000, 10000 };
+const int query_exec_bucket_ms[QUERY_EXEC_BUCKETS] = { 100, 500, 1000, 2500, 5000, 10000, 30000, 60000, 120000 };
 
 /* Run one statement with text parameters.  Returns the result (caller
  * PQclears) when it succeeded, else NULL after logging. */
@@ -248,6 +275,9 @@ void query_state_clear(struct query_state *st)
     json_object_put(st->sources);
     json_object_put(st->llm);
     json_object_put(st->last_decision);
+    json_object_put(st->alerts);
+    json_object_put(st->n8n);
+    json_object_put(st->learning);
     memset(st, 0, sizeof *st);
 }
 
@@ -339,12 +369,18 @@ static int query_state_worker(PGconn *c, struct query_state *st)
         query_copy(st->market_volatility, sizeof st->market_volatility, r, 0, 11);
         st->sources = query_jobject(r, 0, 12);
         st->llm = query_jobject(r, 0, 13);
+        st->alerts = query_jobject(r, 0, 14);
+        st->n8n = query_jobject(r, 0, 15);
+        st->learning = query_jobject(r, 0, 16);
     } else {
         st->sources = json_object_new_object();
         st->llm = json_object_new_object();
+        st->alerts = json_object_new_object();
+        st->n8n = json_object_new_object();
+        st->learning = json_object_new_object();
     }
     PQclear(r);
-    if (!st->sources || !st->llm)
+    if (!st->sources || !st->llm || !st->alerts || !st->n8n || !st->learning)
         return -1;
     query_sources_flatten(st);
     query_llm_flatten(st);
@@ -423,6 +459,7 @@ static int query_state_triggers(PGconn *c, struct query_state *st)
         query_copy(g->workflow, sizeof g->workflow, r, i, 0);
         query_copy(g->status, sizeof g->status, r, i, 1);
         g->n = query_ll(r, i, 2);
+        g->retries = query_ll(r, i, 3);
     }
     PQclear(r);
     return 0;
@@ -452,11 +489,77 @@ static int query_state_llm(PGconn *c, struct query_state *st)
     return 0;
 }
 
+/* workflow_state into wf[catalog index] (rows not present stay zeroed)
+ * and each workflow's retries from st (NULL: 0).  Returns 0 or -1. */
+static int query_wf_states(PGconn *c, struct query_wf_state wf[WF_COUNT], const struct query_state *st)
+{
+    memset(wf, 0, sizeof *wf * WF_COUNT);
+    PGresult *r = query_run(c, "wf_states", SQL_WF_STATES, 0, NULL);
+    if (!r)
+        return -1;
+    for (int i = 0; i < PQntuples(r); i++) {
+        int w = catalog_workflow_parse(PQgetvalue(r, i, 0));
+        if (w < 0)
+            continue;
+        struct query_wf_state *q = &wf[w];
+        q->present = 1;
+        q->available = query_bool(r, i, 1);
+        query_copy(q->unavailable_since, sizeof q->unavailable_since, r, i, 2);
+        query_copy(q->unavailable_reason, sizeof q->unavailable_reason, r, i, 3);
+        query_copy(q->circuit, sizeof q->circuit, r, i, 4);
+        q->consecutive_failures = query_ll(r, i, 5);
+        query_copy(q->open_until, sizeof q->open_until, r, i, 6);
+        q->circuit_opens = query_ll(r, i, 7);
+        query_copy(q->concurrency, sizeof q->concurrency, r, i, 8);
+        q->running = query_ll(r, i, 9);
+        query_copy(q->n8n_id, sizeof q->n8n_id, r, i, 10);
+        query_copy(q->n8n_name, sizeof q->n8n_name, r, i, 11);
+        q->n8n_active = PQgetisnull(r, i, 12) ? -1 : query_bool(r, i, 12);
+        query_copy(q->n8n_seen_at, sizeof q->n8n_seen_at, r, i, 13);
+    }
+    PQclear(r);
+    for (int i = 0; st && i < st->ntrig; i++) {
+        int w = catalog_workflow_parse(st->trig[i].workflow);
+        if (w >= 0)
+            wf[w].retries += st->trig[i].retries;
+    }
+    return 0;
+}
+
+/* Execution durations, reported opportunities and results by status.
+ * Returns 0 or -1. */
+static int query_state_exec(PGconn *c, struct query_state *st)
+{
+    PGresult *r = query_run(c, "state_exec", SQL_STATE_EXEC, 0, NULL);
+    if (!r)
+        return -1;
+    if (PQntuples(r) == 1) {
+        for (int b = 0; b < QUERY_EXEC_BUCKETS; b++)
+            st->exec_bucket[b] = query_ll(r, 0, b);
+        st->exec_count = query_ll(r, 0, QUERY_EXEC_BUCKETS);
+        double sum = query_dbl(r, 0, QUERY_EXEC_BUCKETS + 1);
+        st->exec_ms_sum = isnan(sum) ? 0 : sum;
+        st->opportunities = query_ll(r, 0, QUERY_EXEC_BUCKETS + 2);
+    }
+    PQclear(r);
+    r = query_run(c, "state_results", SQL_STATE_RESULTS, 0, NULL);
+    if (!r)
+        return -1;
+    for (int i = 0; i < PQntuples(r) && st->nresult < QUERY_MAX_RESULT_GROUPS; i++) {
+        query_copy(st->result_group[st->nresult].status, sizeof st->result_group[0].status, r, i, 0);
+        st->result_group[st->nresult].n = query_ll(r, i, 1);
+        st->nresult++;
+    }
+    PQclear(r);
+    return 0;
+}
+
 int query_state(PGconn *c, struct query_state *st)
 {
     memset(st, 0, sizeof *st);
     if (query_state_worker(c, st) < 0 || query_state_last(c, st) < 0 ||
-        query_state_counts(c, st) < 0 || query_state_triggers(c, st) < 0 || query_state_llm(c, st) < 0) {
+        query_state_counts(c, st) < 0 || query_state_triggers(c, st) < 0 || query_state_llm(c, st) < 0 ||
+        query_wf_states(c, st->wf, st) < 0 || query_state_exec(c, st) < 0) {
         query_state_clear(st);
         return -1;
     }
@@ -562,6 +665,15 @@ static json_object *query_trigger_row(const PGresult *r, int i)
     json_object_object_add(o, "error", query_jstr(r, i, 7));
     json_object_object_add(o, "started_at", query_jstr(r, i, 8));
     json_object_object_add(o, "finished_at", query_jstr(r, i, 9));
+    json_object_object_add(o, "execution_id", query_jstr(r, i, 10));
+    json_object_object_add(o, "outcome", query_jstr(r, i, 11));
+    json_object_object_add(o, "opportunities", query_jint(r, i, 12));
+    json_object_object_add(o, "result_status", query_jstr(r, i, 13));
+    json_object_object_add(o, "duration_ms", query_jint(r, i, 14));
+    json_object_object_add(o, "next_attempt_at", query_jstr(r, i, 15));
+    json_object_object_add(o, "error_kind", query_jstr(r, i, 16));
+    json_object_object_add(o, "result_at", query_jstr(r, i, 17));
+    json_object_object_add(o, "execution_status", query_jstr(r, i, 18));
     return o;
 }
 
@@ -613,6 +725,27 @@ static int query_attach(const PGresult *r, int n, json_object *arr, const PGresu
     return 0;
 }
 
+/* Give every decision of arr "opportunities": the sum of its triggers'
+ * reported opportunities, null while none reported. */
+static void query_decisions_opportunities(json_object *arr)
+{
+    for (size_t i = 0; i < json_object_array_length(arr); i++) {
+        json_object *d = json_object_array_get_idx(arr, i), *tl = NULL;
+        long long sum = 0;
+        int any = 0;
+        if (json_object_object_get_ex(d, "triggers", &tl))
+            for (size_t k = 0; k < json_object_array_length(tl); k++) {
+                json_object *v = NULL;
+                if (json_object_object_get_ex(json_object_array_get_idx(tl, k), "opportunities", &v) &&
+                    json_object_is_type(v, json_type_int)) {
+                    sum += json_object_get_int64(v);
+                    any = 1;
+                }
+            }
+        json_object_object_add(d, "opportunities", any ? json_object_new_int64(sum) : NULL);
+    }
+}
+
 /* Fill the triggers and LLM calls of the n decisions of r (items of arr).
  * ids is the '{...}' array of their ids.  Returns 0 or -1. */
 static int query_decisions_attach(PGconn *c, const PGresult *r, int n, json_object *arr, const char *ids)
@@ -627,6 +760,7 @@ static int query_decisions_attach(PGconn *c, const PGresult *r, int n, json_obje
     PQclear(t);
     if (rc < 0)
         return -1;
+    query_decisions_opportunities(arr);
     t = query_run(c, "decision_llm_calls", SQL_DECISION_LLM_CALLS, 1, tv);
     if (!t)
         return -1;
@@ -724,8 +858,10 @@ done:
     return rc;
 }
 
-int query_workflows(PGconn *c, struct query_workflow out[WF_COUNT], int *dry_run)
+int query_workflows(PGconn *c, struct query_workflow out[WF_COUNT], struct query_wf_state wf[WF_COUNT],
+                    int *dry_run, json_object **n8n)
 {
+    *n8n = NULL;
     char names[WF_COUNT * 48 + 4];
     size_t len = 0;
 
@@ -758,9 +894,46 @@ int query_workflows(PGconn *c, struct query_workflow out[WF_COUNT], int *dry_run
         q->runs_24h = query_ll(r, i, 6);
         q->succeeded_24h = query_ll(r, i, 7);
         *dry_run = query_bool(r, i, 8);
+        query_copy(q->last_execution_id, sizeof q->last_execution_id, r, i, 9);
+        query_copy(q->last_outcome, sizeof q->last_outcome, r, i, 10);
+        q->last_opportunities = PQgetisnull(r, i, 11) ? -1 : query_ll(r, i, 11);
+        if (!*n8n)
+            *n8n = query_jobject(r, i, 12);
     }
     PQclear(r);
+    if (!*n8n)
+        *n8n = json_object_new_object();
+    if (!*n8n || query_wf_states(c, wf, NULL) < 0) {
+        json_object_put(*n8n);
+        *n8n = NULL;
+        return -1;
+    }
     return 0;
+}
+
+int query_record_result(PGconn *c, const struct results_in *in, const char *body_text, struct query_result_rec *out)
+{
+    char tid[24], did[24], opp[24], dur[24];
+    memset(out, 0, sizeof *out);
+    snprintf(tid, sizeof tid, "%lld", in->trigger_id);
+    snprintf(did, sizeof did, "%lld", in->decision_id);
+    snprintf(opp, sizeof opp, "%ld", in->opportunities);
+    snprintf(dur, sizeof dur, "%lld", in->duration_ms);
+    const char *vals[10] = { tid, in->idempotency_key, did, catalog_workflow(in->workflow)->path, in->execution_id,
+                             in->success ? "success" : "error", opp, dur, in->error, body_text };
+    PGresult *r = query_run(c, "record_result", SQL_RECORD_RESULT, 10, vals);
+    if (!r)
+        return -1;
+    int rc = -1;
+    if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
+        query_copy(out->outcome, sizeof out->outcome, r, 0, 0);
+        out->result_id = query_ll(r, 0, 1);
+        query_copy(out->trigger_outcome, sizeof out->trigger_outcome, r, 0, 2);
+        query_copy(out->mismatch, sizeof out->mismatch, r, 0, 3);
+        rc = 0;
+    }
+    PQclear(r);
+    return rc;
 }
 
 int query_control_insert(PGconn *c, const char *command, const char *requested_by,

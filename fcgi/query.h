@@ -21,10 +21,35 @@
 #define QUERY_MAX_LLM_PROVIDERS 8   /* providers of worker_state.llm read for /metrics */
 #define QUERY_RAW_MAX 8192          /* characters of a model's raw answer the API returns */
 #define QUERY_LLM_BUCKETS 7         /* finite buckets of the LLM latency histogram */
+#define QUERY_EXEC_BUCKETS 9        /* finite buckets of the execution duration histogram */
+#define QUERY_MAX_RESULT_GROUPS 8   /* result statuses read for /metrics */
 
 /* Upper bounds (milliseconds) of the finite buckets of
  * orchestrator_llm_latency_seconds; +Inf is the call count. */
 extern const int query_llm_bucket_ms[QUERY_LLM_BUCKETS];
+
+/* Upper bounds (milliseconds) of the finite buckets of
+ * orchestrator_execution_duration_seconds. */
+extern const int query_exec_bucket_ms[QUERY_EXEC_BUCKETS];
+
+/* One row of workflow_state plus per-workflow trigger figures. */
+struct query_wf_state {
+    int present;                 /* the row exists (migration 004 applied) */
+    int available;
+    char unavailable_since[QUERY_TS_MAX];   /* "" when null */
+    char unavailable_reason[256];
+    char circuit[12];            /* closed, open, half_open */
+    long long consecutive_failures;
+    char open_until[QUERY_TS_MAX];
+    long long circuit_opens;
+    char concurrency[12];
+    long long running;
+    char n8n_id[72];             /* "" when not listed or not synced */
+    char n8n_name[136];
+    int n8n_active;              /* 1, 0, or -1 when unknown */
+    char n8n_seen_at[QUERY_TS_MAX];
+    long long retries;           /* sum of attempts - 1 over its live triggers */
+};
 
 /* One entry of worker_state.sources, flattened for /metrics. */
 struct query_source {
@@ -38,6 +63,7 @@ struct query_trigger_group {
     char workflow[40];
     char status[16];
     long long n;
+    long long retries;           /* sum of attempts - 1 */
 };
 
 /* LLM calls of one provider with one outcome (over all of llm_calls). */
@@ -93,10 +119,32 @@ struct query_state {
     /* llm_calls by provider and outcome */
     int nllm;
     struct query_llm_group llm_group[QUERY_MAX_LLM_GROUPS];
+    /* workflows (004_n8n): state, results, execution durations, alerts, n8n's API */
+    struct query_wf_state wf[WF_COUNT];
+    int nresult;
+    struct { char status[16]; long long n; } result_group[QUERY_MAX_RESULT_GROUPS];
+    long long exec_bucket[QUERY_EXEC_BUCKETS];  /* executions with duration_ms <= query_exec_bucket_ms[i] */
+    long long exec_count;                       /* executions with a known duration */
+    double exec_ms_sum;
+    long long opportunities;                    /* reported by results, all live triggers */
+    json_object *alerts;                        /* worker_state.alerts (owned), an object after success */
+    json_object *n8n;                           /* worker_state.n8n (owned), an object after success */
+    json_object *learning;                      /* worker_state.learning (owned), an object after success ({} until learned) */
+};
+
+/* What record_result() answered (sql/004_n8n.sql). */
+struct query_result_rec {
+    char outcome[24];            /* recorded, extra, duplicate, conflict, unknown_trigger, mismatch */
+    long long result_id;         /* 0 when none */
+    char trigger_outcome[16];    /* the trigger's outcome afterwards, "" when none */
+    char mismatch[24];           /* the field that differs, for 'mismatch' */
 };
 
 /* What /workflows/available shows of one workflow. */
 struct query_workflow {
+    char last_execution_id[72];          /* "" when none */
+    char last_outcome[16];               /* "" while unknown */
+    long long last_opportunities;        /* -1 when none reported */
     long long last_trigger_id;           /* 0: never triggered */
     long long last_decision_id;
     char last_status[16];
@@ -140,8 +188,17 @@ int query_decision(PGconn *c, long long id, json_object **out) __attribute__((wa
 int query_control_get(PGconn *c, long long id, json_object **out) __attribute__((warn_unused_result));
 
 /* The last trigger and 24-hour counts of every catalog workflow, in catalog
- * order, and worker_state.dry_run.  Returns 0 or -1. */
-int query_workflows(PGconn *c, struct query_workflow out[WF_COUNT], int *dry_run)
+ * order, their workflow_state rows into wf, worker_state.dry_run, and
+ * worker_state.n8n into *n8n (an object, caller frees).  Returns 0 or -1
+ * (*n8n then NULL). */
+int query_workflows(PGconn *c, struct query_workflow out[WF_COUNT], struct query_wf_state wf[WF_COUNT],
+                    int *dry_run, json_object **n8n) __attribute__((warn_unused_result));
+
+/* Record a result posted to POST /results (validated by results_parse)
+ * through record_result(): body_text is the document as JSON text.
+ * Returns 0 with *out filled, or -1. */
+struct results_in;
+int query_record_result(PGconn *c, const struct results_in *in, const char *body_text, struct query_result_rec *out)
     __attribute__((warn_unused_result));
 
 /* Record a control command ('start', 'stop' or 'force_decision') from

@@ -11,13 +11,19 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Who may call an endpoint. */
+enum route_auth {
+    ROUTE_OPEN = 0,
+    ROUTE_CONTROL_TOKEN,         /* Authorization: Bearer <ORCHESTRATOR_API_TOKEN> */
+    ROUTE_RESULTS_TOKEN          /* Authorization: Bearer <ORCH_RESULTS_TOKEN> */
+};
+
 /* The endpoint table: path (a prefix ending in '/' for item endpoints),
- * method, whether the bearer token is required, and the control command
- * it records. */
+ * method, the bearer token required, and the control command it records. */
 static const struct route_entry {
     const char *path;
     int post;                    /* 0: GET (and HEAD), 1: POST */
-    int auth;                    /* 1: Authorization: Bearer <ORCHESTRATOR_API_TOKEN> required */
+    int auth;                    /* enum route_auth */
     const char *command;         /* control_commands.command, or NULL */
 } route_table[ROUTE_COUNT] = {
     [ROUTE_HEALTH]          = { "/health", 0, 0, NULL },
@@ -30,6 +36,9 @@ static const struct route_entry {
     [ROUTE_CONTROL_FORCE]   = { "/control/force-decision", 1, 1, "force_decision" },
     [ROUTE_DECISION]        = { "/decisions/", 0, 0, NULL },
     [ROUTE_CONTROL_COMMAND] = { "/control/commands/", 0, 1, NULL },
+    [ROUTE_RESULTS]         = { "/results", 1, 2, NULL },
+    [ROUTE_REPLAYS]         = { "/replays", 0, 0, NULL },
+    [ROUTE_REPLAY]          = { "/replays/", 0, 0, NULL },
 };
 
 /* The FastCGI parameters the API reads, found in one pass over the
@@ -38,6 +47,7 @@ static const struct route_entry {
 struct route_params {
     const char *method, *document_uri, *script_name, *path_info, *request_uri, *query_string;
     const char *authorization, *remote_addr, *content_length, *x_request_id, *request_id;
+    const char *idempotency_key;
 };
 
 /* Fill *p from envp ("NAME=value" strings, NULL-terminated). */
@@ -56,6 +66,7 @@ static void route_params_read(char **envp, struct route_params *p)
         ROUTE_P("CONTENT_LENGTH", content_length),
         ROUTE_P("HTTP_X_REQUEST_ID", x_request_id),
         ROUTE_P("REQUEST_ID", request_id),
+        ROUTE_P("HTTP_IDEMPOTENCY_KEY", idempotency_key),
     };
 #undef ROUTE_P
     memset(p, 0, sizeof *p);
@@ -109,7 +120,8 @@ int route_find(const char *path, const char **item)
         if (p[n - 1] != '/') {
             if (strcmp(path, p) == 0)
                 return i;
-        } else if (strncmp(path, p, n) == 0 && path[n] && !strchr(path + n, '/')) {
+        } else if (strncmp(path, p, n) == 0 && path[n] &&
+                   (!strchr(path + n, '/') || i == ROUTE_REPLAY)) {   /* "/replays/{id}/svg" */
             *item = path + n;
             return i;
         }
@@ -122,11 +134,13 @@ static const char *route_reason(int status)
 {
     switch (status) {
     case 200: return "OK";
+    case 201: return "Created";
     case 202: return "Accepted";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
     case 413: return "Payload Too Large";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
@@ -177,6 +191,31 @@ static int route_drain_body(FCGX_Request *req, const char *cl)
     return 0;
 }
 
+/* Read the request body into buf (cap bytes, API_BODY_MAX + 1 is enough),
+ * *len its length.  Returns 0, or 413 when it is longer than API_BODY_MAX
+ * (the rest is drained). */
+static int route_read_body(FCGX_Request *req, const char *cl, char *buf, size_t cap, size_t *len)
+{
+    *len = 0;
+    if (cl && *cl) {
+        errno = 0;
+        char *end;
+        long long n = strtoll(cl, &end, 10);
+        if (errno || *end || n > API_BODY_MAX)
+            return 413;
+    }
+    int n;
+    while (*len < cap && (n = FCGX_GetStr(buf + *len, (int)(cap - *len), req->in)) > 0)
+        *len += (size_t)n;
+    if (*len > API_BODY_MAX) {
+        char sink[4096];
+        while (FCGX_GetStr(sink, sizeof sink, req->in) > 0)
+            ;
+        return 413;
+    }
+    return 0;
+}
+
 /* Write r as the answer. */
 static void route_send(FCGX_Request *req, const struct api_resp *r, int head_only, const char *req_id)
 {
@@ -214,6 +253,16 @@ static int route_dispatch(struct api_ctx *ctx, FCGX_Request *req, const struct r
         return 405;
     }
     *head_only = is_head;
+    if (e->auth == ROUTE_RESULTS_TOKEN) {
+        int st = api_results_auth(ctx, p->authorization, r);
+        if (st)
+            return st;
+        static char body[API_BODY_MAX + 1];       /* one request at a time per process */
+        size_t len = 0;
+        if (route_read_body(req, p->content_length, body, sizeof body, &len))
+            return api_error(r, 413, API_CODE_PAYLOAD_TOO_LARGE, "request body is larger than 64 KiB");
+        return api_results(ctx, body, len, p->idempotency_key, r);
+    }
     if (e->auth) {
         int st = api_control_auth(ctx, p->authorization, r);
         if (st)
@@ -235,6 +284,8 @@ static int route_dispatch(struct api_ctx *ctx, FCGX_Request *req, const struct r
     case ROUTE_DECISIONS: return api_decisions(ctx, qs, r);
     case ROUTE_DECISION:  return api_decision(ctx, item, qs, r);
     case ROUTE_CONTROL_COMMAND: return api_command(ctx, item, r);
+    case ROUTE_REPLAYS:   return api_replays(ctx, qs, r);
+    case ROUTE_REPLAY:    return api_replay(ctx, item, qs, r);
     default:
         return api_error(r, 404, API_CODE_NOT_FOUND, "not found");
     }

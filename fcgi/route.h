@@ -26,6 +26,9 @@ enum route_id {
     ROUTE_CONTROL_FORCE,
     ROUTE_DECISION,              /* GET /decisions/{id} */
     ROUTE_CONTROL_COMMAND,       /* GET /control/commands/{id} (token required) */
+    ROUTE_RESULTS,               /* POST /results (results token required) */
+    ROUTE_REPLAYS,               /* GET /replays */
+    ROUTE_REPLAY,                /* GET /replays/{id} and /replays/{id}/svg */
     ROUTE_COUNT
 };
 
@@ -40,7 +43,8 @@ int route_path(const char *document_uri, const char *script_name, const char *pa
 /* The endpoint of a normalized path, or -1 when there is none.  For the
  * item endpoints ("/decisions/{id}", "/control/commands/{id}") *item is set
  * to the last segment (borrowed from path, not yet validated; never empty
- * and without '/'), else to NULL. */
+ * and without '/'; for "/replays/" the rest of the path, which may be
+ * "{id}/svg"), else to NULL. */
 int route_find(const char *path, const char **item);
 
 /* Handle one accepted request on ctx and write its answer to req->out.

@@ -76,6 +76,9 @@ static int reset(void **state)
     test_sql(admin, "TRUNCATE control_commands, triggers, probes, decisions RESTART IDENTITY CASCADE");
     test_sql(admin, "UPDATE worker_state SET running = true, pid = NULL, heartbeat_at = NULL, "
                     "current_mode = NULL, last_decision_id = NULL, next_decision_at = NULL, sources = '{}'");
+    test_sql(admin, "UPDATE workflow_state SET available = true, unavailable_since = NULL, unavailable_reason = NULL, "
+                    "circuit = 'closed', consecutive_failures = 0, open_until = NULL, circuit_opened_at = NULL, "
+                    "circuit_opens = 0, running = 0, n8n_id = NULL, n8n_name = NULL, n8n_active = NULL, n8n_seen_at = NULL");
     return 0;
 }
 
@@ -376,6 +379,250 @@ static void worker_registration(void **state)
     assert_int_equal(test_value(admin, "SELECT count(*) FROM worker_state WHERE pid IS NULL AND heartbeat_at IS NULL"), 1);
 }
 
+
+/* ---- 004_n8n: results, delivery state, settling ------------------------------------- */
+
+/* One decision (id 1) with triggers 1 (crypto-normal-scan, key k1) and 2
+ * (health-monitor-check, key k2), both 'sent'. */
+static void n8n_fixture(void)
+{
+    test_sql(admin, "INSERT INTO decisions (id, cycle_id, mode, intensity, source, reason, inputs, menu, session, "
+                    "next_seconds, next_decision_at, status) VALUES (1, 'c', 'crypto', 'normal', 'fallback', 'r', "
+                    "'{\"learning\":{\"markets\":{\"crypto\":{\"activity\":{\"band\":\"elevated\"},"
+                    "\"fresh_exposure\":0.5}}}}', '{}', 'london', 60, now(), 'acting')");
+    test_sql(admin, "INSERT INTO triggers (id, decision_id, workflow, idempotency_key, payload, status, attempts, started_at) VALUES "
+                    "(1, 1, 'crypto-normal-scan', 'k1', '{}', 'sent', 1, now()), "
+                    "(2, 1, 'health-monitor-check', 'k2', '{}', 'sent', 1, now())");
+}
+
+/* record_result through the API role: "outcome result_id trigger_outcome mismatch". */
+static void api_record(PGconn *api, const char *args, char *out, size_t cap)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql, "SELECT verdict || ' ' || coalesce(result_id, 0) || ' ' || coalesce(trigger_outcome, '-') "
+             "|| ' ' || coalesce(mismatch, '-') FROM record_result(%s)", args);
+    test_text(api, sql, out, cap);
+}
+
+static void results_recorded_once(void **state)
+{
+    (void)state;
+    n8n_fixture();
+    PGconn *api = test_connect("orch_api");
+    assert_non_null(api);
+    assert_int_equal(db_listen(worker, "orch_results"), 0);
+    assert_true(db_drain_notifies(worker) >= 0);
+    char txt[256];
+    const char *good = "1, 'k1', 1, 'crypto-normal-scan', '45', 'success', 3, 57, NULL, "
+                       "'{\"status\":\"success\",\"opportunities\":3}'";
+    api_record(api, good, txt, sizeof txt);
+    assert_string_equal(txt, "recorded 1 succeeded -");
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE id = 1 AND opportunities = 3 "
+                                       "AND execution_id = '45' AND outcome = 'succeeded' AND duration_ms = 57 "
+                                       "AND result->>'status' = 'success' AND result_at IS NOT NULL"), 1);
+    assert_int_equal(db_wait(worker, 2000), 1);
+    assert_true(db_drain_notifies(worker) >= 1);
+    /* the same again: nothing changes */
+    test_sql(admin, "UPDATE triggers SET settled_at = now(), learned_at = now() WHERE id = 1");
+    api_record(api, good, txt, sizeof txt);
+    assert_string_equal(txt, "duplicate 1 succeeded -");
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM results"), 1);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE id = 1 AND settled_at IS NOT NULL"), 1);
+    /* the same execution with another result: conflict */
+    api_record(api, "1, 'k1', 1, 'crypto-normal-scan', '45', 'error', 0, 57, 'x', '{}'", txt, sizeof txt);
+    assert_string_equal(txt, "conflict 1 succeeded -");
+    /* another execution of the trigger: kept aside */
+    api_record(api, "1, 'k1', 1, 'crypto-normal-scan', '46', 'error', 0, 10, 'boom', '{}'", txt, sizeof txt);
+    assert_string_equal(txt, "extra 2 succeeded -");
+    assert_int_equal(test_value(admin, "SELECT opportunities FROM triggers WHERE id = 1"), 3);
+    /* mismatches and unknown triggers */
+    api_record(api, "1, 'k2', 1, 'crypto-normal-scan', '47', 'success', 0, 1, NULL, '{}'", txt, sizeof txt);
+    assert_string_equal(txt, "mismatch 0 - idempotency_key");
+    api_record(api, "1, 'k1', 2, 'crypto-normal-scan', '47', 'success', 0, 1, NULL, '{}'", txt, sizeof txt);
+    assert_string_equal(txt, "mismatch 0 - decision_id");
+    api_record(api, "1, 'k1', 1, 'crypto-light-monitoring', '47', 'success', 0, 1, NULL, '{}'", txt, sizeof txt);
+    assert_string_equal(txt, "mismatch 0 - workflow");
+    api_record(api, "99, 'k1', 1, 'crypto-normal-scan', '47', 'success', 0, 1, NULL, '{}'", txt, sizeof txt);
+    assert_string_equal(txt, "unknown_trigger 0 - -");
+    /* an error result makes the outcome failed */
+    api_record(api, "2, 'k2', 1, 'health-monitor-check', '48', 'error', 0, 9, 'tradermade: HTTP 500', '{}'", txt, sizeof txt);
+    assert_string_equal(txt, "recorded 3 failed -");
+    /* invalid values are refused by the function itself */
+    PGresult *r = PQexec(api, "SELECT * FROM record_result(1, 'k1', 1, 'crypto-normal-scan', '49', 'maybe', 0, 1, NULL, '{}')");
+    assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
+    PQclear(r);
+    r = PQexec(api, "SELECT * FROM record_result(1, 'k1', 1, 'crypto-normal-scan', '49', 'success', -1, 1, NULL, '{}')");
+    assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
+    PQclear(r);
+    /* the API role writes only through the function */
+    const char *denied[] = {
+        "UPDATE triggers SET outcome = 'succeeded' WHERE id = 2",
+        "INSERT INTO results (trigger_id, execution_id, status, opportunities, duration_ms, body) "
+        "VALUES (1, '9', 'success', 1, 1, '{}')",
+        "UPDATE workflow_state SET available = false",
+    };
+    for (size_t i = 0; i < sizeof denied / sizeof denied[0]; i++) {
+        r = PQexec(api, denied[i]);
+        assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
+        assert_non_null(strstr(PQresultErrorMessage(r), "permission denied"));
+        PQclear(r);
+    }
+    test_sql(worker, "UNLISTEN *");
+    PQfinish(api);
+}
+
+static void decisions_settle_from_triggers(void **state)
+{
+    (void)state;
+    n8n_fixture();
+    char st[16];
+    test_sql(admin, "UPDATE triggers SET status = 'retrying', next_attempt_at = now() WHERE id = 2");
+    assert_int_equal(store_decision_settle(worker, 1, st, sizeof st), 0);       /* a retry is open */
+    test_sql(admin, "UPDATE triggers SET status = 'sent', next_attempt_at = NULL WHERE id = 2");
+    assert_int_equal(store_decision_settle(worker, 1, st, sizeof st), 1);
+    assert_string_equal(st, "succeeded");
+    test_sql(admin, "UPDATE triggers SET outcome = 'failed' WHERE id = 2");
+    assert_int_equal(store_decision_settle(worker, 1, st, sizeof st), 1);
+    assert_string_equal(st, "partial");
+    test_sql(admin, "UPDATE triggers SET outcome = 'timed_out' WHERE id = 1");
+    assert_int_equal(store_decision_settle(worker, 1, st, sizeof st), 1);
+    assert_string_equal(st, "failed");
+    /* skipped by policy does not count; skipped by an open circuit does */
+    test_sql(admin, "UPDATE triggers SET outcome = NULL WHERE id = 1");
+    test_sql(admin, "UPDATE triggers SET status = 'skipped', outcome = NULL, last_error_kind = 'concurrency' WHERE id = 2");
+    assert_int_equal(store_decision_settle(worker, 1, st, sizeof st), 1);
+    assert_string_equal(st, "succeeded");
+    test_sql(admin, "UPDATE triggers SET last_error_kind = 'circuit_open' WHERE id = 2");
+    assert_int_equal(store_decision_settle(worker, 1, st, sizeof st), 1);
+    assert_string_equal(st, "partial");
+    test_sql(admin, "UPDATE triggers SET status = 'skipped', last_error_kind = 'concurrency'");
+    assert_int_equal(store_decision_settle(worker, 1, st, sizeof st), 1);
+    assert_string_equal(st, "no_action");
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE completed_at IS NOT NULL"), 1);
+    /* interrupted decisions are left alone */
+    test_sql(admin, "UPDATE decisions SET status = 'interrupted'");
+    assert_int_equal(store_decision_settle(worker, 1, st, sizeof st), 0);
+}
+
+static void retries_and_workflow_state(void **state)
+{
+    (void)state;
+    n8n_fixture();
+    test_sql(admin, "UPDATE triggers SET status = 'retrying', attempts = 1, next_attempt_at = now() - interval '1 s' WHERE id = 1");
+    test_sql(admin, "UPDATE triggers SET status = 'retrying', attempts = 2, next_attempt_at = now() + interval '1 hour' WHERE id = 2");
+    time_t at = 0;
+    assert_int_equal(store_next_retry(worker, &at), 0);
+    assert_true(at > 0 && at <= time(NULL) + 1);
+    struct store_retry rows[4];
+    int n = store_due_retries(worker, time(NULL), rows, 4);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].id, 1);
+    assert_int_equal(rows[0].wf, WF_CRYPTO_NORMAL);
+    assert_int_equal(rows[0].attempts, 1);
+    assert_int_equal(rows[0].has_result, 0);
+    assert_int_equal(rows[0].intensity, INTENSITY_NORMAL);
+    assert_int_equal(rows[0].band, 2);                  /* elevated */
+    assert_true(rows[0].exposure > 0.49 && rows[0].exposure < 0.51);
+    assert_string_equal(rows[0].payload, "{}");
+    store_retries_clear(rows, n);
+    assert_int_equal(store_retry_sending(worker, 1), 0);
+    assert_int_equal(store_retry_sending(worker, 1), 1);    /* no longer retrying */
+    assert_int_equal(test_value(admin, "SELECT attempts FROM triggers WHERE id = 1 AND status = 'sending'"), 2);
+    struct act_job j;
+    memset(&j, 0, sizeof j);
+    j.http_status = 200;
+    snprintf(j.response, sizeof j.response, "{\"accepted\":true,\"execution_id\":\"77\"}");
+    assert_int_equal(store_trigger_attempt(worker, 1, "sent", &j, NULL, 0, "77"), 0);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE id = 1 AND status = 'sent' "
+                                       "AND execution_id = '77' AND last_error_kind IS NULL AND finished_at IS NOT NULL"), 1);
+    /* recovery keeps retries scheduled and the decision acting */
+    assert_int_equal(store_recover(worker), 0);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE status = 'acting'"), 1);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE id = 2 AND status = 'retrying'"), 1);
+    /* a result that arrives before the retry ends it */
+    test_sql(admin, "UPDATE triggers SET result_at = now(), next_attempt_at = now() WHERE id = 2");
+    n = store_due_retries(worker, time(NULL) + 1, rows, 4);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].has_result, 1);
+    store_retries_clear(rows, n);
+    assert_int_equal(store_delivered_by_result(worker, 2), 0);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE id = 2 AND status = 'sent'"), 1);
+
+    /* workflow_state: circuit, availability, running, n8n */
+    assert_int_equal(store_wf_circuit(worker, WF_CRYPTO_NORMAL, "open", 3, 2000000000, 1999999000, 1), 0);
+    assert_int_equal(store_wf_available(worker, WF_HEALTH_CHECK, 0, "webhook not registered"), 0);
+    assert_int_equal(store_wf_running(worker, 3600), 0);
+    assert_int_equal(store_wf_n8n(worker, WF_CRYPTO_NORMAL, "orchCryptoNormal", "crypto-normal-scan", 1), 0);
+    assert_int_equal(store_wf_policy(worker, WF_DEEP_ANALYSIS, "forbid"), 0);
+    struct store_wf_state ws[WF_COUNT];
+    assert_int_equal(store_wf_load(worker, ws), 0);
+    assert_true(ws[WF_CRYPTO_NORMAL].present);
+    assert_string_equal(ws[WF_CRYPTO_NORMAL].circuit, "open");
+    assert_int_equal(ws[WF_CRYPTO_NORMAL].failures, 3);
+    assert_int_equal(ws[WF_CRYPTO_NORMAL].open_until, 2000000000);
+    assert_int_equal(ws[WF_HEALTH_CHECK].available, 0);
+    assert_int_equal(test_value(admin, "SELECT running FROM workflow_state WHERE workflow = 'crypto-normal-scan'"), 1);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM workflow_state WHERE unavailable_since IS NOT NULL "
+                                       "AND unavailable_reason = 'webhook not registered'"), 1);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM workflow_state WHERE n8n_active AND n8n_id = 'orchCryptoNormal'"), 1);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM workflow_state WHERE concurrency = 'forbid'"), 1);
+    assert_int_equal(store_wf_available(worker, WF_HEALTH_CHECK, 1, NULL), 0);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM workflow_state WHERE NOT available OR unavailable_since IS NOT NULL"), 0);
+    /* the running trigger, concurrency replace, timeouts */
+    long long rid = 0;
+    char eid[72];
+    assert_int_equal(store_running_trigger(worker, WF_CRYPTO_NORMAL, 3600, 99, &rid, eid, sizeof eid), 1);
+    assert_int_equal(rid, 1);
+    assert_string_equal(eid, "77");
+    assert_int_equal(store_running_trigger(worker, WF_CRYPTO_NORMAL, 3600, 1, &rid, eid, sizeof eid), 0);
+    assert_int_equal(store_supersede(worker, WF_CRYPTO_NORMAL, 5), 1);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE id = 1 AND outcome = 'superseded'"), 1);
+    test_sql(admin, "UPDATE triggers SET started_at = now() - interval '2 hours' WHERE id = 2");
+    assert_int_equal(store_time_out(worker, 3600, 0), 0);     /* no execution id, no result expected */
+    assert_int_equal(store_time_out(worker, 3600, 1), 1);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE id = 2 AND outcome = 'timed_out'"), 1);
+}
+
+static void outcomes_to_settle_and_tracking(void **state)
+{
+    (void)state;
+    n8n_fixture();
+    test_sql(admin, "UPDATE triggers SET execution_id = '45' WHERE id = 1");
+    struct store_open open[4];
+    assert_int_equal(store_open_tracked(worker, open, 4), 1);
+    assert_string_equal(open[0].execution_id, "45");
+    assert_int_equal(store_track_update(worker, 1, "running", 1773763200000LL, 0, "orchCryptoNormal", NULL), 0);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE outcome IS NULL AND execution_status = 'running' "
+                                       "AND n8n_workflow_id = 'orchCryptoNormal' AND tracked_at IS NOT NULL"), 1);
+    struct store_unsettled u[4];
+    assert_int_equal(store_unsettled(worker, u, 4), 0);
+    assert_int_equal(store_track_update(worker, 1, "success", 1773763200000LL, 1773763201500LL, "orchCryptoNormal",
+                                        "succeeded"), 0);
+    assert_int_equal(test_value(admin, "SELECT duration_ms FROM triggers WHERE id = 1 AND outcome = 'succeeded'"), 1500);
+    assert_int_equal(store_track_failed(worker, 2, 1), 0);
+    assert_int_equal(store_open_tracked(worker, open, 4), 0);
+    /* a result for trigger 2 arrives: both need handling */
+    test_sql(admin, "UPDATE triggers SET result_at = now(), opportunities = 4, outcome = 'failed', "
+                    "result = '{\"status\":\"error\",\"error\":\"dexscreener: HTTP 500\"}' WHERE id = 2");
+    int n = store_unsettled(worker, u, 4);
+    assert_int_equal(n, 2);
+    assert_int_equal(u[0].id, 1);
+    assert_true(u[0].need_settle);
+    assert_false(u[0].need_learn);
+    assert_string_equal(u[0].outcome, "succeeded");
+    assert_int_equal(u[1].id, 2);
+    assert_true(u[1].need_settle && u[1].need_learn);
+    assert_int_equal(u[1].opportunities, 4);
+    assert_string_equal(u[1].result_status, "error");
+    assert_string_equal(u[1].error, "dexscreener: HTTP 500");
+    assert_int_equal(store_trigger_settled(worker, 1, 1, 0), 0);
+    assert_int_equal(store_trigger_settled(worker, 2, 1, 1), 0);
+    assert_int_equal(store_unsettled(worker, u, 4), 0);
+    assert_int_equal(store_worker_n8n(worker, "{\"api_configured\":true}"), 0);
+    assert_int_equal(store_worker_alerts(worker, "{\"sent\":2}"), 0);
+    assert_int_equal(test_value(admin, "SELECT (alerts->>'sent')::int FROM worker_state"), 2);
+}
+
 static void migrations_recorded(void **state)
 {
     (void)state;
@@ -406,6 +653,10 @@ int main(void)
         cmocka_unit_test_setup(history_and_reporting_views, reset),
         cmocka_unit_test_setup(old_probes_pruned, reset),
         cmocka_unit_test_setup(worker_registration, reset),
+        cmocka_unit_test_setup(results_recorded_once, reset),
+        cmocka_unit_test_setup(decisions_settle_from_triggers, reset),
+        cmocka_unit_test_setup(retries_and_workflow_state, reset),
+        cmocka_unit_test_setup(outcomes_to_settle_and_tracking, reset),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     PQfinish(worker);

@@ -1,0 +1,657 @@
+/* learning: learning summary and replay runs for the API; see learning.h. */
+#include "config.h"
+#include "learning.h"
+#include "log.h"
+#include "params.h"
+#include "query.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The replay and learning reads (sql/003_learning.sql).  query.c holds every
+ * other statement of the API; these live here with the code that shapes
+ * their answers. */
+
+/* A timestamptz column as "2026-11-23T21:50:00.123Z" (NULL stays NULL). */
+#define LEARNING_ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+/* Columns of a replay item (see learning_replay_row); $1: one id or NULL
+ * for all, $2: the row limit.  files loses its server paths (only the file
+ * name is shown). */
+static const char SQL_REPLAYS[] =
+    "SELECT r.id, " LEARNING_ISO("r.started_at") ", " LEARNING_ISO("r.finished_at") ", r.label, r.seed, "
+    "       r.status, " LEARNING_ISO("r.data_from") ", " LEARNING_ISO("r.data_to") ", "
+    "       (SELECT coalesce(jsonb_agg(jsonb_build_object('file', regexp_replace(f->>'path', '^.*/', ''), "
+    "                                                     'instrument', f->'instrument', 'market', f->'market', "
+    "                                                     'bars', f->'bars', 'first', f->'first', 'last', f->'last') "
+    "                                  ORDER BY o), '[]'::jsonb) "
+    "          FROM jsonb_array_elements(CASE WHEN jsonb_typeof(r.files) = 'array' THEN r.files "
+    "                                         ELSE '[]'::jsonb END) WITH ORDINALITY AS x(f, o))::text, "
+    "       r.timings::text, r.scorecard::text, r.error, "
+    "       CASE WHEN $3::boolean THEN r.params::text END, r.svg IS NOT NULL "
+    "  FROM replay_runs r "
+    " WHERE ($1::bigint IS NULL OR r.id = $1::bigint) "
+    " ORDER BY r.id DESC LIMIT $2::int";
+static const char SQL_REPLAY_SVG[] =
+    "SELECT svg FROM replay_runs WHERE id = $1::bigint";
+
+/* ---- pure helpers ---------------------------------------------------------- */
+
+int learning_replays_parse(const char *qs, int *limit, char *err, size_t errlen)
+{
+    int seen = 0;
+    *limit = LEARNING_LIMIT_DEFAULT;
+    if (!qs || !*qs)
+        return 0;
+    size_t total = strlen(qs);
+    if (total > PARAMS_QUERY_MAX) {
+        snprintf(err, errlen, "the query string is longer than %d bytes", PARAMS_QUERY_MAX);
+        return -1;
+    }
+    const char *p = qs;
+    while (*p) {
+        size_t n = strcspn(p, "&");
+        const char *eq = memchr(p, '=', n);
+        char name[32], value[64];
+        if (n == 0) {                               /* "a=1&&b=2" or a trailing '&' */
+            p++;
+            continue;
+        }
+        size_t nl = eq ? (size_t)(eq - p) : n;
+        if (params_decode(p, nl, name, sizeof name) < 0) {
+            snprintf(err, errlen, "malformed parameter name");
+            return -1;
+        }
+        if (strcmp(name, "limit") != 0) {
+            char shown[40];
+            size_t i = 0;
+            for (; name[i] && i < 32; i++)
+                shown[i] = name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '?';
+            shown[i] = '\0';
+            snprintf(err, errlen, "unknown parameter '%s' (only limit)", shown);
+            return -1;
+        }
+        if (seen++) {
+            snprintf(err, errlen, "parameter 'limit' given twice");
+            return -1;
+        }
+        long long v;
+        if (!eq || params_decode(eq + 1, n - nl - 1, value, sizeof value) <= 0 ||
+            params_uint(value, LEARNING_LIMIT_MAX, &v) < 0 || v < 1) {
+            snprintf(err, errlen, "limit must be an integer from 1 to %d", LEARNING_LIMIT_MAX);
+            return -1;
+        }
+        *limit = (int)v;
+        p += n;
+        if (*p == '&')
+            p++;
+    }
+    return 0;
+}
+
+int learning_replay_item(const char *item, long long *id, int *svg)
+{
+    char digits[24];
+    const char *slash = strchr(item, '/');
+    size_t n = slash ? (size_t)(slash - item) : strlen(item);
+    if (n == 0 || n >= sizeof digits)
+        return -1;
+    memcpy(digits, item, n);
+    digits[n] = '\0';
+    if (params_item_id(digits, id) < 0)
+        return -1;
+    *svg = 0;
+    if (!slash)
+        return 0;
+    if (strcmp(slash, "/svg") == 0) {
+        *svg = 1;
+        return 0;
+    }
+    return -2;
+}
+
+json_object *learning_tidy(json_object *o)
+{
+    if (!o)
+        return NULL;
+    switch (json_object_get_type(o)) {
+    case json_type_double:
+        return query_json_double(json_object_get_double(o));
+    case json_type_object: {
+        json_object *c = json_object_new_object();
+        if (!c)
+            return NULL;
+        json_object_object_foreach(o, k, v) {
+            json_object *t = learning_tidy(v);
+            if (v && !t) {
+                json_object_put(c);
+                return NULL;
+            }
+            json_object_object_add(c, k, t);
+        }
+        return c;
+    }
+    case json_type_array: {
+        size_t n = json_object_array_length(o);
+        json_object *c = json_object_new_array_ext((int)n);
+        if (!c)
+            return NULL;
+        for (size_t i = 0; i < n; i++) {
+            json_object *v = json_object_array_get_idx(o, i);
+            json_object *t = learning_tidy(v);
+            if (v && !t) {
+                json_object_put(c);
+                return NULL;
+            }
+            json_object_array_add(c, t);
+        }
+        return c;
+    }
+    default:
+        return json_object_get(o);    /* immutable in practice: shared */
+    }
+}
+
+/* o[key] as a number, NAN when absent or not a number. */
+static double learning_num(json_object *o, const char *key)
+{
+    json_object *v;
+    if (!o || !json_object_object_get_ex(o, key, &v))
+        return NAN;
+    json_type t = json_object_get_type(v);
+    if (t != json_type_int && t != json_type_double)
+        return NAN;
+    return json_object_get_double(v);
+}
+
+/* o[key] if it is an object, else NULL.  Borrowed. */
+static json_object *learning_obj(json_object *o, const char *key)
+{
+    json_object *v;
+    if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_object))
+        return NULL;
+    return v;
+}
+
+/* o[key] if it is a string, else NULL.  Borrowed. */
+static const char *learning_str(json_object *o, const char *key)
+{
+    json_object *v;
+    if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+/* A JSON number rounded to 4 decimals, null when not finite.  Caller frees. */
+static json_object *learning_round4(double d)
+{
+    return isfinite(d) ? query_json_double(round(d * 10000.0) / 10000.0) : NULL;
+}
+
+/* The policies the dashboard compares. */
+static const char *const learning_policies[] = { "orchestrator", "cron-5", "cron-15", "cron-60" };
+#define LEARNING_NPOLICIES (sizeof learning_policies / sizeof learning_policies[0])
+
+json_object *learning_market_summary(json_object *scorecard)
+{
+    json_object *out = json_object_new_object();
+    if (!out)
+        return NULL;
+    json_object *markets = learning_obj(scorecard, "markets");
+    json_object *inst = NULL;
+    if (scorecard)
+        json_object_object_get_ex(scorecard, "instruments", &inst);
+    if (!markets)
+        return out;
+    json_object_object_foreach(markets, market, m) {
+        if (!json_object_is_type(m, json_type_object))
+            continue;
+        json_object *s = json_object_new_object(), *pol = json_object_new_object();
+        if (!s || !pol) {
+            json_object_put(s);
+            json_object_put(pol);
+            json_object_put(out);
+            return NULL;
+        }
+        static const char *const keys[] = { "coverage", "runs", "cron5_coverage", "cron5_runs",
+                                            "coverage_vs_cron5", "runs_vs_cron5" };
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+            json_object_object_add(s, keys[i], learning_round4(learning_num(m, keys[i])));
+        json_object *tm;
+        json_object_object_add(s, "target_met",
+                               json_object_object_get_ex(m, "target_met", &tm) &&
+                               json_object_is_type(tm, json_type_boolean) ? json_object_get(tm) : NULL);
+        long long ninst = 0, top = 0;
+        double runs[LEARNING_NPOLICIES] = { 0 }, covered[LEARNING_NPOLICIES] = { 0 };
+        int have[LEARNING_NPOLICIES] = { 0 };
+        size_t n = inst && json_object_is_type(inst, json_type_array) ? json_object_array_length(inst) : 0;
+        for (size_t i = 0; i < n; i++) {
+            json_object *it = json_object_array_get_idx(inst, i), *ps;
+            const char *im = learning_str(it, "market");
+            if (!im || strcmp(im, market) != 0)
+                continue;
+            ninst++;
+            double tw = learning_num(it, "top_windows");
+            if (isfinite(tw))
+                top += (long long)tw;
+            if (!json_object_object_get_ex(it, "policies", &ps) || !json_object_is_type(ps, json_type_array))
+                continue;
+            for (size_t k = 0; k < json_object_array_length(ps); k++) {
+                json_object *p = json_object_array_get_idx(ps, k);
+                const char *name = learning_str(p, "policy");
+                for (size_t j = 0; name && j < LEARNING_NPOLICIES; j++) {
+                    if (strcmp(name, learning_policies[j]) != 0)
+                        continue;
+                    double r = learning_num(p, "runs"), c = learning_num(p, "covered");
+                    if (isfinite(r) && r > runs[j])
+                        runs[j] = r;
+                    if (isfinite(c))
+                        covered[j] += c;
+                    have[j] = 1;
+                }
+            }
+        }
+        for (size_t j = 0; j < LEARNING_NPOLICIES; j++) {
+            if (!have[j])
+                continue;
+            json_object *p = json_object_new_object();
+            if (!p)
+                continue;
+            json_object_object_add(p, "runs", json_object_new_int64((long long)runs[j]));
+            json_object_object_add(p, "covered", json_object_new_int64((long long)covered[j]));
+            json_object_object_add(p, "coverage", top > 0 ? learning_round4(covered[j] / (double)top) : NULL);
+            json_object_object_add(pol, learning_policies[j], p);
+        }
+        json_object_object_add(s, "instruments", json_object_new_int64(ninst));
+        json_object_object_add(s, "top_windows", json_object_new_int64(top));
+        json_object_object_add(s, "policies", pol);
+        json_object_object_add(out, market, s);
+    }
+    return out;
+}
+
+json_object *learning_status(json_object *learning)
+{
+    if (!learning || !json_object_is_type(learning, json_type_object) || json_object_object_length(learning) == 0)
+        return NULL;
+    return json_object_get(learning);
+}
+
+/* ---- /metrics ---------------------------------------------------------------- */
+
+/* A growing text buffer with a hard cap (as in metrics.c). */
+struct learning_buf {
+    char *p;
+    size_t len, cap;
+    int failed;
+};
+
+static void learning_add(struct learning_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void learning_add(struct learning_buf *b, const char *fmt, ...)
+{
+    if (b->failed)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = b->p ? vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap) : -2;
+        va_end(ap);
+        if (n == -1) {
+            b->failed = 1;
+            return;
+        }
+        if (n >= 0 && (size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t want = b->cap ? b->cap * 2 : 4096;
+        if (want > LEARNING_METRICS_MAX) {
+            b->failed = 1;
+            return;
+        }
+        char *q = realloc(b->p, want);
+        if (!q) {
+            b->failed = 1;
+            return;
+        }
+        b->p = q;
+        b->cap = want;
+    }
+}
+
+/* A label value escaped for the text format into out (cap bytes). */
+static const char *learning_label(const char *s, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; *s && n + 3 < cap; s++) {
+        if (*s == '\\' || *s == '"' || *s == '\n') {
+            out[n++] = '\\';
+            out[n++] = *s == '\n' ? 'n' : *s;
+        } else {
+            out[n++] = *s;
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* A sample value; NaN never reaches here. */
+static const char *learning_val(double v, char out[40])
+{
+    if (v == floor(v) && fabs(v) < 1e15)
+        snprintf(out, 40, "%.0f", v);
+    else
+        snprintf(out, 40, "%.9g", v);
+    return out;
+}
+
+/* The gauges per market. */
+enum learning_mgauge {
+    LEARNING_G_RATIO = 0, LEARNING_G_READING, LEARNING_G_SMOOTHED, LEARNING_G_BASELINE, LEARNING_G_BASELINE_SD,
+    LEARNING_G_BAND, LEARNING_G_SCAN_AGE, LEARNING_G_EXPOSURE, LEARNING_G_NEXT, LEARNING_G_COUNT
+};
+static const struct { const char *name, *help; } learning_mgauges[LEARNING_G_COUNT] = {
+    [LEARNING_G_RATIO] = { "orchestrator_learning_activity_ratio",
+                           "Smoothed market activity relative to its learned baseline for the session." },
+    [LEARNING_G_READING] = { "orchestrator_learning_activity_reading",
+                             "Latest market activity reading (crypto: mean abs 5-minute change in percent; forex: basis points per 5 minutes)." },
+    [LEARNING_G_SMOOTHED] = { "orchestrator_learning_activity_smoothed", "Smoothed market activity." },
+    [LEARNING_G_BASELINE] = { "orchestrator_learning_activity_baseline", "Learned activity baseline of the current session." },
+    [LEARNING_G_BASELINE_SD] = { "orchestrator_learning_activity_baseline_sd", "Standard deviation of the learned activity baseline." },
+    [LEARNING_G_BAND] = { "orchestrator_learning_activity_band",
+                          "1 for the market's current activity band, 0 for the others." },
+    [LEARNING_G_SCAN_AGE] = { "orchestrator_learning_last_scan_age_seconds",
+                              "Seconds since the market's last scan when the summary was written." },
+    [LEARNING_G_EXPOSURE] = { "orchestrator_learning_fresh_exposure",
+                              "Share of the market's recent time not yet covered by a scan." },
+    [LEARNING_G_NEXT] = { "orchestrator_learning_next_seconds", "Learned interval until the next decision for the market." },
+};
+
+/* The gauges per market, band and intensity. */
+enum learning_agauge {
+    LEARNING_A_RUNS = 0, LEARNING_A_SUCCESS, LEARNING_A_SUCCESS_LO, LEARNING_A_SUCCESS_HI,
+    LEARNING_A_OPP, LEARNING_A_OPP_LO, LEARNING_A_OPP_HI, LEARNING_A_NET, LEARNING_A_COUNT
+};
+static const struct { const char *name, *key, *help; int bound; } learning_agauges[LEARNING_A_COUNT] = {
+    [LEARNING_A_RUNS] = { "orchestrator_learning_runs", "runs", "Decayed number of outcomes behind the estimate.", -1 },
+    [LEARNING_A_SUCCESS] = { "orchestrator_learning_success_probability", "success",
+                             "Posterior mean probability that a run succeeds.", -1 },
+    [LEARNING_A_SUCCESS_LO] = { "orchestrator_learning_success_probability_lower", "success_90",
+                                "Lower bound of the 90% interval of the success probability.", 0 },
+    [LEARNING_A_SUCCESS_HI] = { "orchestrator_learning_success_probability_upper", "success_90",
+                                "Upper bound of the 90% interval of the success probability.", 1 },
+    [LEARNING_A_OPP] = { "orchestrator_learning_expected_opportunities", "opportunities",
+                         "Posterior mean of the opportunities a run finds over a fresh window.", -1 },
+    [LEARNING_A_OPP_LO] = { "orchestrator_learning_expected_opportunities_lower", "opportunities_90",
+                            "Lower bound of the 90% interval of the expected opportunities.", 0 },
+    [LEARNING_A_OPP_HI] = { "orchestrator_learning_expected_opportunities_upper", "opportunities_90",
+                            "Upper bound of the 90% interval of the expected opportunities.", 1 },
+    [LEARNING_A_NET] = { "orchestrator_learning_net_value", "net_value",
+                         "Expected value of a run net of its cost.", -1 },
+};
+
+static const char *const learning_bands[] = { "quiet", "usual", "elevated", "high" };
+static const char *const learning_intensities[] = { "aggressive", "normal", "light" };
+
+/* The value of a per-market gauge, NAN when absent. */
+static double learning_mvalue(json_object *m, int g, const char *band)
+{
+    json_object *a = learning_obj(m, "activity");
+    switch (g) {
+    case LEARNING_G_RATIO: return learning_num(a, "ratio");
+    case LEARNING_G_READING: return learning_num(a, "reading");
+    case LEARNING_G_SMOOTHED: return learning_num(a, "smoothed");
+    case LEARNING_G_BASELINE: return learning_num(a, "baseline");
+    case LEARNING_G_BASELINE_SD: return learning_num(a, "baseline_sd");
+    case LEARNING_G_BAND: {
+        const char *cur = learning_str(a, "band");
+        return cur && band ? (strcmp(cur, band) == 0 ? 1.0 : 0.0) : NAN;
+    }
+    case LEARNING_G_SCAN_AGE: return learning_num(m, "last_scan_age_seconds");
+    case LEARNING_G_EXPOSURE: return learning_num(m, "fresh_exposure");
+    case LEARNING_G_NEXT: return learning_num(m, "next_seconds");
+    default: return NAN;
+    }
+}
+
+/* The value of a per-arm gauge, NAN when absent. */
+static double learning_avalue(json_object *arm, int g)
+{
+    int bound = learning_agauges[g].bound;
+    if (bound < 0)
+        return learning_num(arm, learning_agauges[g].key);
+    json_object *v;
+    if (!json_object_object_get_ex(arm, learning_agauges[g].key, &v) || !json_object_is_type(v, json_type_array) ||
+        json_object_array_length(v) != 2)
+        return NAN;
+    json_object *e = json_object_array_get_idx(v, (size_t)bound);
+    json_type t = json_object_get_type(e);
+    return t == json_type_int || t == json_type_double ? json_object_get_double(e) : NAN;
+}
+
+char *learning_metrics_render(json_object *learning, size_t *len)
+{
+    struct learning_buf b = { 0 };
+    char num[40], lm[96];
+    json_object *markets = learning_obj(learning, "markets");
+    double obs = learning_num(learning, "observations");
+
+    learning_add(&b, "# HELP orchestrator_learning_observations Outcomes the learned state has seen.\n"
+                     "# TYPE orchestrator_learning_observations gauge\n");
+    if (isfinite(obs))
+        learning_add(&b, "orchestrator_learning_observations %s\n", learning_val(obs, num));
+    for (int g = 0; g < LEARNING_G_COUNT; g++) {
+        learning_add(&b, "# HELP %s %s\n# TYPE %s gauge\n", learning_mgauges[g].name, learning_mgauges[g].help,
+                     learning_mgauges[g].name);
+        if (!markets)
+            continue;
+        json_object_object_foreach(markets, market, m) {
+            if (!json_object_is_type(m, json_type_object))
+                continue;
+            learning_label(market, lm, sizeof lm);
+            if (g == LEARNING_G_BAND) {
+                for (size_t k = 0; k < sizeof learning_bands / sizeof learning_bands[0]; k++) {
+                    double v = learning_mvalue(m, g, learning_bands[k]);
+                    if (isfinite(v))
+                        learning_add(&b, "%s{market=\"%s\",band=\"%s\"} %s\n", learning_mgauges[g].name, lm,
+                                     learning_bands[k], learning_val(v, num));
+                }
+                continue;
+            }
+            double v = learning_mvalue(m, g, NULL);
+            if (isfinite(v))
+                learning_add(&b, "%s{market=\"%s\"} %s\n", learning_mgauges[g].name, lm, learning_val(v, num));
+        }
+    }
+    for (int g = 0; g < LEARNING_A_COUNT; g++) {
+        learning_add(&b, "# HELP %s %s\n# TYPE %s gauge\n", learning_agauges[g].name, learning_agauges[g].help,
+                     learning_agauges[g].name);
+        if (!markets)
+            continue;
+        json_object_object_foreach(markets, market, m) {
+            json_object *bands = learning_obj(m, "bands");
+            if (!bands)
+                continue;
+            learning_label(market, lm, sizeof lm);
+            for (size_t k = 0; k < sizeof learning_bands / sizeof learning_bands[0]; k++) {
+                json_object *band = learning_obj(bands, learning_bands[k]);
+                for (size_t i = 0; band && i < sizeof learning_intensities / sizeof learning_intensities[0]; i++) {
+                    json_object *arm = learning_obj(band, learning_intensities[i]);
+                    double v = arm ? learning_avalue(arm, g) : NAN;
+                    if (isfinite(v))
+                        learning_add(&b, "%s{market=\"%s\",band=\"%s\",intensity=\"%s\"} %s\n",
+                                     learning_agauges[g].name, lm, learning_bands[k], learning_intensities[i],
+                                     learning_val(v, num));
+                }
+            }
+        }
+    }
+    if (b.failed) {
+        free(b.p);
+        return NULL;
+    }
+    *len = b.len;
+    return b.p;
+}
+
+/* ---- database ------------------------------------------------------------------ */
+
+/* Run a statement; on failure log it once ("query.failed" with its name)
+ * and return NULL.  Caller PQclears the result. */
+static PGresult *learning_run(PGconn *c, const char *name, const char *sql, int n, const char *const *vals)
+{
+    PGresult *r = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+        return r;
+    char msg[300];
+    snprintf(msg, sizeof msg, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+    msg[strcspn(msg, "\n")] = '\0';
+    log_event(LOG_ERROR, "query.failed", "s:statement s:error b:connection_ok", name, msg,
+              PQstatus(c) == CONNECTION_OK);
+    PQclear(r);
+    return NULL;
+}
+
+/* Column as a JSON string, null when SQL NULL.  Caller frees. */
+static json_object *learning_jstr(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : json_object_new_string(PQgetvalue(r, row, col));
+}
+
+/* Column (JSON text) parsed and tidied, null when SQL NULL or unparsable.
+ * Caller frees. */
+static json_object *learning_jjson(const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return NULL;
+    json_object *o = json_tokener_parse(PQgetvalue(r, row, col));
+    json_object *t = learning_tidy(o);
+    json_object_put(o);
+    return t;
+}
+
+/* One row of SQL_REPLAYS as an item; full adds params and the scorecard.
+ * Returns the item (caller frees) or NULL when out of memory. */
+static json_object *learning_replay_row(const PGresult *r, int row, int full)
+{
+    json_object *o = json_object_new_object();
+    if (!o)
+        return NULL;
+    long long id = strtoll(PQgetvalue(r, row, 0), NULL, 10);
+    json_object_object_add(o, "id", json_object_new_int64(id));
+    json_object_object_add(o, "created_at", learning_jstr(r, row, 1));
+    json_object_object_add(o, "finished_at", learning_jstr(r, row, 2));
+    json_object_object_add(o, "label", learning_jstr(r, row, 3));
+    json_object_object_add(o, "seed", json_object_new_int64(strtoll(PQgetvalue(r, row, 4), NULL, 10)));
+    json_object_object_add(o, "status", learning_jstr(r, row, 5));
+    json_object_object_add(o, "from", learning_jstr(r, row, 6));
+    json_object_object_add(o, "to", learning_jstr(r, row, 7));
+    json_object_object_add(o, "files", learning_jjson(r, row, 8));
+    json_object *timings = learning_jjson(r, row, 9);
+    json_object *sc = PQgetisnull(r, row, 10) ? NULL : json_tokener_parse(PQgetvalue(r, row, 10));
+    double dec = learning_num(sc, "decisions");
+    if (!isfinite(dec))
+        dec = learning_num(timings, "decisions");
+    json_object_object_add(o, "decisions", isfinite(dec) ? json_object_new_int64((long long)dec) : NULL);
+    json_object_object_add(o, "timings", timings);
+    json_object *summary = json_object_new_object();
+    if (summary) {
+        static const char *const keys[] = { "window_minutes", "top_share", "llm_calls", "llm_tokens", "health_checks" };
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+            double v = learning_num(sc, keys[i]);
+            json_object_object_add(summary, keys[i], isfinite(v) ? query_json_double(v) : NULL);
+        }
+        json_object_object_add(summary, "markets", learning_market_summary(sc));
+    }
+    json_object_object_add(o, "scorecard_summary", summary);
+    json_object_object_add(o, "error", learning_jstr(r, row, 11));
+    json_object_object_add(o, "svg", json_object_new_boolean(PQgetvalue(r, row, 13)[0] == 't'));
+    if (full) {
+        json_object_object_add(o, "params", learning_jjson(r, row, 12));
+        json_object_object_add(o, "scorecard", learning_tidy(sc));
+    }
+    json_object_put(sc);
+    return o;
+}
+
+int learning_replays(PGconn *c, int limit, json_object **out)
+{
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", limit);
+    const char *vals[3] = { NULL, lim, "false" };
+    *out = NULL;
+    PGresult *r = learning_run(c, "replays", SQL_REPLAYS, 3, vals);
+    if (!r)
+        return -1;
+    json_object *root = json_object_new_object(), *list = json_object_new_array();
+    if (!root || !list)
+        goto fail;
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_object *it = learning_replay_row(r, i, 0);
+        if (!it)
+            goto fail;
+        json_object_array_add(list, it);
+    }
+    json_object_object_add(root, "replays", list);
+    json_object_object_add(root, "limit", json_object_new_int(limit));
+    PQclear(r);
+    *out = root;
+    return 0;
+fail:
+    json_object_put(list);
+    json_object_put(root);
+    PQclear(r);
+    log_event(LOG_ERROR, "api.oom", "s:what", "replays");
+    return -1;
+}
+
+int learning_replay(PGconn *c, long long id, json_object **out)
+{
+    char idt[24];
+    snprintf(idt, sizeof idt, "%lld", id);
+    const char *vals[3] = { idt, "1", "true" };
+    *out = NULL;
+    PGresult *r = learning_run(c, "replay_one", SQL_REPLAYS, 3, vals);
+    if (!r)
+        return -1;
+    int rc = 0;
+    if (PQntuples(r) == 1) {
+        *out = learning_replay_row(r, 0, 1);
+        if (!*out)
+            rc = -1;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int learning_replay_svg(PGconn *c, long long id, char **svg, size_t *len)
+{
+    char idt[24];
+    snprintf(idt, sizeof idt, "%lld", id);
+    const char *vals[1] = { idt };
+    *svg = NULL;
+    *len = 0;
+    PGresult *r = learning_run(c, "replay_svg", SQL_REPLAY_SVG, 1, vals);
+    if (!r)
+        return -1;
+    int rc = 0;
+    if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
+        size_t n = (size_t)PQgetlength(r, 0, 0);
+        if (n > LEARNING_SVG_MAX) {
+            log_event(LOG_ERROR, "api.svg_too_large", "i:replay_id i:bytes", id, (long long)n);
+            rc = -1;
+        } else if ((*svg = malloc(n + 1)) != NULL) {
+            memcpy(*svg, PQgetvalue(r, 0, 0), n + 1);
+            *len = n;
+        } else {
+            rc = -1;
+        }
+    }
+    PQclear(r);
+    return rc;
+}

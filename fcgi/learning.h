@@ -1,0 +1,88 @@
+/* learning: what the API shows of learning and replay (sql/003_learning.sql).
+ *
+ * The worker's learning summary (worker_state.learning, written by
+ * worker/learn.c learn_summary_json) goes to /status verbatim and to
+ * /metrics as gauges; replay runs (replay_runs, written by worker/orch-replay)
+ * are listed by GET /replays, shown in full by GET /replays/{id} and drawn by
+ * GET /replays/{id}/svg.
+ *
+ * The parsing helpers (learning_replays_parse, learning_replay_item) and the
+ * JSON helpers are pure, for tests/unit/test_learning_api.c.  The replay
+ * reads are the only SQL here: like query.c, statements are named constants
+ * at the top of learning.c and values go as $n parameters. */
+#ifndef LEARNING_H
+#define LEARNING_H
+
+#include <json-c/json.h>
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#define LEARNING_LIMIT_DEFAULT 20
+#define LEARNING_LIMIT_MAX     100
+#define LEARNING_ERR_MAX       128      /* room for any message learning_* writes */
+#define LEARNING_SVG_MAX       (8u << 20)   /* larger pictures are refused (500) */
+#define LEARNING_METRICS_MAX   (128 * 1024) /* hard cap of the learning gauges text */
+
+/* The Content-Security-Policy and nosniff headers of GET /replays/{id}/svg
+ * (two header lines joined by CRLF, without the final one). */
+#define LEARNING_SVG_HEADERS \
+    "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\n" \
+    "X-Content-Type-Options: nosniff"
+#define LEARNING_SVG_TYPE "image/svg+xml"
+
+/* Parse the query string of GET /replays (NULL or "" for none): only
+ * "limit", 1 .. LEARNING_LIMIT_MAX, default LEARNING_LIMIT_DEFAULT; unknown,
+ * repeated or empty parameters are refused.  Returns 0 with *limit set, or
+ * -1 with a message for the client in err (errlen bytes, LEARNING_ERR_MAX is
+ * enough).  Nothing is allocated. */
+int learning_replays_parse(const char *qs, int *limit, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Parse the item of "/replays/{item}": "{id}" (*svg 0) or "{id}/svg"
+ * (*svg 1), id digits only, 1 .. 2^63-1.  Returns 0 with *id and *svg set,
+ * or -1 (malformed id: 400), or -2 (an unknown sub-resource: 404). */
+int learning_replay_item(const char *item, long long *id, int *svg) __attribute__((warn_unused_result));
+
+/* A copy of o (borrowed, may be NULL) with every double printed with at
+ * most 15 significant digits (0.3472 instead of 0.34720000000000001).
+ * Returns the copy (caller frees) or NULL for a NULL o. */
+json_object *learning_tidy(json_object *o);
+
+/* The per-market comparison of a replay scorecard (borrowed):
+ * {"crypto": {"coverage", "runs", "cron5_coverage", "cron5_runs",
+ *  "coverage_vs_cron5", "runs_vs_cron5", "target_met", "instruments",
+ *  "top_windows", "policies": {"orchestrator"|"cron-5"|"cron-15"|"cron-60":
+ *  {"runs", "covered", "coverage"}}}}: the scorecard's "markets" entries with
+ * the policies summed over the market's instruments (covered and top
+ * windows summed, runs the market's scans: the largest of its instruments).
+ * Returns an object (caller frees), empty for a NULL or malformed
+ * scorecard, or NULL when out of memory. */
+json_object *learning_market_summary(json_object *scorecard);
+
+/* The value of "learning" in /status: learning (borrowed,
+ * worker_state.learning) with a new reference, or NULL (JSON null) when it
+ * is NULL, not an object or empty (nothing learned yet). */
+json_object *learning_status(json_object *learning);
+
+/* The learning gauges (orchestrator_learning_*) of a summary (borrowed,
+ * may be NULL or empty: then only HELP and TYPE lines).  Returns a
+ * NUL-terminated text (caller frees) with its length in *len, or NULL when
+ * out of memory or over LEARNING_METRICS_MAX. */
+char *learning_metrics_render(json_object *learning, size_t *len);
+
+/* Replay runs, newest first, at most limit, as {"replays": [...]}.
+ * Returns 0 with *out set (caller frees), or -1 (logged as query.failed). */
+int learning_replays(PGconn *c, int limit, json_object **out) __attribute__((warn_unused_result));
+
+/* One replay run: the list item plus "params" and the full "scorecard".
+ * Returns 0 with *out set (caller frees) or NULL when there is no such run,
+ * or -1 (logged). */
+int learning_replay(PGconn *c, long long id, json_object **out) __attribute__((warn_unused_result));
+
+/* The SVG picture of a replay run.  Returns 0 with *svg (caller frees) and
+ * *len set, *svg NULL when there is no such run or it has no picture
+ * (yet); -1 (logged) on a database error or a picture over
+ * LEARNING_SVG_MAX. */
+int learning_replay_svg(PGconn *c, long long id, char **svg, size_t *len) __attribute__((warn_unused_result));
+
+#endif
