@@ -20,6 +20,8 @@
     accepted: 'good', rejected: 'bad', budget: 'warn', circuit_open: 'bad', rate_limited: 'warn', timeout: 'bad',
     transport: 'bad', server_error: 'bad', request_error: 'bad', json_validate_failed: 'warn', malformed: 'bad',
     length: 'warn', empty: 'warn', invalid: 'bad',
+    retrying: 'warn', skipped: 'muted', superseded: 'info', timed_out: 'bad', crashed: 'bad', canceled: 'warn',
+    success: 'good', concurrency: 'muted', not_registered: 'bad', client_error: 'bad',
   };
   const LLM_OK = ['ok', 'not_configured'];
   const CMD = {
@@ -253,9 +255,29 @@
     if (changed('last', ld)) renderLast(ld);
     if (changed('sources', s.sources)) renderSources(isObj(s.sources) ? s.sources : {});
     if (changed('perf', [s.success_rate, s.success_by_mode, s.system_load, s.market_volatility])) renderPerf(s);
-    if (changed('counts', [s.counts, s.learning])) renderCounts(s);
+    if (changed('counts', [s.counts, s.learning, s.results, s.alerts])) renderCounts(s);
     if (changed('llm', [s.llm, ld && ld.llm_outcome])) renderLlm(isObj(s.llm) ? s.llm : null, ld);
+    if (changed('wfstate', s.workflows)) renderWfBanner(isObj(s.workflows) ? s.workflows : {});
     setControls();
+  }
+
+  // unavailable workflows (n8n answered 404, or lists them inactive) and open circuit breakers
+  function renderWfBanner(w) {
+    const un = Array.isArray(w.unavailable) ? w.unavailable.filter(isObj) : [];
+    const op = Array.isArray(w.circuits_open) ? w.circuits_open.filter(isObj) : [];
+    const b = $('banner-workflows');
+    b.hidden = !un.length && !op.length;
+    if (b.hidden) return;
+    fill(b,
+      un.length ? h('div', null, h('strong', null, 'Unavailable in n8n: '),
+        ...un.map((u, i) => h('span', { title: str(u.reason) }, i ? ', ' : '', h('span', { class: 'mono' }, str(u.workflow)),
+          u.since ? h('span', { class: 'muted' }, ' since ', clock(u.since)) : null)),
+        ' · triggers are still tried; the next accepted one makes it available again') : null,
+      op.length ? h('div', null, h('strong', null, 'Circuit open: '),
+        ...op.map((c, i) => h('span', null, i ? ', ' : '', h('span', { class: 'mono' }, str(c.workflow)), ' ',
+          chip(c.state), c.open_until ? h('span', { class: 'muted' }, ' until ', clock(c.open_until)) : null,
+          isNum(c.consecutive_failures) ? h('span', { class: 'muted' }, ' (' + int(c.consecutive_failures) + ' failures)') : null)),
+        ' · its triggers are skipped until the cooldown ends') : null);
   }
 
   function renderHealth(hl) {
@@ -341,6 +363,17 @@
     const extra = Object.keys(tr).filter((k) => k !== 'sent' && isNum(tr[k]));
     tiles.push(tile('Trigger outcomes', h('span', { class: 'srcs' },
       extra.length ? extra.map((k) => chip(label(k) + ' ' + int(tr[k]), tone(k))) : h('span', { class: 'muted' }, DASH))));
+    const res = isObj(s.results) ? s.results : null;
+    if (res) {
+      const by = isObj(res.by_status) ? res.by_status : {};
+      tiles.push(tile('Results from n8n', int(res.received),
+        res.enabled === false ? 'POST /results disabled (no ORCH_RESULTS_TOKEN)'
+          : int(by.success) + ' success · ' + int(by.error) + ' error · ' + int(res.opportunities) + ' opportunities'));
+    }
+    const al = isObj(s.alerts) ? s.alerts : null;
+    if (al) tiles.push(tile('Telegram alerts', al.enabled === true ? int(al.sent) : h('span', { class: 'muted' }, 'off'),
+      al.enabled === true ? 'sent · ' + int(al.failed) + ' failed · ' + int(al.rate_limited) + ' rate limited · ' + int(al.queued) + ' queued'
+        : 'TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID not set'));
     fill($('counts'), ...tiles);
   }
 
@@ -393,13 +426,19 @@
         : h('p', { class: 'muted small' }, 'No provider reported.'));
   }
 
+  // what a trigger came to: the execution's outcome when known, else its delivery status
+  const trigState = (t) => typeof t.outcome === 'string' && t.outcome ? t.outcome : t.status;
   function triggerChips(list) {
     if (!Array.isArray(list) || !list.length) return h('span', { class: 'muted' }, 'none');
     return h('div', { class: 'trigs' }, list.filter(isObj).map((t) => {
-      const tip = ['status ' + str(t.status), isNum(t.http_status) && 'HTTP ' + t.http_status,
+      const st = trigState(t);
+      const tip = ['status ' + str(t.status), t.outcome && 'outcome ' + str(t.outcome),
+        t.execution_id && 'execution ' + str(t.execution_id), isNum(t.opportunities) && t.opportunities + ' opportunities',
+        isNum(t.http_status) && 'HTTP ' + t.http_status,
         isNum(t.attempts) && t.attempts + ' attempt' + (t.attempts === 1 ? '' : 's'), isNum(t.latency_ms) && ms(t.latency_ms),
         t.error && 'error: ' + str(t.error)].filter(Boolean).join(' · ');
-      return h('span', { class: 'trig ' + tone(t.status), title: tip }, h('span', { class: 'dot ' + tone(t.status) }), str(t.workflow), h('span', { class: 'muted' }, ' ' + label(t.status)));
+      return h('span', { class: 'trig ' + tone(st), title: tip }, h('span', { class: 'dot ' + tone(st) }), str(t.workflow),
+        h('span', { class: 'muted' }, ' ' + label(st) + (isNum(t.opportunities) ? ' · ' + t.opportunities + ' opp.' : '')));
     }));
   }
   // ---------- decision detail: GET /decisions/{id} (inputs, menu, raw model output) ----------
@@ -487,11 +526,20 @@
         kv('Dry run', d.dry_run === true ? 'yes' : d.dry_run === false ? 'no' : DASH)),
       h('div', { class: 'label' }, 'Reason'), h('p', { class: 'reason' }, str(d.reason)),
       h('div', { class: 'label' }, 'Triggers'),
+      isNum(d.opportunities) ? h('p', { class: 'small' }, h('strong', null, int(d.opportunities)), ' opportunities reported by the workflows') : null,
       tr.length ? h('div', { class: 'scroll' }, h('table', { class: 'table inner' },
-        h('thead', null, h('tr', null, ['Workflow', 'Status', 'HTTP', 'Attempts', 'Latency', 'Started', 'Finished', 'Error'].map((x) => h('th', null, x)))),
+        h('thead', null, h('tr', null, ['Workflow', 'Status', 'HTTP', 'Attempts', 'Latency', 'Execution', 'Outcome', 'Opportunities', 'Duration', 'Started', 'Finished', 'Error'].map((x) => h('th', null, x)))),
         h('tbody', null, tr.map((t) => h('tr', null,
-          h('td', { class: 'mono' }, str(t.workflow)), h('td', null, chip(t.status)), h('td', null, str(t.http_status)),
-          h('td', null, str(t.attempts)), h('td', null, ms(t.latency_ms)), h('td', null, clock(t.started_at)),
+          h('td', { class: 'mono' }, str(t.workflow)), h('td', null, chip(t.status),
+            t.status === 'retrying' && t.next_attempt_at ? h('div', { class: 'muted small' }, 'next try ', clock(t.next_attempt_at)) : null),
+          h('td', null, str(t.http_status)),
+          h('td', null, str(t.attempts)), h('td', null, ms(t.latency_ms)),
+          h('td', { class: 'mono' }, t.execution_id ? str(t.execution_id) : DASH,
+            t.execution_status ? h('div', { class: 'muted small' }, 'n8n ' + str(t.execution_status)) : null),
+          h('td', null, t.outcome ? chip(t.outcome) : h('span', { class: 'muted' }, t.status === 'sent' ? 'running' : DASH)),
+          h('td', null, isNum(t.opportunities) ? int(t.opportunities) : DASH),
+          h('td', null, isNum(t.duration_ms) ? ms(t.duration_ms) : DASH),
+          h('td', null, clock(t.started_at)),
           h('td', null, clock(t.finished_at)), h('td', { class: 'err' }, t.error ? str(t.error) : '')))))) : h('p', { class: 'muted small' }, 'No workflow was started.'),
       auditDetail(d, full),
       h('div', { class: 'label' }, 'Inputs'), h('pre', { class: 'json' }, inputs));
@@ -549,7 +597,7 @@
   function renderWorkflows(list) {
     if (!changed('workflows', list)) return;
     const body = $('workflows');
-    if (!list.length) { fill(body, h('tr', null, h('td', { colspan: 7, class: 'empty' }, 'No workflows in the catalog.'))); return; }
+    if (!list.length) { fill(body, h('tr', null, h('td', { colspan: 9, class: 'empty' }, 'No workflows in the catalog.'))); return; }
     fill(body, ...list.map((w) => {
       const lr = isObj(w.last_run) ? w.last_run : null;
       return h('tr', null,
@@ -557,10 +605,22 @@
         h('td', { 'data-l': 'Market' }, label(w.market)),
         h('td', { 'data-l': 'Intensity' }, label(w.intensity)),
         h('td', { 'data-l': 'Feed' }, label(w.feed)),
-        h('td', { 'data-l': 'Availability' }, w.available === true ? chip('available', 'good') : w.available === false ? chip('unavailable', 'bad') : chip('unknown', 'muted')),
+        h('td', { 'data-l': 'Availability' }, w.available === true ? chip('available', 'good') : w.available === false ? chip('unavailable', 'bad', str(w.unavailable_reason)) : chip('unknown', 'muted'),
+          w.available === false && w.unavailable_since ? h('div', { class: 'muted small' }, 'since ', clock(w.unavailable_since)) : null,
+          isNum(w.running) && w.running > 0 ? h('div', { class: 'muted small' }, int(w.running) + ' running') : null),
+        h('td', { 'data-l': 'Circuit' }, typeof w.circuit === 'string' ? chip(w.circuit) : h('span', { class: 'muted' }, DASH),
+          w.circuit === 'open' && w.open_until ? h('div', { class: 'muted small' }, 'until ', clock(w.open_until)) : null,
+          isNum(w.consecutive_failures) && w.consecutive_failures > 0 ? h('div', { class: 'muted small' }, int(w.consecutive_failures) + ' failures in a row') : null,
+          typeof w.concurrency === 'string' && w.concurrency !== 'allow' ? h('div', { class: 'muted small' }, 'concurrency ' + w.concurrency) : null),
+        h('td', { 'data-l': 'n8n' }, isObj(w.n8n)
+          ? h('div', null, w.n8n.active === true ? chip('active', 'good') : chip(w.n8n.id ? 'inactive' : 'not found', 'bad'),
+            w.n8n.id ? h('div', { class: 'mono muted small' }, str(w.n8n.id)) : null)
+          : h('span', { class: 'muted', title: 'N8N_API_KEY not set, or the list not read yet' }, DASH)),
         h('td', { 'data-l': 'Last run' }, lr
-          ? h('div', null, chip(lr.status), isNum(lr.http_status) ? h('span', { class: 'muted small' }, ' HTTP ' + lr.http_status) : null,
-            h('div', { class: 'muted small' }, ago(lr.at), lr.decision_id != null ? ' · decision #' + str(lr.decision_id) : ''))
+          ? h('div', null, chip(lr.status), lr.outcome ? chip(lr.outcome) : null,
+            isNum(lr.http_status) ? h('span', { class: 'muted small' }, ' HTTP ' + lr.http_status) : null,
+            h('div', { class: 'muted small' }, ago(lr.at), lr.decision_id != null ? ' · decision #' + str(lr.decision_id) : '',
+              lr.execution_id ? ' · execution ' + str(lr.execution_id) : '', isNum(lr.opportunities) ? ' · ' + lr.opportunities + ' opportunities' : ''))
           : h('span', { class: 'muted' }, 'never')),
         h('td', { 'data-l': '24 h' }, isNum(w.runs_24h) ? int(w.succeeded_24h) + ' / ' + int(w.runs_24h) + ' ok' : DASH));
     }));

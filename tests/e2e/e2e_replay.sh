@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# End-to-end test of what the API shows of replay and learning: the real
+# PostgreSQL, nginx, orch-api and orch-worker (tests/standin/standin.py
+# standing in for the market data sources), and worker/orch-replay on one
+# day of the recorded crypto bars in ../shared/data/crypto, stored in the
+# same database.  Every check goes through nginx with curl:
+#   /replays lists the run with the coverage and run counts orch-replay
+#   printed; /replays/{id} has the full scorecard; /replays/{id}/svg is
+#   image/svg+xml with a restrictive Content-Security-Policy and nosniff and
+#   starts with <svg; bad parameters and unknown ids answer 400/404 JSON;
+#   /status has "learning" after a worker decision; /metrics has the
+#   learning gauges and passes promtool.
+#
+# Run by `make check`; by hand:  top_builddir=/path/to/build bash tests/e2e/e2e_replay.sh
+# Environment: KEEP_TMP=1 keeps the state directory; HOLD_SECONDS=N keeps the
+# stack up N seconds after the checks (its URL is printed) to look at the
+# dashboard.  Output: `ok - ...` / `not ok - ...` lines, then
+# `N passed, N failed`.  Exit 0 when nothing failed, else 1.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -u
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+export top_srcdir top_builddir
+SHARED_DATA=${SHARED_DATA:-$top_srcdir/../shared/data}
+FIXTURES=$SHARED_DATA/fixtures
+REPLAY_BIN=${ORCH_REPLAY_BIN:-$top_builddir/worker/orch-replay}
+
+PASSED=0
+FAILED=0
+ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
+note() { echo "# $*"; }
+check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+bail() { not_ok "$*"; exit 1; }
+
+for v in $(sed -n 's/^#\{0,1\}\([A-Z][A-Z0-9_]*\)=.*/\1/p' "$top_srcdir/env.example"); do
+  unset "$v"
+done
+
+# shellcheck source=../lib/stack.sh
+. "$top_srcdir/tests/lib/stack.sh"
+
+T=$(mktemp -d /tmp/orch-e2e-replay.XXXXXX) || exit 1
+mkdir -p "$T/answers"
+
+finish() {
+  local rc=$?
+  stack_stop
+  if [ "$FAILED" -gt 0 ] || [ "$rc" != 0 ]; then
+    for f in "$T"/log/*.log "$T"/replay.err; do
+      [ -s "$f" ] || continue
+      echo "# --- last lines of $(basename "$f")"
+      tail -n 15 "$f" | sed 's/^/#   /'
+    done
+  fi
+  if [ -n "${KEEP_TMP:-}" ]; then note "kept $T"; else rm -rf "$T"; fi
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" = 0 ] && [ "$rc" = 0 ] && exit 0
+  exit 1
+}
+stack_init "$T" || bail "state directory $T"
+trap finish EXIT
+trap 'exit 130' INT TERM
+
+# jpy EXPR < JSON: a Python expression over the parsed document d
+jpy() {
+  "$PYTHON" -c '
+import json, sys
+try:
+    d = json.load(sys.stdin)
+except ValueError:
+    sys.exit(3)
+v = eval(sys.argv[1])
+print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)
+' "$1"
+}
+is() { [ "$(jpy "$1")" = true ]; }
+
+NREQ=0
+api() {
+  local method=$1 path=$2
+  shift 2
+  NREQ=$((NREQ + 1))
+  BODY=$T/answers/$NREQ.body HDRS=$T/answers/$NREQ.headers
+  CODE=$(curl -s -X "$method" -o "$BODY" -D "$HDRS" -w '%{http_code}' --max-time 15 "$@" "$BASE$path")
+}
+# hdr NAME: the value of header NAME of the last answer (CR removed)
+hdr() { sed -n "s/^$1: *//Ip" "$HDRS" | tr -d '\r' | head -n 1; }
+
+wait_for() {
+  local secs=$1 end
+  shift
+  end=$(($(date +%s%N) / 1000000 + secs * 1000))
+  while :; do
+    "$@" && return 0
+    [ $(($(date +%s%N) / 1000000)) -ge $end ] && return 1
+    sleep 0.25
+  done
+}
+
+# ---- start -----------------------------------------------------------------------
+
+[ -x "$ORCH_WORKER_BIN" ] && [ -x "$ORCH_API_BIN" ] && [ -x "$REPLAY_BIN" ] ||
+  bail "binaries built ($ORCH_WORKER_BIN, $ORCH_API_BIN, $REPLAY_BIN)"
+[ -d "$FIXTURES" ] || bail "fixtures found in $FIXTURES (set SHARED_DATA)"
+CRYPTO=$(ls "$SHARED_DATA"/crypto/*.csv.gz 2>/dev/null | head -n 2)
+[ -n "$CRYPTO" ] || bail "crypto data in $SHARED_DATA/crypto"
+
+PG_FAST=1 stack_start_pg || bail "PostgreSQL started"
+ok "PostgreSQL started and migrated"
+
+stack_spawn standin "$T/log/standin.log" \
+  "$PYTHON" -u "$top_srcdir/tests/standin/standin.py" --port 0 --fixtures "$FIXTURES"
+standin_port() { SPORT=$(sed -n 's/^standin listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$T/log/standin.log" | head -n 1); [ -n "$SPORT" ]; }
+wait_for 10 standin_port || bail "stand-in started"
+SA=http://127.0.0.1:$SPORT
+
+export LOG_LEVEL=${LOG_LEVEL:-info}
+export DEXSCREENER_BASE_URL=$SA/dex PUMPFUN_BASE_URL=$SA/pumpfun
+export TRADERMADE_BASE_URL=$SA/tradermade TRADERMADE_API_KEY=test-tm-key
+export DECISION_MIN_SECONDS=5 DECISION_MAX_SECONDS=30 HEARTBEAT_SECONDS=1
+export PROBE_TIMEOUT_MS=1500 WEBHOOK_TIMEOUT_MS=2000
+
+stack_start_api 2 || bail "orch-api started"
+for _ in 1 2 3; do
+  port=$(stack_free_port)
+  stack_start_nginx "$port" && break
+done
+[ -n "$STACK_PORT" ] || bail "nginx started"
+BASE=http://127.0.0.1:$STACK_PORT
+ok "orch-api (2 processes) behind nginx on $BASE"
+
+# ---- the replay ----------------------------------------------------------------------
+
+# shellcheck disable=SC2086
+if "$REPLAY_BIN" --from 2025-01-01 --to 2025-01-02 $CRYPTO > "$T/replay.out" 2> "$T/replay.err"; then
+  ok "orch-replay stored one day of $(echo "$CRYPTO" | wc -l) crypto instrument(s)"
+else
+  bail "orch-replay exit status 0"
+fi
+RUN=$(sed -n 's/^replay: .*, run \([0-9][0-9]*\)$/\1/p' "$T/replay.err" "$T/replay.out" | head -n 1)
+# "crypto: orchestrator covers 100.0% of the top windows (cron-5: 100.0%) = ... with 200 runs = 34.7% of cron-5's 576 ...: target met"
+LINE=$(grep -h '^crypto: orchestrator covers' "$T/replay.out" "$T/replay.err" | head -n 1)
+P_COV=$(echo "$LINE" | sed -n 's/^crypto: orchestrator covers \([0-9.]*\)%.*/\1/p')
+P_C5COV=$(echo "$LINE" | sed -n 's/.*(cron-5: \([0-9.]*\)%).*/\1/p')
+P_RUNS=$(echo "$LINE" | sed -n 's/.* with \([0-9]*\) runs = .*/\1/p')
+P_C5RUNS=$(echo "$LINE" | sed -n "s/.* of cron-5's \\([0-9]*\\) .*/\\1/p")
+P_MET=$(case "$LINE" in *": target met"*) echo true;; *) echo false;; esac)
+[ -n "$RUN" ] && [ -n "$P_COV" ] && [ -n "$P_RUNS" ] && [ -n "$P_C5RUNS" ] && [ -n "$P_C5COV" ] ||
+  bail "orch-replay printed its run id and the crypto summary (run '$RUN', line '$LINE')"
+note "run $RUN: orchestrator $P_COV% with $P_RUNS runs, cron-5 $P_C5COV% with $P_C5RUNS runs, target met $P_MET"
+
+api GET /replays
+cp "$BODY" "$T/replays.json"
+check "GET /replays -> 200 application/json (got $CODE $(hdr Content-Type))" \
+  eval '[ "$CODE" = 200 ] && hdr Content-Type | grep -q "^application/json"'
+item="[r for r in d['replays'] if r['id'] == $RUN][0]"
+m="$item['scorecard_summary']['markets']['crypto']"
+check "/replays lists run $RUN as succeeded with files, from/to, decisions and timings" \
+  is "(lambda r: r['status'] == 'succeeded' and len(r['files']) >= 1 and r['from'].startswith('2025-01-01') and r['to'].startswith('2025-01-02') and r['decisions'] > 0 and isinstance(r['timings'], dict) and r['svg'] is True)($item)" < "$T/replays.json"
+check "/replays: crypto coverage $P_COV% and cron-5 coverage $P_C5COV% as orch-replay printed" \
+  is "'%.1f' % ($m['coverage'] * 100) == '$P_COV' and '%.1f' % ($m['cron5_coverage'] * 100) == '$P_C5COV'" < "$T/replays.json"
+check "/replays: crypto runs $P_RUNS and cron-5 runs $P_C5RUNS as orch-replay printed, target met $P_MET" \
+  is "$m['runs'] == $P_RUNS and $m['cron5_runs'] == $P_C5RUNS and $m['target_met'] is $( [ "$P_MET" = true ] && echo True || echo False)" < "$T/replays.json"
+check "/replays: per-policy figures for orchestrator, cron-5, cron-15 and cron-60" \
+  is "sorted($m['policies']) == ['cron-15', 'cron-5', 'cron-60', 'orchestrator'] and $m['policies']['orchestrator']['runs'] == $P_RUNS" < "$T/replays.json"
+check "/replays: no server paths in files" \
+  is "all('/' not in f['file'] and 'path' not in f for f in $item['files'])" < "$T/replays.json"
+
+api GET "/replays/$RUN"
+check "GET /replays/$RUN -> 200 with the full scorecard (instruments and policies)" \
+  eval '[ "$CODE" = 200 ] && is "len(d[\"scorecard\"][\"instruments\"]) >= 1 and all(len(i[\"policies\"]) >= 5 for i in d[\"scorecard\"][\"instruments\"]) and d[\"id\"] == $RUN" < "$BODY"'
+
+api GET "/replays/$RUN/svg"
+check "GET /replays/$RUN/svg -> 200 image/svg+xml (got $CODE $(hdr Content-Type))" \
+  eval '[ "$CODE" = 200 ] && [ "$(hdr Content-Type)" = image/svg+xml ]'
+check "the picture starts with <svg" eval '[ "$(head -c 4 "$BODY")" = "<svg" ]'
+check "the picture carries CSP default-src 'none' and nosniff" \
+  eval 'hdr Content-Security-Policy | grep -q "default-src '"'"'none'"'"'" && [ "$(hdr X-Content-Type-Options)" = nosniff ]'
+
+api GET /replays/999999
+check "GET /replays/999999 -> 404 not_found JSON (got $CODE)" \
+  eval '[ "$CODE" = 404 ] && is "d[\"code\"] == \"not_found\"" < "$BODY"'
+api GET /replays/999999/svg
+check "GET /replays/999999/svg -> 404 JSON (got $CODE)" eval '[ "$CODE" = 404 ] && is "d[\"code\"] == \"not_found\"" < "$BODY"'
+for q in 'limit=0' 'limit=101' 'limit=x' 'limit=1&limit=2' 'foo=1'; do
+  api GET "/replays?$q"
+  check "GET /replays?$q -> 400 bad_parameter (got $CODE)" \
+    eval '[ "$CODE" = 400 ] && is "d[\"code\"] == \"bad_parameter\" and isinstance(d[\"error\"], str)" < "$BODY"'
+done
+api GET '/replays?limit=1'
+check "GET /replays?limit=1 -> one run" eval '[ "$CODE" = 200 ] && is "len(d[\"replays\"]) == 1" < "$BODY"'
+api GET /replays/abc
+check "GET /replays/abc -> 400 (got $CODE)" test "$CODE" = 400
+
+# ---- learning from the live worker ---------------------------------------------------
+
+stack_start_worker || bail "orch-worker started"
+learned() {
+  api GET /status
+  [ "$CODE" = 200 ] && is 'isinstance(d.get("learning"), dict) and isinstance(d["learning"].get("markets"), dict) and len(d["learning"]["markets"]) > 0' < "$BODY"
+}
+if wait_for 20 learned; then ok "/status has learning (markets) after a worker decision"
+else not_ok "/status has learning after a worker decision (last: HTTP $CODE $(head -c 300 "$BODY"))"; fi
+cp "$BODY" "$T/status.json"
+
+api GET /metrics
+cp "$BODY" "$T/metrics.txt"
+has_gauges() {
+  local g
+  for g in activity_ratio expected_opportunities expected_opportunities_lower expected_opportunities_upper next_seconds; do
+    grep -q "^orchestrator_learning_${g}{" "$T/metrics.txt" || { note "no sample of orchestrator_learning_$g"; return 1; }
+  done
+}
+check "/metrics has orchestrator_learning_activity_ratio, _expected_opportunities{,_lower,_upper} and _next_seconds" \
+  has_gauges
+if command -v promtool >/dev/null 2>&1; then
+  promtool_out=$(promtool check metrics < "$T/metrics.txt" 2>&1)
+  promtool_rc=$?
+  [ -z "$promtool_out" ] || echo "$promtool_out" | sed 's/^/# promtool: /'
+  check "promtool check metrics: silent, exit 0 (exit $promtool_rc)" test "$promtool_rc" = 0 -a -z "$promtool_out"
+else
+  not_ok "promtool found (scripts/setup-deps.sh installs it)"
+fi
+
+api GET /
+check "the dashboard has the Learning and Replays panels and loads replay.js" \
+  eval '[ "$CODE" = 200 ] && grep -q "id=\"learning\"" "$BODY" && grep -q "id=\"replays\"" "$BODY" && grep -q "replay.js" "$BODY"'
+
+if [ -n "${HOLD_SECONDS:-}" ]; then
+  note "holding the stack for $HOLD_SECONDS s at $BASE"
+  sleep "$HOLD_SECONDS"
+fi
