@@ -12,6 +12,15 @@ PKGS=(
   curl wrk prometheus python3 valgrind tzdata
 )
 
+# tests/e2e/e2e_n8n.sh installs n8n 1.123.x with npm (scripts/n8n.sh) and
+# needs Node >= 20: Debian 12's nodejs is 18, so Node is not installed from
+# here (nodejs.org or NodeSource packages); say so when it is missing.
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "${node_major:-0}" -lt 20 ] || ! command -v npm >/dev/null 2>&1; then
+  echo "setup-deps: note: the end-to-end test with real n8n needs Node >= 20 and npm" \
+       "(found: node ${node_major:-none}$(command -v npm >/dev/null 2>&1 || echo ', no npm')); it will fail until they are installed" >&2
+fi
+
 missing=()
 for p in "${PKGS[@]}"; do
   st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

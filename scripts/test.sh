@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run):
-#   1. scripts/setup-deps.sh, env.example against shared/cfg.c, autoreconf -fi
+#   1. scripts/setup-deps.sh, env.example against shared/cfg.c, n8n installed
+#      into its cache (scripts/n8n.sh install: ~9 minutes the first time), autoreconf -fi
 #   2. build-asan/: configure --enable-sanitizers, make, make check
-#      (unit tests, database tests, end-to-end test, all under ASan+UBSan)
+#      (unit tests, database tests, end-to-end tests -- real n8n included --,
+#      all under ASan+UBSan)
 #   3. build-plain/: configure, make, the end-to-end test again with one
 #      worker cycle under valgrind (E2E_VALGRIND=1)
 #   4. build-plain/: make distcheck (the release tarball builds and passes
@@ -75,6 +77,13 @@ for v in $(sed -n 's/^ *{ *"\([A-Z][A-Z0-9_]*\)",.*/\1/p' shared/cfg.c); do
   grep -Eq "^#?$v=" env.example || missing="$missing $v"
 done
 if [ -z "$missing" ]; then pass "env.example complete"; else fail "env.example lacks:$missing"; fi
+
+step "n8n for the end-to-end test with real n8n (scripts/n8n.sh install; the cache is reused)"
+if run "$LOGS/n8n-install.log" bash scripts/n8n.sh install; then
+  pass "n8n installed ($(tail -n 1 "$LOGS/n8n-install.log"))"
+else
+  fail "n8n install: tests/e2e/e2e_n8n.sh will fail too (needs Node >= 20, npm and the npm registry)"
+fi
 
 step "autoreconf"
 run "$LOGS/autoreconf.log" autoreconf -fi || { fail "autoreconf -fi"; finish; }

@@ -1,0 +1,343 @@
+#!/usr/bin/env bash
+# End-to-end test with real n8n: n8n 1.123.x (scripts/n8n.sh: installed from
+# the npm registry into a cache it reuses, started on loopback with its own
+# user folder and SQLite database, owner and API key set up, the eight
+# workflows of n8n/workflows imported and active), the real PostgreSQL,
+# nginx, orch-api and orch-worker, and tests/standin/standin.py standing in
+# for the market sources the workflows call (DexScreener and TraderMade,
+# serving the recorded responses of ../shared/data/fixtures) and for the LLM.
+#
+# The worker (stopped, driven by forced decisions that start
+# crypto-normal-scan and health-monitor-check) sends real webhooks; n8n
+# answers with its execution id, scans the stand-in and posts its result to
+# POST /results through nginx.  Checked: executions run and are tracked to
+# their end through n8n's public API (execution id, n8n status success,
+# outcome succeeded), results reach the decisions (opportunities in the
+# database and in /decisions, learned by the worker), a repeated result is a
+# no-op, a wrong results token gets 401, a failing source (TraderMade, for
+# the health check) makes the execution fail (result error, n8n status
+# error, outcome failed), a
+# deactivated workflow answers 404 and shows unavailable in /status and
+# /workflows/available, /metrics passes promtool, no secret in logs.
+#
+# When n8n cannot be installed (no npm registry, no Node 20) the test FAILS
+# with the reason; it never skips.  The first run installs n8n (~9 min,
+# ~1.8 GB in N8N_CACHE_DIR, default /var/cache/ai-orchestrator/n8n); later
+# runs reuse the cache (about 1.5 minutes in all).
+#
+# Run by `make check`; by hand:  top_builddir=/path/to/build bash tests/e2e/e2e_n8n.sh
+# Environment: KEEP_TMP=1 keeps the state directory; N8N_CACHE_DIR.
+# Output: one `ok - ...` / `not ok - ...` line per check, then
+# `N passed, N failed`.  Exit 0 when nothing failed, else 1.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -u
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+export top_srcdir top_builddir
+SHARED_DATA=${SHARED_DATA:-$top_srcdir/../shared/data}
+FIXTURES=$SHARED_DATA/fixtures
+N8N_SH=$top_srcdir/scripts/n8n.sh
+
+PASSED=0
+FAILED=0
+ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
+note() { echo "# $*"; }
+check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+bail() { not_ok "$*"; exit 1; }
+
+for v in $(sed -n 's/^#\{0,1\}\([A-Z][A-Z0-9_]*\)=.*/\1/p' "$top_srcdir/env.example"); do
+  unset "$v"
+done
+
+# shellcheck source=../lib/stack.sh
+. "$top_srcdir/tests/lib/stack.sh"
+
+T=$(mktemp -d /tmp/orch-e2e-n8n.XXXXXX) || exit 1
+mkdir -p "$T/answers"
+N8N_DIR=$T/n8n
+N8N_STARTED=0
+T0=$(date +%s)
+finish() {
+  local rc=$?
+  if [ "$N8N_STARTED" = 1 ]; then
+    bash "$N8N_SH" stop "$N8N_DIR" >/dev/null 2>&1 || note "could not stop n8n ($N8N_DIR)"
+  fi
+  stack_stop
+  if [ "$FAILED" -gt 0 ] || [ "$rc" != 0 ]; then
+    for f in "$T"/log/*.log "$N8N_DIR/n8n.log"; do
+      [ -s "$f" ] || continue
+      echo "# --- last lines of $(basename "$f")"
+      tail -n 15 "$f" | sed 's/^/#   /'
+    done
+  fi
+  note "e2e_n8n took $(( $(date +%s) - T0 )) s"
+  if [ -n "${KEEP_TMP:-}" ]; then note "kept $T"; else rm -rf "$T"; fi
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" = 0 ] && [ "$rc" = 0 ] && exit 0
+  exit 1
+}
+stack_init "$T" || bail "state directory $T"
+trap finish EXIT
+trap 'exit 130' INT TERM
+
+# ---- helpers ---------------------------------------------------------------------
+
+jpy() {
+  "$PYTHON" -c '
+import json, re, sys
+try:
+    d = json.load(sys.stdin)
+except ValueError:
+    sys.exit(3)
+v = eval(sys.argv[1])
+print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)
+' "$1"
+}
+NREQ=0
+api() {
+  local method=$1 path=$2
+  shift 2
+  NREQ=$((NREQ + 1))
+  BODY=$T/answers/$NREQ.body HDRS=$T/answers/$NREQ.headers
+  CODE=$(curl -s -X "$method" -o "$BODY" -D "$HDRS" -w '%{http_code}' --max-time 20 "$@" "$BASE$path")
+}
+auth() { echo "Authorization: Bearer $TOKEN"; }
+sql() { pg_psql -d orchestrator -At -c "$1"; }
+last_decision() { sql "SELECT coalesce(max(id), 0) FROM decisions"; }
+standin_config() {
+  local code
+  code=$(curl -s -o "$T/standin-config.out" -w '%{http_code}' --max-time 5 \
+         -H 'Content-Type: application/json' --data-binary "$1" "$SA/_standin/config")
+  [ "$code" = 200 ] || { note "stand-in config -> HTTP $code: $(head -c 300 "$T/standin-config.out")"; return 1; }
+}
+wait_for() {
+  local secs=$1 end
+  shift
+  end=$(($(date +%s%N) / 1000000 + secs * 1000))
+  while :; do
+    "$@" && return 0
+    [ $(($(date +%s%N) / 1000000)) -ge $end ] && return 1
+    sleep 0.5
+  done
+}
+force() {
+  local before
+  before=$(last_decision)
+  api POST /control/force-decision --data-binary '' -H "$(auth)"
+  [ "$CODE" = 202 ] || { note "force-decision -> HTTP $CODE"; return 1; }
+  newer() { [ "$(last_decision)" -gt "$before" ]; }
+  wait_for 20 newer || { note "no decision after #$before"; return 1; }
+  D=$(last_decision)
+}
+settled() {
+  [ "$(sql "SELECT count(*) > 0 AND bool_and(status NOT IN ('pending','sending','retrying'))
+              FROM triggers WHERE decision_id = $1")" = t ]
+}
+trig() { sql "SELECT $3 FROM triggers WHERE decision_id = $1 AND workflow = '$2'"; }
+show() { sql "SELECT workflow || ' ' || status || ' attempts=' || attempts || ' http=' || coalesce(http_status::text, '-')
+                     || ' exec=' || coalesce(execution_id, '-') || '/' || coalesce(execution_status, '-')
+                     || ' outcome=' || coalesce(outcome, '-') || ' opp=' || coalesce(opportunities::text, '-')
+                     || ' err=' || left(coalesce(error, '-'), 120)
+                FROM triggers WHERE decision_id = $1 ORDER BY id" | sed 's/^/#   /'; }
+status_is() {
+  api GET /status
+  [ "$CODE" = 200 ] && [ "$(jpy "$1" < "$BODY")" = true ]
+}
+# done_in D WF: the trigger has an outcome, a result and n8n's final status
+done_in() {
+  [ "$(trig "$1" "$2" "outcome IS NOT NULL AND result_at IS NOT NULL AND execution_status IN ('success','error','crashed','canceled')")" = t ]
+}
+
+# ---- n8n: install (or reuse the cache) -----------------------------------------------------
+
+t_install=$(date +%s)
+if bash "$N8N_SH" install > "$T/log/n8n-install.log" 2>&1; then
+  ok "n8n installed or found in the cache in $(( $(date +%s) - t_install )) s ($(tail -n 1 "$T/log/n8n-install.log"))"
+else
+  tail -n 15 "$T/log/n8n-install.log" | sed 's/^/#   /'
+  bail "n8n could not be installed (scripts/n8n.sh install: needs Node >= 20, npm and the npm registry; see above)"
+fi
+
+# ---- the orchestrator's side ---------------------------------------------------------------
+
+[ -x "$ORCH_WORKER_BIN" ] && [ -x "$ORCH_API_BIN" ] || bail "binaries built"
+[ -d "$FIXTURES" ] || bail "fixtures found in $FIXTURES (set SHARED_DATA)"
+PG_FAST=1 stack_start_pg || bail "PostgreSQL started"
+stack_spawn standin "$T/log/standin.log" \
+  "$PYTHON" -u "$top_srcdir/tests/standin/standin.py" --port 0 --fixtures "$FIXTURES"
+standin_port() { SPORT=$(sed -n 's/^standin listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$T/log/standin.log" | head -n 1); [ -n "$SPORT" ]; }
+wait_for 10 standin_port || bail "stand-in started"
+SA=http://127.0.0.1:$SPORT
+
+rnd() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
+TOKEN=$(rnd 24)
+RTOKEN=results-$(rnd 16)
+HOOK_VALUE=hook-$(rnd 12)
+LLM_KEY=llm-$(rnd 6)
+TM_KEY=tm-$(rnd 6)
+export ORCHESTRATOR_API_TOKEN=$TOKEN ORCH_RESULTS_TOKEN=$RTOKEN LOG_LEVEL=info
+export DEXSCREENER_BASE_URL=$SA/dex PUMPFUN_BASE_URL=$SA/pumpfun
+export TRADERMADE_BASE_URL=$SA/tradermade TRADERMADE_API_KEY=$TM_KEY
+export BIRDEYE_BASE_URL="" DECISION_MIN_SECONDS=5 DECISION_MAX_SECONDS=600 HEARTBEAT_SECONDS=1
+export PROBE_TIMEOUT_MS=2000 WEBHOOK_TIMEOUT_MS=10000
+export LLM_BASE_URL=$SA/llm/v1 LLM_API_KEY=$LLM_KEY LLM_TIMEOUT_MS=2000 LLM_CYCLE_BUDGET_MS=4000
+LLM_ANSWER='{"mode":"crypto","intensity":"normal","workflows":["crypto-normal-scan","health-monitor-check"],"next_decision_seconds":300,"reason":"e2e with real n8n","confidence":0.8}'
+standin_config "{\"llm_key\":\"$LLM_KEY\",\"llm_content\":$LLM_ANSWER,\"tradermade_key\":\"$TM_KEY\"}" || bail "stand-in configured"
+
+stack_start_api 2 || bail "orch-api started"
+for _ in 1 2 3; do stack_start_nginx "$(stack_free_port)" && break; done
+[ -n "$STACK_PORT" ] || bail "nginx started"
+BASE=http://127.0.0.1:$STACK_PORT
+ok "PostgreSQL, stand-in (DexScreener, TraderMade, LLM) and orch-api behind nginx on $BASE"
+
+# ---- n8n: start --------------------------------------------------------------------------
+
+# a free port whose successor (n8n's task broker) is free too
+port_pair() {
+  local p i
+  for i in 1 2 3 4 5 6 7 8 9 10; do
+    p=$(stack_free_port)
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$((p + 1))") 2>/dev/null; then echo "$p"; return 0; fi
+  done
+  return 1
+}
+N8N_PORT=$(port_pair) || bail "two free ports for n8n"
+t_start=$(date +%s)
+N8N_STARTED=1
+if DEXSCREENER_BASE_URL=$SA/dex TRADERMADE_BASE_URL=$SA/tradermade TRADERMADE_API_KEY=$TM_KEY \
+   ORCH_BASE_URL=$BASE ORCH_RESULTS_URL=$BASE/results ORCH_RESULTS_TOKEN=$RTOKEN \
+   N8N_WEBHOOK_AUTH_HEADER=X-Orchestrator-Token N8N_WEBHOOK_AUTH_VALUE=$HOOK_VALUE \
+   bash "$N8N_SH" start "$N8N_DIR" "$N8N_PORT" > "$T/log/n8n-start.log" 2>&1; then
+  ok "n8n started on 127.0.0.1:$N8N_PORT with its own user folder, owner, API key and 8 active workflows in $(( $(date +%s) - t_start )) s"
+else
+  tail -n 20 "$T/log/n8n-start.log" | sed 's/^/#   /'
+  bail "n8n started (scripts/n8n.sh start)"
+fi
+N8N=http://127.0.0.1:$N8N_PORT
+N8N_KEY=$(cat "$N8N_DIR/api-key")
+
+export N8N_BASE_URL=$N8N N8N_API_KEY=$N8N_KEY
+export N8N_WEBHOOK_AUTH_HEADER=X-Orchestrator-Token N8N_WEBHOOK_AUTH_VALUE=$HOOK_VALUE
+export TRACK_POLL_SECONDS=1 TRACK_TIMEOUT_SECONDS=300 N8N_WORKFLOWS_REFRESH_SECONDS=5
+stack_start_worker || bail "orch-worker started"
+api POST /control/stop --data-binary '' -H "$(auth)"
+check "the worker is driven by forced decisions (POST /control/stop -> $CODE)" \
+  wait_for 10 status_is 'd.get("running") is False'
+check "/status: n8n's public API configured and read" \
+  wait_for 15 status_is '(d.get("n8n") or {}).get("ok") is True'
+api GET /workflows/available
+check "/workflows/available merges n8n's workflow list (ids orch..., all active)" \
+  test "$(jpy 'all(str((w.get("n8n") or {}).get("id", "")).startswith("orch") and w["n8n"]["active"] is True for w in d["workflows"])' < "$BODY")" = true
+
+# ---- executions run, are tracked, and their results reach the decisions -----------------------
+
+D0=$(last_decision)
+[ "$D0" -gt 0 ] && wait_for 60 done_in "$D0" crypto-normal-scan
+t_exec=$(date +%s)
+force || bail "forced decision"
+A=$D
+check "decision #$A: the webhooks are accepted by n8n" wait_for 30 settled "$A"
+exA=$(trig "$A" crypto-normal-scan execution_id)
+check "the early answer gives the n8n execution id ($exA, $(trig "$A" health-monitor-check execution_id))" \
+  eval '[[ "$exA" =~ ^[0-9]+$ ]] && [[ "$(trig "$A" health-monitor-check execution_id)" =~ ^[0-9]+$ ]]'
+if wait_for 60 done_in "$A" crypto-normal-scan && wait_for 30 done_in "$A" health-monitor-check; then
+  ok "decision #$A: executions tracked to their end and their results received in $(( $(date +%s) - t_exec )) s"
+else
+  not_ok "decision #$A: executions tracked to their end and their results received"; show "$A"
+fi
+check "crypto-normal-scan: outcome succeeded, n8n status success, duration known" \
+  test "$(trig "$A" crypto-normal-scan "outcome || ' ' || execution_status || ' ' || (duration_ms IS NOT NULL)")" = "succeeded success true"
+check "health-monitor-check: outcome succeeded, n8n status success" \
+  test "$(trig "$A" health-monitor-check "outcome || ' ' || execution_status")" = "succeeded success"
+check "the result names the same execution the webhook answered with" \
+  test "$(sql "SELECT count(*) FROM results r JOIN triggers t ON t.id = r.trigger_id
+                WHERE t.decision_id = $A AND r.execution_id = t.execution_id AND r.status = 'success'")" = 2
+OPP=$(trig "$A" crypto-normal-scan opportunities)
+check "the scan's opportunities are recorded on its trigger ($OPP)" eval '[[ "$OPP" =~ ^[0-9]+$ ]]'
+dex_hits=$(curl -s "$SA/_standin/requests/count?prefix=/dex/latest/dex/search" | jpy 'd["count"]')
+check "n8n scanned the DexScreener stand-in ($dex_hits searches)" test "${dex_hits:-0}" -gt 0
+api GET "/decisions/$A"
+check "/decisions/$A shows execution id, outcome and opportunities of each trigger" \
+  test "$(jpy 'all(t.get("execution_id") and t.get("outcome") == "succeeded" and t.get("opportunities") is not None for t in d["triggers"]) and d.get("opportunities") is not None' < "$BODY")" = true
+check "the decision is settled succeeded" test "$(sql "SELECT status FROM decisions WHERE id = $A")" = succeeded
+TA=$(trig "$A" crypto-normal-scan id)
+learned() { [ "$(sql "SELECT learned_at IS NOT NULL FROM triggers WHERE id = $TA")" = t ]; }
+check "the worker learned from the result (result.learned)" wait_for 10 learned
+
+# the result as n8n posted it, posted again: a no-op
+RESULT=$(sql "SELECT result::text FROM triggers WHERE id = $TA")
+KEY=$(trig "$A" crypto-normal-scan idempotency_key)
+nres=$(sql "SELECT count(*) FROM results")
+api POST /results -H "Authorization: Bearer $RTOKEN" -H 'Content-Type: application/json' \
+    -H "Idempotency-Key: result-$KEY" --data-binary "$RESULT"
+check "the same result posted again -> 200 duplicate, nothing changes (got $CODE $(head -c 100 "$BODY"))" \
+  eval '[ "$CODE/$(jpy "d.get(\"duplicate\")" < "$BODY")" = "200/true" ] && [ "$(sql "SELECT count(*) FROM results")" = "$nres" ]'
+api POST /results -H "Authorization: Bearer wrong-$RTOKEN" -H 'Content-Type: application/json' --data-binary "$RESULT"
+check "a wrong results token -> 401 (got $CODE)" test "$CODE" = 401
+
+# ---- a failing source ------------------------------------------------------------------------
+
+# TraderMade answering 500: the health check (orchestrator /health, DexScreener,
+# TraderMade) reports an error and its execution fails; the crypto scan is fine.
+standin_config '{"behaviour":{"tradermade":"500"}}'
+force && F=$D
+if wait_for 30 settled "$F" && wait_for 60 done_in "$F" health-monitor-check; then
+  check "TraderMade answering 500 -> health check result error, n8n status error, outcome failed" \
+    test "$(trig "$F" health-monitor-check "result->>'status' || ' ' || execution_status || ' ' || outcome")" = "error error failed"
+  err=$(trig "$F" health-monitor-check "result->>'error'")
+  check "the error names the source and the HTTP status ($(echo "$err" | head -c 90))" \
+    eval 'echo "$err" | grep -qi "tradermade.*500"'
+else
+  not_ok "TraderMade answering 500 -> the health check's execution ends failed"; show "$F"
+fi
+standin_config '{"behaviour":{"tradermade":"ok"}}'
+check "the decision with a failed execution is settled partial" \
+  wait_for 10 eval '[ "$(sql "SELECT status FROM decisions WHERE id = $F")" = partial ]'
+
+# ---- a deactivated workflow --------------------------------------------------------------------
+
+# n8n's owner (DIR/owner.json) makes a key allowed to deactivate, through n8n's own REST API.
+OWNER_EMAIL=$(jpy 'd["email"]' < "$N8N_DIR/owner.json")
+OWNER_PW=$(jpy 'd["password"]' < "$N8N_DIR/owner.json")
+printf '{"emailOrLdapLoginId":"%s","password":"%s"}' "$OWNER_EMAIL" "$OWNER_PW" |
+  curl -s -o /dev/null -c "$T/n8n-cookies" -H 'Content-Type: application/json' --data-binary @- "$N8N/rest/login"
+ADMIN_KEY=$(curl -s -b "$T/n8n-cookies" -H 'Content-Type: application/json' \
+  --data '{"label":"e2e","scopes":["workflow:read","workflow:list","workflow:activate","workflow:deactivate"],"expiresAt":null}' \
+  "$N8N/rest/api-keys" | jpy 'd["data"]["rawApiKey"]')
+WID=$(sql "SELECT coalesce(n8n_id, 'orchCryptoNormal') FROM workflow_state WHERE workflow = 'crypto-normal-scan'")
+code=$(curl -s -o "$T/deactivate.out" -w '%{http_code}' -X POST -H "X-N8N-API-KEY: $ADMIN_KEY" "$N8N/api/v1/workflows/$WID/deactivate")
+check "crypto-normal-scan deactivated in n8n (POST /api/v1/workflows/$WID/deactivate -> $code)" test "$code" = 200
+force && U=$D
+wait_for 30 settled "$U"
+check "the deactivated workflow's webhook answers 404: trigger 'unavailable', not retried" \
+  test "$(trig "$U" crypto-normal-scan "status || ' ' || http_status || ' ' || attempts")" = "unavailable 404 1"
+check "/status lists crypto-normal-scan as unavailable" \
+  wait_for 10 status_is '"crypto-normal-scan" in [u["workflow"] for u in d["workflows"]["unavailable"]]'
+n8n_inactive() {
+  local v
+  api GET /workflows/available
+  v=$(jpy '[(w["available"], (w.get("n8n") or {}).get("active")) for w in d["workflows"] if w["path"] == "crypto-normal-scan"] == [(False, False)]' < "$BODY")
+  [ "$v" = true ]
+}
+check "/workflows/available: crypto-normal-scan unavailable, n8n active false (from n8n's list)" wait_for 15 n8n_inactive
+
+# ---- metrics, secrets --------------------------------------------------------------------------
+
+api GET /metrics
+cp "$BODY" "$T/metrics.txt"
+promtool_out=$(promtool check metrics < "$T/metrics.txt" 2>&1)
+promtool_rc=$?
+[ -z "$promtool_out" ] || echo "$promtool_out" | sed 's/^/# promtool: /'
+check "promtool check metrics: silent, exit 0 (exit $promtool_rc)" test "$promtool_rc" = 0 -a -z "$promtool_out"
+check "orchestrator_execution_duration_seconds counts the executions" \
+  test "$(sed -n 's/^orchestrator_execution_duration_seconds_count //p' "$T/metrics.txt")" -ge 3
+check "orchestrator_results_received_total{status=\"error\"} counts the failed scan" \
+  test "$(sed -n 's/^orchestrator_results_received_total{status="error"} //p' "$T/metrics.txt")" -ge 1
+
+leaks=$(grep -rlF -e "$TOKEN" -e "$RTOKEN" -e "$N8N_KEY" -e "$HOOK_VALUE" -e "$LLM_KEY" -e "$TM_KEY" \
+        --exclude=standin.log "$T/log" "$T/answers" | sed "s|^$T/||" | tr '\n' ' ')
+check "no secret (API and results tokens, N8N_API_KEY, webhook auth, LLM and TraderMade keys) in our logs or API answers${leaks:+ (found in: $leaks)}" \
+  test -z "$leaks"
