@@ -298,7 +298,7 @@ char *metrics_render(const struct query_state *st, size_t *len)
     metrics_single(&b, "orchestrator_mode_switches_total", "counter",
                    "Decisions whose mode differs from the previous decision's.", (double)st->mode_switches);
     metrics_single(&b, "orchestrator_system_load", "gauge",
-                   "Load per core the worker sensed last (NaN when unknown).", metrics_pgnum(st->system_load));
+                   "1-minute load average (/proc/loadavg) the worker sensed last (NaN when unknown).", metrics_pgnum(st->system_load));
     metrics_single(&b, "orchestrator_market_volatility", "gauge",
                    "Market volatility the worker sensed last, percent (NaN when unknown).",
                    metrics_pgnum(st->market_volatility));

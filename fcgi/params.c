@@ -91,11 +91,12 @@ static int params_set(struct params_decisions *p, int id, const char *val, char 
     long long v;
     switch (id) {
     case PARAMS_LIMIT:
-        if (params_uint(val, PARAMS_LIMIT_MAX, &v) < 0 || v < 1) {
-            snprintf(err, errlen, "limit must be an integer from 1 to %d", PARAMS_LIMIT_MAX);
+        /* a larger page is capped, not refused: the answer's "limit" says so */
+        if (params_uint(val, 9223372036854775807LL, &v) < 0 || v < 1) {
+            snprintf(err, errlen, "limit must be a positive integer (at most %d are listed)", PARAMS_LIMIT_MAX);
             return -1;
         }
-        p->limit = (int)v;
+        p->limit = v > PARAMS_LIMIT_MAX ? PARAMS_LIMIT_MAX : (int)v;
         return 0;
     case PARAMS_BEFORE:
         if (params_uint(val, 9223372036854775807LL, &v) < 0 || v < 1) {

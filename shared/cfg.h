@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "catalog.h"
+
 struct cfg {
     /* database */
     char *database_url;          /* DATABASE_URL: worker's libpq conninfo */
@@ -31,6 +33,7 @@ struct cfg {
     char *birdeye_base_url;      /* BIRDEYE_BASE_URL */
     char *birdeye_api_key;       /* BIRDEYE_API_KEY (secret); empty: source unconfigured */
     long  probe_timeout_ms;      /* PROBE_TIMEOUT_MS */
+    long  feed_timeout_ms[FEED_COUNT]; /* DEXSCREENER_/PUMPFUN_/TRADERMADE_/BIRDEYE_TIMEOUT_MS; 0: PROBE_TIMEOUT_MS */
     /* decision policy */
     long  decision_min_seconds;  /* DECISION_MIN_SECONDS */
     long  decision_max_seconds;  /* DECISION_MAX_SECONDS */

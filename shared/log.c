@@ -12,6 +12,12 @@
 static const char *log_prog = "orchestrator";
 static enum log_level log_min = LOG_INFO;
 static const char *const log_names[] = { "debug", "info", "warn", "error" };
+static char log_cycle[64];
+
+void log_set_cycle(const char *cycle_id)
+{
+    snprintf(log_cycle, sizeof log_cycle, "%s", cycle_id ? cycle_id : "");
+}
 
 void log_init(const char *prog, enum log_level level)
 {
@@ -76,6 +82,12 @@ void log_event(enum log_level level, const char *event, const char *spec, ...)
     len = log_json_escape(buf, len, cap, event);
     if (len < cap - 1)
         buf[len++] = '"';
+    if (log_cycle[0] && !(spec && strstr(spec, "s:cycle_id"))) {
+        len += (size_t)snprintf(buf + len, cap - len, ",\"cycle_id\":\"");
+        len = log_json_escape(buf, len, cap - 1, log_cycle);
+        if (len < cap - 1)
+            buf[len++] = '"';
+    }
 
     va_list ap;
     va_start(ap, spec);

@@ -25,6 +25,12 @@ int log_enabled(enum log_level level);
 
 void log_event(enum log_level level, const char *event, const char *spec, ...);
 
+/* Set (copied, at most 63 bytes) or clear (NULL) the cycle id that every
+ * event carries as "cycle_id" until cleared, unless its spec names a
+ * cycle_id itself: the probes, LLM calls and webhooks of one cycle log
+ * lines that can be told apart without passing the id down. */
+void log_set_cycle(const char *cycle_id);
+
 /* Append s to out as JSON string contents (no quotes), escaping as needed,
  * never writing more than cap bytes in all (out is always terminated when
  * cap > 0).  Returns the new length. */

@@ -74,9 +74,11 @@ enum act_status act_classify(int transport_ok, long status, const char *body)
         return ACT_FAILED;
     if (status >= 200 && status <= 299)
         return ACT_SENT;
-    if (status == 404)           /* n8n: "... is not registered." (wording varies) */
+    /* n8n: 'The requested webhook "POST x" is not registered.' (the wording
+     * around it varies by version); any other 404 (a wrong base URL, a
+     * proxy's page) is a plain failure, not a missing workflow */
+    if (status == 404 && body && strstr(body, "not registered"))
         return ACT_UNAVAILABLE;
-    (void)body;
     return ACT_FAILED;
 }
 

@@ -128,12 +128,10 @@ static void cycle_alerts(struct cycle_ctx *ctx, const struct sense_snapshot *sna
 
 static const struct cycle_io cycle_io_real = { cycle_sense_real, cycle_act_real, NULL };
 
-int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cycle_result *res)
+static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cycle_result *res)
 {
     const struct cfg *c = ctx->cfg;
     struct timespec t0, t1, t2, t3;
-    memset(res, 0, sizeof *res);
-    cycle_new_id(res->cycle_id);
     const char *cid = res->cycle_id;
     clock_gettime(CLOCK_MONOTONIC, &t0);
 
@@ -304,4 +302,14 @@ int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cyc
               cid, d.id, status, cycle_ms(&t0, &t1), cycle_ms(&t1, &t2), cycle_ms(&t2, &t3), cycle_ms(&t0, &t3));
     store_decision_clear(&d);
     return 0;
+}
+
+int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cycle_result *res)
+{
+    memset(res, 0, sizeof *res);
+    cycle_new_id(res->cycle_id);
+    log_set_cycle(res->cycle_id);   /* probes, LLM calls, webhooks: every line of the cycle */
+    int rc = cycle_run_once(ctx, now, forced_by, res);
+    log_set_cycle(NULL);
+    return rc;
 }

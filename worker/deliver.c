@@ -145,7 +145,7 @@ int deliver_kind_of(const struct act_job *job)
         return DELIVER_KIND_NONE;
     if (job->transport_err != HTTP_OK)
         return job->transport_err == HTTP_ETIMEOUT ? DELIVER_KIND_TIMEOUT : DELIVER_KIND_TRANSPORT;
-    if (job->status == ACT_UNAVAILABLE || job->http_status == 404)
+    if (job->status == ACT_UNAVAILABLE)
         return DELIVER_KIND_NOT_REGISTERED;
     if (job->http_status == 429)
         return DELIVER_KIND_RATE_LIMITED;

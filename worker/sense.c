@@ -328,7 +328,8 @@ void sense_collect(const struct cfg *c, struct sense_memory *mem, time_t now, st
             continue;
         }
         reqs[n] = (struct http_req){
-            .method = "GET", .url = urls[f], .timeout_ms = c->probe_timeout_ms,
+            .method = "GET", .url = urls[f],
+            .timeout_ms = c->feed_timeout_ms[f] > 0 ? c->feed_timeout_ms[f] : c->probe_timeout_ms,
             .max_bytes = SENSE_PROBE_MAX_BYTES,
             .headers = f == FEED_BIRDEYE ? birdeye_hdrs : NULL,
         };

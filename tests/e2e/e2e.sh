@@ -358,11 +358,59 @@ check "decisions resume after start" wait_for 12 new_decision
 
 # ---- bad requests ----------------------------------------------------------------------
 
-for q in 'limit=0' 'limit=abc' 'limit=100000' 'mode=bogus' 'before=-1' 'unknown=1'; do
+# json_answer: the last answer was served as application/json
+json_answer() { tr -d '\r' < "$HDRS" | grep -Eqi '^content-type: *application/json'; }
+for q in 'limit=0' 'limit=abc' 'limit=-5' 'mode=bogus' 'before=-1' 'before=abc' 'unknown=1'; do
   api GET "/decisions?$q"
-  check "/decisions?$q -> 400 with a JSON error (got $CODE)" \
-    eval '[ "$CODE" = 400 ] && [ "$(jpy "isinstance(d, dict) and bool(d.get(\"error\"))" < "$BODY")" = true ]'
+  check "/decisions?$q -> 400 with a JSON error and code bad_parameter (got $CODE)" \
+    eval '[ "$CODE" = 400 ] && json_answer && [ "$(jpy "isinstance(d, dict) and bool(d.get(\"error\")) and d.get(\"code\") == \"bad_parameter\"" < "$BODY")" = true ]'
 done
+api GET '/decisions?limit=100000'
+check "/decisions?limit=100000 -> 200, capped: limit 200, at most 200 items (got $CODE)" \
+  eval '[ "$CODE" = 200 ] && [ "$(jpy "d.get(\"limit\") == 200 and len(rows(d)) <= 200" < "$BODY")" = true ]'
+for path in /health /status /decisions /metrics/no-such /workflows/available; do
+  api GET "$path"
+  case $path in
+    /metrics/*) check "GET $path -> 404 JSON error (got $CODE)" eval '[ "$CODE" = 404 ] && json_answer' ;;
+    *) check "GET $path -> Content-Type application/json (got $CODE)" eval '[ "$CODE" = 200 ] && json_answer' ;;
+  esac
+done
+api GET /metrics
+check "GET /metrics -> Content-Type text/plain; version=0.0.4" \
+  eval 'tr -d "\r" < "$HDRS" | grep -Eqi "^content-type: *text/plain; *version=0\.0\.4"'
+
+# paging: limit, before and next_before walk the list newest first, without
+# overlap or gap; mode filters
+paging_ok() {
+  local before="" page=0 got="" ids
+  while [ $page -lt 50 ]; do
+    api GET "/decisions?limit=3${before:+&before=$before}"
+    [ "$CODE" = 200 ] || { note "page $page: HTTP $CODE"; return 1; }
+    ids=$(jpy '" ".join(str(r["id"]) for r in rows(d))' < "$BODY")
+    got="$got${got:+ }$ids"
+    before=$(jpy 'd.get("next_before") or ""' < "$BODY")
+    [ -n "$before" ] || break
+    [ "$(jpy "len(rows(d)) == 3 and d['next_before'] == rows(d)[-1]['id']" < "$BODY")" = true ] ||
+      { note "page $page: next_before is not the last id of a full page"; return 1; }
+    page=$((page + 1))
+  done
+  local want
+  want=$(tr '\n' ' ' < "$T/all-ids.txt" | sed 's/ $//')
+  [ "$got" = "$want" ] || { note "paged ids: $got"; note "database: $want"; return 1; }
+}
+# stopped, so that no decision lands while paging
+post /control/stop -H "$(auth)"
+wait_for 5 status_is 'd.get("running") is False' >/dev/null
+sleep 1
+sql "SELECT id FROM decisions WHERE run_id IS NULL ORDER BY id DESC" > "$T/all-ids.txt"
+check "paging: limit=3 pages following next_before list every decision once, newest first ($(wc -l < "$T/all-ids.txt") decisions)" paging_ok
+for m in crypto standby; do
+  api GET "/decisions?mode=$m&limit=200"
+  n_db=$(sql "SELECT count(*) FROM decisions WHERE run_id IS NULL AND mode = '$m'")
+  check "/decisions?mode=$m: only $m decisions, as many as the database has (<= 200: $n_db)" \
+    eval '[ "$CODE" = 200 ] && [ "$(jpy "all(r.get(\"mode\") == \"$m\" for r in rows(d)) and len(rows(d)) == min($n_db, 200)" < "$BODY")" = true ]'
+done
+post /control/start -H "$(auth)"
 api GET /no-such-page
 check "unknown path /no-such-page -> 404 (got $CODE)" test "$CODE" = 404
 api GET /control/no-such-command
@@ -370,7 +418,31 @@ check "unknown API path /control/no-such-command -> 404 (got $CODE)" test "$CODE
 api GET /control/start
 check "GET /control/start -> 405 (got $CODE)" test "$CODE" = 405
 api GET /workflows/available
-check "/workflows/available -> 200 JSON (got $CODE)" eval '[ "$CODE" = 200 ] && jpy "1" < "$BODY" >/dev/null'
+wf_ok() {
+  "$PYTHON" - "$BODY" "$(sql "SELECT coalesce(max(id), 0) FROM triggers WHERE workflow = 'crypto-normal-scan'")" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+last_id = int(sys.argv[2])
+want = ["crypto-aggressive-scan", "crypto-normal-scan", "crypto-light-monitoring", "forex-london-session",
+        "forex-newyork-session", "forex-asia-session", "health-monitor-check", "deep-market-analysis"]
+wfs = {w.get("path"): w for w in d.get("workflows", [])}
+bad = [p for p in want if p not in wfs] + [p for p in wfs if p not in want]
+for p, w in wfs.items():
+    for k in ("title", "market", "available", "last_run", "runs_24h"):
+        if k not in w:
+            bad.append("%s: no %s" % (p, k))
+lr = (wfs.get("crypto-normal-scan") or {}).get("last_run") or {}
+if lr.get("trigger_id") != last_id or not lr.get("status") or not lr.get("at"):
+    bad.append("crypto-normal-scan last_run %r, want trigger %d with status and time" % (lr, last_id))
+if (wfs.get("crypto-normal-scan") or {}).get("runs_24h", 0) < 1:
+    bad.append("crypto-normal-scan runs_24h < 1")
+for x in bad:
+    print("# " + x)
+sys.exit(1 if bad else 0)
+EOF
+}
+check "/workflows/available: the 8 workflows, crypto-normal-scan's last run is its newest trigger (got $CODE)" \
+  eval '[ "$CODE" = 200 ] && wf_ok'
 
 # ---- metrics and dashboard ----------------------------------------------------------------
 
@@ -447,6 +519,47 @@ for b in malformed timeout; do
   force >/dev/null
   check "DexScreener back to ok -> sources.dexscreener.ok true" wait_for 15 dex_good
 done
+
+# the other market sources: every failure is shown with its own error and
+# HTTP status, and the worker keeps deciding
+# src_bad SOURCE HTTP REGEX: /status shows SOURCE unhealthy, http_status HTTP ('' any), error ~ REGEX
+src_bad() {
+  status_is "not d['sources']['$1']['ok'] and ('$2' == '' or d['sources']['$1'].get('http_status') == int('${2:-0}')) and bool(re.search(r'$3', d['sources']['$1'].get('error') or '', re.I))"
+}
+standin_config '{"slow_seconds":4}' >/dev/null
+for c in 'tradermade 500 500 .' 'tradermade malformed 200 (malformed|JSON|truncated)' \
+         'pumpfun 404 404 .' 'birdeye slow - time' 'tradermade empty 200 .'; do
+  set -- $c
+  src=$1 b=$2 hs=$3 re=$4
+  [ "$hs" = - ] && hs=
+  standin_config "{\"behaviour\":{\"$src\":\"$b\"}}"
+  before=$(last_decision)
+  force >/dev/null
+  if wait_for 15 src_bad "$src" "$hs" "$re"; then
+    ok "$src answering $b -> /status sources.$src.ok false${hs:+, http_status $hs}, error: $(jpy "d['sources']['$src'].get('error')" < "$BODY" | head -c 70)"
+  else
+    not_ok "$src answering $b -> /status sources.$src.ok false (last: $(jpy "d['sources'].get('$src')" < "$BODY" | head -c 300))"
+  fi
+  decided() { [ "$(last_decision)" -gt "$before" ]; }
+  check "the worker keeps deciding with $src answering $b" wait_for 15 decided
+  if [ "$src" = pumpfun ]; then standin_config '{"behaviour":{"pumpfun":"blocked"}}'
+  else standin_config "{\"behaviour\":{\"$src\":\"ok\"}}"; fi
+done
+
+# ---- control without a configured token ----------------------------------------------------------
+
+stack_kill api 5
+ORCHESTRATOR_API_TOKEN= stack_start_api 2 || not_ok "orch-api restarted without ORCHESTRATOR_API_TOKEN"
+post /control/force-decision -H "$(auth)"
+check "no ORCHESTRATOR_API_TOKEN: POST /control/force-decision -> 503 control_disabled, even with a token (got $CODE)" \
+  eval '[ "$CODE" = 503 ] && json_answer && [ "$(jpy "d.get(\"code\") == \"control_disabled\" and \"ORCHESTRATOR_API_TOKEN\" in d.get(\"error\", \"\")" < "$BODY")" = true ]'
+check "the API log says control is disabled" grep -q 'ORCHESTRATOR_API_TOKEN' "$T/log/api.log"
+api GET /status
+check "no ORCHESTRATOR_API_TOKEN: reading still works (/status $CODE)" test "$CODE" = 200
+stack_kill api 5
+stack_start_api 2 || bail "orch-api restarted with its token"
+post /control/force-decision -H "$(auth)"
+check "token back: POST /control/force-decision -> 202 (got $CODE)" test "$CODE" = 202
 
 # ---- LLM ------------------------------------------------------------------------------------------------
 

@@ -216,7 +216,12 @@ static void test_classify(void **state)
     assert_int_equal(act_classify(1, 404,
         "{\"code\":404,\"message\":\"The requested webhook \\\"POST crypto-aggressive-scan\\\" is not registered.\"}"),
         ACT_UNAVAILABLE);
-    assert_int_equal(act_classify(1, 404, ""), ACT_UNAVAILABLE);
+    assert_int_equal(act_classify(1, 404,
+        "{\"code\":404,\"message\":\"This webhook is not registered for POST requests.\"}"), ACT_UNAVAILABLE);
+    /* a 404 that is not n8n's "not registered": a wrong URL, a proxy page */
+    assert_int_equal(act_classify(1, 404, ""), ACT_FAILED);
+    assert_int_equal(act_classify(1, 404, NULL), ACT_FAILED);
+    assert_int_equal(act_classify(1, 404, "<html><body>404 Not Found</body></html>"), ACT_FAILED);
     assert_int_equal(act_classify(1, 500, "{\"message\":\"Error in workflow\"}"), ACT_FAILED);
     assert_int_equal(act_classify(1, 502, ""), ACT_FAILED);
     assert_int_equal(act_classify(1, 503, ""), ACT_FAILED);
