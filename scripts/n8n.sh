@@ -7,7 +7,10 @@
 #                                     and activate the workflows, start n8n in the
 #                                     background (DIR/n8n.log, DIR/n8n.pid), create
 #                                     the owner and a public-API key (DIR/api-key,
-#                                     0600), wait until every webhook answers
+#                                     0600), wait until every webhook answers;
+#                                     PORT "auto": free ports are picked (and
+#                                     picked again if another program takes one
+#                                     before n8n binds it), written to DIR/n8n.port
 #   scripts/n8n.sh stop DIR           stop the n8n started in DIR
 #   scripts/n8n.sh status DIR         running? healthy? (exit 0 only when ready)
 #
@@ -42,7 +45,7 @@ say() { echo "n8n.sh: $*"; }
 die() { echo "n8n.sh: error: $*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -189,10 +192,30 @@ on_start_failure() {
   exit "$rc"
 }
 
+# port_busy PORT: something listens on 127.0.0.1:PORT
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# free_pair: a free loopback port whose successor (the task broker's) is free too
+free_pair() {
+  local p _
+  for _ in $(seq 1 20); do
+    p=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{process.stdout.write(String(s.address().port));s.close()})') || return 1
+    [ "$p" -lt 65535 ] && ! port_busy "$((p + 1))" && { echo "$p"; return 0; }
+  done
+  return 1
+}
+
 cmd_start() {
   [ $# -eq 2 ] || usage
-  local dir=$1 port=$2
-  if ! [[ $port =~ ^[0-9]+$ ]] || [ "$port" -lt 1 ] || [ "$port" -gt 65534 ]; then die "PORT must be 1-65534, got '$port'"; fi
+  local dir=$1 port=$2 auto_port=0
+  if [ "$port" = auto ]; then
+    # auto: free ports picked now and again right before each start, and a
+    # start that loses a port to another program is retried on new ones
+    auto_port=1
+    port=$(free_pair) || die "no two free consecutive ports on 127.0.0.1"
+    unset N8N_RUNNERS_BROKER_PORT
+  fi
+  if ! [[ $port =~ ^[0-9]+$ ]] || [ "$port" -lt 1 ] || [ "$port" -gt 65534 ]; then die "PORT must be 1-65534 or auto, got '$port'"; fi
   installed || die "n8n $version is not installed in $cache: run scripts/n8n.sh install first"
   command -v curl >/dev/null || die "curl is not installed"
   mkdir -p "$dir" || die "cannot create $dir"
@@ -246,18 +269,32 @@ cmd_start() {
   say "imported and activated in $(( $(date +%s) - t0 )) s"
 
   trap on_start_failure EXIT
-  local t1
+  local t1 try
   t1=$(date +%s)
-  echo "$port" >"$dir/n8n.port"
-  setsid "$(n8n_bin)" start >"$dir/n8n.log" 2>&1 </dev/null &
-  started_pid=$!
-  echo "$started_pid" >"$dir/n8n.pid"
-  say "n8n started (pid $started_pid, log $dir/n8n.log); waiting for http://127.0.0.1:$port/healthz"
   local deadline=$(( t1 + start_timeout ))
-  until curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$port/healthz/readiness"; do
-    pid_alive "$started_pid" || die "n8n exited during startup (see $dir/n8n.log)"
-    [ "$(date +%s)" -lt "$deadline" ] || die "n8n not ready after ${start_timeout} s (see $dir/n8n.log)"
-    sleep 0.5
+  for try in 1 2 3 4 5; do
+    if [ "$auto_port" = 1 ] && { port_busy "$port" || port_busy "$((port + 1))"; }; then
+      port=$(free_pair) || die "no two free consecutive ports on 127.0.0.1"
+    fi
+    n8n_env "$dir" "$port"
+    echo "$port" >"$dir/n8n.port"
+    setsid "$(n8n_bin)" start >"$dir/n8n.log" 2>&1 </dev/null &
+    started_pid=$!
+    echo "$started_pid" >"$dir/n8n.pid"
+    say "n8n started (pid $started_pid, log $dir/n8n.log); waiting for http://127.0.0.1:$port/healthz"
+    until curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$port/healthz/readiness"; do
+      pid_alive "$started_pid" || break
+      [ "$(date +%s)" -lt "$deadline" ] || die "n8n not ready after ${start_timeout} s (see $dir/n8n.log)"
+      sleep 0.5
+    done
+    pid_alive "$started_pid" && break
+    # another program took one of the ports between our check and n8n's bind
+    if [ "$auto_port" = 1 ] && [ "$try" -lt 5 ] && grep -q 'already in use' "$dir/n8n.log"; then
+      say "port $port or $((port + 1)) was taken meanwhile ($(grep -m1 'already in use' "$dir/n8n.log")); retrying on other ports"
+      port=$(free_pair) || die "no two free consecutive ports on 127.0.0.1"
+      continue
+    fi
+    die "n8n exited during startup: $(tail -n 3 "$dir/n8n.log" | tr '\n' ' ') (see $dir/n8n.log)"
   done
   say "healthy after $(( $(date +%s) - t1 )) s"
 

@@ -195,22 +195,13 @@ ok "PostgreSQL, stand-in (DexScreener, TraderMade, LLM) and orch-api behind ngin
 
 # ---- n8n: start --------------------------------------------------------------------------
 
-# a free port whose successor (n8n's task broker) is free too
-port_pair() {
-  local p i
-  for i in 1 2 3 4 5 6 7 8 9 10; do
-    p=$(stack_free_port)
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$((p + 1))") 2>/dev/null; then echo "$p"; return 0; fi
-  done
-  return 1
-}
-N8N_PORT=$(port_pair) || bail "two free ports for n8n"
 t_start=$(date +%s)
 N8N_STARTED=1
 if DEXSCREENER_BASE_URL=$SA/dex TRADERMADE_BASE_URL=$SA/tradermade TRADERMADE_API_KEY=$TM_KEY \
    ORCH_BASE_URL=$BASE ORCH_RESULTS_URL=$BASE/results ORCH_RESULTS_TOKEN=$RTOKEN \
    N8N_WEBHOOK_AUTH_HEADER=X-Orchestrator-Token N8N_WEBHOOK_AUTH_VALUE=$HOOK_VALUE \
-   bash "$N8N_SH" start "$N8N_DIR" "$N8N_PORT" > "$T/log/n8n-start.log" 2>&1; then
+   bash "$N8N_SH" start "$N8N_DIR" auto > "$T/log/n8n-start.log" 2>&1; then
+  N8N_PORT=$(cat "$N8N_DIR/n8n.port")
   ok "n8n started on 127.0.0.1:$N8N_PORT with its own user folder, owner, API key and 8 active workflows in $(( $(date +%s) - t_start )) s"
 else
   tail -n 20 "$T/log/n8n-start.log" | sed 's/^/#   /'
