@@ -189,12 +189,23 @@ static void metrics_llm(struct metrics_buf *b, const struct query_state *st)
     metrics_add(b, "orchestrator_llm_latency_seconds_sum %s\n", metrics_num(sum_ms / 1000.0, num));
     metrics_add(b, "orchestrator_llm_latency_seconds_count %s\n", metrics_num((double)count, num));
 
+    long long fell_back = 0;
+    metrics_family(b, "orchestrator_llm_decisions_total", "counter",
+                   "Decisions by what the LLM did (ok: its choice was used; not_configured, budget, "
+                   "circuit_open, rate_limited, timeout, ...: the fallback policy chose), forced ones included.");
+    for (int i = 0; i < st->nllm_outcome; i++) {
+        metrics_add(b, "orchestrator_llm_decisions_total{outcome=\"%s\"} %s\n",
+                    metrics_label(st->llm_outcome[i].outcome, l1, sizeof l1),
+                    metrics_num((double)st->llm_outcome[i].n, num));
+        if (strcmp(st->llm_outcome[i].outcome, "ok") != 0)
+            fell_back += st->llm_outcome[i].n;
+    }
     metrics_single(b, "orchestrator_fallback_decisions_total", "counter",
-                   "Decisions made by the fallback policy (source fallback).",
-                   (double)st->by_source[SOURCE_FALLBACK]);
+                   "Decisions whose choice the fallback policy made (no LLM, or the LLM failed), forced ones "
+                   "included.", (double)fell_back);
     metrics_single(b, "orchestrator_llm_agreement_rate", "gauge",
-                   "Share of LLM decisions on which the shadow fallback policy chose the same mode and "
-                   "intensity (NaN before the first one).",
+                   "Share of LLM decisions on which the shadow fallback policy chose the same mode, "
+                   "intensity and workflows (NaN before the first one).",
                    st->compared ? (double)st->agreed / (double)st->compared : NAN);
     metrics_single(b, "orchestrator_llm_tokens_today", "gauge",
                    "LLM tokens the worker counted against LLM_MAX_TOKENS_PER_DAY today (UTC).",

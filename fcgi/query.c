@@ -67,7 +67,12 @@ static const char SQL_STATE_LLM[] =
     "       count(*) FILTER (WHERE latency_ms <= 500), count(*) FILTER (WHERE latency_ms <= 1000), "
     "       count(*) FILTER (WHERE latency_ms <= 2500), count(*) FILTER (WHERE latency_ms <= 5000), "
     "       count(*) FILTER (WHERE latency_ms <= 10000), sum(latency_ms) "
-    "  FROM llm_calls GROUP BY provider, outcome ORDER BY provider, outcome LIMIT 64";
+    "  FROM llm_calls c LEFT JOIN decisions d ON d.id = c.decision_id "
+    " WHERE d.run_id IS NULL "                      /* live calls only, not a replay's */
+    " GROUP BY provider, outcome ORDER BY provider, outcome LIMIT 64";
+static const char SQL_STATE_LLM_OUTCOMES[] =
+    "SELECT llm_outcome, count(*) FROM decisions WHERE run_id IS NULL "
+    " GROUP BY llm_outcome ORDER BY llm_outcome LIMIT 16";
 /* The FILTERs are the bounds of query_exec_bucket_ms, in order. */
 static const char SQL_STATE_EXEC[] =
     "SELECT count(*) FILTER (WHERE t.duration_ms <= 100), count(*) FILTER (WHERE t.duration_ms <= 500), "
@@ -465,7 +470,8 @@ static int query_state_triggers(PGconn *c, struct query_state *st)
     return 0;
 }
 
-/* LLM calls by provider and outcome.  Returns 0 or -1. */
+/* LLM calls by provider and outcome, and live decisions by LLM outcome.
+ * Returns 0 or -1. */
 static int query_state_llm(PGconn *c, struct query_state *st)
 {
     PGresult *r = query_run(c, "state_llm", SQL_STATE_LLM, 0, NULL);
@@ -484,6 +490,14 @@ static int query_state_llm(PGconn *c, struct query_state *st)
             g->bucket[b] = query_ll(r, i, 7 + b);
         double sum = query_dbl(r, i, 7 + QUERY_LLM_BUCKETS);
         g->latency_ms_sum = isnan(sum) ? 0 : sum;
+    }
+    PQclear(r);
+    r = query_run(c, "state_llm_outcomes", SQL_STATE_LLM_OUTCOMES, 0, NULL);
+    if (!r)
+        return -1;
+    for (int i = 0; i < PQntuples(r) && st->nllm_outcome < (int)(sizeof st->llm_outcome / sizeof st->llm_outcome[0]); i++) {
+        query_copy(st->llm_outcome[st->nllm_outcome].outcome, sizeof st->llm_outcome[0].outcome, r, i, 0);
+        st->llm_outcome[st->nllm_outcome++].n = query_ll(r, i, 1);
     }
     PQclear(r);
     return 0;

@@ -116,6 +116,9 @@ struct query_state {
     long long agreed_24h, compared_24h;   /* the same over the last 24 hours */
     int ntrig;
     struct query_trigger_group trig[QUERY_MAX_TRIGGER_GROUPS];
+    /* live decisions by llm_outcome (ok, not_configured, budget, ...) */
+    int nllm_outcome;
+    struct { char outcome[24]; long long n; } llm_outcome[16];
     /* llm_calls by provider and outcome */
     int nllm;
     struct query_llm_group llm_group[QUERY_MAX_LLM_GROUPS];

@@ -126,6 +126,21 @@ static void cycle_alerts(struct cycle_ctx *ctx, const struct sense_snapshot *sna
     }
 }
 
+/* Do two choices act alike: the same mode, intensity and set of
+ * workflows (in any order)?  The next-decision time is left out: the
+ * shadow's is the fallback's own schedule. */
+static int cycle_same_choice(const struct decide_choice *a, const struct decide_choice *b)
+{
+    if (a->mode != b->mode || a->intensity != b->intensity || a->nwf != b->nwf)
+        return 0;
+    unsigned wa = 0, wb = 0;
+    for (int i = 0; i < a->nwf; i++)
+        wa |= 1u << a->wf[i];
+    for (int i = 0; i < b->nwf; i++)
+        wb |= 1u << b->wf[i];
+    return wa == wb;
+}
+
 static const struct cycle_io cycle_io_real = { cycle_sense_real, cycle_act_real, NULL };
 
 static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cycle_result *res)
@@ -168,7 +183,7 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
         free(usr);
     }
     if (lo.err == LLM_OK) {
-        agreement = ch.mode == shadow.mode && ch.intensity == shadow.intensity;
+        agreement = cycle_same_choice(&ch, &shadow);
     } else {
         ch = shadow;
         if (lo.err != LLM_ENOTCONFIGURED) {

@@ -4,6 +4,7 @@
 #include "llm.h"
 #include "http.h"
 #include "log.h"
+#include "utf8.h"
 
 #include <ctype.h>
 #include <json-c/json.h>
@@ -58,9 +59,14 @@ int llm_configured(const struct llm_client *cl)
     return cl->nproviders > 0 && cl->cfg->llm_max_calls_per_hour > 0;
 }
 
-/* Drop call timestamps older than an hour and roll the token day. */
+/* Move the budget's clock forward to now (never back: past calls added
+ * at startup, or a replay's simulated clock, keep it where it was): drop
+ * call timestamps older than an hour and roll the token day. */
 static void llm_budget_roll(struct llm_client *cl, time_t now)
 {
+    if (now < cl->clock)
+        now = cl->clock;
+    cl->clock = now;
     int k = 0;
     for (int i = 0; i < cl->ncalls_hour; i++)
         if (cl->call_times[i] > now - 3600)
@@ -75,9 +81,9 @@ static void llm_budget_roll(struct llm_client *cl, time_t now)
 
 void llm_budget_add(struct llm_client *cl, time_t at, long tokens)
 {
-    llm_budget_roll(cl, at > time(NULL) ? at : time(NULL));
+    llm_budget_roll(cl, at);
     int cap = (int)(sizeof cl->call_times / sizeof cl->call_times[0]);
-    if (cl->ncalls_hour < cap)
+    if (at > cl->clock - 3600 && cl->ncalls_hour < cap)
         cl->call_times[cl->ncalls_hour++] = at;
     if ((long)(at / 86400) == cl->day && tokens > 0)
         cl->tokens_today += tokens;
@@ -185,6 +191,39 @@ static int llm_find_object(const char *s, const char **start, size_t *len)
     return -2;
 }
 
+/* The number of members of the JSON object text s[0..len) (a balanced
+ * {...}), counted on the text: json-c keeps only the last of two equal keys. */
+static int llm_count_keys(const char *s, size_t len)
+{
+    int depth = 0, in_str = 0, keys = 0, expect_key = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+        if (in_str) {
+            if (ch == '\\' && i + 1 < len)
+                i++;
+            else if (ch == '"')
+                in_str = 0;
+            continue;
+        }
+        if (ch == '"') {
+            in_str = 1;
+            if (depth == 1 && expect_key) {
+                keys++;
+                expect_key = 0;
+            }
+        } else if (ch == '{' || ch == '[') {
+            depth++;
+            if (depth == 1)
+                expect_key = 1;
+        } else if (ch == '}' || ch == ']') {
+            depth--;
+        } else if (ch == ',' && depth == 1) {
+            expect_key = 1;
+        }
+    }
+    return keys;
+}
+
 static const char *const llm_fields[] = { "mode", "intensity", "workflows", "next_decision_seconds", "reason",
                                           "confidence", NULL };
 
@@ -229,7 +268,7 @@ enum llm_err llm_parse_answer(const char *content, const struct decide_menu *men
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
     root = json_tokener_parse_ex(tok, start, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     json_tokener_free(tok);
@@ -238,6 +277,10 @@ enum llm_err llm_parse_answer(const char *content, const struct decide_menu *men
         goto out;
     }
 
+    if (llm_count_keys(start, len) != (int)json_object_object_length(root)) {
+        snprintf(err, errlen, "a field appears more than once");
+        goto out;
+    }
     json_object_object_foreach(root, key, val) {
         (void)val;
         int known = 0;
@@ -320,15 +363,18 @@ enum llm_err llm_parse_answer(const char *content, const struct decide_menu *men
     c.next_seconds = nd > 1e9 ? 1000000000L : nd < -1e9 ? -1000000000L : (long)nd;
 
     const char *rs = json_object_get_string(reason);
-    size_t k = 0;
-    k += (size_t)snprintf(c.reason, sizeof c.reason, "llm: ");
-    for (const char *q = rs; *q && k < 5 + LLM_MAX_REASON && k + 1 < sizeof c.reason; q++)
-        c.reason[k++] = (unsigned char)*q < 0x20 ? ' ' : *q;
-    c.reason[k] = '\0';
-    if (k == 5) {
+    while (isspace((unsigned char)*rs))
+        rs++;
+    if (!*rs) {
         snprintf(err, errlen, "\"reason\" is empty");
         goto out;
     }
+    size_t room = sizeof c.reason - 6 < LLM_MAX_REASON ? sizeof c.reason - 6 : LLM_MAX_REASON;
+    size_t rl = utf8_cut(rs, strlen(rs), room);   /* never inside a character */
+    snprintf(c.reason, sizeof c.reason, "llm: %.*s", (int)rl, rs);
+    for (char *q = c.reason; *q; q++)
+        if ((unsigned char)*q < 0x20 || *q == 0x7f)
+            *q = ' ';
     if (decide_validate(menu, &c, err, errlen) < 0) {
         rc = LLM_EREJECTED;
         goto out;
@@ -336,6 +382,7 @@ enum llm_err llm_parse_answer(const char *content, const struct decide_menu *men
     *ch = c;
     rc = LLM_OK;
 out:
+    utf8_clean(err);       /* a field name or value cut by %.40s */
     json_object_put(root);
     free(text);
     return rc;
@@ -382,7 +429,8 @@ static void llm_read_limits(struct llm_provider *p, const struct http_resp *r, t
         d = -1;
         if ((v = http_resp_header(r, "retry-after")))
             d = llm_parse_duration(v);
-        p->retry_after_until = now + (time_t)ceil(d >= 0 ? d : 5);
+        p->retry_after_s = d >= 0 ? d : 5;
+        p->retry_after_until = now + (time_t)ceil(p->retry_after_s);
     }
 }
 
@@ -472,14 +520,22 @@ static enum llm_err llm_attempt(struct llm_provider *p, const char *body,
         const char *codes = code && json_object_is_type(code, json_type_string) ? json_object_get_string(code) : "";
         if (r.status == 429)
             e = LLM_ERATELIMIT;
-        else if (r.status >= 500)
-            e = LLM_ESERVER;
+        else if (r.status >= 500 || r.status == 498 || r.status == 499 || r.status == 424)
+            e = LLM_ESERVER;   /* Groq: 498 capacity exceeded, 499 cancelled, 424 upstream failed */
         else if (r.status == 400 && strcmp(codes, "json_validate_failed") == 0)
             e = LLM_EJSONMODE;
         else
             e = LLM_EREQUEST;
         snprintf(call->error, sizeof call->error, "HTTP %ld%s%.120s", r.status, msg ? ": " : "",
-                 msg ? json_object_get_string(msg) : "");
+                 msg && json_object_is_type(msg, json_type_string) ? json_object_get_string(msg) : "");
+        /* json_validate_failed: what the model wrote, for the audit */
+        json_object *fg = llm_get(er, "failed_generation");
+        if (e == LLM_EJSONMODE && fg && json_object_is_type(fg, json_type_string)) {
+            const char *g = json_object_get_string(fg);
+            *content = strndup(g, utf8_cut(g, strlen(g), LLM_MAX_RAW));
+            if (*content)
+                utf8_clean(*content);
+        }
         goto out;
     }
     json_object *choices = llm_get(root, "choices");
@@ -501,10 +557,9 @@ static enum llm_err llm_attempt(struct llm_provider *p, const char *body,
     json_object *txt = llm_get(msg, "content");
     if (txt && json_object_is_type(txt, json_type_string)) {
         const char *s = json_object_get_string(txt);
-        size_t n = strlen(s);
-        if (n > LLM_MAX_RAW)
-            n = LLM_MAX_RAW;
-        *content = strndup(s, n);
+        *content = strndup(s, utf8_cut(s, strlen(s), LLM_MAX_RAW));
+        if (*content)
+            utf8_clean(*content);    /* stored and shown: PostgreSQL takes only UTF-8 */
     }
     if (fin && json_object_is_type(fin, json_type_string) && strcmp(json_object_get_string(fin), "length") == 0) {
         e = LLM_ELENGTH;
@@ -515,6 +570,7 @@ static enum llm_err llm_attempt(struct llm_provider *p, const char *body,
     }
 out:
     call->err = e;
+    utf8_clean(call->error);
     json_object_put(root);
     http_resp_free(&r);
     return e;
@@ -540,6 +596,39 @@ static void llm_succeed(struct llm_provider *p)
     p->open_until = 0;
 }
 
+/* Is provider p skipped at now?  Returns NULL, or why (and *err, the
+ * outcome it stands for: circuit_open, or rate_limited when its own
+ * headers say a call would get a 429). */
+static const char *llm_skip(const struct llm_provider *p, time_t now, long est, enum llm_err *err)
+{
+    if (p->open_until && now < p->open_until) {
+        *err = LLM_ECIRCUIT;
+        return "circuit open";
+    }
+    const char *why = llm_limited(p, now, est);
+    if (why)
+        *err = LLM_ERATELIMIT;
+    return why;
+}
+
+/* The budget check before a call at now: 0 when it may go, else 1 with
+ * why in oc->detail. */
+static int llm_over_budget(struct llm_client *cl, time_t now, long est, struct llm_outcome *oc)
+{
+    const struct cfg *c = cl->cfg;
+    if (llm_calls_last_hour(cl, now) >= c->llm_max_calls_per_hour) {
+        snprintf(oc->detail, sizeof oc->detail, "budget: %ld calls in the last hour (LLM_MAX_CALLS_PER_HOUR)",
+                 c->llm_max_calls_per_hour);
+        return 1;
+    }
+    if (llm_tokens_today(cl, now) + est > c->llm_max_tokens_per_day) {
+        snprintf(oc->detail, sizeof oc->detail, "budget: %ld tokens spent today, next call needs ~%ld "
+                 "(LLM_MAX_TOKENS_PER_DAY %ld)", cl->tokens_today, est, c->llm_max_tokens_per_day);
+        return 1;
+    }
+    return 0;
+}
+
 enum llm_err llm_decide(struct llm_client *cl, const char *system, const char *user,
                         const struct decide_menu *menu, time_t now, long budget_ms,
                         struct decide_choice *out, struct llm_outcome *oc)
@@ -552,37 +641,39 @@ enum llm_err llm_decide(struct llm_client *cl, const char *system, const char *u
         return oc->err;
     }
     long est = (long)((strlen(system) + strlen(user)) / 4) + c->llm_max_completion_tokens;
-    if (llm_calls_last_hour(cl, now) >= c->llm_max_calls_per_hour) {
+    double t0 = llm_now_ms(), deadline = t0 + (double)budget_ms;
+/* the cycle's clock: now, plus the real time spent in here */
+#define LLM_CLOCK() (now + (time_t)((llm_now_ms() - t0) / 1000.0))
+    if (llm_over_budget(cl, now, est, oc)) {
         oc->err = LLM_EBUDGET;
-        snprintf(oc->detail, sizeof oc->detail, "budget: %ld calls in the last hour (LLM_MAX_CALLS_PER_HOUR)",
-                 c->llm_max_calls_per_hour);
-        return oc->err;
-    }
-    if (llm_tokens_today(cl, now) + est > c->llm_max_tokens_per_day) {
-        oc->err = LLM_EBUDGET;
-        snprintf(oc->detail, sizeof oc->detail, "budget: %ld tokens spent today, next call needs ~%ld "
-                 "(LLM_MAX_TOKENS_PER_DAY %ld)", cl->tokens_today, est, c->llm_max_tokens_per_day);
         return oc->err;
     }
 
-    double t0 = llm_now_ms(), deadline = t0 + (double)budget_ms;
     enum llm_err last = LLM_ECIRCUIT;
+    int called = 0;
     char skipped[200] = "";
     size_t sk = 0;
     for (int i = 0; i < cl->nproviders; i++) {
         struct llm_provider *p = &cl->providers[i];
-        const char *why = NULL;
-        if (p->open_until && now < p->open_until)
-            why = "circuit open";
-        else
-            why = llm_limited(p, now, est);
+        enum llm_err skip_err = LLM_ECIRCUIT;
+        const char *why = llm_skip(p, LLM_CLOCK(), est, &skip_err);
         if (why) {
             sk += (size_t)snprintf(skipped + sk, sizeof skipped - sk, "%s%s: %s", sk ? "; " : "", p->name, why);
             if (sk >= sizeof skipped)
                 sk = sizeof skipped - 1;
-            if (last == LLM_ECIRCUIT)
+            if (!called) {
+                /* nobody called yet: a rate-limit step-down outranks an open circuit */
+                if (last == LLM_ECIRCUIT)
+                    last = skip_err;
                 snprintf(oc->detail, sizeof oc->detail, "%s", skipped);
+            }
             continue;
+        }
+        /* is there a provider after this one to hand over to? */
+        int later = 0;
+        for (int j = i + 1; j < cl->nproviders && !later; j++) {
+            enum llm_err unused;
+            later = llm_skip(&cl->providers[j], LLM_CLOCK(), est, &unused) == NULL;
         }
         char *body = llm_request_body(cl, p, system, user);
         if (!body) {
@@ -595,13 +686,21 @@ enum llm_err llm_decide(struct llm_client *cl, const char *system, const char *u
             double left = deadline - llm_now_ms();
             if (left < 500)
                 break;
+            if (called && llm_over_budget(cl, LLM_CLOCK(), est, oc)) {
+                free(body);
+                oc->err = LLM_EBUDGET;
+                oc->latency_ms = llm_now_ms() - t0;
+                return oc->err;
+            }
             long timeout = c->llm_timeout_ms < (long)left ? c->llm_timeout_ms : (long)left;
             struct llm_call *call = &oc->calls[oc->ncalls++];
             char *content = NULL;
-            enum llm_err e = llm_attempt(p, body, timeout, time(NULL), call, &content);
+            called = 1;
+            enum llm_err e = llm_attempt(p, body, timeout, LLM_CLOCK(), call, &content);
+            time_t at = LLM_CLOCK();
             oc->prompt_tokens += call->prompt_tokens;
             oc->completion_tokens += call->completion_tokens;
-            llm_budget_add(cl, time(NULL), call->prompt_tokens + call->completion_tokens);
+            llm_budget_add(cl, at, call->prompt_tokens + call->completion_tokens);
             snprintf(oc->provider, sizeof oc->provider, "%s", p->name);
             snprintf(oc->model, sizeof oc->model, "%s", p->model);
             if (content) {
@@ -613,7 +712,6 @@ enum llm_err llm_decide(struct llm_client *cl, const char *system, const char *u
                       p->name, p->model, (long long)call->http_status, llm_strerror(e), call->latency_ms,
                       (long long)call->prompt_tokens, (long long)call->completion_tokens,
                       call->error[0] ? call->error : NULL);
-            last = e;
             if (e == LLM_OK) {
                 llm_succeed(p);
                 char err[200];
@@ -629,14 +727,18 @@ enum llm_err llm_decide(struct llm_client *cl, const char *system, const char *u
                     return LLM_OK;
                 }
                 snprintf(call->error, sizeof call->error, "%.150s", err);
+                utf8_clean(call->error);
                 log_event(LOG_WARN, "llm.rejected", "s:provider s:kind s:error", p->name, llm_strerror(e), err);
-                snprintf(oc->detail, sizeof oc->detail, "%s: %s", llm_strerror(e), err);
-                free(body);
-                oc->err = e;
-                oc->latency_ms = llm_now_ms() - t0;
-                return e;     /* a model that answers nonsense is not retried: the fallback decides */
             }
+            last = e;
             snprintf(oc->detail, sizeof oc->detail, "%s %s: %s", p->name, llm_strerror(e), call->error);
+            utf8_clean(oc->detail);
+            if (e == LLM_EINVALID || e == LLM_EREJECTED || e == LLM_ELENGTH || e == LLM_EEMPTY)
+                break;               /* the provider works, its answer does not: the next one may do better */
+            if (e == LLM_EMALFORMED) {
+                llm_fail(cl, p, at);     /* a 200 that is not a completion: a broken endpoint */
+                break;
+            }
             if (e == LLM_EJSONMODE) {
                 if (!json_retry_used) {
                     json_retry_used = 1;
@@ -644,16 +746,9 @@ enum llm_err llm_decide(struct llm_client *cl, const char *system, const char *u
                 }
                 break;               /* the model failed twice: fail over */
             }
-            if (e == LLM_ELENGTH || e == LLM_EEMPTY || e == LLM_EMALFORMED) {
-                llm_succeed(p);          /* the provider works; the answer does not */
-                free(body);
-                oc->err = e;
-                oc->latency_ms = llm_now_ms() - t0;
-                return e;
-            }
             if (e == LLM_ERATELIMIT) {
-                double wait = (double)(p->retry_after_until - time(NULL)) * 1000.0;
-                if (wait <= LLM_MAX_RETRY_AFTER * 1000.0 && llm_now_ms() + wait + 500 < deadline) {
+                double wait = p->retry_after_s * 1000.0;   /* from the answer's arrival */
+                if (!later && wait <= LLM_MAX_RETRY_AFTER * 1000.0 && llm_now_ms() + wait + 500 < deadline) {
                     llm_sleep_ms(wait);
                     p->retry_after_until = 0;
                     continue;
@@ -661,19 +756,25 @@ enum llm_err llm_decide(struct llm_client *cl, const char *system, const char *u
                 break;               /* fail over; not a breaker failure */
             }
             if (e == LLM_ESERVER || e == LLM_ETIMEOUT || e == LLM_ETRANSPORT) {
+                /* 5xx and connection errors come back fast: retried with
+                 * backoff.  A timeout already took LLM_TIMEOUT_MS: with
+                 * another provider to ask, a hanging one is not given the
+                 * rest of the cycle's time. */
                 double backoff = 500.0 * (1 << attempt) * (0.75 + 0.5 * ((double)(rand() % 1000) / 1000.0));
-                if (attempt + 1 < LLM_MAX_ATTEMPTS && llm_now_ms() + backoff + 500 < deadline) {
+                if (!(later && e == LLM_ETIMEOUT) && attempt + 1 < LLM_MAX_ATTEMPTS &&
+                    llm_now_ms() + backoff + 500 < deadline) {
                     llm_sleep_ms(backoff);
                     continue;
                 }
-                llm_fail(cl, p, time(NULL));
+                llm_fail(cl, p, LLM_CLOCK());
                 break;
             }
-            llm_fail(cl, p, time(NULL));   /* request errors: key, model, size */
+            llm_fail(cl, p, at);     /* request errors: key, model, size */
             break;
         }
         free(body);
     }
+#undef LLM_CLOCK
     oc->err = last == LLM_OK ? LLM_ECIRCUIT : last;
     oc->latency_ms = llm_now_ms() - t0;
     if (!oc->detail[0])

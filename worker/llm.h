@@ -58,6 +58,7 @@ struct llm_provider {
     time_t requests_reset_at;
     time_t tokens_reset_at;
     time_t retry_after_until;
+    double retry_after_s;     /* the last 429's retry-after, seconds (sub-second precision) */
 };
 
 /* One HTTP attempt, for the audit and the metrics. */
@@ -94,6 +95,7 @@ struct llm_client {
     time_t call_times[4096];
     long tokens_today;
     long day;                 /* days since epoch of tokens_today */
+    time_t clock;             /* the newest time the budget has seen (a replay's is simulated) */
 };
 
 /* Set up providers from cfg (borrowed, must outlive the client). */
@@ -110,10 +112,15 @@ int llm_calls_last_hour(struct llm_client *cl, time_t now);
 long llm_tokens_today(struct llm_client *cl, time_t now);
 
 /* Ask for a decision.  system and user are the prompt's two messages.
- * On LLM_OK *out holds a validated choice (source SOURCE_LLM); otherwise
- * *out is untouched and oc->detail says why.  Never takes longer than
- * budget_ms (plus one request's timeout at most).  Free oc->raw with
- * llm_outcome_clear. */
+ * now is the cycle's clock (simulated in a replay): every budget, rate
+ * limit and circuit uses it plus the real time elapsed since the call began.
+ * Providers are tried in order; one that fails (timeout, transport, 5xx
+ * after its retries, 4xx, a body that is not a completion) or whose model
+ * answers nothing usable (invalid, rejected, cut off, empty) hands over to
+ * the next while the budget lasts.  On LLM_OK *out holds a validated choice
+ * (source SOURCE_LLM); otherwise *out is untouched and oc->detail says why
+ * (the last provider's failure).  Never takes longer than budget_ms.  Free
+ * oc->raw with llm_outcome_clear. */
 enum llm_err llm_decide(struct llm_client *cl, const char *system, const char *user,
                         const struct decide_menu *menu, time_t now, long budget_ms,
                         struct decide_choice *out, struct llm_outcome *oc);

@@ -1,6 +1,7 @@
 /* prompt: template loading and prompt building; see prompt.h. */
 #include "config.h"
 #include "prompt.h"
+#include "utf8.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -139,22 +140,39 @@ void prompt_free(struct prompt_tpl *t)
     t->text = NULL;
 }
 
+/* Nonzero for code points that can hide or reorder text, or break a line,
+ * in what a model reads: C0/C1 controls, DEL, zero-width characters, bidi
+ * embeddings, overrides and isolates, line and paragraph separators, BOM. */
+static int prompt_invisible(unsigned cp)
+{
+    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0xad || (cp >= 0x200b && cp <= 0x200f) ||
+           (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff;
+}
+
 void prompt_sanitize(const char *in, char *out, size_t max)
 {
     size_t n = 0;
-    for (; *in && n < max; in++)
-        out[n++] = (unsigned char)*in < 0x20 || *in == 0x7f ? ' ' : *in;
-    /* do not end inside a UTF-8 sequence */
-    if (*in && n > 0) {
-        size_t k = n;
-        while (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0x80)
-            k--;
-        if (k > 0) {
-            unsigned char lead = (unsigned char)out[k - 1];
-            size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-            if (n - (k - 1) < need)
-                n = k - 1;
+    while (*in) {
+        unsigned cp;
+        int len = utf8_decode(in, &cp);
+        if (len == 0) {              /* not UTF-8: one byte becomes '?' */
+            if (n + 1 > max)
+                break;
+            out[n++] = '?';
+            in++;
+            continue;
         }
+        if (prompt_invisible(cp)) {
+            if (n + 1 > max)
+                break;
+            out[n++] = ' ';
+        } else {
+            if (n + (size_t)len > max)
+                break;               /* never end inside a character */
+            memcpy(out + n, in, (size_t)len);
+            n += (size_t)len;
+        }
+        in += len;
     }
     out[n] = '\0';
 }
@@ -203,16 +221,39 @@ int prompt_build(const struct prompt_tpl *t, const struct cfg *c, const struct s
         json_object_object_add(wfs, catalog_workflow(w)->path, json_object_new_string(catalog_workflow(w)->title));
     json_object_object_add(doc, "workflow_catalog", wfs);
     json_object_object_add(doc, "observations", ctx);
-    json_object *text = json_object_new_array();
-    char buf[PROMPT_TOKEN_TEXT + 1];
+    /* text from the market: each string quoted by the JSON encoder, cleaned
+     * and cut to a bound, in a section the template calls data */
+    json_object *text = json_object_new_object();
+    json_object *toks = json_object_new_array(), *profs = json_object_new_array();
+    char buf[PROMPT_DESC_TEXT + 1];
     for (int i = 0; i < snap->market.ntokens; i++) {
+        const struct sense_token *tk = &snap->market.tokens[i];
         json_object *o = json_object_new_object();
-        prompt_sanitize(snap->market.tokens[i].symbol, buf, 24);
+        prompt_sanitize(tk->symbol, buf, 24);
         json_object_object_add(o, "symbol", json_object_new_string(buf));
-        prompt_sanitize(snap->market.tokens[i].name, buf, PROMPT_TOKEN_TEXT);
+        prompt_sanitize(tk->name, buf, PROMPT_TOKEN_TEXT);
         json_object_object_add(o, "name", json_object_new_string(buf));
-        json_object_array_add(text, o);
+        if (tk->url[0]) {
+            prompt_sanitize(tk->url, buf, PROMPT_URL_TEXT);
+            json_object_object_add(o, "url", json_object_new_string(buf));
+        }
+        json_object_array_add(toks, o);
     }
+    for (int i = 0; i < snap->market.nprofiles; i++) {
+        const struct sense_profile *sp = &snap->market.profiles[i];
+        json_object *o = json_object_new_object();
+        prompt_sanitize(sp->chain, buf, 24);
+        json_object_object_add(o, "chain", json_object_new_string(buf));
+        prompt_sanitize(sp->description, buf, PROMPT_DESC_TEXT);
+        json_object_object_add(o, "description", json_object_new_string(buf));
+        if (sp->link[0]) {
+            prompt_sanitize(sp->link, buf, PROMPT_URL_TEXT);
+            json_object_object_add(o, "link", json_object_new_string(buf));
+        }
+        json_object_array_add(profs, o);
+    }
+    json_object_object_add(text, "tokens", toks);
+    json_object_object_add(text, "profiles", profs);
     json_object_object_add(doc, "untrusted_market_text", text);
     *user = strdup(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN));
     json_object_put(doc);

@@ -15,6 +15,8 @@
 
 #define PROMPT_MAX_BYTES (64 * 1024)
 #define PROMPT_TOKEN_TEXT 64      /* longest token name passed to the model */
+#define PROMPT_URL_TEXT 100       /* longest URL (a pair's page, a profile's link) */
+#define PROMPT_DESC_TEXT 200      /* longest token-profile description */
 
 struct prompt_tpl {
     char *text;            /* the template after the version line; owned */
@@ -38,8 +40,10 @@ int prompt_build(const struct prompt_tpl *t, const struct cfg *c, const struct s
 /* SHA-256 of data as 64 hex digits into out[65]. */
 void prompt_sha256_hex(const void *data, size_t len, char out[65]);
 
-/* Copy untrusted text for the prompt: control characters become spaces,
- * at most max bytes (cut on a UTF-8 boundary).  out needs max + 1 bytes. */
+/* Copy untrusted text for the prompt: control characters, zero-width and
+ * bidi-control characters and line separators become spaces, bytes that are
+ * not UTF-8 become '?', at most max bytes (never inside a character).  out
+ * needs max + 1 bytes. */
 void prompt_sanitize(const char *in, char *out, size_t max);
 
 #endif

@@ -4,6 +4,7 @@
 #include "http.h"
 #include "learn.h"
 #include "log.h"
+#include "utf8.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -44,6 +45,16 @@ int sense_urlencode(const char *s, char *out, size_t cap)
         return -1;
     out[n] = '\0';
     return 0;
+}
+
+void sense_copy_text(char *dst, size_t cap, const char *src)
+{
+    if (cap == 0)
+        return;
+    size_t n = utf8_cut(src, strlen(src), cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    utf8_clean(dst);
 }
 
 /* A JSON number, or a string holding one (DexScreener sends prices as
@@ -154,9 +165,12 @@ int sense_parse_dexscreener(const char *body, time_t now, struct sense_market *m
         json_object *sym = sense_child(bt, "symbol"), *nam = sense_child(bt, "name");
         if (m->ntokens < SENSE_MAX_TOKENS && sym && json_object_is_type(sym, json_type_string)) {
             struct sense_token *t = &m->tokens[m->ntokens++];
-            snprintf(t->symbol, sizeof t->symbol, "%s", json_object_get_string(sym));
-            snprintf(t->name, sizeof t->name, "%s",
-                     nam && json_object_is_type(nam, json_type_string) ? json_object_get_string(nam) : "");
+            json_object *url = sense_child(p, "url");
+            sense_copy_text(t->symbol, sizeof t->symbol, json_object_get_string(sym));
+            sense_copy_text(t->name, sizeof t->name,
+                            nam && json_object_is_type(nam, json_type_string) ? json_object_get_string(nam) : "");
+            sense_copy_text(t->url, sizeof t->url,
+                            url && json_object_is_type(url, json_type_string) ? json_object_get_string(url) : "");
         }
         double d;
         json_object *pc = sense_child(p, "priceChange");
@@ -182,6 +196,40 @@ out:
     return rc;
 }
 
+int sense_parse_profiles(const char *body, struct sense_market *m, char *err, size_t errlen)
+{
+    m->nprofiles = 0;
+    json_object *root = sense_parse_json(body, err, errlen);
+    if (!root)
+        return -1;
+    int rc = -1;
+    if (!json_object_is_type(root, json_type_array)) {
+        snprintf(err, errlen, "unexpected answer: not an array of token profiles");
+        goto out;
+    }
+    size_t n = json_object_array_length(root);
+    for (size_t i = 0; i < n && i < SENSE_MAX_PAIRS && m->nprofiles < SENSE_MAX_PROFILES; i++) {
+        json_object *p = json_object_array_get_idx(root, i);
+        json_object *chain = sense_child(p, "chainId"), *desc = sense_child(p, "description");
+        json_object *links = sense_child(p, "links"), *link = NULL;
+        if (links && json_object_is_type(links, json_type_array) && json_object_array_length(links) > 0)
+            link = sense_child(json_object_array_get_idx(links, 0), "url");
+        int has_desc = desc && json_object_is_type(desc, json_type_string);
+        int has_link = link && json_object_is_type(link, json_type_string);
+        if (!has_desc && !has_link)
+            continue;
+        struct sense_profile *sp = &m->profiles[m->nprofiles++];
+        sense_copy_text(sp->chain, sizeof sp->chain,
+                        chain && json_object_is_type(chain, json_type_string) ? json_object_get_string(chain) : "");
+        sense_copy_text(sp->description, sizeof sp->description, has_desc ? json_object_get_string(desc) : "");
+        sense_copy_text(sp->link, sizeof sp->link, has_link ? json_object_get_string(link) : "");
+    }
+    rc = 0;
+out:
+    json_object_put(root);
+    return rc;
+}
+
 int sense_parse_tradermade(const char *body, time_t now, const struct sense_memory *mem,
                            struct sense_market *m, char *err, size_t errlen)
 {
@@ -195,10 +243,20 @@ int sense_parse_tradermade(const char *body, time_t now, const struct sense_memo
     int rc = -1;
     json_object *quotes = sense_child(root, "quotes");
     if (!quotes || !json_object_is_type(quotes, json_type_array)) {
+        /* the provider's own message helps ("Invalid API Key"), but it is
+         * text from outside going into /status and the LLM prompt: only
+         * printable ASCII of it, at most 100 bytes */
         json_object *e = sense_child(root, "errors");
         json_object *msg = sense_child(e ? e : root, "message");
-        snprintf(err, errlen, "unexpected answer: no quotes%s%.100s",
-                 msg ? ": " : "", msg ? json_object_get_string(msg) : "");
+        char said[101] = "";
+        if (msg && json_object_is_type(msg, json_type_string)) {
+            const char *t = json_object_get_string(msg);
+            size_t k = 0;
+            for (; *t && k < sizeof said - 1; t++)
+                said[k++] = (*t >= 0x20 && *t < 0x7f) ? *t : '?';
+            said[k] = '\0';
+        }
+        snprintf(err, errlen, "unexpected answer: no quotes%s%s", said[0] ? ": " : "", said);
         goto out;
     }
     double ts;
@@ -293,12 +351,14 @@ void sense_collect(const struct cfg *c, struct sense_memory *mem, time_t now, st
     snap->session_label = sessions_label(&snap->sessions);
     snap->market.forex_move_bp = -1;
 
-    char urls[FEED_COUNT][1024];
+    char urls[FEED_COUNT][1024], profiles_url[1024];
     char keyhdr[300];
     const char *birdeye_hdrs[] = { keyhdr, NULL };
-    struct http_req reqs[FEED_COUNT];
-    struct http_resp resps[FEED_COUNT];
-    int feed_of[FEED_COUNT];
+    /* one probe per source, and DexScreener's token profiles (the text
+     * that owners write about their tokens: the prompt's untrusted part) */
+    struct http_req reqs[FEED_COUNT + 1];
+    struct http_resp resps[FEED_COUNT + 1];
+    int feed_of[FEED_COUNT + 1];
     size_t n = 0;
     char q[256];
 
@@ -335,10 +395,30 @@ void sense_collect(const struct cfg *c, struct sense_memory *mem, time_t now, st
         };
         feed_of[n++] = f;
     }
+    if (snap->probes[FEED_DEXSCREENER].configured) {
+        snprintf(profiles_url, sizeof profiles_url, "%s/token-profiles/latest/v1", c->dexscreener_base_url);
+        reqs[n] = (struct http_req){
+            .method = "GET", .url = profiles_url,
+            .timeout_ms = c->feed_timeout_ms[FEED_DEXSCREENER] > 0 ? c->feed_timeout_ms[FEED_DEXSCREENER]
+                                                                    : c->probe_timeout_ms,
+            .max_bytes = SENSE_PROBE_MAX_BYTES,
+        };
+        feed_of[n++] = -1;
+    }
     http_perform_many(reqs, resps, n);
 
     for (size_t i = 0; i < n; i++) {
         int f = feed_of[i];
+        if (f < 0) {
+            /* the profiles are extra text, not the source's health */
+            char err[160];
+            if (resps[i].err != HTTP_OK || resps[i].status != 200 ||
+                sense_parse_profiles(resps[i].body, &snap->market, err, sizeof err) < 0)
+                log_event(LOG_DEBUG, "probe.profiles_unavailable", "i:http_status s:error",
+                          (long long)resps[i].status, resps[i].err != HTTP_OK ? resps[i].errmsg : "not a list of profiles");
+            http_resp_free(&resps[i]);
+            continue;
+        }
         struct sense_probe *p = &snap->probes[f];
         sense_judge(p, &resps[i]);
         char err[160];

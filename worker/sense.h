@@ -18,6 +18,7 @@
 #define SENSE_MAX_QUOTES 8
 #define SENSE_MAX_RECENT 5
 #define SENSE_MAX_TOKENS 5
+#define SENSE_MAX_PROFILES 5
 
 struct sense_probe {
     int configured;          /* 0: no URL or no key: not probed */
@@ -33,8 +34,17 @@ struct sense_quote {
 };
 
 struct sense_token {
-    char symbol[32];         /* untrusted market text, raw (bounded) */
+    char symbol[32];         /* untrusted market text, bounded, valid UTF-8 */
     char name[96];
+    char url[160];           /* the pair's DexScreener page */
+};
+
+/* A DexScreener token profile (/token-profiles/latest/v1): what a token's
+ * owner wrote about it.  All untrusted, bounded, valid UTF-8. */
+struct sense_profile {
+    char chain[24];
+    char description[400];
+    char link[160];          /* its first link's URL */
 };
 
 struct sense_market {
@@ -48,6 +58,8 @@ struct sense_market {
     int new_pairs_1h;
     int ntokens;                /* base tokens of the first pairs */
     struct sense_token tokens[SENSE_MAX_TOKENS];
+    int nprofiles;              /* newest token profiles (DexScreener) */
+    struct sense_profile profiles[SENSE_MAX_PROFILES];
     /* forex, from TraderMade live quotes */
     int forex_valid;
     int forex_stale;            /* provider timestamp older than 15 minutes */
@@ -105,6 +117,15 @@ int sense_parse_dexscreener(const char *body, time_t now, struct sense_market *m
 
 /* Parse a TraderMade /live body into m's forex fields, comparing with the
  * previous mids in mem (may be NULL) for forex_move_bp.  Returns 0 or -1. */
+/* Parse a DexScreener /token-profiles/latest/v1 answer (an array) into
+ * m->profiles.  Returns 0, or -1 with err set (m->nprofiles is 0). */
+int sense_parse_profiles(const char *body, struct sense_market *m, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Copy untrusted text into dst (cap bytes): cut on a character boundary,
+ * anything that is not UTF-8 replaced by '?'. */
+void sense_copy_text(char *dst, size_t cap, const char *src);
+
 int sense_parse_tradermade(const char *body, time_t now, const struct sense_memory *mem,
                            struct sense_market *m, char *err, size_t errlen)
     __attribute__((warn_unused_result));

@@ -73,8 +73,10 @@ static const char SQL_INSERT_LLM_CALL[] =
     "                       prompt_tokens, completion_tokens, error) "
     "VALUES ($1, $2, $3, nullif($4::int, 0), $5, $6, $7, $8, nullif($9, ''))";
 static const char SQL_LLM_USAGE[] =
-    "SELECT extract(epoch FROM called_at)::bigint, prompt_tokens + completion_tokens "
-    "  FROM llm_calls WHERE called_at > now() - interval '25 hours' ORDER BY called_at";
+    "SELECT extract(epoch FROM c.called_at)::bigint, c.prompt_tokens + c.completion_tokens "
+    "  FROM llm_calls c LEFT JOIN decisions d ON d.id = c.decision_id "
+    " WHERE c.called_at > now() - interval '25 hours' AND d.run_id IS NULL "   /* a replay's calls are its own */
+    " ORDER BY c.called_at";
 static const char SQL_UPDATE_LLM_STATE[] =
     "UPDATE worker_state SET llm = $1::jsonb WHERE id = 1";
 static const char SQL_NEXT_TRIGGER_ID[] =

@@ -346,10 +346,10 @@ else not_ok "LLM timeouts -> fallback within the budget"; fi
 scenario ''
 if force; then
   describe
-  check "no provider available (retry-after, open circuit) -> outcome circuit_open, no call" \
-    dis "d['audit']['llm_outcome'] == 'circuit_open' and d['audit']['llm_calls'] == [] and 'circuit open' in d['audit']['llm_detail']"
+  check "no provider available (Groq waits for its retry-after, OpenAI's circuit is open) -> outcome rate_limited, no call" \
+    dis "d['audit']['llm_outcome'] == 'rate_limited' and d['audit']['llm_calls'] == [] and 'circuit open' in d['audit']['llm_detail'] and 'retry-after' in d['audit']['llm_detail']"
   check "... and no request reached the stand-in's LLM ($(llm_count))" test "$(llm_count)" = 0
-else not_ok "no provider available -> outcome circuit_open"; fi
+else not_ok "no provider available -> outcome rate_limited"; fi
 
 standin GET '/_standin/requests?prefix=/n8n/webhook/' > "$T/hooks.json"
 hooks_forex=$("$PYTHON" -c '
@@ -376,7 +376,7 @@ check "/status llm: fallback_streak counts the latest failed decisions ($(jpy 'd
   sis "d['llm']['fallback_streak'] == 2"
 check "/status llm: spend and errors over 24 h" \
   sis "d['llm']['calls_24h'] >= 9 and d['llm']['tokens_24h'] > 0 and all(d['llm']['errors_24h_by_kind'].get(k, 0) >= 1 for k in ('rejected', 'server_error', 'json_validate_failed', 'rate_limited', 'timeout'))"
-check "/status last_decision carries its llm_outcome" sis "d['last_decision']['llm_outcome'] == 'circuit_open'"
+check "/status last_decision carries its llm_outcome" sis "d['last_decision']['llm_outcome'] == 'rate_limited'"
 
 api GET /metrics
 cp "$BODY" "$T/metrics.txt"
@@ -454,6 +454,100 @@ check "GET /control/commands/$CMD_ID -> 200 {status done, result, decision_id}" 
   eval '[ "$CODE" = 200 ] && is "d[\"command_id\"] == $CMD_ID and d[\"command\"] == \"force_decision\" and d[\"status\"] == \"done\" and d[\"result\"] == \"decision made\" and d[\"decision_id\"] == $DECISION and bool(d[\"processed_at\"])" < "$BODY"'
 api GET /control/commands/999999999 -H "$(auth)"
 check "GET /control/commands/999999999 -> 404 code not_found" code_is 404 not_found
+
+# ---- phase 3: Groq alone; every answer kind and error in CONTRACTS.md ----------------------
+
+stack_stop_worker TERM
+check "the phase 2 worker stops with exit status 0 (got $STACK_WORKER_STATUS)" test "$STACK_WORKER_STATUS" = 0
+OPENAI_API_KEY= LLM_BREAKER_FAILURES=100 stack_start_worker || bail "orch-worker restarted (Groq alone)"
+check "/status: the phase 3 worker stays stopped" wait_for 5 stopped
+
+# WORD OUTCOME HTTP: the stand-in's LLM answers WORD; the decision's
+# llm_outcome is OUTCOME, its first call has that HTTP status, the fallback decided
+for c in 'think ok 200' 'prose ok 200' 'fenced ok 200' 'not_json invalid 200' 'truncated length 200' \
+         'malformed malformed 200' 'empty malformed 200' \
+         '401 request_error 401' '403 request_error 403' '404 request_error 404' '413 request_error 413' \
+         '422 request_error 422' '424 server_error 424' '498 server_error 498' '499 server_error 499' \
+         '502 server_error 502' '503 server_error 503'; do
+  set -- $c
+  word=$1 want=$2 hs=$3
+  scenario "\"behaviour\":{\"llm\":\"$word\"}" || not_ok "stand-in configured for $word"
+  if force; then
+    if [ "$want" = ok ]; then
+      check "LLM answers $word -> accepted (outcome ok, calls: $(outcomes))" \
+        dis "d['audit']['llm_outcome'] == 'ok' and 'llm: ' in d['reason'] and 'fallback' not in d['reason']"
+    else
+      retried=$( [ "$want" = server_error ] && echo "len(d['audit']['llm_calls']) >= 2" || echo "len(d['audit']['llm_calls']) == 1")
+      check "LLM answers $word -> $want, HTTP $hs, the fallback decides (calls: $(outcomes))" \
+        dis "d['audit']['llm_outcome'] == '$want' and d['audit']['llm_calls'][0]['http_status'] == $hs and d['audit']['llm_calls'][0]['outcome'] == '$want' and 'fallback (llm $want)' in d['reason'] and bool(d['audit']['llm_detail']) and $retried"
+    fi
+  else
+    not_ok "LLM answers $word -> $want"
+  fi
+done
+check "the 5xx cases were retried on Groq, the 4xx ones were not (503: $(outcomes))" \
+  eval '[ "$(outcomes)" = "groq:server_error:503 groq:server_error:503 groq:server_error:503" ] || dis "len(d[\"audit\"][\"llm_calls\"]) >= 2 and all(c[\"outcome\"] == \"server_error\" for c in d[\"audit\"][\"llm_calls\"])"'
+
+# Groq's own headers: the last request of its window -> the next decision
+# steps down to the fallback without calling (and so without a 429)
+scenario '"llm_remaining_requests":1'
+if force; then
+  check "a call that leaves x-ratelimit-remaining-requests 0 is still accepted" dis "d['audit']['llm_outcome'] == 'ok'"
+  n0=$(llm_count)
+  if force; then
+    describe
+    check "remaining-requests 0 -> stepped down: outcome rate_limited, no call, 'no requests left' in the detail" \
+      dis "d['audit']['llm_outcome'] == 'rate_limited' and d['audit']['llm_calls'] == [] and 'no requests left' in d['audit']['llm_detail'] and 'fallback (llm rate_limited)' in d['reason']"
+    check "... and no LLM request reached the stand-in ($n0 before, $(llm_count) after)" test "$(llm_count)" = "$n0"
+  else not_ok "remaining-requests 0 -> stepped down"; fi
+  # the stand-in itself says 429 when the window is used up (what the step-down avoids)
+  code=$(curl -s -o "$T/429.json" -w '%{http_code}' -H "Authorization: Bearer x" -H 'Content-Type: application/json' \
+         --data-binary '{"model":"m","messages":[{"role":"user","content":"x"}]}' "$SA/llm/openai/v1/chat/completions")
+  check "the stand-in answers 429 rate_limit_exceeded once its window is used up (got $code)" \
+    eval '[ "$code" = 429 ] && is "d[\"error\"][\"code\"] == \"rate_limit_exceeded\"" < "$T/429.json"'
+else not_ok "a call that leaves x-ratelimit-remaining-requests 0 is still accepted"; fi
+
+# the tokens-per-day budget, restored from llm_calls at start
+stack_stop_worker TERM
+spent=$(sql "SELECT sum(prompt_tokens + completion_tokens) FROM llm_calls WHERE called_at::date = (now() AT TIME ZONE 'UTC')::date")
+OPENAI_API_KEY= LLM_MAX_TOKENS_PER_DAY=$((spent + 10)) stack_start_worker || bail "orch-worker restarted (LLM_MAX_TOKENS_PER_DAY)"
+wait_for 5 stopped
+scenario ''
+n0=$(llm_count)
+if force; then
+  describe
+  check "LLM_MAX_TOKENS_PER_DAY=$((spent + 10)) with $spent spent today -> outcome budget, no call" \
+    dis "d['audit']['llm_outcome'] == 'budget' and 'LLM_MAX_TOKENS_PER_DAY' in d['audit']['llm_detail'] and d['audit']['llm_calls'] == []"
+  check "... and no LLM request reached the stand-in" test "$(llm_count)" = "$n0"
+else not_ok "LLM_MAX_TOKENS_PER_DAY -> outcome budget"; fi
+
+api GET /metrics
+cp "$BODY" "$T/metrics3.txt"
+outcomes_metric() {
+  "$PYTHON" - "$T/metrics3.txt" <<'EOF'
+import sys
+v = {}
+for line in open(sys.argv[1]):
+    if line.startswith("#") or not line.strip():
+        continue
+    k, x = line.rsplit(" ", 1)
+    v[k] = float(x)
+bad = []
+for o in ("ok", "budget", "rate_limited", "rejected", "invalid", "length", "malformed", "request_error", "server_error", "timeout"):
+    if v.get('orchestrator_llm_decisions_total{outcome="%s"}' % o, 0) < 1:
+        bad.append("no decision with outcome %s" % o)
+total = sum(x for k, x in v.items() if k.startswith("orchestrator_llm_decisions_total{"))
+fell = total - v.get('orchestrator_llm_decisions_total{outcome="ok"}', 0)
+if v.get("orchestrator_fallback_decisions_total") != fell:
+    bad.append("fallback_decisions_total %s != decisions not ok %s" % (v.get("orchestrator_fallback_decisions_total"), fell))
+for x in bad:
+    print("# " + x)
+sys.exit(1 if bad else 0)
+EOF
+}
+check "/metrics: orchestrator_llm_decisions_total by outcome (budget and step-downs included); fallback_decisions_total = the rest" outcomes_metric
+promtool_out=$(promtool check metrics < "$T/metrics3.txt" 2>&1)
+check "promtool check metrics: silent after phase 3" test -z "$promtool_out"
 
 # ---- secrets ---------------------------------------------------------------------------------
 

@@ -159,6 +159,10 @@ CONFIG_DOC = {
     "llm_content": "assistant message content: a string as is, other JSON serialised; "
                    "null: a default decision object",
     "llm_json_schema": "true: accept response_format json_schema; false (default): 400 like Groq's llama-3.3",
+    "llm_remaining_requests": "number: the requests left in Groq's window from now on; each answer's "
+                              "x-ratelimit-remaining-requests counts down from it, and a request that "
+                              "arrives when none is left gets Groq's 429 (retry-after); null (default): "
+                              "1000 minus the calls served, never 0",
 }
 
 
@@ -191,6 +195,7 @@ def default_config() -> dict:
         "llm_key": None,
         "llm_content": None,
         "llm_json_schema": False,
+        "llm_remaining_requests": None,
     }
 
 
@@ -960,16 +965,26 @@ class Llm(Service):
                    413: ("invalid_request_error", "request_too_large"),
                    422: ("invalid_request_error", None), 498: ("invalid_request_error", "capacity_exceeded")}
 
-    def _ratelimit_headers(self) -> list[tuple[str, str]]:
+    def _ratelimit_headers(self, remaining: int) -> list[tuple[str, str]]:
         n = self.state.bump("llm_calls")
         return [("x-ratelimit-limit-requests", "1000"), ("x-ratelimit-limit-tokens", "12000"),
-                ("x-ratelimit-remaining-requests", str(max(0, 1000 - n))),
+                ("x-ratelimit-remaining-requests", str(max(0, remaining))),
                 ("x-ratelimit-remaining-tokens", str(max(0, 12000 - 900 * n))),
                 ("x-ratelimit-reset-requests", "2m59.56s"), ("x-ratelimit-reset-tokens", "7.66s")]
 
     def serve(self, req, sub):
+        window = req.cfg.get("llm_remaining_requests")
+        if window is not None:
+            used = self.state.bump("llm_window") - 1        # requests before this one
+            if used >= window:                               # none left: Groq's 429
+                r = self.too_many(req)
+                r.headers.extend(self._ratelimit_headers(0))
+                return r
+            remaining = window - used - 1
+        else:
+            remaining = max(1, 1000 - self.state.counters.get("llm_calls", 0) - 1)
         r = super().serve(req, sub)
-        r.headers.extend(self._ratelimit_headers())
+        r.headers.extend(self._ratelimit_headers(remaining))
         return r
 
     def _err(self, status, message, etype=None, code=None, **extra) -> Response:
@@ -1307,6 +1322,7 @@ CONFIG_CHECKS = {
     "n8n_respond": _respond, "n8n_exec_status": _exec_status, "n8n_exec_seconds": _num(0, 86400),
     "n8n_api_key": _str(nullable=True), "n8n_workflows": _workflow_list,
     "n8n_page_max": _num(1, N8N_API_PAGE_MAX, integer=True),
+    "llm_remaining_requests": _num(0, 10 ** 9, integer=True, nullable=True),
 }
 assert set(CONFIG_CHECKS) | {"behaviour"} == set(CONFIG_DOC)
 
@@ -1438,6 +1454,9 @@ class State:
                 elif k == "n8n_exec_status":
                     self.counters.pop("n8n_exec_status", None)
                     new[k] = copy.deepcopy(v)
+                elif k == "llm_remaining_requests":
+                    self.counters.pop("llm_window", None)      # a new window starts now
+                    new[k] = v
                 else:
                     new[k] = copy.deepcopy(v)
             reseed = "seed" in patch

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "sense.h"
+#include "utf8.h"
 
 /* ---- the recorded sample --------------------------------------------------- */
 
@@ -699,6 +700,78 @@ static void test_to_json(void **state)
     json_object_put(j);
 }
 
+/* ---- text from outside stays valid UTF-8 ------------------------------------------ */
+
+static void test_utf8(void **state)
+{
+    (void)state;
+    char s[64];
+    unsigned cp;
+    snprintf(s, sizeof s, "plain \xc3\xa9 \xe2\x80\x99 \xf0\x9f\x9a\x80");
+    assert_int_equal(utf8_clean(s), 0);
+    assert_int_equal(utf8_decode("\xf0\x9f\x9a\x80", &cp), 4);
+    assert_int_equal(cp, 0x1F680);
+    /* overlong, surrogate, above U+10FFFF, lone continuation, truncated */
+    const char *bad[] = { "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\x80", "\xe2\x80", "\xff" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(s, sizeof s, "a%sb", bad[i]);
+        size_t n = strlen(s);
+        assert_true(utf8_clean(s) >= 1);
+        assert_int_equal(strlen(s), n);                 /* same length: '?' per bad byte */
+        assert_int_equal(utf8_clean(s), 0);
+        assert_int_equal(s[0], 'a');
+        assert_int_equal(s[n - 1], 'b');
+    }
+    /* cutting: never inside a character */
+    const char *t = "ab\xe2\x80\x99" "cd";
+    assert_int_equal(utf8_cut(t, strlen(t), 10), strlen(t));
+    assert_int_equal(utf8_cut(t, strlen(t), 2), 2);
+    assert_int_equal(utf8_cut(t, strlen(t), 3), 2);
+    assert_int_equal(utf8_cut(t, strlen(t), 4), 2);
+    assert_int_equal(utf8_cut(t, strlen(t), 5), 5);
+    char small[5];
+    sense_copy_text(small, sizeof small, t);            /* 4 bytes of room */
+    assert_string_equal(small, "ab");
+    sense_copy_text(s, sizeof s, "x\xff" "y");
+    assert_string_equal(s, "x?y");
+}
+
+static void test_token_profiles(void **state)
+{
+    (void)state;
+    char dir[1024], path[1200];
+    shared_data(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/fixtures/dexscreener_token_profiles_2025-03-17.json", dir);
+    char *body = read_all(path);
+    if (!body)
+        fail_msg("cannot read %s (set SHARED_DATA)", path);
+    struct sense_market m;
+    memset(&m, 0, sizeof m);
+    char err[160];
+    assert_int_equal(sense_parse_profiles(body, &m, err, sizeof err), 0);
+    assert_int_equal(m.nprofiles, SENSE_MAX_PROFILES);
+    /* the first recorded profile, as DexScreener sent it */
+    assert_string_equal(m.profiles[0].chain, "solana");
+    assert_string_equal(m.profiles[0].description, "Dough's gf. If you dont believe. Ask him.");
+    assert_string_equal(m.profiles[0].link, "https://dougionsol.fun/");
+    for (int i = 0; i < m.nprofiles; i++) {
+        char copy[sizeof m.profiles[i].description];
+        snprintf(copy, sizeof copy, "%s", m.profiles[i].description);
+        assert_int_equal(utf8_clean(copy), 0);
+        assert_true(strlen(m.profiles[i].description) < sizeof m.profiles[i].description);
+    }
+    free(body);
+    /* not a list, no text, bad bytes */
+    assert_int_equal(sense_parse_profiles("{\"pairs\":[]}", &m, err, sizeof err), -1);
+    assert_int_equal(m.nprofiles, 0);
+    assert_int_equal(sense_parse_profiles("[{\"chainId\":\"bsc\"},{\"chainId\":7,\"description\":\"d\\u00e9 \xff\"}]",
+                                          &m, err, sizeof err), 0);
+    assert_int_equal(m.nprofiles, 1);
+    assert_string_equal(m.profiles[0].chain, "");
+    assert_string_equal(m.profiles[0].description, "d\xc3\xa9 ?");
+    assert_int_equal(sense_parse_profiles("[", &m, err, sizeof err), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -717,6 +790,8 @@ int main(void)
         cmocka_unit_test(test_urlencode),
         cmocka_unit_test(test_iso8601),
         cmocka_unit_test(test_to_json),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_token_profiles),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
