@@ -247,6 +247,14 @@ static void metrics_workflows(struct metrics_buf *b, const struct query_state *s
     for (int w = 0; w < WF_COUNT; w++)
         metrics_add(b, "orchestrator_workflow_circuit_open{workflow=\"%s\"} %d\n", catalog_workflow(w)->path,
                     st->wf[w].present && strcmp(st->wf[w].circuit, "open") == 0);
+    metrics_family(b, "orchestrator_workflow_circuit_state", "gauge",
+                   "1 for the state each workflow's circuit breaker is in (closed, open, half_open), else 0.");
+    static const char *const cs[] = { "closed", "open", "half_open" };
+    for (int w = 0; w < WF_COUNT; w++)
+        for (size_t k = 0; k < sizeof cs / sizeof cs[0]; k++)
+            metrics_add(b, "orchestrator_workflow_circuit_state{workflow=\"%s\",state=\"%s\"} %d\n",
+                        catalog_workflow(w)->path, cs[k],
+                        strcmp(st->wf[w].present && st->wf[w].circuit[0] ? st->wf[w].circuit : "closed", cs[k]) == 0);
     metrics_family(b, "orchestrator_workflow_available", "gauge",
                    "0 after n8n answered 404 (not registered) or lists the workflow inactive or not at all, else 1.");
     for (int w = 0; w < WF_COUNT; w++)
@@ -334,11 +342,28 @@ char *metrics_render(const struct query_state *st, size_t *len)
                     catalog_source_name(s), metrics_num((double)st->by_source[s], num));
 
     metrics_family(&b, "orchestrator_triggers_total", "counter",
-                   "Workflow triggers by workflow and status.");
+                   "Workflow triggers recorded (one per workflow a decision started), by workflow.");
+    for (int w = 0; w < WF_COUNT; w++) {
+        long long n = 0;
+        for (int i = 0; i < st->ntrig; i++)
+            if (strcmp(st->trig[i].workflow, catalog_workflow(w)->path) == 0)
+                n += st->trig[i].n;
+        metrics_add(&b, "orchestrator_triggers_total{workflow=\"%s\"} %s\n", catalog_workflow(w)->path,
+                    metrics_num((double)n, num));
+    }
+    metrics_family(&b, "orchestrator_triggers", "gauge",
+                   "Workflow triggers by workflow and their status now (sent, failed, retrying, dry_run, ...).");
     for (int i = 0; i < st->ntrig; i++)
-        metrics_add(&b, "orchestrator_triggers_total{workflow=\"%s\",status=\"%s\"} %s\n",
+        metrics_add(&b, "orchestrator_triggers{workflow=\"%s\",status=\"%s\"} %s\n",
                     metrics_label(st->trig[i].workflow, l1, sizeof l1),
                     metrics_label(st->trig[i].status, l2, sizeof l2), metrics_num((double)st->trig[i].n, num));
+    metrics_family(&b, "orchestrator_trigger_outcomes_total", "counter",
+                   "n8n executions that ended, by workflow and outcome (succeeded, failed, crashed, canceled, "
+                   "timed_out, superseded).");
+    for (int i = 0; i < st->nout; i++)
+        metrics_add(&b, "orchestrator_trigger_outcomes_total{workflow=\"%s\",outcome=\"%s\"} %s\n",
+                    metrics_label(st->out[i].workflow, l1, sizeof l1),
+                    metrics_label(st->out[i].outcome, l2, sizeof l2), metrics_num((double)st->out[i].n, num));
 
     metrics_family(&b, "orchestrator_source_latency_seconds", "gauge",
                    "Latency of the last probe of each market data source.");

@@ -57,6 +57,11 @@ static const char SQL_STATE_TRIGGERS[] =
     "  FROM triggers t JOIN decisions d ON d.id = t.decision_id "
     " WHERE d.run_id IS NULL "
     " GROUP BY t.workflow, t.status ORDER BY t.workflow, t.status LIMIT 128";
+static const char SQL_STATE_OUTCOMES[] =
+    "SELECT t.workflow, t.outcome, count(*) "
+    "  FROM triggers t JOIN decisions d ON d.id = t.decision_id "
+    " WHERE d.run_id IS NULL AND t.outcome IS NOT NULL "
+    " GROUP BY t.workflow, t.outcome ORDER BY t.workflow, t.outcome LIMIT 64";
 /* The latency FILTERs are the bounds of query_llm_bucket_ms, in order. */
 static const char SQL_STATE_LLM[] =
     "SELECT provider, outcome, count(*), sum(prompt_tokens), sum(completion_tokens), "
@@ -453,7 +458,8 @@ static int query_state_counts(PGconn *c, struct query_state *st)
     return 0;
 }
 
-/* Trigger counts per workflow and status.  Returns 0 or -1. */
+/* Trigger counts per workflow and status, and per workflow and
+ * execution outcome.  Returns 0 or -1. */
 static int query_state_triggers(PGconn *c, struct query_state *st)
 {
     PGresult *r = query_run(c, "state_triggers", SQL_STATE_TRIGGERS, 0, NULL);
@@ -465,6 +471,15 @@ static int query_state_triggers(PGconn *c, struct query_state *st)
         query_copy(g->status, sizeof g->status, r, i, 1);
         g->n = query_ll(r, i, 2);
         g->retries = query_ll(r, i, 3);
+    }
+    PQclear(r);
+    r = query_run(c, "state_outcomes", SQL_STATE_OUTCOMES, 0, NULL);
+    if (!r)
+        return -1;
+    for (int i = 0; i < PQntuples(r) && st->nout < (int)(sizeof st->out / sizeof st->out[0]); i++) {
+        query_copy(st->out[st->nout].workflow, sizeof st->out[0].workflow, r, i, 0);
+        query_copy(st->out[st->nout].outcome, sizeof st->out[0].outcome, r, i, 1);
+        st->out[st->nout++].n = query_ll(r, i, 2);
     }
     PQclear(r);
     return 0;

@@ -116,6 +116,9 @@ struct query_state {
     long long agreed_24h, compared_24h;   /* the same over the last 24 hours */
     int ntrig;
     struct query_trigger_group trig[QUERY_MAX_TRIGGER_GROUPS];
+    /* live triggers by workflow and execution outcome (succeeded, failed, ...) */
+    int nout;
+    struct { char workflow[40]; char outcome[16]; long long n; } out[64];
     /* live decisions by llm_outcome (ok, not_configured, budget, ...) */
     int nllm_outcome;
     struct { char outcome[24]; long long n; } llm_outcome[16];

@@ -511,7 +511,9 @@ static void alert_send_one(struct alert *a, long timeout_ms)
     if (e == HTTP_OK)
         alert_parse_answer(a, &r, &ok, desc, sizeof desc, &retry_after);
     /* libcurl's r.errmsg may quote the URL, and so the token: never logged */
-    if (e == HTTP_OK && r.status >= 200 && r.status < 300) {
+    /* Telegram's answer says "ok": a 200 without it (a proxy's page, or
+     * {"ok":false}) delivered nothing */
+    if (e == HTTP_OK && r.status >= 200 && r.status < 300 && ok) {
         a->stats.sent++;
         log_event(LOG_INFO, "alert.sent", "s:chat_id s:kind i:status i:attempt d:ms",
                   a->chat_id, kind, (long long)r.status, (long long)m->attempts + 1, r.elapsed_ms);

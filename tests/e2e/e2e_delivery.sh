@@ -382,6 +382,8 @@ check "two failures in a row open the circuit: /status circuits_open" \
   wait_for 5 status_is '[c["state"] for c in d["workflows"]["circuits_open"] if c["workflow"] == "crypto-normal-scan"] == ["open"]'
 check "orchestrator_workflow_circuit_open{workflow=\"crypto-normal-scan\"} 1" \
   test "$(metric 'orchestrator_workflow_circuit_open\{workflow="crypto-normal-scan"\}')" = 1
+check "orchestrator_workflow_circuit_state{workflow=\"crypto-normal-scan\",state=\"open\"} 1" \
+  test "$(metric 'orchestrator_workflow_circuit_state\{workflow="crypto-normal-scan",state="open"\}')" = 1
 hooks_before=$(standin_requests "prefix=/n8n/webhook/crypto-normal-scan&method=POST" | jpy 'len(d)')
 force && K=$D
 wait_for 10 settled "$K"
@@ -441,7 +443,8 @@ promtool_rc=$?
 [ -z "$promtool_out" ] || echo "$promtool_out" | sed 's/^/# promtool: /'
 check "promtool check metrics: silent, exit 0 (exit $promtool_rc)" test "$promtool_rc" = 0 -a -z "$promtool_out"
 missing=
-for m in orchestrator_triggers_total orchestrator_trigger_retries_total orchestrator_workflow_circuit_open \
+for m in orchestrator_triggers_total orchestrator_triggers orchestrator_trigger_outcomes_total \
+         orchestrator_workflow_circuit_state orchestrator_trigger_retries_total orchestrator_workflow_circuit_open \
          orchestrator_workflow_available orchestrator_execution_duration_seconds_bucket \
          orchestrator_execution_duration_seconds_count orchestrator_results_received_total orchestrator_alerts_total \
          orchestrator_opportunities_total; do

@@ -552,6 +552,29 @@ static void retry_after_header_when_the_body_has_none(void **state)
     free(cap_stop());
 }
 
+static void a_200_that_is_not_ok_is_not_sent(void **state)
+{
+    (void)state;
+    static const struct step steps[] = {
+        { 200, NULL, "{\"ok\":false,\"error_code\":400,\"description\":\"Bad Request: message text is empty\"}" },
+        { 200, NULL, "<html>a captive portal</html>" },
+    };
+    struct rig r;
+    cap_start();
+    rig_up(&r, steps, 2);
+    assert_int_equal(alert_post(&r.a, ALERT_WORKFLOW_FAILED, "a"), 0);
+    assert_int_equal(alert_post(&r.a, ALERT_WORKFLOW_FAILED, "b"), 0);
+    assert_int_equal(alert_flush(&r.a, 4000), 0);
+    assert_int_equal(served(&r.sv), 2);
+    assert_int_equal(r.a.stats.sent, 0);
+    assert_int_equal(r.a.stats.failed, 2);
+    rig_down(&r);
+    char *log = cap_stop();
+    assert_int_equal(count_of(log, "\"event\":\"alert.sent\""), 0);
+    assert_int_equal(count_of(log, "\"event\":\"alert.failed\""), 2);
+    free(log);
+}
+
 static void full_queue_drops_the_oldest(void **state)
 {
     (void)state;
@@ -856,6 +879,7 @@ int main(void)
         cmocka_unit_test_teardown(one_message_per_second, cap_teardown),
         cmocka_unit_test_teardown(rate_limit_429_waits_retry_after_and_keeps_the_message, cap_teardown),
         cmocka_unit_test_teardown(retry_after_header_when_the_body_has_none, cap_teardown),
+        cmocka_unit_test_teardown(a_200_that_is_not_ok_is_not_sent, cap_teardown),
         cmocka_unit_test_teardown(full_queue_drops_the_oldest, cap_teardown),
         cmocka_unit_test_teardown(permanent_errors_fail_the_message_at_once, cap_teardown),
         cmocka_unit_test_teardown(server_errors_retried_then_given_up, cap_teardown),
