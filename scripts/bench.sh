@@ -183,7 +183,16 @@ echo
 MISSED=0
 ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 meets() { awk -v r="$1" -v t="$2" 'BEGIN { exit !(r != "n/a" && r >= t) }'; }
-printf '%-12s %12s %12s %18s\n' api "api/hello" "api/static" "api/hello-same-size"
+# wrk's latencies ("850.00us", "1.23ms", "1.02s") in milliseconds
+to_ms() { echo "${1:-}" | awk '{ v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /ms$/) v += 0; else if ($1 ~ /s$/) v *= 1000; print v }'; }
+# a run with errors measured something else than the answer: it does not count
+for n in "${!RPS[@]}"; do
+  if [ -n "${ERRS[$n]:-}" ] && [ "${ERRS[$n]}" != 0 ]; then
+    echo "bench: $n had ${ERRS[$n]} non-2xx answers: its figures are not valid"
+    MISSED=1
+  fi
+done
+printf '%-12s %12s %12s %18s   %s\n' api "api/hello" "api/static" "api/hello-same-size" "p99: api / hello / static (ms)"
 for n in status decisions metrics; do
   rh=$(ratio "${RPS[$n]}" "${RPS[hello-$n]}")
   rs=$(ratio "${RPS[$n]}" "${RPS[static-$n]}")
@@ -191,10 +200,13 @@ for n in status decisions metrics; do
   mh=ok ms=ok
   meets "$rh" 0.8 || { mh=MISSED; MISSED=1; }
   meets "$rs" 0.25 || { ms=MISSED; MISSED=1; }
-  printf '%-12s %6s %-6s %6s %-6s %10s\n' "$n" "$rh" "$mh" "$rs" "$ms" "$rz"
+  pa=$(to_ms "${P99[$n]:-}") ph=$(to_ms "${P99[hello-$n]:-}") ps=$(to_ms "${P99[static-$n]:-}")
+  printf '%-12s %6s %-6s %6s %-6s %10s   %s / %s / %s (x%s of hello)\n' "$n" "$rh" "$mh" "$rs" "$ms" "$rz" \
+    "$pa" "$ph" "$ps" "$(ratio "$pa" "$ph")"
 done
 echo "(targets: api/hello >= 0.80, api/static >= 0.25; api/hello-same-size compares with the bare"
-echo " program sending a body of the API answer's size, which shows what the bytes alone cost)"
+echo " program sending a body of the API answer's size, which shows what the bytes alone cost;"
+echo " p99 x of hello: how much longer the API's slowest 1% take than the bare program's)"
 
 echo
 echo "orch-api RSS after:"
