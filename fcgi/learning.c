@@ -193,7 +193,8 @@ static json_object *learning_round4(double d)
 }
 
 /* The policies the dashboard compares. */
-static const char *const learning_policies[] = { "orchestrator", "cron-5", "cron-15", "cron-60" };
+static const char *const learning_policies[] = { "orchestrator", "cron-5", "cron-15", "cron-60",
+                                                 "market-hours-cron-5", "equal-runs-cron" };
 #define LEARNING_NPOLICIES (sizeof learning_policies / sizeof learning_policies[0])
 
 json_object *learning_market_summary(json_object *scorecard)
@@ -218,15 +219,24 @@ json_object *learning_market_summary(json_object *scorecard)
             return NULL;
         }
         static const char *const keys[] = { "coverage", "runs", "cron5_coverage", "cron5_runs",
-                                            "coverage_vs_cron5", "runs_vs_cron5" };
+                                            "coverage_vs_cron5", "runs_vs_cron5",
+                                            "market_hours_cron5_coverage", "market_hours_cron5_runs",
+                                            "coverage_vs_market_hours_cron5", "runs_vs_market_hours_cron5",
+                                            "equal_runs_cron_period_s", "equal_runs_cron_runs",
+                                            "equal_runs_cron_coverage", "coverage_minus_equal_runs_cron" };
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
             json_object_object_add(s, keys[i], learning_round4(learning_num(m, keys[i])));
-        json_object *tm;
-        json_object_object_add(s, "target_met",
-                               json_object_object_get_ex(m, "target_met", &tm) &&
-                               json_object_is_type(tm, json_type_boolean) ? json_object_get(tm) : NULL);
+        static const char *const flags[] = { "target_met", "target_met_vs_cron5" };
+        for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+            json_object *tm;
+            json_object_object_add(s, flags[i],
+                                   json_object_object_get_ex(m, flags[i], &tm) &&
+                                   json_object_is_type(tm, json_type_boolean) ? json_object_get(tm) : NULL);
+        }
+        const char *basis = learning_str(m, "target_basis");
+        json_object_object_add(s, "target_basis", basis ? json_object_new_string(basis) : NULL);
         long long ninst = 0, top = 0;
-        double runs[LEARNING_NPOLICIES] = { 0 }, covered[LEARNING_NPOLICIES] = { 0 };
+        double runs[LEARNING_NPOLICIES] = { 0 }, covered[LEARNING_NPOLICIES] = { 0 }, period[LEARNING_NPOLICIES] = { 0 };
         int have[LEARNING_NPOLICIES] = { 0 };
         size_t n = inst && json_object_is_type(inst, json_type_array) ? json_object_array_length(inst) : 0;
         for (size_t i = 0; i < n; i++) {
@@ -246,11 +256,13 @@ json_object *learning_market_summary(json_object *scorecard)
                 for (size_t j = 0; name && j < LEARNING_NPOLICIES; j++) {
                     if (strcmp(name, learning_policies[j]) != 0)
                         continue;
-                    double r = learning_num(p, "runs"), c = learning_num(p, "covered");
+                    double r = learning_num(p, "runs"), c = learning_num(p, "covered"), per = learning_num(p, "period_s");
                     if (isfinite(r) && r > runs[j])
                         runs[j] = r;
                     if (isfinite(c))
                         covered[j] += c;
+                    if (isfinite(per) && per > period[j])
+                        period[j] = per;
                     have[j] = 1;
                 }
             }
@@ -263,6 +275,7 @@ json_object *learning_market_summary(json_object *scorecard)
                 continue;
             json_object_object_add(p, "runs", json_object_new_int64((long long)runs[j]));
             json_object_object_add(p, "covered", json_object_new_int64((long long)covered[j]));
+            json_object_object_add(p, "period_s", period[j] > 0 ? json_object_new_int64((long long)period[j]) : NULL);
             json_object_object_add(p, "coverage", top > 0 ? learning_round4(covered[j] / (double)top) : NULL);
             json_object_object_add(pol, learning_policies[j], p);
         }
@@ -356,11 +369,12 @@ enum learning_mgauge {
 };
 static const struct { const char *name, *help; } learning_mgauges[LEARNING_G_COUNT] = {
     [LEARNING_G_RATIO] = { "orchestrator_learning_activity_ratio",
-                           "Smoothed market activity relative to its learned baseline for the session." },
+                           "Market activity (the larger of the latest and the smoothed reading) relative to the market's learned baseline over all sessions." },
     [LEARNING_G_READING] = { "orchestrator_learning_activity_reading",
                              "Latest market activity reading (crypto: mean abs 5-minute change in percent; forex: basis points per 5 minutes)." },
     [LEARNING_G_SMOOTHED] = { "orchestrator_learning_activity_smoothed", "Smoothed market activity." },
-    [LEARNING_G_BASELINE] = { "orchestrator_learning_activity_baseline", "Learned activity baseline of the current session." },
+    [LEARNING_G_BASELINE] = { "orchestrator_learning_activity_baseline",
+                              "Learned activity baseline of the whole market (all sessions; per-session baselines are in /status)." },
     [LEARNING_G_BASELINE_SD] = { "orchestrator_learning_activity_baseline_sd", "Standard deviation of the learned activity baseline." },
     [LEARNING_G_BAND] = { "orchestrator_learning_activity_band",
                           "1 for the market's current activity band, 0 for the others." },
@@ -396,6 +410,23 @@ static const struct { const char *name, *key, *help; int bound; } learning_agaug
 
 static const char *const learning_bands[] = { "quiet", "usual", "elevated", "high" };
 static const char *const learning_intensities[] = { "aggressive", "normal", "light" };
+/* The session buckets (worker/learn.c learn_bucket_name): a fixed label set. */
+static const char *const learning_sessions[] = { "sydney", "sydney_tokyo", "tokyo", "tokyo_london", "london",
+                                                 "london_newyork", "newyork", "off_hours", "closed" };
+
+/* The gauges per market, session and intensity (the "outcomes" of a
+ * session): their names; the values come as for learning_agauges. */
+static const struct { const char *name, *help; int arm; } learning_sgauges[] = {
+    { "orchestrator_learning_session_runs", "Decayed number of outcomes behind the session estimate.", LEARNING_A_RUNS },
+    { "orchestrator_learning_session_success_probability",
+      "Posterior mean probability that a run started in the session succeeds.", LEARNING_A_SUCCESS },
+    { "orchestrator_learning_session_expected_opportunities",
+      "Posterior mean of the opportunities a run started in the session finds over a fresh window.", LEARNING_A_OPP },
+    { "orchestrator_learning_session_expected_opportunities_lower",
+      "Lower bound of the 90% interval of the session's expected opportunities.", LEARNING_A_OPP_LO },
+    { "orchestrator_learning_session_expected_opportunities_upper",
+      "Upper bound of the 90% interval of the session's expected opportunities.", LEARNING_A_OPP_HI },
+};
 
 /* The value of a per-market gauge, NAN when absent. */
 static double learning_mvalue(json_object *m, int g, const char *band)
@@ -490,6 +521,29 @@ char *learning_metrics_render(json_object *learning, size_t *len)
             }
         }
     }
+    for (size_t g = 0; g < sizeof learning_sgauges / sizeof learning_sgauges[0]; g++) {
+        learning_add(&b, "# HELP %s %s\n# TYPE %s gauge\n", learning_sgauges[g].name, learning_sgauges[g].help,
+                     learning_sgauges[g].name);
+        if (!markets)
+            continue;
+        json_object_object_foreach(markets, market, m) {
+            json_object *sessions = learning_obj(m, "sessions");
+            if (!sessions)
+                continue;
+            learning_label(market, lm, sizeof lm);
+            for (size_t k = 0; k < sizeof learning_sessions / sizeof learning_sessions[0]; k++) {
+                json_object *outcomes = learning_obj(learning_obj(sessions, learning_sessions[k]), "outcomes");
+                for (size_t i = 0; outcomes && i < sizeof learning_intensities / sizeof learning_intensities[0]; i++) {
+                    json_object *arm = learning_obj(outcomes, learning_intensities[i]);
+                    double v = arm ? learning_avalue(arm, learning_sgauges[g].arm) : NAN;
+                    if (isfinite(v))
+                        learning_add(&b, "%s{market=\"%s\",session=\"%s\",intensity=\"%s\"} %s\n",
+                                     learning_sgauges[g].name, lm, learning_sessions[k], learning_intensities[i],
+                                     learning_val(v, num));
+                }
+            }
+        }
+    }
     if (b.failed) {
         free(b.p);
         return NULL;
@@ -561,7 +615,8 @@ static json_object *learning_replay_row(const PGresult *r, int row, int full)
     json_object_object_add(o, "timings", timings);
     json_object *summary = json_object_new_object();
     if (summary) {
-        static const char *const keys[] = { "window_minutes", "top_share", "llm_calls", "llm_tokens", "health_checks" };
+        static const char *const keys[] = { "window_minutes", "top_share", "llm_calls", "llm_tokens", "health_checks",
+                                            "deep_analyses" };
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
             double v = learning_num(sc, keys[i]);
             json_object_object_add(summary, keys[i], isfinite(v) ? query_json_double(v) : NULL);

@@ -50,9 +50,15 @@ json_object *learning_tidy(json_object *o);
 
 /* The per-market comparison of a replay scorecard (borrowed):
  * {"crypto": {"coverage", "runs", "cron5_coverage", "cron5_runs",
- *  "coverage_vs_cron5", "runs_vs_cron5", "target_met", "instruments",
- *  "top_windows", "policies": {"orchestrator"|"cron-5"|"cron-15"|"cron-60":
- *  {"runs", "covered", "coverage"}}}}: the scorecard's "markets" entries with
+ *  "coverage_vs_cron5", "runs_vs_cron5", "market_hours_cron5_coverage",
+ *  "market_hours_cron5_runs", "coverage_vs_market_hours_cron5",
+ *  "runs_vs_market_hours_cron5", "equal_runs_cron_period_s",
+ *  "equal_runs_cron_runs", "equal_runs_cron_coverage",
+ *  "coverage_minus_equal_runs_cron", "target_met" (against "target_basis",
+ *  market-hours cron-5), "target_met_vs_cron5", "instruments",
+ *  "top_windows", "policies": {"orchestrator"|"cron-5"|"cron-15"|"cron-60"|
+ *  "market-hours-cron-5"|"equal-runs-cron": {"runs", "covered", "coverage",
+ *  "period_s"}}}}: the scorecard's "markets" entries with
  * the policies summed over the market's instruments (covered and top
  * windows summed, runs the market's scans: the largest of its instruments).
  * Returns an object (caller frees), empty for a NULL or malformed
@@ -65,7 +71,10 @@ json_object *learning_market_summary(json_object *scorecard);
 json_object *learning_status(json_object *learning);
 
 /* The learning gauges (orchestrator_learning_*) of a summary (borrowed,
- * may be NULL or empty: then only HELP and TYPE lines).  Returns a
+ * may be NULL or empty: then only HELP and TYPE lines): per market; per
+ * market, band and intensity; and orchestrator_learning_session_* per
+ * market, session and intensity -- label values only from the fixed sets
+ * of bands, sessions and intensities, so the series stay bounded.  Returns a
  * NUL-terminated text (caller frees) with its length in *len, or NULL when
  * out of memory or over LEARNING_METRICS_MAX. */
 char *learning_metrics_render(json_object *learning, size_t *len);

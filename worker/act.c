@@ -29,6 +29,11 @@ void act_key(long long decision_id, const char *workflow, char *out, size_t cap)
     snprintf(out, cap, "orch-%lld-%s", decision_id, workflow);
 }
 
+void act_replay_key(long long run_id, long long seq, const char *workflow, char *out, size_t cap)
+{
+    snprintf(out, cap, "replay-%lld-%lld-%s", run_id, seq, workflow);
+}
+
 json_object *act_payload(const struct sense_snapshot *snap, const struct decide_choice *ch,
                          long long decision_id, long long trigger_id, const char *workflow,
                          const char *key, long long next_decision_at, int dry_run)
@@ -51,8 +56,18 @@ json_object *act_payload(const struct sense_snapshot *snap, const struct decide_
             json_object_array_add(open, json_object_new_string(session_name(s)));
     json_object_object_add(p, "sessions", open);
 
-    /* the market context the workflow may use to tune its scan */
-    json_object *full = sense_to_json(snap);
+    /* the market context the workflow may use to tune its scan (without
+     * the learning summary, which this body does not carry and which is
+     * the costly part to build) */
+    struct sense_snapshot *bare = malloc(sizeof *bare);
+    if (!bare) {
+        json_object_put(p);
+        return NULL;
+    }
+    *bare = *snap;
+    bare->learn = NULL;
+    json_object *full = sense_to_json(bare);
+    free(bare);
     json_object *market = NULL;
     if (full && json_object_object_get_ex(full, "market", &market))
         json_object_object_add(p, "market", json_object_get(market));

@@ -28,6 +28,8 @@ struct act_job {
     const char *workflow;       /* webhook path (borrowed) */
     const char *payload;        /* JSON body (borrowed) */
     const char *key;            /* idempotency key (borrowed) */
+    long long trigger_id;       /* the trigger and its decision (0: unknown), for a transport */
+    long long decision_id;      /* that reports the end later (the replay); not sent */
     /* results */
     enum act_status status;
     int transport_err;          /* enum http_err: HTTP_OK when an answer arrived */
@@ -46,6 +48,11 @@ json_object *act_payload(const struct sense_snapshot *snap, const struct decide_
 
 /* The idempotency key of a trigger: "orch-<decision_id>-<workflow>". */
 void act_key(long long decision_id, const char *workflow, char *out, size_t cap);
+
+/* The idempotency key of a replay's trigger, the same from one replay of
+ * the same data and seed to the next (and unique across runs):
+ * "replay-<run_id>-<n>-<workflow>", n the decision's number in the run. */
+void act_replay_key(long long run_id, long long seq, const char *workflow, char *out, size_t cap);
 
 /* POST every job in parallel; fills each job's results. */
 void act_fire_many(const struct cfg *c, struct act_job *jobs, int n);

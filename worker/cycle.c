@@ -16,6 +16,11 @@ static double cycle_ms(const struct timespec *a, const struct timespec *b)
     return (double)(b->tv_sec - a->tv_sec) * 1000.0 + (double)(b->tv_nsec - a->tv_nsec) / 1e6;
 }
 
+void cycle_seq_id(char id[20], time_t now, long long seq)
+{
+    snprintf(id, 20, "%08llx%08llx", (unsigned long long)now & 0xffffffffULL, (unsigned long long)seq & 0xffffffffULL);
+}
+
 void cycle_new_id(char id[20])
 {
     unsigned long long v = 0;
@@ -70,6 +75,19 @@ static void cycle_act_real(struct cycle_ctx *ctx, const struct decide_choice *ch
     act_fire_many(ctx->cfg, jobs, n);
 }
 
+/* deliver_decision's transport: the POSTs go through the io's act. */
+struct cycle_fire {
+    struct cycle_ctx *ctx;
+    const struct cycle_io *io;
+    const struct decide_choice *ch;
+};
+
+static void cycle_fire(void *user, struct act_job *jobs, int n)
+{
+    struct cycle_fire *f = user;
+    f->io->act(f->ctx, f->ch, jobs, n);
+}
+
 /* The learning market a workflow scans, or -1 (health check, deep analysis). */
 static int cycle_learn_market(int wf)
 {
@@ -97,7 +115,7 @@ static void cycle_learn(struct cycle_ctx *ctx, const struct decide_choice *ch, c
         if (m < 0)
             continue;
         if (sent[i] >= 0)
-            learn_observe(l, m, l->m[m].band, ch->intensity, sent[i], -1, l->m[m].exposure, now);
+            learn_observe(l, m, l->m[m].band, l->m[m].bucket, ch->intensity, sent[i], -1, l->m[m].exposure, now);
         if (sent[i] != 0)
             learn_note_scan(l, m, now);
     }
@@ -271,43 +289,20 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
     cycle_alerts(ctx, &snap, &ch, res->llm, llm_detail);
     const char *status = ch.nwf == 0 ? "no_action" : dry_run ? "dry_run" : "failed";
     char settled[16];
-    if (!dry_run && d.ntriggers > 0 && ctx->deliver && ctx->db) {
-        if (deliver_decision(ctx->deliver, ctx->db, &d, now, sent, settled) < 0) {
+    if (!dry_run && d.ntriggers > 0) {
+        /* one act path, live and replayed: breaker, concurrency policy and
+         * retries in deliver_decision(), the POSTs through the io's act */
+        struct cycle_fire fire = { ctx, io, &ch };
+        const struct deliver_transport tp = { cycle_fire, &fire };
+        if (!ctx->deliver || deliver_decision(ctx->deliver, ctx->db, &d, now, &tp, sent, settled) < 0) {
             log_event(LOG_ERROR, "cycle.failed", "s:cycle_id i:decision_id s:error", cid, d.id,
-                      "could not mark triggers as sending; nothing sent");
+                      ctx->deliver ? "could not mark triggers as sending; nothing sent"
+                                   : "no delivery state (a bug): nothing sent");
             store_decision_clear(&d);
             snprintf(res->status, sizeof res->status, "pending");
             return 0;
         }
         status = settled;
-    } else if (!dry_run && d.ntriggers > 0) {
-        if (store_mark_sending(ctx->db, d.id) < 0) {
-            /* not marked: do not send what we could not account for */
-            log_event(LOG_ERROR, "cycle.failed", "s:cycle_id i:decision_id s:error", cid, d.id,
-                      "could not mark triggers as sending; nothing sent");
-            store_decision_clear(&d);
-            snprintf(res->status, sizeof res->status, "pending");
-            return 0;
-        }
-        struct act_job jobs[WF_COUNT];
-        memset(jobs, 0, sizeof jobs);
-        for (int i = 0; i < d.ntriggers; i++) {
-            jobs[i].workflow = catalog_workflow(d.t[i].wf)->path;
-            jobs[i].payload = d.t[i].payload;
-            jobs[i].key = d.t[i].key;
-        }
-        io->act(ctx, &ch, jobs, d.ntriggers);
-        int nsent = 0;
-        for (int i = 0; i < d.ntriggers; i++) {
-            sent[i] = jobs[i].status == ACT_SENT;
-            if (jobs[i].status == ACT_SENT)
-                nsent++;
-            if (store_trigger_result(ctx->db, d.t[i].id, &jobs[i]) < 0)
-                log_event(LOG_ERROR, "cycle.result_not_recorded", "s:cycle_id i:trigger_id", cid, d.t[i].id);
-        }
-        status = nsent == d.ntriggers ? "succeeded" : nsent > 0 ? "partial" : "failed";
-        if (store_decision_done(ctx->db, d.id, status) < 0)
-            log_event(LOG_ERROR, "cycle.status_not_recorded", "s:cycle_id i:decision_id", cid, d.id);
     }
     cycle_learn(ctx, &ch, &d, sent, now);
     snprintf(res->status, sizeof res->status, "%s", status);
@@ -322,7 +317,11 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
 int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cycle_result *res)
 {
     memset(res, 0, sizeof *res);
-    cycle_new_id(res->cycle_id);
+    /* a replay repeats exactly: its ids come from the simulated clock */
+    if (ctx->run_id || !ctx->db)
+        cycle_seq_id(res->cycle_id, now, ctx->ncycles);
+    else
+        cycle_new_id(res->cycle_id);
     log_set_cycle(res->cycle_id);   /* probes, LLM calls, webhooks: every line of the cycle */
     int rc = cycle_run_once(ctx, now, forced_by, res);
     log_set_cycle(NULL);

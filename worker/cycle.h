@@ -23,7 +23,9 @@ struct cycle_ctx;
 struct cycle_io {
     /* Fill *snap for instant now (history is filled afterwards). */
     void (*sense)(struct cycle_ctx *ctx, time_t now, struct sense_snapshot *snap);
-    /* Deliver the n triggers of choice ch, filling each job's results. */
+    /* Deliver the n triggers of choice ch, filling each job's results: the
+     * transport deliver_decision() sends through (breaker and policy have
+     * already let these jobs go). */
     void (*act)(struct cycle_ctx *ctx, const struct decide_choice *ch, struct act_job *jobs, int n);
     void *user;                 /* for the io's own state */
 };
@@ -40,8 +42,9 @@ struct cycle_ctx {
     long long run_id;           /* 0: live; else the replay run (see store_audit) */
     const char *learn_scope;    /* where the learning state is saved ("live", the run id), or NULL */
     int learn_save_every;       /* save the learning state every n-th decision (0 or 1: every one) */
-    struct deliver *deliver;    /* borrowed; NULL (the replay): one attempt per trigger, no
-                                 * breaker, policy or retries, the io's act */
+    struct deliver *deliver;    /* borrowed; required unless N8N_BASE_URL is empty (dry run):
+                                 * every trigger goes through deliver_decision(), whose POSTs
+                                 * go through io->act (the replay: a local deliver) */
     struct alert *alert;        /* borrowed; NULL: no alerts (mode switches, fallback streaks) */
     long fallback_streak;       /* decisions in a row the fallback made because the LLM failed */
     long long ncycles;          /* cycles run so far */
@@ -65,15 +68,21 @@ struct cycle_result {
  * forced it, or 0.  Sense, fold the observations into ctx->learn, decide
  * (the LLM when configured, the fallback policy always), record, act, and
  * learn from the deliveries.  The decision, its triggers and the learning
- * state are committed before any webhook is sent; with ctx->deliver the
- * triggers go through deliver_decision() (breaker, concurrency policy,
- * retries scheduled for the main loop).  With ctx->db NULL
- * nothing is written (the replay's --no-db).  Returns 0, or -1 when the
- * decision could not be recorded (nothing was sent). */
+ * state are committed before any webhook is sent; the triggers go through
+ * deliver_decision() (breaker, concurrency policy, retries scheduled for
+ * the main loop) with io->act as its transport.  With ctx->db NULL
+ * nothing is written (the replay's --no-db).  A replay's cycle ids
+ * (ctx->run_id set, or no database) come from the simulated clock and the
+ * cycle count (cycle_seq_id), a live one's are random.  Returns 0, or -1
+ * when the decision could not be recorded (nothing was sent). */
 int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cycle_result *res)
     __attribute__((warn_unused_result));
 
 /* Fill id[20] with a fresh random cycle id (16 hex digits). */
 void cycle_new_id(char id[20]);
+
+/* Fill id[20] with the deterministic cycle id of cycle number seq at
+ * simulated time now: 8 hex digits of each (16 in all). */
+void cycle_seq_id(char id[20], time_t now, long long seq);
 
 #endif

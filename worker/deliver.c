@@ -260,9 +260,28 @@ int deliver_init(struct deliver *d, const struct cfg *c, struct alert *alert, st
     return 0;
 }
 
-/* Persist wf's circuit.  Returns 0 or -1. */
+void deliver_set_local(struct deliver *d, unsigned long long seed)
+{
+    d->local = 1;
+    d->rng = seed * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL;
+    for (int w = 0; w < WF_COUNT; w++) {
+        d->running_id[w] = 0;
+        d->running_at[w] = 0;
+    }
+}
+
+/* Nonzero when d keeps its workflow state in workflow_state (the live
+ * worker): not local, and a database to keep it in. */
+static int deliver_shared(const struct deliver *d, PGconn *db)
+{
+    return db && !d->local;
+}
+
+/* Persist wf's circuit (live only).  Returns 0 or -1. */
 static int deliver_save_circuit(struct deliver *d, PGconn *db, int wf)
 {
+    if (!deliver_shared(d, db))
+        return 0;
     const struct deliver_circuit *c = &d->circuit[wf];
     return store_wf_circuit(db, wf, deliver_circuit_name(c->state), c->failures, c->open_until, c->opened_at,
                             c->opens);
@@ -314,10 +333,12 @@ static int deliver_breaker(struct deliver *d, PGconn *db, int wf, int ok, time_t
     return deliver_save_circuit(d, db, wf);
 }
 
-int deliver_note_outcome(struct deliver *d, PGconn *db, int wf, int ok, time_t now)
+int deliver_note_outcome(struct deliver *d, PGconn *db, int wf, long long trigger_id, int ok, time_t now)
 {
     if (wf < 0 || wf >= WF_COUNT)
         return 0;
+    if (d->local && d->running_id[wf] == trigger_id)
+        d->running_id[wf] = 0;
     return deliver_breaker(d, db, wf, ok, now);
 }
 
@@ -333,16 +354,22 @@ static int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int w
     int kind = deliver_kind_of(&job);
     if (kind == DELIVER_KIND_NONE) {
         char *eid = track_parse_webhook_answer(job.response);
-        int rc = store_trigger_attempt(db, tid, "sent", &job, NULL, 0, eid);
+        int rc = db ? store_trigger_attempt(db, tid, "sent", &job, NULL, 0, eid) : 0;
         if (rc == 0 && !d->available[wf]) {
             d->available[wf] = 1;
             log_event(LOG_INFO, "workflow.available", "s:workflow i:trigger_id", path, tid);
-            rc = store_wf_available(db, wf, 1, NULL);
+            rc = deliver_shared(d, db) ? store_wf_available(db, wf, 1, NULL) : 0;
+        }
+        if (d->local) {
+            /* running until its end is noted (deliver_note_outcome); a
+             * replace supersedes the previous one in memory */
+            d->running_id[wf] = tid;
+            d->running_at[wf] = now;
         }
         /* without a way to follow the execution, an accepted delivery is the success we can see */
         if (rc == 0 && (!d->tracking || !eid))
             rc = deliver_breaker(d, db, wf, 1, now);
-        if (rc == 0 && d->policy[wf] == DELIVER_REPLACE) {
+        if (rc == 0 && d->policy[wf] == DELIVER_REPLACE && deliver_shared(d, db)) {
             long n = store_supersede(db, wf, tid);
             if (n > 0)
                 log_event(LOG_INFO, "workflow.superseded", "s:workflow i:trigger_id i:superseded", path, tid,
@@ -356,8 +383,8 @@ static int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int w
         long wait = deliver_backoff_ms(attempts, d->cfg->webhook_retry_base_ms, d->cfg->webhook_retry_max_ms,
                                        job.retry_after_ms, deliver_rand(d));
         if (wait >= 0) {
-            long long at_ms = deliver_now_ms() + wait;
-            if (store_trigger_attempt(db, tid, "retrying", &job, deliver_kind_name(kind), at_ms, NULL) < 0)
+            long long at_ms = (d->local ? (long long)now * 1000LL : deliver_now_ms()) + wait;
+            if (db && store_trigger_attempt(db, tid, "retrying", &job, deliver_kind_name(kind), at_ms, NULL) < 0)
                 return -2;
             time_t at = (time_t)((at_ms + 999) / 1000);
             if (!d->next_retry_at || at < d->next_retry_at)
@@ -375,7 +402,7 @@ static int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int w
         snprintf(job.error + n, sizeof job.error - n, " (after %d attempts)", attempts);
     }
     const char *st = kind == DELIVER_KIND_NOT_REGISTERED ? "unavailable" : "failed";
-    if (store_trigger_attempt(db, tid, st, &job, deliver_kind_name(kind), 0, NULL) < 0)
+    if (db && store_trigger_attempt(db, tid, st, &job, deliver_kind_name(kind), 0, NULL) < 0)
         return -2;
     int rc = 0;
     if (kind == DELIVER_KIND_NOT_REGISTERED) {
@@ -383,7 +410,7 @@ static int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int w
         if (d->available[wf]) {
             d->available[wf] = 0;
             log_event(LOG_WARN, "workflow.unavailable", "s:workflow i:trigger_id s:error", path, tid, job.error);
-            rc = store_wf_available(db, wf, 0, job.error);
+            rc = deliver_shared(d, db) ? store_wf_available(db, wf, 0, job.error) : 0;
             alert_workflow_failed(d->alert, path, st, NULL, job.error);
         }
     } else {
@@ -394,12 +421,42 @@ static int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int w
     return rc < 0 ? -2 : 0;
 }
 
-int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision *sd, time_t now, int *sent,
-                     char status[16])
+/* The status store_decision_settle would give a decision whose triggers
+ * ended as sent[] says (no database: the replay's --no-db); bad[i] marks a
+ * trigger that counts as failed (a circuit-open skip among the skipped).
+ * Writes "acting" while a retry is pending. */
+static void deliver_settle_local(const struct store_decision *sd, const int *sent, const int *bad, char status[16])
+{
+    int good = 0, nbad = 0, open = 0;
+    for (int i = 0; i < sd->ntriggers; i++) {
+        if (sent[i] == 1)
+            good++;
+        else if (sent[i] == -1)
+            open++;
+        else if (sent[i] == 0 || bad[i])
+            nbad++;
+    }
+    snprintf(status, 16, "%s", open ? "acting" : good && !nbad ? "succeeded" : good ? "partial"
+                                  : nbad ? "failed" : "no_action");
+}
+
+/* A local d: the newest trigger of wf other than except still running
+ * at now (sent, end not known, within TRACK_TIMEOUT_SECONDS), or 0. */
+static long long deliver_running_local(const struct deliver *d, int wf, long long except, time_t now)
+{
+    long long id = d->running_id[wf];
+    if (!id || id == except || now - d->running_at[wf] >= d->cfg->track_timeout_seconds)
+        return 0;
+    return id;
+}
+
+int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision *sd, time_t now,
+                     const struct deliver_transport *tp, int *sent, char status[16])
 {
     struct act_job jobs[WF_COUNT];
-    int go[WF_COUNT], n = 0;
+    int go[WF_COUNT], bad[WF_COUNT], n = 0;
     memset(jobs, 0, sizeof jobs);
+    memset(bad, 0, sizeof bad);
     snprintf(status, 16, "acting");
     for (int i = 0; i < sd->ntriggers; i++) {
         const struct store_trigger *t = &sd->t[i];
@@ -414,8 +471,9 @@ int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision 
             snprintf(err, sizeof err, "skipped: circuit open after %ld failures in a row, until %s "
                      "(WORKFLOW_BREAKER_COOLDOWN_SECONDS)", c->failures, until);
             log_event(LOG_WARN, "hook.skipped", "s:workflow i:trigger_id s:kind", path, t->id, "circuit_open");
-            if (store_trigger_skip(db, t->id, deliver_kind_name(DELIVER_KIND_CIRCUIT_OPEN), err) < 0)
+            if (db && store_trigger_skip(db, t->id, deliver_kind_name(DELIVER_KIND_CIRCUIT_OPEN), err) < 0)
                 return -1;
+            bad[i] = 1;
             continue;
         }
         if (c->state != was) {
@@ -425,8 +483,12 @@ int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision 
         }
         if (d->policy[t->wf] == DELIVER_FORBID) {
             long long rid = 0;
-            char eid[72];
-            int r = store_running_trigger(db, t->wf, d->cfg->track_timeout_seconds, t->id, &rid, eid, sizeof eid);
+            char eid[72] = "";
+            int r;
+            if (deliver_shared(d, db))
+                r = store_running_trigger(db, t->wf, d->cfg->track_timeout_seconds, t->id, &rid, eid, sizeof eid);
+            else
+                r = (rid = deliver_running_local(d, t->wf, t->id, now)) != 0;
             if (r < 0)
                 return -1;
             if (r == 1) {
@@ -434,7 +496,7 @@ int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision 
                          "(WORKFLOW_CONCURRENCY forbid)", rid, *eid ? " (execution " : "", eid, *eid ? ")" : "");
                 log_event(LOG_INFO, "hook.skipped", "s:workflow i:trigger_id s:kind i:running_trigger_id",
                           path, t->id, "concurrency", rid);
-                if (store_trigger_skip(db, t->id, deliver_kind_name(DELIVER_KIND_CONCURRENCY), err) < 0)
+                if (db && store_trigger_skip(db, t->id, deliver_kind_name(DELIVER_KIND_CONCURRENCY), err) < 0)
                     return -1;
                 continue;
             }
@@ -443,12 +505,16 @@ int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision 
         jobs[n].workflow = path;
         jobs[n].payload = t->payload;
         jobs[n].key = t->key;
+        jobs[n].trigger_id = t->id;
+        jobs[n].decision_id = sd->id;
         n++;
     }
     /* commit 'sending' (attempts 1) before any POST */
     if (store_mark_sending(db, sd->id) < 0)
         return -1;
-    if (n > 0)
+    if (n > 0 && tp && tp->fire)
+        tp->fire(tp->user, jobs, n);
+    else if (n > 0)
         act_fire_many(d->cfg, jobs, n);
     for (int k = 0; k < n; k++) {
         const struct store_trigger *t = &sd->t[go[k]];
@@ -457,11 +523,15 @@ int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision 
             log_event(LOG_ERROR, "cycle.result_not_recorded", "i:trigger_id", t->id);
         sent[go[k]] = r == -2 ? 1 : r;
     }
+    if (!db) {
+        deliver_settle_local(sd, sent, bad, status);
+        return 0;
+    }
     char st[16];
     int settled = store_decision_settle(db, sd->id, st, sizeof st);
     if (settled == 1)
         snprintf(status, 16, "%s", st);
-    if (store_wf_running(db, d->cfg->track_timeout_seconds) < 0)
+    if (deliver_shared(d, db) && store_wf_running(db, d->cfg->track_timeout_seconds) < 0)
         log_event(LOG_WARN, "workflow.running_not_counted", NULL);
     return 0;
 }
@@ -521,6 +591,8 @@ int deliver_retry_due(struct deliver *d, PGconn *db, time_t now)
         jobs[n].workflow = path;
         jobs[n].payload = t->payload;
         jobs[n].key = t->key;
+        jobs[n].trigger_id = t->id;
+        jobs[n].decision_id = t->decision_id;
         n++;
     }
     if (n > 0)
@@ -532,7 +604,7 @@ int deliver_retry_due(struct deliver *d, PGconn *db, time_t now)
             goto fail;
         int m = deliver_learn_market(t->wf);
         if (r >= 0 && d->learn && m >= 0 && t->band >= 0 && t->intensity >= 0)
-            learn_observe(d->learn, m, t->band, t->intensity, r, -1, t->exposure, now);
+            learn_observe(d->learn, m, t->band, t->bucket, t->intensity, r, -1, t->exposure, now);
         if (store_decision_settle(db, t->decision_id, st, sizeof st) < 0)
             goto fail;
     }

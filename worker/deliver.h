@@ -37,7 +37,16 @@
  *
  * The commit-before-send guarantee holds for every attempt: a trigger is
  * committed 'sending' (attempts + 1) before its POST.  Circuits and
- * availability live in workflow_state and are reloaded at start. */
+ * availability live in workflow_state and are reloaded at start.
+ *
+ * The POSTs go through a transport (struct deliver_transport): the real
+ * webhooks (act_fire_many) live; the replay passes the cycle's act seam,
+ * whose simulated workflows answer without a network, so that the replay
+ * runs this same code.  A replay's deliver is local (deliver_set_local):
+ * its circuits, availability and running triggers live in memory only --
+ * workflow_state and other runs' triggers belong to the live worker and
+ * are neither read nor written -- and with db NULL (--no-db) nothing is
+ * written at all. */
 #ifndef DELIVER_H
 #define DELIVER_H
 
@@ -80,6 +89,13 @@ struct deliver_circuit {
     long opens;                 /* times it opened, ever */
 };
 
+/* How a delivery's POSTs go out: fire(user, jobs, n) sends the n jobs (in
+ * parallel) and fills each job's results, as act_fire_many() does. */
+struct deliver_transport {
+    void (*fire)(void *user, struct act_job *jobs, int n);
+    void *user;
+};
+
 struct deliver {
     const struct cfg *cfg;      /* borrowed */
     int policy[WF_COUNT];       /* enum deliver_policy */
@@ -90,6 +106,9 @@ struct deliver {
     int tracking;               /* executions can be followed (track_enabled) */
     unsigned long long rng;     /* jitter */
     time_t next_retry_at;       /* earliest next_attempt_at known, 0: none */
+    int local;                  /* deliver_set_local(): state in memory only (the replay) */
+    long long running_id[WF_COUNT];  /* local: the newest trigger sent whose end is not known, 0: none */
+    time_t running_at[WF_COUNT];     /* local: when it was sent */
 };
 
 /* "allow", "forbid", "replace" (static). */
@@ -137,20 +156,31 @@ int deliver_circuit_record(struct deliver_circuit *c, int ok, time_t now, long t
 int deliver_init(struct deliver *d, const struct cfg *c, struct alert *alert, struct learn *learn,
                  char *err, size_t errlen) __attribute__((warn_unused_result));
 
+/* Make d local (the replay): circuits, availability and the running
+ * triggers the concurrency policy looks at are kept in memory only, on
+ * the caller's (simulated) clock; workflow_state is not touched, no other
+ * trigger is superseded, and the jitter comes from seed, so that a replay
+ * repeats exactly.  The decision's own rows are still written when a
+ * database is given. */
+void deliver_set_local(struct deliver *d, unsigned long long seed);
+
 /* Load circuits and availability from workflow_state, write the policies
  * there, and find the earliest retry due.  Returns 0 or -1. */
 int deliver_load(struct deliver *d, PGconn *db) __attribute__((warn_unused_result));
 
 /* Deliver the committed 'pending' triggers of decision sd: breaker and
  * policy first (skipped ones recorded), then every other one committed
- * 'sending' and POSTed in parallel, each outcome recorded (sent, retrying,
- * failed, unavailable), and the decision settled unless retries are
- * pending.  sent[i] (for sd->t[i]) becomes 1 accepted, 0 failed for good,
- * -1 retrying, -2 skipped.  status (16 bytes) gets the decision's status
- * ("acting" while retries are pending).  Returns 0, or -1 when the
- * triggers could not be marked (nothing was sent). */
-int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision *sd, time_t now, int *sent,
-                     char status[16]) __attribute__((warn_unused_result));
+ * 'sending' and POSTed in parallel through tp (NULL: act_fire_many), each
+ * outcome recorded (sent, retrying, failed, unavailable), and the decision
+ * settled unless retries are pending.  sent[i] (for sd->t[i]) becomes 1
+ * accepted, 0 failed for good, -1 retrying, -2 skipped.  status (16 bytes)
+ * gets the decision's status ("acting" while retries are pending; with db
+ * NULL it is worked out from the triggers as store_decision_settle would).
+ * db may be NULL only for a local d.  Returns 0, or -1 when the triggers
+ * could not be marked (nothing was sent). */
+int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision *sd, time_t now,
+                     const struct deliver_transport *tp, int *sent, char status[16])
+    __attribute__((warn_unused_result));
 
 /* Send the retries that are due at now (at most a few dozen, in parallel),
  * record them and settle their decisions.  Returns how many were sent, or
@@ -160,9 +190,10 @@ int deliver_retry_due(struct deliver *d, PGconn *db, time_t now);
 /* When the next retry is due (0: none). */
 time_t deliver_next_due(const struct deliver *d);
 
-/* An execution of workflow wf ended (ok 1 succeeded, 0 failed, crashed or
- * timed out): count it in the breaker (and alert when it opens).  Returns
- * 0 or -1 (not recorded). */
-int deliver_note_outcome(struct deliver *d, PGconn *db, int wf, int ok, time_t now);
+/* The execution of trigger trigger_id of workflow wf ended (ok 1
+ * succeeded, 0 failed, crashed or timed out): count it in the breaker (and
+ * alert when it opens); a local d no longer counts it as running.
+ * Returns 0 or -1 (not recorded). */
+int deliver_note_outcome(struct deliver *d, PGconn *db, int wf, long long trigger_id, int ok, time_t now);
 
 #endif

@@ -38,14 +38,13 @@ static int follow_failed(const char *outcome)
     return strcmp(outcome, "failed") == 0 || strcmp(outcome, "crashed") == 0 || strcmp(outcome, "timed_out") == 0;
 }
 
-/* Handle one trigger.  Returns 0 or -1 (database error). */
-static int follow_one(struct follow *f, PGconn *db, const struct store_unsettled *u, time_t now)
+int follow_handle(struct follow *f, PGconn *db, const struct store_unsettled *u, time_t now)
 {
     const char *path = catalog_workflow(u->wf)->path;
     if (u->need_learn && u->opportunities >= 0) {
         int m = follow_market(u->wf);
         if (f->learn && m >= 0 && u->band >= 0 && u->intensity >= 0)
-            learn_observe(f->learn, m, u->band, u->intensity, -1, u->opportunities, u->exposure, now);
+            learn_observe(f->learn, m, u->band, u->bucket, u->intensity, -1, u->opportunities, u->exposure, now);
         log_event(LOG_INFO, "result.learned", "s:workflow i:trigger_id s:execution_id s:status i:opportunities b:learned",
                   path, u->id, u->execution_id[0] ? u->execution_id : NULL, u->result_status[0] ? u->result_status : NULL,
                   (long long)u->opportunities, f->learn && m >= 0 && u->band >= 0);
@@ -58,17 +57,17 @@ static int follow_one(struct follow *f, PGconn *db, const struct store_unsettled
                   path, u->id, u->decision_id, u->execution_id[0] ? u->execution_id : NULL, o,
                   (long long)u->opportunities, failed && u->error[0] ? u->error : NULL);
         if (strcmp(o, "succeeded") == 0 || failed) {
-            if (deliver_note_outcome(f->deliver, db, u->wf, !failed, now) < 0)
+            if (deliver_note_outcome(f->deliver, db, u->wf, u->id, !failed, now) < 0)
                 return -1;
         }
         if (failed)
             alert_workflow_failed(f->alert, path, o, u->execution_id[0] ? u->execution_id : NULL,
                                   u->error[0] ? u->error : NULL);
         char st[16];
-        if (store_decision_settle(db, u->decision_id, st, sizeof st) < 0)
+        if (db && store_decision_settle(db, u->decision_id, st, sizeof st) < 0)
             return -1;
     }
-    return store_trigger_settled(db, u->id, u->need_settle, u->need_learn);
+    return db ? store_trigger_settled(db, u->id, u->need_settle, u->need_learn) : 0;
 }
 
 int follow_results(struct follow *f, PGconn *db, time_t now)
@@ -80,7 +79,7 @@ int follow_results(struct follow *f, PGconn *db, time_t now)
         if (n < 0)
             return -1;
         for (int i = 0; i < n; i++)
-            if (follow_one(f, db, &rows[i], now) < 0)
+            if (follow_handle(f, db, &rows[i], now) < 0)
                 return -1;
         total += n;
         if (n < FOLLOW_BATCH)

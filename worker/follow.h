@@ -39,6 +39,7 @@
 #include "cfg.h"
 #include "deliver.h"
 #include "learn.h"
+#include "store.h"
 
 #define FOLLOW_BATCH 32            /* rows handled per query */
 #define FOLLOW_POLL_MAX 32         /* executions looked at per pass */
@@ -57,6 +58,16 @@ struct follow {
 
 /* Set f up; d is required, l and a may be NULL.  Everything is due at once. */
 void follow_init(struct follow *f, const struct cfg *c, struct deliver *d, struct learn *l, struct alert *a);
+
+/* Handle one trigger's outcome and/or result (u as store_unsettled gives
+ * it): its opportunities learned (u->need_learn), its end counted in the
+ * workflow's breaker with an alert when it failed and its decision settled
+ * again (u->need_settle), and the trigger marked handled.  The replay calls
+ * this when a simulated workflow's window has passed, as follow_results()
+ * does live; with db NULL nothing is written.  Returns 0 or -1 (database
+ * error). */
+int follow_handle(struct follow *f, PGconn *db, const struct store_unsettled *u, time_t now)
+    __attribute__((warn_unused_result));
 
 /* Handle outcomes and results not handled yet.  Returns how many triggers
  * were handled, or -1 on a database error. */

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define LEARN_STATE_VERSION 1
+#define LEARN_STATE_VERSION 2
 #define LEARN_LN2 0.69314718055994530942
 /* Readings weigh by the time they stand for (so that frequent decisions in
  * busy times do not bias the baseline), at most this much. */
@@ -75,6 +75,7 @@ void learn_init(struct learn *l, const struct cfg *c)
     l->epsilon = c->learn_epsilon;
     l->max_stale_s = c->learn_max_stale_minutes * 60;
     l->window_s = c->learn_window_minutes * 60;
+    l->cycle_dt = (double)l->window_s;
     for (int m = 0; m < LEARN_MARKET_COUNT; m++) {
         l->m[m].ratio = 1;
         l->m[m].band = LEARN_USUAL;
@@ -223,6 +224,10 @@ static void learn_reading(struct learn *l, int m, double x, time_t now)
 void learn_sense(struct learn *l, const struct sense_snapshot *snap)
 {
     time_t now = snap->now;
+    double gap = l->prev_cycle_at > 0 && now > l->prev_cycle_at ? (double)(now - l->prev_cycle_at) : (double)l->window_s;
+    l->cycle_dt = gap < (double)l->max_stale_s ? gap : (double)l->max_stale_s;
+    if (now > l->prev_cycle_at)
+        l->prev_cycle_at = now;
     int bucket = learn_bucket(snap->session_label);
     const struct sense_market *mk = &snap->market;
     for (int m = 0; m < LEARN_MARKET_COUNT; m++)
@@ -263,13 +268,10 @@ void learn_sense(struct learn *l, const struct sense_snapshot *snap)
     }
 }
 
-void learn_observe(struct learn *l, int m, int band, int intensity, int success, int opportunities,
-                   double exposure, time_t at)
+/* Fold one outcome into arm a (see learn_observe). */
+static void learn_arm_add(const struct learn *l, struct learn_arm *a, int success, int opportunities,
+                          double exposure, time_t at)
 {
-    if (m < 0 || m >= LEARN_MARKET_COUNT || band < 0 || band >= LEARN_BAND_COUNT ||
-        intensity < 0 || intensity >= LEARN_ARM_COUNT)
-        return;
-    struct learn_arm *a = &l->m[m].arm[band][intensity];
     learn_arm_decay(l, a, at);
     if (success == 1)
         a->ok += 1;
@@ -280,6 +282,17 @@ void learn_observe(struct learn *l, int m, int band, int intensity, int success,
         a->exposure += exposure > 1 ? 1 : exposure;
         a->runs += 1;
     }
+}
+
+void learn_observe(struct learn *l, int m, int band, int bucket, int intensity, int success, int opportunities,
+                   double exposure, time_t at)
+{
+    if (m < 0 || m >= LEARN_MARKET_COUNT || band < 0 || band >= LEARN_BAND_COUNT ||
+        intensity < 0 || intensity >= LEARN_ARM_COUNT)
+        return;
+    learn_arm_add(l, &l->m[m].arm[band][intensity], success, opportunities, exposure, at);
+    if (bucket >= 0 && bucket < LEARN_BUCKET_COUNT)
+        learn_arm_add(l, &l->m[m].sarm[bucket][intensity], success, opportunities, exposure, at);
     l->nobs++;
 }
 
@@ -371,10 +384,14 @@ static double learn_igamma(double a, double x)
     return 1 - exp(-x + a * log(x) - gln) * h;
 }
 
+/* Bisection stops when the bracket is this narrow relative to the value
+ * (far below the 0.001 the summaries show). */
+#define LEARN_QUANTILE_TOL 1e-10
+
 double learn_beta_quantile(double a, double b, double q)
 {
     double lo = 0, hi = 1;
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < 100 && hi - lo > LEARN_QUANTILE_TOL; i++) {
         double mid = (lo + hi) / 2;
         if (learn_ibeta(a, b, mid) < q)
             lo = mid;
@@ -390,7 +407,7 @@ double learn_gamma_quantile(double shape, double rate, double q)
     while (learn_igamma(shape, hi) < q && hi < 1e12)
         hi *= 2;
     double lo = 0;
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < 200 && hi - lo > LEARN_QUANTILE_TOL * (hi > 1 ? hi : 1); i++) {
         double mid = (lo + hi) / 2;
         if (learn_igamma(shape, mid) < q)
             lo = mid;
@@ -459,9 +476,10 @@ static struct learn_arm learn_arm_at(const struct learn *l, int m, int b, int i,
     return a;
 }
 
-void learn_posterior(const struct learn *l, int m, int b, int i, time_t now, struct learn_post *out)
+/* The posterior of arm a (intensity i), decayed to now, into *out. */
+static void learn_arm_posterior(const struct learn *l, struct learn_arm a, int i, time_t now, struct learn_post *out)
 {
-    struct learn_arm a = learn_arm_at(l, m, b, i, now);
+    learn_arm_decay(l, &a, now);
     double pa = 1 + a.ok, pb = 1 + a.fail;
     double ga = learn_prior_shape(l, i) + a.opps, gb = LEARN_PRIOR_RATE + a.exposure;
     out->p_mean = pa / (pa + pb);
@@ -471,6 +489,16 @@ void learn_posterior(const struct learn *l, int m, int b, int i, time_t now, str
     out->lam_lo = learn_gamma_quantile(ga, gb, 0.05);
     out->lam_hi = learn_gamma_quantile(ga, gb, 0.95);
     out->runs = a.runs;
+}
+
+void learn_posterior(const struct learn *l, int m, int b, int i, time_t now, struct learn_post *out)
+{
+    learn_arm_posterior(l, l->m[m].arm[b][i], i, now, out);
+}
+
+void learn_session_posterior(const struct learn *l, int m, int bucket, int i, time_t now, struct learn_post *out)
+{
+    learn_arm_posterior(l, l->m[m].sarm[bucket][i], i, now, out);
 }
 
 static unsigned long long learn_key(const struct learn *l, int m, time_t now)
@@ -540,8 +568,10 @@ int learn_choose(const struct learn *l, int m, const int allowed[LEARN_ARM_COUNT
         *why = "watched";
         return -1;
     }
-    /* exploration: only when most of a window is unwatched */
-    if (u < l->epsilon && s->exposure >= 0.5) {
+    /* exploration: LEARN_EPSILON per window of market time (not per
+     * decision), only when most of a window is unwatched */
+    double pe = l->epsilon >= 1 ? 1 : 1 - pow(1 - l->epsilon, l->cycle_dt / (double)l->window_s);
+    if (u < pe && s->exposure >= 0.5) {
         int k = (int)(learn_uniform(&key) * nallowed);
         for (int i = 0; i < LEARN_ARM_COUNT; i++) {
             if (allowed[i] && k-- == 0) {
@@ -647,17 +677,71 @@ static json_object *learn_field(json_object *o, const char *k)
     return o && json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, k, &v) ? v : NULL;
 }
 
+/* An arm as [ok, fail, opps, exposure, runs, at]. */
+static json_object *learn_arm_json(const struct learn_arm *a)
+{
+    json_object *v = json_object_new_array();
+    json_object_array_add(v, learn_num(a->ok));
+    json_object_array_add(v, learn_num(a->fail));
+    json_object_array_add(v, learn_num(a->opps));
+    json_object_array_add(v, learn_num(a->exposure));
+    json_object_array_add(v, learn_num(a->runs));
+    json_object_array_add(v, json_object_new_int64((long long)a->at));
+    return v;
+}
+
+/* n groups of LEARN_ARM_COUNT arms as an array of arrays. */
+static json_object *learn_arms_json(const struct learn_arm (*arms)[LEARN_ARM_COUNT], int n)
+{
+    json_object *all = json_object_new_array();
+    for (int b = 0; b < n; b++) {
+        json_object *group = json_object_new_array();
+        for (int i = 0; i < LEARN_ARM_COUNT; i++)
+            json_object_array_add(group, learn_arm_json(&arms[b][i]));
+        json_object_array_add(all, group);
+    }
+    return all;
+}
+
+/* Parse what learn_arms_json made (n groups) into arms.  Returns 0 or -1. */
+static int learn_arms_parse(json_object *all, struct learn_arm (*arms)[LEARN_ARM_COUNT], int n)
+{
+    if (!all || !json_object_is_type(all, json_type_array) || json_object_array_length(all) != (size_t)n)
+        return -1;
+    for (int b = 0; b < n; b++) {
+        json_object *group = json_object_array_get_idx(all, (size_t)b);
+        if (!group || !json_object_is_type(group, json_type_array) || json_object_array_length(group) != LEARN_ARM_COUNT)
+            return -1;
+        for (int i = 0; i < LEARN_ARM_COUNT; i++) {
+            json_object *a = json_object_array_get_idx(group, (size_t)i);
+            if (!a || !json_object_is_type(a, json_type_array) || json_object_array_length(a) != 6)
+                return -1;
+            struct learn_arm *arm = &arms[b][i];
+            arm->ok = learn_get_num(a, 0);
+            arm->fail = learn_get_num(a, 1);
+            arm->opps = learn_get_num(a, 2);
+            arm->exposure = learn_get_num(a, 3);
+            arm->runs = learn_get_num(a, 4);
+            arm->at = (time_t)json_object_get_int64(json_object_array_get_idx(a, 5));
+            if (arm->ok < 0 || arm->fail < 0 || arm->opps < 0 || arm->exposure < 0 || arm->runs < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
 json_object *learn_to_json(const struct learn *l)
 {
     json_object *root = json_object_new_object();
     json_object_object_add(root, "version", json_object_new_int(LEARN_STATE_VERSION));
     json_object_object_add(root, "nobs", json_object_new_int64(l->nobs));
     json_object_object_add(root, "last_health_at", json_object_new_int64((long long)l->last_health_at));
+    json_object_object_add(root, "prev_cycle_at", json_object_new_int64((long long)l->prev_cycle_at));
     json_object *ms = json_object_new_object();
     for (int m = 0; m < LEARN_MARKET_COUNT; m++) {
         const struct learn_market_state *s = &l->m[m];
         json_object *o = json_object_new_object();
-        json_object *bl = json_object_new_array(), *sp = json_object_new_array(), *arms = json_object_new_array();
+        json_object *bl = json_object_new_array(), *sp = json_object_new_array();
         for (int b = 0; b < LEARN_BUCKET_COUNT; b++) {
             json_object_array_add(bl, learn_stat_json(&s->baseline[b]));
             json_object *pair = json_object_new_array();
@@ -665,24 +749,10 @@ json_object *learn_to_json(const struct learn *l)
             json_object_array_add(pair, learn_stat_json(&s->spell[b].quiet));
             json_object_array_add(sp, pair);
         }
-        for (int b = 0; b < LEARN_BAND_COUNT; b++) {
-            json_object *band = json_object_new_array();
-            for (int i = 0; i < LEARN_ARM_COUNT; i++) {
-                const struct learn_arm *a = &s->arm[b][i];
-                json_object *v = json_object_new_array();
-                json_object_array_add(v, learn_num(a->ok));
-                json_object_array_add(v, learn_num(a->fail));
-                json_object_array_add(v, learn_num(a->opps));
-                json_object_array_add(v, learn_num(a->exposure));
-                json_object_array_add(v, learn_num(a->runs));
-                json_object_array_add(v, json_object_new_int64((long long)a->at));
-                json_object_array_add(band, v);
-            }
-            json_object_array_add(arms, band);
-        }
         json_object_object_add(o, "baseline", bl);
         json_object_object_add(o, "overall", learn_stat_json(&s->overall));
-        json_object_object_add(o, "arms", arms);
+        json_object_object_add(o, "arms", learn_arms_json(s->arm, LEARN_BAND_COUNT));
+        json_object_object_add(o, "session_arms", learn_arms_json(s->sarm, LEARN_BUCKET_COUNT));
         json_object_object_add(o, "spells", sp);
         json_object *occ = json_object_new_array();
         for (int b = 0; b < LEARN_BAND_COUNT; b++)
@@ -706,12 +776,15 @@ json_object *learn_to_json(const struct learn *l)
 int learn_from_json(struct learn *l, json_object *j)
 {
     json_object *ver = learn_field(j, "version"), *ms = learn_field(j, "markets");
-    if (!ver || json_object_get_int(ver) != LEARN_STATE_VERSION || !ms)
+    int version = ver ? json_object_get_int(ver) : 0;
+    if ((version != 1 && version != LEARN_STATE_VERSION) || !ms)
         return -1;
     struct learn t = *l;
     json_object *v;
     t.nobs = (v = learn_field(j, "nobs")) ? json_object_get_int64(v) : 0;
     t.last_health_at = (v = learn_field(j, "last_health_at")) ? (time_t)json_object_get_int64(v) : 0;
+    t.prev_cycle_at = (v = learn_field(j, "prev_cycle_at")) ? (time_t)json_object_get_int64(v) : 0;
+    t.cycle_dt = (double)t.window_s;
     for (int m = 0; m < LEARN_MARKET_COUNT; m++) {
         json_object *o = learn_field(ms, learn_market_name(m));
         if (!o)
@@ -719,9 +792,8 @@ int learn_from_json(struct learn *l, json_object *j)
         struct learn_market_state *s = &t.m[m];
         json_object *bl = learn_field(o, "baseline"), *sp = learn_field(o, "spells"), *arms = learn_field(o, "arms");
         if (!bl || !sp || !arms || !json_object_is_type(bl, json_type_array) ||
-            !json_object_is_type(sp, json_type_array) || !json_object_is_type(arms, json_type_array) ||
-            json_object_array_length(bl) != LEARN_BUCKET_COUNT || json_object_array_length(sp) != LEARN_BUCKET_COUNT ||
-            json_object_array_length(arms) != LEARN_BAND_COUNT)
+            !json_object_is_type(sp, json_type_array) ||
+            json_object_array_length(bl) != LEARN_BUCKET_COUNT || json_object_array_length(sp) != LEARN_BUCKET_COUNT)
             return -1;
         for (int b = 0; b < LEARN_BUCKET_COUNT; b++) {
             json_object *pair = json_object_array_get_idx(sp, (size_t)b);
@@ -731,25 +803,13 @@ int learn_from_json(struct learn *l, json_object *j)
                 learn_stat_parse(json_object_array_get_idx(pair, 1), &s->spell[b].quiet) < 0)
                 return -1;
         }
-        for (int b = 0; b < LEARN_BAND_COUNT; b++) {
-            json_object *band = json_object_array_get_idx(arms, (size_t)b);
-            if (!band || !json_object_is_type(band, json_type_array) || json_object_array_length(band) != LEARN_ARM_COUNT)
-                return -1;
-            for (int i = 0; i < LEARN_ARM_COUNT; i++) {
-                json_object *a = json_object_array_get_idx(band, (size_t)i);
-                if (!a || !json_object_is_type(a, json_type_array) || json_object_array_length(a) != 6)
-                    return -1;
-                struct learn_arm *arm = &s->arm[b][i];
-                arm->ok = learn_get_num(a, 0);
-                arm->fail = learn_get_num(a, 1);
-                arm->opps = learn_get_num(a, 2);
-                arm->exposure = learn_get_num(a, 3);
-                arm->runs = learn_get_num(a, 4);
-                arm->at = (time_t)json_object_get_int64(json_object_array_get_idx(a, 5));
-                if (arm->ok < 0 || arm->fail < 0 || arm->opps < 0 || arm->exposure < 0 || arm->runs < 0)
-                    return -1;
-            }
-        }
+        if (learn_arms_parse(arms, s->arm, LEARN_BAND_COUNT) < 0)
+            return -1;
+        /* version 1 had no session estimates: they start from the priors */
+        if (version == 1)
+            memset(s->sarm, 0, sizeof s->sarm);
+        else if (learn_arms_parse(learn_field(o, "session_arms"), s->sarm, LEARN_BUCKET_COUNT) < 0)
+            return -1;
         if (learn_stat_parse(learn_field(o, "overall"), &s->overall) < 0)
             return -1;
         json_object *occ = learn_field(o, "occupancy");
@@ -780,13 +840,17 @@ static json_object *learn_round(double d, double unit)
     return isfinite(d) ? json_object_new_double(round(d / unit) * unit) : NULL;
 }
 
-/* The posteriors of one band: {"aggressive": {...}, "normal": ..., "light": ...}. */
-static json_object *learn_band_json(const struct learn *l, int m, int b, time_t now)
+/* The posteriors of one band (session >= 0: of that session bucket):
+ * {"aggressive": {...}, "normal": ..., "light": ...}. */
+static json_object *learn_band_json(const struct learn *l, int m, int b, int session, time_t now)
 {
     json_object *o = json_object_new_object();
     for (int i = 0; i < LEARN_ARM_COUNT; i++) {
         struct learn_post p;
-        learn_posterior(l, m, b, i, now, &p);
+        if (session >= 0)
+            learn_session_posterior(l, m, session, i, now, &p);
+        else
+            learn_posterior(l, m, b, i, now, &p);
         json_object *a = json_object_new_object();
         json_object_object_add(a, "runs", learn_round(p.runs, 0.01));
         json_object_object_add(a, "success", learn_round(p.p_mean, 0.001));
@@ -807,7 +871,7 @@ static json_object *learn_band_json(const struct learn *l, int m, int b, time_t 
     return o;
 }
 
-static json_object *learn_bucket_json(const struct learn *l, int m, int b)
+static json_object *learn_bucket_json(const struct learn *l, int m, int b, time_t now)
 {
     const struct learn_market_state *s = &l->m[m];
     json_object *o = json_object_new_object();
@@ -818,6 +882,7 @@ static json_object *learn_bucket_json(const struct learn *l, int m, int b)
                            s->overall.mean > 0 && s->baseline[b].w > 0 ? learn_round(s->baseline[b].mean / s->overall.mean, 0.001) : NULL);
     json_object_object_add(o, "elevated_spell_minutes", learn_round(learn_spell_minutes(l, m, b, 1), 0.1));
     json_object_object_add(o, "quiet_spell_minutes", learn_round(learn_spell_minutes(l, m, b, 0), 0.1));
+    json_object_object_add(o, "outcomes", learn_band_json(l, m, -1, b, now));
     return o;
 }
 
@@ -862,15 +927,15 @@ json_object *learn_summary_json(const struct learn *l, time_t now, int full)
         if (full) {
             json_object *bands = json_object_new_object();
             for (int b = 0; b < LEARN_BAND_COUNT; b++)
-                json_object_object_add(bands, learn_band_name(b), learn_band_json(l, m, b, now));
+                json_object_object_add(bands, learn_band_name(b), learn_band_json(l, m, b, -1, now));
             json_object_object_add(o, "bands", bands);
             json_object *ss = json_object_new_object();
             for (int b = 0; b < LEARN_BUCKET_COUNT; b++)
-                json_object_object_add(ss, learn_bucket_name(b), learn_bucket_json(l, m, b));
+                json_object_object_add(ss, learn_bucket_name(b), learn_bucket_json(l, m, b, now));
             json_object_object_add(o, "sessions", ss);
         } else {
-            json_object_object_add(o, "current_band", learn_band_json(l, m, s->band, now));
-            json_object_object_add(o, "current_session", learn_bucket_json(l, m, s->bucket));
+            json_object_object_add(o, "current_band", learn_band_json(l, m, s->band, -1, now));
+            json_object_object_add(o, "current_session", learn_bucket_json(l, m, s->bucket, now));
         }
         json_object_object_add(ms, learn_market_name(m), o);
     }

@@ -8,11 +8,14 @@
  *    current reading (smoothed over a few minutes) over the market-wide
  *    baseline, and falls into one of four bands (quiet < 0.75 <= usual <
  *    1.25 <= elevated < 2 <= high);
- *  - outcomes, per (band, intensity): a Beta posterior of a run's success
- *    (the webhook was accepted) and a Gamma-Poisson posterior of the
- *    opportunities a run finds per unit of "fresh exposure" (the share of
- *    its scan window that the previous scan of the market did not already
- *    watch), both decaying towards their priors with a half-life;
+ *  - outcomes, per (band, intensity) and per (session bucket, intensity):
+ *    a Beta posterior of a run's success (the webhook was accepted) and a
+ *    Gamma-Poisson posterior of the opportunities a run finds per unit of
+ *    "fresh exposure" (the share of its scan window that the previous scan
+ *    of the market did not already watch), both decaying towards their
+ *    priors with a half-life.  Every outcome updates both: the band one
+ *    (activity now) drives the fallback policy, the session one is shown to
+ *    people and the LLM (see README, "Learning and replay");
  *  - intervals, per session bucket: the decayed mean length of elevated
  *    spells (r >= 1.25) and of quiet spells, which set how often to look.
  *
@@ -64,6 +67,7 @@ struct learn_market_state {
     struct learn_stat baseline[LEARN_BUCKET_COUNT];   /* sensed volatility per bucket */
     struct learn_stat overall;                        /* sensed volatility, all buckets */
     struct learn_arm arm[LEARN_BAND_COUNT][LEARN_ARM_COUNT];
+    struct learn_arm sarm[LEARN_BUCKET_COUNT][LEARN_ARM_COUNT];  /* per session bucket */
     struct learn_spell spell[LEARN_BUCKET_COUNT];
     double occ[LEARN_BAND_COUNT];    /* decayed time spent in each band, seconds */
     time_t occ_at;
@@ -87,12 +91,15 @@ struct learn {
     unsigned long long seed;
     double half_life_s;
     double run_cost;           /* a normal run's cost, in units of the market's average yield */
-    double epsilon;
+    double epsilon;            /* exploration probability per scan window of open market time */
     long max_stale_s;
     long window_s;             /* how long one scan watches its market */
     /* state */
     long long nobs;            /* observations so far (keys the Thompson draws) */
     time_t last_health_at;
+    time_t prev_cycle_at;      /* the previous learn_sense(), 0: none */
+    double cycle_dt;           /* seconds since then (at most LEARN_MAX_STALE_MINUTES;
+                                * one window before the first) */
     struct learn_market_state m[LEARN_MARKET_COUNT];
 };
 
@@ -124,17 +131,21 @@ const char *learn_bucket_name(int b);
 int learn_band_of(double ratio);
 
 /* Fold in what this cycle sensed: update the baselines, the smoothed
- * activity, ratio and band, spell lengths, and the fresh exposure of a scan
- * started now.  Call once per cycle before deciding. */
+ * activity, ratio and band, spell lengths, the fresh exposure of a scan
+ * started now, and the time since the previous cycle (the exploration
+ * floor is a rate per time).  Call once per cycle before deciding. */
 void learn_sense(struct learn *l, const struct sense_snapshot *snap);
 
-/* One outcome of a run of market m started at `at` with intensity i in band
- * b, whose fresh exposure was `exposure` (0..1).  success: 1 delivered, 0
- * failed, -1 unknown (not counted); opportunities: found by the run, or -1
- * unknown (not counted).  Live, the delivery is known at once and the
- * opportunities later; the replay reports them when the scan's window has
- * passed.  Evidence is decayed to `at` first. */
-void learn_observe(struct learn *l, int m, int band, int intensity, int success, int opportunities,
+/* One outcome of a run of market m with intensity i, started in activity
+ * band `band` and session bucket `bucket` (learn_bucket; -1 when unknown:
+ * only the band's estimate learns), whose fresh exposure was `exposure`
+ * (0..1).  success: 1 delivered, 0 failed, -1 unknown (not counted);
+ * opportunities: found by the run, or -1 unknown (not counted).  Both the
+ * (band, intensity) and the (session, intensity) estimates are updated.
+ * Live, the delivery is known at once and the opportunities later; the
+ * replay reports them when the scan's window has passed.  Evidence is
+ * decayed to `at` first. */
+void learn_observe(struct learn *l, int m, int band, int bucket, int intensity, int success, int opportunities,
                    double exposure, time_t at);
 
 /* Note that a scan of market m started at `at` (exposure counts from here). */
@@ -148,10 +159,18 @@ struct learn_post {
 };
 void learn_posterior(const struct learn *l, int m, int b, int i, time_t now, struct learn_post *out);
 
+/* The same for the estimate of session bucket `bucket` and intensity i. */
+void learn_session_posterior(const struct learn *l, int m, int bucket, int i, time_t now, struct learn_post *out);
+
 /* Thompson sampling for market m at time now over the intensities allowed
- * (allowed[i] nonzero).  Returns the intensity to scan with, or -1 for "no
- * scan is worth it".  *why gets a static word: "thompson", "explore",
- * "stale", "first" or "skip"; *value the sampled net value of the best arm. */
+ * (allowed[i] nonzero), with the posteriors of the market's current band.
+ * Returns the intensity to scan with, or -1 for "no scan is worth it".
+ * Exploration (a random allowed intensity, only when at least half a window
+ * is unwatched) happens with probability 1 - (1 - LEARN_EPSILON)^(dt / W)
+ * for dt = l->cycle_dt: LEARN_EPSILON per scan window W of market time,
+ * however often decisions come.  *why gets a static word: "thompson",
+ * "explore", "stale", "first", "watched" or "skip"; *value the sampled net
+ * value of the best arm. */
 int learn_choose(const struct learn *l, int m, const int allowed[LEARN_ARM_COUNT], time_t now,
                  const char **why, double *value);
 
@@ -168,11 +187,15 @@ void learn_note_health(struct learn *l, time_t at);
 /* The expected learned elevated-spell length of bucket b of market m, minutes. */
 double learn_spell_minutes(const struct learn *l, int m, int b, int elevated);
 
-/* The state as JSON (everything needed to resume).  Caller frees. */
+/* The state as JSON (everything needed to resume), version 2: version 1
+ * (sql/003_learning.sql) plus per market "session_arms" (9 buckets x 3
+ * intensities of [ok, fail, opps, exposure, runs, at], like "arms") and
+ * "prev_cycle_at".  Caller frees. */
 json_object *learn_to_json(const struct learn *l);
 
-/* Restore the learned state from JSON made by learn_to_json (parameters
- * stay those of l).  Returns 0, or -1 when the JSON is not a state (l
+/* Restore the learned state from JSON made by learn_to_json, version 2 or
+ * 1 (then the session estimates start from their priors); parameters stay
+ * those of l.  Returns 0, or -1 when the JSON is not a state (l
  * unchanged). */
 int learn_from_json(struct learn *l, json_object *j) __attribute__((warn_unused_result));
 
@@ -180,7 +203,11 @@ int learn_from_json(struct learn *l, json_object *j) __attribute__((warn_unused_
  * baselines, learned intervals and the posteriors with 90% intervals.
  * full = 0 gives only the current band and session (for every decision's
  * inputs and the prompt); full = 1 gives every band and session (for
- * worker_state.learning).  The shape is documented in sql/003_learning.sql.
+ * worker_state.learning).  The shape is documented in sql/003_learning.sql;
+ * since version 2 every session (and "current_session") also has
+ * "outcomes": {"aggressive"|"normal"|"light": {"runs", "success",
+ * "success_90", "opportunities", "opportunities_90", "cost", "net_value"}},
+ * the (session, intensity) posteriors in the shape of a band's.
  * Caller frees. */
 json_object *learn_summary_json(const struct learn *l, time_t now, int full);
 

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "replay.h"
 #include "catalog.h"
+#include "follow.h"
 #include "learn.h"
 #include "log.h"
 #include "sessions.h"
@@ -19,8 +20,8 @@
 #define REPLAY_BASE_BARS 1440         /* trailing baseline: the last day of trading */
 #define REPLAY_BASE_MIN 60            /* bars needed before the baseline counts */
 #define REPLAY_CRYPTO_GAP 300         /* no bar for this long: the crypto source is unhealthy */
-#define REPLAY_FOREX_GAP 900
-#define REPLAY_BATCH 100              /* decisions per transaction (with a savepoint each) */          /* forex: stale quotes; unhealthy while the market is open */
+#define REPLAY_FOREX_GAP 900          /* forex: stale quotes; unhealthy while the market is open */
+#define REPLAY_BATCH 100              /* decisions per transaction (with a savepoint each) */
 
 /* ---- reading ---------------------------------------------------------------- */
 
@@ -461,24 +462,47 @@ static int replay_grow(void **p, size_t *cap, size_t n, size_t size)
     return 0;
 }
 
-/* Report the outcomes whose windows have passed by `upto`. */
-static void replay_deliver(struct replay *r, struct cycle_ctx *ctx, time_t upto)
+/* Report the ends of the simulated executions due by `upto`, as n8n would:
+ * a scan's opportunities as its posted result (store_trigger_outcome, what
+ * POST /results records), then the worker's own handling of an ended
+ * execution with its result (follow_handle: learning, breaker, settling).
+ * Returns 0 or -1 (not recorded). */
+static int replay_deliver(struct replay *r, time_t upto)
 {
     while (r->headpend < r->npend && r->pend[r->headpend].due <= upto) {
         struct replay_pending *p = &r->pend[r->headpend++];
-        if (ctx->learn)
-            learn_observe(ctx->learn, p->market, p->band, p->intensity, -1, p->opportunities, p->exposure, p->due);
-        r->scans[p->scan].opportunities = p->opportunities;
-        if (store_trigger_outcome(r->db, p->key, p->opportunities, p->due) < 0)
-            log_event(LOG_WARN, "replay.outcome_not_recorded", "s:key", p->key);
+        if (p->scan != (size_t)-1)
+            r->scans[p->scan].opportunities = p->opportunities;
+        if (p->opportunities >= 0 && store_trigger_outcome(r->db, p->key, p->opportunities, p->due) < 0)
+            return -1;
+        struct store_unsettled u;
+        memset(&u, 0, sizeof u);
+        u.id = p->trigger_id;
+        u.decision_id = p->decision_id;
+        u.wf = p->wf;
+        snprintf(u.status, sizeof u.status, "sent");
+        snprintf(u.outcome, sizeof u.outcome, "succeeded");
+        snprintf(u.result_status, sizeof u.result_status, "success");
+        u.need_settle = 1;
+        u.need_learn = p->opportunities >= 0;
+        u.opportunities = p->opportunities;
+        u.intensity = p->intensity;
+        u.band = p->band;
+        u.bucket = p->bucket;
+        u.exposure = p->exposure;
+        u.created = p->due - r->window_s;
+        if (follow_handle(&r->follow, r->db, &u, p->due) < 0)
+            return -1;
     }
+    return 0;
 }
 
 static void replay_sense(struct cycle_ctx *ctx, time_t now, struct sense_snapshot *snap)
 {
     struct replay *r = ctx->io->user;
     r->now = now;
-    replay_deliver(r, ctx, now);
+    if (replay_deliver(r, now) < 0)
+        r->failed = 1;
     memset(snap, 0, sizeof *snap);
     snap->now = now;
     if (sessions_at(now, &snap->sessions) < 0)
@@ -580,6 +604,24 @@ static void replay_sense(struct cycle_ctx *ctx, time_t now, struct sense_snapsho
         mk->volatility = mk->forex_move_bp / 100.0;
 }
 
+/* Record one run in r->scans (market m); returns its index, or (size_t)-1
+ * when out of memory. */
+static size_t replay_note_run(struct replay *r, time_t at, int m, int wf, int intensity)
+{
+    if (replay_grow((void **)&r->scans, &r->capscans, r->nscans, sizeof *r->scans) < 0) {
+        log_event(LOG_ERROR, "replay.out_of_memory", NULL);
+        r->failed = 1;
+        return (size_t)-1;
+    }
+    r->scans[r->nscans] = (struct replay_scan){ at, m, intensity, -1, wf };
+    return r->nscans++;
+}
+
+/* The cycle's act seam, deliver_decision's transport in the replay: the
+ * simulated n8n accepts every trigger at once; an execution lasts one scan
+ * window and its end (with a scan's opportunities) is reported when the
+ * window has passed (replay_deliver).  Only the triggers that the breaker
+ * and the concurrency policy let through arrive here. */
 static void replay_act(struct cycle_ctx *ctx, const struct decide_choice *ch, struct act_job *jobs, int n)
 {
     struct replay *r = ctx->io->user;
@@ -588,45 +630,77 @@ static void replay_act(struct cycle_ctx *ctx, const struct decide_choice *ch, st
     for (int i = 0; i < n; i++) {
         struct act_job *j = &jobs[i];
         j->status = ACT_SENT;
+        j->transport_err = 0;
         j->http_status = 200;
+        j->retry_after_ms = -1;
         j->latency_ms = 0;
+        j->error[0] = '\0';
         snprintf(j->response, sizeof j->response, "{\"replay\":\"simulated\"}");
         int wf = catalog_workflow_parse(j->workflow);
         const struct catalog_wf *w = catalog_workflow(wf);
         if (!w)
             continue;
-        if (wf == WF_HEALTH_CHECK)
-            r->health_checks++;
-        int m = w->market == MARKET_CRYPTO ? LEARN_CRYPTO : w->market == MARKET_FOREX ? LEARN_FOREX : -1;
-        if (m < 0)
-            continue;
-        int again = seen[m]++;
-        int opps = again ? 0 : replay_simulate(r, m, now, ch->intensity);
-        if (!again)
-            r->cover_end[m] = now + r->window_s;
-        if (replay_grow((void **)&r->scans, &r->capscans, r->nscans, sizeof *r->scans) < 0 ||
-            replay_grow((void **)&r->pend, &r->cappend, r->npend, sizeof *r->pend) < 0) {
+        if (replay_grow((void **)&r->pend, &r->cappend, r->npend, sizeof *r->pend) < 0) {
             log_event(LOG_ERROR, "replay.out_of_memory", NULL);
+            r->failed = 1;
             continue;
         }
-        r->scans[r->nscans] = (struct replay_scan){ now, m, ch->intensity, -1 };
         struct replay_pending *p = &r->pend[r->npend++];
         memset(p, 0, sizeof *p);
         p->due = now + r->window_s;
+        p->wf = wf;
+        p->market = -1;
+        p->band = -1;
+        p->bucket = -1;
+        p->intensity = ch->intensity;
+        p->opportunities = -1;
+        p->scan = (size_t)-1;
+        p->trigger_id = j->trigger_id;
+        p->decision_id = j->decision_id;
+        snprintf(p->key, sizeof p->key, "%s", j->key);
+        if (wf == WF_HEALTH_CHECK) {
+            r->health_checks++;           /* not a scan: no market, not a run */
+            continue;
+        }
+        if (w->market == MARKET_BOTH) {
+            /* deep-market-analysis: a run of every market present (it
+             * costs), but no scan window of its own (no coverage) */
+            r->deep_analyses++;
+            for (int m = 0; m < LEARN_MARKET_COUNT; m++)
+                if (r->have[m])
+                    replay_note_run(r, now, m, wf, ch->intensity);
+            continue;
+        }
+        int m = w->market == MARKET_CRYPTO ? LEARN_CRYPTO : w->market == MARKET_FOREX ? LEARN_FOREX : -1;
+        if (m < 0)
+            continue;
+        /* a second workflow of the same market in one decision watches
+         * nothing new: a run, with no fresh exposure and nothing found */
+        int again = seen[m]++;
         p->market = m;
         p->band = ctx->learn ? ctx->learn->m[m].band : LEARN_USUAL;
-        p->intensity = ch->intensity;
+        p->bucket = ctx->learn ? ctx->learn->m[m].bucket : -1;
         p->exposure = again ? 0 : ctx->learn ? ctx->learn->m[m].exposure : 1;
-        p->opportunities = opps;
-        p->scan = r->nscans++;
-        snprintf(p->key, sizeof p->key, "%s", j->key);
+        p->opportunities = again ? 0 : replay_simulate(r, m, now, ch->intensity);
+        if (!again)
+            r->cover_end[m] = now + r->window_s;
+        p->scan = replay_note_run(r, now, m, wf, ch->intensity);
     }
 }
 
 int replay_run(struct replay *r, struct cycle_ctx *ctx, char *err, size_t errlen)
 {
     struct cycle_io io = { replay_sense, replay_act, r };
+    char derr[256];
+    if (deliver_init(&r->deliver, ctx->cfg, NULL, ctx->learn, derr, sizeof derr) < 0) {
+        snprintf(err, errlen, "%s", derr);
+        return -1;
+    }
+    deliver_set_local(&r->deliver, (unsigned long long)ctx->cfg->learn_seed);
+    follow_init(&r->follow, ctx->cfg, &r->deliver, ctx->learn, NULL);
+    struct deliver *saved = ctx->deliver;
     ctx->io = &io;
+    ctx->deliver = &r->deliver;
     r->db = ctx->db;
     for (int k = 0; k < r->ns; k++)
         r->have[r->s[k].market] = 1;
@@ -643,8 +717,8 @@ int replay_run(struct replay *r, struct cycle_ctx *ctx, char *err, size_t errlen
         if (r->db && ++batched == REPLAY_BATCH) {
             batched = 0;
         }
-        if (cycle_run(ctx, t, 0, &res) < 0) {
-            snprintf(err, errlen, "the decision at %lld could not be recorded (see the log)", (long long)t);
+        if (cycle_run(ctx, t, 0, &res) < 0 || r->failed) {
+            snprintf(err, errlen, "the decision at %lld could not be recorded or followed (see the log)", (long long)t);
             rc = -1;
             break;
         }
@@ -660,13 +734,16 @@ int replay_run(struct replay *r, struct cycle_ctx *ctx, char *err, size_t errlen
             break;
         }
     }
-    if (rc == 0)
-        replay_deliver(r, ctx, r->to);
+    if (rc == 0 && replay_deliver(r, r->to) < 0) {
+        snprintf(err, errlen, "the last outcomes could not be recorded (see the log)");
+        rc = -1;
+    }
     if (r->db && store_batch_commit(r->db) < 0 && rc == 0) {
         snprintf(err, errlen, "could not commit (see the log)");
         rc = -1;
     }
     ctx->io = NULL;
+    ctx->deliver = saved;
     return rc;
 }
 
@@ -737,6 +814,36 @@ static unsigned char *replay_open_hours(int market, time_t from, long nhours)
     return o;
 }
 
+/* Ticks of a cron every period seconds (at multiples of it since the
+ * epoch) within [r->from, r->to); op (market-open flags per hour from h0)
+ * NULL: every tick, else only those while the market is open. */
+static long replay_cron_runs(const struct replay *r, long period, const unsigned char *op, time_t h0)
+{
+    long n = 0;
+    for (time_t t = replay_floor(r->from + period - 1, period); t < r->to; t += period)
+        if (!op || op[(t - h0) / 3600])
+            n++;
+    return n;
+}
+
+/* Score that cron into *p: its runs, and the top windows (indices idx[0 ..
+ * top) of windows from w0) in which one of its ticks falls. */
+static void replay_cron(const struct replay *r, long period, const unsigned char *op, time_t h0, time_t w0,
+                        const long *idx, long top, struct replay_policy_score *p)
+{
+    p->period_s = period;
+    p->runs = replay_cron_runs(r, period, op, h0);
+    for (long q = 0; q < top; q++) {
+        time_t ws = w0 + idx[q] * REPLAY_SCORE_WINDOW;
+        for (time_t t = replay_floor(ws + period - 1, period); t < ws + REPLAY_SCORE_WINDOW; t += period) {
+            if (t >= r->from && t < r->to && (!op || op[(t - h0) / 3600])) {
+                p->covered++;
+                break;
+            }
+        }
+    }
+}
+
 int replay_score(const struct replay *r, struct replay_score *sc)
 {
     memset(sc, 0, sizeof *sc);
@@ -788,32 +895,40 @@ int replay_score(const struct replay *r, struct replay_score *sc)
                     hi = mid;
             }
             for (size_t i = lo; i < r->nscans && r->scans[i].at < ws + REPLAY_SCORE_WINDOW; i++) {
-                if (r->scans[i].market == s->market) {
+                if (r->scans[i].market == s->market && r->scans[i].wf != WF_DEEP_ANALYSIS) {
                     p->covered++;
                     break;
                 }
             }
         }
+        long orch_runs = p->runs;
         /* crons, then crons that skip closed market hours */
         for (int hours_only = 0; hours_only < 2; hours_only++) {
             for (size_t c = 0; c < sizeof crons / sizeof crons[0]; c++) {
                 long period = crons[c] * 60L;
                 p = &is->pol[is->npol++];
                 snprintf(p->name, sizeof p->name, "%scron-%d", hours_only ? "market-hours-" : "", crons[c]);
-                time_t first = replay_floor(r->from + period - 1, period);
-                for (time_t t = first; t < r->to; t += period)
-                    if (!hours_only || op[(t - h0) / 3600])
-                        p->runs++;
-                for (long q = 0; q < is->top; q++) {
-                    time_t ws = w0 + idx[q] * REPLAY_SCORE_WINDOW;
-                    for (time_t t = replay_floor(ws + period - 1, period); t < ws + REPLAY_SCORE_WINDOW; t += period) {
-                        if (t >= r->from && t < r->to && (!hours_only || op[(t - h0) / 3600])) {
-                            p->covered++;
-                            break;
-                        }
-                    }
-                }
+                replay_cron(r, period, hours_only ? op : NULL, h0, w0, idx, is->top, p);
             }
+        }
+        /* the equal-runs cron: market hours, the period nearest to the
+         * orchestrator's number of runs */
+        p = &is->pol[is->npol++];
+        snprintf(p->name, sizeof p->name, "equal-runs-cron");
+        if (orch_runs > 0) {
+            long lo = 60, hi = (long)(r->to - r->from) + 1;
+            while (lo < hi) {              /* the shortest period with at most orch_runs ticks */
+                long mid = lo + (hi - lo) / 2;
+                if (replay_cron_runs(r, mid, op, h0) <= orch_runs)
+                    hi = mid;
+                else
+                    lo = mid + 1;
+            }
+            long period = lo;
+            if (period > 60 && labs(replay_cron_runs(r, period - 1, op, h0) - orch_runs) <
+                               labs(replay_cron_runs(r, period, op, h0) - orch_runs))
+                period--;
+            replay_cron(r, period, op, h0, w0, idx, is->top, p);
         }
         for (int i = 0; i < is->npol; i++) {
             p = &is->pol[i];
@@ -838,10 +953,18 @@ static const struct replay_policy_score *replay_pol(const struct replay_instrume
     return NULL;
 }
 
-/* Market totals: coverage over all its instruments' top windows. */
+/* Market totals: coverage over all its instruments' top windows, runs of
+ * the market (the same for each of its instruments). */
 struct replay_market_total {
-    long top, covered, cron5_covered, runs, cron5_runs;
+    long top, covered, runs;
+    long cron5_covered, cron5_runs;           /* 24/7 cron-5 */
+    long mh5_covered, mh5_runs;               /* market-hours cron-5: the target's basis */
+    long eq_covered, eq_runs, eq_period;      /* the equal-runs cron */
     int n;
+    /* derived */
+    double cov, cron5_cov, mh5_cov, eq_cov;
+    double vs_cron5_cov, vs_cron5_runs, vs_mh5_cov, vs_mh5_runs;
+    int met, met_cron5;
 };
 
 static void replay_totals(const struct replay_score *sc, struct replay_market_total t[LEARN_MARKET_COUNT])
@@ -850,13 +973,33 @@ static void replay_totals(const struct replay_score *sc, struct replay_market_to
     for (int k = 0; k < sc->ni; k++) {
         const struct replay_instrument_score *is = &sc->in[k];
         const struct replay_policy_score *o = replay_pol(is, "orchestrator"), *c5 = replay_pol(is, "cron-5");
+        const struct replay_policy_score *h5 = replay_pol(is, "market-hours-cron-5"), *eq = replay_pol(is, "equal-runs-cron");
         struct replay_market_total *m = &t[is->market];
         m->top += is->top;
         m->covered += o->covered;
         m->cron5_covered += c5->covered;
+        m->mh5_covered += h5->covered;
+        m->eq_covered += eq->covered;
         m->runs = o->runs;
         m->cron5_runs = c5->runs;
+        m->mh5_runs = h5->runs;
+        m->eq_runs = eq->runs;
+        m->eq_period = eq->period_s;
         m->n++;
+    }
+    for (int i = 0; i < LEARN_MARKET_COUNT; i++) {
+        struct replay_market_total *m = &t[i];
+        double top = m->top > 0 ? (double)m->top : 1;
+        m->cov = (double)m->covered / top;
+        m->cron5_cov = (double)m->cron5_covered / top;
+        m->mh5_cov = (double)m->mh5_covered / top;
+        m->eq_cov = (double)m->eq_covered / top;
+        m->vs_cron5_cov = m->cron5_cov > 0 ? m->cov / m->cron5_cov : 0;
+        m->vs_cron5_runs = m->cron5_runs ? (double)m->runs / (double)m->cron5_runs : 0;
+        m->vs_mh5_cov = m->mh5_cov > 0 ? m->cov / m->mh5_cov : 0;
+        m->vs_mh5_runs = m->mh5_runs ? (double)m->runs / (double)m->mh5_runs : 0;
+        m->met = m->top > 0 && m->vs_mh5_cov >= 0.9 && m->vs_mh5_runs <= 0.35;
+        m->met_cron5 = m->top > 0 && m->vs_cron5_cov >= 0.9 && m->vs_cron5_runs <= 0.35;
     }
 }
 
@@ -883,6 +1026,7 @@ json_object *replay_score_json(const struct replay *r, const struct replay_score
             const struct replay_policy_score *p = &is->pol[i];
             json_object *j = json_object_new_object();
             json_object_object_add(j, "policy", json_object_new_string(p->name));
+            json_object_object_add(j, "period_s", json_object_new_int64(p->period_s));
             json_object_object_add(j, "runs", json_object_new_int64(p->runs));
             json_object_object_add(j, "covered", json_object_new_int64(p->covered));
             json_object_object_add(j, "coverage", replay_round(p->coverage, 1e-4));
@@ -902,19 +1046,28 @@ json_object *replay_score_json(const struct replay *r, const struct replay_score
         if (!t[m].n)
             continue;
         json_object *o = json_object_new_object();
-        double cov = t[m].top ? (double)t[m].covered / t[m].top : 0;
-        double c5 = t[m].top ? (double)t[m].cron5_covered / t[m].top : 0;
-        double vs_cov = c5 > 0 ? cov / c5 : 0, vs_runs = t[m].cron5_runs ? (double)t[m].runs / t[m].cron5_runs : 0;
-        json_object_object_add(o, "coverage", replay_round(cov, 1e-4));
-        json_object_object_add(o, "runs", json_object_new_int64(t[m].runs));
-        json_object_object_add(o, "cron5_coverage", replay_round(c5, 1e-4));
-        json_object_object_add(o, "cron5_runs", json_object_new_int64(t[m].cron5_runs));
-        json_object_object_add(o, "coverage_vs_cron5", replay_round(vs_cov, 1e-4));
-        json_object_object_add(o, "runs_vs_cron5", replay_round(vs_runs, 1e-4));
-        json_object_object_add(o, "target_met", json_object_new_boolean(vs_cov >= 0.9 && vs_runs <= 0.35));
+        const struct replay_market_total *x = &t[m];
+        json_object_object_add(o, "coverage", replay_round(x->cov, 1e-4));
+        json_object_object_add(o, "runs", json_object_new_int64(x->runs));
+        json_object_object_add(o, "cron5_coverage", replay_round(x->cron5_cov, 1e-4));
+        json_object_object_add(o, "cron5_runs", json_object_new_int64(x->cron5_runs));
+        json_object_object_add(o, "coverage_vs_cron5", replay_round(x->vs_cron5_cov, 1e-4));
+        json_object_object_add(o, "runs_vs_cron5", replay_round(x->vs_cron5_runs, 1e-4));
+        json_object_object_add(o, "market_hours_cron5_coverage", replay_round(x->mh5_cov, 1e-4));
+        json_object_object_add(o, "market_hours_cron5_runs", json_object_new_int64(x->mh5_runs));
+        json_object_object_add(o, "coverage_vs_market_hours_cron5", replay_round(x->vs_mh5_cov, 1e-4));
+        json_object_object_add(o, "runs_vs_market_hours_cron5", replay_round(x->vs_mh5_runs, 1e-4));
+        json_object_object_add(o, "target_basis", json_object_new_string("market-hours-cron-5"));
+        json_object_object_add(o, "target_met", json_object_new_boolean(x->met));
+        json_object_object_add(o, "target_met_vs_cron5", json_object_new_boolean(x->met_cron5));
+        json_object_object_add(o, "equal_runs_cron_period_s", json_object_new_int64(x->eq_period));
+        json_object_object_add(o, "equal_runs_cron_runs", json_object_new_int64(x->eq_runs));
+        json_object_object_add(o, "equal_runs_cron_coverage", replay_round(x->eq_cov, 1e-4));
+        json_object_object_add(o, "coverage_minus_equal_runs_cron", replay_round(x->cov - x->eq_cov, 1e-4));
         json_object_object_add(ms, learn_market_name(m), o);
     }
     json_object_object_add(root, "markets", ms);
+    json_object_object_add(root, "deep_analyses", json_object_new_int64(r->deep_analyses));
     json_object_object_add(root, "decisions", json_object_new_int64(r->decisions));
     json_object_object_add(root, "llm_calls", json_object_new_int64(r->llm_calls));
     json_object_object_add(root, "llm_tokens", json_object_new_int64(r->llm_tokens));
@@ -924,8 +1077,8 @@ json_object *replay_score_json(const struct replay *r, const struct replay_score
 
 void replay_score_print(FILE *out, const struct replay *r, const struct replay_score *sc)
 {
-    fprintf(out, "%-10s %-6s %7s %5s  %-22s %7s %7s %8s %12s %9s %8s\n", "instrument", "market", "windows", "top",
-            "policy", "runs", "covered", "coverage", "runs/covered", "llm_calls", "tokens");
+    fprintf(out, "%-10s %-6s %7s %5s  %-22s %8s %7s %7s %8s %12s %9s %8s\n", "instrument", "market", "windows", "top",
+            "policy", "period", "runs", "covered", "coverage", "runs/covered", "llm_calls", "tokens");
     for (int k = 0; k < sc->ni; k++) {
         const struct replay_instrument_score *is = &sc->in[k];
         for (int i = 0; i < is->npol; i++) {
@@ -934,37 +1087,47 @@ void replay_score_print(FILE *out, const struct replay *r, const struct replay_s
                 fprintf(out, "%-10s %-6s %7ld %5ld  ", is->name, learn_market_name(is->market), is->windows, is->top);
             else
                 fprintf(out, "%-10s %-6s %7s %5s  ", "", "", "", "");
-            fprintf(out, "%-22s %7ld %7ld %7.1f%% %12.2f %9lld %8lld\n", p->name, p->runs, p->covered,
+            char period[16] = "-";
+            if (p->period_s > 0)
+                snprintf(period, sizeof period, "%.1fm", (double)p->period_s / 60.0);
+            fprintf(out, "%-22s %8s %7ld %7ld %7.1f%% %12.2f %9lld %8lld\n", p->name, period, p->runs, p->covered,
                     100 * p->coverage, p->runs_per_covered, p->llm_calls, p->llm_tokens);
         }
     }
     struct replay_market_total t[LEARN_MARKET_COUNT];
     replay_totals(sc, t);
     for (int m = 0; m < LEARN_MARKET_COUNT; m++) {
-        if (!t[m].n)
+        const struct replay_market_total *x = &t[m];
+        if (!x->n)
             continue;
-        double cov = t[m].top ? (double)t[m].covered / t[m].top : 0;
-        double c5 = t[m].top ? (double)t[m].cron5_covered / t[m].top : 0;
-        double vs_cov = c5 > 0 ? cov / c5 : 0, vs_runs = t[m].cron5_runs ? (double)t[m].runs / t[m].cron5_runs : 0;
-        fprintf(out, "%s: orchestrator covers %.1f%% of the top windows (cron-5: %.1f%%) = %.1f%% of cron-5's coverage "
-                     "(target >= 90%%) with %ld runs = %.1f%% of cron-5's %ld (target <= 35%%): %s\n",
-                learn_market_name(m), 100 * cov, 100 * c5, 100 * vs_cov, t[m].runs, 100 * vs_runs, t[m].cron5_runs,
-                vs_cov >= 0.9 && vs_runs <= 0.35 ? "target met" : "target NOT met");
+        const char *mk = learn_market_name(m);
+        fprintf(out, "%s: orchestrator covers %.1f%% of the top windows (market-hours cron-5: %.1f%%) = %.1f%% of "
+                     "market-hours cron-5's coverage (target >= 90%%) with %ld runs = %.1f%% of market-hours cron-5's "
+                     "%ld (target <= 35%%): %s\n",
+                mk, 100 * x->cov, 100 * x->mh5_cov, 100 * x->vs_mh5_cov, x->runs, 100 * x->vs_mh5_runs, x->mh5_runs,
+                x->met ? "target met" : "target NOT met");
+        fprintf(out, "%s: against 24/7 cron-5 (%.1f%% with %ld runs): %.1f%% of its coverage with %.1f%% of its runs (%s)\n",
+                mk, 100 * x->cron5_cov, x->cron5_runs, 100 * x->vs_cron5_cov, 100 * x->vs_cron5_runs,
+                x->met_cron5 ? "the target would be met" : "the target would not be met");
+        if (x->eq_period > 0)
+            fprintf(out, "%s: equal-runs cron (market hours, every %.1f min, %ld runs) covers %.1f%%: orchestrator %+.1f points\n",
+                    mk, (double)x->eq_period / 60.0, x->eq_runs, 100 * x->eq_cov, 100 * (x->cov - x->eq_cov));
     }
-    fprintf(out, "decisions %lld, health checks %lld, llm calls %lld, llm tokens %lld\n", r->decisions,
-            r->health_checks, r->llm_calls, r->llm_tokens);
+    fprintf(out, "decisions %lld; runs count every scan-type workflow (deep-market-analysis: %lld, counted in each "
+                 "market); health checks %lld (not runs); llm calls %lld, llm tokens %lld\n", r->decisions,
+            r->deep_analyses, r->health_checks, r->llm_calls, r->llm_tokens);
 }
 
 int replay_score_csv(FILE *out, const struct replay_score *sc)
 {
-    if (fprintf(out, "instrument,market,windows,top_windows,policy,runs,covered,coverage,runs_per_covered,llm_calls,llm_tokens\n") < 0)
+    if (fprintf(out, "instrument,market,windows,top_windows,policy,period_s,runs,covered,coverage,runs_per_covered,llm_calls,llm_tokens\n") < 0)
         return -1;
     for (int k = 0; k < sc->ni; k++) {
         const struct replay_instrument_score *is = &sc->in[k];
         for (int i = 0; i < is->npol; i++) {
             const struct replay_policy_score *p = &is->pol[i];
-            if (fprintf(out, "%s,%s,%ld,%ld,%s,%ld,%ld,%.4f,%.3f,%lld,%lld\n", is->name, learn_market_name(is->market),
-                        is->windows, is->top, p->name, p->runs, p->covered, p->coverage, p->runs_per_covered,
+            if (fprintf(out, "%s,%s,%ld,%ld,%s,%ld,%ld,%ld,%.4f,%.3f,%lld,%lld\n", is->name, learn_market_name(is->market),
+                        is->windows, is->top, p->name, p->period_s, p->runs, p->covered, p->coverage, p->runs_per_covered,
                         p->llm_calls, p->llm_tokens) < 0)
                 return -1;
         }
@@ -1030,8 +1193,51 @@ static void replay_xml(const char *s, char *out, size_t cap)
 #define SVG_W 1200
 #define SVG_LEFT 70
 #define SVG_RIGHT 20
-#define SVG_PANEL 190
+#define SVG_PANEL 205
 #define SVG_TOP 50
+
+/* The share of each of the plotw columns of [r->from, r->to) during which a
+ * scan of market m was watching (its window [at, at + W), overlaps counted
+ * once) into share[plotw]. */
+static void replay_watch_shares(const struct replay *r, int m, int plotw, double *share)
+{
+    double colw = (double)(r->to - r->from) / plotw;
+    for (int x = 0; x < plotw; x++)
+        share[x] = 0;
+    if (!(colw > 0))
+        return;
+    time_t until = r->from;
+    for (size_t i = 0; i < r->nscans; i++) {
+        const struct replay_scan *s = &r->scans[i];
+        if (s->market != m || s->wf == WF_DEEP_ANALYSIS)
+            continue;
+        time_t a = s->at > until ? s->at : until, e = s->at + r->window_s;
+        if (e > r->to)
+            e = r->to;
+        if (e <= a)
+            continue;
+        until = e;
+        for (int x = (int)((double)(a - r->from) / colw); x < plotw; x++) {
+            double c0 = (double)r->from + x * colw, c1 = c0 + colw;
+            double lo = (double)a > c0 ? (double)a : c0, hi = (double)e < c1 ? (double)e : c1;
+            if (hi > lo)
+                share[x] += (hi - lo) / colw;
+            if (c1 >= (double)e)
+                break;
+        }
+    }
+}
+
+/* Mode colours of the decisions strip (enum catalog_mode order). */
+static const char *replay_mode_colour(int mode)
+{
+    switch (mode) {
+    case MODE_CRYPTO: return "#7b3fe4";
+    case MODE_FOREX:  return "#1b9e77";
+    case MODE_HYBRID: return "#e7298a";
+    default:          return "#bbb";
+    }
+}
 
 char *replay_svg(const struct replay *r, const struct replay_score *sc)
 {
@@ -1051,30 +1257,48 @@ char *replay_svg(const struct replay *r, const struct replay_score *sc)
                       "font-family=\"sans-serif\" font-size=\"11\">\n", SVG_W, height, SVG_W, height);
     replay_printf(&b, "<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n");
     replay_printf(&b, "<text x=\"%d\" y=\"18\" font-size=\"14\" font-weight=\"bold\">Replay %s .. %s: %lld decisions, "
-                      "%zu scans</text>\n", SVG_LEFT, from, to, r->decisions, r->nscans);
+                      "%zu runs</text>\n", SVG_LEFT, from, to, r->decisions, r->nscans);
     replay_printf(&b, "<text x=\"%d\" y=\"36\" fill=\"#555\">price (line), 15-minute volatility (grey bars), top-decile "
-                      "windows (orange), scans (blue ticks; darker = more intense), decisions (grey ticks)</text>\n", SVG_LEFT);
+                      "windows (orange); below: share of the time a scan was watching (blue, full = always), decisions "
+                      "by mode (<tspan fill=\"%s\">crypto</tspan>, <tspan fill=\"%s\">forex</tspan>, "
+                      "<tspan fill=\"%s\">hybrid</tspan>, <tspan fill=\"%s\">standby</tspan>)</text>\n", SVG_LEFT,
+                  replay_mode_colour(MODE_CRYPTO), replay_mode_colour(MODE_FOREX), replay_mode_colour(MODE_HYBRID),
+                  replay_mode_colour(MODE_STANDBY));
     time_t w0 = replay_floor(r->from, REPLAY_SCORE_WINDOW);
     long nwin = (long)((r->to - w0 + REPLAY_SCORE_WINDOW - 1) / REPLAY_SCORE_WINDOW);
     double *vols = malloc((size_t)(nwin > 0 ? nwin : 1) * sizeof *vols);
     double *colv = calloc((size_t)plotw, sizeof *colv);
     double *colp = malloc((size_t)plotw * sizeof *colp);
-    unsigned char *coltop = calloc((size_t)plotw, 1), *colscan = calloc((size_t)plotw, 1), *coldec = calloc((size_t)plotw, 1);
+    double *colw = malloc((size_t)plotw * sizeof *colw);
+    unsigned char *coltop = calloc((size_t)plotw, 1), *colmode = malloc((size_t)plotw);
+    long *modes = calloc((size_t)plotw * MODE_COUNT, sizeof *modes);
     long *idx = malloc((size_t)(nwin > 0 ? nwin : 1) * sizeof *idx);
-    if (!vols || !colv || !colp || !coltop || !colscan || !coldec || !idx)
+    if (!vols || !colv || !colp || !colw || !coltop || !colmode || !modes || !idx)
         b.failed = 1;
+    /* decisions: the mode most decisions of a column had (ties: the more capable) */
     for (size_t i = 0; !b.failed && i < r->nmarks; i++) {
         int x = (int)((double)(r->marks[i].at - r->from) / span * plotw);
-        if (x >= 0 && x < plotw)
-            coldec[x] = 1;
+        int md = r->marks[i].mode;
+        if (x >= 0 && x < plotw && md >= 0 && md < MODE_COUNT)
+            modes[(size_t)x * MODE_COUNT + (size_t)md]++;
+    }
+    for (int x = 0; !b.failed && x < plotw; x++) {
+        colmode[x] = 0xff;
+        long best = 0;
+        for (int md = 0; md < MODE_COUNT; md++) {
+            long n = modes[(size_t)x * MODE_COUNT + (size_t)md];
+            if (n > best || (n == best && n > 0 && md == MODE_HYBRID)) {
+                best = n;
+                colmode[x] = (unsigned char)md;
+            }
+        }
     }
     for (int k = 0; !b.failed && k < r->ns; k++) {
         const struct replay_series *s = &r->s[k];
         int y0 = SVG_TOP + k * SVG_PANEL;
-        int ph = SVG_PANEL - 60, vh = 40;
+        int ph = SVG_PANEL - 75, vh = 40;
         memset(colv, 0, (size_t)plotw * sizeof *colv);
         memset(coltop, 0, (size_t)plotw);
-        memset(colscan, 0, (size_t)plotw);
         for (int x = 0; x < plotw; x++)
             colp[x] = -1;
         /* price: the last close per column */
@@ -1113,24 +1337,20 @@ char *replay_svg(const struct replay *r, const struct replay_score *sc)
             for (int x = x1 < 0 ? 0 : x1; x <= x2 && x < plotw; x++)
                 coltop[x] = 1;
         }
-        for (size_t i = 0; i < r->nscans; i++) {
-            if (r->scans[i].market != s->market)
-                continue;
-            int x = (int)((double)(r->scans[i].at - r->from) / span * plotw);
-            int lvl = 3 - r->scans[i].intensity;   /* light 1, normal 2, aggressive 3 */
-            if (x >= 0 && x < plotw && lvl > colscan[x])
-                colscan[x] = (unsigned char)lvl;
-        }
+        replay_watch_shares(r, s->market, plotw, colw);
         char name[64];
         replay_xml(s->name, name, sizeof name);
         const struct replay_policy_score *o = k < sc->ni ? replay_pol(&sc->in[k], "orchestrator") : NULL;
-        const struct replay_policy_score *c5 = k < sc->ni ? replay_pol(&sc->in[k], "cron-5") : NULL;
+        const struct replay_policy_score *h5 = k < sc->ni ? replay_pol(&sc->in[k], "market-hours-cron-5") : NULL;
+        const struct replay_policy_score *eq = k < sc->ni ? replay_pol(&sc->in[k], "equal-runs-cron") : NULL;
         replay_printf(&b, "<g transform=\"translate(%d,%d)\">\n", SVG_LEFT, y0);
         replay_printf(&b, "<text x=\"0\" y=\"-4\" font-weight=\"bold\">%s (%s)</text>", name, learn_market_name(s->market));
-        if (o && c5)
+        if (o && h5 && eq)
             replay_printf(&b, "<text x=\"%d\" y=\"-4\" text-anchor=\"end\" fill=\"#333\">top windows %ld; orchestrator: "
-                              "%.1f%% covered, %ld runs; cron-5: %.1f%%, %ld runs</text>",
-                          plotw, top, 100 * o->coverage, o->runs, 100 * c5->coverage, c5->runs);
+                              "%.1f%% covered, %ld runs; market-hours cron-5: %.1f%%, %ld runs; equal-runs cron "
+                              "(every %.1f min): %.1f%%</text>",
+                          plotw, top, 100 * o->coverage, o->runs, 100 * h5->coverage, h5->runs,
+                          (double)eq->period_s / 60.0, 100 * eq->coverage);
         replay_printf(&b, "\n<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#ccc\"/>\n", plotw, ph + vh);
         /* shaded top windows, merged into runs of columns */
         for (int x = 0; x < plotw; x++) {
@@ -1143,31 +1363,49 @@ char *replay_svg(const struct replay *r, const struct replay_score *sc)
                           x2 - x + 1, ph + vh);
             x = x2;
         }
-        replay_printf(&b, "\n<path d=\"");
+        /* volatility: a step area, one column per step */
+        replay_printf(&b, "\n<path d=\"M0 %d", ph + vh);
         for (int x = 0; x < plotw; x++)
-            if (colv[x] > 0 && vmax > 0)
-                replay_printf(&b, "M%d %d v%d", x, ph + vh, -(int)(colv[x] / vmax * vh + 0.5));
-        replay_printf(&b, "\" stroke=\"#999\" fill=\"none\"/>\n<polyline fill=\"none\" stroke=\"#222\" stroke-width=\"1\" points=\"");
+            replay_printf(&b, "V%dh1", ph + vh - (vmax > 0 ? (int)(colv[x] / vmax * vh + 0.5) : 0));
+        replay_printf(&b, "V%dZ\" fill=\"#999\"/>\n<polyline fill=\"none\" stroke=\"#222\" stroke-width=\"1\" points=\"",
+                      ph + vh);
         for (int x = 0; x < plotw; x++)
             if (colp[x] > 0)
-                replay_printf(&b, "%d,%.1f ", x, (double)ph - (colp[x] - pmin) / (pmax - pmin) * (ph - 8) - 4);
+                replay_printf(&b, "%d,%d ", x, (int)((double)ph - (colp[x] - pmin) / (pmax - pmin) * (ph - 8) - 4 + 0.5));
         replay_printf(&b, "\"/>\n");
-        static const char *const shade[4] = { "", "#9cf", "#36c", "#013" };
-        for (int lvl = 1; lvl <= 3; lvl++) {
-            replay_printf(&b, "<path d=\"");
-            for (int x = 0; x < plotw; x++)
-                if (colscan[x] == lvl)
-                    replay_printf(&b, "M%d %d v10", x, ph + vh + 4);
-            replay_printf(&b, "\" stroke=\"%s\"/>\n", shade[lvl]);
+        /* watching: a step area, 10 px when a scan watched the whole column */
+        int base = ph + vh + 14, prev = base;
+        replay_printf(&b, "<rect x=\"0\" y=\"%d\" width=\"%d\" height=\"10\" fill=\"#eef3fb\"/><path d=\"M0 %d", base - 10,
+                      plotw, base);
+        for (int x = 0; x < plotw; x++) {
+            double sh = colw[x] > 1 ? 1 : colw[x];
+            int y = base - (int)(sh * 10 + 0.5);
+            if (y != prev) {
+                replay_printf(&b, "H%dV%d", x, y);
+                prev = y;
+            }
         }
-        replay_printf(&b, "<path d=\"");
-        for (int x = 0; x < plotw; x++)
-            if (coldec[x])
-                replay_printf(&b, "M%d %d v5", x, ph + vh + 16);
-        replay_printf(&b, "\" stroke=\"#bbb\"/>\n");
-        replay_printf(&b, "<text x=\"-6\" y=\"10\" text-anchor=\"end\">%.5g</text><text x=\"-6\" y=\"%d\" text-anchor=\"end\">%.5g</text>\n",
+        replay_printf(&b, "H%dV%dZ\" fill=\"#36c\"/>\n", plotw, base);
+        /* decisions by mode: runs of columns of one colour */
+        for (int md = 0; md < MODE_COUNT; md++) {
+            int any = 0;
+            for (int x = 0; x < plotw; x++) {
+                if (colmode[x] != md)
+                    continue;
+                int x2 = x;
+                while (x2 + 1 < plotw && colmode[x2 + 1] == md)
+                    x2++;
+                replay_printf(&b, "%sM%d %dh%d", any ? "" : "<path d=\"", x, ph + vh + 19, x2 - x + 1);
+                any = 1;
+                x = x2;
+            }
+            if (any)
+                replay_printf(&b, "\" stroke=\"%s\" stroke-width=\"5\"/>\n", replay_mode_colour(md));
+        }
+        replay_printf(&b, "<text x=\"-6\" y=\"10\" text-anchor=\"end\">%.6g</text><text x=\"-6\" y=\"%d\" text-anchor=\"end\">%.6g</text>\n",
                       pmax, ph, pmin);
-        replay_printf(&b, "<text x=\"-6\" y=\"%d\" text-anchor=\"end\" fill=\"#36c\">scans</text>\n", ph + vh + 14);
+        replay_printf(&b, "<text x=\"-6\" y=\"%d\" text-anchor=\"end\" fill=\"#36c\">watched</text>\n", ph + vh + 13);
+        replay_printf(&b, "<text x=\"-6\" y=\"%d\" text-anchor=\"end\" fill=\"#555\">mode</text>\n", ph + vh + 23);
         replay_printf(&b, "</g>\n");
     }
     replay_printf(&b, "<text x=\"%d\" y=\"%d\" fill=\"#555\">%s</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\" fill=\"#555\">%s</text>\n",
@@ -1176,9 +1414,10 @@ char *replay_svg(const struct replay *r, const struct replay_score *sc)
     free(vols);
     free(colv);
     free(colp);
+    free(colw);
     free(coltop);
-    free(colscan);
-    free(coldec);
+    free(colmode);
+    free(modes);
     free(idx);
     if (b.failed) {
         free(b.s);

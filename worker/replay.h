@@ -23,8 +23,15 @@
  * the part of [t, t+W) that the previous scan of the market was not already
  * watching exceeds k times the trailing baseline (mean of rolling W-minute
  * ranges over the previous 1440 bars, past only), scaled by sqrt(part/W);
- * k = 1.25 aggressive, 1.5 normal, 2 light.  The outcome is reported to
- * learn_observe() when the window has passed, as n8n's result would be. */
+ * k = 1.25 aggressive, 1.5 normal, 2 light.
+ *
+ * The act is the live one: cycle_run() sends every trigger through
+ * deliver_decision() (breaker, concurrency policy, retries) with a local
+ * struct deliver (deliver_set_local: state in memory, on the simulated
+ * clock), and its POSTs through the io's act, where the simulated n8n
+ * accepts them.  An execution ends one window later: its opportunities are
+ * recorded as a posted result would be (store_trigger_outcome) and the end
+ * handled by follow_handle(), as the live worker handles a result. */
 #ifndef REPLAY_H
 #define REPLAY_H
 
@@ -36,10 +43,11 @@
 
 #include "cfg.h"
 #include "cycle.h"
+#include "follow.h"
 
 #define REPLAY_MAX_SERIES 16
 #define REPLAY_SCORE_WINDOW 900       /* scorecard windows: 15 minutes, clock-aligned */
-#define REPLAY_MAX_POLICIES 10
+#define REPLAY_MAX_POLICIES 12
 
 enum replay_format { REPLAY_HISTDATA, REPLAY_BINANCE };
 
@@ -78,11 +86,13 @@ int replay_eu_summer(time_t t);
 /* Parse "YYYY-MM-DD", "YYYY-MM-DDTHH:MM", "...:SS", optional "Z".  Returns 0 or -1. */
 int replay_parse_iso(const char *s, time_t *out) __attribute__((warn_unused_result));
 
-struct replay_scan {
+struct replay_scan {                  /* one run of a scan-type workflow for a market */
     time_t at;
     int market;
     int intensity;
-    int opportunities;                /* -1 until reported */
+    int opportunities;                /* -1 until reported (and for deep-market-analysis) */
+    int wf;                           /* enum catalog_workflow: the market's scan, or
+                                       * WF_DEEP_ANALYSIS (a run of each market, no window) */
 };
 
 struct replay_mark {                  /* one decision, for the picture */
@@ -91,12 +101,14 @@ struct replay_mark {                  /* one decision, for the picture */
     int nscans;
 };
 
-struct replay_pending {               /* an outcome not yet reported */
+struct replay_pending {               /* a simulated execution whose end is not yet reported */
     time_t due;
-    int market, band, intensity;
+    int wf;
+    int market, band, bucket, intensity;  /* market, band and bucket -1: not a scan */
     double exposure;
-    int opportunities;
-    size_t scan;                      /* index into scans */
+    int opportunities;                /* -1: none (not a scan) */
+    size_t scan;                      /* index into scans, (size_t)-1 for none */
+    long long trigger_id, decision_id;
     char key[96];
 };
 
@@ -112,13 +124,16 @@ struct replay {
     size_t nscans, capscans;
     struct replay_mark *marks;
     size_t nmarks, capmarks;
-    long long decisions, llm_calls, llm_tokens, health_checks, failed_cycles;
+    long long decisions, llm_calls, llm_tokens, health_checks, deep_analyses, failed_cycles;
     /* simulation state */
     time_t now;                       /* the cycle's simulated time, from sense to act */
     time_t cover_end[2];
     struct replay_pending *pend;
     size_t npend, cappend, headpend;
     PGconn *db;
+    int failed;                       /* an outcome could not be recorded, or out of memory */
+    struct deliver deliver;           /* the act path's state, local (deliver_set_local) */
+    struct follow follow;             /* what handles an execution's end and result */
 };
 
 /* Derive the baselines (call once per series before replay_run). */
@@ -134,9 +149,10 @@ void replay_free(struct replay *r);
 /* ---- scorecard ---------------------------------------------------------- */
 
 struct replay_policy_score {
-    char name[32];                    /* "orchestrator", "cron-5", "market-hours-cron-5" */
-    long runs;
-    long covered;                     /* top windows with a run started inside */
+    char name[32];                    /* "orchestrator", "cron-5", "market-hours-cron-5", "equal-runs-cron" */
+    long period_s;                    /* a cron's period (0: the orchestrator) */
+    long runs;                        /* the orchestrator: its scan-type runs of the market */
+    long covered;                     /* top windows with a scan (a cron tick) started inside */
     double coverage;                  /* covered / top windows */
     double runs_per_covered;          /* runs / covered (0 when none covered) */
     long long llm_calls, llm_tokens;
@@ -164,10 +180,31 @@ long replay_window_vols(const struct replay_series *s, time_t from, time_t to, d
 
 /* Score r: per instrument the top-decile windows and, for the
  * orchestrator's scans and for crons every 1, 5, 15, 60 minutes (and their
- * market-hours variants), runs and coverage.  Returns 0 or -1. */
+ * market-hours variants, which skip ticks while the market is closed),
+ * runs and coverage; and the "equal-runs cron": a market-hours cron whose
+ * period (whole seconds, ticks at multiples of it since the epoch) gives
+ * the number of runs nearest to the orchestrator's for the market.
+ *
+ * The orchestrator's runs are every run of a scan-type workflow for the
+ * market: its scans, a second scan of the market in one decision, and
+ * deep-market-analysis (a run of each market replayed); its coverage
+ * counts only scans (deep-market-analysis has no scan window of its own).
+ * Health checks scan no market: they are not runs (r->health_checks).
+ * The target is judged against market-hours cron-5 (for crypto the same
+ * as cron-5): the orchestrator does not scan a closed market, and a cron
+ * that does would only pad the comparison's runs.  Returns 0 or -1. */
 int replay_score(const struct replay *r, struct replay_score *out) __attribute__((warn_unused_result));
 
-/* The scorecard as JSON (shape in sql/003_learning.sql).  Caller frees. */
+/* The scorecard as JSON (shape in sql/003_learning.sql).  Besides it:
+ * every policy has "period_s"; every "markets" entry has
+ * "market_hours_cron5_coverage", "market_hours_cron5_runs",
+ * "coverage_vs_market_hours_cron5", "runs_vs_market_hours_cron5",
+ * "target_basis" ("market-hours-cron-5": what "target_met" is judged
+ * against), "target_met_vs_cron5" (the same test against 24/7 cron-5),
+ * "equal_runs_cron_period_s", "equal_runs_cron_runs",
+ * "equal_runs_cron_coverage" and "coverage_minus_equal_runs_cron"; the top
+ * level has "deep_analyses" (runs counted in every market) and
+ * "health_checks" (not runs).  Caller frees. */
 json_object *replay_score_json(const struct replay *r, const struct replay_score *sc);
 
 /* Print the scorecard table. */

@@ -159,7 +159,7 @@ int main(int argc, char **argv)
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
     time_t first = 0, last = 0;
-    long long bars = 0;
+    long long bars = 0;                 /* bars in the replayed range (all of them without --from/--to) */
     for (int i = 0; i < nfiles; i++) {
         if (replay_read(files[i], &series[i], err, sizeof err) < 0 || replay_prepare(&series[i], cfg.learn_window_minutes * 60) < 0) {
             fprintf(stderr, "orch-replay: %s\n", err);
@@ -168,7 +168,6 @@ int main(int argc, char **argv)
         }
         r.ns = i + 1;
         struct replay_series *s = &series[i];
-        bars += (long long)s->n;
         if (!first || s->t[0] < first)
             first = s->t[0];
         if (s->t[s->n - 1] + 60 > last)
@@ -193,6 +192,13 @@ int main(int argc, char **argv)
     if (r.to <= r.from) {
         fprintf(stderr, "orch-replay: the range holds no data\n");
         goto out;
+    }
+    for (int i = 0; i < r.ns; i++) {
+        long long in = 0;
+        for (size_t j = 0; j < series[i].n; j++)
+            in += series[i].t[j] >= r.from && series[i].t[j] < r.to;
+        bars += in;
+        json_object_object_add(json_object_array_get_idx(files_json, (size_t)i), "bars_in_range", json_object_new_int64(in));
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
 
@@ -256,7 +262,7 @@ int main(int argc, char **argv)
     sense_iso8601(r.from, a);
     sense_iso8601(r.to, b);
     double replay_s = replay_seconds(&t1, &t2);
-    printf("replay%s%s: %d file(s), %lld bars, %s .. %s, seed %ld%s%s\n", *label ? " " : "", label, r.ns, bars, a, b,
+    printf("replay%s%s: %d file(s), %lld bars replayed, %s .. %s, seed %ld%s%s\n", *label ? " " : "", label, r.ns, bars, a, b,
            cfg.learn_seed, run_id ? ", run " : " (not stored)", run_id ? scope : "");
     replay_score_print(stdout, &r, &sc);
     printf("timings: load %.2f s, replay %.2f s (%lld decisions, %.0f per second), score and picture %.2f s\n",

@@ -132,14 +132,15 @@ static const char SQL_PRUNE_PROBES[] =
 
 /* ---- delivery, workflow state, results and tracking (004_n8n) ---------------- */
 
-/* The learning context of a trigger: its decision's intensity, and the
- * band and fresh exposure its market had when the decision was made. */
+/* The learning context of a trigger: its decision's intensity, the band
+ * and fresh exposure its market had when the decision was made, and the
+ * decision's session label. */
 #define STORE_LEARN_COLS \
     "d.intensity, " \
     "d.inputs #>> ARRAY['learning','markets', CASE WHEN t.workflow LIKE 'crypto-%' THEN 'crypto' ELSE 'forex' END, " \
     "                   'activity','band'], " \
     "d.inputs #>> ARRAY['learning','markets', CASE WHEN t.workflow LIKE 'crypto-%' THEN 'crypto' ELSE 'forex' END, " \
-    "                   'fresh_exposure'] "
+    "                   'fresh_exposure'], d.session "
 static const char SQL_WF_LOAD[] =
     "SELECT workflow, available, circuit, consecutive_failures, "
     "       coalesce(extract(epoch FROM open_until)::bigint, 0), "
@@ -594,6 +595,9 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
     PQclear(r);
     r = NULL;
     snprintf(id, sizeof id, "%lld", out->id);
+    /* a replay's keys come from its run and its own decision count, so
+     * that they repeat from one replay of the same data to the next */
+    long long seq = !live && audit->local_seq ? ++*audit->local_seq : 0;
 
     for (int i = 0; i < ch->nwf; i++) {
         struct store_trigger *t = &out->t[out->ntriggers];
@@ -605,7 +609,10 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
         t->id = store_int(r, 0, 0);
         PQclear(r);
         r = NULL;
-        act_key(out->id, path, t->key, sizeof t->key);
+        if (seq)
+            act_replay_key(audit->run_id, seq, path, t->key, sizeof t->key);
+        else
+            act_key(out->id, path, t->key, sizeof t->key);
         json_object *p = act_payload(snap, ch, out->id, t->id, path, t->key, (long long)out->next_at, dry_run);
         if (!p)
             goto rollback;
@@ -959,10 +966,12 @@ int store_decision_settle(PGconn *c, long long decision_id, char *status, size_t
     return settled;
 }
 
-/* The learning context columns (intensity, band, exposure) at column j of
- * row i into *intensity, *band (-1 unknown) and *exposure. */
-static void store_learn_cols(PGresult *r, int i, int j, int *intensity, int *band, double *exposure)
+/* The learning context columns (intensity, band, exposure, session) at
+ * column j of row i into *intensity, *band (-1 unknown), *exposure and
+ * *bucket (-1 unknown). */
+static void store_learn_cols(PGresult *r, int i, int j, int *intensity, int *band, double *exposure, int *bucket)
 {
+    *bucket = PQgetisnull(r, i, j + 3) ? -1 : learn_bucket(PQgetvalue(r, i, j + 3));
     *intensity = catalog_intensity_parse(PQgetvalue(r, i, j));
     *band = -1;
     const char *b = PQgetvalue(r, i, j + 1);
@@ -999,7 +1008,7 @@ int store_due_retries(PGconn *c, time_t now, struct store_retry *out, int max)
         }
         t->attempts = (int)store_int(r, i, 5);
         t->has_result = strcmp(PQgetvalue(r, i, 6), "t") == 0;
-        store_learn_cols(r, i, 7, &t->intensity, &t->band, &t->exposure);
+        store_learn_cols(r, i, 7, &t->intensity, &t->band, &t->exposure, &t->bucket);
         n++;
     }
     PQclear(r);
@@ -1068,7 +1077,7 @@ int store_unsettled(PGconn *c, struct store_unsettled *out, int max)
         snprintf(u->error, sizeof u->error, "%s", PQgetvalue(r, i, 9));
         snprintf(u->execution_id, sizeof u->execution_id, "%s", PQgetvalue(r, i, 10));
         u->created = (time_t)store_int(r, i, 11);
-        store_learn_cols(r, i, 12, &u->intensity, &u->band, &u->exposure);
+        store_learn_cols(r, i, 12, &u->intensity, &u->band, &u->exposure, &u->bucket);
         n++;
     }
     PQclear(r);

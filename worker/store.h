@@ -41,7 +41,8 @@ struct store_audit {
     const char *learn_scope;              /* learning_state.scope ("live" or the run id), or NULL */
     const char *learn_state;              /* learn_to_json text written under learn_scope, or NULL */
     const char *learn_summary;            /* learn_summary_json text for worker_state.learning (live), or NULL */
-    long long *local_seq;                 /* ids when there is no database (c == NULL) */
+    long long *local_seq;                 /* ids when there is no database (c == NULL); a replay's
+                                           * decision count for its keys (act_replay_key) */
 };
 
 enum store_command { STORE_CMD_START, STORE_CMD_STOP, STORE_CMD_FORCE };
@@ -172,6 +173,7 @@ struct store_retry {
     int has_result;            /* a result arrived meanwhile: do not send again */
     int intensity;             /* the decision's, enum catalog_intensity (-1 unknown) */
     int band;                  /* the market's learn band at decision time, -1 unknown */
+    int bucket;                /* the decision's session bucket (learn_bucket), -1 unknown */
     double exposure;           /* its fresh exposure then */
 };
 
@@ -188,7 +190,7 @@ struct store_unsettled {
     char error[256];           /* the result's error, else the trigger's */
     char execution_id[72];
     time_t created;
-    int intensity, band;       /* as in struct store_retry */
+    int intensity, band, bucket;   /* as in struct store_retry */
     double exposure;
 };
 

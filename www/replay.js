@@ -8,7 +8,9 @@
   const BANDS = ['quiet', 'usual', 'elevated', 'high'];
   const INTENSITIES = ['aggressive', 'normal', 'light'];
   const BAND_TONE = { quiet: 'muted', usual: 'info', elevated: 'warn', high: 'bad' };
-  const POLICIES = ['orchestrator', 'cron-5', 'cron-15', 'cron-60'];
+  const SESSIONS = ['sydney', 'sydney_tokyo', 'tokyo', 'tokyo_london', 'london', 'london_newyork', 'newyork', 'off_hours', 'closed'];
+  // the comparison columns after the orchestrator's: the target's basis first
+  const POLICIES = ['market-hours-cron-5', 'cron-5', 'equal-runs-cron', 'cron-15', 'cron-60'];
   const $ = (id) => document.getElementById(id);
   const S = { selected: null, sig: {}, timer: 0 };
 
@@ -76,31 +78,45 @@
     return h('div', { class: 'ci-cell' }, h('span', { class: 'ci-num' }, dec(mean)), bar,
       h('span', { class: 'muted small ci-iv' }, isNum(lo) && isNum(hi) ? '[' + dec(lo) + ', ' + dec(hi) + ']' : ''));
   }
-  function marketCard(name, m) {
-    const a = isObj(m.activity) ? m.activity : {};
-    const band = typeof a.band === 'string' ? a.band : '';
-    const bands = isObj(m.bands) ? m.bands : {};
-    let scale = 0;
-    for (const b of BANDS) for (const i of INTENSITIES) {
-      const arm = isObj(bands[b]) && isObj(bands[b][i]) ? bands[b][i] : null;
-      const iv = arm && Array.isArray(arm.opportunities_90) ? arm.opportunities_90 : [];
-      for (const v of [arm && arm.opportunities, iv[1]]) if (isNum(v) && v > scale) scale = v;
-    }
-    scale = scale > 0 ? scale : 1;
-    // the current band first, then the others that have evidence
-    const shown = BANDS.filter((b) => b === band || (isObj(bands[b]) && INTENSITIES.some((i) => isObj(bands[b][i]) && isNum(bands[b][i].runs) && bands[b][i].runs > 0.05)));
+  // Rows of posteriors per group (a band or a session) and intensity: the
+  // current group, then the others that have evidence.
+  function armRows(groups, names, current, chip, scale) {
+    const has = (g) => isObj(groups[g]) && INTENSITIES.some((i) => isObj(groups[g][i]) && isNum(groups[g][i].runs) && groups[g][i].runs > 0.05);
     const rows = [];
-    for (const b of shown) {
+    for (const g of names.filter((n) => n === current || has(n))) {
       INTENSITIES.forEach((i, k) => {
-        const arm = isObj(bands[b]) && isObj(bands[b][i]) ? bands[b][i] : {};
-        rows.push(h('tr', { class: b === band ? 'cur' : null },
-          k === 0 ? h('th', { rowspan: INTENSITIES.length }, h('span', { class: 'chip ' + (BAND_TONE[b] || 'muted') }, b)) : null,
+        const arm = isObj(groups[g]) && isObj(groups[g][i]) ? groups[g][i] : {};
+        rows.push(h('tr', { class: g === current ? 'cur' : null },
+          k === 0 ? h('th', { rowspan: INTENSITIES.length }, chip(g)) : null,
           h('td', null, h('span', { class: 'chip int-' + i }, i)),
           h('td', null, interval(arm.opportunities, arm.opportunities_90, scale)),
           h('td', { class: 'num' }, pct(arm.success)),
           h('td', { class: 'num muted' }, dec(arm.runs, 1))));
       });
     }
+    return rows;
+  }
+  function armScale(groups, names) {
+    let scale = 0;
+    for (const g of names) for (const i of INTENSITIES) {
+      const arm = isObj(groups[g]) && isObj(groups[g][i]) ? groups[g][i] : null;
+      const iv = arm && Array.isArray(arm.opportunities_90) ? arm.opportunities_90 : [];
+      for (const v of [arm && arm.opportunities, iv[1]]) if (isNum(v) && v > scale) scale = v;
+    }
+    return scale;
+  }
+  function marketCard(name, m) {
+    const a = isObj(m.activity) ? m.activity : {};
+    const band = typeof a.band === 'string' ? a.band : '';
+    const session = typeof a.session === 'string' ? a.session : '';
+    const bands = isObj(m.bands) ? m.bands : {};
+    // per session: the (session, intensity) estimates ("outcomes")
+    const sessions = {};
+    if (isObj(m.sessions)) for (const s of SESSIONS) if (isObj(m.sessions[s]) && isObj(m.sessions[s].outcomes)) sessions[s] = m.sessions[s].outcomes;
+    let scale = Math.max(armScale(bands, BANDS), armScale(sessions, SESSIONS));
+    scale = scale > 0 ? scale : 1;
+    const rows = armRows(bands, BANDS, band, (b) => h('span', { class: 'chip ' + (BAND_TONE[b] || 'muted') }, b), scale);
+    const srows = armRows(sessions, SESSIONS, session, (s) => h('span', { class: 'chip muted' }, label(s)), scale);
     return h('div', { class: 'learn-market' },
       h('div', { class: 'learn-top' },
         h('span', { class: 'learn-name mode-' + name }, name),
@@ -114,7 +130,10 @@
         h('div', null, h('dt', null, 'Fresh exposure'), h('dd', null, pct(m.fresh_exposure)))),
       rows.length ? h('table', { class: 'table inner learn-arms' },
         h('thead', null, h('tr', null, h('th', null, 'Band'), h('th', null, 'Intensity'), h('th', null, 'Expected opportunities per run (90%)'), h('th', { class: 'num' }, 'Success'), h('th', { class: 'num' }, 'Runs'))),
-        h('tbody', null, rows)) : h('div', { class: 'muted small' }, 'No outcomes learned yet.'));
+        h('tbody', null, rows)) : h('div', { class: 'muted small' }, 'No outcomes learned yet.'),
+      srows.length ? h('table', { class: 'table inner learn-arms', title: 'The same outcomes by the session the run started in (shown to the LLM; the fallback policy decides by band)' },
+        h('thead', null, h('tr', null, h('th', null, 'Session'), h('th', null, 'Intensity'), h('th', null, 'Expected opportunities per run (90%)'), h('th', { class: 'num' }, 'Success'), h('th', { class: 'num' }, 'Runs'))),
+        h('tbody', null, srows)) : null);
   }
   function renderLearning(l) {
     if (!changed('learning', l)) return;
@@ -130,9 +149,10 @@
   }
 
   // ---------- replays ----------
-  function cell(p) {
+  function cell(p, name) {
     if (!isObj(p)) return h('td', { class: 'muted' }, DASH);
-    return h('td', { class: 'num' }, h('span', null, pct(p.coverage)), h('span', { class: 'muted small' }, ' · ' + int(p.runs) + ' runs'));
+    const every = name === 'equal-runs-cron' && isNum(p.period_s) ? h('div', { class: 'muted small' }, 'every ' + dec(p.period_s / 60, 1) + ' min') : null;
+    return h('td', { class: 'num' }, h('span', null, pct(p.coverage)), h('span', { class: 'muted small' }, ' · ' + int(p.runs) + ' runs'), every);
   }
   function select(r) {
     S.selected = r.id;
@@ -150,7 +170,7 @@
     if (!changed('replays', list)) return;
     const body = $('replays');
     if (!list.length) {
-      fill(body, h('tr', null, h('td', { class: 'empty', colspan: 8 }, 'No replay runs yet: run worker/orch-replay (see README).')));
+      fill(body, h('tr', null, h('td', { class: 'empty', colspan: 10 }, 'No replay runs yet: run worker/orch-replay (see README).')));
       $('replay-detail').hidden = true;
       return;
     }
@@ -175,10 +195,12 @@
             h('div', { class: 'muted small' }, int(r.decisions) + ' decisions' + (isObj(r.timings) && isNum(r.timings.replay_s) ? ' in ' + dec(r.timings.replay_s, 1) + ' s' : ''))) : null,
           h('td', null, mk ? h('span', { class: 'mode-' + mk }, mk) : h('span', { class: 'muted' }, r.error ? str(r.error) : DASH)),
           h('td', { class: 'num orch' }, orch ? [h('strong', null, pct(orch.coverage)), h('span', { class: 'muted small' }, ' · ' + int(orch.runs) + ' runs')] : DASH,
-            m && isNum(m.runs_vs_cron5) ? h('div', { class: 'muted small' }, pct(m.coverage_vs_cron5) + ' of cron-5 coverage, ' + pct(m.runs_vs_cron5) + ' of its runs') : null),
-          POLICIES.slice(1).map((p) => cell(pol[p])),
+            m && isNum(m.runs_vs_market_hours_cron5) ? h('div', { class: 'muted small' }, pct(m.coverage_vs_market_hours_cron5) + ' of market-hours cron-5 coverage, ' + pct(m.runs_vs_market_hours_cron5) + ' of its runs')
+              : m && isNum(m.runs_vs_cron5) ? h('div', { class: 'muted small' }, pct(m.coverage_vs_cron5) + ' of cron-5 coverage, ' + pct(m.runs_vs_cron5) + ' of its runs') : null,
+            m && isNum(m.coverage_minus_equal_runs_cron) ? h('div', { class: 'muted small' }, (m.coverage_minus_equal_runs_cron >= 0 ? '+' : '') + dec(m.coverage_minus_equal_runs_cron * 100, 1) + ' points over the equal-runs cron') : null),
+          POLICIES.map((p) => cell(pol[p], p)),
           h('td', null, m && typeof m.target_met === 'boolean'
-            ? h('span', { class: 'chip ' + (m.target_met ? 'good' : 'bad'), title: 'target: ≥ 90% of cron-5 coverage with ≤ 35% of its runs' }, m.target_met ? 'target met' : 'missed')
+            ? h('span', { class: 'chip ' + (m.target_met ? 'good' : 'bad'), title: 'target: ≥ 90% of ' + (m.target_basis || 'cron-5') + ' coverage with ≤ 35% of its runs' + (typeof m.target_met_vs_cron5 === 'boolean' ? '; against 24/7 cron-5: ' + (m.target_met_vs_cron5 ? 'met' : 'missed') : '') }, m.target_met ? 'target met' : 'missed')
             : h('span', { class: 'muted' }, DASH))));
       });
     }

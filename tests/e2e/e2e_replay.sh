@@ -141,16 +141,22 @@ else
   bail "orch-replay exit status 0"
 fi
 RUN=$(sed -n 's/^replay: .*, run \([0-9][0-9]*\)$/\1/p' "$T/replay.err" "$T/replay.out" | head -n 1)
-# "crypto: orchestrator covers 100.0% of the top windows (cron-5: 100.0%) = ... with 200 runs = 34.7% of cron-5's 576 ...: target met"
+# "crypto: orchestrator covers 100.0% of the top windows (market-hours cron-5: 100.0%) = ... with 200 runs =
+#  34.7% of market-hours cron-5's 576 ...: target met"   (the target's basis; for crypto the same as cron-5)
+# "crypto: equal-runs cron (market hours, every 15.2 min, 189 runs) covers 96.5%: orchestrator +3.5 points"
 LINE=$(grep -h '^crypto: orchestrator covers' "$T/replay.out" "$T/replay.err" | head -n 1)
 P_COV=$(echo "$LINE" | sed -n 's/^crypto: orchestrator covers \([0-9.]*\)%.*/\1/p')
-P_C5COV=$(echo "$LINE" | sed -n 's/.*(cron-5: \([0-9.]*\)%).*/\1/p')
+P_C5COV=$(echo "$LINE" | sed -n 's/.*(market-hours cron-5: \([0-9.]*\)%).*/\1/p')
 P_RUNS=$(echo "$LINE" | sed -n 's/.* with \([0-9]*\) runs = .*/\1/p')
-P_C5RUNS=$(echo "$LINE" | sed -n "s/.* of cron-5's \\([0-9]*\\) .*/\\1/p")
+P_C5RUNS=$(echo "$LINE" | sed -n "s/.* of market-hours cron-5's \\([0-9]*\\) .*/\\1/p")
 P_MET=$(case "$LINE" in *": target met"*) echo true;; *) echo false;; esac)
-[ -n "$RUN" ] && [ -n "$P_COV" ] && [ -n "$P_RUNS" ] && [ -n "$P_C5RUNS" ] && [ -n "$P_C5COV" ] ||
-  bail "orch-replay printed its run id and the crypto summary (run '$RUN', line '$LINE')"
-note "run $RUN: orchestrator $P_COV% with $P_RUNS runs, cron-5 $P_C5COV% with $P_C5RUNS runs, target met $P_MET"
+EQLINE=$(grep -h '^crypto: equal-runs cron' "$T/replay.out" "$T/replay.err" | head -n 1)
+P_EQRUNS=$(echo "$EQLINE" | sed -n 's/.* min, \([0-9]*\) runs) covers .*/\1/p')
+P_EQCOV=$(echo "$EQLINE" | sed -n 's/.* runs) covers \([0-9.]*\)%.*/\1/p')
+[ -n "$RUN" ] && [ -n "$P_COV" ] && [ -n "$P_RUNS" ] && [ -n "$P_C5RUNS" ] && [ -n "$P_C5COV" ] &&
+  [ -n "$P_EQRUNS" ] && [ -n "$P_EQCOV" ] ||
+  bail "orch-replay printed its run id and the crypto summary (run '$RUN', lines '$LINE' '$EQLINE')"
+note "run $RUN: orchestrator $P_COV% with $P_RUNS runs, market-hours cron-5 $P_C5COV% with $P_C5RUNS runs, equal-runs cron $P_EQCOV% with $P_EQRUNS runs, target met $P_MET"
 
 api GET /replays
 cp "$BODY" "$T/replays.json"
@@ -160,12 +166,16 @@ item="[r for r in d['replays'] if r['id'] == $RUN][0]"
 m="$item['scorecard_summary']['markets']['crypto']"
 check "/replays lists run $RUN as succeeded with files, from/to, decisions and timings" \
   is "(lambda r: r['status'] == 'succeeded' and len(r['files']) >= 1 and r['from'].startswith('2025-01-01') and r['to'].startswith('2025-01-02') and r['decisions'] > 0 and isinstance(r['timings'], dict) and r['svg'] is True)($item)" < "$T/replays.json"
-check "/replays: crypto coverage $P_COV% and cron-5 coverage $P_C5COV% as orch-replay printed" \
-  is "'%.1f' % ($m['coverage'] * 100) == '$P_COV' and '%.1f' % ($m['cron5_coverage'] * 100) == '$P_C5COV'" < "$T/replays.json"
-check "/replays: crypto runs $P_RUNS and cron-5 runs $P_C5RUNS as orch-replay printed, target met $P_MET" \
-  is "$m['runs'] == $P_RUNS and $m['cron5_runs'] == $P_C5RUNS and $m['target_met'] is $( [ "$P_MET" = true ] && echo True || echo False)" < "$T/replays.json"
-check "/replays: per-policy figures for orchestrator, cron-5, cron-15 and cron-60" \
-  is "sorted($m['policies']) == ['cron-15', 'cron-5', 'cron-60', 'orchestrator'] and $m['policies']['orchestrator']['runs'] == $P_RUNS" < "$T/replays.json"
+check "/replays: crypto coverage $P_COV% and market-hours cron-5 coverage $P_C5COV% as orch-replay printed" \
+  is "'%.1f' % ($m['coverage'] * 100) == '$P_COV' and '%.1f' % ($m['market_hours_cron5_coverage'] * 100) == '$P_C5COV'" < "$T/replays.json"
+check "/replays: crypto runs $P_RUNS and market-hours cron-5 runs $P_C5RUNS as orch-replay printed, target met $P_MET (basis market-hours-cron-5)" \
+  is "$m['runs'] == $P_RUNS and $m['market_hours_cron5_runs'] == $P_C5RUNS and $m['target_basis'] == 'market-hours-cron-5' and $m['target_met'] is $( [ "$P_MET" = true ] && echo True || echo False)" < "$T/replays.json"
+check "/replays: crypto never closes, so 24/7 cron-5 is the market-hours one" \
+  is "$m['cron5_runs'] == $m['market_hours_cron5_runs'] and $m['cron5_coverage'] == $m['market_hours_cron5_coverage'] and $m['target_met_vs_cron5'] == $m['target_met']" < "$T/replays.json"
+check "/replays: the equal-runs cron ($P_EQRUNS runs, $P_EQCOV%) as orch-replay printed" \
+  is "$m['equal_runs_cron_runs'] == $P_EQRUNS and '%.1f' % ($m['equal_runs_cron_coverage'] * 100) == '$P_EQCOV' and abs($m['equal_runs_cron_runs'] - $P_RUNS) <= 1 and $m['policies']['equal-runs-cron']['period_s'] == $m['equal_runs_cron_period_s']" < "$T/replays.json"
+check "/replays: per-policy figures for orchestrator, cron-5, cron-15, cron-60, market-hours-cron-5 and equal-runs-cron" \
+  is "sorted($m['policies']) == ['cron-15', 'cron-5', 'cron-60', 'equal-runs-cron', 'market-hours-cron-5', 'orchestrator'] and $m['policies']['orchestrator']['runs'] == $P_RUNS" < "$T/replays.json"
 check "/replays: no server paths in files" \
   is "all('/' not in f['file'] and 'path' not in f for f in $item['files'])" < "$T/replays.json"
 
@@ -210,12 +220,24 @@ api GET /metrics
 cp "$BODY" "$T/metrics.txt"
 has_gauges() {
   local g
-  for g in activity_ratio expected_opportunities expected_opportunities_lower expected_opportunities_upper next_seconds; do
+  for g in activity_ratio expected_opportunities expected_opportunities_lower expected_opportunities_upper next_seconds \
+           session_runs session_expected_opportunities session_expected_opportunities_lower session_expected_opportunities_upper; do
     grep -q "^orchestrator_learning_${g}{" "$T/metrics.txt" || { note "no sample of orchestrator_learning_$g"; return 1; }
   done
 }
-check "/metrics has orchestrator_learning_activity_ratio, _expected_opportunities{,_lower,_upper} and _next_seconds" \
+# the per-session gauges: 2 markets x 9 session buckets x 3 intensities at most, known labels only
+session_labels_bounded() {
+  local n bad
+  n=$(grep -c '^orchestrator_learning_session_expected_opportunities{' "$T/metrics.txt")
+  bad=$(sed -n 's/^orchestrator_learning_session_[a-z_]*{market="\([^"]*\)",session="\([^"]*\)",intensity="\([^"]*\)"}.*/\1 \2 \3/p' "$T/metrics.txt" |
+        grep -Ev '^(crypto|forex) (sydney|sydney_tokyo|tokyo|tokyo_london|london|london_newyork|newyork|off_hours|closed) (aggressive|normal|light)$' | head -n 1)
+  [ "$n" -ge 1 ] && [ "$n" -le 54 ] && [ -z "$bad" ] || { note "session series: $n, unexpected labels: '$bad'"; return 1; }
+}
+check "/metrics has orchestrator_learning_activity_ratio, _expected_opportunities{,_lower,_upper}, _next_seconds and the per-session _session_* gauges" \
   has_gauges
+check "/metrics: the per-session gauges have bounded, known label sets" session_labels_bounded
+check "/status: learning has per-session outcomes with 90% intervals" \
+  is "all(isinstance(m['sessions'][s]['outcomes'][i]['opportunities_90'], list) for m in d['learning']['markets'].values() for s in m['sessions'] for i in ('aggressive', 'normal', 'light'))" < "$T/status.json"
 if command -v promtool >/dev/null 2>&1; then
   promtool_out=$(promtool check metrics < "$T/metrics.txt" 2>&1)
   promtool_rc=$?

@@ -399,12 +399,12 @@ static void learned(struct learn *l, int m)
     l->epsilon = 0;                              /* no exploration unless a test asks */
     time_t t = 1770818400 - 3600;
     for (int k = 0; k < 40; k++) {
-        learn_observe(l, m, LEARN_QUIET, INTENSITY_NORMAL, 1, 0, 1.0, t);
-        learn_observe(l, m, LEARN_QUIET, INTENSITY_LIGHT, 1, 0, 1.0, t);
-        learn_observe(l, m, LEARN_QUIET, INTENSITY_AGGRESSIVE, 1, 0, 1.0, t);
-        learn_observe(l, m, LEARN_HIGH, INTENSITY_NORMAL, 1, 2, 1.0, t);
-        learn_observe(l, m, LEARN_HIGH, INTENSITY_LIGHT, 1, 2, 1.0, t);
-        learn_observe(l, m, LEARN_HIGH, INTENSITY_AGGRESSIVE, 1, 2, 1.0, t);
+        learn_observe(l, m, LEARN_QUIET, -1, INTENSITY_NORMAL, 1, 0, 1.0, t);
+        learn_observe(l, m, LEARN_QUIET, -1, INTENSITY_LIGHT, 1, 0, 1.0, t);
+        learn_observe(l, m, LEARN_QUIET, -1, INTENSITY_AGGRESSIVE, 1, 0, 1.0, t);
+        learn_observe(l, m, LEARN_HIGH, -1, INTENSITY_NORMAL, 1, 2, 1.0, t);
+        learn_observe(l, m, LEARN_HIGH, -1, INTENSITY_LIGHT, 1, 2, 1.0, t);
+        learn_observe(l, m, LEARN_HIGH, -1, INTENSITY_AGGRESSIVE, 1, 2, 1.0, t);
     }
     l->m[m].occ[LEARN_QUIET] = 3600;
     l->m[m].occ[LEARN_HIGH] = 3600;

@@ -1,6 +1,8 @@
 /* Unit tests of worker/deliver.c's pure parts: WORKFLOW_CONCURRENCY
  * parsing, error kinds and what is retried, backoff with jitter and
- * retry-after, the circuit breaker's states; and act_retry_after_ms. */
+ * retry-after, the circuit breaker's states; act_retry_after_ms; and a
+ * local deliver (the replay's) through a test transport, without a
+ * database. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -13,8 +15,11 @@
 #include <time.h>
 
 #include "act.h"
+#include "cfg.h"
 #include "deliver.h"
 #include "http.h"
+#include "log.h"
+#include "store.h"
 
 /* Parse spec, expecting success. */
 static void policy_ok(const char *spec, int out[WF_COUNT])
@@ -214,6 +219,115 @@ static void test_circuit(void **state)
     assert_int_equal(deliver_circuit_record(&c, 0, t, 1, 5), 1);
 }
 
+/* ---- a local deliver (the replay's) through a test transport ------------- */
+
+struct fake_net {
+    int calls, sent;
+    long answer;                /* HTTP status every job gets */
+    long long last_trigger;
+};
+
+static void fake_fire(void *user, struct act_job *jobs, int n)
+{
+    struct fake_net *f = user;
+    f->calls++;
+    for (int i = 0; i < n; i++) {
+        jobs[i].transport_err = HTTP_OK;
+        jobs[i].http_status = f->answer;
+        jobs[i].retry_after_ms = -1;
+        jobs[i].status = f->answer / 100 == 2 ? ACT_SENT : ACT_FAILED;
+        snprintf(jobs[i].error, sizeof jobs[i].error, "%s", f->answer / 100 == 2 ? "" : "HTTP 400");
+        f->sent++;
+        f->last_trigger = jobs[i].trigger_id;
+    }
+}
+
+static const char *local_env(const char *name, void *ctx)
+{
+    (void)ctx;
+    if (strcmp(name, "N8N_BASE_URL") == 0)
+        return "http://replay.invalid";
+    if (strcmp(name, "WORKFLOW_BREAKER_FAILURES") == 0)
+        return "2";
+    return NULL;
+}
+
+/* One decision with one trigger of workflow wf (ids id, id + 1). */
+static void one_trigger(struct store_decision *sd, long long id, int wf)
+{
+    memset(sd, 0, sizeof *sd);
+    sd->id = id;
+    sd->ntriggers = 1;
+    sd->t[0].id = id + 1;
+    sd->t[0].wf = wf;
+    snprintf(sd->t[0].key, sizeof sd->t[0].key, "k-%lld", id);
+    sd->t[0].payload = (char *)"{}";
+}
+
+/* Without a database: the concurrency policy sees the running executions
+ * in memory until their end is noted, the breaker opens on the simulated
+ * clock, and the decision's status is worked out from its triggers. */
+static void test_local_deliver(void **state)
+{
+    (void)state;
+    log_init("test", LOG_ERROR);
+    struct cfg c;
+    char err[256];
+    assert_int_equal(cfg_load_from(&c, local_env, NULL, err, sizeof err), 0);
+    struct deliver d;
+    assert_int_equal(deliver_init(&d, &c, NULL, NULL, err, sizeof err), 0);
+    deliver_set_local(&d, 1);
+    struct fake_net net = { .answer = 200 };
+    const struct deliver_transport tp = { fake_fire, &net };
+    struct store_decision sd;
+    int sent[WF_COUNT];
+    char st[16];
+    time_t t0 = 1736000000;
+
+    /* deep-market-analysis is "forbid" by default: a second one waits for the first's end */
+    one_trigger(&sd, 10, WF_DEEP_ANALYSIS);
+    assert_int_equal(deliver_decision(&d, NULL, &sd, t0, &tp, sent, st), 0);
+    assert_int_equal(sent[0], 1);
+    assert_string_equal(st, "succeeded");
+    assert_int_equal(net.last_trigger, 11);
+    one_trigger(&sd, 20, WF_DEEP_ANALYSIS);
+    assert_int_equal(deliver_decision(&d, NULL, &sd, t0 + 60, &tp, sent, st), 0);
+    assert_int_equal(sent[0], -2);                          /* skipped: still running */
+    assert_string_equal(st, "no_action");
+    assert_int_equal(net.sent, 1);
+    assert_int_equal(deliver_note_outcome(&d, NULL, WF_DEEP_ANALYSIS, 11, 1, t0 + 900), 0);
+    one_trigger(&sd, 30, WF_DEEP_ANALYSIS);
+    assert_int_equal(deliver_decision(&d, NULL, &sd, t0 + 960, &tp, sent, st), 0);
+    assert_int_equal(sent[0], 1);
+    /* a running execution whose end never came counts for TRACK_TIMEOUT_SECONDS only */
+    one_trigger(&sd, 40, WF_DEEP_ANALYSIS);
+    assert_int_equal(deliver_decision(&d, NULL, &sd, t0 + 960 + c.track_timeout_seconds, &tp, sent, st), 0);
+    assert_int_equal(sent[0], 1);
+
+    /* "allow": a scan goes out while another runs; two failures open the breaker */
+    net.answer = 400;
+    for (int k = 0; k < 2; k++) {
+        one_trigger(&sd, 100 + 10 * k, WF_CRYPTO_NORMAL);
+        assert_int_equal(deliver_decision(&d, NULL, &sd, t0 + k, &tp, sent, st), 0);
+        assert_int_equal(sent[0], 0);                       /* a 400 is not retried */
+        assert_string_equal(st, "failed");
+    }
+    assert_int_equal(d.circuit[WF_CRYPTO_NORMAL].state, DELIVER_OPEN);
+    int before = net.sent;
+    one_trigger(&sd, 200, WF_CRYPTO_NORMAL);
+    assert_int_equal(deliver_decision(&d, NULL, &sd, t0 + 10, &tp, sent, st), 0);
+    assert_int_equal(sent[0], -2);
+    assert_string_equal(st, "failed");                      /* a circuit-open skip counts as failed */
+    assert_int_equal(net.sent, before);
+    /* after the cooldown (simulated clock) one goes through, half open, and closes it */
+    net.answer = 200;
+    one_trigger(&sd, 210, WF_CRYPTO_NORMAL);
+    assert_int_equal(deliver_decision(&d, NULL, &sd, t0 + 1 + c.workflow_breaker_cooldown_seconds, &tp, sent, st), 0);
+    assert_int_equal(sent[0], 1);
+    assert_int_equal(d.circuit[WF_CRYPTO_NORMAL].state, DELIVER_CLOSED);
+    cfg_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +337,7 @@ int main(void)
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_retry_after),
         cmocka_unit_test(test_circuit),
+        cmocka_unit_test(test_local_deliver),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -76,9 +76,9 @@ static void test_posterior_known_sequences(void **state)
 
     /* 8 deliveries, 2 failures: Beta(9, 3) */
     for (int i = 0; i < 8; i++)
-        learn_observe(&l, LEARN_CRYPTO, LEARN_USUAL, INTENSITY_NORMAL, 1, -1, 1, T0);
+        learn_observe(&l, LEARN_CRYPTO, LEARN_USUAL, -1, INTENSITY_NORMAL, 1, -1, 1, T0);
     for (int i = 0; i < 2; i++)
-        learn_observe(&l, LEARN_CRYPTO, LEARN_USUAL, INTENSITY_NORMAL, 0, -1, 1, T0);
+        learn_observe(&l, LEARN_CRYPTO, LEARN_USUAL, -1, INTENSITY_NORMAL, 0, -1, 1, T0);
     learn_posterior(&l, LEARN_CRYPTO, LEARN_USUAL, INTENSITY_NORMAL, T0, &p);
     near(p.p_mean, 9.0 / 12, 1e-9);
     assert_true(p.p_lo < p.p_mean && p.p_mean < p.p_hi);
@@ -90,7 +90,7 @@ static void test_posterior_known_sequences(void **state)
 
     /* 10 runs over full windows finding 3 each: Gamma(1 + 30, 1 + 10) */
     for (int i = 0; i < 10; i++)
-        learn_observe(&l, LEARN_CRYPTO, LEARN_USUAL, INTENSITY_NORMAL, -1, 3, 1.0, T0);
+        learn_observe(&l, LEARN_CRYPTO, LEARN_USUAL, -1, INTENSITY_NORMAL, -1, 3, 1.0, T0);
     learn_posterior(&l, LEARN_CRYPTO, LEARN_USUAL, INTENSITY_NORMAL, T0, &p);
     near(p.lam_mean, 31.0 / 11, 1e-9);
     near(p.lam_lo, learn_gamma_quantile(31, 11, 0.05), 1e-9);
@@ -99,16 +99,16 @@ static void test_posterior_known_sequences(void **state)
     near(p.p_mean, 9.0 / 12, 1e-9);       /* unknown delivery: success unchanged */
 
     /* half-fresh windows count half: 4 runs, 2 found, exposure 0.5 each */
-    learn_observe(&l, LEARN_FOREX, LEARN_HIGH, INTENSITY_LIGHT, 1, 1, 0.5, T0);
-    learn_observe(&l, LEARN_FOREX, LEARN_HIGH, INTENSITY_LIGHT, 1, 1, 0.5, T0);
-    learn_observe(&l, LEARN_FOREX, LEARN_HIGH, INTENSITY_LIGHT, 1, 0, 0.5, T0);
-    learn_observe(&l, LEARN_FOREX, LEARN_HIGH, INTENSITY_LIGHT, 1, 0, 0.5, T0);
+    learn_observe(&l, LEARN_FOREX, LEARN_HIGH, -1, INTENSITY_LIGHT, 1, 1, 0.5, T0);
+    learn_observe(&l, LEARN_FOREX, LEARN_HIGH, -1, INTENSITY_LIGHT, 1, 1, 0.5, T0);
+    learn_observe(&l, LEARN_FOREX, LEARN_HIGH, -1, INTENSITY_LIGHT, 1, 0, 0.5, T0);
+    learn_observe(&l, LEARN_FOREX, LEARN_HIGH, -1, INTENSITY_LIGHT, 1, 0, 0.5, T0);
     learn_posterior(&l, LEARN_FOREX, LEARN_HIGH, INTENSITY_LIGHT, T0, &p);
     near(p.lam_mean, (0.5 + 2) / (1 + 2), 1e-9);      /* light's prior shape is 0.5 */
     near(p.p_mean, 5.0 / 6, 1e-9);
     /* other cells untouched; out-of-range observations ignored */
-    learn_observe(&l, 7, LEARN_HIGH, INTENSITY_LIGHT, 1, 1, 1, T0);
-    learn_observe(&l, LEARN_FOREX, 9, INTENSITY_LIGHT, 1, 1, 1, T0);
+    learn_observe(&l, 7, LEARN_HIGH, -1, INTENSITY_LIGHT, 1, 1, 1, T0);
+    learn_observe(&l, LEARN_FOREX, 9, -1, INTENSITY_LIGHT, 1, 1, 1, T0);
     learn_posterior(&l, LEARN_CRYPTO, LEARN_HIGH, INTENSITY_LIGHT, T0, &p);
     near(p.runs, 0, 1e-9);
 }
@@ -121,7 +121,7 @@ static void test_decay_half_life(void **state)
     learn_init(&l, &g_cfg);
     time_t h = (time_t)(g_cfg.learn_half_life_hours * 3600);
     for (int i = 0; i < 4; i++)
-        learn_observe(&l, LEARN_CRYPTO, LEARN_QUIET, INTENSITY_NORMAL, 1, 2, 1.0, T0);
+        learn_observe(&l, LEARN_CRYPTO, LEARN_QUIET, -1, INTENSITY_NORMAL, 1, 2, 1.0, T0);
     learn_posterior(&l, LEARN_CRYPTO, LEARN_QUIET, INTENSITY_NORMAL, T0, &p);
     near(p.runs, 4, 1e-9);
     near(p.p_mean, 5.0 / 6, 1e-9);
@@ -133,7 +133,7 @@ static void test_decay_half_life(void **state)
     learn_posterior(&l, LEARN_CRYPTO, LEARN_QUIET, INTENSITY_NORMAL, T0 + 2 * h, &p);
     near(p.runs, 1, 1e-9);
     /* new evidence after a half-life adds to the decayed old */
-    learn_observe(&l, LEARN_CRYPTO, LEARN_QUIET, INTENSITY_NORMAL, 0, 0, 1.0, T0 + h);
+    learn_observe(&l, LEARN_CRYPTO, LEARN_QUIET, -1, INTENSITY_NORMAL, 0, 0, 1.0, T0 + h);
     learn_posterior(&l, LEARN_CRYPTO, LEARN_QUIET, INTENSITY_NORMAL, T0 + h, &p);
     near(p.runs, 3, 1e-9);
     near(p.p_mean, (1 + 2.0) / (2 + 3.0), 1e-9);
@@ -145,11 +145,11 @@ static void two_arms(struct learn *l)
 {
     learn_init(l, &g_cfg);
     for (int i = 0; i < 40; i++) {
-        learn_observe(l, LEARN_CRYPTO, LEARN_HIGH, INTENSITY_NORMAL, 1, 3, 1.0, T0);
-        learn_observe(l, LEARN_CRYPTO, LEARN_HIGH, INTENSITY_LIGHT, 1, i % 5 == 0, 1.0, T0);
-        learn_observe(l, LEARN_CRYPTO, LEARN_QUIET, INTENSITY_NORMAL, 1, 0, 1.0, T0);
-        learn_observe(l, LEARN_CRYPTO, LEARN_QUIET, INTENSITY_LIGHT, 1, 0, 1.0, T0);
-        learn_observe(l, LEARN_CRYPTO, LEARN_QUIET, INTENSITY_AGGRESSIVE, 1, 0, 1.0, T0);
+        learn_observe(l, LEARN_CRYPTO, LEARN_HIGH, -1, INTENSITY_NORMAL, 1, 3, 1.0, T0);
+        learn_observe(l, LEARN_CRYPTO, LEARN_HIGH, -1, INTENSITY_LIGHT, 1, i % 5 == 0, 1.0, T0);
+        learn_observe(l, LEARN_CRYPTO, LEARN_QUIET, -1, INTENSITY_NORMAL, 1, 0, 1.0, T0);
+        learn_observe(l, LEARN_CRYPTO, LEARN_QUIET, -1, INTENSITY_LIGHT, 1, 0, 1.0, T0);
+        learn_observe(l, LEARN_CRYPTO, LEARN_QUIET, -1, INTENSITY_AGGRESSIVE, 1, 0, 1.0, T0);
     }
     l->m[LEARN_CRYPTO].occ[LEARN_QUIET] = 2;
     l->m[LEARN_CRYPTO].occ[LEARN_HIGH] = 1;
@@ -385,6 +385,157 @@ static void test_json_roundtrip(void **state)
     json_object_put(sum);
 }
 
+/* Per (session, intensity): the same outcomes as the band's, kept apart
+ * per session bucket, decaying with the half-life. */
+static void test_session_estimates(void **state)
+{
+    (void)state;
+    struct learn l;
+    learn_init(&l, &g_cfg);
+    int london = learn_bucket("london"), tokyo = learn_bucket("tokyo");
+    assert_true(london >= 0 && tokyo >= 0 && london != tokyo);
+    for (int k = 0; k < 10; k++) {
+        learn_observe(&l, LEARN_FOREX, LEARN_USUAL, london, INTENSITY_NORMAL, k < 9, -1, 1.0, T0);
+        learn_observe(&l, LEARN_FOREX, LEARN_USUAL, london, INTENSITY_NORMAL, -1, 3, 1.0, T0);
+    }
+    /* with no session known, only the band's estimate learns */
+    learn_observe(&l, LEARN_FOREX, LEARN_HIGH, -1, INTENSITY_LIGHT, 1, 5, 1.0, T0);
+    struct learn_post p, b;
+    learn_session_posterior(&l, LEARN_FOREX, london, INTENSITY_NORMAL, T0, &p);
+    near(p.p_mean, 10.0 / 12, 1e-9);                   /* Beta(1 + 9, 1 + 1) */
+    near(p.lam_mean, 31.0 / 11, 1e-9);                 /* Gamma(1 + 30, 1 + 10) */
+    near(p.runs, 10, 1e-9);
+    near(p.lam_lo, learn_gamma_quantile(31, 11, 0.05), 1e-9);
+    near(p.p_hi, learn_beta_quantile(10, 2, 0.95), 1e-9);
+    learn_posterior(&l, LEARN_FOREX, LEARN_USUAL, INTENSITY_NORMAL, T0, &b);
+    near(b.lam_mean, p.lam_mean, 1e-12);               /* the band saw the same runs */
+    /* another session, and the light arm of every session: still the priors */
+    learn_session_posterior(&l, LEARN_FOREX, tokyo, INTENSITY_NORMAL, T0, &p);
+    near(p.p_mean, 0.5, 1e-12);
+    near(p.lam_mean, 1.0, 1e-12);
+    near(p.runs, 0, 1e-12);
+    for (int s = 0; s < LEARN_BUCKET_COUNT; s++) {
+        learn_session_posterior(&l, LEARN_FOREX, s, INTENSITY_LIGHT, T0, &p);
+        near(p.runs, 0, 1e-12);
+        near(p.lam_mean, 0.5, 1e-12);
+    }
+    learn_posterior(&l, LEARN_FOREX, LEARN_HIGH, INTENSITY_LIGHT, T0, &b);
+    near(b.lam_mean, 5.5 / 2, 1e-12);
+    /* one half-life later the session's evidence weighs half */
+    learn_session_posterior(&l, LEARN_FOREX, london, INTENSITY_NORMAL, T0 + (time_t)(168 * 3600), &p);
+    near(p.runs, 5, 1e-6);
+    near(p.p_mean, (1 + 4.5) / (2 + 5.0), 1e-6);
+    near(p.lam_mean, (1 + 15.0) / (1 + 5.0), 1e-6);
+    /* crypto untouched */
+    learn_session_posterior(&l, LEARN_CRYPTO, london, INTENSITY_NORMAL, T0, &p);
+    near(p.runs, 0, 1e-12);
+}
+
+/* The exploration floor is a rate per scan window of time: with decisions
+ * five times as frequent, each explores about a fifth as often. */
+static void test_exploration_per_time(void **state)
+{
+    (void)state;
+    struct learn l;
+    two_arms(&l);
+    l.m[LEARN_CRYPTO].band = LEARN_QUIET;            /* nothing pays */
+    l.epsilon = 0.05;
+    const int allowed[LEARN_ARM_COUNT] = { 0, 1, 1 };
+    struct sense_snapshot s;
+    snap_at(&s, T0 - 180, 0.1, 1.5);
+    learn_sense(&l, &s);
+    snap_at(&s, T0, 0.1, 1.5);
+    learn_sense(&l, &s);
+    near(l.cycle_dt, 180, 1e-9);
+    l.m[LEARN_CRYPTO].band = LEARN_QUIET;
+    l.m[LEARN_CRYPTO].last_scan_at = T0 - 1200;
+    l.m[LEARN_CRYPTO].exposure = 1;
+    int n = 40000, explored = 0;
+    for (int k = 0; k < n; k++) {
+        l.nobs = k;
+        const char *why;
+        double v;
+        explored += learn_choose(&l, LEARN_CRYPTO, allowed, T0, &why, &v) >= 0;
+    }
+    double want = 1 - pow(0.95, 180.0 / 900.0);      /* 1.02 % per decision */
+    near((double)explored / n, want, 0.003);
+    /* a gap longer than the staleness limit counts as the limit */
+    snap_at(&s, T0 + 86400, 0.1, 1.5);
+    learn_sense(&l, &s);
+    near(l.cycle_dt, 3600, 1e-9);
+}
+
+/* State version 2 keeps the session estimates; a version 1 state (before
+ * them) is still read, its session estimates starting from the priors. */
+static void test_json_sessions(void **state)
+{
+    (void)state;
+    struct learn a, b;
+    learn_init(&a, &g_cfg);
+    int london = learn_bucket("london");
+    for (int k = 0; k < 4; k++)
+        learn_observe(&a, LEARN_CRYPTO, LEARN_ELEVATED, london, INTENSITY_AGGRESSIVE, 1, 2, 0.75, T0);
+    a.prev_cycle_at = T0;
+    json_object *j = learn_to_json(&a), *v, *ms, *mk;
+    assert_true(json_object_object_get_ex(j, "version", &v));
+    assert_int_equal(json_object_get_int(v), 2);
+    json_object *back = json_tokener_parse(json_object_to_json_string(j));
+    learn_init(&b, &g_cfg);
+    assert_int_equal(learn_from_json(&b, back), 0);
+    near(b.m[LEARN_CRYPTO].sarm[london][INTENSITY_AGGRESSIVE].opps, 8, 1e-9);
+    near(b.m[LEARN_CRYPTO].sarm[london][INTENSITY_AGGRESSIVE].exposure, 3, 1e-9);
+    near(b.m[LEARN_CRYPTO].sarm[london][INTENSITY_AGGRESSIVE].ok, 4, 1e-9);
+    assert_int_equal(b.prev_cycle_at, T0);
+    json_object_put(back);
+    /* the same state written by version 1: no session_arms */
+    json_object_object_add(j, "version", json_object_new_int(1));
+    assert_true(json_object_object_get_ex(j, "markets", &ms));
+    for (int m = 0; m < LEARN_MARKET_COUNT; m++) {
+        assert_true(json_object_object_get_ex(ms, learn_market_name(m), &mk));
+        json_object_object_del(mk, "session_arms");
+    }
+    json_object_object_del(j, "prev_cycle_at");
+    back = json_tokener_parse(json_object_to_json_string(j));
+    learn_init(&b, &g_cfg);
+    b.m[LEARN_CRYPTO].sarm[london][INTENSITY_AGGRESSIVE].opps = 99;   /* replaced by the priors */
+    assert_int_equal(learn_from_json(&b, back), 0);
+    near(b.m[LEARN_CRYPTO].arm[LEARN_ELEVATED][INTENSITY_AGGRESSIVE].opps, 8, 1e-9);
+    near(b.m[LEARN_CRYPTO].sarm[london][INTENSITY_AGGRESSIVE].opps, 0, 1e-12);
+    json_object_put(back);
+    /* version 2 without its session estimates is not a state */
+    json_object_object_add(j, "version", json_object_new_int(2));
+    back = json_tokener_parse(json_object_to_json_string(j));
+    assert_int_equal(learn_from_json(&b, back), -1);
+    json_object_put(back);
+    json_object_put(j);
+
+    /* the summaries: every session's outcomes (full), the current one's (compact) */
+    a.m[LEARN_CRYPTO].bucket = london;
+    json_object *sum = learn_summary_json(&a, T0, 1), *arm;
+    assert_true(json_object_object_get_ex(sum, "markets", &v));
+    assert_true(json_object_object_get_ex(v, "crypto", &mk));
+    assert_true(json_object_object_get_ex(mk, "sessions", &v));
+    assert_true(json_object_object_get_ex(v, "london", &v));
+    assert_true(json_object_object_get_ex(v, "outcomes", &v));
+    assert_true(json_object_object_get_ex(v, "aggressive", &arm));
+    assert_true(json_object_object_get_ex(arm, "opportunities", &v));
+    near(json_object_get_double(v), (2.0 + 8) / (1 + 3), 1e-3);
+    assert_true(json_object_object_get_ex(arm, "opportunities_90", &v));
+    assert_int_equal(json_object_array_length(v), 2);
+    assert_true(json_object_object_get_ex(arm, "runs", &v));
+    near(json_object_get_double(v), 4, 1e-9);
+    json_object_put(sum);
+    sum = learn_summary_json(&a, T0, 0);
+    assert_true(json_object_object_get_ex(sum, "markets", &v));
+    assert_true(json_object_object_get_ex(v, "crypto", &mk));
+    assert_true(json_object_object_get_ex(mk, "current_session", &v));
+    assert_true(json_object_object_get_ex(v, "outcomes", &v));
+    assert_true(json_object_object_get_ex(v, "aggressive", &arm));
+    assert_true(json_object_object_get_ex(arm, "runs", &v));
+    near(json_object_get_double(v), 4, 1e-9);
+    json_object_put(sum);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -413,6 +564,9 @@ int main(void)
         cmocka_unit_test(test_deterministic_for_a_seed),
         cmocka_unit_test(test_sense_baselines_and_bands),
         cmocka_unit_test(test_json_roundtrip),
+        cmocka_unit_test(test_session_estimates),
+        cmocka_unit_test(test_exploration_per_time),
+        cmocka_unit_test(test_json_sessions),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -161,6 +161,73 @@ static void test_market_summary(void **state)
     json_object_put(s);
 }
 
+/* A scorecard with the market-hours and equal-runs figures (forex). */
+static const char SCORECARD2[] =
+    "{\"instruments\":["
+    "{\"instrument\":\"EURUSD\",\"market\":\"forex\",\"top_windows\":10,\"policies\":["
+    " {\"policy\":\"orchestrator\",\"period_s\":0,\"runs\":90,\"covered\":10},"
+    " {\"policy\":\"market-hours-cron-5\",\"period_s\":300,\"runs\":280,\"covered\":10},"
+    " {\"policy\":\"equal-runs-cron\",\"period_s\":1100,\"runs\":90,\"covered\":8}]}],"
+    "\"markets\":{\"forex\":{\"coverage\":1.0,\"runs\":90,\"cron5_coverage\":1.0,\"cron5_runs\":400,"
+    "\"market_hours_cron5_coverage\":1.0,\"market_hours_cron5_runs\":280,\"coverage_vs_market_hours_cron5\":1.0,"
+    "\"runs_vs_market_hours_cron5\":0.32142857,\"target_basis\":\"market-hours-cron-5\",\"target_met\":true,"
+    "\"target_met_vs_cron5\":true,\"equal_runs_cron_period_s\":1100,\"equal_runs_cron_runs\":90,"
+    "\"equal_runs_cron_coverage\":0.8,\"coverage_minus_equal_runs_cron\":0.2}}}";
+
+static void test_market_summary_comparisons(void **state)
+{
+    (void)state;
+    json_object *sc = json_tokener_parse(SCORECARD2);
+    assert_non_null(sc);
+    json_object *s = learning_market_summary(sc), *v;
+    assert_non_null(s);
+    assert_true(num(s, "forex.market_hours_cron5_runs") == 280);
+    assert_true(num(s, "forex.runs_vs_market_hours_cron5") == 0.3214);
+    assert_true(num(s, "forex.equal_runs_cron_period_s") == 1100);
+    assert_true(num(s, "forex.equal_runs_cron_coverage") == 0.8);
+    assert_true(num(s, "forex.coverage_minus_equal_runs_cron") == 0.2);
+    assert_true(num(s, "forex.policies.market-hours-cron-5.runs") == 280);
+    assert_true(num(s, "forex.policies.equal-runs-cron.covered") == 8);
+    assert_true(num(s, "forex.policies.equal-runs-cron.period_s") == 1100);
+    assert_true(json_object_object_get_ex(json_object_object_get(s, "forex"), "target_basis", &v));
+    assert_string_equal(json_object_get_string(v), "market-hours-cron-5");
+    assert_true(json_object_object_get_ex(json_object_object_get(s, "forex"), "target_met_vs_cron5", &v));
+    assert_true(json_object_get_boolean(v));
+    json_object_put(s);
+    json_object_put(sc);
+}
+
+/* Per-session outcomes: gauges for the known sessions and intensities only. */
+static const char SUMMARY_SESSIONS[] =
+    "{\"markets\":{\"forex\":{\"sessions\":{"
+    "\"london\":{\"outcomes\":{\"normal\":{\"runs\":4,\"success\":0.8,\"success_90\":[0.5,0.97],"
+    "\"opportunities\":1.25,\"opportunities_90\":[0.5,2.25]}}},"
+    "\"mars\":{\"outcomes\":{\"normal\":{\"runs\":9,\"opportunities\":9}}},"
+    "\"tokyo\":{\"outcomes\":{\"ludicrous\":{\"runs\":9}}}}}}}";
+
+static void test_metrics_sessions(void **state)
+{
+    (void)state;
+    json_object *l = json_tokener_parse(SUMMARY_SESSIONS);
+    assert_non_null(l);
+    size_t len = 0;
+    char *t = learning_metrics_render(l, &len);
+    assert_non_null(t);
+    assert_non_null(strstr(t, "# TYPE orchestrator_learning_session_expected_opportunities gauge\n"));
+    assert_non_null(strstr(t, "\norchestrator_learning_session_runs{market=\"forex\",session=\"london\",intensity=\"normal\"} 4\n"));
+    assert_non_null(strstr(t, "\norchestrator_learning_session_success_probability{market=\"forex\",session=\"london\",intensity=\"normal\"} 0.8\n"));
+    assert_non_null(strstr(t, "\norchestrator_learning_session_expected_opportunities{market=\"forex\",session=\"london\",intensity=\"normal\"} 1.25\n"));
+    assert_non_null(strstr(t, "\norchestrator_learning_session_expected_opportunities_lower{market=\"forex\",session=\"london\",intensity=\"normal\"} 0.5\n"));
+    assert_non_null(strstr(t, "\norchestrator_learning_session_expected_opportunities_upper{market=\"forex\",session=\"london\",intensity=\"normal\"} 2.25\n"));
+    /* unknown sessions and intensities never become labels */
+    assert_null(strstr(t, "mars"));
+    assert_null(strstr(t, "ludicrous"));
+    /* the baseline is the whole market's, as learn.c writes it */
+    assert_non_null(strstr(t, "# HELP orchestrator_learning_activity_baseline Learned activity baseline of the whole market"));
+    free(t);
+    json_object_put(l);
+}
+
 static const char SUMMARY[] =
     "{\"version\":1,\"observations\":42,\"parameters\":{\"half_life_hours\":168},"
     "\"markets\":{\"crypto\":{\"activity\":{\"valid\":true,\"reading\":0.21,\"smoothed\":0.18,"
@@ -216,6 +283,8 @@ int main(void)
         cmocka_unit_test(test_replay_item),
         cmocka_unit_test(test_market_summary),
         cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_market_summary_comparisons),
+        cmocka_unit_test(test_metrics_sessions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
