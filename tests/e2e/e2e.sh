@@ -21,135 +21,18 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-export top_srcdir top_builddir
-SHARED_DATA=${SHARED_DATA:-$top_srcdir/../shared/data}
-FIXTURES=$SHARED_DATA/fixtures
+E2E_NAME=e2e
+# shellcheck source=../lib/e2e.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")/../lib" && pwd)/e2e.sh"
+e2e_begin
 
-PASSED=0
-FAILED=0
-ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
-not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
-note() { echo "# $*"; }
-# check DESCRIPTION CMD...: ok when CMD succeeds
-check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
-# bail DESCRIPTION: a failed precondition; nothing after it can run
-bail() { not_ok "$*"; exit 1; }
-
-# A known environment: none of the orchestrator's settings leaks in from the
-# caller's (an LLM key would make the worker call an unreachable host).
-for v in $(sed -n 's/^#\{0,1\}\([A-Z][A-Z0-9_]*\)=.*/\1/p' "$top_srcdir/env.example"); do
-  unset "$v"
-done
-
-# shellcheck source=../lib/stack.sh
-. "$top_srcdir/tests/lib/stack.sh"
-
-T=$(mktemp -d /tmp/orch-e2e.XXXXXX) || exit 1
-mkdir -p "$T/answers"
-
-finish() {
-  local rc=$?
-  stack_stop
-  if [ "$FAILED" -gt 0 ] || [ "$rc" != 0 ]; then
-    for f in "$T"/log/*.log; do
-      [ -s "$f" ] || continue
-      echo "# --- last lines of $(basename "$f")"
-      tail -n 15 "$f" | sed 's/^/#   /'
-    done
-  fi
-  if [ -n "${KEEP_TMP:-}" ]; then note "kept $T"; else rm -rf "$T"; fi
-  echo "$PASSED passed, $FAILED failed"
-  [ "$FAILED" = 0 ] && [ "$rc" = 0 ] && exit 0
-  exit 1
-}
-stack_init "$T" || bail "state directory $T"
-trap finish EXIT
-trap 'exit 130' INT TERM
-
-# ---- helpers -------------------------------------------------------------------
-
-# jpy EXPR < JSON: evaluate a Python expression over the parsed document d;
-# prints the result (JSON for lists, dicts, booleans and null).  Helpers:
-# rows(d) the list of decisions in a /decisions answer, hdr(h, name) a header.
-jpy() {
-  "$PYTHON" -c '
-import json, re, sys
-def rows(d):
-    if isinstance(d, list):
-        return d
-    for k in ("decisions", "items", "data", "rows"):
-        if isinstance(d, dict) and isinstance(d.get(k), list):
-            return d[k]
-    return []
-def hdr(h, name):
-    for k, v in (h or {}).items():
-        if k.lower() == name.lower():
-            return v
-    return None
-def body(r):
-    b = r.get("body")
-    if isinstance(b, str):
-        try:
-            return json.loads(b)
-        except ValueError:
-            return None
-    return b
-try:
-    d = json.load(sys.stdin)
-except ValueError:
-    sys.exit(3)
-v = eval(sys.argv[1])
-print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)
-' "$1"
-}
-
-# api METHOD PATH [CURL ARGS...]: request through nginx; sets CODE, and BODY
-# and HDRS to the files holding the answer (kept for the secrets check).
-NREQ=0
-api() {
-  local method=$1 path=$2
-  shift 2
-  NREQ=$((NREQ + 1))
-  BODY=$T/answers/$NREQ.body HDRS=$T/answers/$NREQ.headers
-  CODE=$(curl -s -X "$method" -o "$BODY" -D "$HDRS" -w '%{http_code}' --max-time 15 "$@" "$BASE$path")
-}
-post() { api POST "$1" --data-binary '' "${@:2}"; }
-auth() { echo "Authorization: Bearer $TOKEN"; }
-
-# standin_config JSON: change the stand-in's behaviour.
-standin_config() {
-  local code
-  code=$(curl -s -o "$T/standin-config.out" -w '%{http_code}' --max-time 5 \
-         -H 'Content-Type: application/json' --data-binary "$1" "$SA/_standin/config")
-  [ "$code" = 200 ] || { note "stand-in config $1 -> HTTP $code: $(head -c 300 "$T/standin-config.out")"; return 1; }
-}
 # standin_hooks: the webhook requests the stand-in received, as a JSON array.
 standin_hooks() {
   curl -s --max-time 5 "$SA/_standin/requests?prefix=/n8n/webhook/"
 }
 
-sql() { pg_psql -d orchestrator -At -c "$1"; }
-
-# the newest decision id (0 when none)
-last_decision() { sql "SELECT coalesce(max(id), 0) FROM decisions"; }
-
 # force: POST /control/force-decision with the token; echo the HTTP code
 force() { post /control/force-decision -H "$(auth)"; echo "$CODE"; }
-
-# wait_for SECONDS CMD...: retry CMD every 0.25 s until it succeeds
-wait_for() {
-  local secs=$1 end
-  shift
-  end=$(($(date +%s%N) / 1000000 + secs * 1000))
-  while :; do
-    "$@" && return 0
-    [ $(($(date +%s%N) / 1000000)) -ge $end ] && return 1
-    sleep 0.25
-  done
-}
 
 # forced_after ID: a decision with source 'forced' and id > ID exists (via the API)
 forced_after() {
@@ -206,18 +89,11 @@ all_triggers() {
 
 [ -x "$ORCH_WORKER_BIN" ] && [ -x "$ORCH_API_BIN" ] ||
   bail "binaries built ($ORCH_WORKER_BIN, $ORCH_API_BIN)"
-[ -d "$FIXTURES" ] || bail "fixtures found in $FIXTURES (set SHARED_DATA)"
-[ -f "$top_srcdir/tests/standin/standin.py" ] || bail "tests/standin/standin.py present"
 
 PG_FAST=1 stack_start_pg || bail "PostgreSQL started"
 ok "PostgreSQL started and migrated"
 
-stack_spawn standin "$T/log/standin.log" \
-  "$PYTHON" -u "$top_srcdir/tests/standin/standin.py" --port 0 --fixtures "$FIXTURES" \
-  --record "$T/standin-requests.jsonl"
-standin_port() { SPORT=$(sed -n 's/^standin listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$T/log/standin.log" | head -n 1); [ -n "$SPORT" ]; }
-wait_for 10 standin_port || bail "stand-in started"
-SA=http://127.0.0.1:$SPORT
+standin_start --record "$T/standin-requests.jsonl"
 ok "stand-in listening on $SA"
 
 TOKEN=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')

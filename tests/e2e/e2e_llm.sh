@@ -24,97 +24,10 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-export top_srcdir top_builddir
-SHARED_DATA=${SHARED_DATA:-$top_srcdir/../shared/data}
-FIXTURES=$SHARED_DATA/fixtures
-
-PASSED=0
-FAILED=0
-ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
-not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
-note() { echo "# $*"; }
-# check DESCRIPTION CMD...: ok when CMD succeeds
-check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
-# bail DESCRIPTION: a failed precondition; nothing after it can run
-bail() { not_ok "$*"; exit 1; }
-
-# A known environment: none of the orchestrator's settings leaks in from the
-# caller's.
-for v in $(sed -n 's/^#\{0,1\}\([A-Z][A-Z0-9_]*\)=.*/\1/p' "$top_srcdir/env.example"); do
-  unset "$v"
-done
-
-# shellcheck source=../lib/stack.sh
-. "$top_srcdir/tests/lib/stack.sh"
-
-T=$(mktemp -d /tmp/orch-e2e-llm.XXXXXX) || exit 1
-mkdir -p "$T/answers"
-
-finish() {
-  local rc=$?
-  stack_stop
-  if [ "$FAILED" -gt 0 ] || [ "$rc" != 0 ]; then
-    for f in "$T"/log/*.log; do
-      [ -s "$f" ] || continue
-      echo "# --- last lines of $(basename "$f")"
-      tail -n 15 "$f" | sed 's/^/#   /'
-    done
-  fi
-  if [ -n "${KEEP_TMP:-}" ]; then note "kept $T"; else rm -rf "$T"; fi
-  echo "$PASSED passed, $FAILED failed"
-  [ "$FAILED" = 0 ] && [ "$rc" = 0 ] && exit 0
-  exit 1
-}
-stack_init "$T" || bail "state directory $T"
-trap finish EXIT
-trap 'exit 130' INT TERM
-
-# ---- helpers -------------------------------------------------------------------
-
-# jpy EXPR < JSON: evaluate a Python expression over the parsed document d;
-# prints the result (JSON for lists, dicts, booleans and null).
-jpy() {
-  "$PYTHON" -c '
-import json, re, sys
-try:
-    d = json.load(sys.stdin)
-except ValueError:
-    sys.exit(3)
-v = eval(sys.argv[1])
-print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)
-' "$1"
-}
-# is EXPR < JSON: EXPR is true
-is() { [ "$(jpy "$1")" = true ]; }
-
-# api METHOD PATH [CURL ARGS...]: request through nginx; sets CODE, and BODY
-# and HDRS to the files holding the answer (kept for the secrets check).
-NREQ=0
-api() {
-  local method=$1 path=$2
-  shift 2
-  NREQ=$((NREQ + 1))
-  BODY=$T/answers/$NREQ.body HDRS=$T/answers/$NREQ.headers
-  CODE=$(curl -s -X "$method" -o "$BODY" -D "$HDRS" -w '%{http_code}' --max-time 15 "$@" "$BASE$path")
-}
-auth() { echo "Authorization: Bearer $TOKEN"; }
-
-sql() { pg_psql -d orchestrator -At -c "$1"; }
-
-# wait_for SECONDS CMD...: retry CMD every 0.25 s until it succeeds
-wait_for() {
-  local secs=$1 end
-  shift
-  end=$(($(date +%s%N) / 1000000 + secs * 1000))
-  while :; do
-    "$@" && return 0
-    [ $(($(date +%s%N) / 1000000)) -ge $end ] && return 1
-    sleep 0.25
-  done
-}
+E2E_NAME=e2e_llm
+# shellcheck source=../lib/e2e.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")/../lib" && pwd)/e2e.sh"
+e2e_begin
 
 # standin POST|GET PATH [JSON]: talk to the stand-in's control API
 standin() {
@@ -177,7 +90,6 @@ describe() { note "decision #$DECISION: outcome $(dq 'd["audit"]["llm_outcome"]'
 
 [ -x "$ORCH_WORKER_BIN" ] && [ -x "$ORCH_API_BIN" ] ||
   bail "binaries built ($ORCH_WORKER_BIN, $ORCH_API_BIN)"
-[ -d "$FIXTURES" ] || bail "fixtures found in $FIXTURES (set SHARED_DATA)"
 PROMPT=$top_srcdir/worker/prompt.txt
 [ -f "$PROMPT" ] || bail "prompt template $PROMPT present"
 PROMPT_HASH=$(sha256sum "$PROMPT" | cut -d' ' -f1)
@@ -186,12 +98,7 @@ PROMPT_VERSION=$(sed -n '1s/^version: *//p' "$PROMPT" | tr -d '\r')
 PG_FAST=1 stack_start_pg || bail "PostgreSQL started"
 ok "PostgreSQL started and migrated"
 
-stack_spawn standin "$T/log/standin.log" \
-  "$PYTHON" -u "$top_srcdir/tests/standin/standin.py" --port 0 --fixtures "$FIXTURES" \
-  --record "$T/standin-requests.jsonl"
-standin_port() { SPORT=$(sed -n 's/^standin listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$T/log/standin.log" | head -n 1); [ -n "$SPORT" ]; }
-wait_for 10 standin_port || bail "stand-in started"
-SA=http://127.0.0.1:$SPORT
+standin_start --record "$T/standin-requests.jsonl"
 scenario '' || bail "stand-in configured"
 ok "stand-in listening on $SA"
 

@@ -19,103 +19,24 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-export top_srcdir top_builddir
-SHARED_DATA=${SHARED_DATA:-$top_srcdir/../shared/data}
-FIXTURES=$SHARED_DATA/fixtures
+E2E_NAME=e2e_replay
+# shellcheck source=../lib/e2e.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")/../lib" && pwd)/e2e.sh"
 REPLAY_BIN=${ORCH_REPLAY_BIN:-$top_builddir/worker/orch-replay}
-
-PASSED=0
-FAILED=0
-ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
-not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
-note() { echo "# $*"; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
-bail() { not_ok "$*"; exit 1; }
-
-for v in $(sed -n 's/^#\{0,1\}\([A-Z][A-Z0-9_]*\)=.*/\1/p' "$top_srcdir/env.example"); do
-  unset "$v"
-done
-
-# shellcheck source=../lib/stack.sh
-. "$top_srcdir/tests/lib/stack.sh"
-
-T=$(mktemp -d /tmp/orch-e2e-replay.XXXXXX) || exit 1
-mkdir -p "$T/answers"
-
-finish() {
-  local rc=$?
-  stack_stop
-  if [ "$FAILED" -gt 0 ] || [ "$rc" != 0 ]; then
-    for f in "$T"/log/*.log "$T"/replay.err; do
-      [ -s "$f" ] || continue
-      echo "# --- last lines of $(basename "$f")"
-      tail -n 15 "$f" | sed 's/^/#   /'
-    done
-  fi
-  if [ -n "${KEEP_TMP:-}" ]; then note "kept $T"; else rm -rf "$T"; fi
-  echo "$PASSED passed, $FAILED failed"
-  [ "$FAILED" = 0 ] && [ "$rc" = 0 ] && exit 0
-  exit 1
-}
-stack_init "$T" || bail "state directory $T"
-trap finish EXIT
-trap 'exit 130' INT TERM
-
-# jpy EXPR < JSON: a Python expression over the parsed document d
-jpy() {
-  "$PYTHON" -c '
-import json, sys
-try:
-    d = json.load(sys.stdin)
-except ValueError:
-    sys.exit(3)
-v = eval(sys.argv[1])
-print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)
-' "$1"
-}
-is() { [ "$(jpy "$1")" = true ]; }
-
-NREQ=0
-api() {
-  local method=$1 path=$2
-  shift 2
-  NREQ=$((NREQ + 1))
-  BODY=$T/answers/$NREQ.body HDRS=$T/answers/$NREQ.headers
-  CODE=$(curl -s -X "$method" -o "$BODY" -D "$HDRS" -w '%{http_code}' --max-time 15 "$@" "$BASE$path")
-}
-# hdr NAME: the value of header NAME of the last answer (CR removed)
-hdr() { sed -n "s/^$1: *//Ip" "$HDRS" | tr -d '\r' | head -n 1; }
-
-wait_for() {
-  local secs=$1 end
-  shift
-  end=$(($(date +%s%N) / 1000000 + secs * 1000))
-  while :; do
-    "$@" && return 0
-    [ $(($(date +%s%N) / 1000000)) -ge $end ] && return 1
-    sleep 0.25
-  done
-}
+e2e_begin
+E2E_EXTRA_LOGS=$T/replay.err
 
 # ---- start -----------------------------------------------------------------------
 
 [ -x "$ORCH_WORKER_BIN" ] && [ -x "$ORCH_API_BIN" ] && [ -x "$REPLAY_BIN" ] ||
   bail "binaries built ($ORCH_WORKER_BIN, $ORCH_API_BIN, $REPLAY_BIN)"
-[ -d "$FIXTURES" ] || bail "fixtures found in $FIXTURES (set SHARED_DATA)"
 CRYPTO=$(ls "$SHARED_DATA"/crypto/*.csv.gz 2>/dev/null | head -n 2)
 [ -n "$CRYPTO" ] || bail "crypto data in $SHARED_DATA/crypto"
 
 PG_FAST=1 stack_start_pg || bail "PostgreSQL started"
 ok "PostgreSQL started and migrated"
 
-stack_spawn standin "$T/log/standin.log" \
-  "$PYTHON" -u "$top_srcdir/tests/standin/standin.py" --port 0 --fixtures "$FIXTURES"
-standin_port() { SPORT=$(sed -n 's/^standin listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$T/log/standin.log" | head -n 1); [ -n "$SPORT" ]; }
-wait_for 10 standin_port || bail "stand-in started"
-SA=http://127.0.0.1:$SPORT
+standin_start
 
 export LOG_LEVEL=${LOG_LEVEL:-info}
 export DEXSCREENER_BASE_URL=$SA/dex PUMPFUN_BASE_URL=$SA/pumpfun

@@ -1,0 +1,160 @@
+# tests/lib/e2e.sh: what every end-to-end test (tests/e2e/*.sh) shares.
+#
+#   E2E_NAME=e2e_llm; . "$top_srcdir/tests/lib/e2e.sh"; e2e_begin
+#
+# Sourcing it sets top_srcdir, top_builddir, SHARED_DATA and FIXTURES,
+# unsets every variable env.example documents (a caller's LLM key would make
+# the worker call an unreachable host), sources tests/lib/stack.sh and
+# defines the helpers below.  e2e_begin makes the state directory T
+# (/tmp/orch-$E2E_NAME.XXXXXX, with T/answers), and sets the traps: on exit
+# finish() runs e2e_cleanup (when the test defines it), stops the stack,
+# shows the last lines of every log (and of the files in E2E_EXTRA_LOGS)
+# when something failed, removes T unless KEEP_TMP is set, and prints
+# `N passed, N failed`; the exit status is 0 only when nothing failed.
+#
+#   ok / not_ok / note DESCRIPTION      one result line (or a # comment)
+#   check DESCRIPTION CMD...            ok when CMD succeeds
+#   bail DESCRIPTION                    a failed precondition: stop here
+#   jpy EXPR < JSON                     a Python expression over the document d
+#                                       (helpers rows(d), hdr(h, name), body(r))
+#   is EXPR < JSON                      EXPR is true
+#   api METHOD PATH [CURL ARGS...]      through nginx ($BASE): CODE, BODY, HDRS
+#   post PATH [CURL ARGS...]            api POST with an empty body
+#   auth                                the Authorization header with $TOKEN
+#   hdr NAME                            a header of the last answer
+#   sql SQL                             psql on the test database, unaligned
+#   last_decision                       the newest decision id (0 when none)
+#   wait_for SECONDS CMD...             retry CMD every 0.25 s until it succeeds
+#   rnd N                               N random bytes as hex
+#   standin_start [ARGS...]             tests/standin/standin.py on a free port: SA
+#   standin_config JSON                 change the stand-in's behaviour
+# shellcheck shell=bash
+
+_e2e_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top_srcdir=${top_srcdir:-$(cd "$_e2e_lib/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+export top_srcdir top_builddir
+SHARED_DATA=${SHARED_DATA:-$top_srcdir/../shared/data}
+FIXTURES=$SHARED_DATA/fixtures
+
+PASSED=0
+FAILED=0
+ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
+note() { echo "# $*"; }
+check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+bail() { not_ok "$*"; exit 1; }
+
+for _e2e_v in $(sed -n 's/^#\{0,1\}\([A-Z][A-Z0-9_]*\)=.*/\1/p' "$top_srcdir/env.example"); do
+  unset "$_e2e_v"
+done
+
+# shellcheck source=stack.sh
+. "$_e2e_lib/stack.sh"
+
+e2e_begin() {
+  E2E_T0=$(date +%s)
+  T=$(mktemp -d "/tmp/orch-${E2E_NAME:-e2e}.XXXXXX") || exit 1
+  mkdir -p "$T/answers"
+  stack_init "$T" || bail "state directory $T"
+  trap finish EXIT
+  trap 'exit 130' INT TERM
+}
+
+finish() {
+  local rc=$? f
+  if declare -F e2e_cleanup >/dev/null; then e2e_cleanup; fi
+  stack_stop
+  if [ "$FAILED" -gt 0 ] || [ "$rc" != 0 ]; then
+    for f in "$T"/log/*.log ${E2E_EXTRA_LOGS:-}; do
+      [ -s "$f" ] || continue
+      echo "# --- last lines of $(basename "$f")"
+      tail -n 15 "$f" | sed 's/^/#   /'
+    done
+  fi
+  note "${E2E_NAME:-e2e} took $(( $(date +%s) - ${E2E_T0:-$(date +%s)} )) s"
+  if [ -n "${KEEP_TMP:-}" ]; then note "kept $T"; else rm -rf "$T"; fi
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" = 0 ] && [ "$rc" = 0 ] && exit 0
+  exit 1
+}
+
+jpy() {
+  "$PYTHON" -c '
+import json, re, sys
+def rows(d):
+    if isinstance(d, list):
+        return d
+    for k in ("decisions", "items", "data", "rows"):
+        if isinstance(d, dict) and isinstance(d.get(k), list):
+            return d[k]
+    return []
+def hdr(h, name):
+    for k, v in (h or {}).items():
+        if k.lower() == name.lower():
+            return v
+    return None
+def body(r):
+    b = r.get("body")
+    if isinstance(b, str):
+        try:
+            return json.loads(b)
+        except ValueError:
+            return None
+    return b
+try:
+    d = json.load(sys.stdin)
+except ValueError:
+    sys.exit(3)
+v = eval(sys.argv[1])
+print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)
+' "$1"
+}
+is() { [ "$(jpy "$1")" = true ]; }
+
+NREQ=0
+api() {
+  local method=$1 path=$2
+  shift 2
+  NREQ=$((NREQ + 1))
+  BODY=$T/answers/$NREQ.body HDRS=$T/answers/$NREQ.headers
+  CODE=$(curl -s -X "$method" -o "$BODY" -D "$HDRS" -w '%{http_code}' --max-time 15 "$@" "$BASE$path")
+}
+post() { api POST "$1" --data-binary '' "${@:2}"; }
+auth() { echo "Authorization: Bearer $TOKEN"; }
+hdr() { sed -n "s/^$1: *//Ip" "$HDRS" | tr -d '\r' | head -n 1; }
+
+sql() { pg_psql -d orchestrator -At -c "$1"; }
+last_decision() { sql "SELECT coalesce(max(id), 0) FROM decisions"; }
+
+wait_for() {
+  local secs=$1 end
+  shift
+  end=$(($(date +%s%N) / 1000000 + secs * 1000))
+  while :; do
+    "$@" && return 0
+    [ $(($(date +%s%N) / 1000000)) -ge $end ] && return 1
+    sleep 0.25
+  done
+}
+
+rnd() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
+
+_e2e_standin_port() {
+  SPORT=$(sed -n 's/^standin listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$T/log/standin.log" | head -n 1)
+  [ -n "$SPORT" ]
+}
+standin_start() {
+  [ -f "$top_srcdir/tests/standin/standin.py" ] || bail "tests/standin/standin.py present"
+  [ -d "$FIXTURES" ] || bail "fixtures found in $FIXTURES (set SHARED_DATA)"
+  stack_spawn standin "$T/log/standin.log" \
+    "$PYTHON" -u "$top_srcdir/tests/standin/standin.py" --port 0 --fixtures "$FIXTURES" "$@"
+  wait_for 10 _e2e_standin_port || bail "stand-in started"
+  SA=http://127.0.0.1:$SPORT
+}
+standin_config() {
+  local code
+  code=$(curl -s -o "$T/standin-config.out" -w '%{http_code}' --max-time 5 \
+         -H 'Content-Type: application/json' --data-binary "$1" "$SA/_standin/config")
+  [ "$code" = 200 ] || { note "stand-in config $1 -> HTTP $code: $(head -c 300 "$T/standin-config.out")"; return 1; }
+}
