@@ -1014,7 +1014,7 @@ int api_replays(struct api_ctx *ctx, const char *query_string, struct api_resp *
         return api_error(r, 400, API_CODE_BAD_PARAMETER, err);
     if (api_db_ready(ctx) < 0)
         return api_error(r, 503, API_CODE_DATABASE_UNAVAILABLE, "database unavailable");
-    if (learning_replays(ctx->db, limit, &o) < 0)
+    if (query_replays(ctx->db, limit, &o) < 0)
         return api_db_failed(ctx, r);
     return api_json(r, 200, o);
 }
@@ -1034,7 +1034,7 @@ int api_replay(struct api_ctx *ctx, const char *item, const char *query_string, 
         return api_error(r, 503, API_CODE_DATABASE_UNAVAILABLE, "database unavailable");
     if (!svg) {
         json_object *o = NULL;
-        if (learning_replay(ctx->db, id, &o) < 0)
+        if (query_replay(ctx->db, id, &o) < 0)
             return api_db_failed(ctx, r);
         if (!o)
             return api_error(r, 404, API_CODE_NOT_FOUND, "no replay run with this id");
@@ -1042,7 +1042,7 @@ int api_replay(struct api_ctx *ctx, const char *item, const char *query_string, 
     }
     char *text = NULL;
     size_t len = 0;
-    if (learning_replay_svg(ctx->db, id, &text, &len) < 0)
+    if (query_replay_svg(ctx->db, id, &text, &len) < 0)
         return api_db_failed(ctx, r);
     if (!text)
         return api_error(r, 404, API_CODE_NOT_FOUND, "no picture for this replay id");

@@ -1,43 +1,14 @@
 /* learning: learning summary and replay runs for the API; see learning.h. */
 #include "config.h"
 #include "learning.h"
-#include "log.h"
+#include "metrics.h"
 #include "params.h"
 #include "query.h"
 
-#include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The replay and learning reads (sql/003_learning.sql).  query.c holds every
- * other statement of the API; these live here with the code that shapes
- * their answers. */
-
-/* A timestamptz column as "2026-11-23T21:50:00.123Z" (NULL stays NULL). */
-#define LEARNING_ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-
-/* Columns of a replay item (see learning_replay_row); $1: one id or NULL
- * for all, $2: the row limit.  files loses its server paths (only the file
- * name is shown). */
-static const char SQL_REPLAYS[] =
-    "SELECT r.id, " LEARNING_ISO("r.started_at") ", " LEARNING_ISO("r.finished_at") ", r.label, r.seed, "
-    "       r.status, " LEARNING_ISO("r.data_from") ", " LEARNING_ISO("r.data_to") ", "
-    "       (SELECT coalesce(jsonb_agg(jsonb_build_object('file', regexp_replace(f->>'path', '^.*/', ''), "
-    "                                                     'instrument', f->'instrument', 'market', f->'market', "
-    "                                                     'bars', f->'bars', 'first', f->'first', 'last', f->'last') "
-    "                                  ORDER BY o), '[]'::jsonb) "
-    "          FROM jsonb_array_elements(CASE WHEN jsonb_typeof(r.files) = 'array' THEN r.files "
-    "                                         ELSE '[]'::jsonb END) WITH ORDINALITY AS x(f, o))::text, "
-    "       r.timings::text, r.scorecard::text, r.error, "
-    "       CASE WHEN $3::boolean THEN r.params::text END, r.svg IS NOT NULL "
-    "  FROM replay_runs r "
-    " WHERE ($1::bigint IS NULL OR r.id = $1::bigint) "
-    " ORDER BY r.id DESC LIMIT $2::int";
-static const char SQL_REPLAY_SVG[] =
-    "SELECT svg FROM replay_runs WHERE id = $1::bigint";
 
 /* ---- pure helpers ---------------------------------------------------------- */
 
@@ -296,72 +267,6 @@ json_object *learning_status(json_object *learning)
 
 /* ---- /metrics ---------------------------------------------------------------- */
 
-/* A growing text buffer with a hard cap (as in metrics.c). */
-struct learning_buf {
-    char *p;
-    size_t len, cap;
-    int failed;
-};
-
-static void learning_add(struct learning_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void learning_add(struct learning_buf *b, const char *fmt, ...)
-{
-    if (b->failed)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = b->p ? vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap) : -2;
-        va_end(ap);
-        if (n == -1) {
-            b->failed = 1;
-            return;
-        }
-        if (n >= 0 && (size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t want = b->cap ? b->cap * 2 : 4096;
-        if (want > LEARNING_METRICS_MAX) {
-            b->failed = 1;
-            return;
-        }
-        char *q = realloc(b->p, want);
-        if (!q) {
-            b->failed = 1;
-            return;
-        }
-        b->p = q;
-        b->cap = want;
-    }
-}
-
-/* A label value escaped for the text format into out (cap bytes). */
-static const char *learning_label(const char *s, char *out, size_t cap)
-{
-    size_t n = 0;
-    for (; *s && n + 3 < cap; s++) {
-        if (*s == '\\' || *s == '"' || *s == '\n') {
-            out[n++] = '\\';
-            out[n++] = *s == '\n' ? 'n' : *s;
-        } else {
-            out[n++] = *s;
-        }
-    }
-    out[n] = '\0';
-    return out;
-}
-
-/* A sample value; NaN never reaches here. */
-static const char *learning_val(double v, char out[40])
-{
-    if (v == floor(v) && fabs(v) < 1e15)
-        snprintf(out, 40, "%.0f", v);
-    else
-        snprintf(out, 40, "%.9g", v);
-    return out;
-}
-
 /* The gauges per market. */
 enum learning_mgauge {
     LEARNING_G_RATIO = 0, LEARNING_G_READING, LEARNING_G_SMOOTHED, LEARNING_G_BASELINE, LEARNING_G_BASELINE_SD,
@@ -464,42 +369,41 @@ static double learning_avalue(json_object *arm, int g)
     return t == json_type_int || t == json_type_double ? json_object_get_double(e) : NAN;
 }
 
-char *learning_metrics_render(json_object *learning, size_t *len)
+void learning_metrics(struct metrics_buf *b, json_object *learning)
 {
-    struct learning_buf b = { 0 };
     char num[40], lm[96];
     json_object *markets = learning_obj(learning, "markets");
     double obs = learning_num(learning, "observations");
 
-    learning_add(&b, "# HELP orchestrator_learning_observations Outcomes the learned state has seen.\n"
+    metrics_add(b, "# HELP orchestrator_learning_observations Outcomes the learned state has seen.\n"
                      "# TYPE orchestrator_learning_observations gauge\n");
     if (isfinite(obs))
-        learning_add(&b, "orchestrator_learning_observations %s\n", learning_val(obs, num));
+        metrics_add(b, "orchestrator_learning_observations %s\n", metrics_num(obs, num));
     for (int g = 0; g < LEARNING_G_COUNT; g++) {
-        learning_add(&b, "# HELP %s %s\n# TYPE %s gauge\n", learning_mgauges[g].name, learning_mgauges[g].help,
+        metrics_add(b, "# HELP %s %s\n# TYPE %s gauge\n", learning_mgauges[g].name, learning_mgauges[g].help,
                      learning_mgauges[g].name);
         if (!markets)
             continue;
         json_object_object_foreach(markets, market, m) {
             if (!json_object_is_type(m, json_type_object))
                 continue;
-            learning_label(market, lm, sizeof lm);
+            metrics_label(market, lm, sizeof lm);
             if (g == LEARNING_G_BAND) {
                 for (size_t k = 0; k < sizeof learning_bands / sizeof learning_bands[0]; k++) {
                     double v = learning_mvalue(m, g, learning_bands[k]);
                     if (isfinite(v))
-                        learning_add(&b, "%s{market=\"%s\",band=\"%s\"} %s\n", learning_mgauges[g].name, lm,
-                                     learning_bands[k], learning_val(v, num));
+                        metrics_add(b, "%s{market=\"%s\",band=\"%s\"} %s\n", learning_mgauges[g].name, lm,
+                                     learning_bands[k], metrics_num(v, num));
                 }
                 continue;
             }
             double v = learning_mvalue(m, g, NULL);
             if (isfinite(v))
-                learning_add(&b, "%s{market=\"%s\"} %s\n", learning_mgauges[g].name, lm, learning_val(v, num));
+                metrics_add(b, "%s{market=\"%s\"} %s\n", learning_mgauges[g].name, lm, metrics_num(v, num));
         }
     }
     for (int g = 0; g < LEARNING_A_COUNT; g++) {
-        learning_add(&b, "# HELP %s %s\n# TYPE %s gauge\n", learning_agauges[g].name, learning_agauges[g].help,
+        metrics_add(b, "# HELP %s %s\n# TYPE %s gauge\n", learning_agauges[g].name, learning_agauges[g].help,
                      learning_agauges[g].name);
         if (!markets)
             continue;
@@ -507,22 +411,22 @@ char *learning_metrics_render(json_object *learning, size_t *len)
             json_object *bands = learning_obj(m, "bands");
             if (!bands)
                 continue;
-            learning_label(market, lm, sizeof lm);
+            metrics_label(market, lm, sizeof lm);
             for (size_t k = 0; k < sizeof learning_bands / sizeof learning_bands[0]; k++) {
                 json_object *band = learning_obj(bands, learning_bands[k]);
                 for (size_t i = 0; band && i < sizeof learning_intensities / sizeof learning_intensities[0]; i++) {
                     json_object *arm = learning_obj(band, learning_intensities[i]);
                     double v = arm ? learning_avalue(arm, g) : NAN;
                     if (isfinite(v))
-                        learning_add(&b, "%s{market=\"%s\",band=\"%s\",intensity=\"%s\"} %s\n",
+                        metrics_add(b, "%s{market=\"%s\",band=\"%s\",intensity=\"%s\"} %s\n",
                                      learning_agauges[g].name, lm, learning_bands[k], learning_intensities[i],
-                                     learning_val(v, num));
+                                     metrics_num(v, num));
                 }
             }
         }
     }
     for (size_t g = 0; g < sizeof learning_sgauges / sizeof learning_sgauges[0]; g++) {
-        learning_add(&b, "# HELP %s %s\n# TYPE %s gauge\n", learning_sgauges[g].name, learning_sgauges[g].help,
+        metrics_add(b, "# HELP %s %s\n# TYPE %s gauge\n", learning_sgauges[g].name, learning_sgauges[g].help,
                      learning_sgauges[g].name);
         if (!markets)
             continue;
@@ -530,46 +434,23 @@ char *learning_metrics_render(json_object *learning, size_t *len)
             json_object *sessions = learning_obj(m, "sessions");
             if (!sessions)
                 continue;
-            learning_label(market, lm, sizeof lm);
+            metrics_label(market, lm, sizeof lm);
             for (size_t k = 0; k < sizeof learning_sessions / sizeof learning_sessions[0]; k++) {
                 json_object *outcomes = learning_obj(learning_obj(sessions, learning_sessions[k]), "outcomes");
                 for (size_t i = 0; outcomes && i < sizeof learning_intensities / sizeof learning_intensities[0]; i++) {
                     json_object *arm = learning_obj(outcomes, learning_intensities[i]);
                     double v = arm ? learning_avalue(arm, learning_sgauges[g].arm) : NAN;
                     if (isfinite(v))
-                        learning_add(&b, "%s{market=\"%s\",session=\"%s\",intensity=\"%s\"} %s\n",
+                        metrics_add(b, "%s{market=\"%s\",session=\"%s\",intensity=\"%s\"} %s\n",
                                      learning_sgauges[g].name, lm, learning_sessions[k], learning_intensities[i],
-                                     learning_val(v, num));
+                                     metrics_num(v, num));
                 }
             }
         }
     }
-    if (b.failed) {
-        free(b.p);
-        return NULL;
-    }
-    *len = b.len;
-    return b.p;
 }
 
-/* ---- database ------------------------------------------------------------------ */
-
-/* Run a statement; on failure log it once ("query.failed" with its name)
- * and return NULL.  Caller PQclears the result. */
-static PGresult *learning_run(PGconn *c, const char *name, const char *sql, int n, const char *const *vals)
-{
-    PGresult *r = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
-        return r;
-    char msg[300];
-    snprintf(msg, sizeof msg, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(c));
-    msg[strcspn(msg, "\n")] = '\0';
-    log_event(LOG_ERROR, "query.failed", "s:statement s:error b:connection_ok", name, msg,
-              PQstatus(c) == CONNECTION_OK);
-    PQclear(r);
-    return NULL;
-}
+/* ---- replay rows (read by query.c) ------------------------------------------ */
 
 /* Column as a JSON string, null when SQL NULL.  Caller frees. */
 static json_object *learning_jstr(const PGresult *r, int row, int col)
@@ -589,9 +470,8 @@ static json_object *learning_jjson(const PGresult *r, int row, int col)
     return t;
 }
 
-/* One row of SQL_REPLAYS as an item; full adds params and the scorecard.
- * Returns the item (caller frees) or NULL when out of memory. */
-static json_object *learning_replay_row(const PGresult *r, int row, int full)
+/* See learning.h. */
+json_object *learning_replay_row(const PGresult *r, int row, int full)
 {
     json_object *o = json_object_new_object();
     if (!o)
@@ -634,79 +514,3 @@ static json_object *learning_replay_row(const PGresult *r, int row, int full)
     return o;
 }
 
-int learning_replays(PGconn *c, int limit, json_object **out)
-{
-    char lim[16];
-    snprintf(lim, sizeof lim, "%d", limit);
-    const char *vals[3] = { NULL, lim, "false" };
-    *out = NULL;
-    PGresult *r = learning_run(c, "replays", SQL_REPLAYS, 3, vals);
-    if (!r)
-        return -1;
-    json_object *root = json_object_new_object(), *list = json_object_new_array();
-    if (!root || !list)
-        goto fail;
-    for (int i = 0; i < PQntuples(r); i++) {
-        json_object *it = learning_replay_row(r, i, 0);
-        if (!it)
-            goto fail;
-        json_object_array_add(list, it);
-    }
-    json_object_object_add(root, "replays", list);
-    json_object_object_add(root, "limit", json_object_new_int(limit));
-    PQclear(r);
-    *out = root;
-    return 0;
-fail:
-    json_object_put(list);
-    json_object_put(root);
-    PQclear(r);
-    log_event(LOG_ERROR, "api.oom", "s:what", "replays");
-    return -1;
-}
-
-int learning_replay(PGconn *c, long long id, json_object **out)
-{
-    char idt[24];
-    snprintf(idt, sizeof idt, "%lld", id);
-    const char *vals[3] = { idt, "1", "true" };
-    *out = NULL;
-    PGresult *r = learning_run(c, "replay_one", SQL_REPLAYS, 3, vals);
-    if (!r)
-        return -1;
-    int rc = 0;
-    if (PQntuples(r) == 1) {
-        *out = learning_replay_row(r, 0, 1);
-        if (!*out)
-            rc = -1;
-    }
-    PQclear(r);
-    return rc;
-}
-
-int learning_replay_svg(PGconn *c, long long id, char **svg, size_t *len)
-{
-    char idt[24];
-    snprintf(idt, sizeof idt, "%lld", id);
-    const char *vals[1] = { idt };
-    *svg = NULL;
-    *len = 0;
-    PGresult *r = learning_run(c, "replay_svg", SQL_REPLAY_SVG, 1, vals);
-    if (!r)
-        return -1;
-    int rc = 0;
-    if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
-        size_t n = (size_t)PQgetlength(r, 0, 0);
-        if (n > LEARNING_SVG_MAX) {
-            log_event(LOG_ERROR, "api.svg_too_large", "i:replay_id i:bytes", id, (long long)n);
-            rc = -1;
-        } else if ((*svg = malloc(n + 1)) != NULL) {
-            memcpy(*svg, PQgetvalue(r, 0, 0), n + 1);
-            *len = n;
-        } else {
-            rc = -1;
-        }
-    }
-    PQclear(r);
-    return rc;
-}

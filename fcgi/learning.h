@@ -7,9 +7,9 @@
  * GET /replays/{id}/svg.
  *
  * The parsing helpers (learning_replays_parse, learning_replay_item) and the
- * JSON helpers are pure, for tests/unit/test_learning_api.c.  The replay
- * reads are the only SQL here: like query.c, statements are named constants
- * at the top of learning.c and values go as $n parameters. */
+ * JSON helpers are pure, for tests/unit/test_learning_api.c.  No SQL here:
+ * query.c (query_replays, query_replay, query_replay_svg) reads the replay
+ * runs and shapes each row with learning_replay_row. */
 #ifndef LEARNING_H
 #define LEARNING_H
 
@@ -17,11 +17,12 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 
+struct metrics_buf;
+
 #define LEARNING_LIMIT_DEFAULT 20
 #define LEARNING_LIMIT_MAX     100
 #define LEARNING_ERR_MAX       128      /* room for any message learning_* writes */
 #define LEARNING_SVG_MAX       (8u << 20)   /* larger pictures are refused (500) */
-#define LEARNING_METRICS_MAX   (128 * 1024) /* hard cap of the learning gauges text */
 
 /* The Content-Security-Policy and nosniff headers of GET /replays/{id}/svg
  * (two header lines joined by CRLF, without the final one). */
@@ -74,24 +75,13 @@ json_object *learning_status(json_object *learning);
  * may be NULL or empty: then only HELP and TYPE lines): per market; per
  * market, band and intensity; and orchestrator_learning_session_* per
  * market, session and intensity -- label values only from the fixed sets
- * of bands, sessions and intensities, so the series stay bounded.  Returns a
- * NUL-terminated text (caller frees) with its length in *len, or NULL when
- * out of memory or over LEARNING_METRICS_MAX. */
-char *learning_metrics_render(json_object *learning, size_t *len);
+ * of bands, sessions and intensities, so the series stay bounded.  Appended to b
+ * (a failure sets b->failed). */
+void learning_metrics(struct metrics_buf *b, json_object *learning);
 
-/* Replay runs, newest first, at most limit, as {"replays": [...]}.
- * Returns 0 with *out set (caller frees), or -1 (logged as query.failed). */
-int learning_replays(PGconn *c, int limit, json_object **out) __attribute__((warn_unused_result));
-
-/* One replay run: the list item plus "params" and the full "scorecard".
- * Returns 0 with *out set (caller frees) or NULL when there is no such run,
- * or -1 (logged). */
-int learning_replay(PGconn *c, long long id, json_object **out) __attribute__((warn_unused_result));
-
-/* The SVG picture of a replay run.  Returns 0 with *svg (caller frees) and
- * *len set, *svg NULL when there is no such run or it has no picture
- * (yet); -1 (logged) on a database error or a picture over
- * LEARNING_SVG_MAX. */
-int learning_replay_svg(PGconn *c, long long id, char **svg, size_t *len) __attribute__((warn_unused_result));
+/* One row of query.c's replay statement as a /replays item; full adds
+ * "params" and the full "scorecard".  Returns the item (caller frees) or
+ * NULL when out of memory. */
+json_object *learning_replay_row(const PGresult *r, int row, int full);
 
 #endif

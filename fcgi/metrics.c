@@ -9,33 +9,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A growing text buffer with a hard cap. */
-struct metrics_buf {
-    char *p;
-    size_t len, cap;
-    int failed;             /* out of memory or over METRICS_MAX */
-};
-
-/* Append formatted text; on failure sets b->failed (later appends do nothing). */
-static void metrics_add(struct metrics_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void metrics_add(struct metrics_buf *b, const char *fmt, ...)
+void metrics_add(struct metrics_buf *b, const char *fmt, ...)
 {
     if (b->failed)
         return;
     for (;;) {
         va_list ap;
         va_start(ap, fmt);
-        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->cap - b->len, fmt, ap);
         va_end(ap);
         if (n < 0) {
             b->failed = 1;
             return;
         }
-        if ((size_t)n < b->cap - b->len) {
+        if (b->p && (size_t)n < b->cap - b->len) {
             b->len += (size_t)n;
             return;
         }
-        size_t want = b->cap * 2;
+        size_t want = b->cap ? b->cap * 2 : 4096;
         while (want < b->len + (size_t)n + 1)
             want *= 2;
         if (want > METRICS_MAX) {
@@ -58,9 +49,7 @@ static void metrics_family(struct metrics_buf *b, const char *name, const char *
     metrics_add(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* A sample value: integers without exponent, NaN and +Inf spelled the
- * Prometheus way.  Writes into out[40]; returns out. */
-static const char *metrics_num(double v, char out[40])
+const char *metrics_num(double v, char out[40])
 {
     if (isnan(v))
         snprintf(out, 40, "NaN");
@@ -73,8 +62,7 @@ static const char *metrics_num(double v, char out[40])
     return out;
 }
 
-/* A label value escaped for the text format (\\, \" and \n) into out. */
-static const char *metrics_label(const char *s, char *out, size_t cap)
+const char *metrics_label(const char *s, char *out, size_t cap)
 {
     size_t n = 0;
     for (; *s && n + 3 < cap; s++) {
@@ -375,13 +363,7 @@ char *metrics_render(const struct query_state *st, size_t *len)
     metrics_llm(&b, st);
     metrics_workflows(&b, st);
 
-    size_t llen = 0;                            /* worker_state.learning's gauges */
-    char *learned = learning_metrics_render(st->learning, &llen);
-    if (learned)
-        metrics_add(&b, "%s", learned);
-    else
-        b.failed = 1;
-    free(learned);
+    learning_metrics(&b, st->learning);         /* worker_state.learning's gauges */
 
     metrics_family(&b, "orchestrator_worker_heartbeat_age_seconds", "gauge",
                    "Seconds since the worker's last heartbeat (+Inf when it never beat).");

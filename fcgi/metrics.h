@@ -15,6 +15,25 @@
 #define METRICS_MAX (256 * 1024)       /* hard cap of the rendered text */
 #define METRICS_LIVE_MAX 256           /* room metrics_render_live() needs */
 
+/* A growing text buffer with a hard cap (METRICS_MAX); start it zeroed.
+ * p is the text (caller frees), len its length. */
+struct metrics_buf {
+    char *p;
+    size_t len, cap;
+    int failed;             /* out of memory or over METRICS_MAX: later appends do nothing */
+};
+
+/* Append formatted text to b; on failure sets b->failed. */
+void metrics_add(struct metrics_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A sample value: integers without exponent, NaN and +Inf spelled the
+ * Prometheus way.  Writes into out[40]; returns out. */
+const char *metrics_num(double v, char out[40]);
+
+/* A label value escaped for the text format (\\, \" and \n) into out
+ * (cap bytes, always terminated); returns out. */
+const char *metrics_label(const char *s, char *out, size_t cap);
+
 /* Render the cached part from st.  Returns a NUL-terminated text (caller
  * frees) with its length in *len, or NULL when out of memory or over
  * METRICS_MAX. */

@@ -1,6 +1,7 @@
 /* query: the API's SQL; see query.h. */
 #include "config.h"
 #include "query.h"
+#include "learning.h"
 #include "db.h"
 #include "log.h"
 #include "results.h"
@@ -150,6 +151,28 @@ static const char SQL_CONTROL_INSERT[] =
 static const char SQL_CONTROL_GET[] =
     "SELECT id, command, status, " ISO("requested_at") ", " ISO("processed_at") ", result, decision_id "
     "  FROM control_commands WHERE id = $1::bigint";
+
+/* The replay runs (sql/003_learning.sql): the columns of a replay item are
+ * shaped into JSON by learning_replay_row (learning.c). */
+/* Columns of a replay item (see learning_replay_row); $1: one id or NULL
+ * for all, $2: the row limit.  files loses its server paths (only the file
+ * name is shown). */
+static const char SQL_REPLAYS[] =
+    "SELECT r.id, " ISO("r.started_at") ", " ISO("r.finished_at") ", r.label, r.seed, "
+    "       r.status, " ISO("r.data_from") ", " ISO("r.data_to") ", "
+    "       (SELECT coalesce(jsonb_agg(jsonb_build_object('file', regexp_replace(f->>'path', '^.*/', ''), "
+    "                                                     'instrument', f->'instrument', 'market', f->'market', "
+    "                                                     'bars', f->'bars', 'first', f->'first', 'last', f->'last') "
+    "                                  ORDER BY o), '[]'::jsonb) "
+    "          FROM jsonb_array_elements(CASE WHEN jsonb_typeof(r.files) = 'array' THEN r.files "
+    "                                         ELSE '[]'::jsonb END) WITH ORDINALITY AS x(f, o))::text, "
+    "       r.timings::text, r.scorecard::text, r.error, "
+    "       CASE WHEN $3::boolean THEN r.params::text END, r.svg IS NOT NULL "
+    "  FROM replay_runs r "
+    " WHERE ($1::bigint IS NULL OR r.id = $1::bigint) "
+    " ORDER BY r.id DESC LIMIT $2::int";
+static const char SQL_REPLAY_SVG[] =
+    "SELECT svg FROM replay_runs WHERE id = $1::bigint";
 
 const int query_llm_bucket_ms[QUERY_LLM_BUCKETS] = { 100, 250, 500, 1000, 2500, 5000, 10000 };
 const int query_exec_bucket_ms[QUERY_EXEC_BUCKETS] = { 100, 500, 1000, 2500, 5000, 10000, 30000, 60000, 120000 };
@@ -1005,6 +1028,85 @@ int query_control_get(PGconn *c, long long id, json_object **out)
             json_object_object_add(o, "result", query_jstr(r, 0, 5));
             json_object_object_add(o, "decision_id", query_jint(r, 0, 6));
             *out = o;
+        }
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* ---- replay runs (GET /replays) ------------------------------------------------- */
+
+int query_replays(PGconn *c, int limit, json_object **out)
+{
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", limit);
+    const char *vals[3] = { NULL, lim, "false" };
+    *out = NULL;
+    PGresult *r = query_run(c, "replays", SQL_REPLAYS, 3, vals);
+    if (!r)
+        return -1;
+    json_object *root = json_object_new_object(), *list = json_object_new_array();
+    if (!root || !list)
+        goto fail;
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_object *it = learning_replay_row(r, i, 0);
+        if (!it)
+            goto fail;
+        json_object_array_add(list, it);
+    }
+    json_object_object_add(root, "replays", list);
+    json_object_object_add(root, "limit", json_object_new_int(limit));
+    PQclear(r);
+    *out = root;
+    return 0;
+fail:
+    json_object_put(list);
+    json_object_put(root);
+    PQclear(r);
+    log_event(LOG_ERROR, "api.oom", "s:what", "replays");
+    return -1;
+}
+
+int query_replay(PGconn *c, long long id, json_object **out)
+{
+    char idt[24];
+    snprintf(idt, sizeof idt, "%lld", id);
+    const char *vals[3] = { idt, "1", "true" };
+    *out = NULL;
+    PGresult *r = query_run(c, "replay_one", SQL_REPLAYS, 3, vals);
+    if (!r)
+        return -1;
+    int rc = 0;
+    if (PQntuples(r) == 1) {
+        *out = learning_replay_row(r, 0, 1);
+        if (!*out)
+            rc = -1;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int query_replay_svg(PGconn *c, long long id, char **svg, size_t *len)
+{
+    char idt[24];
+    snprintf(idt, sizeof idt, "%lld", id);
+    const char *vals[1] = { idt };
+    *svg = NULL;
+    *len = 0;
+    PGresult *r = query_run(c, "replay_svg", SQL_REPLAY_SVG, 1, vals);
+    if (!r)
+        return -1;
+    int rc = 0;
+    if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
+        size_t n = (size_t)PQgetlength(r, 0, 0);
+        if (n > LEARNING_SVG_MAX) {
+            log_event(LOG_ERROR, "api.svg_too_large", "i:replay_id i:bytes", id, (long long)n);
+            rc = -1;
+        } else if ((*svg = malloc(n + 1)) != NULL) {
+            memcpy(*svg, PQgetvalue(r, 0, 0), n + 1);
+            *len = n;
+        } else {
+            rc = -1;
         }
     }
     PQclear(r);

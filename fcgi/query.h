@@ -222,4 +222,19 @@ json_object *query_json_double(double d);
  * or NULL (JSON null) for "" or a non-finite value.  Caller frees. */
 json_object *query_json_pgnum(const char *text);
 
+/* Replay runs, newest first, at most limit, as {"replays": [...]}.
+ * Returns 0 with *out set (caller frees), or -1 (logged as query.failed). */
+int query_replays(PGconn *c, int limit, json_object **out) __attribute__((warn_unused_result));
+
+/* One replay run: the list item plus "params" and the full "scorecard".
+ * Returns 0 with *out set (caller frees) or NULL when there is no such run,
+ * or -1 (logged). */
+int query_replay(PGconn *c, long long id, json_object **out) __attribute__((warn_unused_result));
+
+/* The SVG picture of a replay run.  Returns 0 with *svg (caller frees) and
+ * *len set, *svg NULL when there is no such run or it has no picture
+ * (yet); -1 (logged) on a database error or a picture over
+ * LEARNING_SVG_MAX. */
+int query_replay_svg(PGconn *c, long long id, char **svg, size_t *len) __attribute__((warn_unused_result));
+
 #endif

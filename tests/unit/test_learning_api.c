@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "learning.h"
+#include "metrics.h"
 #include "params.h"
 #include "route.h"
 
@@ -205,13 +206,26 @@ static const char SUMMARY_SESSIONS[] =
     "\"mars\":{\"outcomes\":{\"normal\":{\"runs\":9,\"opportunities\":9}}},"
     "\"tokyo\":{\"outcomes\":{\"ludicrous\":{\"runs\":9}}}}}}}";
 
+/* The learning gauges of l as text (caller frees), as /metrics appends them. */
+static char *render(json_object *l, size_t *len)
+{
+    struct metrics_buf b = { 0 };
+    learning_metrics(&b, l);
+    if (b.failed) {
+        free(b.p);
+        return NULL;
+    }
+    *len = b.len;
+    return b.p;
+}
+
 static void test_metrics_sessions(void **state)
 {
     (void)state;
     json_object *l = json_tokener_parse(SUMMARY_SESSIONS);
     assert_non_null(l);
     size_t len = 0;
-    char *t = learning_metrics_render(l, &len);
+    char *t = render(l, &len);
     assert_non_null(t);
     assert_non_null(strstr(t, "# TYPE orchestrator_learning_session_expected_opportunities gauge\n"));
     assert_non_null(strstr(t, "\norchestrator_learning_session_runs{market=\"forex\",session=\"london\",intensity=\"normal\"} 4\n"));
@@ -241,7 +255,7 @@ static void test_metrics(void **state)
 {
     (void)state;
     size_t len = 0;
-    char *t = learning_metrics_render(NULL, &len);
+    char *t = render(NULL, &len);
     assert_non_null(t);
     assert_int_equal(strlen(t), len);
     assert_non_null(strstr(t, "# TYPE orchestrator_learning_activity_ratio gauge\n"));
@@ -250,7 +264,7 @@ static void test_metrics(void **state)
 
     json_object *l = json_tokener_parse(SUMMARY);
     assert_non_null(l);
-    t = learning_metrics_render(l, &len);
+    t = render(l, &len);
     assert_non_null(t);
     assert_non_null(strstr(t, "\norchestrator_learning_observations 42\n"));
     assert_non_null(strstr(t, "\norchestrator_learning_activity_ratio{market=\"crypto\"} 1.2\n"));
