@@ -87,6 +87,8 @@ static const struct cfg_var cfg_vars[] = {
     { "ALERT_FALLBACK_STREAK",   CFG_INT,   O(alert_fallback_streak), "5", 1, 1000, 0 },
     { "N8N_API_URL",             CFG_URL,   O(n8n_api_url),          "", 0, 0, 0 },
     { "N8N_API_KEY",             CFG_STR,   O(n8n_api_key),          "", 0, 0, CFG_SECRET },
+    { "N8N_OWNER_EMAIL",         CFG_STR,   O(n8n_owner_email),      "", 0, 0, 0 },
+    { "N8N_OWNER_PASSWORD",      CFG_STR,   O(n8n_owner_password),   "", 0, 0, CFG_SECRET },
     { "TRACK_TIMEOUT_SECONDS",   CFG_INT,   O(track_timeout_seconds), "1800", 5, 604800, 0 },
     { "ORCH_RESULTS_TOKEN",      CFG_STR,   O(results_token),        "", 0, 0, CFG_SECRET },
     { "WEBHOOK_MAX_ATTEMPTS",    CFG_INT,   O(webhook_max_attempts), "3", 1, 10, 0 },
@@ -245,6 +247,16 @@ int cfg_load_from(struct cfg *c, cfg_getter get, void *ctx, char *err, size_t er
     }
     if (!*c->dexscreener_query || strlen(c->dexscreener_query) > 100) {
         snprintf(err, errlen, "DEXSCREENER_QUERY: expected 1 to 100 characters");
+        cfg_free(c);
+        return -1;
+    }
+    if (!*c->n8n_owner_email != !*c->n8n_owner_password) {
+        snprintf(err, errlen, "N8N_OWNER_EMAIL and N8N_OWNER_PASSWORD must be set together");
+        cfg_free(c);
+        return -1;
+    }
+    if (strlen(c->n8n_owner_email) > 254 || strlen(c->n8n_owner_password) > 512) {
+        snprintf(err, errlen, "N8N_OWNER_EMAIL (at most 254 bytes) or N8N_OWNER_PASSWORD (at most 512) too long");
         cfg_free(c);
         return -1;
     }

@@ -77,6 +77,8 @@ struct cfg {
     /* n8n execution tracking (worker/track.c) */
     char *n8n_api_url;           /* N8N_API_URL; empty: N8N_BASE_URL + "/api/v1" */
     char *n8n_api_key;           /* N8N_API_KEY (secret); empty: executions not tracked */
+    char *n8n_owner_email;       /* N8N_OWNER_EMAIL: n8n login that may stop executions ('replace') */
+    char *n8n_owner_password;    /* N8N_OWNER_PASSWORD (secret); empty: 'replace' cannot stop executions */
     long  track_timeout_seconds; /* TRACK_TIMEOUT_SECONDS: a trigger running longer is 'timed_out' */
     long  track_poll_seconds;    /* TRACK_POLL_SECONDS: how often running executions are looked at */
     long  n8n_workflows_refresh_seconds; /* N8N_WORKFLOWS_REFRESH_SECONDS: n8n's workflow list, re-read */

@@ -36,8 +36,34 @@ struct http_xfer {
     size_t cap;
     size_t max;
     int too_big;
+    const char *cookie_name;
     char errbuf[CURL_ERROR_SIZE];
 };
+
+/* A Set-Cookie header line (v, vl bytes) for cookie x->cookie_name: its
+ * value into r->cookie (the last one wins). */
+static void http_take_cookie(struct http_xfer *x, const char *v, size_t vl)
+{
+    size_t cn = strlen(x->cookie_name);
+    if (vl <= cn || strncmp(v, x->cookie_name, cn) != 0 || v[cn] != '=')
+        return;
+    const char *val = v + cn + 1;
+    const char *end = memchr(val, ';', vl - cn - 1);
+    size_t n = end ? (size_t)(end - val) : vl - cn - 1;
+    if (n == 0 || n > HTTP_COOKIE_MAX)
+        return;
+    char *c = malloc(n + 1);
+    if (!c)
+        return;
+    memcpy(c, val, n);
+    c[n] = '\0';
+    struct http_resp *r = x->resp;
+    if (r->cookie) {
+        memset(r->cookie, 0, strlen(r->cookie));
+        free(r->cookie);
+    }
+    r->cookie = c;
+}
 
 static size_t http_on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 {
@@ -84,6 +110,10 @@ static size_t http_on_header(char *ptr, size_t size, size_t nmemb, void *ud)
     while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' ')) vl--;
     if (nl == 0 || nl >= sizeof r->headers[0].name)
         return n;
+    if (x->cookie_name && nl == 10 && strncasecmp(ptr, "set-cookie", 10) == 0) {
+        http_take_cookie(x, v, vl);
+        return n;                       /* a session is not kept among the plain headers */
+    }
     struct http_header *h = &r->headers[r->nheaders++];
     memcpy(h->name, ptr, nl);
     h->name[nl] = '\0';
@@ -100,6 +130,7 @@ static int http_xfer_setup(struct http_xfer *x, const struct http_req *req, stru
     memset(x, 0, sizeof *x);
     memset(resp, 0, sizeof *resp);
     x->resp = resp;
+    x->cookie_name = req->cookie_name;
     x->max = req->max_bytes ? req->max_bytes : HTTP_DEFAULT_MAX_BYTES;
     x->easy = curl_easy_init();
     if (!x->easy || !req->url) {
@@ -145,7 +176,7 @@ static void http_xfer_finish(struct http_xfer *x, CURLcode rc)
         double secs = 0;
         curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME, &secs);
         r->elapsed_ms = secs * 1000.0;
-        if (rc == CURLE_OK)
+        if (rc == CURLE_OK || x->too_big)
             curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r->status);
     }
     if (r->err == HTTP_OK) {
@@ -165,7 +196,8 @@ static void http_xfer_finish(struct http_xfer *x, CURLcode rc)
             r->err = HTTP_EOTHER;
     }
     if (r->err != HTTP_OK) {
-        r->status = 0;
+        if (r->err != HTTP_ETOOBIG)
+            r->status = 0;
         snprintf(r->errmsg, sizeof r->errmsg, "%s", x->errbuf[0] ? x->errbuf : http_strerror(r->err));
         if (x->too_big)
             snprintf(r->errmsg, sizeof r->errmsg, "response larger than %zu bytes", x->max);
@@ -259,4 +291,9 @@ void http_resp_free(struct http_resp *resp)
     free(resp->body);
     resp->body = NULL;
     resp->len = 0;
+    if (resp->cookie) {
+        memset(resp->cookie, 0, strlen(resp->cookie));
+        free(resp->cookie);
+        resp->cookie = NULL;
+    }
 }

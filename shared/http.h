@@ -38,18 +38,26 @@ struct http_req {
     const char *const *headers;    /* NULL-terminated "Name: value" lines, or NULL */
     long timeout_ms;
     size_t max_bytes;              /* 0: HTTP_DEFAULT_MAX_BYTES */
+    const char *cookie_name;       /* capture this cookie from the Set-Cookie headers into
+                                    * resp->cookie (NULL: none) */
 };
 
 struct http_resp {
     enum http_err err;
-    long status;                   /* HTTP status, 0 when err != HTTP_OK */
+    long status;                   /* HTTP status, 0 when err != HTTP_OK (but kept with
+                                    * HTTP_ETOOBIG: an answer did arrive) */
     char *body;                    /* NUL-terminated; owned, freed by http_resp_free */
     size_t len;
     double elapsed_ms;
     int nheaders;
     struct http_header headers[HTTP_MAX_HEADERS];
     char errmsg[256];              /* libcurl's explanation when err != HTTP_OK */
+    char *cookie;                  /* req->cookie_name's value (at most HTTP_COOKIE_MAX bytes),
+                                    * owned (http_resp_free wipes and frees it), NULL when none;
+                                    * may be a SECRET (a session): never log it */
 };
+
+#define HTTP_COOKIE_MAX 4096
 
 /* Call once at program start and end. */
 int http_global_init(void) __attribute__((warn_unused_result));
@@ -66,7 +74,7 @@ void http_perform_many(const struct http_req *reqs, struct http_resp *resps, siz
  * resp, or NULL. */
 const char *http_resp_header(const struct http_resp *resp, const char *name);
 
-/* Free the body; http_resp_free on a zeroed or freed resp is a no-op. */
+/* Free the body and the cookie; http_resp_free on a zeroed or freed resp is a no-op. */
 void http_resp_free(struct http_resp *resp);
 
 #endif

@@ -34,6 +34,85 @@ void act_replay_key(long long run_id, long long seq, const char *workflow, char 
     snprintf(out, cap, "replay-%lld-%lld-%s", run_id, seq, workflow);
 }
 
+long act_scan_limit(int intensity)
+{
+    return intensity == INTENSITY_AGGRESSIVE ? 50 : intensity == INTENSITY_LIGHT ? 10 : 25;
+}
+
+/* Split list (separated by commas) into arr: items trimmed of spaces, empty
+ * ones and those longer than maxlen (or not matching ok) left out, at most
+ * max of them. */
+static void act_split(json_object *arr, const char *list, size_t maxlen, int max, int (*ok)(const char *, size_t))
+{
+    int n = 0;
+    for (const char *s = list; s && *s && n < max;) {
+        const char *e = strchr(s, ',');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        const char *a = s;
+        size_t l = len;
+        while (l && (*a == ' ' || *a == '\t')) {
+            a++;
+            l--;
+        }
+        while (l && (a[l - 1] == ' ' || a[l - 1] == '\t'))
+            l--;
+        if (l > 0 && l <= maxlen && (!ok || ok(a, l))) {
+            json_object_array_add(arr, json_object_new_string_len(a, (int)l));
+            n++;
+        }
+        if (!e)
+            break;
+        s = e + 1;
+    }
+}
+
+/* A six-letter upper-case currency pair. */
+static int act_pair_ok(const char *s, size_t n)
+{
+    if (n != 6)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 'A' || s[i] > 'Z')
+            return 0;
+    return 1;
+}
+
+/* Printable ASCII without quotes or backslashes. */
+static int act_query_ok(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e || s[i] == '"' || s[i] == '\\')
+            return 0;
+    return 1;
+}
+
+json_object *act_parameters(const struct cfg *c, const char *workflow, int intensity)
+{
+    if (!c)
+        return NULL;
+    int w = catalog_workflow_parse(workflow);
+    const struct catalog_wf *d = catalog_workflow(w);
+    if (!d)
+        return NULL;
+    json_object *o = json_object_new_object();
+    if (!o)
+        return NULL;
+    if (w == WF_HEALTH_CHECK)
+        return o;                   /* the health check checks its own fixed set */
+    if (d->market == MARKET_CRYPTO || d->market == MARKET_BOTH) {
+        json_object *q = json_object_new_array();
+        act_split(q, c->dexscreener_query, ACT_QUERY_MAX, ACT_QUERIES_MAX, act_query_ok);
+        json_object_object_add(o, "queries", q);
+        json_object_object_add(o, "limit", json_object_new_int64(act_scan_limit(intensity)));
+    }
+    if (d->market == MARKET_FOREX || d->market == MARKET_BOTH) {
+        json_object *pa = json_object_new_array();
+        act_split(pa, c->forex_pairs, 6, ACT_PAIRS_MAX, act_pair_ok);
+        json_object_object_add(o, "pairs", pa);
+    }
+    return o;
+}
+
 json_object *act_payload(const struct sense_snapshot *snap, const struct decide_choice *ch,
                          long long decision_id, long long trigger_id, const char *workflow,
                          const char *key, long long next_decision_at, int dry_run)
@@ -72,6 +151,10 @@ json_object *act_payload(const struct sense_snapshot *snap, const struct decide_
     if (full && json_object_object_get_ex(full, "market", &market))
         json_object_object_add(p, "market", json_object_get(market));
     json_object_put(full);
+
+    json_object *params = act_parameters(snap->cfg, workflow, ch->intensity);
+    if (params)
+        json_object_object_add(p, "parameters", params);
 
     json_object_object_add(p, "reason", json_object_new_string(ch->reason));
     sense_iso8601((time_t)next_decision_at, ts);
@@ -190,8 +273,14 @@ void act_fire_many(const struct cfg *c, struct act_job *jobs, int n)
         j->retry_after_ms = r->err == HTTP_OK ? act_retry_after_ms(http_resp_header(r, "retry-after"), time(NULL)) : -1;
         j->latency_ms = r->elapsed_ms;
         j->status = act_classify(r->err == HTTP_OK, r->status, r->body);
+        /* a 2xx too large to read: n8n accepted it (its execution id is lost) */
+        if (r->err == HTTP_ETOOBIG && r->status >= 200 && r->status <= 299)
+            j->status = ACT_SENT;
         act_excerpt(j->response, sizeof j->response, r->body ? r->body : "", r->len);
-        if (r->err != HTTP_OK)
+        if (r->err == HTTP_ETOOBIG && j->status == ACT_SENT)
+            snprintf(j->error, sizeof j->error, "accepted (HTTP %ld), answer %.160s: execution id unknown",
+                     r->status, r->errmsg);
+        else if (r->err != HTTP_OK)
             snprintf(j->error, sizeof j->error, "%s: %.200s", http_strerror(r->err), r->errmsg);
         else if (j->status == ACT_UNAVAILABLE)
             snprintf(j->error, sizeof j->error, "webhook not registered (HTTP 404): workflow inactive or missing in n8n");

@@ -40,11 +40,29 @@ struct act_job {
     char response[512];         /* first bytes of the answer */
 };
 
-/* The webhook body for one trigger.  Returns a JSON object (caller frees)
- * or NULL on allocation failure. */
+/* The webhook body for one trigger, with act_parameters(snap->cfg, ...)
+ * as "parameters" when snap->cfg is set.  Returns a JSON object (caller
+ * frees) or NULL on allocation failure. */
 json_object *act_payload(const struct sense_snapshot *snap, const struct decide_choice *ch,
                          long long decision_id, long long trigger_id, const char *workflow,
                          const char *key, long long next_decision_at, int dry_run);
+
+#define ACT_QUERIES_MAX 5       /* DexScreener search terms sent, at most */
+#define ACT_QUERY_MAX 64        /* characters of one */
+#define ACT_PAIRS_MAX 8         /* forex pairs sent, at most (FOREX_PAIRS allows 8) */
+
+/* The "parameters" of a webhook body for workflow (its path) at intensity
+ * (enum catalog_intensity), from c: crypto scans {"queries": the
+ * comma-separated terms of DEXSCREENER_QUERY (trimmed, at most
+ * ACT_QUERIES_MAX of ACT_QUERY_MAX printable characters), "limit":
+ * act_scan_limit(intensity)}; forex sessions {"pairs": FOREX_PAIRS};
+ * deep-market-analysis both; the health check {}.  Returns a JSON object
+ * (caller frees), or NULL with c NULL, an unknown workflow or no memory. */
+json_object *act_parameters(const struct cfg *c, const char *workflow, int intensity);
+
+/* Pairs a crypto scan of intensity i analyses, at most: light 10, normal
+ * 25, aggressive 50. */
+long act_scan_limit(int intensity);
 
 /* The idempotency key of a trigger: "orch-<decision_id>-<workflow>". */
 void act_key(long long decision_id, const char *workflow, char *out, size_t cap);

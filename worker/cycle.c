@@ -98,8 +98,12 @@ static int cycle_learn_market(int wf)
 }
 
 /* Learn from what was started: delivery outcomes, scan and health times.
- * sent[i] is 1 delivered, 0 failed, -1 outcome not known yet (dry run, or
- * a retry scheduled: the scan counts as started), -2 not sent (skipped). */
+ * sent[i] is an enum deliver_sent: DELIVER_SENT_OK a run whose end cannot
+ * be followed (its delivery is its success), DELIVER_SENT_FOLLOWED one
+ * whose success is learned at its end (follow.c), DELIVER_SENT_FAILED a
+ * failed run, DELIVER_SENT_RETRYING (or a dry run) not known yet (the scan
+ * counts as started), DELIVER_SENT_SKIPPED and DELIVER_SENT_UNAVAILABLE
+ * not run (a 404 is the workflow's failure, not the run's). */
 static void cycle_learn(struct cycle_ctx *ctx, const struct decide_choice *ch, const struct store_decision *d,
                         const int *sent, time_t now)
 {
@@ -107,16 +111,17 @@ static void cycle_learn(struct cycle_ctx *ctx, const struct decide_choice *ch, c
     if (!l)
         return;
     for (int i = 0; i < d->ntriggers; i++) {
-        if (sent[i] == -2)
+        if (sent[i] == DELIVER_SENT_SKIPPED || sent[i] == DELIVER_SENT_UNAVAILABLE)
             continue;
-        if (d->t[i].wf == WF_HEALTH_CHECK && sent[i] != 0)
+        if (d->t[i].wf == WF_HEALTH_CHECK && sent[i] != DELIVER_SENT_FAILED)
             learn_note_health(l, now);
         int m = cycle_learn_market(d->t[i].wf);
         if (m < 0)
             continue;
-        if (sent[i] >= 0)
-            learn_observe(l, m, l->m[m].band, l->m[m].bucket, ch->intensity, sent[i], -1, l->m[m].exposure, now);
-        if (sent[i] != 0)
+        if (sent[i] == DELIVER_SENT_OK || sent[i] == DELIVER_SENT_FAILED)
+            learn_observe(l, m, l->m[m].band, l->m[m].bucket, ch->intensity, sent[i] == DELIVER_SENT_OK, -1,
+                          l->m[m].exposure, now);
+        if (sent[i] != DELIVER_SENT_FAILED)
             learn_note_scan(l, m, now);
     }
 }
@@ -161,6 +166,23 @@ static int cycle_same_choice(const struct decide_choice *a, const struct decide_
 
 static const struct cycle_io cycle_io_real = { cycle_sense_real, cycle_act_real, NULL };
 
+/* After llm_decide: alert for every provider whose circuit opened (or
+ * opened again after its half-open try) during the call; was[i] is its
+ * open_until before. */
+static void cycle_llm_circuits(struct cycle_ctx *ctx, const time_t *was)
+{
+    for (int i = 0; i < ctx->llm.nproviders; i++) {
+        const struct llm_provider *p = &ctx->llm.providers[i];
+        if (p->open_until == 0 || p->open_until == was[i])
+            continue;
+        char name[48];
+        snprintf(name, sizeof name, "LLM provider %s", p->name);
+        log_event(LOG_WARN, "llm.circuit_alert", "s:provider i:failures i:cooldown_seconds", p->name,
+                  (long long)p->failures, (long long)ctx->cfg->llm_breaker_cooldown_seconds);
+        alert_circuit_open(ctx->alert, name, p->failures, ctx->cfg->llm_breaker_cooldown_seconds);
+    }
+}
+
 static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cycle_result *res)
 {
     const struct cfg *c = ctx->cfg;
@@ -172,6 +194,11 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
     struct sense_snapshot snap;
     io->sense(ctx, now, &snap);
     snap.learn = ctx->learn;
+    snap.cfg = c;
+    /* workflows the deliver knows to be unusable now stay off the menu */
+    for (int w = 0; ctx->deliver && w < WF_COUNT; w++)
+        snap.wf_blocked[w] = deliver_menu_blocked(ctx->deliver, w, now, snap.wf_blocked_why[w],
+                                                  sizeof snap.wf_blocked_why[w]);
     if (ctx->learn)
         learn_sense(ctx->learn, &snap);
     if (store_history_run(ctx->db, ctx->run_id, now, &snap.history) < 0)
@@ -192,7 +219,11 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
     if (llm_configured(&ctx->llm) && ctx->have_prompt) {
         char *sys = NULL, *usr = NULL;
         if (prompt_build(&ctx->prompt, c, &snap, &menu, &sys, &usr) == 0) {
+            time_t was[LLM_MAX_PROVIDERS];
+            for (int i = 0; i < ctx->llm.nproviders; i++)
+                was[i] = ctx->llm.providers[i].open_until;
             llm_decide(&ctx->llm, sys, usr, &menu, now, c->llm_cycle_budget_ms, &ch, &lo);
+            cycle_llm_circuits(ctx, was);
         } else {
             lo.err = LLM_EINVALID;
             snprintf(lo.detail, sizeof lo.detail, "prompt could not be built");
@@ -278,7 +309,7 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
     res->intensity = ch.intensity;
     int sent[WF_COUNT];
     for (int i = 0; i < WF_COUNT; i++)
-        sent[i] = -1;
+        sent[i] = DELIVER_SENT_RETRYING;       /* a dry run: not known */
     clock_gettime(CLOCK_MONOTONIC, &t2);
     log_event(LOG_INFO, "decision.made",
               "s:cycle_id i:decision_id s:mode s:intensity s:source s:llm i:workflows i:next_seconds s:session b:dry_run s:reason",

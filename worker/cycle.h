@@ -67,7 +67,12 @@ struct cycle_result {
 /* Run one cycle at time now; forced_by is the control command id that
  * forced it, or 0.  Sense, fold the observations into ctx->learn, decide
  * (the LLM when configured, the fallback policy always), record, act, and
- * learn from the deliveries.  The decision, its triggers and the learning
+ * learn from the deliveries.  The menu leaves out the workflows
+ * ctx->deliver knows to be unusable (deliver_menu_blocked: open circuits,
+ * 404s, inactive in n8n); the webhook bodies carry the scan parameters of
+ * ctx->cfg (act_parameters); a run whose end will be followed has its
+ * success learned then (follow.c), not at delivery; an LLM provider whose
+ * circuit opens during the call is alerted (alert_circuit_open).  The decision, its triggers and the learning
  * state are committed before any webhook is sent; the triggers go through
  * deliver_decision() (breaker, concurrency policy, retries scheduled for
  * the main loop) with io->act as its transport.  With ctx->db NULL

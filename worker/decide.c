@@ -77,6 +77,15 @@ void decide_menu_build(const struct cfg *c, const struct sense_snapshot *snap, s
         if (mode == MODE_HYBRID)
             wf[WF_DEEP_ANALYSIS] = m->intensity_allowed[INTENSITY_AGGRESSIVE];
     }
+
+    /* what the deliver knows: open circuits, workflows n8n does not serve */
+    for (int w = 0; w < WF_COUNT; w++) {
+        if (!snap->wf_blocked[w])
+            continue;
+        for (int mode = 0; mode < MODE_COUNT; mode++)
+            m->wf_allowed[mode][w] = 0;
+        decide_note(m, snap->wf_blocked_why[w][0] ? snap->wf_blocked_why[w] : catalog_workflow(w)->path);
+    }
 }
 
 static long decide_clamp(long v, long lo, long hi)

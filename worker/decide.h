@@ -14,7 +14,7 @@
 #include "cfg.h"
 #include "sense.h"
 
-#define DECIDE_MAX_NOTES 8
+#define DECIDE_MAX_NOTES 16
 
 struct decide_menu {
     int mode_allowed[MODE_COUNT];
@@ -36,7 +36,9 @@ struct decide_choice {
     char reason[512];
 };
 
-/* Build the menu for this snapshot. */
+/* Build the menu for this snapshot.  A workflow with snap->wf_blocked[w]
+ * set (the deliver's view: open circuit, unavailable, inactive in n8n) is
+ * on no mode's menu, and snap->wf_blocked_why[w] is noted. */
 void decide_menu_build(const struct cfg *c, const struct sense_snapshot *snap, struct decide_menu *menu);
 
 /* The fallback policy (v2): decisions are cheap, workflow runs cost.  The

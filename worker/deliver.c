@@ -135,6 +135,7 @@ const char *deliver_kind_name(int k)
     case DELIVER_KIND_NOT_REGISTERED: return "not_registered";
     case DELIVER_KIND_CIRCUIT_OPEN:   return "circuit_open";
     case DELIVER_KIND_CONCURRENCY:    return "concurrency";
+    case DELIVER_KIND_TOO_BIG:        return "too_big";
     }
     return NULL;
 }
@@ -143,6 +144,8 @@ int deliver_kind_of(const struct act_job *job)
 {
     if (job->status == ACT_SENT)
         return DELIVER_KIND_NONE;
+    if (job->transport_err == HTTP_ETOOBIG)
+        return DELIVER_KIND_TOO_BIG;      /* n8n answered: the execution may run, do not start another */
     if (job->transport_err != HTTP_OK)
         return job->transport_err == HTTP_ETIMEOUT ? DELIVER_KIND_TIMEOUT : DELIVER_KIND_TRANSPORT;
     if (job->status == ACT_UNAVAILABLE)
@@ -188,18 +191,35 @@ const char *deliver_circuit_name(int state)
     return "closed";
 }
 
-int deliver_circuit_allow(struct deliver_circuit *c, time_t now)
+int deliver_circuit_allow(struct deliver_circuit *c, time_t now, long long id, long probe_timeout_s)
 {
-    if (c->state != DELIVER_OPEN)
+    if (c->state == DELIVER_CLOSED)
         return 1;
-    if (now < c->open_until)
+    if (c->state == DELIVER_OPEN) {
+        if (now < c->open_until)
+            return 0;
+        c->state = DELIVER_HALF_OPEN;
+        c->probe_id = 0;
+    }
+    /* half open: one probe until its outcome (or its time) is up */
+    if (c->probe_id && c->probe_id != id && now - c->probe_at < probe_timeout_s)
         return 0;
-    c->state = DELIVER_HALF_OPEN;
+    if (c->probe_id != id) {
+        c->probe_id = id;
+        c->probe_at = now;
+    }
     return 1;
+}
+
+void deliver_circuit_release(struct deliver_circuit *c, long long id)
+{
+    if (c->probe_id && c->probe_id == id)
+        c->probe_id = 0;
 }
 
 int deliver_circuit_record(struct deliver_circuit *c, int ok, time_t now, long threshold, long cooldown_s)
 {
+    c->probe_id = 0;
     if (ok) {
         c->failures = 0;
         c->state = DELIVER_CLOSED;
@@ -252,11 +272,68 @@ int deliver_init(struct deliver *d, const struct cfg *c, struct alert *alert, st
                  c->webhook_retry_base_ms, c->webhook_retry_max_ms);
         return -1;
     }
-    for (int w = 0; w < WF_COUNT; w++)
+    for (int w = 0; w < WF_COUNT; w++) {
         d->available[w] = 1;
+        d->n8n_active[w] = -1;
+    }
     d->tracking = track_enabled(c);
+    d->results_expected = c->results_token && *c->results_token;
+    track_stopper_init(&d->stopper, c);
     if (getrandom(&d->rng, sizeof d->rng, 0) != (ssize_t)sizeof d->rng)
         d->rng = (unsigned long long)time(NULL) * 6364136223846793005ULL + 1442695040888963407ULL;
+    return 0;
+}
+
+void deliver_free(struct deliver *d)
+{
+    if (d)
+        track_stopper_free(&d->stopper);
+}
+
+int deliver_end_followed(const struct deliver *d, const char *execution_id)
+{
+    return !d->local && (d->results_expected || (d->tracking && execution_id && *execution_id));
+}
+
+void deliver_note_n8n(struct deliver *d, int wf, int active, time_t seen)
+{
+    if (wf < 0 || wf >= WF_COUNT)
+        return;
+    d->n8n_active[wf] = active;
+    d->n8n_seen_at[wf] = seen;
+}
+
+int deliver_menu_blocked(const struct deliver *d, int wf, time_t now, char *why, size_t cap)
+{
+    if (wf < 0 || wf >= WF_COUNT)
+        return 0;
+    const char *path = catalog_workflow(wf)->path;
+    const struct deliver_circuit *c = &d->circuit[wf];
+    char at[32];
+    if (c->state == DELIVER_OPEN && now < c->open_until) {
+        sense_iso8601(c->open_until, at);
+        snprintf(why, cap, "%s: circuit open until %s", path, at);
+        return 1;
+    }
+    if ((c->state == DELIVER_HALF_OPEN || c->state == DELIVER_OPEN) && c->probe_id &&
+        now - c->probe_at < d->cfg->track_timeout_seconds) {
+        snprintf(why, cap, "%s: circuit half open, probe trigger #%lld running", path, c->probe_id);
+        return 1;
+    }
+    if (d->n8n_active[wf] == 0) {
+        snprintf(why, cap, "%s: inactive in n8n (its workflow list)", path);
+        return 1;
+    }
+    if (!d->available[wf]) {
+        time_t since = d->unavailable_at[wf];
+        int listed_after = d->n8n_active[wf] == 1 && d->n8n_seen_at[wf] > since;
+        time_t retry = since + d->cfg->workflow_breaker_cooldown_seconds;
+        if (!listed_after && now < retry) {
+            sense_iso8601(retry, at);
+            snprintf(why, cap, "%s: not registered in n8n (404), offered again at %s", path, at);
+            return 1;
+        }
+    }
     return 0;
 }
 
@@ -287,6 +364,48 @@ static int deliver_save_circuit(struct deliver *d, PGconn *db, int wf)
                             c->opens);
 }
 
+json_object *deliver_replace_json(const struct deliver *d)
+{
+    json_object *o = json_object_new_object(), *wfs = json_object_new_array();
+    if (!o || !wfs) {
+        json_object_put(o);
+        json_object_put(wfs);
+        return NULL;
+    }
+    for (int w = 0; w < WF_COUNT; w++)
+        if (d->policy[w] == DELIVER_REPLACE)
+            json_object_array_add(wfs, json_object_new_string(catalog_workflow(w)->path));
+    int can = track_stop_enabled(d->cfg);
+    json_object_object_add(o, "workflows", wfs);
+    json_object_object_add(o, "can_stop", json_object_new_boolean(can));
+    json_object_object_add(o, "detail", json_object_new_string(
+        can ? "a replaced execution is stopped in n8n (internal REST API, owner login N8N_OWNER_EMAIL)"
+            : "N8N_OWNER_EMAIL / N8N_OWNER_PASSWORD not set: a replaced execution is marked superseded "
+              "but goes on running in n8n"));
+    json_object_object_add(o, "stopped", json_object_new_int64(d->stops.stopped));
+    json_object_object_add(o, "ended", json_object_new_int64(d->stops.ended));
+    json_object_object_add(o, "not_stopped", json_object_new_int64(d->stops.not_stopped));
+    json_object_object_add(o, "last_error", d->stops.last_error[0] ? json_object_new_string(d->stops.last_error) : NULL);
+    char at[32];
+    if (d->stops.last_at)
+        sense_iso8601(d->stops.last_at, at);
+    json_object_object_add(o, "last_at", d->stops.last_at ? json_object_new_string(at) : NULL);
+    return o;
+}
+
+/* worker_state.n8n.replace from d (live only).  Returns 0 or -1. */
+static int deliver_publish_replace(struct deliver *d, PGconn *db)
+{
+    if (!deliver_shared(d, db))
+        return 0;
+    json_object *o = deliver_replace_json(d);
+    if (!o)
+        return 0;
+    int rc = store_worker_n8n_key(db, "replace", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return rc;
+}
+
 int deliver_load(struct deliver *d, PGconn *db)
 {
     struct store_wf_state st[WF_COUNT];
@@ -303,10 +422,23 @@ int deliver_load(struct deliver *d, PGconn *db)
         c->open_until = st[w].open_until;
         c->opened_at = st[w].opened_at;
         c->opens = st[w].opens;
+        d->unavailable_at[w] = st[w].available ? 0 : st[w].unavailable_since;
+        /* what n8n's list said, when this worker reads it too (else it could be stale for good) */
+        d->n8n_active[w] = d->tracking ? st[w].n8n_active : -1;
+        d->n8n_seen_at[w] = d->tracking ? st[w].n8n_seen_at : 0;
     }
     for (int w = 0; w < WF_COUNT; w++)
         if (store_wf_policy(db, w, deliver_policy_name(d->policy[w])) < 0)
             return -1;
+    if (deliver_publish_replace(d, db) < 0)
+        return -1;
+    int replace = 0;
+    for (int w = 0; w < WF_COUNT; w++)
+        replace |= d->policy[w] == DELIVER_REPLACE;
+    if (replace && !track_stop_enabled(d->cfg))
+        log_event(LOG_WARN, "workflow.replace_cannot_stop", "s:detail",
+                  "WORKFLOW_CONCURRENCY has 'replace' but N8N_OWNER_EMAIL / N8N_OWNER_PASSWORD are not set: "
+                  "replaced executions are marked superseded and go on running in n8n");
     return store_next_retry(db, &d->next_retry_at);
 }
 
@@ -339,13 +471,61 @@ int deliver_note_outcome(struct deliver *d, PGconn *db, int wf, long long trigge
         return 0;
     if (d->local && d->running_id[wf] == trigger_id)
         d->running_id[wf] = 0;
+    if (ok < 0) {
+        deliver_circuit_release(&d->circuit[wf], trigger_id);
+        return 0;
+    }
     return deliver_breaker(d, db, wf, ok, now);
+}
+
+#define DELIVER_REPLACE_MAX 8       /* executions one trigger replaces, at most */
+
+/* Concurrency 'replace': trigger tid of wf was accepted; supersede the
+ * running older ones and stop their n8n executions when we can.
+ * Returns 0 or -1 (database error). */
+static int deliver_replace(struct deliver *d, PGconn *db, int wf, long long tid, time_t now)
+{
+    struct store_open old[DELIVER_REPLACE_MAX];
+    int n = store_replace_targets(db, wf, tid, old, DELIVER_REPLACE_MAX);
+    if (n <= 0)
+        return n;
+    const char *path = catalog_workflow(wf)->path;
+    for (int i = 0; i < n; i++) {
+        char status[32] = "", err[200] = "", note[300];
+        enum track_stop r;
+        if (!old[i].execution_id[0]) {
+            r = TRACK_STOP_FAILED;
+            snprintf(err, sizeof err, "no execution id known: its n8n execution, if any, was not stopped");
+        } else {
+            r = track_stop_execution(&d->stopper, old[i].execution_id, status, sizeof status, err, sizeof err);
+        }
+        const char *so = r == TRACK_STOP_STOPPED ? "stopped" : r == TRACK_STOP_ENDED ? "ended" : "not_stopped";
+        if (r == TRACK_STOP_STOPPED) {
+            d->stops.stopped++;
+            snprintf(note, sizeof note, "n8n execution %s stopped (%s)", old[i].execution_id, status[0] ? status : "?");
+        } else if (r == TRACK_STOP_ENDED) {
+            d->stops.ended++;
+            snprintf(note, sizeof note, "n8n execution %s not stopped: %s", old[i].execution_id, err);
+        } else {
+            d->stops.not_stopped++;
+            snprintf(note, sizeof note, "NOT stopped, it may still run in n8n: %s", err);
+            snprintf(d->stops.last_error, sizeof d->stops.last_error, "%s", err);
+        }
+        d->stops.last_at = now;
+        if (store_supersede_one(db, old[i].id, tid, so, r == TRACK_STOP_STOPPED && status[0] ? status : NULL, note) < 0)
+            return -1;
+        log_event(r == TRACK_STOP_FAILED || r == TRACK_STOP_DISABLED ? LOG_WARN : LOG_INFO, "workflow.superseded",
+                  "s:workflow i:trigger_id i:superseded_trigger_id s:execution_id s:stop s:detail", path, tid,
+                  old[i].id, old[i].execution_id[0] ? old[i].execution_id : NULL, so, note);
+    }
+    return deliver_publish_replace(d, db);
 }
 
 /* Record one attempt of trigger tid (workflow wf, attempts tries so far,
  * this one included) at now: sent, retrying, failed or unavailable; update
- * availability, breaker, the replace policy and alerts.  Returns 1 sent,
- * 0 failed for good, -1 retrying, -2 database error. */
+ * availability, breaker, the replace policy and alerts.  Returns
+ * DELIVER_SENT_FOLLOWED or _OK (sent), _FAILED (for good), _RETRYING,
+ * _UNAVAILABLE, or -2 on a database error. */
 static int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int wf, const struct act_job *job_in,
                              int attempts, time_t now)
 {
@@ -369,15 +549,11 @@ static int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int w
         /* without a way to follow the execution, an accepted delivery is the success we can see */
         if (rc == 0 && (!d->tracking || !eid))
             rc = deliver_breaker(d, db, wf, 1, now);
-        if (rc == 0 && d->policy[wf] == DELIVER_REPLACE && deliver_shared(d, db)) {
-            long n = store_supersede(db, wf, tid);
-            if (n > 0)
-                log_event(LOG_INFO, "workflow.superseded", "s:workflow i:trigger_id i:superseded", path, tid,
-                          (long long)n);
-            rc = n < 0 ? -1 : 0;
-        }
+        if (rc == 0 && d->policy[wf] == DELIVER_REPLACE && deliver_shared(d, db))
+            rc = deliver_replace(d, db, wf, tid, now);
+        int followed = deliver_end_followed(d, eid);
         free(eid);
-        return rc < 0 ? -2 : 1;
+        return rc < 0 ? -2 : followed ? DELIVER_SENT_FOLLOWED : DELIVER_SENT_OK;
     }
     if (deliver_retryable(kind) && attempts < d->cfg->webhook_max_attempts) {
         long wait = deliver_backoff_ms(attempts, d->cfg->webhook_retry_base_ms, d->cfg->webhook_retry_max_ms,
@@ -402,10 +578,18 @@ static int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int w
         snprintf(job.error + n, sizeof job.error - n, " (after %d attempts)", attempts);
     }
     const char *st = kind == DELIVER_KIND_NOT_REGISTERED ? "unavailable" : "failed";
+    if (kind == DELIVER_KIND_TOO_BIG) {
+        size_t n = strlen(job.error);
+        snprintf(job.error + n, sizeof job.error - n, " (HTTP %ld): not retried, its execution may have started",
+                 job.http_status);
+    }
     if (db && store_trigger_attempt(db, tid, st, &job, deliver_kind_name(kind), 0, NULL) < 0)
         return -2;
     int rc = 0;
     if (kind == DELIVER_KIND_NOT_REGISTERED) {
+        d->unavailable_at[wf] = now;
+        /* not the run's failure: the probe (if it was one) is over */
+        deliver_circuit_release(&d->circuit[wf], tid);
         /* alerted once, when it becomes unavailable */
         if (d->available[wf]) {
             d->available[wf] = 0;
@@ -418,7 +602,7 @@ static int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int w
         rc = deliver_breaker(d, db, wf, 0, now);
         alert_workflow_failed(d->alert, path, st, NULL, job.error);
     }
-    return rc < 0 ? -2 : 0;
+    return rc < 0 ? -2 : kind == DELIVER_KIND_NOT_REGISTERED ? DELIVER_SENT_UNAVAILABLE : DELIVER_SENT_FAILED;
 }
 
 /* The status store_decision_settle would give a decision whose triggers
@@ -429,11 +613,11 @@ static void deliver_settle_local(const struct store_decision *sd, const int *sen
 {
     int good = 0, nbad = 0, open = 0;
     for (int i = 0; i < sd->ntriggers; i++) {
-        if (sent[i] == 1)
+        if (sent[i] >= DELIVER_SENT_OK)
             good++;
-        else if (sent[i] == -1)
+        else if (sent[i] == DELIVER_SENT_RETRYING)
             open++;
-        else if (sent[i] == 0 || bad[i])
+        else if (sent[i] == DELIVER_SENT_FAILED || sent[i] == DELIVER_SENT_UNAVAILABLE || bad[i])
             nbad++;
     }
     snprintf(status, 16, "%s", open ? "acting" : good && !nbad ? "succeeded" : good ? "partial"
@@ -464,12 +648,16 @@ int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision 
         struct deliver_circuit *c = &d->circuit[t->wf];
         char err[256];
         int was = c->state;
-        sent[i] = -2;
-        if (!deliver_circuit_allow(c, now)) {
+        sent[i] = DELIVER_SENT_SKIPPED;
+        if (!deliver_circuit_allow(c, now, t->id, d->cfg->track_timeout_seconds)) {
             char until[32];
             sense_iso8601(c->open_until, until);
-            snprintf(err, sizeof err, "skipped: circuit open after %ld failures in a row, until %s "
-                     "(WORKFLOW_BREAKER_COOLDOWN_SECONDS)", c->failures, until);
+            if (c->state == DELIVER_HALF_OPEN)
+                snprintf(err, sizeof err, "skipped: circuit half open, probe trigger #%lld running "
+                         "(one trigger until its outcome is known)", c->probe_id);
+            else
+                snprintf(err, sizeof err, "skipped: circuit open after %ld failures in a row, until %s "
+                         "(WORKFLOW_BREAKER_COOLDOWN_SECONDS)", c->failures, until);
             log_event(LOG_WARN, "hook.skipped", "s:workflow i:trigger_id s:kind", path, t->id, "circuit_open");
             if (db && store_trigger_skip(db, t->id, deliver_kind_name(DELIVER_KIND_CIRCUIT_OPEN), err) < 0)
                 return -1;
@@ -483,17 +671,19 @@ int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision 
         }
         if (d->policy[t->wf] == DELIVER_FORBID) {
             long long rid = 0;
-            char eid[72] = "";
+            char eid[72] = "", rst[16] = "sent";
             int r;
             if (deliver_shared(d, db))
-                r = store_running_trigger(db, t->wf, d->cfg->track_timeout_seconds, t->id, &rid, eid, sizeof eid);
+                r = store_running_trigger(db, t->wf, d->cfg->track_timeout_seconds, t->id, &rid, eid, sizeof eid, rst);
             else
                 r = (rid = deliver_running_local(d, t->wf, t->id, now)) != 0;
             if (r < 0)
                 return -1;
             if (r == 1) {
-                snprintf(err, sizeof err, "skipped: trigger #%lld%s%s%s of this workflow is still running "
-                         "(WORKFLOW_CONCURRENCY forbid)", rid, *eid ? " (execution " : "", eid, *eid ? ")" : "");
+                /* not sent: if it was the circuit's probe, the next one may probe */
+                deliver_circuit_release(c, t->id);
+                snprintf(err, sizeof err, "skipped: trigger #%lld (%s%s%s) of this workflow is still running "
+                         "(WORKFLOW_CONCURRENCY forbid)", rid, rst, *eid ? ", execution " : "", eid);
                 log_event(LOG_INFO, "hook.skipped", "s:workflow i:trigger_id s:kind i:running_trigger_id",
                           path, t->id, "concurrency", rid);
                 if (db && store_trigger_skip(db, t->id, deliver_kind_name(DELIVER_KIND_CONCURRENCY), err) < 0)
@@ -521,7 +711,7 @@ int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision 
         int r = deliver_attempted(d, db, t->id, t->wf, &jobs[k], 1, now);
         if (r == -2)
             log_event(LOG_ERROR, "cycle.result_not_recorded", "i:trigger_id", t->id);
-        sent[go[k]] = r == -2 ? 1 : r;
+        sent[go[k]] = r == -2 ? DELIVER_SENT_OK : r;
     }
     if (!db) {
         deliver_settle_local(sd, sent, bad, status);
@@ -569,7 +759,7 @@ int deliver_retry_due(struct deliver *d, PGconn *db, time_t now)
         }
         struct deliver_circuit *c = &d->circuit[t->wf];
         int was = c->state;
-        if (!deliver_circuit_allow(c, now)) {
+        if (!deliver_circuit_allow(c, now, t->id, d->cfg->track_timeout_seconds)) {
             struct act_job j;
             memset(&j, 0, sizeof j);
             j.retry_after_ms = -1;
@@ -582,6 +772,25 @@ int deliver_retry_due(struct deliver *d, PGconn *db, time_t now)
         }
         if (c->state != was && deliver_save_circuit(d, db, t->wf) < 0)
             goto fail;
+        if (d->policy[t->wf] == DELIVER_FORBID) {
+            long long rid = 0;
+            char eid[72] = "", rst[16] = "";
+            int f = store_running_trigger(db, t->wf, d->cfg->track_timeout_seconds, t->id, &rid, eid, sizeof eid, rst);
+            if (f < 0)
+                goto fail;
+            if (f == 1) {
+                char err[200];
+                snprintf(err, sizeof err, "retry not sent: trigger #%lld (%s%s%s) of this workflow is running "
+                         "(WORKFLOW_CONCURRENCY forbid)", rid, rst, *eid ? ", execution " : "", eid);
+                log_event(LOG_INFO, "hook.skipped", "s:workflow i:trigger_id s:kind i:running_trigger_id",
+                          path, t->id, "concurrency", rid);
+                deliver_circuit_release(c, t->id);
+                if (store_retry_skip(db, t->id, deliver_kind_name(DELIVER_KIND_CONCURRENCY), err) < 0 ||
+                    store_decision_settle(db, t->decision_id, st, sizeof st) < 0)
+                    goto fail;
+                continue;
+            }
+        }
         int r = store_retry_sending(db, t->id);
         if (r < 0)
             goto fail;
@@ -603,8 +812,11 @@ int deliver_retry_due(struct deliver *d, PGconn *db, time_t now)
         if (r == -2)
             goto fail;
         int m = deliver_learn_market(t->wf);
-        if (r >= 0 && d->learn && m >= 0 && t->band >= 0 && t->intensity >= 0)
-            learn_observe(d->learn, m, t->band, t->bucket, t->intensity, r, -1, t->exposure, now);
+        /* a run's success: known now only when its end cannot be followed;
+         * a 404 is the workflow's failure, not the run's */
+        int ok = r == DELIVER_SENT_OK ? 1 : r == DELIVER_SENT_FAILED ? 0 : -1;
+        if (ok >= 0 && d->learn && m >= 0 && t->band >= 0 && t->intensity >= 0)
+            learn_observe(d->learn, m, t->band, t->bucket, t->intensity, ok, -1, t->exposure, now);
         if (store_decision_settle(db, t->decision_id, st, sizeof st) < 0)
             goto fail;
     }

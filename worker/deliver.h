@@ -6,24 +6,47 @@
  *     failures in a row the circuit opens for
  *     WORKFLOW_BREAKER_COOLDOWN_SECONDS; triggers meanwhile are recorded as
  *     'skipped' (last_error_kind 'circuit_open').  When the cooldown has
- *     passed one trigger goes through (half open): its success closes the
- *     circuit, its failure opens it again.  A failure is a delivery that
+ *     passed exactly one trigger goes through (half open: the probe, its
+ *     retries included); every other trigger of the workflow is refused
+ *     like an open circuit's until the probe's outcome is known -- its
+ *     success closes the circuit, its failure opens it again, an end that
+ *     is neither (superseded, not sent) lets the next trigger probe -- or
+ *     until TRACK_TIMEOUT_SECONDS have passed without one.  The probe is
+ *     kept in memory: after a restart a half-open circuit admits a new one.
+ *     A failure is a delivery that
  *     failed for good (after its retries; a 404 is not one, see 3) or an
- *     execution that ended failed, crashed or timed out; a success is an
- *     execution that succeeded, or, when its end cannot be followed (no
- *     N8N_API_KEY), an accepted delivery.
+ *     execution that ended failed, crashed, canceled (not by our own
+ *     'replace') or timed out; a success is an execution that succeeded,
+ *     or, when its end cannot be followed (no N8N_API_KEY), an accepted
+ *     delivery.
  *  2. concurrency policy (WORKFLOW_CONCURRENCY, e.g.
  *     "deep-market-analysis=forbid,default=allow"): 'forbid' skips the
  *     trigger (last_error_kind 'concurrency') while a previous trigger of
- *     the workflow is still running (status 'sent', no outcome, started
- *     less than TRACK_TIMEOUT_SECONDS ago); 'replace' sends it and marks
- *     the running ones 'superseded' (n8n's execution is not stopped);
- *     'allow' sends it.
+ *     the workflow is still running (no outcome, started less than
+ *     TRACK_TIMEOUT_SECONDS ago, and sent, being sent, with a retry
+ *     scheduled, or left 'unknown' by a stopped worker); a due retry is
+ *     checked the same way and skipped when another one runs.  'replace'
+ *     sends it and, once n8n accepted it, marks the running ones
+ *     'superseded' and stops their n8n executions through n8n's internal
+ *     REST API when N8N_OWNER_EMAIL / N8N_OWNER_PASSWORD are set
+ *     (track_stop_execution; triggers.stop_outcome 'stopped', or 'ended'
+ *     when it had ended); without them, or when the stop fails, the older
+ *     execution goes on running in n8n: stop_outcome 'not_stopped', a
+ *     warning in the log (workflow.superseded) and in /status
+ *     (n8n.replace).  'allow' sends it.
  *  3. delivery: the POST (act_fire_many, all of a decision's triggers in
  *     parallel).  A 404 "not registered" makes the workflow unavailable
  *     (workflow_state, /status, /workflows/available) until a later
  *     trigger of it is accepted.  Transport errors, timeouts, 5xx and 429
- *     are retried up to WEBHOOK_MAX_ATTEMPTS tries in all; other 4xx are not.
+ *     are retried up to WEBHOOK_MAX_ATTEMPTS tries in all; other 4xx are
+ *     not, nor an answer too large to read (n8n answered: a 2xx counts as
+ *     accepted, its execution id unknown; last_error_kind 'too_big').
+ *
+ * The decision menu leaves out (deliver_menu_blocked) a workflow whose
+ * circuit is open or half open with its probe running, one that n8n's
+ * workflow list shows inactive, and one that answered 404 -- until n8n's
+ * list shows it active again or WORKFLOW_BREAKER_COOLDOWN_SECONDS have
+ * passed since (then one trigger may find out).
  *
  * Retries do not hold the loop: a retryable failure records the trigger as
  * 'retrying' with next_attempt_at = now + backoff (WEBHOOK_RETRY_BASE_MS
@@ -56,6 +79,7 @@
 
 #include "act.h"
 #include "alert.h"
+#include "track.h"
 #include "catalog.h"
 #include "cfg.h"
 #include "learn.h"
@@ -76,6 +100,7 @@ enum deliver_kind {
     DELIVER_KIND_NOT_REGISTERED,    /* 404: the workflow is unavailable; not retried */
     DELIVER_KIND_CIRCUIT_OPEN,      /* not sent: the circuit is open */
     DELIVER_KIND_CONCURRENCY,       /* not sent: policy forbid, a previous execution runs */
+    DELIVER_KIND_TOO_BIG,           /* an answer larger than the worker reads: not retried */
     DELIVER_KIND_COUNT
 };
 
@@ -87,6 +112,26 @@ struct deliver_circuit {
     time_t open_until;          /* DELIVER_OPEN: no trigger before */
     time_t opened_at;           /* when it last opened (0: never) */
     long opens;                 /* times it opened, ever */
+    long long probe_id;         /* DELIVER_HALF_OPEN: the trigger let through, 0: none yet */
+    time_t probe_at;            /* when it was let through */
+};
+
+/* What deliver_decision() says of each trigger (sent[i]). */
+enum deliver_sent {
+    DELIVER_SENT_FOLLOWED = 2,  /* accepted; its end will be known (tracked or reported):
+                                 * the run's success is learned then */
+    DELIVER_SENT_OK = 1,        /* accepted; its end cannot be followed: this is its success */
+    DELIVER_SENT_FAILED = 0,    /* failed for good */
+    DELIVER_SENT_RETRYING = -1, /* a retry is scheduled */
+    DELIVER_SENT_SKIPPED = -2,  /* not sent: circuit or concurrency policy */
+    DELIVER_SENT_UNAVAILABLE = -3   /* 404 not registered: the workflow, not the run, failed */
+};
+
+/* What concurrency 'replace' did to the executions it replaced. */
+struct deliver_stops {
+    long long stopped, ended, not_stopped;
+    time_t last_at;             /* 0: never */
+    char last_error[200];       /* why the last one was not stopped ("" when it was) */
 };
 
 /* How a delivery's POSTs go out: fire(user, jobs, n) sends the n jobs (in
@@ -109,6 +154,12 @@ struct deliver {
     int local;                  /* deliver_set_local(): state in memory only (the replay) */
     long long running_id[WF_COUNT];  /* local: the newest trigger sent whose end is not known, 0: none */
     time_t running_at[WF_COUNT];     /* local: when it was sent */
+    int results_expected;       /* ORCH_RESULTS_TOKEN set: every execution's end will be known */
+    time_t unavailable_at[WF_COUNT]; /* when it last answered 404 (0: never, or available) */
+    int n8n_active[WF_COUNT];   /* n8n's workflow list: 1 active, 0 inactive, -1 not known */
+    time_t n8n_seen_at[WF_COUNT];    /* when that list was read, 0: never */
+    struct track_stopper stopper;    /* concurrency 'replace': n8n's owner session */
+    struct deliver_stops stops;
 };
 
 /* "allow", "forbid", "replace" (static). */
@@ -141,15 +192,44 @@ long deliver_backoff_ms(int attempt, long base_ms, long max_ms, long retry_after
 /* "closed", "open", "half_open" (static). */
 const char *deliver_circuit_name(int state);
 
-/* May a trigger go through circuit c at now?  An open circuit whose
- * cooldown has passed becomes half open and lets this one through.
+/* May trigger id go through circuit c at now?  A closed circuit lets
+ * everything through; an open one nothing until its cooldown has passed,
+ * when it becomes half open and lets this one through as its probe.  Half
+ * open, only the probe (id, again: its retries) goes through until an
+ * outcome is recorded or the probe was let through probe_timeout_s ago.
  * Returns 1 (send) or 0 (skip). */
-int deliver_circuit_allow(struct deliver_circuit *c, time_t now);
+int deliver_circuit_allow(struct deliver_circuit *c, time_t now, long long id, long probe_timeout_s);
 
 /* Count one outcome (ok 1 success, 0 failure) at now with the breaker's
- * threshold and cooldown.  Returns 1 when this failure opened the circuit,
- * else 0. */
+ * threshold and cooldown; either ends a half-open circuit's probe.
+ * Returns 1 when this failure opened the circuit, else 0. */
 int deliver_circuit_record(struct deliver_circuit *c, int ok, time_t now, long threshold, long cooldown_s);
+
+/* Trigger id ended without a verdict (superseded, not sent): when it was
+ * c's probe, the next trigger may probe. */
+void deliver_circuit_release(struct deliver_circuit *c, long long id);
+
+/* Should workflow wf be left off the decision menu at now?  Returns 1 with
+ * the reason in why (cap bytes: "<path>: circuit open until ...", "...:
+ * inactive in n8n", "...: not registered in n8n (404) ..."), else 0. */
+int deliver_menu_blocked(const struct deliver *d, int wf, time_t now, char *why, size_t cap);
+
+/* What n8n's workflow list (read at seen) says of wf: active 1, 0 or -1
+ * (not listed / not known). */
+void deliver_note_n8n(struct deliver *d, int wf, int active, time_t seen);
+
+/* Will the end of an accepted trigger (execution id from its answer, NULL
+ * when none) be known -- tracked through the API, or reported by a posted
+ * result?  A local d (the replay) counts success at delivery: 0. */
+int deliver_end_followed(const struct deliver *d, const char *execution_id);
+
+/* What concurrency 'replace' can do and did, for worker_state.n8n.replace
+ * and /status: {"workflows":[...],"can_stop","detail","stopped","ended",
+ * "not_stopped","last_error","last_at"}.  Caller frees. */
+json_object *deliver_replace_json(const struct deliver *d);
+
+/* Free what d holds (the n8n session); a no-op on a zeroed d. */
+void deliver_free(struct deliver *d);
 
 /* Set d up from c (WORKFLOW_CONCURRENCY, retry bounds); alert and learn
  * may be NULL.  Returns 0, or -1 with a message naming the variable in err. */
@@ -172,8 +252,8 @@ int deliver_load(struct deliver *d, PGconn *db) __attribute__((warn_unused_resul
  * policy first (skipped ones recorded), then every other one committed
  * 'sending' and POSTed in parallel through tp (NULL: act_fire_many), each
  * outcome recorded (sent, retrying, failed, unavailable), and the decision
- * settled unless retries are pending.  sent[i] (for sd->t[i]) becomes 1
- * accepted, 0 failed for good, -1 retrying, -2 skipped.  status (16 bytes)
+ * settled unless retries are pending.  sent[i] (for sd->t[i]) becomes an
+ * enum deliver_sent.  status (16 bytes)
  * gets the decision's status ("acting" while retries are pending; with db
  * NULL it is worked out from the triggers as store_decision_settle would).
  * db may be NULL only for a local d.  Returns 0, or -1 when the triggers
@@ -191,9 +271,10 @@ int deliver_retry_due(struct deliver *d, PGconn *db, time_t now);
 time_t deliver_next_due(const struct deliver *d);
 
 /* The execution of trigger trigger_id of workflow wf ended (ok 1
- * succeeded, 0 failed, crashed or timed out): count it in the breaker (and
- * alert when it opens); a local d no longer counts it as running.
- * Returns 0 or -1 (not recorded). */
+ * succeeded, 0 failed, crashed, canceled or timed out, -1 neither:
+ * superseded): count it in the breaker (and alert when it opens; -1 only
+ * ends a half-open circuit's probe); a local d no longer counts it as
+ * running.  Returns 0 or -1 (not recorded). */
 int deliver_note_outcome(struct deliver *d, PGconn *db, int wf, long long trigger_id, int ok, time_t now);
 
 #endif

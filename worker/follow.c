@@ -32,34 +32,53 @@ static int follow_market(int wf)
     return w->market == MARKET_CRYPTO ? LEARN_CRYPTO : w->market == MARKET_FOREX ? LEARN_FOREX : -1;
 }
 
-/* Nonzero when an outcome is a failure of the workflow. */
+/* Nonzero when an outcome is a failure of the workflow: failed, crashed,
+ * timed out, or canceled (stopped by someone else: our own 'replace'
+ * gives 'superseded'). */
 static int follow_failed(const char *outcome)
 {
-    return strcmp(outcome, "failed") == 0 || strcmp(outcome, "crashed") == 0 || strcmp(outcome, "timed_out") == 0;
+    return strcmp(outcome, "failed") == 0 || strcmp(outcome, "crashed") == 0 || strcmp(outcome, "timed_out") == 0 ||
+           strcmp(outcome, "canceled") == 0;
 }
 
 int follow_handle(struct follow *f, PGconn *db, const struct store_unsettled *u, time_t now)
 {
     const char *path = catalog_workflow(u->wf)->path;
-    if (u->need_learn && u->opportunities >= 0) {
-        int m = follow_market(u->wf);
-        if (f->learn && m >= 0 && u->band >= 0 && u->intensity >= 0)
-            learn_observe(f->learn, m, u->band, u->bucket, u->intensity, -1, u->opportunities, u->exposure, now);
+    int m = follow_market(u->wf);
+    int can_learn = f->learn && m >= 0 && u->band >= 0 && u->intensity >= 0;
+    /* the run's success: learned here when its end was being followed (it
+     * was not counted at delivery, deliver_end_followed); a failure always
+     * counts.  A scan that failed (its execution, or its posted result
+     * says error) found nothing to learn from: its opportunities are not fed. */
+    int failed = u->need_settle && follow_failed(u->outcome);
+    int result_error = strcmp(u->result_status, "error") == 0;
+    int at_end = deliver_end_followed(f->deliver, u->execution_id);
+    int success = -1;
+    if (failed)
+        success = 0;
+    else if (u->need_settle && strcmp(u->outcome, "succeeded") == 0 && at_end)
+        success = 1;
+    int opportunities = u->need_learn && u->opportunities >= 0 && !result_error && !failed ? u->opportunities : -1;
+    int learned = 0;
+    if (can_learn && (success >= 0 || opportunities >= 0)) {
+        learn_observe(f->learn, m, u->band, u->bucket, u->intensity, success, opportunities, u->exposure, now);
+        learned = 1;
+    }
+    if (u->need_learn && u->opportunities >= 0)
         log_event(LOG_INFO, "result.learned", "s:workflow i:trigger_id s:execution_id s:status i:opportunities b:learned",
                   path, u->id, u->execution_id[0] ? u->execution_id : NULL, u->result_status[0] ? u->result_status : NULL,
-                  (long long)u->opportunities, f->learn && m >= 0 && u->band >= 0);
-    }
+                  (long long)u->opportunities, can_learn && opportunities >= 0);
     if (u->need_settle) {
         const char *o = u->outcome;
-        int failed = follow_failed(o);
         log_event(failed ? LOG_WARN : LOG_INFO, "execution.finished",
                   "s:workflow i:trigger_id i:decision_id s:execution_id s:outcome i:opportunities s:error",
                   path, u->id, u->decision_id, u->execution_id[0] ? u->execution_id : NULL, o,
                   (long long)u->opportunities, failed && u->error[0] ? u->error : NULL);
-        if (strcmp(o, "succeeded") == 0 || failed) {
-            if (deliver_note_outcome(f->deliver, db, u->wf, u->id, !failed, now) < 0)
-                return -1;
-        }
+        /* succeeded or failed count in the breaker; any other end (superseded)
+         * only ends a half-open circuit's probe */
+        int verdict = failed ? 0 : strcmp(o, "succeeded") == 0 ? 1 : -1;
+        if (deliver_note_outcome(f->deliver, db, u->wf, u->id, verdict, now) < 0)
+            return -1;
         if (failed)
             alert_workflow_failed(f->alert, path, o, u->execution_id[0] ? u->execution_id : NULL,
                                   u->error[0] ? u->error : NULL);
@@ -67,7 +86,18 @@ int follow_handle(struct follow *f, PGconn *db, const struct store_unsettled *u,
         if (db && store_decision_settle(db, u->decision_id, st, sizeof st) < 0)
             return -1;
     }
-    return db ? store_trigger_settled(db, u->id, u->need_settle, u->need_learn) : 0;
+    if (!db)
+        return 0;
+    if (!learned || !f->learn_scope)
+        return store_trigger_settled(db, u->id, u->need_settle, u->need_learn);
+    /* saved with the mark that it was learned: a restart neither loses nor repeats it */
+    json_object *j = learn_to_json(f->learn), *sj = learn_summary_json(f->learn, now, 1);
+    const char *state = j ? json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN) : NULL;
+    const char *summary = sj ? json_object_to_json_string_ext(sj, JSON_C_TO_STRING_PLAIN) : NULL;
+    int rc = store_trigger_handled(db, u->id, u->need_settle, u->need_learn, f->learn_scope, state, summary, now);
+    json_object_put(j);
+    json_object_put(sj);
+    return rc;
 }
 
 int follow_results(struct follow *f, PGconn *db, time_t now)
@@ -193,6 +223,8 @@ int follow_sync_workflows(struct follow *f, PGconn *db, time_t now)
             for (int w = 0; w < WF_COUNT && rc == 0; w++) {
                 const struct track_workflow *t = best[w] >= 0 ? &wl.items[best[w]] : NULL;
                 rc = store_wf_n8n(db, w, t ? t->id : "", t ? t->name : "", t ? t->active : 0);
+                /* the menu leaves out what n8n lists inactive (not listed: the 404 tells) */
+                deliver_note_n8n(f->deliver, w, t ? t->active : -1, now);
             }
             json_object_object_add(o, "workflows", track_workflows_json(&wl));
             json_object_object_add(o, "truncated", json_object_new_boolean(wl.truncated));
@@ -200,6 +232,9 @@ int follow_sync_workflows(struct follow *f, PGconn *db, time_t now)
         }
         track_workflows_free(&wl);
     }
+    json_object *rep = deliver_replace_json(f->deliver);
+    if (rep)
+        json_object_object_add(o, "replace", rep);
     if (rc == 0)
         rc = store_worker_n8n(db, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
     json_object_put(o);

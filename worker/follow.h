@@ -2,11 +2,16 @@
  *
  * Run from the worker's main loop, between decisions:
  *  - follow_results(): every trigger whose outcome or posted result the
- *    worker has not handled yet (store_unsettled): the opportunities of a
- *    result feed learning (learn_observe, success not counted again); an
- *    outcome counts in the workflow's circuit breaker (succeeded: success;
- *    failed, crashed, timed_out: failure, and a Telegram alert), and the
- *    decision is settled again from its triggers.  Results arrive through
+ *    worker has not handled yet (store_unsettled): the run's end feeds
+ *    learning -- success when its end was being followed (not counted at
+ *    delivery), failure for failed, crashed, timed_out or canceled (no
+ *    opportunities then), and the opportunities of a result whose status
+ *    is success -- saved under learn_scope in the same transaction that
+ *    marks the trigger learned; an outcome counts in the workflow's circuit
+ *    breaker (succeeded: success; failed, crashed, timed_out, canceled by
+ *    someone else than our 'replace': failure, and a Telegram alert;
+ *    superseded: neither), and the decision is settled again from its
+ *    triggers (an 'interrupted' one too).  Results arrive through
  *    POST /results (record_result() NOTIFYs orch_results, which wakes the
  *    loop).
  *  - follow_track(): every TRACK_POLL_SECONDS, when N8N_API_KEY is set, the
@@ -52,6 +57,7 @@ struct follow {
     struct alert *alert;       /* borrowed, may be NULL */
     int tracking;              /* N8N_API_KEY set (track_enabled) */
     int results_expected;      /* ORCH_RESULTS_TOKEN set */
+    const char *learn_scope;   /* where follow_handle saves what it learned ("live"), NULL: not saved */
     time_t next_poll_at;       /* 0: at once */
     time_t next_sync_at;
 };

@@ -264,6 +264,7 @@ int main(int argc, char **argv)
         return 1;
     }
     follow_init(&w.follow, &cfg, &w.deliver, &w.learn, &w.alert);
+    w.follow.learn_scope = "live";
     w.cycle.alert = &w.alert;
     int dry_run = cfg.n8n_base_url[0] == '\0';
     if (!dry_run)
@@ -278,6 +279,7 @@ int main(int argc, char **argv)
     if (!w.db || store_worker_start(w.db, dry_run, &w.running, &w.next_at) < 0 || deliver_load(&w.deliver, w.db) < 0) {
         log_event(LOG_ERROR, "worker.fatal", "s:error", "cannot use the database (see db.* events)");
         PQfinish(w.db);
+        deliver_free(&w.deliver);
         alert_free(&w.alert);
         prompt_free(&w.cycle.prompt);
         http_global_cleanup();
@@ -400,6 +402,7 @@ stop:
     if (w.db && PQstatus(w.db) == CONNECTION_OK && worker_save_alerts(&w) < 0)
         rc = 1;
     alert_free(&w.alert);
+    deliver_free(&w.deliver);
     log_event(LOG_INFO, "worker.stop", "s:reason i:signal", worker_signal ? "signal" : "done", (long long)worker_signal);
     PQfinish(w.db);
     prompt_free(&w.cycle.prompt);

@@ -749,6 +749,7 @@ int replay_run(struct replay *r, struct cycle_ctx *ctx, char *err, size_t errlen
 
 void replay_free(struct replay *r)
 {
+    deliver_free(&r->deliver);
     free(r->scans);
     free(r->marks);
     free(r->pend);

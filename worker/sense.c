@@ -360,9 +360,16 @@ void sense_collect(const struct cfg *c, struct sense_memory *mem, time_t now, st
     struct http_resp resps[FEED_COUNT + 1];
     int feed_of[FEED_COUNT + 1];
     size_t n = 0;
-    char q[256];
+    char q[256], first[128];
+    /* DEXSCREENER_QUERY may list several terms (the scans search each): the probe searches the first */
+    size_t fl = strcspn(c->dexscreener_query, ",");
+    snprintf(first, sizeof first, "%.*s", (int)(fl < sizeof first ? fl : sizeof first - 1), c->dexscreener_query);
+    while (first[0] == ' ')
+        memmove(first, first + 1, strlen(first));
+    for (size_t k = strlen(first); k > 0 && first[k - 1] == ' '; k--)
+        first[k - 1] = '\0';
 
-    if (*c->dexscreener_base_url && sense_urlencode(c->dexscreener_query, q, sizeof q) == 0) {
+    if (*c->dexscreener_base_url && first[0] && sense_urlencode(first, q, sizeof q) == 0) {
         snprintf(urls[FEED_DEXSCREENER], sizeof urls[0], "%s/latest/dex/search?q=%s", c->dexscreener_base_url, q);
         snap->probes[FEED_DEXSCREENER].configured = 1;
     }

@@ -98,6 +98,11 @@ struct sense_snapshot {
     double load_per_core;
     struct sense_history history;
     const struct learn *learn;  /* borrowed: what was learned so far, or NULL */
+    /* set by the cycle after sensing: */
+    const struct cfg *cfg;      /* borrowed: the settings the scan parameters of the
+                                 * webhook bodies come from (act_payload), or NULL */
+    int wf_blocked[WF_COUNT];   /* nonzero: left off the menu (deliver_menu_blocked) */
+    char wf_blocked_why[WF_COUNT][120];
 };
 
 /* What the worker remembers between cycles (previous forex mids). */

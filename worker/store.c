@@ -144,7 +144,10 @@ static const char SQL_PRUNE_PROBES[] =
 static const char SQL_WF_LOAD[] =
     "SELECT workflow, available, circuit, consecutive_failures, "
     "       coalesce(extract(epoch FROM open_until)::bigint, 0), "
-    "       coalesce(extract(epoch FROM circuit_opened_at)::bigint, 0), circuit_opens "
+    "       coalesce(extract(epoch FROM circuit_opened_at)::bigint, 0), circuit_opens, "
+    "       coalesce(extract(epoch FROM unavailable_since)::bigint, 0), "
+    "       CASE WHEN n8n_id IS NULL THEN -1 WHEN n8n_active THEN 1 WHEN NOT n8n_active THEN 0 ELSE -1 END, "
+    "       coalesce(extract(epoch FROM n8n_seen_at)::bigint, 0) "
     "  FROM workflow_state";
 static const char SQL_WF_POLICY[] =
     "UPDATE workflow_state SET concurrency = $2, updated_at = now() "
@@ -167,10 +170,14 @@ static const char SQL_WF_RUNNING[] =
     "                              AND t.started_at > now() - make_interval(secs => $1::int) "
     "         GROUP BY s.workflow) c "
     " WHERE w.workflow = c.workflow AND w.running <> c.n";
+/* running for concurrency 'forbid': sent, or on its way (sending, a retry
+ * scheduled), or sent by a worker that stopped before it knew (unknown),
+ * without an outcome, started within the window */
 static const char SQL_RUNNING_TRIGGER[] =
-    "SELECT id, coalesce(execution_id, '') FROM triggers "
-    " WHERE workflow = $1 AND status = 'sent' AND outcome IS NULL AND id <> $3::bigint "
-    "   AND started_at > now() - make_interval(secs => $2::int) "
+    "SELECT id, coalesce(execution_id, ''), status FROM triggers "
+    " WHERE workflow = $1 AND status IN ('sent','sending','retrying','unknown') AND outcome IS NULL "
+    "   AND id <> $3::bigint "
+    "   AND coalesce(started_at, created_at) > now() - make_interval(secs => $2::int) "
     " ORDER BY id DESC LIMIT 1";
 static const char SQL_TRIGGER_SKIP[] =
     "UPDATE triggers SET status = 'skipped', last_error_kind = $2, error = $3, finished_at = now() "
@@ -183,27 +190,48 @@ static const char SQL_TRIGGER_ATTEMPT[] =
     "       execution_id = coalesce(execution_id, nullif($9, '')), "
     "       finished_at = CASE WHEN $2 = 'retrying' THEN NULL ELSE now() END "
     " WHERE id = $1";
-static const char SQL_SUPERSEDE[] =
-    "UPDATE triggers SET outcome = 'superseded', outcome_at = now(), "
-    "       error = left(coalesce(error || '; ', '') || 'superseded by trigger #' || $2, 1000) "
-    " WHERE workflow = $1 AND status = 'sent' AND outcome IS NULL AND id < $2::bigint";
+/* concurrency 'replace': the running triggers a newer one replaces */
+static const char SQL_REPLACE_TARGETS[] =
+    "SELECT id, coalesce(execution_id, '') FROM triggers "
+    " WHERE workflow = $1 AND status = 'sent' AND outcome IS NULL AND id < $2::bigint "
+    " ORDER BY id LIMIT $3::int";
+static const char SQL_SUPERSEDE_ONE[] =
+    "UPDATE triggers SET outcome = 'superseded', outcome_at = now(), stop_outcome = nullif($3, ''), "
+    "       execution_status = coalesce(nullif($4, ''), execution_status), tracked_at = now(), "
+    "       error = left(coalesce(error || '; ', '') || 'superseded by trigger #' || $2 || "
+    "                    CASE WHEN $5 <> '' THEN ': ' || $5 ELSE '' END, 1000) "
+    " WHERE id = $1 AND status = 'sent' AND outcome IS NULL";
+/* concurrency 'forbid' in the retry path: a due retry not sent */
+static const char SQL_RETRY_SKIP[] =
+    "UPDATE triggers SET status = 'skipped', last_error_kind = $2, next_attempt_at = NULL, finished_at = now(), "
+    "       error = left(coalesce(error || '; ', '') || $3, 1000) "
+    " WHERE id = $1 AND status = 'retrying'";
 /* A decision is settled once none of its triggers is open: succeeded when
  * every trigger that counts went well, partial when some did, failed when
- * none did; skipped-by-policy triggers do not count (all of them: no_action). */
+ * none did; skipped-by-policy triggers do not count (all of them: no_action).
+ * A canceled execution (not by our own 'replace', which gives 'superseded')
+ * failed.  A trigger a stopped worker left 'unknown' is open until its end
+ * is known (a result arrived: good; timed out: bad), and an 'interrupted'
+ * decision is settled again then. */
+#define STORE_BAD_OUTCOMES "('failed','crashed','timed_out','canceled')"
 static const char SQL_DECISION_SETTLE[] =
     "WITH c AS ("
-    "  SELECT count(*) FILTER (WHERE status = 'sent' AND coalesce(outcome, '') NOT IN ('failed','crashed','timed_out')) AS good, "
-    "         count(*) FILTER (WHERE status IN ('failed','unavailable','unknown','abandoned') "
+    "  SELECT count(*) FILTER (WHERE status IN ('sent','unknown') AND outcome IS NOT NULL "
+    "                                AND outcome NOT IN " STORE_BAD_OUTCOMES " "
+    "                             OR (status = 'sent' AND outcome IS NULL)) AS good, "
+    "         count(*) FILTER (WHERE status IN ('failed','unavailable','abandoned') "
     "                             OR (status = 'skipped' AND last_error_kind = 'circuit_open') "
-    "                             OR outcome IN ('failed','crashed','timed_out')) AS bad, "
-    "         count(*) FILTER (WHERE status IN ('pending','sending','retrying')) AS open "
+    "                             OR outcome IN " STORE_BAD_OUTCOMES ") AS bad, "
+    "         count(*) FILTER (WHERE status IN ('pending','sending','retrying') "
+    "                             OR (status = 'unknown' AND outcome IS NULL)) AS open "
     "    FROM triggers WHERE decision_id = $1) "
     "UPDATE decisions d SET status = CASE WHEN c.good > 0 AND c.bad = 0 THEN 'succeeded' "
     "                                     WHEN c.good > 0 THEN 'partial' WHEN c.bad > 0 THEN 'failed' "
     "                                     ELSE 'no_action' END, "
     "       completed_at = coalesce(d.completed_at, now()) "
     "  FROM c "
-    " WHERE d.id = $1 AND c.open = 0 AND d.status IN ('acting','succeeded','partial','failed','no_action') "
+    " WHERE d.id = $1 AND c.open = 0 "
+    "   AND d.status IN ('acting','succeeded','partial','failed','no_action','interrupted') "
     "RETURNING d.status";
 static const char SQL_DUE_RETRIES[] =
     "SELECT t.id, t.decision_id, t.workflow, t.idempotency_key, t.payload::text, t.attempts, "
@@ -259,12 +287,14 @@ static const char SQL_TRACK_FAILED[] =
     "       execution_status = CASE WHEN $2::boolean THEN 'gone' ELSE execution_status END "
     " WHERE id = $1";
 /* only triggers whose end could have been known: with an execution id to
- * follow, or any when results are expected ($2) */
+ * follow, or any when results are expected ($2); and those a stopped
+ * worker left 'unknown' (delivered or not, their end never comes now) */
 static const char SQL_TIME_OUT[] =
     "UPDATE triggers SET outcome = 'timed_out', outcome_at = now(), "
     "       error = left(coalesce(error || '; ', '') || 'no end known after ' || $1 || ' s', 1000) "
-    " WHERE status = 'sent' AND outcome IS NULL AND coalesce(started_at, created_at) < now() - make_interval(secs => $1::int) "
-    "   AND ($2::boolean OR execution_id IS NOT NULL)";
+    " WHERE status IN ('sent','unknown') AND outcome IS NULL "
+    "   AND coalesce(started_at, created_at) < now() - make_interval(secs => $1::int) "
+    "   AND ($2::boolean OR execution_id IS NOT NULL OR status = 'unknown')";
 static const char SQL_WF_N8N[] =
     "UPDATE workflow_state SET n8n_id = nullif($2, ''), n8n_name = nullif($3, ''), "
     "       n8n_active = CASE $4 WHEN 't' THEN true WHEN 'f' THEN false END, n8n_seen_at = now(), updated_at = now() "
@@ -273,6 +303,8 @@ static const char SQL_WORKER_N8N[] =
     "UPDATE worker_state SET n8n = $1::jsonb WHERE id = 1";
 static const char SQL_WORKER_ALERTS[] =
     "UPDATE worker_state SET alerts = $1::jsonb WHERE id = 1";
+static const char SQL_WORKER_N8N_KEY[] =
+    "UPDATE worker_state SET n8n = n8n || jsonb_build_object($1::text, $2::jsonb) WHERE id = 1";
 
 static const char SQL_BEGIN[] = "BEGIN";
 static const char SQL_COMMIT[] = "COMMIT";
@@ -860,6 +892,9 @@ int store_wf_load(PGconn *c, struct store_wf_state out[WF_COUNT])
         s->open_until = (time_t)store_int(r, i, 4);
         s->opened_at = (time_t)store_int(r, i, 5);
         s->opens = (long)store_int(r, i, 6);
+        s->unavailable_since = (time_t)store_int(r, i, 7);
+        s->n8n_active = (int)store_int(r, i, 8);
+        s->n8n_seen_at = (time_t)store_int(r, i, 9);
     }
     PQclear(r);
     return 0;
@@ -898,8 +933,9 @@ int store_wf_running(PGconn *c, long window_s)
 }
 
 int store_running_trigger(PGconn *c, int wf, long window_s, long long except_id, long long *id,
-                          char *execution_id, size_t cap)
+                          char *execution_id, size_t cap, char status[16])
 {
+    status[0] = '\0';
     char w[24], x[24];
     snprintf(w, sizeof w, "%ld", window_s);
     snprintf(x, sizeof x, "%lld", except_id);
@@ -915,6 +951,7 @@ int store_running_trigger(PGconn *c, int wf, long window_s, long long except_id,
         *id = store_int(r, 0, 0);
         if (cap)
             snprintf(execution_id, cap, "%s", PQgetvalue(r, 0, 1));
+        snprintf(status, 16, "%s", PQgetvalue(r, 0, 2));
     }
     PQclear(r);
     return found;
@@ -941,12 +978,42 @@ int store_trigger_attempt(PGconn *c, long long trigger_id, const char *status, c
     return store_cmd(c, "trigger_attempt", SQL_TRIGGER_ATTEMPT, 9, v);
 }
 
-long store_supersede(PGconn *c, int wf, long long trigger_id)
+int store_replace_targets(PGconn *c, int wf, long long trigger_id, struct store_open *out, int max)
+{
+    char id[24], lim[16];
+    snprintf(id, sizeof id, "%lld", trigger_id);
+    snprintf(lim, sizeof lim, "%d", max);
+    const char *v[] = { catalog_workflow(wf)->path, id, lim };
+    PGresult *r = store_run(c, "replace_targets", SQL_REPLACE_TARGETS, 3, v);
+    if (!r)
+        return -1;
+    int n = 0;
+    for (int i = 0; i < PQntuples(r) && n < max; i++) {
+        out[n].id = store_int(r, i, 0);
+        snprintf(out[n].execution_id, sizeof out[n].execution_id, "%s", PQgetvalue(r, i, 1));
+        out[n].started = 0;
+        n++;
+    }
+    PQclear(r);
+    return n;
+}
+
+int store_supersede_one(PGconn *c, long long trigger_id, long long by_id, const char *stop_outcome,
+                        const char *exec_status, const char *note)
+{
+    char id[24], by[24];
+    snprintf(id, sizeof id, "%lld", trigger_id);
+    snprintf(by, sizeof by, "%lld", by_id);
+    const char *v[] = { id, by, stop_outcome ? stop_outcome : "", exec_status ? exec_status : "", note ? note : "" };
+    return store_cmd(c, "supersede_one", SQL_SUPERSEDE_ONE, 5, v);
+}
+
+int store_retry_skip(PGconn *c, long long trigger_id, const char *kind, const char *error)
 {
     char id[24];
     snprintf(id, sizeof id, "%lld", trigger_id);
-    const char *v[] = { catalog_workflow(wf)->path, id };
-    return store_affected(c, "supersede", SQL_SUPERSEDE, 2, v);
+    const char *v[] = { id, kind, error };
+    return store_cmd(c, "retry_skip", SQL_RETRY_SKIP, 3, v);
 }
 
 int store_decision_settle(PGconn *c, long long decision_id, char *status, size_t cap)
@@ -1086,10 +1153,31 @@ int store_unsettled(PGconn *c, struct store_unsettled *out, int max)
 
 int store_trigger_settled(PGconn *c, long long trigger_id, int settled, int learned)
 {
-    char id[24];
+    return store_trigger_handled(c, trigger_id, settled, learned, NULL, NULL, NULL, 0);
+}
+
+int store_trigger_handled(PGconn *c, long long trigger_id, int settled, int learned, const char *scope,
+                          const char *state, const char *summary, time_t at)
+{
+    char id[24], ts[24];
     snprintf(id, sizeof id, "%lld", trigger_id);
+    snprintf(ts, sizeof ts, "%lld", (long long)at);
     const char *v[] = { id, settled ? "t" : "f", learned ? "t" : "f" };
-    return store_cmd(c, "trigger_settled", SQL_TRIGGER_SETTLED, 3, v);
+    if (!scope || !state)
+        return store_cmd(c, "trigger_settled", SQL_TRIGGER_SETTLED, 3, v);
+    /* what was learned is saved with the mark that it was learned */
+    int nested;
+    if (store_begin(c, &nested) < 0)
+        return -1;
+    const char *lv[] = { scope, state, ts };
+    const char *sv[] = { summary };
+    if (store_cmd(c, "trigger_settled", SQL_TRIGGER_SETTLED, 3, v) < 0 ||
+        store_cmd(c, "upsert_learning", SQL_UPSERT_LEARNING, 3, lv) < 0 ||
+        (summary && store_cmd(c, "update_learning_summary", SQL_UPDATE_LEARNING_SUMMARY, 1, sv) < 0)) {
+        store_rollback(c, nested);
+        return -1;
+    }
+    return store_commit(c, nested);
 }
 
 int store_open_tracked(PGconn *c, struct store_open *out, int max)
@@ -1148,6 +1236,12 @@ int store_worker_n8n(PGconn *c, const char *json)
 {
     const char *v[] = { json };
     return store_cmd(c, "worker_n8n", SQL_WORKER_N8N, 1, v);
+}
+
+int store_worker_n8n_key(PGconn *c, const char *key, const char *json)
+{
+    const char *v[] = { key, json };
+    return store_cmd(c, "worker_n8n_key", SQL_WORKER_N8N_KEY, 2, v);
 }
 
 int store_worker_alerts(PGconn *c, const char *json)

@@ -161,6 +161,9 @@ struct store_wf_state {
     long failures;
     time_t open_until, opened_at;   /* 0: null */
     long opens;
+    time_t unavailable_since;  /* 0: null */
+    int n8n_active;            /* n8n's workflow list: 1 active, 0 inactive, -1 not listed or not known */
+    time_t n8n_seen_at;        /* when n8n's list was last read for it, 0: never */
 };
 
 /* A retry that is due (store_due_retries). */
@@ -220,11 +223,12 @@ int store_wf_available(PGconn *c, int wf, int available, const char *reason) __a
  * within window_s.  Returns 0 or -1. */
 int store_wf_running(PGconn *c, long window_s) __attribute__((warn_unused_result));
 
-/* The newest running trigger of wf other than except_id (sent, no outcome,
- * started within window_s): *id and its execution id (cap bytes, "" when
- * unknown).  Returns 1 found, 0 none, -1 error. */
+/* The newest running trigger of wf other than except_id (no outcome,
+ * started within window_s, and sent, sending, with a retry scheduled, or
+ * left 'unknown' by a stopped worker): *id, its execution id (cap bytes,
+ * "" when unknown) and its status.  Returns 1 found, 0 none, -1 error. */
 int store_running_trigger(PGconn *c, int wf, long window_s, long long except_id, long long *id,
-                          char *execution_id, size_t cap);
+                          char *execution_id, size_t cap, char status[16]);
 
 /* A pending trigger not sent: status 'skipped' with last_error_kind kind
  * and error.  Returns 0 or -1. */
@@ -239,9 +243,22 @@ int store_trigger_attempt(PGconn *c, long long trigger_id, const char *status, c
                           const char *kind, long long next_attempt_ms, const char *execution_id)
     __attribute__((warn_unused_result));
 
-/* Concurrency 'replace': every running trigger of wf older than trigger_id
- * gets outcome 'superseded'.  Returns how many, or -1. */
-long store_supersede(PGconn *c, int wf, long long trigger_id);
+/* Concurrency 'replace': up to max running triggers of wf (sent, no
+ * outcome) older than trigger_id, oldest first, into out (id and
+ * execution id; started 0).  Returns how many, or -1. */
+int store_replace_targets(PGconn *c, int wf, long long trigger_id, struct store_open *out, int max);
+
+/* One of them replaced by trigger by_id: outcome 'superseded', its
+ * stop_outcome ("stopped", "ended", "not_stopped"; NULL: none), n8n's
+ * status when the stop told it (NULL: unchanged) and a note for its error
+ * text (NULL: none).  Returns 0 or -1. */
+int store_supersede_one(PGconn *c, long long trigger_id, long long by_id, const char *stop_outcome,
+                        const char *exec_status, const char *note) __attribute__((warn_unused_result));
+
+/* A due retry not sent (concurrency 'forbid'): status 'skipped' with
+ * last_error_kind kind, error appended.  Returns 0 or -1. */
+int store_retry_skip(PGconn *c, long long trigger_id, const char *kind, const char *error)
+    __attribute__((warn_unused_result));
 
 /* Settle a decision from its triggers when none is open any more (see
  * SQL_DECISION_SETTLE); status (cap bytes) gets the new status.  Returns 1
@@ -274,6 +291,14 @@ int store_unsettled(PGconn *c, struct store_unsettled *out, int max);
 int store_trigger_settled(PGconn *c, long long trigger_id, int settled, int learned)
     __attribute__((warn_unused_result));
 
+/* The same, and in the same transaction the learning state (JSON text)
+ * saved under scope as of at, and the summary (JSON text, may be NULL)
+ * into worker_state.learning: what a result taught is never marked learned
+ * without being saved.  scope or state NULL: store_trigger_settled.
+ * Returns 0 or -1 (nothing written). */
+int store_trigger_handled(PGconn *c, long long trigger_id, int settled, int learned, const char *scope,
+                          const char *state, const char *summary, time_t at) __attribute__((warn_unused_result));
+
 /* Up to max sent triggers with an execution id whose end n8n has not
  * shown yet (no outcome, or an outcome a posted result gave in the last ten
  * minutes: n8n's own status is still wanted), least recently looked at
@@ -304,5 +329,8 @@ int store_wf_n8n(PGconn *c, int wf, const char *n8n_id, const char *name, int ac
 /* worker_state.n8n and worker_state.alerts (JSON text).  Returns 0 or -1. */
 int store_worker_n8n(PGconn *c, const char *json) __attribute__((warn_unused_result));
 int store_worker_alerts(PGconn *c, const char *json) __attribute__((warn_unused_result));
+
+/* worker_state.n8n[key] = json (JSON text), the rest of it kept.  Returns 0 or -1. */
+int store_worker_n8n_key(PGconn *c, const char *key, const char *json) __attribute__((warn_unused_result));
 
 #endif

@@ -499,8 +499,29 @@ static void decisions_settle_from_triggers(void **state)
     assert_int_equal(store_decision_settle(worker, 1, st, sizeof st), 1);
     assert_string_equal(st, "no_action");
     assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE completed_at IS NOT NULL"), 1);
-    /* interrupted decisions are left alone */
+    /* a canceled execution (not our own 'replace': that is 'superseded') failed */
+    test_sql(admin, "UPDATE triggers SET status = 'sent', last_error_kind = NULL, outcome = 'succeeded' WHERE id = 1");
+    test_sql(admin, "UPDATE triggers SET status = 'sent', last_error_kind = NULL, outcome = 'canceled' WHERE id = 2");
+    assert_int_equal(store_decision_settle(worker, 1, st, sizeof st), 1);
+    assert_string_equal(st, "partial");
+    test_sql(admin, "UPDATE triggers SET outcome = 'superseded' WHERE id = 2");
+    assert_int_equal(store_decision_settle(worker, 1, st, sizeof st), 1);
+    assert_string_equal(st, "succeeded");
+    /* a decision a stopped worker left 'interrupted': its 'unknown' trigger keeps it
+     * open until its end is known, then it is settled again */
     test_sql(admin, "UPDATE decisions SET status = 'interrupted'");
+    test_sql(admin, "UPDATE triggers SET status = 'unknown', outcome = NULL WHERE id = 2");
+    assert_int_equal(store_decision_settle(worker, 1, st, sizeof st), 0);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE status = 'interrupted'"), 1);
+    test_sql(admin, "UPDATE triggers SET outcome = 'succeeded', result_at = now() WHERE id = 2");   /* its result came */
+    assert_int_equal(store_decision_settle(worker, 1, st, sizeof st), 1);
+    assert_string_equal(st, "succeeded");
+    test_sql(admin, "UPDATE decisions SET status = 'interrupted'");
+    test_sql(admin, "UPDATE triggers SET outcome = 'timed_out' WHERE id = 2");
+    assert_int_equal(store_decision_settle(worker, 1, st, sizeof st), 1);
+    assert_string_equal(st, "partial");
+    /* dry runs and other closed statuses are still left alone */
+    test_sql(admin, "UPDATE decisions SET status = 'dry_run'");
     assert_int_equal(store_decision_settle(worker, 1, st, sizeof st), 0);
 }
 
@@ -561,6 +582,16 @@ static void retries_and_workflow_state(void **state)
     assert_int_equal(ws[WF_CRYPTO_NORMAL].failures, 3);
     assert_int_equal(ws[WF_CRYPTO_NORMAL].open_until, 2000000000);
     assert_int_equal(ws[WF_HEALTH_CHECK].available, 0);
+    assert_true(ws[WF_HEALTH_CHECK].unavailable_since > 0);     /* when the 404 came: the menu's cooldown */
+    assert_int_equal(ws[WF_CRYPTO_NORMAL].n8n_active, 1);
+    assert_true(ws[WF_CRYPTO_NORMAL].n8n_seen_at > 0);
+    assert_int_equal(ws[WF_HEALTH_CHECK].n8n_active, -1);       /* never read from n8n's list */
+    /* not in n8n's list: not known (the 404 tells), not "inactive" */
+    assert_int_equal(store_wf_n8n(worker, WF_FOREX_ASIA, "", "", 0), 0);
+    assert_int_equal(store_wf_n8n(worker, WF_FOREX_LONDON, "orchForexLondonS", "forex-london-session", 0), 0);
+    assert_int_equal(store_wf_load(worker, ws), 0);
+    assert_int_equal(ws[WF_FOREX_ASIA].n8n_active, -1);
+    assert_int_equal(ws[WF_FOREX_LONDON].n8n_active, 0);
     assert_int_equal(test_value(admin, "SELECT running FROM workflow_state WHERE workflow = 'crypto-normal-scan'"), 1);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM workflow_state WHERE unavailable_since IS NOT NULL "
                                        "AND unavailable_reason = 'webhook not registered'"), 1);
@@ -570,17 +601,48 @@ static void retries_and_workflow_state(void **state)
     assert_int_equal(test_value(admin, "SELECT count(*) FROM workflow_state WHERE NOT available OR unavailable_since IS NOT NULL"), 0);
     /* the running trigger, concurrency replace, timeouts */
     long long rid = 0;
-    char eid[72];
-    assert_int_equal(store_running_trigger(worker, WF_CRYPTO_NORMAL, 3600, 99, &rid, eid, sizeof eid), 1);
+    char eid[72], rst[16];
+    assert_int_equal(store_running_trigger(worker, WF_CRYPTO_NORMAL, 3600, 99, &rid, eid, sizeof eid, rst), 1);
     assert_int_equal(rid, 1);
     assert_string_equal(eid, "77");
-    assert_int_equal(store_running_trigger(worker, WF_CRYPTO_NORMAL, 3600, 1, &rid, eid, sizeof eid), 0);
-    assert_int_equal(store_supersede(worker, WF_CRYPTO_NORMAL, 5), 1);
-    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE id = 1 AND outcome = 'superseded'"), 1);
+    assert_string_equal(rst, "sent");
+    assert_int_equal(store_running_trigger(worker, WF_CRYPTO_NORMAL, 3600, 1, &rid, eid, sizeof eid, rst), 0);
+    /* 'forbid' also sees a trigger on its way: sending, retrying, or left unknown by a stopped worker */
+    static const char *const ways[] = { "sending", "retrying", "unknown" };
+    for (int k = 0; k < 3; k++) {
+        char q[160];
+        snprintf(q, sizeof q, "UPDATE triggers SET status = '%s' WHERE id = 1", ways[k]);
+        test_sql(admin, q);
+        assert_int_equal(store_running_trigger(worker, WF_CRYPTO_NORMAL, 3600, 99, &rid, eid, sizeof eid, rst), 1);
+        assert_string_equal(rst, ways[k]);
+    }
+    test_sql(admin, "UPDATE triggers SET status = 'sent' WHERE id = 1");
+    /* 'replace': the running older ones, superseded one by one with what the stop did */
+    struct store_open old[4];
+    assert_int_equal(store_replace_targets(worker, WF_CRYPTO_NORMAL, 5, old, 4), 1);
+    assert_int_equal(old[0].id, 1);
+    assert_string_equal(old[0].execution_id, "77");
+    assert_int_equal(store_replace_targets(worker, WF_CRYPTO_NORMAL, 1, old, 4), 0);
+    assert_int_equal(store_supersede_one(worker, 1, 5, "stopped", "canceled", "n8n execution 77 stopped (canceled)"), 0);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE id = 1 AND outcome = 'superseded' "
+                                       "AND stop_outcome = 'stopped' AND execution_status = 'canceled' "
+                                       "AND error LIKE '%superseded by trigger #5: n8n execution 77 stopped%'"), 1);
+    assert_int_equal(store_replace_targets(worker, WF_CRYPTO_NORMAL, 5, old, 4), 0);
     test_sql(admin, "UPDATE triggers SET started_at = now() - interval '2 hours' WHERE id = 2");
     assert_int_equal(store_time_out(worker, 3600, 0), 0);     /* no execution id, no result expected */
     assert_int_equal(store_time_out(worker, 3600, 1), 1);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE id = 2 AND outcome = 'timed_out'"), 1);
+    /* a trigger a stopped worker left 'unknown' times out too (it was never 'sent') */
+    test_sql(admin, "UPDATE triggers SET status = 'unknown', outcome = NULL, started_at = now() - interval '2 hours' WHERE id = 2");
+    assert_int_equal(store_time_out(worker, 3600, 0), 1);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE id = 2 AND status = 'unknown' AND outcome = 'timed_out'"), 1);
+    /* a due retry that 'forbid' does not send */
+    test_sql(admin, "UPDATE triggers SET status = 'retrying', outcome = NULL, next_attempt_at = now() WHERE id = 2");
+    assert_int_equal(store_retry_skip(worker, 2, "concurrency", "retry not sent: trigger #1 runs"), 0);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE id = 2 AND status = 'skipped' "
+                                       "AND last_error_kind = 'concurrency' AND next_attempt_at IS NULL"), 1);
+    /* an answer too large to read is a kind of its own */
+    test_sql(admin, "UPDATE triggers SET last_error_kind = 'too_big' WHERE id = 2");
 }
 
 static void outcomes_to_settle_and_tracking(void **state)
@@ -616,9 +678,23 @@ static void outcomes_to_settle_and_tracking(void **state)
     assert_string_equal(u[1].result_status, "error");
     assert_string_equal(u[1].error, "dexscreener: HTTP 500");
     assert_int_equal(store_trigger_settled(worker, 1, 1, 0), 0);
+    /* what a result taught is saved in the same transaction as learned_at */
+    assert_int_equal(store_trigger_handled(worker, 2, 1, 1, "live", "{\"version\":2,\"nobs\":7}",
+                                           "{\"markets\":{}}", time(NULL)), 0);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE id = 2 AND learned_at IS NOT NULL "
+                                       "AND settled_at IS NOT NULL"), 1);
+    assert_int_equal(test_value(admin, "SELECT (state->>'nobs')::int FROM learning_state WHERE scope = 'live'"), 7);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM worker_state WHERE learning ? 'markets'"), 1);
+    /* not valid JSON: nothing of it is written, not even learned_at */
+    test_sql(admin, "UPDATE triggers SET learned_at = NULL WHERE id = 2");
+    assert_int_equal(store_trigger_handled(worker, 2, 1, 1, "live", "not json", NULL, time(NULL)), -1);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE id = 2 AND learned_at IS NULL"), 1);
     assert_int_equal(store_trigger_settled(worker, 2, 1, 1), 0);
     assert_int_equal(store_unsettled(worker, u, 4), 0);
     assert_int_equal(store_worker_n8n(worker, "{\"api_configured\":true}"), 0);
+    assert_int_equal(store_worker_n8n_key(worker, "replace", "{\"can_stop\":false}"), 0);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM worker_state WHERE (n8n->>'api_configured')::boolean "
+                                       "AND n8n->'replace'->>'can_stop' = 'false'"), 1);
     assert_int_equal(store_worker_alerts(worker, "{\"sent\":2}"), 0);
     assert_int_equal(test_value(admin, "SELECT (alerts->>'sent')::int FROM worker_state"), 2);
 }

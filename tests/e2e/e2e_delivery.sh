@@ -10,12 +10,17 @@
 # (the retry waits); concurrency forbid (skipped while running) and POST
 # /results (201, duplicate 200, 401, 400 naming the field, 404, 409,
 # opportunities in /decisions); 404 "not registered" (unavailable in
-# /status, /workflows/available and /metrics, then available again); 500
-# on every attempt, then 400: the circuit opens, triggers are skipped, and
-# it closes after the cooldown; a worker restart while executions run
-# (reconciled, not abandoned); Telegram alerts with flood control (429,
-# retry_after) and one message per second; /metrics under promtool; no
-# secret in logs or answers.
+# /status, /workflows/available and /metrics, then available again once
+# n8n's list shows it); 500 on every attempt, then 400: the circuit opens,
+# the workflow is left off the menu (noted), and it closes after the
+# cooldown; a worker restart while executions run (reconciled, not
+# abandoned); Telegram alerts with flood control (429, retry_after) and one
+# message per second; /metrics under promtool; the worker SIGKILLed while
+# its webhooks are being sent (not sent again after the restart, the
+# 'interrupted' decision settles when the results come); concurrency
+# 'replace' stopping the replaced execution through n8n's internal REST
+# API (owner login), and saying so when it cannot; an LLM provider's
+# circuit opening alerts on Telegram; no secret in logs or answers.
 #
 # Run by `make check`; by hand:  top_builddir=/path/to/build bash tests/e2e/e2e_delivery.sh
 # Environment: KEEP_TMP=1 keeps the state directory.
@@ -186,12 +191,15 @@ export N8N_BASE_URL=$SA/n8n N8N_API_KEY=$N8N_KEY N8N_WEBHOOK_AUTH_HEADER=X-Orche
 export TRACK_POLL_SECONDS=1 TRACK_TIMEOUT_SECONDS=120 N8N_WORKFLOWS_REFRESH_SECONDS=5
 export WEBHOOK_MAX_ATTEMPTS=3 WEBHOOK_RETRY_BASE_MS=400 WEBHOOK_RETRY_MAX_MS=5000
 export WORKFLOW_BREAKER_FAILURES=2 WORKFLOW_BREAKER_COOLDOWN_SECONDS=6
-export WORKFLOW_CONCURRENCY="health-monitor-check=forbid,default=allow"
+export WORKFLOW_CONCURRENCY="health-monitor-check=forbid,crypto-light-monitoring=replace,default=allow"
+OWNER_EMAIL=owner@e2e.invalid OWNER_PW=pw-$(rnd 10)
+export N8N_OWNER_EMAIL=$OWNER_EMAIL N8N_OWNER_PASSWORD=$OWNER_PW
 export TELEGRAM_BOT_TOKEN=$TG_TOKEN TELEGRAM_CHAT_ID=-1001234567890 TELEGRAM_BASE_URL=$SA/telegram ALERT_FALLBACK_STREAK=2
 LLM_ANSWER='{"mode":"crypto","intensity":"normal","workflows":["crypto-normal-scan","health-monitor-check"],"next_decision_seconds":300,"reason":"e2e delivery","confidence":0.8}'
 STANDIN_CFG="{\"llm_key\":\"$LLM_KEY\",\"llm_content\":$LLM_ANSWER,\"n8n_respond\":\"accepted\",
   \"n8n_api_key\":\"$N8N_KEY\",\"n8n_auth\":{\"header\":\"X-Orchestrator-Token\",\"value\":\"$HOOK_VALUE\"},
-  \"telegram_token\":\"$TG_TOKEN\",\"telegram_retry_after\":2,\"retry_after\":2}"
+  \"telegram_token\":\"$TG_TOKEN\",\"telegram_retry_after\":2,\"retry_after\":2,
+  \"n8n_owner\":{\"email\":\"$OWNER_EMAIL\",\"password\":\"$OWNER_PW\"}}"
 standin_config "$STANDIN_CFG" || bail "stand-in configured"
 # fresh: once nothing runs, reset the stand-in (its LLM announces fewer tokens
 # left with every call, x-ratelimit-remaining-tokens, and the worker would
@@ -274,6 +282,27 @@ else
   not_ok "429 with retry-after -> retried, sent with 2 attempts"; show "$C"
 fi
 standin_config '{"behaviour":{"n8n:crypto-normal-scan":"ok"}}'
+
+# forbid counts a trigger on its way: while health-monitor-check waits for its
+# retry (429, retry-after 4 s), the next one is skipped
+standin_config '{"retry_after":4,"behaviour":{"n8n:health-monitor-check":["429","ok"]}}'
+force && Q1=$D
+retrying_h() { [ "$(trig "$Q1" health-monitor-check status)" = retrying ]; }
+if wait_for 3 retrying_h; then
+  force && Q2=$D
+  wait_for 10 settled "$Q2"
+  if [ "$(trig "$Q2" health-monitor-check "status || ' ' || last_error_kind")" = "skipped concurrency" ] &&
+     trig "$Q2" health-monitor-check error | grep -q "#$(trig "$Q1" health-monitor-check id) (retrying"; then
+    ok "concurrency forbid: while #$(trig "$Q1" health-monitor-check id) waits for its retry, the next health-monitor-check is skipped"
+  else
+    not_ok "concurrency forbid counts a trigger waiting for its retry"; show "$Q2"
+  fi
+else
+  not_ok "health-monitor-check answered 429: a retry scheduled"; show "$Q1"
+fi
+check "the retried health-monitor-check is sent in the end (2 attempts)" \
+  wait_for 10 eval '[ "$(trig "$Q1" health-monitor-check "status || '"' '"' || attempts")" = "sent 2" ]'
+standin_config '{"retry_after":2,"behaviour":{"n8n:health-monitor-check":"ok"}}'
 
 # ---- concurrency forbid and results ------------------------------------------------------
 
@@ -360,6 +389,11 @@ check "/workflows/available: crypto-normal-scan available false with the reason"
 check "orchestrator_workflow_available{workflow=\"crypto-normal-scan\"} 0" \
   test "$(metric 'orchestrator_workflow_available\{workflow="crypto-normal-scan"\}')" = 0
 standin_config '{"behaviour":{"n8n:crypto-normal-scan":"ok"}}'
+# until n8n's workflow list (read every 5 s here) shows it active again, the
+# menu leaves it out; then the next trigger finds out
+t_404=$(date +%s)
+synced_after() { status_is "__import__('datetime').datetime.fromisoformat(str((d.get('n8n') or {}).get('synced_at')).replace('Z', '+00:00')).timestamp() > $t_404"; }
+check "n8n's workflow list read again after the 404" wait_for 15 synced_after
 force && G2=$D
 wait_for 10 settled "$G2"
 check "registered again: the next trigger is accepted and the workflow is available in /status" \
@@ -387,8 +421,11 @@ check "orchestrator_workflow_circuit_state{workflow=\"crypto-normal-scan\",state
 hooks_before=$(standin_requests "prefix=/n8n/webhook/crypto-normal-scan&method=POST" | jpy 'len(d)')
 force && K=$D
 wait_for 10 settled "$K"
-check "while open: the trigger is 'skipped' (circuit_open) and nothing is sent" \
-  test "$(trig "$K" crypto-normal-scan "status || ' ' || last_error_kind")/$(standin_requests "prefix=/n8n/webhook/crypto-normal-scan&method=POST" | jpy 'len(d)')" = "skipped circuit_open/$hooks_before"
+check "while open: crypto-normal-scan is left off the menu (no trigger) and nothing is sent" \
+  test "$(sql "SELECT count(*) FROM triggers WHERE decision_id = $K AND workflow = 'crypto-normal-scan'")/$(standin_requests "prefix=/n8n/webhook/crypto-normal-scan&method=POST" | jpy 'len(d)')" = "0/$hooks_before"
+check "the menu of decision #$K notes why: crypto-normal-scan: circuit open until ..." \
+  test "$(sql "SELECT count(*) FROM decisions WHERE id = $K
+                AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(menu->'excluded') e WHERE e LIKE 'crypto-normal-scan: circuit open until%')")" = 1
 check "Telegram: 'Circuit open' alert" wait_for 10 telegram_has "Circuit open"
 standin_config '{"behaviour":{"n8n:crypto-normal-scan":"ok"}}'
 sleep 6
@@ -454,7 +491,106 @@ check "n8n metrics present${missing:+ (missing:$missing)}" test -z "$missing"
 check "orchestrator_results_received_total{status=\"success\"} counts the results (no repeats)" \
   test "$(grep -E '^orchestrator_results_received_total\{status="success"\}' "$T/metrics.txt" | awk '{print $2}')" = 3
 
+# ---- SIGKILL while the webhooks are being sent ---------------------------------------------------
+
+fresh
+# a slow webhook: the worker is killed while its triggers are 'sending'
+standin_config '{"slow_seconds":6,"behaviour":{"n8n:crypto-normal-scan":"slow"}}'
+force && S=$D
+sending() { [ "$(sql "SELECT count(*) FROM triggers WHERE decision_id = $S AND status = 'sending'")" -ge 1 ]; }
+if wait_for 10 sending; then ok "decision #$S: its triggers are being sent (status sending)"; else not_ok "decision #$S: triggers sending"; show "$S"; fi
+stack_stop_worker KILL
+check "the worker is killed (SIGKILL, exit status $STACK_WORKER_STATUS)" test "$STACK_WORKER_STATUS" = 137
+standin_config '{"behaviour":{"n8n:crypto-normal-scan":"ok"}}'
+# the stand-in's requests for this decision's keys, before the restart
+keys_of_S=$(sql "SELECT string_agg(idempotency_key, ' ') FROM triggers WHERE decision_id = $S")
+hook_count() {
+  local k n=0 c
+  for k in $keys_of_S; do
+    c=$(standin_requests "prefix=/n8n/webhook/&method=POST" | jpy "len([r for r in d if (r.get('headers') or {}).get('idempotency-key') == '$k'])")
+    n=$((n + c))
+  done
+  echo "$n"
+}
+before_restart=$(hook_count)
+stack_start_worker || bail "worker restarted after SIGKILL"
+s_state() { sql "SELECT (SELECT string_agg(DISTINCT status, ',') FROM triggers WHERE decision_id = $S) || '/' || status FROM decisions WHERE id = $S"; }
+s_is() { [ "$(s_state)" = "$1" ]; }
+check "after the restart the triggers left 'sending' are 'unknown' and the decision 'interrupted' ($(s_state))" \
+  wait_for 10 s_is "unknown/interrupted"
+sleep 4
+check "the webhooks are not sent again after the restart ($before_restart requests for decision #$S's keys, still $(hook_count))" \
+  test "$(hook_count)" = "$before_restart" -a "$before_restart" -ge 1
+# the executions the slow webhooks started report their results: the decision settles
+for tid in $(sql "SELECT id FROM triggers WHERE decision_id = $S ORDER BY id"); do
+  result "$tid" "killed$tid" success 0
+  [ "$CODE" = 201 ] || note "result for #$tid -> HTTP $CODE $(head -c 120 "$BODY")"
+done
+check "the 'interrupted' decision #$S settles once its results arrive (succeeded)" \
+  wait_for 15 s_is "unknown/succeeded"
+api POST /control/stop --data-binary '' -H "$(auth)"
+
+# ---- concurrency 'replace' stops the replaced execution ---------------------------------------------
+
+fresh
+REPLACE_ANSWER='{"mode":"crypto","intensity":"light","workflows":["crypto-light-monitoring"],"next_decision_seconds":300,"reason":"e2e replace","confidence":0.8}'
+standin_config "{\"llm_content\":$REPLACE_ANSWER,\"n8n_exec_seconds\":60}"
+force && P1=$D
+wait_for 10 settled "$P1"
+X_P1=$(trig "$P1" crypto-light-monitoring execution_id)
+check "decision #$P1: crypto-light-monitoring sent and running (execution $X_P1)" \
+  test "$(trig "$P1" crypto-light-monitoring "status || ' ' || coalesce(outcome, 'running')")" = "sent running"
+force && P2=$D
+wait_for 10 settled "$P2"
+check "the next crypto-light-monitoring (policy replace) is sent" test "$(trig "$P2" crypto-light-monitoring status)" = sent
+p_state() { trig "$1" crypto-light-monitoring "coalesce(outcome, '-') || ' ' || coalesce(stop_outcome, '-') || ' ' || coalesce(execution_status, '-')"; }
+p_is() { [ "$(p_state "$1")" = "$2" ]; }
+if wait_for 10 p_is "$P1" "superseded stopped canceled"; then
+  ok "the replaced trigger: outcome superseded, its n8n execution stopped (status canceled)"
+else
+  not_ok "the replaced trigger: outcome superseded, its n8n execution stopped"; show "$P1"
+fi
+curl -s -o "$T/exec.json" -H "X-N8N-API-KEY: $N8N_KEY" "$SA/n8n/api/v1/executions/$X_P1"
+check "n8n (the stand-in) has execution $X_P1 canceled" test "$(jpy 'd["status"]' < "$T/exec.json")" = canceled
+check "the stand-in received the owner login and the stop" \
+  test "$(standin_requests "prefix=/n8n/rest/login&method=POST" | jpy 'len(d)')/$(standin_requests "prefix=/n8n/rest/executions/$X_P1/stop&method=POST" | jpy 'len(d)')" = "1/1"
+SESSION_SEEN=$(standin_requests "prefix=/n8n/rest/executions/$X_P1/stop&method=POST" | jpy '(d[0].get("headers") or {}).get("cookie", "").split("=", 1)[-1]')
+[ -n "$SESSION_SEEN" ] || SESSION_SEEN=no-session-seen
+dec_is() { [ "$(sql "SELECT status FROM decisions WHERE id = $1")" = "$2" ]; }
+check "decision #$P1 (superseded by our own replace) is still settled succeeded" wait_for 10 dec_is "$P1" succeeded
+check "/status n8n.replace: can stop, 1 stopped" \
+  wait_for 5 status_is '(d["n8n"].get("replace") or {}).get("can_stop") is True and d["n8n"]["replace"]["stopped"] >= 1 and d["n8n"]["replace"]["workflows"] == ["crypto-light-monitoring"]'
+# the stop cannot be made (the owner login is refused): said so, never pretended
+fresh
+standin_config "{\"llm_content\":$REPLACE_ANSWER,\"n8n_exec_seconds\":60,\"n8n_owner\":{\"email\":\"$OWNER_EMAIL\",\"password\":\"another\"}}"
+force && P3=$D
+wait_for 10 settled "$P3"
+force && P4=$D
+wait_for 10 settled "$P4"
+p_why() { [ "$(trig "$P3" crypto-light-monitoring "coalesce(outcome, '-') || ' ' || coalesce(stop_outcome, '-') || ' ' || (error LIKE '%NOT stopped%login refused%')::text")" = "superseded not_stopped true" ]; }
+check "login refused: the replaced trigger is superseded with stop_outcome not_stopped and says why" wait_for 10 p_why
+check "the worker logged workflow.superseded with stop not_stopped (a warning)" \
+  grep -q '"level":"warn".*"event":"workflow.superseded".*"stop":"not_stopped"' "$T/log/worker.log"
+check "/status n8n.replace counts it not stopped, with the reason" \
+  wait_for 5 status_is '(d["n8n"].get("replace") or {}).get("not_stopped", 0) >= 1 and "login refused" in (d["n8n"]["replace"].get("last_error") or "")'
+check "n8n's execution of #$P3 still runs (not canceled)" \
+  test "$(curl -s -H "X-N8N-API-KEY: $N8N_KEY" "$SA/n8n/api/v1/executions/$(trig "$P3" crypto-light-monitoring execution_id)" | jpy 'd["status"]')" = running
+standin_config "{\"n8n_exec_seconds\":0,\"llm_content\":$LLM_ANSWER}"
+
+# ---- an LLM provider's circuit opening alerts ------------------------------------------------------
+
+fresh
+standin_config '{"behaviour":{"llm":"500"}}'
+llm_alert() { telegram_has "Circuit open</b>: LLM provider"; }
+for _ in 1 2 3 4; do
+  force || break
+  wait_for 3 llm_alert && break
+done
+check "Telegram: 'Circuit open: LLM provider ...' when the LLM's circuit opens" wait_for 10 llm_alert
+check "the worker logged llm.circuit_alert" grep -q '"event":"llm.circuit_alert"' "$T/log/worker.log"
+standin_config '{"behaviour":{"llm":"ok"}}'
+
 leaks=$(grep -rlF -e "$TOKEN" -e "$RTOKEN" -e "$N8N_KEY" -e "$TG_TOKEN" -e "${TG_TOKEN#*:}" -e "$HOOK_VALUE" -e "$LLM_KEY" \
-        --exclude=standin.log "$T/log" "$T/answers" | sed "s|^$T/||" | tr '\n' ' ')
-check "no secret (API and results tokens, N8N_API_KEY, bot token, webhook auth, LLM key) in any log or API answer${leaks:+ (found in: $leaks)}" \
+        -e "$OWNER_PW" -e "$SESSION_SEEN" --exclude=standin.log "$T/log" "$T/answers" | sed "s|^$T/||" | tr '\n' ' ')
+check "no secret (API and results tokens, N8N_API_KEY, bot token, webhook auth, LLM key, n8n owner password and session) in any log or API answer${leaks:+ (found in: $leaks)}" \
   test -z "$leaks"

@@ -16,9 +16,20 @@
 # database and in /decisions, learned by the worker), a repeated result is a
 # no-op, a wrong results token gets 401, a failing source (TraderMade, for
 # the health check) makes the execution fail (result error, n8n status
-# error, outcome failed), a
-# deactivated workflow answers 404 and shows unavailable in /status and
-# /workflows/available, /metrics passes promtool, no secret in logs.
+# error, outcome failed), the scan parameters the orchestrator sends are
+# what n8n searches, the same idempotency key posted twice scans once (the
+# second answer says duplicate), concurrency 'replace' stops the replaced
+# long-running execution (canceled in n8n) with the owner's login, a
+# deactivated workflow is left off the menu once n8n's list shows it
+# inactive (its webhook answers 404 "not registered") and shows unavailable
+# in /status and /workflows/available, a forex session workflow and
+# deep-market-analysis run, are tracked to success and report results (the
+# worker on a London-and-New-York weekday afternoon, through libfaketime),
+# /metrics passes promtool, no secret in logs.
+#
+# Two stand-ins: SA for the worker (its probes, the LLM), SB for the
+# market sources the workflows call, so that a source made slow or failing
+# for n8n does not change what the worker senses.
 #
 # When n8n cannot be installed (no npm registry, no Node 20) the test FAILS
 # with the reason; it never skips.  The first run installs n8n (~9 min,
@@ -171,6 +182,13 @@ stack_spawn standin "$T/log/standin.log" \
 standin_port() { SPORT=$(sed -n 's/^standin listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$T/log/standin.log" | head -n 1); [ -n "$SPORT" ]; }
 wait_for 10 standin_port || bail "stand-in started"
 SA=http://127.0.0.1:$SPORT
+stack_spawn standin_b "$T/log/standin-b.log" \
+  "$PYTHON" -u "$top_srcdir/tests/standin/standin.py" --port 0 --fixtures "$FIXTURES"
+standin_b_port() { SBPORT=$(sed -n 's/^standin listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$T/log/standin-b.log" | head -n 1); [ -n "$SBPORT" ]; }
+wait_for 10 standin_b_port || bail "second stand-in (the workflows' sources) started"
+SB=http://127.0.0.1:$SBPORT
+# standin_b_config JSON: the same for the workflows' sources
+standin_b_config() { local sa=$SA; SA=$SB; standin_config "$1"; local rc=$?; SA=$sa; return $rc; }
 
 rnd() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
 TOKEN=$(rnd 24)
@@ -186,6 +204,15 @@ export PROBE_TIMEOUT_MS=2000 WEBHOOK_TIMEOUT_MS=10000
 export LLM_BASE_URL=$SA/llm/v1 LLM_API_KEY=$LLM_KEY LLM_TIMEOUT_MS=2000 LLM_CYCLE_BUDGET_MS=4000
 LLM_ANSWER='{"mode":"crypto","intensity":"normal","workflows":["crypto-normal-scan","health-monitor-check"],"next_decision_seconds":300,"reason":"e2e with real n8n","confidence":0.8}'
 standin_config "{\"llm_key\":\"$LLM_KEY\",\"llm_content\":$LLM_ANSWER,\"tradermade_key\":\"$TM_KEY\"}" || bail "stand-in configured"
+standin_b_config "{\"tradermade_key\":\"$TM_KEY\"}" || bail "second stand-in configured"
+# sa_fresh ANSWER: the worker's stand-in reset (its LLM announces fewer tokens left with
+# every call, and the worker would rightly step down) and configured with that LLM answer
+sa_fresh() {
+  curl -s -o /dev/null -X POST --max-time 5 "$SA/_standin/reset"
+  standin_config "{\"llm_key\":\"$LLM_KEY\",\"llm_content\":$1,\"tradermade_key\":\"$TM_KEY\"}"
+}
+# the scans search every term of DEXSCREENER_QUERY (the worker's probe the first)
+export DEXSCREENER_QUERY="SOL/USDC,e2eparam"
 
 stack_start_api 2 || bail "orch-api started"
 for _ in 1 2 3; do stack_start_nginx "$(stack_free_port)" && break; done
@@ -197,7 +224,7 @@ ok "PostgreSQL, stand-in (DexScreener, TraderMade, LLM) and orch-api behind ngin
 
 t_start=$(date +%s)
 N8N_STARTED=1
-if DEXSCREENER_BASE_URL=$SA/dex TRADERMADE_BASE_URL=$SA/tradermade TRADERMADE_API_KEY=$TM_KEY \
+if DEXSCREENER_BASE_URL=$SB/dex TRADERMADE_BASE_URL=$SB/tradermade TRADERMADE_API_KEY=$TM_KEY \
    ORCH_BASE_URL=$BASE ORCH_RESULTS_URL=$BASE/results ORCH_RESULTS_TOKEN=$RTOKEN \
    N8N_WEBHOOK_AUTH_HEADER=X-Orchestrator-Token N8N_WEBHOOK_AUTH_VALUE=$HOOK_VALUE \
    bash "$N8N_SH" start "$N8N_DIR" auto > "$T/log/n8n-start.log" 2>&1; then
@@ -213,6 +240,12 @@ N8N_KEY=$(cat "$N8N_DIR/api-key")
 export N8N_BASE_URL=$N8N N8N_API_KEY=$N8N_KEY
 export N8N_WEBHOOK_AUTH_HEADER=X-Orchestrator-Token N8N_WEBHOOK_AUTH_VALUE=$HOOK_VALUE
 export TRACK_POLL_SECONDS=1 TRACK_TIMEOUT_SECONDS=300 N8N_WORKFLOWS_REFRESH_SECONDS=5
+# the owner's login (scripts/n8n.sh wrote it) lets 'replace' stop executions
+OWNER_EMAIL=$(jpy 'd["email"]' < "$N8N_DIR/owner.json")
+OWNER_PW=$(jpy 'd["password"]' < "$N8N_DIR/owner.json")
+export N8N_OWNER_EMAIL=$OWNER_EMAIL N8N_OWNER_PASSWORD=$OWNER_PW
+export WORKFLOW_CONCURRENCY="crypto-light-monitoring=replace,deep-market-analysis=forbid,default=allow"
+export LOAD_HIGH=1000     # a busy test machine must not take aggressive (and deep analysis) off the menu
 stack_start_worker || bail "orch-worker started"
 api POST /control/stop --data-binary '' -H "$(auth)"
 check "the worker is driven by forced decisions (POST /control/stop -> $CODE)" \
@@ -248,7 +281,7 @@ check "the result names the same execution the webhook answered with" \
                 WHERE t.decision_id = $A AND r.execution_id = t.execution_id AND r.status = 'success'")" = 2
 OPP=$(trig "$A" crypto-normal-scan opportunities)
 check "the scan's opportunities are recorded on its trigger ($OPP)" eval '[[ "$OPP" =~ ^[0-9]+$ ]]'
-dex_hits=$(curl -s "$SA/_standin/requests/count?prefix=/dex/latest/dex/search" | jpy 'd["count"]')
+dex_hits=$(curl -s "$SB/_standin/requests/count?prefix=/dex/latest/dex/search" | jpy 'd["count"]')
 check "n8n scanned the DexScreener stand-in ($dex_hits searches)" test "${dex_hits:-0}" -gt 0
 api GET "/decisions/$A"
 check "/decisions/$A shows execution id, outcome and opportunities of each trigger" \
@@ -269,11 +302,69 @@ check "the same result posted again -> 200 duplicate, nothing changes (got $CODE
 api POST /results -H "Authorization: Bearer wrong-$RTOKEN" -H 'Content-Type: application/json' --data-binary "$RESULT"
 check "a wrong results token -> 401 (got $CODE)" test "$CODE" = 401
 
+# ---- the scan parameters the orchestrator sends ---------------------------------------------
+q_hits() { curl -s "$SB/_standin/requests?prefix=/dex/latest/dex/search" | jpy "len([r for r in d if (r.get('query') or {}).get('q') == '$1'])"; }
+check "n8n searched what the body's parameters asked for (DEXSCREENER_QUERY's second term: $(q_hits e2eparam) searches)" \
+  test "$(q_hits e2eparam)" -ge 1
+check "the result reports the parameters it used (queries, limit 25 for normal)" \
+  test "$(sql "SELECT (result->'details'->'queries')::text || ' ' || (result->'details'->>'limit') FROM triggers WHERE id = $TA")" = '["SOL/USDC", "e2eparam"] 25'
+
+# ---- the same idempotency key twice: one scan ---------------------------------------------------
+DUPQ=dup$(rnd 4)
+DUPKEY=e2e-dup-$(rnd 6)
+hook_post() {   # hook_post PATH BODY: POST a webhook of real n8n as the worker would; answer in $T/hook.out
+  curl -s -o "$T/hook.out" -w '%{http_code}' --max-time 15 -H 'Content-Type: application/json' \
+    -H "X-Orchestrator-Token: $HOOK_VALUE" -H "Idempotency-Key: $DUPKEY" --data-binary "$2" "$N8N/webhook/$1"
+}
+n8n_status() { curl -s --max-time 5 -H "X-N8N-API-KEY: $N8N_KEY" "$N8N/api/v1/executions/$1" | jpy 'd.get("status")'; }
+n8n_ended() { case "$(n8n_status "$1")" in success|error|crashed|canceled) return 0 ;; esac; return 1; }
+DUPBODY="{\"idempotency_key\":\"$DUPKEY\",\"workflow\":\"crypto-light-monitoring\",\"intensity\":\"light\",\"parameters\":{\"queries\":[\"$DUPQ\"]}}"
+code=$(hook_post crypto-light-monitoring "$DUPBODY")
+X_DUP1=$(jpy 'd.get("execution_id")' < "$T/hook.out")
+check "first delivery of key $DUPKEY -> 200 accepted, not a duplicate (execution $X_DUP1)" \
+  test "$code/$(jpy 'd.get("accepted") is True and d.get("duplicate") is False' < "$T/hook.out")" = "200/true"
+wait_for 60 n8n_ended "$X_DUP1" || note "execution $X_DUP1 still $(n8n_status "$X_DUP1")"
+code=$(hook_post crypto-light-monitoring "$DUPBODY")
+X_DUP2=$(jpy 'd.get("duplicate_execution_id")' < "$T/hook.out")
+check "the same key again -> 200 accepted, duplicate, with the first execution's id ($(head -c 160 "$T/hook.out"))" \
+  test "$code/$(jpy "d.get('accepted') is True and d.get('duplicate') is True and d.get('execution_id') == '$X_DUP1'" < "$T/hook.out")" = "200/true"
+wait_for 30 n8n_ended "$X_DUP2" || note "execution $X_DUP2 still $(n8n_status "$X_DUP2")"
+check "one scan for the two deliveries (searches for $DUPQ: $(q_hits "$DUPQ")), the duplicate's execution ended at once ($(n8n_status "$X_DUP2"))" \
+  test "$(q_hits "$DUPQ")/$(n8n_status "$X_DUP2")" = "1/success"
+
+# ---- concurrency 'replace' stops the replaced execution in n8n --------------------------------------
+REPLACE_ANSWER='{"mode":"crypto","intensity":"light","workflows":["crypto-light-monitoring"],"next_decision_seconds":300,"reason":"e2e replace","confidence":0.8}'
+sa_fresh "$REPLACE_ANSWER"
+standin_b_config '{"slow_seconds":10,"behaviour":{"dex":"slow"}}'     # a long-running scan
+force && P1=$D
+wait_for 30 settled "$P1"
+X_P1=$(trig "$P1" crypto-light-monitoring execution_id)
+check "decision #$P1: crypto-light-monitoring accepted, n8n execution $X_P1 running" \
+  test "$(trig "$P1" crypto-light-monitoring "status || ' ' || coalesce(outcome, 'running')")/$(n8n_status "$X_P1")" = "sent running/running"
+force && P2=$D
+wait_for 30 settled "$P2"
+standin_b_config '{"behaviour":{"dex":"ok"}}'
+check "the next crypto-light-monitoring (policy replace) is accepted" test "$(trig "$P2" crypto-light-monitoring status)" = sent
+p_state() { trig "$1" crypto-light-monitoring "coalesce(outcome, '-') || ' ' || coalesce(stop_outcome, '-') || ' ' || coalesce(execution_status, '-')"; }
+p_is() { [ "$(p_state "$1")" = "$2" ]; }
+if wait_for 15 p_is "$P1" "superseded stopped canceled"; then
+  ok "the replaced trigger: superseded, its execution stopped through n8n's REST API (canceled)"
+else
+  not_ok "the replaced trigger: superseded, its execution stopped ($(p_state "$P1"))"; show "$P1"
+fi
+check "n8n's public API shows execution $X_P1 canceled" test "$(n8n_status "$X_P1")" = canceled
+check "/status n8n.replace: can stop, stopped >= 1" \
+  wait_for 5 status_is '(d["n8n"].get("replace") or {}).get("can_stop") is True and d["n8n"]["replace"]["stopped"] >= 1'
+check "decision #$P1 is still settled succeeded (superseded by our own replace is no failure)" \
+  test "$(sql "SELECT status FROM decisions WHERE id = $P1")" = succeeded
+check "the replacing execution runs to its end (succeeded)" wait_for 60 done_in "$P2" crypto-light-monitoring
+
 # ---- a failing source ------------------------------------------------------------------------
 
-# TraderMade answering 500: the health check (orchestrator /health, DexScreener,
+# TraderMade answering 500 (to n8n): the health check (orchestrator /health, DexScreener,
 # TraderMade) reports an error and its execution fails; the crypto scan is fine.
-standin_config '{"behaviour":{"tradermade":"500"}}'
+standin_config "{\"llm_content\":$LLM_ANSWER}"
+standin_b_config '{"behaviour":{"tradermade":"500"}}'
 force && F=$D
 if wait_for 30 settled "$F" && wait_for 60 done_in "$F" health-monitor-check; then
   check "TraderMade answering 500 -> health check result error, n8n status error, outcome failed" \
@@ -284,7 +375,7 @@ if wait_for 30 settled "$F" && wait_for 60 done_in "$F" health-monitor-check; th
 else
   not_ok "TraderMade answering 500 -> the health check's execution ends failed"; show "$F"
 fi
-standin_config '{"behaviour":{"tradermade":"ok"}}'
+standin_b_config '{"behaviour":{"tradermade":"ok"}}'
 check "the decision with a failed execution is settled partial" \
   wait_for 10 eval '[ "$(sql "SELECT status FROM decisions WHERE id = $F")" = partial ]'
 
@@ -301,12 +392,10 @@ ADMIN_KEY=$(curl -s -b "$T/n8n-cookies" -H 'Content-Type: application/json' \
 WID=$(sql "SELECT coalesce(n8n_id, 'orchCryptoNormal') FROM workflow_state WHERE workflow = 'crypto-normal-scan'")
 code=$(curl -s -o "$T/deactivate.out" -w '%{http_code}' -X POST -H "X-N8N-API-KEY: $ADMIN_KEY" "$N8N/api/v1/workflows/$WID/deactivate")
 check "crypto-normal-scan deactivated in n8n (POST /api/v1/workflows/$WID/deactivate -> $code)" test "$code" = 200
-force && U=$D
-wait_for 30 settled "$U"
-check "the deactivated workflow's webhook answers 404: trigger 'unavailable', not retried" \
-  test "$(trig "$U" crypto-normal-scan "status || ' ' || http_status || ' ' || attempts")" = "unavailable 404 1"
-check "/status lists crypto-normal-scan as unavailable" \
-  wait_for 10 status_is '"crypto-normal-scan" in [u["workflow"] for u in d["workflows"]["unavailable"]]'
+code=$(curl -s -o "$T/inactive.out" -w '%{http_code}' --max-time 10 -H 'Content-Type: application/json' \
+  -H "X-Orchestrator-Token: $HOOK_VALUE" --data '{}' "$N8N/webhook/crypto-normal-scan")
+check "its webhook answers 404 \"... is not registered\" (what the worker classifies as unavailable; got $code)" \
+  eval '[ "$code" = 404 ] && grep -q "is not registered" "$T/inactive.out"'
 n8n_inactive() {
   local v
   api GET /workflows/available
@@ -314,6 +403,53 @@ n8n_inactive() {
   [ "$v" = true ]
 }
 check "/workflows/available: crypto-normal-scan unavailable, n8n active false (from n8n's list)" wait_for 15 n8n_inactive
+check "/status lists crypto-normal-scan as unavailable" \
+  wait_for 10 status_is '"crypto-normal-scan" in [u["workflow"] for u in d["workflows"]["unavailable"]]'
+hooks_u=$(curl -s "$SB/_standin/requests/count?prefix=/dex/latest/dex/search" | jpy 'd["count"]')
+force && U=$D
+wait_for 30 settled "$U"
+check "decision #$U leaves the inactive crypto-normal-scan off its menu, noted, and starts no trigger of it" \
+  test "$(sql "SELECT (SELECT count(*) FROM triggers WHERE decision_id = $U AND workflow = 'crypto-normal-scan')
+                || '/' || (SELECT count(*) FROM decisions, jsonb_array_elements_text(menu->'excluded') e
+                           WHERE id = $U AND e LIKE 'crypto-normal-scan: inactive in n8n%')")" = "0/1"
+
+# ---- a forex session workflow and deep-market-analysis ---------------------------------------------
+
+# The worker on a weekday afternoon when London and New York are open (libfaketime,
+# behind the real clock: n8n, PostgreSQL and the stand-ins keep the real one), so
+# that forex, hybrid and deep-market-analysis are on the menu whatever day it is.
+FAKETIME_LIB=
+for f in /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1; do
+  [ -f "$f" ] && { FAKETIME_LIB=$f; break; }
+done
+[ -n "$FAKETIME_LIB" ] || bail "libfaketime found (Debian package faketime, scripts/setup-deps.sh installs it)"
+fake_secs=$(( $(date +%s) - $(date -u -d 'last wednesday 14:00' +%s) ))
+stack_stop_worker TERM
+check "the worker stops for the weekday run (exit $STACK_WORKER_STATUS)" test "$STACK_WORKER_STATUS" = 0
+FX_ANSWER='{"mode":"hybrid","intensity":"aggressive","workflows":["crypto-aggressive-scan","forex-london-session","deep-market-analysis"],"next_decision_seconds":300,"reason":"e2e forex and deep analysis","confidence":0.8}'
+sa_fresh "$FX_ANSWER"
+export LD_PRELOAD=$FAKETIME_LIB FAKETIME="-$fake_secs" FAKETIME_DONT_FAKE_MONOTONIC=1
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+stack_start_worker || bail "orch-worker started on a weekday afternoon (libfaketime)"
+unset LD_PRELOAD FAKETIME FAKETIME_DONT_FAKE_MONOTONIC
+force && FX=$D
+check "decision #$FX (hybrid, aggressive): forex-london-session and deep-market-analysis accepted" \
+  wait_for 30 eval '[ "$(sql "SELECT count(*) FROM triggers WHERE decision_id = $FX AND status = '"'sent'"'
+                              AND workflow IN ('"'forex-london-session'"', '"'deep-market-analysis'"')")" = 2 ]'
+for wf in forex-london-session deep-market-analysis; do
+  if wait_for 90 done_in "$FX" "$wf"; then
+    check "$wf: tracked to its end (outcome succeeded, n8n status success) with its result ($(trig "$FX" "$wf" "opportunities") opportunities)" \
+      test "$(trig "$FX" "$wf" "outcome || ' ' || execution_status || ' ' || (result->>'status') || ' ' || (opportunities IS NOT NULL)")" = "succeeded success success true"
+  else
+    not_ok "$wf: tracked to its end with its result"; show "$FX"
+  fi
+done
+check "forex-london-session quoted the pairs the parameters asked for (FOREX_PAIRS: EURUSD,GBPUSD)" \
+  test "$(sql "SELECT (result->'details'->'pairs')::text FROM triggers WHERE decision_id = $FX AND workflow = 'forex-london-session'")" = '["EURUSD", "GBPUSD"]'
+tm_hits=$(curl -s "$SB/_standin/requests?prefix=/tradermade/api/v1/live" | jpy "len([r for r in d if (r.get('query') or {}).get('currency') == 'EURUSD,GBPUSD'])")
+check "n8n asked TraderMade (the stand-in) for EURUSD,GBPUSD ($tm_hits times)" test "${tm_hits:-0}" -ge 1
+check "the decision with a forex scan and deep analysis is settled succeeded" \
+  wait_for 10 eval '[ "$(sql "SELECT status FROM decisions WHERE id = $FX")" = succeeded ]'
 
 # ---- metrics, secrets --------------------------------------------------------------------------
 
@@ -328,7 +464,7 @@ check "orchestrator_execution_duration_seconds counts the executions" \
 check "orchestrator_results_received_total{status=\"error\"} counts the failed scan" \
   test "$(sed -n 's/^orchestrator_results_received_total{status="error"} //p' "$T/metrics.txt")" -ge 1
 
-leaks=$(grep -rlF -e "$TOKEN" -e "$RTOKEN" -e "$N8N_KEY" -e "$HOOK_VALUE" -e "$LLM_KEY" -e "$TM_KEY" \
-        --exclude=standin.log "$T/log" "$T/answers" | sed "s|^$T/||" | tr '\n' ' ')
-check "no secret (API and results tokens, N8N_API_KEY, webhook auth, LLM and TraderMade keys) in our logs or API answers${leaks:+ (found in: $leaks)}" \
+leaks=$(grep -rlF -e "$TOKEN" -e "$RTOKEN" -e "$N8N_KEY" -e "$HOOK_VALUE" -e "$LLM_KEY" -e "$TM_KEY" -e "$OWNER_PW" \
+        --exclude=standin.log --exclude=standin-b.log --exclude=n8n-start.log "$T/log" "$T/answers" | sed "s|^$T/||" | tr '\n' ' ')
+check "no secret (API and results tokens, N8N_API_KEY, webhook auth, LLM and TraderMade keys, n8n owner password) in our logs or API answers${leaks:+ (found in: $leaks)}" \
   test -z "$leaks"

@@ -37,7 +37,12 @@ add a Service subclass there to add a prefix):
                GET /n8n/api/v1/executions/{id} (DELETE too), GET /n8n/api/v1/executions?workflowId=
                &status=&limit=&cursor=, GET /n8n/api/v1/workflows?active=&limit=&cursor=,
                GET /n8n/api/v1/workflows/{id}.  Every accepted webhook POST creates an
-               execution (see n8n_exec_status, n8n_exec_seconds, n8n_respond)
+               execution (see n8n_exec_status, n8n_exec_seconds, n8n_respond).
+               The internal REST API's owner login and stop (n8n 1.123):
+               POST /n8n/rest/login {"emailOrLdapLoginId","password"} (n8n_owner) -> 200 and
+               Set-Cookie: n8n-auth=<session>; POST /n8n/rest/executions/{id}/stop with that
+               cookie -> 200 {"data":{...,"status":"canceled"}} while it runs, 500 {"code":0,...}
+               once it ended or when unknown (as n8n 1.123), 401 without a valid session
   /llm         POST /llm/<...>/chat/completions (e.g. base URL .../llm/openai/v1), GET /llm/<...>/models
   /telegram    /telegram/bot<TOKEN>/sendMessage (JSON, form or query parameters), .../getMe
 
@@ -84,6 +89,7 @@ import math
 import os
 import random
 import re
+import secrets
 import signal
 import socket
 import sys
@@ -151,6 +157,8 @@ CONFIG_DOC = {
     "n8n_workflows": "list of workflow objects served by /api/v1/workflows as they are; null (default): "
                      "one active workflow per n8n_paths entry, named after its path, with a Webhook node",
     "n8n_page_max": "largest page /api/v1/executions and /api/v1/workflows return (default 250, n8n's maximum)",
+    "n8n_owner": "null (default: every /rest/login is refused), or {\"email\": e, \"password\": p}: the owner "
+                 "login /rest/login accepts",
     "n8n_auth": "null, or {\"header\": name, \"value\": v}: webhooks answer 403 "
                 "'Authorization data is wrong!' unless that header carries that value",
     "telegram_token": "string: the only bot token accepted (others 401); null: any well-formed token",
@@ -190,6 +198,7 @@ def default_config() -> dict:
         "n8n_api_key": None,
         "n8n_workflows": None,
         "n8n_page_max": 250,
+        "n8n_owner": None,
         "telegram_token": None,
         "telegram_retry_after": 3,
         "llm_key": None,
@@ -732,6 +741,8 @@ class N8n(Service):
         (("GET", "DELETE"), r"/api/v1/executions/([^/]+)/?", "api_execution"),
         (("GET",), r"/api/v1/workflows/?", "api_workflows"),
         (("GET",), r"/api/v1/workflows/([^/]+)/?", "api_workflow"),
+        (("POST",), r"/rest/login/?", "rest_login"),
+        (("POST",), r"/rest/executions/([^/]+)/stop/?", "rest_stop"),
         ((), r"/webhook/(.*)", "webhook"),
         ((), r"/webhook-test/(.*)", "webhook_test"),
     ]
@@ -744,6 +755,8 @@ class N8n(Service):
     def behaviour_keys(self, req, sub):
         if sub.startswith("/api/"):
             return ["n8n:api", "n8n"]
+        if sub.startswith("/rest/"):
+            return ["n8n:rest", "n8n"]
         m = self._WEBHOOK.fullmatch(sub)
         return [f"n8n:{self._clean(m.group(1))}", "n8n"] if m else ["n8n"]
 
@@ -820,7 +833,9 @@ class N8n(Service):
     def _exec_view(e: dict, now: float) -> dict:
         """An execution as GET /api/v1/executions/{id} shows it at time now."""
         started, final, secs = e["started"], e["final"], e["seconds"]
-        if final == "new":
+        if e.get("canceled_at") is not None:
+            status, start, stop = "canceled", started, e["canceled_at"]
+        elif final == "new":
             status, start, stop = "new", None, None
         elif now < started + secs:
             status, start, stop = "running", started, None
@@ -881,6 +896,44 @@ class N8n(Service):
         if e is None:
             return Response.json(404, {"message": "Not Found"})
         return Response.json(200, self._exec_view(e, time.time()))
+
+    # -- the internal REST API: owner login and stop ----------------------------
+    def rest_login(self, req, m):
+        owner = req.cfg.get("n8n_owner")
+        body = req.json if isinstance(req.json, dict) else {}
+        if (not owner or body.get("emailOrLdapLoginId") != owner["email"]
+                or body.get("password") != owner["password"]):
+            return Response.json(401, {"code": 401, "message": "Wrong username or password. Do you have caps lock on?"})
+        token = "sess-" + secrets.token_hex(24)
+        with self.state.lock:
+            self.state.n8n_sessions.add(token)
+            self.state.bump("n8n_logins")
+        return Response.json(200, {"data": {"id": "owner-1", "email": owner["email"], "role": "global:owner"}},
+                             headers=[("Set-Cookie", f"n8n-auth={token}; Max-Age=604800; Path=/; HttpOnly; SameSite=Lax")])
+
+    def rest_stop(self, req, m):
+        cookies = dict(c.strip().split("=", 1) for c in (req.header("cookie") or "").split(";") if "=" in c)
+        with self.state.lock:
+            ok = cookies.get("n8n-auth") in self.state.n8n_sessions
+        if not ok:
+            return Response.json(401, {"status": "error", "message": "Unauthorized"})
+        exec_id = m.group(1)
+        now = time.time()
+        with self.state.lock:
+            e = self.state.n8n_executions.get(exec_id)
+            # n8n 1.123 answers both with HTTP 500 and "code": 0
+            if e is None:
+                return Response.json(500, {"code": 0, "message": "Failed to find execution to stop"})
+            view = self._exec_view(e, now)
+            if view["status"] not in ("new", "unknown", "waiting", "running"):
+                return Response.json(500, {"code": 0, "message": f"Only running or waiting executions can be "
+                                                                f"stopped and {exec_id} is currently {view['status']}"})
+            e["canceled_at"] = now
+            self.state.bump("n8n_stops")
+            view = self._exec_view(e, now)
+        return Response.json(200, {"data": {"mode": "webhook", "startedAt": view["startedAt"],
+                                            "stoppedAt": view["stoppedAt"], "finished": False,
+                                            "status": "canceled"}})
 
     def api_executions(self, req, m):
         denied = self._api_auth(req)
@@ -1306,6 +1359,12 @@ def _exec_status(k, v):
             raise ConfigError(f"{k}: unknown status {json.dumps(x)}; allowed: {', '.join(N8N_EXEC_STATUSES)}")
 
 
+def _owner(k, v):
+    if v is not None and not (isinstance(v, dict) and set(v) == {"email", "password"}
+                              and all(isinstance(x, str) and x for x in v.values())):
+        raise ConfigError(f"{k}: expected null or {{\"email\": string, \"password\": string}}")
+
+
 def _workflow_list(k, v):
     if v is not None and not (isinstance(v, list) and all(isinstance(w, dict) for w in v)):
         raise ConfigError(f"{k}: expected null or a list of objects")
@@ -1321,7 +1380,7 @@ CONFIG_CHECKS = {
     "llm_content": _any, "llm_json_schema": _bool,
     "n8n_respond": _respond, "n8n_exec_status": _exec_status, "n8n_exec_seconds": _num(0, 86400),
     "n8n_api_key": _str(nullable=True), "n8n_workflows": _workflow_list,
-    "n8n_page_max": _num(1, N8N_API_PAGE_MAX, integer=True),
+    "n8n_page_max": _num(1, N8N_API_PAGE_MAX, integer=True), "n8n_owner": _owner,
     "llm_remaining_requests": _num(0, 10 ** 9, integer=True, nullable=True),
 }
 assert set(CONFIG_CHECKS) | {"behaviour"} == set(CONFIG_DOC)
@@ -1361,6 +1420,7 @@ class State:
             self.dropped = 0
             self.counters: dict[str, int] = {}
             self.n8n_executions: dict[str, dict] = {}
+            self.n8n_sessions: set[str] = set()
             self._reseed()
 
     def _reseed(self) -> None:

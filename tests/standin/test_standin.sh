@@ -299,6 +299,32 @@ expect_body 'Authorization data is wrong!' "n8n auth body"
 req POST /n8n/webhook/only-this -H 'X-Orch-Auth: s3' --data-binary '{}'; expect_status 200 "n8n auth ok"
 reset
 
+# --- n8n internal REST: owner login and stopping an execution ------------------
+req POST /n8n/rest/login -H 'Content-Type: application/json' --data-binary '{"emailOrLdapLoginId":"o@x.invalid","password":"pw"}'
+expect_status 401 "n8n login without an owner configured"
+config '{"n8n_owner": {"email": "o@x.invalid", "password": "pw"}, "n8n_respond": "accepted", "n8n_exec_seconds": 60}'
+req POST /_standin/config --data-binary '{"n8n_owner": {"email": 1}}'; expect_status 400 "config: bad n8n_owner"
+req POST /n8n/rest/login -H 'Content-Type: application/json' --data-binary '{"emailOrLdapLoginId":"o@x.invalid","password":"wrong"}'
+expect_status 401 "n8n login wrong password"
+expect_json '"Wrong username or password" in j["message"]' "n8n login refused body"
+req POST /n8n/rest/login -H 'Content-Type: application/json' --data-binary '{"emailOrLdapLoginId":"o@x.invalid","password":"pw"}'
+expect_status 200 "n8n login"
+expect_header '^set-cookie: n8n-auth=sess-[0-9a-f]+; ' "n8n login cookie"
+sess=$(tr -d '\r' <"$tmp/hdr" | sed -n 's/^[Ss]et-[Cc]ookie: n8n-auth=\([^;]*\).*/\1/p')
+req POST /n8n/webhook/crypto-normal-scan -H 'Content-Type: application/json' --data-binary '{"trigger_id":1}'
+xid=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["execution_id"])' "$tmp/body")
+req POST "/n8n/rest/executions/$xid/stop"; expect_status 401 "n8n stop without a session"
+req POST "/n8n/rest/executions/$xid/stop" -H "Cookie: n8n-auth=nope"; expect_status 401 "n8n stop with a wrong session"
+req POST "/n8n/rest/executions/$xid/stop" -H "Cookie: n8n-auth=$sess"; expect_status 200 "n8n stop a running execution"
+expect_json 'j["data"]["status"] == "canceled" and j["data"]["finished"] is False and j["data"]["stoppedAt"]' "n8n stop body"
+req GET "/n8n/api/v1/executions/$xid" -H 'X-N8N-API-KEY: k'
+expect_json 'j["status"] == "canceled" and j["stoppedAt"]' "n8n stopped execution is canceled"
+req POST "/n8n/rest/executions/$xid/stop" -H "Cookie: n8n-auth=$sess"; expect_status 500 "n8n stop an ended execution"
+expect_json '"Only running or waiting executions can be stopped" in j["message"]' "n8n stop ended body"
+req POST /n8n/rest/executions/999999/stop -H "Cookie: n8n-auth=$sess"; expect_status 500 "n8n stop unknown execution"
+expect_json 'j == {"code": 0, "message": "Failed to find execution to stop"}' "n8n stop unknown body"
+reset
+
 # --- Telegram ----------------------------------------------------------------
 req POST /telegram/bot123456:AAE-x_y/sendMessage -H 'Content-Type: application/json' \
     --data-binary '{"chat_id": 42, "text": "<b>Decision</b>: crypto &amp; normal", "parse_mode": "HTML", "disable_notification": true}'

@@ -204,6 +204,77 @@ static void test_payload_dry_run_and_closed(void **state)
     json_object_put(p);
 }
 
+static const char *params_env(const char *name, void *ctx)
+{
+    (void)ctx;
+    if (strcmp(name, "DEXSCREENER_QUERY") == 0)
+        return " SOL/USDC , pump,,bad\"quote, WETH/USDC,a,b,c,d";
+    if (strcmp(name, "FOREX_PAIRS") == 0)
+        return "EURUSD,USDJPY";
+    return NULL;
+}
+
+/* A JSON array of strings as "a|b|c". */
+static void join_strings(json_object *arr, char *out, size_t cap)
+{
+    out[0] = '\0';
+    for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+        size_t n = strlen(out);
+        snprintf(out + n, cap - n, "%s%s", i ? "|" : "", json_object_get_string(json_object_array_get_idx(arr, i)));
+    }
+}
+
+/* The scan parameters every body carries: crypto scans the DexScreener
+ * queries and a limit by intensity, forex sessions the pairs, deep
+ * analysis both, the health check none. */
+static void test_payload_parameters(void **state)
+{
+    (void)state;
+    struct cfg c;
+    char err[256], buf[256];
+    assert_int_equal(cfg_load_from(&c, params_env, NULL, err, sizeof err), 0);
+    struct sense_snapshot s;
+    struct decide_choice ch;
+    snap_example(&s);
+    choice_example(&ch);
+    /* without settings no parameters (the old body) */
+    json_object *p = act_payload(&s, &ch, 1, 2, "crypto-normal-scan", "k", 0, 0);
+    assert_false(json_object_object_get_ex(p, "parameters", NULL));
+    json_object_put(p);
+    s.cfg = &c;
+    ch.intensity = INTENSITY_AGGRESSIVE;
+    p = act_payload(&s, &ch, 1, 2, "crypto-aggressive-scan", "k", 0, 0);
+    json_object *pa = field(p, "parameters");
+    join_strings(field(pa, "queries"), buf, sizeof buf);
+    assert_string_equal(buf, "SOL/USDC|pump|WETH/USDC|a|b");      /* trimmed, bad ones left out, 5 at most */
+    assert_int_equal(json_object_get_int64(field(pa, "limit")), 50);
+    assert_false(json_object_object_get_ex(pa, "pairs", NULL));
+    json_object_put(p);
+    ch.intensity = INTENSITY_LIGHT;
+    p = act_payload(&s, &ch, 1, 2, "crypto-light-monitoring", "k", 0, 0);
+    assert_int_equal(json_object_get_int64(field(field(p, "parameters"), "limit")), 10);
+    json_object_put(p);
+    ch.intensity = INTENSITY_NORMAL;
+    p = act_payload(&s, &ch, 1, 2, "forex-london-session", "k", 0, 0);
+    pa = field(p, "parameters");
+    join_strings(field(pa, "pairs"), buf, sizeof buf);
+    assert_string_equal(buf, "EURUSD|USDJPY");
+    assert_false(json_object_object_get_ex(pa, "queries", NULL));
+    json_object_put(p);
+    p = act_payload(&s, &ch, 1, 2, "deep-market-analysis", "k", 0, 0);
+    pa = field(p, "parameters");
+    assert_int_equal(json_object_array_length(field(pa, "pairs")), 2);
+    assert_int_equal(json_object_array_length(field(pa, "queries")), 5);
+    assert_int_equal(json_object_get_int64(field(pa, "limit")), 25);
+    json_object_put(p);
+    p = act_payload(&s, &ch, 1, 2, "health-monitor-check", "k", 0, 0);
+    assert_int_equal(json_object_object_length(field(p, "parameters")), 0);
+    json_object_put(p);
+    assert_null(act_parameters(&c, "no-such-workflow", INTENSITY_NORMAL));
+    assert_null(act_parameters(NULL, "crypto-normal-scan", INTENSITY_NORMAL));
+    cfg_free(&c);
+}
+
 /* ---- classification ------------------------------------------------------------ */
 
 static void test_classify(void **state)
@@ -588,6 +659,7 @@ int main(void)
         cmocka_unit_test(test_key_format),
         cmocka_unit_test(test_payload_fields),
         cmocka_unit_test(test_payload_dry_run_and_closed),
+        cmocka_unit_test(test_payload_parameters),
         cmocka_unit_test(test_classify),
         cmocka_unit_test(test_status_names),
         cmocka_unit_test(test_fire_many),

@@ -989,6 +989,52 @@ static void test_forced_decision_acts(void **state)
     assert_int_equal(ch.nwf, 0);
 }
 
+/* What the deliver knows to be unusable (an open circuit, a 404, inactive
+ * in n8n) is on no menu, with a note, so that neither the LLM nor the
+ * fallback nor a forced decision chooses it. */
+static void test_menu_leaves_out_blocked_workflows(void **state)
+{
+    (void)state;
+    struct sense_snapshot s;
+    struct decide_menu m;
+    struct decide_choice ch;
+    snap_healthy(&s);
+    s.wf_blocked[WF_FOREX_LONDON] = 1;
+    snprintf(s.wf_blocked_why[WF_FOREX_LONDON], sizeof s.wf_blocked_why[0], "forex-london-session: circuit open until X");
+    for (int w = WF_CRYPTO_AGGRESSIVE; w <= WF_CRYPTO_LIGHT; w++) {
+        s.wf_blocked[w] = 1;
+        snprintf(s.wf_blocked_why[w], sizeof s.wf_blocked_why[0], "%s: not registered in n8n (404)",
+                 catalog_workflow(w)->path);
+    }
+    decide_menu_build(&g_cfg, &s, &m);
+    for (int mode = 0; mode < MODE_COUNT; mode++) {
+        assert_false(m.wf_allowed[mode][WF_FOREX_LONDON]);
+        assert_false(m.wf_allowed[mode][WF_CRYPTO_NORMAL]);
+    }
+    assert_true(m.wf_allowed[MODE_HYBRID][WF_FOREX_NEWYORK]);
+    int noted = 0;
+    for (int i = 0; i < m.nnotes; i++)
+        noted += strstr(m.notes[i], "forex-london-session: circuit open") != NULL ||
+                 strstr(m.notes[i], "crypto-normal-scan: not registered") != NULL;
+    assert_int_equal(noted, 2);
+    json_object *j = decide_menu_to_json(&m);
+    assert_non_null(strstr(json_object_to_json_string(j), "forex-london-session: circuit open"));
+    json_object_put(j);
+    /* the fallback takes the next session workflow and scans no crypto */
+    decide_fallback(&g_cfg, &s, &m, &ch);
+    assert_false(chose(&ch, WF_FOREX_LONDON));
+    assert_false(scans_crypto(&ch));
+    expect_valid(&m, &ch);
+    /* an LLM choosing one is rejected; a forced decision does not add one */
+    choice(&ch, MODE_HYBRID, INTENSITY_NORMAL, 900, 1, WF_CRYPTO_NORMAL);
+    expect_invalid(&m, &ch, "not on the menu");
+    choice(&ch, MODE_HYBRID, INTENSITY_NORMAL, 900, 0);
+    decide_force(&m, &ch);
+    assert_false(chose(&ch, WF_FOREX_LONDON));
+    assert_false(scans_crypto(&ch));
+    assert_true(chose(&ch, WF_FOREX_NEWYORK));
+}
+
 static void test_wf_fits(void **state)
 {
     (void)state;
@@ -1018,6 +1064,7 @@ int main(void)
         cmocka_unit_test(test_menu_high_load),
         cmocka_unit_test(test_menu_forex_workflows_follow_sessions),
         cmocka_unit_test(test_menu_json),
+        cmocka_unit_test(test_menu_leaves_out_blocked_workflows),
         cmocka_unit_test(test_fallback_no_learning_scans_what_is_open),
         cmocka_unit_test(test_fallback_quiet_market_is_not_scanned),
         cmocka_unit_test(test_fallback_active_market_is_watched),

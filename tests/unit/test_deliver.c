@@ -17,6 +17,8 @@
 #include "act.h"
 #include "cfg.h"
 #include "deliver.h"
+#include "follow.h"
+#include "learn.h"
 #include "http.h"
 #include "log.h"
 #include "store.h"
@@ -118,6 +120,10 @@ static void test_kinds(void **state)
     assert_int_equal(deliver_kind_of(&j), DELIVER_KIND_CLIENT_ERROR);
     j = job(ACT_FAILED, HTTP_OK, 422);
     assert_int_equal(deliver_kind_of(&j), DELIVER_KIND_CLIENT_ERROR);
+    /* n8n answered, but more than the worker reads: its execution may run, never sent again */
+    j = job(ACT_FAILED, HTTP_ETOOBIG, 500);
+    assert_int_equal(deliver_kind_of(&j), DELIVER_KIND_TOO_BIG);
+    assert_false(deliver_retryable(DELIVER_KIND_TOO_BIG));
 
     assert_true(deliver_retryable(DELIVER_KIND_TRANSPORT));
     assert_true(deliver_retryable(DELIVER_KIND_TIMEOUT));
@@ -128,7 +134,7 @@ static void test_kinds(void **state)
     assert_false(deliver_retryable(DELIVER_KIND_NONE));
     /* the names are the CHECK constraint's */
     const char *names[] = { "transport", "timeout", "server_error", "rate_limited", "client_error",
-                            "not_registered", "circuit_open", "concurrency" };
+                            "not_registered", "circuit_open", "concurrency", "too_big" };
     for (int k = DELIVER_KIND_TRANSPORT; k < DELIVER_KIND_COUNT; k++)
         assert_string_equal(deliver_kind_name(k), names[k - 1]);
 }
@@ -182,7 +188,7 @@ static void test_circuit(void **state)
     struct deliver_circuit c;
     memset(&c, 0, sizeof c);
     time_t t = 1000;
-    assert_true(deliver_circuit_allow(&c, t));
+    assert_true(deliver_circuit_allow(&c, t, 1, 600));
     assert_int_equal(deliver_circuit_record(&c, 0, t, 3, 60), 0);
     assert_int_equal(deliver_circuit_record(&c, 0, t, 3, 60), 0);
     /* a success resets the count */
@@ -195,20 +201,20 @@ static void test_circuit(void **state)
     assert_int_equal(c.open_until, t + 61);
     assert_int_equal(c.opens, 1);
     assert_string_equal(deliver_circuit_name(c.state), "open");
-    assert_false(deliver_circuit_allow(&c, t + 30));
-    assert_false(deliver_circuit_allow(&c, t + 60));
+    assert_false(deliver_circuit_allow(&c, t + 30, 1, 600));
+    assert_false(deliver_circuit_allow(&c, t + 60, 1, 600));
     /* a late failure while open does not open it again */
     assert_int_equal(deliver_circuit_record(&c, 0, t + 40, 3, 60), 0);
     assert_int_equal(c.opens, 1);
     /* cooldown over: half open lets one through */
-    assert_true(deliver_circuit_allow(&c, t + 61));
+    assert_true(deliver_circuit_allow(&c, t + 61, 2, 600));
     assert_int_equal(c.state, DELIVER_HALF_OPEN);
     assert_string_equal(deliver_circuit_name(c.state), "half_open");
     /* its failure opens it again at once */
     assert_int_equal(deliver_circuit_record(&c, 0, t + 62, 3, 60), 1);
     assert_int_equal(c.state, DELIVER_OPEN);
     assert_int_equal(c.opens, 2);
-    assert_true(deliver_circuit_allow(&c, t + 200));
+    assert_true(deliver_circuit_allow(&c, t + 200, 3, 600));
     /* its success closes it */
     assert_int_equal(deliver_circuit_record(&c, 1, t + 201, 3, 60), 0);
     assert_int_equal(c.state, DELIVER_CLOSED);
@@ -219,12 +225,51 @@ static void test_circuit(void **state)
     assert_int_equal(deliver_circuit_record(&c, 0, t, 1, 5), 1);
 }
 
+/* Half open admits exactly one probe until its outcome: with tracking a
+ * success arrives only at the execution's end, and meanwhile every other
+ * trigger is refused; the probe's own retries pass. */
+static void test_half_open_one_probe(void **state)
+{
+    (void)state;
+    struct deliver_circuit c;
+    memset(&c, 0, sizeof c);
+    time_t t = 5000;
+    assert_int_equal(deliver_circuit_record(&c, 0, t, 1, 60), 1);
+    assert_false(deliver_circuit_allow(&c, t + 10, 100, 600));
+    assert_true(deliver_circuit_allow(&c, t + 60, 101, 600));     /* the probe */
+    assert_int_equal(c.state, DELIVER_HALF_OPEN);
+    assert_int_equal(c.probe_id, 101);
+    assert_false(deliver_circuit_allow(&c, t + 61, 102, 600));    /* a second one is refused */
+    assert_false(deliver_circuit_allow(&c, t + 300, 103, 600));
+    assert_true(deliver_circuit_allow(&c, t + 301, 101, 600));    /* the probe's retry passes */
+    /* a probe that ends without a verdict (superseded, not sent) lets the next one probe */
+    deliver_circuit_release(&c, 999);
+    assert_false(deliver_circuit_allow(&c, t + 302, 104, 600));
+    deliver_circuit_release(&c, 101);
+    assert_true(deliver_circuit_allow(&c, t + 303, 104, 600));
+    assert_false(deliver_circuit_allow(&c, t + 304, 105, 600));
+    /* a probe whose end never comes stops blocking after probe_timeout_s */
+    assert_true(deliver_circuit_allow(&c, t + 303 + 600, 106, 600));
+    assert_int_equal(c.probe_id, 106);
+    /* its success closes the circuit: everything goes again */
+    assert_int_equal(deliver_circuit_record(&c, 1, t + 1000, 1, 60), 0);
+    assert_int_equal(c.state, DELIVER_CLOSED);
+    assert_true(deliver_circuit_allow(&c, t + 1001, 107, 600));
+    assert_true(deliver_circuit_allow(&c, t + 1001, 108, 600));
+    /* its failure opens it again, and the next probe waits for the cooldown */
+    assert_int_equal(deliver_circuit_record(&c, 0, t + 1002, 1, 60), 1);
+    assert_true(deliver_circuit_allow(&c, t + 1062, 109, 600));
+    assert_int_equal(deliver_circuit_record(&c, 0, t + 1063, 1, 60), 1);
+    assert_false(deliver_circuit_allow(&c, t + 1064, 110, 600));
+}
+
 /* ---- a local deliver (the replay's) through a test transport ------------- */
 
 struct fake_net {
     int calls, sent;
     long answer;                /* HTTP status every job gets */
     long long last_trigger;
+    const char *response;       /* the answer's body (NULL: empty) */
 };
 
 static void fake_fire(void *user, struct act_job *jobs, int n)
@@ -237,6 +282,7 @@ static void fake_fire(void *user, struct act_job *jobs, int n)
         jobs[i].retry_after_ms = -1;
         jobs[i].status = f->answer / 100 == 2 ? ACT_SENT : ACT_FAILED;
         snprintf(jobs[i].error, sizeof jobs[i].error, "%s", f->answer / 100 == 2 ? "" : "HTTP 400");
+        snprintf(jobs[i].response, sizeof jobs[i].response, "%s", f->response ? f->response : "");
         f->sent++;
         f->last_trigger = jobs[i].trigger_id;
     }
@@ -325,6 +371,176 @@ static void test_local_deliver(void **state)
     assert_int_equal(deliver_decision(&d, NULL, &sd, t0 + 1 + c.workflow_breaker_cooldown_seconds, &tp, sent, st), 0);
     assert_int_equal(sent[0], 1);
     assert_int_equal(d.circuit[WF_CRYPTO_NORMAL].state, DELIVER_CLOSED);
+
+    /* with tracking the probe's success arrives at its execution's end:
+     * until then a second trigger is refused, not let through */
+    net.answer = 400;
+    for (int k = 0; k < 2; k++) {
+        one_trigger(&sd, 300 + 10 * k, WF_CRYPTO_LIGHT);
+        assert_int_equal(deliver_decision(&d, NULL, &sd, t0 + k, &tp, sent, st), 0);
+    }
+    assert_int_equal(d.circuit[WF_CRYPTO_LIGHT].state, DELIVER_OPEN);
+    d.tracking = 1;
+    net.answer = 200;
+    net.response = "{\"accepted\":true,\"execution_id\":\"55\"}";
+    time_t th = t0 + 1 + c.workflow_breaker_cooldown_seconds;
+    one_trigger(&sd, 400, WF_CRYPTO_LIGHT);
+    assert_int_equal(deliver_decision(&d, NULL, &sd, th, &tp, sent, st), 0);
+    assert_int_equal(sent[0], DELIVER_SENT_OK);             /* the probe */
+    assert_int_equal(d.circuit[WF_CRYPTO_LIGHT].state, DELIVER_HALF_OPEN);
+    before = net.sent;
+    one_trigger(&sd, 410, WF_CRYPTO_LIGHT);
+    assert_int_equal(deliver_decision(&d, NULL, &sd, th + 5, &tp, sent, st), 0);
+    assert_int_equal(sent[0], DELIVER_SENT_SKIPPED);        /* a second one is refused */
+    assert_string_equal(st, "failed");
+    assert_int_equal(net.sent, before);
+    assert_int_equal(d.circuit[WF_CRYPTO_LIGHT].probe_id, 401);
+    /* the probe's execution succeeded: closed, the next one goes */
+    assert_int_equal(deliver_note_outcome(&d, NULL, WF_CRYPTO_LIGHT, 401, 1, th + 30), 0);
+    assert_int_equal(d.circuit[WF_CRYPTO_LIGHT].state, DELIVER_CLOSED);
+    one_trigger(&sd, 420, WF_CRYPTO_LIGHT);
+    assert_int_equal(deliver_decision(&d, NULL, &sd, th + 31, &tp, sent, st), 0);
+    assert_int_equal(sent[0], DELIVER_SENT_OK);
+    assert_int_equal(net.sent, before + 1);
+    deliver_free(&d);
+    cfg_free(&c);
+}
+
+/* What the decision menu must leave out: open circuits, a half-open
+ * circuit's running probe, workflows n8n lists inactive, a 404 until n8n
+ * lists it active again or the cooldown has passed. */
+static void test_menu_blocked(void **state)
+{
+    (void)state;
+    log_init("test", LOG_ERROR);
+    struct cfg c;
+    char err[256], why[120];
+    assert_int_equal(cfg_load_from(&c, local_env, NULL, err, sizeof err), 0);
+    struct deliver d;
+    assert_int_equal(deliver_init(&d, &c, NULL, NULL, err, sizeof err), 0);
+    time_t t = 1736000000;
+    for (int w = 0; w < WF_COUNT; w++)
+        assert_false(deliver_menu_blocked(&d, w, t, why, sizeof why));
+    /* open circuit */
+    struct deliver_circuit *cc = &d.circuit[WF_CRYPTO_NORMAL];
+    assert_int_equal(deliver_circuit_record(cc, 0, t, 1, 300), 1);
+    assert_true(deliver_menu_blocked(&d, WF_CRYPTO_NORMAL, t + 1, why, sizeof why));
+    assert_non_null(strstr(why, "crypto-normal-scan: circuit open until"));
+    /* cooldown over: on the menu (the next trigger probes) ... */
+    assert_false(deliver_menu_blocked(&d, WF_CRYPTO_NORMAL, t + 300, why, sizeof why));
+    /* ... and off it while the probe runs */
+    assert_true(deliver_circuit_allow(cc, t + 300, 77, c.track_timeout_seconds));
+    assert_true(deliver_menu_blocked(&d, WF_CRYPTO_NORMAL, t + 301, why, sizeof why));
+    assert_non_null(strstr(why, "probe trigger #77"));
+    assert_int_equal(deliver_note_outcome(&d, NULL, WF_CRYPTO_NORMAL, 77, 1, t + 302), 0);
+    assert_false(deliver_menu_blocked(&d, WF_CRYPTO_NORMAL, t + 302, why, sizeof why));
+    /* inactive in n8n's list */
+    deliver_note_n8n(&d, WF_FOREX_LONDON, 0, t);
+    assert_true(deliver_menu_blocked(&d, WF_FOREX_LONDON, t, why, sizeof why));
+    assert_non_null(strstr(why, "inactive in n8n"));
+    deliver_note_n8n(&d, WF_FOREX_LONDON, 1, t + 5);
+    assert_false(deliver_menu_blocked(&d, WF_FOREX_LONDON, t + 5, why, sizeof why));
+    /* a 404: off until n8n lists it active after it, or the cooldown has passed */
+    d.available[WF_DEEP_ANALYSIS] = 0;
+    d.unavailable_at[WF_DEEP_ANALYSIS] = t;
+    deliver_note_n8n(&d, WF_DEEP_ANALYSIS, 1, t - 10);
+    assert_true(deliver_menu_blocked(&d, WF_DEEP_ANALYSIS, t + 1, why, sizeof why));
+    assert_non_null(strstr(why, "not registered in n8n (404)"));
+    assert_false(deliver_menu_blocked(&d, WF_DEEP_ANALYSIS, t + c.workflow_breaker_cooldown_seconds, why, sizeof why));
+    deliver_note_n8n(&d, WF_DEEP_ANALYSIS, 1, t + 2);
+    assert_false(deliver_menu_blocked(&d, WF_DEEP_ANALYSIS, t + 3, why, sizeof why));
+    deliver_free(&d);
+    cfg_free(&c);
+}
+
+static const char *results_env(const char *name, void *ctx)
+{
+    (void)ctx;
+    if (strcmp(name, "N8N_BASE_URL") == 0)
+        return "http://n8n.invalid";
+    if (strcmp(name, "ORCH_RESULTS_TOKEN") == 0)
+        return "results-token";
+    return NULL;
+}
+
+/* An ended execution as follow_handle gets it. */
+static struct store_unsettled ended(long long id, const char *outcome, const char *result_status, int opportunities)
+{
+    struct store_unsettled u;
+    memset(&u, 0, sizeof u);
+    u.id = id;
+    u.decision_id = 1;
+    u.wf = WF_CRYPTO_NORMAL;
+    snprintf(u.status, sizeof u.status, "sent");
+    snprintf(u.outcome, sizeof u.outcome, "%s", outcome);
+    snprintf(u.result_status, sizeof u.result_status, "%s", result_status);
+    u.need_settle = 1;
+    u.need_learn = opportunities >= 0;
+    u.opportunities = opportunities;
+    snprintf(u.execution_id, sizeof u.execution_id, "%lld", id + 100);
+    u.intensity = INTENSITY_NORMAL;
+    u.band = LEARN_USUAL;
+    u.bucket = 0;
+    u.exposure = 1;
+    return u;
+}
+
+/* A run whose end is followed learns its success at the end, not at
+ * delivery; a failed, crashed, canceled or timed-out execution, or an
+ * error result, is a failure and feeds no opportunities; our own
+ * 'replace' (superseded) teaches nothing. */
+static void test_follow_learns_ends(void **state)
+{
+    (void)state;
+    log_init("test", LOG_ERROR);
+    struct cfg c;
+    char err[256];
+    assert_int_equal(cfg_load_from(&c, results_env, NULL, err, sizeof err), 0);
+    struct learn l;
+    learn_init(&l, &c);
+    struct deliver d;
+    assert_int_equal(deliver_init(&d, &c, NULL, &l, err, sizeof err), 0);
+    struct follow f;
+    follow_init(&f, &c, &d, &l, NULL);
+    /* results expected: every accepted delivery's end will be known */
+    assert_true(deliver_end_followed(&d, NULL));
+    const struct learn_arm *a = &l.m[LEARN_CRYPTO].arm[LEARN_USUAL][INTENSITY_NORMAL];
+    time_t t = 1736000000;
+    struct store_unsettled u = ended(1, "failed", "error", 0);
+    assert_int_equal(follow_handle(&f, NULL, &u, t), 0);
+    assert_float_equal(a->fail, 1, 1e-9);
+    assert_float_equal(a->ok, 0, 1e-9);
+    assert_float_equal(a->runs, 0, 1e-9);           /* the error result's 0 is not a scan that ran */
+    u = ended(2, "succeeded", "success", 3);
+    assert_int_equal(follow_handle(&f, NULL, &u, t), 0);
+    assert_float_equal(a->ok, 1, 1e-9);
+    assert_float_equal(a->runs, 1, 1e-9);
+    assert_float_equal(a->opps, 3, 1e-9);
+    static const char *const bad[] = { "crashed", "canceled", "timed_out" };
+    for (int k = 0; k < 3; k++) {
+        u = ended(3 + k, bad[k], "", -1);
+        assert_int_equal(follow_handle(&f, NULL, &u, t), 0);
+    }
+    assert_float_equal(a->fail, 4, 1e-9);
+    /* a result that says error while n8n said success: no opportunities */
+    u = ended(8, "", "error", 2);
+    u.need_settle = 0;
+    assert_int_equal(follow_handle(&f, NULL, &u, t), 0);
+    assert_float_equal(a->opps, 3, 1e-9);
+    u = ended(9, "superseded", "", -1);
+    long long nobs = l.nobs;
+    assert_int_equal(follow_handle(&f, NULL, &u, t), 0);
+    assert_int_equal(l.nobs, nobs);
+    assert_float_equal(a->ok, 1, 1e-9);
+    assert_float_equal(a->fail, 4, 1e-9);
+    /* a local deliver (the replay) counts success at delivery: its reported end adds none */
+    deliver_set_local(&d, 1);
+    assert_false(deliver_end_followed(&d, "5"));
+    u = ended(10, "succeeded", "success", 1);
+    assert_int_equal(follow_handle(&f, NULL, &u, t), 0);
+    assert_float_equal(a->ok, 1, 1e-9);
+    assert_float_equal(a->opps, 4, 1e-9);
+    deliver_free(&d);
     cfg_free(&c);
 }
 
@@ -337,6 +553,9 @@ int main(void)
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_retry_after),
         cmocka_unit_test(test_circuit),
+        cmocka_unit_test(test_half_open_one_probe),
+        cmocka_unit_test(test_menu_blocked),
+        cmocka_unit_test(test_follow_learns_ends),
         cmocka_unit_test(test_local_deliver),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

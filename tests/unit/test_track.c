@@ -966,6 +966,87 @@ static void against_the_standin(void **state)
     standin_stop(&si);
 }
 
+/* Stopping an execution through n8n's internal REST API (the stand-in's
+ * copy of n8n 1.123's /rest/login and /rest/executions/{id}/stop): the
+ * owner's session is taken from the Set-Cookie header (longer than the
+ * plain headers keep), reused, renewed once on a 401; an ended execution
+ * is "ended"; a refused login fails without the password in the log. */
+static void stop_against_the_standin(void **state)
+{
+    (void)state;
+    struct standin si;
+    standin_start(&si);
+    char base[96];
+    snprintf(base, sizeof base, "%s/n8n", si.base);
+    struct cfg c;
+    memset(&c, 0, sizeof c);
+    c.n8n_base_url = base;
+    c.n8n_api_url = "";
+    c.n8n_api_key = KEY;
+    c.webhook_timeout_ms = 3000;
+    c.n8n_owner_email = "";
+    c.n8n_owner_password = "";
+    struct track_stopper st;
+    track_stopper_init(&st, &c);
+    char status[32], err[200];
+    assert_false(track_stop_enabled(&c));
+    assert_int_equal(track_stop_execution(&st, "1", status, sizeof status, err, sizeof err), TRACK_STOP_DISABLED);
+    assert_non_null(strstr(err, "N8N_OWNER_EMAIL"));
+    c.n8n_owner_email = "owner@x.invalid";
+    c.n8n_owner_password = "Secret-Pw-123";
+    assert_true(track_stop_enabled(&c));
+    free(standin_post(&si, "/_standin/config",
+                      "{\"n8n_respond\":\"accepted\",\"n8n_exec_seconds\":60,"
+                      "\"n8n_owner\":{\"email\":\"owner@x.invalid\",\"password\":\"Secret-Pw-123\"}}"));
+    char *ids[2];
+    for (int i = 0; i < 2; i++) {
+        char *ans = standin_post(&si, "/n8n/webhook/crypto-light-monitoring", "{}");
+        ids[i] = track_parse_webhook_answer(ans);
+        assert_non_null(ids[i]);
+        free(ans);
+    }
+    cap_start();
+    assert_int_equal(track_stop_execution(&st, ids[0], status, sizeof status, err, sizeof err), TRACK_STOP_STOPPED);
+    assert_string_equal(status, "canceled");
+    assert_int_equal(st.logins, 1);
+    assert_non_null(st.session);
+    assert_true(strncmp(st.session, "sess-", 5) == 0);
+    struct track_exec e;
+    assert_int_equal(track_fetch(&c, ids[0], &e), TRACK_OK);
+    assert_int_equal(e.status, TRACK_STATUS_CANCELED);
+    /* an ended execution: nothing to stop */
+    assert_int_equal(track_stop_execution(&st, ids[0], status, sizeof status, err, sizeof err), TRACK_STOP_ENDED);
+    assert_int_equal(st.logins, 1);                     /* the session was reused */
+    /* the session no longer valid (n8n restarted): one login more */
+    free(standin_post(&si, "/_standin/reset", ""));
+    free(standin_post(&si, "/_standin/config",
+                      "{\"n8n_respond\":\"accepted\",\"n8n_exec_seconds\":60,"
+                      "\"n8n_owner\":{\"email\":\"owner@x.invalid\",\"password\":\"Secret-Pw-123\"}}"));
+    char *ans = standin_post(&si, "/n8n/webhook/crypto-light-monitoring", "{}");
+    free(ids[1]);
+    ids[1] = track_parse_webhook_answer(ans);
+    free(ans);
+    assert_int_equal(track_stop_execution(&st, ids[1], status, sizeof status, err, sizeof err), TRACK_STOP_STOPPED);
+    assert_int_equal(st.logins, 2);
+    /* a wrong password: refused, said so */
+    free(standin_post(&si, "/_standin/config", "{\"n8n_owner\":{\"email\":\"owner@x.invalid\",\"password\":\"other\"}}"));
+    track_stopper_free(&st);
+    assert_null(st.session);
+    assert_int_equal(track_stop_execution(&st, ids[1], status, sizeof status, err, sizeof err), TRACK_STOP_FAILED);
+    assert_non_null(strstr(err, "login refused (HTTP 401"));
+    assert_int_equal(track_stop_execution(&st, "not/an/id", status, sizeof status, err, sizeof err), TRACK_STOP_FAILED);
+    char *log = cap_stop();
+    assert_null(strstr(log, "Secret-Pw-123"));
+    assert_null(strstr(log, "sess-"));
+    assert_non_null(strstr(log, "\"event\":\"track.stopped\""));
+    assert_non_null(strstr(log, "\"event\":\"track.stop_failed\""));
+    free(log);
+    track_stopper_free(&st);
+    free(ids[0]);
+    free(ids[1]);
+    standin_stop(&si);
+}
+
 int main(void)
 {
     if (http_global_init() != 0)
@@ -983,6 +1064,7 @@ int main(void)
         cmocka_unit_test_teardown(list_workflows_follows_cursors, cap_teardown),
         cmocka_unit_test_teardown(list_workflows_bounds_and_errors, cap_teardown),
         cmocka_unit_test_teardown(against_the_standin, cap_teardown),
+        cmocka_unit_test_teardown(stop_against_the_standin, cap_teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     http_global_cleanup();
