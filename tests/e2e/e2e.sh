@@ -50,11 +50,6 @@ triggers_done() {
               FROM triggers t JOIN decisions d ON d.id = t.decision_id WHERE d.id = $1")" = t ]
 }
 
-# status_is EXPR: GET /status and evaluate EXPR over it
-status_is() {
-  api GET /status
-  [ "$CODE" = 200 ] && [ "$(jpy "$1" < "$BODY")" = true ]
-}
 
 # force_and_wait SECONDS: force a decision, wait until it exists and its
 # triggers are finished; FORCED_ID is its id.

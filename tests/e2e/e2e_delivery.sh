@@ -29,122 +29,24 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-export top_srcdir top_builddir
-SHARED_DATA=${SHARED_DATA:-$top_srcdir/../shared/data}
-FIXTURES=$SHARED_DATA/fixtures
-
-PASSED=0
-FAILED=0
-ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
-not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
-note() { echo "# $*"; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
-bail() { not_ok "$*"; exit 1; }
-
-for v in $(sed -n 's/^#\{0,1\}\([A-Z][A-Z0-9_]*\)=.*/\1/p' "$top_srcdir/env.example"); do
-  unset "$v"
-done
-
-# shellcheck source=../lib/stack.sh
-. "$top_srcdir/tests/lib/stack.sh"
-
-T=$(mktemp -d /tmp/orch-e2e-delivery.XXXXXX) || exit 1
-mkdir -p "$T/answers"
-finish() {
-  local rc=$?
-  stack_stop
-  if [ "$FAILED" -gt 0 ] || [ "$rc" != 0 ]; then
-    for f in "$T"/log/*.log; do
-      [ -s "$f" ] || continue
-      echo "# --- last lines of $(basename "$f")"
-      tail -n 15 "$f" | sed 's/^/#   /'
-    done
-  fi
-  if [ -n "${KEEP_TMP:-}" ]; then note "kept $T"; else rm -rf "$T"; fi
-  echo "$PASSED passed, $FAILED failed"
-  [ "$FAILED" = 0 ] && [ "$rc" = 0 ] && exit 0
-  exit 1
-}
-stack_init "$T" || bail "state directory $T"
-trap finish EXIT
-trap 'exit 130' INT TERM
+E2E_NAME=e2e_delivery
+# shellcheck source=../lib/e2e.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")/../lib" && pwd)/e2e.sh"
+e2e_begin
 
 # ---- helpers ---------------------------------------------------------------------
 
-jpy() {
-  "$PYTHON" -c '
-import json, re, sys
-def rows(d):
-    return d.get("decisions", []) if isinstance(d, dict) else d
-try:
-    d = json.load(sys.stdin)
-except ValueError:
-    sys.exit(3)
-v = eval(sys.argv[1])
-print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)
-' "$1"
-}
 
-NREQ=0
-api() {
-  local method=$1 path=$2
-  shift 2
-  NREQ=$((NREQ + 1))
-  BODY=$T/answers/$NREQ.body HDRS=$T/answers/$NREQ.headers
-  CODE=$(curl -s -X "$method" -o "$BODY" -D "$HDRS" -w '%{http_code}' --max-time 15 "$@" "$BASE$path")
-}
-auth() { echo "Authorization: Bearer $TOKEN"; }
-sql() { pg_psql -d orchestrator -At -c "$1"; }
-last_decision() { sql "SELECT coalesce(max(id), 0) FROM decisions"; }
-
-standin_config() {
-  local code
-  code=$(curl -s -o "$T/standin-config.out" -w '%{http_code}' --max-time 5 \
-         -H 'Content-Type: application/json' --data-binary "$1" "$SA/_standin/config")
-  [ "$code" = 200 ] || { note "stand-in config $1 -> HTTP $code: $(head -c 300 "$T/standin-config.out")"; return 1; }
-}
 standin_requests() { curl -s --max-time 5 "$SA/_standin/requests?$1"; }
 
-wait_for() {
-  local secs=$1 end
-  shift
-  end=$(($(date +%s%N) / 1000000 + secs * 1000))
-  while :; do
-    "$@" && return 0
-    [ $(($(date +%s%N) / 1000000)) -ge $end ] && return 1
-    sleep 0.25
-  done
-}
 
 # force: POST /control/force-decision and wait for the decision; D is its id.
-force() {
-  local before
-  before=$(last_decision)
-  api POST /control/force-decision --data-binary '' -H "$(auth)"
-  [ "$CODE" = 202 ] || { note "force-decision -> HTTP $CODE"; return 1; }
-  newer() { [ "$(last_decision)" -gt "$before" ]; }
-  wait_for 15 newer || { note "no decision after #$before"; return 1; }
-  D=$(last_decision)
-}
-# settled ID: none of the decision's triggers is pending, sending or retrying
-settled() {
-  [ "$(sql "SELECT count(*) > 0 AND bool_and(status NOT IN ('pending','sending','retrying'))
-              FROM triggers WHERE decision_id = $1")" = t ]
-}
-# trig ID WORKFLOW COLUMN: a column of the decision's trigger of that workflow
-trig() { sql "SELECT $3 FROM triggers WHERE decision_id = $1 AND workflow = '$2'"; }
+force() { force_new 15; }
 show() { sql "SELECT workflow || ' ' || status || ' attempts=' || attempts || ' http=' || coalesce(http_status::text, '-')
                      || ' exec=' || coalesce(execution_id, '-') || ' outcome=' || coalesce(outcome, '-')
                      || ' kind=' || coalesce(last_error_kind, '-') || ' err=' || coalesce(error, '-')
                 FROM triggers WHERE decision_id = $1 ORDER BY id" | sed 's/^/#   /'; }
 outcome_is() { [ "$(trig "$1" "$2" "coalesce(outcome, '-')")" = "$3" ]; }
-status_is() {
-  api GET /status
-  [ "$CODE" = 200 ] && [ "$(jpy "$1" < "$BODY")" = true ]
-}
 # telegram_texts: the texts of every sendMessage the stand-in received, one per line
 telegram_texts() {
   standin_requests "prefix=/telegram/&method=POST" | jpy '"\n".join((r.get("body") or {}).get("text", "").replace("\n", " ") for r in d if isinstance(r.get("body"), dict))'
@@ -165,15 +67,9 @@ result() {
 # ---- start -----------------------------------------------------------------------
 
 [ -x "$ORCH_WORKER_BIN" ] && [ -x "$ORCH_API_BIN" ] || bail "binaries built"
-[ -d "$FIXTURES" ] || bail "fixtures found in $FIXTURES (set SHARED_DATA)"
 PG_FAST=1 stack_start_pg || bail "PostgreSQL started"
-stack_spawn standin "$T/log/standin.log" \
-  "$PYTHON" -u "$top_srcdir/tests/standin/standin.py" --port 0 --fixtures "$FIXTURES"
-standin_port() { SPORT=$(sed -n 's/^standin listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$T/log/standin.log" | head -n 1); [ -n "$SPORT" ]; }
-wait_for 10 standin_port || bail "stand-in started"
-SA=http://127.0.0.1:$SPORT
+standin_start
 
-rnd() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
 TOKEN=$(rnd 24)
 RTOKEN=results-$(rnd 16)
 N8N_KEY=n8n-key-$(rnd 12)

@@ -43,120 +43,30 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-export top_srcdir top_builddir
-SHARED_DATA=${SHARED_DATA:-$top_srcdir/../shared/data}
-FIXTURES=$SHARED_DATA/fixtures
+E2E_NAME=e2e_n8n
+# shellcheck source=../lib/e2e.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")/../lib" && pwd)/e2e.sh"
 N8N_SH=$top_srcdir/scripts/n8n.sh
-
-PASSED=0
-FAILED=0
-ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
-not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
-note() { echo "# $*"; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
-bail() { not_ok "$*"; exit 1; }
-
-for v in $(sed -n 's/^#\{0,1\}\([A-Z][A-Z0-9_]*\)=.*/\1/p' "$top_srcdir/env.example"); do
-  unset "$v"
-done
-
-# shellcheck source=../lib/stack.sh
-. "$top_srcdir/tests/lib/stack.sh"
-
-T=$(mktemp -d /tmp/orch-e2e-n8n.XXXXXX) || exit 1
-mkdir -p "$T/answers"
+e2e_begin
 N8N_DIR=$T/n8n
 N8N_STARTED=0
-T0=$(date +%s)
-finish() {
-  local rc=$?
+E2E_EXTRA_LOGS=$N8N_DIR/n8n.log
+# the n8n this test started is stopped on exit, before the stack
+e2e_cleanup() {
   if [ "$N8N_STARTED" = 1 ]; then
     bash "$N8N_SH" stop "$N8N_DIR" >/dev/null 2>&1 || note "could not stop n8n ($N8N_DIR)"
   fi
-  stack_stop
-  if [ "$FAILED" -gt 0 ] || [ "$rc" != 0 ]; then
-    for f in "$T"/log/*.log "$N8N_DIR/n8n.log"; do
-      [ -s "$f" ] || continue
-      echo "# --- last lines of $(basename "$f")"
-      tail -n 15 "$f" | sed 's/^/#   /'
-    done
-  fi
-  note "e2e_n8n took $(( $(date +%s) - T0 )) s"
-  if [ -n "${KEEP_TMP:-}" ]; then note "kept $T"; else rm -rf "$T"; fi
-  echo "$PASSED passed, $FAILED failed"
-  [ "$FAILED" = 0 ] && [ "$rc" = 0 ] && exit 0
-  exit 1
 }
-stack_init "$T" || bail "state directory $T"
-trap finish EXIT
-trap 'exit 130' INT TERM
 
 # ---- helpers ---------------------------------------------------------------------
 
-jpy() {
-  "$PYTHON" -c '
-import json, re, sys
-try:
-    d = json.load(sys.stdin)
-except ValueError:
-    sys.exit(3)
-v = eval(sys.argv[1])
-print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)
-' "$1"
-}
-NREQ=0
-api() {
-  local method=$1 path=$2
-  shift 2
-  NREQ=$((NREQ + 1))
-  BODY=$T/answers/$NREQ.body HDRS=$T/answers/$NREQ.headers
-  CODE=$(curl -s -X "$method" -o "$BODY" -D "$HDRS" -w '%{http_code}' --max-time 20 "$@" "$BASE$path")
-}
-auth() { echo "Authorization: Bearer $TOKEN"; }
-sql() { pg_psql -d orchestrator -At -c "$1"; }
-last_decision() { sql "SELECT coalesce(max(id), 0) FROM decisions"; }
-standin_config() {
-  local code
-  code=$(curl -s -o "$T/standin-config.out" -w '%{http_code}' --max-time 5 \
-         -H 'Content-Type: application/json' --data-binary "$1" "$SA/_standin/config")
-  [ "$code" = 200 ] || { note "stand-in config -> HTTP $code: $(head -c 300 "$T/standin-config.out")"; return 1; }
-}
-wait_for() {
-  local secs=$1 end
-  shift
-  end=$(($(date +%s%N) / 1000000 + secs * 1000))
-  while :; do
-    "$@" && return 0
-    [ $(($(date +%s%N) / 1000000)) -ge $end ] && return 1
-    sleep 0.5
-  done
-}
-force() {
-  local before
-  before=$(last_decision)
-  api POST /control/force-decision --data-binary '' -H "$(auth)"
-  [ "$CODE" = 202 ] || { note "force-decision -> HTTP $CODE"; return 1; }
-  newer() { [ "$(last_decision)" -gt "$before" ]; }
-  wait_for 20 newer || { note "no decision after #$before"; return 1; }
-  D=$(last_decision)
-}
-settled() {
-  [ "$(sql "SELECT count(*) > 0 AND bool_and(status NOT IN ('pending','sending','retrying'))
-              FROM triggers WHERE decision_id = $1")" = t ]
-}
-trig() { sql "SELECT $3 FROM triggers WHERE decision_id = $1 AND workflow = '$2'"; }
+# force: POST /control/force-decision and wait for the decision; D is its id.
+force() { force_new 20; }
 show() { sql "SELECT workflow || ' ' || status || ' attempts=' || attempts || ' http=' || coalesce(http_status::text, '-')
                      || ' exec=' || coalesce(execution_id, '-') || '/' || coalesce(execution_status, '-')
                      || ' outcome=' || coalesce(outcome, '-') || ' opp=' || coalesce(opportunities::text, '-')
                      || ' err=' || left(coalesce(error, '-'), 120)
                 FROM triggers WHERE decision_id = $1 ORDER BY id" | sed 's/^/#   /'; }
-status_is() {
-  api GET /status
-  [ "$CODE" = 200 ] && [ "$(jpy "$1" < "$BODY")" = true ]
-}
 # done_in D WF: the trigger has an outcome, a result and n8n's final status
 done_in() {
   [ "$(trig "$1" "$2" "outcome IS NOT NULL AND result_at IS NOT NULL AND execution_status IN ('success','error','crashed','canceled')")" = t ]
@@ -175,13 +85,8 @@ fi
 # ---- the orchestrator's side ---------------------------------------------------------------
 
 [ -x "$ORCH_WORKER_BIN" ] && [ -x "$ORCH_API_BIN" ] || bail "binaries built"
-[ -d "$FIXTURES" ] || bail "fixtures found in $FIXTURES (set SHARED_DATA)"
 PG_FAST=1 stack_start_pg || bail "PostgreSQL started"
-stack_spawn standin "$T/log/standin.log" \
-  "$PYTHON" -u "$top_srcdir/tests/standin/standin.py" --port 0 --fixtures "$FIXTURES"
-standin_port() { SPORT=$(sed -n 's/^standin listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$T/log/standin.log" | head -n 1); [ -n "$SPORT" ]; }
-wait_for 10 standin_port || bail "stand-in started"
-SA=http://127.0.0.1:$SPORT
+standin_start
 stack_spawn standin_b "$T/log/standin-b.log" \
   "$PYTHON" -u "$top_srcdir/tests/standin/standin.py" --port 0 --fixtures "$FIXTURES"
 standin_b_port() { SBPORT=$(sed -n 's/^standin listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$T/log/standin-b.log" | head -n 1); [ -n "$SBPORT" ]; }
@@ -190,7 +95,6 @@ SB=http://127.0.0.1:$SBPORT
 # standin_b_config JSON: the same for the workflows' sources
 standin_b_config() { local sa=$SA; SA=$SB; standin_config "$1"; local rc=$?; SA=$sa; return $rc; }
 
-rnd() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
 TOKEN=$(rnd 24)
 RTOKEN=results-$(rnd 16)
 HOOK_VALUE=hook-$(rnd 12)

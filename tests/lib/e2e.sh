@@ -26,6 +26,12 @@
 #   last_decision                       the newest decision id (0 when none)
 #   wait_for SECONDS CMD...             retry CMD every 0.25 s until it succeeds
 #   rnd N                               N random bytes as hex
+#   status_is EXPR                      GET /status and EXPR is true over it
+#   force_new SECONDS                   POST /control/force-decision and wait
+#                                       for the new decision: its id in D
+#   settled ID                          no trigger of decision ID is pending,
+#                                       sending or retrying
+#   trig ID WORKFLOW COLUMN             a column of that decision's trigger
 #   standin_start [ARGS...]             tests/standin/standin.py on a free port: SA
 #   standin_config JSON                 change the stand-in's behaviour
 # shellcheck shell=bash
@@ -139,6 +145,25 @@ wait_for() {
 }
 
 rnd() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
+
+status_is() {
+  api GET /status
+  [ "$CODE" = 200 ] && [ "$(jpy "$1" < "$BODY")" = true ]
+}
+force_new() {
+  local before secs=${1:-15}
+  before=$(last_decision)
+  api POST /control/force-decision --data-binary '' -H "$(auth)"
+  [ "$CODE" = 202 ] || { note "force-decision -> HTTP $CODE"; return 1; }
+  _e2e_newer() { [ "$(last_decision)" -gt "$before" ]; }
+  wait_for "$secs" _e2e_newer || { note "no decision after #$before"; return 1; }
+  D=$(last_decision)
+}
+settled() {
+  [ "$(sql "SELECT count(*) > 0 AND bool_and(status NOT IN ('pending','sending','retrying'))
+              FROM triggers WHERE decision_id = $1")" = t ]
+}
+trig() { sql "SELECT $3 FROM triggers WHERE decision_id = $1 AND workflow = '$2'"; }
 
 _e2e_standin_port() {
   SPORT=$(sed -n 's/^standin listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$T/log/standin.log" | head -n 1)
