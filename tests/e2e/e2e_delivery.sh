@@ -354,6 +354,10 @@ check "orchestrator_alerts_total{status=\"sent\"} counts the alerts of this work
 
 fresh
 standin_config '{"n8n_exec_seconds":6}'
+# the 404 of the flood-control step left crypto-normal-scan off the menu until
+# n8n's workflow list is read again: wait for that before deciding
+t_404=$(date +%s)
+check "n8n's workflow list read again after the flood-control step's 404" wait_for 15 synced_after
 force && R=$D
 wait_for 10 settled "$R"
 check "decision #$R: its executions run" test "$(trig "$R" crypto-normal-scan "status || ' ' || coalesce(outcome, 'running')")" = "sent running"
