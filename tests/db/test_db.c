@@ -49,6 +49,16 @@ static void test_sql(PGconn *c, const char *sql)
     PQclear(r);
 }
 
+/* Run sql with n $n parameters; fail the test on error. */
+static void test_sqlp(PGconn *c, const char *sql, int n, const char *const *vals)
+{
+    PGresult *r = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        fail_msg("SQL failed: %s: %s", sql, PQresultErrorMessage(r));
+    PQclear(r);
+}
+
 /* The single value of a one-row query, as a long long. */
 static long long test_value(PGconn *c, const char *sql)
 {
@@ -133,9 +143,7 @@ static void decision_and_triggers_committed_together(void **state)
     assert_int_equal(d.next_at, s.now + ch.next_seconds);
 
     assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE status = 'pending' AND mode = 'hybrid'"), 1);
-    char sql[256];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM triggers WHERE decision_id = 1 AND status = 'pending'");
-    assert_int_equal(test_value(admin, sql), ch.nwf);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE decision_id = 1 AND status = 'pending'"), ch.nwf);
     assert_int_equal(test_value(admin, "SELECT count(DISTINCT idempotency_key) FROM triggers"), ch.nwf);
     /* the payload stored is the payload that will be sent */
     assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE (payload->>'decision_id')::int = 1 "
@@ -163,13 +171,12 @@ static void failed_insert_leaves_nothing(void **state)
     test_snapshot(&s);
     decide_for(&s, &m, &ch);
     /* occupy the idempotency key the next decision's first trigger will want */
-    char sql[512];
     test_sql(admin, "INSERT INTO decisions (id, cycle_id, mode, intensity, source, reason, inputs, menu, session, "
                     "next_seconds, next_decision_at) VALUES (1000, 'x', 'standby', 'light', 'fallback', 'x', '{}', "
                     "'{}', 'closed', 60, now())");
-    snprintf(sql, sizeof sql, "INSERT INTO triggers (decision_id, workflow, idempotency_key, payload) "
-             "VALUES (1000, '%s', 'orch-1-%s', '{}')", catalog_workflow(ch.wf[0])->path, catalog_workflow(ch.wf[0])->path);
-    test_sql(admin, sql);
+    const char *path[1] = { catalog_workflow(ch.wf[0])->path };
+    test_sqlp(admin, "INSERT INTO triggers (decision_id, workflow, idempotency_key, payload) "
+                     "VALUES (1000, $1, 'orch-1-' || $1, '{}')", 1, path);
     assert_int_equal(store_decision(worker, "cyc2", &s, &m, &ch, 0, NULL, &d), -1);
     assert_int_equal(d.ntriggers, 0);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE id <> 1000"), 0);
@@ -395,13 +402,28 @@ static void n8n_fixture(void)
                     "(2, 1, 'health-monitor-check', 'k2', '{}', 'sent', 1, now())");
 }
 
-/* record_result through the API role: "outcome result_id trigger_outcome mismatch". */
-static void api_record(PGconn *api, const char *args, char *out, size_t cap)
+/* record_result through the API role with its ten arguments as $n
+ * parameters (NULL: SQL NULL), as query.c calls it:
+ * "outcome result_id trigger_outcome mismatch". */
+static void api_record(PGconn *api, const char *const args[10], char *out, size_t cap)
 {
-    char sql[1024];
-    snprintf(sql, sizeof sql, "SELECT verdict || ' ' || coalesce(result_id, 0) || ' ' || coalesce(trigger_outcome, '-') "
-             "|| ' ' || coalesce(mismatch, '-') FROM record_result(%s)", args);
-    test_text(api, sql, out, cap);
+    PGresult *r = PQexecParams(api, "SELECT verdict || ' ' || coalesce(result_id, 0) || ' ' || "
+                               "coalesce(trigger_outcome, '-') || ' ' || coalesce(mismatch, '-') "
+                               "FROM record_result($1::bigint, $2, $3::bigint, $4, $5, $6, $7::int, $8::int, $9, $10::jsonb)",
+                               10, NULL, args, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+        fail_msg("record_result failed: %s", PQresultErrorMessage(r));
+    snprintf(out, cap, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+}
+
+/* record_result with those arguments is refused by the function itself. */
+static void api_record_refused(PGconn *api, const char *const args[10])
+{
+    PGresult *r = PQexecParams(api, "SELECT * FROM record_result($1::bigint, $2, $3::bigint, $4, $5, $6, $7::int, "
+                               "$8::int, $9, $10::jsonb)", 10, NULL, args, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
+    PQclear(r);
 }
 
 static void results_recorded_once(void **state)
@@ -413,8 +435,8 @@ static void results_recorded_once(void **state)
     assert_int_equal(db_listen(worker, "orch_results"), 0);
     assert_true(db_drain_notifies(worker) >= 0);
     char txt[256];
-    const char *good = "1, 'k1', 1, 'crypto-normal-scan', '45', 'success', 3, 57, NULL, "
-                       "'{\"status\":\"success\",\"opportunities\":3}'";
+    const char *const good[10] = { "1", "k1", "1", "crypto-normal-scan", "45", "success", "3", "57", NULL,
+                                   "{\"status\":\"success\",\"opportunities\":3}" };
     api_record(api, good, txt, sizeof txt);
     assert_string_equal(txt, "recorded 1 succeeded -");
     assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE id = 1 AND opportunities = 3 "
@@ -429,31 +451,30 @@ static void results_recorded_once(void **state)
     assert_int_equal(test_value(admin, "SELECT count(*) FROM results"), 1);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE id = 1 AND settled_at IS NOT NULL"), 1);
     /* the same execution with another result: conflict */
-    api_record(api, "1, 'k1', 1, 'crypto-normal-scan', '45', 'error', 0, 57, 'x', '{}'", txt, sizeof txt);
+    api_record(api, (const char *const[10]){ "1", "k1", "1", "crypto-normal-scan", "45", "error", "0", "57", "x", "{}" }, txt, sizeof txt);
     assert_string_equal(txt, "conflict 1 succeeded -");
     /* another execution of the trigger: kept aside */
-    api_record(api, "1, 'k1', 1, 'crypto-normal-scan', '46', 'error', 0, 10, 'boom', '{}'", txt, sizeof txt);
+    api_record(api, (const char *const[10]){ "1", "k1", "1", "crypto-normal-scan", "46", "error", "0", "10", "boom", "{}" }, txt, sizeof txt);
     assert_string_equal(txt, "extra 2 succeeded -");
     assert_int_equal(test_value(admin, "SELECT opportunities FROM triggers WHERE id = 1"), 3);
     /* mismatches and unknown triggers */
-    api_record(api, "1, 'k2', 1, 'crypto-normal-scan', '47', 'success', 0, 1, NULL, '{}'", txt, sizeof txt);
+    api_record(api, (const char *const[10]){ "1", "k2", "1", "crypto-normal-scan", "47", "success", "0", "1", NULL, "{}" }, txt, sizeof txt);
     assert_string_equal(txt, "mismatch 0 - idempotency_key");
-    api_record(api, "1, 'k1', 2, 'crypto-normal-scan', '47', 'success', 0, 1, NULL, '{}'", txt, sizeof txt);
+    api_record(api, (const char *const[10]){ "1", "k1", "2", "crypto-normal-scan", "47", "success", "0", "1", NULL, "{}" }, txt, sizeof txt);
     assert_string_equal(txt, "mismatch 0 - decision_id");
-    api_record(api, "1, 'k1', 1, 'crypto-light-monitoring', '47', 'success', 0, 1, NULL, '{}'", txt, sizeof txt);
+    api_record(api, (const char *const[10]){ "1", "k1", "1", "crypto-light-monitoring", "47", "success", "0", "1", NULL, "{}" }, txt, sizeof txt);
     assert_string_equal(txt, "mismatch 0 - workflow");
-    api_record(api, "99, 'k1', 1, 'crypto-normal-scan', '47', 'success', 0, 1, NULL, '{}'", txt, sizeof txt);
+    api_record(api, (const char *const[10]){ "99", "k1", "1", "crypto-normal-scan", "47", "success", "0", "1", NULL, "{}" }, txt, sizeof txt);
     assert_string_equal(txt, "unknown_trigger 0 - -");
     /* an error result makes the outcome failed */
-    api_record(api, "2, 'k2', 1, 'health-monitor-check', '48', 'error', 0, 9, 'tradermade: HTTP 500', '{}'", txt, sizeof txt);
+    api_record(api, (const char *const[10]){ "2", "k2", "1", "health-monitor-check", "48", "error", "0", "9", "tradermade: HTTP 500", "{}" }, txt, sizeof txt);
     assert_string_equal(txt, "recorded 3 failed -");
     /* invalid values are refused by the function itself */
-    PGresult *r = PQexec(api, "SELECT * FROM record_result(1, 'k1', 1, 'crypto-normal-scan', '49', 'maybe', 0, 1, NULL, '{}')");
-    assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
-    PQclear(r);
-    r = PQexec(api, "SELECT * FROM record_result(1, 'k1', 1, 'crypto-normal-scan', '49', 'success', -1, 1, NULL, '{}')");
-    assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
-    PQclear(r);
+    api_record_refused(api, (const char *const[10]){ "1", "k1", "1", "crypto-normal-scan", "49", "maybe", "0", "1",
+                                                     NULL, "{}" });
+    api_record_refused(api, (const char *const[10]){ "1", "k1", "1", "crypto-normal-scan", "49", "success", "-1", "1",
+                                                     NULL, "{}" });
+    PGresult *r;
     /* the API role writes only through the function */
     const char *denied[] = {
         "UPDATE triggers SET outcome = 'succeeded' WHERE id = 2",
@@ -610,9 +631,7 @@ static void retries_and_workflow_state(void **state)
     /* 'forbid' also sees a trigger on its way: sending, retrying, or left unknown by a stopped worker */
     static const char *const ways[] = { "sending", "retrying", "unknown" };
     for (int k = 0; k < 3; k++) {
-        char q[160];
-        snprintf(q, sizeof q, "UPDATE triggers SET status = '%s' WHERE id = 1", ways[k]);
-        test_sql(admin, q);
+        test_sqlp(admin, "UPDATE triggers SET status = $1 WHERE id = 1", 1, &ways[k]);
         assert_int_equal(store_running_trigger(worker, WF_CRYPTO_NORMAL, 3600, 99, &rid, eid, sizeof eid, rst), 1);
         assert_string_equal(rst, ways[k]);
     }

@@ -735,8 +735,12 @@ static char *endless_pages(const char *target, int *status)
 {
     int page = 0;
     const char *c = strstr(target, "cursor=p");
-    if (c)
-        page = atoi(c + 8);
+    if (c) {
+        char *end;
+        long v = strtol(c + 8, &end, 10);
+        assert_true(end != c + 8 && v >= 0 && v < 1000000);
+        page = (int)v;
+    }
     char *body = malloc(256);
     snprintf(body, 256, "{\"data\":[{\"id\":\"w%d\",\"name\":\"n%d\",\"active\":true}],\"nextCursor\":\"p%d\"}",
              page, page, page + 1);
