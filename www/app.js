@@ -6,7 +6,7 @@
 (() => {
   const REFRESH_MS = 5000, TIMEOUT_MS = 8000, PAGE = 20;
   const TOKEN_KEY = 'orchestrator.apiToken';
-  const DASH = '—';
+  const { DASH, h, fill, isNum, isObj, str, int, dec, pct, label } = window.orchDom;   // dom.js
   const SOURCES = ['dexscreener', 'pumpfun', 'tradermade', 'birdeye'];
   const SOURCE_NAMES = { dexscreener: 'DexScreener', pumpfun: 'Pump.fun', tradermade: 'TraderMade', birdeye: 'Birdeye' };
   const MODES = ['crypto', 'forex', 'hybrid', 'standby'];
@@ -39,34 +39,9 @@
   };
 
   // ---------- small helpers ----------
-  function h(tag, props, ...kids) {
-    const el = document.createElement(tag);
-    if (props) {
-      for (const [k, v] of Object.entries(props)) {
-        if (v == null || v === false) continue;
-        if (k === 'class') el.className = v;
-        else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-        else el.setAttribute(k, v === true ? '' : String(v));
-      }
-    }
-    for (const c of kids.flat(Infinity)) {
-      if (c == null || c === false) continue;
-      el.append(c instanceof Node ? c : String(c)); // strings become text nodes
-    }
-    return el;
-  }
-  // Replace an element's children; arrays are flattened, null/false dropped.
-  const fill = (el, ...kids) => el.replaceChildren(...kids.flat(Infinity).filter((c) => c != null && c !== false));
-  const isNum = (v) => typeof v === 'number' && Number.isFinite(v);
-  const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
-  const str = (v) => (v == null || v === '' || (typeof v === 'number' && !isNum(v))) ? DASH : String(v);
-  const int = (v) => isNum(v) ? Math.round(v).toLocaleString() : DASH;
-  const dec = (v, n = 2) => isNum(v) ? v.toFixed(n) : DASH;
-  const pct = (v) => isNum(v) ? (v * 100).toFixed(v === 0 || v >= 0.9995 ? 0 : 1) + '%' : DASH;
   const ms = (v) => isNum(v) ? Math.round(v).toLocaleString() + ' ms' : DASH;
   const parseTs = (v) => (typeof v === 'string' && v) ? Date.parse(v) : NaN;
   const now = () => Date.now() + S.skew;
-  const label = (v) => (typeof v === 'string' && v) ? v.replace(/_/g, ' ') : DASH;
   const tone = (v) => TONE[v] || 'muted';
   const chip = (text, t, title) => h('span', { class: 'chip ' + (t || tone(text)), title }, label(text));
   const cap = (v) => (typeof v === 'string' && v) ? v.charAt(0).toUpperCase() + v.slice(1) : DASH;

@@ -4,7 +4,8 @@
 // API is untrusted and only ever put into the page as text or attribute values.
 'use strict';
 (() => {
-  const REFRESH_MS = 15000, TIMEOUT_MS = 8000, DASH = '—';
+  const REFRESH_MS = 15000, TIMEOUT_MS = 8000;
+  const { DASH, h, fill, isNum, isObj, str, int, dec, pct, label } = window.orchDom;   // dom.js
   const BANDS = ['quiet', 'usual', 'elevated', 'high'];
   const INTENSITIES = ['aggressive', 'normal', 'light'];
   const BAND_TONE = { quiet: 'muted', usual: 'info', elevated: 'warn', high: 'bad' };
@@ -14,30 +15,6 @@
   const $ = (id) => document.getElementById(id);
   const S = { selected: null, sig: {}, timer: 0 };
 
-  function h(tag, props, ...kids) {
-    const el = document.createElement(tag);
-    if (props) {
-      for (const [k, v] of Object.entries(props)) {
-        if (v == null || v === false) continue;
-        if (k === 'class') el.className = v;
-        else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-        else el.setAttribute(k, v === true ? '' : String(v));
-      }
-    }
-    for (const c of kids.flat(Infinity)) {
-      if (c == null || c === false) continue;
-      el.append(c instanceof Node ? c : String(c));
-    }
-    return el;
-  }
-  const fill = (el, ...kids) => el.replaceChildren(...kids.flat(Infinity).filter((c) => c != null && c !== false));
-  const isNum = (v) => typeof v === 'number' && Number.isFinite(v);
-  const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
-  const str = (v) => (v == null || v === '') ? DASH : String(v);
-  const int = (v) => isNum(v) ? Math.round(v).toLocaleString() : DASH;
-  const dec = (v, n = 2) => isNum(v) ? v.toFixed(n) : DASH;
-  const pct = (v) => isNum(v) ? (v * 100).toFixed(v === 0 || v >= 0.9995 ? 0 : 1) + '%' : DASH;
-  const label = (v) => (typeof v === 'string' && v) ? v.replace(/_/g, ' ') : DASH;
   function span(sec) {
     if (!isNum(sec)) return DASH;
     sec = Math.max(0, Math.round(sec));
