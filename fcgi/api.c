@@ -4,6 +4,7 @@
 #include "auth.h"
 #include "catalog.h"
 #include "db.h"
+#include "gzbody.h"
 #include "learning.h"
 #include "log.h"
 #include "metrics.h"
@@ -13,7 +14,6 @@
 
 #include <json-c/printbuf.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +25,7 @@
 #define API_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 #define API_MAX_HOLES 4
 #define API_RECONNECT_SECONDS 1.0
+#define API_GZIP_LEVEL 6              /* zlib level of the cached bodies (compressed once per fill) */
 
 /* Values filled per request into a cached body. */
 enum api_hole { API_HOLE_AGE = 0, API_HOLE_ALIVE, API_HOLE_NEXT_IN, API_HOLE_NOW };
@@ -37,6 +38,7 @@ struct api_body {
     int nholes;
     size_t hole_off[API_MAX_HOLES];    /* ascending */
     int hole_kind[API_MAX_HOLES];
+    struct gzbody gz;                 /* its gzip segments, built at the first gzip answer */
 };
 
 /* One cached /decisions page. */
@@ -75,6 +77,7 @@ static double api_now(void)
 static void api_body_free(struct api_body *b)
 {
     free(b->text);
+    gzbody_free(&b->gz);
     memset(b, 0, sizeof *b);
 }
 
@@ -90,7 +93,7 @@ static void api_state_drop(struct api_ctx *ctx)
 /* Empty a /decisions slot, freeing its body. */
 static void api_slot_free(struct api_ctx *ctx, struct api_slot *s)
 {
-    ctx->slot_bytes -= s->body.len;
+    ctx->slot_bytes -= s->body.len + s->body.gz.zlen;
     api_body_free(&s->body);
     s->used = 0;
 }
@@ -225,21 +228,6 @@ static void api_piece(struct api_resp *r, const char *p, size_t n)
     }
 }
 
-/* Format a small value into r->scratch and append it as a piece. */
-static void api_piece_fmt(struct api_resp *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void api_piece_fmt(struct api_resp *r, const char *fmt, ...)
-{
-    size_t room = sizeof r->scratch - r->scratch_len;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(r->scratch + r->scratch_len, room, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= room)
-        return;
-    api_piece(r, r->scratch + r->scratch_len, (size_t)n);
-    r->scratch_len += (size_t)n + 1;
-}
-
 /* Make root the body of r (r takes the reference).  Returns status. */
 static int api_json(struct api_resp *r, int status, json_object *root)
 {
@@ -364,53 +352,131 @@ static int api_alive(const struct api_ctx *ctx, double age)
     return !isnan(age) && age <= ctx->alive_max;
 }
 
-/* Answer with cached body b, filling its holes for time now. */
-static int api_serve(struct api_ctx *ctx, const struct api_body *b, double now, struct api_resp *r,
-                     int status, const char *content_type)
+/* Format a hole's value for time now into r->scratch.  Returns its
+ * length (0: no room), *out pointing at it. */
+static size_t api_hole_value(const struct api_ctx *ctx, int kind, double now, double age, struct api_resp *r,
+                             const char **out)
 {
-    size_t pos = 0;
+    char *p = r->scratch + r->scratch_len;
+    size_t room = sizeof r->scratch - r->scratch_len;
+    int n;
+    switch (kind) {
+    case API_HOLE_AGE:
+        n = isnan(age) ? snprintf(p, room, "null") : snprintf(p, room, "%.1f", age);
+        break;
+    case API_HOLE_ALIVE:
+        n = snprintf(p, room, "%s", api_alive(ctx, age) ? "true" : "false");
+        break;
+    case API_HOLE_NOW: {
+        struct timespec ts;
+        struct tm tm;
+        char buf[40];
+        clock_gettime(CLOCK_REALTIME, &ts);
+        if (gmtime_r(&ts.tv_sec, &tm) && strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm) > 0)
+            n = snprintf(p, room, "\"%s.%03ldZ\"", buf, ts.tv_nsec / 1000000L);
+        else
+            n = snprintf(p, room, "null");
+        break;
+    }
+    case API_HOLE_NEXT_IN: {
+        double in = ctx->st.next_in - (now - ctx->state_at);
+        n = isnan(in) ? snprintf(p, room, "null") : snprintf(p, room, "%lld", in > 0 ? (long long)llround(in) : 0LL);
+        break;
+    }
+    default:
+        n = snprintf(p, room, "null");
+        break;
+    }
+    if (n < 0 || (size_t)n >= room)
+        return 0;
+    r->scratch_len += (size_t)n + 1;
+    *out = p;
+    return (size_t)n;
+}
+
+/* Reserve n bytes of r->scratch.  Returns them, or NULL when full. */
+static unsigned char *api_scratch(struct api_resp *r, size_t n)
+{
+    if (sizeof r->scratch - r->scratch_len < n)
+        return NULL;
+    unsigned char *p = (unsigned char *)r->scratch + r->scratch_len;
+    r->scratch_len += n;
+    return p;
+}
+
+/* Put the gzip stream of b with values[0 .. b->nholes) and tail in r.
+ * Returns 0, or -1 (no room: r is left for the identity answer). */
+static int api_serve_gzip(const struct api_body *b, const char *const *val, const size_t *vlen, const char *tail,
+                          size_t tail_len, struct api_resp *r)
+{
+    struct gzbody_emit e;
+    size_t mark = r->scratch_len;
+    r->npieces = 0;
+    api_piece(r, (const char *)gzbody_begin(&e), GZBODY_HEADER_LEN);
+    for (int i = 0; i <= b->nholes; i++) {
+        const unsigned char *z;
+        size_t zn;
+        gzbody_segment(&e, &b->gz, i, &z, &zn);
+        api_piece(r, (const char *)z, zn);
+        const char *lit = i < b->nholes ? val[i] : tail;
+        size_t n = i < b->nholes ? vlen[i] : tail_len;
+        if (n == 0)
+            continue;
+        unsigned char *hdr = api_scratch(r, GZBODY_STORED_HDR);
+        if (!hdr || gzbody_stored(&e, lit, n, hdr) < 0)
+            goto fail;
+        api_piece(r, (const char *)hdr, GZBODY_STORED_HDR);
+        api_piece(r, lit, n);
+    }
+    unsigned char *end = api_scratch(r, GZBODY_END_LEN);
+    if (!end)
+        goto fail;
+    gzbody_end(&e, end);
+    api_piece(r, (const char *)end, GZBODY_END_LEN);
+    if (r->npieces >= API_MAX_PIECES)          /* a piece was dropped: the stream is broken */
+        goto fail;
+    r->gzip = 1;
+    return 0;
+fail:
+    r->scratch_len = mark;
+    r->npieces = 0;
+    return -1;
+}
+
+/* Answer with cached body b, filling its holes for time now, then tail
+ * (tail_len bytes, borrowed; may be NULL).  Clients that accept gzip get
+ * it compressed when b is large enough (b's segments are compressed at
+ * the first such answer).  Returns status. */
+static int api_serve(struct api_ctx *ctx, struct api_body *b, double now, struct api_resp *r, int status,
+                     const char *content_type, const char *tail, size_t tail_len)
+{
     double age = api_heartbeat_age(ctx, now);
+    const char *val[API_MAX_HOLES];
+    size_t vlen[API_MAX_HOLES];
     r->status = status;
     r->content_type = content_type;
     r->npieces = 0;
+    r->vary = 1;
+    for (int i = 0; i < b->nholes; i++)
+        vlen[i] = api_hole_value(ctx, b->hole_kind[i], now, age, r, &val[i]);
+    if (r->accept_gzip && b->len >= GZBODY_MIN_BODY) {
+        if (!b->gz.z && gzbody_build(&b->gz, b->text, b->len, b->hole_off, b->nholes, API_GZIP_LEVEL) < 0)
+            log_event(LOG_WARN, "api.gzip_failed", "i:bytes", (long long)b->len);
+        if (b->gz.z && api_serve_gzip(b, val, vlen, tail, tail_len, r) == 0)
+            return status;
+    }
+    size_t pos = 0;
     for (int i = 0; i < b->nholes; i++) {
         api_piece(r, b->text + pos, b->hole_off[i] - pos);
         pos = b->hole_off[i];
-        switch (b->hole_kind[i]) {
-        case API_HOLE_AGE:
-            if (isnan(age))
-                api_piece_fmt(r, "null");
-            else
-                api_piece_fmt(r, "%.1f", age);
-            break;
-        case API_HOLE_ALIVE:
-            api_piece_fmt(r, "%s", api_alive(ctx, age) ? "true" : "false");
-            break;
-        case API_HOLE_NOW: {
-            struct timespec ts;
-            struct tm tm;
-            char buf[40];
-            clock_gettime(CLOCK_REALTIME, &ts);
-            if (gmtime_r(&ts.tv_sec, &tm) && strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm) > 0)
-                api_piece_fmt(r, "\"%s.%03ldZ\"", buf, ts.tv_nsec / 1000000L);
-            else
-                api_piece_fmt(r, "null");
-            break;
-        }
-        case API_HOLE_NEXT_IN: {
-            double in = ctx->st.next_in - (now - ctx->state_at);
-            if (isnan(in))
-                api_piece_fmt(r, "null");
-            else
-                api_piece_fmt(r, "%lld", in > 0 ? (long long)llround(in) : 0LL);
-            break;
-        }
-        default:
-            api_piece_fmt(r, "null");
-            break;
-        }
+        if (vlen[i] > 0)
+            api_piece(r, val[i], vlen[i]);
+        else
+            api_piece(r, "null", 4);
     }
     api_piece(r, b->text + pos, b->len - pos);
+    if (tail)
+        api_piece(r, tail, tail_len);
     return status;
 }
 
@@ -713,7 +779,7 @@ int api_status(struct api_ctx *ctx, struct api_resp *r)
         return api_db_failed(ctx, r);
     if (!ctx->status.text && api_status_build(ctx) < 0)
         return api_error(r, 500, API_CODE_INTERNAL, "out of memory");
-    return api_serve(ctx, &ctx->status, now, r, 200, API_JSON);
+    return api_serve(ctx, &ctx->status, now, r, 200, API_JSON, NULL, 0);
 }
 
 int api_metrics(struct api_ctx *ctx, struct api_resp *r)
@@ -731,12 +797,9 @@ int api_metrics(struct api_ctx *ctx, struct api_resp *r)
         ctx->metrics.len = len;
         ctx->metrics.at = ctx->state_at;
     }
-    api_serve(ctx, &ctx->metrics, now, r, 200, API_PROMETHEUS);
-    char line[METRICS_LIVE_MAX];
-    size_t n = metrics_render_live(api_heartbeat_age(ctx, now), line, sizeof line);
-    if (n > 0)
-        api_piece_fmt(r, "%s", line);
-    return 200;
+    char *line = (char *)api_scratch(r, METRICS_LIVE_MAX);
+    size_t n = line ? metrics_render_live(api_heartbeat_age(ctx, now), line, METRICS_LIVE_MAX) : 0;
+    return api_serve(ctx, &ctx->metrics, now, r, 200, API_PROMETHEUS, n > 0 ? line : NULL, n);
 }
 
 /* The slot caching /decisions for key p, fresh at now, or NULL. */
@@ -771,6 +834,16 @@ static struct api_slot *api_slot_victim(struct api_ctx *ctx, const struct api_sl
     return v;
 }
 
+/* Answer from slot s, counting its gzip segments, when this answer builds
+ * them, in the cache's bytes.  Returns the status put in r. */
+static int api_slot_serve(struct api_ctx *ctx, struct api_slot *s, double now, struct api_resp *r)
+{
+    size_t before = s->body.gz.zlen;
+    int status = api_serve(ctx, &s->body, now, r, 200, API_JSON, NULL, 0);
+    ctx->slot_bytes += s->body.gz.zlen - before;
+    return status;
+}
+
 /* Answer /decisions (p->id 0) or /decisions/{id} from the slot cache,
  * reading and caching on a miss.  Returns the status put in r. */
 static int api_decisions_serve(struct api_ctx *ctx, const struct params_decisions *p, struct api_resp *r)
@@ -784,7 +857,7 @@ static int api_decisions_serve(struct api_ctx *ctx, const struct params_decision
     struct api_slot *s = api_slot_find(ctx, p, now);
     if (s) {
         s->used = ++ctx->tick;
-        return api_serve(ctx, &s->body, now, r, 200, API_JSON);
+        return api_slot_serve(ctx, s, now, r);
     }
     if (p->id) {
         if (query_decision(ctx->db, p->id, &root) < 0)
@@ -823,7 +896,7 @@ static int api_decisions_serve(struct api_ctx *ctx, const struct params_decision
             break;
         api_slot_free(ctx, v);
     }
-    return api_serve(ctx, &s->body, now, r, 200, API_JSON);
+    return api_slot_serve(ctx, s, now, r);
 }
 
 int api_decisions(struct api_ctx *ctx, const char *query_string, struct api_resp *r)
@@ -951,7 +1024,7 @@ int api_workflows(struct api_ctx *ctx, struct api_resp *r)
         return api_error(r, 503, API_CODE_DATABASE_UNAVAILABLE, "database unavailable");
     double now = api_now();
     if (ctx->workflows.text && now - ctx->workflows.at <= API_CACHE_TTL)
-        return api_serve(ctx, &ctx->workflows, now, r, 200, API_JSON);
+        return api_serve(ctx, &ctx->workflows, now, r, 200, API_JSON, NULL, 0);
     api_body_free(&ctx->workflows);
     if (query_workflows(ctx->db, rows, wf, &dry_run, &n8n) < 0)
         return api_db_failed(ctx, r);
@@ -963,7 +1036,7 @@ int api_workflows(struct api_ctx *ctx, struct api_resp *r)
     if (api_body_build(&ctx->workflows, root, at) < 0)
         return api_json(r, 200, root);
     json_object_put(root);
-    return api_serve(ctx, &ctx->workflows, now, r, 200, API_JSON);
+    return api_serve(ctx, &ctx->workflows, now, r, 200, API_JSON, NULL, 0);
 }
 
 int api_control_auth(struct api_ctx *ctx, const char *authorization, struct api_resp *r)

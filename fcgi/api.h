@@ -8,7 +8,9 @@
  * (checked with a non-blocking drain before every cached answer) or after
  * API_CACHE_TTL seconds; time-dependent fields (heartbeat age, worker
  * liveness, seconds until the next decision, the server time) are spliced
- * in per request.
+ * in per request.  Clients that accept gzip get those bodies (from
+ * GZBODY_MIN_BODY bytes) compressed: each is compressed once per cache fill and
+ * its holes spliced in as stored blocks (gzbody.h).
  * No FastCGI here: route.c reads the request and writes the answer. */
 #ifndef API_H
 #define API_H
@@ -22,7 +24,7 @@
 #define API_DECISION_SLOTS   32           /* cached /decisions parameter sets */
 #define API_DECISION_BUDGET  (4u << 20)   /* bytes of cached /decisions bodies per process */
 #define API_ENTRY_MAX        (1u << 20)   /* larger bodies are served but not cached */
-#define API_MAX_PIECES       12
+#define API_MAX_PIECES       24
 #define API_BODY_MAX         (64 * 1024)  /* request body limit of the control endpoints */
 
 #define API_JSON "application/json"
@@ -60,8 +62,11 @@ struct api_resp {
     const char *header;                /* one extra header line without CRLF (static) or NULL */
     int npieces;
     struct { const char *p; size_t n; } piece[API_MAX_PIECES];
+    int gzip;                          /* the pieces are a gzip stream (Content-Encoding: gzip) */
+    int vary;                          /* the answer depends on Accept-Encoding */
     json_object *owned;                /* a body built for this answer only (api_resp_clear puts it) */
-    char scratch[256];                 /* small spliced values */
+    int accept_gzip;                   /* in: the client accepts gzip (set after api_resp_clear) */
+    char scratch[512];                 /* small spliced values */
     size_t scratch_len;
 };
 

@@ -1,6 +1,7 @@
 /* route: one FastCGI request to one answer; see route.h. */
 #include "config.h"
 #include "route.h"
+#include "gzbody.h"
 #include "log.h"
 
 #include <errno.h>
@@ -47,7 +48,7 @@ static const struct route_entry {
 struct route_params {
     const char *method, *document_uri, *script_name, *path_info, *request_uri, *query_string;
     const char *authorization, *remote_addr, *content_length, *x_request_id, *request_id;
-    const char *idempotency_key;
+    const char *idempotency_key, *accept_encoding;
 };
 
 /* Fill *p from envp ("NAME=value" strings, NULL-terminated). */
@@ -67,6 +68,7 @@ static void route_params_read(char **envp, struct route_params *p)
         ROUTE_P("HTTP_X_REQUEST_ID", x_request_id),
         ROUTE_P("REQUEST_ID", request_id),
         ROUTE_P("HTTP_IDEMPOTENCY_KEY", idempotency_key),
+        ROUTE_P("HTTP_ACCEPT_ENCODING", accept_encoding),
     };
 #undef ROUTE_P
     memset(p, 0, sizeof *p);
@@ -225,9 +227,10 @@ static void route_send(FCGX_Request *req, const struct api_resp *r, int head_onl
     char hdr[512];
     int n = snprintf(hdr, sizeof hdr,
                      "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                     "Cache-Control: no-store\r\nX-Request-Id: %s\r\n%s%s\r\n",
+                     "Cache-Control: no-store\r\nX-Request-Id: %s\r\n%s%s%s%s\r\n",
                      r->status, route_reason(r->status), r->content_type ? r->content_type : API_JSON, len,
-                     req_id, r->header ? r->header : "", r->header ? "\r\n" : "");
+                     req_id, r->gzip ? "Content-Encoding: gzip\r\n" : "", r->vary ? "Vary: Accept-Encoding\r\n" : "",
+                     r->header ? r->header : "", r->header ? "\r\n" : "");
     if (n < 0 || (size_t)n >= sizeof hdr)
         return;
     FCGX_PutStr(hdr, n, req->out);
@@ -306,6 +309,7 @@ void route_handle(struct api_ctx *ctx, FCGX_Request *req, unsigned long long seq
     route_params_read(req->envp, &p);
     const char *method = p.method ? p.method : "GET";
     route_req_id(&p, seq, req_id);
+    r.accept_gzip = gzbody_accepts(p.accept_encoding);
 
     if (route_path(p.document_uri, p.script_name, p.path_info, p.request_uri, path, sizeof path) < 0) {
         snprintf(path, sizeof path, "?");

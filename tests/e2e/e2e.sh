@@ -332,6 +332,71 @@ for m in orchestrator_decisions_total orchestrator_successful_decisions orchestr
 done
 check "seed metrics present${missing:+ (missing:$missing)}" test -z "$missing"
 
+# ---- gzip for the clients that ask for it (browsers, Prometheus) ----------------------------
+# The cached bodies are compressed once and their per-request values spliced
+# in: the decoded answer must be the identity answer (same ids, same metric
+# series), gzip must be strict (CRC and length checked by Python's gzip), and
+# clients that do not ask, or refuse it with q=0, get plain text.
+
+# gunzip_to FILE OUT: strict gzip decode of FILE into OUT
+gunzip_to() { "$PYTHON" -c 'import gzip, sys; open(sys.argv[2], "wb").write(gzip.decompress(open(sys.argv[1], "rb").read()))' "$1" "$2" 2>/dev/null; }
+gzip_answer() { [ "$(hdr Content-Encoding)" = gzip ] && hdr Vary | grep -qi 'accept-encoding'; }
+# same_doc A B: the same JSON document but for the time-dependent members
+same_doc() {
+  "$PYTHON" - "$1" "$2" <<'EOF'
+import json, sys
+live = {"server_time", "heartbeat_age_seconds", "alive", "next_decision_in_seconds"}
+def strip(v):
+    if isinstance(v, dict):
+        return {k: strip(x) for k, x in v.items() if k not in live}
+    if isinstance(v, list):
+        return [strip(x) for x in v]
+    return v
+try:
+    a, b = (json.load(open(f)) for f in sys.argv[1:3])
+except ValueError:
+    sys.exit(1)
+sys.exit(0 if strip(a) == strip(b) else 1)
+EOF
+}
+# same_series A B: the same Prometheus series names
+series() { grep -v '^#' "$1" | sed 's/[ ].*//' | sort; }
+same_series() { [ "$(series "$1")" = "$(series "$2")" ]; }
+for path in /status '/decisions?limit=50' /workflows/available /metrics; do
+  case $path in /metrics) same=same_series ;; *) same=same_doc ;; esac
+  # plain, gzip, plain again: the worker may change the state in between,
+  # so a comparison counts only when both plain answers agree
+  matched=no tries=0
+  while [ $tries -lt 5 ]; do
+    tries=$((tries + 1))
+    api GET "$path"; cp "$BODY" "$T/plain1.out"; plain_ce=$(hdr Content-Encoding)
+    api GET "$path" -H 'Accept-Encoding: gzip, deflate, br'; cp "$BODY" "$T/gz.out"
+    gz_ok=no
+    if [ "$CODE" = 200 ] && gzip_answer && gunzip_to "$T/gz.out" "$T/gz.dec"; then gz_ok=yes; fi
+    api GET "$path"; cp "$BODY" "$T/plain2.out"
+    $same "$T/plain1.out" "$T/plain2.out" || { sleep 0.3; continue; }
+    $same "$T/plain1.out" "$T/gz.dec" && matched=yes
+    break
+  done
+  check "GET $path with Accept-Encoding: gzip -> 200, Content-Encoding gzip, Vary, a valid gzip stream ($(wc -c < "$T/gz.out") of $(wc -c < "$T/plain1.out") bytes)" \
+    test "$gz_ok" = yes -a -z "$plain_ce"
+  check "gzip $path decodes to the plain answer (live values aside; $tries tries)" test "$matched" = yes
+  if [ "$path" = /metrics ]; then
+    pout=$(promtool check metrics < "$T/gz.dec" 2>&1); prc=$?
+    [ -z "$pout" ] || echo "$pout" | sed 's/^/# promtool: /'
+    check "gzip /metrics decodes to text promtool accepts (exit $prc)" test "$prc" = 0 -a -z "$pout"
+  fi
+done
+api GET /status -H 'Accept-Encoding: gzip;q=0, identity'
+check "Accept-Encoding: gzip;q=0 -> plain JSON, no Content-Encoding" \
+  eval '[ "$CODE" = 200 ] && [ -z "$(hdr Content-Encoding)" ] && is "isinstance(d, dict)" < "$BODY"'
+api GET /health -H 'Accept-Encoding: gzip'
+check "/health (small, never cached) stays plain with Accept-Encoding: gzip" \
+  eval '[ "$CODE" = 200 ] && [ -z "$(hdr Content-Encoding)" ] && is "isinstance(d, dict)" < "$BODY"'
+api GET /status --compressed
+check "curl --compressed /status: decoded by libcurl into JSON with the worker's state" \
+  eval '[ "$CODE" = 200 ] && [ "$(hdr Content-Encoding)" = gzip ] && is "\"worker\" in d and \"running\" in d" < "$BODY"'
+
 api GET /
 check "/ serves the dashboard HTML (got $CODE)" \
   eval '[ "$CODE" = 200 ] && grep -qi "content-type: text/html" "$HDRS" && grep -qi "<html" "$BODY"'
