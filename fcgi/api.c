@@ -368,11 +368,18 @@ static size_t api_hole_value(const struct api_ctx *ctx, int kind, double now, do
         n = snprintf(p, room, "%s", api_alive(ctx, age) ? "true" : "false");
         break;
     case API_HOLE_NOW: {
+        /* the date and time to the second are formatted once a second */
+        static time_t sec = (time_t)-1;
+        static char buf[40];
         struct timespec ts;
-        struct tm tm;
-        char buf[40];
         clock_gettime(CLOCK_REALTIME, &ts);
-        if (gmtime_r(&ts.tv_sec, &tm) && strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm) > 0)
+        if (ts.tv_sec != sec) {
+            struct tm tm;
+            sec = (time_t)-1;
+            if (gmtime_r(&ts.tv_sec, &tm) && strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm) > 0)
+                sec = ts.tv_sec;
+        }
+        if (sec == ts.tv_sec)
             n = snprintf(p, room, "\"%s.%03ldZ\"", buf, ts.tv_nsec / 1000000L);
         else
             n = snprintf(p, room, "null");

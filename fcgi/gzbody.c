@@ -54,6 +54,7 @@ int gzbody_build(struct gzbody *g, const char *text, size_t len, const size_t *c
         g->zoff[i] = used;
         g->tlen[i] = n;
         g->crc[i] = crc32(0L, (const Bytef *)text + from, (uInt)n);
+        g->op[i] = crc32_combine_gen((z_off_t)n);
         if (n > 0) {
             /* deflateBound covers a whole stream; a full flush adds at most a
              * few bytes more (an empty stored block) */
@@ -107,7 +108,7 @@ void gzbody_segment(struct gzbody_emit *e, const struct gzbody *g, int i, const 
     *p = g->z + g->zoff[i];
     *n = g->zn[i];
     if (g->tlen[i] > 0) {
-        e->crc = crc32_combine(e->crc, g->crc[i], (z_off_t)g->tlen[i]);
+        e->crc = crc32_combine_op(e->crc, g->crc[i], g->op[i]);
         e->isize += g->tlen[i];
     }
 }

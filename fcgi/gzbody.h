@@ -29,6 +29,7 @@ struct gzbody {
     size_t zoff[GZBODY_MAX_SEGS], zn[GZBODY_MAX_SEGS];   /* each segment's compressed bytes in z */
     size_t tlen[GZBODY_MAX_SEGS];                    /* and its length uncompressed */
     unsigned long crc[GZBODY_MAX_SEGS];              /* and the CRC-32 of its text */
+    unsigned long op[GZBODY_MAX_SEGS];               /* and zlib's operator appending that CRC */
 };
 
 /* The running state of one answer being sent. */

@@ -262,7 +262,7 @@ json_object *learning_status(json_object *learning)
 {
     if (!learning || !json_object_is_type(learning, json_type_object) || json_object_object_length(learning) == 0)
         return NULL;
-    return json_object_get(learning);
+    return learning_tidy(learning);
 }
 
 /* ---- /metrics ---------------------------------------------------------------- */

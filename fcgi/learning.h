@@ -66,9 +66,9 @@ json_object *learning_tidy(json_object *o);
  * scorecard, or NULL when out of memory. */
 json_object *learning_market_summary(json_object *scorecard);
 
-/* The value of "learning" in /status: learning (borrowed,
- * worker_state.learning) with a new reference, or NULL (JSON null) when it
- * is NULL, not an object or empty (nothing learned yet). */
+/* The value of "learning" in /status: a learning_tidy() copy of learning
+ * (borrowed, worker_state.learning; caller frees), or NULL (JSON null) when
+ * it is NULL, not an object or empty (nothing learned yet) or out of memory. */
 json_object *learning_status(json_object *learning);
 
 /* The learning gauges (orchestrator_learning_*) of a summary (borrowed,

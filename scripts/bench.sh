@@ -5,13 +5,17 @@
 #   static   files of the same size as each API answer, served by nginx itself
 # It starts a private stack (PostgreSQL with ~200 recorded decisions, orch-api,
 # nginx, and the worker in dry run against the stand-in when that is there),
-# runs `wrk -t2 -c32 -d10s --latency` on /status, /decisions?limit=50,
+# runs `wrk -t2 -c32 -d4s --latency` (3 rounds, medians) on /status, /decisions?limit=50,
 # /metrics, the hello program and the static twins, and prints requests/s, p99,
 # the ratios api/hello and api/static, and the RSS of every orch-api process
 # before and after.  Targets: >= 0.8x hello, >= 0.25x static, < 10 MB RSS.
+# Each API path is measured twice: as plain text (wrk's default, like curl
+# without --compressed) and with "Accept-Encoding: gzip" (what browsers and
+# Prometheus send), against a static twin of the same gzip bytes served by
+# nginx's gzip_static.
 #
 # Usage: scripts/bench.sh            (as root, like run.sh; builds ./build if needed)
-# Environment: BENCH_SECONDS (10), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
+# Environment: BENCH_SECONDS (4, per run), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
 #   ORCH_API_PROCESSES (2, also the hello program's), BUILD_DIR (./build),
 #   BENCH_STRICT=1 to exit 1 when a target is missed.
 # Everything it starts is stopped on exit; its state directory is removed.
@@ -19,7 +23,8 @@ set -u
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD_DIR:-$repo/build}
-SECS=${BENCH_SECONDS:-10}
+SECS=${BENCH_SECONDS:-4}
+ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNECTIONS:-32}
 THREADS=${BENCH_THREADS:-2}
 PROCS=${ORCH_API_PROCESSES:-2}
@@ -96,6 +101,11 @@ stack_spawn hello "$T/log/hello.log" "$T/hello" "${hello_args[@]}"
 mkdir -p "$T/nginx/orchestrator.d"
 cat > "$T/nginx/orchestrator.d/bench.conf" <<EOF
 # scripts/bench.sh: the reference FastCGI program, set up like the API
+# the gzip twins: nginx sends FILE.gz as it is to clients that accept gzip
+location /bench/gz/ {
+    gzip_static always;
+    add_header Vary Accept-Encoding;
+}
 location = /bench/hello {
     fastcgi_pass unix:$T/run/hello.sock;
     include fastcgi_params;
@@ -129,9 +139,13 @@ stack_wait_http "$BASE/status" 10 || die "/status does not answer 200 (see $T/lo
 stack_wait_http "$BASE/bench/hello" 10 || die "/bench/hello does not answer 200 (see $T/log/hello.log)"
 
 # static twins: each API answer saved as a file, just before its run
-mkdir -p "$T/www/bench"
-chmod 755 "$T/www/bench"
-twin() { curl -s "$BASE$1" -o "$T/www/bench/$2" && chmod 644 "$T/www/bench/$2"; }
+mkdir -p "$T/www/bench/gz"
+chmod 755 "$T/www/bench" "$T/www/bench/gz"
+GZ='Accept-Encoding: gzip'
+twin() {
+  curl -s "$BASE$1" -o "$T/www/bench/$2" && chmod 644 "$T/www/bench/$2" &&
+  curl -s -H "$GZ" "$BASE$1" -o "$T/www/bench/gz/$2.gz" && chmod 644 "$T/www/bench/gz/$2.gz"
+}
 
 # rss_report: pid and VmRSS of every process in orch-api's process group
 rss_report() {
@@ -152,62 +166,108 @@ RSS_OVER=0
 echo "orch-api RSS before:"
 rss_report
 
-# bench NAME PATH: wrk it; sets RPS[NAME] P99[NAME] ERRS[NAME]
-declare -A RPS=() P99=() ERRS=() SIZE=()
+# bench KEY PATH [HEADER]: one wrk run; sets RPS[KEY] P99[KEY] ERRS[KEY] (KEY is NAME#ROUND)
+declare -A RPS=() P99=() ERRS=() SIZE=() PATHOF=()
 bench() {
-  local name=$1 path=$2 out
-  wrk -t"$THREADS" -c"$CONNS" -d1s "$BASE$path" >/dev/null 2>&1   # warm up
-  out=$(wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency "$BASE$path" 2>&1)
-  RPS[$name]=$(echo "$out" | awk '/^Requests\/sec:/ {print $2}')
-  P99[$name]=$(echo "$out" | awk '$1 == "99%" {print $2}')
-  ERRS[$name]=$(echo "$out" | awk '/Non-2xx or 3xx responses:/ {print $5}')
-  SIZE[$name]=$(curl -s "$BASE$path" | wc -c)
-  printf '%-22s %-24s %10s req/s  p99 %-9s %6s bytes%s\n' "$name" "$path" "${RPS[$name]:-?}" "${P99[$name]:-?}" \
-    "${SIZE[$name]}" "${ERRS[$name]:+  non-2xx: ${ERRS[$name]}}"
+  local key=$1 path=$2 out
+  local -a h=()
+  [ -n "${3:-}" ] && h=(-H "$3")
+  out=$(wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency "${h[@]}" "$BASE$path" 2>&1)
+  RPS[$key]=$(echo "$out" | awk '/^Requests\/sec:/ {print $2}')
+  P99[$key]=$(echo "$out" | awk '$1 == "99%" {print $2}')
+  ERRS[$key]=$(echo "$out" | awk '/Non-2xx or 3xx responses:/ {print $5}')
 }
+# size NAME PATH [HEADER]: the answer's bytes
+size() {
+  local -a h=()
+  [ -n "${3:-}" ] && h=(-H "$3")
+  SIZE[$1]=$(curl -s "${h[@]}" "$BASE$2" | wc -c)
+  PATHOF[$1]=$2
+}
+ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+# median of the arguments (numbers; "n/a" when none)
+median() { printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | awk '{ v[NR] = $1 } END { if (!NR) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# wrk's latencies ("850.00us", "1.23ms", "1.02s") in milliseconds
+to_ms() { echo "${1:-}" | awk '{ v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /ms$/) v += 0; else if ($1 ~ /s$/) v *= 1000; print v }'; }
+
 echo
-echo "wrk -t$THREADS -c$CONNS -d${SECS}s --latency (one second of warm-up each):"
-# Each API path runs right after its own hello run and before its static
-# twin, so that the ratios compare runs seconds apart (a busy machine drifts).
+echo "wrk -t$THREADS -c$CONNS -d${SECS}s --latency, $ROUNDS rounds (one second of warm-up before the first):"
+# A shared machine drifts by tens of percent within a minute, so every
+# round runs the API right between its references, and each ratio is the
+# median of the rounds' ratios, each taken within one round.
+NAMES="hello api static same gz static-gz"
+declare -A ARGS=()
 for spec in "status /status status.json" "decisions /decisions?limit=50 decisions.json" \
             "metrics /metrics metrics.txt"; do
-  read -r name path file <<< "$spec"
+  read -r ep path file <<< "$spec"
   twin "$path" "$file"
-  bench "hello-$name" /bench/hello
-  bench "$name" "$path"
-  bench "static-$name" "/bench/$file"
-  bench "hello-same-$name" "/bench/hello?bytes=${SIZE[$name]}"
+  size "$ep/hello" /bench/hello
+  size "$ep/api" "$path"
+  size "$ep/static" "/bench/$file"
+  size "$ep/same" "/bench/hello?bytes=${SIZE[$ep/api]}"
+  size "$ep/gz" "$path" "$GZ"
+  size "$ep/static-gz" "/bench/gz/$file" "$GZ"
+  ARGS[$ep/gz]=$GZ ARGS[$ep/static-gz]=$GZ
+  for n in $NAMES; do
+    wrk -t"$THREADS" -c"$CONNS" -d1s ${ARGS[$ep/$n]:+-H "$GZ"} "$BASE${PATHOF[$ep/$n]}" >/dev/null 2>&1
+  done
+  for r in $(seq "$ROUNDS"); do
+    for n in $NAMES; do
+      bench "$ep/$n#$r" "${PATHOF[$ep/$n]}" "${ARGS[$ep/$n]:-}"
+    done
+  done
+  for n in $NAMES; do
+    rr=() pp=()
+    for r in $(seq "$ROUNDS"); do rr+=("${RPS[$ep/$n#$r]:-}"); pp+=("$(to_ms "${P99[$ep/$n#$r]:-}")"); done
+    RPS[$ep/$n]=$(median "${rr[@]}") P99[$ep/$n]=$(median "${pp[@]}")
+    printf '%-20s %-26s %10s req/s  p99 %7s ms %6s bytes   rounds: %s\n' "$ep/$n" "${PATHOF[$ep/$n]}" \
+      "${RPS[$ep/$n]}" "${P99[$ep/$n]}" "${SIZE[$ep/$n]}" "${rr[*]}"
+  done
 done
 
 echo
 MISSED=0
-ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 meets() { awk -v r="$1" -v t="$2" 'BEGIN { exit !(r != "n/a" && r >= t) }'; }
-# wrk's latencies ("850.00us", "1.23ms", "1.02s") in milliseconds
-to_ms() { echo "${1:-}" | awk '{ v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /ms$/) v += 0; else if ($1 ~ /s$/) v *= 1000; print v }'; }
 # a run with errors measured something else than the answer: it does not count
-for n in "${!RPS[@]}"; do
-  if [ -n "${ERRS[$n]:-}" ] && [ "${ERRS[$n]}" != 0 ]; then
-    echo "bench: $n had ${ERRS[$n]} non-2xx answers: its figures are not valid"
+for k in "${!ERRS[@]}"; do
+  if [ -n "${ERRS[$k]:-}" ] && [ "${ERRS[$k]}" != 0 ]; then
+    echo "bench: $k had ${ERRS[$k]} non-2xx answers: its figures are not valid"
     MISSED=1
   fi
 done
-printf '%-12s %12s %12s %18s   %s\n' api "api/hello" "api/static" "api/hello-same-size" "p99: api / hello / static (ms)"
-for n in status decisions metrics; do
-  rh=$(ratio "${RPS[$n]}" "${RPS[hello-$n]}")
-  rs=$(ratio "${RPS[$n]}" "${RPS[static-$n]}")
-  rz=$(ratio "${RPS[$n]}" "${RPS[hello-same-$n]}")
-  mh=ok ms=ok
-  meets "$rh" 0.8 || { mh=MISSED; MISSED=1; }
-  meets "$rs" 0.25 || { ms=MISSED; MISSED=1; }
-  pa=$(to_ms "${P99[$n]:-}") ph=$(to_ms "${P99[hello-$n]:-}") ps=$(to_ms "${P99[static-$n]:-}")
-  printf '%-12s %6s %-6s %6s %-6s %10s   %s / %s / %s (x%s of hello)\n' "$n" "$rh" "$mh" "$rs" "$ms" "$rz" \
-    "$pa" "$ph" "$ps" "$(ratio "$pa" "$ph")"
+# mratio EP A B: the median over the rounds of RPS[EP/A#r] / RPS[EP/B#r]
+mratio() {
+  local v=() r
+  for r in $(seq "$ROUNDS"); do v+=("$(ratio "${RPS[$1/$2#$r]:-}" "${RPS[$1/$3#$r]:-}")"); done
+  median "${v[@]}"
+}
+# row LABEL EP API STATIC SAME: one line of the table (SAME may be -)
+MISSED_PLAIN=0 MISSED_GZ=0
+row() {
+  local label=$1 ep=$2 a=$3 st=$4 same=$5 rh rs rz mh=ok ms=ok
+  rh=$(mratio "$ep" "$a" hello)
+  rs=$(mratio "$ep" "$a" "$st")
+  if [ "$same" = - ]; then rz=-; else rz=$(mratio "$ep" "$a" "$same"); fi
+  meets "$rh" 0.8 || mh=MISSED
+  meets "$rs" 0.25 || ms=MISSED
+  if [ "$mh$ms" != okok ]; then
+    case $a in gz) MISSED_GZ=1 ;; *) MISSED_PLAIN=1 ;; esac
+  fi
+  printf '%-16s %7s %6s %-6s %6s %-6s %8s   %s / %s / %s (x%s of hello)\n' "$label" "${SIZE[$ep/$a]}" "$rh" "$mh" \
+    "$rs" "$ms" "$rz" "${P99[$ep/$a]}" "${P99[$ep/hello]}" "${P99[$ep/$st]}" "$(ratio "${P99[$ep/$a]}" "${P99[$ep/hello]}")"
+}
+printf '%-16s %7s %13s %13s %8s   %s\n' api bytes "api/hello" "api/static" "api/same" "p99: api / hello / static (ms)"
+for ep in status decisions metrics; do
+  row "$ep" "$ep" api static same
+  row "$ep (gzip)" "$ep" gz static-gz -
 done
-echo "(targets: api/hello >= 0.80, api/static >= 0.25; api/hello-same-size compares with the bare"
-echo " program sending a body of the API answer's size, which shows what the bytes alone cost;"
-echo " p99 x of hello: how much longer the API's slowest 1% take than the bare program's)"
-
+echo "(medians over $ROUNDS rounds of ratios within a round.  Targets: api/hello >= 0.80, api/static >= 0.25."
+echo " hello: the bare program's small answer; api/same: against the bare program sending a body of"
+echo " the API answer's size, which shows what the bytes alone cost; (gzip): Accept-Encoding: gzip, as"
+echo " browsers and Prometheus send, against nginx sending the same gzip bytes from a file; p99 x of"
+echo " hello: how much longer the API's slowest 1% take than the bare program's)"
+[ "$MISSED_GZ" = 0 ] && echo "gzip clients: every target met" || { echo "gzip clients: some targets missed"; MISSED=1; }
+[ "$MISSED_PLAIN" = 0 ] && echo "plain clients: every target met" || { echo "plain clients: some targets missed"; MISSED=1; }
 echo
 echo "orch-api RSS after:"
 rss_report

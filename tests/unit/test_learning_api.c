@@ -280,9 +280,20 @@ static void test_metrics(void **state)
     assert_null(strstr(t, "NaN"));
     free(t);
 
+    /* /status shows a tidy copy: the same values, doubles printed short */
     json_object *st = learning_status(l);
-    assert_ptr_equal(st, l);
+    assert_non_null(st);
+    assert_ptr_not_equal(st, l);
+    assert_true(json_object_equal(st, l));
     json_object_put(st);
+    json_object *ci = json_object_new_object();
+    volatile double lo = 0.05, hi = 0.9;
+    json_object_object_add(ci, "success", json_object_new_double(lo + hi));   /* 0.9500000000000001 */
+    st = learning_status(ci);
+    assert_non_null(st);
+    assert_string_equal(json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN), "{\"success\":0.95}");
+    json_object_put(st);
+    json_object_put(ci);
     json_object *empty = json_object_new_object();
     assert_null(learning_status(empty));
     assert_null(learning_status(NULL));
