@@ -166,22 +166,24 @@ RSS_OVER=0
 echo "orch-api RSS before:"
 rss_report
 
+# The request header of each kind of run (none for the plain ones), and
+# with_header HEADER: H set to the curl/wrk arguments that send it
+declare -A HDR=([gz]=$GZ [static-gz]=$GZ)
+with_header() { H=(); [ -z "${1:-}" ] || H=(-H "$1"); }
 # bench KEY PATH [HEADER]: one wrk run; sets RPS[KEY] P99[KEY] ERRS[KEY] (KEY is NAME#ROUND)
 declare -A RPS=() P99=() ERRS=() SIZE=() PATHOF=()
 bench() {
   local key=$1 path=$2 out
-  local -a h=()
-  [ -n "${3:-}" ] && h=(-H "$3")
-  out=$(wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency "${h[@]}" "$BASE$path" 2>&1)
+  with_header "${3:-}"
+  out=$(wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency "${H[@]}" "$BASE$path" 2>&1)
   RPS[$key]=$(echo "$out" | awk '/^Requests\/sec:/ {print $2}')
   P99[$key]=$(echo "$out" | awk '$1 == "99%" {print $2}')
   ERRS[$key]=$(echo "$out" | awk '/Non-2xx or 3xx responses:/ {print $5}')
 }
-# size NAME PATH [HEADER]: the answer's bytes
+# size NAME PATH: the answer's bytes (with the header of NAME's kind)
 size() {
-  local -a h=()
-  [ -n "${3:-}" ] && h=(-H "$3")
-  SIZE[$1]=$(curl -s "${h[@]}" "$BASE$2" | wc -c)
+  with_header "${HDR[${1#*/}]:-}"
+  SIZE[$1]=$(curl -s "${H[@]}" "$BASE$2" | wc -c)
   PATHOF[$1]=$2
 }
 ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
@@ -196,7 +198,6 @@ echo "wrk -t$THREADS -c$CONNS -d${SECS}s --latency, $ROUNDS rounds (one second o
 # round runs the API right between its references, and each ratio is the
 # median of the rounds' ratios, each taken within one round.
 NAMES="hello api static same gz static-gz"
-declare -A ARGS=()
 for spec in "status /status status.json" "decisions /decisions?limit=50 decisions.json" \
             "metrics /metrics metrics.txt"; do
   read -r ep path file <<< "$spec"
@@ -205,15 +206,15 @@ for spec in "status /status status.json" "decisions /decisions?limit=50 decision
   size "$ep/api" "$path"
   size "$ep/static" "/bench/$file"
   size "$ep/same" "/bench/hello?bytes=${SIZE[$ep/api]}"
-  size "$ep/gz" "$path" "$GZ"
-  size "$ep/static-gz" "/bench/gz/$file" "$GZ"
-  ARGS[$ep/gz]=$GZ ARGS[$ep/static-gz]=$GZ
+  size "$ep/gz" "$path"
+  size "$ep/static-gz" "/bench/gz/$file"
   for n in $NAMES; do
-    wrk -t"$THREADS" -c"$CONNS" -d1s ${ARGS[$ep/$n]:+-H "$GZ"} "$BASE${PATHOF[$ep/$n]}" >/dev/null 2>&1
+    with_header "${HDR[$n]:-}"
+    wrk -t"$THREADS" -c"$CONNS" -d1s "${H[@]}" "$BASE${PATHOF[$ep/$n]}" >/dev/null 2>&1
   done
   for r in $(seq "$ROUNDS"); do
     for n in $NAMES; do
-      bench "$ep/$n#$r" "${PATHOF[$ep/$n]}" "${ARGS[$ep/$n]:-}"
+      bench "$ep/$n#$r" "${PATHOF[$ep/$n]}" "${HDR[$n]:-}"
     done
   done
   for n in $NAMES; do
