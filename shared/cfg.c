@@ -99,6 +99,9 @@ static const struct cfg_var cfg_vars[] = {
     { "WORKFLOW_CONCURRENCY",    CFG_STR,   O(workflow_concurrency), "deep-market-analysis=forbid,default=allow", 0, 0, 0 },
     { "TRACK_POLL_SECONDS",      CFG_INT,   O(track_poll_seconds),   "5", 1, 3600, 0 },
     { "N8N_WORKFLOWS_REFRESH_SECONDS", CFG_INT, O(n8n_workflows_refresh_seconds), "300", 5, 86400, 0 },
+    { "LEADER_TAKEOVER_SECONDS", CFG_INT,   O(leader_takeover_seconds), "15", 3, 600, 0 },
+    { "OUTBOX_MAX_AGE_SECONDS",  CFG_INT,   O(outbox_max_age_seconds), "900", 10, 86400, 0 },
+    { "WORKFLOW_CLAIMS",         CFG_STR,   O(workflow_claims),      "all", 0, 0, 0 },
 };
 
 #define CFG_NVARS (sizeof cfg_vars / sizeof cfg_vars[0])

@@ -91,6 +91,12 @@ struct cfg {
     long  workflow_breaker_failures;          /* WORKFLOW_BREAKER_FAILURES: failures in a row that open a circuit */
     long  workflow_breaker_cooldown_seconds;  /* WORKFLOW_BREAKER_COOLDOWN_SECONDS */
     char *workflow_concurrency;  /* WORKFLOW_CONCURRENCY: "path=forbid|allow|replace,...,default=allow" */
+    /* one leader, exactly-once delivery (worker/lease.c, worker/outbox.c) */
+    long  leader_takeover_seconds; /* LEADER_TAKEOVER_SECONDS: the lease's time to live */
+    long  outbox_max_age_seconds;  /* OUTBOX_MAX_AGE_SECONDS: a trigger never sent is sent after a
+                                    * takeover only this long after its decision */
+    char *workflow_claims;       /* WORKFLOW_CLAIMS: "all", "none" or paths whose workflows claim
+                                  * their idempotency key (POST /claims) when they start */
 };
 
 /* A source of variables: returns the value of name or NULL when unset. */

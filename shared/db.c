@@ -10,8 +10,9 @@
 
 PGconn *db_connect(const char *conninfo, const char *app_name)
 {
-    const char *keys[] = { "dbname", "application_name", "options", NULL };
-    const char *vals[] = { conninfo, app_name, "-c TimeZone=UTC", NULL };
+    /* connect_timeout first: a connection string that sets its own wins */
+    const char *keys[] = { "connect_timeout", "dbname", "application_name", "options", NULL };
+    const char *vals[] = { "5", conninfo, app_name, "-c TimeZone=UTC", NULL };
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (!c) {
         log_event(LOG_ERROR, "db.connect_failed", "s:error", "out of memory");

@@ -7,7 +7,8 @@
 
 #include <libpq-fe.h>
 
-/* Connect with conninfo, set application_name and UTC.  Returns the
+/* Connect with conninfo, set application_name and UTC, give up after 5 s
+ * unless conninfo sets its own connect_timeout.  Returns the
  * connection (caller frees with PQfinish) or NULL, logged. */
 PGconn *db_connect(const char *conninfo, const char *app_name);
 

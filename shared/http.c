@@ -18,6 +18,7 @@ const char *http_strerror(enum http_err e)
     case HTTP_ETOOBIG:   return "response too large";
     case HTTP_EINTERNAL: return "internal error";
     case HTTP_EOTHER:    return "transport error";
+    case HTTP_EABORTED:  return "aborted";
     }
     return "unknown error";
 }
@@ -28,6 +29,28 @@ int http_global_init(void)
 }
 
 void http_global_cleanup(void) { curl_global_cleanup(); }
+
+static int (*http_idle_fn)(void *);
+static void *http_idle_user;
+static int http_in_idle;                /* the hook is running: no nested call */
+
+void http_set_idle(int (*fn)(void *user), void *user)
+{
+    http_idle_fn = fn;
+    http_idle_user = user;
+}
+
+/* Call the idle hook unless there is none or it is running already.
+ * Returns its verdict (nonzero: abandon the transfers). */
+static int http_idle(void)
+{
+    if (!http_idle_fn || http_in_idle)
+        return 0;
+    http_in_idle = 1;
+    int stop = http_idle_fn(http_idle_user);
+    http_in_idle = 0;
+    return stop;
+}
 
 struct http_xfer {
     CURL *easy;
@@ -192,6 +215,8 @@ static void http_xfer_finish(struct http_xfer *x, CURLcode rc)
             r->err = HTTP_ECONNECT;
         else if (rc == CURLE_OUT_OF_MEMORY || rc == CURLE_WRITE_ERROR)
             r->err = HTTP_EINTERNAL;
+        else if (rc == CURLE_ABORTED_BY_CALLBACK)
+            r->err = HTTP_EABORTED;
         else
             r->err = HTTP_EOTHER;
     }
@@ -215,13 +240,8 @@ static void http_xfer_finish(struct http_xfer *x, CURLcode rc)
 
 enum http_err http_perform(const struct http_req *req, struct http_resp *resp)
 {
-    struct http_xfer x;
-    if (http_xfer_setup(&x, req, resp) < 0) {
-        http_xfer_finish(&x, CURLE_FAILED_INIT);
-        return resp->err;
-    }
-    CURLcode rc = curl_easy_perform(x.easy);
-    http_xfer_finish(&x, rc);
+    /* through the multi interface, so that the idle hook runs while it waits */
+    http_perform_many(req, resp, 1);
     return resp->err;
 }
 
@@ -248,12 +268,17 @@ void http_perform_many(const struct http_req *reqs, struct http_resp *resps, siz
         else
             http_xfer_finish(&xs[i], CURLE_FAILED_INIT);
     }
-    int running = 1;
+    int running = 1, aborted = 0;
+    int wait_ms = http_idle_fn && !http_in_idle ? HTTP_IDLE_MS : 1000;
     while (running) {
         if (curl_multi_perform(multi, &running) != CURLM_OK)
             break;
-        if (running && curl_multi_poll(multi, NULL, 0, 1000, NULL) != CURLM_OK)
+        if (running && curl_multi_poll(multi, NULL, 0, wait_ms, NULL) != CURLM_OK)
             break;
+        if (running && http_idle()) {
+            aborted = 1;
+            break;
+        }
     }
     CURLMsg *m;
     int left;
@@ -267,13 +292,178 @@ void http_perform_many(const struct http_req *reqs, struct http_resp *resps, siz
             http_xfer_finish(x, m->data.result);
     }
     for (size_t i = 0; i < n; i++) {
-        if (xs[i].easy) {               /* not reported done: treat as failed */
+        if (xs[i].easy) {               /* not reported done: abandoned, or failed */
             curl_multi_remove_handle(multi, xs[i].easy);
-            http_xfer_finish(&xs[i], CURLE_OPERATION_TIMEDOUT);
+            http_xfer_finish(&xs[i], aborted ? CURLE_ABORTED_BY_CALLBACK : CURLE_OPERATION_TIMEDOUT);
         }
     }
     curl_multi_cleanup(multi);
     free(xs);
+}
+
+/* ---- pool ---------------------------------------------------------------- */
+
+struct http_pool_xfer {
+    struct http_xfer x;
+    struct http_resp resp;
+    void *user;
+    char *body;                          /* owned copy of the request body */
+    char *cookie_name;                   /* owned copy */
+    struct http_pool_xfer *prev, *next;  /* running, or ended and not handed back */
+};
+
+struct http_pool {
+    CURLM *multi;
+    struct http_pool_xfer *running;      /* list */
+    struct http_pool_xfer *ended;        /* list, oldest last */
+    int nrunning, nended;
+};
+
+static void http_pool_unlink(struct http_pool_xfer **head, struct http_pool_xfer *t)
+{
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        *head = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    t->prev = t->next = NULL;
+}
+
+static void http_pool_push(struct http_pool_xfer **head, struct http_pool_xfer *t)
+{
+    t->prev = NULL;
+    t->next = *head;
+    if (*head)
+        (*head)->prev = t;
+    *head = t;
+}
+
+static void http_pool_xfer_free(struct http_pool_xfer *t)
+{
+    free(t->body);
+    free(t->cookie_name);
+    free(t);
+}
+
+struct http_pool *http_pool_new(void)
+{
+    struct http_pool *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->multi = curl_multi_init();
+    if (!p->multi) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* End running transfer t with rc and move it to the ended list. */
+static void http_pool_end(struct http_pool *p, struct http_pool_xfer *t, CURLcode rc)
+{
+    curl_multi_remove_handle(p->multi, t->x.easy);
+    http_xfer_finish(&t->x, rc);
+    http_pool_unlink(&p->running, t);
+    p->nrunning--;
+    http_pool_push(&p->ended, t);
+    p->nended++;
+}
+
+void http_pool_free(struct http_pool *p)
+{
+    if (!p)
+        return;
+    while (p->running) {
+        struct http_pool_xfer *t = p->running;
+        http_pool_end(p, t, CURLE_ABORTED_BY_CALLBACK);
+    }
+    while (p->ended) {
+        struct http_pool_xfer *t = p->ended;
+        http_pool_unlink(&p->ended, t);
+        http_resp_free(&t->resp);
+        http_pool_xfer_free(t);
+    }
+    curl_multi_cleanup(p->multi);
+    free(p);
+}
+
+int http_pool_add(struct http_pool *p, const struct http_req *req, void *user)
+{
+    struct http_pool_xfer *t = calloc(1, sizeof *t);
+    if (!t)
+        return -1;
+    struct http_req r = *req;
+    if ((req->body && !(t->body = strdup(req->body))) ||
+        (req->cookie_name && !(t->cookie_name = strdup(req->cookie_name)))) {
+        http_pool_xfer_free(t);
+        return -1;
+    }
+    r.body = t->body;
+    r.cookie_name = t->cookie_name;
+    t->user = user;
+    if (http_xfer_setup(&t->x, &r, &t->resp) < 0 || curl_multi_add_handle(p->multi, t->x.easy) != CURLM_OK) {
+        http_xfer_finish(&t->x, CURLE_FAILED_INIT);
+        http_resp_free(&t->resp);
+        http_pool_xfer_free(t);
+        return -1;
+    }
+    http_pool_push(&p->running, t);
+    p->nrunning++;
+    return 0;
+}
+
+int http_pool_run(struct http_pool *p, struct http_done *out, int max)
+{
+    int still;
+    curl_multi_perform(p->multi, &still);
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(p->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        struct http_pool_xfer *t = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+        /* x is the first member: the private pointer is the pool's transfer */
+        if (t)
+            http_pool_end(p, t, m->data.result);
+    }
+    int n = 0;
+    while (n < max && p->ended) {
+        struct http_pool_xfer *t = p->ended;
+        while (t->next)                   /* oldest first */
+            t = t->next;
+        http_pool_unlink(&p->ended, t);
+        p->nended--;
+        out[n].user = t->user;
+        out[n].resp = t->resp;
+        n++;
+        http_pool_xfer_free(t);
+    }
+    return n;
+}
+
+int http_pool_active(const struct http_pool *p) { return p->nrunning + p->nended; }
+
+int http_pool_wait(struct http_pool *p, const int *fds, int nfds, int timeout_ms, int *ready)
+{
+    struct curl_waitfd extra[8];
+    if (nfds > 8)
+        nfds = 8;
+    for (int i = 0; i < nfds; i++)
+        extra[i] = (struct curl_waitfd){ .fd = fds[i], .events = CURL_WAIT_POLLIN, .revents = 0 };
+    if (p->nended)
+        timeout_ms = 0;                   /* something to hand back already */
+    CURLMcode rc = curl_multi_poll(p->multi, extra, (unsigned)nfds, timeout_ms < 0 ? 0 : timeout_ms, NULL);
+    for (int i = 0; ready && i < nfds; i++)
+        ready[i] = rc == CURLM_OK && (extra[i].revents & CURL_WAIT_POLLIN);
+    return rc == CURLM_OK ? 0 : -1;
+}
+
+void http_pool_abort(struct http_pool *p)
+{
+    while (p->running)
+        http_pool_end(p, p->running, CURLE_ABORTED_BY_CALLBACK);
 }
 
 const char *http_resp_header(const struct http_resp *resp, const char *name)

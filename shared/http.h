@@ -17,7 +17,8 @@ enum http_err {
     HTTP_ECONNECT,    /* connection refused or failed */
     HTTP_ETOOBIG,     /* body larger than the request's max_bytes */
     HTTP_EINTERNAL,   /* out of memory, bad arguments, libcurl setup */
-    HTTP_EOTHER       /* any other transport error (TLS, protocol, ...) */
+    HTTP_EOTHER,      /* any other transport error (TLS, protocol, ...) */
+    HTTP_EABORTED     /* abandoned: the idle hook asked to stop (the program is stopping) */
 };
 
 /* A static string naming the error. */
@@ -63,12 +64,64 @@ struct http_resp {
 int http_global_init(void) __attribute__((warn_unused_result));
 void http_global_cleanup(void);
 
+/* While http_perform() and http_perform_many() wait for answers they call
+ * fn(user) about every HTTP_IDLE_MS: the worker uses it to act on control
+ * commands, signals and webhook answers while a probe or an LLM call is
+ * under way.  A nonzero return abandons every transfer of the call
+ * (HTTP_EABORTED).  fn is never called from inside itself: a blocking call
+ * made by fn waits without it.  fn NULL: no hook (the default). */
+#define HTTP_IDLE_MS 50
+void http_set_idle(int (*fn)(void *user), void *user);
+
 /* Perform one request.  Fills *resp (which the caller frees with
  * http_resp_free) and returns resp->err. */
 enum http_err http_perform(const struct http_req *req, struct http_resp *resp);
 
 /* Perform n requests in parallel; resps[i] answers reqs[i]. */
 void http_perform_many(const struct http_req *reqs, struct http_resp *resps, size_t n);
+
+/* ---- transfers driven by the caller's own loop ----------------------------
+ * A pool runs requests in parallel without blocking: http_pool_add()
+ * starts one, http_pool_run() moves every transfer on and hands back those
+ * that ended, http_pool_wait() sleeps until one of them or one of the
+ * caller's descriptors needs attention.  The worker sends its webhooks
+ * through one, so that a slow n8n never holds its loop. */
+struct http_pool;
+
+/* One ended transfer: the user pointer given to http_pool_add() and the
+ * answer (the caller frees it with http_resp_free). */
+struct http_done {
+    void *user;
+    struct http_resp resp;
+};
+
+/* A new empty pool (caller frees with http_pool_free), or NULL. */
+struct http_pool *http_pool_new(void);
+
+/* Abandon every transfer still running (nothing is handed back for them)
+ * and free the pool; NULL is a no-op. */
+void http_pool_free(struct http_pool *p);
+
+/* Start req (every string copied).  Returns 0, or -1 when it could not be
+ * started (out of memory, no URL): nothing is handed back then. */
+int http_pool_add(struct http_pool *p, const struct http_req *req, void *user)
+    __attribute__((warn_unused_result));
+
+/* Move every transfer on without waiting; up to max ended ones into out.
+ * Returns how many were put there (call again while it returns max). */
+int http_pool_run(struct http_pool *p, struct http_done *out, int max);
+
+/* Transfers started and not handed back yet. */
+int http_pool_active(const struct http_pool *p);
+
+/* Wait up to timeout_ms until a transfer needs attention or one of the
+ * nfds descriptors in fds is readable; ready[i] (may be NULL) is set
+ * nonzero for each readable one.  Returns 0, or -1 on error (EINTR: 0). */
+int http_pool_wait(struct http_pool *p, const int *fds, int nfds, int timeout_ms, int *ready);
+
+/* Abandon every transfer still running, each handed back by the next
+ * http_pool_run() with HTTP_EABORTED. */
+void http_pool_abort(struct http_pool *p);
 
 /* The value of a response header (case-insensitive name), borrowed from
  * resp, or NULL. */

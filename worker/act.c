@@ -231,16 +231,61 @@ static void act_excerpt(char *out, size_t cap, const char *s, size_t len)
     out[n] = '\0';
 }
 
+void act_request(const struct cfg *c, const struct act_job *job, struct act_req *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->url, sizeof out->url, "%s/webhook/%s", c->n8n_base_url, job->workflow);
+    snprintf(out->hdr[0], sizeof out->hdr[0], "Idempotency-Key: %s", job->key);
+    int k = 0;
+    out->hv[k++] = out->hdr[0];
+    if (*c->n8n_auth_header) {
+        snprintf(out->hdr[1], sizeof out->hdr[1], "%s: %s", c->n8n_auth_header, c->n8n_auth_value);
+        out->hv[k++] = out->hdr[1];
+    }
+    out->hv[k] = NULL;
+    out->req = (struct http_req){
+        .method = "POST", .url = out->url, .body = job->payload, .headers = out->hv,
+        .timeout_ms = c->webhook_timeout_ms, .max_bytes = ACT_MAX_RESPONSE,
+    };
+}
+
+void act_answer(struct act_job *j, const struct http_resp *r)
+{
+    j->http_status = r->status;
+    j->transport_err = (int)r->err;
+    j->retry_after_ms = r->err == HTTP_OK ? act_retry_after_ms(http_resp_header(r, "retry-after"), time(NULL)) : -1;
+    j->latency_ms = r->elapsed_ms;
+    j->status = act_classify(r->err == HTTP_OK, r->status, r->body);
+    /* a 2xx too large to read: n8n accepted it (its execution id is lost) */
+    if (r->err == HTTP_ETOOBIG && r->status >= 200 && r->status <= 299)
+        j->status = ACT_SENT;
+    act_excerpt(j->response, sizeof j->response, r->body ? r->body : "", r->len);
+    if (r->err == HTTP_ETOOBIG && j->status == ACT_SENT)
+        snprintf(j->error, sizeof j->error, "accepted (HTTP %ld), answer %.160s: execution id unknown",
+                 r->status, r->errmsg);
+    else if (r->err != HTTP_OK)
+        snprintf(j->error, sizeof j->error, "%s: %.200s", http_strerror(r->err), r->errmsg);
+    else if (j->status == ACT_UNAVAILABLE)
+        snprintf(j->error, sizeof j->error, "webhook not registered (HTTP 404): workflow inactive or missing in n8n");
+    else if (j->status == ACT_FAILED)
+        snprintf(j->error, sizeof j->error, "HTTP %ld", r->status);
+    else
+        j->error[0] = '\0';
+    log_event(j->status == ACT_SENT ? LOG_INFO : LOG_WARN,
+              j->status == ACT_SENT ? "hook.sent" : "hook.failed",
+              "s:workflow s:key s:status i:http_status d:latency_ms s:error",
+              j->workflow, j->key, act_status_name(j->status), (long long)j->http_status,
+              j->latency_ms, j->error[0] ? j->error : NULL);
+}
+
 void act_fire_many(const struct cfg *c, struct act_job *jobs, int n)
 {
     if (n <= 0)
         return;
     struct http_req *reqs = calloc((size_t)n, sizeof *reqs);
     struct http_resp *resps = calloc((size_t)n, sizeof *resps);
-    char (*urls)[1024] = calloc((size_t)n, sizeof *urls);
-    char (*hdrs)[2][600] = calloc((size_t)n, sizeof *hdrs);
-    const char *(*hv)[3] = calloc((size_t)n, sizeof *hv);
-    if (!reqs || !resps || !urls || !hdrs || !hv) {
+    struct act_req *ar = calloc((size_t)n, sizeof *ar);
+    if (!reqs || !resps || !ar) {
         for (int i = 0; i < n; i++) {
             jobs[i].status = ACT_FAILED;
             jobs[i].transport_err = HTTP_EINTERNAL;
@@ -250,55 +295,16 @@ void act_fire_many(const struct cfg *c, struct act_job *jobs, int n)
         goto out;
     }
     for (int i = 0; i < n; i++) {
-        snprintf(urls[i], sizeof urls[i], "%s/webhook/%s", c->n8n_base_url, jobs[i].workflow);
-        snprintf(hdrs[i][0], sizeof hdrs[i][0], "Idempotency-Key: %s", jobs[i].key);
-        int k = 0;
-        hv[i][k++] = hdrs[i][0];
-        if (*c->n8n_auth_header) {
-            snprintf(hdrs[i][1], sizeof hdrs[i][1], "%s: %s", c->n8n_auth_header, c->n8n_auth_value);
-            hv[i][k++] = hdrs[i][1];
-        }
-        hv[i][k] = NULL;
-        reqs[i] = (struct http_req){
-            .method = "POST", .url = urls[i], .body = jobs[i].payload, .headers = hv[i],
-            .timeout_ms = c->webhook_timeout_ms, .max_bytes = ACT_MAX_RESPONSE,
-        };
+        act_request(c, &jobs[i], &ar[i]);
+        reqs[i] = ar[i].req;
     }
     http_perform_many(reqs, resps, (size_t)n);
     for (int i = 0; i < n; i++) {
-        struct act_job *j = &jobs[i];
-        struct http_resp *r = &resps[i];
-        j->http_status = r->status;
-        j->transport_err = (int)r->err;
-        j->retry_after_ms = r->err == HTTP_OK ? act_retry_after_ms(http_resp_header(r, "retry-after"), time(NULL)) : -1;
-        j->latency_ms = r->elapsed_ms;
-        j->status = act_classify(r->err == HTTP_OK, r->status, r->body);
-        /* a 2xx too large to read: n8n accepted it (its execution id is lost) */
-        if (r->err == HTTP_ETOOBIG && r->status >= 200 && r->status <= 299)
-            j->status = ACT_SENT;
-        act_excerpt(j->response, sizeof j->response, r->body ? r->body : "", r->len);
-        if (r->err == HTTP_ETOOBIG && j->status == ACT_SENT)
-            snprintf(j->error, sizeof j->error, "accepted (HTTP %ld), answer %.160s: execution id unknown",
-                     r->status, r->errmsg);
-        else if (r->err != HTTP_OK)
-            snprintf(j->error, sizeof j->error, "%s: %.200s", http_strerror(r->err), r->errmsg);
-        else if (j->status == ACT_UNAVAILABLE)
-            snprintf(j->error, sizeof j->error, "webhook not registered (HTTP 404): workflow inactive or missing in n8n");
-        else if (j->status == ACT_FAILED)
-            snprintf(j->error, sizeof j->error, "HTTP %ld", r->status);
-        else
-            j->error[0] = '\0';
-        log_event(j->status == ACT_SENT ? LOG_INFO : LOG_WARN,
-                  j->status == ACT_SENT ? "hook.sent" : "hook.failed",
-                  "s:workflow s:key s:status i:http_status d:latency_ms s:error",
-                  j->workflow, j->key, act_status_name(j->status), (long long)j->http_status,
-                  j->latency_ms, j->error[0] ? j->error : NULL);
-        http_resp_free(r);
+        act_answer(&jobs[i], &resps[i]);
+        http_resp_free(&resps[i]);
     }
 out:
     free(reqs);
     free(resps);
-    free(urls);
-    free(hdrs);
-    free(hv);
+    free(ar);
 }

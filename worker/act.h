@@ -12,6 +12,7 @@
 
 #include "cfg.h"
 #include "decide.h"
+#include "http.h"
 #include "sense.h"
 
 enum act_status {
@@ -72,8 +73,25 @@ void act_key(long long decision_id, const char *workflow, char *out, size_t cap)
  * "replay-<run_id>-<n>-<workflow>", n the decision's number in the run. */
 void act_replay_key(long long run_id, long long seq, const char *workflow, char *out, size_t cap);
 
-/* POST every job in parallel; fills each job's results. */
+/* POST every job in parallel; fills each job's results.  Blocks until
+ * all have answered or timed out (the replay's and tests' way; the
+ * worker sends through worker/outbox.c). */
 void act_fire_many(const struct cfg *c, struct act_job *jobs, int n);
+
+/* The request of one job: {N8N_BASE_URL}/webhook/<path>, the
+ * Idempotency-Key and auth headers, WEBHOOK_TIMEOUT_MS.  out->req points
+ * into out and borrows job->payload. */
+struct act_req {
+    char url[1024];
+    char hdr[2][600];
+    const char *hv[3];
+    struct http_req req;
+};
+void act_request(const struct cfg *c, const struct act_job *job, struct act_req *out);
+
+/* Fill j's results (status, kind of error, answer excerpt, retry-after)
+ * from the answer r, and log it (hook.sent / hook.failed). */
+void act_answer(struct act_job *j, const struct http_resp *r);
 
 /* A retry-after header value (delta seconds, or an HTTP-date, RFC 9110)
  * in milliseconds from now; -1 when value is NULL or not valid. */

@@ -28,6 +28,8 @@ const char *alert_kind_name(enum alert_kind k)
     case ALERT_LLM_FALLBACK_STREAK: return "llm_fallback_streak";
     case ALERT_WORKER_STARTED:      return "worker_started";
     case ALERT_WORKER_STOPPED:      return "worker_stopped";
+    case ALERT_DECISIONS_MISSED:    return "decisions_missed";
+    case ALERT_LEADER_CHANGED:      return "leader_changed";
     case ALERT_KIND_COUNT:          break;
     }
     return "unknown";
@@ -706,4 +708,14 @@ int alert_worker_started(struct alert *a, const char *detail)
 int alert_worker_stopped(struct alert *a, const char *detail)
 {
     return alert_worker(a, ALERT_WORKER_STOPPED, "Worker stopped", 0, detail);
+}
+
+int alert_decisions_missed(struct alert *a, const char *detail)
+{
+    return alert_worker(a, ALERT_DECISIONS_MISSED, "Decisions missed", 0, detail);
+}
+
+int alert_leader_changed(struct alert *a, const char *detail)
+{
+    return alert_worker(a, ALERT_LEADER_CHANGED, "New leader", 1, detail);
 }

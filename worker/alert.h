@@ -70,11 +70,14 @@ enum alert_kind {
     ALERT_LLM_FALLBACK_STREAK,
     ALERT_WORKER_STARTED,
     ALERT_WORKER_STOPPED,
+    ALERT_DECISIONS_MISSED,
+    ALERT_LEADER_CHANGED,
     ALERT_KIND_COUNT
 };
 
 /* "mode_switch", "workflow_failed", "circuit_open", "llm_fallback_streak",
- * "worker_started", "worker_stopped" (static; "unknown" out of range). */
+ * "worker_started", "worker_stopped", "decisions_missed", "leader_changed"
+ * (static; "unknown" out of range). */
 const char *alert_kind_name(enum alert_kind k);
 
 struct alert_stats {
@@ -159,6 +162,13 @@ int alert_llm_fallback_streak(struct alert *a, long streak, const char *last_err
  * (disable_notification). */
 int alert_worker_started(struct alert *a, const char *detail);
 int alert_worker_stopped(struct alert *a, const char *detail);
+
+/* No leader decided while decisions were due: detail says from when to
+ * when and how many (worker/main.c). */
+int alert_decisions_missed(struct alert *a, const char *detail);
+
+/* A worker took the lead (after the previous leader stopped or died). */
+int alert_leader_changed(struct alert *a, const char *detail);
 
 /* ---- exposed for tests -------------------------------------------------- */
 

@@ -204,6 +204,10 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
     if (store_history_run(ctx->db, ctx->run_id, now, &snap.history) < 0)
         log_event(LOG_WARN, "cycle.history_unavailable", "s:cycle_id", cid);
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (ctx->stop && *ctx->stop) {
+        log_event(LOG_INFO, "cycle.abandoned", "s:cycle_id s:detail", cid, "the worker is stopping: nothing recorded");
+        return -1;
+    }
 
     struct decide_menu menu;
     struct decide_choice ch, shadow;
@@ -230,6 +234,11 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
         }
         free(sys);
         free(usr);
+    }
+    if (ctx->stop && *ctx->stop) {
+        llm_outcome_clear(&lo);
+        log_event(LOG_INFO, "cycle.abandoned", "s:cycle_id s:detail", cid, "the worker is stopping: nothing recorded");
+        return -1;
     }
     if (lo.err == LLM_OK) {
         agreement = cycle_same_choice(&ch, &shadow);
@@ -286,6 +295,8 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
         .learn_state = learn_state,
         .learn_summary = learn_summary,
         .local_seq = &ctx->local_seq,
+        .commands = forced_by ? ctx->commands : NULL,
+        .ncommands = forced_by ? ctx->ncommands : 0,
     };
     int stored = store_decision(ctx->db, cid, &snap, &menu, &ch, dry_run, &audit, &d);
     free(llm_state);
@@ -324,8 +335,9 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
         /* one act path, live and replayed: breaker, concurrency policy and
          * retries in deliver_decision(), the POSTs through the io's act */
         struct cycle_fire fire = { ctx, io, &ch };
-        const struct deliver_transport tp = { cycle_fire, &fire };
-        if (!ctx->deliver || deliver_decision(ctx->deliver, ctx->db, &d, now, &tp, sent, settled) < 0) {
+        const struct deliver_transport sync_tp = { cycle_fire, NULL, &fire };
+        const struct deliver_transport *tp = !ctx->io && ctx->transport ? ctx->transport : &sync_tp;
+        if (!ctx->deliver || deliver_decision(ctx->deliver, ctx->db, &d, now, tp, sent, settled) < 0) {
             log_event(LOG_ERROR, "cycle.failed", "s:cycle_id i:decision_id s:error", cid, d.id,
                       ctx->deliver ? "could not mark triggers as sending; nothing sent"
                                    : "no delivery state (a bug): nothing sent");

@@ -46,6 +46,12 @@ struct cycle_ctx {
                                  * every trigger goes through deliver_decision(), whose POSTs
                                  * go through io->act (the replay: a local deliver) */
     struct alert *alert;        /* borrowed; NULL: no alerts (mode switches, fallback streaks) */
+    const struct deliver_transport *transport;  /* live (io NULL): how the POSTs go out
+                                 * (the worker's outbox, without waiting); NULL: io->act */
+    const long long *commands;  /* force commands the next decision answers (closed in its
+                                 * transaction), set by the caller before cycle_run */
+    int ncommands;
+    const volatile int *stop;   /* nonzero: abandon the cycle before it records anything */
     long fallback_streak;       /* decisions in a row the fallback made because the LLM failed */
     long long ncycles;          /* cycles run so far */
     long long local_seq;        /* decision and trigger ids when db is NULL */

@@ -4,6 +4,7 @@
 #include "deliver.h"
 #include "http.h"
 #include "log.h"
+#include "outbox.h"
 #include "store.h"
 #include "track.h"
 
@@ -534,8 +535,12 @@ static int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int w
     int kind = deliver_kind_of(&job);
     if (kind == DELIVER_KIND_NONE) {
         char *eid = track_parse_webhook_answer(job.response);
-        int rc = db ? store_trigger_attempt(db, tid, "sent", &job, NULL, 0, eid) : 0;
-        if (rc == 0 && !d->available[wf]) {
+        if (db && store_trigger_attempt(db, tid, "sent", &job, NULL, 0, eid) < 0) {
+            free(eid);
+            return -2;
+        }
+        int rc = 0;
+        if (!d->available[wf]) {
             d->available[wf] = 1;
             log_event(LOG_INFO, "workflow.available", "s:workflow i:trigger_id", path, tid);
             rc = deliver_shared(d, db) ? store_wf_available(db, wf, 1, NULL) : 0;
@@ -553,7 +558,9 @@ static int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int w
             rc = deliver_replace(d, db, wf, tid, now);
         int followed = deliver_end_followed(d, eid);
         free(eid);
-        return rc < 0 ? -2 : followed ? DELIVER_SENT_FOLLOWED : DELIVER_SENT_OK;
+        if (rc < 0)
+            log_event(LOG_WARN, "workflow.state_not_saved", "s:workflow i:trigger_id", path, tid);
+        return followed ? DELIVER_SENT_FOLLOWED : DELIVER_SENT_OK;
     }
     if (deliver_retryable(kind) && attempts < d->cfg->webhook_max_attempts) {
         long wait = deliver_backoff_ms(attempts, d->cfg->webhook_retry_base_ms, d->cfg->webhook_retry_max_ms,
@@ -585,7 +592,7 @@ static int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int w
     }
     if (db && store_trigger_attempt(db, tid, st, &job, deliver_kind_name(kind), 0, NULL) < 0)
         return -2;
-    int rc = 0;
+    int rc = 0;   /* the trigger is recorded: what follows may fail without undoing it */
     if (kind == DELIVER_KIND_NOT_REGISTERED) {
         d->unavailable_at[wf] = now;
         /* not the run's failure: the probe (if it was one) is over */
@@ -602,7 +609,9 @@ static int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int w
         rc = deliver_breaker(d, db, wf, 0, now);
         alert_workflow_failed(d->alert, path, st, NULL, job.error);
     }
-    return rc < 0 ? -2 : kind == DELIVER_KIND_NOT_REGISTERED ? DELIVER_SENT_UNAVAILABLE : DELIVER_SENT_FAILED;
+    if (rc < 0)
+        log_event(LOG_WARN, "workflow.state_not_saved", "s:workflow i:trigger_id", path, tid);
+    return kind == DELIVER_KIND_NOT_REGISTERED ? DELIVER_SENT_UNAVAILABLE : DELIVER_SENT_FAILED;
 }
 
 /* The status store_decision_settle would give a decision whose triggers
@@ -632,6 +641,63 @@ static long long deliver_running_local(const struct deliver *d, int wf, long lon
     if (!id || id == except || now - d->running_at[wf] >= d->cfg->track_timeout_seconds)
         return 0;
     return id;
+}
+
+/* The learning market of workflow wf, or -1. */
+static int deliver_learn_market(int wf)
+{
+    const struct catalog_wf *w = catalog_workflow(wf);
+    if (!w)
+        return -1;
+    return w->market == MARKET_CRYPTO ? LEARN_CRYPTO : w->market == MARKET_FOREX ? LEARN_FOREX : -1;
+}
+
+/* Describe one POST of trigger tid for a transport's start: its learning
+ * context is its market's band, bucket and exposure now (-1: unknown). */
+static void deliver_item(const struct deliver *d, struct outbox_item *it, long long tid, long long did, int wf,
+                         int attempts, int intensity, const char *key, const char *payload, time_t now)
+{
+    memset(it, 0, sizeof *it);
+    it->trigger_id = tid;
+    it->decision_id = did;
+    it->wf = wf;
+    it->attempts = attempts;
+    it->intensity = intensity;
+    it->band = it->bucket = -1;
+    it->at = now;
+    int m = deliver_learn_market(wf);
+    if (d->learn && m >= 0) {
+        it->band = d->learn->m[m].band;
+        it->bucket = d->learn->m[m].bucket;
+        it->exposure = d->learn->m[m].exposure;
+    }
+    snprintf(it->key, sizeof it->key, "%s", key);
+    it->payload = (char *)payload;        /* copied by the transport */
+    it->job.workflow = catalog_workflow(wf)->path;
+    it->job.key = it->key;
+    it->job.payload = payload;
+    it->job.trigger_id = tid;
+    it->job.decision_id = did;
+}
+
+void deliver_set_transport(struct deliver *d, const struct deliver_transport *tp) { d->transport = tp; }
+
+int deliver_completed(struct deliver *d, PGconn *db, const struct outbox_item *it, time_t now)
+{
+    int r = deliver_attempted(d, db, it->trigger_id, it->wf, &it->job, it->attempts, now);
+    if (r == -2)
+        return -1;
+    int m = deliver_learn_market(it->wf);
+    /* a run's success: known now only when its end cannot be followed;
+     * a 404 is the workflow's failure, not the run's */
+    int ok = r == DELIVER_SENT_OK ? 1 : r == DELIVER_SENT_FAILED ? 0 : -1;
+    if (ok >= 0 && d->learn && m >= 0 && it->band >= 0 && it->intensity >= 0)
+        learn_observe(d->learn, m, it->band, it->bucket, it->intensity, ok, -1, it->exposure, now);
+    char st[16];
+    if (store_decision_settle(db, it->decision_id, st, sizeof st) < 0 ||
+        (deliver_shared(d, db) && store_wf_running(db, d->cfg->track_timeout_seconds) < 0))
+        log_event(LOG_WARN, "cycle.settle_failed", "i:decision_id", it->decision_id);
+    return 0;
 }
 
 int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision *sd, time_t now,
@@ -702,6 +768,19 @@ int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision 
     /* commit 'sending' (attempts 1) before any POST */
     if (store_mark_sending(db, sd->id) < 0)
         return -1;
+    if (n > 0 && tp && tp->start) {
+        /* live: the POSTs go out without waiting; each answer is recorded
+         * as it arrives (deliver_completed) */
+        for (int k = 0; k < n; k++) {
+            const struct store_trigger *t = &sd->t[go[k]];
+            struct outbox_item it;
+            deliver_item(d, &it, t->id, sd->id, t->wf, 1, sd->intensity, t->key, t->payload, now);
+            if (tp->start(tp->user, &it) < 0)
+                log_event(LOG_ERROR, "hook.not_started", "s:workflow i:trigger_id", jobs[k].workflow, t->id);
+            sent[go[k]] = DELIVER_SENT_RETRYING;
+        }
+        return 0;
+    }
     if (n > 0 && tp && tp->fire)
         tp->fire(tp->user, jobs, n);
     else if (n > 0)
@@ -726,22 +805,13 @@ int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision 
     return 0;
 }
 
-/* The learning market of workflow wf, or -1. */
-static int deliver_learn_market(int wf)
-{
-    const struct catalog_wf *w = catalog_workflow(wf);
-    if (!w)
-        return -1;
-    return w->market == MARKET_CRYPTO ? LEARN_CRYPTO : w->market == MARKET_FOREX ? LEARN_FOREX : -1;
-}
-
 int deliver_retry_due(struct deliver *d, PGconn *db, time_t now)
 {
     if (!d->next_retry_at || now < d->next_retry_at)
         return 0;
     struct store_retry rows[DELIVER_RETRIES_PER_TURN];
     struct act_job jobs[DELIVER_RETRIES_PER_TURN];
-    int go[DELIVER_RETRIES_PER_TURN], n = 0;
+    int go[DELIVER_RETRIES_PER_TURN], n = 0, n_async = 0;
     int nrows = store_due_retries(db, now, rows, DELIVER_RETRIES_PER_TURN);
     if (nrows < 0)
         return -1;
@@ -796,6 +866,18 @@ int deliver_retry_due(struct deliver *d, PGconn *db, time_t now)
             goto fail;
         if (r == 1)
             continue;
+        if (d->transport && d->transport->start) {
+            /* live: out without waiting; recorded by deliver_completed */
+            struct outbox_item it;
+            deliver_item(d, &it, t->id, t->decision_id, t->wf, t->attempts + 1, t->intensity, t->key, t->payload, now);
+            it.band = t->band;
+            it.bucket = t->bucket;
+            it.exposure = t->exposure;
+            if (d->transport->start(d->transport->user, &it) < 0)
+                log_event(LOG_ERROR, "hook.not_started", "s:workflow i:trigger_id", path, t->id);
+            n_async++;
+            continue;
+        }
         go[n] = i;
         jobs[n].workflow = path;
         jobs[n].payload = t->payload;
@@ -825,7 +907,7 @@ int deliver_retry_due(struct deliver *d, PGconn *db, time_t now)
         return -1;
     if (n > 0 && store_wf_running(db, d->cfg->track_timeout_seconds) < 0)
         return -1;
-    return n;
+    return n + n_async;
 fail:
     store_retries_clear(rows, nrows);
     return -1;

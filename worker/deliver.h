@@ -122,7 +122,7 @@ enum deliver_sent {
                                  * the run's success is learned then */
     DELIVER_SENT_OK = 1,        /* accepted; its end cannot be followed: this is its success */
     DELIVER_SENT_FAILED = 0,    /* failed for good */
-    DELIVER_SENT_RETRYING = -1, /* a retry is scheduled */
+    DELIVER_SENT_RETRYING = -1, /* a retry is scheduled, or the POST is under way (start) */
     DELIVER_SENT_SKIPPED = -2,  /* not sent: circuit or concurrency policy */
     DELIVER_SENT_UNAVAILABLE = -3   /* 404 not registered: the workflow, not the run, failed */
 };
@@ -134,10 +134,17 @@ struct deliver_stops {
     char last_error[200];       /* why the last one was not stopped ("" when it was) */
 };
 
-/* How a delivery's POSTs go out: fire(user, jobs, n) sends the n jobs (in
- * parallel) and fills each job's results, as act_fire_many() does. */
+struct outbox_item;
+
+/* How a delivery's POSTs go out.  Either fire(user, jobs, n) sends the n
+ * jobs (in parallel) and fills each job's results before it returns, as
+ * act_fire_many() does (the replay), or start(user, it) starts one POST
+ * without waiting (the live worker: worker/outbox.c) and its answer is
+ * recorded later by deliver_completed().  start returns 0, or -1 when the
+ * POST could not be started (recorded then as a transport failure). */
 struct deliver_transport {
     void (*fire)(void *user, struct act_job *jobs, int n);
+    int (*start)(void *user, const struct outbox_item *it);
     void *user;
 };
 
@@ -160,6 +167,7 @@ struct deliver {
     time_t n8n_seen_at[WF_COUNT];    /* when that list was read, 0: never */
     struct track_stopper stopper;    /* concurrency 'replace': n8n's owner session */
     struct deliver_stops stops;
+    const struct deliver_transport *transport;   /* retries go out through it; NULL: act_fire_many */
 };
 
 /* "allow", "forbid", "replace" (static). */
@@ -269,6 +277,19 @@ int deliver_retry_due(struct deliver *d, PGconn *db, time_t now);
 
 /* When the next retry is due (0: none). */
 time_t deliver_next_due(const struct deliver *d);
+
+/* The answer to one POST started through a transport's start (it->job
+ * holds it) arrived at now: record it (sent, retrying, failed,
+ * unavailable), count it in the breaker, learn from it when its end
+ * cannot be followed, and settle its decision.  Returns 0, or -1 when it
+ * could not be recorded (a database error, or this worker was fenced):
+ * nothing was counted, the caller keeps it and tries again. */
+int deliver_completed(struct deliver *d, PGconn *db, const struct outbox_item *it, time_t now)
+    __attribute__((warn_unused_result));
+
+/* Retries (deliver_retry_due) and their answers go out through tp (live:
+ * the worker's outbox); NULL: act_fire_many. */
+void deliver_set_transport(struct deliver *d, const struct deliver_transport *tp);
 
 /* The execution of trigger trigger_id of workflow wf ended (ok 1
  * succeeded, 0 failed, crashed, canceled or timed out, -1 neither:

@@ -1,46 +1,90 @@
 /* orch-worker: the decision daemon.
  *
- * Loop: act on control commands (LISTEN orch_control wakes it, the
- * control_commands table is the truth), run a cycle when the next decision
- * is due and the worker is running, send the webhook retries that are due
- * (deliver.c), handle the results workflows posted back (LISTEN
- * orch_results) and follow running executions through n8n's API
- * (follow.c), beat the heart, prune old probes, send queued Telegram
- * alerts for at most WORKER_ALERT_BUDGET_MS per turn (alert.c), and sleep
- * on the database socket until the next thing to do.  SIGTERM or SIGINT
- * ends the loop after the current step; the worker then clears its
- * heartbeat, sends its "stopped" alert and exits 0. */
+ * Exactly one worker acts per database: the leader (worker/lease.c).
+ * Others wait as standbys, take the lease when the leader dies or freezes,
+ * and take over what it left (store_takeover_recover: half-sent triggers
+ * reconciled by the claims of their keys, the outbox sent, decisions that
+ * were due and missed recorded as a gap).
+ *
+ * The leader's loop never blocks for long: control commands (LISTEN
+ * orch_control, the control_commands table is the truth) are acted on at
+ * once, also while a decision is being made (the idle hook that
+ * shared/http.c calls every 50 ms while a probe or an LLM call waits); a
+ * command is done in the same transaction as what it did (a force: the
+ * decision it made).  The webhooks go out through the outbox without
+ * waiting and each answer is recorded as it arrives.  Between decisions
+ * the loop sends the retries that are due, handles the results and
+ * claims workflows posted back (LISTEN orch_results, orch_claims),
+ * follows running executions (follow.c), beats the heart, prunes old rows
+ * and sends queued Telegram alerts.
+ *
+ * Signals (signalfd): SIGTERM or SIGINT ends the worker within 2 s at any
+ * point: a decision under way is abandoned before it records anything,
+ * webhooks in flight get up to a second to answer (the others stay
+ * 'sending' for the next leader to reconcile), the lease is released so a
+ * standby takes over at once.  SIGHUP is logged and otherwise ignored. */
 #include "config.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "alert.h"
+#include "catalog.h"
 #include "cfg.h"
 #include "cycle.h"
-#include "deliver.h"
-#include "follow.h"
 #include "db.h"
+#include "deliver.h"
+#include "fault.h"
+#include "follow.h"
 #include "http.h"
 #include "learn.h"
+#include "lease.h"
 #include "log.h"
+#include "outbox.h"
 #include "store.h"
 
-#define WORKER_MAX_COMMANDS 16
 #define WORKER_RETRY_SECONDS 30
 #define WORKER_PRUNE_SECONDS 3600
-#define WORKER_ALERT_BUDGET_MS 1500     /* Telegram sending per loop turn, at most */
-#define WORKER_STOP_ALERT_MS 3000       /* the "stopped" alert at exit, at most */
+#define WORKER_STALE_WORKERS_S 86400     /* forget workers not heard from for a day */
+#define WORKER_ALERT_BUDGET_MS 1500      /* Telegram sending per loop turn, at most */
+#define WORKER_STOP_BUDGET_MS 1800       /* from SIGTERM to exit, at most */
+#define WORKER_STOP_ANSWERS_MS 1000      /* of which waiting for webhook answers */
+#define WORKER_WAIT_MAX_MS 1000          /* the loop looks around at least this often */
+#define WORKER_FORCE_TRIES 3             /* a forced decision that cannot be recorded fails then */
 
-static volatile sig_atomic_t worker_signal;
-
-static void worker_on_signal(int sig) { worker_signal = sig; }
+struct worker {
+    const struct cfg *cfg;
+    PGconn *db;
+    int sigfd;
+    volatile int stop;            /* SIGTERM or SIGINT */
+    volatile int abandon;         /* stop, or the lease was lost: abandon the decision under way */
+    struct lease lease;
+    struct cycle_ctx cycle;
+    struct learn learn;
+    struct alert alert;
+    struct deliver deliver;
+    struct follow follow;
+    struct outbox outbox;
+    struct deliver_transport transport;
+    int dry_run;
+    int running;                  /* worker_state.running (start/stop) */
+    time_t next_at;               /* the next decision */
+    long long force[STORE_MAX_COMMANDS];   /* force commands accepted, waiting for their decision */
+    int nforce;
+    int force_failures;
+    int commands_due;             /* look at control_commands */
+    int claims_due;               /* reconcile triggers whose key was claimed */
+    double beat_ms;               /* last heartbeat (monotonic) */
+    time_t last_prune;
+    struct alert_stats alerts_saved;
+    long long alerts_queued_saved;
+};
 
 static void worker_usage(FILE *out)
 {
@@ -48,57 +92,413 @@ static void worker_usage(FILE *out)
             "usage: orch-worker [--once]\n"
             "  The orchestrator's decision worker.  Configuration comes from the\n"
             "  environment (see env.example); logs are JSON lines on stderr.\n"
-            "  --once     run one decision cycle and exit\n"
+            "  --once     wait to be leader, run one decision cycle and exit\n"
             "  --version  print the version\n");
 }
 
-/* Sleep until the database socket is readable, a signal arrives, or
- * timeout_ms passes.  Signals are blocked except inside this wait. */
-static void worker_wait(PGconn *db, int timeout_ms, const sigset_t *waitmask)
+/* ---- signals --------------------------------------------------------------------- */
+
+/* Read the signals that arrived.  Returns 1 when the worker must stop. */
+static int worker_signals(struct worker *w)
 {
-    struct pollfd p = { .fd = db ? PQsocket(db) : -1, .events = POLLIN };
-    struct timespec ts = { .tv_sec = timeout_ms / 1000, .tv_nsec = (long)(timeout_ms % 1000) * 1000000L };
-    if (ppoll(&p, p.fd >= 0 ? 1 : 0, &ts, waitmask) < 0 && errno != EINTR)
-        log_event(LOG_WARN, "worker.wait_failed", "s:error", strerror(errno));
+    struct signalfd_siginfo si;
+    while (w->sigfd >= 0 && read(w->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+            if (!w->stop)
+                log_event(LOG_INFO, "worker.stopping", "i:signal", (long long)si.ssi_signo);
+            w->stop = 1;
+            w->abandon = 1;
+        } else if (si.ssi_signo == SIGHUP) {
+            log_event(LOG_INFO, "worker.sighup", "s:detail", "nothing to reload");
+        }
+    }
+    return w->stop;
 }
 
-/* Connect, LISTEN, recover.  Returns the connection or NULL (logged). */
+/* ---- the database ---------------------------------------------------------------- */
+
+/* Connect and LISTEN.  Returns the connection or NULL (logged). */
 static PGconn *worker_connect(const struct cfg *c)
 {
     PGconn *db = db_connect(c->database_url, "orch-worker");
     if (!db)
         return NULL;
-    if (db_listen(db, "orch_control") < 0 || db_listen(db, "orch_results") < 0 || store_recover(db) < 0) {
+    char sql[96];
+    /* a frozen worker must not keep the lease row locked in an open transaction */
+    snprintf(sql, sizeof sql, "SET idle_in_transaction_session_timeout = '%lds'",
+             c->leader_takeover_seconds / 2 > 1 ? c->leader_takeover_seconds / 2 : 1);
+    if (db_exec(db, sql) < 0 || db_listen(db, "orch_control") < 0 || db_listen(db, "orch_results") < 0 ||
+        db_listen(db, "orch_claims") < 0) {
         PQfinish(db);
         return NULL;
     }
     return db;
 }
 
-struct worker {
-    const struct cfg *cfg;
-    PGconn *db;
-    struct cycle_ctx cycle;
-    struct learn learn;
-    struct alert alert;
-    struct deliver deliver;
-    struct follow follow;
-    int running;
-    time_t next_at;
-    struct alert_stats alerts_saved;  /* last written to worker_state.alerts */
-    long long alerts_queued_saved;
-};
-
-/* Run a cycle and schedule the next one.  Returns the decision id or 0. */
-static long long worker_decide(struct worker *w, long long forced_by)
+static int worker_db_ok(const struct worker *w)
 {
+    return w->db && PQstatus(w->db) == CONNECTION_OK;
+}
+
+/* Read the notifications that arrived: which tables to look at.  Returns
+ * 0, or -1 when the connection is broken. */
+static int worker_notifies(struct worker *w)
+{
+    if (!PQconsumeInput(w->db))
+        return -1;
+    PGnotify *n;
+    while ((n = PQnotifies(w->db))) {
+        if (strcmp(n->relname, "orch_control") == 0)
+            w->commands_due = 1;
+        else if (strcmp(n->relname, "orch_claims") == 0)
+            w->claims_due = 1;
+        PQfreemem(n);
+    }
+    return 0;
+}
+
+/* ---- leadership ---------------------------------------------------------------- */
+
+static void worker_register(struct worker *w)
+{
+    const char *role = lease_leader(&w->lease) ? "leader" : "standby";
+    if (store_worker_register(w->db, w->lease.id, role, w->lease.epoch) < 0)
+        log_event(LOG_WARN, "worker.register_failed", "s:role", role);
+}
+
+/* Stop acting: another worker holds the lease. */
+static void worker_step_down(struct worker *w)
+{
+    outbox_clear(&w->outbox);
+    lease_drop(&w->lease, w->db);
+    w->nforce = 0;
+    w->force_failures = 0;
+    w->abandon = 1;
+    if (worker_db_ok(w))
+        worker_register(w);
+}
+
+/* After any store call: step down when the database fenced this worker. */
+static int worker_fenced(struct worker *w)
+{
+    if (!store_fenced())
+        return 0;
+    worker_step_down(w);
+    return 1;
+}
+
+/* The workflows whose keys are claimed when they start (WORKFLOW_CLAIMS,
+ * and only with ORCH_RESULTS_TOKEN: the claim is authenticated with it). */
+static int worker_claiming(const struct cfg *c, const char **out)
+{
+    int n = 0;
+    if (!c->results_token || !*c->results_token || strcmp(c->workflow_claims, "none") == 0)
+        return 0;
+    int all = strcmp(c->workflow_claims, "all") == 0;
+    for (int wf = 0; wf < WF_COUNT; wf++) {
+        const char *path = catalog_workflow(wf)->path;
+        if (all) {
+            out[n++] = path;
+            continue;
+        }
+        /* a comma-separated list of paths */
+        size_t len = strlen(path);
+        for (const char *p = c->workflow_claims; *p;) {
+            size_t k = strcspn(p, ",");
+            const char *s = p;
+            size_t m = k;
+            while (m && *s == ' ') { s++; m--; }
+            while (m && s[m - 1] == ' ')
+                m--;
+            if (m == len && strncmp(s, path, len) == 0) {
+                out[n++] = path;
+                break;
+            }
+            p += k + (p[k] == ',');
+        }
+    }
+    return n;
+}
+
+/* Load what a leader needs and take over what the previous one left.
+ * Returns 0, or -1 (a database error: try again). */
+static int worker_take_over(struct worker *w, const struct store_lease *seen)
+{
+    const struct cfg *c = w->cfg;
+    FAULT("takeover.start");
+    if (store_worker_start(w->db, w->dry_run, &w->running, &w->next_at) < 0)
+        return -1;
+    const char *claiming[WF_COUNT];
+    int nclaiming = worker_claiming(c, claiming);
+    struct store_recovery rec;
+    if (store_takeover_recover(w->db, claiming, nclaiming, c->outbox_max_age_seconds, &rec) < 0)
+        return -1;
+    FAULT("takeover.recovered");
+    if (rec.proven || rec.resent || rec.unknown || rec.outbox || rec.stale || rec.settled)
+        log_event(LOG_WARN, "worker.recovered",
+                  "i:epoch i:delivered i:resent i:unknown i:outbox i:abandoned i:decisions_settled",
+                  w->lease.epoch, (long long)rec.proven, (long long)rec.resent, (long long)rec.unknown,
+                  (long long)rec.outbox, (long long)rec.stale, (long long)rec.settled);
+    if (rec.running || rec.retrying)
+        log_event(LOG_INFO, "worker.reconciling", "i:executions_running i:retries_scheduled s:detail",
+                  rec.running, rec.retrying, "executions left running are followed again; retries go on");
+    if (w->cycle.deliver && deliver_load(&w->deliver, w->db) < 0)
+        return -1;
+    learn_init(&w->learn, c);
+    char *saved = NULL;
+    if (store_learning_load(w->db, "live", &saved) < 0) {
+        log_event(LOG_WARN, "learn.load_failed", "s:detail", "the learning state could not be read: starting from the priors");
+    } else if (saved) {
+        json_object *j = json_tokener_parse(saved);
+        if (!j || learn_from_json(&w->learn, j) < 0)
+            log_event(LOG_WARN, "learn.load_failed", "s:detail", "the saved learning state is not usable: starting from the priors");
+        else
+            log_event(LOG_INFO, "learn.loaded", "i:observations", w->learn.nobs);
+        json_object_put(j);
+    }
+    free(saved);
+    if (llm_configured(&w->cycle.llm) && store_llm_usage(w->db, &w->cycle.llm) < 0)
+        log_event(LOG_WARN, "llm.usage_unknown", "s:detail", "past LLM calls could not be read: budgets start at zero");
+    struct store_gap gap;
+    long grace = c->leader_takeover_seconds + 5;
+    int g = store_gap_check(w->db, w->lease.id, w->lease.epoch, grace, c->decision_min_seconds, &gap);
+    if (g < 0)
+        return -1;
+    if (g == 1) {
+        char from[32], to[32], detail[200];
+        sense_iso8601(gap.from, from);
+        sense_iso8601(gap.to, to);
+        snprintf(detail, sizeof detail, "no decision from %s to %s: %lld decision(s) missed at one every %ld s; "
+                 "deciding now", from, to, gap.missed, gap.interval_s);
+        log_event(LOG_WARN, "decision.gap", "i:gap_id s:from s:to i:missed i:interval_seconds", gap.id, from, to,
+                  gap.missed, (long long)gap.interval_s);
+        alert_decisions_missed(&w->alert, detail);
+    }
+    if (seen->holder[0] && strcmp(seen->why, "released") != 0) {
+        char detail[320];
+        snprintf(detail, sizeof detail, "%s took over from %s (%s; last renewed %.0f s before)", w->lease.id,
+                 seen->holder, seen->why, seen->renewed_age_s);
+        alert_leader_changed(&w->alert, detail);
+    }
+    w->nforce = 0;
+    w->force_failures = 0;
+    w->commands_due = 1;
+    w->claims_due = 1;
+    w->abandon = w->stop;
+    worker_register(w);
+    return 0;
+}
+
+/* One lease step when due.  Returns 0, or -1 on a database error. */
+static int worker_lease(struct worker *w, int force)
+{
+    struct store_lease seen;
+    memset(&seen, 0, sizeof seen);
+    int ev = lease_step(&w->lease, w->db, force, &seen);
+    if (ev < 0)
+        return -1;
+    if (ev == LEASE_LOST) {
+        worker_step_down(w);
+    } else if (ev == LEASE_TAKEN) {
+        if (worker_take_over(w, &seen) < 0) {
+            /* the lease is ours; the takeover is tried again at the next step */
+            log_event(LOG_ERROR, "leader.takeover_failed", "i:epoch", w->lease.epoch);
+            lease_drop(&w->lease, w->db);
+            return worker_fenced(w) ? 0 : -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- the outbox -------------------------------------------------------------------- */
+
+/* deliver's transport: start one POST without waiting.  Nothing leaves
+ * the machine unless this worker holds a lease it renewed recently. */
+static int worker_start_post(void *user, const struct outbox_item *it)
+{
+    struct worker *w = user;
+    if (!lease_valid(&w->lease)) {
+        int ev = worker_db_ok(w) ? lease_step(&w->lease, w->db, 1, NULL) : -1;
+        if (ev == LEASE_LOST || !lease_leader(&w->lease)) {
+            worker_step_down(w);
+            return 0;                 /* the new leader reconciles it */
+        }
+        if (ev < 0 || !lease_valid(&w->lease))
+            return outbox_fail(&w->outbox, it, "not sent: the leader lease could not be confirmed");
+    }
+    FAULT("post.before_start");
+    if (outbox_start(&w->outbox, it) < 0)
+        return outbox_fail(&w->outbox, it, "not sent: too many webhooks in flight, or out of memory");
+    FAULT("post.started");
+    return 0;
+}
+
+/* Record the answers that arrived.  Returns 0, or -1 on a database error
+ * (the unrecorded ones are kept for later). */
+static int worker_answers(struct worker *w)
+{
+    outbox_pump(&w->outbox);
+    const struct outbox_item *it;
+    while ((it = outbox_next(&w->outbox))) {
+        if (w->stop && it->job.transport_err == HTTP_EABORTED) {
+            /* abandoned at exit: left 'sending' for the next leader */
+            outbox_pop(&w->outbox);
+            continue;
+        }
+        if (!lease_leader(&w->lease)) {
+            outbox_clear(&w->outbox);
+            return 0;
+        }
+        FAULT("answer.before_record");
+        if (deliver_completed(&w->deliver, w->db, it, time(NULL)) < 0) {
+            if (worker_fenced(w))
+                return 0;
+            return -1;
+        }
+        outbox_pop(&w->outbox);
+        FAULT("answer.recorded");
+    }
+    return 0;
+}
+
+/* ---- commands -------------------------------------------------------------------- */
+
+/* Act on the pending control commands: start and stop at once (done in
+ * the same transaction as the running flag), a force accepted and
+ * answered by the next decision.  Returns 0 or -1 (database error). */
+static int worker_commands(struct worker *w)
+{
+    struct store_cmd cmds[STORE_MAX_COMMANDS];
+    int n = store_take_commands(w->db, cmds, STORE_MAX_COMMANDS);
+    if (n < 0)
+        return -1;
+    w->commands_due = n == STORE_MAX_COMMANDS;
+    long long accept[STORE_MAX_COMMANDS];
+    int naccept = 0;
+    for (int i = 0; i < n; i++) {
+        if (cmds[i].cmd == STORE_CMD_FORCE) {
+            int known = 0;
+            for (int k = 0; k < w->nforce; k++)
+                known |= w->force[k] == cmds[i].id;
+            if (known || w->nforce >= STORE_MAX_COMMANDS)
+                continue;
+            w->force[w->nforce++] = cmds[i].id;
+            accept[naccept++] = cmds[i].id;
+            log_event(LOG_INFO, "control.accepted", "i:command_id s:command", cmds[i].id, "force_decision");
+            continue;
+        }
+        int start = cmds[i].cmd == STORE_CMD_START;
+        const char *result = start ? (w->running ? "already running" : "started")
+                                   : (w->running ? "stopped" : "already stopped");
+        FAULT("command.before_apply");
+        int r = store_command_running(w->db, cmds[i].id, start, result);
+        if (r < 0)
+            return -1;
+        FAULT("command.applied");
+        if (r == 1) {
+            w->running = start;
+            if (start && w->next_at > time(NULL))
+                w->next_at = time(NULL);    /* started: decide now */
+            log_event(LOG_INFO, "control.applied", "i:command_id s:command s:status s:result",
+                      cmds[i].id, start ? "start" : "stop", "done", result);
+        }
+    }
+    if (naccept && store_commands_accept(w->db, accept, naccept) < 0)
+        return -1;
+    FAULT("command.accepted");
+    return 0;
+}
+
+/* Triggers found delivered by the claim of their key.  Returns 0 or -1. */
+static int worker_claims(struct worker *w)
+{
+    struct store_claimed rows[32];
+    int n = store_claims_reconcile(w->db, rows, 32);
+    if (n < 0)
+        return -1;
+    w->claims_due = n == 32;
+    for (int i = 0; i < n; i++) {
+        char st[16];
+        log_event(LOG_INFO, "hook.claimed", "i:trigger_id i:decision_id s:detail", rows[i].id, rows[i].decision_id,
+                  "its execution claimed the key: delivered");
+        if (store_decision_settle(w->db, rows[i].decision_id, st, sizeof st) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- the idle hook ------------------------------------------------------------------- */
+
+/* Called by shared/http.c every 50 ms while a request waits: signals,
+ * control commands, the lease and webhook answers are seen to at once.
+ * Returns nonzero to abandon the request (the worker is stopping, or lost
+ * the lease). */
+static int worker_idle(void *user)
+{
+    struct worker *w = user;
+    if (worker_signals(w))
+        return 1;
+    if (!worker_db_ok(w) || PQtransactionStatus(w->db) != PQTRANS_IDLE)
+        return w->abandon;
+    if (worker_notifies(w) < 0)
+        return w->abandon;
+    if (lease_leader(&w->lease)) {
+        if (worker_lease(w, 0) < 0 && !lease_valid(&w->lease))
+            w->abandon = 1;
+        if (lease_leader(&w->lease)) {
+            if (w->commands_due && worker_commands(w) < 0)
+                worker_fenced(w);
+            if (lease_leader(&w->lease) && outbox_pending(&w->outbox) && worker_answers(w) < 0)
+                worker_fenced(w);
+        }
+    }
+    return w->abandon;
+}
+
+/* ---- deciding ---------------------------------------------------------------------- */
+
+/* Run a cycle (answering the accepted force commands) and schedule the
+ * next one.  Returns the decision id or 0. */
+static long long worker_decide(struct worker *w)
+{
+    long long ids[STORE_MAX_COMMANDS];
+    int n = w->nforce;
+    memcpy(ids, w->force, sizeof ids[0] * (size_t)n);
     struct cycle_result res;
     w->cycle.db = w->db;
+    w->cycle.commands = ids;
+    w->cycle.ncommands = n;
     time_t now = time(NULL);
-    if (cycle_run(&w->cycle, now, forced_by, &res) < 0) {
+    FAULT("cycle.start");
+    int rc = cycle_run(&w->cycle, now, n ? ids[0] : 0, &res);
+    w->cycle.commands = NULL;
+    w->cycle.ncommands = 0;
+    if (rc < 0) {
+        if (worker_fenced(w) || w->stop)
+            return 0;
         w->next_at = now + WORKER_RETRY_SECONDS;
+        if (n && ++w->force_failures >= WORKER_FORCE_TRIES) {
+            /* answered, so that it is not tried for ever */
+            for (int i = 0; i < n; i++)
+                if (store_command_claim(w->db, ids[i], "failed", "the decision could not be recorded", 0) >= 0)
+                    log_event(LOG_WARN, "control.failed", "i:command_id", ids[i]);
+            w->nforce = 0;
+            w->force_failures = 0;
+        }
         return 0;
     }
+    FAULT("cycle.done");
+    /* the commands it answered are done; those accepted meanwhile wait */
+    int k = 0;
+    for (int i = 0; i < w->nforce; i++) {
+        int answered = 0;
+        for (int j = 0; j < n; j++)
+            answered |= w->force[i] == ids[j];
+        if (!answered)
+            w->force[k++] = w->force[i];
+    }
+    w->nforce = k;
+    w->force_failures = 0;
     w->next_at = res.next_at;
     return res.decision_id;
 }
@@ -111,6 +511,7 @@ static int worker_follow(struct worker *w, time_t now)
         return -1;
     if (w->cycle.deliver && deliver_retry_due(&w->deliver, w->db, now) < 0)
         return -1;
+    FAULT("follow.retries");
     if (follow_track(&w->follow, w->db, now) < 0)
         return -1;
     return follow_sync_workflows(&w->follow, w->db, now);
@@ -136,58 +537,103 @@ static int worker_save_alerts(struct worker *w)
     return 0;
 }
 
-/* Act on every pending control command.  Returns 0 or -1 (database error). */
-static int worker_commands(struct worker *w)
+/* The leader's turn of the loop.  Returns 0, or -1 on a database error. */
+static int worker_lead(struct worker *w)
 {
-    struct store_cmd cmds[WORKER_MAX_COMMANDS];
-    int n = store_take_commands(w->db, cmds, WORKER_MAX_COMMANDS);
-    if (n < 0)
+    const struct cfg *c = w->cfg;
+    if (!lease_valid(&w->lease))
+        return 0;                     /* not sure of the lease: act on nothing */
+    if (outbox_pending(&w->outbox) && worker_answers(w) < 0)
         return -1;
-    for (int i = 0; i < n; i++) {
-        const char *result = NULL, *status = "done", *name = "";
-        long long decision = 0;
-        switch (cmds[i].cmd) {
-        case STORE_CMD_START:
-            name = "start";
-            if (w->running) {
-                result = "already running";
-            } else if (store_set_running(w->db, 1) == 0) {
-                w->running = 1;
-                result = "started";
-            } else {
-                status = "failed";
-                result = "could not record the running state";
-            }
-            break;
-        case STORE_CMD_STOP:
-            name = "stop";
-            if (!w->running) {
-                result = "already stopped";
-            } else if (store_set_running(w->db, 0) == 0) {
-                w->running = 0;
-                result = "stopped";
-            } else {
-                status = "failed";
-                result = "could not record the stopped state";
-            }
-            break;
-        case STORE_CMD_FORCE:
-            name = "force_decision";
-            decision = worker_decide(w, cmds[i].id);
-            if (decision) {
-                result = "decision made";
-            } else {
-                status = "failed";
-                result = "the decision could not be recorded";
-            }
-            break;
-        }
-        log_event(LOG_INFO, "control.applied", "i:command_id s:command s:status s:result i:decision_id",
-                  cmds[i].id, name, status, result, decision);
-        if (store_command_done(w->db, cmds[i].id, status, result, decision) < 0)
-            return -1;
+    if (w->commands_due && worker_commands(w) < 0)
+        return -1;
+    if (w->claims_due && worker_claims(w) < 0)
+        return -1;
+    if (!lease_leader(&w->lease))
+        return 0;
+    if (worker_follow(w, time(NULL)) < 0)
+        return -1;
+    time_t now = time(NULL);
+    if (!w->stop && lease_leader(&w->lease) && (w->nforce || (w->running && now >= w->next_at))) {
+        w->abandon = 0;
+        worker_decide(w);
+        w->abandon = w->stop;
+        w->beat_ms = lease_now_ms();
+        return 0;
     }
-    return 0;
+    if (!lease_leader(&w->lease))
+        return 0;
+    if (now - w->last_prune >= WORKER_PRUNE_SECONDS) {
+        long pruned = store_prune_probes(w->db, c->probe_retention_hours);
+        if (pruned > 0)
+            log_event(LOG_INFO, "probes.pruned", "i:rows i:older_than_hours", (long long)pruned,
+                      (long long)c->probe_retention_hours);
+        if (store_workers_prune(w->db, WORKER_STALE_WORKERS_S) < 0)
+            return -1;
+        w->last_prune = now;
+    }
+    return worker_save_alerts(w);
+}
+
+/* Milliseconds until something is due (at most WORKER_WAIT_MAX_MS). */
+static long worker_wait_ms(struct worker *w)
+{
+    long ms = WORKER_WAIT_MAX_MS;
+    long l = lease_due_ms(&w->lease);
+    if (l < ms)
+        ms = l;
+    double b = w->beat_ms + (double)w->cfg->heartbeat_seconds * 1000.0 - lease_now_ms();
+    if (b < ms)
+        ms = b < 0 ? 0 : (long)b;
+    if (lease_leader(&w->lease)) {
+        time_t now = time(NULL);
+        time_t dues[3] = { w->running ? w->next_at : 0, deliver_next_due(&w->deliver), follow_next_due(&w->follow) };
+        for (int i = 0; i < 3; i++)
+            if (dues[i] && (dues[i] - now) * 1000 < ms)
+                ms = dues[i] <= now ? 0 : (long)(dues[i] - now) * 1000;
+        if (w->nforce || w->commands_due || w->claims_due || outbox_next(&w->outbox))
+            ms = 0;
+    }
+    if (alert_queued(&w->alert) > 0 && ms > 1000)
+        ms = 1000;
+    return ms;
+}
+
+/* ---- start and stop ------------------------------------------------------------------ */
+
+/* The end: webhooks in flight get up to answers_ms to answer (a signal:
+ * WORKER_STOP_ANSWERS_MS), the lease is released, the stop is recorded.
+ * Returns rc, or 1 when the stop could not be recorded. */
+static int worker_finish(struct worker *w, int rc, long answers_ms)
+{
+    double t0 = lease_now_ms();
+    if (lease_leader(&w->lease) && worker_db_ok(w)) {
+        while (outbox_pending(&w->outbox) && lease_now_ms() - t0 < (double)answers_ms) {
+            int fds[1] = { PQsocket(w->db) };
+            http_pool_wait(outbox_pool(&w->outbox), fds, 1, 50, NULL);
+            if (worker_answers(w) < 0)
+                break;
+        }
+        FAULT("stop.before_release");
+        outbox_abort(&w->outbox);
+        (void)worker_answers(w);      /* drops the abandoned ones */
+        if (store_worker_stop(w->db) < 0)
+            rc = 1;
+        lease_release(&w->lease, w->db);
+    }
+    outbox_clear(&w->outbox);
+    if (worker_db_ok(w) && store_worker_register(w->db, w->lease.id, "stopped", 0) < 0)
+        rc = 1;
+    alert_worker_stopped(&w->alert, w->stop ? "stopped by a signal" : "done");
+    long left = WORKER_STOP_BUDGET_MS - (long)(lease_now_ms() - t0);
+    if (left < 300)
+        left = 300;                   /* the stop alert gets a short chance in any case */
+    if (left > 0)
+        alert_flush(&w->alert, left);
+    if (worker_db_ok(w) && worker_save_alerts(w) < 0)
+        rc = 1;
+    log_event(LOG_INFO, "worker.stop", "s:reason", w->stop ? "signal" : "done");
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -197,7 +643,11 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--once") == 0) {
             once = 1;
         } else if (strcmp(argv[i], "--version") == 0) {
+#ifdef ORCH_FAULT_INJECTION
+            printf("orch-worker %s (fault-injection)\n", PACKAGE_VERSION);
+#else
             printf("orch-worker %s\n", PACKAGE_VERSION);
+#endif
             return 0;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             worker_usage(stdout);
@@ -209,6 +659,7 @@ int main(int argc, char **argv)
         }
     }
 
+    static struct worker w;
     struct cfg cfg;
     char err[512];
     if (cfg_load(&cfg, err, sizeof err) < 0) {
@@ -221,191 +672,151 @@ int main(int argc, char **argv)
         cfg_free(&cfg);
         return 1;
     }
+    w.cfg = &cfg;
+    w.sigfd = -1;
 
-    sigset_t block, waitmask;
-    sigemptyset(&block);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGHUP);
-    sigprocmask(SIG_BLOCK, &block, &waitmask);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = worker_on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    sigprocmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    w.sigfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (w.sigfd < 0) {
+        log_event(LOG_ERROR, "worker.fatal", "s:error", strerror(errno));
+        http_global_cleanup();
+        cfg_free(&cfg);
+        return 1;
+    }
 
-    struct worker w = { .cfg = &cfg };
+    int rc = 1;
     w.cycle.cfg = &cfg;
     llm_init(&w.cycle.llm, &cfg);
     if (llm_configured(&w.cycle.llm)) {
         if (prompt_load(cfg.llm_prompt_file, &w.cycle.prompt, err, sizeof err) < 0) {
             fprintf(stderr, "orch-worker: configuration error: LLM_PROMPT_FILE: %s\n", err);
-            http_global_cleanup();
-            cfg_free(&cfg);
-            return 1;
+            goto out_prompt;
         }
         w.cycle.have_prompt = 1;
     }
     if (alert_init(&w.alert, &cfg) < 0) {
         fprintf(stderr, "orch-worker: configuration error: TELEGRAM_BOT_TOKEN / TELEGRAM_CHAT_ID (see the alert.invalid_config event)\n");
-        prompt_free(&w.cycle.prompt);
-        http_global_cleanup();
-        cfg_free(&cfg);
-        return 1;
+        goto out_prompt;
     }
     if (deliver_init(&w.deliver, &cfg, &w.alert, &w.learn, err, sizeof err) < 0) {
         fprintf(stderr, "orch-worker: configuration error: %s\n", err);
-        alert_free(&w.alert);
-        prompt_free(&w.cycle.prompt);
-        http_global_cleanup();
-        cfg_free(&cfg);
-        return 1;
+        goto out_alert;
     }
+    if (outbox_init(&w.outbox, &cfg) < 0) {
+        log_event(LOG_ERROR, "worker.fatal", "s:error", "out of memory");
+        goto out_deliver;
+    }
+    w.transport = (struct deliver_transport){ NULL, worker_start_post, &w };
+    deliver_set_transport(&w.deliver, &w.transport);
     follow_init(&w.follow, &cfg, &w.deliver, &w.learn, &w.alert);
     w.follow.learn_scope = "live";
     w.cycle.alert = &w.alert;
-    int dry_run = cfg.n8n_base_url[0] == '\0';
-    if (!dry_run)
-        w.cycle.deliver = &w.deliver;
-
-    /* startup: the database may still be coming up; give it 30 s */
-    for (int attempt = 0; attempt < 30 && !worker_signal; attempt++) {
-        if ((w.db = worker_connect(&cfg)))
-            break;
-        worker_wait(NULL, 1000, &waitmask);
-    }
-    if (!w.db || store_worker_start(w.db, dry_run, &w.running, &w.next_at) < 0 || deliver_load(&w.deliver, w.db) < 0) {
-        log_event(LOG_ERROR, "worker.fatal", "s:error", "cannot use the database (see db.* events)");
-        PQfinish(w.db);
-        deliver_free(&w.deliver);
-        alert_free(&w.alert);
-        prompt_free(&w.cycle.prompt);
-        http_global_cleanup();
-        cfg_free(&cfg);
-        return 1;
-    }
-    /* what was learned before this start (scope 'live') */
-    learn_init(&w.learn, &cfg);
     w.cycle.learn = &w.learn;
     w.cycle.learn_scope = "live";
-    char *saved = NULL;
-    if (store_learning_load(w.db, "live", &saved) < 0) {
-        log_event(LOG_WARN, "learn.load_failed", "s:detail", "the learning state could not be read: starting from the priors");
-    } else if (saved) {
-        json_object *j = json_tokener_parse(saved);
-        if (!j || learn_from_json(&w.learn, j) < 0)
-            log_event(LOG_WARN, "learn.load_failed", "s:detail", "the saved learning state is not usable: starting from the priors");
-        else
-            log_event(LOG_INFO, "learn.loaded", "i:observations", w.learn.nobs);
-        json_object_put(j);
+    w.cycle.transport = &w.transport;
+    w.cycle.stop = &w.abandon;
+    w.dry_run = cfg.n8n_base_url[0] == '\0';
+    if (!w.dry_run)
+        w.cycle.deliver = &w.deliver;
+    learn_init(&w.learn, &cfg);
+    lease_init(&w.lease, cfg.leader_takeover_seconds);
+
+    /* startup: the database may still be coming up; give it 30 s */
+    for (int attempt = 0; attempt < 30 && !worker_signals(&w); attempt++) {
+        if ((w.db = worker_connect(&cfg)))
+            break;
+        sleep(1);
     }
-    free(saved);
-    if (llm_configured(&w.cycle.llm) && store_llm_usage(w.db, &w.cycle.llm) < 0)
-        log_event(LOG_WARN, "llm.usage_unknown", "s:detail", "past LLM calls could not be read: budgets start at zero");
-    log_event(LOG_INFO, "worker.start", "s:version b:running b:dry_run b:once i:next_decision_at i:llm_providers s:prompt_version",
-              PACKAGE_VERSION, w.running, dry_run, once, (long long)w.next_at,
+    if (!w.db) {
+        log_event(LOG_ERROR, "worker.fatal", "s:error", w.stop ? "stopped before the database answered"
+                                                              : "cannot use the database (see db.* events)");
+        goto out_outbox;
+    }
+    http_set_idle(worker_idle, &w);
+    log_event(LOG_INFO, "worker.start", "s:version s:worker b:dry_run b:once i:llm_providers s:prompt_version i:lease_seconds",
+              PACKAGE_VERSION, w.lease.id, w.dry_run, once,
               (long long)(llm_configured(&w.cycle.llm) ? w.cycle.llm.nproviders : 0),
-              w.cycle.have_prompt ? w.cycle.prompt.version : NULL);
-    if (dry_run)
+              w.cycle.have_prompt ? w.cycle.prompt.version : NULL, (long long)cfg.leader_takeover_seconds);
+    if (w.dry_run)
         log_event(LOG_WARN, "worker.dry_run", "s:detail",
                   "N8N_BASE_URL is not set: triggers are recorded as dry runs and nothing is sent");
-
     {
-        char detail[160];
-        snprintf(detail, sizeof detail, "version %s, pid %ld%s", PACKAGE_VERSION, (long)getpid(),
-                 dry_run ? ", dry run (no N8N_BASE_URL)" : "");
+        char detail[200];
+        snprintf(detail, sizeof detail, "version %s, %s%s", PACKAGE_VERSION, w.lease.id,
+                 w.dry_run ? ", dry run (no N8N_BASE_URL)" : "");
         alert_worker_started(&w.alert, detail);
     }
-    /* executions a previous worker left running, n8n's workflow list */
-    if (worker_follow(&w, time(NULL)) < 0)
-        log_event(LOG_WARN, "worker.reconcile_failed", "s:detail", "will try again in the loop");
+    worker_register(&w);
 
-    int rc = 0;
-    if (once) {
-        rc = worker_decide(&w, 0) ? 0 : 1;
-        goto stop;
-    }
-
-    time_t last_beat = time(NULL), last_prune = 0;
-    int broken = 0;
-    while (!worker_signal) {
-        time_t now = time(NULL);
-        if (PQstatus(w.db) != CONNECTION_OK || broken) {
+    rc = 0;
+    int decided_once = 0;
+    while (!w.stop) {
+        if (!worker_db_ok(&w)) {
             log_event(LOG_WARN, "db.reconnecting", NULL);
             PQfinish(w.db);
             w.db = worker_connect(&cfg);
             if (!w.db) {
-                worker_wait(NULL, 2000, &waitmask);
+                int fds[1] = { w.sigfd };
+                http_pool_wait(outbox_pool(&w.outbox), fds, 1, 1000, NULL);
+                worker_signals(&w);
+                outbox_pump(&w.outbox);      /* answers wait in memory until they can be recorded */
                 continue;
             }
             log_event(LOG_INFO, "db.reconnected", NULL);
-            broken = 0;
+            w.commands_due = w.claims_due = 1;
+            if (lease_leader(&w.lease))
+                (void)worker_lease(&w, 1);  /* keep the lease (same epoch) or step down */
         }
-        if (db_drain_notifies(w.db) < 0 || worker_commands(&w) < 0) {
-            broken = 1;
+        if (worker_signals(&w))
+            break;
+        if (worker_notifies(&w) < 0)
             continue;
-        }
-        now = time(NULL);
-        if (worker_follow(&w, now) < 0) {
-            broken = 1;
+        if (worker_lease(&w, 0) < 0 && !worker_db_ok(&w))
             continue;
-        }
-        now = time(NULL);
-        if (w.running && now >= w.next_at && !worker_signal) {
-            worker_decide(&w, 0);
-            last_beat = time(NULL);
-            continue;   /* commands may have arrived meanwhile */
-        }
-        if (now - last_beat >= cfg.heartbeat_seconds) {
-            if (store_heartbeat(w.db) < 0) {
-                broken = 1;
+        if (lease_now_ms() - w.beat_ms >= (double)cfg.heartbeat_seconds * 1000.0) {
+            worker_register(&w);
+            if (lease_valid(&w.lease) && store_heartbeat(w.db) < 0 && worker_fenced(&w) == 0 && !worker_db_ok(&w))
                 continue;
-            }
-            last_beat = now;
+            w.beat_ms = lease_now_ms();
         }
-        if (now - last_prune >= WORKER_PRUNE_SECONDS) {
-            long pruned = store_prune_probes(w.db, cfg.probe_retention_hours);
-            if (pruned > 0)
-                log_event(LOG_INFO, "probes.pruned", "i:rows i:older_than_hours", (long long)pruned,
-                          (long long)cfg.probe_retention_hours);
-            last_prune = now;
+        if (once && lease_valid(&w.lease)) {
+            /* --once: the leader's one decision, then the end */
+            decided_once = worker_decide(&w) != 0;
+            break;
+        }
+        if (lease_leader(&w.lease) && worker_lead(&w) < 0) {
+            if (!worker_fenced(&w) && worker_db_ok(&w))
+                log_event(LOG_WARN, "worker.turn_failed", "s:detail", "a statement failed: trying again");
         }
         if (alert_queued(&w.alert) > 0)
             alert_flush(&w.alert, WORKER_ALERT_BUDGET_MS);
-        if (worker_save_alerts(&w) < 0) {
-            broken = 1;
-            continue;
-        }
-        now = time(NULL);
-        long wait_s = cfg.heartbeat_seconds - (now - last_beat);
-        if (w.running && w.next_at - now < wait_s)
-            wait_s = w.next_at - now;
-        time_t due = deliver_next_due(&w.deliver), fdue = follow_next_due(&w.follow);
-        if (due && due - now < wait_s)
-            wait_s = due - now;
-        if (fdue && fdue - now < wait_s)
-            wait_s = fdue - now;
-        if (alert_queued(&w.alert) > 0 && wait_s > 1)
-            wait_s = 1;
-        if (wait_s < 0)
-            wait_s = 0;
-        worker_wait(w.db, (int)(wait_s * 1000 + (wait_s ? 0 : 50)), &waitmask);
+        if (w.stop)
+            break;
+        int fds[2] = { worker_db_ok(&w) ? PQsocket(w.db) : -1, w.sigfd };
+        http_pool_wait(outbox_pool(&w.outbox), fds[0] >= 0 ? fds : fds + 1, fds[0] >= 0 ? 2 : 1,
+                       (int)worker_wait_ms(&w), NULL);
     }
+    rc = worker_finish(&w, once && !decided_once ? 1 : 0,
+                       once && !w.stop ? cfg.webhook_timeout_ms + 1000 : WORKER_STOP_ANSWERS_MS);
 
-stop:
-    if (w.db && PQstatus(w.db) == CONNECTION_OK && store_worker_stop(w.db) < 0)
-        rc = 1;
-    alert_worker_stopped(&w.alert, worker_signal ? "stopped by a signal" : "done");
-    alert_flush(&w.alert, WORKER_STOP_ALERT_MS);
-    if (w.db && PQstatus(w.db) == CONNECTION_OK && worker_save_alerts(&w) < 0)
-        rc = 1;
-    alert_free(&w.alert);
-    deliver_free(&w.deliver);
-    log_event(LOG_INFO, "worker.stop", "s:reason i:signal", worker_signal ? "signal" : "done", (long long)worker_signal);
+out_outbox:
+    http_set_idle(NULL, NULL);
+    outbox_free(&w.outbox);
     PQfinish(w.db);
+out_deliver:
+    deliver_free(&w.deliver);
+out_alert:
+    alert_free(&w.alert);
+out_prompt:
     prompt_free(&w.cycle.prompt);
+    if (w.sigfd >= 0)
+        close(w.sigfd);
     http_global_cleanup();
     cfg_free(&cfg);
     return rc;

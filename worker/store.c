@@ -1,6 +1,7 @@
 /* store: the worker's SQL; see store.h. */
 #include "config.h"
 #include "store.h"
+#include "store_sql.h"
 #include "db.h"
 #include "learn.h"
 #include "log.h"
@@ -10,24 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* a result posted back proves the delivery */
-static const char SQL_RECOVER_SENDING[] =
-    "UPDATE triggers SET status = CASE WHEN result_at IS NULL THEN 'unknown' ELSE 'sent' END, finished_at = now(), "
-    "       error = CASE WHEN result_at IS NULL THEN 'worker stopped while sending: delivery unknown' ELSE error END "
-    " WHERE status = 'sending'";
-static const char SQL_RECOVER_PENDING[] =
-    "UPDATE triggers SET status = 'abandoned', finished_at = now(), "
-    "       error = 'worker stopped before sending' "
-    " WHERE status = 'pending'";
-/* a decision whose retries are still scheduled goes on acting */
-static const char SQL_RECOVER_DECISIONS[] =
-    "UPDATE decisions SET status = 'interrupted', completed_at = now() "
-    " WHERE status IN ('pending', 'acting') "
-    "   AND NOT EXISTS (SELECT 1 FROM triggers t WHERE t.decision_id = decisions.id AND t.status = 'retrying')";
-/* executions a previous worker left running: followed again, not abandoned */
-static const char SQL_RECOVER_RUNNING[] =
-    "SELECT count(*) FILTER (WHERE status = 'sent'), count(*) FILTER (WHERE status = 'retrying') "
-    "  FROM triggers WHERE (status = 'sent' AND outcome IS NULL) OR status = 'retrying'";
 static const char SQL_WORKER_START[] =
     "UPDATE worker_state SET pid = $1, hostname = $2, version = $3, started_at = now(), "
     "       heartbeat_at = now(), dry_run = $4 "
@@ -37,8 +20,6 @@ static const char SQL_WORKER_STOP[] =
     "UPDATE worker_state SET pid = NULL, heartbeat_at = NULL WHERE id = 1";
 static const char SQL_HEARTBEAT[] =
     "UPDATE worker_state SET heartbeat_at = now() WHERE id = 1";
-static const char SQL_SET_RUNNING[] =
-    "UPDATE worker_state SET running = $1, heartbeat_at = now() WHERE id = 1";
 /* live decisions only: replay runs (run_id set) are not the worker's history */
 static const char SQL_HISTORY_COUNTS[] =
     "SELECT count(*), "
@@ -105,10 +86,6 @@ static const char SQL_DECISION_DONE[] =
     "UPDATE decisions SET status = $2, completed_at = now() WHERE id = $1";
 static const char SQL_TAKE_COMMANDS[] =
     "SELECT id, command FROM control_commands WHERE status = 'pending' ORDER BY id LIMIT $1";
-static const char SQL_COMMAND_DONE[] =
-    "UPDATE control_commands SET status = $2, result = $3, processed_at = now(), "
-    "       decision_id = nullif($4::bigint, 0) "
-    " WHERE id = $1";
 static const char SQL_UPSERT_LEARNING[] =
     "INSERT INTO learning_state (scope, state, updated_at) VALUES ($1, $2::jsonb, to_timestamp($3)) "
     "ON CONFLICT (scope) DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at";
@@ -313,20 +290,18 @@ static const char SQL_SAVEPOINT[] = "SAVEPOINT store_tx";
 static const char SQL_RELEASE[] = "RELEASE SAVEPOINT store_tx";
 static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO SAVEPOINT store_tx";
 
-/* Open this function's transaction: a savepoint inside a batch (the
- * replay's), else a transaction.  Sets *nested.  Returns 0 or -1. */
-static int store_begin(PGconn *c, int *nested)
+int store_begin(PGconn *c, int *nested)
 {
     *nested = PQtransactionStatus(c) == PQTRANS_INTRANS;
     return db_exec(c, *nested ? SQL_SAVEPOINT : SQL_BEGIN);
 }
 
-static int store_commit(PGconn *c, int nested)
+int store_commit(PGconn *c, int nested)
 {
     return db_exec(c, nested ? SQL_RELEASE : SQL_COMMIT);
 }
 
-static void store_rollback(PGconn *c, int nested)
+void store_rollback(PGconn *c, int nested)
 {
     if (db_exec(c, nested ? SQL_ROLLBACK_TO : SQL_ROLLBACK) < 0)
         log_event(LOG_ERROR, "store.rollback_failed", NULL);
@@ -342,14 +317,29 @@ int store_batch_commit(PGconn *c)
     return c && PQtransactionStatus(c) == PQTRANS_INTRANS ? db_exec(c, SQL_COMMIT) : 0;
 }
 
-/* Run a statement with text parameters.  Returns the result (caller
- * PQclears) when it succeeded, else NULL after logging. */
-static PGresult *store_run(PGconn *c, const char *name, const char *sql, int n, const char *const *vals)
+static int store_fenced_flag;
+
+int store_fenced(void)
+{
+    int f = store_fenced_flag;
+    store_fenced_flag = 0;
+    return f;
+}
+
+PGresult *store_run(PGconn *c, const char *name, const char *sql, int n, const char *const *vals)
 {
     PGresult *r = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return r;
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    if (state && strcmp(state, STORE_SQLSTATE_FENCED) == 0) {
+        store_fenced_flag = 1;
+        log_event(LOG_WARN, "store.fenced", "s:statement s:detail", name,
+                  "another worker took the leader lease: nothing written");
+        PQclear(r);
+        return NULL;
+    }
     char msg[300];
     snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
     msg[strcspn(msg, "\n")] = '\0';
@@ -358,8 +348,7 @@ static PGresult *store_run(PGconn *c, const char *name, const char *sql, int n, 
     return NULL;
 }
 
-/* Run a statement whose result is not needed.  Returns 0 or -1. */
-static int store_cmd(PGconn *c, const char *name, const char *sql, int n, const char *const *vals)
+int store_cmd(PGconn *c, const char *name, const char *sql, int n, const char *const *vals)
 {
     PGresult *r = store_run(c, name, sql, n, vals);
     if (!r)
@@ -368,9 +357,7 @@ static int store_cmd(PGconn *c, const char *name, const char *sql, int n, const 
     return 0;
 }
 
-static long long store_int(PGresult *r, int i, int j);
-
-static long store_affected(PGconn *c, const char *name, const char *sql, int n, const char *const *vals)
+long store_affected(PGconn *c, const char *name, const char *sql, int n, const char *const *vals)
 {
     PGresult *r = store_run(c, name, sql, n, vals);
     if (!r)
@@ -378,27 +365,6 @@ static long store_affected(PGconn *c, const char *name, const char *sql, int n, 
     long k = strtol(PQcmdTuples(r), NULL, 10);
     PQclear(r);
     return k;
-}
-
-int store_recover(PGconn *c)
-{
-    long a = store_affected(c, "recover_sending", SQL_RECOVER_SENDING, 0, NULL);
-    long b = store_affected(c, "recover_pending", SQL_RECOVER_PENDING, 0, NULL);
-    long d = store_affected(c, "recover_decisions", SQL_RECOVER_DECISIONS, 0, NULL);
-    if (a < 0 || b < 0 || d < 0)
-        return -1;
-    PGresult *r = store_run(c, "recover_running", SQL_RECOVER_RUNNING, 0, NULL);
-    if (!r)
-        return -1;
-    long long running = store_int(r, 0, 0), retrying = store_int(r, 0, 1);
-    PQclear(r);
-    if (a || b || d)
-        log_event(LOG_WARN, "worker.recovered", "i:triggers_unknown i:triggers_abandoned i:decisions_interrupted",
-                  (long long)a, (long long)b, (long long)d);
-    if (running || retrying)
-        log_event(LOG_INFO, "worker.reconciling", "i:executions_running i:retries_scheduled s:detail",
-                  running, retrying, "executions left running are followed again; scheduled retries go on");
-    return 0;
 }
 
 int store_worker_start(PGconn *c, int dry_run, int *running, time_t *next_at)
@@ -424,14 +390,7 @@ int store_worker_start(PGconn *c, int dry_run, int *running, time_t *next_at)
 int store_worker_stop(PGconn *c) { return store_cmd(c, "worker_stop", SQL_WORKER_STOP, 0, NULL); }
 int store_heartbeat(PGconn *c) { return store_cmd(c, "heartbeat", SQL_HEARTBEAT, 0, NULL); }
 
-int store_set_running(PGconn *c, int running)
-{
-    const char *v[] = { running ? "t" : "f" };
-    return store_cmd(c, "set_running", SQL_SET_RUNNING, 1, v);
-}
-
-/* The integer in row i, column j of r (0 when NULL or not a number). */
-static long long store_int(PGresult *r, int i, int j)
+long long store_int(PGresult *r, int i, int j)
 {
     if (PQgetisnull(r, i, j))
         return 0;
@@ -544,6 +503,7 @@ static int store_decision_memory(const struct sense_snapshot *snap, const struct
         seq = &fallback_seq;
     out->id = ++*seq;
     out->next_at = snap->now + ch->next_seconds;
+    out->intensity = ch->intensity;
     for (int i = 0; i < ch->nwf; i++) {
         struct store_trigger *t = &out->t[out->ntriggers];
         t->wf = ch->wf[i];
@@ -624,9 +584,13 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
         goto rollback;
     out->id = store_int(r, 0, 0);
     out->next_at = (time_t)store_int(r, 0, 1);
+    out->intensity = ch->intensity;
     PQclear(r);
     r = NULL;
     snprintf(id, sizeof id, "%lld", out->id);
+    /* the commands it answers are done exactly when it is recorded */
+    if (audit->ncommands > 0 && store_commands_claim_decision(c, audit->commands, audit->ncommands, out->id) < 0)
+        goto rollback;
     /* a replay's keys come from its run and its own decision count, so
      * that they repeat from one replay of the same data to the next */
     long long seq = !live && audit->local_seq ? ++*audit->local_seq : 0;
@@ -789,14 +753,6 @@ int store_take_commands(PGconn *c, struct store_cmd *cmds, int max)
     return n;
 }
 
-int store_command_done(PGconn *c, long long id, const char *status, const char *result, long long decision_id)
-{
-    char ids[24], dids[24];
-    snprintf(ids, sizeof ids, "%lld", id);
-    snprintf(dids, sizeof dids, "%lld", decision_id);
-    const char *v[] = { ids, status, result, dids };
-    return store_cmd(c, "command_done", SQL_COMMAND_DONE, 4, v);
-}
 
 long store_prune_probes(PGconn *c, long hours)
 {

@@ -24,6 +24,7 @@ struct store_trigger {
 struct store_decision {
     long long id;
     time_t next_at;
+    int intensity;             /* the decision's, enum catalog_intensity */
     int ntriggers;
     struct store_trigger t[WF_COUNT];
 };
@@ -43,6 +44,9 @@ struct store_audit {
     const char *learn_summary;            /* learn_summary_json text for worker_state.learning (live), or NULL */
     long long *local_seq;                 /* ids when there is no database (c == NULL); a replay's
                                            * decision count for its keys (act_replay_key) */
+    const long long *commands;            /* force commands this decision answers, closed in its
+                                           * transaction (store_commands_claim_decision) */
+    int ncommands;
 };
 
 enum store_command { STORE_CMD_START, STORE_CMD_STOP, STORE_CMD_FORCE };
@@ -52,11 +56,6 @@ struct store_cmd {
     enum store_command cmd;
 };
 
-/* Mark what a previous worker left unfinished: 'sending' triggers become
- * 'unknown', 'pending' ones 'abandoned', open decisions 'interrupted'.
- * Returns 0 or -1. */
-int store_recover(PGconn *c) __attribute__((warn_unused_result));
-
 /* Register this worker in worker_state and read the persisted running flag
  * and next decision time (0 when none).  Returns 0 or -1. */
 int store_worker_start(PGconn *c, int dry_run, int *running, time_t *next_at) __attribute__((warn_unused_result));
@@ -65,7 +64,6 @@ int store_worker_start(PGconn *c, int dry_run, int *running, time_t *next_at) __
 int store_worker_stop(PGconn *c) __attribute__((warn_unused_result));
 
 int store_heartbeat(PGconn *c) __attribute__((warn_unused_result));
-int store_set_running(PGconn *c, int running) __attribute__((warn_unused_result));
 
 /* Fill snap->history from the live decisions of the last 24 hours (replay
  * rows are not the worker's history).  Returns 0 or -1. */
@@ -108,11 +106,6 @@ int store_decision_done(PGconn *c, long long decision_id, const char *status) __
 
 /* Up to max pending control commands, oldest first.  Returns how many, or -1. */
 int store_take_commands(PGconn *c, struct store_cmd *cmds, int max);
-
-/* Close a command: status "done" or "failed", a result text, and the
- * decision it caused (0 for none).  Returns 0 or -1. */
-int store_command_done(PGconn *c, long long id, const char *status, const char *result,
-                       long long decision_id) __attribute__((warn_unused_result));
 
 /* The opportunities a run found (the trigger with idempotency key `key`),
  * reported at `at`.  No-op without a database.  Returns 0 or -1. */
@@ -332,5 +325,112 @@ int store_worker_alerts(PGconn *c, const char *json) __attribute__((warn_unused_
 
 /* worker_state.n8n[key] = json (JSON text), the rest of it kept.  Returns 0 or -1. */
 int store_worker_n8n_key(PGconn *c, const char *key, const char *json) __attribute__((warn_unused_result));
+
+/* ---- the leader lease, workers, takeover, claims, commands, gaps ----------
+ * (store_leader.c, sql/006_leader.sql).  Need a database; -1 is a database
+ * error (logged once). */
+
+#define STORE_MAX_COMMANDS 16      /* commands handled per turn, at most */
+
+/* What store_lease_take saw and did. */
+struct store_lease {
+    long long epoch;               /* taken: the new epoch; else the current one */
+    char holder[128];              /* the holder before (taken) or now (not taken), "" when none */
+    const char *why;               /* taken: "first", "released", "session_gone" or "expired"
+                                    * (static); NULL when a live leader holds it */
+    double renewed_age_s;          /* seconds since the holder last renewed (-1: never) */
+};
+
+/* Take the lease for worker me (for ttl_s) when it is free: never held,
+ * released, expired, or its holder's database session is gone.  The
+ * epoch is incremented and this session fenced with it
+ * (orch.leader_epoch).  Returns 1 taken, 0 held by a live leader, -1. */
+int store_lease_take(PGconn *c, const char *me, long ttl_s, struct store_lease *out)
+    __attribute__((warn_unused_result));
+
+/* Renew the lease me holds with epoch for ttl_s more, and (re)fence this
+ * session with it.  Returns 1 kept, 0 lost (another worker took it), -1. */
+int store_lease_renew(PGconn *c, const char *me, long long epoch, long ttl_s)
+    __attribute__((warn_unused_result));
+
+/* Give the lease up (a clean stop) so that a standby takes over at once,
+ * and unfence this session.  Returns 0 or -1. */
+int store_lease_release(PGconn *c, const char *me, long long epoch);
+
+/* Unfence this session (no longer leader); errors are ignored. */
+void store_lease_forget(PGconn *c);
+
+/* Insert or refresh worker me's row in workers: role ("leader",
+ * "standby", "stopped"), the epoch it leads with (0: none), heartbeat now.
+ * Returns 0 or -1. */
+int store_worker_register(PGconn *c, const char *me, const char *role, long long epoch)
+    __attribute__((warn_unused_result));
+
+/* Forget workers not heard from in max_age_s.  Returns how many, or -1. */
+long store_workers_prune(PGconn *c, long max_age_s);
+
+/* What a new leader found of the previous one's unfinished work. */
+struct store_recovery {
+    long proven;       /* 'sending' triggers whose key was claimed or result arrived: sent */
+    long resent;       /* 'sending', never claimed, the workflow claims: to be sent again */
+    long unknown;      /* 'sending', the workflow does not claim: unknown */
+    long outbox;       /* 'pending' (never sent): to be sent now */
+    long stale;        /* 'pending' older than the outbox's age limit: abandoned */
+    long settled;      /* open decisions settled from their final triggers */
+    long long running; /* executions left running (followed again) */
+    long long retrying;/* retries scheduled (sent when due) */
+};
+
+/* A new leader takes over what dead leaders left (live rows only): see
+ * struct store_recovery.  claiming[] are the workflow paths that claim
+ * their key when they start.  Returns 0 or -1. */
+int store_takeover_recover(PGconn *c, const char *const *claiming, int nclaiming, long outbox_max_age_s,
+                           struct store_recovery *out) __attribute__((warn_unused_result));
+
+/* A trigger found delivered by the claim of its key. */
+struct store_claimed {
+    long long id, decision_id;
+    int wf;                        /* enum catalog_workflow, -1 when not in the catalog */
+};
+
+/* Triggers 'unknown', 'retrying' or 'failed' whose key a workflow claimed
+ * become 'sent' (up to max, into out).  Returns how many, or -1. */
+int store_claims_reconcile(PGconn *c, struct store_claimed *out, int max);
+
+/* Note that the worker saw commands ids[0..n) (accepted_at).  Returns 0 or -1. */
+int store_commands_accept(PGconn *c, const long long *ids, int n) __attribute__((warn_unused_result));
+
+/* Close command id if it is still pending: status, result text, the
+ * decision it made (0: none), in the caller's transaction if one is open.
+ * Returns 1 closed now, 0 closed before, -1. */
+int store_command_claim(PGconn *c, long long id, const char *status, const char *result, long long decision_id);
+
+/* A start or stop command: close it and set worker_state.running in one
+ * transaction.  Returns 1 done now, 0 done before (nothing changed), -1. */
+int store_command_running(PGconn *c, long long id, int running, const char *result);
+
+/* Inside store_decision's transaction: close the force commands ids[0..n)
+ * with the decision.  Returns 0 or -1. */
+int store_commands_claim_decision(PGconn *c, const long long *ids, int n, long long decision_id)
+    __attribute__((warn_unused_result));
+
+/* A gap: decisions that were due while no leader decided. */
+struct store_gap {
+    long long id;
+    time_t from, to;               /* when the decision was due; now */
+    long long missed;              /* decisions due in [from, to) at interval_s */
+    long interval_s;               /* the last decision's next_seconds */
+};
+
+/* When the worker is running and its next decision was due more than
+ * grace_s ago, record the gap (detected by me with epoch) in
+ * decision_gaps.  default_interval_s counts the missed decisions when no
+ * decision is known.  Returns 1 recorded (*out filled), 0 no gap, -1. */
+int store_gap_check(PGconn *c, const char *me, long long epoch, long grace_s, long default_interval_s,
+                    struct store_gap *out) __attribute__((warn_unused_result));
+
+/* Nonzero once (then cleared) when a statement was refused because this
+ * worker is no longer the leader (the fence, SQLSTATE OR001). */
+int store_fenced(void);
 
 #endif

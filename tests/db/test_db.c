@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include <json-c/json.h>
@@ -83,7 +84,10 @@ static void test_text(PGconn *c, const char *sql, char *out, size_t cap)
 static int reset(void **state)
 {
     (void)state;
-    test_sql(admin, "TRUNCATE control_commands, triggers, probes, decisions RESTART IDENTITY CASCADE");
+    test_sql(admin, "TRUNCATE control_commands, triggers, probes, decisions, replay_runs, decision_gaps, workers "
+                    "RESTART IDENTITY CASCADE");
+    test_sql(admin, "UPDATE leader_lease SET epoch = 0, holder = NULL, backend_pid = NULL, acquired_at = NULL, "
+                    "renewed_at = NULL, expires_at = NULL, released_at = NULL");
     test_sql(admin, "UPDATE worker_state SET running = true, pid = NULL, heartbeat_at = NULL, "
                     "current_mode = NULL, last_decision_id = NULL, next_decision_at = NULL, sources = '{}'");
     test_sql(admin, "UPDATE workflow_state SET available = true, unavailable_since = NULL, unavailable_reason = NULL, "
@@ -246,25 +250,65 @@ static void dry_run_and_no_action(void **state)
     assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE status = 'no_action' AND completed_at IS NULL"), 0);
 }
 
-static void recovery_marks_unfinished_work(void **state)
+/* Decision 1 (acting) with triggers in every unfinished state, decision 2
+ * (succeeded), and a replay's decision 3 whose rows are not the worker's. */
+static void takeover_fixture(void)
+{
+    test_sql(admin, "INSERT INTO replay_runs (id, seed) VALUES (1, 1)");
+    test_sql(admin, "INSERT INTO decisions (id, cycle_id, mode, intensity, source, reason, inputs, menu, session, "
+                    "next_seconds, next_decision_at, status, decided_at, run_id) VALUES "
+                    "(1, 'c', 'crypto', 'normal', 'fallback', 'r', '{}', '{}', 'closed', 60, now(), 'acting', now(), NULL), "
+                    "(2, 'c', 'crypto', 'normal', 'fallback', 'r', '{}', '{}', 'closed', 60, now(), 'succeeded', now(), NULL), "
+                    "(3, 'c', 'crypto', 'normal', 'fallback', 'r', '{}', '{}', 'closed', 60, now(), 'acting', now(), 1), "
+                    "(4, 'c', 'crypto', 'normal', 'fallback', 'r', '{}', '{}', 'closed', 60, now(), 'pending', "
+                    " now() - interval '2 hours', NULL)");
+    test_sql(admin, "INSERT INTO triggers (id, decision_id, workflow, idempotency_key, payload, status, claimed_at, "
+                    "claimed_execution_id, created_at) VALUES "
+                    "(1, 1, 'crypto-normal-scan', 'k1', '{}', 'sending', now(), '41', now()), "     /* claimed */
+                    "(2, 1, 'crypto-light-monitoring', 'k2', '{}', 'sending', NULL, NULL, now()), " /* claims, not claimed */
+                    "(3, 1, 'health-monitor-check', 'k3', '{}', 'sending', NULL, NULL, now()), "    /* does not claim */
+                    "(4, 1, 'deep-market-analysis', 'k4', '{}', 'pending', NULL, NULL, now()), "    /* outbox */
+                    "(5, 2, 'crypto-normal-scan', 'k5', '{}', 'sent', NULL, NULL, now()), "
+                    "(6, 3, 'crypto-normal-scan', 'k6', '{}', 'sending', NULL, NULL, now()), "      /* a replay's */
+                    "(7, 4, 'crypto-normal-scan', 'k7', '{}', 'pending', NULL, NULL, now() - interval '2 hours')");
+}
+
+static void takeover_reconciles_what_a_dead_leader_left(void **state)
 {
     (void)state;
-    test_sql(admin, "INSERT INTO decisions (id, cycle_id, mode, intensity, source, reason, inputs, menu, session, "
-                    "next_seconds, next_decision_at, status) VALUES (1, 'c', 'crypto', 'normal', 'fallback', 'r', '{}', "
-                    "'{}', 'closed', 60, now(), 'acting'), (2, 'c', 'crypto', 'normal', 'fallback', 'r', '{}', '{}', "
-                    "'closed', 60, now(), 'succeeded')");
-    test_sql(admin, "INSERT INTO triggers (decision_id, workflow, idempotency_key, payload, status) VALUES "
-                    "(1, 'crypto-normal-scan', 'k1', '{}', 'sending'), (1, 'health-monitor-check', 'k2', '{}', 'pending'), "
-                    "(2, 'crypto-normal-scan', 'k3', '{}', 'sent')");
-    assert_int_equal(store_recover(worker), 0);
-    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE idempotency_key = 'k1' AND status = 'unknown'"), 1);
-    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE idempotency_key = 'k2' AND status = 'abandoned'"), 1);
-    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE idempotency_key = 'k3' AND status = 'sent'"), 1);
-    assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE id = 1 AND status = 'interrupted'"), 1);
-    assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE id = 2 AND status = 'succeeded'"), 1);
-    /* running it again changes nothing */
-    assert_int_equal(store_recover(worker), 0);
-    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE status IN ('pending','sending')"), 0);
+    takeover_fixture();
+    const char *claiming[] = { "crypto-normal-scan", "crypto-light-monitoring", "deep-market-analysis" };
+    struct store_recovery rec;
+    assert_int_equal(store_takeover_recover(worker, claiming, 3, 900, &rec), 0);
+    assert_int_equal(rec.proven, 1);
+    assert_int_equal(rec.resent, 1);
+    assert_int_equal(rec.unknown, 1);
+    assert_int_equal(rec.outbox, 1);
+    assert_int_equal(rec.stale, 1);
+    /* claimed: delivered, with the execution id the claim gave */
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE id = 1 AND status = 'sent' "
+                                       "AND execution_id = '41'"), 1);
+    /* never claimed by a workflow that claims: sent again now */
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE id = 2 AND status = 'retrying' "
+                                       "AND next_attempt_at <= now()"), 1);
+    /* a workflow that does not claim: unknown, never sent again */
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE id = 3 AND status = 'unknown'"), 1);
+    /* the outbox: committed, never sent: sent now */
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE id = 4 AND status = 'retrying' "
+                                       "AND attempts = 0"), 1);
+    /* too old to be worth sending */
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE id = 7 AND status = 'abandoned'"), 1);
+    /* its decision had nothing open left: settled (failed) */
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE id = 4 AND status = 'failed'"), 1);
+    /* decision 1 still has triggers to send: acting */
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE id = 1 AND status = 'acting'"), 1);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE id = 5 AND status = 'sent'"), 1);
+    /* the replay's rows are its own */
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE id = 6 AND status = 'sending'"), 1);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE id = 3 AND status = 'acting'"), 1);
+    /* a second takeover finds nothing more to do */
+    assert_int_equal(store_takeover_recover(worker, claiming, 3, 900, &rec), 0);
+    assert_int_equal(rec.proven + rec.resent + rec.unknown + rec.outbox + rec.stale, 0);
 }
 
 static void control_commands_wake_the_worker(void **state)
@@ -282,14 +326,157 @@ static void control_commands_wake_the_worker(void **state)
     assert_int_equal(store_take_commands(worker, cmds, 4), 2);
     assert_int_equal(cmds[0].cmd, STORE_CMD_STOP);
     assert_int_equal(cmds[1].cmd, STORE_CMD_FORCE);
-    assert_int_equal(store_command_done(worker, cmds[0].id, "done", "stopped", 0), 0);
-    assert_int_equal(store_set_running(worker, 0), 0);
+    /* done exactly once, with the running flag in the same transaction */
+    assert_int_equal(store_command_running(worker, cmds[0].id, 0, "stopped"), 1);
+    assert_int_equal(store_command_running(worker, cmds[0].id, 0, "stopped"), 0);
     assert_int_equal(store_take_commands(worker, cmds, 4), 1);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM worker_state WHERE NOT running"), 1);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM control_commands WHERE status = 'done' "
-                                       "AND result = 'stopped' AND processed_at IS NOT NULL"), 1);
+                                       "AND result = 'stopped' AND processed_at IS NOT NULL AND accepted_at IS NOT NULL"), 1);
+    /* a force is accepted at once, and done by the decision that answers it */
+    long long force = cmds[0].id;
+    assert_int_equal(store_commands_accept(worker, &force, 1), 0);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM control_commands WHERE status = 'pending' "
+                                       "AND accepted_at IS NOT NULL"), 1);
+    struct sense_snapshot s;
+    struct decide_menu m;
+    struct decide_choice ch;
+    struct store_decision d;
+    test_snapshot(&s);
+    decide_for(&s, &m, &ch);
+    struct store_audit audit = { .agreement = -1, .commands = &force, .ncommands = 1 };
+    assert_int_equal(store_decision(worker, "cycf", &s, &m, &ch, 0, &audit, &d), 0);
+    char q[160];
+    snprintf(q, sizeof q, "SELECT count(*) FROM control_commands WHERE id = %lld AND status = 'done' "
+                          "AND decision_id = %lld", force, d.id);
+    assert_int_equal(test_value(admin, q), 1);
+    store_decision_clear(&d);
     test_sql(worker, "UNLISTEN *");
     PQfinish(api);
+}
+
+static void lease_fences_the_previous_leader(void **state)
+{
+    (void)state;
+    PGconn *w1 = test_connect("orch_worker"), *w2 = test_connect("orch_worker");
+    assert_non_null(w1);
+    assert_non_null(w2);
+    struct store_lease seen;
+    assert_int_equal(store_lease_take(w1, "w1", 15, &seen), 1);
+    assert_int_equal(seen.epoch, 1);
+    assert_string_equal(seen.why, "first");
+    /* held by a live leader: the other waits */
+    assert_int_equal(store_lease_take(w2, "w2", 15, &seen), 0);
+    assert_string_equal(seen.holder, "w1");
+    assert_int_equal(store_lease_renew(w1, "w1", 1, 15), 1);
+    assert_int_equal(store_worker_register(w1, "w1", "leader", 1), 0);
+    assert_int_equal(store_heartbeat(w1), 0);                  /* the leader writes */
+    /* the lease expires (w1 frozen): w2 takes it with the next epoch */
+    test_sql(admin, "UPDATE leader_lease SET expires_at = now() - interval '1 second'");
+    assert_int_equal(store_lease_take(w2, "w2", 15, &seen), 1);
+    assert_int_equal(seen.epoch, 2);
+    assert_string_equal(seen.why, "expired");
+    assert_string_equal(seen.holder, "w1");
+    /* w1 wakes up: every write it tries is refused, it cannot renew */
+    (void)store_fenced();
+    assert_int_equal(store_heartbeat(w1), -1);
+    assert_int_equal(store_fenced(), 1);
+    assert_int_equal(store_fenced(), 0);                       /* read once */
+    assert_int_equal(store_command_claim(w1, 1, "done", "x", 0), -1);
+    assert_int_equal(store_lease_renew(w1, "w1", 1, 15), 0);
+    assert_int_equal(store_heartbeat(w2), 0);                  /* the new leader writes */
+    /* w1 unfenced (a standby) may register itself */
+    store_lease_forget(w1);
+    assert_int_equal(store_worker_register(w1, "w1", "standby", 0), 0);
+    /* the leader's session ends (a killed worker): taken at once */
+    PQfinish(w2);
+    for (int i = 0; i < 50; i++) {      /* the server notices the closed session within moments */
+        if (test_value(admin, "SELECT count(*) FROM pg_stat_activity a JOIN leader_lease l ON a.pid = l.backend_pid") == 0)
+            break;
+        struct timespec ts = { 0, 100 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(store_lease_take(w1, "w1", 15, &seen), 1);
+    assert_int_equal(seen.epoch, 3);
+    assert_string_equal(seen.why, "session_gone");
+    /* a clean stop releases it */
+    assert_int_equal(store_lease_release(w1, "w1", 3), 0);
+    PGconn *w3 = test_connect("orch_worker");
+    assert_int_equal(store_lease_take(w3, "w3", 15, &seen), 1);
+    assert_string_equal(seen.why, "released");
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM workers WHERE id = 'w1' AND role = 'standby'"), 1);
+    /* sessions that are not fenced (the API, the replay, psql) are not refused */
+    assert_int_equal(store_heartbeat(worker), 0);
+    store_lease_forget(w3);
+    PQfinish(w3);
+    PQfinish(w1);
+}
+
+static void claims_make_the_orchestrator_the_idempotency_authority(void **state)
+{
+    (void)state;
+    takeover_fixture();
+    PGconn *api = test_connect("orch_api");
+    assert_non_null(api);
+    char v[64];
+    /* k5 (sent): the first claim wins, the same execution again is fine, another is a duplicate */
+    test_text(api, "SELECT verdict || ' ' || execution_id FROM claim_trigger('k5', 'e1', 'crypto-normal-scan')", v, sizeof v);
+    assert_string_equal(v, "claimed e1");
+    test_text(api, "SELECT verdict || ' ' || execution_id FROM claim_trigger('k5', 'e1', 'crypto-normal-scan')", v, sizeof v);
+    assert_string_equal(v, "claimed e1");
+    test_text(api, "SELECT verdict || ' ' || execution_id FROM claim_trigger('k5', 'e2', NULL)", v, sizeof v);
+    assert_string_equal(v, "duplicate e1");
+    assert_int_equal(test_value(admin, "SELECT claims FROM triggers WHERE id = 5"), 3);
+    test_text(api, "SELECT verdict FROM claim_trigger('nope', 'e1', NULL)", v, sizeof v);
+    assert_string_equal(v, "unknown_key");
+    test_text(api, "SELECT verdict FROM claim_trigger('k2', 'e3', 'health-monitor-check')", v, sizeof v);
+    assert_string_equal(v, "mismatch");
+    test_text(api, "SELECT verdict FROM claim_trigger('k4', 'e3', NULL)", v, sizeof v);    /* pending */
+    assert_string_equal(v, "not_sent");
+    test_text(api, "SELECT verdict FROM claim_trigger('k6', 'e3', NULL)", v, sizeof v);    /* a replay's */
+    assert_string_equal(v, "unknown_key");
+    /* a trigger given up on ('unknown') whose key is then claimed was delivered */
+    test_sql(admin, "UPDATE triggers SET status = 'unknown' WHERE id = 3");
+    test_text(api, "SELECT verdict FROM claim_trigger('k3', 'e9', NULL)", v, sizeof v);
+    assert_string_equal(v, "claimed");
+    struct store_claimed rows[4];
+    assert_int_equal(store_claims_reconcile(worker, rows, 4), 1);
+    assert_int_equal(rows[0].id, 3);
+    assert_int_equal(rows[0].decision_id, 1);
+    assert_int_equal(rows[0].wf, WF_HEALTH_CHECK);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE id = 3 AND status = 'sent' "
+                                       "AND execution_id = 'e9'"), 1);
+    assert_int_equal(store_claims_reconcile(worker, rows, 4), 0);
+    /* the API may call claim_trigger, not write triggers itself */
+    PGresult *r = PQexec(api, "UPDATE triggers SET claimed_at = now() WHERE id = 2");
+    assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
+    PQclear(r);
+    PQfinish(api);
+}
+
+static void missed_decisions_are_recorded_as_a_gap(void **state)
+{
+    (void)state;
+    struct store_gap gap;
+    /* due 10 minutes ago at one every 120 s: 6 decisions missed */
+    test_sql(admin, "INSERT INTO decisions (cycle_id, mode, intensity, source, reason, inputs, menu, session, "
+                    "next_seconds, next_decision_at) VALUES ('c', 'standby', 'light', 'fallback', 'r', '{}', '{}', "
+                    "'closed', 120, now())");
+    test_sql(admin, "UPDATE worker_state SET running = true, next_decision_at = now() - interval '600 seconds'");
+    assert_int_equal(store_gap_check(worker, "w1", 7, 20, 60, &gap), 1);
+    assert_int_equal(gap.missed, 6);
+    assert_int_equal(gap.interval_s, 120);
+    assert_true(gap.to - gap.from >= 600 && gap.to - gap.from <= 602);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM decision_gaps WHERE missed = 6 AND interval_seconds = 120 "
+                                       "AND detected_by = 'w1' AND epoch = 7"), 1);
+    assert_int_equal(test_value(admin, "SELECT sum(missed_decisions) FROM decision_gaps_per_day"), 6);
+    /* late by less than the grace (a takeover): no gap */
+    test_sql(admin, "UPDATE worker_state SET next_decision_at = now() - interval '10 seconds'");
+    assert_int_equal(store_gap_check(worker, "w1", 7, 20, 60, &gap), 0);
+    /* stopped by a control command: not a gap */
+    test_sql(admin, "UPDATE worker_state SET running = false, next_decision_at = now() - interval '1 day'");
+    assert_int_equal(store_gap_check(worker, "w1", 7, 20, 60, &gap), 0);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM decision_gaps"), 1);
 }
 
 static void api_role_reads_but_cannot_write(void **state)
@@ -577,8 +764,9 @@ static void retries_and_workflow_state(void **state)
     assert_int_equal(store_trigger_attempt(worker, 1, "sent", &j, NULL, 0, "77"), 0);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE id = 1 AND status = 'sent' "
                                        "AND execution_id = '77' AND last_error_kind IS NULL AND finished_at IS NOT NULL"), 1);
-    /* recovery keeps retries scheduled and the decision acting */
-    assert_int_equal(store_recover(worker), 0);
+    /* a takeover keeps retries scheduled and the decision acting */
+    struct store_recovery rec;
+    assert_int_equal(store_takeover_recover(worker, NULL, 0, 900, &rec), 0);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE status = 'acting'"), 1);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE id = 2 AND status = 'retrying'"), 1);
     /* a result that arrives before the retry ends it */
@@ -741,7 +929,10 @@ int main(void)
         cmocka_unit_test_setup(failed_insert_leaves_nothing, reset),
         cmocka_unit_test_setup(delivery_outcomes_recorded, reset),
         cmocka_unit_test_setup(dry_run_and_no_action, reset),
-        cmocka_unit_test_setup(recovery_marks_unfinished_work, reset),
+        cmocka_unit_test_setup(takeover_reconciles_what_a_dead_leader_left, reset),
+        cmocka_unit_test_setup(lease_fences_the_previous_leader, reset),
+        cmocka_unit_test_setup(claims_make_the_orchestrator_the_idempotency_authority, reset),
+        cmocka_unit_test_setup(missed_decisions_are_recorded_as_a_gap, reset),
         cmocka_unit_test_setup(control_commands_wake_the_worker, reset),
         cmocka_unit_test_setup(api_role_reads_but_cannot_write, reset),
         cmocka_unit_test_setup(schema_rejects_bad_values, reset),

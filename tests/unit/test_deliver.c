@@ -324,7 +324,7 @@ static void test_local_deliver(void **state)
     assert_int_equal(deliver_init(&d, &c, NULL, NULL, err, sizeof err), 0);
     deliver_set_local(&d, 1);
     struct fake_net net = { .answer = 200 };
-    const struct deliver_transport tp = { fake_fire, &net };
+    const struct deliver_transport tp = { fake_fire, NULL, &net };
     struct store_decision sd;
     int sent[WF_COUNT];
     char st[16];

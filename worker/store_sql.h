@@ -1,0 +1,35 @@
+/* store_sql: what the store_*.c files share (not for other modules).
+ *
+ * The worker's SQL lives in store.c and its siblings (store_leader.c);
+ * these helpers run one statement with $n text parameters and log a
+ * failure once, with the statement's name. */
+#ifndef STORE_SQL_H
+#define STORE_SQL_H
+
+#include <libpq-fe.h>
+
+/* orch_fence() (sql/006_leader.sql) refuses a statement with this SQLSTATE
+ * when this worker is no longer the leader. */
+#define STORE_SQLSTATE_FENCED "OR001"
+
+/* Run a statement with text parameters.  Returns the result (caller
+ * PQclears) when it succeeded, else NULL after logging (a refusal by the
+ * fence is remembered for store_fenced()). */
+PGresult *store_run(PGconn *c, const char *name, const char *sql, int n, const char *const *vals);
+
+/* Run a statement whose result is not needed.  Returns 0 or -1. */
+int store_cmd(PGconn *c, const char *name, const char *sql, int n, const char *const *vals);
+
+/* Run a statement; returns the number of rows it affected, or -1. */
+long store_affected(PGconn *c, const char *name, const char *sql, int n, const char *const *vals);
+
+/* The integer in row i, column j of r (0 when NULL or not a number). */
+long long store_int(PGresult *r, int i, int j);
+
+/* Open a transaction: a savepoint inside a batch (the replay's), else a
+ * transaction.  Sets *nested.  Returns 0 or -1. */
+int store_begin(PGconn *c, int *nested);
+int store_commit(PGconn *c, int nested);
+void store_rollback(PGconn *c, int nested);
+
+#endif
