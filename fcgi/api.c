@@ -1,6 +1,7 @@
 /* api: endpoint handlers and the per-process cache; see api.h. */
 #include "config.h"
 #include "api.h"
+#include "claims.h"
 #include "auth.h"
 #include "catalog.h"
 #include "db.h"
@@ -736,6 +737,22 @@ static int api_status_build(struct api_ctx *ctx)
         json_object_object_add(al, "enabled", json_object_new_boolean(0));
     json_object_object_add(root, "alerts", al);
     json_object_object_add(root, "learning", learning_status(st->learning));
+    /* one leader and its standbys; decisions missed while none decided */
+    json_object *lead = st->leader, *v;
+    json_object_object_add(root, "leader", lead && json_object_object_get_ex(lead, "leader", &v) ? json_object_get(v) : NULL);
+    json_object_object_add(root, "standbys", lead && json_object_object_get_ex(lead, "standbys", &v) ? json_object_get(v)
+                                                                                                  : json_object_new_array());
+    json_object *gaps = json_object_new_object();
+    if (!gaps)
+        goto done;
+    json_object *g;
+    json_object_object_add(gaps, "count", lead && json_object_object_get_ex(lead, "gaps", &g) &&
+                                          json_object_object_get_ex(g, "count", &v) ? json_object_get(v) : json_object_new_int(0));
+    json_object_object_add(gaps, "missed_decisions", lead && json_object_object_get_ex(lead, "gaps", &g) &&
+                                                     json_object_object_get_ex(g, "missed_decisions", &v)
+                                                     ? json_object_get(v) : json_object_new_int(0));
+    json_object_object_add(gaps, "last", lead && json_object_object_get_ex(lead, "last_gap", &v) ? json_object_get(v) : NULL);
+    json_object_object_add(root, "missed_decisions", gaps);
     rc = api_body_build(&ctx->status, root, ctx->state_at);
 done:
     json_object_put(root);
@@ -1172,6 +1189,45 @@ int api_results_auth(struct api_ctx *ctx, const char *authorization, struct api_
     api_error(r, 401, API_CODE_UNAUTHORIZED, a == AUTH_WRONG ? "invalid results token" : auth_strerror(a));
     r->header = "WWW-Authenticate: Bearer";
     return 401;
+}
+
+int api_claim(struct api_ctx *ctx, const char *body, size_t len, struct api_resp *r)
+{
+    struct claims_in in;
+    const char *field = NULL;
+    char err[CLAIMS_ERR_MAX];
+    if (claims_parse(body, len, &in, &field, err, sizeof err) < 0)
+        return api_error_field(r, 400, API_CODE_BAD_PARAMETER, err, field ? field : "body");
+    if (api_db_ready(ctx) < 0)
+        return api_error(r, 503, API_CODE_DATABASE_UNAVAILABLE, "database unavailable");
+    struct query_claim_rec rec;
+    if (query_claim(ctx->db, in.idempotency_key, in.execution_id, in.workflow, &rec) < 0)
+        return api_db_failed(ctx, r);
+    char msg[200];
+    if (strcmp(rec.verdict, "unknown_key") == 0)
+        return api_error_field(r, 404, API_CODE_NOT_FOUND, "no trigger has this idempotency key", "idempotency_key");
+    if (strcmp(rec.verdict, "mismatch") == 0) {
+        snprintf(msg, sizeof msg, "the key belongs to trigger %lld of another workflow", rec.trigger_id);
+        return api_error_field(r, 409, API_CODE_CONFLICT, msg, "workflow");
+    }
+    if (strcmp(rec.verdict, "not_sent") == 0) {
+        snprintf(msg, sizeof msg, "trigger %lld was never sent: its key cannot be claimed", rec.trigger_id);
+        return api_error_field(r, 409, API_CODE_CONFLICT, msg, "idempotency_key");
+    }
+    int dup = strcmp(rec.verdict, "duplicate") == 0;
+    log_event(dup ? LOG_WARN : LOG_INFO, dup ? "api.claim_duplicate" : "api.claimed",
+              "i:trigger_id s:execution_id s:claimed_by", rec.trigger_id, in.execution_id, rec.execution_id);
+    json_object *o = json_object_new_object();
+    if (!o)
+        return api_error(r, 500, API_CODE_INTERNAL, "out of memory");
+    json_object_object_add(o, "claimed", json_object_new_boolean(!dup));
+    json_object_object_add(o, "duplicate", json_object_new_boolean(dup));
+    json_object_object_add(o, "idempotency_key", json_object_new_string(in.idempotency_key));
+    json_object_object_add(o, "trigger_id", json_object_new_int64(rec.trigger_id));
+    json_object_object_add(o, "decision_id", json_object_new_int64(rec.decision_id));
+    json_object_object_add(o, "execution_id", json_object_new_string(rec.execution_id));
+    json_object_object_add(o, "claimed_at", api_str(rec.claimed_at));
+    return api_json(r, 200, o);
 }
 
 int api_results(struct api_ctx *ctx, const char *body, size_t len, const char *idempotency_key, struct api_resp *r)

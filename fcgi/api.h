@@ -121,6 +121,13 @@ int api_control(struct api_ctx *ctx, const char *command, const char *remote_add
  * (NULL when absent).  Never cached. */
 int api_results_auth(struct api_ctx *ctx, const char *authorization, struct api_resp *r);
 int api_results(struct api_ctx *ctx, const char *body, size_t len, const char *idempotency_key, struct api_resp *r);
+/* POST /claims (after api_results_auth: the same token): a workflow
+ * claims its idempotency key as it starts (claims_parse, claim_trigger).
+ * 200 {"claimed": true, ...} for the first claim (or the same execution
+ * again), 200 {"claimed": false, "duplicate": true, "execution_id": the
+ * first one's} for any other; 404 unknown key, 409 another workflow's key
+ * or a trigger never sent, 400 bad body. */
+int api_claim(struct api_ctx *ctx, const char *body, size_t len, struct api_resp *r);
 
 /* GET /replays?limit= (1 .. 100, default 20; 400 bad_parameter): replay
  * runs newest first with their scorecard summary.  GET /replays/{id}: one

@@ -113,6 +113,40 @@ static int metrics_llm_first(const struct query_state *st, int i, int by_outcome
 /* The LLM families: calls, errors, tokens, latency histogram (all from
  * llm_calls), fallback decisions, agreement rate, and the worker's budget
  * use and circuits (worker_state.llm). */
+/* A number member of o (a path of keys), or def. */
+static double metrics_json_num(json_object *o, const char *k1, const char *k2, double def)
+{
+    json_object *v;
+    if (!o || !json_object_object_get_ex(o, k1, &v))
+        return def;
+    if (k2 && !json_object_object_get_ex(v, k2, &v))
+        return def;
+    return json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)
+           ? json_object_get_double(v) : def;
+}
+
+/* One leader, its standbys, decisions missed (query_state.leader). */
+static void metrics_leader(struct metrics_buf *b, json_object *lead)
+{
+    json_object *v;
+    int have = lead && json_object_object_get_ex(lead, "leader", &v) && v;
+    metrics_single(b, "orchestrator_leader", "gauge",
+                   "1 when a worker holds the leader lease (and acts), 0 when none does.", have ? 1 : 0);
+    metrics_single(b, "orchestrator_leader_epoch", "counter",
+                   "The leader lease's fencing token: it grows by one at every takeover.",
+                   metrics_json_num(lead, "epoch", NULL, 0));
+    size_t nstandby = lead && json_object_object_get_ex(lead, "standbys", &v) && json_object_is_type(v, json_type_array)
+                      ? json_object_array_length(v) : 0;
+    metrics_single(b, "orchestrator_standbys", "gauge",
+                   "Workers waiting as standbys (heard from in the last minute).", (double)nstandby);
+    metrics_single(b, "orchestrator_decision_gaps_total", "counter",
+                   "Times no leader decided although a decision was due (decision_gaps).",
+                   metrics_json_num(lead, "gaps", "count", 0));
+    metrics_single(b, "orchestrator_missed_decisions_total", "counter",
+                   "Decisions that were due while no leader decided.",
+                   metrics_json_num(lead, "gaps", "missed_decisions", 0));
+}
+
 static void metrics_llm(struct metrics_buf *b, const struct query_state *st)
 {
     char num[40], l1[96], l2[96];
@@ -362,6 +396,7 @@ char *metrics_render(const struct query_state *st, size_t *len)
 
     metrics_llm(&b, st);
     metrics_workflows(&b, st);
+    metrics_leader(&b, st->leader);
 
     learning_metrics(&b, st->learning);         /* worker_state.learning's gauges */
 

@@ -99,6 +99,10 @@ static const char SQL_WF_STATES[] =
 static const char SQL_RECORD_RESULT[] =
     "SELECT verdict, coalesce(result_id, 0), coalesce(trigger_outcome, ''), coalesce(mismatch, '') "
     "  FROM record_result($1::bigint, $2, $3::bigint, $4, $5, $6, $7::int, $8::int, $9, $10::jsonb)";
+static const char SQL_CLAIM[] =
+    "SELECT verdict, coalesce(trigger_id, 0), coalesce(decision_id, 0), coalesce(execution_id, ''), "
+    "       coalesce(to_char(claimed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), '') "
+    "  FROM claim_trigger($1, $2, nullif($3, ''))";
 /* The columns of a decision item; detail columns follow (see query_decision_row). */
 #define QUERY_DECISION_COLS \
     "id, cycle_id, " ISO("decided_at") ", mode, intensity, source, reason, session, " \
@@ -311,6 +315,7 @@ void query_state_clear(struct query_state *st)
     json_object_put(st->alerts);
     json_object_put(st->n8n);
     json_object_put(st->learning);
+    json_object_put(st->leader);
     memset(st, 0, sizeof *st);
 }
 
@@ -606,10 +611,46 @@ static int query_state_exec(PGconn *c, struct query_state *st)
     return 0;
 }
 
+/* ISO-8601 UTC text of a timestamptz expression, for JSON built in SQL */
+#define QUERY_ISO(x) "to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+/* The leader, the standbys (heard from within a minute) and the missed
+ * decisions, as one JSON object built by name (sql/006_leader.sql). */
+static const char SQL_STATE_LEADER[] =
+    "SELECT jsonb_build_object("
+    "  'leader', (SELECT CASE WHEN l.holder IS NULL OR l.released_at IS NOT NULL THEN NULL ELSE jsonb_build_object("
+    "      'worker', l.holder, 'epoch', l.epoch, 'since', " QUERY_ISO("l.acquired_at") ", "
+    "      'renewed_at', " QUERY_ISO("l.renewed_at") ", 'expires_at', " QUERY_ISO("l.expires_at") ", "
+    "      'expired', l.expires_at < now(), 'hostname', w.hostname, 'pid', w.pid, 'version', w.version) END "
+    "      FROM leader_lease l LEFT JOIN workers w ON w.id = l.holder WHERE l.id = 1), "
+    "  'epoch', (SELECT epoch FROM leader_lease WHERE id = 1), "
+    "  'standbys', (SELECT coalesce(jsonb_agg(jsonb_build_object('worker', id, 'hostname', hostname, 'pid', pid, "
+    "      'version', version, 'since', " QUERY_ISO("role_since") ", 'heartbeat_at', " QUERY_ISO("heartbeat_at") ") "
+    "      ORDER BY role_since), '[]'::jsonb) "
+    "      FROM workers WHERE role = 'standby' AND heartbeat_at > now() - interval '1 minute'), "
+    "  'gaps', (SELECT jsonb_build_object('count', count(*), 'missed_decisions', coalesce(sum(missed), 0)) "
+    "      FROM decision_gaps), "
+    "  'last_gap', (SELECT jsonb_build_object('from', " QUERY_ISO("gap_from") ", 'to', " QUERY_ISO("gap_to") ", "
+    "      'missed', missed, 'interval_seconds', interval_seconds, 'detected_at', " QUERY_ISO("detected_at") ", "
+    "      'detected_by', detected_by) FROM decision_gaps ORDER BY id DESC LIMIT 1))::text";
+
+/* st->leader from SQL_STATE_LEADER.  Returns 0 or -1. */
+static int query_state_leader(PGconn *c, struct query_state *st)
+{
+    PGresult *r = query_run(c, "state_leader", SQL_STATE_LEADER, 0, NULL);
+    if (!r)
+        return -1;
+    if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+        st->leader = json_tokener_parse(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (!st->leader)
+        st->leader = json_object_new_object();
+    return st->leader ? 0 : -1;
+}
+
 int query_state(PGconn *c, struct query_state *st)
 {
     memset(st, 0, sizeof *st);
-    if (query_state_worker(c, st) < 0 || query_state_last(c, st) < 0 ||
+    if (query_state_worker(c, st) < 0 || query_state_last(c, st) < 0 || query_state_leader(c, st) < 0 ||
         query_state_counts(c, st) < 0 || query_state_triggers(c, st) < 0 || query_state_llm(c, st) < 0 ||
         query_wf_states(c, st->wf, st) < 0 || query_state_exec(c, st) < 0) {
         query_state_clear(st);
@@ -982,6 +1023,27 @@ int query_record_result(PGconn *c, const struct results_in *in, const char *body
         out->result_id = query_ll(r, 0, 1);
         query_copy(out->trigger_outcome, sizeof out->trigger_outcome, r, 0, 2);
         query_copy(out->mismatch, sizeof out->mismatch, r, 0, 3);
+        rc = 0;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int query_claim(PGconn *c, const char *key, const char *execution_id, const char *workflow,
+                struct query_claim_rec *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *vals[3] = { key, execution_id, workflow ? workflow : "" };
+    PGresult *r = query_run(c, "claim", SQL_CLAIM, 3, vals);
+    if (!r)
+        return -1;
+    int rc = -1;
+    if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
+        query_copy(out->verdict, sizeof out->verdict, r, 0, 0);
+        out->trigger_id = query_ll(r, 0, 1);
+        out->decision_id = query_ll(r, 0, 2);
+        query_copy(out->execution_id, sizeof out->execution_id, r, 0, 3);
+        query_copy(out->claimed_at, sizeof out->claimed_at, r, 0, 4);
         rc = 0;
     }
     PQclear(r);

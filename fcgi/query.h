@@ -136,6 +136,8 @@ struct query_state {
     json_object *alerts;                        /* worker_state.alerts (owned), an object after success */
     json_object *n8n;                           /* worker_state.n8n (owned), an object after success */
     json_object *learning;                      /* worker_state.learning (owned), an object after success ({} until learned) */
+    json_object *leader;                        /* {"leader": {...}|null, "epoch", "standbys": [...], "gaps":
+                                                 * {"count","missed_decisions"}, "last_gap": {...}|null} (owned) */
 };
 
 /* What record_result() answered (sql/004_n8n.sql). */
@@ -206,6 +208,19 @@ int query_workflows(PGconn *c, struct query_workflow out[WF_COUNT], struct query
 struct results_in;
 int query_record_result(PGconn *c, const struct results_in *in, const char *body_text, struct query_result_rec *out)
     __attribute__((warn_unused_result));
+
+/* What claim_trigger() answered a claim (sql/006_leader.sql). */
+struct query_claim_rec {
+    char verdict[16];            /* claimed, duplicate, unknown_key, mismatch, not_sent */
+    long long trigger_id, decision_id;   /* 0 when unknown */
+    char execution_id[72];       /* the claim's (a duplicate: the first one's) */
+    char claimed_at[QUERY_TS_MAX];
+};
+
+/* Claim idempotency key for execution_id (workflow "" or NULL: not
+ * checked) through claim_trigger().  Returns 0 with *out filled, or -1. */
+int query_claim(PGconn *c, const char *key, const char *execution_id, const char *workflow,
+                struct query_claim_rec *out) __attribute__((warn_unused_result));
 
 /* Record a control command ('start', 'stop' or 'force_decision') from
  * requested_by (may be NULL).  Returns 0 with its id and requested_at

@@ -38,6 +38,7 @@ static const struct route_entry {
     [ROUTE_DECISION]        = { "/decisions/", 0, 0, NULL },
     [ROUTE_CONTROL_COMMAND] = { "/control/commands/", 0, 1, NULL },
     [ROUTE_RESULTS]         = { "/results", 1, 2, NULL },
+    [ROUTE_CLAIMS]          = { "/claims", 1, 2, NULL },
     [ROUTE_REPLAYS]         = { "/replays", 0, 0, NULL },
     [ROUTE_REPLAY]          = { "/replays/", 0, 0, NULL },
 };
@@ -264,6 +265,8 @@ static int route_dispatch(struct api_ctx *ctx, FCGX_Request *req, const struct r
         size_t len = 0;
         if (route_read_body(req, p->content_length, body, sizeof body, &len))
             return api_error(r, 413, API_CODE_PAYLOAD_TOO_LARGE, "request body is larger than 64 KiB");
+        if (id == ROUTE_CLAIMS)
+            return api_claim(ctx, body, len, r);
         return api_results(ctx, body, len, p->idempotency_key, r);
     }
     if (e->auth) {

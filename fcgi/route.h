@@ -27,6 +27,7 @@ enum route_id {
     ROUTE_DECISION,              /* GET /decisions/{id} */
     ROUTE_CONTROL_COMMAND,       /* GET /control/commands/{id} (token required) */
     ROUTE_RESULTS,               /* POST /results (results token required) */
+    ROUTE_CLAIMS,                /* POST /claims (results token required) */
     ROUTE_REPLAYS,               /* GET /replays */
     ROUTE_REPLAY,                /* GET /replays/{id} and /replays/{id}/svg */
     ROUTE_COUNT

@@ -5,23 +5,33 @@ webhook credential template (n8n/credentials/webhook-auth.json).
     python3 n8n/generate.py          rewrite the files
     python3 n8n/generate.py --check  exit 1 when a file differs from what would be written
 
-All eight workflows have the same eight nodes:
+All eight workflows have the same nodes:
 
-    Webhook -> Prepare -> Respond accepted -> Plan -> Fetch -> Analyse -> Report result -> Finish
+    Webhook -> Prepare -> Claim? -(yes)-> Claim -> Claimed -> Respond accepted -> Plan -> Fetch
+                                  -(no)------------------->                        -> Analyse -> Report result -> Finish
 
   Webhook           POST /webhook/<path>, header auth (credential "Orchestrator webhook auth"),
                     answers through the Respond node.
   Prepare           (Code) validates the body, reads the scan "parameters" the orchestrator
                     sends (with bounds and defaults), picks the intensity and threshold, plans
-                    the GET requests, and deduplicates by idempotency key: the keys of the
-                    executions started are kept in the workflow's static data
-                    ($getWorkflowStaticData('global'), at most MAX_KEYS, for KEY_HOURS);
-                    a key seen before makes this delivery a duplicate.  Always one item.
+                    the GET requests, and describes the claim of the idempotency key.  Always
+                    one item.
+  Claim?            (If) a delivery with an idempotency key that is not a readiness probe
+                    claims its key; the others go straight to the answer.
+  Claim             (HTTP Request) POST $env.ORCH_CLAIMS_URL (default $env.ORCH_BASE_URL/claims),
+                    Bearer $env.ORCH_RESULTS_TOKEN, {"idempotency_key","execution_id","workflow"}:
+                    the orchestrator is the idempotency authority.  The first execution that
+                    claims a key wins; any other is told it is a duplicate -- even while the
+                    first one still runs -- and scans nothing.
+  Claimed           (Code) reads the claim's answer: claimed (go on), duplicate (answer the first
+                    execution's id, "duplicate": true, scan nothing), or refused (answer 409 for
+                    a key the orchestrator does not know or never sent, 503 when it could not be
+                    asked: the delivery fails and the orchestrator retries it).
   Respond accepted  answers at once: {"accepted":true,"execution_id","trigger_id",
                     "idempotency_key","workflow","probe","duplicate"} (a duplicate answers
                     the first execution's id, and its own as "duplicate_execution_id").
-  Plan              (Code) one item per planned request; none for a probe ("probe": true)
-                    or a duplicate: the execution ends here, nothing is scanned again.
+  Plan              (Code) one item per planned request; none for a probe, a duplicate or a
+                    refused claim: the execution ends here, nothing is scanned.
   Fetch             (HTTP Request) one GET per planned request; never fails the workflow:
                     HTTP errors come back as data (neverError), transport errors as
                     {"error": ...} items (onError: continueRegularOutput).
@@ -56,8 +66,6 @@ FOREX_MOVE_PCT = {"light": 0.10, "normal": 0.05, "aggressive": 0.02}
 # Pairs a crypto scan analyses, at most, when the orchestrator sends no "limit"
 # (the same table as worker/act.c's act_scan_limit).
 SCAN_LIMIT = {"light": 10, "normal": 25, "aggressive": 50}
-MAX_KEYS = 200          # idempotency keys remembered per workflow
-KEY_HOURS = 24          # ... for this long
 
 WORKFLOWS = [
     # path, default intensity, DexScreener search queries, TraderMade pairs, orchestrator health
@@ -86,30 +94,16 @@ const execution_id = String($execution.id);
 const answer = { accepted: true, execution_id, trigger_id: scalar(body.trigger_id), idempotency_key: key,
   workflow: CONFIG.workflow, probe: body.probe === true, duplicate: false };
 // Readiness probe (scripts/n8n.sh): answered; fetch nothing, report nothing, remember nothing.
-if (answer.probe) return [{ json: { answer, requests: [] } }];
+if (answer.probe) return [{ json: { answer, requests: [], claim: null } }];
 
-// n8n does not deduplicate: a delivery retried after a lost answer would scan twice.
-// The keys of the executions started live in the workflow's static data (n8n saves it
-// when an execution ends), at most CONFIG.max_keys of them, for CONFIG.key_hours.
-if (key !== null) {
-  const data = $getWorkflowStaticData('global');
-  const now = Date.now();
-  const ttl = CONFIG.key_hours * 3600000;
-  const seen = data.idempotency && typeof data.idempotency === 'object' ? data.idempotency : {};
-  const first = seen[key];
-  if (first && typeof first === 'object' && now - Number(first.t) < ttl) {
-    answer.duplicate = true;
-    answer.duplicate_execution_id = execution_id;
-    answer.execution_id = String(first.e);
-    return [{ json: { answer, requests: [] } }];
-  }
-  seen[key] = { e: execution_id, t: now };
-  const keep = Object.entries(seen)
-    .filter(([, v]) => v && typeof v === 'object' && now - Number(v.t) < ttl)
-    .sort((a, b) => Number(b[1].t) - Number(a[1].t))
-    .slice(0, CONFIG.max_keys);
-  data.idempotency = Object.fromEntries(keep);
-}
+// n8n does not deduplicate: a delivery retried after a lost answer would scan twice.  The
+// orchestrator is the idempotency authority: the key is claimed from it (the Claim node),
+// and only the first execution that claims it scans.
+const base = (name, fallback) => String($env[name] || fallback).replace(/\/+$/, '');
+const claim = key === null ? null : {
+  url: String($env.ORCH_CLAIMS_URL || base('ORCH_BASE_URL', 'http://127.0.0.1:8080') + '/claims'),
+  body: { idempotency_key: key, execution_id, workflow: CONFIG.workflow },
+};
 
 const intensity = ['light', 'normal', 'aggressive'].includes(body.intensity) ? body.intensity : CONFIG.intensity;
 // The scan parameters the orchestrator sends ("parameters"), bounded; the defaults otherwise.
@@ -152,7 +146,6 @@ const ctx = {
   started_ms: Date.now(),
 };
 
-const base = (name, fallback) => String($env[name] || fallback).replace(/\/+$/, '');
 const requests = [];
 for (const q of queries) {
   requests.push({ source: 'dexscreener', label: `dexscreener search ${q}`,
@@ -167,13 +160,45 @@ if (CONFIG.orchestrator_health) {
   requests.push({ source: 'orchestrator', label: 'orchestrator health',
     url: base('ORCH_BASE_URL', 'http://127.0.0.1:8080') + '/health', query: {} });
 }
-return [{ json: { answer, requests: requests.map((r) => ({ ...r, ctx })) } }];
+return [{ json: { answer, requests: requests.map((r) => ({ ...r, ctx })), claim } }];
 """
 
-PLAN_JS = r"""// Plan: one item per planned request; none for a probe or a duplicate (nothing is scanned).
-// Generated by n8n/generate.py: edit there, not in the editor.
+CLAIMED_JS = r"""// Claimed: what the orchestrator answered the claim of this delivery's key.
+// Generated by n8n/generate.py: edit there, not in the editor.  Returns one item.
 const prepared = $('Prepare').first().json;
-if (prepared.answer.probe || prepared.answer.duplicate) return [];
+const r = $input.first().json || {};
+const answer = Object.assign({}, prepared.answer);
+const code = Number(r.statusCode);
+const raw = r.data !== undefined ? r.data : r.body;
+let doc = null;
+try {
+  doc = typeof raw === 'string' ? JSON.parse(raw) : raw;
+} catch (err) {
+  doc = null;
+}
+doc = doc && typeof doc === 'object' ? doc : {};
+let status_code = 200;
+if (r.error === undefined && code === 200 && doc.duplicate === true) {
+  // another execution claimed the key first: answer its id, scan nothing
+  answer.duplicate = true;
+  answer.duplicate_execution_id = answer.execution_id;
+  answer.execution_id = String(doc.execution_id);
+} else if (!(r.error === undefined && code === 200 && doc.claimed === true)) {
+  // not claimed: a key the orchestrator does not know (409, not retried), or it could not
+  // be asked (503: the orchestrator retries the delivery)
+  answer.accepted = false;
+  const why = r.error !== undefined ? String((r.error && r.error.message) || r.error)
+    : `HTTP ${Number.isFinite(code) ? code : '?'}${typeof doc.error === 'string' ? ' ' + doc.error : ''}`;
+  answer.error = `claim not granted - ${why}`.slice(0, 200);
+  status_code = code === 400 || code === 404 || code === 409 ? 409 : 503;
+}
+return [{ json: { answer, requests: prepared.requests, status_code } }];
+"""
+
+PLAN_JS = r"""// Plan: one item per planned request; none for a probe, a duplicate or a refused claim.
+// Generated by n8n/generate.py: edit there, not in the editor.
+const prepared = $input.first().json;
+if (prepared.answer.probe || prepared.answer.duplicate || prepared.answer.accepted === false) return [];
 return prepared.requests.map((r) => ({ json: r }));
 """
 
@@ -324,6 +349,7 @@ return [{ json: { reported: true, status: report.status, opportunities: report.o
 """
 
 RESPOND_BODY = "={{ JSON.stringify($json.answer) }}"
+RESPOND_CODE = "={{ $json.status_code || 200 }}"
 
 FETCH_QUERY = (
     "={{ JSON.stringify($json.source === 'tradermade' "
@@ -353,8 +379,6 @@ def workflow(path: str, intensity: str, queries: list, pairs: list, orch_health:
         "crypto_m5_pct": CRYPTO_M5_PCT,
         "forex_move_pct": FOREX_MOVE_PCT,
         "scan_limit": SCAN_LIMIT,
-        "max_keys": MAX_KEYS,
-        "key_hours": KEY_HOURS,
     }
     prepare = PREPARE_JS.replace("__CONFIG__", json.dumps(config))
     sources = []
@@ -368,8 +392,8 @@ def workflow(path: str, intensity: str, queries: list, pairs: list, orch_health:
         f"## {path}\n"
         f"Started by the AI trading orchestrator: POST /webhook/{path} with header auth "
         f"(credential \"{CREDENTIAL_NAME}\").\n\n"
-        f"Answers at once with the execution id (a repeated idempotency key: \"duplicate\": true, "
-        f"no second scan), then GETs {' + '.join(sources)} (or what the body's \"parameters\" ask for), "
+        f"Claims its idempotency key from the orchestrator (POST /claims: a key claimed before "
+        f"answers \"duplicate\": true, no second scan), answers at once with the execution id, then GETs {' + '.join(sources)} (or what the body's \"parameters\" ask for), "
         f"counts opportunities (default intensity {intensity}) and POSTs the result to "
         f"$env.ORCH_RESULTS_URL.\n\n"
         f"Generated by n8n/generate.py in the orchestrator's repository."
@@ -391,11 +415,24 @@ def workflow(path: str, intensity: str, queries: list, pairs: list, orch_health:
           webhookId=str(uuid.uuid5(NS, f"{path}/webhook-id")),
           credentials={"httpHeaderAuth": {"id": CREDENTIAL_ID, "name": CREDENTIAL_NAME}}),
         n("Prepare", "n8n-nodes-base.code", 2, [220, 0], {"jsCode": prepare}),
-        n("Respond accepted", "n8n-nodes-base.respondToWebhook", 1.1, [440, 0],
+        n("Claim?", "n8n-nodes-base.if", 1, [330, 0],
+          {"conditions": {"boolean": [{"value1": "={{ $json.claim !== null && $json.claim !== undefined }}",
+                                       "value2": True}]}}),
+        n("Claim", "n8n-nodes-base.httpRequest", 4.2, [440, -120],
+          {"method": "POST", "url": "={{ $json.claim.url }}",
+           "sendHeaders": True,
+           "headerParameters": {"parameters": [
+               {"name": "Authorization", "value": "=Bearer {{ $env.ORCH_RESULTS_TOKEN }}"}]},
+           "sendBody": True, "specifyBody": "json", "jsonBody": "={{ JSON.stringify($json.claim.body) }}",
+           "options": {"timeout": 10000, "response": {"response": {
+               "fullResponse": True, "neverError": True, "responseFormat": "text"}}}},
+          onError="continueRegularOutput", retryOnFail=True, maxTries=3, waitBetweenTries=1000),
+        n("Claimed", "n8n-nodes-base.code", 2, [550, -120], {"jsCode": CLAIMED_JS}),
+        n("Respond accepted", "n8n-nodes-base.respondToWebhook", 1.1, [660, 0],
           {"respondWith": "json", "responseBody": RESPOND_BODY,
-           "options": {"responseCode": 200}}),
-        n("Plan", "n8n-nodes-base.code", 2, [550, 0], {"jsCode": PLAN_JS}),
-        n("Fetch", "n8n-nodes-base.httpRequest", 4.2, [660, 0],
+           "options": {"responseCode": RESPOND_CODE}}),
+        n("Plan", "n8n-nodes-base.code", 2, [770, 0], {"jsCode": PLAN_JS}),
+        n("Fetch", "n8n-nodes-base.httpRequest", 4.2, [880, 0],
           {"url": "={{ $json.url }}",
            "sendQuery": True, "specifyQuery": "json", "jsonQuery": FETCH_QUERY,
            "sendHeaders": True,
@@ -403,7 +440,7 @@ def workflow(path: str, intensity: str, queries: list, pairs: list, orch_health:
            "options": dict(http_options, response={"response": {
                "fullResponse": True, "neverError": True, "responseFormat": "text"}})},
           onError="continueRegularOutput"),
-        n("Analyse", "n8n-nodes-base.code", 2, [880, 0], {"jsCode": ANALYSE_JS}),
+        n("Analyse", "n8n-nodes-base.code", 2, [990, 0], {"jsCode": ANALYSE_JS}),
         n("Report result", "n8n-nodes-base.httpRequest", 4.2, [1100, 0],
           {"method": "POST", "url": "={{ $env.ORCH_RESULTS_URL }}",
            "sendHeaders": True,
@@ -416,8 +453,14 @@ def workflow(path: str, intensity: str, queries: list, pairs: list, orch_health:
           retryOnFail=True, maxTries=3, waitBetweenTries=2000),
         n("Finish", "n8n-nodes-base.code", 2, [1320, 0], {"jsCode": FINISH_JS}),
     ]
-    chain = ["Webhook", "Prepare", "Respond accepted", "Plan", "Fetch", "Analyse", "Report result", "Finish"]
+    chain = ["Respond accepted", "Plan", "Fetch", "Analyse", "Report result", "Finish"]
     connections = {a: {"main": [[{"node": b, "type": "main", "index": 0}]]} for a, b in zip(chain, chain[1:])}
+    to = lambda b: [{"node": b, "type": "main", "index": 0}]  # noqa: E731
+    connections["Webhook"] = {"main": [to("Prepare")]}
+    connections["Prepare"] = {"main": [to("Claim?")]}
+    connections["Claim?"] = {"main": [to("Claim"), to("Respond accepted")]}      # true, false
+    connections["Claim"] = {"main": [to("Claimed")]}
+    connections["Claimed"] = {"main": [to("Respond accepted")]}
     return {
         "id": workflow_id(path),
         "name": path,

@@ -2,7 +2,8 @@
 # The n8n workflow exports (n8n/workflows/*.json) are what n8n/generate.py
 # writes, and each is a workflow n8n can import: the eight webhook paths of
 # the catalog, a POST Webhook node with header auth that answers through a
-# Respond node, and a "Report result" node that posts to ORCH_RESULTS_URL.
+# Respond node after claiming its idempotency key (POST /claims), and a
+# "Report result" node that posts to ORCH_RESULTS_URL.
 # Run by `make check`.  Output: `ok`/`not ok` lines, then `N passed, N failed`.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
@@ -38,6 +39,16 @@ for f in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
     if p.get("responseMode") != "responseNode": bad.append(f"{f.name}: responseMode {p.get('responseMode')!r}")
     if not any(n.get("type") == "n8n-nodes-base.respondToWebhook" for n in nodes.values()):
         bad.append(f"{f.name}: no Respond to Webhook node")
+    claim = nodes.get("Claim", {})
+    if "claim.url" not in json.dumps(claim.get("parameters", {})) or "ORCH_RESULTS_TOKEN" not in json.dumps(claim):
+        bad.append(f"{f.name}: no Claim node posting the key with the results token")
+    conn = wf.get("connections", {})
+    nxt = lambda a, i=0: [t["node"] for t in conn.get(a, {}).get("main", [[]] * (i + 1))[i]]  # noqa: E731
+    if (nxt("Prepare") != ["Claim?"] or nxt("Claim?", 0) != ["Claim"] or nxt("Claim?", 1) != ["Respond accepted"]
+            or nxt("Claim") != ["Claimed"] or nxt("Claimed") != ["Respond accepted"]):
+        bad.append(f"{f.name}: the key is not claimed before the answer (Prepare -> Claim? -> Claim -> Claimed -> Respond)")
+    if "ORCH_CLAIMS_URL" not in nodes.get("Prepare", {}).get("parameters", {}).get("jsCode", ""):
+        bad.append(f"{f.name}: Prepare does not describe the claim")
     rep = nodes.get("Report result", {}).get("parameters", {})
     if "ORCH_RESULTS_URL" not in json.dumps(rep): bad.append(f"{f.name}: Report result does not post to ORCH_RESULTS_URL")
     for src, dst in ((k, t["node"]) for k, v in wf.get("connections", {}).items()
@@ -48,7 +59,7 @@ print("\n".join(bad))
 sys.exit(1 if bad else 0)
 PY
 ); then
-  ok "the 8 workflows: POST webhook with header auth, early answer, result posted to ORCH_RESULTS_URL"
+  ok "the 8 workflows: POST webhook with header auth, the key claimed from the orchestrator before the early answer, result posted to ORCH_RESULTS_URL"
 else
   not_ok "workflow exports: $out"
 fi

@@ -64,6 +64,7 @@ Test control (these requests are not recorded):
   GET    /_standin/requests/count  {"count": n}, same filters
   DELETE /_standin/requests        forget requests only
   GET    /_standin/health          {"ok": true, ...}
+  GET    /_standin/n8n/scans       {"scans": {key: executions that scanned}, "claims": {key: [verdicts]}}
 
 A recorded request: {seq, time, iso_time, service, method, path (decoded, no
 query), query {name: last value}, query_string, headers {lower-case name:
@@ -96,7 +97,9 @@ import sys
 import threading
 import time
 import traceback
+import urllib.error
 import urllib.parse
+import urllib.request
 
 LISTEN_HOST = "127.0.0.1"
 MAX_BODY = 1024 * 1024          # larger request bodies get 413
@@ -159,6 +162,10 @@ CONFIG_DOC = {
     "n8n_page_max": "largest page /api/v1/executions and /api/v1/workflows return (default 250, n8n's maximum)",
     "n8n_owner": "null (default: every /rest/login is refused), or {\"email\": e, \"password\": p}: the owner "
                  "login /rest/login accepts",
+    "n8n_claim": "null (default), or {\"url\": the orchestrator's POST /claims URL, \"token\": its Bearer "
+                 "token}: like our workflows, every execution a webhook starts first claims its idempotency key "
+                 "there; a duplicate answers {\"accepted\":true,\"duplicate\":true,\"execution_id\":<the first>} "
+                 "and scans nothing, a failed claim answers 503; GET /_standin/n8n/scans counts the scans per key",
     "n8n_auth": "null, or {\"header\": name, \"value\": v}: webhooks answer 403 "
                 "'Authorization data is wrong!' unless that header carries that value",
     "telegram_token": "string: the only bot token accepted (others 401); null: any well-formed token",
@@ -199,6 +206,7 @@ def default_config() -> dict:
         "n8n_workflows": None,
         "n8n_page_max": 250,
         "n8n_owner": None,
+        "n8n_claim": None,
         "telegram_token": None,
         "telegram_retry_after": 3,
         "llm_key": None,
@@ -807,6 +815,22 @@ class N8n(Service):
                 hint = str(e)
             return Response.json(422, {"code": 422, "message": "Failed to parse request body", "hint": hint})
         exec_id = self._new_execution(req, path)
+        body = req.json if isinstance(req.json, dict) else {}
+        key = body.get("idempotency_key") or req.header("idempotency-key")
+        claim = req.cfg.get("n8n_claim")
+        if claim and body.get("probe") is not True and isinstance(key, str) and key:
+            verdict, first = self._claim(claim, key, exec_id, path)
+            with self.state.lock:
+                self.state.n8n_claims.setdefault(key, []).append(verdict)
+            if verdict == "duplicate":
+                return Response.json(200, {"accepted": True, "duplicate": True, "execution_id": first,
+                                           "duplicate_execution_id": exec_id, "trigger_id": body.get("trigger_id"),
+                                           "idempotency_key": key, "workflow": path})
+            if verdict != "claimed":
+                return Response.json(503, {"accepted": False, "error": f"claim failed: {verdict}"})
+        if isinstance(key, str) and key and body.get("probe") is not True:
+            with self.state.lock:
+                self.state.n8n_scans[key] = self.state.n8n_scans.get(key, 0) + 1
         if req.cfg["n8n_respond"] == "accepted":
             body = req.json if isinstance(req.json, dict) else {}
             return Response.json(200, {"accepted": True, "execution_id": exec_id,
@@ -814,6 +838,25 @@ class N8n(Service):
                                        "idempotency_key": body.get("idempotency_key") or req.header("idempotency-key"),
                                        "workflow": path, "probe": body.get("probe") is True})
         return Response.json(200, req.cfg["n8n_response"])
+
+    @staticmethod
+    def _claim(claim: dict, key: str, exec_id: str, path: str) -> tuple[str, str | None]:
+        """POST the claim of key by execution exec_id to the orchestrator:
+        ('claimed', None), ('duplicate', the first execution id), or the error."""
+        data = json.dumps({"idempotency_key": key, "execution_id": exec_id, "workflow": path}).encode()
+        rq = urllib.request.Request(claim["url"], data=data, method="POST",
+                                    headers={"Content-Type": "application/json",
+                                             "Authorization": f"Bearer {claim['token']}"})
+        try:
+            with urllib.request.urlopen(rq, timeout=10) as resp:
+                ans = json.loads(resp.read().decode("utf-8"))
+        except urllib.error.HTTPError as e:
+            return f"http {e.code}", None
+        except (OSError, ValueError) as e:
+            return f"error {e}", None
+        if ans.get("duplicate") is True:
+            return "duplicate", str(ans.get("execution_id"))
+        return ("claimed", None) if ans.get("claimed") is True else ("refused", None)
 
     # -- executions and the public API ---------------------------------------
     def _new_execution(self, req, path: str) -> str:
@@ -1359,6 +1402,13 @@ def _exec_status(k, v):
             raise ConfigError(f"{k}: unknown status {json.dumps(x)}; allowed: {', '.join(N8N_EXEC_STATUSES)}")
 
 
+def _claim(k, v):
+    if v is not None and not (isinstance(v, dict) and set(v) == {"url", "token"}
+                              and isinstance(v["url"], str) and v["url"].startswith("http://")
+                              and isinstance(v["token"], str)):
+        raise ConfigError(f"{k}: expected null or {{\"url\": \"http://...\", \"token\": string}}")
+
+
 def _owner(k, v):
     if v is not None and not (isinstance(v, dict) and set(v) == {"email", "password"}
                               and all(isinstance(x, str) and x for x in v.values())):
@@ -1380,7 +1430,7 @@ CONFIG_CHECKS = {
     "llm_content": _any, "llm_json_schema": _bool,
     "n8n_respond": _respond, "n8n_exec_status": _exec_status, "n8n_exec_seconds": _num(0, 86400),
     "n8n_api_key": _str(nullable=True), "n8n_workflows": _workflow_list,
-    "n8n_page_max": _num(1, N8N_API_PAGE_MAX, integer=True), "n8n_owner": _owner,
+    "n8n_page_max": _num(1, N8N_API_PAGE_MAX, integer=True), "n8n_owner": _owner, "n8n_claim": _claim,
     "llm_remaining_requests": _num(0, 10 ** 9, integer=True, nullable=True),
 }
 assert set(CONFIG_CHECKS) | {"behaviour"} == set(CONFIG_DOC)
@@ -1421,6 +1471,8 @@ class State:
             self.counters: dict[str, int] = {}
             self.n8n_executions: dict[str, dict] = {}
             self.n8n_sessions: set[str] = set()
+            self.n8n_scans: dict[str, int] = {}        # idempotency key -> executions that scanned
+            self.n8n_claims: dict[str, list] = {}      # idempotency key -> [claim verdicts]
             self._reseed()
 
     def _reseed(self) -> None:
@@ -1604,6 +1656,7 @@ class App:
             "/requests": {"GET": self.get_requests, "DELETE": self.delete_requests},
             "/requests/count": {"GET": self.get_count},
             "/health": {"GET": self.get_health},
+            "/n8n/scans": {"GET": self.get_scans},
         }
         key = sub.rstrip("/") or "/"
         if key not in table:
@@ -1654,6 +1707,11 @@ class App:
     def delete_requests(self, req):
         self.state.clear_requests()
         return Response.json(200, {"ok": True})
+
+    def get_scans(self, req):
+        with self.state.lock:
+            return Response.json(200, {"scans": dict(self.state.n8n_scans),
+                                       "claims": {k: list(v) for k, v in self.state.n8n_claims.items()}})
 
     def get_health(self, req):
         return Response.json(200, {"ok": True, "pid": os.getpid(), "services": [p for p, _ in self.services],
