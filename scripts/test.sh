@@ -2,7 +2,7 @@
 # The whole test suite, as CI runs it (.ci/run):
 #   1. scripts/setup-deps.sh, env.example against shared/cfg.c, n8n installed
 #      into its cache (scripts/n8n.sh install: ~9 minutes the first time), autoreconf -fi
-#   2. build-asan/: configure --enable-sanitizers, make, make check
+#   2. build-asan/: configure --enable-sanitizers --enable-fault-injection, make, make check
 #      (unit tests, database tests, end-to-end tests -- real n8n included --,
 #      all under ASan+UBSan)
 #   3. build-plain/: configure, make, the end-to-end test again with one
@@ -91,7 +91,7 @@ run "$LOGS/autoreconf.log" autoreconf -fi || { fail "autoreconf -fi"; finish; }
 # ---- 2. sanitizers ---------------------------------------------------------------------
 step "build-asan: configure --enable-sanitizers && make"
 rm -rf build-asan && mkdir build-asan
-if (cd build-asan && run "$LOGS/asan-build.log" sh -c "../configure --enable-sanitizers && make -j$JOBS && make -j$JOBS check TESTS="); then
+if (cd build-asan && run "$LOGS/asan-build.log" sh -c "../configure --enable-sanitizers --enable-fault-injection && make -j$JOBS && make -j$JOBS check TESTS="); then
   step "build-asan: make check"
   (cd build-asan && make -j"$JOBS" check) 2>&1 | tee "$LOGS/asan-check.log"
   n_pass=$(count "$LOGS/asan-check.log" PASS)

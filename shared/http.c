@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <errno.h>
 
 const char *http_strerror(enum http_err e)
 {
@@ -33,11 +35,13 @@ void http_global_cleanup(void) { curl_global_cleanup(); }
 static int (*http_idle_fn)(void *);
 static void *http_idle_user;
 static int http_in_idle;                /* the hook is running: no nested call */
+static int http_stop_seen;              /* the hook's last verdict */
 
 void http_set_idle(int (*fn)(void *user), void *user)
 {
     http_idle_fn = fn;
     http_idle_user = user;
+    http_stop_seen = 0;
 }
 
 /* Call the idle hook unless there is none or it is running already.
@@ -49,7 +53,30 @@ static int http_idle(void)
     http_in_idle = 1;
     int stop = http_idle_fn(http_idle_user);
     http_in_idle = 0;
+    http_stop_seen = stop != 0;
     return stop;
+}
+
+int http_stopping(void) { return http_stop_seen; }
+
+int http_sleep_ms(long ms)
+{
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        if (http_idle())
+            return 1;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long done = (long)((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
+        long left = ms - done;
+        if (left <= 0)
+            return 0;
+        if (http_idle_fn && !http_in_idle && left > HTTP_IDLE_MS)
+            left = HTTP_IDLE_MS;
+        struct timespec ts = { .tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000L };
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+    }
 }
 
 struct http_xfer {

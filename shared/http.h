@@ -73,6 +73,15 @@ void http_global_cleanup(void);
 #define HTTP_IDLE_MS 50
 void http_set_idle(int (*fn)(void *user), void *user);
 
+/* Nonzero when the idle hook's last verdict was to stop (the transfers of
+ * the call that saw it were abandoned): a caller stops retrying then. */
+int http_stopping(void);
+
+/* Sleep ms milliseconds, calling the idle hook every HTTP_IDLE_MS.
+ * Returns 0, or nonzero when the hook asked to stop (the sleep is cut
+ * short).  For the pauses between retries. */
+int http_sleep_ms(long ms);
+
 /* Perform one request.  Fills *resp (which the caller frees with
  * http_resp_free) and returns resp->err. */
 enum http_err http_perform(const struct http_req *req, struct http_resp *resp);

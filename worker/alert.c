@@ -45,14 +45,13 @@ static long long alert_now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Sleep ms milliseconds (restarting after signals). */
-static void alert_sleep_ms(long long ms)
+/* Sleep ms milliseconds; the worker's idle hook runs meanwhile (control
+ * commands, signals).  Returns nonzero when the worker is stopping. */
+static int alert_sleep_ms(long long ms)
 {
     if (ms <= 0)
-        return;
-    struct timespec ts = { .tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
+        return 0;
+    return http_sleep_ms(ms > 3600000LL ? 3600000L : (long)ms);
 }
 
 /* ---- text ----------------------------------------------------------------- */
@@ -266,7 +265,15 @@ static void alert_enqueue(struct alert *a, enum alert_kind kind, int quiet, char
         log_event(LOG_WARN, "alert.dropped", "s:chat_id s:kind s:reason i:dropped",
                   a->chat_id, alert_kind_name(old), "queue full", a->stats.dropped);
     }
-    struct alert_msg *m = &a->queue[(a->head + a->count) % ALERT_QUEUE_MAX];
+    struct alert_msg *m;
+    if (kind == ALERT_WORKER_STOPPED) {
+        /* the last word of a stopping worker goes first: it has a short
+         * budget (worker/main.c) and must not wait behind older news */
+        a->head = (a->head + ALERT_QUEUE_MAX - 1) % ALERT_QUEUE_MAX;
+        m = &a->queue[a->head];
+    } else {
+        m = &a->queue[(a->head + a->count) % ALERT_QUEUE_MAX];
+    }
     m->kind = kind;
     m->attempts = 0;
     m->quiet = quiet;
@@ -574,13 +581,16 @@ size_t alert_flush(struct alert *a, long budget_ms)
         if (a->next_at_ms > now) {
             if (a->next_at_ms >= deadline)
                 break;
-            alert_sleep_ms(a->next_at_ms - now);
+            if (alert_sleep_ms(a->next_at_ms - now))
+                break;              /* the worker is stopping: the rest waits */
             continue;
         }
         long long left = deadline - now;
         if (left < ALERT_MIN_REQUEST_MS)
             break;
         alert_send_one(a, (long)(left < ALERT_TIMEOUT_MS ? left : ALERT_TIMEOUT_MS));
+        if (http_stopping())
+            break;
     }
     return a->count;
 }

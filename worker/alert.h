@@ -42,7 +42,7 @@
  *  - alert_flush(a, budget) at the end of each cycle and while it waits for
  *    the next one (the budget being the time it may spend, e.g. the wait;
  *    it returns as soon as the queue is empty, so keep waiting after it).
- *  - at a clean stop: alert_worker_stopped(), alert_flush(a, ~3000),
+ *  - at a clean stop: alert_worker_stopped() (queued first), alert_flush(a, ~1500),
  *    alert_free().
  *  - metrics: a->stats (sent, failed, dropped, rate_limited) and
  *    alert_queued(); the worker writes them with its heartbeat if /metrics

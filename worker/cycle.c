@@ -3,6 +3,7 @@
 #include "cycle.h"
 #include "act.h"
 #include "decide.h"
+#include "fault.h"
 #include "log.h"
 #include "store.h"
 
@@ -204,6 +205,7 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
     if (store_history_run(ctx->db, ctx->run_id, now, &snap.history) < 0)
         log_event(LOG_WARN, "cycle.history_unavailable", "s:cycle_id", cid);
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    FAULT("cycle.sensed");
     if (ctx->stop && *ctx->stop) {
         log_event(LOG_INFO, "cycle.abandoned", "s:cycle_id s:detail", cid, "the worker is stopping: nothing recorded");
         return -1;
@@ -267,6 +269,7 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
         snprintf(ch.reason, sizeof ch.reason, "standby: fallback choice rejected (%s)", err);
     }
 
+    FAULT("cycle.decided");
     int dry_run = c->n8n_base_url[0] == '\0';
     struct store_decision d;
     char *llm_state = ctx->db && !ctx->run_id ? cycle_llm_state(ctx, now) : NULL;

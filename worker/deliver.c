@@ -2,6 +2,7 @@
  * webhook deliveries; see deliver.h. */
 #include "config.h"
 #include "deliver.h"
+#include "fault.h"
 #include "http.h"
 #include "log.h"
 #include "outbox.h"
@@ -687,6 +688,7 @@ int deliver_completed(struct deliver *d, PGconn *db, const struct outbox_item *i
     int r = deliver_attempted(d, db, it->trigger_id, it->wf, &it->job, it->attempts, now);
     if (r == -2)
         return -1;
+    FAULT("answer.attempt_recorded");
     int m = deliver_learn_market(it->wf);
     /* a run's success: known now only when its end cannot be followed;
      * a 404 is the workflow's failure, not the run's */
@@ -766,8 +768,10 @@ int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision 
         n++;
     }
     /* commit 'sending' (attempts 1) before any POST */
+    FAULT("deliver.before_sending");
     if (store_mark_sending(db, sd->id) < 0)
         return -1;
+    FAULT("deliver.marked_sending");
     if (n > 0 && tp && tp->start) {
         /* live: the POSTs go out without waiting; each answer is recorded
          * as it arrives (deliver_completed) */
@@ -861,11 +865,13 @@ int deliver_retry_due(struct deliver *d, PGconn *db, time_t now)
                 continue;
             }
         }
+        FAULT("retry.before_sending");
         int r = store_retry_sending(db, t->id);
         if (r < 0)
             goto fail;
         if (r == 1)
             continue;
+        FAULT("retry.marked_sending");
         if (d->transport && d->transport->start) {
             /* live: out without waiting; recorded by deliver_completed */
             struct outbox_item it;

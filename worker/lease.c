@@ -1,6 +1,7 @@
 /* lease: the leader lease of one worker; see lease.h. */
 #include "config.h"
 #include "lease.h"
+#include "fault.h"
 #include "log.h"
 #include "store.h"
 
@@ -71,6 +72,7 @@ int lease_step(struct lease *l, PGconn *db, int force, struct store_lease *info)
     if (l->epoch > 0) {
         int kept = store_lease_renew(db, l->id, l->epoch, l->ttl_s);
         if (kept == 1) {
+            FAULT("lease.renewed");
             l->renewed_ms = now;
             l->next_ms = now + (double)l->ttl_s * 1000.0 / 3.0;
             return LEASE_KEPT;

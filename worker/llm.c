@@ -397,12 +397,13 @@ static double llm_now_ms(void)
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-static void llm_sleep_ms(double ms)
+/* Pause between attempts; the worker's idle hook runs meanwhile.
+ * Returns nonzero when the worker is stopping (stop retrying). */
+static int llm_sleep_ms(double ms)
 {
     if (ms <= 0)
-        return;
-    struct timespec ts = { .tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)fmod(ms, 1000.0) * 1000000L };
-    nanosleep(&ts, NULL);
+        return http_stopping();
+    return http_sleep_ms(ms > 3600000.0 ? 3600000L : (long)ms);
 }
 
 /* Read the x-ratelimit-* and retry-after headers into p. */
@@ -698,6 +699,15 @@ enum llm_err llm_decide(struct llm_client *cl, const char *system, const char *u
             called = 1;
             enum llm_err e = llm_attempt(p, body, timeout, LLM_CLOCK(), call, &content);
             time_t at = LLM_CLOCK();
+            if (http_stopping()) {
+                /* abandoned: the worker is stopping; not the provider's failure */
+                free(content);
+                free(body);
+                oc->err = LLM_ETRANSPORT;
+                oc->latency_ms = llm_now_ms() - t0;
+                snprintf(oc->detail, sizeof oc->detail, "abandoned: the worker is stopping");
+                return oc->err;
+            }
             oc->prompt_tokens += call->prompt_tokens;
             oc->completion_tokens += call->completion_tokens;
             llm_budget_add(cl, at, call->prompt_tokens + call->completion_tokens);
@@ -749,7 +759,8 @@ enum llm_err llm_decide(struct llm_client *cl, const char *system, const char *u
             if (e == LLM_ERATELIMIT) {
                 double wait = p->retry_after_s * 1000.0;   /* from the answer's arrival */
                 if (!later && wait <= LLM_MAX_RETRY_AFTER * 1000.0 && llm_now_ms() + wait + 500 < deadline) {
-                    llm_sleep_ms(wait);
+                    if (llm_sleep_ms(wait))
+                        break;
                     p->retry_after_until = 0;
                     continue;
                 }
@@ -763,7 +774,8 @@ enum llm_err llm_decide(struct llm_client *cl, const char *system, const char *u
                 double backoff = 500.0 * (1 << attempt) * (0.75 + 0.5 * ((double)(rand() % 1000) / 1000.0));
                 if (!(later && e == LLM_ETIMEOUT) && attempt + 1 < LLM_MAX_ATTEMPTS &&
                     llm_now_ms() + backoff + 500 < deadline) {
-                    llm_sleep_ms(backoff);
+                    if (llm_sleep_ms(backoff))
+                        break;
                     continue;
                 }
                 llm_fail(cl, p, LLM_CLOCK());

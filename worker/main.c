@@ -79,6 +79,8 @@ struct worker {
     int nforce;
     int force_failures;
     int commands_due;             /* look at control_commands */
+    int in_answers;               /* worker_answers is running (not re-entered by the idle hook) */
+    int in_commands;              /* worker_commands is running */
     int claims_due;               /* reconcile triggers whose key was claimed */
     double beat_ms;               /* last heartbeat (monotonic) */
     time_t last_prune;
@@ -169,7 +171,10 @@ static void worker_register(struct worker *w)
 /* Stop acting: another worker holds the lease. */
 static void worker_step_down(struct worker *w)
 {
-    outbox_clear(&w->outbox);
+    /* what it holds is the new leader's to reconcile (worker_answers drops
+     * it at its next step when it is recording one right now) */
+    if (!w->in_answers)
+        outbox_clear(&w->outbox);
     lease_drop(&w->lease, w->db);
     w->nforce = 0;
     w->force_failures = 0;
@@ -333,9 +338,8 @@ static int worker_start_post(void *user, const struct outbox_item *it)
     return 0;
 }
 
-/* Record the answers that arrived.  Returns 0, or -1 on a database error
- * (the unrecorded ones are kept for later). */
-static int worker_answers(struct worker *w)
+/* worker_answers' body. */
+static int worker_answers_once(struct worker *w)
 {
     outbox_pump(&w->outbox);
     const struct outbox_item *it;
@@ -352,7 +356,7 @@ static int worker_answers(struct worker *w)
         FAULT("answer.before_record");
         if (deliver_completed(&w->deliver, w->db, it, time(NULL)) < 0) {
             if (worker_fenced(w))
-                return 0;
+                continue;               /* not leader any more: dropped at the next step */
             return -1;
         }
         outbox_pop(&w->outbox);
@@ -361,12 +365,26 @@ static int worker_answers(struct worker *w)
     return 0;
 }
 
+/* Record the answers that arrived.  Returns 0, or -1 on a database error
+ * (the unrecorded ones are kept for later). */
+static int worker_answers(struct worker *w)
+{
+    /* recording an answer may block on n8n (concurrency 'replace' stops an
+     * execution): the idle hook must not record the same answer meanwhile */
+    if (w->in_answers)
+        return 0;
+    w->in_answers = 1;
+    int rc = worker_answers_once(w);
+    w->in_answers = 0;
+    return rc;
+}
+
 /* ---- commands -------------------------------------------------------------------- */
 
 /* Act on the pending control commands: start and stop at once (done in
  * the same transaction as the running flag), a force accepted and
  * answered by the next decision.  Returns 0 or -1 (database error). */
-static int worker_commands(struct worker *w)
+static int worker_commands_once(struct worker *w)
 {
     struct store_cmd cmds[STORE_MAX_COMMANDS];
     int n = store_take_commands(w->db, cmds, STORE_MAX_COMMANDS);
@@ -407,6 +425,18 @@ static int worker_commands(struct worker *w)
         return -1;
     FAULT("command.accepted");
     return 0;
+}
+
+/* Act on the pending control commands (worker_commands_once), not
+ * re-entered by the idle hook.  Returns 0 or -1. */
+static int worker_commands(struct worker *w)
+{
+    if (w->in_commands)
+        return 0;
+    w->in_commands = 1;
+    int rc = worker_commands_once(w);
+    w->in_commands = 0;
+    return rc;
 }
 
 /* Triggers found delivered by the claim of their key.  Returns 0 or -1. */
@@ -607,6 +637,7 @@ static long worker_wait_ms(struct worker *w)
 static int worker_finish(struct worker *w, int rc, long answers_ms)
 {
     double t0 = lease_now_ms();
+    http_set_idle(NULL, NULL);        /* from here on nothing is abandoned for the stop */
     if (lease_leader(&w->lease) && worker_db_ok(w)) {
         while (outbox_pending(&w->outbox) && lease_now_ms() - t0 < (double)answers_ms) {
             int fds[1] = { PQsocket(w->db) };

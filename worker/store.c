@@ -3,6 +3,7 @@
 #include "store.h"
 #include "store_sql.h"
 #include "db.h"
+#include "fault.h"
 #include "learn.h"
 #include "log.h"
 
@@ -588,6 +589,7 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
     PQclear(r);
     r = NULL;
     snprintf(id, sizeof id, "%lld", out->id);
+    FAULT("store.decision_inserted");
     /* the commands it answers are done exactly when it is recorded */
     if (audit->ncommands > 0 && store_commands_claim_decision(c, audit->commands, audit->ncommands, out->id) < 0)
         goto rollback;
@@ -659,8 +661,10 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
     };
     if (live && store_cmd(c, "update_state", SQL_UPDATE_STATE, 7, sv) < 0)
         goto rollback;
+    FAULT("store.decision_before_commit");
     if (store_commit(c, nested) < 0)
         goto rollback;
+    FAULT("store.decision_committed");
     rc = 0;
     goto out;
 rollback:

@@ -227,6 +227,8 @@
         w.started_at ? h('span', null, h('br'), 'up since ', clock(w.started_at)) : null,
       ] : ['no worker has registered a heartbeat']));
     }
+    if (changed('leader', [s.leader, s.standbys])) renderLeader(isObj(s.leader) ? s.leader : null, Array.isArray(s.standbys) ? s.standbys : []);
+    if (changed('gap', s.missed_decisions)) renderGap(isObj(s.missed_decisions) ? s.missed_decisions : null);
     if (changed('last', ld)) renderLast(ld);
     if (changed('sources', s.sources)) renderSources(isObj(s.sources) ? s.sources : {});
     if (changed('perf', [s.success_rate, s.success_by_mode, s.system_load, s.market_volatility])) renderPerf(s);
@@ -237,6 +239,30 @@
   }
 
   // unavailable workflows (n8n answered 404, or lists them inactive) and open circuit breakers
+  // One leader acts; standbys wait to take over (GET /status leader, standbys).
+  function renderLeader(l, standbys) {
+    let el = $('leader-info');
+    if (!el) {
+      el = h('div', { id: 'leader-info', class: 'sub' });
+      $('worker-info').after(el);
+    }
+    const who = (x) => [x.hostname && str(x.hostname), isNum(x.pid) && 'pid ' + x.pid].filter(Boolean).join(' ') || str(x.worker || '?');
+    fill(el, l ? 'leader ' + who(l) + ' (epoch ' + str(l.epoch) + ', since ' + clock(l.since) + ')' : 'no leader',
+      standbys.length ? h('span', null, h('br'), standbys.length + ' standby' + (standbys.length > 1 ? 's' : '') + ': ' +
+        standbys.map((x) => who(x) + ' since ' + clock(x.since)).join(', ')) : null);
+  }
+
+  // Decisions that were due while no worker led (GET /status missed_decisions).
+  function renderGap(g) {
+    const b = $('banner-gap');
+    const last = g && isObj(g.last) ? g.last : null;
+    b.hidden = !last;
+    if (!last) return;
+    fill(b, h('strong', null, 'Missed decisions: '), str(last.missed) + ' decision(s) were due from ' + clock(last.from) +
+      ' to ' + clock(last.to) + ' while no worker led (' + str(g.count) + ' gap(s), ' + str(g.missed_decisions) +
+      ' missed in all). The worker decided again at once.');
+  }
+
   function renderWfBanner(w) {
     const un = Array.isArray(w.unavailable) ? w.unavailable.filter(isObj) : [];
     const op = Array.isArray(w.circuits_open) ? w.circuits_open.filter(isObj) : [];

@@ -166,6 +166,8 @@ CONFIG_DOC = {
                  "token}: like our workflows, every execution a webhook starts first claims its idempotency key "
                  "there; a duplicate answers {\"accepted\":true,\"duplicate\":true,\"execution_id\":<the first>} "
                  "and scans nothing, a failed claim answers 503; GET /_standin/n8n/scans counts the scans per key",
+    "n8n_answer_seconds": "seconds a webhook waits after starting its execution (and claiming its key) before "
+                          "it answers (default 0): n8n accepted, the answer is slow",
     "n8n_auth": "null, or {\"header\": name, \"value\": v}: webhooks answer 403 "
                 "'Authorization data is wrong!' unless that header carries that value",
     "telegram_token": "string: the only bot token accepted (others 401); null: any well-formed token",
@@ -207,6 +209,7 @@ def default_config() -> dict:
         "n8n_page_max": 250,
         "n8n_owner": None,
         "n8n_claim": None,
+        "n8n_answer_seconds": 0,
         "telegram_token": None,
         "telegram_retry_after": 3,
         "llm_key": None,
@@ -831,6 +834,8 @@ class N8n(Service):
         if isinstance(key, str) and key and body.get("probe") is not True:
             with self.state.lock:
                 self.state.n8n_scans[key] = self.state.n8n_scans.get(key, 0) + 1
+        if req.cfg["n8n_answer_seconds"]:
+            self.state.sleep(req.cfg["n8n_answer_seconds"])
         if req.cfg["n8n_respond"] == "accepted":
             body = req.json if isinstance(req.json, dict) else {}
             return Response.json(200, {"accepted": True, "execution_id": exec_id,
@@ -1431,6 +1436,7 @@ CONFIG_CHECKS = {
     "n8n_respond": _respond, "n8n_exec_status": _exec_status, "n8n_exec_seconds": _num(0, 86400),
     "n8n_api_key": _str(nullable=True), "n8n_workflows": _workflow_list,
     "n8n_page_max": _num(1, N8N_API_PAGE_MAX, integer=True), "n8n_owner": _owner, "n8n_claim": _claim,
+    "n8n_answer_seconds": _num(0, 3600),
     "llm_remaining_requests": _num(0, 10 ** 9, integer=True, nullable=True),
 }
 assert set(CONFIG_CHECKS) | {"behaviour"} == set(CONFIG_DOC)

@@ -1,0 +1,336 @@
+#!/usr/bin/env bash
+# Fault injection: one decider and exactly-once actions, whatever crashes.
+#
+# Real PostgreSQL, nginx, orch-api and orch-worker (built with
+# --enable-fault-injection), and the stand-in, whose n8n claims every key
+# from the orchestrator like our workflows (POST /claims) and counts, per
+# idempotency key, the deliveries it received and the executions that
+# scanned.  In order:
+#  1. crash points: for each of 24 points of the worker (shared/fault.h:
+#     the decision cycle, the outbox, the answers, retries, commands,
+#     takeover, the lease, the stop), the worker is started with
+#     ORCH_FAULT=<point>, driven there (a forced decision, a retry, a
+#     control command, SIGTERM, or just its loop) and killed there by
+#     SIGKILL, then restarted without a fault: every command ends done
+#     exactly once, every decision and trigger ends in a final state;
+#  2. SIGTERM while idle, during a slow market probe, during a slow LLM
+#     call and with a slow webhook in flight: the worker exits within 2 s,
+#     and what it left is finished by the next one;
+#  3. PostgreSQL stopped while webhooks are in flight and started again:
+#     the answers that arrived meanwhile are recorded as sent (not sent
+#     again, not unknown);
+#  4. leader and standby: the leader SIGKILLed (takeover time printed),
+#     then a leader frozen with SIGSTOP while a slow webhook is in flight,
+#     a standby taking over, and the frozen one woken with SIGCONT: it
+#     acts no more (fenced), and nothing was scanned twice;
+#  5. over everything: no key scanned twice, every force command answered
+#     by exactly one decision and every forced decision by a command, no
+#     trigger or decision left open.
+#
+# Run by `make check` (needs a build configured with --enable-fault-injection,
+# a failure otherwise); by hand: top_builddir=/path/to/build bash tests/e2e/e2e_faults.sh
+# Environment: KEEP_TMP=1 keeps the state directory.  Output: `ok`/`not ok`
+# lines, timings as `#` notes, then `N passed, N failed`.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -u
+
+E2E_NAME=e2e_faults
+# shellcheck source=../lib/e2e.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")/../lib" && pwd)/e2e.sh"
+e2e_begin
+
+[ -x "$ORCH_WORKER_BIN" ] && [ -x "$ORCH_API_BIN" ] || bail "binaries built"
+"$ORCH_WORKER_BIN" --version | grep -q fault-injection \
+  || bail "orch-worker built with --enable-fault-injection (configure flag of the test builds)"
+
+PG_FAST=1 stack_start_pg || bail "PostgreSQL started"
+standin_start
+TOKEN=$(rnd 24)
+RTOKEN=results-$(rnd 16)
+export ORCHESTRATOR_API_TOKEN=$TOKEN ORCH_RESULTS_TOKEN=$RTOKEN LOG_LEVEL=info
+export DEXSCREENER_BASE_URL=$SA/dex PUMPFUN_BASE_URL= TRADERMADE_BASE_URL= BIRDEYE_BASE_URL=
+export DECISION_MIN_SECONDS=5 DECISION_MAX_SECONDS=600 HEARTBEAT_SECONDS=1
+export PROBE_TIMEOUT_MS=10000 WEBHOOK_TIMEOUT_MS=10000
+export N8N_BASE_URL=$SA/n8n WEBHOOK_MAX_ATTEMPTS=4 WEBHOOK_RETRY_BASE_MS=300 WEBHOOK_RETRY_MAX_MS=2000
+export LEADER_TAKEOVER_SECONDS=6 TRACK_TIMEOUT_SECONDS=600
+stack_start_api 2 || bail "orch-api started"
+for _ in 1 2 3; do stack_start_nginx "$(stack_free_port)" && break; done
+[ -n "$STACK_PORT" ] || bail "nginx started"
+BASE=http://127.0.0.1:$STACK_PORT
+STANDIN_CFG="{\"n8n_respond\":\"accepted\",\"slow_seconds\":4,\"n8n_claim\":{\"url\":\"$BASE/claims\",\"token\":\"$RTOKEN\"}}"
+standin_config "$STANDIN_CFG" || bail "stand-in configured (claims through $BASE/claims)"
+ok "PostgreSQL, stand-in (n8n claiming keys), orch-api behind nginx started"
+
+# ---- helpers ---------------------------------------------------------------------
+
+# wk NAME [ENV...]: start a worker process NAME (its log: T/log/NAME.log) with extra environment
+wk() {
+  local name=$1
+  shift
+  stack_spawn "$name" "$T/log/$name.log" env "$@" LLM_PROMPT_FILE="$top_srcdir/worker/prompt.txt" "$ORCH_WORKER_BIN"
+}
+pid_of() { echo "${STACK_PID[$1]:-0}"; }
+# is_leader NAME: the lease is held by NAME's process
+is_leader() { [ "$(sql "SELECT count(*) FROM leader_lease l JOIN workers w ON w.id = l.holder
+                          WHERE w.pid = $(pid_of "$1") AND l.released_at IS NULL")" = 1 ]; }
+# dead NAME: NAME's process ended; its exit status in DEAD_STATUS
+dead() {
+  local pid
+  pid=$(pid_of "$1")
+  stack_alive "$1" && return 1
+  DEAD_STATUS=0
+  wait "$pid" 2>/dev/null || DEAD_STATUS=$?
+  unset "STACK_PID[$1]"
+  return 0
+}
+# stop_timed NAME SIG: signal NAME and wait for it; STOP_MS: how long it took, STOP_STATUS
+stop_timed() {
+  local pid t0
+  pid=$(pid_of "$1")
+  t0=$(date +%s%N)
+  kill "-$2" "$pid" 2>/dev/null
+  local i
+  for ((i = 0; i < 300; i++)); do
+    stack_alive "$1" || break
+    sleep 0.02
+  done
+  STOP_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+  if stack_alive "$1"; then
+    STOP_STATUS=timeout
+    stack_kill "$1" 1
+    return 1
+  fi
+  STOP_STATUS=0
+  wait "$pid" 2>/dev/null || STOP_STATUS=$?
+  unset "STACK_PID[$1]"
+}
+force_cmd() {
+  api POST /control/force-decision --data-binary '' -H "$(auth)"
+  [ "$CODE" = 202 ] || { note "force-decision -> HTTP $CODE"; return 1; }
+  CMD=$(jpy 'd.get("command_id") or d.get("id")' < "$BODY")
+}
+control() {
+  api POST "/control/$1" --data-binary '' -H "$(auth)"
+  [ "$CODE" = 202 ] || { note "$1 -> HTTP $CODE"; return 1; }
+  CMD=$(jpy 'd.get("command_id") or d.get("id")' < "$BODY")
+}
+# everything finished: no command pending, no trigger or decision open
+quiet() {
+  [ "$(sql "SELECT (SELECT count(*) FROM control_commands WHERE status = 'pending')
+                 + (SELECT count(*) FROM triggers WHERE status IN ('pending','sending','retrying'))
+                 + (SELECT count(*) FROM decisions WHERE status IN ('pending','acting') AND run_id IS NULL)")" = 0 ]
+}
+open_things() {
+  sql "SELECT 'command #' || id || ' ' || command || ' ' || status FROM control_commands WHERE status = 'pending'
+       UNION ALL SELECT 'trigger #' || id || ' ' || workflow || ' ' || status FROM triggers WHERE status IN ('pending','sending','retrying')
+       UNION ALL SELECT 'decision #' || id || ' ' || status FROM decisions WHERE status IN ('pending','acting')" | head -n 8 | sed 's/^/#   /'
+}
+cmd_done() { [ "$(sql "SELECT status FROM control_commands WHERE id = $1")" = done ]; }
+scans_json() { curl -s --max-time 5 "$SA/_standin/n8n/scans"; }
+deliveries() { curl -s --max-time 5 "$SA/_standin/requests?prefix=/n8n/webhook/&method=POST" | jpy "len([r for r in d if (r.get('headers') or {}).get('idempotency-key') == '$1'])"; }
+behaviour() { standin_config "{\"behaviour\":{\"n8n\":$1}}"; }
+
+# the worker decides only when forced (no schedule noise): running = false
+wk w0
+wait_for 20 is_leader w0 || bail "the first worker leads"
+control stop && wait_for 10 status_is 'd.get("running") is False' || bail "worker stopped deciding on its own"
+stop_timed w0 TERM
+check "a clean SIGTERM exits 0 within 2 s (${STOP_MS} ms, status $STOP_STATUS)" test "$STOP_STATUS" = 0 -a "$STOP_MS" -lt 2000
+
+# ---- 1. crash points ---------------------------------------------------------------------
+
+# crash POINT KIND: start a worker that dies at POINT, drive it there, restart, check
+crash() {
+  local point=$1 kind=$2 cmd=
+  case $kind in
+    retry) behaviour '["503","ok"]' ;;
+    *) behaviour '"ok"' ;;
+  esac
+  wk wf ORCH_FAULT="$point"
+  case $kind in
+    force|retry)
+      if wait_for 20 is_leader wf; then force_cmd; cmd=$CMD; fi ;;
+    stop)
+      if wait_for 20 is_leader wf && force_cmd; then cmd=$CMD; wait_for 20 quiet; kill -TERM "$(pid_of wf)"; fi ;;
+    start|stopcmd)
+      if wait_for 20 is_leader wf; then control "${kind%cmd}"; cmd=$CMD; fi ;;
+    boot|loop) ;;
+  esac
+  if wait_for 30 dead wf && [ "$DEAD_STATUS" = 137 ] && grep -q "\"fault.injected\".*\"point\":\"$point\"" "$T/log/wf.log"; then
+    ok "crash at $point ($kind): killed there"
+  else
+    not_ok "crash at $point ($kind): killed there (status ${DEAD_STATUS:-alive})"
+    stack_kill wf 1
+  fi
+  behaviour '"ok"'
+  wk wr
+  if wait_for 30 quiet && { [ -z "$cmd" ] || cmd_done "$cmd"; }; then
+    ok "after the crash at $point the next worker finished everything${cmd:+ (command #$cmd done)}"
+  else
+    not_ok "after the crash at $point the next worker finished everything${cmd:+ (command #$cmd: $(sql "SELECT status FROM control_commands WHERE id = $cmd"))}"
+    open_things
+  fi
+  stop_timed wr TERM
+  [ "$STOP_STATUS" = 0 ] && [ "$STOP_MS" -lt 2000 ] || not_ok "SIGTERM after $point: exit 0 within 2 s (${STOP_MS} ms, $STOP_STATUS)"
+  mv "$T/log/wf.log" "$T/log/wf-$point.log" 2>/dev/null
+}
+
+POINTS=(
+  cycle.start:force cycle.sensed:force cycle.decided:force store.decision_inserted:force
+  store.decision_before_commit:force store.decision_committed:force deliver.before_sending:force
+  deliver.marked_sending:force post.before_start:force post.started:force answer.before_record:force
+  answer.attempt_recorded:force answer.recorded:force cycle.done:force command.accepted:force
+  retry.before_sending:retry retry.marked_sending:retry
+  takeover.start:boot takeover.recovered:boot follow.retries:loop lease.renewed:loop
+  stop.before_release:stop command.before_apply:start command.applied:stopcmd
+)
+for p in "${POINTS[@]}"; do crash "${p%%:*}" "${p##*:}"; done
+note "${#POINTS[@]} crash points"
+
+# ---- 2. SIGTERM at each step -------------------------------------------------------------
+
+sigterm_at() {
+  local what=$1
+  stop_timed wt TERM
+  check "SIGTERM $what: exit 0 within 2 s (${STOP_MS} ms, status $STOP_STATUS)" \
+    test "$STOP_STATUS" = 0 -a "$STOP_MS" -lt 2000
+  wk wr
+  if wait_for 30 quiet; then ok "after SIGTERM $what the next worker finished everything"
+  else not_ok "after SIGTERM $what the next worker finished everything"; open_things; fi
+  stop_timed wr TERM
+}
+wk wt
+wait_for 20 is_leader wt || not_ok "worker leads"
+sigterm_at "while idle"
+
+standin_config '{"behaviour":{"dex":"slow"}}'
+wk wt
+wait_for 20 is_leader wt && force_cmd
+dex_called() { [ "$(curl -s --max-time 5 "$SA/_standin/requests/count?prefix=/dex/" | jpy 'd["count"]')" -ge 1 ]; }
+curl -s -o /dev/null -X DELETE --max-time 5 "$SA/_standin/requests"
+wait_for 15 dex_called
+sleep 0.5                                                # inside the 4 s probe
+sigterm_at "during a slow market probe"
+standin_config '{"behaviour":{"dex":"ok"}}'
+
+standin_config "{\"behaviour\":{\"llm\":\"slow\"}}"
+curl -s -o /dev/null -X DELETE --max-time 5 "$SA/_standin/requests"
+wk wt LLM_BASE_URL="$SA/llm/v1" LLM_API_KEY=k LLM_TIMEOUT_MS=8000 LLM_CYCLE_BUDGET_MS=9000
+wait_for 20 is_leader wt && force_cmd
+llm_called() { [ "$(curl -s --max-time 5 "$SA/_standin/requests/count?prefix=/llm/&method=POST" | jpy 'd["count"]')" -ge 1 ]; }
+wait_for 15 llm_called
+sleep 0.5                                                # inside the 4 s answer
+sigterm_at "during a slow LLM call"
+standin_config '{"behaviour":{"llm":"ok"}}'
+
+behaviour '"slow"'
+wk wt
+wait_for 20 is_leader wt && force_cmd
+in_flight() { [ "$(sql "SELECT count(*) FROM triggers WHERE status = 'sending'")" -ge 1 ]; }
+wait_for 15 in_flight
+sleep 0.5
+behaviour '"ok"'
+sigterm_at "with a slow webhook in flight"
+
+# ---- 3. PostgreSQL away while webhooks are in flight ------------------------------------------
+
+# n8n starts the execution (its key claimed) at once, its answer is slow
+standin_config '{"n8n_answer_seconds":5}'
+wk wp
+wait_for 20 is_leader wp && force_cmd
+P_CMD=$CMD
+claimed_now() { [ "$(sql "SELECT count(*) FROM triggers WHERE status = 'sending' AND claimed_at IS NOT NULL")" -ge 1 ]; }
+wait_for 15 claimed_now
+P_KEYS=$(sql "SELECT string_agg(idempotency_key, ' ') FROM triggers WHERE status = 'sending' AND claimed_at IS NOT NULL")
+pg_stop "$T" >/dev/null 2>&1
+note "PostgreSQL stopped with $(echo "$P_KEYS" | wc -w) webhook(s) in flight"
+sleep 6                                                  # the slow answers arrive while PostgreSQL is away
+PG_FAST=1 pg_start "$T" "$T/log/postgresql.log" >/dev/null 2>&1 || bail "PostgreSQL started again"
+standin_config '{"n8n_answer_seconds":0}'
+recorded() {
+  local k
+  for k in $P_KEYS; do [ "$(sql "SELECT status FROM triggers WHERE idempotency_key = '$k'")" = sent ] || return 1; done
+}
+check "after PostgreSQL came back, the answers that arrived meanwhile are recorded as sent" wait_for 40 recorded
+once() { local k; for k in $P_KEYS; do [ "$(deliveries "$k")" = 1 ] || return 1; done; }
+check "... and not sent again (one delivery per key)" once
+check "... with the execution ids n8n answered" \
+  test "$(sql "SELECT count(*) FROM triggers WHERE idempotency_key = ANY(string_to_array('$P_KEYS', ' ')) AND execution_id IS NULL")" = 0
+check "the worker kept its lease across the database restart (no takeover)" is_leader wp
+check "the forced decision's command is done" wait_for 10 cmd_done "$P_CMD"
+stop_timed wp TERM
+
+# ---- 4. leader and standby -------------------------------------------------------------------
+
+wk wa
+wait_for 20 is_leader wa || not_ok "worker A leads"
+wk wb
+standby_seen() { status_is '[s for s in d.get("standbys", []) if s.get("pid") == '"$(pid_of wb)"'] != []'; }
+check "worker B waits as a standby and /status says so" wait_for 15 standby_seen
+check "worker B logs that it is a standby" grep -q '"event":"leader.standby"' "$T/log/wb.log"
+t0=$(date +%s%N)
+kill -KILL "$(pid_of wa)"
+wait_for 20 dead wa
+if wait_for 20 is_leader wb; then
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  note "takeover after SIGKILL of the leader: $ms ms"
+  check "the standby takes over within LEADER_TAKEOVER_SECONDS after the leader is killed ($ms ms)" test "$ms" -lt 6000
+else
+  not_ok "the standby takes over after the leader is killed"
+fi
+force_cmd && K1=$CMD
+check "the new leader answers a forced decision" wait_for 20 cmd_done "${K1:-0}"
+
+# SIGSTOP: B leads with a slow webhook in flight, C waits; B frozen; C takes over
+wk wc
+wait_for 15 status_is '[s for s in d.get("standbys", []) if s.get("pid") == '"$(pid_of wc)"'] != []'
+behaviour '"slow"'
+force_cmd && K2=$CMD
+wait_for 15 in_flight
+kill -STOP "$(pid_of wb)"
+t0=$(date +%s%N)
+if wait_for 25 is_leader wc; then
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  note "takeover after SIGSTOP of the leader: $ms ms"
+  check "a standby takes over from a frozen leader within LEADER_TAKEOVER_SECONDS plus a poll ($ms ms)" test "$ms" -lt 9000
+else
+  not_ok "a standby takes over from a frozen leader"
+fi
+behaviour '"ok"'
+force_cmd && K3=$CMD
+check "the new leader answers a forced decision while the old one is frozen" wait_for 20 cmd_done "${K3:-0}"
+kill -CONT "$(pid_of wb)"
+check "the frozen leader, woken, steps down (leader.lost or store.fenced in its log)" \
+  wait_for 15 grep -Eq '"event":"(leader.lost|store.fenced)"' "$T/log/wb.log"
+check "... and waits as a standby" wait_for 15 grep -q '"event":"leader.standby"' "$T/log/wb.log"
+check "worker C still leads" is_leader wc
+check "everything finished after the takeovers" wait_for 30 quiet
+check "command #${K2:-0} (forced before the freeze) is done" cmd_done "${K2:-0}"
+stop_timed wb TERM
+stop_timed wc TERM
+
+# ---- 5. over everything ------------------------------------------------------------------------
+
+scans_json > "$T/scans.json"
+twice=$(jpy '[k for k, v in d["scans"].items() if v > 1]' < "$T/scans.json")
+check "no key was scanned twice ($(jpy 'len(d["scans"])' < "$T/scans.json") keys scanned${twice:+, twice: $twice})" test "$twice" = "[]"
+sent_keys=$(sql "SELECT idempotency_key FROM triggers WHERE status = 'sent'")
+missing=
+for k in $sent_keys; do
+  [ "$(jpy "d['scans'].get('$k', 0)" < "$T/scans.json")" = 1 ] || missing="$missing $k"
+done
+check "every trigger recorded 'sent' was scanned exactly once ($(echo "$sent_keys" | wc -w) triggers${missing:+; not:$missing})" test -z "$missing"
+resent=$(sql "SELECT count(*) FROM triggers WHERE attempts > 1 OR error LIKE '%sent again%'")
+note "triggers sent more than once by the orchestrator (a repeat told it is a duplicate): $resent"
+forced=$(sql "SELECT count(*) FROM control_commands WHERE command = 'force_decision'")
+answered=$(sql "SELECT count(*) FROM control_commands WHERE command = 'force_decision' AND status = 'done' AND decision_id IS NOT NULL")
+check "every force command was answered by a decision ($answered of $forced)" test "$answered" = "$forced" -a "$forced" -gt 20
+orphans=$(sql "SELECT count(*) FROM decisions d WHERE d.source = 'forced' AND NOT EXISTS
+               (SELECT 1 FROM control_commands c WHERE c.decision_id = d.id)")
+check "no command was run twice: every forced decision is the one its command names ($orphans without)" test "$orphans" = 0
+unclosed=$(sql "SELECT count(*) FROM control_commands WHERE status <> 'done' OR processed_at IS NULL")
+check "every command (force, start, stop) is done, with the time it was done ($unclosed not)" test "$unclosed" = 0
+check "no trigger or decision left open" quiet
+lost=$(sql "SELECT count(*) FROM triggers WHERE status IN ('unknown','abandoned')")
+check "no trigger unknown or abandoned: every half-sent one was reconciled by its claim ($lost)" test "$lost" = 0
+E2E_EXTRA_LOGS="$T/log/wb.log $T/log/wc.log"
