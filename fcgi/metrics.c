@@ -132,7 +132,7 @@ static void metrics_leader(struct metrics_buf *b, json_object *lead)
     int have = lead && json_object_object_get_ex(lead, "leader", &v) && v;
     metrics_single(b, "orchestrator_leader", "gauge",
                    "1 when a worker holds the leader lease (and acts), 0 when none does.", have ? 1 : 0);
-    metrics_single(b, "orchestrator_leader_epoch", "counter",
+    metrics_single(b, "orchestrator_leader_epoch", "gauge",
                    "The leader lease's fencing token: it grows by one at every takeover.",
                    metrics_json_num(lead, "epoch", NULL, 0));
     size_t nstandby = lead && json_object_object_get_ex(lead, "standbys", &v) && json_object_is_type(v, json_type_array)

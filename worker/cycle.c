@@ -298,8 +298,7 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
         .learn_state = learn_state,
         .learn_summary = learn_summary,
         .local_seq = &ctx->local_seq,
-        .commands = forced_by ? ctx->commands : NULL,
-        .ncommands = forced_by ? ctx->ncommands : 0,
+        .force_upto = forced_by ? ctx->force_upto : 0,
     };
     int stored = store_decision(ctx->db, cid, &snap, &menu, &ch, dry_run, &audit, &d);
     free(llm_state);

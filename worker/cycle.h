@@ -48,9 +48,9 @@ struct cycle_ctx {
     struct alert *alert;        /* borrowed; NULL: no alerts (mode switches, fallback streaks) */
     const struct deliver_transport *transport;  /* live (io NULL): how the POSTs go out
                                  * (the worker's outbox, without waiting); NULL: io->act */
-    const long long *commands;  /* force commands the next decision answers (closed in its
-                                 * transaction), set by the caller before cycle_run */
-    int ncommands;
+    long long force_upto;       /* force commands the next decision answers (every pending one
+                                 * up to this id, closed in its transaction; 0: none), set by
+                                 * the caller before cycle_run */
     const volatile int *stop;   /* nonzero: abandon the cycle before it records anything */
     long fallback_streak;       /* decisions in a row the fallback made because the LLM failed */
     long long ncycles;          /* cycles run so far */

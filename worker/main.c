@@ -75,8 +75,8 @@ struct worker {
     int dry_run;
     int running;                  /* worker_state.running (start/stop) */
     time_t next_at;               /* the next decision */
-    long long force[STORE_MAX_COMMANDS];   /* force commands accepted, waiting for their decision */
-    int nforce;
+    long long force_upto;         /* the newest force command accepted (0: none) */
+    long long force_done;         /* the newest one a decision answered: pending while force_upto is newer */
     int force_failures;
     int commands_due;             /* look at control_commands */
     int in_answers;               /* worker_answers is running (not re-entered by the idle hook) */
@@ -176,7 +176,7 @@ static void worker_step_down(struct worker *w)
     if (!w->in_answers)
         outbox_clear(&w->outbox);
     lease_drop(&w->lease, w->db);
-    w->nforce = 0;
+    w->force_upto = w->force_done = 0;
     w->force_failures = 0;
     w->abandon = 1;
     if (worker_db_ok(w))
@@ -285,7 +285,10 @@ static int worker_take_over(struct worker *w, const struct store_lease *seen)
                  seen->holder, seen->why, seen->renewed_age_s);
         alert_leader_changed(&w->alert, detail);
     }
-    w->nforce = 0;
+    /* the force commands a previous leader accepted are this one's to answer */
+    if (store_forces_pending(w->db, &w->force_upto) < 0)
+        return -1;
+    w->force_done = 0;
     w->force_failures = 0;
     w->commands_due = 1;
     w->claims_due = 1;
@@ -395,12 +398,9 @@ static int worker_commands_once(struct worker *w)
     int naccept = 0;
     for (int i = 0; i < n; i++) {
         if (cmds[i].cmd == STORE_CMD_FORCE) {
-            int known = 0;
-            for (int k = 0; k < w->nforce; k++)
-                known |= w->force[k] == cmds[i].id;
-            if (known || w->nforce >= STORE_MAX_COMMANDS)
-                continue;
-            w->force[w->nforce++] = cmds[i].id;
+            /* answered by the next decision, with every force accepted before it */
+            if (cmds[i].id > w->force_upto)
+                w->force_upto = cmds[i].id;
             accept[naccept++] = cmds[i].id;
             log_event(LOG_INFO, "control.accepted", "i:command_id s:command", cmds[i].id, "force_decision");
             continue;
@@ -487,47 +487,40 @@ static int worker_idle(void *user)
 
 /* ---- deciding ---------------------------------------------------------------------- */
 
-/* Run a cycle (answering the accepted force commands) and schedule the
- * next one.  Returns the decision id or 0. */
+/* Force commands accepted and not answered yet? */
+static int worker_forced(const struct worker *w) { return w->force_upto > w->force_done; }
+
+/* Run a cycle (answering every force command accepted so far) and
+ * schedule the next one.  Returns the decision id or 0. */
 static long long worker_decide(struct worker *w)
 {
-    long long ids[STORE_MAX_COMMANDS];
-    int n = w->nforce;
-    memcpy(ids, w->force, sizeof ids[0] * (size_t)n);
+    long long upto = worker_forced(w) ? w->force_upto : 0;
     struct cycle_result res;
     w->cycle.db = w->db;
-    w->cycle.commands = ids;
-    w->cycle.ncommands = n;
+    w->cycle.force_upto = upto;
     time_t now = time(NULL);
     FAULT("cycle.start");
-    int rc = cycle_run(&w->cycle, now, n ? ids[0] : 0, &res);
-    w->cycle.commands = NULL;
-    w->cycle.ncommands = 0;
+    int rc = cycle_run(&w->cycle, now, upto, &res);
+    w->cycle.force_upto = 0;
     if (rc < 0) {
         if (worker_fenced(w) || w->stop)
             return 0;
         w->next_at = now + WORKER_RETRY_SECONDS;
-        if (n && ++w->force_failures >= WORKER_FORCE_TRIES) {
-            /* answered, so that it is not tried for ever */
-            for (int i = 0; i < n; i++)
-                if (store_command_claim(w->db, ids[i], "failed", "the decision could not be recorded", 0) >= 0)
-                    log_event(LOG_WARN, "control.failed", "i:command_id", ids[i]);
-            w->nforce = 0;
-            w->force_failures = 0;
+        if (upto && ++w->force_failures >= WORKER_FORCE_TRIES) {
+            /* answered, so that they are not tried for ever */
+            long n = store_commands_fail_forces(w->db, upto, "the decision could not be recorded");
+            if (n >= 0) {
+                log_event(LOG_WARN, "control.failed", "i:commands i:up_to_command_id", (long long)n, upto);
+                w->force_done = upto;
+                w->force_failures = 0;
+            }
         }
         return 0;
     }
     FAULT("cycle.done");
-    /* the commands it answered are done; those accepted meanwhile wait */
-    int k = 0;
-    for (int i = 0; i < w->nforce; i++) {
-        int answered = 0;
-        for (int j = 0; j < n; j++)
-            answered |= w->force[i] == ids[j];
-        if (!answered)
-            w->force[k++] = w->force[i];
-    }
-    w->nforce = k;
+    /* those accepted meanwhile wait for the next decision */
+    if (upto > w->force_done)
+        w->force_done = upto;
     w->force_failures = 0;
     w->next_at = res.next_at;
     return res.decision_id;
@@ -584,7 +577,7 @@ static int worker_lead(struct worker *w)
     if (worker_follow(w, time(NULL)) < 0)
         return -1;
     time_t now = time(NULL);
-    if (!w->stop && lease_leader(&w->lease) && (w->nforce || (w->running && now >= w->next_at))) {
+    if (!w->stop && lease_leader(&w->lease) && (worker_forced(w) || (w->running && now >= w->next_at))) {
         w->abandon = 0;
         worker_decide(w);
         w->abandon = w->stop;
@@ -621,7 +614,7 @@ static long worker_wait_ms(struct worker *w)
         for (int i = 0; i < 3; i++)
             if (dues[i] && (dues[i] - now) * 1000 < ms)
                 ms = dues[i] <= now ? 0 : (long)(dues[i] - now) * 1000;
-        if (w->nforce || w->commands_due || w->claims_due || outbox_next(&w->outbox))
+        if (worker_forced(w) || w->commands_due || w->claims_due || outbox_next(&w->outbox))
             ms = 0;
     }
     if (alert_queued(&w->alert) > 0 && ms > 1000)

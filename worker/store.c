@@ -86,7 +86,7 @@ static const char SQL_TRIGGER_RESULT[] =
 static const char SQL_DECISION_DONE[] =
     "UPDATE decisions SET status = $2, completed_at = now() WHERE id = $1";
 static const char SQL_TAKE_COMMANDS[] =
-    "SELECT id, command FROM control_commands WHERE status = 'pending' ORDER BY id LIMIT $1";
+    "SELECT id, command FROM control_commands WHERE status = 'pending' AND accepted_at IS NULL ORDER BY id LIMIT $1";
 static const char SQL_UPSERT_LEARNING[] =
     "INSERT INTO learning_state (scope, state, updated_at) VALUES ($1, $2::jsonb, to_timestamp($3)) "
     "ON CONFLICT (scope) DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at";
@@ -591,7 +591,7 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
     snprintf(id, sizeof id, "%lld", out->id);
     FAULT("store.decision_inserted");
     /* the commands it answers are done exactly when it is recorded */
-    if (audit->ncommands > 0 && store_commands_claim_decision(c, audit->commands, audit->ncommands, out->id) < 0)
+    if (audit->force_upto > 0 && store_commands_claim_decision(c, audit->force_upto, out->id) < 0)
         goto rollback;
     /* a replay's keys come from its run and its own decision count, so
      * that they repeat from one replay of the same data to the next */

@@ -44,9 +44,9 @@ struct store_audit {
     const char *learn_summary;            /* learn_summary_json text for worker_state.learning (live), or NULL */
     long long *local_seq;                 /* ids when there is no database (c == NULL); a replay's
                                            * decision count for its keys (act_replay_key) */
-    const long long *commands;            /* force commands this decision answers, closed in its
-                                           * transaction (store_commands_claim_decision) */
-    int ncommands;
+    long long force_upto;                 /* the force commands this decision answers: every one
+                                           * accepted and pending with an id up to this, closed in its
+                                           * transaction (store_commands_claim_decision); 0: none */
 };
 
 enum store_command { STORE_CMD_START, STORE_CMD_STOP, STORE_CMD_FORCE };
@@ -104,7 +104,8 @@ int store_trigger_result(PGconn *c, long long trigger_id, const struct act_job *
 /* Close the decision with status ("succeeded", "partial", "failed").  Returns 0 or -1. */
 int store_decision_done(PGconn *c, long long decision_id, const char *status) __attribute__((warn_unused_result));
 
-/* Up to max pending control commands, oldest first.  Returns how many, or -1. */
+/* Up to max pending control commands the worker has not accepted yet
+ * (accepted_at null), oldest first.  Returns how many, or -1. */
 int store_take_commands(PGconn *c, struct store_cmd *cmds, int max);
 
 /* The opportunities a run found (the trigger with idempotency key `key`),
@@ -409,10 +410,18 @@ int store_command_claim(PGconn *c, long long id, const char *status, const char 
  * transaction.  Returns 1 done now, 0 done before (nothing changed), -1. */
 int store_command_running(PGconn *c, long long id, int running, const char *result);
 
-/* Inside store_decision's transaction: close the force commands ids[0..n)
- * with the decision.  Returns 0 or -1. */
-int store_commands_claim_decision(PGconn *c, const long long *ids, int n, long long decision_id)
+/* Inside store_decision's transaction: close every pending force command
+ * with an id up to upto with the decision.  Returns 0 or -1. */
+int store_commands_claim_decision(PGconn *c, long long upto, long long decision_id)
     __attribute__((warn_unused_result));
+
+/* Close every pending force command with an id up to upto as failed with
+ * result.  Returns how many, or -1. */
+long store_commands_fail_forces(PGconn *c, long long upto, const char *result);
+
+/* The newest pending force command (accepted or not, by any worker): a new
+ * leader answers them all.  Returns 0 with *id (0: none), or -1. */
+int store_forces_pending(PGconn *c, long long *id) __attribute__((warn_unused_result));
 
 /* A gap: decisions that were due while no leader decided. */
 struct store_gap {

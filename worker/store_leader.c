@@ -287,6 +287,13 @@ static const char SQL_COMMAND_CLAIM[] =
     "UPDATE control_commands SET status = $2, result = $3, processed_at = now(), "
     "       accepted_at = coalesce(accepted_at, now()), decision_id = nullif($4::bigint, 0) "
     " WHERE id = $1 AND status = 'pending'";
+/* a decision answers every force accepted before it began */
+static const char SQL_FORCES_CLAIM[] =
+    "UPDATE control_commands SET status = $3, result = $4, processed_at = now(), "
+    "       accepted_at = coalesce(accepted_at, now()), decision_id = nullif($2::bigint, 0) "
+    " WHERE command = 'force_decision' AND status = 'pending' AND id <= $1::bigint";
+static const char SQL_FORCES_PENDING[] =
+    "SELECT coalesce(max(id), 0) FROM control_commands WHERE command = 'force_decision' AND status = 'pending'";
 static const char SQL_SET_RUNNING_STATE[] =
     "UPDATE worker_state SET running = $1, heartbeat_at = now() WHERE id = 1";
 
@@ -337,11 +344,31 @@ int store_command_running(PGconn *c, long long id, int running, const char *resu
     return claimed;
 }
 
-int store_commands_claim_decision(PGconn *c, const long long *ids, int n, long long decision_id)
+int store_commands_claim_decision(PGconn *c, long long upto, long long decision_id)
 {
-    for (int i = 0; i < n; i++)
-        if (store_command_claim(c, ids[i], "done", "decision made", decision_id) < 0)
-            return -1;
+    char u[24], d[24];
+    snprintf(u, sizeof u, "%lld", upto);
+    snprintf(d, sizeof d, "%lld", decision_id);
+    const char *v[] = { u, d, "done", "decision made" };
+    return store_affected(c, "forces_claim", SQL_FORCES_CLAIM, 4, v) < 0 ? -1 : 0;
+}
+
+long store_commands_fail_forces(PGconn *c, long long upto, const char *result)
+{
+    char u[24];
+    snprintf(u, sizeof u, "%lld", upto);
+    const char *v[] = { u, "0", "failed", result };
+    return store_affected(c, "forces_fail", SQL_FORCES_CLAIM, 4, v);
+}
+
+int store_forces_pending(PGconn *c, long long *id)
+{
+    *id = 0;
+    PGresult *r = store_run(c, "forces_pending", SQL_FORCES_PENDING, 0, NULL);
+    if (!r)
+        return -1;
+    *id = store_int(r, 0, 0);
+    PQclear(r);
     return 0;
 }
 

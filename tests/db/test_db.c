@@ -344,7 +344,7 @@ static void control_commands_wake_the_worker(void **state)
     struct store_decision d;
     test_snapshot(&s);
     decide_for(&s, &m, &ch);
-    struct store_audit audit = { .agreement = -1, .commands = &force, .ncommands = 1 };
+    struct store_audit audit = { .agreement = -1, .force_upto = force };
     assert_int_equal(store_decision(worker, "cycf", &s, &m, &ch, 0, &audit, &d), 0);
     char q[160];
     snprintf(q, sizeof q, "SELECT count(*) FROM control_commands WHERE id = %lld AND status = 'done' "
