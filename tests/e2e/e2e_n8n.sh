@@ -17,8 +17,10 @@
 # no-op, a wrong results token gets 401, a failing source (TraderMade, for
 # the health check) makes the execution fail (result error, n8n status
 # error, outcome failed), the scan parameters the orchestrator sends are
-# what n8n searches, the same idempotency key posted twice scans once (the
-# second answer says duplicate), concurrency 'replace' stops the replaced
+# what n8n searches, the same idempotency key posted again while the first
+# execution still runs scans once (the key is claimed from the orchestrator:
+# the second answer says duplicate), a key the orchestrator does not know is
+# refused (409), concurrency 'replace' stops the replaced
 # long-running execution (canceled in n8n) with the owner's login, a
 # deactivated workflow is left off the menu once n8n's list shows it
 # inactive (its webhook answers 404 "not registered") and shows unavailable
@@ -213,28 +215,41 @@ check "n8n searched what the body's parameters asked for (DEXSCREENER_QUERY's se
 check "the result reports the parameters it used (queries, limit 25 for normal)" \
   test "$(sql "SELECT (result->'details'->'queries')::text || ' ' || (result->'details'->>'limit') FROM triggers WHERE id = $TA")" = '["SOL/USDC", "e2eparam"] 25'
 
-# ---- the same idempotency key twice: one scan ---------------------------------------------------
-DUPQ=dup$(rnd 4)
-DUPKEY=e2e-dup-$(rnd 6)
-hook_post() {   # hook_post PATH BODY: POST a webhook of real n8n as the worker would; answer in $T/hook.out
+# ---- the same idempotency key twice: one scan, even while the first runs -----------------------
+hook_post() {   # hook_post PATH KEY BODY: POST a webhook of real n8n as the worker would; answer in $T/hook.out
   curl -s -o "$T/hook.out" -w '%{http_code}' --max-time 15 -H 'Content-Type: application/json' \
-    -H "X-Orchestrator-Token: $HOOK_VALUE" -H "Idempotency-Key: $DUPKEY" --data-binary "$2" "$N8N/webhook/$1"
+    -H "X-Orchestrator-Token: $HOOK_VALUE" -H "Idempotency-Key: $2" --data-binary "$3" "$N8N/webhook/$1"
 }
 n8n_status() { curl -s --max-time 5 -H "X-N8N-API-KEY: $N8N_KEY" "$N8N/api/v1/executions/$1" | jpy 'd.get("status")'; }
 n8n_ended() { case "$(n8n_status "$1")" in success|error|crashed|canceled) return 0 ;; esac; return 1; }
-DUPBODY="{\"idempotency_key\":\"$DUPKEY\",\"workflow\":\"crypto-light-monitoring\",\"intensity\":\"light\",\"parameters\":{\"queries\":[\"$DUPQ\"]}}"
-code=$(hook_post crypto-light-monitoring "$DUPBODY")
-X_DUP1=$(jpy 'd.get("execution_id")' < "$T/hook.out")
-check "first delivery of key $DUPKEY -> 200 accepted, not a duplicate (execution $X_DUP1)" \
-  test "$code/$(jpy 'd.get("accepted") is True and d.get("duplicate") is False' < "$T/hook.out")" = "200/true"
-wait_for 60 n8n_ended "$X_DUP1" || note "execution $X_DUP1 still $(n8n_status "$X_DUP1")"
-code=$(hook_post crypto-light-monitoring "$DUPBODY")
+# the workflows' DexScreener slow: the first execution is still fetching when the key comes again
+standin_b_config '{"slow_seconds":8,"behaviour":{"dex":"slow"}}'
+force || bail "forced decision"
+DD=$D
+X_DUP1=
+dup_started() { X_DUP1=$(trig "$DD" crypto-normal-scan "coalesce(execution_id, '')"); [ -n "$X_DUP1" ]; }
+wait_for 20 dup_started
+DUPKEY=$(trig "$DD" crypto-normal-scan idempotency_key)
+DUPBODY=$(trig "$DD" crypto-normal-scan "payload::text")
+check "decision #$DD: n8n's execution $X_DUP1 claimed the key and is still running ($(n8n_status "$X_DUP1"))" \
+  test "$(trig "$DD" crypto-normal-scan "claimed_execution_id")/$(n8n_status "$X_DUP1")" = "$X_DUP1/running"
+code=$(hook_post crypto-normal-scan "$DUPKEY" "$DUPBODY")
 X_DUP2=$(jpy 'd.get("duplicate_execution_id")' < "$T/hook.out")
-check "the same key again -> 200 accepted, duplicate, with the first execution's id ($(head -c 160 "$T/hook.out"))" \
+check "the same key again while it runs -> 200 accepted, duplicate, with the first execution's id ($(head -c 160 "$T/hook.out"))" \
   test "$code/$(jpy "d.get('accepted') is True and d.get('duplicate') is True and d.get('execution_id') == '$X_DUP1'" < "$T/hook.out")" = "200/true"
 wait_for 30 n8n_ended "$X_DUP2" || note "execution $X_DUP2 still $(n8n_status "$X_DUP2")"
-check "one scan for the two deliveries (searches for $DUPQ: $(q_hits "$DUPQ")), the duplicate's execution ended at once ($(n8n_status "$X_DUP2"))" \
-  test "$(q_hits "$DUPQ")/$(n8n_status "$X_DUP2")" = "1/success"
+check "the duplicate's execution ended at once, without scanning ($(n8n_status "$X_DUP2"))" \
+  test "$(n8n_status "$X_DUP2")" = success
+standin_b_config '{"behaviour":{"dex":"ok"}}'
+TD=$(trig "$DD" crypto-normal-scan id)
+one_result() { [ "$(sql "SELECT count(*) FROM results WHERE trigger_id = $TD")" = 1 ]; }
+wait_for 60 n8n_ended "$X_DUP1"
+check "one scan for the two deliveries: one result, from execution $X_DUP1; the key claimed twice" \
+  eval 'wait_for 30 one_result && [ "$(sql "SELECT r.execution_id || \" \" || t.claims FROM results r JOIN triggers t ON t.id = r.trigger_id WHERE t.id = $TD")" = "$X_DUP1 2" ]'
+# a key the orchestrator never gave out: the workflow refuses it (409) and scans nothing
+code=$(hook_post crypto-normal-scan "e2e-unknown-$(rnd 6)" '{"idempotency_key":"e2e-unknown-key","workflow":"crypto-normal-scan"}')
+check "a key the orchestrator does not know -> 409, accepted false, claim not granted ($code $(head -c 120 "$T/hook.out"))" \
+  test "$code/$(jpy 'd.get("accepted") is False and "claim not granted" in (d.get("error") or "")' < "$T/hook.out")" = "409/true"
 
 # ---- concurrency 'replace' stops the replaced execution in n8n --------------------------------------
 REPLACE_ANSWER='{"mode":"crypto","intensity":"light","workflows":["crypto-light-monitoring"],"next_decision_seconds":300,"reason":"e2e replace","confidence":0.8}'
