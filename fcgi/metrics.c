@@ -80,6 +80,14 @@ const char *metrics_label(const char *s, char *out, size_t cap)
     return out;
 }
 
+/* The seed's names of the source-health gauges, api_health_<suffix>: the
+ * seed writes Pump.fun as pump_fun (its Grafana queries use that name),
+ * while the feed's own name elsewhere (labels, /status, SQL) is pumpfun. */
+static const char *metrics_health_suffix(int feed)
+{
+    return feed == FEED_PUMPFUN ? "pump_fun" : catalog_feed_name(feed);
+}
+
 /* A one-sample family. */
 static void metrics_single(struct metrics_buf *b, const char *name, const char *type, const char *help, double v)
 {
@@ -317,7 +325,7 @@ char *metrics_render(const struct query_state *st, size_t *len)
     for (int f = 0; f < FEED_COUNT; f++) {
         char name[64], help[128];
         const struct query_source *q = &st->source[f];
-        snprintf(name, sizeof name, "api_health_%s", catalog_feed_name(f));
+        snprintf(name, sizeof name, "api_health_%s", metrics_health_suffix(f));
         snprintf(help, sizeof help, "1 when %s answered the last probe, 0 when it failed or is not configured.",
                  catalog_feed_name(f));
         metrics_single(&b, name, "gauge", help, q->configured && q->ok == 1 ? 1 : 0);
