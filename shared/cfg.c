@@ -47,7 +47,7 @@ static const struct cfg_var cfg_vars[] = {
     { "API_DATABASE_URL",        CFG_STR,   O(api_database_url),     "dbname=orchestrator user=orch_api", 0, 0, CFG_SECRET, A },
     { "ORCHESTRATOR_API_TOKEN",  CFG_STR,   O(api_token),            "", 0, 0, CFG_SECRET, A|C },
     { "ORCHESTRATOR_PORT",       CFG_INT,   O(port),                 "8080", 1, 65535, 0, A },
-    { "LOG_LEVEL",               CFG_LEVEL, O(log_level),            "info", 0, 0, 0, W|A|R|C },
+    { "LOG_LEVEL",               CFG_LEVEL, O(log_level),            "info", 0, 0, 0, W|A|R },
     { "LOG_FILE",                CFG_PATH,  O(log_file),             "", 0, 0, 0, W|A|R },
     { "ORCHESTRATOR_LISTEN",     CFG_ADDR,  O(listen),               "127.0.0.1", 0, 0, 0, A },
     { "ORCH_URL",                CFG_URL,   O(url),                  "http://127.0.0.1:8080", 0, 0, 0, C },
