@@ -39,10 +39,12 @@ for f in usr/bin/orch-worker usr/bin/orch-api usr/bin/orch-replay usr/bin/orchct
          usr/share/ai-orchestrator/sql/migrate.sh usr/share/doc/ai-orchestrator/README.md \
          usr/lib/systemd/system/ai-orchestrator-worker.service usr/lib/systemd/system/ai-orchestrator-api.service \
          usr/lib/sysusers.d/ai-orchestrator.conf etc/logrotate.d/ai-orchestrator \
-         etc/nginx/sites-available/ai-orchestrator.conf etc/ai-orchestrator/orchestrator.env.example; do
+         etc/nginx/sites-available/ai-orchestrator.conf etc/ai-orchestrator/orchestrator.env.example \
+         usr/share/ai-orchestrator/grafana/orchestrator-dashboard.json usr/share/ai-orchestrator/grafana/alerts.yml \
+         usr/share/ai-orchestrator/grafana/prometheus.yml; do
   [ -f "$R/$f" ] || not_ok "installed: $f"
 done
-ok "programs, prompt, www/, SQL, README, units, sysusers, logrotate, nginx site and settings installed"
+ok "programs, prompt, www/, SQL, README, units, sysusers, logrotate, nginx site, settings and grafana/ installed"
 for d in var/lib/ai-orchestrator var/log/ai-orchestrator etc/ai-orchestrator/nginx/orchestrator.d; do
   [ -d "$R/$d" ] || not_ok "installed directory: $d"
 done
@@ -126,18 +128,18 @@ LOGF=$T/log/files/api.log
 mkdir -p "$T/log/files"
 export ORCHESTRATOR_API_TOKEN_FILE=$T/api-token LOG_FILE=$LOGF LOG_LEVEL=INFO
 # worker-only settings the API must not read: an invalid value, a missing secret file
-export DECISION_MIN_SECONDS=soon LLM_API_KEY_FILE=$T/no-such-llm-key TELEGRAM_BOT_TOKEN=123:secret-telegram
+export LEARN_EPSILON=often LLM_API_KEY_FILE=$T/no-such-llm-key TELEGRAM_BOT_TOKEN=123:secret-telegram
 ORCH_API_BIN=$R/usr/bin/orch-api stack_start_api 2 || bail "the installed orch-api started"
-ok "the installed orch-api starts with DECISION_MIN_SECONDS=soon and a missing LLM_API_KEY_FILE"
+ok "the installed orch-api starts with LEARN_EPSILON=often and a missing LLM_API_KEY_FILE"
 for _ in 1 2 3; do stack_start_nginx "$(stack_free_port)" && break; done
 [ -n "$STACK_PORT" ] || bail "nginx started"
 BASE=http://127.0.0.1:$STACK_PORT
 
 if "$R/usr/bin/orch-worker" --once >"$T/log/worker-refused.log" 2>&1; then
-  not_ok "orch-worker refuses DECISION_MIN_SECONDS=soon"
+  not_ok "orch-worker refuses LEARN_EPSILON=often"
 else
-  check "orch-worker refuses the same environment, naming DECISION_MIN_SECONDS" \
-    grep -q 'DECISION_MIN_SECONDS' "$T/log/worker-refused.log"
+  check "orch-worker refuses the same environment, naming LEARN_EPSILON" \
+    grep -q 'LEARN_EPSILON' "$T/log/worker-refused.log"
 fi
 
 api GET /health

@@ -440,7 +440,7 @@ static void test_program_masks(void **state)
     fake_set(&e, "API_DATABASE_URL", "dbname=o user=orch_api");
     fake_set(&e, "LOG_LEVEL", "WARNING");
     /* and invalid worker-only values */
-    fake_set(&e, "DECISION_MIN_SECONDS", "soon");
+    fake_set(&e, "LEARN_EPSILON", "often");
     fake_set(&e, "LLM_TIMEOUT_MS", "1");
     fake_set(&e, "FOREX_PAIRS", "nope");
     fake_set(&e, "WEBHOOK_MAX_ATTEMPTS", "-1");
@@ -455,7 +455,7 @@ static void test_program_masks(void **state)
     assert_string_equal(c.api_token, "api-tok");
     assert_string_equal(c.api_database_url, "dbname=o user=orch_api");
     assert_string_equal(c.log_level, "warn");
-    assert_int_equal(c.decision_min_seconds, 60);
+    assert_float_equal(c.learn_epsilon, 0.05, 1e-12);
     cfg_free(&c);
     for (int k = 0; k < e.asked && k < 256; k++)
         for (size_t i = 0; i < cfg_count(); i++)
@@ -467,7 +467,7 @@ static void test_program_masks(void **state)
 
     /* the same environment stops the worker, naming the bad variable */
     assert_int_equal(cfg_load_from_prog(&c, CFG_PROG_WORKER, fake_get, &e, err, sizeof err), -1);
-    assert_non_null(strstr(err, "DECISION_MIN_SECONDS"));
+    assert_non_null(strstr(err, "LEARN_EPSILON"));
     assert_cfg_empty(&c);
 
     /* a bad API value stops the API, not the worker */
