@@ -100,7 +100,7 @@ int client_call(const struct client *c, const char *method, const char *path, in
     struct http_resp resp;
     enum http_err e = http_perform(&req, &resp);
     if (need_token)
-        memset(auth, 0, sizeof auth);
+        explicit_bzero(auth, sizeof auth);
     if (e != HTTP_OK) {
         char line[600];
         if (e == HTTP_ETOOBIG)

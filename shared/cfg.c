@@ -316,40 +316,45 @@ static int cfg_read_file(const char *var, const char *path, char *out, size_t ca
     return 0;
 }
 
+/* The value of v for a load by progs: the environment's (or its X_FILE's,
+ * read into secret), else the default.  Returns the value (borrowed from
+ * get, secret or the table) or NULL with err set; *from_file tells the
+ * caller to wipe secret after use. */
+static const char *cfg_lookup(const struct cfg_var *v, unsigned progs, cfg_getter get, void *ctx,
+                              char *secret, size_t cap, int *from_file, char *err, size_t errlen)
+{
+    *from_file = 0;
+    if (!(v->progs & progs))
+        return v->def;                      /* another program's setting: not even looked at */
+    const char *val = get(v->name, ctx);
+    if (v->flags & CFG_SECRET) {
+        char fname[96];
+        snprintf(fname, sizeof fname, "%s_FILE", v->name);
+        const char *path = get(fname, ctx);
+        if (path && *path) {
+            if (val && *val) {
+                snprintf(err, errlen, "%s and %s are both set: set only one of them", v->name, fname);
+                return NULL;
+            }
+            if (cfg_read_file(fname, path, secret, cap, err, errlen) < 0)
+                return NULL;
+            *from_file = 1;
+            return secret;
+        }
+    }
+    return val ? val : v->def;
+}
+
 int cfg_load_from_prog(struct cfg *c, unsigned progs, cfg_getter get, void *ctx, char *err, size_t errlen)
 {
     char secret[CFG_MAX_VALUE + 2];         /* one file's contents; wiped after use */
     memset(c, 0, sizeof *c);
     for (size_t i = 0; i < CFG_NVARS; i++) {
-        const struct cfg_var *v = &cfg_vars[i];
-        const char *val = NULL;
-        int from_file = 0;
-        if (v->progs & progs) {
-            val = get(v->name, ctx);
-            if (v->flags & CFG_SECRET) {
-                char fname[96];
-                snprintf(fname, sizeof fname, "%s_FILE", v->name);
-                const char *path = get(fname, ctx);
-                if (path && *path) {
-                    if (val && *val) {
-                        snprintf(err, errlen, "%s and %s are both set: set only one of them", v->name, fname);
-                        cfg_free(c);
-                        return -1;
-                    }
-                    if (cfg_read_file(fname, path, secret, sizeof secret, err, errlen) < 0) {
-                        cfg_free(c);
-                        return -1;
-                    }
-                    val = secret;
-                    from_file = 1;
-                }
-            }
-        }
-        if (!val)
-            val = v->def;
-        int rc = cfg_set(c, v, val, err, errlen);
+        int from_file;
+        const char *val = cfg_lookup(&cfg_vars[i], progs, get, ctx, secret, sizeof secret, &from_file, err, errlen);
+        int rc = val ? cfg_set(c, &cfg_vars[i], val, err, errlen) : -1;
         if (from_file)
-            memset(secret, 0, sizeof secret);
+            explicit_bzero(secret, sizeof secret);   /* not elided like a memset before return */
         if (rc < 0) {
             cfg_free(c);
             return -1;
