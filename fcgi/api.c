@@ -815,7 +815,7 @@ int api_metrics(struct api_ctx *ctx, struct api_resp *r)
         return api_db_failed(ctx, r);
     if (!ctx->metrics.text) {
         size_t len = 0;
-        ctx->metrics.text = metrics_render(&ctx->st, &len);
+        ctx->metrics.text = metrics_render(&ctx->st, ctx->cfg->decision_max_seconds, &len);
         if (!ctx->metrics.text)
             return api_error(r, 500, API_CODE_INTERNAL, "out of memory");
         ctx->metrics.len = len;

@@ -5,7 +5,9 @@
  * The parent reads the configuration, opens the Unix socket itself (nginx
  * connects to it), forks N children that each accept requests with their
  * own database connection and cache, restarts children that die, and on
- * SIGTERM or SIGINT stops them, removes the socket and exits 0. */
+ * SIGTERM or SIGINT stops them, removes the socket and exits 0.  SIGHUP
+ * reopens LOG_FILE (logrotate): the parent reopens its own and forwards the
+ * signal to every child, which reopens between two requests. */
 #include "config.h"
 #include "api.h"
 #include "cfg.h"
@@ -52,6 +54,14 @@ struct main_child {
 
 static volatile sig_atomic_t child_stop;
 static volatile sig_atomic_t child_busy;
+static volatile sig_atomic_t child_reopen;
+
+/* SIGHUP in a child: reopen the log file before the next accept. */
+static void child_on_hup(int sig)
+{
+    (void)sig;
+    child_reopen = 1;
+}
 static int child_listen_fd = -1;
 
 /* SIGTERM/SIGINT in a child: finish the current request, then exit.  When
@@ -77,7 +87,8 @@ static int child_main(int listen_fd, const struct cfg *c)
     sa.sa_flags = 0;                        /* no SA_RESTART: accept() returns EINTR */
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    signal(SIGHUP, SIG_IGN);
+    sa.sa_handler = child_on_hup;           /* no SA_RESTART either: accept() returns EINTR */
+    sigaction(SIGHUP, &sa, NULL);
 #ifdef __linux__
     prctl(PR_SET_PDEATHSIG, SIGTERM);       /* the parent died: stop too */
     if (getppid() == 1)
@@ -102,6 +113,11 @@ static int child_main(int listen_fd, const struct cfg *c)
     unsigned long long seq = 0;
     int rc = 0;
     while (!child_stop) {
+        if (child_reopen) {
+            child_reopen = 0;
+            if (log_reopen() < 0)
+                log_event(LOG_ERROR, "log.reopen_failed", "s:error", strerror(errno));
+        }
         int a = FCGX_Accept_r(&req);
         if (a < 0) {
             if (child_stop)
@@ -360,11 +376,17 @@ int main(int argc, char **argv)
 
     if (main_args(argc, argv, &o) < 0)
         return 1;
-    if (cfg_load(&c, err, sizeof err) < 0) {
+    /* the API's settings only: no worker secret is read, and a bad
+     * worker-only value does not stop the API */
+    if (cfg_load_prog(&c, CFG_PROG_API, err, sizeof err) < 0) {
         fprintf(stderr, "orch-api: configuration: %s\n", err);
         return 1;
     }
     log_init("api", log_level_parse(c.log_level));
+    if (log_set_file(c.log_file) < 0) {
+        cfg_free(&c);
+        return 1;
+    }
     /* a database that does not answer must not hang a request for long;
      * a connect_timeout in API_DATABASE_URL still wins */
     setenv("PGCONNECT_TIMEOUT", "3", 0);
@@ -423,6 +445,15 @@ int main(int argc, char **argv)
         sig = sigtimedwait(&set, &info, &ts);
         if (sig == SIGTERM || sig == SIGINT)
             break;
+        if (sig == SIGHUP) {
+            if (log_reopen() < 0)
+                log_event(LOG_ERROR, "log.reopen_failed", "s:error", strerror(errno));
+            else
+                log_event(LOG_INFO, "log.reopened", "s:file", c.log_file);
+            for (long i = 0; i < o.processes; i++)
+                if (kids[i].pid > 0)
+                    kill(kids[i].pid, SIGHUP);
+        }
         if (sig == SIGCHLD || sig < 0)
             main_reap(kids, o.processes, 0);
     }

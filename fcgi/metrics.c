@@ -80,6 +80,14 @@ const char *metrics_label(const char *s, char *out, size_t cap)
     return out;
 }
 
+/* The seed's names of the source-health gauges, api_health_<suffix>: the
+ * seed writes Pump.fun as pump_fun (its Grafana queries use that name),
+ * while the feed's own name elsewhere (labels, /status, SQL) is pumpfun. */
+static const char *metrics_health_suffix(int feed)
+{
+    return feed == FEED_PUMPFUN ? "pump_fun" : catalog_feed_name(feed);
+}
+
 /* A one-sample family. */
 static void metrics_single(struct metrics_buf *b, const char *name, const char *type, const char *help, double v)
 {
@@ -319,7 +327,48 @@ static void metrics_workflows(struct metrics_buf *b, const struct query_state *s
                     metrics_num(metrics_member(st->alerts, as[k]), num));
 }
 
-char *metrics_render(const struct query_state *st, size_t *len)
+static double metrics_member(json_object *obj, const char *key);
+
+/* Decisions by mode and source, acted and succeeded by mode, the newest
+ * decision's time and the longest interval between two: what the Grafana
+ * dashboard and the alert rules (grafana/) read. */
+static void metrics_decisions(struct metrics_buf *b, const struct query_state *st, long decision_max_seconds)
+{
+    char num[40];
+    metrics_family(b, "orchestrator_decisions_by_mode_total", "counter",
+                   "Decisions by mode (crypto, forex, hybrid, standby) and by who made them (llm, fallback, forced).");
+    for (int m = 0; m < MODE_COUNT; m++)
+        for (int s = 0; s < SOURCE_COUNT; s++)
+            metrics_add(b, "orchestrator_decisions_by_mode_total{mode=\"%s\",source=\"%s\"} %s\n",
+                        catalog_mode_name(m), catalog_source_name(s), metrics_num((double)st->mode_source[m][s], num));
+    metrics_family(b, "orchestrator_decisions_acted_total", "counter",
+                   "Decisions that started workflows and are settled (succeeded, partial or failed), by mode.");
+    for (int m = 0; m < MODE_COUNT; m++)
+        metrics_add(b, "orchestrator_decisions_acted_total{mode=\"%s\"} %s\n", catalog_mode_name(m),
+                    metrics_num((double)st->mode_acted[m], num));
+    metrics_family(b, "orchestrator_decisions_succeeded_total", "counter",
+                   "Decisions whose workflows all started (status succeeded), by mode.");
+    for (int m = 0; m < MODE_COUNT; m++)
+        metrics_add(b, "orchestrator_decisions_succeeded_total{mode=\"%s\"} %s\n", catalog_mode_name(m),
+                    metrics_num((double)st->mode_succeeded[m], num));
+    metrics_family(b, "orchestrator_last_decision_timestamp_seconds", "gauge",
+                   "When the newest decision was made, Unix time (no sample before the first decision).");
+    if (!isnan(st->last_decision_epoch))
+        metrics_add(b, "orchestrator_last_decision_timestamp_seconds %s\n", metrics_num(st->last_decision_epoch, num));
+    metrics_single(b, "orchestrator_decision_max_interval_seconds", "gauge",
+                   "DECISION_MAX_SECONDS: the longest time between two decisions.", (double)decision_max_seconds);
+    metrics_single(b, "orchestrator_llm_fallback_streak", "gauge",
+                   "The newest decisions in a row on which the LLM failed and the fallback policy decided.",
+                   (double)st->fallback_streak);
+    metrics_single(b, "orchestrator_llm_max_calls_per_hour", "gauge",
+                   "LLM_MAX_CALLS_PER_HOUR as the worker reports it (0: LLM disabled or not reported).",
+                   metrics_member(st->llm, "max_calls_per_hour"));
+    metrics_single(b, "orchestrator_llm_max_tokens_per_day", "gauge",
+                   "LLM_MAX_TOKENS_PER_DAY as the worker reports it (0: not reported).",
+                   metrics_member(st->llm, "max_tokens_per_day"));
+}
+
+char *metrics_render(const struct query_state *st, long decision_max_seconds, size_t *len)
 {
     struct metrics_buf b = { malloc(8192), 0, 8192, 0 };
     char num[40], l1[96], l2[96];
@@ -351,7 +400,7 @@ char *metrics_render(const struct query_state *st, size_t *len)
     for (int f = 0; f < FEED_COUNT; f++) {
         char name[64], help[128];
         const struct query_source *q = &st->source[f];
-        snprintf(name, sizeof name, "api_health_%s", catalog_feed_name(f));
+        snprintf(name, sizeof name, "api_health_%s", metrics_health_suffix(f));
         snprintf(help, sizeof help, "1 when %s answered the last probe, 0 when it failed or is not configured.",
                  catalog_feed_name(f));
         metrics_single(&b, name, "gauge", help, q->configured && q->ok == 1 ? 1 : 0);
@@ -394,6 +443,7 @@ char *metrics_render(const struct query_state *st, size_t *len)
             metrics_add(&b, "orchestrator_source_latency_seconds{source=\"%s\"} %s\n", catalog_feed_name(f),
                         metrics_num(st->source[f].latency_ms / 1000.0, num));
 
+    metrics_decisions(&b, st, decision_max_seconds);
     metrics_llm(&b, st);
     metrics_workflows(&b, st);
     metrics_leader(&b, st->leader);

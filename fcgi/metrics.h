@@ -34,10 +34,11 @@ const char *metrics_num(double v, char out[40]);
  * (cap bytes, always terminated); returns out. */
 const char *metrics_label(const char *s, char *out, size_t cap);
 
-/* Render the cached part from st.  Returns a NUL-terminated text (caller
- * frees) with its length in *len, or NULL when out of memory or over
- * METRICS_MAX. */
-char *metrics_render(const struct query_state *st, size_t *len);
+/* Render the cached part from st; decision_max_seconds is the API's
+ * DECISION_MAX_SECONDS (orchestrator_decision_max_interval_seconds, for the
+ * "no decision" alert).  Returns a NUL-terminated text (caller frees) with
+ * its length in *len, or NULL when out of memory or over METRICS_MAX. */
+char *metrics_render(const struct query_state *st, long decision_max_seconds, size_t *len);
 
 /* Render the time-dependent part into buf (cap bytes, METRICS_LIVE_MAX is
  * enough): the worker's heartbeat age in seconds, age NAN meaning no

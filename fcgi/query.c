@@ -40,7 +40,8 @@ static const char SQL_STATE_LAST[] =
     "       (SELECT count(*) FROM decisions f "
     "         WHERE f.run_id IS NULL "
     "           AND f.id > coalesce((SELECT max(id) FROM decisions "
-    "                                 WHERE run_id IS NULL AND llm_outcome IN ('ok','not_configured')), 0)) "
+    "                                 WHERE run_id IS NULL AND llm_outcome IN ('ok','not_configured')), 0)), "
+    "       extract(epoch FROM decided_at) "
     "  FROM decisions WHERE run_id IS NULL ORDER BY id DESC LIMIT 1";
 static const char SQL_STATE_COUNTS[] =
     "SELECT mode, source, count(*), "
@@ -433,6 +434,7 @@ static int query_state_last(PGconn *c, struct query_state *st)
     PGresult *r = query_run(c, "state_last", SQL_STATE_LAST, 0, NULL);
     if (!r)
         return -1;
+    st->last_decision_epoch = NAN;
     if (PQntuples(r) == 1) {
         json_object *o = json_object_new_object();
         if (!o) {
@@ -448,6 +450,7 @@ static int query_state_last(PGconn *c, struct query_state *st)
             st->next_in = query_dbl(r, 0, 10);
         }
         st->fallback_streak = query_ll(r, 0, 11);
+        st->last_decision_epoch = query_dbl(r, 0, 12);
     }
     PQclear(r);
     return 0;
@@ -475,8 +478,11 @@ static int query_state_counts(PGconn *c, struct query_state *st)
         st->agreed_24h += query_ll(r, i, 10);
         st->compared_24h += query_ll(r, i, 11);
         for (int s = 0; s < SOURCE_COUNT; s++)
-            if (strcmp(src, catalog_source_name(s)) == 0)
+            if (strcmp(src, catalog_source_name(s)) == 0) {
                 st->by_source[s] += n;
+                if (m >= 0)
+                    st->mode_source[m][s] += n;
+            }
         if (m >= 0) {
             st->mode_acted[m] += ok + partial + failed;
             st->mode_succeeded[m] += ok;

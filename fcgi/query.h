@@ -107,11 +107,13 @@ struct query_state {
      * session,next_decision_at,llm_outcome} (owned), NULL when there is none */
     json_object *last_decision;
     long long fallback_streak;            /* newest decisions in a row whose LLM failed (outcome not ok/not_configured) */
+    double last_decision_epoch;           /* the newest decision's decided_at, Unix seconds; NAN when none */
     /* counts over all decisions */
     long long decisions, decisions_24h, mode_switches;
     long long by_source[SOURCE_COUNT];
     long long succeeded, partial, failed;
     long long mode_acted[MODE_COUNT], mode_succeeded[MODE_COUNT];
+    long long mode_source[MODE_COUNT][SOURCE_COUNT];   /* decisions by mode and by who made them */
     long long agreed, compared;           /* decisions with agreement true / not null */
     long long agreed_24h, compared_24h;   /* the same over the last 24 hours */
     int ntrig;

@@ -2,12 +2,17 @@
 # Render nginx/nginx.conf.in and nginx/orchestrator.conf.in into OUTDIR and
 # check the result with `nginx -t`.
 # Usage: nginx/render.sh PORT WWW_ROOT FCGI_SOCKET PREFIX OUTDIR
-#   PORT         TCP port on 127.0.0.1
+#   PORT         TCP port (on ORCHESTRATOR_LISTEN, default 127.0.0.1)
 #   WWW_ROOT     directory served at / (the dashboard)
 #   FCGI_SOCKET  the API's FastCGI Unix socket
 #   PREFIX       nginx's prefix: pid file, temp dirs (and logs unless NGINX_LOG_DIR)
 #   OUTDIR       where nginx.conf, orchestrator.conf, fastcgi_params, mime.types go
 # Environment (optional):
+#   ORCHESTRATOR_LISTEN         address to listen on (127.0.0.1); 0.0.0.0 or :: for
+#                               every interface, or one address of this host
+#   ORCHESTRATOR_METRICS_ALLOW  addresses or CIDR ranges, comma separated, that may
+#                               GET /metrics (others get 403); empty: everyone who
+#                               reaches the listen address
 #   NGINX_LOG_DIR     directory for nginx-error.log and nginx-access.log (PREFIX/logs)
 #   NGINX_ACCESS_LOG  on (default) or off
 #   NGINX_USER        user the workers run as; default www-data when run as root,
@@ -34,6 +39,29 @@ logdir=${NGINX_LOG_DIR:-$prefix/logs}
 abs "$logdir" NGINX_LOG_DIR
 logdir=${logdir%/}
 
+# The listen address: an IPv4 or IPv6 literal (the API checks the same
+# variable with inet_pton; here a character check keeps sed and nginx safe).
+listen_addr=${ORCHESTRATOR_LISTEN:-127.0.0.1}
+case $listen_addr in
+  *:*) [[ $listen_addr =~ ^[0-9a-fA-F:.]+$ ]] || die "ORCHESTRATOR_LISTEN: not an IPv6 address: '$listen_addr'"
+       listen="[$listen_addr]:$port";;
+  *)   [[ $listen_addr =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || die "ORCHESTRATOR_LISTEN: expected an IPv4 or IPv6 address, got '$listen_addr'"
+       listen="$listen_addr:$port";;
+esac
+
+# /metrics for an allow-list only: "allow A; allow B; deny all;"
+metrics_acl="# ORCHESTRATOR_METRICS_ALLOW is empty: every client that reaches the listen address may read /metrics"
+if [ -n "${ORCHESTRATOR_METRICS_ALLOW:-}" ]; then
+  metrics_acl=
+  IFS=', ' read -r -a _allow <<< "$ORCHESTRATOR_METRICS_ALLOW"
+  for a in "${_allow[@]}"; do
+    [ -n "$a" ] || continue
+    [[ $a =~ ^[0-9a-fA-F:.]+(/[0-9]{1,3})?$ ]] || die "ORCHESTRATOR_METRICS_ALLOW: not an address or CIDR range: '$a'"
+    metrics_acl="${metrics_acl}allow $a; "
+  done
+  metrics_acl="${metrics_acl}deny all;"
+fi
+
 command -v nginx >/dev/null 2>&1 || die "nginx not found: run scripts/setup-deps.sh"
 
 if [ -n "${NGINX_USER+x}" ]; then user=$NGINX_USER
@@ -54,7 +82,9 @@ esac
 mkdir -p "$outdir/orchestrator.d" "$prefix/tmp" "$logdir"
 
 render() {
-  sed -e "s|@PORT@|$port|g" \
+  sed -e "s|@LISTEN@|$listen|g" \
+      -e "s|@METRICS_ACL@|$metrics_acl|g" \
+      -e "s|@PORT@|$port|g" \
       -e "s|@WWW_ROOT@|$www|g" \
       -e "s|@FCGI_SOCKET@|$sock|g" \
       -e "s|@PREFIX@|$prefix|g" \
@@ -117,4 +147,4 @@ if ! out=$(nginx -t -q -c "$outdir/nginx.conf" -p "$prefix/" 2>&1); then
   die "nginx -t rejected $outdir/nginx.conf"
 fi
 [ -z "$out" ] || echo "$out" >&2
-echo "render.sh: $outdir/nginx.conf ok (127.0.0.1:$port, www $www, api $sock)"
+echo "render.sh: $outdir/nginx.conf ok ($listen, www $www, api $sock${ORCHESTRATOR_METRICS_ALLOW:+, /metrics for $ORCHESTRATOR_METRICS_ALLOW})"

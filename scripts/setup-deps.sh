@@ -10,7 +10,14 @@ PKGS=(
   libfcgi-dev libfcgi-bin libcurl4-openssl-dev libjson-c-dev libpq-dev libcmocka-dev zlib1g-dev
   postgresql postgresql-client nginx-light
   curl wrk prometheus python3 valgrind tzdata faketime
+  systemd logrotate chromium
 )
+# tests/browser (playwright-core from npm, Node >= 18) needs node and npm:
+# Debian's when there are none (a newer Node from elsewhere, with its own
+# npm, is kept: Debian's npm package would conflict with it).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PKGS+=(nodejs npm)
+fi
 
 # tests/e2e/e2e_n8n.sh installs n8n 1.123.x with npm (scripts/n8n.sh) and
 # needs Node >= 20: Debian 12's nodejs is 18, so Node is not installed from

@@ -25,6 +25,8 @@ export SHARED_DATA=${SHARED_DATA:-}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 LOGS=$repo/build-logs
 mkdir -p "$LOGS"
+# tests/e2e/e2e_browser.sh keeps its screenshots with the other logs
+export BROWSER_SHOTS_DIR=$LOGS/browser-screenshots
 
 passed=0
 failed=0

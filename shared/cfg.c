@@ -6,15 +6,24 @@
 #define ORCH_PROMPT_FILE "/usr/local/share/ai-orchestrator/prompt.txt"
 #endif
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-enum cfg_type { CFG_STR, CFG_URL, CFG_INT, CFG_DBL, CFG_LEVEL };
+enum cfg_type { CFG_STR, CFG_URL, CFG_INT, CFG_DBL, CFG_LEVEL, CFG_PATH, CFG_ADDR };
 
+/* flags: a secret never appears in a message, and may come from NAME_FILE */
 #define CFG_SECRET 1
+
+/* The longest value, and the largest NAME_FILE a secret is read from. */
+#define CFG_MAX_VALUE 4096
 
 struct cfg_var {
     const char   *name;
@@ -23,92 +32,107 @@ struct cfg_var {
     const char   *def;
     double        min, max;
     int           flags;
+    unsigned      progs;     /* CFG_PROG_* that read it; others get the default */
 };
 
 #define O(f) offsetof(struct cfg, f)
+/* who reads a setting: the worker, the API, orch-replay, orchctl */
+#define W CFG_PROG_WORKER
+#define A CFG_PROG_API
+#define R CFG_PROG_REPLAY
+#define C CFG_PROG_CTL
 
 static const struct cfg_var cfg_vars[] = {
-    { "DATABASE_URL",            CFG_STR,   O(database_url),         "dbname=orchestrator user=orch_worker", 0, 0, CFG_SECRET },
-    { "API_DATABASE_URL",        CFG_STR,   O(api_database_url),     "dbname=orchestrator user=orch_api", 0, 0, CFG_SECRET },
-    { "ORCHESTRATOR_API_TOKEN",  CFG_STR,   O(api_token),            "", 0, 0, CFG_SECRET },
-    { "ORCHESTRATOR_PORT",       CFG_INT,   O(port),                 "8080", 1, 65535, 0 },
-    { "LOG_LEVEL",               CFG_LEVEL, O(log_level),            "info", 0, 0, 0 },
-    { "N8N_BASE_URL",            CFG_URL,   O(n8n_base_url),         "", 0, 0, 0 },
-    { "N8N_WEBHOOK_AUTH_HEADER", CFG_STR,   O(n8n_auth_header),      "", 0, 0, 0 },
-    { "N8N_WEBHOOK_AUTH_VALUE",  CFG_STR,   O(n8n_auth_value),       "", 0, 0, CFG_SECRET },
-    { "WEBHOOK_TIMEOUT_MS",      CFG_INT,   O(webhook_timeout_ms),   "10000", 100, 120000, 0 },
-    { "DEXSCREENER_BASE_URL",    CFG_URL,   O(dexscreener_base_url), "https://api.dexscreener.com", 0, 0, 0 },
-    { "DEXSCREENER_QUERY",       CFG_STR,   O(dexscreener_query),    "solana", 0, 0, 0 },
-    { "PUMPFUN_BASE_URL",        CFG_URL,   O(pumpfun_base_url),     "https://frontend-api-v3.pump.fun", 0, 0, 0 },
-    { "TRADERMADE_BASE_URL",     CFG_URL,   O(tradermade_base_url),  "https://marketdata.tradermade.com", 0, 0, 0 },
-    { "TRADERMADE_API_KEY",      CFG_STR,   O(tradermade_api_key),   "", 0, 0, CFG_SECRET },
-    { "FOREX_PAIRS",             CFG_STR,   O(forex_pairs),          "EURUSD,GBPUSD", 0, 0, 0 },
-    { "BIRDEYE_BASE_URL",        CFG_URL,   O(birdeye_base_url),     "https://public-api.birdeye.so", 0, 0, 0 },
-    { "BIRDEYE_API_KEY",         CFG_STR,   O(birdeye_api_key),      "", 0, 0, CFG_SECRET },
-    { "PROBE_TIMEOUT_MS",        CFG_INT,   O(probe_timeout_ms),     "5000", 100, 60000, 0 },
-    { "DEXSCREENER_TIMEOUT_MS",  CFG_INT,   O(feed_timeout_ms[FEED_DEXSCREENER]), "0", 0, 60000, 0 },
-    { "PUMPFUN_TIMEOUT_MS",      CFG_INT,   O(feed_timeout_ms[FEED_PUMPFUN]), "0", 0, 60000, 0 },
-    { "TRADERMADE_TIMEOUT_MS",   CFG_INT,   O(feed_timeout_ms[FEED_TRADERMADE]), "0", 0, 60000, 0 },
-    { "BIRDEYE_TIMEOUT_MS",      CFG_INT,   O(feed_timeout_ms[FEED_BIRDEYE]), "0", 0, 60000, 0 },
-    { "DECISION_MIN_SECONDS",    CFG_INT,   O(decision_min_seconds), "60", 5, 86400, 0 },
-    { "DECISION_MAX_SECONDS",    CFG_INT,   O(decision_max_seconds), "3600", 5, 86400, 0 },
-    { "LOAD_HIGH",               CFG_DBL,   O(load_high),            "0.9", 0.01, 1000, 0 },
-    { "VOLATILITY_HIGH",         CFG_DBL,   O(volatility_high),      "3.0", 0, 1000, 0 },
-    { "VOLATILITY_LOW",          CFG_DBL,   O(volatility_low),       "0.5", 0, 1000, 0 },
-    { "LEARN_SEED",              CFG_INT,   O(learn_seed),           "1", 0, 2147483647, 0 },
-    { "LEARN_HALF_LIFE_HOURS",   CFG_DBL,   O(learn_half_life_hours), "168", 1, 8760, 0 },
-    { "LEARN_RUN_COST",          CFG_DBL,   O(learn_run_cost),       "1.0", 0.01, 100, 0 },
-    { "LEARN_EPSILON",           CFG_DBL,   O(learn_epsilon),        "0.05", 0, 1, 0 },
-    { "LEARN_MAX_STALE_MINUTES", CFG_INT,   O(learn_max_stale_minutes), "60", 1, 1440, 0 },
-    { "LEARN_WINDOW_MINUTES",    CFG_INT,   O(learn_window_minutes), "15", 1, 240, 0 },
-    { "GROQ_API_KEY",            CFG_STR,   O(groq_api_key),         "", 0, 0, CFG_SECRET },
-    { "GROQ_BASE_URL",           CFG_URL,   O(groq_base_url),        "https://api.groq.com/openai/v1", 0, 0, 0 },
-    { "GROQ_MODEL",              CFG_STR,   O(groq_model),           "llama-3.3-70b-versatile", 0, 0, 0 },
-    { "OPENAI_API_KEY",          CFG_STR,   O(openai_api_key),       "", 0, 0, CFG_SECRET },
-    { "OPENAI_BASE_URL",         CFG_URL,   O(openai_base_url),      "https://api.openai.com/v1", 0, 0, 0 },
-    { "OPENAI_MODEL",            CFG_STR,   O(openai_model),         "gpt-4o-mini", 0, 0, 0 },
-    { "LLM_BASE_URL",            CFG_URL,   O(llm_base_url),         "", 0, 0, 0 },
-    { "LLM_API_KEY",             CFG_STR,   O(llm_api_key),          "", 0, 0, CFG_SECRET },
-    { "LLM_MODEL",               CFG_STR,   O(llm_model),            "local-model", 0, 0, 0 },
-    { "LLM_PROMPT_FILE",         CFG_STR,   O(llm_prompt_file),      ORCH_PROMPT_FILE, 0, 0, 0 },
-    { "LLM_TIMEOUT_MS",          CFG_INT,   O(llm_timeout_ms),       "15000", 500, 300000, 0 },
-    { "LLM_CYCLE_BUDGET_MS",     CFG_INT,   O(llm_cycle_budget_ms),  "25000", 500, 600000, 0 },
-    { "LLM_MAX_CALLS_PER_HOUR",  CFG_INT,   O(llm_max_calls_per_hour), "60", 0, 4000, 0 },
-    { "LLM_MAX_TOKENS_PER_DAY",  CFG_INT,   O(llm_max_tokens_per_day), "500000", 0, 1000000000, 0 },
-    { "LLM_MAX_COMPLETION_TOKENS", CFG_INT, O(llm_max_completion_tokens), "400", 16, 32768, 0 },
-    { "LLM_TEMPERATURE",         CFG_DBL,   O(llm_temperature),      "0.2", 0, 2, 0 },
-    { "LLM_BREAKER_FAILURES",    CFG_INT,   O(llm_breaker_failures), "3", 1, 100, 0 },
-    { "LLM_BREAKER_COOLDOWN_SECONDS", CFG_INT, O(llm_breaker_cooldown_seconds), "300", 1, 86400, 0 },
-    { "HEARTBEAT_SECONDS",       CFG_INT,   O(heartbeat_seconds),    "5", 1, 300, 0 },
-    { "PROBE_RETENTION_HOURS",   CFG_INT,   O(probe_retention_hours), "168", 1, 87600, 0 },
-    { "TELEGRAM_BOT_TOKEN",      CFG_STR,   O(telegram_bot_token),   "", 0, 0, CFG_SECRET },
-    { "TELEGRAM_CHAT_ID",        CFG_STR,   O(telegram_chat_id),     "", 0, 0, 0 },
-    { "TELEGRAM_BASE_URL",       CFG_URL,   O(telegram_base_url),    "https://api.telegram.org", 0, 0, 0 },
-    { "ALERT_FALLBACK_STREAK",   CFG_INT,   O(alert_fallback_streak), "5", 1, 1000, 0 },
-    { "N8N_API_URL",             CFG_URL,   O(n8n_api_url),          "", 0, 0, 0 },
-    { "N8N_API_KEY",             CFG_STR,   O(n8n_api_key),          "", 0, 0, CFG_SECRET },
-    { "N8N_OWNER_EMAIL",         CFG_STR,   O(n8n_owner_email),      "", 0, 0, 0 },
-    { "N8N_OWNER_PASSWORD",      CFG_STR,   O(n8n_owner_password),   "", 0, 0, CFG_SECRET },
-    { "TRACK_TIMEOUT_SECONDS",   CFG_INT,   O(track_timeout_seconds), "1800", 5, 604800, 0 },
-    { "ORCH_RESULTS_TOKEN",      CFG_STR,   O(results_token),        "", 0, 0, CFG_SECRET },
-    { "WEBHOOK_MAX_ATTEMPTS",    CFG_INT,   O(webhook_max_attempts), "3", 1, 10, 0 },
-    { "WEBHOOK_RETRY_BASE_MS",   CFG_INT,   O(webhook_retry_base_ms), "1000", 50, 600000, 0 },
-    { "WEBHOOK_RETRY_MAX_MS",    CFG_INT,   O(webhook_retry_max_ms), "30000", 50, 3600000, 0 },
-    { "WORKFLOW_BREAKER_FAILURES", CFG_INT, O(workflow_breaker_failures), "3", 1, 100, 0 },
-    { "WORKFLOW_BREAKER_COOLDOWN_SECONDS", CFG_INT, O(workflow_breaker_cooldown_seconds), "300", 1, 86400, 0 },
-    { "WORKFLOW_CONCURRENCY",    CFG_STR,   O(workflow_concurrency), "deep-market-analysis=forbid,default=allow", 0, 0, 0 },
-    { "TRACK_POLL_SECONDS",      CFG_INT,   O(track_poll_seconds),   "5", 1, 3600, 0 },
-    { "N8N_WORKFLOWS_REFRESH_SECONDS", CFG_INT, O(n8n_workflows_refresh_seconds), "300", 5, 86400, 0 },
-    { "LEADER_TAKEOVER_SECONDS", CFG_INT,   O(leader_takeover_seconds), "15", 3, 600, 0 },
-    { "OUTBOX_MAX_AGE_SECONDS",  CFG_INT,   O(outbox_max_age_seconds), "900", 10, 86400, 0 },
-    { "WORKFLOW_CLAIMS",         CFG_STR,   O(workflow_claims),      "all", 0, 0, 0 },
+    { "DATABASE_URL",            CFG_STR,   O(database_url),         "dbname=orchestrator user=orch_worker", 0, 0, CFG_SECRET, W|R },
+    { "API_DATABASE_URL",        CFG_STR,   O(api_database_url),     "dbname=orchestrator user=orch_api", 0, 0, CFG_SECRET, A },
+    { "ORCHESTRATOR_API_TOKEN",  CFG_STR,   O(api_token),            "", 0, 0, CFG_SECRET, A|C },
+    { "ORCHESTRATOR_PORT",       CFG_INT,   O(port),                 "8080", 1, 65535, 0, A },
+    { "LOG_LEVEL",               CFG_LEVEL, O(log_level),            "info", 0, 0, 0, W|A|R },
+    { "LOG_FILE",                CFG_PATH,  O(log_file),             "", 0, 0, 0, W|A|R },
+    { "ORCHESTRATOR_LISTEN",     CFG_ADDR,  O(listen),               "127.0.0.1", 0, 0, 0, A },
+    { "ORCH_URL",                CFG_URL,   O(url),                  "http://127.0.0.1:8080", 0, 0, 0, C },
+    { "N8N_BASE_URL",            CFG_URL,   O(n8n_base_url),         "", 0, 0, 0, W|R },
+    { "N8N_WEBHOOK_AUTH_HEADER", CFG_STR,   O(n8n_auth_header),      "", 0, 0, 0, W },
+    { "N8N_WEBHOOK_AUTH_VALUE",  CFG_STR,   O(n8n_auth_value),       "", 0, 0, CFG_SECRET, W },
+    { "WEBHOOK_TIMEOUT_MS",      CFG_INT,   O(webhook_timeout_ms),   "10000", 100, 120000, 0, W|R },
+    { "DEXSCREENER_BASE_URL",    CFG_URL,   O(dexscreener_base_url), "https://api.dexscreener.com", 0, 0, 0, W|R },
+    { "DEXSCREENER_QUERY",       CFG_STR,   O(dexscreener_query),    "solana", 0, 0, 0, W|R },
+    { "PUMPFUN_BASE_URL",        CFG_URL,   O(pumpfun_base_url),     "https://frontend-api-v3.pump.fun", 0, 0, 0, W|R },
+    { "TRADERMADE_BASE_URL",     CFG_URL,   O(tradermade_base_url),  "https://marketdata.tradermade.com", 0, 0, 0, W|R },
+    { "TRADERMADE_API_KEY",      CFG_STR,   O(tradermade_api_key),   "", 0, 0, CFG_SECRET, W|R },
+    { "FOREX_PAIRS",             CFG_STR,   O(forex_pairs),          "EURUSD,GBPUSD", 0, 0, 0, W|R },
+    { "BIRDEYE_BASE_URL",        CFG_URL,   O(birdeye_base_url),     "https://public-api.birdeye.so", 0, 0, 0, W|R },
+    { "BIRDEYE_API_KEY",         CFG_STR,   O(birdeye_api_key),      "", 0, 0, CFG_SECRET, W|R },
+    { "PROBE_TIMEOUT_MS",        CFG_INT,   O(probe_timeout_ms),     "5000", 100, 60000, 0, W|R },
+    { "DEXSCREENER_TIMEOUT_MS",  CFG_INT,   O(feed_timeout_ms[FEED_DEXSCREENER]), "0", 0, 60000, 0, W|R },
+    { "PUMPFUN_TIMEOUT_MS",      CFG_INT,   O(feed_timeout_ms[FEED_PUMPFUN]), "0", 0, 60000, 0, W|R },
+    { "TRADERMADE_TIMEOUT_MS",   CFG_INT,   O(feed_timeout_ms[FEED_TRADERMADE]), "0", 0, 60000, 0, W|R },
+    { "BIRDEYE_TIMEOUT_MS",      CFG_INT,   O(feed_timeout_ms[FEED_BIRDEYE]), "0", 0, 60000, 0, W|R },
+    { "DECISION_MIN_SECONDS",    CFG_INT,   O(decision_min_seconds), "60", 5, 86400, 0, W|A|R },
+    { "DECISION_MAX_SECONDS",    CFG_INT,   O(decision_max_seconds), "3600", 5, 86400, 0, W|A|R },
+    { "LOAD_HIGH",               CFG_DBL,   O(load_high),            "0.9", 0.01, 1000, 0, W|R },
+    { "VOLATILITY_HIGH",         CFG_DBL,   O(volatility_high),      "3.0", 0, 1000, 0, W|R },
+    { "VOLATILITY_LOW",          CFG_DBL,   O(volatility_low),       "0.5", 0, 1000, 0, W|R },
+    { "LEARN_SEED",              CFG_INT,   O(learn_seed),           "1", 0, 2147483647, 0, W|R },
+    { "LEARN_HALF_LIFE_HOURS",   CFG_DBL,   O(learn_half_life_hours), "168", 1, 8760, 0, W|R },
+    { "LEARN_RUN_COST",          CFG_DBL,   O(learn_run_cost),       "1.0", 0.01, 100, 0, W|R },
+    { "LEARN_EPSILON",           CFG_DBL,   O(learn_epsilon),        "0.05", 0, 1, 0, W|R },
+    { "LEARN_MAX_STALE_MINUTES", CFG_INT,   O(learn_max_stale_minutes), "60", 1, 1440, 0, W|R },
+    { "LEARN_WINDOW_MINUTES",    CFG_INT,   O(learn_window_minutes), "15", 1, 240, 0, W|R },
+    { "GROQ_API_KEY",            CFG_STR,   O(groq_api_key),         "", 0, 0, CFG_SECRET, W|R },
+    { "GROQ_BASE_URL",           CFG_URL,   O(groq_base_url),        "https://api.groq.com/openai/v1", 0, 0, 0, W|R },
+    { "GROQ_MODEL",              CFG_STR,   O(groq_model),           "llama-3.3-70b-versatile", 0, 0, 0, W|R },
+    { "OPENAI_API_KEY",          CFG_STR,   O(openai_api_key),       "", 0, 0, CFG_SECRET, W|R },
+    { "OPENAI_BASE_URL",         CFG_URL,   O(openai_base_url),      "https://api.openai.com/v1", 0, 0, 0, W|R },
+    { "OPENAI_MODEL",            CFG_STR,   O(openai_model),         "gpt-4o-mini", 0, 0, 0, W|R },
+    { "LLM_BASE_URL",            CFG_URL,   O(llm_base_url),         "", 0, 0, 0, W|R },
+    { "LLM_API_KEY",             CFG_STR,   O(llm_api_key),          "", 0, 0, CFG_SECRET, W|R },
+    { "LLM_MODEL",               CFG_STR,   O(llm_model),            "local-model", 0, 0, 0, W|R },
+    { "LLM_PROMPT_FILE",         CFG_STR,   O(llm_prompt_file),      ORCH_PROMPT_FILE, 0, 0, 0, W|R },
+    { "LLM_TIMEOUT_MS",          CFG_INT,   O(llm_timeout_ms),       "15000", 500, 300000, 0, W|R },
+    { "LLM_CYCLE_BUDGET_MS",     CFG_INT,   O(llm_cycle_budget_ms),  "25000", 500, 600000, 0, W|R },
+    { "LLM_MAX_CALLS_PER_HOUR",  CFG_INT,   O(llm_max_calls_per_hour), "60", 0, 4000, 0, W|R },
+    { "LLM_MAX_TOKENS_PER_DAY",  CFG_INT,   O(llm_max_tokens_per_day), "500000", 0, 1000000000, 0, W|R },
+    { "LLM_MAX_COMPLETION_TOKENS", CFG_INT, O(llm_max_completion_tokens), "400", 16, 32768, 0, W|R },
+    { "LLM_TEMPERATURE",         CFG_DBL,   O(llm_temperature),      "0.2", 0, 2, 0, W|R },
+    { "LLM_BREAKER_FAILURES",    CFG_INT,   O(llm_breaker_failures), "3", 1, 100, 0, W|R },
+    { "LLM_BREAKER_COOLDOWN_SECONDS", CFG_INT, O(llm_breaker_cooldown_seconds), "300", 1, 86400, 0, W|R },
+    { "HEARTBEAT_SECONDS",       CFG_INT,   O(heartbeat_seconds),    "5", 1, 300, 0, W|A },
+    { "PROBE_RETENTION_HOURS",   CFG_INT,   O(probe_retention_hours), "168", 1, 87600, 0, W },
+    { "TELEGRAM_BOT_TOKEN",      CFG_STR,   O(telegram_bot_token),   "", 0, 0, CFG_SECRET, W },
+    { "TELEGRAM_CHAT_ID",        CFG_STR,   O(telegram_chat_id),     "", 0, 0, 0, W },
+    { "TELEGRAM_BASE_URL",       CFG_URL,   O(telegram_base_url),    "https://api.telegram.org", 0, 0, 0, W },
+    { "ALERT_FALLBACK_STREAK",   CFG_INT,   O(alert_fallback_streak), "5", 1, 1000, 0, W },
+    { "N8N_API_URL",             CFG_URL,   O(n8n_api_url),          "", 0, 0, 0, W },
+    { "N8N_API_KEY",             CFG_STR,   O(n8n_api_key),          "", 0, 0, CFG_SECRET, W },
+    { "N8N_OWNER_EMAIL",         CFG_STR,   O(n8n_owner_email),      "", 0, 0, 0, W },
+    { "N8N_OWNER_PASSWORD",      CFG_STR,   O(n8n_owner_password),   "", 0, 0, CFG_SECRET, W },
+    { "TRACK_TIMEOUT_SECONDS",   CFG_INT,   O(track_timeout_seconds), "1800", 5, 604800, 0, W|R },
+    { "ORCH_RESULTS_TOKEN",      CFG_STR,   O(results_token),        "", 0, 0, CFG_SECRET, W|A|R },
+    { "WEBHOOK_MAX_ATTEMPTS",    CFG_INT,   O(webhook_max_attempts), "3", 1, 10, 0, W|R },
+    { "WEBHOOK_RETRY_BASE_MS",   CFG_INT,   O(webhook_retry_base_ms), "1000", 50, 600000, 0, W|R },
+    { "WEBHOOK_RETRY_MAX_MS",    CFG_INT,   O(webhook_retry_max_ms), "30000", 50, 3600000, 0, W|R },
+    { "WORKFLOW_BREAKER_FAILURES", CFG_INT, O(workflow_breaker_failures), "3", 1, 100, 0, W|R },
+    { "WORKFLOW_BREAKER_COOLDOWN_SECONDS", CFG_INT, O(workflow_breaker_cooldown_seconds), "300", 1, 86400, 0, W|R },
+    { "WORKFLOW_CONCURRENCY",    CFG_STR,   O(workflow_concurrency), "deep-market-analysis=forbid,default=allow", 0, 0, 0, W|R },
+    { "TRACK_POLL_SECONDS",      CFG_INT,   O(track_poll_seconds),   "5", 1, 3600, 0, W },
+    { "N8N_WORKFLOWS_REFRESH_SECONDS", CFG_INT, O(n8n_workflows_refresh_seconds), "300", 5, 86400, 0, W },
+    { "LEADER_TAKEOVER_SECONDS", CFG_INT,   O(leader_takeover_seconds), "15", 3, 600, 0, W },
+    { "OUTBOX_MAX_AGE_SECONDS",  CFG_INT,   O(outbox_max_age_seconds), "900", 10, 86400, 0, W },
+    { "WORKFLOW_CLAIMS",         CFG_STR,   O(workflow_claims),      "all", 0, 0, 0, W },
 };
+
+#undef W
+#undef A
+#undef R
+#undef C
 
 #define CFG_NVARS (sizeof cfg_vars / sizeof cfg_vars[0])
 
 size_t cfg_count(void) { return CFG_NVARS; }
 const char *cfg_name(size_t i) { return i < CFG_NVARS ? cfg_vars[i].name : NULL; }
 int cfg_is_secret(size_t i) { return i < CFG_NVARS && (cfg_vars[i].flags & CFG_SECRET); }
+unsigned cfg_progs(size_t i) { return i < CFG_NVARS ? cfg_vars[i].progs : 0; }
 
 static const char *cfg_env(const char *name, void *ctx)
 {
@@ -146,12 +170,40 @@ static int cfg_set(struct cfg *c, const struct cfg_var *v, const char *val,
         *(double *)(void *)field = d;
         return 0;
     }
-    case CFG_LEVEL:
-        if (strcmp(val, "debug") && strcmp(val, "info") && strcmp(val, "warn") && strcmp(val, "error")) {
-            snprintf(err, errlen, "%s: expected debug, info, warn or error, got \"%.40s\"", v->name, val);
+    case CFG_LEVEL: {
+        /* the seed's INFO, DEBUG, WARNING and ERROR too: stored as the
+         * lower-case name log_level_parse() knows */
+        static const char *const levels[][2] = {
+            { "debug", "debug" }, { "info", "info" }, { "warn", "warn" }, { "warning", "warn" },
+            { "error", "error" },
+        };
+        const char *canon = NULL;
+        for (size_t k = 0; k < sizeof levels / sizeof levels[0]; k++)
+            if (strcasecmp(val, levels[k][0]) == 0)
+                canon = levels[k][1];
+        if (!canon) {
+            snprintf(err, errlen, "%s: expected debug, info, warn (or warning) or error, in any case, got \"%.40s\"",
+                     v->name, val);
+            return -1;
+        }
+        val = canon;
+        break;
+    }
+    case CFG_PATH:
+        if (*val && *val != '/') {
+            snprintf(err, errlen, "%s: expected an absolute path (or nothing), got \"%.60s\"", v->name, val);
             return -1;
         }
         break;
+    case CFG_ADDR: {
+        unsigned char a[16];
+        if (inet_pton(AF_INET, val, a) != 1 && inet_pton(AF_INET6, val, a) != 1) {
+            snprintf(err, errlen, "%s: expected an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or ::, got \"%.60s\"",
+                     v->name, val);
+            return -1;
+        }
+        break;
+    }
     case CFG_URL:
         if (*val && strncmp(val, "http://", 7) && strncmp(val, "https://", 8)) {
             snprintf(err, errlen, "%s: expected an http:// or https:// URL (or nothing), got \"%.60s\"",
@@ -178,8 +230,8 @@ static int cfg_set(struct cfg *c, const struct cfg_var *v, const char *val,
         }
     }
     size_t n = strlen(val);
-    if (n > 4096) {
-        snprintf(err, errlen, "%s: longer than 4096 bytes", v->name);
+    if (n > CFG_MAX_VALUE) {
+        snprintf(err, errlen, "%s: longer than %d bytes", v->name, CFG_MAX_VALUE);
         return -1;
     }
     char *s = strdup(val);
@@ -213,15 +265,100 @@ static int cfg_check_pairs(const char *s)
     return n >= 1 && n <= 8 ? 0 : -1;
 }
 
-int cfg_load_from(struct cfg *c, cfg_getter get, void *ctx, char *err, size_t errlen)
+/* Read the secret of variable var (for the message) from path into out
+ * (at most CFG_MAX_VALUE bytes and a terminating NUL), without its trailing
+ * newlines.  Only a regular file is read (a FIFO could block the start).
+ * Returns 0, or -1 with err naming var and path (never the contents). */
+static int cfg_read_file(const char *var, const char *path, char *out, size_t cap, char *err, size_t errlen)
 {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot read %.200s: %s", var, path, strerror(errno));
+        return -1;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+        snprintf(err, errlen, "%s: %.200s is not a regular file", var, path);
+        close(fd);
+        return -1;
+    }
+    size_t len = 0;
+    for (;;) {
+        ssize_t r = read(fd, out + len, cap - 1 - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            snprintf(err, errlen, "%s: cannot read %.200s: %s", var, path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+        if (len == cap - 1) {
+            char extra;
+            ssize_t more;
+            while ((more = read(fd, &extra, 1)) < 0 && errno == EINTR)
+                ;
+            if (more != 0) {
+                snprintf(err, errlen, "%s: %.200s is larger than %zu bytes", var, path, cap - 1);
+                close(fd);
+                return -1;
+            }
+            break;
+        }
+    }
+    close(fd);
+    if (memchr(out, '\0', len)) {
+        snprintf(err, errlen, "%s: %.200s contains a NUL byte", var, path);
+        return -1;
+    }
+    while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == '\r'))
+        len--;
+    out[len] = '\0';
+    return 0;
+}
+
+/* The value of v for a load by progs: the environment's (or its X_FILE's,
+ * read into secret), else the default.  Returns the value (borrowed from
+ * get, secret or the table) or NULL with err set; *from_file tells the
+ * caller to wipe secret after use. */
+static const char *cfg_lookup(const struct cfg_var *v, unsigned progs, cfg_getter get, void *ctx,
+                              char *secret, size_t cap, int *from_file, char *err, size_t errlen)
+{
+    *from_file = 0;
+    if (!(v->progs & progs))
+        return v->def;                      /* another program's setting: not even looked at */
+    const char *val = get(v->name, ctx);
+    if (v->flags & CFG_SECRET) {
+        char fname[96];
+        snprintf(fname, sizeof fname, "%s_FILE", v->name);
+        const char *path = get(fname, ctx);
+        if (path && *path) {
+            if (val && *val) {
+                snprintf(err, errlen, "%s and %s are both set: set only one of them", v->name, fname);
+                return NULL;
+            }
+            if (cfg_read_file(fname, path, secret, cap, err, errlen) < 0)
+                return NULL;
+            *from_file = 1;
+            return secret;
+        }
+    }
+    return val ? val : v->def;
+}
+
+int cfg_load_from_prog(struct cfg *c, unsigned progs, cfg_getter get, void *ctx, char *err, size_t errlen)
+{
+    char secret[CFG_MAX_VALUE + 2];         /* one file's contents; wiped after use */
     memset(c, 0, sizeof *c);
     for (size_t i = 0; i < CFG_NVARS; i++) {
-        const struct cfg_var *v = &cfg_vars[i];
-        const char *val = get(v->name, ctx);
-        if (!val)
-            val = v->def;
-        if (cfg_set(c, v, val, err, errlen) < 0) {
+        int from_file;
+        const char *val = cfg_lookup(&cfg_vars[i], progs, get, ctx, secret, sizeof secret, &from_file, err, errlen);
+        int rc = val ? cfg_set(c, &cfg_vars[i], val, err, errlen) : -1;
+        if (from_file)
+            explicit_bzero(secret, sizeof secret);   /* not elided like a memset before return */
+        if (rc < 0) {
             cfg_free(c);
             return -1;
         }
@@ -273,6 +410,16 @@ int cfg_load_from(struct cfg *c, cfg_getter get, void *ctx, char *err, size_t er
     return 0;
 }
 
+int cfg_load_from(struct cfg *c, cfg_getter get, void *ctx, char *err, size_t errlen)
+{
+    return cfg_load_from_prog(c, CFG_PROG_ALL, get, ctx, err, errlen);
+}
+
+int cfg_load_prog(struct cfg *c, unsigned progs, char *err, size_t errlen)
+{
+    return cfg_load_from_prog(c, progs, cfg_env, NULL, err, errlen);
+}
+
 int cfg_load(struct cfg *c, char *err, size_t errlen)
 {
     return cfg_load_from(c, cfg_env, NULL, err, errlen);
@@ -282,7 +429,7 @@ void cfg_free(struct cfg *c)
 {
     for (size_t i = 0; i < CFG_NVARS; i++) {
         const struct cfg_var *v = &cfg_vars[i];
-        if (v->type == CFG_STR || v->type == CFG_URL || v->type == CFG_LEVEL) {
+        if (v->type != CFG_INT && v->type != CFG_DBL) {
             char **p = (char **)(void *)((char *)c + v->off);
             free(*p);
             *p = NULL;

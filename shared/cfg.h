@@ -1,8 +1,20 @@
 /* cfg: the environment, read once at startup into one struct.
  *
- * Every variable is declared in one table (cfg.c) with its type, default and
- * bounds; an invalid value makes cfg_load() fail with a message naming the
- * variable.  Secrets are flagged so that nothing ever prints them. */
+ * Every variable is declared in one table (cfg.c) with its type, default,
+ * bounds and the programs that read it; an invalid value makes the load fail
+ * with a message naming the variable.  Secrets are flagged so that nothing
+ * ever prints them.
+ *
+ * Each program reads only its own settings (cfg_load_prog): the others keep
+ * their defaults without the environment being looked at, so orch-api never
+ * holds an LLM key or the Telegram token, and a bad worker-only value does
+ * not stop it.
+ *
+ * Every secret X may instead come from a file named by X_FILE (systemd's
+ * LoadCredential=, Docker or Kubernetes secrets): X and X_FILE both set is
+ * an error; the file must be a regular file of at most 4097 bytes; trailing
+ * newlines (\n, \r\n) are stripped; the contents are then checked like
+ * the value itself.  An unreadable file is a startup error naming X_FILE. */
 #ifndef CFG_H
 #define CFG_H
 
@@ -17,7 +29,11 @@ struct cfg {
     /* API */
     char *api_token;             /* ORCHESTRATOR_API_TOKEN (secret); empty: control disabled */
     long  port;                  /* ORCHESTRATOR_PORT */
-    char *log_level;             /* LOG_LEVEL: debug|info|warn|error */
+    char *listen;                /* ORCHESTRATOR_LISTEN: the address nginx listens on (render.sh) */
+    char *log_level;             /* LOG_LEVEL: debug|info|warn|error (any case, "warning" = warn) */
+    char *log_file;              /* LOG_FILE: absolute path the JSON lines go to; empty: stderr */
+    /* orchctl */
+    char *url;                   /* ORCH_URL: the API's base URL as orchctl reaches it */
     /* n8n */
     char *n8n_base_url;          /* N8N_BASE_URL; empty: dry run */
     char *n8n_auth_header;       /* N8N_WEBHOOK_AUTH_HEADER: header name sent with webhooks */
@@ -99,14 +115,31 @@ struct cfg {
                                   * their idempotency key (POST /claims) when they start */
 };
 
+/* The programs, as a mask: which settings a load reads. */
+enum cfg_prog {
+    CFG_PROG_WORKER = 1u << 0,   /* orch-worker */
+    CFG_PROG_API    = 1u << 1,   /* orch-api */
+    CFG_PROG_REPLAY = 1u << 2,   /* orch-replay */
+    CFG_PROG_CTL    = 1u << 3,   /* orchctl */
+};
+#define CFG_PROG_ALL 0xfu
+
 /* A source of variables: returns the value of name or NULL when unset. */
 typedef const char *(*cfg_getter)(const char *name, void *ctx);
 
-/* Fill c from the process environment.  Returns 0, or -1 with a message
- * naming the variable in err.  On failure c holds nothing to free. */
-int cfg_load(struct cfg *c, char *err, size_t errlen) __attribute__((warn_unused_result));
+/* Fill c from the process environment with the settings of the programs in
+ * progs (a mask of CFG_PROG_*); every other field gets its default.
+ * Returns 0, or -1 with a message naming the variable in err.  On failure c
+ * holds nothing to free. */
+int cfg_load_prog(struct cfg *c, unsigned progs, char *err, size_t errlen) __attribute__((warn_unused_result));
 
-/* Same, reading variables through get(name, ctx): for tests. */
+/* Same, reading variables through get(name, ctx): tests, and orchctl's
+ * environment-then-file lookup. */
+int cfg_load_from_prog(struct cfg *c, unsigned progs, cfg_getter get, void *ctx, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* cfg_load_prog / cfg_load_from_prog with CFG_PROG_ALL: every setting. */
+int cfg_load(struct cfg *c, char *err, size_t errlen) __attribute__((warn_unused_result));
 int cfg_load_from(struct cfg *c, cfg_getter get, void *ctx, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
@@ -118,5 +151,7 @@ void cfg_free(struct cfg *c);
 size_t cfg_count(void);
 const char *cfg_name(size_t i);
 int cfg_is_secret(size_t i);
+/* The CFG_PROG_* mask of the programs that read the i-th variable (0 past the end). */
+unsigned cfg_progs(size_t i);
 
 #endif

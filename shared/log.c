@@ -2,9 +2,12 @@
 #include "config.h"
 #include "log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -13,6 +16,52 @@ static const char *log_prog = "orchestrator";
 static enum log_level log_min = LOG_INFO;
 static const char *const log_names[] = { "debug", "info", "warn", "error" };
 static char log_cycle[64];
+static int log_fd = STDERR_FILENO;     /* where the lines go */
+static char log_path[4097];            /* LOG_FILE, "" for stderr */
+
+/* Open path for appending.  Returns the descriptor or -1 (errno set). */
+static int log_open(const char *path)
+{
+    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+}
+
+int log_set_file(const char *path)
+{
+    if (!path || !*path)
+        return 0;
+    if (strlen(path) >= sizeof log_path) {
+        fprintf(stderr, "%s: LOG_FILE: path longer than %zu bytes\n", log_prog, sizeof log_path - 1);
+        return -1;
+    }
+    int fd = log_open(path);
+    if (fd < 0) {
+        fprintf(stderr, "%s: LOG_FILE: cannot open %s: %s\n", log_prog, path, strerror(errno));
+        return -1;
+    }
+    if (log_fd != STDERR_FILENO)
+        close(log_fd);
+    log_fd = fd;
+    memcpy(log_path, path, strlen(path) + 1);
+    return 0;
+}
+
+int log_reopen(void)
+{
+    if (!log_path[0])
+        return 0;
+    int saved = errno;
+    int fd = log_open(log_path);
+    if (fd < 0) {
+        errno = saved;
+        return -1;
+    }
+    if (fd != log_fd) {
+        dup2(fd, log_fd);           /* atomic: a write goes to the old or the new file */
+        close(fd);
+    }
+    errno = saved;
+    return 0;
+}
 
 void log_set_cycle(const char *cycle_id)
 {
@@ -28,8 +77,10 @@ void log_init(const char *prog, enum log_level level)
 enum log_level log_level_parse(const char *name)
 {
     for (int i = 0; i < 4; i++)
-        if (name && strcmp(name, log_names[i]) == 0)
+        if (name && strcasecmp(name, log_names[i]) == 0)
             return (enum log_level)i;
+    if (name && strcasecmp(name, "warning") == 0)
+        return LOG_WARN;
     return LOG_INFO;
 }
 
@@ -148,6 +199,6 @@ void log_event(enum log_level level, const char *event, const char *spec, ...)
         len = cap - 1;
     buf[len++] = '}';
     buf[len++] = '\n';
-    ssize_t w = write(STDERR_FILENO, buf, len);
+    ssize_t w = write(log_fd, buf, len);
     (void)w;
 }

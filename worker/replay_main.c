@@ -128,11 +128,15 @@ int main(int argc, char **argv)
 
     struct cfg cfg;
     char err[512];
-    if (cfg_load(&cfg, err, sizeof err) < 0) {
+    if (cfg_load_prog(&cfg, CFG_PROG_REPLAY, err, sizeof err) < 0) {
         fprintf(stderr, "orch-replay: configuration error: %s\n", err);
         return 1;
     }
     log_init("replay", verbose ? log_level_parse(cfg.log_level) : LOG_WARN);
+    if (log_set_file(cfg.log_file) < 0) {
+        cfg_free(&cfg);
+        return 1;
+    }
     /* the simulated workflows are "sent": the cycle acts as with n8n */
     free(cfg.n8n_base_url);
     cfg.n8n_base_url = strdup("http://replay.invalid");

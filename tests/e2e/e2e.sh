@@ -327,7 +327,7 @@ check "promtool check metrics: silent, exit 0 (exit $promtool_rc)" test "$promto
 missing=
 for m in orchestrator_decisions_total orchestrator_successful_decisions orchestrator_success_rate \
          orchestrator_mode_switches_total orchestrator_system_load orchestrator_market_volatility \
-         orchestrator_running api_health_dexscreener api_health_pumpfun api_health_tradermade api_health_birdeye; do
+         orchestrator_running api_health_dexscreener api_health_pump_fun api_health_tradermade api_health_birdeye; do
   grep -Eq "^$m(\{| )" "$T/metrics.txt" || missing="$missing $m"
 done
 check "seed metrics present${missing:+ (missing:$missing)}" test -z "$missing"

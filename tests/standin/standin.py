@@ -140,6 +140,8 @@ CONFIG_DOC = {
     "retry_after": "retry-after header of 429 answers, seconds (default 2)",
     "seed": "seed of the deterministic random walks (TraderMade, Birdeye); setting it restarts them",
     "dex_m5": "number: every DexScreener pair's priceChange.m5; null: the fixture's values",
+    "dex_token_name": "string: the baseToken.name of the first DexScreener pair (market text with markup, "
+                      "for the dashboard's test); null: the fixture's",
     "dex_created_ago_s": "number: shift pairCreatedAt so the newest pair is this many seconds old; "
                          "null: the fixture's values",
     "tradermade_key": "the api_key TraderMade accepts (default test-tm-key)",
@@ -193,6 +195,7 @@ def default_config() -> dict:
         "seed": 1,
         "dex_m5": None,
         "dex_created_ago_s": None,
+        "dex_token_name": None,
         "tradermade_key": "test-tm-key",
         "tradermade_step_bp": 0.5,
         "stale": False,
@@ -477,6 +480,12 @@ class DexScreener(Service):
                 pc["m5"] = m5
             if shift and is_number(p.get("pairCreatedAt")):
                 p["pairCreatedAt"] = int(p["pairCreatedAt"] + shift)
+        name = req.cfg.get("dex_token_name")
+        if name is not None and pairs and isinstance(pairs[0], dict):
+            base = pairs[0].get("baseToken")
+            if not isinstance(base, dict):
+                base = pairs[0]["baseToken"] = {}
+            base["name"] = name
         return pairs
 
     def search(self, req, m):
@@ -1428,6 +1437,7 @@ def _workflow_list(k, v):
 CONFIG_CHECKS = {
     "slow_seconds": _num(0, 3600), "timeout_seconds": _num(0, 3600), "retry_after": _num(0, 86400, integer=True),
     "seed": _num(integer=True), "dex_m5": _num(nullable=True), "dex_created_ago_s": _num(nullable=True),
+    "dex_token_name": _str(nullable=True),
     "tradermade_key": _str(), "tradermade_step_bp": _num(0, 10000), "stale": _bool,
     "birdeye_key": _str(nullable=True), "pumpfun_coins": _list_or_null, "n8n_paths": _paths,
     "n8n_response": _any, "n8n_auth": _auth, "telegram_token": _str(nullable=True),

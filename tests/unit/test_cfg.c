@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cfg.h"
 
@@ -24,14 +25,14 @@ struct fake_env {
     const char *name[FAKE_MAX];
     const char *value[FAKE_MAX];
     int asked;                      /* how many lookups the loader made */
-    const char *asked_names[256];
+    char asked_names[256][96];      /* copies: X_FILE names live on the loader's stack */
 };
 
 static const char *fake_get(const char *name, void *ctx)
 {
     struct fake_env *e = ctx;
     if (e->asked < 256)
-        e->asked_names[e->asked] = name;
+        snprintf(e->asked_names[e->asked], sizeof e->asked_names[0], "%s", name);
     e->asked++;
     for (int i = 0; i < e->n; i++)
         if (strcmp(e->name[i], name) == 0)
@@ -77,7 +78,7 @@ static void assert_cfg_empty(const struct cfg *c)
         c->pumpfun_base_url, c->tradermade_base_url, c->tradermade_api_key, c->forex_pairs,
         c->birdeye_base_url, c->birdeye_api_key, c->groq_api_key, c->groq_base_url, c->groq_model,
         c->openai_api_key, c->openai_base_url, c->openai_model, c->llm_base_url, c->llm_api_key,
-        c->llm_model, c->llm_prompt_file,
+        c->llm_model, c->llm_prompt_file, c->log_file, c->listen, c->url,
     };
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         assert_null(strs[i]);
@@ -168,14 +169,25 @@ static void test_every_variable_is_read_once(void **state)
     char err[256];
     assert_int_equal(cfg_load_from(&c, fake_get, &e, err, sizeof err), 0);
     cfg_free(&c);
-    assert_int_equal((size_t)e.asked, cfg_count());
+    /* every variable once, and each secret's X_FILE once */
+    size_t nsecret = 0;
+    for (size_t i = 0; i < cfg_count(); i++)
+        nsecret += cfg_is_secret(i) != 0;
+    assert_int_equal((size_t)e.asked, cfg_count() + nsecret);
     for (size_t i = 0; i < cfg_count(); i++) {
-        int seen = 0;
-        for (int k = 0; k < e.asked && k < 256; k++)
+        char fname[96];
+        snprintf(fname, sizeof fname, "%s_FILE", cfg_name(i));
+        int seen = 0, seen_file = 0;
+        for (int k = 0; k < e.asked && k < 256; k++) {
             if (strcmp(e.asked_names[k], cfg_name(i)) == 0)
                 seen++;
+            if (strcmp(e.asked_names[k], fname) == 0)
+                seen_file++;
+        }
         if (seen != 1)
             fail_msg("%s looked up %d times", cfg_name(i), seen);
+        if (seen_file != (cfg_is_secret(i) ? 1 : 0))
+            fail_msg("%s looked up %d times", fname, seen_file);
     }
 }
 
@@ -258,9 +270,241 @@ static void test_log_level(void **state)
     expect_reject("LOG_LEVEL", "verbose", "verbose");
     expect_reject("LOG_LEVEL", "", NULL);
     expect_reject("LOG_LEVEL", "info ", NULL);
+    expect_reject("LOG_LEVEL", "warnings", NULL);
+    expect_reject("LOG_LEVEL", "WARN ", NULL);
     const char *ok[] = { "debug", "info", "warn", "error" };
     for (size_t i = 0; i < 4; i++)
         expect_accept("LOG_LEVEL", ok[i]);
+    /* the seed's values, in any case; WARNING is warn; stored in lower case */
+    static const char *const seed[][2] = {
+        { "INFO", "info" }, { "DEBUG", "debug" }, { "WARNING", "warn" }, { "ERROR", "error" },
+        { "Warn", "warn" }, { "warning", "warn" }, { "WARN", "warn" }, { "Info", "info" },
+    };
+    for (size_t i = 0; i < sizeof seed / sizeof seed[0]; i++) {
+        struct cfg c;
+        char err[256];
+        if (load_with(&c, err, sizeof err, "LOG_LEVEL", seed[i][0], (const char *)NULL) != 0)
+            fail_msg("LOG_LEVEL=%s rejected: %s", seed[i][0], err);
+        assert_string_equal(c.log_level, seed[i][1]);
+        cfg_free(&c);
+    }
+}
+
+static void test_log_file_and_listen(void **state)
+{
+    (void)state;
+    struct cfg c;
+    char err[256];
+    assert_int_equal(load_with(&c, err, sizeof err, (const char *)NULL), 0);
+    assert_string_equal(c.log_file, "");
+    assert_string_equal(c.listen, "127.0.0.1");
+    assert_string_equal(c.url, "http://127.0.0.1:8080");
+    cfg_free(&c);
+    expect_accept("LOG_FILE", "/var/log/ai-orchestrator/api.log");
+    expect_reject("LOG_FILE", "relative/api.log", "absolute");
+    expect_accept("ORCHESTRATOR_LISTEN", "0.0.0.0");
+    expect_accept("ORCHESTRATOR_LISTEN", "::");
+    expect_accept("ORCHESTRATOR_LISTEN", "10.1.2.3");
+    expect_accept("ORCHESTRATOR_LISTEN", "fd00::1");
+    expect_reject("ORCHESTRATOR_LISTEN", "localhost", "IPv4");
+    expect_reject("ORCHESTRATOR_LISTEN", "127.0.0.1:80", NULL);
+    expect_reject("ORCHESTRATOR_LISTEN", "", NULL);
+    expect_reject("ORCH_URL", "127.0.0.1:8080", "http");
+}
+
+/* ---- secrets from files (X_FILE) ------------------------------------------ */
+
+/* A temporary file with n bytes of data; its path in path (caller unlinks). */
+static void temp_file(char path[64], const char *data, size_t n)
+{
+    snprintf(path, 64, "/tmp/test_cfg.XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, n), (ssize_t)n);
+    close(fd);
+}
+
+static void test_secret_files(void **state)
+{
+    (void)state;
+    struct cfg c;
+    char err[512], path[64];
+
+    /* every secret can come from its file; one trailing newline (or CRLF) stripped */
+    temp_file(path, "gsk_from_file\n", 14);
+    assert_int_equal(load_with(&c, err, sizeof err, "GROQ_API_KEY_FILE", path, (const char *)NULL), 0);
+    assert_string_equal(c.groq_api_key, "gsk_from_file");
+    cfg_free(&c);
+    unlink(path);
+    temp_file(path, "tok\r\n\n", 6);
+    assert_int_equal(load_with(&c, err, sizeof err, "ORCHESTRATOR_API_TOKEN_FILE", path,
+                               "TELEGRAM_BOT_TOKEN_FILE", path, "DATABASE_URL_FILE", path,
+                               (const char *)NULL), 0);
+    assert_string_equal(c.api_token, "tok");
+    assert_string_equal(c.telegram_bot_token, "tok");
+    assert_string_equal(c.database_url, "tok");
+    cfg_free(&c);
+
+    /* X and X_FILE both set: an error naming both, never the value */
+    assert_int_equal(load_with(&c, err, sizeof err, "OPENAI_API_KEY", "sk-SECRETVALUE",
+                               "OPENAI_API_KEY_FILE", path, (const char *)NULL), -1);
+    assert_non_null(strstr(err, "OPENAI_API_KEY and OPENAI_API_KEY_FILE"));
+    assert_null(strstr(err, "SECRETVALUE"));
+    assert_cfg_empty(&c);
+    /* an empty X_FILE is unset; an empty X beside X_FILE is unset too */
+    assert_int_equal(load_with(&c, err, sizeof err, "OPENAI_API_KEY", "sk-1", "OPENAI_API_KEY_FILE", "",
+                               (const char *)NULL), 0);
+    assert_string_equal(c.openai_api_key, "sk-1");
+    cfg_free(&c);
+    assert_int_equal(load_with(&c, err, sizeof err, "OPENAI_API_KEY", "", "OPENAI_API_KEY_FILE", path,
+                               (const char *)NULL), 0);
+    assert_string_equal(c.openai_api_key, "tok");
+    cfg_free(&c);
+    unlink(path);
+
+    /* unreadable, missing, a directory: a startup error naming X_FILE and the path */
+    assert_int_equal(load_with(&c, err, sizeof err, "N8N_OWNER_PASSWORD_FILE", "/nonexistent/pw",
+                               "N8N_OWNER_EMAIL", "o@x.invalid", (const char *)NULL), -1);
+    assert_non_null(strstr(err, "N8N_OWNER_PASSWORD_FILE"));
+    assert_non_null(strstr(err, "/nonexistent/pw"));
+    assert_cfg_empty(&c);
+    assert_int_equal(load_with(&c, err, sizeof err, "LLM_API_KEY_FILE", "/tmp", (const char *)NULL), -1);
+    assert_non_null(strstr(err, "LLM_API_KEY_FILE"));
+    assert_non_null(strstr(err, "regular file"));
+
+    /* bounded: 4096 bytes of secret pass, one more is refused */
+    char *big = malloc(4200);
+    assert_non_null(big);
+    memset(big, 'k', 4200);
+    big[4096] = '\n';
+    temp_file(path, big, 4097);
+    assert_int_equal(load_with(&c, err, sizeof err, "BIRDEYE_API_KEY_FILE", path, (const char *)NULL), 0);
+    assert_int_equal(strlen(c.birdeye_api_key), 4096);
+    cfg_free(&c);
+    unlink(path);
+    temp_file(path, big, 4200);
+    assert_int_equal(load_with(&c, err, sizeof err, "BIRDEYE_API_KEY_FILE", path, (const char *)NULL), -1);
+    assert_non_null(strstr(err, "BIRDEYE_API_KEY_FILE"));
+    assert_non_null(strstr(err, "larger than"));
+    assert_cfg_empty(&c);
+    unlink(path);
+    free(big);
+
+    /* the contents are checked like a value: a line break inside is refused,
+     * and the message does not show the secret */
+    temp_file(path, "SECRETLINE1\nline2\n", 18);
+    assert_int_equal(load_with(&c, err, sizeof err, "TRADERMADE_API_KEY_FILE", path, (const char *)NULL), -1);
+    assert_non_null(strstr(err, "TRADERMADE_API_KEY"));
+    assert_null(strstr(err, "SECRETLINE1"));
+    unlink(path);
+    temp_file(path, "a\0b", 3);
+    assert_int_equal(load_with(&c, err, sizeof err, "N8N_API_KEY_FILE", path, (const char *)NULL), -1);
+    assert_non_null(strstr(err, "NUL"));
+    unlink(path);
+
+    /* the names of the brief: each one reads its file */
+    static const char *const names[] = {
+        "GROQ_API_KEY_FILE", "OPENAI_API_KEY_FILE", "LLM_API_KEY_FILE", "TRADERMADE_API_KEY_FILE",
+        "BIRDEYE_API_KEY_FILE", "TELEGRAM_BOT_TOKEN_FILE", "N8N_API_KEY_FILE", "N8N_WEBHOOK_AUTH_VALUE_FILE",
+        "N8N_OWNER_PASSWORD_FILE", "ORCHESTRATOR_API_TOKEN_FILE", "ORCH_RESULTS_TOKEN_FILE",
+        "DATABASE_URL_FILE", "API_DATABASE_URL_FILE",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (load_with(&c, err, sizeof err, names[i], "/nonexistent/x", (const char *)NULL) != -1 ||
+            !strstr(err, names[i]))
+            fail_msg("%s is not read: \"%s\"", names[i], err);
+    }
+}
+
+/* ---- each program reads only its settings ---------------------------------- */
+
+static void test_program_masks(void **state)
+{
+    (void)state;
+    struct fake_env e;
+    struct cfg c;
+    char err[512];
+
+    /* the API's load: LLM keys, the Telegram token and the n8n owner's
+     * password stay empty even when set, and their _FILE is not opened */
+    memset(&e, 0, sizeof e);
+    fake_set(&e, "GROQ_API_KEY", "gsk-worker-secret");
+    fake_set(&e, "OPENAI_API_KEY", "sk-worker-secret");
+    fake_set(&e, "LLM_API_KEY_FILE", "/nonexistent/llm-key");
+    fake_set(&e, "TELEGRAM_BOT_TOKEN", "123:tg");
+    fake_set(&e, "N8N_OWNER_EMAIL", "o@x.invalid");
+    fake_set(&e, "N8N_OWNER_PASSWORD", "pw");
+    fake_set(&e, "N8N_WEBHOOK_AUTH_VALUE", "hook-secret");
+    fake_set(&e, "DATABASE_URL", "host=/x user=orch_worker password=w");
+    fake_set(&e, "ORCHESTRATOR_API_TOKEN", "api-tok");
+    fake_set(&e, "API_DATABASE_URL", "dbname=o user=orch_api");
+    fake_set(&e, "LOG_LEVEL", "WARNING");
+    /* and invalid worker-only values */
+    fake_set(&e, "LEARN_EPSILON", "often");
+    fake_set(&e, "LLM_TIMEOUT_MS", "1");
+    fake_set(&e, "FOREX_PAIRS", "nope");
+    fake_set(&e, "WEBHOOK_MAX_ATTEMPTS", "-1");
+    assert_int_equal(cfg_load_from_prog(&c, CFG_PROG_API, fake_get, &e, err, sizeof err), 0);
+    assert_string_equal(c.groq_api_key, "");
+    assert_string_equal(c.openai_api_key, "");
+    assert_string_equal(c.llm_api_key, "");
+    assert_string_equal(c.telegram_bot_token, "");
+    assert_string_equal(c.n8n_owner_password, "");
+    assert_string_equal(c.n8n_auth_value, "");
+    assert_string_equal(c.database_url, "dbname=orchestrator user=orch_worker");   /* the default */
+    assert_string_equal(c.api_token, "api-tok");
+    assert_string_equal(c.api_database_url, "dbname=o user=orch_api");
+    assert_string_equal(c.log_level, "warn");
+    assert_float_equal(c.learn_epsilon, 0.05, 1e-12);
+    cfg_free(&c);
+    for (int k = 0; k < e.asked && k < 256; k++)
+        for (size_t i = 0; i < cfg_count(); i++)
+            if (strncmp(e.asked_names[k], cfg_name(i), strlen(cfg_name(i))) == 0 &&
+                (e.asked_names[k][strlen(cfg_name(i))] == '\0' ||
+                 strcmp(e.asked_names[k] + strlen(cfg_name(i)), "_FILE") == 0) &&
+                !(cfg_progs(i) & CFG_PROG_API))
+                fail_msg("the API looked up %s", e.asked_names[k]);
+
+    /* the same environment stops the worker, naming the bad variable */
+    assert_int_equal(cfg_load_from_prog(&c, CFG_PROG_WORKER, fake_get, &e, err, sizeof err), -1);
+    assert_non_null(strstr(err, "LEARN_EPSILON"));
+    assert_cfg_empty(&c);
+
+    /* a bad API value stops the API, not the worker */
+    memset(&e, 0, sizeof e);
+    fake_set(&e, "ORCHESTRATOR_LISTEN", "everywhere");
+    fake_set(&e, "API_DATABASE_URL", "x\001");
+    assert_int_equal(cfg_load_from_prog(&c, CFG_PROG_API, fake_get, &e, err, sizeof err), -1);
+    assert_int_equal(cfg_load_from_prog(&c, CFG_PROG_WORKER, fake_get, &e, err, sizeof err), 0);
+    cfg_free(&c);
+
+    /* the worker holds its secrets; orchctl only the URL and the API token */
+    memset(&e, 0, sizeof e);
+    fake_set(&e, "GROQ_API_KEY", "gsk-w");
+    fake_set(&e, "ORCHESTRATOR_API_TOKEN", "api-tok");
+    fake_set(&e, "ORCH_URL", "http://10.0.0.1:8080/");
+    assert_int_equal(cfg_load_from_prog(&c, CFG_PROG_WORKER, fake_get, &e, err, sizeof err), 0);
+    assert_string_equal(c.groq_api_key, "gsk-w");
+    cfg_free(&c);
+    assert_int_equal(cfg_load_from_prog(&c, CFG_PROG_CTL, fake_get, &e, err, sizeof err), 0);
+    assert_string_equal(c.groq_api_key, "");
+    assert_string_equal(c.api_token, "api-tok");
+    assert_string_equal(c.url, "http://10.0.0.1:8080");
+    cfg_free(&c);
+
+    /* every variable is read by at least one program; the secrets the API
+     * must never hold are not in its mask */
+    static const char *const worker_secrets[] = {
+        "GROQ_API_KEY", "OPENAI_API_KEY", "LLM_API_KEY", "TELEGRAM_BOT_TOKEN", "N8N_OWNER_PASSWORD",
+        "N8N_API_KEY", "N8N_WEBHOOK_AUTH_VALUE", "TRADERMADE_API_KEY", "BIRDEYE_API_KEY", "DATABASE_URL",
+    };
+    for (size_t i = 0; i < cfg_count(); i++) {
+        if (!cfg_progs(i))
+            fail_msg("%s is read by no program", cfg_name(i));
+        for (size_t k = 0; k < sizeof worker_secrets / sizeof worker_secrets[0]; k++)
+            if (strcmp(cfg_name(i), worker_secrets[k]) == 0 && (cfg_progs(i) & (CFG_PROG_API | CFG_PROG_CTL)))
+                fail_msg("%s is read by the API or orchctl", cfg_name(i));
+    }
 }
 
 static void test_urls(void **state)
@@ -575,6 +819,9 @@ int main(void)
         cmocka_unit_test(test_port_bounds),
         cmocka_unit_test(test_other_numbers),
         cmocka_unit_test(test_log_level),
+        cmocka_unit_test(test_log_file_and_listen),
+        cmocka_unit_test(test_secret_files),
+        cmocka_unit_test(test_program_masks),
         cmocka_unit_test(test_urls),
         cmocka_unit_test(test_url_trailing_slashes_stripped),
         cmocka_unit_test(test_cross_checks),
