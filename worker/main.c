@@ -22,7 +22,7 @@
  * point: a decision under way is abandoned before it records anything,
  * webhooks in flight get up to a second to answer (the others stay
  * 'sending' for the next leader to reconcile), the lease is released so a
- * standby takes over at once.  SIGHUP is logged and otherwise ignored. */
+ * standby takes over at once.  SIGHUP reopens LOG_FILE (logrotate). */
 #include "config.h"
 
 #include <errno.h>
@@ -111,7 +111,11 @@ static int worker_signals(struct worker *w)
             w->stop = 1;
             w->abandon = 1;
         } else if (si.ssi_signo == SIGHUP) {
-            log_event(LOG_INFO, "worker.sighup", "s:detail", "nothing to reload");
+            /* logrotate moved LOG_FILE away: write to a new one */
+            if (log_reopen() < 0)
+                log_event(LOG_ERROR, "log.reopen_failed", "s:error", strerror(errno));
+            else
+                log_event(LOG_INFO, "log.reopened", NULL);
         }
     }
     return w->stop;
@@ -686,11 +690,15 @@ int main(int argc, char **argv)
     static struct worker w;
     struct cfg cfg;
     char err[512];
-    if (cfg_load(&cfg, err, sizeof err) < 0) {
+    if (cfg_load_prog(&cfg, CFG_PROG_WORKER, err, sizeof err) < 0) {
         fprintf(stderr, "orch-worker: configuration error: %s\n", err);
         return 1;
     }
     log_init("worker", log_level_parse(cfg.log_level));
+    if (log_set_file(cfg.log_file) < 0) {
+        cfg_free(&cfg);
+        return 1;
+    }
     if (http_global_init() < 0) {
         log_event(LOG_ERROR, "worker.fatal", "s:error", "libcurl initialisation failed");
         cfg_free(&cfg);

@@ -193,3 +193,21 @@ for f in sys.argv[1:]:
         json.loads(line)
 " "$LOGF" "$ROTATED"
 note "the log file had $(wc -l < "$LOGF") lines after the reopen, the rotated one $(wc -l < "$ROTATED")"
+
+# ---- the installed worker: LOG_FILE, and SIGHUP reopens it instead of stopping it --------------
+WLOG=$T/log/files/worker.log
+unset LEARN_EPSILON LLM_API_KEY_FILE TELEGRAM_BOT_TOKEN
+stack_spawn worker "$T/log/worker-stderr.log" env LOG_FILE="$WLOG" N8N_BASE_URL= \
+  LLM_PROMPT_FILE="$top_srcdir/worker/prompt.txt" "$R/usr/bin/orch-worker"
+check "the installed worker writes its JSON lines to LOG_FILE" \
+  wait_for 15 bash -c "grep -q '\"event\":\"worker.start\"' '$WLOG'"
+mv "$WLOG" "$WLOG.1"
+kill -HUP "${STACK_PID[worker]}"
+check "SIGHUP: the worker reopens LOG_FILE (log.reopened in the new file)" \
+  wait_for 10 bash -c "grep -q '\"event\":\"log.reopened\"' '$WLOG'"
+check "... and goes on running" stack_alive worker
+check "... holding the new file, not the moved one" \
+  bash -c "ls -l /proc/${STACK_PID[worker]}/fd | grep -q -- '-> $WLOG\$' && ! ls -l /proc/${STACK_PID[worker]}/fd | grep -q -- '-> $WLOG.1\$'"
+stack_stop_worker TERM
+check "the worker stops on SIGTERM (exit 0), its last line in the new file" \
+  bash -c "[ '$STACK_WORKER_STATUS' = 0 ] && grep -q '\"event\":\"worker.stop\"' '$WLOG'"
