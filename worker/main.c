@@ -81,6 +81,7 @@ struct worker {
     int commands_due;             /* look at control_commands */
     int in_answers;               /* worker_answers is running (not re-entered by the idle hook) */
     int in_commands;              /* worker_commands is running */
+    int in_cycle;                 /* a decision is being made (the idle hook records answers) */
     int claims_due;               /* reconcile triggers whose key was claimed */
     double beat_ms;               /* last heartbeat (monotonic) */
     time_t last_prune;
@@ -482,7 +483,10 @@ static int worker_idle(void *user)
         if (lease_leader(&w->lease)) {
             if (w->commands_due && worker_commands(w) < 0)
                 worker_fenced(w);
-            if (lease_leader(&w->lease) && outbox_pending(&w->outbox) && worker_answers(w) < 0)
+            /* answers only while a decision waits on its probes or the LLM: a
+             * pass that read n8n (follow_track) must not see a trigger change
+             * under it before it writes what it read */
+            if (w->in_cycle && lease_leader(&w->lease) && outbox_pending(&w->outbox) && worker_answers(w) < 0)
                 worker_fenced(w);
         }
     }
@@ -504,7 +508,9 @@ static long long worker_decide(struct worker *w)
     w->cycle.force_upto = upto;
     time_t now = time(NULL);
     FAULT("cycle.start");
+    w->in_cycle = 1;
     int rc = cycle_run(&w->cycle, now, upto, &res);
+    w->in_cycle = 0;
     w->cycle.force_upto = 0;
     if (rc < 0) {
         if (worker_fenced(w) || w->stop)
