@@ -7,6 +7,7 @@
 #include "utf8.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #define LLM_MAX_ATTEMPTS 3
 #define LLM_MAX_RETRY_AFTER 10.0
 #define LLM_MAX_REASON 400
+#define LLM_JSON_DEPTH 32
 
 static const char *const llm_err_names[LLM_ERR_COUNT] = {
     "ok", "not_configured", "budget", "circuit_open", "rate_limited", "timeout", "transport",
@@ -128,7 +130,7 @@ double llm_parse_duration(const char *s)
         else return -1;
         parts++;
     }
-    return total;
+    return isfinite(total) ? total : -1;     /* "1e308h" overflows */
 }
 
 void llm_outcome_clear(struct llm_outcome *oc)
@@ -405,33 +407,67 @@ static void llm_sleep_ms(double ms)
     nanosleep(&ts, NULL);
 }
 
-/* Read the x-ratelimit-* and retry-after headers into p. */
-static void llm_read_limits(struct llm_provider *p, const struct http_resp *r, time_t now)
+/* A count header ("14399"): digits only, clamped to LLM_MAX_REMAINING.
+ * Returns the count, or -1 when v is not one. */
+static long llm_count(const char *v)
 {
-    const char *v;
-    char *end;
-    if ((v = http_resp_header(r, "x-ratelimit-remaining-requests"))) {
-        long n = strtol(v, &end, 10);
-        if (end != v && n >= 0)
-            p->remaining_requests = n;
-    }
-    if ((v = http_resp_header(r, "x-ratelimit-remaining-tokens"))) {
-        long n = strtol(v, &end, 10);
-        if (end != v && n >= 0)
-            p->remaining_tokens = n;
-    }
-    double d;
-    if ((v = http_resp_header(r, "x-ratelimit-reset-requests")) && (d = llm_parse_duration(v)) >= 0)
+    while (*v == ' ' || *v == '\t')
+        v++;
+    size_t n = strspn(v, "0123456789");
+    if (n == 0 || v[n + strspn(v + n, " \t")] != '\0')
+        return -1;
+    errno = 0;
+    long long c = strtoll(v, NULL, 10);
+    return errno == ERANGE || c > LLM_MAX_REMAINING ? LLM_MAX_REMAINING : (long)c;
+}
+
+/* A duration header as seconds within [0, max]; -1 when unreadable.
+ * *clamped is set when it was longer than max. */
+static double llm_duration_within(const char *v, double max, int *clamped)
+{
+    double d = v ? llm_parse_duration(v) : -1;
+    *clamped = d > max;
+    return d > max ? max : d;
+}
+
+void llm_read_limits(struct llm_provider *p, long status, const struct llm_limit_headers *h, time_t now)
+{
+    long n;
+    int clamped;
+    if (h->remaining_requests && (n = llm_count(h->remaining_requests)) >= 0)
+        p->remaining_requests = n;
+    if (h->remaining_tokens && (n = llm_count(h->remaining_tokens)) >= 0)
+        p->remaining_tokens = n;
+    double d = llm_duration_within(h->reset_requests, LLM_MAX_RESET_SECONDS, &clamped);
+    if (d >= 0)
         p->requests_reset_at = now + (time_t)ceil(d);
-    if ((v = http_resp_header(r, "x-ratelimit-reset-tokens")) && (d = llm_parse_duration(v)) >= 0)
+    d = llm_duration_within(h->reset_tokens, LLM_MAX_RESET_SECONDS, &clamped);
+    if (d >= 0)
         p->tokens_reset_at = now + (time_t)ceil(d);
-    if (r->status == 429) {
-        d = -1;
-        if ((v = http_resp_header(r, "retry-after")))
-            d = llm_parse_duration(v);
+    if (status == 429) {
+        d = llm_duration_within(h->retry_after, LLM_MAX_HOLD_SECONDS, &clamped);
         p->retry_after_s = d >= 0 ? d : 5;
         p->retry_after_until = now + (time_t)ceil(p->retry_after_s);
+        if (clamped) {
+            char said[40];
+            utf8_copy_clean(said, sizeof said, h->retry_after);
+            log_event(LOG_WARN, "llm.retry_after_clamped", "s:provider s:retry_after i:held_seconds",
+                      p->name, said, (long long)LLM_MAX_HOLD_SECONDS);
+        }
     }
+}
+
+/* Read the x-ratelimit-* and retry-after headers of r into p. */
+static void llm_read_resp_limits(struct llm_provider *p, const struct http_resp *r, time_t now)
+{
+    struct llm_limit_headers h = {
+        .remaining_requests = http_resp_header(r, "x-ratelimit-remaining-requests"),
+        .remaining_tokens = http_resp_header(r, "x-ratelimit-remaining-tokens"),
+        .reset_requests = http_resp_header(r, "x-ratelimit-reset-requests"),
+        .reset_tokens = http_resp_header(r, "x-ratelimit-reset-tokens"),
+        .retry_after = http_resp_header(r, "retry-after"),
+    };
+    llm_read_limits(p, r->status, &h, now);
 }
 
 /* Is p held back by its rate limits at now for a call of est tokens? */
@@ -505,28 +541,50 @@ static enum llm_err llm_attempt(struct llm_provider *p, const char *body,
     call->latency_ms = r.elapsed_ms;
     *content = NULL;
     enum llm_err e = LLM_OK;
-    json_object *root = NULL;
 
     if (r.err != HTTP_OK) {
         e = r.err == HTTP_ETIMEOUT ? LLM_ETIMEOUT : LLM_ETRANSPORT;
         snprintf(call->error, sizeof call->error, "%.150s", r.errmsg);
         goto out;
     }
-    llm_read_limits(p, &r, now);
-    root = json_tokener_parse(r.body);
-    if (r.status != 200) {
+    llm_read_resp_limits(p, &r, now);
+    e = llm_parse_completion(r.status, r.body, r.len, call, content);
+out:
+    call->err = e;
+    utf8_clean(call->error);
+    http_resp_free(&r);
+    return e;
+}
+
+enum llm_err llm_parse_completion(long status, const char *body, size_t len, struct llm_call *call, char **content)
+{
+    enum llm_err e = LLM_OK;
+    json_object *root = NULL;
+    *content = NULL;
+    if (body && len <= LLM_MAX_BODY && len == strlen(body)) {
+        json_tokener *tok = json_tokener_new_ex(LLM_JSON_DEPTH);
+        if (tok) {
+            root = json_tokener_parse_ex(tok, body, (int)len);
+            if (json_tokener_get_error(tok) != json_tokener_success) {
+                json_object_put(root);
+                root = NULL;
+            }
+            json_tokener_free(tok);
+        }
+    }
+    if (status != 200) {
         json_object *er = llm_get(root, "error");
         json_object *msg = llm_get(er, "message"), *code = llm_get(er, "code");
         const char *codes = code && json_object_is_type(code, json_type_string) ? json_object_get_string(code) : "";
-        if (r.status == 429)
+        if (status == 429)
             e = LLM_ERATELIMIT;
-        else if (r.status >= 500 || r.status == 498 || r.status == 499 || r.status == 424)
+        else if (status >= 500 || status == 498 || status == 499 || status == 424)
             e = LLM_ESERVER;   /* Groq: 498 capacity exceeded, 499 cancelled, 424 upstream failed */
-        else if (r.status == 400 && strcmp(codes, "json_validate_failed") == 0)
+        else if (status == 400 && strcmp(codes, "json_validate_failed") == 0)
             e = LLM_EJSONMODE;
         else
             e = LLM_EREQUEST;
-        snprintf(call->error, sizeof call->error, "HTTP %ld%s%.120s", r.status, msg ? ": " : "",
+        snprintf(call->error, sizeof call->error, "HTTP %ld%s%.120s", status, msg ? ": " : "",
                  msg && json_object_is_type(msg, json_type_string) ? json_object_get_string(msg) : "");
         /* json_validate_failed: what the model wrote, for the audit */
         json_object *fg = llm_get(er, "failed_generation");
@@ -549,10 +607,13 @@ static enum llm_err llm_attempt(struct llm_provider *p, const char *body,
     }
     json_object *usage = llm_get(root, "usage");
     json_object *pt = llm_get(usage, "prompt_tokens"), *ct = llm_get(usage, "completion_tokens");
+    /* counted in the budget: bounded, so that no sum of them overflows */
     if (pt && json_object_is_type(pt, json_type_int) && json_object_get_int64(pt) >= 0)
-        call->prompt_tokens = (long)json_object_get_int64(pt);
+        call->prompt_tokens = (long)(json_object_get_int64(pt) > LLM_MAX_CALL_TOKENS ? LLM_MAX_CALL_TOKENS
+                                                                                    : json_object_get_int64(pt));
     if (ct && json_object_is_type(ct, json_type_int) && json_object_get_int64(ct) >= 0)
-        call->completion_tokens = (long)json_object_get_int64(ct);
+        call->completion_tokens = (long)(json_object_get_int64(ct) > LLM_MAX_CALL_TOKENS ? LLM_MAX_CALL_TOKENS
+                                                                                        : json_object_get_int64(ct));
     json_object *fin = llm_get(c0, "finish_reason");
     json_object *txt = llm_get(msg, "content");
     if (txt && json_object_is_type(txt, json_type_string)) {
@@ -572,7 +633,6 @@ out:
     call->err = e;
     utf8_clean(call->error);
     json_object_put(root);
-    http_resp_free(&r);
     return e;
 }
 
