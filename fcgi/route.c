@@ -150,11 +150,9 @@ static const char *route_reason(int status)
     }
 }
 
-/* The request id: the proxy's (X-Request-Id or REQUEST_ID) when it is a
- * short token, else "<pid>-<seq>" in hex.  Writes into out[72]. */
-static void route_req_id(const struct route_params *p, unsigned long long seq, char out[72])
+void route_request_id(const char *x_request_id, const char *request_id, unsigned long long seq, char out[72])
 {
-    const char *id = p->x_request_id ? p->x_request_id : p->request_id;
+    const char *id = x_request_id ? x_request_id : request_id;
     if (id) {
         size_t n = strlen(id);
         int ok = n > 0 && n <= 64;
@@ -308,7 +306,7 @@ void route_handle(struct api_ctx *ctx, FCGX_Request *req, unsigned long long seq
     struct route_params p;
     route_params_read(req->envp, &p);
     const char *method = p.method ? p.method : "GET";
-    route_req_id(&p, seq, req_id);
+    route_request_id(p.x_request_id, p.request_id, seq, req_id);
     r.accept_gzip = gzbody_accepts(p.accept_encoding);
 
     if (route_path(p.document_uri, p.script_name, p.path_info, p.request_uri, path, sizeof path) < 0) {
