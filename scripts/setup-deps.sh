@@ -10,6 +10,7 @@ PKGS=(
   libfcgi-dev libfcgi-bin libcurl4-openssl-dev libjson-c-dev libpq-dev libcmocka-dev zlib1g-dev
   postgresql postgresql-client nginx-light
   curl wrk prometheus python3 valgrind tzdata faketime
+  clang libclang-rt-14-dev
 )
 
 # tests/e2e/e2e_n8n.sh installs n8n 1.123.x with npm (scripts/n8n.sh) and

@@ -172,6 +172,9 @@ void alert_scrub(char *s, size_t cap, const char *token)
         }
     }
     out[o] = '\0';
+    /* the replacements lengthen the text: a cut may have split a character
+     * at the end (found by fuzz_telegram) */
+    utf8_clean(out);
     memcpy(s, out, o + 1);
     free(out);
 }

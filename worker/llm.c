@@ -377,6 +377,9 @@ enum llm_err llm_parse_answer(const char *content, const struct decide_menu *men
     for (char *q = c.reason; *q; q++)
         if ((unsigned char)*q < 0x20 || *q == 0x7f)
             *q = ' ';
+    /* json-c's UTF-8 check lets overlong forms through ("\xe0\x9c\x8d"),
+     * which PostgreSQL refuses (found by fuzz_llm_answer) */
+    utf8_clean(c.reason);
     if (decide_validate(menu, &c, err, errlen) < 0) {
         rc = LLM_EREJECTED;
         goto out;

@@ -154,7 +154,8 @@ int sense_parse_profiles(const char *body, struct sense_market *m, char *err, si
     __attribute__((warn_unused_result));
 
 /* Copy untrusted text into dst (cap bytes): cut on a character boundary,
- * anything that is not UTF-8 replaced by '?'. */
+ * anything that is not UTF-8 replaced by '?', control characters by spaces
+ * (utf8_copy_clean). */
 void sense_copy_text(char *dst, size_t cap, const char *src);
 
 /* Parse a TraderMade /live body into m's forex fields, comparing with the

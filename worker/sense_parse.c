@@ -23,12 +23,7 @@
 
 void sense_copy_text(char *dst, size_t cap, const char *src)
 {
-    if (cap == 0)
-        return;
-    size_t n = utf8_cut(src, strlen(src), cap - 1);
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-    utf8_clean(dst);
+    utf8_copy_clean(dst, cap, src);
 }
 
 /* What sense_value() found. */
