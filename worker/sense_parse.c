@@ -28,19 +28,21 @@ void sense_copy_text(char *dst, size_t cap, const char *src)
 
 /* What sense_value() found. */
 enum sense_val {
-    SENSE_ABSENT = 0,     /* missing, null, another type, or a string that is no number */
+    SENSE_ABSENT = 0,     /* missing or null */
     SENSE_USABLE,         /* a finite number within the bounds: *out set */
-    SENSE_REFUSED         /* a number, but not finite or out of bounds */
+    SENSE_REFUSED         /* not a number (another type, a string that is none),
+                           * not finite, or out of bounds */
 };
 
 /* A JSON number, or a string holding one (DexScreener sends prices as
  * strings), checked against [lo, hi] before anything uses it.  *seen (may
- * be NULL) gets the value read, finite or not, for the refusal's message. */
+ * be NULL) gets the value read, finite or not (NaN when it was no number),
+ * for the refusal's message. */
 static enum sense_val sense_value(json_object *o, const char *key, double lo, double hi, double *out, double *seen)
 {
     json_object *v;
-    double d;
-    if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v))
+    double d = NAN;
+    if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v) || !v)
         return SENSE_ABSENT;
     if (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)) {
         d = json_object_get_double(v);
@@ -49,9 +51,7 @@ static enum sense_val sense_value(json_object *o, const char *key, double lo, do
         char *end;
         d = strtod(s, &end);
         if (end == s || *end)
-            return SENSE_ABSENT;
-    } else {
-        return SENSE_ABSENT;
+            d = NAN;
     }
     if (seen)
         *seen = d;
@@ -59,6 +59,13 @@ static enum sense_val sense_value(json_object *o, const char *key, double lo, do
         return SENSE_REFUSED;
     *out = d;
     return SENSE_USABLE;
+}
+
+/* How a refused value is described before it is printed: "not a number: "
+ * for NaN (another type, or a string that is no number), "" otherwise. */
+static const char *sense_what(double seen)
+{
+    return isnan(seen) ? "not a number: " : "";
 }
 
 static json_object *sense_child(json_object *o, const char *key)
@@ -209,13 +216,15 @@ int sense_parse_dexscreener(const char *body, time_t now, struct sense_market *m
     for (int k = 0; k < T_COUNT; k++) {
         m->refused_values += t[k].refused;
         if (t[k].refused && !m->refused_why[0])
-            snprintf(m->refused_why, sizeof m->refused_why, "%s out of range in %d of %d pairs (%.6g)",
-                     t[k].name, t[k].refused, t[k].refused + t[k].usable, t[k].first_refused);
+            snprintf(m->refused_why, sizeof m->refused_why, "%s refused in %d of %d pairs (%s%.6g)",
+                     t[k].name, t[k].refused, t[k].refused + t[k].usable, sense_what(t[k].first_refused),
+                     t[k].first_refused);
     }
     for (int k = 0; k < T_COUNT; k++) {
         if (t[k].refused > t[k].usable && 2 * t[k].refused > m->pairs) {
-            snprintf(err, errlen, "unexpected answer: %s out of range in %d of %d pairs (%.6g)",
-                     t[k].name, t[k].refused, t[k].refused + t[k].usable, t[k].first_refused);
+            snprintf(err, errlen, "unexpected answer: %s refused in %d of %d pairs (%s%.6g)",
+                     t[k].name, t[k].refused, t[k].refused + t[k].usable, sense_what(t[k].first_refused),
+                     t[k].first_refused);
             goto out;
         }
     }
@@ -312,7 +321,8 @@ int sense_parse_tradermade(const char *body, time_t now, const struct sense_memo
         goto out;
     }
     if (tv == SENSE_REFUSED || ts > (double)now + SENSE_FUTURE_SECONDS) {
-        snprintf(err, errlen, "unexpected answer: timestamp out of range (%.6g)", tv == SENSE_REFUSED ? seen : ts);
+        snprintf(err, errlen, "unexpected answer: timestamp refused (%s%.6g)", tv == SENSE_REFUSED ? sense_what(seen) : "",
+                 tv == SENSE_REFUSED ? seen : ts);
         goto out;
     }
     m->forex_stale = (double)now - ts > SENSE_STALE_SECONDS;
@@ -336,7 +346,7 @@ int sense_parse_tradermade(const char *body, time_t now, const struct sense_memo
         enum sense_val mv = sense_value(q, "mid", SENSE_PRICE_MIN, SENSE_PRICE_MAX, &mid, &seen);
         if (mv != SENSE_USABLE) {
             if (mv == SENSE_REFUSED && refused++ == 0)
-                snprintf(why, sizeof why, "mid out of range (%.6g)", seen);
+                snprintf(why, sizeof why, "mid refused (%s%.6g)", sense_what(seen), seen);
             continue;
         }
         struct sense_quote *sq = &m->quotes[m->nquotes++];
@@ -393,8 +403,12 @@ int sense_parse_pumpfun(const char *body, struct sense_market *m, char *err, siz
         coins++;
     }
     if (refused > coins) {
-        snprintf(err, errlen, "unexpected answer: numbers out of range in %d of %d coins (%.6g)", refused,
-                 refused + coins, first);
+        snprintf(err, errlen, "unexpected answer: numbers refused in %d of %d coins (%s%.6g)", refused,
+                 refused + coins, sense_what(first), first);
+        goto out;
+    }
+    if (coins == 0 && n > 0) {
+        snprintf(err, errlen, "unexpected answer: no coin with a mint");
         goto out;
     }
     m->pumpfun_coins = coins;
@@ -427,7 +441,7 @@ int sense_parse_birdeye(const char *body, struct sense_market *m, char *err, siz
         goto out;
     }
     if (r == SENSE_REFUSED) {
-        snprintf(err, errlen, "unexpected answer: data.value out of range (%.6g)", seen);
+        snprintf(err, errlen, "unexpected answer: data.value refused (%s%.6g)", sense_what(seen), seen);
         goto out;
     }
     m->sol_usd = v;

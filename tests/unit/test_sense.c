@@ -759,9 +759,15 @@ static void test_dexscreener_huge_numbers(void **state)
         " {\"priceChange\":{\"m5\":-1e400}}]}";
     memset(&m, 0, sizeof m);
     assert_int_equal(sense_parse_dexscreener(all, 1770818400, &m, err, sizeof err), -1);
-    assert_non_null(strstr(err, "priceChange.m5 out of range in 3 of 3 pairs"));
+    assert_non_null(strstr(err, "priceChange.m5 refused in 3 of 3 pairs"));
     assert_int_equal(m.crypto_valid, 0);
     assert_true(utf8_valid(err, strlen(err)));
+    /* wrong types everywhere: as much nonsense */
+    memset(&m, 0, sizeof m);
+    assert_int_equal(sense_parse_dexscreener("{\"pairs\":[{\"priceChange\":{\"m5\":true}},"
+                                             "{\"priceChange\":{\"m5\":\"n/a\"}},{\"priceChange\":{\"m5\":[1]}}]}",
+                                             1770818400, &m, err, sizeof err), -1);
+    assert_non_null(strstr(err, "priceChange.m5 refused in 3 of 3 pairs (not a number"));
     /* one odd pair among sane ones: its numbers are refused, the rest used */
     const char *one =
         "{\"pairs\":["
@@ -810,13 +816,13 @@ static void test_tradermade_refuses_nonsense(void **state)
                     "{\"mid\":1.1,\"base_currency\":\"EUR\",\"quote_currency\":\"U\\u0000D\"}],"
                     "\"timestamp\":1770818400}", "no usable quote");
     expect_tm_error("{\"quotes\":[{\"mid\":1e305,\"base_currency\":\"EUR\",\"quote_currency\":\"USD\"}],"
-                    "\"timestamp\":1770818400}", "mid out of range");
+                    "\"timestamp\":1770818400}", "mid refused");
     expect_tm_error("{\"quotes\":[{\"mid\":1.1,\"base_currency\":\"EUR\",\"quote_currency\":\"USD\"}],"
-                    "\"timestamp\":1e300}", "timestamp out of range");
+                    "\"timestamp\":1e300}", "timestamp refused");
     expect_tm_error("{\"quotes\":[{\"mid\":1.1,\"base_currency\":\"EUR\",\"quote_currency\":\"USD\"}],"
-                    "\"timestamp\":-5}", "timestamp out of range");
+                    "\"timestamp\":-5}", "timestamp refused");
     expect_tm_error("{\"quotes\":[{\"mid\":1.1,\"base_currency\":\"EUR\",\"quote_currency\":\"USD\"}],"
-                    "\"timestamp\":1870818400}", "timestamp out of range");
+                    "\"timestamp\":1870818400}", "timestamp refused");
     /* a good quote beside a bad one is kept */
     struct sense_market m;
     char err[160];
@@ -840,7 +846,10 @@ static void test_pumpfun_and_birdeye(void **state)
     assert_int_equal(sense_parse_pumpfun("{\"mint\":\"a\",\"usd_market_cap\":\"12.5\"}", &m, err, sizeof err), 0);
     assert_int_equal(m.pumpfun_coins, 1);
     assert_int_equal(sense_parse_pumpfun("[{\"mint\":\"a\",\"usd_market_cap\":1e305}]", &m, err, sizeof err), -1);
-    assert_non_null(strstr(err, "out of range"));
+    assert_non_null(strstr(err, "refused"));
+    assert_int_equal(sense_parse_pumpfun("[{\"mint\":7},{\"name\":\"x\"}]", &m, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no coin with a mint"));
+    assert_int_equal(sense_parse_pumpfun("[]", &m, err, sizeof err), 0);
     assert_int_equal(sense_parse_pumpfun("\"x\"", &m, err, sizeof err), -1);
     assert_int_equal(sense_parse_pumpfun("<html>blocked</html>", &m, err, sizeof err), -1);
     assert_non_null(strstr(err, "malformed"));
@@ -849,7 +858,9 @@ static void test_pumpfun_and_birdeye(void **state)
                                          &m, err, sizeof err), 0);
     assert_float_equal(m.sol_usd, 142.35, 1e-12);
     assert_int_equal(sense_parse_birdeye("{\"success\":true,\"data\":{\"value\":1e305}}", &m, err, sizeof err), -1);
-    assert_non_null(strstr(err, "data.value out of range"));
+    assert_non_null(strstr(err, "data.value refused"));
+    assert_int_equal(sense_parse_birdeye("{\"success\":true,\"data\":{\"value\":\"n/a\"}}", &m, err, sizeof err), -1);
+    assert_non_null(strstr(err, "not a number"));
     assert_int_equal(sense_parse_birdeye("{\"success\":true,\"data\":{\"value\":NaN}}", &m, err, sizeof err), -1);
     assert_int_equal(sense_parse_birdeye("{\"success\":true,\"data\":{}}", &m, err, sizeof err), -1);
     assert_non_null(strstr(err, "no data.value"));
