@@ -1,7 +1,10 @@
-/* fuzz_n8n_webhook: the answer of an n8n webhook (the execution id in it). */
+/* fuzz_n8n_webhook: the answer of an n8n webhook: the execution id in it,
+ * its classification, the excerpt stored with the trigger, and the input
+ * as a retry-after header value. */
 #include "config.h"
 #include "fuzz.h"
 
+#include "act.h"
 #include "track.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -17,6 +20,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                        (id[i] >= '0' && id[i] <= '9') || id[i] == '_' || id[i] == '-');
         free(id);
     }
+    char ex[512];
+    act_excerpt(ex, sizeof ex, (const char *)data, size);      /* triggers.response */
+    FUZZ_CHECK(fuzz_text_ok(ex) && strlen(ex) < sizeof ex);
+    enum act_status st = act_classify(1, 200, body);
+    FUZZ_CHECK(fuzz_text_ok(act_status_name(st)));
+    st = act_classify(1, 404, body);
+    FUZZ_CHECK(fuzz_text_ok(act_status_name(st)));
+    long ms = act_retry_after_ms(body, 1770818400);
+    FUZZ_CHECK(ms >= -1 && ms <= 86400L * 1000L);
     free(body);
     return 0;
 }
