@@ -49,7 +49,8 @@ PG_FAST=1 stack_start_pg || bail "PostgreSQL started"
 standin_start
 TOKEN=$(rnd 24)
 LLM_KEY=llm-$(rnd 6) N8N_KEY=n8n-$(rnd 6) TG_TOKEN=123456:$(rnd 12)
-export ORCHESTRATOR_API_TOKEN=$TOKEN LOG_LEVEL=info
+RESULTS_TOKEN=res-$(rnd 8)
+export ORCHESTRATOR_API_TOKEN=$TOKEN ORCH_RESULTS_TOKEN=$RESULTS_TOKEN LOG_LEVEL=info
 export DEXSCREENER_BASE_URL=$SA/dex PUMPFUN_BASE_URL=$SA/pumpfun
 export TRADERMADE_BASE_URL=$SA/tradermade TRADERMADE_API_KEY=test-tm-key
 export BIRDEYE_BASE_URL=$SA/birdeye BIRDEYE_API_KEY=be-$(rnd 4)
@@ -114,6 +115,30 @@ for p in /status /health "/decisions?limit=2" /metrics "/decisions?limit=oops" /
 done
 api GET /status -H 'Accept-Encoding: gzip'
 sec_headers "API GET /status gzip"
+
+# ---- POST /results with bytes that are not UTF-8 -------------------------------------------
+
+# results_bad LABEL FILE: POST FILE to /results: 400 bad_parameter, and the
+# answer itself valid UTF-8 JSON without control characters
+results_bad() {
+  api POST /results -H "Authorization: Bearer $RESULTS_TOKEN" -H 'Content-Type: application/json' \
+    --data-binary "@$2"
+  if [ "$CODE" = 400 ] && "$PYTHON" -c 'import json, sys
+t = open(sys.argv[1], "rb").read().decode("utf-8")
+d = json.loads(t)
+assert d["code"] == "bad_parameter" and not any(ord(c) < 32 for c in d["error"])' "$BODY" 2>/dev/null; then
+    ok "POST /results $1 -> 400, answer valid UTF-8: $(head -c 120 "$BODY")"
+  else
+    not_ok "POST /results $1 -> HTTP $CODE $(head -c 200 "$BODY" | od -c | head -n 3 | tr -s ' ')"
+  fi
+}
+R='{"trigger_id":1,"idempotency_key":"orch-1-crypto-normal-scan","decision_id":1,"workflow":"crypto-normal-scan","execution_id":"4","status":"error","opportunities":0,"duration_ms":5'
+printf '%s,"error":"EU\xc5 failed"}' "$R" > "$T/r1.json"
+printf '%s,"details":{"k\xff\xfe":1}}' "$R" > "$T/r2.json"
+printf '{"\xc3\xa9\\u0001\\u001b[31m":1}' > "$T/r3.json"
+results_bad "with bytes that are not UTF-8 in error" "$T/r1.json"
+results_bad "with bytes that are not UTF-8 in a details key" "$T/r2.json"
+results_bad "with an unknown field holding control characters" "$T/r3.json"
 
 # ---- hostile phases ---------------------------------------------------------------------
 
