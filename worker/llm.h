@@ -140,6 +140,8 @@ double llm_parse_duration(const char *s);
 
 /* ---- What the provider's answers may say (checked, clamped, fuzzed) ---- */
 
+#define LLM_MAX_BODY (512 * 1024)      /* largest answer read from a provider */
+#define LLM_MAX_RAW 8192               /* bytes of the model's answer kept (audit, parsing) */
 #define LLM_MAX_HOLD_SECONDS 3600      /* longest a 429's retry-after holds a provider back */
 #define LLM_MAX_RESET_SECONDS 86400    /* longest x-ratelimit-reset-* believed */
 #define LLM_MAX_REMAINING 1000000000L  /* x-ratelimit-remaining-* counts are clamped to this */
@@ -152,7 +154,7 @@ struct llm_limit_headers {
     const char *retry_after;                             /* retry-after: seconds */
 };
 
-/* Read the headers of an answer with HTTP status `status` that arrived at
+/* (worker/llm_http.c) Read the headers of an answer with HTTP status `status` that arrived at
  * now into p's rate-limit state.  Counts must be digits only (clamped to
  * LLM_MAX_REMAINING); durations must parse (llm_parse_duration) and are
  * clamped to LLM_MAX_RESET_SECONDS, a 429's retry-after to
@@ -160,7 +162,7 @@ struct llm_limit_headers {
  * usable one holds back 5 s).  Anything else is ignored. */
 void llm_read_limits(struct llm_provider *p, long status, const struct llm_limit_headers *h, time_t now);
 
-/* Classify a chat-completions answer (status, body of len bytes): fills
+/* (worker/llm_http.c) Classify a chat-completions answer (status, body of len bytes): fills
  * call->error and the token counts (clamped to LLM_MAX_CALL_TOKENS) and, on
  * a completion with content (or json_validate_failed's failed_generation),
  * *content (at most 8192 bytes, valid UTF-8; caller frees; NULL otherwise).
