@@ -1,7 +1,7 @@
 /* llm_http: what a provider's HTTP answer says, checked where it enters:
  * the rate-limit headers (llm_read_limits, llm_parse_duration) and the
- * chat-completion body (llm_parse_completion); see llm.h.  Pure
- * functions, fuzzed by tests/fuzz/fuzz_llm_http.c. */
+ * chat-completion body (llm_parse_completion); see llm.h.  No I/O but
+ * the log line of a clamped retry-after; fuzzed by tests/fuzz/fuzz_llm_http.c. */
 #include "config.h"
 #include "llm.h"
 #include "log.h"
