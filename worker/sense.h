@@ -70,7 +70,7 @@ struct sense_market {
     int new_pairs_1h;
     int ntokens;                /* base tokens of the first pairs */
     struct sense_token tokens[SENSE_MAX_TOKENS];
-    int refused_values;         /* numbers refused (not finite, out of bounds) in the answer */
+    int refused_values;         /* values refused (no number, not finite, out of bounds) */
     char refused_why[96];       /* the first refusal, "" when none */
     int nprofiles;              /* newest token profiles (DexScreener) */
     struct sense_profile profiles[SENSE_MAX_PROFILES];
@@ -140,10 +140,11 @@ void sense_collect(const struct cfg *c, struct sense_memory *mem, time_t now, st
  * above and bounded UTF-8 text, or -1 with the reason in err (printable,
  * valid UTF-8): the source is then unhealthy and the cycle goes on. */
 
-/* Parse a DexScreener search/pairs body into m's crypto fields.  A number
- * out of bounds is refused and counted (m->refused_values, refused_why);
- * a field refused in more pairs than it was read, and in more than half
- * of them, makes the whole answer nonsense.  Returns 0, or -1 with err set (m's crypto fields then say
+/* Parse a DexScreener search/pairs body into m's crypto fields.  A value
+ * that is no number, not finite or out of bounds is refused and counted
+ * (m->refused_values, refused_why); a field refused in more pairs than it
+ * was read, and in more than half of them, makes the whole answer
+ * nonsense.  Returns 0, or -1 with err set (m's crypto fields then say
  * invalid). */
 int sense_parse_dexscreener(const char *body, time_t now, struct sense_market *m, char *err, size_t errlen)
     __attribute__((warn_unused_result));
