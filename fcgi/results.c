@@ -2,6 +2,7 @@
 #include "config.h"
 #include "results.h"
 #include "catalog.h"
+#include "utf8.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -118,6 +119,9 @@ int results_parse(const char *body, size_t len, const char *idempotency_header, 
         RESULTS_FAIL("body", "the body is larger than %d bytes", RESULTS_BODY_MAX);
     if (memchr(body, '\0', len))
         RESULTS_FAIL("body", "the body holds a NUL byte");
+    /* PostgreSQL stores only UTF-8: refused here (400), not there (500) */
+    if (!utf8_valid(body, len))
+        RESULTS_FAIL("body", "the body is not valid UTF-8");
     tok = json_tokener_new_ex(64);
     if (!tok)
         RESULTS_FAIL("body", "out of memory");
@@ -151,8 +155,11 @@ int results_parse(const char *body, size_t len, const char *idempotency_header, 
             for (int f = 0; f < RF_COUNT; f++)
                 if (strcmp(key, results_fields[f].name) == 0)
                     known = 1;
-            if (!known)
-                RESULTS_FAIL("body", "unknown field \"%.40s\"", key);
+            if (!known) {
+                char shown[41];                 /* never raw bytes in the answer */
+                utf8_copy_clean(shown, sizeof shown, key);
+                RESULTS_FAIL("body", "unknown field \"%s\"", shown);
+            }
         }
     }
     /* fields are checked in the table's order: the first wrong one is named */

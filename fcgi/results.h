@@ -6,7 +6,9 @@
  *    "opportunities":3,"duration_ms":57,"error":null,"details":{...}}
  *
  * Pure functions (no FastCGI, no database), tested in
- * tests/unit/test_results.c.  Like params.c, every field is checked against
+ * tests/unit/test_results.c and fuzzed (tests/fuzz/fuzz_results.c).  The
+ * body must be valid UTF-8 (PostgreSQL stores nothing else), and every
+ * message written to err is valid UTF-8 without control characters.  Like params.c, every field is checked against
  * a declared table before anything uses it: a JSON object (strict syntax,
  * at most RESULTS_BODY_MAX bytes) with exactly these members, unknown ones
  * refused; integers must be JSON integers; error and details may be absent

@@ -151,11 +151,9 @@ static const char *route_reason(int status)
     }
 }
 
-/* The request id: the proxy's (X-Request-Id or REQUEST_ID) when it is a
- * short token, else "<pid>-<seq>" in hex.  Writes into out[72]. */
-static void route_req_id(const struct route_params *p, unsigned long long seq, char out[72])
+void route_request_id(const char *x_request_id, const char *request_id, unsigned long long seq, char out[72])
 {
-    const char *id = p->x_request_id ? p->x_request_id : p->request_id;
+    const char *id = x_request_id ? x_request_id : request_id;
     if (id) {
         size_t n = strlen(id);
         int ok = n > 0 && n <= 64;
@@ -219,19 +217,29 @@ static int route_read_body(FCGX_Request *req, const char *cl, char *buf, size_t 
     return 0;
 }
 
+/* The security headers of every API answer: nothing in a JSON answer may
+ * run, load or be framed.  An answer with a policy of its own (the replay
+ * SVG's, in r->header) keeps it instead of ROUTE_CSP. */
+#define ROUTE_CSP "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
+#define ROUTE_NOSNIFF "X-Content-Type-Options: nosniff\r\n"
+#define ROUTE_FRAMES "X-Frame-Options: DENY\r\nReferrer-Policy: no-referrer\r\n"
+
 /* Write r as the answer. */
 static void route_send(FCGX_Request *req, const struct api_resp *r, int head_only, const char *req_id)
 {
     size_t len = 0;
     for (int i = 0; i < r->npieces; i++)
         len += r->piece[i].n;
-    char hdr[512];
+    const char *own = r->header ? r->header : "";
+    char hdr[768];
     int n = snprintf(hdr, sizeof hdr,
                      "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                     "Cache-Control: no-store\r\nX-Request-Id: %s\r\n%s%s%s%s\r\n",
+                     "Cache-Control: no-store\r\nX-Request-Id: %s\r\n%s%s%s%s" ROUTE_FRAMES "%s%s\r\n",
                      r->status, route_reason(r->status), r->content_type ? r->content_type : API_JSON, len,
                      req_id, r->gzip ? "Content-Encoding: gzip\r\n" : "", r->vary ? "Vary: Accept-Encoding\r\n" : "",
-                     r->header ? r->header : "", r->header ? "\r\n" : "");
+                     strstr(own, "Content-Security-Policy:") ? "" : ROUTE_CSP,
+                     strstr(own, "X-Content-Type-Options:") ? "" : ROUTE_NOSNIFF,
+                     own, r->header ? "\r\n" : "");
     if (n < 0 || (size_t)n >= sizeof hdr)
         return;
     FCGX_PutStr(hdr, n, req->out);
@@ -311,7 +319,7 @@ void route_handle(struct api_ctx *ctx, FCGX_Request *req, unsigned long long seq
     struct route_params p;
     route_params_read(req->envp, &p);
     const char *method = p.method ? p.method : "GET";
-    route_req_id(&p, seq, req_id);
+    route_request_id(p.x_request_id, p.request_id, seq, req_id);
     r.accept_gzip = gzbody_accepts(p.accept_encoding);
 
     if (route_path(p.document_uri, p.script_name, p.path_info, p.request_uri, path, sizeof path) < 0) {

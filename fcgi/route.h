@@ -48,6 +48,12 @@ int route_path(const char *document_uri, const char *script_name, const char *pa
  * "{id}/svg"), else to NULL. */
 int route_find(const char *path, const char **item);
 
+/* The request id into out[72]: the proxy's (the X-Request-Id header, else
+ * nginx's REQUEST_ID; NULL when absent) when it is 1 to 64 characters of
+ * [A-Za-z0-9._-], else "<pid>-<seq>" in hex.  It is echoed in a header and
+ * logged, so nothing else from the request gets through. */
+void route_request_id(const char *x_request_id, const char *request_id, unsigned long long seq, char out[72]);
+
 /* Handle one accepted request on ctx and write its answer to req->out.
  * seq numbers the requests of this process (for request ids). */
 void route_handle(struct api_ctx *ctx, FCGX_Request *req, unsigned long long seq);

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Render nginx/nginx.conf.in and nginx/orchestrator.conf.in into OUTDIR and
+# Render nginx/nginx.conf.in, nginx/orchestrator.conf.in and
+# nginx/security-headers.conf.in into OUTDIR and
 # check the result with `nginx -t`.
 # Usage: nginx/render.sh PORT WWW_ROOT FCGI_SOCKET PREFIX OUTDIR
 #   PORT         TCP port (on ORCHESTRATOR_LISTEN, default 127.0.0.1)
 #   WWW_ROOT     directory served at / (the dashboard)
 #   FCGI_SOCKET  the API's FastCGI Unix socket
 #   PREFIX       nginx's prefix: pid file, temp dirs (and logs unless NGINX_LOG_DIR)
-#   OUTDIR       where nginx.conf, orchestrator.conf, fastcgi_params, mime.types go
+#   OUTDIR       where nginx.conf, orchestrator.conf, security-headers.conf,
+#                fastcgi_params, mime.types go
 # Environment (optional):
 #   ORCHESTRATOR_LISTEN         address to listen on (127.0.0.1); 0.0.0.0 or :: for
 #                               every interface, or one address of this host
@@ -98,6 +100,7 @@ render() {
 }
 render "$here/nginx.conf.in" "$outdir/nginx.conf"
 render "$here/orchestrator.conf.in" "$outdir/orchestrator.conf"
+render "$here/security-headers.conf.in" "$outdir/security-headers.conf"
 
 # mime.types: the system's, or the few types the dashboard and API use.
 if [ -r /etc/nginx/mime.types ]; then

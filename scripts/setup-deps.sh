@@ -11,6 +11,7 @@ PKGS=(
   postgresql postgresql-client nginx-light
   curl wrk prometheus python3 valgrind tzdata faketime
   systemd logrotate chromium
+  clang libclang-rt-14-dev
 )
 # tests/browser (playwright-core from npm, Node >= 18) needs node and npm:
 # Debian's when there are none (a newer Node from elsewhere, with its own

@@ -9,6 +9,8 @@
 #      worker cycle under valgrind (E2E_VALGRIND=1)
 #   4. build-plain/: make distcheck (the release tarball builds and passes
 #      make check on its own)
+#   5. build-fuzz/: every libFuzzer harness (scripts/fuzz.sh, clang) for
+#      FUZZ_SECONDS seconds each (default 10: about 3 minutes in all)
 # Prints each step's outcome and a closing `N passed, N failed` line counting
 # every automake test of step 2 and the steps after it; exits non-zero on any
 # failure.  Usage: scripts/test.sh   (from anywhere; as root, or with sudo
@@ -139,6 +141,16 @@ if (cd build-plain && run "$LOGS/plain-build.log" sh -c "../configure && make -j
   fi
 else
   fail "plain build"
+fi
+
+# ---- 5. fuzzing ------------------------------------------------------------------------------
+# (harden) every parser of outside input under libFuzzer for a bounded time;
+# the corpora (seeds and past crashes) were replayed by make check already
+step "build-fuzz: scripts/fuzz.sh ${FUZZ_SECONDS:-10} (every harness, ${FUZZ_SECONDS:-10} s each)"
+if bash scripts/fuzz.sh "${FUZZ_SECONDS:-10}" 2>&1 | tee "$LOGS/fuzz.log"; [ "${PIPESTATUS[0]}" = 0 ]; then
+  pass "fuzzing: $(grep -c '^PASS' "$LOGS/fuzz.log") harnesses"
+else
+  fail "fuzzing: $(grep -c '^FAIL' "$LOGS/fuzz.log") harnesses failed (scripts/fuzz.sh; inputs in build-fuzz/fuzz-out/)"
 fi
 
 finish

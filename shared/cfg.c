@@ -1,6 +1,7 @@
 /* cfg: one table of every environment variable; see cfg.h. */
 #include "config.h"
 #include "cfg.h"
+#include "utf8.h"
 
 #ifndef ORCH_PROMPT_FILE
 #define ORCH_PROMPT_FILE "/usr/local/share/ai-orchestrator/prompt.txt"
@@ -140,6 +141,13 @@ static const char *cfg_env(const char *name, void *ctx)
     return getenv(name);
 }
 
+/* How many bytes of val (valid UTF-8) a message quotes: at most max, never
+ * cutting a character. */
+static int cfg_shown(const char *val, size_t max)
+{
+    return (int)utf8_cut(val, strlen(val), max);
+}
+
 /* Parse one value into its field.  Returns 0 or -1 with err set. */
 static int cfg_set(struct cfg *c, const struct cfg_var *v, const char *val,
                    char *err, size_t errlen)
@@ -147,13 +155,27 @@ static int cfg_set(struct cfg *c, const struct cfg_var *v, const char *val,
     char *field = (char *)c + v->off;
     char *end;
 
+    /* every value, whatever its type: no control character, valid UTF-8
+     * (the messages below may quote it) */
+    for (const char *p = val; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            snprintf(err, errlen, "%s: contains a control character", v->name);
+            return -1;
+        }
+    }
+    if (!utf8_valid(val, strlen(val))) {
+        snprintf(err, errlen, "%s: not valid UTF-8", v->name);
+        return -1;
+    }
+
+    const char *shown = (v->flags & CFG_SECRET) ? "(hidden)" : val;
     switch (v->type) {
     case CFG_INT: {
         errno = 0;
         long n = strtol(val, &end, 10);
         if (errno || end == val || *end || n < (long)v->min || n > (long)v->max) {
-            snprintf(err, errlen, "%s: expected an integer from %.0f to %.0f, got \"%.40s\"",
-                     v->name, v->min, v->max, (v->flags & CFG_SECRET) ? "(hidden)" : val);
+            snprintf(err, errlen, "%s: expected an integer from %.0f to %.0f, got \"%.*s\"",
+                     v->name, v->min, v->max, cfg_shown(shown, 40), shown);
             return -1;
         }
         *(long *)(void *)field = n;
@@ -163,8 +185,8 @@ static int cfg_set(struct cfg *c, const struct cfg_var *v, const char *val,
         errno = 0;
         double d = strtod(val, &end);
         if (errno || end == val || *end || !isfinite(d) || d < v->min || d > v->max) {
-            snprintf(err, errlen, "%s: expected a number from %g to %g, got \"%.40s\"",
-                     v->name, v->min, v->max, val);
+            snprintf(err, errlen, "%s: expected a number from %g to %g, got \"%.*s\"",
+                     v->name, v->min, v->max, cfg_shown(shown, 40), shown);
             return -1;
         }
         *(double *)(void *)field = d;
@@ -182,8 +204,8 @@ static int cfg_set(struct cfg *c, const struct cfg_var *v, const char *val,
             if (strcasecmp(val, levels[k][0]) == 0)
                 canon = levels[k][1];
         if (!canon) {
-            snprintf(err, errlen, "%s: expected debug, info, warn (or warning) or error, in any case, got \"%.40s\"",
-                     v->name, val);
+            snprintf(err, errlen, "%s: expected debug, info, warn (or warning) or error, in any case, got \"%.*s\"",
+                     v->name, cfg_shown(val, 40), val);
             return -1;
         }
         val = canon;
@@ -191,28 +213,29 @@ static int cfg_set(struct cfg *c, const struct cfg_var *v, const char *val,
     }
     case CFG_PATH:
         if (*val && *val != '/') {
-            snprintf(err, errlen, "%s: expected an absolute path (or nothing), got \"%.60s\"", v->name, val);
+            snprintf(err, errlen, "%s: expected an absolute path (or nothing), got \"%.*s\"", v->name,
+                     cfg_shown(val, 60), val);
             return -1;
         }
         break;
     case CFG_ADDR: {
         unsigned char a[16];
         if (inet_pton(AF_INET, val, a) != 1 && inet_pton(AF_INET6, val, a) != 1) {
-            snprintf(err, errlen, "%s: expected an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or ::, got \"%.60s\"",
-                     v->name, val);
+            snprintf(err, errlen, "%s: expected an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or ::, got \"%.*s\"",
+                     v->name, cfg_shown(val, 60), val);
             return -1;
         }
         break;
     }
     case CFG_URL:
         if (*val && strncmp(val, "http://", 7) && strncmp(val, "https://", 8)) {
-            snprintf(err, errlen, "%s: expected an http:// or https:// URL (or nothing), got \"%.60s\"",
-                     v->name, val);
+            snprintf(err, errlen, "%s: expected an http:// or https:// URL (or nothing), got \"%.*s\"",
+                     v->name, cfg_shown(val, 60), val);
             return -1;
         }
         /* "http://" alone would lose its slashes below and become "http:" */
         if (*val && (val[val[4] == 's' ? 8 : 7] == '\0' || val[val[4] == 's' ? 8 : 7] == '/')) {
-            snprintf(err, errlen, "%s: URL has no host, got \"%.60s\"", v->name, val);
+            snprintf(err, errlen, "%s: URL has no host, got \"%.*s\"", v->name, cfg_shown(val, 60), val);
             return -1;
         }
         if (strpbrk(val, " \t\r\n\"'<>\\")) {
@@ -222,12 +245,6 @@ static int cfg_set(struct cfg *c, const struct cfg_var *v, const char *val,
         break;
     case CFG_STR:
         break;
-    }
-    for (const char *p = val; *p; p++) {
-        if ((unsigned char)*p < 0x20) {
-            snprintf(err, errlen, "%s: contains a control character", v->name);
-            return -1;
-        }
     }
     size_t n = strlen(val);
     if (n > CFG_MAX_VALUE) {

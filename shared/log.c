@@ -1,6 +1,7 @@
 /* log: JSON-lines logging; see log.h. */
 #include "config.h"
 #include "log.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -95,7 +96,24 @@ size_t log_json_escape(char *out, size_t len, size_t cap, const char *s)
         unsigned char ch = (unsigned char)*s;
         char esc[7];
         size_t n;
-        if (ch == '"' || ch == '\\') {
+        unsigned cp;
+        int seq;
+        if (ch >= 0x80) {
+            /* text from outside: a whole UTF-8 character or '?', so that
+             * every log line stays valid UTF-8 (and is never cut inside one) */
+            seq = utf8_decode(s, &cp);
+            if (seq == 0) {
+                esc[0] = '?';
+                n = 1;
+            } else {
+                if (len + (size_t)seq >= cap)
+                    break;
+                memcpy(out + len, s, (size_t)seq);
+                len += (size_t)seq;
+                s += seq - 1;
+                continue;
+            }
+        } else if (ch == '"' || ch == '\\') {
             esc[0] = '\\'; esc[1] = (char)ch; n = 2;
         } else if (ch == '\n') {
             esc[0] = '\\'; esc[1] = 'n'; n = 2;

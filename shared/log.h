@@ -51,7 +51,9 @@ void log_set_cycle(const char *cycle_id);
 
 /* Append s to out as JSON string contents (no quotes), escaping as needed,
  * never writing more than cap bytes in all (out is always terminated when
- * cap > 0).  Returns the new length. */
+ * cap > 0; never cut inside a character).  Bytes that are not UTF-8 become
+ * '?', so that a log line is valid UTF-8 whatever s holds.  Returns the new
+ * length. */
 size_t log_json_escape(char *out, size_t len, size_t cap, const char *s);
 
 #endif

@@ -2,6 +2,8 @@
 #include "config.h"
 #include "utf8.h"
 
+#include <string.h>
+
 int utf8_decode(const char *s, unsigned *cp)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -54,4 +56,47 @@ size_t utf8_cut(const char *s, size_t len, size_t max)
     while (k > 0 && max - k < 3 && ((unsigned char)s[k] & 0xC0) == 0x80)
         k--;
     return ((unsigned char)s[k] & 0xC0) == 0x80 ? max : k;
+}
+
+int utf8_valid(const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned cp;
+        if (s[i] == '\0')
+            return 0;
+        if ((unsigned char)s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        /* utf8_decode reads up to 4 bytes and stops at a NUL or a byte
+         * that is not a continuation: check the room first */
+        size_t need = (unsigned char)s[i] >= 0xF0 ? 4 : (unsigned char)s[i] >= 0xE0 ? 3 : 2;
+        if (len - i < need)
+            return 0;
+        int n = utf8_decode(s + i, &cp);
+        if (n == 0)
+            return 0;
+        i += (size_t)n;
+    }
+    return 1;
+}
+
+size_t utf8_copy_clean(char *dst, size_t cap, const char *src)
+{
+    if (cap == 0)
+        return 0;
+    if (!src)
+        src = "";
+    size_t n = utf8_cut(src, strlen(src), cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    size_t bad = utf8_clean(dst);
+    for (char *p = dst; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            *p = ' ';
+            bad++;
+        }
+    }
+    return bad;
 }

@@ -3,6 +3,7 @@
 #include "act.h"
 #include "http.h"
 #include "log.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -220,15 +221,22 @@ long act_retry_after_ms(const char *value, time_t now)
     return d > 86400 ? 86400L * 1000L : (long)d * 1000L;
 }
 
-/* Copy at most cap-1 printable bytes of s into out. */
-static void act_excerpt(char *out, size_t cap, const char *s, size_t len)
+void act_excerpt(char *out, size_t cap, const char *s, size_t len)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < len && n + 1 < cap; i++) {
+    if (cap == 0)
+        return;
+    size_t n = len < cap - 1 ? len : cap - 1;
+    /* never cut inside a character (utf8_cut looks at s[n], which exists when n < len) */
+    if (n < len)
+        n = utf8_cut(s, len, n);
+    for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
-        out[n++] = ch >= 0x20 && ch != 0x7f ? (char)ch : ' ';
+        out[i] = ch >= 0x20 && ch != 0x7f ? (char)ch : ' ';
     }
     out[n] = '\0';
+    /* it is stored (triggers.response): PostgreSQL takes only UTF-8 (an n8n
+     * answer with "\xc5\xff" failed the trigger's update; e2e_hostile) */
+    utf8_clean(out);
 }
 
 void act_request(const struct cfg *c, const struct act_job *job, struct act_req *out)

@@ -100,4 +100,10 @@ long act_retry_after_ms(const char *value, time_t now);
 /* Classify one HTTP outcome: exposed for tests. */
 enum act_status act_classify(int transport_ok, long status, const char *body);
 
+/* The first bytes of an answer (s, len bytes, may hold NULs) as text that
+ * can be stored and logged into out (cap bytes): at most cap - 1 bytes, cut
+ * on a character, control characters and NULs as spaces, bytes that are
+ * not UTF-8 as '?'. */
+void act_excerpt(char *out, size_t cap, const char *s, size_t len);
+
 #endif

@@ -1,8 +1,10 @@
 /* alert: Telegram alerts; see alert.h. */
 #include "config.h"
 #include "alert.h"
+#include "utf8.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +173,9 @@ void alert_scrub(char *s, size_t cap, const char *token)
         }
     }
     out[o] = '\0';
+    /* the replacements lengthen the text: a cut may have split a character
+     * at the end (found by fuzz_telegram) */
+    utf8_clean(out);
     memcpy(s, out, o + 1);
     free(out);
 }
@@ -433,18 +438,17 @@ static char *alert_body(const struct alert *a, const struct alert_msg *m)
     return out;
 }
 
-/* What Telegram said: ok, description (scrubbed, into desc) and
- * parameters.retry_after (-1 when absent). */
-static void alert_parse_answer(const struct alert *a, const struct http_resp *r, int *ok,
-                               char *desc, size_t desclen, long *retry_after)
+void alert_parse_answer(const char *body, size_t len, const char *retry_after_header, int *ok,
+                        char *desc, size_t desclen, long *retry_after)
 {
     *ok = 0;
     *retry_after = -1;
-    desc[0] = '\0';
+    if (desclen)
+        desc[0] = '\0';
     json_tokener *tok = json_tokener_new_ex(8);
     json_object *root = NULL;
-    if (tok && r->body && r->len > 0 && r->len < ALERT_BODY_MAX) {
-        root = json_tokener_parse_ex(tok, r->body, (int)r->len);
+    if (tok && body && len > 0 && len < ALERT_BODY_MAX) {
+        root = json_tokener_parse_ex(tok, body, (int)len);
         if (json_tokener_get_error(tok) != json_tokener_success) {
             json_object_put(root);
             root = NULL;
@@ -457,24 +461,23 @@ static void alert_parse_answer(const struct alert *a, const struct http_resp *r,
         if (json_object_object_get_ex(root, "ok", &v) && json_object_is_type(v, json_type_boolean))
             *ok = json_object_get_boolean(v);
         if (json_object_object_get_ex(root, "description", &v) && json_object_is_type(v, json_type_string))
-            snprintf(desc, desclen, "%s", json_object_get_string(v));
+            utf8_copy_clean(desc, desclen, json_object_get_string(v));
         json_object *params, *ra;
         if (json_object_object_get_ex(root, "parameters", &params) &&
-            json_object_object_get_ex(params, "retry_after", &ra) && json_object_is_type(ra, json_type_int))
-            *retry_after = (long)json_object_get_int64(ra);
-    }
-    json_object_put(root);
-    if (*retry_after < 0) {
-        const char *h = http_resp_header(r, "retry-after");
-        char *end;
-        if (h) {
-            errno = 0;
-            long v = strtol(h, &end, 10);
-            if (!errno && end != h && !*end && v >= 0)
-                *retry_after = v;
+            json_object_object_get_ex(params, "retry_after", &ra) && json_object_is_type(ra, json_type_int)) {
+            int64_t v64 = json_object_get_int64(ra);
+            *retry_after = v64 < 0 ? -1 : v64 > ALERT_RETRY_AFTER_MAX ? ALERT_RETRY_AFTER_MAX : (long)v64;
         }
     }
-    alert_scrub(desc, desclen, a->token);
+    json_object_put(root);
+    if (*retry_after < 0 && retry_after_header) {
+        const char *h = retry_after_header;
+        char *end;
+        errno = 0;
+        long v = strtol(h, &end, 10);
+        if (end != h && !*end && v >= 0)
+            *retry_after = errno == ERANGE || v > ALERT_RETRY_AFTER_MAX ? ALERT_RETRY_AFTER_MAX : v;
+    }
 }
 
 /* A hint for answers that mean the configuration is wrong, or NULL. */
@@ -517,8 +520,10 @@ static void alert_send_one(struct alert *a, long timeout_ms)
     long retry_after = -1;
     char desc[256];
     desc[0] = '\0';
-    if (e == HTTP_OK)
-        alert_parse_answer(a, &r, &ok, desc, sizeof desc, &retry_after);
+    if (e == HTTP_OK) {
+        alert_parse_answer(r.body, r.len, http_resp_header(&r, "retry-after"), &ok, desc, sizeof desc, &retry_after);
+        alert_scrub(desc, sizeof desc, a->token);
+    }
     /* libcurl's r.errmsg may quote the URL, and so the token: never logged */
     /* Telegram's answer says "ok": a 200 without it (a proxy's page, or
      * {"ok":false}) delivered nothing */

@@ -178,6 +178,16 @@ int alert_leader_changed(struct alert *a, const char *detail);
  * dropped.  Returns the units used; *cut is set to 1 when text did not fit. */
 size_t alert_html_escape(const char *text, size_t max_units, char *out, size_t cap, int *cut);
 
+/* What Telegram answered (body of len bytes; retry_after_header the
+ * retry-after header, NULL when absent): *ok its "ok" (0 unless true),
+ * desc (desclen bytes) its "description" cut on a character, valid UTF-8
+ * without control characters (not yet scrubbed: see alert_scrub),
+ * *retry_after its parameters.retry_after (else the header's whole
+ * seconds) clamped to 0 .. ALERT_RETRY_AFTER_MAX, -1 when neither says.
+ * Pure; fuzzed (tests/fuzz/fuzz_telegram.c). */
+void alert_parse_answer(const char *body, size_t len, const char *retry_after_header, int *ok,
+                        char *desc, size_t desclen, long *retry_after);
+
 /* Rewrite s (a NUL-terminated string in a buffer of cap bytes) with every
  * occurrence of token replaced by "<token>" and every "/bot<...>" path
  * segment by "/bot<token>"; a result longer than cap is cut.  A NULL or

@@ -636,11 +636,16 @@ long learn_next_seconds(const struct learn *l, int m, time_t now, int scanning)
 
 /* ---- JSON ---------------------------------------------------------------------- */
 
+/* d rounded to 6 decimals for the stored state.  Never a non-finite
+ * number (json-c would print Infinity or NaN, which PostgreSQL refuses):
+ * a non-finite d is stored as 0, and one too large to round (|d| * 1e6
+ * beyond a double) as it is. */
 static json_object *learn_num(double d)
 {
     if (!isfinite(d))
         d = 0;
-    return json_object_new_double(round(d * 1e6) / 1e6);
+    double r = round(d * 1e6) / 1e6;
+    return json_object_new_double(isfinite(r) ? r : d);
 }
 
 static json_object *learn_stat_json(const struct learn_stat *s)
@@ -835,9 +840,14 @@ int learn_from_json(struct learn *l, json_object *j)
     return 0;
 }
 
+/* d rounded to a multiple of unit, or null when not finite (never
+ * Infinity or NaN, also when d / unit overflows). */
 static json_object *learn_round(double d, double unit)
 {
-    return isfinite(d) ? json_object_new_double(round(d / unit) * unit) : NULL;
+    if (!isfinite(d))
+        return NULL;
+    double r = round(d / unit) * unit;
+    return json_object_new_double(isfinite(r) ? r : d);
 }
 
 /* The posteriors of one band (session >= 0: of that session bucket):

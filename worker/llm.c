@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LLM_MAX_BODY (512 * 1024)
-#define LLM_MAX_RAW 8192
 #define LLM_MAX_ATTEMPTS 3
 #define LLM_MAX_RETRY_AFTER 10.0
 #define LLM_MAX_REASON 400
@@ -106,29 +104,6 @@ const char *llm_circuit_state(const struct llm_provider *p, time_t now)
     if (p->open_until == 0)
         return "closed";
     return now < p->open_until ? "open" : "half_open";
-}
-
-double llm_parse_duration(const char *s)
-{
-    if (!s || !*s)
-        return -1;
-    double total = 0;
-    int parts = 0;
-    while (*s) {
-        char *end;
-        double v = strtod(s, &end);
-        if (end == s || !isfinite(v) || v < 0)
-            return -1;
-        s = end;
-        if (strncmp(s, "ms", 2) == 0) { total += v / 1000.0; s += 2; }
-        else if (*s == 'h') { total += v * 3600; s++; }
-        else if (*s == 'm') { total += v * 60; s++; }
-        else if (*s == 's') { total += v; s++; }
-        else if (*s == '\0' && parts == 0) { total += v; }   /* bare seconds, as retry-after */
-        else return -1;
-        parts++;
-    }
-    return total;
 }
 
 void llm_outcome_clear(struct llm_outcome *oc)
@@ -375,6 +350,9 @@ enum llm_err llm_parse_answer(const char *content, const struct decide_menu *men
     for (char *q = c.reason; *q; q++)
         if ((unsigned char)*q < 0x20 || *q == 0x7f)
             *q = ' ';
+    /* json-c's UTF-8 check lets overlong forms through ("\xe0\x9c\x8d"),
+     * which PostgreSQL refuses (found by fuzz_llm_answer) */
+    utf8_clean(c.reason);
     if (decide_validate(menu, &c, err, errlen) < 0) {
         rc = LLM_EREJECTED;
         goto out;
@@ -406,33 +384,17 @@ static int llm_sleep_ms(double ms)
     return http_sleep_ms(ms > 3600000.0 ? 3600000L : (long)ms);
 }
 
-/* Read the x-ratelimit-* and retry-after headers into p. */
-static void llm_read_limits(struct llm_provider *p, const struct http_resp *r, time_t now)
+/* Read the x-ratelimit-* and retry-after headers of r into p. */
+static void llm_read_resp_limits(struct llm_provider *p, const struct http_resp *r, time_t now)
 {
-    const char *v;
-    char *end;
-    if ((v = http_resp_header(r, "x-ratelimit-remaining-requests"))) {
-        long n = strtol(v, &end, 10);
-        if (end != v && n >= 0)
-            p->remaining_requests = n;
-    }
-    if ((v = http_resp_header(r, "x-ratelimit-remaining-tokens"))) {
-        long n = strtol(v, &end, 10);
-        if (end != v && n >= 0)
-            p->remaining_tokens = n;
-    }
-    double d;
-    if ((v = http_resp_header(r, "x-ratelimit-reset-requests")) && (d = llm_parse_duration(v)) >= 0)
-        p->requests_reset_at = now + (time_t)ceil(d);
-    if ((v = http_resp_header(r, "x-ratelimit-reset-tokens")) && (d = llm_parse_duration(v)) >= 0)
-        p->tokens_reset_at = now + (time_t)ceil(d);
-    if (r->status == 429) {
-        d = -1;
-        if ((v = http_resp_header(r, "retry-after")))
-            d = llm_parse_duration(v);
-        p->retry_after_s = d >= 0 ? d : 5;
-        p->retry_after_until = now + (time_t)ceil(p->retry_after_s);
-    }
+    struct llm_limit_headers h = {
+        .remaining_requests = http_resp_header(r, "x-ratelimit-remaining-requests"),
+        .remaining_tokens = http_resp_header(r, "x-ratelimit-remaining-tokens"),
+        .reset_requests = http_resp_header(r, "x-ratelimit-reset-requests"),
+        .reset_tokens = http_resp_header(r, "x-ratelimit-reset-tokens"),
+        .retry_after = http_resp_header(r, "retry-after"),
+    };
+    llm_read_limits(p, r->status, &h, now);
 }
 
 /* Is p held back by its rate limits at now for a call of est tokens? */
@@ -444,14 +406,6 @@ static const char *llm_limited(const struct llm_provider *p, time_t now, long es
         return "no requests left until reset";
     if (p->remaining_tokens >= 0 && p->remaining_tokens < est && now < p->tokens_reset_at)
         return "not enough tokens left until reset";
-    return NULL;
-}
-
-static json_object *llm_get(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    if (o && json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, key, &v))
-        return v;
     return NULL;
 }
 
@@ -506,73 +460,17 @@ static enum llm_err llm_attempt(struct llm_provider *p, const char *body,
     call->latency_ms = r.elapsed_ms;
     *content = NULL;
     enum llm_err e = LLM_OK;
-    json_object *root = NULL;
 
     if (r.err != HTTP_OK) {
         e = r.err == HTTP_ETIMEOUT ? LLM_ETIMEOUT : LLM_ETRANSPORT;
         snprintf(call->error, sizeof call->error, "%.150s", r.errmsg);
         goto out;
     }
-    llm_read_limits(p, &r, now);
-    root = json_tokener_parse(r.body);
-    if (r.status != 200) {
-        json_object *er = llm_get(root, "error");
-        json_object *msg = llm_get(er, "message"), *code = llm_get(er, "code");
-        const char *codes = code && json_object_is_type(code, json_type_string) ? json_object_get_string(code) : "";
-        if (r.status == 429)
-            e = LLM_ERATELIMIT;
-        else if (r.status >= 500 || r.status == 498 || r.status == 499 || r.status == 424)
-            e = LLM_ESERVER;   /* Groq: 498 capacity exceeded, 499 cancelled, 424 upstream failed */
-        else if (r.status == 400 && strcmp(codes, "json_validate_failed") == 0)
-            e = LLM_EJSONMODE;
-        else
-            e = LLM_EREQUEST;
-        snprintf(call->error, sizeof call->error, "HTTP %ld%s%.120s", r.status, msg ? ": " : "",
-                 msg && json_object_is_type(msg, json_type_string) ? json_object_get_string(msg) : "");
-        /* json_validate_failed: what the model wrote, for the audit */
-        json_object *fg = llm_get(er, "failed_generation");
-        if (e == LLM_EJSONMODE && fg && json_object_is_type(fg, json_type_string)) {
-            const char *g = json_object_get_string(fg);
-            *content = strndup(g, utf8_cut(g, strlen(g), LLM_MAX_RAW));
-            if (*content)
-                utf8_clean(*content);
-        }
-        goto out;
-    }
-    json_object *choices = llm_get(root, "choices");
-    json_object *c0 = choices && json_object_is_type(choices, json_type_array) &&
-                      json_object_array_length(choices) > 0 ? json_object_array_get_idx(choices, 0) : NULL;
-    json_object *msg = llm_get(c0, "message");
-    if (!root || !c0 || !msg) {
-        e = LLM_EMALFORMED;
-        snprintf(call->error, sizeof call->error, "not a chat completion");
-        goto out;
-    }
-    json_object *usage = llm_get(root, "usage");
-    json_object *pt = llm_get(usage, "prompt_tokens"), *ct = llm_get(usage, "completion_tokens");
-    if (pt && json_object_is_type(pt, json_type_int) && json_object_get_int64(pt) >= 0)
-        call->prompt_tokens = (long)json_object_get_int64(pt);
-    if (ct && json_object_is_type(ct, json_type_int) && json_object_get_int64(ct) >= 0)
-        call->completion_tokens = (long)json_object_get_int64(ct);
-    json_object *fin = llm_get(c0, "finish_reason");
-    json_object *txt = llm_get(msg, "content");
-    if (txt && json_object_is_type(txt, json_type_string)) {
-        const char *s = json_object_get_string(txt);
-        *content = strndup(s, utf8_cut(s, strlen(s), LLM_MAX_RAW));
-        if (*content)
-            utf8_clean(*content);    /* stored and shown: PostgreSQL takes only UTF-8 */
-    }
-    if (fin && json_object_is_type(fin, json_type_string) && strcmp(json_object_get_string(fin), "length") == 0) {
-        e = LLM_ELENGTH;
-        snprintf(call->error, sizeof call->error, "answer cut off (finish_reason length)");
-    } else if (!*content || !**content) {
-        e = LLM_EEMPTY;
-        snprintf(call->error, sizeof call->error, "no content");
-    }
+    llm_read_resp_limits(p, &r, now);
+    e = llm_parse_completion(r.status, r.body, r.len, call, content);
 out:
     call->err = e;
     utf8_clean(call->error);
-    json_object_put(root);
     http_resp_free(&r);
     return e;
 }

@@ -134,8 +134,41 @@ enum llm_err llm_parse_answer(const char *content, const struct decide_menu *men
                               struct decide_choice *ch, char *err, size_t errlen);
 
 /* Parse a rate-limit duration such as "2m59.56s", "7.66s", "1h2m", "250ms".
- * Returns seconds, or -1 when malformed. */
+ * Returns seconds (finite, possibly huge: callers clamp), or -1 when
+ * malformed or not finite. */
 double llm_parse_duration(const char *s);
+
+/* ---- What the provider's answers may say (checked, clamped, fuzzed) ---- */
+
+#define LLM_MAX_BODY (512 * 1024)      /* largest answer read from a provider */
+#define LLM_MAX_RAW 8192               /* bytes of the model's answer kept (audit, parsing) */
+#define LLM_MAX_HOLD_SECONDS 3600      /* longest a 429's retry-after holds a provider back */
+#define LLM_MAX_RESET_SECONDS 86400    /* longest x-ratelimit-reset-* believed */
+#define LLM_MAX_REMAINING 1000000000L  /* x-ratelimit-remaining-* counts are clamped to this */
+#define LLM_MAX_CALL_TOKENS 10000000L  /* usage.*_tokens of one answer are clamped to this */
+
+/* The rate-limit headers of one answer (each NULL when absent). */
+struct llm_limit_headers {
+    const char *remaining_requests, *remaining_tokens;   /* x-ratelimit-remaining-* */
+    const char *reset_requests, *reset_tokens;           /* x-ratelimit-reset-*: "2m59.56s" */
+    const char *retry_after;                             /* retry-after: seconds */
+};
+
+/* (worker/llm_http.c) Read the headers of an answer with HTTP status `status` that arrived at
+ * now into p's rate-limit state.  Counts must be digits only (clamped to
+ * LLM_MAX_REMAINING); durations must parse (llm_parse_duration) and are
+ * clamped to LLM_MAX_RESET_SECONDS, a 429's retry-after to
+ * LLM_MAX_HOLD_SECONDS (logged as llm.retry_after_clamped; a 429 without a
+ * usable one holds back 5 s).  Anything else is ignored. */
+void llm_read_limits(struct llm_provider *p, long status, const struct llm_limit_headers *h, time_t now);
+
+/* (worker/llm_http.c) Classify a chat-completions answer (status, body of len bytes): fills
+ * call->error and the token counts (clamped to LLM_MAX_CALL_TOKENS) and, on
+ * a completion with content (or json_validate_failed's failed_generation),
+ * *content (at most 8192 bytes, valid UTF-8; caller frees; NULL otherwise).
+ * Returns LLM_OK, or LLM_ERATELIMIT, LLM_ESERVER, LLM_EJSONMODE,
+ * LLM_EREQUEST, LLM_EMALFORMED, LLM_ELENGTH or LLM_EEMPTY. */
+enum llm_err llm_parse_completion(long status, const char *body, size_t len, struct llm_call *call, char **content);
 
 /* A circuit breaker's state for display: "closed", "open" or "half_open". */
 const char *llm_circuit_state(const struct llm_provider *p, time_t now);

@@ -12,9 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SENSE_MAX_PAIRS 200
-#define SENSE_STALE_SECONDS 900
-#define SENSE_PROBE_MAX_BYTES (2 * 1024 * 1024)
 
 void sense_iso8601(time_t t, char out[32])
 {
@@ -47,270 +44,6 @@ int sense_urlencode(const char *s, char *out, size_t cap)
     return 0;
 }
 
-void sense_copy_text(char *dst, size_t cap, const char *src)
-{
-    if (cap == 0)
-        return;
-    size_t n = utf8_cut(src, strlen(src), cap - 1);
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-    utf8_clean(dst);
-}
-
-/* A JSON number, or a string holding one (DexScreener sends prices as
- * strings).  Returns 1 and sets *out, or 0 when absent or not numeric. */
-static int sense_number(json_object *o, const char *key, double *out)
-{
-    json_object *v;
-    if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v))
-        return 0;
-    if (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)) {
-        double d = json_object_get_double(v);
-        if (!isfinite(d))
-            return 0;
-        *out = d;
-        return 1;
-    }
-    if (json_object_is_type(v, json_type_string)) {
-        const char *s = json_object_get_string(v);
-        char *end;
-        double d = strtod(s, &end);
-        if (end == s || *end || !isfinite(d))
-            return 0;
-        *out = d;
-        return 1;
-    }
-    return 0;
-}
-
-static json_object *sense_child(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    if (o && json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, key, &v))
-        return v;
-    return NULL;
-}
-
-/* Parse a JSON text strictly (whole input).  Returns the object (caller
- * puts) or NULL with err set. */
-static json_object *sense_parse_json(const char *body, char *err, size_t errlen)
-{
-    if (!body || !*body) {
-        snprintf(err, errlen, "empty body");
-        return NULL;
-    }
-    json_tokener *tok = json_tokener_new_ex(32);
-    if (!tok) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    size_t len = strlen(body);
-    json_object *root = json_tokener_parse_ex(tok, body, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    if (!root || jerr != json_tokener_success) {
-        snprintf(err, errlen, "malformed JSON: %s",
-                 jerr == json_tokener_continue ? "truncated" : json_tokener_error_desc(jerr));
-        json_object_put(root);
-        json_tokener_free(tok);
-        return NULL;
-    }
-    size_t off = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
-    while (off < len && (body[off] == ' ' || body[off] == '\n' || body[off] == '\r' || body[off] == '\t'))
-        off++;
-    if (off != len) {
-        snprintf(err, errlen, "malformed JSON: trailing data");
-        json_object_put(root);
-        return NULL;
-    }
-    return root;
-}
-
-int sense_parse_dexscreener(const char *body, time_t now, struct sense_market *m, char *err, size_t errlen)
-{
-    m->crypto_valid = 0;
-    m->pairs = 0;
-    m->crypto_volatility = m->crypto_h1 = m->volume_m5_usd = 0;
-    m->txns_m5 = 0;
-    m->new_pairs_1h = 0;
-    m->ntokens = 0;
-    json_object *root = sense_parse_json(body, err, errlen);
-    if (!root)
-        return -1;
-    int rc = -1;
-    if (!json_object_is_type(root, json_type_object)) {
-        snprintf(err, errlen, "unexpected answer: not an object");
-        goto out;
-    }
-    json_object *pairs;
-    if (!json_object_object_get_ex(root, "pairs", &pairs)) {
-        snprintf(err, errlen, "unexpected answer: no \"pairs\"");
-        goto out;
-    }
-    if (pairs && !json_object_is_type(pairs, json_type_array)) {
-        snprintf(err, errlen, "unexpected answer: \"pairs\" is not an array");
-        goto out;
-    }
-    size_t n = pairs ? json_object_array_length(pairs) : 0;
-    if (n > SENSE_MAX_PAIRS)
-        n = SENSE_MAX_PAIRS;
-    double sum_m5 = 0, sum_h1 = 0;
-    int n_m5 = 0, n_h1 = 0;
-    for (size_t i = 0; i < n; i++) {
-        json_object *p = json_object_array_get_idx(pairs, i);
-        if (!json_object_is_type(p, json_type_object))
-            continue;
-        m->pairs++;
-        json_object *bt = sense_child(p, "baseToken");
-        json_object *sym = sense_child(bt, "symbol"), *nam = sense_child(bt, "name");
-        if (m->ntokens < SENSE_MAX_TOKENS && sym && json_object_is_type(sym, json_type_string)) {
-            struct sense_token *t = &m->tokens[m->ntokens++];
-            json_object *url = sense_child(p, "url");
-            sense_copy_text(t->symbol, sizeof t->symbol, json_object_get_string(sym));
-            sense_copy_text(t->name, sizeof t->name,
-                            nam && json_object_is_type(nam, json_type_string) ? json_object_get_string(nam) : "");
-            sense_copy_text(t->url, sizeof t->url,
-                            url && json_object_is_type(url, json_type_string) ? json_object_get_string(url) : "");
-        }
-        double d;
-        json_object *pc = sense_child(p, "priceChange");
-        if (sense_number(pc, "m5", &d)) { sum_m5 += fabs(d); n_m5++; }
-        if (sense_number(pc, "h1", &d)) { sum_h1 += fabs(d); n_h1++; }
-        if (sense_number(sense_child(p, "volume"), "m5", &d) && d >= 0)
-            m->volume_m5_usd += d;
-        json_object *tx = sense_child(sense_child(p, "txns"), "m5");
-        if (sense_number(tx, "buys", &d) && d >= 0) m->txns_m5 += (long)d;
-        if (sense_number(tx, "sells", &d) && d >= 0) m->txns_m5 += (long)d;
-        if (sense_number(p, "pairCreatedAt", &d) && d > 0) {
-            double age = (double)now - d / 1000.0;
-            if (age >= -300 && age <= 3600)
-                m->new_pairs_1h++;
-        }
-    }
-    m->crypto_volatility = n_m5 ? sum_m5 / n_m5 : 0;
-    m->crypto_h1 = n_h1 ? sum_h1 / n_h1 : 0;
-    m->crypto_valid = 1;
-    rc = 0;
-out:
-    json_object_put(root);
-    return rc;
-}
-
-int sense_parse_profiles(const char *body, struct sense_market *m, char *err, size_t errlen)
-{
-    m->nprofiles = 0;
-    json_object *root = sense_parse_json(body, err, errlen);
-    if (!root)
-        return -1;
-    int rc = -1;
-    if (!json_object_is_type(root, json_type_array)) {
-        snprintf(err, errlen, "unexpected answer: not an array of token profiles");
-        goto out;
-    }
-    size_t n = json_object_array_length(root);
-    for (size_t i = 0; i < n && i < SENSE_MAX_PAIRS && m->nprofiles < SENSE_MAX_PROFILES; i++) {
-        json_object *p = json_object_array_get_idx(root, i);
-        json_object *chain = sense_child(p, "chainId"), *desc = sense_child(p, "description");
-        json_object *links = sense_child(p, "links"), *link = NULL;
-        if (links && json_object_is_type(links, json_type_array) && json_object_array_length(links) > 0)
-            link = sense_child(json_object_array_get_idx(links, 0), "url");
-        int has_desc = desc && json_object_is_type(desc, json_type_string);
-        int has_link = link && json_object_is_type(link, json_type_string);
-        if (!has_desc && !has_link)
-            continue;
-        struct sense_profile *sp = &m->profiles[m->nprofiles++];
-        sense_copy_text(sp->chain, sizeof sp->chain,
-                        chain && json_object_is_type(chain, json_type_string) ? json_object_get_string(chain) : "");
-        sense_copy_text(sp->description, sizeof sp->description, has_desc ? json_object_get_string(desc) : "");
-        sense_copy_text(sp->link, sizeof sp->link, has_link ? json_object_get_string(link) : "");
-    }
-    rc = 0;
-out:
-    json_object_put(root);
-    return rc;
-}
-
-int sense_parse_tradermade(const char *body, time_t now, const struct sense_memory *mem,
-                           struct sense_market *m, char *err, size_t errlen)
-{
-    m->forex_valid = 0;
-    m->forex_stale = 0;
-    m->nquotes = 0;
-    m->forex_move_bp = -1;
-    json_object *root = sense_parse_json(body, err, errlen);
-    if (!root)
-        return -1;
-    int rc = -1;
-    json_object *quotes = sense_child(root, "quotes");
-    if (!quotes || !json_object_is_type(quotes, json_type_array)) {
-        /* the provider's own message helps ("Invalid API Key"), but it is
-         * text from outside going into /status and the LLM prompt: only
-         * printable ASCII of it, at most 100 bytes */
-        json_object *e = sense_child(root, "errors");
-        json_object *msg = sense_child(e ? e : root, "message");
-        char said[101] = "";
-        if (msg && json_object_is_type(msg, json_type_string)) {
-            const char *t = json_object_get_string(msg);
-            size_t k = 0;
-            for (; *t && k < sizeof said - 1; t++)
-                said[k++] = (*t >= 0x20 && *t < 0x7f) ? *t : '?';
-            said[k] = '\0';
-        }
-        snprintf(err, errlen, "unexpected answer: no quotes%s%s", said[0] ? ": " : "", said);
-        goto out;
-    }
-    double ts;
-    if (!sense_number(root, "timestamp", &ts)) {
-        snprintf(err, errlen, "unexpected answer: no timestamp");
-        goto out;
-    }
-    m->forex_stale = (double)now - ts > SENSE_STALE_SECONDS;
-    size_t n = json_object_array_length(quotes);
-    double move_sum = 0;
-    int move_n = 0;
-    for (size_t i = 0; i < n && m->nquotes < SENSE_MAX_QUOTES; i++) {
-        json_object *q = json_object_array_get_idx(quotes, i);
-        json_object *b = sense_child(q, "base_currency"), *qc = sense_child(q, "quote_currency");
-        double mid;
-        if (!b || !qc || !json_object_is_type(b, json_type_string) || !json_object_is_type(qc, json_type_string))
-            continue;
-        if (!sense_number(q, "mid", &mid) || mid <= 0)
-            continue;
-        const char *bs = json_object_get_string(b), *qs = json_object_get_string(qc);
-        if (strlen(bs) != 3 || strlen(qs) != 3)
-            continue;
-        struct sense_quote *sq = &m->quotes[m->nquotes++];
-        snprintf(sq->pair, sizeof sq->pair, "%s%s", bs, qs);
-        sq->mid = mid;
-        if (mem) {
-            for (int k = 0; k < mem->nquotes; k++) {
-                if (strcmp(mem->quotes[k].pair, sq->pair) == 0 && mem->quotes[k].mid > 0) {
-                    move_sum += fabs(mid - mem->quotes[k].mid) / mem->quotes[k].mid * 10000.0;
-                    move_n++;
-                }
-            }
-        }
-    }
-    if (m->nquotes == 0) {
-        snprintf(err, errlen, "unexpected answer: no usable quote");
-        goto out;
-    }
-    m->forex_move_bp = move_n ? move_sum / move_n : -1;
-    m->forex_valid = 1;
-    rc = 0;
-out:
-    json_object_put(root);
-    return rc;
-}
-
-double sense_parse_loadavg(const char *text)
-{
-    char *end;
-    double d = strtod(text, &end);
-    if (end == text || !isfinite(d) || d < 0)
-        return -1;
-    return d;
-}
 
 static double sense_read_load(void)
 {
@@ -331,7 +64,7 @@ static void sense_judge(struct sense_probe *p, const struct http_resp *r)
     p->http_status = r->status;
     p->latency_ms = r->elapsed_ms;
     if (r->err != HTTP_OK) {
-        snprintf(p->error, sizeof p->error, "%.*s", (int)sizeof p->error - 1, r->errmsg);
+        utf8_copy_clean(p->error, sizeof p->error, r->errmsg);
         p->ok = 0;
     } else if (r->status < 200 || r->status > 299) {
         snprintf(p->error, sizeof p->error, "HTTP %ld", r->status);
@@ -432,12 +165,20 @@ void sense_collect(const struct cfg *c, struct sense_memory *mem, time_t now, st
         if (p->ok && f == FEED_DEXSCREENER &&
             sense_parse_dexscreener(resps[i].body, now, &snap->market, err, sizeof err) < 0) {
             p->ok = 0;
-            snprintf(p->error, sizeof p->error, "%s", err);
+            utf8_copy_clean(p->error, sizeof p->error, err);
+        }
+        if (p->ok && f == FEED_DEXSCREENER && snap->market.refused_values)
+            log_event(LOG_WARN, "probe.values_refused", "s:source i:count s:first", catalog_feed_name(f),
+                      (long long)snap->market.refused_values, snap->market.refused_why);
+        if (p->ok && ((f == FEED_PUMPFUN && sense_parse_pumpfun(resps[i].body, &snap->market, err, sizeof err) < 0) ||
+                      (f == FEED_BIRDEYE && sense_parse_birdeye(resps[i].body, &snap->market, err, sizeof err) < 0))) {
+            p->ok = 0;
+            utf8_copy_clean(p->error, sizeof p->error, err);
         }
         if (p->ok && f == FEED_TRADERMADE) {
             if (sense_parse_tradermade(resps[i].body, now, mem, &snap->market, err, sizeof err) < 0) {
                 p->ok = 0;
-                snprintf(p->error, sizeof p->error, "%s", err);
+                utf8_copy_clean(p->error, sizeof p->error, err);
             } else if (mem) {
                 mem->nquotes = snap->market.nquotes;
                 memcpy(mem->quotes, snap->market.quotes, sizeof mem->quotes);
@@ -462,7 +203,10 @@ void sense_collect(const struct cfg *c, struct sense_memory *mem, time_t now, st
 
 static json_object *sense_num_or_null(double d, int valid)
 {
-    return valid && isfinite(d) ? json_object_new_double(round(d * 10000.0) / 10000.0) : NULL;
+    if (!valid || !isfinite(d))
+        return NULL;
+    double r = round(d * 10000.0) / 10000.0;     /* never Infinity, even for d near DBL_MAX */
+    return json_object_new_double(isfinite(r) ? r : d);
 }
 
 json_object *sense_sources_json(const struct sense_snapshot *snap)

@@ -19,6 +19,18 @@
 #define SENSE_MAX_RECENT 5
 #define SENSE_MAX_TOKENS 5
 #define SENSE_MAX_PROFILES 5
+#define SENSE_PROBE_MAX_BYTES (2 * 1024 * 1024)   /* largest answer read from a source */
+
+/* Bounds of the market numbers accepted from outside.  A number that is
+ * not finite or lies outside them is refused where it enters (in the
+ * sense_parse_* functions), before any arithmetic: */
+#define SENSE_PCT_MIN (-100.0)        /* a price change cannot lose more than everything */
+#define SENSE_PCT_MAX 1e6             /* +1,000,000 % (10,000 x) in one window */
+#define SENSE_USD_MAX 1e13            /* a volume or a market cap, USD */
+#define SENSE_COUNT_MAX 1e9           /* transactions of one pair in one window */
+#define SENSE_PRICE_MIN 1e-12         /* a quote's mid, a token's price */
+#define SENSE_PRICE_MAX 1e9
+#define SENSE_TIME_MAX 4102444800.0   /* 2100-01-01: the latest Unix time (s) believed */
 
 struct sense_probe {
     int configured;          /* 0: no URL or no key: not probed */
@@ -58,6 +70,8 @@ struct sense_market {
     int new_pairs_1h;
     int ntokens;                /* base tokens of the first pairs */
     struct sense_token tokens[SENSE_MAX_TOKENS];
+    int refused_values;         /* values refused (no number, not finite, out of bounds) */
+    char refused_why[96];       /* the first refusal, "" when none */
     int nprofiles;              /* newest token profiles (DexScreener) */
     struct sense_profile profiles[SENSE_MAX_PROFILES];
     /* forex, from TraderMade live quotes */
@@ -66,6 +80,9 @@ struct sense_market {
     int nquotes;
     struct sense_quote quotes[SENSE_MAX_QUOTES];
     double forex_move_bp;       /* mean |mid change| since the previous cycle, basis points; <0 unknown */
+    /* Pump.fun and Birdeye: read only to judge the sources' health */
+    int pumpfun_coins;          /* coins in the answer with sane numbers */
+    double sol_usd;             /* Birdeye's SOL price, 0 unknown */
     /* one figure for both: the larger of crypto_volatility and forex moves in percent */
     double volatility;
 };
@@ -115,27 +132,53 @@ struct sense_memory {
  * an unreachable source is recorded as not ok. */
 void sense_collect(const struct cfg *c, struct sense_memory *mem, time_t now, struct sense_snapshot *snap);
 
-/* Parse a DexScreener search/pairs body into m's crypto fields.
- * Returns 0, or -1 with err set (m's crypto fields then say invalid). */
+/* ---- Parsing the sources' answers (worker/sense_parse.c) --------------------
+ *
+ * Pure functions, fuzzed (tests/fuzz/).  Whatever the body holds (wrong
+ * types, huge or non-finite numbers, bytes that are not UTF-8, deep
+ * nesting, a cut), they return 0 with finite numbers inside the bounds
+ * above and bounded UTF-8 text, or -1 with the reason in err (printable,
+ * valid UTF-8): the source is then unhealthy and the cycle goes on. */
+
+/* Parse a DexScreener search/pairs body into m's crypto fields.  A value
+ * that is no number, not finite or out of bounds is refused and counted
+ * (m->refused_values, refused_why); a field refused in more pairs than it
+ * was read, and in more than half of them, makes the whole answer
+ * nonsense.  Returns 0, or -1 with err set (m's crypto fields then say
+ * invalid). */
 int sense_parse_dexscreener(const char *body, time_t now, struct sense_market *m, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
-/* Parse a TraderMade /live body into m's forex fields, comparing with the
- * previous mids in mem (may be NULL) for forex_move_bp.  Returns 0 or -1. */
 /* Parse a DexScreener /token-profiles/latest/v1 answer (an array) into
  * m->profiles.  Returns 0, or -1 with err set (m->nprofiles is 0). */
 int sense_parse_profiles(const char *body, struct sense_market *m, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
 /* Copy untrusted text into dst (cap bytes): cut on a character boundary,
- * anything that is not UTF-8 replaced by '?'. */
+ * anything that is not UTF-8 replaced by '?', control characters by spaces
+ * (utf8_copy_clean). */
 void sense_copy_text(char *dst, size_t cap, const char *src);
 
+/* Parse a TraderMade /live body into m's forex fields, comparing with the
+ * previous mids in mem (may be NULL) for forex_move_bp.  A quote whose
+ * currencies are not three letters A-Z or whose mid is out of bounds is
+ * refused; a timestamp out of bounds or more than an hour ahead of now
+ * refuses the answer.  Returns 0 or -1. */
 int sense_parse_tradermade(const char *body, time_t now, const struct sense_memory *mem,
                            struct sense_market *m, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
-/* Parse /proc/loadavg text; returns the 1-minute load or -1. */
+/* Parse a Pump.fun answer (one coin object, or an array of them) into
+ * m->pumpfun_coins.  Returns 0, or -1 with err set. */
+int sense_parse_pumpfun(const char *body, struct sense_market *m, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Parse a Birdeye /defi/price answer ({"success":true,"data":{"value":..}})
+ * into m->sol_usd.  Returns 0, or -1 with err set. */
+int sense_parse_birdeye(const char *body, struct sense_market *m, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Parse /proc/loadavg text; returns the 1-minute load (0 .. 1e6) or -1. */
 double sense_parse_loadavg(const char *text);
 
 /* Percent-encode s for a URL query into out (cap bytes).  Returns 0 or -1 when it does not fit. */

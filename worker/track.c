@@ -1,6 +1,7 @@
 /* track: following n8n executions; see track.h. */
 #include "config.h"
 #include "track.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,23 +79,20 @@ static int track_id_ok(const char *s)
     return n >= 1 && n <= TRACK_ID_MAX;
 }
 
-/* Copy src into dst (cap bytes), cut at a UTF-8 character boundary, control
- * characters replaced by spaces. */
+/* Copy src into dst (cap bytes): cut at a character boundary, bytes that
+ * are not UTF-8 replaced by '?', control characters by spaces. */
 static void track_copy(char *dst, size_t cap, const char *src)
 {
-    if (cap == 0)
-        return;
-    size_t n = src ? strlen(src) : 0;
-    if (n >= cap) {
-        n = cap - 1;
-        /* src[n] is the first byte left out: inside a character, leave out
-         * its first bytes too */
-        while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
-            n--;
-    }
-    for (size_t i = 0; i < n; i++)
-        dst[i] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f ? ' ' : src[i];
-    dst[n] = '\0';
+    utf8_copy_clean(dst, cap, src);
+}
+
+/* Nonzero when s is printable ASCII only. */
+static int track_printable(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            return 0;
+    return 1;
 }
 
 /* An id from JSON: a string, or an integer written in decimal.  Returns 0
@@ -634,13 +632,11 @@ static void track_webhook_path(json_object *wf, char *out, size_t cap)
     }
 }
 
-/* Add one page's workflows to w; the next cursor into cursor ("" when none).
- * Returns TRACK_OK or TRACK_EINVALID with w->error set. */
-static enum track_err track_workflows_page(const struct http_resp *r, struct track_workflows *w, size_t *cap,
-                                           char *cursor, size_t cursor_cap)
+enum track_err track_parse_workflows(const char *body, size_t len, struct track_workflows *w, size_t *cap,
+                                     char *cursor, size_t cursor_cap)
 {
     enum track_err rc = TRACK_EINVALID;
-    json_object *root = track_json_parse(r->body, r->len, 64), *data, *next;
+    json_object *root = track_json_parse(body, len, 64), *data, *next;
     cursor[0] = '\0';
     if (!root || !json_object_is_type(root, json_type_object) ||
         !json_object_object_get_ex(root, "data", &data) || !json_object_is_type(data, json_type_array)) {
@@ -677,7 +673,7 @@ static enum track_err track_workflows_page(const struct http_resp *r, struct tra
     }
     if (json_object_object_get_ex(root, "nextCursor", &next) && !json_object_is_type(next, json_type_null)) {
         if (!json_object_is_type(next, json_type_string) ||
-            strlen(json_object_get_string(next)) >= cursor_cap) {
+            strlen(json_object_get_string(next)) >= cursor_cap || !track_printable(json_object_get_string(next))) {
             snprintf(w->error, sizeof w->error, "workflows answer has an invalid nextCursor");
             goto out;
         }
@@ -731,7 +727,7 @@ enum track_err track_list_workflows(const struct cfg *c, struct track_workflows 
         pages++;
         snprintf(prev, TRACK_CURSOR_MAX, "%s", cursor);
         if (r.err == HTTP_OK && r.status == 200)
-            rc = track_workflows_page(&r, out, &cap, cursor, TRACK_CURSOR_MAX);
+            rc = track_parse_workflows(r.body, r.len, out, &cap, cursor, TRACK_CURSOR_MAX);
         else
             rc = track_http_error(&r, "workflows", out->error, sizeof out->error);
         http_resp_free(&r);

@@ -183,6 +183,16 @@ struct track_workflows {
 enum track_err track_list_workflows(const struct cfg *c, struct track_workflows *out)
     __attribute__((warn_unused_result));
 
+/* Parse one page of GET {api}/workflows (body of len bytes) and append its
+ * workflows to w (w->items grown by realloc, *cap its capacity; at most
+ * TRACK_MAX_WORKFLOWS in all); the next cursor into cursor (cursor_cap
+ * bytes, "" when none; printable ASCII only).  Names and paths are cut at
+ * TRACK_NAME_MAX bytes on a character boundary, bytes that are not UTF-8
+ * become '?', control characters spaces; workflows without a valid id are
+ * left out.  Returns TRACK_OK or TRACK_EINVALID with w->error set. */
+enum track_err track_parse_workflows(const char *body, size_t len, struct track_workflows *w, size_t *cap,
+                                     char *cursor, size_t cursor_cap) __attribute__((warn_unused_result));
+
 /* Free the items; on a zeroed or freed list a no-op. */
 void track_workflows_free(struct track_workflows *w);
 

@@ -54,6 +54,8 @@ Behaviours (config "behaviour": {"<service>": WORD}; for n8n also "n8n:<path>", 
   service's error body).  Service words: pumpfun "blocked"; n8n
   "unregistered"; llm "json_validate_failed", "fenced", "think", "prose",
   "not_json", "truncated".  A list of words is played one per request.
+  Hostile answers, for every service (HOSTILE below): huge, nonfinite,
+  wrong_types, not_utf8, control, deep, cut, gigantic.
 
 Test control (these requests are not recorded):
   GET    /_standin/config          current configuration (all keys, defaults filled in)
@@ -269,6 +271,8 @@ class Response:
         self.content_type = content_type
         self.headers = list(headers or [])
         self.close = close
+        self.declared_length: int | None = None   # a Content-Length other than len(body) ("cut")
+        self.hostile: str | None = None           # the HOSTILE word that made it
 
     @classmethod
     def json(cls, status: int, obj, headers=None, close: bool = False) -> "Response":
@@ -361,6 +365,84 @@ def malformed(resp: Response) -> Response:
     return Response(200, cut, "application/json")
 
 
+# Hostile answers: what public APIs with user-made data, broken proxies and
+# attackers send.  Each word turns the service's normal answer into something
+# a parser must survive; every service accepts them all.
+HOSTILE = {
+    "huge": "every number of the normal answer 1e305 (the LLM's rate-limit headers 1e19, retry-after 1e300)",
+    "nonfinite": "every number NaN, Infinity, -Infinity or 1e400 in turn (not JSON, as some encoders write)",
+    "wrong_types": "every number a string, every string a number, every boolean a string",
+    "not_utf8": "every string with bytes that are not UTF-8 appended (\\xc5, \\xff, the overlong \\xe0\\x9c\\x8d)",
+    "control": "every string with control, bidi and zero-width characters appended (as JSON escapes)",
+    "deep": "200,000 nested arrays",
+    "cut": "the normal answer cut at half with the full Content-Length, then the connection closed",
+    "gigantic": "a valid JSON array of 8 MiB",
+}
+_BAD_UTF8 = b"\xc5\xff\xe0\x9c\x8d"
+_GIGANTIC: bytes | None = None
+
+
+def _hostile_walk(v, leaf):
+    """v with every non-container value replaced by leaf(value)."""
+    if isinstance(v, dict):
+        return {k: _hostile_walk(x, leaf) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_hostile_walk(x, leaf) for x in v]
+    return leaf(v)
+
+
+def hostile(word: str, resp: Response) -> Response:
+    """The normal answer resp turned hostile by word (a HOSTILE key)."""
+    global _GIGANTIC
+    if word == "deep":
+        r = Response(200, b"[" * 200_000 + b"]" * 200_000, "application/json")
+    elif word == "gigantic":
+        if _GIGANTIC is None:
+            _GIGANTIC = b"[" + b"1," * (4 * 1024 * 1024) + b"1]"
+        r = Response(200, _GIGANTIC, "application/json")
+    elif word == "cut":
+        r = Response(resp.status, resp.body[: len(resp.body) // 2], resp.content_type, resp.headers, close=True)
+        r.declared_length = len(resp.body)
+    else:
+        try:
+            doc = loads_strict(resp.body.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            doc = {"message": resp.body.decode("utf-8", "replace")}
+        counter = [0]
+
+        def leaf(x):
+            if word == "huge":
+                return 1e305 if is_number(x) else x
+            if word == "nonfinite":
+                if not is_number(x):
+                    return x
+                counter[0] += 1
+                return ["__NaN__", "__Infinity__", "__-Infinity__", "__1e400__"][counter[0] % 4]
+            if word == "wrong_types":
+                if isinstance(x, bool):
+                    return "true" if x else "false"
+                if is_number(x):
+                    return "n/a"
+                if isinstance(x, str):
+                    return 12345
+                return x
+            if word == "not_utf8":
+                return x + "__BAD__" if isinstance(x, str) else x
+            if word == "control":
+                return x + "\u0007\u001b[31m\u202e\u200b\u2028\n" if isinstance(x, str) else x
+            return x
+
+        body = dumps(_hostile_walk(doc, leaf))
+        if word == "nonfinite":
+            for k in ("NaN", "Infinity", "-Infinity", "1e400"):
+                body = body.replace(f'"__{k}__"'.encode(), k.encode())
+        if word == "not_utf8":
+            body = body.replace(b"__BAD__", _BAD_UTF8)
+        r = Response(resp.status, body, "application/json", resp.headers)
+    r.hostile = word
+    return r
+
+
 class ConfigError(ValueError):
     """An invalid /_standin/config request: answered with 400."""
 
@@ -406,6 +488,8 @@ class Service:
             return malformed(self.route(req, sub))
         if word == "429":
             return self.too_many(req)
+        if word in HOSTILE:
+            return hostile(word, self.route(req, sub))
         if word.isdigit():
             return self.error(int(word), req)
         return self.special(word, req, sub)
@@ -1094,7 +1178,12 @@ class Llm(Service):
         else:
             remaining = max(1, 1000 - self.state.counters.get("llm_calls", 0) - 1)
         r = super().serve(req, sub)
-        r.headers.extend(self._ratelimit_headers(remaining))
+        if r.hostile == "huge":
+            r.headers.extend([("x-ratelimit-remaining-requests", "1e19"), ("x-ratelimit-remaining-tokens", "1e19"),
+                              ("x-ratelimit-reset-requests", "1e19s"), ("x-ratelimit-reset-tokens", "1e19"),
+                              ("retry-after", "1e300")])
+        else:
+            r.headers.extend(self._ratelimit_headers(remaining))
         return r
 
     def _err(self, status, message, etype=None, code=None, **extra) -> Response:
@@ -1348,11 +1437,11 @@ def _check_behaviour_value(key: str, value) -> None:
             v = str(v)
         if not isinstance(v, str):
             raise ConfigError(f"behaviour {key}: expected a string, got {json.dumps(v)}")
-        if v in ("ok", "slow", "timeout", "empty", "malformed") or v in svc.specials:
+        if v in ("ok", "slow", "timeout", "empty", "malformed") or v in svc.specials or v in HOSTILE:
             continue
         if v.isdigit() and 400 <= int(v) <= 599:
             continue
-        allowed = ["ok", "slow", "timeout", "empty", "malformed", "429", "<400-599>"] + sorted(svc.specials)
+        allowed = ["ok", "slow", "timeout", "empty", "malformed", "429", "<400-599>"] + sorted(HOSTILE) + sorted(svc.specials)
         raise ConfigError(f"behaviour {key}: unknown value {v!r}; allowed: {', '.join(allowed)}")
 
 
@@ -1868,7 +1957,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Server", "standin")
         if resp.content_type:
             self.send_header("Content-Type", resp.content_type)
-        self.send_header("Content-Length", str(len(resp.body)))
+        self.send_header("Content-Length", str(len(resp.body) if resp.declared_length is None
+                                               else resp.declared_length))
         for k, v in resp.headers:
             self.send_header(k, v)
         if resp.close:

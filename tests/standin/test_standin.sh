@@ -176,6 +176,34 @@ for b in 500 503 429 malformed empty slow ok; do
 done
 reset
 
+# hostile answers (issue 10): every service, every word
+for svc in dex pumpfun tradermade birdeye n8n llm telegram; do
+    for b in huge nonfinite wrong_types not_utf8 control deep cut gigantic; do
+        config "{\"behaviour\": {\"$svc\": \"$b\"}}"
+        plain_request "$svc"
+        size=$(wc -c <"$tmp/body")
+        case $b in
+        huge)        # n8n's default answer holds no number
+                     [ "$svc" = n8n ] || { grep -q '1e+305' "$tmp/body" && ok || bad "$svc huge: no 1e+305 in $(head -c 200 "$tmp/body")"; }
+                     [ "$svc" = llm ] && expect_header '^retry-after: 1e300$' "llm huge retry-after" ;;
+        nonfinite)   [ "$svc" = n8n ] && continue
+                     "$py" -c 'import json,sys
+def no(c): raise ValueError(c)
+json.loads(open(sys.argv[1]).read(), parse_constant=no)' "$tmp/body" 2>/dev/null &&
+                         bad "$svc nonfinite: body is strict JSON" || ok
+                     grep -qE 'NaN|Infinity|1e400' "$tmp/body" && ok || bad "$svc nonfinite: nothing non-finite" ;;
+        wrong_types) expect_json 'isinstance(j, (dict, list))' "$svc wrong_types is JSON" ;;
+        not_utf8)    "$py" -c 'import sys; open(sys.argv[1],"rb").read().decode("utf-8")' "$tmp/body" 2>/dev/null &&
+                         bad "$svc not_utf8: body is valid UTF-8" || ok ;;
+        control)     grep -q '\\u0007' "$tmp/body" && ok || bad "$svc control: no \\u0007" ;;
+        deep)        [ "$size" = 400000 ] && ok || bad "$svc deep: $size bytes" ;;
+        cut)         [ "$status" = 000 ] || [ "$status" = 200 ] && ok || bad "$svc cut: status $status" ;;
+        gigantic)    [ "$size" -gt 8000000 ] && ok || bad "$svc gigantic: $size bytes" ;;
+        esac
+    done
+done
+reset
+
 # behaviour sequences: one item per request, the last one sticks
 config '{"behaviour": {"n8n:crypto-light-monitoring": ["500", "503", "ok"]}}'
 seq_got=

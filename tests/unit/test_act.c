@@ -653,9 +653,28 @@ static void test_fire_timeout(void **state)
     cfg_free(&c);
 }
 
+/* The excerpt of an answer stored with the trigger: valid UTF-8 whatever
+ * n8n sent (an answer with "\xc5\xff" failed the trigger's update). */
+static void test_excerpt(void **state)
+{
+    (void)state;
+    char out[8];
+    act_excerpt(out, sizeof out, "ab\xc5\xff" "cd", 6);
+    assert_string_equal(out, "ab??cd");
+    act_excerpt(out, sizeof out, "a\0b\n", 4);
+    assert_string_equal(out, "a b ");
+    act_excerpt(out, sizeof out, "abcde\xc3\xa9" "f", 8);     /* 7 bytes of room: not inside the e-acute */
+    assert_string_equal(out, "abcde\xc3\xa9");
+    act_excerpt(out, sizeof out, "abcdef\xc3\xa9", 8);
+    assert_string_equal(out, "abcdef");
+    act_excerpt(out, sizeof out, "", 0);
+    assert_string_equal(out, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_excerpt),
         cmocka_unit_test(test_key_format),
         cmocka_unit_test(test_payload_fields),
         cmocka_unit_test(test_payload_dry_run_and_closed),

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "alert.h"
+#include "utf8.h"
 #include "http.h"
 #include "log.h"
 
@@ -866,12 +867,39 @@ static void against_the_standin(void **state)
     standin_stop(&si);
 }
 
+/* Telegram's answers are outside input: bounded, cleaned, clamped. */
+static void answers_checked(void **state)
+{
+    (void)state;
+    int ok;
+    char desc[32];
+    long ra;
+    const char *b = "{\"ok\":false,\"error_code\":429,\"description\":\"Too Many \xff\\u0007Requests: retry after 1e300\","
+                    "\"parameters\":{\"retry_after\":99999999999999}}";
+    alert_parse_answer(b, strlen(b), NULL, &ok, desc, sizeof desc, &ra);
+    assert_int_equal(ok, 0);
+    assert_int_equal(ra, ALERT_RETRY_AFTER_MAX);
+    assert_true(utf8_valid(desc, strlen(desc)));
+    assert_null(strchr(desc, '\x07'));
+    assert_int_equal(strncmp(desc, "Too Many ? Requests", 19), 0);
+    alert_parse_answer("{\"ok\":true}", 11, "99999999999999999999999", &ok, desc, sizeof desc, &ra);
+    assert_int_equal(ok, 1);
+    assert_int_equal(ra, ALERT_RETRY_AFTER_MAX);
+    alert_parse_answer("{\"ok\":\"yes\",\"parameters\":{\"retry_after\":-4}}", 44, "1e3", &ok, desc, sizeof desc, &ra);
+    assert_int_equal(ok, 0);
+    assert_int_equal(ra, -1);
+    alert_parse_answer("<html>", 6, "7", &ok, desc, sizeof desc, &ra);
+    assert_int_equal(ra, 7);
+    assert_string_equal(desc, "");
+}
+
 int main(void)
 {
     if (http_global_init() != 0)
         return 1;
     log_init("test_alert", LOG_DEBUG);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(answers_checked),
         cmocka_unit_test_teardown(sends_chat_id_text_and_parse_mode, cap_teardown),
         cmocka_unit_test_teardown(channel_chat_id_is_a_string, cap_teardown),
         cmocka_unit_test_teardown(html_escaping_and_utf8_repair, cap_teardown),

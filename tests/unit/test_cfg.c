@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "utf8.h"
 
 /* ---- a fake environment ------------------------------------------------- */
 
@@ -674,6 +675,35 @@ static void test_every_variable_rejects_control_chars(void **state)
     }
 }
 
+/* Every variable refuses bytes that are not UTF-8, and every message it
+ * writes is valid UTF-8 (cut on a character). */
+static void test_every_variable_wants_utf8(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < cfg_count(); i++) {
+        const char *name = cfg_name(i);
+        struct cfg c;
+        char err[512];
+        memset(&c, 0x5a, sizeof c);
+        int rc = load_with(&c, err, sizeof err, name, "ab\xff" "cd", (const char *)NULL);
+        if (rc != -1)
+            fail_msg("%s accepted bytes that are not UTF-8", name);
+        if (strncmp(err, name, strlen(name)) != 0 || !strstr(err, "UTF-8"))
+            fail_msg("%s: message: \"%s\"", name, err);
+        assert_cfg_empty(&c);
+    }
+    /* a quoted value is cut on a character boundary */
+    struct cfg c;
+    char err[512];
+    assert_int_equal(load_with(&c, err, sizeof err, "LOG_LEVEL",
+                               "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+                               "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9x\xc3\xa9\xc3\xa9",
+                               (const char *)NULL), -1);
+    assert_true(utf8_valid(err, strlen(err)));
+    expect_reject("ORCHESTRATOR_PORT", "80\x7f", "control");
+    expect_accept("DEXSCREENER_QUERY", "s\xc3\xb6lana");
+}
+
 static void test_secrets_never_in_messages(void **state)
 {
     (void)state;
@@ -830,6 +860,7 @@ int main(void)
         cmocka_unit_test(test_auth_header_pairing),
         cmocka_unit_test(test_control_characters),
         cmocka_unit_test(test_every_variable_rejects_control_chars),
+        cmocka_unit_test(test_every_variable_wants_utf8),
         cmocka_unit_test(test_secrets_never_in_messages),
         cmocka_unit_test(test_table_introspection),
         cmocka_unit_test(test_value_too_long),

@@ -387,6 +387,39 @@ static void test_json_roundtrip(void **state)
 
 /* Per (session, intensity): the same outcomes as the band's, kept apart
  * per session bucket, decaying with the half-life. */
+/* Issue 10: a reading of 1e305 (DexScreener's priceChange.m5 before the
+ * sources were bounded) made the state serialise Infinity, which
+ * PostgreSQL refuses.  Whatever the readings, the JSON stays finite and
+ * reads back. */
+static void test_json_never_infinite(void **state)
+{
+    (void)state;
+    struct learn a, b;
+    learn_init(&a, &g_cfg);
+    struct sense_snapshot s;
+    const double huge[] = { 0.2, 1e305, 1.7e308, 0.3, 1e305, 0.1 };
+    for (int k = 0; k < 6; k++) {
+        snap_at(&s, T0 + 120 * k, huge[k], huge[k]);
+        learn_sense(&a, &s);
+        learn_observe(&a, LEARN_CRYPTO, a.m[LEARN_CRYPTO].band, learn_bucket("london"), INTENSITY_NORMAL, 1, 3, 1.0,
+                      T0 + 120 * k);
+    }
+    json_object *j = learn_to_json(&a), *sum = learn_summary_json(&a, T0 + 720, 1);
+    const char *t = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
+    const char *u = json_object_to_json_string_ext(sum, JSON_C_TO_STRING_PLAIN);
+    assert_null(strstr(t, "Infinity"));
+    assert_null(strstr(t, "NaN"));
+    assert_null(strstr(u, "Infinity"));
+    assert_null(strstr(u, "NaN"));
+    json_object *back = json_tokener_parse(t);
+    assert_non_null(back);
+    learn_init(&b, &g_cfg);
+    assert_int_equal(learn_from_json(&b, back), 0);
+    json_object_put(back);
+    json_object_put(j);
+    json_object_put(sum);
+}
+
 static void test_session_estimates(void **state)
 {
     (void)state;
@@ -564,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_deterministic_for_a_seed),
         cmocka_unit_test(test_sense_baselines_and_bands),
         cmocka_unit_test(test_json_roundtrip),
+        cmocka_unit_test(test_json_never_infinite),
         cmocka_unit_test(test_session_estimates),
         cmocka_unit_test(test_exploration_per_time),
         cmocka_unit_test(test_json_sessions),

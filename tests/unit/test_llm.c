@@ -603,6 +603,81 @@ static void long_retry_after_fails_over_to_openai(void **state)
     rig_down(&r);
 }
 
+/* Issue 10: a retry-after of 1e300 (or a reset of 1e19 s) was converted
+ * out of range (undefined behaviour) and did not hold the provider back:
+ * it was called again seconds later.  Now it is clamped to
+ * LLM_MAX_HOLD_SECONDS and holds Groq back that long. */
+static void absurd_retry_after_holds_back_for_the_clamped_time(void **state)
+{
+    (void)state;
+    static const struct script_step groq[] = {
+        { 429, "retry-after: 1e300\r\nx-ratelimit-reset-tokens: 1e19\r\nx-ratelimit-reset-requests: 1e400s\r\n"
+               "x-ratelimit-remaining-requests: 1e19\r\nx-ratelimit-remaining-tokens: 99999999999999999999999\r\n",
+          "{\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\",\"code\":\"rate_limit_exceeded\"}}", 0 },
+    };
+    struct rig r;
+    rig_up(&r, groq, 1, ok_steps, 1);
+    struct decide_choice ch;
+    struct llm_outcome oc;
+    time_t t0 = time(NULL);
+    assert_int_equal(ask(&r, &ch, &oc), LLM_OK);
+    assert_string_equal(oc.provider, "openai");
+    llm_outcome_clear(&oc);
+    struct llm_provider *g = &r.cl.providers[0];
+    assert_true(g->retry_after_s == LLM_MAX_HOLD_SECONDS);
+    assert_true(g->retry_after_until >= t0 + LLM_MAX_HOLD_SECONDS);
+    assert_true(g->retry_after_until <= time(NULL) + LLM_MAX_HOLD_SECONDS + 1);
+    assert_true(g->tokens_reset_at <= time(NULL) + LLM_MAX_RESET_SECONDS + 1);
+    assert_int_equal(g->remaining_requests, -1);        /* "1e19" is no count */
+    assert_int_equal(g->remaining_tokens, LLM_MAX_REMAINING);
+    /* the next cycles, within the hour: Groq is held back */
+    int served = r.a.served;
+    assert_int_equal(llm_decide(&r.cl, "system text", "{\"user\":1}", &r.menu, t0 + 8, r.cfg.llm_cycle_budget_ms,
+                                &ch, &oc), LLM_OK);
+    assert_int_equal(r.a.served, served);
+    assert_string_equal(oc.provider, "openai");
+    llm_outcome_clear(&oc);
+    rig_down(&r);
+}
+
+static void limits_from_header_values(void **state)
+{
+    (void)state;
+    struct llm_provider p;
+    memset(&p, 0, sizeof p);
+    p.remaining_requests = p.remaining_tokens = -1;
+    const time_t now = 1770818400;
+    struct llm_limit_headers h = { .remaining_requests = "14399", .remaining_tokens = "5100",
+                                   .reset_requests = "6s", .reset_tokens = "9m0.5s" };
+    llm_read_limits(&p, 200, &h, now);
+    assert_int_equal(p.remaining_requests, 14399);
+    assert_int_equal(p.remaining_tokens, 5100);
+    assert_int_equal(p.requests_reset_at, now + 6);
+    assert_int_equal(p.tokens_reset_at, now + 541);
+    /* garbage is ignored, never half-read */
+    struct llm_limit_headers bad = { .remaining_requests = "12abc", .remaining_tokens = "-3",
+                                     .reset_requests = "nan", .reset_tokens = "inf" };
+    llm_read_limits(&p, 200, &bad, now);
+    assert_int_equal(p.remaining_requests, 14399);
+    assert_int_equal(p.remaining_tokens, 5100);
+    assert_int_equal(p.requests_reset_at, now + 6);
+    /* a 429 without a usable retry-after waits 5 s; with 0.4 s, 1 s */
+    struct llm_limit_headers r429 = { .retry_after = "soon" };
+    llm_read_limits(&p, 429, &r429, now);
+    assert_true(p.retry_after_s == 5);
+    assert_int_equal(p.retry_after_until, now + 5);
+    r429.retry_after = "0.4";
+    llm_read_limits(&p, 429, &r429, now);
+    assert_int_equal(p.retry_after_until, now + 1);
+    r429.retry_after = "1e300";
+    llm_read_limits(&p, 429, &r429, now);
+    assert_int_equal(p.retry_after_until, now + LLM_MAX_HOLD_SECONDS);
+    /* durations: finite sums only */
+    assert_true(llm_parse_duration("1e308h") < 0);
+    assert_true(llm_parse_duration("1e300") == 1e300);
+    assert_true(llm_parse_duration("2m59.56s") > 179.5);
+}
+
 static void bad_key_fails_over_and_opens_the_circuit(void **state)
 {
     (void)state;
@@ -1091,6 +1166,8 @@ int main(void)
         cmocka_unit_test(server_errors_retried_with_backoff),
         cmocka_unit_test(rate_limit_honours_retry_after),
         cmocka_unit_test(long_retry_after_fails_over_to_openai),
+        cmocka_unit_test(absurd_retry_after_holds_back_for_the_clamped_time),
+        cmocka_unit_test(limits_from_header_values),
         cmocka_unit_test(bad_key_fails_over_and_opens_the_circuit),
         cmocka_unit_test(json_validate_failed_is_retried_once),
         cmocka_unit_test(timeouts_stay_within_the_cycle_budget),

@@ -12,6 +12,7 @@
 
 #include "catalog.h"
 #include "results.h"
+#include "utf8.h"
 
 #define GOOD "{\"trigger_id\":31,\"idempotency_key\":\"orch-12-crypto-normal-scan\",\"decision_id\":12," \
              "\"workflow\":\"crypto-normal-scan\",\"execution_id\":\"45\",\"status\":\"success\"," \
@@ -201,6 +202,47 @@ static void test_bad_fields(void **state)
     bad_with("error", longerr, "error", "at most");
 }
 
+/* Issue 10: bytes that are not UTF-8 in error or in a details key were
+ * accepted and PostgreSQL refused them (500); the unknown-field message
+ * echoed them raw (a 400 body that is not UTF-8).  Now: 400, and every
+ * message is valid UTF-8. */
+static void test_not_utf8(void **state)
+{
+    (void)state;
+    char body[1024];
+    snprintf(body, sizeof body, "%.*s,\"error\":\"bad \xff\xfe byte\"}", (int)strlen(GOOD) - 1, GOOD);
+    /* GOOD already has "error":null: build the bodies by hand instead */
+    const char *base = "{\"trigger_id\":31,\"idempotency_key\":\"orch-12-crypto-normal-scan\",\"decision_id\":12,"
+                       "\"workflow\":\"crypto-normal-scan\",\"execution_id\":\"45\",\"status\":\"error\","
+                       "\"opportunities\":0,\"duration_ms\":57";
+    snprintf(body, sizeof body, "%s,\"error\":\"bad \xff\xfe byte\"}", base);
+    bad(body, "body", "UTF-8");
+    snprintf(body, sizeof body, "%s,\"details\":{\"k\xc3\":1}}", base);
+    bad(body, "body", "UTF-8");
+    snprintf(body, sizeof body, "%s,\"details\":{\"a\":[\"\xed\xa0\x80\"]}}", base);     /* a surrogate */
+    bad(body, "body", "UTF-8");
+    /* escaped lone surrogates: json-c decodes them to U+FFFD, which is fine */
+    snprintf(body, sizeof body, "%s,\"error\":\"\\ud800\"}", base);
+    (void)ok(body, NULL);
+    snprintf(body, sizeof body, "%s,\"details\":{\"\\udc00x\":1}}", base);
+    (void)ok(body, NULL);
+    /* the unknown-field message never echoes raw bytes, nor cuts a character */
+    struct results_in in;
+    json_object *doc = NULL;
+    const char *field = NULL;
+    char err[RESULTS_ERR_MAX] = "";
+    snprintf(body, sizeof body, "{\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9"
+                                "\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9x\\u0001\":1}");
+    assert_int_equal(results_parse(body, strlen(body), NULL, &in, &doc, &field, err, sizeof err), -1);
+    assert_true(utf8_valid(err, strlen(err)));
+    assert_null(strchr(err, '\x01'));
+    assert_non_null(strstr(err, "unknown field"));
+    /* good UTF-8 passes */
+    snprintf(body, sizeof body, "%s,\"error\":\"caf\xc3\xa9 \xe2\x82\xac\",\"details\":{\"\xc3\xa9t\xc3\xa9\":\"\\u00e9\"}}", base);
+    struct results_in got = ok(body, NULL);
+    assert_int_equal(got.success, 0);
+}
+
 static void test_idempotency_header(void **state)
 {
     (void)state;
@@ -216,6 +258,7 @@ int main(void)
         cmocka_unit_test(test_bad_document),
         cmocka_unit_test(test_bad_fields),
         cmocka_unit_test(test_idempotency_header),
+        cmocka_unit_test(test_not_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -736,6 +736,148 @@ static void test_utf8(void **state)
     assert_string_equal(s, "x?y");
 }
 
+/* ---- numbers and bytes from outside are checked where they enter (issue 10) ------- */
+
+/* Nonzero when the snapshot's JSON holds no Infinity / NaN and is valid UTF-8. */
+static int json_is_sane(json_object *j)
+{
+    const char *t = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
+    return t && !strstr(t, "Infinity") && !strstr(t, "NaN") && !strstr(t, "nan") && !strstr(t, "inf") &&
+           utf8_valid(t, strlen(t));
+}
+
+static void test_dexscreener_huge_numbers(void **state)
+{
+    (void)state;
+    struct sense_market m;
+    char err[160];
+    /* every pair's m5 is 1e305: the answer is nonsense, refused whole */
+    const char *all =
+        "{\"pairs\":["
+        " {\"priceChange\":{\"m5\":1e305,\"h1\":1},\"volume\":{\"m5\":10}},"
+        " {\"priceChange\":{\"m5\":\"1e305\",\"h1\":2}},"
+        " {\"priceChange\":{\"m5\":-1e400}}]}";
+    memset(&m, 0, sizeof m);
+    assert_int_equal(sense_parse_dexscreener(all, 1770818400, &m, err, sizeof err), -1);
+    assert_non_null(strstr(err, "priceChange.m5 refused in 3 of 3 pairs"));
+    assert_int_equal(m.crypto_valid, 0);
+    assert_true(utf8_valid(err, strlen(err)));
+    /* wrong types everywhere: as much nonsense */
+    memset(&m, 0, sizeof m);
+    assert_int_equal(sense_parse_dexscreener("{\"pairs\":[{\"priceChange\":{\"m5\":true}},"
+                                             "{\"priceChange\":{\"m5\":\"n/a\"}},{\"priceChange\":{\"m5\":[1]}}]}",
+                                             1770818400, &m, err, sizeof err), -1);
+    assert_non_null(strstr(err, "priceChange.m5 refused in 3 of 3 pairs (not a number"));
+    /* one odd pair among sane ones: its numbers are refused, the rest used */
+    const char *one =
+        "{\"pairs\":["
+        " {\"priceChange\":{\"m5\":2,\"h1\":4},\"volume\":{\"m5\":100},\"txns\":{\"m5\":{\"buys\":3,\"sells\":4}}},"
+        " {\"priceChange\":{\"m5\":4,\"h1\":-6},\"volume\":{\"m5\":50},\"txns\":{\"m5\":{\"buys\":1,\"sells\":2}}},"
+        " {\"priceChange\":{\"m5\":1e305,\"h1\":1e300},\"volume\":{\"m5\":1e305},"
+        "  \"txns\":{\"m5\":{\"buys\":1e19,\"sells\":9.3e18}},\"pairCreatedAt\":1e300}]}";
+    memset(&m, 0, sizeof m);
+    assert_int_equal(sense_parse_dexscreener(one, 1770818400, &m, err, sizeof err), 0);
+    assert_int_equal(m.pairs, 3);
+    assert_float_equal(m.crypto_volatility, 3, 1e-12);
+    assert_float_equal(m.crypto_h1, 5, 1e-12);
+    assert_float_equal(m.volume_m5_usd, 150, 1e-9);
+    assert_int_equal(m.txns_m5, 10);                    /* 1e19 never cast to long */
+    assert_int_equal(m.refused_values, 6);
+    assert_non_null(strstr(m.refused_why, "priceChange.m5"));
+    /* the snapshot's JSON (the decision's inputs) stays finite */
+    struct sense_snapshot snap;
+    memset(&snap, 0, sizeof snap);
+    snap.now = 1770818400;
+    snap.market = m;
+    snap.market.volatility = 1e308;
+    snap.load1 = 1e308;
+    json_object *j = sense_to_json(&snap);
+    assert_true(json_is_sane(j));
+    json_object_put(j);
+    /* at most SENSE_COUNT_MAX per count: many large counts never overflow */
+    char big[16384];
+    size_t len = (size_t)snprintf(big, sizeof big, "{\"pairs\":[");
+    for (int i = 0; i < 150; i++)
+        len += (size_t)snprintf(big + len, sizeof big - len, "%s{\"txns\":{\"m5\":{\"buys\":1e9,\"sells\":\"1e9\"}}}",
+                                i ? "," : "");
+    snprintf(big + len, sizeof big - len, "]}");
+    memset(&m, 0, sizeof m);
+    assert_int_equal(sense_parse_dexscreener(big, 1770818400, &m, err, sizeof err), 0);
+    assert_int_equal(m.txns_m5, 300000000000L);
+}
+
+static void test_tradermade_refuses_nonsense(void **state)
+{
+    (void)state;
+    /* a currency that is not UTF-8 never reaches a pair name */
+    expect_tm_error("{\"quotes\":[{\"mid\":1.1,\"base_currency\":\"EU\xc5\",\"quote_currency\":\"USD\"}],"
+                    "\"timestamp\":1770818400}", "no usable quote: a currency that is not three letters A-Z");
+    expect_tm_error("{\"quotes\":[{\"mid\":1.1,\"base_currency\":\"eur\",\"quote_currency\":\"USD\"},"
+                    "{\"mid\":1.1,\"base_currency\":\"EUR\",\"quote_currency\":\"U\\u0000D\"}],"
+                    "\"timestamp\":1770818400}", "no usable quote");
+    expect_tm_error("{\"quotes\":[{\"mid\":1e305,\"base_currency\":\"EUR\",\"quote_currency\":\"USD\"}],"
+                    "\"timestamp\":1770818400}", "mid refused");
+    expect_tm_error("{\"quotes\":[{\"mid\":1.1,\"base_currency\":\"EUR\",\"quote_currency\":\"USD\"}],"
+                    "\"timestamp\":1e300}", "timestamp refused");
+    expect_tm_error("{\"quotes\":[{\"mid\":1.1,\"base_currency\":\"EUR\",\"quote_currency\":\"USD\"}],"
+                    "\"timestamp\":-5}", "timestamp refused");
+    expect_tm_error("{\"quotes\":[{\"mid\":1.1,\"base_currency\":\"EUR\",\"quote_currency\":\"USD\"}],"
+                    "\"timestamp\":1870818400}", "timestamp refused");
+    /* a good quote beside a bad one is kept */
+    struct sense_market m;
+    char err[160];
+    memset(&m, 0, sizeof m);
+    assert_int_equal(sense_parse_tradermade("{\"quotes\":[{\"mid\":1.1,\"base_currency\":\"EU\xc5\",\"quote_currency\":\"USD\"},"
+                                            "{\"mid\":1.27,\"base_currency\":\"GBP\",\"quote_currency\":\"USD\"}],"
+                                            "\"timestamp\":1770818400}", 1770818400, NULL, &m, err, sizeof err), 0);
+    assert_int_equal(m.nquotes, 1);
+    assert_string_equal(m.quotes[0].pair, "GBPUSD");
+}
+
+static void test_pumpfun_and_birdeye(void **state)
+{
+    (void)state;
+    struct sense_market m;
+    char err[160];
+    memset(&m, 0, sizeof m);
+    assert_int_equal(sense_parse_pumpfun("[{\"mint\":\"a\",\"usd_market_cap\":5000,\"created_timestamp\":1770818400000},"
+                                         "{\"mint\":\"b\"},{\"name\":\"no mint\"},7]", &m, err, sizeof err), 0);
+    assert_int_equal(m.pumpfun_coins, 2);
+    assert_int_equal(sense_parse_pumpfun("{\"mint\":\"a\",\"usd_market_cap\":\"12.5\"}", &m, err, sizeof err), 0);
+    assert_int_equal(m.pumpfun_coins, 1);
+    assert_int_equal(sense_parse_pumpfun("[{\"mint\":\"a\",\"usd_market_cap\":1e305}]", &m, err, sizeof err), -1);
+    assert_non_null(strstr(err, "refused"));
+    assert_int_equal(sense_parse_pumpfun("[{\"mint\":7},{\"name\":\"x\"}]", &m, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no coin with a mint"));
+    assert_int_equal(sense_parse_pumpfun("[]", &m, err, sizeof err), 0);
+    assert_int_equal(sense_parse_pumpfun("\"x\"", &m, err, sizeof err), -1);
+    assert_int_equal(sense_parse_pumpfun("<html>blocked</html>", &m, err, sizeof err), -1);
+    assert_non_null(strstr(err, "malformed"));
+
+    assert_int_equal(sense_parse_birdeye("{\"success\":true,\"data\":{\"value\":142.35,\"updateUnixTime\":1}}",
+                                         &m, err, sizeof err), 0);
+    assert_float_equal(m.sol_usd, 142.35, 1e-12);
+    assert_int_equal(sense_parse_birdeye("{\"success\":true,\"data\":{\"value\":1e305}}", &m, err, sizeof err), -1);
+    assert_non_null(strstr(err, "data.value refused"));
+    assert_int_equal(sense_parse_birdeye("{\"success\":true,\"data\":{\"value\":\"n/a\"}}", &m, err, sizeof err), -1);
+    assert_non_null(strstr(err, "not a number"));
+    assert_int_equal(sense_parse_birdeye("{\"success\":true,\"data\":{\"value\":NaN}}", &m, err, sizeof err), -1);
+    assert_int_equal(sense_parse_birdeye("{\"success\":true,\"data\":{}}", &m, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no data.value"));
+    assert_int_equal(sense_parse_birdeye("{\"success\":false,\"message\":\"Unauthorized \xff\"}", &m, err, sizeof err), -1);
+    assert_non_null(strstr(err, "Unauthorized ?"));
+    assert_true(utf8_valid(err, strlen(err)));
+    /* deep nesting is refused, not recursed into */
+    char deep[4096];
+    size_t k = 0;
+    for (; k < 1000; k++)
+        deep[k] = '[';
+    deep[k] = '\0';
+    assert_int_equal(sense_parse_birdeye(deep, &m, err, sizeof err), -1);
+    assert_int_equal(sense_parse_pumpfun(deep, &m, err, sizeof err), -1);
+    assert_int_equal(sense_parse_dexscreener(deep, 1770818400, &m, err, sizeof err), -1);
+}
+
 static void test_token_profiles(void **state)
 {
     (void)state;
@@ -792,6 +934,9 @@ int main(void)
         cmocka_unit_test(test_to_json),
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_token_profiles),
+        cmocka_unit_test(test_dexscreener_huge_numbers),
+        cmocka_unit_test(test_tradermade_refuses_nonsense),
+        cmocka_unit_test(test_pumpfun_and_birdeye),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -29,6 +29,7 @@
 #include "http.h"
 #include "log.h"
 #include "track.h"
+#include "utf8.h"
 
 #ifndef TOP_SRCDIR
 #define TOP_SRCDIR ".."
@@ -425,6 +426,45 @@ static void execution_objects(void **state)
             fail_msg("bad %zu accepted: %s", i, bad[i]);
         assert_true(e.error[0] != '\0');
     }
+}
+
+/* Issue 10: workflow names and execution modes are stored: they get the
+ * same UTF-8 cleaning and bounds as the rest of the text from outside. */
+static void names_and_modes_cleaned(void **state)
+{
+    (void)state;
+    struct track_exec e;
+    const char *body = "{\"id\":\"45\",\"status\":\"success\",\"mode\":\"web\xc5\x01hook\xff\"}";
+    assert_int_equal(track_parse_execution(body, strlen(body), &e), TRACK_OK);
+    assert_string_equal(e.mode, "web? hook?");
+    char big[512];
+    snprintf(big, sizeof big, "{\"id\":\"45\",\"status\":\"success\",\"mode\":\"%s\"}",
+             "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+             "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9");
+    assert_int_equal(track_parse_execution(big, strlen(big), &e), TRACK_OK);
+    assert_true(strlen(e.mode) <= sizeof e.mode - 1);
+    assert_true(utf8_valid(e.mode, strlen(e.mode)));
+
+    struct track_workflows w;
+    memset(&w, 0, sizeof w);
+    size_t cap = 0;
+    char cursor[64];
+    const char *page = "{\"data\":[{\"id\":\"w1\",\"name\":\"EU\xc5 scan\\u0007\",\"active\":true,"
+                       "\"nodes\":[{\"type\":\"n8n-nodes-base.webhook\",\"parameters\":{\"path\":\"p\xff\\n\"}}]},"
+                       "{\"id\":\"w2\",\"name\":7,\"active\":\"yes\"},{\"id\":\"../x\",\"name\":\"bad id\"}],"
+                       "\"nextCursor\":\"abc\"}";
+    assert_int_equal(track_parse_workflows(page, strlen(page), &w, &cap, cursor, sizeof cursor), TRACK_OK);
+    assert_int_equal(w.n, 2);
+    assert_string_equal(w.items[0].name, "EU? scan ");
+    assert_string_equal(w.items[0].webhook_path, "p? ");
+    assert_true(w.items[0].active);
+    assert_string_equal(w.items[1].name, "");
+    assert_false(w.items[1].active);
+    assert_string_equal(cursor, "abc");
+    /* a cursor goes into a URL: printable ASCII only */
+    const char *badcur = "{\"data\":[],\"nextCursor\":\"a\xc3\xa9\"}";
+    assert_int_equal(track_parse_workflows(badcur, strlen(badcur), &w, &cap, cursor, sizeof cursor), TRACK_EINVALID);
+    track_workflows_free(&w);
 }
 
 static void outcome_rule(void **state)
@@ -1060,6 +1100,7 @@ int main(void)
         cmocka_unit_test_teardown(webhook_answer_gives_the_execution_id, cap_teardown),
         cmocka_unit_test_teardown(iso_times, cap_teardown),
         cmocka_unit_test_teardown(execution_objects, cap_teardown),
+        cmocka_unit_test_teardown(names_and_modes_cleaned, cap_teardown),
         cmocka_unit_test_teardown(outcome_rule, cap_teardown),
         cmocka_unit_test_teardown(api_url_and_enabled, cap_teardown),
         cmocka_unit_test_teardown(fetch_every_status, cap_teardown),

@@ -1,0 +1,19 @@
+/* fuzz_birdeye: Birdeye's /defi/price answer. */
+#include "config.h"
+#include "fuzz_sense.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fuzz_quiet();
+    char *body = fuzz_cstr(data, size);
+    struct sense_market m;
+    char err[160];
+    memset(&m, 0, sizeof m);
+    if (sense_parse_birdeye(body, &m, err, sizeof err) < 0)
+        fuzz_sense_err(err);
+    else
+        FUZZ_CHECK(m.sol_usd >= SENSE_PRICE_MIN);
+    fuzz_sense_check(&m);
+    free(body);
+    return 0;
+}
