@@ -113,6 +113,12 @@ struct cfg {
                                     * takeover only this long after its decision */
     char *workflow_claims;       /* WORKFLOW_CLAIMS: "all", "none" or paths whose workflows claim
                                   * their idempotency key (POST /claims) when they start */
+    /* the minute-by-minute watch (worker/watch.c, worker/watch_live.c) */
+    long  watch_seconds;         /* WATCH_SECONDS: how often the watch samples the markets */
+    long  watch_window_minutes;  /* WATCH_WINDOW_MINUTES: the windows it scores */
+    long  watch_history_days;    /* WATCH_HISTORY_DAYS: the history its thresholds are learned from */
+    double watch_event_share;    /* WATCH_EVENT_SHARE: the share of windows whose peak crosses */
+    char *budget[FEED_COUNT];    /* DEXSCREENER_BUDGET, ...: "N/minute,N/day,N/month" request budgets */
 };
 
 /* The programs, as a mask: which settings a load reads. */

@@ -127,6 +127,19 @@ static void cycle_learn(struct cycle_ctx *ctx, const struct decide_choice *ch, c
     }
 }
 
+/* The scans decision d started, noted in the watch (no wake-up for their
+ * market in this window: it is being looked at). */
+static void cycle_watch_scans(struct cycle_ctx *ctx, const struct store_decision *d, const int *sent, time_t now)
+{
+    if (!ctx->watch)
+        return;
+    for (int i = 0; i < d->ntriggers; i++) {
+        int m = cycle_learn_market(d->t[i].wf);
+        if (m >= 0 && sent[i] != DELIVER_SENT_SKIPPED && sent[i] != DELIVER_SENT_UNAVAILABLE && sent[i] != DELIVER_SENT_FAILED)
+            watch_scanned(ctx->watch, m, now);
+    }
+}
+
 /* Alerts of a recorded decision: a mode switch (against the previous
  * decision's mode) and the streak of decisions the fallback made because
  * the LLM failed (counted in ctx->fallback_streak). */
@@ -200,6 +213,16 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
     for (int w = 0; ctx->deliver && w < WF_COUNT; w++)
         snap.wf_blocked[w] = deliver_menu_blocked(ctx->deliver, w, now, snap.wf_blocked_why[w],
                                                   sizeof snap.wf_blocked_why[w]);
+    snap.wake = ctx->wake;
+    if (forced_by) {
+        snap.wake.kind = SENSE_WAKE_CONTROL;
+        snap.wake.command = forced_by;
+    }
+    struct sense_watch sw;
+    if (ctx->watch) {
+        watch_sense(ctx->watch, now, &sw);
+        snap.watch = &sw;
+    }
     if (ctx->learn)
         learn_sense(ctx->learn, &snap);
     if (store_history_run(ctx->db, ctx->run_id, now, &snap.history) < 0)
@@ -350,6 +373,7 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
         status = settled;
     }
     cycle_learn(ctx, &ch, &d, sent, now);
+    cycle_watch_scans(ctx, &d, sent, now);
     snprintf(res->status, sizeof res->status, "%s", status);
     clock_gettime(CLOCK_MONOTONIC, &t3);
     log_event(LOG_INFO, "cycle.done",

@@ -14,6 +14,7 @@
 #include "llm.h"
 #include "prompt.h"
 #include "sense.h"
+#include "watch.h"
 
 struct cycle_ctx;
 
@@ -52,6 +53,11 @@ struct cycle_ctx {
                                  * up to this id, closed in its transaction; 0: none), set by
                                  * the caller before cycle_run */
     const volatile int *stop;   /* nonzero: abandon the cycle before it records anything */
+    struct sense_wake_info wake;   /* why this decision now, set by the caller (kind
+                                    * SENSE_WAKE_CONTROL is set by cycle_run for a forced one) */
+    struct watch *watch;        /* borrowed; NULL: no watch.  Its figures go into the
+                                 * snapshot, and the scans this decision starts are noted
+                                 * in it (watch_scanned) */
     long fallback_streak;       /* decisions in a row the fallback made because the LLM failed */
     long long ncycles;          /* cycles run so far */
     long long local_seq;        /* decision and trigger ids when db is NULL */

@@ -130,9 +130,44 @@ static void decide_market_text(const struct learn *l, int m, int ok, int chosen,
     if (chosen >= 0)
         snprintf(out, cap, "%s %s r=%.2f: %s %s scan (net %+.2f)", learn_market_name(m), learn_band_name(s->band),
                  s->ratio, why, catalog_intensity_name(chosen), value);
+    else if (why && strcmp(why, "watched") == 0)
+        snprintf(out, cap, "%s %s r=%.2f: no scan (watched every minute, no event)", learn_market_name(m),
+                 learn_band_name(s->band), s->ratio);
     else
         snprintf(out, cap, "%s %s r=%.2f: no scan (best net %+.2f, window %.0f%% fresh)", learn_market_name(m),
                  learn_band_name(s->band), s->ratio, value, s->exposure * 100);
+}
+
+/* The watch's say on market mk's scan: when the watch covers it, scan
+ * only when an event of mk woke the decision -- then with the intensity
+ * Thompson sampling chose, or a light one when no scan seemed worth its
+ * cost (the event says otherwise).  *scan (an intensity or -1) and *why
+ * are updated.  crypto_wf (the menu's workflows, for crypto's scans; NULL
+ * for forex) limits the intensities to those a workflow exists for. */
+static void decide_watched(const struct sense_snapshot *snap, int mk, int ok, const int *intensity_allowed,
+                           const int *crypto_wf, int *scan, const char **why)
+{
+    if (!ok || !snap->watch || !snap->watch->covers[mk])
+        return;
+    int woken = snap->wake.kind == SENSE_WAKE_EVENT && snap->wake.market == mk;
+    if (!woken) {
+        *scan = -1;
+        *why = "watched";
+        return;
+    }
+    if (*scan >= 0) {
+        *why = "event";
+        return;
+    }
+    static const int order[] = { INTENSITY_LIGHT, INTENSITY_NORMAL, INTENSITY_AGGRESSIVE };
+    for (int k = 0; k < 3; k++) {
+        int i = order[k];
+        if (intensity_allowed[i] && (!crypto_wf || crypto_wf[decide_crypto_wf(i)])) {
+            *scan = i;
+            *why = "event";
+            return;
+        }
+    }
 }
 
 void decide_fallback(const struct cfg *c, const struct sense_snapshot *snap,
@@ -171,6 +206,11 @@ void decide_fallback(const struct cfg *c, const struct sense_snapshot *snap,
             arms[i] = m->intensity_allowed[i];
         fi = learn_choose(l, LEARN_FOREX, arms, now, &fwhy, &fval);
     }
+    /* a market the watch covers is scanned when its activity woke this
+     * decision, not on the fallback's own schedule (nor by its
+     * exploration or staleness floors): the watch looks every minute */
+    decide_watched(snap, LEARN_CRYPTO, m->crypto_ok, m->intensity_allowed, allowed, &ci, &cwhy);
+    decide_watched(snap, LEARN_FOREX, m->forex_ok && fwf >= 0, m->intensity_allowed, NULL, &fi, &fwhy);
 
     /* the decision's intensity is the crypto scan's (its workflow carries
      * it), else the forex scan's, else light: nothing runs */
@@ -209,6 +249,11 @@ void decide_fallback(const struct cfg *c, const struct sense_snapshot *snap,
     }
     if (next < 0)
         next = l->window_s;
+    /* every market it could scan is watched: its wake-ups come when they
+     * must, the schedule only keeps an eye on the rest (health, sessions) */
+    if (snap->watch && (!m->crypto_ok || snap->watch->covers[LEARN_CRYPTO]) &&
+        (!(m->forex_ok && fwf >= 0) || snap->watch->covers[LEARN_FOREX]) && (m->crypto_ok || m->forex_ok))
+        next = m->max_seconds;
     ch->next_seconds = decide_clamp(next, m->min_seconds, m->max_seconds);
 
     char ctxt[200], ftxt[200];

@@ -48,6 +48,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "store.h"
+#include "watch_live.h"
 
 #define WORKER_RETRY_SECONDS 30
 #define WORKER_PRUNE_SECONDS 3600
@@ -71,6 +72,9 @@ struct worker {
     struct deliver deliver;
     struct follow follow;
     struct outbox outbox;
+    struct watch_live wl;         /* the minute-by-minute watch */
+    time_t watch_saved;           /* its state was last saved */
+    int wake_next;                /* enum sense_wake of the next scheduled decision (startup after a takeover) */
     struct deliver_transport transport;
     int dry_run;
     int running;                  /* worker_state.running (start/stop) */
@@ -230,6 +234,48 @@ static int worker_claiming(const struct cfg *c, const char **out)
     return n;
 }
 
+/* The watch's history as the last leader saved it (a fresh one when none
+ * or unusable). */
+static void worker_watch_load(struct worker *w)
+{
+    char *state = NULL, *budgets = NULL;
+    if (store_watch_load(w->db, &state, &budgets) < 0) {
+        log_event(LOG_WARN, "watch.load_failed", "s:detail", "the watch's history could not be read: it starts afresh");
+        return;
+    }
+    time_t now = time(NULL);
+    watch_live_free(&w->wl);
+    char err[200];
+    if (watch_live_init(&w->wl, w->cfg, err, sizeof err) < 0)
+        log_event(LOG_ERROR, "watch.init_failed", "s:error", err);
+    json_object *j = state ? json_tokener_parse(state) : NULL;
+    if (j && watch_from_json(&w->wl.watch, j) < 0)
+        log_event(LOG_WARN, "watch.load_failed", "s:detail", "the saved watch state is not usable: it starts afresh");
+    else if (j)
+        log_event(LOG_INFO, "watch.loaded", "i:instruments", (long long)w->wl.watch.nin);
+    json_object_put(j);
+    j = budgets ? json_tokener_parse(budgets) : NULL;
+    watch_live_budgets_restore(&w->wl, j, now);
+    json_object_put(j);
+    free(state);
+    free(budgets);
+    w->watch_saved = now;
+}
+
+/* Save the watch's history and budgets (every window, and at a clean
+ * stop).  Returns 0 or -1. */
+static int worker_watch_save(struct worker *w, time_t now)
+{
+    json_object *st = watch_to_json(&w->wl.watch), *bu = watch_live_budgets_json(&w->wl);
+    int rc = st && bu ? store_watch_save(w->db, json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN),
+                                         json_object_to_json_string_ext(bu, JSON_C_TO_STRING_PLAIN)) : -1;
+    json_object_put(st);
+    json_object_put(bu);
+    if (rc == 0)
+        w->watch_saved = now;
+    return rc;
+}
+
 /* Load what a leader needs and take over what the previous one left.
  * Returns 0, or -1 (a database error: try again). */
 static int worker_take_over(struct worker *w, const struct store_lease *seen)
@@ -267,6 +313,8 @@ static int worker_take_over(struct worker *w, const struct store_lease *seen)
         json_object_put(j);
     }
     free(saved);
+    worker_watch_load(w);
+    w->wake_next = SENSE_WAKE_STARTUP;
     if (llm_configured(&w->cycle.llm) && store_llm_usage(w->db, &w->cycle.llm) < 0)
         log_event(LOG_WARN, "llm.usage_unknown", "s:detail", "past LLM calls could not be read: budgets start at zero");
     struct store_gap gap;
@@ -498,19 +546,36 @@ static int worker_idle(void *user)
 /* Force commands accepted and not answered yet? */
 static int worker_forced(const struct worker *w) { return w->force_upto > w->force_done; }
 
-/* Run a cycle (answering every force command accepted so far) and
- * schedule the next one.  Returns the decision id or 0. */
-static long long worker_decide(struct worker *w)
+/* The decisions' probes count in the sources' budgets. */
+static void worker_probes_spent(struct worker *w, time_t now)
+{
+    const struct cfg *c = w->cfg;
+    if (*c->dexscreener_base_url && *c->dexscreener_query)
+        watch_live_spend(&w->wl, FEED_DEXSCREENER, 2, now);     /* search and token profiles */
+    if (*c->pumpfun_base_url)
+        watch_live_spend(&w->wl, FEED_PUMPFUN, 1, now);
+    if (*c->tradermade_base_url && *c->tradermade_api_key)
+        watch_live_spend(&w->wl, FEED_TRADERMADE, 1, now);
+    if (*c->birdeye_base_url && *c->birdeye_api_key)
+        watch_live_spend(&w->wl, FEED_BIRDEYE, 1, now);
+}
+
+/* Run a cycle woken by wake (answering every force command accepted so
+ * far) and schedule the next one.  Returns the decision id or 0. */
+static long long worker_decide(struct worker *w, const struct sense_wake_info *wake)
 {
     long long upto = worker_forced(w) ? w->force_upto : 0;
     struct cycle_result res;
     w->cycle.db = w->db;
     w->cycle.force_upto = upto;
+    w->cycle.wake = *wake;
+    w->cycle.watch = &w->wl.watch;
     time_t now = time(NULL);
     FAULT("cycle.start");
     w->in_cycle = 1;
     int rc = cycle_run(&w->cycle, now, upto, &res);
     w->in_cycle = 0;
+    worker_probes_spent(w, now);
     w->cycle.force_upto = 0;
     if (rc < 0) {
         if (worker_fenced(w) || w->stop)
@@ -570,6 +635,35 @@ static int worker_save_alerts(struct worker *w)
     return 0;
 }
 
+/* The watch's turn: sample the sources that are due, publish its figures
+ * (worker_state.watch), store the live scorecard of a day that ended, and
+ * save its history every window.  Returns 0, or -1 on a database error. */
+static int worker_watch(struct worker *w, time_t now)
+{
+    time_t next = watch_live_next(&w->wl);
+    if (!next || now < next)
+        return 0;
+    if (watch_live_poll(&w->wl, now) <= 0)
+        return 0;
+    json_object *st = watch_live_json(&w->wl, now);
+    int rc = st ? store_watch_status(w->db, json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN)) : 0;
+    json_object_put(st);
+    struct watch_day_result d;
+    for (int m = 0; rc == 0 && m < LEARN_MARKET_COUNT; m++) {
+        if (!watch_day_take(&w->wl.watch, m, &d))
+            continue;
+        struct store_watch_day sd = { d.market, d.day, d.windows, d.top, d.covered, d.runs, d.wakes, d.cron5_runs,
+                                      d.equal_runs_covered, d.latency_median_minutes };
+        rc = store_watch_day(w->db, &sd);
+        log_event(LOG_INFO, "watch.day", "s:market i:windows i:top i:covered i:runs i:cron5_runs d:equal_runs_covered",
+                  learn_market_name(m), (long long)d.windows, (long long)d.top, (long long)d.covered, (long long)d.runs,
+                  (long long)d.cron5_runs, d.equal_runs_covered);
+    }
+    if (rc == 0 && now - w->watch_saved >= w->wl.watch.window_s)
+        rc = worker_watch_save(w, now);
+    return rc;
+}
+
 /* The leader's turn of the loop.  Returns 0, or -1 on a database error. */
 static int worker_lead(struct worker *w)
 {
@@ -587,9 +681,26 @@ static int worker_lead(struct worker *w)
     if (worker_follow(w, time(NULL)) < 0)
         return -1;
     time_t now = time(NULL);
-    if (!w->stop && lease_leader(&w->lease) && (worker_forced(w) || (w->running && now >= w->next_at))) {
+    if (worker_watch(w, now) < 0)
+        return -1;
+    struct sense_wake_info wake = { .kind = w->wake_next, .market = -1 };
+    int due = worker_forced(w) || (w->running && now >= w->next_at);
+    /* the watch wakes a decision early when a market's activity crosses its threshold */
+    struct watch_event ev;
+    for (int m = 0; !due && w->running && m < LEARN_MARKET_COUNT; m++) {
+        if (!watch_due(&w->wl.watch, m, now, &ev))
+            continue;
+        due = 1;
+        wake = (struct sense_wake_info){ .kind = SENSE_WAKE_EVENT, .market = m, .value = ev.score,
+                                         .threshold = ev.threshold };
+        snprintf(wake.signal, sizeof wake.signal, "activity:%.50s", ev.instrument);
+        log_event(LOG_INFO, "watch.event", "s:market s:instrument d:activity d:threshold i:windows",
+                  learn_market_name(m), ev.instrument, ev.score, ev.threshold, (long long)ev.windows);
+    }
+    if (!w->stop && lease_leader(&w->lease) && due) {
         w->abandon = 0;
-        worker_decide(w);
+        if (worker_decide(w, &wake) && wake.kind != SENSE_WAKE_EVENT)
+            w->wake_next = SENSE_WAKE_SCHEDULED;
         w->abandon = w->stop;
         w->beat_ms = lease_now_ms();
         return 0;
@@ -624,6 +735,9 @@ static long worker_wait_ms(struct worker *w)
         for (int i = 0; i < 3; i++)
             if (dues[i] && (dues[i] - now) * 1000 < ms)
                 ms = dues[i] <= now ? 0 : (long)(dues[i] - now) * 1000;
+        time_t wn = watch_live_next(&w->wl);
+        if (wn && (wn - now) * 1000 < ms)
+            ms = wn <= now ? 0 : (long)(wn - now) * 1000;
         if (worker_forced(w) || w->commands_due || w->claims_due || outbox_next(&w->outbox))
             ms = 0;
     }
@@ -648,6 +762,7 @@ static int worker_finish(struct worker *w, int rc, long answers_ms)
             if (worker_answers(w) < 0)
                 break;
         }
+        (void)worker_watch_save(w, time(NULL));
         FAULT("stop.before_release");
         outbox_abort(&w->outbox);
         (void)worker_answers(w);      /* drops the abandoned ones */
@@ -764,6 +879,11 @@ int main(int argc, char **argv)
         w.cycle.deliver = &w.deliver;
     learn_init(&w.learn, &cfg);
     lease_init(&w.lease, cfg.leader_takeover_seconds);
+    if (watch_live_init(&w.wl, &cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "orch-worker: configuration error: %s\n", err);
+        rc = 1;
+        goto out_outbox;
+    }
 
     /* startup: the database may still be coming up; give it 30 s */
     for (int attempt = 0; attempt < 30 && !worker_signals(&w); attempt++) {
@@ -825,7 +945,8 @@ int main(int argc, char **argv)
         }
         if (once && lease_valid(&w.lease)) {
             /* --once: the leader's one decision, then the end */
-            decided_once = worker_decide(&w) != 0;
+            struct sense_wake_info wake = { .kind = SENSE_WAKE_STARTUP, .market = -1 };
+            decided_once = worker_decide(&w, &wake) != 0;
             break;
         }
         if (lease_leader(&w.lease) && worker_lead(&w) < 0) {
@@ -845,6 +966,7 @@ int main(int argc, char **argv)
 
 out_outbox:
     http_set_idle(NULL, NULL);
+    watch_live_free(&w.wl);
     outbox_free(&w.outbox);
     PQfinish(w.db);
 out_deliver:

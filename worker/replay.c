@@ -705,9 +705,44 @@ int replay_run(struct replay *r, struct cycle_ctx *ctx, char *err, size_t errlen
     for (int k = 0; k < r->ns; k++)
         r->have[r->s[k].market] = 1;
     int rc = 0;
-    time_t t = r->from;
+    /* the watch gets every bar as it closes, minute by minute, through the
+     * live path (watch_price, watch_due); decisions come on their schedule
+     * or when the watch wakes one */
+    struct watch watch;
+    if (watch_init(&watch, ctx->cfg) < 0) {
+        snprintf(err, errlen, "out of memory");
+        ctx->io = NULL;
+        ctx->deliver = saved;
+        return -1;
+    }
+    ctx->watch = &watch;
+    size_t feed[REPLAY_MAX_SERIES] = { 0 };
+    time_t t = r->from, next = r->from;
     long batched = 0;
-    while (t < r->to) {
+    int first = 1;
+    for (; t < r->to; t += 60) {
+        for (int k = 0; k < r->ns; k++) {
+            const struct replay_series *s = &r->s[k];
+            while (feed[k] < s->n && s->t[feed[k]] + 60 <= t) {
+                if (s->t[feed[k]] + 60 > r->from - 60 * 60 * 24 * 7)   /* a week before `from` warms it up */
+                    (void)watch_price(&watch, s->market, s->name, s->t[feed[k]] + 60, s->c[feed[k]]);
+                feed[k]++;
+            }
+        }
+        ctx->wake = (struct sense_wake_info){ .kind = first ? SENSE_WAKE_STARTUP : SENSE_WAKE_SCHEDULED, .market = -1 };
+        int due = t >= next;
+        struct watch_event ev;
+        for (int m = 0; !due && m < LEARN_MARKET_COUNT; m++) {
+            if (!watch_due(&watch, m, t, &ev))
+                continue;
+            due = 1;
+            ctx->wake = (struct sense_wake_info){ .kind = SENSE_WAKE_EVENT, .market = m, .value = ev.score,
+                                                  .threshold = ev.threshold };
+            snprintf(ctx->wake.signal, sizeof ctx->wake.signal, "activity:%.50s", ev.instrument);
+        }
+        if (!due)
+            continue;
+        first = 0;
         struct cycle_result res;
         if (r->db && batched == 0 && store_batch_begin(r->db) < 0) {
             snprintf(err, errlen, "could not open a transaction (see the log)");
@@ -727,7 +762,10 @@ int replay_run(struct replay *r, struct cycle_ctx *ctx, char *err, size_t errlen
         r->llm_tokens += res.llm_tokens;
         if (replay_grow((void **)&r->marks, &r->capmarks, r->nmarks, sizeof *r->marks) == 0)
             r->marks[r->nmarks++] = (struct replay_mark){ t, res.mode, res.ntriggers };
-        t = res.next_at > t ? res.next_at : t + 60;
+        if (ctx->wake.kind == SENSE_WAKE_EVENT)
+            r->wakes++;
+        /* an event does not move the schedule earlier than the decision asks */
+        next = res.next_at > t ? res.next_at : t + 60;
         if (r->db && batched == 0 && store_batch_commit(r->db) < 0) {
             snprintf(err, errlen, "could not commit (see the log)");
             rc = -1;
@@ -744,6 +782,8 @@ int replay_run(struct replay *r, struct cycle_ctx *ctx, char *err, size_t errlen
     }
     ctx->io = NULL;
     ctx->deliver = saved;
+    ctx->watch = NULL;
+    watch_free(&watch);
     return rc;
 }
 
@@ -1114,9 +1154,9 @@ void replay_score_print(FILE *out, const struct replay *r, const struct replay_s
             fprintf(out, "%s: equal-runs cron (market hours, every %.1f min, %ld runs) covers %.1f%%: orchestrator %+.1f points\n",
                     mk, (double)x->eq_period / 60.0, x->eq_runs, 100 * x->eq_cov, 100 * (x->cov - x->eq_cov));
     }
-    fprintf(out, "decisions %lld; runs count every scan-type workflow (deep-market-analysis: %lld, counted in each "
-                 "market); health checks %lld (not runs); llm calls %lld, llm tokens %lld\n", r->decisions,
-            r->deep_analyses, r->health_checks, r->llm_calls, r->llm_tokens);
+    fprintf(out, "decisions %lld (%lld woken by the watch); runs count every scan-type workflow (deep-market-analysis: "
+                 "%lld, counted in each market); health checks %lld (not runs); llm calls %lld, llm tokens %lld\n",
+            r->decisions, r->wakes, r->deep_analyses, r->health_checks, r->llm_calls, r->llm_tokens);
 }
 
 int replay_score_csv(FILE *out, const struct replay_score *sc)

@@ -125,6 +125,7 @@ struct replay {
     struct replay_mark *marks;
     size_t nmarks, capmarks;
     long long decisions, llm_calls, llm_tokens, health_checks, deep_analyses, failed_cycles;
+    long long wakes;                  /* decisions the watch woke (events) */
     /* simulation state */
     time_t now;                       /* the cycle's simulated time, from sense to act */
     time_t cover_end[2];

@@ -228,6 +228,51 @@ json_object *sense_sources_json(const struct sense_snapshot *snap)
     return o;
 }
 
+const char *sense_wake_name(int w)
+{
+    switch (w) {
+    case SENSE_WAKE_SCHEDULED: return "scheduled";
+    case SENSE_WAKE_EVENT:     return "event";
+    case SENSE_WAKE_CONTROL:   return "control";
+    case SENSE_WAKE_STARTUP:   return "startup";
+    }
+    return "scheduled";
+}
+
+json_object *sense_wake_json(const struct sense_wake_info *w)
+{
+    json_object *o = json_object_new_object();
+    if (!o)
+        return NULL;
+    json_object_object_add(o, "reason", json_object_new_string(sense_wake_name(w->kind)));
+    if (w->kind == SENSE_WAKE_EVENT) {
+        json_object_object_add(o, "market", json_object_new_string(w->market == 1 ? "forex" : "crypto"));
+        json_object_object_add(o, "signal", json_object_new_string(w->signal));
+        json_object_object_add(o, "value", sense_num_or_null(w->value, isfinite(w->value)));
+        json_object_object_add(o, "threshold", sense_num_or_null(w->threshold, w->threshold >= 0));
+    }
+    if (w->kind == SENSE_WAKE_CONTROL)
+        json_object_object_add(o, "command_id", json_object_new_int64(w->command));
+    return o;
+}
+
+/* The watch's figures for the decision's inputs and the prompt. */
+static json_object *sense_watch_json(const struct sense_watch *w)
+{
+    json_object *o = json_object_new_object();
+    for (int m = 0; o && m < SENSE_WATCH_MARKETS; m++) {
+        json_object *j = json_object_new_object();
+        json_object_object_add(j, "watched", json_object_new_boolean(w->covers[m]));
+        json_object_object_add(j, "activity", sense_num_or_null(w->score[m], w->covers[m]));
+        json_object_object_add(j, "threshold", sense_num_or_null(w->threshold[m], w->covers[m] && w->threshold[m] >= 0));
+        json_object_object_add(j, "most_active", w->covers[m] && w->instrument[m][0]
+                                                 ? json_object_new_string(w->instrument[m]) : NULL);
+        json_object_object_add(j, "history_windows", json_object_new_int64(w->windows[m]));
+        json_object_object_add(o, m == 1 ? "forex" : "crypto", j);
+    }
+    return o;
+}
+
 json_object *sense_to_json(const struct sense_snapshot *snap)
 {
     json_object *root = json_object_new_object();
@@ -246,6 +291,9 @@ json_object *sense_to_json(const struct sense_snapshot *snap)
     json_object_object_add(root, "sessions", ses);
 
     json_object_object_add(root, "sources", sense_sources_json(snap));
+    json_object_object_add(root, "wake", sense_wake_json(&snap->wake));
+    if (snap->watch)
+        json_object_object_add(root, "watch", sense_watch_json(snap->watch));
 
     const struct sense_market *m = &snap->market;
     json_object *mk = json_object_new_object();

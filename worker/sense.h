@@ -104,6 +104,32 @@ struct sense_history {
 
 struct learn;
 
+/* Why a decision was made now (decisions.wake). */
+enum sense_wake { SENSE_WAKE_SCHEDULED = 0, SENSE_WAKE_EVENT, SENSE_WAKE_CONTROL, SENSE_WAKE_STARTUP, SENSE_WAKE_COUNT };
+
+/* "scheduled", "event", "control", "startup" (static). */
+const char *sense_wake_name(int w);
+
+#define SENSE_WATCH_MARKETS 2          /* enum learn_market: crypto, forex */
+
+/* What the minute-by-minute watch (worker/watch.c) says when the cycle runs. */
+struct sense_watch {
+    int covers[SENSE_WATCH_MARKETS];   /* it samples this market: its wake-ups stand in for
+                                        * the fallback policy's own scans of it */
+    double score[SENSE_WATCH_MARKETS], threshold[SENSE_WATCH_MARKETS];   /* threshold < 0: none yet */
+    char instrument[SENSE_WATCH_MARKETS][48];
+    long windows[SENSE_WATCH_MARKETS]; /* windows of history behind the threshold */
+};
+
+/* The wake-up of this decision. */
+struct sense_wake_info {
+    int kind;                          /* enum sense_wake */
+    int market;                        /* SENSE_WAKE_EVENT: enum learn_market; else -1 */
+    double value, threshold;           /* the event's score and the threshold it crossed */
+    char signal[64];                   /* "activity:<instrument>" */
+    long long command;                 /* SENSE_WAKE_CONTROL: the newest force command answered */
+};
+
 struct sense_snapshot {
     time_t now;
     struct session_state sessions;
@@ -118,6 +144,8 @@ struct sense_snapshot {
     /* set by the cycle after sensing: */
     const struct cfg *cfg;      /* borrowed: the settings the scan parameters of the
                                  * webhook bodies come from (act_payload), or NULL */
+    struct sense_wake_info wake;   /* why now (set by the cycle) */
+    const struct sense_watch *watch;   /* borrowed: the watch's figures, or NULL (no watch) */
     int wf_blocked[WF_COUNT];   /* nonzero: left off the menu (deliver_menu_blocked) */
     char wf_blocked_why[WF_COUNT][120];
 };
@@ -188,6 +216,10 @@ int sense_urlencode(const char *s, char *out, size_t cap) __attribute__((warn_un
  * holds a "learning" object (learn_summary_json, current band and session
  * only), which the LLM prompt receives too.  Caller frees with json_object_put. */
 json_object *sense_to_json(const struct sense_snapshot *snap);
+
+/* The wake-up as {"reason", and for an event "market","signal","value",
+ * "threshold"; for a control command "command_id"}.  Caller frees. */
+json_object *sense_wake_json(const struct sense_wake_info *w);
 
 /* The per-source health object kept in worker_state.sources.  Caller frees. */
 json_object *sense_sources_json(const struct sense_snapshot *snap);

@@ -43,12 +43,12 @@ static const char SQL_INSERT_DECISION[] =
     "                       sessions, session, prev_mode, next_seconds, next_decision_at, dry_run, status, "
     "                       llm_outcome, llm_detail, llm_provider, llm_model, llm_raw, llm_prompt_tokens, "
     "                       llm_completion_tokens, llm_latency_ms, prompt_version, prompt_hash, shadow, agreement, run_id, "
-    "                       completed_at) "
+    "                       completed_at, wake, wake_detail) "
     "VALUES ($1, to_timestamp($2), $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9::text[], $10, "
     "        nullif($11, ''), $12::int, to_timestamp($2) + make_interval(secs => $12::int), $13, $14::text, "
     "        $15, $16, $17, $18, $19, $20::int, $21::int, $22::int, $23, $24, $25::jsonb, $26::boolean, "
     "        nullif($27::bigint, 0), "
-    "        CASE WHEN $14::text IN ('dry_run', 'no_action') THEN to_timestamp($2) END) "
+    "        CASE WHEN $14::text IN ('dry_run', 'no_action') THEN to_timestamp($2) END, $28, $29::jsonb) "
     "RETURNING id, extract(epoch FROM next_decision_at)::bigint";
 static const char SQL_INSERT_LLM_CALL[] =
     "INSERT INTO llm_calls (decision_id, provider, model, http_status, outcome, latency_ms, "
@@ -537,9 +537,10 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
     json_object *menu_json = decide_menu_to_json(menu);
     json_object *sources = sense_sources_json(snap);
     json_object *shadow = NULL;
+    json_object *wake = sense_wake_json(&snap->wake);
     int rc = -1;
     PGresult *r = NULL;
-    if (!inputs || !menu_json || !sources)
+    if (!inputs || !menu_json || !sources || !wake)
         goto out;
 
     char ts[24], next[24], sess[96], load[32], vol[32], id[24], next_at[24], run[24];
@@ -579,8 +580,10 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
         shadow ? json_object_to_json_string_ext(shadow, JSON_C_TO_STRING_PLAIN) : NULL,
         audit->agreement < 0 ? NULL : audit->agreement ? "t" : "f",
         run,
+        sense_wake_name(snap->wake.kind),
+        json_object_to_json_string_ext(wake, JSON_C_TO_STRING_PLAIN),
     };
-    r = store_run(c, "insert_decision", SQL_INSERT_DECISION, 27, dv);
+    r = store_run(c, "insert_decision", SQL_INSERT_DECISION, 29, dv);
     if (!r || PQntuples(r) != 1)
         goto rollback;
     out->id = store_int(r, 0, 0);
@@ -679,6 +682,7 @@ out:
     json_object_put(menu_json);
     json_object_put(sources);
     json_object_put(shadow);
+    json_object_put(wake);
     return rc;
 }
 

@@ -438,6 +438,27 @@ struct store_gap {
 int store_gap_check(PGconn *c, const char *me, long long epoch, long grace_s, long default_interval_s,
                     struct store_gap *out) __attribute__((warn_unused_result));
 
+/* ---- the watch (store_watch.c, sql/009_watch.sql) ---------------------------- */
+
+/* The watch's saved state and budget spend as JSON text (caller frees
+ * both; NULL when none was saved).  Returns 0 or -1. */
+int store_watch_load(PGconn *c, char **state, char **budgets) __attribute__((warn_unused_result));
+
+/* Save them (state NULL: keep the saved state, only the budgets).  Returns 0 or -1. */
+int store_watch_save(PGconn *c, const char *state, const char *budgets) __attribute__((warn_unused_result));
+
+/* worker_state.watch = json (the figures /status shows).  Returns 0 or -1. */
+int store_watch_status(PGconn *c, const char *json) __attribute__((warn_unused_result));
+
+/* One day of the live scorecard (watch_days), inserted or replaced. */
+struct store_watch_day {
+    int market;                    /* enum learn_market */
+    time_t day;                    /* UTC midnight */
+    int windows, top, covered, runs, wakes, cron5_runs;
+    double equal_runs_covered, latency_median_minutes;   /* latency < 0: none */
+};
+int store_watch_day(PGconn *c, const struct store_watch_day *d) __attribute__((warn_unused_result));
+
 /* Nonzero once (then cleared) when a statement was refused because this
  * worker is no longer the leader (the fence, SQLSTATE OR001). */
 int store_fenced(void);
