@@ -328,7 +328,7 @@ int main(int argc, char **argv)
         goto stop;
     }
 
-    time_t last_beat = time(NULL), last_prune = 0;
+    time_t last_beat = time(NULL), last_prune = 0, last_history = 0;
     int broken = 0;
     while (!worker_signal) {
         time_t now = time(NULL);
@@ -371,6 +371,10 @@ int main(int argc, char **argv)
                 log_event(LOG_INFO, "probes.pruned", "i:rows i:older_than_hours", (long long)pruned,
                           (long long)cfg.probe_retention_hours);
             last_prune = now;
+        }
+        if (now - last_history >= cfg.retention_interval_seconds) {
+            (void)store_prune_history(w.db, &cfg, NULL);   /* logs what it pruned, or why it failed */
+            last_history = now;
         }
         if (alert_queued(&w.alert) > 0)
             alert_flush(&w.alert, WORKER_ALERT_BUDGET_MS);

@@ -333,4 +333,21 @@ int store_worker_alerts(PGconn *c, const char *json) __attribute__((warn_unused_
 /* worker_state.n8n[key] = json (JSON text), the rest of it kept.  Returns 0 or -1. */
 int store_worker_n8n_key(PGconn *c, const char *key, const char *json) __attribute__((warn_unused_result));
 
+/* What one store_prune_history() pass deleted. */
+struct store_pruned {
+    long long decisions, triggers, results, llm_calls, commands;
+    long long batches;                    /* history_prune() calls (transactions) */
+};
+
+/* Retention (sql/007_history.sql): fold the API totals' deltas
+ * (history_compact), then prune rows past their horizons
+ * (DECISION_RETENTION_DAYS with their triggers, results, LLM calls and
+ * commands; RESULT_, LLM_CALL_ and COMMAND_RETENTION_DAYS alone), rolled up
+ * per day in the same transaction, RETENTION_BATCH_ROWS rows of each kind
+ * per transaction, until a batch is not full or RETENTION_BUDGET_MS have
+ * passed.  Logs "history.pruned" when anything went.  out (may be NULL)
+ * gets the counts.  Returns the rows deleted, or -1 (logged; what earlier
+ * batches did stays done). */
+long long store_prune_history(PGconn *c, const struct cfg *cfg, struct store_pruned *out);
+
 #endif
