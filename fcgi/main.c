@@ -1,6 +1,7 @@
 /* orch-api: the REST API as a pre-forking FastCGI server.
  *
  *   orch-api --socket PATH [--processes N] [--socket-mode OCTAL] [--socket-group NAME]
+ *   orch-api --fill-bench N   (scripts/bench.sh: time N builds of each cached answer, print, exit)
  *
  * The parent reads the configuration, opens the Unix socket itself (nginx
  * connects to it), forks N children that each accept requests with their
@@ -40,6 +41,7 @@ struct main_opts {
     long processes;
     long mode;
     const char *group;
+    long fill_bench;           /* > 0: --fill-bench N */
 };
 
 struct main_child {
@@ -140,6 +142,7 @@ static int main_args(int argc, char **argv, struct main_opts *o)
         { "processes", required_argument, NULL, 'p' },
         { "socket-mode", required_argument, NULL, 'm' },
         { "socket-group", required_argument, NULL, 'g' },
+        { "fill-bench", required_argument, NULL, 'b' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -147,6 +150,7 @@ static int main_args(int argc, char **argv, struct main_opts *o)
     o->processes = 2;
     o->mode = 0660;
     o->group = NULL;
+    o->fill_bench = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         char *end;
@@ -175,6 +179,14 @@ static int main_args(int argc, char **argv, struct main_opts *o)
         case 'g':
             o->group = optarg;
             break;
+        case 'b':
+            errno = 0;
+            o->fill_bench = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || o->fill_bench < 1 || o->fill_bench > 100000) {
+                fprintf(stderr, "orch-api: --fill-bench: expected an integer from 1 to 100000, got \"%s\"\n", optarg);
+                return -1;
+            }
+            break;
         case 'h':
             main_usage(stdout);
             exit(0);
@@ -188,6 +200,8 @@ static int main_args(int argc, char **argv, struct main_opts *o)
         main_usage(stderr);
         return -1;
     }
+    if (o->fill_bench)
+        return 0;
     if (!o->socket || !*o->socket) {
         fprintf(stderr, "orch-api: --socket PATH is required\n");
         main_usage(stderr);
@@ -369,6 +383,13 @@ int main(int argc, char **argv)
      * a connect_timeout in API_DATABASE_URL still wins */
     setenv("PGCONNECT_TIMEOUT", "3", 0);
     signal(SIGPIPE, SIG_IGN);
+    if (o.fill_bench) {
+        struct api_ctx *ctx = api_new(&c);
+        int rc = ctx ? api_fill_bench(ctx, (int)o.fill_bench, stdout) : -1;
+        api_free(ctx);
+        cfg_free(&c);
+        return rc < 0 ? 1 : 0;
+    }
     if (FCGX_Init() != 0) {
         fprintf(stderr, "orch-api: FCGX_Init failed\n");
         cfg_free(&c);

@@ -160,9 +160,10 @@ struct query_workflow {
     long long succeeded_24h;             /* of those, accepted by n8n (status 'sent') */
 };
 
-/* Per-connection setup: statement timeout and LISTEN orch_state.
- * Returns 0 or -1 (logged). */
-int query_session_setup(PGconn *c) __attribute__((warn_unused_result));
+/* Per-connection setup: statement timeout, and LISTEN orch_state when
+ * listen (the cache's refresher: a connection that never reads its
+ * notifications must not LISTEN).  Returns 0 or -1 (logged). */
+int query_session_setup(PGconn *c, int listen) __attribute__((warn_unused_result));
 
 /* Read worker state, last decision and counts into *st (zeroed first).
  * Returns 0, or -1 with *st holding nothing to free.  On success the caller

@@ -34,6 +34,10 @@ CREATE INDEX decisions_live_time ON decisions (decided_at) INCLUDE (agreement) W
 CREATE INDEX decisions_live_llm_ok ON decisions (id) WHERE run_id IS NULL AND llm_outcome IN ('ok','not_configured');
 -- replay decisions, to leave their LLM calls out of the 24-hour figures
 CREATE INDEX decisions_replay_id ON decisions (id) WHERE run_id IS NOT NULL;
+-- LLM calls of the last 24 hours (/status, /metrics) and the worker's budget
+-- restore, answered from the index alone
+DROP INDEX llm_calls_time;
+CREATE INDEX llm_calls_time ON llm_calls (called_at) INCLUDE (decision_id, provider, outcome, prompt_tokens, completion_tokens);
 -- triggers of the last 24 hours (/workflows/available)
 CREATE INDEX triggers_created ON triggers (created_at);
 -- deleting a decision checks control_commands.decision_id; commands by age
@@ -92,16 +96,17 @@ CREATE TABLE history_result_totals (
   results bigint NOT NULL
 );
 
--- What one row adds to the totals, times s (1: it is there, -1: it was).
-CREATE FUNCTION history_decision_delta(d decisions, s integer) RETURNS history_decision_totals
-LANGUAGE sql IMMUTABLE AS $$
+-- What one row adds to the totals, times s (1: it is there, -1: it was):
+-- one row (SETOF, so that a query over many rows can inline it).
+CREATE FUNCTION history_decision_delta(d decisions, s integer) RETURNS SETOF history_decision_totals
+LANGUAGE sql IMMUTABLE ROWS 1 AS $$
   SELECT d.mode, d.source, d.status, d.llm_outcome, s::bigint,
          s * (d.prev_mode IS NOT NULL AND d.prev_mode <> d.mode)::int::bigint,
          s * (d.agreement IS TRUE)::int::bigint, s * (d.agreement IS NOT NULL)::int::bigint
 $$;
 
-CREATE FUNCTION history_trigger_delta(t triggers, s integer) RETURNS history_trigger_totals
-LANGUAGE sql IMMUTABLE AS $$
+CREATE FUNCTION history_trigger_delta(t triggers, s integer) RETURNS SETOF history_trigger_totals
+LANGUAGE sql IMMUTABLE ROWS 1 AS $$
   SELECT t.workflow, t.status, t.outcome, s::bigint, s * greatest(t.attempts - 1, 0)::bigint,
          s * (t.duration_ms IS NOT NULL)::int::bigint, s * coalesce(t.duration_ms, 0)::bigint,
          s * coalesce(t.duration_ms <= 100, false)::int::bigint, s * coalesce(t.duration_ms <= 500, false)::int::bigint,
@@ -112,8 +117,8 @@ LANGUAGE sql IMMUTABLE AS $$
          s * CASE WHEN t.result_at IS NOT NULL THEN coalesce(t.opportunities, 0) ELSE 0 END::bigint
 $$;
 
-CREATE FUNCTION history_llm_delta(c llm_calls, s integer) RETURNS history_llm_totals
-LANGUAGE sql IMMUTABLE AS $$
+CREATE FUNCTION history_llm_delta(c llm_calls, s integer) RETURNS SETOF history_llm_totals
+LANGUAGE sql IMMUTABLE ROWS 1 AS $$
   SELECT c.provider, c.outcome, s::bigint, s * c.prompt_tokens::bigint, s * c.completion_tokens::bigint,
          s * c.latency_ms::bigint,
          s * (c.latency_ms <= 100)::int::bigint, s * (c.latency_ms <= 250)::int::bigint,
@@ -494,15 +499,21 @@ BEGIN
   DELETE FROM history_llm_totals;
   DELETE FROM history_result_totals;
   INSERT INTO history_decision_totals
-  SELECT x.* FROM decisions d, LATERAL history_decision_delta(d, 1) x WHERE d.run_id IS NULL;
+  SELECT x.mode, x.source, x.status, x.llm_outcome, sum(x.decisions), sum(x.switches), sum(x.agreed), sum(x.compared)
+    FROM decisions d, LATERAL history_decision_delta(d, 1) x WHERE d.run_id IS NULL GROUP BY 1, 2, 3, 4;
   INSERT INTO history_trigger_totals
-  SELECT x.* FROM triggers t JOIN decisions d ON d.id = t.decision_id AND d.run_id IS NULL,
-                  LATERAL history_trigger_delta(t, 1) x;
+  SELECT x.workflow, x.status, x.outcome, sum(x.triggers), sum(x.retries), sum(x.durations), sum(x.duration_ms_sum),
+         sum(x.le_100ms), sum(x.le_500ms), sum(x.le_1s), sum(x.le_2500ms), sum(x.le_5s), sum(x.le_10s), sum(x.le_30s),
+         sum(x.le_60s), sum(x.le_120s), sum(x.opportunities)
+    FROM triggers t JOIN decisions d ON d.id = t.decision_id AND d.run_id IS NULL,
+         LATERAL history_trigger_delta(t, 1) x
+   GROUP BY 1, 2, 3;
   INSERT INTO history_llm_totals
-  SELECT x.* FROM llm_calls c LEFT JOIN decisions d ON d.id = c.decision_id, LATERAL history_llm_delta(c, 1) x
-   WHERE d.run_id IS NULL;
-  INSERT INTO history_result_totals SELECT status, 1 FROM results;
-  PERFORM history_compact();
+  SELECT x.provider, x.outcome, sum(x.calls), sum(x.prompt_tokens), sum(x.completion_tokens), sum(x.latency_ms_sum),
+         sum(x.le_100ms), sum(x.le_250ms), sum(x.le_500ms), sum(x.le_1s), sum(x.le_2500ms), sum(x.le_5s), sum(x.le_10s)
+    FROM llm_calls c LEFT JOIN decisions d ON d.id = c.decision_id, LATERAL history_llm_delta(c, 1) x
+   WHERE d.run_id IS NULL GROUP BY 1, 2;
+  INSERT INTO history_result_totals SELECT status, count(*) FROM results GROUP BY 1;
 END
 $$;
 
