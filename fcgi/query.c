@@ -169,6 +169,34 @@ static const char SQL_REPLAYS[] =
 static const char SQL_REPLAY_SVG[] =
     "SELECT svg FROM replay_runs WHERE id = $1::bigint";
 
+/* The statements of the cache fills, with sample parameters. */
+static const char *const query_sample_page[] = { NULL, NULL, "51", "f" };
+static const char *const query_sample_ids[] = { "{1,2,3,4,5,6,7,8,9,10}" };
+static const char *const query_sample_names[] = {
+    "{crypto-aggressive-scan,crypto-normal-scan,crypto-light-monitoring,forex-london-session,"
+    "forex-newyork-session,forex-asia-session,health-monitor-check,deep-market-analysis}" };
+static const struct query_stmt query_fill[] = {
+    { "state_worker", SQL_STATE_WORKER, 0, NULL },
+    { "state_last", SQL_STATE_LAST, 0, NULL },
+    { "state_decisions", SQL_STATE_DECISIONS, 0, NULL },
+    { "state_decisions_24h", SQL_STATE_DECISIONS_24H, 0, NULL },
+    { "state_triggers", SQL_STATE_TRIGGERS, 0, NULL },
+    { "state_llm", SQL_STATE_LLM, 0, NULL },
+    { "state_llm_24h", SQL_STATE_LLM_24H, 0, NULL },
+    { "state_results", SQL_STATE_RESULTS, 0, NULL },
+    { "wf_states", SQL_WF_STATES, 0, NULL },
+    { "decisions", SQL_DECISIONS, 4, query_sample_page },
+    { "decision_triggers", SQL_DECISION_TRIGGERS, 1, query_sample_ids },
+    { "decision_llm_calls", SQL_DECISION_LLM_CALLS, 1, query_sample_ids },
+    { "workflows", SQL_WORKFLOWS, 1, query_sample_names },
+    { NULL, NULL, 0, NULL },
+};
+
+const struct query_stmt *query_fill_statements(void)
+{
+    return query_fill;
+}
+
 const int query_llm_bucket_ms[QUERY_LLM_BUCKETS] = { 100, 250, 500, 1000, 2500, 5000, 10000 };
 const int query_exec_bucket_ms[QUERY_EXEC_BUCKETS] = { 100, 500, 1000, 2500, 5000, 10000, 30000, 60000, 120000 };
 
@@ -189,10 +217,11 @@ static PGresult *query_run(PGconn *c, const char *name, const char *sql, int n, 
     return NULL;
 }
 
-/* Run a statement without parameters as a prepared statement named
+/* Run a statement without parameters as the prepared statement
  * "query_<name>" (the state is read every few seconds: its statements are
- * planned once per connection, not at every read), preparing it on the
- * connection the first time.  name must be unique to sql.  Returns the
+ * planned once per connection, by query_session_setup, not at every read),
+ * preparing it again when the connection lost it.  name must be unique to
+ * sql.  Returns the
  * result (caller PQclears) or NULL after logging. */
 static PGresult *query_run_prepared(PGconn *c, const char *name, const char *sql)
 {
@@ -323,6 +352,25 @@ int query_session_setup(PGconn *c, int listen)
 {
     if (db_exec(c, SQL_SESSION_TIMEOUT) < 0)
         return -1;
+    /* the statements without parameters, planned once per connection */
+    for (const struct query_stmt *s = query_fill; s->name; s++) {
+        if (s->nparams)
+            continue;
+        char stmt[64];
+        snprintf(stmt, sizeof stmt, "query_%s", s->name);
+        PGresult *r = PQprepare(c, stmt, s->sql, 0, NULL);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+            msg[strcspn(msg, "\n")] = '\0';
+            log_event(LOG_ERROR, "query.failed", "s:statement s:error b:connection_ok", s->name, msg,
+                      PQstatus(c) == CONNECTION_OK);
+        }
+        PQclear(r);
+        if (!ok)
+            return -1;
+    }
     return listen ? db_listen(c, "orch_state") : 0;
 }
 
