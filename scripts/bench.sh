@@ -127,7 +127,7 @@ SELECT (ARRAY['dexscreener','pumpfun','tradermade','birdeye'])[1 + i % 4],
        now() - i * interval '30 seconds', i % 5 <> 0, 80 + i % 50, 200
   FROM generate_series(1, 800) AS i;
 SET session_replication_role = origin;
-SELECT history_recount();
+DO $$ BEGIN PERFORM history_recount(); END $$;
 UPDATE worker_state SET last_decision_id = (SELECT max(id) FROM decisions), current_mode = 'crypto',
        heartbeat_at = now(), started_at = now(),
        sources = '{"dexscreener":{"ok":true,"latency_ms":80},"pumpfun":{"ok":false,"error":"HTTP 403"},
