@@ -28,7 +28,7 @@
 
 #define CACHE_TTL          2.0      /* seconds: rebuild at least this often while used */
 #define CACHE_IDLE         60.0     /* seconds: keys unused this long are no longer rebuilt */
-#define CACHE_MIN_PASS_MS  100      /* at most one rebuild pass per this many ms */
+#define CACHE_MIN_PASS_MS  250      /* at most one rebuild pass per this many ms */
 #define CACHE_SLOTS        40       /* keys held (the least recently used goes first) */
 #define CACHE_BUDGET       (8u << 20) /* bytes of entries held (the least recently used go first) */
 
