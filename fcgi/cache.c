@@ -73,10 +73,11 @@ static struct cache_slot *cache_find(struct cache *c, const struct cache_key *k)
     return NULL;
 }
 
-/* Empty slot s; its item's reference goes to *drop (freed by the caller
- * after unlocking) when it was the last.  Under c->mu. */
+/* Empty slot s; *drop gets its item when that was the item's last
+ * reference (the caller frees it after unlocking), else NULL.  Under c->mu. */
 static void cache_empty(struct cache *c, struct cache_slot *s, struct cache_item **drop)
 {
+    *drop = NULL;
     if (s->item) {
         c->bytes -= s->item->size;
         *drop = cache_unref(s->item);
