@@ -1,8 +1,9 @@
-/* api: endpoint handlers and the per-process cache; see api.h. */
+/* api: endpoint handlers and what the per-process cache holds; see api.h. */
 #include "config.h"
 #include "api.h"
 #include "claims.h"
 #include "auth.h"
+#include "cache.h"
 #include "catalog.h"
 #include "db.h"
 #include "gzbody.h"
@@ -42,36 +43,31 @@ struct api_body {
     struct gzbody gz;                 /* its gzip segments, built at the first gzip answer */
 };
 
-/* One cached /decisions page. */
-struct api_slot {
-    struct params_decisions key;
-    unsigned long long used;           /* 0: empty, else the tick of its last use */
+/* What the cache holds for one key (cache.h): for CACHE_STATE the read
+ * behind /status, /health and /metrics with the bodies of /status (body)
+ * and /metrics; for CACHE_WORKFLOWS and CACHE_DECISIONS the page. */
+struct api_entry {
+    int kind;                          /* enum cache_kind */
+    int status;                        /* of body: 200, or 404 for a decision that is not there */
+    struct query_state *st;            /* CACHE_STATE: the read (owned) */
+    double at;                         /* monotonic time its data was read */
     struct api_body body;
+    struct api_body metrics;           /* CACHE_STATE: the cached part of /metrics */
 };
 
 struct api_ctx {
     const struct cfg *cfg;             /* borrowed */
-    PGconn *db;                        /* NULL while disconnected */
+    PGconn *db;                        /* NULL while disconnected: requests that miss the cache */
     int db_fatal;                      /* the server sent FATAL while idle: the connection is ending */
     double retry_at;                   /* monotonic: no connection attempt before */
     double alive_max;                  /* heartbeat age up to which the worker is alive */
-    /* /status, /health and /metrics share one read of the state */
-    int have_state;
-    double state_at;
-    struct query_state st;
-    struct api_body status, metrics;   /* built lazily from st */
-    struct api_body workflows;
-    struct api_slot slot[API_DECISION_SLOTS];
-    size_t slot_bytes;
-    unsigned long long tick;
+    struct cache *cache;               /* the answers, kept fresh by its refresher thread */
 };
 
 /* Monotonic seconds. */
 static double api_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return cache_now();
 }
 
 /* Free a cached body and mark it not built. */
@@ -82,40 +78,27 @@ static void api_body_free(struct api_body *b)
     memset(b, 0, sizeof *b);
 }
 
-/* Drop the state read and the bodies built from it. */
-static void api_state_drop(struct api_ctx *ctx)
+/* Free an entry (cache_free_fn). */
+static void api_entry_free(void *obj)
 {
-    query_state_clear(&ctx->st);
-    ctx->have_state = 0;
-    api_body_free(&ctx->status);
-    api_body_free(&ctx->metrics);
+    struct api_entry *e = obj;
+    if (!e)
+        return;
+    if (e->st) {
+        query_state_clear(e->st);
+        free(e->st);
+    }
+    api_body_free(&e->body);
+    api_body_free(&e->metrics);
+    free(e);
 }
 
-/* Empty a /decisions slot, freeing its body. */
-static void api_slot_free(struct api_ctx *ctx, struct api_slot *s)
-{
-    ctx->slot_bytes -= s->body.len + s->body.gz.zlen;
-    api_body_free(&s->body);
-    s->used = 0;
-}
-
-/* Drop every cached answer. */
-static void api_cache_drop(struct api_ctx *ctx)
-{
-    api_state_drop(ctx);
-    api_body_free(&ctx->workflows);
-    for (int i = 0; i < API_DECISION_SLOTS; i++)
-        if (ctx->slot[i].used)
-            api_slot_free(ctx, &ctx->slot[i]);
-    ctx->slot_bytes = 0;
-}
-
-/* Close the connection (it broke) and forget everything read through it. */
+/* Close the connection (it broke).  The cache keeps what it holds: its
+ * refresher has a connection of its own, and entries age out. */
 static void api_db_close(struct api_ctx *ctx)
 {
     PQfinish(ctx->db);
     ctx->db = NULL;
-    api_cache_drop(ctx);
 }
 
 /* libpq notice receiver: log the server's notices as JSON lines (instead
@@ -140,7 +123,7 @@ static int api_db_open(struct api_ctx *ctx, double now)
     ctx->db_fatal = 0;
     if (ctx->db)
         PQsetNoticeReceiver(ctx->db, api_notice, ctx);
-    if (ctx->db && query_session_setup(ctx->db) < 0) {
+    if (ctx->db && query_session_setup(ctx->db, 0) < 0) {
         PQfinish(ctx->db);
         ctx->db = NULL;
     }
@@ -148,23 +131,19 @@ static int api_db_open(struct api_ctx *ctx, double now)
         ctx->retry_at = now + API_RECONNECT_SECONDS;
         return -1;
     }
-    api_cache_drop(ctx);
     log_event(LOG_INFO, "api.db_connected", "i:pid", (long long)getpid());
     return 0;
 }
 
-/* Make sure the connection works and the cache is current: drain pending
- * notifications (non-blocking) and drop the cache when anything arrived.
- * Returns 0 when the database can be used, -1 when it cannot (answer 503). */
+/* Make sure the connection works (it does not LISTEN: the cache's
+ * refresher does).  Returns 0 when the database can be used, -1 when it
+ * cannot (answer 503). */
 static int api_db_ready(struct api_ctx *ctx)
 {
     if (ctx->db) {
         int n = db_drain_notifies(ctx->db);
-        if (n >= 0 && !ctx->db_fatal && PQstatus(ctx->db) == CONNECTION_OK) {
-            if (n > 0)
-                api_cache_drop(ctx);
+        if (n >= 0 && !ctx->db_fatal && PQstatus(ctx->db) == CONNECTION_OK)
             return 0;
-        }
         char msg[200];
         snprintf(msg, sizeof msg, "%s", ctx->db_fatal ? "the server is closing the connection"
                                                      : PQerrorMessage(ctx->db));
@@ -190,6 +169,8 @@ static int api_db_failed(struct api_ctx *ctx, struct api_resp *r)
     return api_error(r, 500, API_CODE_INTERNAL, "database query failed");
 }
 
+static void *api_build(void *arg, PGconn *db, const struct cache_key *k, double *at, size_t *size);
+
 struct api_ctx *api_new(const struct cfg *c)
 {
     struct api_ctx *ctx = calloc(1, sizeof *ctx);
@@ -199,6 +180,11 @@ struct api_ctx *api_new(const struct cfg *c)
     ctx->alive_max = 6.0 * (double)c->heartbeat_seconds;
     if (ctx->alive_max < 30.0)
         ctx->alive_max = 30.0;
+    ctx->cache = cache_new(c->api_database_url, api_build, api_entry_free, ctx);
+    if (!ctx->cache) {
+        free(ctx);
+        return NULL;
+    }
     (void)api_db_open(ctx, api_now());
     return ctx;
 }
@@ -207,7 +193,7 @@ void api_free(struct api_ctx *ctx)
 {
     if (!ctx)
         return;
-    api_cache_drop(ctx);
+    cache_free(ctx->cache);
     PQfinish(ctx->db);
     free(ctx);
 }
@@ -215,6 +201,8 @@ void api_free(struct api_ctx *ctx)
 void api_resp_clear(struct api_resp *r)
 {
     json_object_put(r->owned);
+    if (r->held)
+        cache_release(r->cache, r->held);
     memset(r, 0, offsetof(struct api_resp, scratch));
     r->scratch_len = 0;
 }
@@ -290,8 +278,9 @@ static int api_error_field(struct api_resp *r, int status, enum api_code code, c
 
 /* ---- cached bodies with holes -------------------------------------------- */
 
-/* The body being serialized, for api_hole_write(). */
-static struct api_body *api_hole_target;
+/* The body being serialized, for api_hole_write() (the refresher thread
+ * serializes too). */
+static _Thread_local struct api_body *api_hole_target;
 
 /* json-c serializer of a hole: writes nothing, records where the value
  * goes.  Returns 0. */
@@ -339,10 +328,13 @@ fail:
     return -1;
 }
 
-/* Seconds since the worker's heartbeat at monotonic time now (NAN: none). */
-static double api_heartbeat_age(const struct api_ctx *ctx, double now)
+/* Seconds since the worker's heartbeat at monotonic time now, from the
+ * state entry e (NAN: no heartbeat, or no state). */
+static double api_heartbeat_age(const struct api_entry *e, double now)
 {
-    double age = ctx->st.heartbeat_age + (now - ctx->state_at);
+    if (!e || !e->st)
+        return NAN;
+    double age = e->st->heartbeat_age + (now - e->at);
     return age < 0 ? 0 : age;
 }
 
@@ -355,8 +347,8 @@ static int api_alive(const struct api_ctx *ctx, double age)
 
 /* Format a hole's value for time now into r->scratch.  Returns its
  * length (0: no room), *out pointing at it. */
-static size_t api_hole_value(const struct api_ctx *ctx, int kind, double now, double age, struct api_resp *r,
-                             const char **out)
+static size_t api_hole_value(const struct api_ctx *ctx, const struct api_entry *e, int kind, double now, double age,
+                             struct api_resp *r, const char **out)
 {
     char *p = r->scratch + r->scratch_len;
     size_t room = sizeof r->scratch - r->scratch_len;
@@ -387,7 +379,7 @@ static size_t api_hole_value(const struct api_ctx *ctx, int kind, double now, do
         break;
     }
     case API_HOLE_NEXT_IN: {
-        double in = ctx->st.next_in - (now - ctx->state_at);
+        double in = e && e->st ? e->st->next_in - (now - e->at) : NAN;
         n = isnan(in) ? snprintf(p, room, "null") : snprintf(p, room, "%lld", in > 0 ? (long long)llround(in) : 0LL);
         break;
     }
@@ -455,10 +447,11 @@ fail:
  * (tail_len bytes, borrowed; may be NULL).  Clients that accept gzip get
  * it compressed when b is large enough (b's segments are compressed at
  * the first such answer).  Returns status. */
-static int api_serve(struct api_ctx *ctx, struct api_body *b, double now, struct api_resp *r, int status,
+static int api_serve(struct api_ctx *ctx, const struct api_entry *e, struct api_body *b, double now, struct api_resp *r,
+                     int status,
                      const char *content_type, const char *tail, size_t tail_len)
 {
-    double age = api_heartbeat_age(ctx, now);
+    double age = api_heartbeat_age(e, now);
     const char *val[API_MAX_HOLES];
     size_t vlen[API_MAX_HOLES];
     r->status = status;
@@ -466,7 +459,7 @@ static int api_serve(struct api_ctx *ctx, struct api_body *b, double now, struct
     r->npieces = 0;
     r->vary = 1;
     for (int i = 0; i < b->nholes; i++)
-        vlen[i] = api_hole_value(ctx, b->hole_kind[i], now, age, r, &val[i]);
+        vlen[i] = api_hole_value(ctx, e, b->hole_kind[i], now, age, r, &val[i]);
     if (r->accept_gzip && b->len >= GZBODY_MIN_BODY) {
         if (!b->gz.z && gzbody_build(&b->gz, b->text, b->len, b->hole_off, b->nholes, API_GZIP_LEVEL) < 0)
             log_event(LOG_WARN, "api.gzip_failed", "i:bytes", (long long)b->len);
@@ -486,19 +479,6 @@ static int api_serve(struct api_ctx *ctx, struct api_body *b, double now, struct
     if (tail)
         api_piece(r, tail, tail_len);
     return status;
-}
-
-/* Read the state unless a fresh read is cached.  Returns 0 or -1. */
-static int api_state(struct api_ctx *ctx, double now)
-{
-    if (ctx->have_state && now - ctx->state_at <= API_CACHE_TTL)
-        return 0;
-    api_state_drop(ctx);
-    if (query_state(ctx->db, &ctx->st) < 0)
-        return -1;
-    ctx->have_state = 1;
-    ctx->state_at = api_now();
-    return 0;
 }
 
 /* A string or JSON null for "". Caller frees. */
@@ -636,10 +616,10 @@ static json_object *api_n8n_summary(json_object *n8n)
     return o;
 }
 
-/* The /status body from ctx->st.  Returns 0 or -1. */
-static int api_status_build(struct api_ctx *ctx)
+/* The /status body from st (read at monotonic time at) into out.
+ * Returns 0 or -1. */
+static int api_status_build(const struct cfg *cfg, const struct query_state *st, double at, struct api_body *out)
 {
-    const struct query_state *st = &ctx->st;
     json_object *root = json_object_new_object();
     json_object *worker = json_object_new_object();
     json_object *counts = json_object_new_object();
@@ -660,7 +640,7 @@ static int api_status_build(struct api_ctx *ctx)
     json_object_object_add(root, "dry_run", json_object_new_boolean(st->dry_run));
     json_object_object_add(root, "mode", api_member(st->last_decision, "mode"));
     json_object_object_add(root, "intensity", api_member(st->last_decision, "intensity"));
-    json_object_object_add(root, "control_enabled", json_object_new_boolean(ctx->cfg->api_token[0] != '\0'));
+    json_object_object_add(root, "control_enabled", json_object_new_boolean(cfg->api_token[0] != '\0'));
     json_object_object_add(root, "server_time", api_hole(API_HOLE_NOW));
 
     json_object_object_add(worker, "pid", st->pid ? json_object_new_int64(st->pid) : NULL);
@@ -730,7 +710,7 @@ static int api_status_build(struct api_ctx *ctx)
     json_object_object_add(res, "received", json_object_new_int64(received));
     json_object_object_add(res, "by_status", by);
     json_object_object_add(res, "opportunities", json_object_new_int64(st->opportunities));
-    json_object_object_add(res, "enabled", json_object_new_boolean(ctx->cfg->results_token[0] != '\0'));
+    json_object_object_add(res, "enabled", json_object_new_boolean(cfg->results_token[0] != '\0'));
     json_object_object_add(root, "results", res);
     json_object *al = json_object_get(st->alerts);
     if (al && !json_object_object_get_ex(al, "enabled", NULL))
@@ -753,175 +733,13 @@ static int api_status_build(struct api_ctx *ctx)
                                                      ? json_object_get(v) : json_object_new_int(0));
     json_object_object_add(gaps, "last", lead && json_object_object_get_ex(lead, "last_gap", &v) ? json_object_get(v) : NULL);
     json_object_object_add(root, "missed_decisions", gaps);
-    rc = api_body_build(&ctx->status, root, ctx->state_at);
+    rc = api_body_build(out, root, at);
 done:
     json_object_put(root);
     return rc;
 }
 
-/* ---- handlers ------------------------------------------------------------ */
-
-int api_health(struct api_ctx *ctx, struct api_resp *r)
-{
-    json_object *root = json_object_new_object();
-    int status;
-    if (!root)
-        return api_error(r, 500, API_CODE_INTERNAL, "out of memory");
-    double now = api_now();
-    if (api_db_ready(ctx) < 0 || api_state(ctx, now) < 0) {
-        if (ctx->db && (ctx->db_fatal || PQstatus(ctx->db) != CONNECTION_OK))
-            api_db_close(ctx);
-        json_object_object_add(root, "status", json_object_new_string("error"));
-        json_object_object_add(root, "database", json_object_new_string("unreachable"));
-        json_object_object_add(root, "worker", NULL);
-        return api_json(r, 503, root);
-    }
-    json_object *worker = json_object_new_object();
-    if (!worker) {
-        json_object_put(root);
-        return api_error(r, 500, API_CODE_INTERNAL, "out of memory");
-    }
-    double age = api_heartbeat_age(ctx, now);
-    int alive = api_alive(ctx, age);
-    status = alive ? 200 : 503;
-    json_object_object_add(root, "status", json_object_new_string(alive ? "ok" : "degraded"));
-    json_object_object_add(root, "database", json_object_new_string("ok"));
-    json_object_object_add(worker, "alive", json_object_new_boolean(alive));
-    json_object_object_add(worker, "heartbeat_at", api_str(ctx->st.heartbeat_at));
-    json_object_object_add(worker, "heartbeat_age_seconds",
-                           isnan(age) ? NULL : query_json_double(round(age * 10.0) / 10.0));
-    json_object_object_add(root, "worker", worker);
-    return api_json(r, status, root);
-}
-
-int api_status(struct api_ctx *ctx, struct api_resp *r)
-{
-    if (api_db_ready(ctx) < 0)
-        return api_error(r, 503, API_CODE_DATABASE_UNAVAILABLE, "database unavailable");
-    double now = api_now();
-    if (api_state(ctx, now) < 0)
-        return api_db_failed(ctx, r);
-    if (!ctx->status.text && api_status_build(ctx) < 0)
-        return api_error(r, 500, API_CODE_INTERNAL, "out of memory");
-    return api_serve(ctx, &ctx->status, now, r, 200, API_JSON, NULL, 0);
-}
-
-int api_metrics(struct api_ctx *ctx, struct api_resp *r)
-{
-    if (api_db_ready(ctx) < 0)
-        return api_error(r, 503, API_CODE_DATABASE_UNAVAILABLE, "database unavailable");
-    double now = api_now();
-    if (api_state(ctx, now) < 0)
-        return api_db_failed(ctx, r);
-    if (!ctx->metrics.text) {
-        size_t len = 0;
-        ctx->metrics.text = metrics_render(&ctx->st, ctx->cfg->decision_max_seconds, &len);
-        if (!ctx->metrics.text)
-            return api_error(r, 500, API_CODE_INTERNAL, "out of memory");
-        ctx->metrics.len = len;
-        ctx->metrics.at = ctx->state_at;
-    }
-    char *line = (char *)api_scratch(r, METRICS_LIVE_MAX);
-    size_t n = line ? metrics_render_live(api_heartbeat_age(ctx, now), line, METRICS_LIVE_MAX) : 0;
-    return api_serve(ctx, &ctx->metrics, now, r, 200, API_PROMETHEUS, n > 0 ? line : NULL, n);
-}
-
-/* The slot caching /decisions for key p, fresh at now, or NULL. */
-static struct api_slot *api_slot_find(struct api_ctx *ctx, const struct params_decisions *p, double now)
-{
-    for (int i = 0; i < API_DECISION_SLOTS; i++) {
-        struct api_slot *s = &ctx->slot[i];
-        if (!s->used || !params_decisions_equal(&s->key, p))
-            continue;
-        if (now - s->body.at > API_CACHE_TTL) {
-            api_slot_free(ctx, s);
-            return NULL;
-        }
-        return s;
-    }
-    return NULL;
-}
-
-/* The least recently used slot other than keep (a free one first). */
-static struct api_slot *api_slot_victim(struct api_ctx *ctx, const struct api_slot *keep)
-{
-    struct api_slot *v = NULL;
-    for (int i = 0; i < API_DECISION_SLOTS; i++) {
-        struct api_slot *s = &ctx->slot[i];
-        if (s == keep)
-            continue;
-        if (!s->used)
-            return s;
-        if (!v || s->used < v->used)
-            v = s;
-    }
-    return v;
-}
-
-/* Answer from slot s, counting its gzip segments, when this answer builds
- * them, in the cache's bytes.  Returns the status put in r. */
-static int api_slot_serve(struct api_ctx *ctx, struct api_slot *s, double now, struct api_resp *r)
-{
-    size_t before = s->body.gz.zlen;
-    int status = api_serve(ctx, &s->body, now, r, 200, API_JSON, NULL, 0);
-    ctx->slot_bytes += s->body.gz.zlen - before;
-    return status;
-}
-
-/* Answer /decisions (p->id 0) or /decisions/{id} from the slot cache,
- * reading and caching on a miss.  Returns the status put in r. */
-static int api_decisions_serve(struct api_ctx *ctx, const struct params_decisions *p, struct api_resp *r)
-{
-    json_object *root = NULL, *list = NULL;
-    long long next_before = 0;
-
-    if (api_db_ready(ctx) < 0)
-        return api_error(r, 503, API_CODE_DATABASE_UNAVAILABLE, "database unavailable");
-    double now = api_now();
-    struct api_slot *s = api_slot_find(ctx, p, now);
-    if (s) {
-        s->used = ++ctx->tick;
-        return api_slot_serve(ctx, s, now, r);
-    }
-    if (p->id) {
-        if (query_decision(ctx->db, p->id, &root) < 0)
-            return api_db_failed(ctx, r);
-        if (!root)
-            return api_error(r, 404, API_CODE_NOT_FOUND, "no decision with this id");
-    } else {
-        if (query_decisions(ctx->db, p, &list, &next_before) < 0)
-            return api_db_failed(ctx, r);
-        root = json_object_new_object();
-        if (!root) {
-            json_object_put(list);
-            return api_error(r, 500, API_CODE_INTERNAL, "out of memory");
-        }
-        json_object_object_add(root, "decisions", list);
-        json_object_object_add(root, "limit", json_object_new_int(p->limit));
-        json_object_object_add(root, "detail", json_object_new_boolean(p->detail));
-        json_object_object_add(root, "next_before", next_before ? json_object_new_int64(next_before) : NULL);
-    }
-    double at = api_now();
-
-    s = api_slot_victim(ctx, NULL);
-    if (s->used)
-        api_slot_free(ctx, s);
-    if (api_body_build(&s->body, root, at) < 0 || s->body.len > API_ENTRY_MAX) {
-        api_body_free(&s->body);
-        return api_json(r, 200, root);          /* too large to keep: serve it once */
-    }
-    json_object_put(root);
-    s->key = *p;
-    s->used = ++ctx->tick;
-    ctx->slot_bytes += s->body.len;
-    while (ctx->slot_bytes > API_DECISION_BUDGET) {
-        struct api_slot *v = api_slot_victim(ctx, s);
-        if (!v || !v->used)
-            break;
-        api_slot_free(ctx, v);
-    }
-    return api_slot_serve(ctx, s, now, r);
-}
+static int api_decisions_serve(struct api_ctx *ctx, const struct params_decisions *p, struct api_resp *r);
 
 int api_decisions(struct api_ctx *ctx, const char *query_string, struct api_resp *r)
 {
@@ -1037,30 +855,322 @@ static json_object *api_workflows_json(const struct query_workflow *rows, const 
     return root;
 }
 
-int api_workflows(struct api_ctx *ctx, struct api_resp *r)
+/* ---- what the cache holds (built in the refresher thread, or in a request
+ * that found nothing fresh enough) ------------------------------------------- */
+
+/* Compress b's segments for gzip clients now (not in a request later). */
+static void api_body_gzip(struct api_body *b)
+{
+    if (b->text && b->len >= GZBODY_MIN_BODY && !b->gz.z &&
+        gzbody_build(&b->gz, b->text, b->len, b->hole_off, b->nholes, API_GZIP_LEVEL) < 0)
+        log_event(LOG_WARN, "api.gzip_failed", "i:bytes", (long long)b->len);
+}
+
+/* Bytes an entry holds. */
+static size_t api_entry_size(const struct api_entry *e)
+{
+    return sizeof *e + (e->st ? sizeof *e->st : 0) + e->body.len + e->body.gz.zlen + e->metrics.len + e->metrics.gz.zlen;
+}
+
+/* The state entry: read, /status and /metrics bodies.  NULL on failure
+ * (logged by query.c, or out of memory). */
+static struct api_entry *api_state_build(const struct cfg *cfg, PGconn *db)
+{
+    struct api_entry *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->kind = CACHE_STATE;
+    e->status = 200;
+    e->st = calloc(1, sizeof *e->st);
+    if (!e->st || query_state(db, e->st) < 0) {
+        free(e->st);
+        free(e);
+        return NULL;
+    }
+    e->at = api_now();
+    size_t len = 0;
+    e->metrics.text = metrics_render(e->st, cfg->decision_max_seconds, &len);
+    e->metrics.len = len;
+    e->metrics.at = e->at;
+    if (!e->metrics.text || api_status_build(cfg, e->st, e->at, &e->body) < 0) {
+        log_event(LOG_ERROR, "api.oom", "s:what", "status");
+        api_entry_free(e);
+        return NULL;
+    }
+    api_body_gzip(&e->body);
+    api_body_gzip(&e->metrics);
+    return e;
+}
+
+/* A /decisions page (p->id 0) or one decision (404 entry when it is not
+ * there).  NULL on failure. */
+static struct api_entry *api_decisions_build(PGconn *db, const struct params_decisions *p)
+{
+    json_object *root = NULL, *list = NULL;
+    long long next_before = 0;
+    struct api_entry *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->kind = CACHE_DECISIONS;
+    e->status = 200;
+    if (p->id) {
+        if (query_decision(db, p->id, &root) < 0)
+            goto fail;
+        if (!root) {
+            e->status = 404;
+            root = json_object_new_object();
+            if (!root)
+                goto fail;
+            json_object_object_add(root, "error", json_object_new_string("no decision with this id"));
+            json_object_object_add(root, "code", json_object_new_string(api_code_name(API_CODE_NOT_FOUND)));
+        }
+    } else {
+        if (query_decisions(db, p, &list, &next_before) < 0)
+            goto fail;
+        root = json_object_new_object();
+        if (!root) {
+            json_object_put(list);
+            goto fail;
+        }
+        json_object_object_add(root, "decisions", list);
+        json_object_object_add(root, "limit", json_object_new_int(p->limit));
+        json_object_object_add(root, "detail", json_object_new_boolean(p->detail));
+        json_object_object_add(root, "next_before", next_before ? json_object_new_int64(next_before) : NULL);
+    }
+    e->at = api_now();
+    if (api_body_build(&e->body, root, e->at) < 0)
+        goto fail;
+    json_object_put(root);
+    api_body_gzip(&e->body);
+    return e;
+fail:
+    json_object_put(root);
+    api_entry_free(e);
+    return NULL;
+}
+
+/* The /workflows/available page.  NULL on failure. */
+static struct api_entry *api_workflows_build(PGconn *db)
 {
     struct query_workflow rows[WF_COUNT];
     struct query_wf_state wf[WF_COUNT];
     json_object *n8n = NULL;
     int dry_run = 0;
-
-    if (api_db_ready(ctx) < 0)
-        return api_error(r, 503, API_CODE_DATABASE_UNAVAILABLE, "database unavailable");
-    double now = api_now();
-    if (ctx->workflows.text && now - ctx->workflows.at <= API_CACHE_TTL)
-        return api_serve(ctx, &ctx->workflows, now, r, 200, API_JSON, NULL, 0);
-    api_body_free(&ctx->workflows);
-    if (query_workflows(ctx->db, rows, wf, &dry_run, &n8n) < 0)
-        return api_db_failed(ctx, r);
-    double at = api_now();
+    struct api_entry *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->kind = CACHE_WORKFLOWS;
+    e->status = 200;
+    if (query_workflows(db, rows, wf, &dry_run, &n8n) < 0) {
+        free(e);
+        return NULL;
+    }
+    e->at = api_now();
     json_object *root = api_workflows_json(rows, wf, n8n, dry_run);
     json_object_put(n8n);
-    if (!root)
-        return api_error(r, 500, API_CODE_INTERNAL, "out of memory");
-    if (api_body_build(&ctx->workflows, root, at) < 0)
-        return api_json(r, 200, root);
+    if (!root || api_body_build(&e->body, root, e->at) < 0) {
+        json_object_put(root);
+        api_entry_free(e);
+        return NULL;
+    }
     json_object_put(root);
-    return api_serve(ctx, &ctx->workflows, now, r, 200, API_JSON, NULL, 0);
+    api_body_gzip(&e->body);
+    return e;
+}
+
+/* cache_build_fn: the entry of k, read through db (the refresher's
+ * connection, or the request's).  Touches nothing of ctx but its
+ * configuration: it runs in both threads. */
+static void *api_build(void *arg, PGconn *db, const struct cache_key *k, double *at, size_t *size)
+{
+    const struct api_ctx *ctx = arg;
+    struct api_entry *e = NULL;
+    switch (k->kind) {
+    case CACHE_STATE:
+        e = api_state_build(ctx->cfg, db);
+        break;
+    case CACHE_WORKFLOWS:
+        e = api_workflows_build(db);
+        break;
+    case CACHE_DECISIONS:
+        e = api_decisions_build(db, &k->p);
+        break;
+    default:
+        break;
+    }
+    if (e) {
+        *at = e->at;
+        *size = api_entry_size(e);
+    }
+    return e;
+}
+
+/* The entry of k for a request at time now: the cached one when its data
+ * is at most max_age seconds old (the refresher keeps it fresher), else
+ * built now with the request's connection and cached.  404 entries of a
+ * decision are not cached (*uncached then holds it).  Returns the entry
+ * held by r (released with r), or NULL with the error answer in r. */
+static const struct api_entry *api_fetch(struct api_ctx *ctx, const struct cache_key *k, double now, double max_age,
+                                         struct api_resp *r)
+{
+    struct cache_item *it = cache_get(ctx->cache, k, now, max_age);
+    if (!it) {
+        if (api_db_ready(ctx) < 0) {
+            api_error(r, 503, API_CODE_DATABASE_UNAVAILABLE, "database unavailable");
+            return NULL;
+        }
+        double at = 0;
+        size_t size = 0;
+        struct api_entry *e = api_build(ctx, ctx->db, k, &at, &size);
+        if (!e) {
+            api_db_failed(ctx, r);
+            return NULL;
+        }
+        if (e->status == 404) {                  /* not worth a slot: anyone can ask for any id */
+            api_entry_free(e);
+            api_error(r, 404, API_CODE_NOT_FOUND, "no decision with this id");
+            return NULL;
+        }
+        it = cache_put(ctx->cache, k, e, at, size);
+        if (!it) {
+            api_error(r, 500, API_CODE_INTERNAL, "out of memory");
+            return NULL;
+        }
+    }
+    r->held = it;
+    r->cache = ctx->cache;
+    return it->obj;
+}
+
+static int api_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int api_fill_bench(struct api_ctx *ctx, int rounds, FILE *out)
+{
+    static const char *const names[] = { "state (/status, /metrics, /health)", "/decisions?limit=50",
+                                         "/workflows/available" };
+    if (rounds < 1 || rounds > 100000 || api_db_ready(ctx) < 0)
+        return -1;
+    double *ms = calloc((size_t)rounds, sizeof *ms);
+    if (!ms)
+        return -1;
+    int rc = 0;
+    for (int kind = 0; kind < 3 && rc == 0; kind++) {
+        struct cache_key k;
+        memset(&k, 0, sizeof k);
+        k.kind = kind == 0 ? CACHE_STATE : kind == 1 ? CACHE_DECISIONS : CACHE_WORKFLOWS;
+        k.p.limit = 50;
+        k.p.mode = -1;
+        for (int i = 0; i < rounds; i++) {
+            double at = 0, t0 = api_now();
+            size_t size = 0;
+            void *e = api_build(ctx, ctx->db, &k, &at, &size);
+            ms[i] = (api_now() - t0) * 1000.0;
+            if (!e) {
+                rc = -1;
+                break;
+            }
+            api_entry_free(e);
+        }
+        if (rc == 0) {
+            qsort(ms, (size_t)rounds, sizeof *ms, api_cmp_double);
+            fprintf(out, "fill %-36s median %7.3f ms  p90 %7.3f ms  max %7.3f ms  (%d fills)\n", names[kind],
+                    ms[rounds / 2], ms[(rounds * 9) / 10], ms[rounds - 1], rounds);
+        }
+    }
+    free(ms);
+    return rc;
+}
+
+/* ---- handlers ------------------------------------------------------------ */
+
+static const struct cache_key api_state_key = { .kind = CACHE_STATE };
+static const struct cache_key api_workflows_key = { .kind = CACHE_WORKFLOWS };
+
+int api_health(struct api_ctx *ctx, struct api_resp *r)
+{
+    double now = api_now();
+    const struct api_entry *e = api_fetch(ctx, &api_state_key, now, API_HEALTH_MAX_AGE, r);
+    if (!e) {
+        if (r->status != 503)
+            return r->status;
+        json_object *root = json_object_new_object();
+        if (!root)
+            return api_error(r, 500, API_CODE_INTERNAL, "out of memory");
+        json_object_object_add(root, "status", json_object_new_string("error"));
+        json_object_object_add(root, "database", json_object_new_string("unreachable"));
+        json_object_object_add(root, "worker", NULL);
+        json_object_put(r->owned);              /* the error api_fetch put there */
+        r->owned = NULL;
+        return api_json(r, 503, root);
+    }
+    json_object *root = json_object_new_object();
+    json_object *worker = json_object_new_object();
+    if (!root || !worker) {
+        json_object_put(root);
+        json_object_put(worker);
+        return api_error(r, 500, API_CODE_INTERNAL, "out of memory");
+    }
+    double age = api_heartbeat_age(e, now);
+    int alive = api_alive(ctx, age);
+    json_object_object_add(root, "status", json_object_new_string(alive ? "ok" : "degraded"));
+    json_object_object_add(root, "database", json_object_new_string("ok"));
+    json_object_object_add(worker, "alive", json_object_new_boolean(alive));
+    json_object_object_add(worker, "heartbeat_at", api_str(e->st->heartbeat_at));
+    json_object_object_add(worker, "heartbeat_age_seconds",
+                           isnan(age) ? NULL : query_json_double(round(age * 10.0) / 10.0));
+    json_object_object_add(root, "worker", worker);
+    return api_json(r, alive ? 200 : 503, root);
+}
+
+int api_status(struct api_ctx *ctx, struct api_resp *r)
+{
+    double now = api_now();
+    const struct api_entry *e = api_fetch(ctx, &api_state_key, now, API_STALE_MAX, r);
+    if (!e)
+        return r->status;
+    return api_serve(ctx, e, (struct api_body *)&e->body, now, r, 200, API_JSON, NULL, 0);
+}
+
+int api_metrics(struct api_ctx *ctx, struct api_resp *r)
+{
+    double now = api_now();
+    const struct api_entry *e = api_fetch(ctx, &api_state_key, now, API_STALE_MAX, r);
+    if (!e)
+        return r->status;
+    char *line = (char *)api_scratch(r, METRICS_LIVE_MAX);
+    size_t n = line ? metrics_render_live(api_heartbeat_age(e, now), line, METRICS_LIVE_MAX) : 0;
+    return api_serve(ctx, e, (struct api_body *)&e->metrics, now, r, 200, API_PROMETHEUS, n > 0 ? line : NULL, n);
+}
+
+/* Answer /decisions (p->id 0) or /decisions/{id}.  Returns the status put in r. */
+static int api_decisions_serve(struct api_ctx *ctx, const struct params_decisions *p, struct api_resp *r)
+{
+    struct cache_key k;
+    memset(&k, 0, sizeof k);                    /* keys are compared as bytes, padding included */
+    k.kind = CACHE_DECISIONS;
+    k.p.limit = p->limit;
+    k.p.before = p->before;
+    k.p.mode = p->mode;
+    k.p.detail = p->detail;
+    k.p.id = p->id;
+    double now = api_now();
+    const struct api_entry *e = api_fetch(ctx, &k, now, API_STALE_MAX, r);
+    if (!e)
+        return r->status;
+    return api_serve(ctx, NULL, (struct api_body *)&e->body, now, r, e->status, API_JSON, NULL, 0);
+}
+
+int api_workflows(struct api_ctx *ctx, struct api_resp *r)
+{
+    double now = api_now();
+    const struct api_entry *e = api_fetch(ctx, &api_workflows_key, now, API_STALE_MAX, r);
+    if (!e)
+        return r->status;
+    return api_serve(ctx, NULL, (struct api_body *)&e->body, now, r, 200, API_JSON, NULL, 0);
 }
 
 int api_control_auth(struct api_ctx *ctx, const char *authorization, struct api_resp *r)

@@ -1,29 +1,31 @@
-/* api: the endpoint handlers, the database connection and the response
- * cache of one FastCGI process.
+/* api: the endpoint handlers, the database connection and what the
+ * response cache of one FastCGI process holds.
  *
  * Each handler fills a struct api_resp and returns its HTTP status (nginx
  * style).  Errors are {"error": message, "code": stable name}.  Bodies of
  * /status, /decisions, /decisions/{id}, /workflows/available and /metrics
- * are cached per process and dropped when a NOTIFY on orch_state arrives
- * (checked with a non-blocking drain before every cached answer) or after
- * API_CACHE_TTL seconds; time-dependent fields (heartbeat age, worker
- * liveness, seconds until the next decision, the server time) are spliced
- * in per request.  Clients that accept gzip get those bodies (from
- * GZBODY_MIN_BODY bytes) compressed: each is compressed once per cache fill and
- * its holes spliced in as stored blocks (gzbody.h).
+ * are served from the process's cache (cache.h), which a thread of the
+ * process rebuilds on every NOTIFY on orch_state and every CACHE_TTL
+ * seconds while they are asked for: a request never waits for a rebuild
+ * (stale-while-revalidate); it builds an answer only when nothing at most
+ * API_STALE_MAX seconds old is held (the first request for it, or the
+ * refresher cannot reach the database).  Time-dependent fields (heartbeat
+ * age, worker liveness, seconds until the next decision, the server time)
+ * are spliced in per request.  Clients that accept gzip get those bodies
+ * (from GZBODY_MIN_BODY bytes) compressed: each is compressed once when it
+ * is built and its holes spliced in as stored blocks (gzbody.h).
  * No FastCGI here: route.c reads the request and writes the answer. */
 #ifndef API_H
 #define API_H
 
 #include <json-c/json.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "cfg.h"
 
-#define API_CACHE_TTL        2.0          /* seconds a cached body may live without a NOTIFY */
-#define API_DECISION_SLOTS   32           /* cached /decisions parameter sets */
-#define API_DECISION_BUDGET  (4u << 20)   /* bytes of cached /decisions bodies per process */
-#define API_ENTRY_MAX        (1u << 20)   /* larger bodies are served but not cached */
+#define API_STALE_MAX        10.0         /* seconds: older cached answers are rebuilt in the request */
+#define API_HEALTH_MAX_AGE   5.0          /* the same for /health (it tells whether the database answers) */
 #define API_MAX_PIECES       24
 #define API_BODY_MAX         (64 * 1024)  /* request body limit of the control endpoints */
 
@@ -31,6 +33,8 @@
 #define API_PROMETHEUS "text/plain; version=0.0.4"
 
 struct api_ctx;
+struct cache;
+struct cache_item;
 
 /* The stable "code" of an error answer, for clients that branch on it. */
 enum api_code {
@@ -65,6 +69,8 @@ struct api_resp {
     int gzip;                          /* the pieces are a gzip stream (Content-Encoding: gzip) */
     int vary;                          /* the answer depends on Accept-Encoding */
     json_object *owned;                /* a body built for this answer only (api_resp_clear puts it) */
+    struct cache_item *held;           /* the cache entry the pieces come from (api_resp_clear releases it) */
+    struct cache *cache;
     int accept_gzip;                   /* in: the client accepts gzip (set after api_resp_clear) */
     char scratch[512];                 /* small spliced values */
     size_t scratch_len;
@@ -75,6 +81,13 @@ struct api_resp {
  * must outlive the context.  Returns the context (caller frees with
  * api_free) or NULL when out of memory. */
 struct api_ctx *api_new(const struct cfg *c);
+
+/* Benchmark: build each cached answer (the state behind /status, /metrics
+ * and /health; /decisions?limit=50; /workflows/available) rounds times
+ * with the process's connection, as a request that misses the cache
+ * would, and print the median, 90th percentile and maximum time of each to
+ * out.  Returns 0, or -1 when the database failed. */
+int api_fill_bench(struct api_ctx *ctx, int rounds, FILE *out);
 
 /* Close the connection and free the cache; api_free(NULL) is a no-op. */
 void api_free(struct api_ctx *ctx);

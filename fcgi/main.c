@@ -1,13 +1,21 @@
 /* orch-api: the REST API as a pre-forking FastCGI server.
  *
  *   orch-api --socket PATH [--processes N] [--socket-mode OCTAL] [--socket-group NAME]
+ *   orch-api --fill-bench N   (scripts/bench.sh: time N builds of each cached answer, print, exit)
  *
  * The parent reads the configuration, opens the Unix socket itself (nginx
  * connects to it), forks N children that each accept requests with their
  * own database connection and cache, restarts children that die, and on
  * SIGTERM or SIGINT stops them, removes the socket and exits 0.  SIGHUP
  * reopens LOG_FILE (logrotate): the parent reopens its own and forwards the
- * signal to every child, which reopens between two requests. */
+ * signal to every child, which reopens between two requests.
+ *
+ * A child serves every connection it accepted, not one at a time: nginx
+ * keeps its FastCGI connections open (fastcgi_keep_conn on, upstream
+ * keepalive), and a child polls all of its connections and the listening
+ * socket (non-blocking, shared by the children) and answers whichever has
+ * a request.  So no connection nginx keeps idle pins a child, and a
+ * request costs no connect, accept and close. */
 #include "config.h"
 #include "api.h"
 #include "cfg.h"
@@ -16,8 +24,10 @@
 
 #include <errno.h>
 #include <fcgiapp.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +43,8 @@
 #include <unistd.h>
 
 #define MAIN_MAX_PROCESSES 64
+#define MAIN_MAX_CONNS 256         /* connections one child holds open at once */
+#define MAIN_POLL_MS 500           /* a child looks at its stop flag at least this often */
 #define MAIN_BACKLOG 1024
 #define MAIN_STOP_GRACE_SECONDS 5
 #define MAIN_VERSION PACKAGE_VERSION
@@ -42,6 +54,7 @@ struct main_opts {
     long processes;
     long mode;
     const char *group;
+    long fill_bench;           /* > 0: --fill-bench N */
 };
 
 struct main_child {
@@ -53,89 +66,123 @@ struct main_child {
 /* ---- the child ------------------------------------------------------------ */
 
 static volatile sig_atomic_t child_stop;
-static volatile sig_atomic_t child_busy;
 static volatile sig_atomic_t child_reopen;
 
-/* SIGHUP in a child: reopen the log file before the next accept. */
+/* SIGHUP in a child: reopen the log file before the next poll. */
 static void child_on_hup(int sig)
 {
     (void)sig;
     child_reopen = 1;
 }
-static int child_listen_fd = -1;
 
-/* SIGTERM/SIGINT in a child: finish the current request, then exit.  When
- * idle, close the listening socket so that accept() fails at once even if
- * the signal came just before it. */
+/* SIGTERM/SIGINT in a child: finish the current request, then exit. */
 static void child_on_term(int sig)
 {
     (void)sig;
     child_stop = 1;
-    if (!child_busy && child_listen_fd >= 0) {
-        close(child_listen_fd);
-        child_listen_fd = -1;
-    }
 }
 
-/* The accept loop of one child.  Returns the process exit code. */
+/* Answer the request waiting on slot q (a connection nginx kept open, or
+ * a new one from the listening socket).  Returns 0, 1 when there was none
+ * (the connection ended, or another child took the new one), or -1 on an
+ * error that should stop the child. */
+static int child_serve(struct api_ctx *ctx, FCGX_Request *q, unsigned long long *seq)
+{
+    int a = FCGX_Accept_r(q);
+    if (a < 0) {
+        if (a == -EAGAIN || a == -EWOULDBLOCK || a == -EINTR || a == -ECONNABORTED || child_stop)
+            return 1;
+        log_event(LOG_ERROR, "api.accept_failed", "i:error", (long long)a);
+        return -1;
+    }
+    route_handle(ctx, q, ++*seq);
+    FCGX_Finish_r(q);                       /* keeps the connection when nginx asked to */
+    return 0;
+}
+
+/* The request loop of one child.  Returns the process exit code. */
 static int child_main(int listen_fd, const struct cfg *c)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = child_on_term;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;                        /* no SA_RESTART: accept() returns EINTR */
+    sa.sa_flags = 0;                        /* no SA_RESTART: poll() returns EINTR */
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    sa.sa_handler = child_on_hup;           /* no SA_RESTART either: accept() returns EINTR */
+    sa.sa_handler = child_on_hup;           /* no SA_RESTART either: poll() returns EINTR */
     sigaction(SIGHUP, &sa, NULL);
 #ifdef __linux__
     prctl(PR_SET_PDEATHSIG, SIGTERM);       /* the parent died: stop too */
     if (getppid() == 1)
         return 0;
 #endif
-    child_listen_fd = listen_fd;
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
 
     struct api_ctx *ctx = api_new(c);
-    if (!ctx) {
+    FCGX_Request *slot = calloc(MAIN_MAX_CONNS, sizeof *slot);
+    struct pollfd *pfd = calloc(MAIN_MAX_CONNS + 1, sizeof *pfd);
+    int *who = calloc(MAIN_MAX_CONNS + 1, sizeof *who);
+    if (!ctx || !slot || !pfd || !who) {
         log_event(LOG_ERROR, "api.child_failed", "s:error", "out of memory");
-        return 1;
-    }
-    FCGX_Request req;
-    if (FCGX_InitRequest(&req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
         api_free(ctx);
+        free(slot);
+        free(pfd);
+        free(who);
         return 1;
     }
+    int rc = 0;
+    for (int i = 0; i < MAIN_MAX_CONNS && rc == 0; i++)
+        if (FCGX_InitRequest(&slot[i], listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
+            rc = 1;
     log_event(LOG_DEBUG, "api.child_start", "i:pid", (long long)getpid());
     unsigned long long seq = 0;
-    int rc = 0;
-    while (!child_stop) {
+    while (!child_stop && rc == 0) {
         if (child_reopen) {
             child_reopen = 0;
             if (log_reopen() < 0)
                 log_event(LOG_ERROR, "log.reopen_failed", "s:error", strerror(errno));
         }
-        int a = FCGX_Accept_r(&req);
-        if (a < 0) {
-            if (child_stop)
-                break;
-            if (a == -EINTR)
+        /* the open connections, then the listening socket when a slot is free */
+        int n = 0, free_slot = -1;
+        for (int i = 0; i < MAIN_MAX_CONNS; i++) {
+            if (slot[i].ipcFd >= 0) {
+                pfd[n] = (struct pollfd){ .fd = slot[i].ipcFd, .events = POLLIN };
+                who[n++] = i;
+            } else if (free_slot < 0) {
+                free_slot = i;
+            }
+        }
+        if (free_slot >= 0) {
+            pfd[n] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
+            who[n++] = -1;
+        }
+        int ready = poll(pfd, (nfds_t)n, MAIN_POLL_MS);
+        if (ready < 0) {
+            if (errno == EINTR)
                 continue;
-            log_event(LOG_ERROR, "api.accept_failed", "i:error", (long long)a);
+            log_event(LOG_ERROR, "api.poll_failed", "s:error", strerror(errno));
             rc = 1;
             break;
         }
-        child_busy = 1;
-        route_handle(ctx, &req, ++seq);
-        FCGX_Finish_r(&req);
-        child_busy = 0;
-        if (child_stop)
-            break;
+        for (int k = 0; k < n && ready > 0 && !child_stop; k++) {
+            if (!pfd[k].revents)
+                continue;
+            ready--;
+            FCGX_Request *q = who[k] >= 0 ? &slot[who[k]] : &slot[free_slot];
+            if (who[k] < 0 && q->ipcFd >= 0)   /* the free slot was taken meanwhile */
+                continue;
+            if (child_serve(ctx, q, &seq) < 0)
+                rc = 1;
+        }
     }
-    FCGX_Free(&req, 0);
+    for (int i = 0; i < MAIN_MAX_CONNS; i++)
+        FCGX_Free(&slot[i], 1);
+    free(slot);
+    free(pfd);
+    free(who);
     api_free(ctx);
     return rc;
 }
@@ -156,6 +203,7 @@ static int main_args(int argc, char **argv, struct main_opts *o)
         { "processes", required_argument, NULL, 'p' },
         { "socket-mode", required_argument, NULL, 'm' },
         { "socket-group", required_argument, NULL, 'g' },
+        { "fill-bench", required_argument, NULL, 'b' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -163,6 +211,7 @@ static int main_args(int argc, char **argv, struct main_opts *o)
     o->processes = 2;
     o->mode = 0660;
     o->group = NULL;
+    o->fill_bench = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         char *end;
@@ -191,6 +240,14 @@ static int main_args(int argc, char **argv, struct main_opts *o)
         case 'g':
             o->group = optarg;
             break;
+        case 'b':
+            errno = 0;
+            o->fill_bench = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || o->fill_bench < 1 || o->fill_bench > 100000) {
+                fprintf(stderr, "orch-api: --fill-bench: expected an integer from 1 to 100000, got \"%s\"\n", optarg);
+                return -1;
+            }
+            break;
         case 'h':
             main_usage(stdout);
             exit(0);
@@ -204,6 +261,8 @@ static int main_args(int argc, char **argv, struct main_opts *o)
         main_usage(stderr);
         return -1;
     }
+    if (o->fill_bench)
+        return 0;
     if (!o->socket || !*o->socket) {
         fprintf(stderr, "orch-api: --socket PATH is required\n");
         main_usage(stderr);
@@ -276,6 +335,12 @@ static int main_open_socket(const struct main_opts *o, ino_t *ino)
     if (fd < 0) {
         fprintf(stderr, "orch-api: cannot listen on %s: %s\n", o->socket, strerror(errno));
         return -1;
+    }
+    /* non-blocking: children poll it and may lose a connection to another */
+    int fl = fcntl(fd, F_GETFL, 0);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+        fprintf(stderr, "orch-api: %s: %s\n", o->socket, strerror(errno));
+        goto fail;
     }
     struct stat sb;
     if (o->group && chown(o->socket, (uid_t)-1, gid) < 0) {
@@ -391,6 +456,13 @@ int main(int argc, char **argv)
      * a connect_timeout in API_DATABASE_URL still wins */
     setenv("PGCONNECT_TIMEOUT", "3", 0);
     signal(SIGPIPE, SIG_IGN);
+    if (o.fill_bench) {
+        struct api_ctx *ctx = api_new(&c);
+        int rc = ctx ? api_fill_bench(ctx, (int)o.fill_bench, stdout) : -1;
+        api_free(ctx);
+        cfg_free(&c);
+        return rc < 0 ? 1 : 0;
+    }
     if (FCGX_Init() != 0) {
         fprintf(stderr, "orch-api: FCGX_Init failed\n");
         cfg_free(&c);

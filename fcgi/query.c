@@ -18,6 +18,7 @@
 /* A macro's value as a string literal (QUERY_RAW_MAX in SQL text). */
 #define QUERY_STR_(x) #x
 #define QUERY_STR(x) QUERY_STR_(x)
+#define QUERY_STREAK_MAX 10000      /* fallback_streak is counted up to this */
 #define QUERY_RAW_COL "left(llm_raw, " QUERY_STR(QUERY_RAW_MAX) ")"
 
 /* A timestamptz column as "2026-11-23T21:50:00.123Z" (NULL stays NULL). */
@@ -33,65 +34,51 @@ static const char SQL_STATE_WORKER[] =
     "       extract(epoch FROM next_decision_at - clock_timestamp()), "
     "       system_load, market_volatility, sources::text, llm::text, alerts::text, n8n::text, learning::text "
     "  FROM worker_state WHERE id = 1";
+/* The newest decision, and how many of the newest decisions in a row the
+ * LLM failed on: the decisions after the newest one on which it did not
+ * (decisions_live_llm_ok), counted up to QUERY_STREAK_MAX. */
 static const char SQL_STATE_LAST[] =
     "SELECT id, " ISO("decided_at") ", mode, intensity, source, reason, status, session, "
     "       " ISO("next_decision_at") ", llm_outcome, "
     "       extract(epoch FROM next_decision_at - clock_timestamp()), "
-    "       (SELECT count(*) FROM decisions f "
-    "         WHERE f.run_id IS NULL "
-    "           AND f.id > coalesce((SELECT max(id) FROM decisions "
-    "                                 WHERE run_id IS NULL AND llm_outcome IN ('ok','not_configured')), 0)), "
+    "       (SELECT count(*) FROM (SELECT 1 FROM decisions f "
+    "                               WHERE f.run_id IS NULL "
+    "                                 AND f.id > coalesce((SELECT max(id) FROM decisions "
+    "                                                       WHERE run_id IS NULL "
+    "                                                         AND llm_outcome IN ('ok','not_configured')), 0) "
+    "                               LIMIT " QUERY_STR(QUERY_STREAK_MAX) ") s), "
     "       extract(epoch FROM decided_at) "
     "  FROM decisions WHERE run_id IS NULL ORDER BY id DESC LIMIT 1";
-static const char SQL_STATE_COUNTS[] =
-    "SELECT mode, source, count(*), "
-    "       count(*) FILTER (WHERE decided_at > now() - interval '24 hours'), "
-    "       count(*) FILTER (WHERE prev_mode IS NOT NULL AND prev_mode <> mode), "
-    "       count(*) FILTER (WHERE status = 'succeeded'), "
-    "       count(*) FILTER (WHERE status = 'partial'), "
-    "       count(*) FILTER (WHERE status = 'failed'), "
-    "       count(*) FILTER (WHERE agreement), count(*) FILTER (WHERE agreement IS NOT NULL), "
-    "       count(*) FILTER (WHERE agreement AND decided_at > now() - interval '24 hours'), "
-    "       count(*) FILTER (WHERE agreement IS NOT NULL AND decided_at > now() - interval '24 hours') "
-    "  FROM decisions WHERE run_id IS NULL GROUP BY mode, source";
+/* Every count over the whole history comes from the totals of
+ * sql/007_history.sql (a few dozen rows whatever the history); the 24-hour
+ * figures from the rows of the last 24 hours, through their time index. */
+static const char SQL_STATE_DECISIONS[] =
+    "SELECT mode, source, status, llm_outcome, sum(decisions), sum(switches), sum(agreed), sum(compared) "
+    "  FROM history_decision_totals GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4";
+static const char SQL_STATE_DECISIONS_24H[] =
+    "SELECT count(*), count(*) FILTER (WHERE agreement), count(*) FILTER (WHERE agreement IS NOT NULL) "
+    "  FROM decisions WHERE run_id IS NULL AND decided_at > now() - interval '24 hours'";
+/* The bucket columns are the bounds of query_exec_bucket_ms, in order. */
 static const char SQL_STATE_TRIGGERS[] =
-    "SELECT t.workflow, t.status, count(*), sum(greatest(t.attempts - 1, 0)) "
-    "  FROM triggers t JOIN decisions d ON d.id = t.decision_id "
-    " WHERE d.run_id IS NULL "
-    " GROUP BY t.workflow, t.status ORDER BY t.workflow, t.status LIMIT 128";
-static const char SQL_STATE_OUTCOMES[] =
-    "SELECT t.workflow, t.outcome, count(*) "
-    "  FROM triggers t JOIN decisions d ON d.id = t.decision_id "
-    " WHERE d.run_id IS NULL AND t.outcome IS NOT NULL "
-    " GROUP BY t.workflow, t.outcome ORDER BY t.workflow, t.outcome LIMIT 64";
-/* The latency FILTERs are the bounds of query_llm_bucket_ms, in order. */
+    "SELECT workflow, status, outcome, sum(triggers), sum(retries), sum(durations), sum(duration_ms_sum), "
+    "       sum(le_100ms), sum(le_500ms), sum(le_1s), sum(le_2500ms), sum(le_5s), sum(le_10s), sum(le_30s), "
+    "       sum(le_60s), sum(le_120s), sum(opportunities) "
+    "  FROM history_trigger_totals GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
+/* The bucket columns are the bounds of query_llm_bucket_ms, in order. */
 static const char SQL_STATE_LLM[] =
-    "SELECT provider, outcome, count(*), sum(prompt_tokens), sum(completion_tokens), "
-    "       count(*) FILTER (WHERE called_at > now() - interval '24 hours'), "
-    "       coalesce(sum(prompt_tokens + completion_tokens) "
-    "                FILTER (WHERE called_at > now() - interval '24 hours'), 0), "
-    "       count(*) FILTER (WHERE latency_ms <= 100), count(*) FILTER (WHERE latency_ms <= 250), "
-    "       count(*) FILTER (WHERE latency_ms <= 500), count(*) FILTER (WHERE latency_ms <= 1000), "
-    "       count(*) FILTER (WHERE latency_ms <= 2500), count(*) FILTER (WHERE latency_ms <= 5000), "
-    "       count(*) FILTER (WHERE latency_ms <= 10000), sum(latency_ms) "
-    "  FROM llm_calls c LEFT JOIN decisions d ON d.id = c.decision_id "
-    " WHERE d.run_id IS NULL "                      /* live calls only, not a replay's */
-    " GROUP BY provider, outcome ORDER BY provider, outcome LIMIT 64";
-static const char SQL_STATE_LLM_OUTCOMES[] =
-    "SELECT llm_outcome, count(*) FROM decisions WHERE run_id IS NULL "
-    " GROUP BY llm_outcome ORDER BY llm_outcome LIMIT 16";
-/* The FILTERs are the bounds of query_exec_bucket_ms, in order. */
-static const char SQL_STATE_EXEC[] =
-    "SELECT count(*) FILTER (WHERE t.duration_ms <= 100), count(*) FILTER (WHERE t.duration_ms <= 500), "
-    "       count(*) FILTER (WHERE t.duration_ms <= 1000), count(*) FILTER (WHERE t.duration_ms <= 2500), "
-    "       count(*) FILTER (WHERE t.duration_ms <= 5000), count(*) FILTER (WHERE t.duration_ms <= 10000), "
-    "       count(*) FILTER (WHERE t.duration_ms <= 30000), count(*) FILTER (WHERE t.duration_ms <= 60000), "
-    "       count(*) FILTER (WHERE t.duration_ms <= 120000), count(t.duration_ms), "
-    "       coalesce(sum(t.duration_ms), 0), coalesce(sum(t.opportunities) FILTER (WHERE t.result_at IS NOT NULL), 0) "
-    "  FROM triggers t JOIN decisions d ON d.id = t.decision_id "
-    " WHERE d.run_id IS NULL AND (t.duration_ms IS NOT NULL OR t.result_at IS NOT NULL)";
+    "SELECT provider, outcome, sum(calls), sum(prompt_tokens), sum(completion_tokens), "
+    "       sum(le_100ms), sum(le_250ms), sum(le_500ms), sum(le_1s), sum(le_2500ms), sum(le_5s), sum(le_10s), "
+    "       sum(latency_ms_sum) "
+    "  FROM history_llm_totals GROUP BY 1, 2 ORDER BY 1, 2";
+/* live calls only: not those of a replay's decisions */
+static const char SQL_STATE_LLM_24H[] =
+    "SELECT c.provider, c.outcome, count(*), coalesce(sum(c.prompt_tokens + c.completion_tokens), 0) "
+    "  FROM llm_calls c "
+    " WHERE c.called_at > now() - interval '24 hours' "
+    "   AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.id = c.decision_id AND d.run_id IS NOT NULL) "
+    " GROUP BY 1, 2 ORDER BY 1, 2";
 static const char SQL_STATE_RESULTS[] =
-    "SELECT status, count(*) FROM results GROUP BY status ORDER BY status LIMIT 8";
+    "SELECT status, sum(results) FROM history_result_totals GROUP BY 1 ORDER BY 1 LIMIT 8";
 static const char SQL_WF_STATES[] =
     "SELECT workflow, available, " ISO("unavailable_since") ", unavailable_reason, circuit, "
     "       consecutive_failures, " ISO("open_until") ", circuit_opens, concurrency, running, "
@@ -133,6 +120,11 @@ static const char SQL_DECISION_TRIGGERS[] =
     "       last_error_kind, " ISO("result_at") ", execution_status "
     "  FROM triggers WHERE decision_id = ANY($1::bigint[]) "
     " ORDER BY decision_id DESC, id";
+/* The last live trigger of each workflow: "workflow >= name AND workflow <=
+ * name" rather than "=", so that the order asked for (workflow, id) can
+ * only come from triggers_workflow_id: with "=" the planner may walk
+ * triggers_pkey backwards instead, through the whole table for a workflow
+ * not triggered for a long time. */
 static const char SQL_WORKFLOWS[] =
     "SELECT w.name, l.id, l.decision_id, l.status, l.http_status, " ISO("l.at") ", "
     "       coalesce(c.runs, 0), coalesce(c.sent, 0), "
@@ -142,12 +134,15 @@ static const char SQL_WORKFLOWS[] =
     "  LEFT JOIN LATERAL (SELECT t.id, t.decision_id, t.status, t.http_status, "
     "                            t.execution_id, t.outcome, t.opportunities, "
     "                            coalesce(t.finished_at, t.started_at, t.created_at) AS at "
-    "                       FROM triggers t JOIN decisions d ON d.id = t.decision_id "
-    "                      WHERE t.workflow = w.name AND d.run_id IS NULL "
-    "                      ORDER BY t.id DESC LIMIT 1) l ON true "
+    "                       FROM triggers t "
+    "                      WHERE t.workflow >= w.name AND t.workflow <= w.name "
+    "                        AND NOT EXISTS (SELECT 1 FROM decisions d "
+    "                                         WHERE d.id = t.decision_id AND d.run_id IS NOT NULL) "
+    "                      ORDER BY t.workflow, t.id DESC LIMIT 1) l ON true "
     "  LEFT JOIN (SELECT t.workflow, count(*) AS runs, count(*) FILTER (WHERE t.status = 'sent') AS sent "
-    "               FROM triggers t JOIN decisions d ON d.id = t.decision_id "
-    "              WHERE t.created_at > now() - interval '24 hours' AND d.run_id IS NULL "
+    "               FROM triggers t "
+    "              WHERE t.created_at > now() - interval '24 hours' "
+    "                AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.id = t.decision_id AND d.run_id IS NOT NULL) "
     "              GROUP BY t.workflow) c ON c.workflow = w.name "
     " ORDER BY w.ord";
 static const char SQL_CONTROL_INSERT[] =
@@ -179,6 +174,34 @@ static const char SQL_REPLAYS[] =
 static const char SQL_REPLAY_SVG[] =
     "SELECT svg FROM replay_runs WHERE id = $1::bigint";
 
+/* The statements of the cache fills, with sample parameters. */
+static const char *const query_sample_page[] = { NULL, NULL, "51", "f" };
+static const char *const query_sample_ids[] = { "{1,2,3,4,5,6,7,8,9,10}" };
+static const char *const query_sample_names[] = {
+    "{crypto-aggressive-scan,crypto-normal-scan,crypto-light-monitoring,forex-london-session,"
+    "forex-newyork-session,forex-asia-session,health-monitor-check,deep-market-analysis}" };
+static const struct query_stmt query_fill[] = {
+    { "state_worker", SQL_STATE_WORKER, 0, NULL },
+    { "state_last", SQL_STATE_LAST, 0, NULL },
+    { "state_decisions", SQL_STATE_DECISIONS, 0, NULL },
+    { "state_decisions_24h", SQL_STATE_DECISIONS_24H, 0, NULL },
+    { "state_triggers", SQL_STATE_TRIGGERS, 0, NULL },
+    { "state_llm", SQL_STATE_LLM, 0, NULL },
+    { "state_llm_24h", SQL_STATE_LLM_24H, 0, NULL },
+    { "state_results", SQL_STATE_RESULTS, 0, NULL },
+    { "wf_states", SQL_WF_STATES, 0, NULL },
+    { "decisions", SQL_DECISIONS, 4, query_sample_page },
+    { "decision_triggers", SQL_DECISION_TRIGGERS, 1, query_sample_ids },
+    { "decision_llm_calls", SQL_DECISION_LLM_CALLS, 1, query_sample_ids },
+    { "workflows", SQL_WORKFLOWS, 1, query_sample_names },
+    { NULL, NULL, 0, NULL },
+};
+
+const struct query_stmt *query_fill_statements(void)
+{
+    return query_fill;
+}
+
 const int query_llm_bucket_ms[QUERY_LLM_BUCKETS] = { 100, 250, 500, 1000, 2500, 5000, 10000 };
 const int query_exec_bucket_ms[QUERY_EXEC_BUCKETS] = { 100, 500, 1000, 2500, 5000, 10000, 30000, 60000, 120000 };
 
@@ -197,6 +220,35 @@ static PGresult *query_run(PGconn *c, const char *name, const char *sql, int n, 
               PQstatus(c) == CONNECTION_OK);
     PQclear(r);
     return NULL;
+}
+
+/* Run a statement without parameters as the prepared statement
+ * "query_<name>" (the state is read every few seconds: its statements are
+ * planned once per connection, by query_session_setup, not at every read),
+ * preparing it again when the connection lost it.  name must be unique to
+ * sql.  Returns the
+ * result (caller PQclears) or NULL after logging. */
+static PGresult *query_run_prepared(PGconn *c, const char *name, const char *sql)
+{
+    char stmt[64];
+    snprintf(stmt, sizeof stmt, "query_%s", name);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        PGresult *r = PQexecPrepared(c, stmt, 0, NULL, NULL, NULL, 0);
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+            return r;
+        const char *code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+        int missing = attempt == 0 && code && strcmp(code, "26000") == 0;   /* not prepared on this connection yet */
+        PQclear(r);
+        if (!missing)
+            break;
+        r = PQprepare(c, stmt, sql, 0, NULL);
+        st = PQresultStatus(r);
+        PQclear(r);
+        if (st != PGRES_COMMAND_OK)
+            break;
+    }
+    return query_run(c, name, sql, 0, NULL);      /* logs the failure, or works unprepared */
 }
 
 /* Column value as a string, NULL when SQL NULL.  Borrowed from r. */
@@ -301,11 +353,30 @@ json_object *query_json_pgnum(const char *text)
     return json_object_new_double_s(d, text);
 }
 
-int query_session_setup(PGconn *c)
+int query_session_setup(PGconn *c, int listen)
 {
     if (db_exec(c, SQL_SESSION_TIMEOUT) < 0)
         return -1;
-    return db_listen(c, "orch_state");
+    /* the statements without parameters, planned once per connection */
+    for (const struct query_stmt *s = query_fill; s->name; s++) {
+        if (s->nparams)
+            continue;
+        char stmt[64];
+        snprintf(stmt, sizeof stmt, "query_%s", s->name);
+        PGresult *r = PQprepare(c, stmt, s->sql, 0, NULL);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+            msg[strcspn(msg, "\n")] = '\0';
+            log_event(LOG_ERROR, "query.failed", "s:statement s:error b:connection_ok", s->name, msg,
+                      PQstatus(c) == CONNECTION_OK);
+        }
+        PQclear(r);
+        if (!ok)
+            return -1;
+    }
+    return listen ? db_listen(c, "orch_state") : 0;
 }
 
 void query_state_clear(struct query_state *st)
@@ -388,7 +459,7 @@ static json_object *query_jobject(const PGresult *r, int row, int col)
 /* The worker_state row.  Returns 0 or -1. */
 static int query_state_worker(PGconn *c, struct query_state *st)
 {
-    PGresult *r = query_run(c, "state_worker", SQL_STATE_WORKER, 0, NULL);
+    PGresult *r = query_run_prepared(c, "state_worker", SQL_STATE_WORKER);
     if (!r)
         return -1;
     st->heartbeat_age = NAN;
@@ -431,7 +502,7 @@ static int query_state_last(PGconn *c, struct query_state *st)
 {
     static const char *const keys[] = { "id", "decided_at", "mode", "intensity", "source",
                                         "reason", "status", "session", "next_decision_at", "llm_outcome" };
-    PGresult *r = query_run(c, "state_last", SQL_STATE_LAST, 0, NULL);
+    PGresult *r = query_run_prepared(c, "state_last", SQL_STATE_LAST);
     if (!r)
         return -1;
     st->last_decision_epoch = NAN;
@@ -456,97 +527,185 @@ static int query_state_last(PGconn *c, struct query_state *st)
     return 0;
 }
 
-/* Decision counts.  Returns 0 or -1. */
+/* Swap two array elements of n bytes (at most 256). */
+static void query_swap(void *a, void *b, size_t n)
+{
+    unsigned char t[256];
+    if (n > sizeof t)
+        return;
+    memcpy(t, a, n);
+    memcpy(a, b, n);
+    memcpy(b, t, n);
+}
+
+/* Decision counts: the totals by mode, source, status and LLM outcome, and
+ * the last 24 hours.  Returns 0 or -1. */
 static int query_state_counts(PGconn *c, struct query_state *st)
 {
-    PGresult *r = query_run(c, "state_counts", SQL_STATE_COUNTS, 0, NULL);
+    PGresult *r = query_run_prepared(c, "state_decisions", SQL_STATE_DECISIONS);
     if (!r)
         return -1;
     for (int i = 0; i < PQntuples(r); i++) {
         int m = catalog_mode_parse(PQgetvalue(r, i, 0));
-        const char *src = PQgetvalue(r, i, 1);
-        long long n = query_ll(r, i, 2), ok = query_ll(r, i, 5);
-        long long partial = query_ll(r, i, 6), failed = query_ll(r, i, 7);
+        const char *src = PQgetvalue(r, i, 1), *status = PQgetvalue(r, i, 2), *llm = PQgetvalue(r, i, 3);
+        long long n = query_ll(r, i, 4);
+        int ok = strcmp(status, "succeeded") == 0, partial = strcmp(status, "partial") == 0;
+        int failed = strcmp(status, "failed") == 0;
         st->decisions += n;
-        st->decisions_24h += query_ll(r, i, 3);
-        st->mode_switches += query_ll(r, i, 4);
-        st->succeeded += ok;
-        st->partial += partial;
-        st->failed += failed;
-        st->agreed += query_ll(r, i, 8);
-        st->compared += query_ll(r, i, 9);
-        st->agreed_24h += query_ll(r, i, 10);
-        st->compared_24h += query_ll(r, i, 11);
+        st->mode_switches += query_ll(r, i, 5);
+        st->agreed += query_ll(r, i, 6);
+        st->compared += query_ll(r, i, 7);
+        st->succeeded += ok ? n : 0;
+        st->partial += partial ? n : 0;
+        st->failed += failed ? n : 0;
         for (int s = 0; s < SOURCE_COUNT; s++)
             if (strcmp(src, catalog_source_name(s)) == 0) {
                 st->by_source[s] += n;
                 if (m >= 0)
                     st->mode_source[m][s] += n;
             }
-        if (m >= 0) {
-            st->mode_acted[m] += ok + partial + failed;
-            st->mode_succeeded[m] += ok;
+        if (m >= 0 && (ok || partial || failed)) {
+            st->mode_acted[m] += n;
+            st->mode_succeeded[m] += ok ? n : 0;
         }
+        int k = 0;
+        while (k < st->nllm_outcome && strcmp(st->llm_outcome[k].outcome, llm) != 0)
+            k++;
+        if (k == st->nllm_outcome) {
+            if (k >= (int)(sizeof st->llm_outcome / sizeof st->llm_outcome[0]))
+                continue;
+            snprintf(st->llm_outcome[k].outcome, sizeof st->llm_outcome[0].outcome, "%s", llm);
+            st->llm_outcome[k].n = 0;
+            st->nllm_outcome++;
+        }
+        st->llm_outcome[k].n += n;
+    }
+    PQclear(r);
+    int kept = 0;
+    for (int i = 0; i < st->nllm_outcome; i++)
+        if (st->llm_outcome[i].n != 0)
+            st->llm_outcome[kept++] = st->llm_outcome[i];
+    st->nllm_outcome = kept;
+    /* the totals come ordered by mode first: order the LLM outcomes by name */
+    for (int a = 1; a < st->nllm_outcome; a++)
+        for (int b = a; b > 0 && strcmp(st->llm_outcome[b - 1].outcome, st->llm_outcome[b].outcome) > 0; b--) {
+            query_swap(&st->llm_outcome[b], &st->llm_outcome[b - 1], sizeof st->llm_outcome[0]);
+        }
+    r = query_run_prepared(c, "state_decisions_24h", SQL_STATE_DECISIONS_24H);
+    if (!r)
+        return -1;
+    if (PQntuples(r) == 1) {
+        st->decisions_24h = query_ll(r, 0, 0);
+        st->agreed_24h = query_ll(r, 0, 1);
+        st->compared_24h = query_ll(r, 0, 2);
     }
     PQclear(r);
     return 0;
 }
 
-/* Trigger counts per workflow and status, and per workflow and
- * execution outcome.  Returns 0 or -1. */
+/* Trigger counts per workflow and status and per workflow and execution
+ * outcome, execution durations and reported opportunities, from the
+ * totals.  Returns 0 or -1. */
 static int query_state_triggers(PGconn *c, struct query_state *st)
 {
-    PGresult *r = query_run(c, "state_triggers", SQL_STATE_TRIGGERS, 0, NULL);
+    PGresult *r = query_run_prepared(c, "state_triggers", SQL_STATE_TRIGGERS);
     if (!r)
         return -1;
-    for (int i = 0; i < PQntuples(r) && st->ntrig < QUERY_MAX_TRIGGER_GROUPS; i++) {
-        struct query_trigger_group *g = &st->trig[st->ntrig++];
-        query_copy(g->workflow, sizeof g->workflow, r, i, 0);
-        query_copy(g->status, sizeof g->status, r, i, 1);
-        g->n = query_ll(r, i, 2);
-        g->retries = query_ll(r, i, 3);
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *wf = PQgetvalue(r, i, 0), *status = PQgetvalue(r, i, 1);
+        long long n = query_ll(r, i, 3);
+        /* rows come ordered by workflow and status: one group per pair */
+        struct query_trigger_group *g = st->ntrig > 0 ? &st->trig[st->ntrig - 1] : NULL;
+        if (!g || strcmp(g->workflow, wf) != 0 || strcmp(g->status, status) != 0) {
+            g = NULL;
+            if (st->ntrig < QUERY_MAX_TRIGGER_GROUPS) {
+                g = &st->trig[st->ntrig++];
+                snprintf(g->workflow, sizeof g->workflow, "%s", wf);
+                snprintf(g->status, sizeof g->status, "%s", status);
+            }
+        }
+        if (g) {
+            g->n += n;
+            g->retries += query_ll(r, i, 4);
+        }
+        if (!PQgetisnull(r, i, 2) && n != 0) {
+            const char *outcome = PQgetvalue(r, i, 2);
+            int k = 0;
+            while (k < st->nout && !(strcmp(st->out[k].workflow, wf) == 0 && strcmp(st->out[k].outcome, outcome) == 0))
+                k++;
+            if (k == st->nout && k < (int)(sizeof st->out / sizeof st->out[0])) {
+                snprintf(st->out[k].workflow, sizeof st->out[0].workflow, "%s", wf);
+                snprintf(st->out[k].outcome, sizeof st->out[0].outcome, "%s", outcome);
+                st->out[k].n = 0;
+                st->nout++;
+            }
+            if (k < st->nout)
+                st->out[k].n += n;
+        }
+        st->exec_count += query_ll(r, i, 5);
+        st->exec_ms_sum += (double)query_ll(r, i, 6);
+        for (int b = 0; b < QUERY_EXEC_BUCKETS; b++)
+            st->exec_bucket[b] += query_ll(r, i, 7 + b);
+        st->opportunities += query_ll(r, i, 7 + QUERY_EXEC_BUCKETS);
     }
     PQclear(r);
-    r = query_run(c, "state_outcomes", SQL_STATE_OUTCOMES, 0, NULL);
-    if (!r)
-        return -1;
-    for (int i = 0; i < PQntuples(r) && st->nout < (int)(sizeof st->out / sizeof st->out[0]); i++) {
-        query_copy(st->out[st->nout].workflow, sizeof st->out[0].workflow, r, i, 0);
-        query_copy(st->out[st->nout].outcome, sizeof st->out[0].outcome, r, i, 1);
-        st->out[st->nout++].n = query_ll(r, i, 2);
-    }
-    PQclear(r);
+    /* groups whose deltas add up to nothing (a status passed through) are left out */
+    int kept = 0;
+    for (int i = 0; i < st->ntrig; i++)
+        if (st->trig[i].n != 0 || st->trig[i].retries != 0)
+            st->trig[kept++] = st->trig[i];
+    st->ntrig = kept;
+    /* outcomes ordered by workflow, then outcome */
+    for (int a = 1; a < st->nout; a++)
+        for (int b = a; b > 0; b--) {
+            int cmp = strcmp(st->out[b - 1].workflow, st->out[b].workflow);
+            if (cmp < 0 || (cmp == 0 && strcmp(st->out[b - 1].outcome, st->out[b].outcome) <= 0))
+                break;
+            query_swap(&st->out[b], &st->out[b - 1], sizeof st->out[0]);
+        }
     return 0;
 }
 
-/* LLM calls by provider and outcome, and live decisions by LLM outcome.
+/* LLM calls by provider and outcome: the totals, and the last 24 hours.
  * Returns 0 or -1. */
 static int query_state_llm(PGconn *c, struct query_state *st)
 {
-    PGresult *r = query_run(c, "state_llm", SQL_STATE_LLM, 0, NULL);
+    PGresult *r = query_run_prepared(c, "state_llm", SQL_STATE_LLM);
     if (!r)
         return -1;
     for (int i = 0; i < PQntuples(r) && st->nllm < QUERY_MAX_LLM_GROUPS; i++) {
+        if (query_ll(r, i, 2) == 0)          /* deltas that add up to nothing */
+            continue;
         struct query_llm_group *g = &st->llm_group[st->nllm++];
         query_copy(g->provider, sizeof g->provider, r, i, 0);
         query_copy(g->outcome, sizeof g->outcome, r, i, 1);
         g->calls = query_ll(r, i, 2);
         g->prompt_tokens = query_ll(r, i, 3);
         g->completion_tokens = query_ll(r, i, 4);
-        g->calls_24h = query_ll(r, i, 5);
-        g->tokens_24h = query_ll(r, i, 6);
         for (int b = 0; b < QUERY_LLM_BUCKETS; b++)
-            g->bucket[b] = query_ll(r, i, 7 + b);
-        double sum = query_dbl(r, i, 7 + QUERY_LLM_BUCKETS);
+            g->bucket[b] = query_ll(r, i, 5 + b);
+        double sum = query_dbl(r, i, 5 + QUERY_LLM_BUCKETS);
         g->latency_ms_sum = isnan(sum) ? 0 : sum;
     }
     PQclear(r);
-    r = query_run(c, "state_llm_outcomes", SQL_STATE_LLM_OUTCOMES, 0, NULL);
+    r = query_run_prepared(c, "state_llm_24h", SQL_STATE_LLM_24H);
     if (!r)
         return -1;
-    for (int i = 0; i < PQntuples(r) && st->nllm_outcome < (int)(sizeof st->llm_outcome / sizeof st->llm_outcome[0]); i++) {
-        query_copy(st->llm_outcome[st->nllm_outcome].outcome, sizeof st->llm_outcome[0].outcome, r, i, 0);
-        st->llm_outcome[st->nllm_outcome++].n = query_ll(r, i, 1);
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *p = PQgetvalue(r, i, 0), *o = PQgetvalue(r, i, 1);
+        int k = 0;
+        while (k < st->nllm && !(strcmp(st->llm_group[k].provider, p) == 0 && strcmp(st->llm_group[k].outcome, o) == 0))
+            k++;
+        if (k == st->nllm) {                /* not in the totals yet (not compacted): a group of its own */
+            if (k >= QUERY_MAX_LLM_GROUPS)
+                continue;
+            memset(&st->llm_group[k], 0, sizeof st->llm_group[k]);
+            snprintf(st->llm_group[k].provider, sizeof st->llm_group[k].provider, "%s", p);
+            snprintf(st->llm_group[k].outcome, sizeof st->llm_group[k].outcome, "%s", o);
+            st->nllm++;
+        }
+        st->llm_group[k].calls_24h = query_ll(r, i, 2);
+        st->llm_group[k].tokens_24h = query_ll(r, i, 3);
     }
     PQclear(r);
     return 0;
@@ -557,7 +716,7 @@ static int query_state_llm(PGconn *c, struct query_state *st)
 static int query_wf_states(PGconn *c, struct query_wf_state wf[WF_COUNT], const struct query_state *st)
 {
     memset(wf, 0, sizeof *wf * WF_COUNT);
-    PGresult *r = query_run(c, "wf_states", SQL_WF_STATES, 0, NULL);
+    PGresult *r = query_run_prepared(c, "wf_states", SQL_WF_STATES);
     if (!r)
         return -1;
     for (int i = 0; i < PQntuples(r); i++) {
@@ -589,23 +748,10 @@ static int query_wf_states(PGconn *c, struct query_wf_state wf[WF_COUNT], const 
     return 0;
 }
 
-/* Execution durations, reported opportunities and results by status.
- * Returns 0 or -1. */
-static int query_state_exec(PGconn *c, struct query_state *st)
+/* Results by status, from the totals.  Returns 0 or -1. */
+static int query_state_results(PGconn *c, struct query_state *st)
 {
-    PGresult *r = query_run(c, "state_exec", SQL_STATE_EXEC, 0, NULL);
-    if (!r)
-        return -1;
-    if (PQntuples(r) == 1) {
-        for (int b = 0; b < QUERY_EXEC_BUCKETS; b++)
-            st->exec_bucket[b] = query_ll(r, 0, b);
-        st->exec_count = query_ll(r, 0, QUERY_EXEC_BUCKETS);
-        double sum = query_dbl(r, 0, QUERY_EXEC_BUCKETS + 1);
-        st->exec_ms_sum = isnan(sum) ? 0 : sum;
-        st->opportunities = query_ll(r, 0, QUERY_EXEC_BUCKETS + 2);
-    }
-    PQclear(r);
-    r = query_run(c, "state_results", SQL_STATE_RESULTS, 0, NULL);
+    PGresult *r = query_run_prepared(c, "state_results", SQL_STATE_RESULTS);
     if (!r)
         return -1;
     for (int i = 0; i < PQntuples(r) && st->nresult < QUERY_MAX_RESULT_GROUPS; i++) {
@@ -658,7 +804,7 @@ int query_state(PGconn *c, struct query_state *st)
     memset(st, 0, sizeof *st);
     if (query_state_worker(c, st) < 0 || query_state_last(c, st) < 0 || query_state_leader(c, st) < 0 ||
         query_state_counts(c, st) < 0 || query_state_triggers(c, st) < 0 || query_state_llm(c, st) < 0 ||
-        query_wf_states(c, st->wf, st) < 0 || query_state_exec(c, st) < 0) {
+        query_wf_states(c, st->wf, st) < 0 || query_state_results(c, st) < 0) {
         query_state_clear(st);
         return -1;
     }

@@ -164,9 +164,22 @@ struct query_workflow {
     long long succeeded_24h;             /* of those, accepted by n8n (status 'sent') */
 };
 
-/* Per-connection setup: statement timeout and LISTEN orch_state.
- * Returns 0 or -1 (logged). */
-int query_session_setup(PGconn *c) __attribute__((warn_unused_result));
+/* One statement of a cache fill, for the tests that EXPLAIN them. */
+struct query_stmt {
+    const char *name, *sql;
+    int nparams;
+    const char *const *params;   /* sample values (NULL: SQL NULL) */
+};
+
+/* The statements a cache fill runs (/status, /metrics, /health,
+ * /decisions?limit=50 and /workflows/available), ending with a NULL name.
+ * Static. */
+const struct query_stmt *query_fill_statements(void);
+
+/* Per-connection setup: statement timeout, and LISTEN orch_state when
+ * listen (the cache's refresher: a connection that never reads its
+ * notifications must not LISTEN).  Returns 0 or -1 (logged). */
+int query_session_setup(PGconn *c, int listen) __attribute__((warn_unused_result));
 
 /* Read worker state, last decision and counts into *st (zeroed first).
  * Returns 0, or -1 with *st holding nothing to free.  On success the caller

@@ -5,10 +5,12 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fastcgi.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -224,7 +226,92 @@ static int route_read_body(FCGX_Request *req, const char *cl, char *buf, size_t 
 #define ROUTE_NOSNIFF "X-Content-Type-Options: nosniff\r\n"
 #define ROUTE_FRAMES "X-Frame-Options: DENY\r\nReferrer-Policy: no-referrer\r\n"
 
-/* Write r as the answer. */
+#define ROUTE_IOV 64                /* iovecs per writev */
+#define ROUTE_RECORD_MAX 65528      /* content bytes per FastCGI record (a multiple of 8 below 65536) */
+
+/* Write n bytes of iov (cnt entries) to fd, however many calls it takes.
+ * Returns 0 or -1 (the server went away: the answer is lost anyway). */
+static int route_writev(int fd, struct iovec *iov, int cnt)
+{
+    while (cnt > 0) {
+        ssize_t w = writev(fd, iov, cnt);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        while (cnt > 0 && (size_t)w >= iov->iov_len) {
+            w -= (ssize_t)iov->iov_len;
+            iov++;
+            cnt--;
+        }
+        if (cnt > 0) {
+            iov->iov_base = (char *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
+    }
+    return 0;
+}
+
+/* Send the pieces p[0 .. n) as FCGI_STDOUT records of up to
+ * ROUTE_RECORD_MAX bytes straight to the request's connection, with as few
+ * writev() calls as the iovec limit allows, instead of through libfcgi's
+ * stream, which copies everything into 8 KiB records (one write each).
+ * Uses the FCGX_Request's ipcFd and requestId (libfcgi 2.4 keeps them in
+ * the struct it exports); FCGX_Finish_r() then writes the end of the
+ * stream and of the request as usual.  Returns 0 or -1. */
+static int route_send_records(FCGX_Request *req, const struct iovec *p, int n)
+{
+    struct iovec iov[ROUTE_IOV];
+    FCGI_Header hdr[ROUTE_IOV / 2];
+    int niov = 0, nhdr = 0, i = 0;
+    size_t off = 0;                            /* into p[i] */
+
+    if (FCGX_FFlush(req->out) < 0 || req->ipcFd < 0)
+        return -1;
+    while (i < n) {
+        /* one record: its header, then content from the pieces */
+        size_t len = 0;
+        int first = niov++;
+        while (i < n && len < ROUTE_RECORD_MAX && niov < ROUTE_IOV) {
+            size_t take = p[i].iov_len - off;
+            if (take > ROUTE_RECORD_MAX - len)
+                take = ROUTE_RECORD_MAX - len;
+            if (take > 0) {
+                iov[niov].iov_base = (char *)p[i].iov_base + off;
+                iov[niov].iov_len = take;
+                niov++;
+                len += take;
+                off += take;
+            }
+            if (off == p[i].iov_len) {
+                i++;
+                off = 0;
+            }
+        }
+        FCGI_Header *h = &hdr[nhdr++];
+        memset(h, 0, sizeof *h);
+        h->version = FCGI_VERSION_1;
+        h->type = FCGI_STDOUT;
+        h->requestIdB1 = (unsigned char)((req->requestId >> 8) & 0xff);
+        h->requestIdB0 = (unsigned char)(req->requestId & 0xff);
+        h->contentLengthB1 = (unsigned char)((len >> 8) & 0xff);
+        h->contentLengthB0 = (unsigned char)(len & 0xff);
+        iov[first].iov_base = h;
+        iov[first].iov_len = sizeof *h;
+        if (len == 0)                          /* an empty record would end the stream */
+            niov = first;
+        if (niov + 2 > ROUTE_IOV || nhdr == ROUTE_IOV / 2 || i == n) {
+            if (route_writev(req->ipcFd, iov, niov) < 0)
+                return -1;
+            niov = nhdr = 0;
+        }
+    }
+    return 0;
+}
+
+/* Write r as the answer: the header and the pieces in FastCGI records of
+ * up to 64 KiB, most answers with one writev(). */
 static void route_send(FCGX_Request *req, const struct api_resp *r, int head_only, const char *req_id)
 {
     size_t len = 0;
@@ -242,11 +329,16 @@ static void route_send(FCGX_Request *req, const struct api_resp *r, int head_onl
                      own, r->header ? "\r\n" : "");
     if (n < 0 || (size_t)n >= sizeof hdr)
         return;
-    FCGX_PutStr(hdr, n, req->out);
-    if (head_only)
-        return;
-    for (int i = 0; i < r->npieces; i++)
-        FCGX_PutStr(r->piece[i].p, (int)r->piece[i].n, req->out);
+    struct iovec p[API_MAX_PIECES + 1];
+    int np = 0;
+    p[np].iov_base = hdr;
+    p[np++].iov_len = (size_t)n;
+    for (int i = 0; !head_only && i < r->npieces; i++) {
+        p[np].iov_base = (void *)r->piece[i].p;
+        p[np++].iov_len = r->piece[i].n;
+    }
+    if (route_send_records(req, p, np) < 0)
+        log_event(LOG_DEBUG, "api.send_failed", "s:req_id s:error", req_id, strerror(errno));
 }
 
 /* Dispatch to the endpoint's handler.  Returns the status put in r. */

@@ -100,6 +100,13 @@ static const struct cfg_var cfg_vars[] = {
     { "LLM_BREAKER_COOLDOWN_SECONDS", CFG_INT, O(llm_breaker_cooldown_seconds), "300", 1, 86400, 0, W|R },
     { "HEARTBEAT_SECONDS",       CFG_INT,   O(heartbeat_seconds),    "5", 1, 300, 0, W|A },
     { "PROBE_RETENTION_HOURS",   CFG_INT,   O(probe_retention_hours), "168", 1, 87600, 0, W },
+    { "DECISION_RETENTION_DAYS", CFG_INT,   O(decision_retention_days), "90", 2, 36500, 0, W },
+    { "RESULT_RETENTION_DAYS",   CFG_INT,   O(result_retention_days), "90", 2, 36500, 0, W },
+    { "LLM_CALL_RETENTION_DAYS", CFG_INT,   O(llm_call_retention_days), "90", 2, 36500, 0, W },
+    { "COMMAND_RETENTION_DAYS",  CFG_INT,   O(command_retention_days), "90", 2, 36500, 0, W },
+    { "RETENTION_BATCH_ROWS",    CFG_INT,   O(retention_batch_rows), "500", 1, 100000, 0, W },
+    { "RETENTION_BUDGET_MS",     CFG_INT,   O(retention_budget_ms),  "250", 10, 60000, 0, W },
+    { "RETENTION_INTERVAL_SECONDS", CFG_INT, O(retention_interval_seconds), "60", 5, 86400, 0, W },
     { "TELEGRAM_BOT_TOKEN",      CFG_STR,   O(telegram_bot_token),   "", 0, 0, CFG_SECRET, W },
     { "TELEGRAM_CHAT_ID",        CFG_STR,   O(telegram_chat_id),     "", 0, 0, 0, W },
     { "TELEGRAM_BASE_URL",       CFG_URL,   O(telegram_base_url),    "https://api.telegram.org", 0, 0, 0, W },
@@ -422,6 +429,12 @@ int cfg_load_from_prog(struct cfg *c, unsigned progs, cfg_getter get, void *ctx,
     }
     if (strlen(c->n8n_owner_email) > 254 || strlen(c->n8n_owner_password) > 512) {
         snprintf(err, errlen, "N8N_OWNER_EMAIL (at most 254 bytes) or N8N_OWNER_PASSWORD (at most 512) too long");
+        cfg_free(c);
+        return -1;
+    }
+    if (c->decision_retention_days * 86400L <= c->track_timeout_seconds) {
+        snprintf(err, errlen, "DECISION_RETENTION_DAYS (%ld) must be longer than TRACK_TIMEOUT_SECONDS (%ld s)",
+                 c->decision_retention_days, c->track_timeout_seconds);
         cfg_free(c);
         return -1;
     }

@@ -85,6 +85,14 @@ struct cfg {
     /* worker housekeeping */
     long  heartbeat_seconds;     /* HEARTBEAT_SECONDS */
     long  probe_retention_hours; /* PROBE_RETENTION_HOURS */
+    /* retention of the growing tables (worker/store.c store_prune_history, sql/007_history.sql) */
+    long  decision_retention_days;  /* DECISION_RETENTION_DAYS: decisions, with their triggers, results, LLM calls, commands */
+    long  result_retention_days;    /* RESULT_RETENTION_DAYS: results posted to POST /results */
+    long  llm_call_retention_days;  /* LLM_CALL_RETENTION_DAYS: llm_calls */
+    long  command_retention_days;   /* COMMAND_RETENTION_DAYS: control_commands no longer pending */
+    long  retention_batch_rows;     /* RETENTION_BATCH_ROWS: rows of each kind per pruning transaction */
+    long  retention_budget_ms;      /* RETENTION_BUDGET_MS: time one pruning pass may take */
+    long  retention_interval_seconds; /* RETENTION_INTERVAL_SECONDS: time between pruning passes */
     /* alerts (worker/alert.c) */
     char *telegram_bot_token;    /* TELEGRAM_BOT_TOKEN (secret); empty (with TELEGRAM_CHAT_ID): no alerts */
     char *telegram_chat_id;      /* TELEGRAM_CHAT_ID: -100123... or @channel */

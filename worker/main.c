@@ -89,6 +89,7 @@ struct worker {
     int claims_due;               /* reconcile triggers whose key was claimed */
     double beat_ms;               /* last heartbeat (monotonic) */
     time_t last_prune;
+    time_t last_history;           /* the last retention pass (store_prune_history) */
     struct alert_stats alerts_saved;
     long long alerts_queued_saved;
 };
@@ -715,6 +716,13 @@ static int worker_lead(struct worker *w)
         if (store_workers_prune(w->db, WORKER_STALE_WORKERS_S) < 0)
             return -1;
         w->last_prune = now;
+    }
+    if (now - w->last_history >= c->retention_interval_seconds) {
+        /* logs what it pruned, or why it failed; a failure that is not the
+         * connection's waits for the next pass */
+        if (store_prune_history(w->db, c, NULL) < 0 && PQstatus(w->db) != CONNECTION_OK)
+            return -1;
+        w->last_history = now;
     }
     return worker_save_alerts(w);
 }

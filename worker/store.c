@@ -1213,3 +1213,71 @@ int store_worker_alerts(PGconn *c, const char *json)
     const char *v[] = { json };
     return store_cmd(c, "worker_alerts", SQL_WORKER_ALERTS, 1, v);
 }
+
+/* ---- retention (sql/007_history.sql) ------------------------------------------
+ * Kept together at the end of the file: the statements, then the function. */
+
+static const char SQL_HISTORY_COMPACT[] =
+    "SELECT history_compact()";
+static const char SQL_HISTORY_PRUNE[] =
+    "SELECT decisions, triggers, results, llm_calls, commands "
+    "  FROM history_prune($1::int, $2::int, $3::int, $4::int, $5::int)";
+
+/* Monotonic milliseconds. */
+static double store_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+long long store_prune_history(PGconn *c, const struct cfg *cfg, struct store_pruned *out)
+{
+    char dd[24], rd[24], ld[24], cd[24], batch[24];
+    struct store_pruned sum = { 0, 0, 0, 0, 0, 0 };
+    double t0 = store_ms();
+
+    if (out)
+        *out = sum;
+    PGresult *r = store_run(c, "history_compact", SQL_HISTORY_COMPACT, 0, NULL);
+    if (!r)
+        return -1;
+    PQclear(r);
+    snprintf(dd, sizeof dd, "%ld", cfg->decision_retention_days);
+    snprintf(rd, sizeof rd, "%ld", cfg->result_retention_days);
+    snprintf(ld, sizeof ld, "%ld", cfg->llm_call_retention_days);
+    snprintf(cd, sizeof cd, "%ld", cfg->command_retention_days);
+    snprintf(batch, sizeof batch, "%ld", cfg->retention_batch_rows);
+    const char *v[] = { dd, rd, ld, cd, batch };
+    for (;;) {
+        r = store_run(c, "history_prune", SQL_HISTORY_PRUNE, 5, v);
+        if (!r)
+            return -1;
+        long long n[5] = { 0, 0, 0, 0, 0 };
+        if (PQntuples(r) == 1)
+            for (int i = 0; i < 5; i++)
+                n[i] = store_int(r, 0, i);
+        PQclear(r);
+        sum.decisions += n[0];
+        sum.triggers += n[1];
+        sum.results += n[2];
+        sum.llm_calls += n[3];
+        sum.commands += n[4];
+        sum.batches++;
+        /* a batch that was not full: nothing more is due */
+        int more = 0;
+        for (int i = 0; i < 5; i++)
+            if (n[i] >= cfg->retention_batch_rows)
+                more = 1;
+        if (!more || store_ms() - t0 >= (double)cfg->retention_budget_ms)
+            break;
+    }
+    long long total = sum.decisions + sum.triggers + sum.results + sum.llm_calls + sum.commands;
+    if (total > 0)
+        log_event(LOG_INFO, "history.pruned", "i:decisions i:triggers i:results i:llm_calls i:commands i:batches i:ms",
+                  sum.decisions, sum.triggers, sum.results, sum.llm_calls, sum.commands, sum.batches,
+                  (long long)(store_ms() - t0));
+    if (out)
+        *out = sum;
+    return total;
+}

@@ -463,4 +463,23 @@ int store_watch_day(PGconn *c, const struct store_watch_day *d) __attribute__((w
  * worker is no longer the leader (the fence, SQLSTATE OR001). */
 int store_fenced(void);
 
+/* ---- retention (store.c, sql/007_history.sql) ------------------------------ */
+
+/* What one store_prune_history() pass deleted. */
+struct store_pruned {
+    long long decisions, triggers, results, llm_calls, commands;
+    long long batches;                    /* history_prune() calls (transactions) */
+};
+
+/* Retention (sql/007_history.sql): fold the API totals' deltas
+ * (history_compact), then prune rows past their horizons
+ * (DECISION_RETENTION_DAYS with their triggers, results, LLM calls and
+ * commands; RESULT_, LLM_CALL_ and COMMAND_RETENTION_DAYS alone), rolled up
+ * per day in the same transaction, RETENTION_BATCH_ROWS rows of each kind
+ * per transaction, until a batch is not full or RETENTION_BUDGET_MS have
+ * passed.  Logs "history.pruned" when anything went.  out (may be NULL)
+ * gets the counts.  Returns the rows deleted, or -1 (logged; what earlier
+ * batches did stays done). */
+long long store_prune_history(PGconn *c, const struct cfg *cfg, struct store_pruned *out);
+
 #endif

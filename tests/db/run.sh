@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Database tests: start a throwaway PostgreSQL (tests/lib/pg.sh) in a fresh
-# directory under /tmp, run tests/db/test_db against it, stop it.
+# directory under /tmp, run tests/db/test_db (or tests/db/$DB_TEST) against
+# it, stop it.
 # Run by `make check` (top_srcdir and top_builddir set by Makefile.am); by hand:
 #   top_builddir=/path/to/build bash tests/db/run.sh
 # test_db connects as orch_worker, orch_api and postgres through PGHOST/PGDATABASE.
@@ -13,7 +14,7 @@ top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 export top_srcdir top_builddir
 
-test_db=$top_builddir/tests/db/test_db
+test_db=$top_builddir/tests/db/${DB_TEST:-test_db}     # tests/db/history.sh: test_history
 if [ ! -x "$test_db" ]; then
   echo "run.sh: $test_db not built (make check builds it)" >&2
   exit 1

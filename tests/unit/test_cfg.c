@@ -587,6 +587,41 @@ static void test_cross_checks(void **state)
     assert_cfg_empty(&c);
 }
 
+/* Retention: horizons of at least 2 days, and decisions kept longer than a
+ * trigger may wait for its end. */
+static void test_retention(void **state)
+{
+    (void)state;
+    struct cfg c;
+    char err[256];
+    assert_int_equal(load_with(&c, err, sizeof err, (const char *)NULL), 0);
+    assert_int_equal(c.decision_retention_days, 90);
+    assert_int_equal(c.result_retention_days, 90);
+    assert_int_equal(c.llm_call_retention_days, 90);
+    assert_int_equal(c.command_retention_days, 90);
+    assert_int_equal(c.retention_batch_rows, 500);
+    assert_int_equal(c.retention_budget_ms, 250);
+    assert_int_equal(c.retention_interval_seconds, 60);
+    cfg_free(&c);
+    expect_reject("DECISION_RETENTION_DAYS", "1", NULL);
+    expect_reject("RESULT_RETENTION_DAYS", "0", NULL);
+    expect_reject("LLM_CALL_RETENTION_DAYS", "-3", NULL);
+    expect_reject("COMMAND_RETENTION_DAYS", "36501", NULL);
+    expect_reject("RETENTION_BATCH_ROWS", "0", NULL);
+    expect_reject("RETENTION_BUDGET_MS", "5", NULL);
+    expect_reject("RETENTION_INTERVAL_SECONDS", "4", NULL);
+    expect_accept("DECISION_RETENTION_DAYS", "2");
+    /* a trigger may wait TRACK_TIMEOUT_SECONDS for its end: its decision must still be there */
+    assert_int_equal(load_with(&c, err, sizeof err, "DECISION_RETENTION_DAYS", "2",
+                               "TRACK_TIMEOUT_SECONDS", "604800", (const char *)NULL), -1);
+    assert_non_null(strstr(err, "DECISION_RETENTION_DAYS"));
+    assert_non_null(strstr(err, "TRACK_TIMEOUT_SECONDS"));
+    assert_cfg_empty(&c);
+    assert_int_equal(load_with(&c, err, sizeof err, "DECISION_RETENTION_DAYS", "8",
+                               "TRACK_TIMEOUT_SECONDS", "604800", (const char *)NULL), 0);
+    cfg_free(&c);
+}
+
 static void test_forex_pairs(void **state)
 {
     (void)state;
@@ -855,6 +890,7 @@ int main(void)
         cmocka_unit_test(test_urls),
         cmocka_unit_test(test_url_trailing_slashes_stripped),
         cmocka_unit_test(test_cross_checks),
+        cmocka_unit_test(test_retention),
         cmocka_unit_test(test_forex_pairs),
         cmocka_unit_test(test_dexscreener_query),
         cmocka_unit_test(test_auth_header_pairing),
