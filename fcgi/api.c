@@ -8,6 +8,7 @@
 #include "db.h"
 #include "gzbody.h"
 #include "learning.h"
+#include "watchview.h"
 #include "log.h"
 #include "metrics.h"
 #include "params.h"
@@ -717,6 +718,7 @@ static int api_status_build(const struct cfg *cfg, const struct query_state *st,
         json_object_object_add(al, "enabled", json_object_new_boolean(0));
     json_object_object_add(root, "alerts", al);
     json_object_object_add(root, "learning", learning_status(st->learning));
+    json_object_object_add(root, "watch", watchview_status(st->watch));
     /* one leader and its standbys; decisions missed while none decided */
     json_object *lead = st->leader, *v;
     json_object_object_add(root, "leader", lead && json_object_object_get_ex(lead, "leader", &v) ? json_object_get(v) : NULL);

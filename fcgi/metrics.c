@@ -2,6 +2,7 @@
 #include "config.h"
 #include "metrics.h"
 #include "learning.h"
+#include "watchview.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -447,6 +448,7 @@ char *metrics_render(const struct query_state *st, long decision_max_seconds, si
     metrics_llm(&b, st);
     metrics_workflows(&b, st);
     metrics_leader(&b, st->leader);
+    watchview_metrics(&b, st->watch);
 
     learning_metrics(&b, st->learning);         /* worker_state.learning's gauges */
 

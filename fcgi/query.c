@@ -77,6 +77,25 @@ static const char SQL_STATE_LLM_24H[] =
     " WHERE c.called_at > now() - interval '24 hours' "
     "   AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.id = c.decision_id AND d.run_id IS NOT NULL) "
     " GROUP BY 1, 2 ORDER BY 1, 2";
+/* The watch: its figures now (worker_state.watch, written by the worker
+ * every WATCH_SECONDS), the live scorecard of the last 30 days (watch_days,
+ * through its day index) and the last 24 hours' decisions by why they were
+ * made (decisions_live_time_wake, index only). */
+static const char SQL_STATE_WATCH[] =
+    "SELECT jsonb_build_object("
+    "  'now', (SELECT watch FROM worker_state WHERE id = 1), "
+    "  'days', (SELECT coalesce(jsonb_agg(jsonb_build_object("
+    "      'market', market, 'day', to_char(day, 'YYYY-MM-DD'), 'windows', windows, 'top', top, "
+    "      'covered', covered, 'runs', runs, 'wakes', wakes, 'cron5_runs', cron5_runs, "
+    "      'equal_runs_covered', round(equal_runs_covered::numeric, 2), "
+    "      'latency_median_minutes', CASE WHEN latency_median_minutes >= 0 "
+    "                                     THEN round(latency_median_minutes::numeric, 1) END) "
+    "      ORDER BY day, market), '[]'::jsonb) "
+    "      FROM watch_days WHERE day > (now() AT TIME ZONE 'UTC')::date - " QUERY_STR(QUERY_WATCH_DAYS) "), "
+    "  'decisions_24h', (SELECT coalesce(jsonb_object_agg(wake, n), '{}'::jsonb) "
+    "      FROM (SELECT wake, count(*) AS n FROM decisions "
+    "             WHERE run_id IS NULL AND decided_at > now() - interval '24 hours' GROUP BY wake) s))::text";
+
 static const char SQL_STATE_RESULTS[] =
     "SELECT status, sum(results) FROM history_result_totals GROUP BY 1 ORDER BY 1 LIMIT 8";
 static const char SQL_WF_STATES[] =
@@ -97,7 +116,8 @@ static const char SQL_CLAIM[] =
     "array_to_json(sessions)::text, status, dry_run, next_seconds, " \
     ISO("next_decision_at") ", " ISO("completed_at") ", " \
     "llm_outcome, llm_detail, llm_provider, llm_model, prompt_version, prompt_hash, " \
-    "llm_prompt_tokens, llm_completion_tokens, llm_latency_ms, shadow::text, agreement, "
+    "llm_prompt_tokens, llm_completion_tokens, llm_latency_ms, shadow::text, agreement, " \
+    "wake, wake_detail::text, "
 static const char SQL_DECISIONS[] =
     "SELECT " QUERY_DECISION_COLS
     "       CASE WHEN $4::boolean THEN inputs::text END, CASE WHEN $4::boolean THEN menu::text END, "
@@ -190,6 +210,7 @@ static const struct query_stmt query_fill[] = {
     { "state_llm_24h", SQL_STATE_LLM_24H, 0, NULL },
     { "state_results", SQL_STATE_RESULTS, 0, NULL },
     { "wf_states", SQL_WF_STATES, 0, NULL },
+    { "state_watch", SQL_STATE_WATCH, 0, NULL },
     { "decisions", SQL_DECISIONS, 4, query_sample_page },
     { "decision_triggers", SQL_DECISION_TRIGGERS, 1, query_sample_ids },
     { "decision_llm_calls", SQL_DECISION_LLM_CALLS, 1, query_sample_ids },
@@ -388,6 +409,7 @@ void query_state_clear(struct query_state *st)
     json_object_put(st->n8n);
     json_object_put(st->learning);
     json_object_put(st->leader);
+    json_object_put(st->watch);
     memset(st, 0, sizeof *st);
 }
 
@@ -785,6 +807,20 @@ static const char SQL_STATE_LEADER[] =
     "      'missed', missed, 'interval_seconds', interval_seconds, 'detected_at', " QUERY_ISO("detected_at") ", "
     "      'detected_by', detected_by) FROM decision_gaps ORDER BY id DESC LIMIT 1))::text";
 
+/* st->watch from SQL_STATE_WATCH.  Returns 0 or -1. */
+static int query_state_watch(PGconn *c, struct query_state *st)
+{
+    PGresult *r = query_run_prepared(c, "state_watch", SQL_STATE_WATCH);
+    if (!r)
+        return -1;
+    if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+        st->watch = json_tokener_parse(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (!st->watch)
+        st->watch = json_object_new_object();
+    return st->watch ? 0 : -1;
+}
+
 /* st->leader from SQL_STATE_LEADER.  Returns 0 or -1. */
 static int query_state_leader(PGconn *c, struct query_state *st)
 {
@@ -803,6 +839,7 @@ int query_state(PGconn *c, struct query_state *st)
 {
     memset(st, 0, sizeof *st);
     if (query_state_worker(c, st) < 0 || query_state_last(c, st) < 0 || query_state_leader(c, st) < 0 ||
+        query_state_watch(c, st) < 0 ||
         query_state_counts(c, st) < 0 || query_state_triggers(c, st) < 0 || query_state_llm(c, st) < 0 ||
         query_wf_states(c, st->wf, st) < 0 || query_state_results(c, st) < 0) {
         query_state_clear(st);
@@ -813,7 +850,7 @@ int query_state(PGconn *c, struct query_state *st)
 
 /* Column of the first detail field (inputs) in SQL_DECISIONS and
  * SQL_DECISION_ONE; menu and the raw answer follow. */
-#define QUERY_COL_INPUTS 25
+#define QUERY_COL_INPUTS 27
 
 /* Add key: v to o; on light pages (full 0) a JSON null is left out. */
 static void query_add(json_object *o, const char *key, json_object *v, int full)
@@ -885,6 +922,10 @@ static json_object *query_decision_row(const PGresult *r, int i, int detail)
     json_object_object_add(o, "next_seconds", query_jint(r, i, 11));
     json_object_object_add(o, "next_decision_at", query_jstr(r, i, 12));
     json_object_object_add(o, "completed_at", query_jstr(r, i, 13));
+    /* why it was made when it was: scheduled, event (the watch's signal,
+     * value and threshold in wake_detail), control or startup */
+    json_object_object_add(o, "wake", query_jstr(r, i, 25));
+    query_add(o, "wake_detail", query_jparse(r, i, 26), detail);
     if (detail) {
         json_object_object_add(o, "inputs", query_jparse(r, i, QUERY_COL_INPUTS));
         json_object_object_add(o, "menu", query_jparse(r, i, QUERY_COL_INPUTS + 1));

@@ -84,6 +84,8 @@ struct query_llm_provider {
 
 /* Everything /status, /health and /metrics show, read in one go.
  * Fill with query_state(), release with query_state_clear(). */
+#define QUERY_WATCH_DAYS 30             /* days of the live scorecard /status and the dashboard show */
+
 struct query_state {
     /* worker_state */
     int running, dry_run;
@@ -140,6 +142,8 @@ struct query_state {
     json_object *learning;                      /* worker_state.learning (owned), an object after success ({} until learned) */
     json_object *leader;                        /* {"leader": {...}|null, "epoch", "standbys": [...], "gaps":
                                                  * {"count","missed_decisions"}, "last_gap": {...}|null} (owned) */
+    json_object *watch;                         /* {"now": worker_state.watch, "days": [the live scorecard, last
+                                                 * QUERY_WATCH_DAYS days], "decisions_24h": {wake: n}} (owned) */
 };
 
 /* What record_result() answered (sql/004_n8n.sql). */

@@ -9,7 +9,8 @@ ALTER TABLE decisions
   ADD COLUMN wake text NOT NULL DEFAULT 'scheduled'
       CHECK (wake IN ('scheduled','event','control','startup')),
   ADD COLUMN wake_detail jsonb;
-CREATE INDEX decisions_wake ON decisions (wake, id DESC) WHERE run_id IS NULL;
+-- the API counts the last 24 hours' decisions by wake, from the index alone
+CREATE INDEX decisions_live_time_wake ON decisions (decided_at) INCLUDE (wake) WHERE run_id IS NULL;
 
 -- The watch's state (worker/watch.c watch_to_json: the trailing windows of
 -- every instrument and market) and the sources' budget spend, saved in
@@ -30,7 +31,7 @@ ALTER TABLE worker_state ADD COLUMN watch jsonb NOT NULL DEFAULT '{}'::jsonb;
 
 -- The live scorecard: per market and UTC day, what the watch saw and what
 -- the worker did, against what cron-5 and a cron with as many runs would
--- have done on the same windows (worker/watch_score.c).
+-- have done on the same windows (watch_score_day in worker/watch.c).
 --   windows       windows the watch sampled (with data)
 --   top           the day's volatile windows: the top decile of each
 --                 instrument's windows by activity, all instruments together
@@ -54,6 +55,7 @@ CREATE TABLE watch_days (
   updated_at    timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (market, day)
 );
+CREATE INDEX watch_days_day ON watch_days (day);
 CREATE TRIGGER watch_days_fence BEFORE INSERT OR UPDATE OR DELETE ON watch_days
   FOR EACH STATEMENT EXECUTE FUNCTION orch_fence();
 CREATE TRIGGER watch_days_notify AFTER INSERT OR UPDATE ON watch_days

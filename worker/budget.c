@@ -119,15 +119,21 @@ long budget_interval(struct budget *b, time_t now, long base_s, char *why, size_
             continue;
         long left = b->limit[p] - b->used[p];
         double time_left = (double)(budget_period_end(p, now) - now);
+        /* never faster than the period's own pace (so that a budget is not
+         * spent in bursts at the end of a period), and slower when what is
+         * left, spread over the time left, asks for it */
+        double pace = (double)(budget_period_end(p, now) - budget_period_start(p, now)) / (double)b->limit[p] *
+                      BUDGET_RESERVE;
         double need = left <= 0 ? time_left : time_left / (double)left * BUDGET_RESERVE;
-        /* a minute's budget is spent at the minute's pace, not spread over it */
-        if (p == BUDGET_MINUTE && left > 0)
-            need = 60.0 / (double)b->limit[p] * BUDGET_RESERVE;
+        int at_pace = left > 0 && (p == BUDGET_MINUTE || pace > need);
+        if (at_pace)
+            need = pace;
         if (need > (double)best) {
             best = need > 86400.0 * 31 ? 86400L * 31 : (long)(need + 0.999);
             if (cap)
                 snprintf(why, cap, "%ld of %ld requests left this %s (%s)", left > 0 ? left : 0, b->limit[p],
-                         budget_period_name(p), left > 0 ? "spread over what is left of it" : "none left");
+                         budget_period_name(p), left <= 0 ? "none left" : at_pace ? "sampled at the period's pace"
+                                                                         : "spread over what is left of it");
         }
     }
     return best;

@@ -4,9 +4,10 @@
  * DEXSCREENER_BUDGET, PUMPFUN_BUDGET, TRADERMADE_BUDGET, BIRDEYE_BUDGET).
  * Every request to the source counts (the watch's and the decisions'
  * probes).  budget_interval() stretches the watch's interval before the
- * budget runs out instead of letting the provider refuse: the requests
- * left in each period are spread evenly over the time left in it, with a
- * fifth kept for the decisions' own probes. */
+ * budget runs out instead of letting the provider refuse: never faster
+ * than the period's pace (its length over its limit), and slower when the
+ * requests left, spread evenly over the time left in the period, ask for
+ * it; a fifth is kept for the decisions' own probes. */
 #ifndef BUDGET_H
 #define BUDGET_H
 

@@ -133,6 +133,7 @@ static void cycle_watch_scans(struct cycle_ctx *ctx, const struct store_decision
 {
     if (!ctx->watch)
         return;
+    watch_looked(ctx->watch);
     for (int i = 0; i < d->ntriggers; i++) {
         int m = cycle_learn_market(d->t[i].wf);
         if (m >= 0 && sent[i] != DELIVER_SENT_SKIPPED && sent[i] != DELIVER_SENT_UNAVAILABLE && sent[i] != DELIVER_SENT_FAILED)

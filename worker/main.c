@@ -636,9 +636,18 @@ static int worker_save_alerts(struct worker *w)
     return 0;
 }
 
+/* Store one day of the live scorecard (watch_days).  Returns 0 or -1. */
+static int worker_watch_day(struct worker *w, const struct watch_day_result *d)
+{
+    struct store_watch_day sd = { d->market, d->day, d->windows, d->top, d->covered, d->runs, d->wakes, d->cron5_runs,
+                                  d->equal_runs_covered, d->latency_median_minutes };
+    return store_watch_day(w->db, &sd);
+}
+
 /* The watch's turn: sample the sources that are due, publish its figures
  * (worker_state.watch), store the live scorecard of a day that ended, and
- * save its history every window.  Returns 0, or -1 on a database error. */
+ * every window save its history and the scorecard of the day so far.
+ * Returns 0, or -1 on a database error. */
 static int worker_watch(struct worker *w, time_t now)
 {
     time_t next = watch_live_next(&w->wl);
@@ -653,15 +662,20 @@ static int worker_watch(struct worker *w, time_t now)
     for (int m = 0; rc == 0 && m < LEARN_MARKET_COUNT; m++) {
         if (!watch_day_take(&w->wl.watch, m, &d))
             continue;
-        struct store_watch_day sd = { d.market, d.day, d.windows, d.top, d.covered, d.runs, d.wakes, d.cron5_runs,
-                                      d.equal_runs_covered, d.latency_median_minutes };
-        rc = store_watch_day(w->db, &sd);
+        rc = worker_watch_day(w, &d);
         log_event(LOG_INFO, "watch.day", "s:market i:windows i:top i:covered i:runs i:cron5_runs d:equal_runs_covered",
                   learn_market_name(m), (long long)d.windows, (long long)d.top, (long long)d.covered, (long long)d.runs,
                   (long long)d.cron5_runs, d.equal_runs_covered);
     }
-    if (rc == 0 && now - w->watch_saved >= w->wl.watch.window_s)
-        rc = worker_watch_save(w, now);
+    if (rc == 0 && now - w->watch_saved >= w->wl.watch.window_s) {
+        for (int m = 0; rc == 0 && m < LEARN_MARKET_COUNT; m++) {
+            watch_day_now(&w->wl.watch, m, &d);
+            if (d.day && d.windows > 0)
+                rc = worker_watch_day(w, &d);
+        }
+        if (rc == 0)
+            rc = worker_watch_save(w, now);
+    }
     return rc;
 }
 

@@ -117,7 +117,7 @@ struct sense_watch {
     int covers[SENSE_WATCH_MARKETS];   /* it samples this market: its wake-ups stand in for
                                         * the fallback policy's own scans of it */
     double score[SENSE_WATCH_MARKETS], threshold[SENSE_WATCH_MARKETS];   /* threshold < 0: none yet */
-    char instrument[SENSE_WATCH_MARKETS][48];
+    char instrument[SENSE_WATCH_MARKETS][64];     /* WATCH_NAME_MAX */
     long windows[SENSE_WATCH_MARKETS]; /* windows of history behind the threshold */
 };
 

@@ -328,15 +328,18 @@ int watch_due(struct watch *w, int m, time_t now, struct watch_event *ev)
     if (m < 0 || m >= LEARN_MARKET_COUNT)
         return 0;
     struct watch_market *mk = &w->m[m];
-    time_t cw = watch_floor(now, w->window_s);
-    if (!mk->samples || mk->woke_win == cw || mk->quiet_win == cw || now - mk->last_sample > 2 * w->window_s)
+    /* the window the score is for: that of the latest sample (a sample at a
+     * window's end still belongs to it) */
+    time_t cw = mk->win;
+    if (!mk->samples || mk->woke_win >= cw || mk->quiet_win >= cw || now - mk->last_sample > 2 * w->window_s)
         return 0;
     /* no history yet: one first look; then only a crossing */
-    int cross = mk->threshold < 0 ? mk->wakes == 0 : mk->score > 0 && mk->score >= mk->threshold;
+    int cross = mk->threshold < 0 ? !mk->looked : mk->score > 0 && mk->score >= mk->threshold;
     if (!cross)
         return 0;
     mk->woke_win = cw;
     mk->wakes++;
+    mk->looked = 1;
     if (mk->today.day == watch_floor(now, 86400))
         mk->today.wakes++;
     memset(ev, 0, sizeof *ev);
@@ -347,6 +350,12 @@ int watch_due(struct watch *w, int m, time_t now, struct watch_event *ev)
     ev->windows = (long)mk->peaks.n;
     snprintf(ev->instrument, sizeof ev->instrument, "%s", mk->top);
     return 1;
+}
+
+void watch_looked(struct watch *w)
+{
+    for (int m = 0; m < LEARN_MARKET_COUNT; m++)
+        w->m[m].looked = 1;
 }
 
 void watch_scanned(struct watch *w, int m, time_t at)
@@ -553,6 +562,13 @@ json_object *watch_to_json(const struct watch *w)
         json_object_object_add(j, "win", json_object_new_int64(in->win));
         json_object_object_add(j, "part", watch_num(in->part));
         json_object_object_add(j, "totals", watch_ring_json(&in->totals, w->window_s));
+        /* the live scorecard's record of its day, so that a restart keeps the day */
+        json_object *dt = json_object_new_array();
+        int nwin = (int)(86400 / w->window_s);
+        for (int k = 0; dt && in->day && k < nwin && k < WATCH_DAY_WINDOWS; k++)
+            json_object_array_add(dt, in->day_total[k] >= 0 ? watch_num(in->day_total[k]) : NULL);
+        json_object_object_add(j, "day", json_object_new_int64(in->day));
+        json_object_object_add(j, "day_total", dt);
         json_object_array_add(ins, j);
     }
     json_object_object_add(o, "instruments", ins);
@@ -563,8 +579,21 @@ json_object *watch_to_json(const struct watch *w)
         json_object_object_add(j, "win_max", watch_num(mk->win_max));
         json_object_object_add(j, "wakes", json_object_new_int64(mk->wakes));
         json_object_object_add(j, "woke_win", json_object_new_int64(mk->woke_win));
+        json_object_object_add(j, "looked", json_object_new_boolean(mk->looked));
         json_object_object_add(j, "quiet_win", json_object_new_int64(mk->quiet_win));
         json_object_object_add(j, "peaks", watch_ring_json(&mk->peaks, w->window_s));
+        json_object *td = json_object_new_object(), *fs = json_object_new_array();
+        if (td && fs) {
+            for (int k = 0; mk->today.day && k < mk->today.nwin; k++)
+                json_object_array_add(fs, json_object_new_int(mk->today.first_scan[k]));
+            json_object_object_add(td, "day", json_object_new_int64(mk->today.day));
+            json_object_object_add(td, "runs", json_object_new_int(mk->today.runs));
+            json_object_object_add(td, "wakes", json_object_new_int(mk->today.wakes));
+            json_object_object_add(td, "first_scan", fs);
+            fs = NULL;
+        }
+        json_object_put(fs);
+        json_object_object_add(j, "today", td);
         json_object_object_add(ms, learn_market_name(m), j);
     }
     json_object_object_add(o, "markets", ms);
@@ -638,6 +667,18 @@ int watch_from_json(struct watch *w, json_object *j)
         if (json_object_object_get_ex(o, "totals", &t))
             watch_ring_load(w, &in->totals, t);
         in->usual = watch_ring_gmean(&in->totals);
+        time_t day = (time_t)watch_int(o, "day");
+        if (day > 0 && day % 86400 == 0 && json_object_object_get_ex(o, "day_total", &t) &&
+            json_object_is_type(t, json_type_array)) {
+            in->day = day;
+            size_t n = json_object_array_length(t);
+            for (size_t q = 0; q < n && q < WATCH_DAY_WINDOWS; q++) {
+                json_object *x = json_object_array_get_idx(t, q);
+                double d = x && (json_object_is_type(x, json_type_int) || json_object_is_type(x, json_type_double))
+                           ? json_object_get_double(x) : -1;
+                in->day_total[q] = isfinite(d) && d >= 0 && d < 1e6 ? (float)d : -1;
+            }
+        }
     }
     for (int m = 0; m < LEARN_MARKET_COUNT; m++) {
         json_object *o, *p;
@@ -648,10 +689,29 @@ int watch_from_json(struct watch *w, json_object *j)
         mk->win_max = watch_dbl(o, "win_max");
         mk->wakes = watch_int(o, "wakes");
         mk->woke_win = (time_t)watch_int(o, "woke_win");
+        json_object *lk;
+        mk->looked = json_object_object_get_ex(o, "looked", &lk) && json_object_is_type(lk, json_type_boolean) &&
+                     json_object_get_boolean(lk);
         mk->quiet_win = (time_t)watch_int(o, "quiet_win");
         if (json_object_object_get_ex(o, "peaks", &p))
             watch_ring_load(w, &mk->peaks, p);
         watch_threshold(w, mk);
+        json_object *td, *fs;
+        time_t day;
+        if (json_object_object_get_ex(o, "today", &td) && (day = (time_t)watch_int(td, "day")) > 0 &&
+            day % 86400 == 0 && json_object_object_get_ex(td, "first_scan", &fs) &&
+            json_object_is_type(fs, json_type_array)) {
+            watch_day_start(w, mk, day);
+            long long runs = watch_int(td, "runs"), wakes = watch_int(td, "wakes");
+            mk->today.runs = runs >= 0 && runs < 1000000 ? (int)runs : 0;
+            mk->today.wakes = wakes >= 0 && wakes < 1000000 ? (int)wakes : 0;
+            size_t n = json_object_array_length(fs);
+            for (size_t k = 0; k < n && k < (size_t)mk->today.nwin; k++) {
+                json_object *x = json_object_array_get_idx(fs, k);
+                long long v = x && json_object_is_type(x, json_type_int) ? json_object_get_int64(x) : 0;
+                mk->today.first_scan[k] = v > 0 && v <= 65535 ? (unsigned short)v : 0;
+            }
+        }
     }
     return 0;
 }

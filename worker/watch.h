@@ -16,8 +16,8 @@
  * in the window.  Everything is causal: a sample only ever changes what
  * comes after it.
  * Before a market has any history, the watch wakes one decision (a first
- * look); from its first scored window on, the threshold comes from what it
- * has seen.
+ * look) unless a decision looked at the markets since it started; from its
+ * first scored window on, the threshold comes from what it has seen.
  *
  * Nothing here does I/O: the worker's loop (worker/watch_live.c) and the
  * replay feed it; the state is saved as JSON (watch_to_json) in batches. */
@@ -31,7 +31,7 @@
 #include "learn.h"
 
 #define WATCH_MAX_INSTRUMENTS 32
-#define WATCH_NAME_MAX 48
+#define WATCH_NAME_MAX 64             /* "dex:" and a Solana (44) or EVM (42) pair address */
 #define WATCH_GAP_SECONDS 900          /* a return across a longer gap is not activity */
 
 /* A trailing series of (time, value), oldest dropped past its horizon,
@@ -99,6 +99,7 @@ struct watch_market {
     time_t quiet_win;                  /* a window in which no wake is wanted (a scan started) */
     time_t woke_win;                   /* the window of the last wake-up */
     long long wakes;                   /* wake-ups so far */
+    int looked;                        /* a decision looked at the market since the watch started */
     long long samples;                 /* samples taken */
     time_t last_sample;                /* 0: never */
     struct watch_day today;            /* the live scorecard of the current UTC day */
@@ -134,6 +135,10 @@ int watch_price(struct watch *w, int m, const char *instrument, time_t at, doubl
  * a wake-up nor a scan of m happened in the window of now yet; the wake-up
  * is counted.  Returns 0 otherwise. */
 int watch_due(struct watch *w, int m, time_t now, struct watch_event *ev);
+
+/* A decision looked at every market (sensed them all): the first look a
+ * market without history would get is no longer needed. */
+void watch_looked(struct watch *w);
 
 /* A scan of market m started at `at`: no wake-up for m in its window. */
 void watch_scanned(struct watch *w, int m, time_t at);

@@ -6,6 +6,7 @@
 #include "sense.h"
 #include "utf8.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@ int watch_live_init(struct watch_live *wl, const struct cfg *c, char *err, size_
             return -1;
         }
         wl->interval[f] = c->watch_seconds;
+        wl->next_at[f] = 1;                   /* due at once (0 would read as "none") */
     }
     wl->configured[FEED_DEXSCREENER] = *c->dexscreener_base_url && *c->dexscreener_query;
     wl->configured[FEED_TRADERMADE] = *c->tradermade_base_url && *c->tradermade_api_key;
@@ -101,7 +103,7 @@ int watch_live_parse_dex(const char *body, struct watch_live_price *out, int max
         size_t al = strlen(a);
         int name_ok = al > 0 && al < WATCH_NAME_MAX - 4;
         for (size_t c = 0; name_ok && c < al; c++)
-            name_ok = a[c] > 0x20 && a[c] < 0x7f;
+            name_ok = isalnum((unsigned char)a[c]);     /* base58 or 0x-hex addresses: no words */
         if (!name_ok || end == ps || *end || !isfinite(v) || v < SENSE_PRICE_MIN || v > SENSE_PRICE_MAX) {
             refused++;
             continue;
@@ -255,6 +257,7 @@ json_object *watch_live_json(struct watch_live *wl, time_t now)
         json_object_put(src);
         return NULL;
     }
+    json_object_object_add(o, "at", json_object_new_int64((long long)now));
     json_object_object_add(o, "window_minutes", json_object_new_int64(wl->watch.window_s / 60));
     json_object_object_add(o, "event_share", json_object_new_double(wl->watch.share));
     json_object_object_add(o, "markets", watch_summary_json(&wl->watch, now));

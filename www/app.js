@@ -235,6 +235,10 @@
     if (changed('counts', [s.counts, s.learning, s.results, s.alerts])) renderCounts(s);
     if (changed('llm', [s.llm, ld && ld.llm_outcome])) renderLlm(isObj(s.llm) ? s.llm : null, ld);
     if (changed('wfstate', s.workflows)) renderWfBanner(isObj(s.workflows) ? s.workflows : {});
+    if (changed('watch', s.watch)) {
+      window.orchWatch.render($('watch'), isObj(s.watch) ? s.watch : null);
+      fill($('watch-meta'), isObj(s.watch) && s.watch.at ? 'sampled ' + clock(s.watch.at) : '');
+    }
     setControls();
   }
 
@@ -523,6 +527,7 @@
         kv('Decided', d.decided_at ? new Date(parseTs(d.decided_at)).toLocaleString() : DASH),
         kv('Completed', d.completed_at ? new Date(parseTs(d.completed_at)).toLocaleString() : DASH),
         kv('Sessions', Array.isArray(d.sessions) && d.sessions.length ? d.sessions.map(str).join(', ') : str(d.session)),
+        kv('Woken by', window.orchWatch.wakeText(d)),
         kv('Next look', isNum(d.next_seconds) ? 'after ' + span(d.next_seconds) : DASH),
         kv('Dry run', d.dry_run === true ? 'yes' : d.dry_run === false ? 'no' : DASH)),
       h('div', { class: 'label' }, 'Reason'), h('p', { class: 'reason' }, str(d.reason)),
@@ -569,7 +574,8 @@
         h('td', { 'data-l': 'Intensity' }, label(d.intensity)),
         h('td', { 'data-l': 'Source' }, chip(d.source, 'src-' + (['llm', 'fallback', 'forced'].includes(d.source) ? d.source : 'x')),
           isObj(d.audit) && typeof d.audit.llm_outcome === 'string' && !LLM_OK.includes(d.audit.llm_outcome)
-            ? chip('llm ' + label(d.audit.llm_outcome), tone(d.audit.llm_outcome), str(d.audit.llm_detail)) : null),
+            ? chip('llm ' + label(d.audit.llm_outcome), tone(d.audit.llm_outcome), str(d.audit.llm_detail)) : null,
+          window.orchWatch.wakeChip(d)),
         h('td', { 'data-l': 'Reason', class: 'reason-cell', title: typeof d.reason === 'string' ? d.reason : null }, str(d.reason)),
         h('td', { 'data-l': 'Status' }, chip(d.status), d.dry_run === true && d.status !== 'dry_run' ? chip('dry run', 'info') : null),
         h('td', { 'data-l': 'Triggers' }, triggerChips(d.triggers)));

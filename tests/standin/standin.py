@@ -146,6 +146,9 @@ CONFIG_DOC = {
                       "for the dashboard's test); null: the fixture's",
     "dex_created_ago_s": "number: shift pairCreatedAt so the newest pair is this many seconds old; "
                          "null: the fixture's values",
+    "dex_walk_bp": "standard deviation, basis points, of a deterministic random walk (seed) that moves every "
+                   "DexScreener pair's priceUsd once per request (default 0: the fixture's prices)",
+    "dex_price_factor": "number: every DexScreener pair's priceUsd multiplied by it (default 1): a price jump",
     "tradermade_key": "the api_key TraderMade accepts (default test-tm-key)",
     "tradermade_step_bp": "standard deviation of the quote random walk per call, basis points (default 0.5)",
     "stale": "true: TraderMade quotes frozen, timestamp 3 days old (weekend closure)",
@@ -198,6 +201,8 @@ def default_config() -> dict:
         "dex_m5": None,
         "dex_created_ago_s": None,
         "dex_token_name": None,
+        "dex_walk_bp": 0,
+        "dex_price_factor": 1,
         "tradermade_key": "test-tm-key",
         "tradermade_step_bp": 0.5,
         "stale": False,
@@ -564,6 +569,19 @@ class DexScreener(Service):
                 pc["m5"] = m5
             if shift and is_number(p.get("pairCreatedAt")):
                 p["pairCreatedAt"] = int(p["pairCreatedAt"] + shift)
+        walk = req.cfg.get("dex_walk_bp") or 0
+        factor = req.cfg.get("dex_price_factor") or 1
+        if walk or factor != 1:
+            mult = self.state.fx_quote("dex:prices", 1.0, walk, move=bool(walk)) * factor
+            for p in pairs:
+                if not isinstance(p, dict):
+                    continue
+                try:
+                    price = float(p.get("priceUsd"))
+                except (TypeError, ValueError):
+                    continue
+                if math.isfinite(price) and price > 0:
+                    p["priceUsd"] = "%.10g" % (price * mult)
         name = req.cfg.get("dex_token_name")
         if name is not None and pairs and isinstance(pairs[0], dict):
             base = pairs[0].get("baseToken")
@@ -1527,6 +1545,7 @@ CONFIG_CHECKS = {
     "slow_seconds": _num(0, 3600), "timeout_seconds": _num(0, 3600), "retry_after": _num(0, 86400, integer=True),
     "seed": _num(integer=True), "dex_m5": _num(nullable=True), "dex_created_ago_s": _num(nullable=True),
     "dex_token_name": _str(nullable=True),
+    "dex_walk_bp": _num(0, 10000), "dex_price_factor": _num(1e-6, 1e6),
     "tradermade_key": _str(), "tradermade_step_bp": _num(0, 10000), "stale": _bool,
     "birdeye_key": _str(nullable=True), "pumpfun_coins": _list_or_null, "n8n_paths": _paths,
     "n8n_response": _any, "n8n_auth": _auth, "telegram_token": _str(nullable=True),
