@@ -20,6 +20,8 @@
 #include "learn.h"
 #include "log.h"
 #include "replay.h"
+#include "replay_score.h"
+#include "replay_svg.h"
 #include "store.h"
 
 static void replay_usage(FILE *out)

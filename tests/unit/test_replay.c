@@ -1,4 +1,5 @@
-/* Unit tests for worker/replay.c: the two CSV shapes (timezone rule,
+/* Unit tests for worker/replay.c, replay_read.c, replay_score.c and
+ * replay_svg.c: the two CSV shapes (timezone rule,
  * duplicates, gzip), determinism, a synthetic series with known bursts,
  * and a slice of the real recorded data (SHARED_DATA, default
  * $top_srcdir/../shared/data), all without a database. */
@@ -20,6 +21,8 @@
 #include "learn.h"
 #include "log.h"
 #include "replay.h"
+#include "replay_score.h"
+#include "replay_svg.h"
 
 static struct cfg g_cfg;
 
