@@ -28,10 +28,12 @@ static void replay_usage(FILE *out)
 {
     fprintf(out,
             "usage: orch-replay [--seed N] [--from ISO] [--to ISO] [--label TEXT] [--no-db] [--llm]\n"
-            "                   [--csv-out FILE] [--svg-out FILE] [--verbose] FILE...\n"
-            "  Replays recorded 1-minute bars (HistData forex or Binance crypto CSV, .gz or\n"
-            "  plain) through the worker's decision cycle and prints a scorecard against\n"
-            "  crons every 1, 5, 15 and 60 minutes.\n"
+            "                   [--csv-out FILE] [--svg-out FILE] [--verbose]\n"
+            "                   [[--instrument NAME] [--market crypto|forex] FILE]...\n"
+            "  Replays recorded 1-minute bars (HistData ASCII; CSV with a timestamp or\n"
+            "  open_time header; headerless Binance klines; .gz or plain) through the\n"
+            "  worker's decision cycle and prints a scorecard against crons every 1, 5,\n"
+            "  15 and 60 minutes.\n"
             "  --seed N      LEARN_SEED for this run (default: the environment's, else 1)\n"
             "  --from, --to  the simulated clock's range (default: the data's), e.g. 2019-01-01\n"
             "  --label TEXT  stored with the run\n"
@@ -39,7 +41,11 @@ static void replay_usage(FILE *out)
             "  --llm         ask the configured LLM every cycle (costs tokens)\n"
             "  --csv-out F   the scorecard as CSV\n"
             "  --svg-out F   the picture (price, volatility, top windows, scans)\n"
-            "  --verbose     log every cycle (LOG_LEVEL) instead of warnings only\n");
+            "  --verbose     log every cycle (LOG_LEVEL) instead of warnings only\n"
+            "  --instrument NAME  the instrument of the files that follow (default: the\n"
+            "                file's symbol, instrument or pair column, else its name)\n"
+            "  --market M    crypto or forex for the files that follow (default: forex\n"
+            "                for HistData and pairs of fiat currencies, else crypto)\n");
 }
 
 static double replay_seconds(const struct timespec *a, const struct timespec *b)
@@ -66,6 +72,7 @@ int main(int argc, char **argv)
 {
     const char *label = "", *csv_out = NULL, *svg_out = NULL, *seed_arg = NULL;
     const char *files[REPLAY_MAX_SERIES];
+    struct replay_read_opts fopts[REPLAY_MAX_SERIES], cur = { NULL, -1 };
     int nfiles = 0, no_db = 0, use_llm = 0, verbose = 0;
     time_t from = 0, to = 0;
     for (int i = 1; i < argc; i++) {
@@ -89,6 +96,15 @@ int main(int argc, char **argv)
             csv_out = argv[++i];
         } else if (strcmp(a, "--svg-out") == 0 && more) {
             svg_out = argv[++i];
+        } else if (strcmp(a, "--instrument") == 0 && more) {
+            cur.instrument = argv[++i];
+        } else if (strcmp(a, "--market") == 0 && more) {
+            const char *m = argv[++i];
+            cur.market = strcmp(m, "crypto") == 0 ? LEARN_CRYPTO : strcmp(m, "forex") == 0 ? LEARN_FOREX : -2;
+            if (cur.market == -2) {
+                fprintf(stderr, "orch-replay: --market: expected crypto or forex\n");
+                return 2;
+            }
         } else if (strcmp(a, "--no-db") == 0) {
             no_db = 1;
         } else if (strcmp(a, "--llm") == 0) {
@@ -103,6 +119,7 @@ int main(int argc, char **argv)
             replay_usage(stderr);
             return 2;
         } else if (nfiles < REPLAY_MAX_SERIES) {
+            fopts[nfiles] = cur;
             files[nfiles++] = a;
         } else {
             fprintf(stderr, "orch-replay: at most %d files\n", REPLAY_MAX_SERIES);
@@ -167,7 +184,7 @@ int main(int argc, char **argv)
     time_t first = 0, last = 0;
     long long bars = 0;                 /* bars in the replayed range (all of them without --from/--to) */
     for (int i = 0; i < nfiles; i++) {
-        if (replay_read(files[i], &series[i], err, sizeof err) < 0 || replay_prepare(&series[i], cfg.learn_window_minutes * 60) < 0) {
+        if (replay_read_opt(files[i], &fopts[i], &series[i], err, sizeof err) < 0 || replay_prepare(&series[i], cfg.learn_window_minutes * 60) < 0) {
             fprintf(stderr, "orch-replay: %s\n", err);
             r.ns = i + 1;
             goto out;
@@ -185,8 +202,10 @@ int main(int argc, char **argv)
         json_object_object_add(f, "path", json_object_new_string(s->path));
         json_object_object_add(f, "instrument", json_object_new_string(s->name));
         json_object_object_add(f, "market", json_object_new_string(learn_market_name(s->market)));
+        json_object_object_add(f, "format", json_object_new_string(replay_format_name(s->format)));
         json_object_object_add(f, "bars", json_object_new_int64((long long)s->n));
         json_object_object_add(f, "duplicates_dropped", json_object_new_int64((long long)s->duplicates));
+        json_object_object_add(f, "conflicts_dropped", json_object_new_int64((long long)s->conflicts));
         json_object_object_add(f, "first", json_object_new_string(a));
         json_object_object_add(f, "last", json_object_new_string(b));
         json_object_array_add(files_json, f);
