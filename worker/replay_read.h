@@ -37,6 +37,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "replay_time.h"
+
 #define REPLAY_MAX_SERIES 16
 
 enum replay_format {
@@ -83,16 +85,6 @@ const char *replay_format_name(int format);
 
 /* Free what *s owns and zero it; NULL is a no-op. */
 void replay_series_free(struct replay_series *s);
-
-/* HistData stored time (fields as written) to UTC: Europe/Berlin local
- * time - 6 h, through the tz database (stored + 4 h while the EU is on
- * summer time, + 5 h otherwise).  (time_t)-1 when the zone is missing. */
-time_t replay_histdata_utc(int y, int mo, int d, int hh, int mi, int ss);
-
-/* Parse "YYYY-MM-DD" (optionally "Z"), or "YYYY-MM-DDTHH:MM" ('T' or ' ')
- * with optional ":SS", ".000" and "Z" or an offset ("+01:00", "-0500",
- * "+01"; none: UTC).  Returns 0 or -1. */
-int replay_parse_iso(const char *s, time_t *out) __attribute__((warn_unused_result));
 
 /* Index of the first bar of s opening at or after t (s->n when none). */
 size_t replay_first_at(const struct replay_series *s, time_t t);
