@@ -4,7 +4,8 @@
  * Configuration comes from the environment like the worker's (DATABASE_URL,
  * DECISION_*, LEARN_*); no webhook is sent and, unless --llm is given, no
  * LLM is called.  Decisions, triggers and outcomes are written under a new
- * replay_runs row (one per seed) unless --no-db.  Prints the scorecard, or with several seeds one
+ * replay_runs row (one per seed) unless --no-db, through the batched writer
+ * (worker/store_batch.h: one round trip for many statements).  Prints the scorecard, or with several seeds one
  * line per seed and market and the table of means and worst seeds
  * (worker/replay_seeds.h); exit status 0, 1 on errors, 2 on bad
  * arguments. */
@@ -26,6 +27,7 @@
 #include "replay_seeds.h"
 #include "replay_svg.h"
 #include "store.h"
+#include "store_batch.h"
 
 static void replay_usage(FILE *out)
 {
@@ -390,6 +392,7 @@ static int replay_once(const struct replay_args *a, const struct cfg *cfg, struc
     json_object *params = replay_params_json(cfg, a->use_llm), *score = NULL;
     char *svg = NULL, scope[32] = "", err[512] = "", path[1024];
     long long run_id = 0;
+    struct store_batch *batch = NULL;
     int rc = 1;
     if (a->use_llm && replay_llm(&ctx, cfg) < 0)
         goto out;
@@ -398,6 +401,10 @@ static int replay_once(const struct replay_args *a, const struct cfg *cfg, struc
                                json_object_to_json_string_ext(d->files, JSON_C_TO_STRING_PLAIN), r.from, r.to,
                                &run_id) < 0) {
             fprintf(stderr, "orch-replay: cannot record the run (is sql/003_learning.sql applied?)\n");
+            goto out;
+        }
+        if (!(batch = store_batch_new(db, run_id))) {
+            fprintf(stderr, "orch-replay: out of memory\n");
             goto out;
         }
         snprintf(scope, sizeof scope, "%lld", run_id);
@@ -409,6 +416,12 @@ static int replay_once(const struct replay_args *a, const struct cfg *cfg, struc
     struct timespec t0, t1, t2;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int ran = replay_run(&r, &ctx, err, sizeof err);
+    if (batch && store_batch_finish(batch) < 0 && ran == 0) {
+        snprintf(err, sizeof err, "the last decisions could not be written (see the log)");
+        ran = -1;
+    }
+    store_batch_free(batch);
+    batch = NULL;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (ran < 0)
         fprintf(stderr, "orch-replay: %s\n", err);
@@ -433,6 +446,7 @@ static int replay_once(const struct replay_args *a, const struct cfg *cfg, struc
                                                                   sizeof path), svg, NULL) < 0))
         rc = 1;
 out:
+    store_batch_free(batch);
     free(svg);
     json_object_put(score);
     json_object_put(params);
