@@ -10,10 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STORE_BATCH_MAX_QUEUE 2000        /* statements queued before they are sent anyway (their
-                                           * answers must fit the socket's buffers: see the flush) */
-#define STORE_BATCH_MAX_BYTES (16L << 20) /* bytes of parameters likewise */
-#define STORE_BATCH_MAX_PARAMS 64
+#define STORE_BATCH_MAX_PENDING 2000      /* results unread before a sync is forced */
 #define STORE_BATCH_MAX_PREPARED 64
 #define STORE_BATCH_MAX_MARKS 8
 #define STORE_BATCH_IDS_MIN 64            /* ids reserved at once: doubling up to the max */
@@ -36,15 +33,10 @@ static const char *const store_batch_known[] = {
     "batch_commit",
 };
 
-struct store_batch_stmt {
-    const char *name, *sql;           /* static strings (store.c's constants) */
-    int n;
-    size_t param;                     /* its first parameter in params[] */
-};
-
-struct store_batch_mark {
-    size_t nq, nparams, ntext;
-    unsigned long gen;                /* flushes when it was set */
+/* What one result of the pipeline belongs to. */
+struct store_batch_expect {
+    const char *name;
+    int keep;                         /* the answer the caller waits for */
 };
 
 struct store_batch_ids {
@@ -62,20 +54,16 @@ struct store_batch_dec {              /* a decision as the history sees it */
 struct store_batch {
     PGconn *c;
     long long run_id;
-    struct store_batch_stmt *q;       /* the queue */
-    size_t nq, capq;
-    long *params;                     /* offsets into text; -1: NULL */
-    size_t nparams, capparams;
-    char *text;
-    size_t ntext, captext;
+    struct store_batch_expect *e;     /* the results sent for and not read yet, in order */
+    size_t ne, cape;
+    unsigned long sent;               /* statements sent so far (for the marks) */
     const char *prepared[STORE_BATCH_MAX_PREPARED];   /* "store_batch_<serial>_<i>" is prepared[i] */
     int nprepared;
     unsigned serial;                  /* names its prepared statements apart from an earlier writer's */
-    struct store_batch_mark marks[STORE_BATCH_MAX_MARKS];
+    unsigned long marks[STORE_BATCH_MAX_MARKS];
     int nmarks;
-    unsigned long gen;                /* flushes so far */
     int failed;                       /* a statement failed: the transaction is lost */
-    int in_tx;                        /* a BEGIN was queued or sent, no COMMIT yet */
+    int in_tx;                        /* a BEGIN was sent, no COMMIT yet */
     struct store_batch_ids ids[2];    /* decisions, triggers */
     struct store_batch_dec *dec;      /* every decision written, in id order */
     size_t ndec, capdec;
@@ -106,6 +94,11 @@ struct store_batch *store_batch_new(PGconn *c, long long run_id)
     b->trusted = 1;
     for (int i = 0; i < 2; i++)
         b->ids[i].block = STORE_BATCH_IDS_MIN;
+    if (PQenterPipelineMode(c) != 1) {
+        log_event(LOG_ERROR, "store.failed", "s:statement s:error", "batch", PQerrorMessage(c));
+        free(b);
+        return NULL;
+    }
     store_batch_current = b;
     return b;
 }
@@ -145,51 +138,72 @@ static int store_batch_prepared(const struct store_batch *b, const char *sql)
     return -1;
 }
 
-/* What one result of a pipeline belongs to. */
-struct store_batch_expect {
-    const char *name;
-    int keep;                         /* the answer the caller waits for */
-};
-
-/* Send statement s (parameters pv) into the pipeline, preparing it first
- * when it has parameters and is not prepared yet; note its results in
- * e[*ne].  Returns 0 or -1 (the connection failed). */
-static int store_batch_send_one(struct store_batch *b, const char *name, const char *sql, int n, const char *const *pv,
-                                int keep, struct store_batch_expect *e, size_t *ne)
+static int store_batch_expect(struct store_batch *b, const char *name, int keep)
 {
-    if (n == 0) {
-        e[(*ne)++] = (struct store_batch_expect){ name, keep };
-        return PQsendQueryParams(b->c, sql, 0, NULL, NULL, NULL, NULL, 0) == 1 ? 0 : -1;
-    }
-    char pname[32];
-    int k = store_batch_prepared(b, sql);
-    if (k < 0 && b->nprepared < STORE_BATCH_MAX_PREPARED) {
-        k = b->nprepared;
-        snprintf(pname, sizeof pname, "store_batch_%u_%d", b->serial, k);
-        if (PQsendPrepare(b->c, pname, sql, n, NULL) != 1)
-            return -1;
-        b->prepared[b->nprepared++] = sql;
-        e[(*ne)++] = (struct store_batch_expect){ name, 0 };
-    }
-    e[(*ne)++] = (struct store_batch_expect){ name, keep };
-    if (k < 0)
-        return PQsendQueryParams(b->c, sql, n, NULL, pv, NULL, NULL, 0) == 1 ? 0 : -1;
-    snprintf(pname, sizeof pname, "store_batch_%u_%d", b->serial, k);
-    return PQsendQueryPrepared(b->c, pname, n, pv, NULL, NULL, 0) == 1 ? 0 : -1;
+    if (store_batch_grow((void **)&b->e, &b->cape, b->ne + 1, sizeof *b->e) < 0)
+        return -1;
+    b->e[b->ne++] = (struct store_batch_expect){ name, keep };
+    return 0;
 }
 
-/* Read the pipeline's results up to its sync: the first failure logged
- * (store_checked), the kept answer into *out.  Returns 0 or -1. */
-static int store_batch_read(struct store_batch *b, const struct store_batch_expect *e, size_t ne, PGresult **out)
+/* Send one statement into the pipeline (prepared first when it has
+ * parameters and is not yet), and let the server start on it.  Returns 0
+ * or -1 (logged: the connection failed, or out of memory). */
+static int store_batch_send(struct store_batch *b, const char *name, const char *sql, int n, const char *const *vals,
+                            int keep)
 {
-    size_t k = 0;
+    int ok;
+    char pname[48];
+    int k = n > 0 ? store_batch_prepared(b, sql) : -1;
+    if (n > 0 && k < 0 && b->nprepared < STORE_BATCH_MAX_PREPARED) {
+        k = b->nprepared;
+        snprintf(pname, sizeof pname, "store_batch_%u_%d", b->serial, k);
+        if (store_batch_expect(b, name, 0) < 0 || PQsendPrepare(b->c, pname, sql, n, NULL) != 1)
+            goto fail;
+        b->prepared[b->nprepared++] = sql;
+    }
+    if (store_batch_expect(b, name, keep) < 0)
+        goto fail;
+    if (k < 0) {
+        ok = PQsendQueryParams(b->c, sql, n, NULL, vals, NULL, NULL, 0) == 1;
+    } else {
+        snprintf(pname, sizeof pname, "store_batch_%u_%d", b->serial, k);
+        ok = PQsendQueryPrepared(b->c, pname, n, vals, NULL, NULL, 0) == 1;
+    }
+    /* out to the server now, and its answers so far read off the socket
+     * (into libpq's buffer): it never waits on us while we compute the
+     * next decision */
+    if (!ok || PQflush(b->c) != 0 || PQconsumeInput(b->c) != 1)
+        goto fail;
+    b->sent++;
+    return 0;
+fail:
+    log_event(LOG_ERROR, "store.failed", "s:statement s:error", name, PQerrorMessage(b->c));
+    b->failed = 1;
+    return -1;
+}
+
+/* End the pipeline's current part with a sync and read every result sent
+ * for: the first failure logged (store_checked), the kept answer into
+ * *out (NULL: none kept).  Returns 0, or -1 (the batch has failed). */
+static int store_batch_sync(struct store_batch *b, PGresult **out)
+{
+    if (out)
+        *out = NULL;
     int rc = 0, prev_null = 0;
+    size_t k = 0;
+    if (PQpipelineSync(b->c) != 1) {
+        log_event(LOG_ERROR, "store.failed", "s:statement s:error", "batch", PQerrorMessage(b->c));
+        b->failed = 1;
+        return -1;
+    }
     for (;;) {
         PGresult *r = PQgetResult(b->c);
         if (!r) {
             if (prev_null) {                  /* nothing more will come: the connection failed */
                 log_event(LOG_ERROR, "store.failed", "s:statement s:error", "batch", PQerrorMessage(b->c));
-                return -1;
+                rc = -1;
+                break;
             }
             prev_null = 1;
             continue;
@@ -198,68 +212,24 @@ static int store_batch_read(struct store_batch *b, const struct store_batch_expe
         ExecStatusType st = PQresultStatus(r);
         if (st == PGRES_PIPELINE_SYNC) {
             PQclear(r);
-            return rc;
-        }
-        const char *name = k < ne ? e[k].name : "batch";
-        int keep = k < ne && e[k].keep;
-        k++;
-        if (st == PGRES_PIPELINE_ABORTED) {   /* after the failure that was logged */
-            PQclear(r);
-            rc = -1;
-            continue;
-        }
-        r = store_checked(r, name);
-        if (!r)
-            rc = -1;
-        else if (keep && out)
-            *out = r;
-        else
-            PQclear(r);
-    }
-}
-
-/* Send the queue and then (sql non-NULL) one statement whose result goes
- * into *out, in one pipeline; the queue is empty afterwards.  Returns 0 or
- * -1 (logged; the batch has failed). */
-static int store_batch_flush(struct store_batch *b, const char *name, const char *sql, int n, const char *const *vals,
-                             PGresult **out)
-{
-    if (out)
-        *out = NULL;
-    if (b->failed)
-        return -1;
-    if (b->nq == 0 && !sql)
-        return 0;
-    struct store_batch_expect *e = malloc((2 * b->nq + 2) * sizeof *e);
-    size_t ne = 0;
-    int rc = -1;
-    if (!e || PQenterPipelineMode(b->c) != 1) {
-        log_event(LOG_ERROR, "store.failed", "s:statement s:error", "batch", e ? PQerrorMessage(b->c) : "out of memory");
-        free(e);
-        b->failed = 1;
-        return -1;
-    }
-    int sent = 0;
-    for (size_t i = 0; i < b->nq; i++, sent++) {
-        const struct store_batch_stmt *s = &b->q[i];
-        const char *pv[STORE_BATCH_MAX_PARAMS];
-        for (int j = 0; j < s->n; j++) {
-            long off = b->params[s->param + (size_t)j];
-            pv[j] = off < 0 ? NULL : b->text + off;
-        }
-        if (store_batch_send_one(b, s->name, s->sql, s->n, pv, 0, e, &ne) < 0)
             break;
+        }
+        const char *name = k < b->ne ? b->e[k].name : "batch";
+        int keep = k < b->ne && b->e[k].keep;
+        k++;
+        if (st == PGRES_PIPELINE_ABORTED) {   /* after the failure logged before it */
+            PQclear(r);
+            rc = -1;
+        } else if (!(r = store_checked(r, name))) {
+            rc = -1;
+        } else if (keep && out) {
+            PQclear(*out);
+            *out = r;
+        } else {
+            PQclear(r);
+        }
     }
-    if ((size_t)sent == b->nq && (!sql || store_batch_send_one(b, name, sql, n, vals, 1, e, &ne) == 0) &&
-        PQpipelineSync(b->c) == 1)
-        rc = store_batch_read(b, e, ne, out);
-    else
-        log_event(LOG_ERROR, "store.failed", "s:statement s:error", "batch", PQerrorMessage(b->c));
-    if (PQexitPipelineMode(b->c) != 1) {
-        log_event(LOG_ERROR, "store.failed", "s:statement s:error", "batch", PQerrorMessage(b->c));
-        rc = -1;
-    }
-    free(e);
+    b->ne = 0;
     if (rc < 0) {
         b->failed = 1;
         if (out) {
@@ -267,52 +237,30 @@ static int store_batch_flush(struct store_batch *b, const char *name, const char
             *out = NULL;
         }
     }
-    b->nq = b->nparams = b->ntext = 0;
-    b->gen++;
     return rc;
 }
 
 int store_batch_queue(struct store_batch *b, const char *name, const char *sql, int n, const char *const *vals)
 {
-    if (b->failed || n > STORE_BATCH_MAX_PARAMS)
+    if (b->failed)
         return -1;
     store_batch_trust(b, name);
-    size_t bytes = 0;
-    for (int i = 0; i < n; i++)
-        bytes += vals[i] ? strlen(vals[i]) + 1 : 0;
-    if (store_batch_grow((void **)&b->q, &b->capq, b->nq + 1, sizeof *b->q) < 0 ||
-        store_batch_grow((void **)&b->params, &b->capparams, b->nparams + (size_t)n, sizeof *b->params) < 0 ||
-        store_batch_grow((void **)&b->text, &b->captext, b->ntext + bytes, 1) < 0) {
-        log_event(LOG_ERROR, "store.failed", "s:statement s:error", name, "out of memory");
-        b->failed = 1;
+    if (store_batch_send(b, name, sql, n, vals, 0) < 0)
         return -1;
-    }
-    b->q[b->nq++] = (struct store_batch_stmt){ name, sql, n, b->nparams };
-    for (int i = 0; i < n; i++) {
-        if (!vals[i]) {
-            b->params[b->nparams++] = -1;
-            continue;
-        }
-        size_t len = strlen(vals[i]) + 1;
-        memcpy(b->text + b->ntext, vals[i], len);
-        b->params[b->nparams++] = (long)b->ntext;
-        b->ntext += len;
-    }
     if (strcmp(sql, "BEGIN") == 0)
         b->in_tx = 1;
-    if (b->nq >= STORE_BATCH_MAX_QUEUE || b->ntext >= (size_t)STORE_BATCH_MAX_BYTES)
-        return store_batch_flush(b, NULL, NULL, 0, NULL, NULL);
-    return 0;
+    /* the server's answers wait in our buffer until a sync reads them */
+    return b->ne >= STORE_BATCH_MAX_PENDING ? store_batch_sync(b, NULL) : 0;
 }
 
 PGresult *store_batch_run(struct store_batch *b, const char *name, const char *sql, int n, const char *const *vals)
 {
+    if (b->failed)
+        return NULL;
     store_batch_trust(b, name);
     PGresult *r = NULL;
-    if (store_batch_flush(b, name, sql, n, vals, &r) < 0)
+    if (store_batch_send(b, name, sql, n, vals, 1) < 0 || store_batch_sync(b, &r) < 0)
         return NULL;
-    if (strcmp(sql, "COMMIT") == 0)
-        b->in_tx = 0;
     return r;
 }
 
@@ -330,24 +278,36 @@ int store_batch_commit(PGconn *c)
     if (!b)
         return c && PQtransactionStatus(c) == PQTRANS_INTRANS ? db_exec(c, "COMMIT") : 0;
     if (!b->in_tx)
-        return store_batch_flush(b, NULL, NULL, 0, NULL, NULL);
-    if (b->failed) {
-        /* what was sent is in an aborted transaction: end it */
-        b->in_tx = 0;
-        if (PQtransactionStatus(c) != PQTRANS_IDLE && db_exec(c, "ROLLBACK") < 0)
-            log_event(LOG_ERROR, "store.rollback_failed", NULL);
-        return -1;
+        return b->failed ? -1 : b->ne ? store_batch_sync(b, NULL) : 0;
+    b->in_tx = 0;
+    if (!b->failed) {
+        PGresult *r = store_batch_run(b, "batch_commit", "COMMIT", 0, NULL);
+        if (r) {
+            PQclear(r);
+            return 0;
+        }
     }
-    PGresult *r = store_batch_run(b, "batch_commit", "COMMIT", 0, NULL);
-    PQclear(r);
-    return r ? 0 : -1;
+    /* a statement failed: what was sent is in an aborted transaction
+     * (unless the COMMIT itself failed, which ended it): end it */
+    PGTransactionStatusType ts = PQtransactionStatus(c);
+    if (ts == PQTRANS_INERROR || ts == PQTRANS_INTRANS) {
+        int failed = b->failed;
+        b->failed = 0;
+        PGresult *r = NULL;
+        if (store_batch_send(b, "batch_rollback", "ROLLBACK", 0, NULL, 1) == 0 && store_batch_sync(b, &r) == 0)
+            PQclear(r);
+        else
+            log_event(LOG_ERROR, "store.rollback_failed", NULL);
+        b->failed = failed;
+    }
+    return -1;
 }
 
 int store_batch_mark(struct store_batch *b)
 {
     if (b->failed || b->nmarks == STORE_BATCH_MAX_MARKS)
         return -1;
-    b->marks[b->nmarks++] = (struct store_batch_mark){ b->nq, b->nparams, b->ntext, b->gen };
+    b->marks[b->nmarks++] = b->sent;
     return 0;
 }
 
@@ -361,17 +321,12 @@ void store_batch_rewind(struct store_batch *b)
 {
     if (b->nmarks == 0)
         return;
-    const struct store_batch_mark *m = &b->marks[--b->nmarks];
-    if (m->gen != b->gen) {
-        /* part of what it covers was sent: only the whole transaction can go */
+    if (b->marks[--b->nmarks] != b->sent) {
+        /* statements are sent as they come: only the whole transaction can go */
         log_event(LOG_ERROR, "store.failed", "s:statement s:error", "batch",
                   "a rollback after statements were sent: the batch's transaction is rolled back");
         b->failed = 1;
-        return;
     }
-    b->nq = m->nq;
-    b->nparams = m->nparams;
-    b->ntext = m->ntext;
 }
 
 long long store_batch_next_id(struct store_batch *b, int triggers)
@@ -486,13 +441,16 @@ int store_batch_history(struct store_batch *b, long long run_id, time_t now, str
 
 int store_batch_finish(struct store_batch *b)
 {
-    if (!b)
+    if (!b || store_batch_current != b)
         return 0;
-    int rc = b->in_tx ? store_batch_commit(b->c) : store_batch_flush(b, NULL, NULL, 0, NULL, NULL);
+    int rc = b->in_tx ? store_batch_commit(b->c) : b->ne ? store_batch_sync(b, NULL) : 0;
     if (b->failed)
         rc = -1;
-    if (store_batch_current == b)
-        store_batch_current = NULL;
+    if (PQexitPipelineMode(b->c) != 1) {
+        log_event(LOG_ERROR, "store.failed", "s:statement s:error", "batch", PQerrorMessage(b->c));
+        rc = -1;
+    }
+    store_batch_current = NULL;
     return rc;
 }
 
@@ -500,14 +458,9 @@ void store_batch_free(struct store_batch *b)
 {
     if (!b)
         return;
-    size_t queued = b->nq;
-    if (store_batch_current == b && queued > 0 && store_batch_flush(b, NULL, NULL, 0, NULL, NULL) < 0)
-        log_event(LOG_ERROR, "store.batch_lost", "i:statements", (long long)queued);
-    if (store_batch_current == b)
-        store_batch_current = NULL;
-    free(b->q);
-    free(b->params);
-    free(b->text);
+    if (store_batch_current == b && store_batch_finish(b) < 0)
+        log_event(LOG_ERROR, "store.batch_lost", "s:detail", "the replay's last statements were not all written");
+    free(b->e);
     free(b->ids[0].v);
     free(b->ids[1].v);
     free(b->dec);

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Database tests: start a throwaway PostgreSQL (tests/lib/pg.sh) in a fresh
-# directory under /tmp, run tests/db/test_db against it, stop it.
+# directory under /tmp, run tests/db/test_db and tests/db/test_replay_db
+# (the replay's batched writer) against it, stop it.
 # Run by `make check` (top_srcdir and top_builddir set by Makefile.am); by hand:
 #   top_builddir=/path/to/build bash tests/db/run.sh
 # test_db connects as orch_worker, orch_api and postgres through PGHOST/PGDATABASE.
-# Exit status: test_db's; 1 when the cluster cannot be started (never a skip).
+# Exit status: 0 when both pass; 1 otherwise or when the cluster cannot be
+# started (never a skip).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 
@@ -14,10 +16,13 @@ top_builddir=${top_builddir:-$top_srcdir}
 export top_srcdir top_builddir
 
 test_db=$top_builddir/tests/db/test_db
-if [ ! -x "$test_db" ]; then
-  echo "run.sh: $test_db not built (make check builds it)" >&2
-  exit 1
-fi
+test_replay_db=$top_builddir/tests/db/test_replay_db
+for t in "$test_db" "$test_replay_db"; do
+  if [ ! -x "$t" ]; then
+    echo "run.sh: $t not built (make check builds it)" >&2
+    exit 1
+  fi
+done
 
 PG_SRCDIR=$top_srcdir
 # shellcheck source=../lib/pg.sh
@@ -45,4 +50,5 @@ fi
 echo "run.sh: PostgreSQL on $PGHOST, database $PGDATABASE"
 "$test_db"
 status=$?
+"$test_replay_db" || status=1
 exit $status
