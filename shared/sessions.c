@@ -24,17 +24,49 @@ const char *session_name(enum session_id s)
     return (unsigned)s < SESSION_COUNT ? session_defs[s].name : "unknown";
 }
 
-/* Offsets change only on whole UTC hours in these zones, so the offset of
- * the current UTC hour is cached per zone (the replay asks every minute).
+/* Offsets change only on whole UTC hours in these zones, so the offsets
+ * of a week of UTC hours from the one asked for are computed in one switch
+ * of TZ and cached per zone (the replay asks every minute, in time order).
  * The zone is keyed by its name, copied: the caller's string may be a
  * buffer that is reused or freed. */
+#define SESSIONS_CACHE_HOURS 168
 struct session_cache {
     char tz[64];
-    time_t hour;
-    long gmtoff;
+    time_t hour0;                     /* the first cached UTC hour */
+    long gmtoff[SESSIONS_CACHE_HOURS];
     int valid;
 };
 static struct session_cache session_cache[8];
+
+/* Point TZ at zone tz (":tz") and tzset(), saving the previous value in
+ * saved (cap bytes) and whether there was one.  Returns 0, or -1 when the
+ * zone file is missing (nothing changed). */
+static int sessions_tz_enter(const char *tz, char *saved, size_t cap, int *had)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    fclose(f);
+    const char *old = getenv("TZ");
+    *had = old != NULL;
+    snprintf(saved, cap, "%s", old ? old : "");
+    char val[128];
+    snprintf(val, sizeof val, ":%s", tz);
+    setenv("TZ", val, 1);
+    tzset();
+    return 0;
+}
+
+static void sessions_tz_leave(const char *saved, int had)
+{
+    if (had)
+        setenv("TZ", saved, 1);
+    else
+        unsetenv("TZ");
+    tzset();
+}
 
 /* UTC offset of zone tz at t, in seconds.  Returns 0 or -1. */
 static int sessions_offset(time_t t, const char *tz, long *off)
@@ -47,44 +79,76 @@ static int sessions_offset(time_t t, const char *tz, long *off)
             break;
         }
     }
-    if (slot && slot->valid && slot->hour == hour) {
-        *off = slot->gmtoff;
+    if (slot && slot->valid && hour >= slot->hour0 && hour < slot->hour0 + SESSIONS_CACHE_HOURS * 3600L) {
+        *off = slot->gmtoff[(hour - slot->hour0) / 3600];
         return 0;
     }
 
-    char path[256];
-    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    char saved[128];
+    int had;
+    if (sessions_tz_enter(tz, saved, sizeof saved, &had) < 0)
         return -1;
-    fclose(f);
-
-    const char *old = getenv("TZ");
-    char saved[128] = "";
-    int had = old != NULL;
-    if (had)
-        snprintf(saved, sizeof saved, "%s", old);
-    char val[128];
-    snprintf(val, sizeof val, ":%s", tz);
-    setenv("TZ", val, 1);
-    tzset();
     struct tm tm;
     int ok = localtime_r(&hour, &tm) != NULL;
-    if (had)
-        setenv("TZ", saved, 1);
-    else
-        unsetenv("TZ");
-    tzset();
-    if (!ok)
-        return -1;
-    *off = tm.tm_gmtoff;
-    if (slot && strlen(tz) < sizeof slot->tz) {
+    if (ok)
+        *off = tm.tm_gmtoff;
+    if (ok && slot && strlen(tz) < sizeof slot->tz) {
         snprintf(slot->tz, sizeof slot->tz, "%s", tz);
-        slot->hour = hour;
-        slot->gmtoff = tm.tm_gmtoff;
+        slot->hour0 = hour;
         slot->valid = 1;
+        for (int h = 0; h < SESSIONS_CACHE_HOURS && slot->valid; h++) {
+            time_t at = hour + h * 3600L;
+            struct tm ht;
+            if (localtime_r(&at, &ht))
+                slot->gmtoff[h] = ht.tm_gmtoff;
+            else
+                slot->valid = 0;
+        }
     }
-    return 0;
+    sessions_tz_leave(saved, had);
+    return ok ? 0 : -1;
+}
+
+/* Offsets change only on whole or half hours of local time in the tz
+ * database's zones, so one mktime() per local half hour serves every time
+ * in it. */
+#define SESSIONS_LOCAL_BLOCK 1800
+
+int sessions_utc_of_local(const char *tz, const time_t *local, time_t *out, size_t n)
+{
+    char saved[128];
+    int had;
+    if (sessions_tz_enter(tz, saved, sizeof saved, &had) < 0)
+        return -1;
+    int rc = 0;
+    long long block = 0;
+    long off = 0;
+    int have = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        long long l = (long long)local[i];
+        long long b = l / SESSIONS_LOCAL_BLOCK - (l < 0 && l % SESSIONS_LOCAL_BLOCK);
+        if (!have || b != block) {
+            struct tm tm;
+            time_t lt = local[i];
+            if (!gmtime_r(&lt, &tm)) {
+                rc = -1;
+                break;
+            }
+            tm.tm_isdst = -1;
+            time_t u = mktime(&tm);
+            if (u == (time_t)-1 && !(tm.tm_year == 69 && tm.tm_mon == 11 && tm.tm_mday == 31)) {
+                rc = -1;
+                break;
+            }
+            /* mktime normalised tm to the instant it chose: its offset */
+            off = (long)(l - (long long)u);
+            block = b;
+            have = 1;
+        }
+        out[i] = (time_t)(l - off);
+    }
+    sessions_tz_leave(saved, had);
+    return rc;
 }
 
 int sessions_local(time_t t, const char *tz, struct tm *out)

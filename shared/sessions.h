@@ -7,6 +7,7 @@
 #ifndef SESSIONS_H
 #define SESSIONS_H
 
+#include <stddef.h>
 #include <time.h>
 
 enum session_id {
@@ -38,5 +39,15 @@ const char *sessions_label(const struct session_state *st);
 
 /* Local broken-down time of t in the tz database zone tz.  Returns 0 or -1. */
 int sessions_local(time_t t, const char *tz, struct tm *out) __attribute__((warn_unused_result));
+
+/* The UTC instants of n wall-clock times of the tz database zone tz:
+ * local[i] is a local time written as if it were UTC (seconds since the
+ * epoch: 2019-03-31 02:30 Berlin time is given as the seconds of
+ * 2019-03-31T02:30Z); out[i] gets the instant (out may be local).  One
+ * switch of TZ for all of them, not one per time.  A time in a clock
+ * change's gap or overlap resolves as mktime() with tm_isdst -1 does.
+ * Returns 0, or -1 when the zone is not in the tz database. */
+int sessions_utc_of_local(const char *tz, const time_t *local, time_t *out, size_t n)
+    __attribute__((warn_unused_result));
 
 #endif

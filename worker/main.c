@@ -700,9 +700,10 @@ static int worker_lead(struct worker *w)
         return -1;
     struct sense_wake_info wake = { .kind = w->wake_next, .market = -1 };
     int due = worker_forced(w) || (w->running && now >= w->next_at);
-    /* the watch wakes a decision early when a market's activity crosses its threshold */
+    /* the watch wakes a decision early when a market's activity crosses
+     * its threshold; a decision due anyway is told of the event too */
     struct watch_event ev;
-    for (int m = 0; !due && w->running && m < LEARN_MARKET_COUNT; m++) {
+    for (int m = 0; w->running && !w->stop && wake.kind != SENSE_WAKE_EVENT && m < LEARN_MARKET_COUNT; m++) {
         if (!watch_due(&w->wl.watch, m, now, &ev))
             continue;
         due = 1;

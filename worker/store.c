@@ -2,6 +2,7 @@
 #include "config.h"
 #include "store.h"
 #include "store_sql.h"
+#include "store_batch.h"
 #include "db.h"
 #include "fault.h"
 #include "learn.h"
@@ -38,18 +39,28 @@ static const char SQL_HISTORY_COUNTS_RUN[] =
     "   AND decided_at <= to_timestamp($1)";
 static const char SQL_HISTORY_RECENT_RUN[] =
     "SELECT id, mode, status FROM decisions WHERE run_id = $1 ORDER BY id DESC LIMIT 5";
+/* The columns of a decisions row and the value of each ($1 .. $29, bound
+ * in store_decision's dv[]): one list for the live insert (the id from
+ * the sequence) and the replay's batched insert (store_batch.c: the id
+ * reserved beforehand, $30).  A new column goes here and into dv[]. */
+#define STORE_DECISION_COLUMNS \
+    "cycle_id, decided_at, mode, intensity, source, reason, inputs, menu, " \
+    "sessions, session, prev_mode, next_seconds, next_decision_at, dry_run, status, " \
+    "llm_outcome, llm_detail, llm_provider, llm_model, llm_raw, llm_prompt_tokens, " \
+    "llm_completion_tokens, llm_latency_ms, prompt_version, prompt_hash, shadow, agreement, run_id, " \
+    "completed_at, wake, wake_detail"
+#define STORE_DECISION_VALUES \
+    "$1, to_timestamp($2), $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9::text[], $10, " \
+    "nullif($11, ''), $12::int, to_timestamp($2) + make_interval(secs => $12::int), $13, $14::text, " \
+    "$15, $16, $17, $18, $19, $20::int, $21::int, $22::int, $23, $24, $25::jsonb, $26::boolean, " \
+    "nullif($27::bigint, 0), " \
+    "CASE WHEN $14::text IN ('dry_run', 'no_action') THEN to_timestamp($2) END, $28, $29::jsonb"
+#define STORE_DECISION_NPARAMS 29
 static const char SQL_INSERT_DECISION[] =
-    "INSERT INTO decisions (cycle_id, decided_at, mode, intensity, source, reason, inputs, menu, "
-    "                       sessions, session, prev_mode, next_seconds, next_decision_at, dry_run, status, "
-    "                       llm_outcome, llm_detail, llm_provider, llm_model, llm_raw, llm_prompt_tokens, "
-    "                       llm_completion_tokens, llm_latency_ms, prompt_version, prompt_hash, shadow, agreement, run_id, "
-    "                       completed_at, wake, wake_detail) "
-    "VALUES ($1, to_timestamp($2), $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9::text[], $10, "
-    "        nullif($11, ''), $12::int, to_timestamp($2) + make_interval(secs => $12::int), $13, $14::text, "
-    "        $15, $16, $17, $18, $19, $20::int, $21::int, $22::int, $23, $24, $25::jsonb, $26::boolean, "
-    "        nullif($27::bigint, 0), "
-    "        CASE WHEN $14::text IN ('dry_run', 'no_action') THEN to_timestamp($2) END, $28, $29::jsonb) "
+    "INSERT INTO decisions (" STORE_DECISION_COLUMNS ") VALUES (" STORE_DECISION_VALUES ") "
     "RETURNING id, extract(epoch FROM next_decision_at)::bigint";
+static const char SQL_INSERT_DECISION_ID[] =
+    "INSERT INTO decisions (id, " STORE_DECISION_COLUMNS ") VALUES ($30::bigint, " STORE_DECISION_VALUES ")";
 static const char SQL_INSERT_LLM_CALL[] =
     "INSERT INTO llm_calls (decision_id, provider, model, http_status, outcome, latency_ms, "
     "                       prompt_tokens, completion_tokens, error) "
@@ -105,6 +116,12 @@ static const char SQL_REPLAY_FINISH[] =
     " WHERE id = $1";
 static const char SQL_REPLAY_SESSION[] =
     "SET synchronous_commit = off";
+/* A replay writes many large JSON inputs: lz4 compresses them at a
+ * fraction of pglz's cost (the values are the same; only their storage
+ * differs), where the server has it. */
+static const char SQL_REPLAY_COMPRESSION[] =
+    "SELECT set_config('default_toast_compression', 'lz4', false) FROM pg_settings "
+    " WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)";
 static const char SQL_PRUNE_PROBES[] =
     "DELETE FROM probes WHERE probed_at < now() - make_interval(hours => $1)";
 
@@ -291,31 +308,44 @@ static const char SQL_SAVEPOINT[] = "SAVEPOINT store_tx";
 static const char SQL_RELEASE[] = "RELEASE SAVEPOINT store_tx";
 static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO SAVEPOINT store_tx";
 
+/* With the replay's batched writer a savepoint is a mark in its queue
+ * (store_batch.h): the statements are queued, not run. */
 int store_begin(PGconn *c, int *nested)
 {
+    struct store_batch *b = store_batch_of(c);
+    if (b) {
+        *nested = 1;
+        return store_batch_mark(b);
+    }
     *nested = PQtransactionStatus(c) == PQTRANS_INTRANS;
     return db_exec(c, *nested ? SQL_SAVEPOINT : SQL_BEGIN);
 }
 
 int store_commit(PGconn *c, int nested)
 {
+    struct store_batch *b = store_batch_of(c);
+    if (b) {
+        store_batch_release(b);
+        return 0;
+    }
     return db_exec(c, nested ? SQL_RELEASE : SQL_COMMIT);
 }
 
 void store_rollback(PGconn *c, int nested)
 {
-    if (db_exec(c, nested ? SQL_ROLLBACK_TO : SQL_ROLLBACK) < 0)
+    struct store_batch *b = store_batch_of(c);
+    if (b)
+        store_batch_rewind(b);
+    else if (db_exec(c, nested ? SQL_ROLLBACK_TO : SQL_ROLLBACK) < 0)
         log_event(LOG_ERROR, "store.rollback_failed", NULL);
 }
 
-int store_batch_begin(PGconn *c)
+/* Tell the replay's batched writer (if c has one) that a decision's status changed. */
+static void store_note_status(PGconn *c, long long decision_id, const char *status)
 {
-    return c ? db_exec(c, SQL_BEGIN) : 0;
-}
-
-int store_batch_commit(PGconn *c)
-{
-    return c && PQtransactionStatus(c) == PQTRANS_INTRANS ? db_exec(c, SQL_COMMIT) : 0;
+    struct store_batch *b = store_batch_of(c);
+    if (b)
+        store_batch_note_status(b, decision_id, status);
 }
 
 static int store_fenced_flag;
@@ -327,9 +357,8 @@ int store_fenced(void)
     return f;
 }
 
-PGresult *store_run(PGconn *c, const char *name, const char *sql, int n, const char *const *vals)
+PGresult *store_checked(PGresult *r, const char *name)
 {
-    PGresult *r = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return r;
@@ -349,8 +378,20 @@ PGresult *store_run(PGconn *c, const char *name, const char *sql, int n, const c
     return NULL;
 }
 
+PGresult *store_run(PGconn *c, const char *name, const char *sql, int n, const char *const *vals)
+{
+    struct store_batch *b = store_batch_of(c);
+    if (b)
+        return store_batch_run(b, name, sql, n, vals);
+    return store_checked(PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0), name);
+}
+
+/* With the replay's batched writer the statement is queued (store_batch.h). */
 int store_cmd(PGconn *c, const char *name, const char *sql, int n, const char *const *vals)
 {
+    struct store_batch *b = store_batch_of(c);
+    if (b)
+        return store_batch_queue(b, name, sql, n, vals);
     PGresult *r = store_run(c, name, sql, n, vals);
     if (!r)
         return -1;
@@ -408,6 +449,9 @@ int store_history_run(PGconn *c, long long run_id, time_t now, struct sense_hist
     memset(h, 0, sizeof *h);
     if (!c)
         return 0;
+    struct store_batch *b = run_id ? store_batch_of(c) : NULL;
+    if (b && store_batch_history(b, run_id, now, h) == 0)
+        return 0;                      /* what the batched writer wrote, without a round trip */
     char ts[24], run[24];
     snprintf(ts, sizeof ts, "%lld", (long long)now);
     snprintf(run, sizeof run, "%lld", run_id);
@@ -552,6 +596,7 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
     store_sessions_array(snap, sess, sizeof sess);
     const char *status = ch->nwf == 0 ? "no_action" : dry_run ? "dry_run" : "pending";
     int live = audit->run_id == 0;
+    struct store_batch *batch = live ? NULL : store_batch_of(c);
 
     int nested;
     if (store_begin(c, &nested) < 0)
@@ -582,16 +627,28 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
         run,
         sense_wake_name(snap->wake.kind),
         json_object_to_json_string_ext(wake, JSON_C_TO_STRING_PLAIN),
+        NULL,                          /* $30: the id, for the batched insert only */
     };
-    r = store_run(c, "insert_decision", SQL_INSERT_DECISION, 29, dv);
-    if (!r || PQntuples(r) != 1)
-        goto rollback;
-    out->id = store_int(r, 0, 0);
-    out->next_at = (time_t)store_int(r, 0, 1);
+    if (batch) {
+        /* the replay's batched writer: the id reserved, the insert queued */
+        if ((out->id = store_batch_next_id(batch, 0)) <= 0)
+            goto rollback;
+        snprintf(id, sizeof id, "%lld", out->id);
+        dv[STORE_DECISION_NPARAMS] = id;
+        if (store_cmd(c, "insert_decision", SQL_INSERT_DECISION_ID, STORE_DECISION_NPARAMS + 1, dv) < 0)
+            goto rollback;
+        out->next_at = snap->now + ch->next_seconds;
+    } else {
+        r = store_run(c, "insert_decision", SQL_INSERT_DECISION, STORE_DECISION_NPARAMS, dv);
+        if (!r || PQntuples(r) != 1)
+            goto rollback;
+        out->id = store_int(r, 0, 0);
+        out->next_at = (time_t)store_int(r, 0, 1);
+        PQclear(r);
+        r = NULL;
+        snprintf(id, sizeof id, "%lld", out->id);
+    }
     out->intensity = ch->intensity;
-    PQclear(r);
-    r = NULL;
-    snprintf(id, sizeof id, "%lld", out->id);
     FAULT("store.decision_inserted");
     /* the commands it answers are done exactly when it is recorded */
     if (audit->force_upto > 0 && store_commands_claim_decision(c, audit->force_upto, out->id) < 0)
@@ -604,12 +661,17 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
         struct store_trigger *t = &out->t[out->ntriggers];
         t->wf = ch->wf[i];
         const char *path = catalog_workflow(t->wf)->path;
-        r = store_run(c, "next_trigger_id", SQL_NEXT_TRIGGER_ID, 0, NULL);
-        if (!r || PQntuples(r) != 1)
-            goto rollback;
-        t->id = store_int(r, 0, 0);
-        PQclear(r);
-        r = NULL;
+        if (batch) {
+            if ((t->id = store_batch_next_id(batch, 1)) <= 0)
+                goto rollback;
+        } else {
+            r = store_run(c, "next_trigger_id", SQL_NEXT_TRIGGER_ID, 0, NULL);
+            if (!r || PQntuples(r) != 1)
+                goto rollback;
+            t->id = store_int(r, 0, 0);
+            PQclear(r);
+            r = NULL;
+        }
         if (seq)
             act_replay_key(audit->run_id, seq, path, t->key, sizeof t->key);
         else
@@ -668,6 +730,8 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
     if (store_commit(c, nested) < 0)
         goto rollback;
     FAULT("store.decision_committed");
+    if (batch && store_batch_note_decision(batch, out->id, snap->now, catalog_mode_name(ch->mode), status) < 0)
+        log_event(LOG_WARN, "store.batch_history_from_db", "s:detail", "out of memory");
     rc = 0;
     goto out;
 rollback:
@@ -712,7 +776,10 @@ int store_mark_sending(PGconn *c, long long decision_id)
         store_rollback(c, nested);
         return -1;
     }
-    return store_commit(c, nested);
+    if (store_commit(c, nested) < 0)
+        return -1;
+    store_note_status(c, decision_id, "acting");
+    return 0;
 }
 
 int store_trigger_result(PGconn *c, long long trigger_id, const struct act_job *job)
@@ -734,7 +801,10 @@ int store_decision_done(PGconn *c, long long decision_id, const char *status)
     char id[24];
     snprintf(id, sizeof id, "%lld", decision_id);
     const char *v[] = { id, status };
-    return store_cmd(c, "decision_done", SQL_DECISION_DONE, 2, v);
+    if (store_cmd(c, "decision_done", SQL_DECISION_DONE, 2, v) < 0)
+        return -1;
+    store_note_status(c, decision_id, status);
+    return 0;
 }
 
 int store_take_commands(PGconn *c, struct store_cmd *cmds, int max)
@@ -802,7 +872,8 @@ int store_replay_begin(PGconn *c, const char *label, long long seed, const char 
                        time_t from, time_t to, long long *run_id)
 {
     *run_id = 0;
-    if (store_cmd(c, "replay_session", SQL_REPLAY_SESSION, 0, NULL) < 0)
+    if (store_cmd(c, "replay_session", SQL_REPLAY_SESSION, 0, NULL) < 0 ||
+        store_cmd(c, "replay_compression", SQL_REPLAY_COMPRESSION, 0, NULL) < 0)
         return -1;
     char sd[24], f[24], t[24];
     snprintf(sd, sizeof sd, "%lld", seed);
@@ -993,6 +1064,8 @@ int store_decision_settle(PGconn *c, long long decision_id, char *status, size_t
     int settled = PQntuples(r) == 1;
     if (settled && cap)
         snprintf(status, cap, "%s", PQgetvalue(r, 0, 0));
+    if (settled)
+        store_note_status(c, decision_id, PQgetvalue(r, 0, 0));
     PQclear(r);
     return settled;
 }

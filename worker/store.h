@@ -135,8 +135,10 @@ int store_replay_finish(PGconn *c, long long run_id, const char *status, const c
                         const char *scorecard, const char *svg, const char *error) __attribute__((warn_unused_result));
 
 /* A batch: several decisions in one transaction (the replay only; each
- * decision is still all-or-nothing through a savepoint).  No-ops without a
- * database.  Returns 0 or -1. */
+ * decision is all-or-nothing through a savepoint).  With the batched
+ * writer attached to c (store_batch.h, where these live) BEGIN is queued
+ * and the commit sends the batch in one round trip; a failure rolls back
+ * the whole batch.  No-ops without a database.  Returns 0 or -1. */
 int store_batch_begin(PGconn *c) __attribute__((warn_unused_result));
 int store_batch_commit(PGconn *c) __attribute__((warn_unused_result));
 

@@ -12,12 +12,21 @@
  * when this worker is no longer the leader. */
 #define STORE_SQLSTATE_FENCED "OR001"
 
+/* r when it succeeded (caller PQclears), else NULL after logging the
+ * failure with the statement's name and clearing r (a refusal by the
+ * fence is remembered for store_fenced()). */
+PGresult *store_checked(PGresult *r, const char *name);
+
 /* Run a statement with text parameters.  Returns the result (caller
  * PQclears) when it succeeded, else NULL after logging (a refusal by the
- * fence is remembered for store_fenced()). */
+ * fence is remembered for store_fenced()).  With the replay's batched
+ * writer on c (store_batch.h), the statements queued before it go first,
+ * in one round trip. */
 PGresult *store_run(PGconn *c, const char *name, const char *sql, int n, const char *const *vals);
 
-/* Run a statement whose result is not needed.  Returns 0 or -1. */
+/* Run a statement whose result is not needed.  Returns 0 or -1.  With the
+ * replay's batched writer on c it is queued (0: queued; a failure shows
+ * at the next statement that waits for an answer, or the commit). */
 int store_cmd(PGconn *c, const char *name, const char *sql, int n, const char *const *vals);
 
 /* Run a statement; returns the number of rows it affected, or -1. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Database tests: start a throwaway PostgreSQL (tests/lib/pg.sh) in a fresh
-# directory under /tmp, run tests/db/test_db (or tests/db/$DB_TEST) against
-# it, stop it.
+# directory under /tmp, run tests/db/test_db and tests/db/test_replay_db
+# (the replay's batched writer), or the programs $DB_TEST names, against it,
+# stop it.
 # Run by `make check` (top_srcdir and top_builddir set by Makefile.am); by hand:
 #   top_builddir=/path/to/build bash tests/db/run.sh
 # test_db connects as orch_worker, orch_api and postgres through PGHOST/PGDATABASE.
@@ -14,11 +15,14 @@ top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 export top_srcdir top_builddir
 
-test_db=$top_builddir/tests/db/${DB_TEST:-test_db}     # tests/db/history.sh: test_history
-if [ ! -x "$test_db" ]; then
-  echo "run.sh: $test_db not built (make check builds it)" >&2
-  exit 1
-fi
+progs=
+for t in ${DB_TEST:-test_db test_replay_db}; do      # tests/db/history.sh: test_history
+  if [ ! -x "$top_builddir/tests/db/$t" ]; then
+    echo "run.sh: $top_builddir/tests/db/$t not built (make check builds it)" >&2
+    exit 1
+  fi
+  progs="$progs $top_builddir/tests/db/$t"
+done
 
 PG_SRCDIR=$top_srcdir
 # shellcheck source=../lib/pg.sh
@@ -44,6 +48,8 @@ if ! PG_FAST=1 pg_start "$dir"; then
   exit 1
 fi
 echo "run.sh: PostgreSQL on $PGHOST, database $PGDATABASE"
-"$test_db"
-status=$?
+status=0
+for t in $progs; do
+  "$t" || status=1
+done
 exit $status

@@ -1,4 +1,5 @@
-/* Unit tests for worker/replay.c: the two CSV shapes (timezone rule,
+/* Unit tests for worker/replay.c, replay_read.c, replay_score.c and
+ * replay_svg.c: the two CSV shapes (timezone rule,
  * duplicates, gzip), determinism, a synthetic series with known bursts,
  * and a slice of the real recorded data (SHARED_DATA, default
  * $top_srcdir/../shared/data), all without a database. */
@@ -20,6 +21,9 @@
 #include "learn.h"
 #include "log.h"
 #include "replay.h"
+#include "replay_score.h"
+#include "replay_svg.h"
+#include "sessions.h"
 
 static struct cfg g_cfg;
 
@@ -51,6 +55,14 @@ static time_t iso(const char *s)
     return t;
 }
 
+/* Nonzero when Europe/Berlin is on summer time (UTC + 2) at UTC instant t. */
+static int eu_summer(time_t t)
+{
+    struct tm tm;
+    assert_int_equal(sessions_local(t, "Europe/Berlin", &tm), 0);
+    return tm.tm_gmtoff == 7200;
+}
+
 static void test_timezone_rule(void **state)
 {
     (void)state;
@@ -69,12 +81,13 @@ static void test_timezone_rule(void **state)
     assert_int_equal(replay_histdata_utc(2019, 10, 27, 17, 0, 0), iso("2019-10-27T22:00Z"));
     /* US payrolls on 2019-11-01 at 12:30 UTC, stored 07:30 */
     assert_int_equal(replay_histdata_utc(2019, 11, 1, 7, 30, 0), iso("2019-11-01T12:30Z"));
-    assert_true(replay_eu_summer(iso("2019-03-31T01:00Z")));
-    assert_false(replay_eu_summer(iso("2019-03-31T00:59Z")));
-    assert_true(replay_eu_summer(iso("2019-10-27T00:59Z")));
-    assert_false(replay_eu_summer(iso("2019-10-27T01:00Z")));
-    assert_true(replay_eu_summer(iso("2025-06-01")));
-    assert_false(replay_eu_summer(iso("2025-01-15")));
+    /* EU summer time from the tz database (it was a hand-written rule) */
+    assert_true(eu_summer(iso("2019-03-31T01:00Z")));
+    assert_false(eu_summer(iso("2019-03-31T00:59Z")));
+    assert_true(eu_summer(iso("2019-10-27T00:59Z")));
+    assert_false(eu_summer(iso("2019-10-27T01:00Z")));
+    assert_true(eu_summer(iso("2025-06-01")));
+    assert_false(eu_summer(iso("2025-01-15")));
     time_t t;
     assert_int_equal(replay_parse_iso("2019-01-01T08:00:30Z", &t), 0);
     assert_int_equal(t, iso("2019-01-01T08:00Z") + 30);
@@ -121,7 +134,7 @@ static void test_histdata(void **state)
 
     /* malformed */
     assert_int_equal(replay_parse_text("f.csv", "20190102 100000;1.1;1.2\n", &s, err, sizeof err), -1);
-    assert_non_null(strstr(err, "line 1"));
+    assert_non_null(strstr(err, "f.csv:1: "));          /* the file and the line */
     assert_int_equal(replay_parse_text("f.csv", "20190102 100000;1.1;1.0;1.2;1.1;0\n", &s, err, sizeof err), -1);
     assert_int_equal(replay_parse_text("f.csv", "hello\n", &s, err, sizeof err), -1);
     assert_int_equal(replay_parse_text("f.csv", "", &s, err, sizeof err), -1);

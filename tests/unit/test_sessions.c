@@ -252,6 +252,51 @@ static void test_labels_real_times(void **state)
     assert_string_equal(sessions_label(&st), "closed");
 }
 
+/* Local wall-clock times of Europe/Berlin to UTC, through the tz database:
+ * CET (+1) in winter, CEST (+2) from the last Sunday of March 01:00 UTC to
+ * the last Sunday of October 01:00 UTC; out may be the input array. */
+static void test_utc_of_local(void **state)
+{
+    (void)state;
+    time_t local[] = {
+        utc(2019, 1, 1, 23, 0),      /* winter: 22:00 UTC */
+        utc(2019, 3, 31, 1, 59),     /* the last minute of CET: 00:59 UTC */
+        utc(2019, 3, 31, 3, 0),      /* the first of CEST: 01:00 UTC */
+        utc(2019, 7, 31, 20, 0),     /* summer: 18:00 UTC */
+        utc(2019, 10, 27, 3, 0),     /* after the change back: 02:00 UTC */
+        utc(2019, 12, 31, 22, 59),   /* 21:59 UTC */
+        utc(2025, 6, 1, 12, 0),      /* 10:00 UTC */
+        utc(2019, 1, 2, 0, 0),       /* out of order: winter again */
+    };
+    time_t want[] = {
+        utc(2019, 1, 1, 22, 0), utc(2019, 3, 31, 0, 59), utc(2019, 3, 31, 1, 0), utc(2019, 7, 31, 18, 0),
+        utc(2019, 10, 27, 2, 0), utc(2019, 12, 31, 21, 59), utc(2025, 6, 1, 10, 0), utc(2019, 1, 1, 23, 0),
+    };
+    size_t n = sizeof local / sizeof local[0];
+    time_t out[sizeof local / sizeof local[0]];
+    assert_int_equal(sessions_utc_of_local("Europe/Berlin", local, out, n), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(out[i], want[i]);
+    assert_int_equal(sessions_utc_of_local("Europe/Berlin", local, local, n), 0);   /* in place */
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(local[i], want[i]);
+    /* TZ is left as it was */
+    const char *tz = getenv("TZ");
+    assert_int_equal(sessions_utc_of_local("No/Such_Zone", local, out, 1), -1);
+    assert_true(getenv("TZ") == tz || (tz && getenv("TZ") && strcmp(getenv("TZ"), tz) == 0));
+    struct tm tm;
+    assert_int_equal(sessions_local(utc(2019, 7, 1, 12, 0), "Europe/Berlin", &tm), 0);
+    assert_int_equal(tm.tm_gmtoff, 7200);
+    /* the offsets cached for a week answer backwards and forwards lookups alike */
+    assert_int_equal(sessions_local(utc(2019, 3, 30, 12, 0), "Europe/Berlin", &tm), 0);
+    assert_int_equal(tm.tm_gmtoff, 3600);
+    assert_int_equal(sessions_local(utc(2019, 3, 31, 1, 0), "Europe/Berlin", &tm), 0);
+    assert_int_equal(tm.tm_gmtoff, 7200);
+    assert_int_equal(sessions_local(utc(2019, 3, 31, 0, 59), "Europe/Berlin", &tm), 0);
+    assert_int_equal(tm.tm_gmtoff, 3600);
+    assert_int_equal(tm.tm_hour, 1);
+}
+
 static void test_labels_by_struct(void **state)
 {
     (void)state;
@@ -527,6 +572,7 @@ int main(void)
         cmocka_unit_test(test_weekend_on_change_days),
         cmocka_unit_test(test_labels_real_times),
         cmocka_unit_test(test_labels_by_struct),
+        cmocka_unit_test(test_utc_of_local),
         cmocka_unit_test(test_year_invariants),
         cmocka_unit_test(test_local_offsets_at_transitions),
         cmocka_unit_test(test_local_zone_name_buffer_reused),

@@ -1,0 +1,294 @@
+/* Database tests of the replay's batched writer (worker/store_batch.c)
+ * against a real, throwaway PostgreSQL (started by tests/db/run.sh, which
+ * exports PGHOST and PGDATABASE): a replay stored through it writes the
+ * same rows as the unbatched path (decisions with their inputs and
+ * history, triggers, learning state); a failed statement fails the batch,
+ * rolls its transaction back and leaves the connection usable; the
+ * statements of a rolled-back savepoint are dropped. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <libpq-fe.h>
+
+#include "cfg.h"
+#include "learn.h"
+#include "log.h"
+#include "replay.h"
+#include "store.h"
+#include "store_batch.h"
+#include "store_sql.h"
+
+static PGconn *admin;     /* superuser: inspection */
+static PGconn *worker;    /* role orch_worker, as orch-replay runs */
+static struct cfg g_cfg;
+
+static PGconn *test_connect(const char *user)
+{
+    char info[512];
+    const char *host = getenv("PGHOST");
+    const char *db = getenv("PGDATABASE");
+    snprintf(info, sizeof info, "host=%s dbname=%s user=%s", host ? host : "/tmp", db ? db : "orchestrator", user);
+    PGconn *c = PQconnectdb(info);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "cannot connect as %s: %s", user, PQerrorMessage(c));
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+static long long test_value(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+        fail_msg("query failed: %s: %s", sql, PQresultErrorMessage(r));
+    long long v = PQgetisnull(r, 0, 0) ? -1 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return v;
+}
+
+/* Each test starts from empty tables and fresh sequences. */
+static int reset(void **state)
+{
+    (void)state;
+    PGresult *r = PQexec(admin, "TRUNCATE control_commands, results, triggers, probes, llm_calls, decisions, replay_runs, "
+                                "learning_state RESTART IDENTITY CASCADE");
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        fprintf(stderr, "reset: %s", PQresultErrorMessage(r));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+static const char *env(const char *name, void *ctx)
+{
+    (void)ctx;
+    return strcmp(name, "N8N_BASE_URL") == 0 ? "http://replay.invalid" : NULL;
+}
+
+/* 100 quarter-hours of a quiet crypto walk from 2025-01-06 with ten burst
+ * windows (as tests/unit/test_replay.c). */
+static void synthetic(struct replay_series *s)
+{
+    static const int burst_at[10] = { 5, 12, 20, 33, 41, 50, 62, 77, 84, 96 };
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "SYNUSDT");
+    s->market = LEARN_CRYPTO;
+    s->n = 1500;
+    s->t = malloc(s->n * sizeof *s->t);
+    s->o = malloc(s->n * sizeof(double));
+    s->h = malloc(s->n * sizeof(double));
+    s->l = malloc(s->n * sizeof(double));
+    s->c = malloc(s->n * sizeof(double));
+    assert_true(s->t && s->o && s->h && s->l && s->c);
+    double p = 100;
+    unsigned x = 7;
+    for (size_t i = 0; i < s->n; i++) {
+        int w = (int)(i / 15), burst = 0;
+        for (int k = 0; k < 10; k++)
+            burst |= burst_at[k] == w;
+        x = x * 1103515245u + 12345u;
+        double step = ((x >> 16) & 1 ? 1 : -1) * (burst ? 50e-4 : 1e-4);
+        s->t[i] = 1736121600 + (time_t)i * 60;
+        s->o[i] = p;
+        p *= 1 + step;
+        s->c[i] = p;
+        s->h[i] = (s->o[i] > p ? s->o[i] : p) * 1.00001;
+        s->l[i] = (s->o[i] < p ? s->o[i] : p) * 0.99999;
+    }
+    assert_int_equal(replay_prepare(s, g_cfg.learn_window_minutes * 60), 0);
+}
+
+/* Replay s stored as a new run, batched or not; returns the run id. */
+static long long replay_stored(struct replay_series *s, int batched)
+{
+    long long run_id = 0;
+    assert_int_equal(store_replay_begin(worker, batched ? "batched" : "unbatched", 1, "{}", "[]", s->t[0],
+                                        s->t[0] + 100 * 900, &run_id), 0);
+    struct store_batch *b = NULL;
+    if (batched)
+        assert_non_null(b = store_batch_new(worker, run_id));
+    struct replay r;
+    memset(&r, 0, sizeof r);
+    r.s = s;
+    r.ns = 1;
+    r.from = s->t[0];
+    r.to = s->t[0] + 100 * 900;
+    r.window_s = g_cfg.learn_window_minutes * 60;
+    struct learn l;
+    learn_init(&l, &g_cfg);
+    struct cycle_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    char scope[32], err[256];
+    snprintf(scope, sizeof scope, "%lld", run_id);
+    ctx.cfg = &g_cfg;
+    ctx.learn = &l;
+    ctx.db = worker;
+    ctx.run_id = run_id;
+    ctx.learn_scope = scope;
+    ctx.learn_save_every = 100;
+    if (replay_run(&r, &ctx, err, sizeof err) != 0)
+        fail_msg("replay_run: %s", err);
+    if (b) {
+        assert_int_equal(store_batch_finish(b), 0);
+        store_batch_free(b);
+    }
+    assert_null(store_batch_of(worker));
+    assert_true(r.decisions > 30 && r.nscans > 10);     /* the watch wakes it about once an hour */
+    replay_free(&r);
+    return run_id;
+}
+
+/* Rows of run a that run b does not have, normalised: ids relative to
+ * the run's first (in the inputs' history too), the run id out of keys
+ * and payloads, wall-clock times as null or not. */
+static long long rows_differ(long long a, long long b)
+{
+    char sql[4096];
+    snprintf(sql, sizeof sql,
+             "WITH d AS (SELECT run_id, id - min(id) OVER (PARTITION BY run_id) AS k, cycle_id, decided_at, mode, "
+             "       intensity, source, reason, menu, sessions, session, prev_mode, next_seconds, next_decision_at, "
+             "       dry_run, status, llm_outcome, llm_detail, shadow, agreement, completed_at IS NULL AS open, "
+             "       inputs #- '{history,recent}' AS inputs, "
+             "       (SELECT jsonb_agg(jsonb_build_object('k', (e->>'id')::bigint - (SELECT min(id) FROM decisions x "
+             "          WHERE x.run_id = d0.run_id), 'mode', e->'mode', 'status', e->'status')) "
+             "          FROM jsonb_array_elements(inputs #> '{history,recent}') e) AS recent "
+             "  FROM decisions d0 WHERE run_id IN (%lld, %lld)), "
+             "t AS (SELECT d.run_id, t.id - min(t.id) OVER (PARTITION BY d.run_id) AS k, "
+             "       d.id - min(d.id) OVER (PARTITION BY d.run_id) AS dk, t.workflow, "
+             "       regexp_replace(t.idempotency_key, '^replay-[0-9]+-', '') AS key, "
+             "       t.payload - 'decision_id' - 'trigger_id' - 'idempotency_key' AS payload, t.status, t.http_status, "
+             "       t.attempts, t.latency_ms, t.error, t.response, t.opportunities, t.outcome_at, t.execution_id, "
+             "       t.outcome, t.last_error_kind, t.started_at IS NULL AS s0, t.finished_at IS NULL AS f0, "
+             "       t.settled_at IS NULL AS st0, t.learned_at IS NULL AS l0 "
+             "  FROM triggers t JOIN decisions d ON d.id = t.decision_id WHERE d.run_id IN (%lld, %lld)) "
+             "SELECT (SELECT count(*) FROM (SELECT k, cycle_id, decided_at, mode, intensity, source, reason, menu, "
+             "          sessions, session, prev_mode, next_seconds, next_decision_at, dry_run, status, llm_outcome, "
+             "          llm_detail, shadow, agreement, open, inputs, recent FROM d WHERE run_id = %lld "
+             "        EXCEPT ALL SELECT k, cycle_id, decided_at, mode, intensity, source, reason, menu, sessions, "
+             "          session, prev_mode, next_seconds, next_decision_at, dry_run, status, llm_outcome, llm_detail, "
+             "          shadow, agreement, open, inputs, recent FROM d WHERE run_id = %lld) x) "
+             "     + (SELECT count(*) FROM (SELECT k, dk, workflow, key, payload, status, http_status, attempts, "
+             "          latency_ms, error, response, opportunities, outcome_at, execution_id, outcome, last_error_kind, "
+             "          s0, f0, st0, l0 FROM t WHERE run_id = %lld "
+             "        EXCEPT ALL SELECT k, dk, workflow, key, payload, status, http_status, attempts, latency_ms, error, "
+             "          response, opportunities, outcome_at, execution_id, outcome, last_error_kind, s0, f0, st0, l0 "
+             "          FROM t WHERE run_id = %lld) y)",
+             a, b, a, b, a, b, a, b);
+    return test_value(admin, sql);
+}
+
+static void batched_rows_are_the_unbatched_ones(void **state)
+{
+    (void)state;
+    struct replay_series s;
+    synthetic(&s);
+    long long a = replay_stored(&s, 0), b = replay_stored(&s, 1);
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM decisions WHERE run_id = %lld", a);
+    long long n = test_value(admin, sql);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM decisions WHERE run_id = %lld", b);
+    assert_int_equal(test_value(admin, sql), n);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM triggers t JOIN decisions d ON d.id = t.decision_id "
+                              "WHERE d.run_id = %lld AND t.status = 'sent' AND t.opportunities IS NOT NULL", b);
+    assert_true(test_value(admin, sql) > 10);
+    /* the history in the inputs is not empty: what the writer remembered */
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM decisions WHERE run_id = %lld "
+                              "AND (inputs #>> '{history,acted_24h}')::int > 0", b);
+    assert_true(test_value(admin, sql) > 0);
+    assert_int_equal(rows_differ(a, b), 0);
+    assert_int_equal(rows_differ(b, a), 0);
+    snprintf(sql, sizeof sql, "SELECT count(DISTINCT md5(state::text)) FROM learning_state WHERE scope IN ('%lld', '%lld')",
+             a, b);
+    assert_int_equal(test_value(admin, sql), 1);
+    replay_series_free(&s);
+}
+
+static const char SQL_BAD[] = "INSERT INTO decisions (cycle_id, mode) VALUES ($1, $2)";   /* NOT NULL columns missing */
+static const char SQL_LABEL[] = "INSERT INTO replay_runs (label, seed) VALUES ($1, 1)";
+
+static void failed_statement_fails_the_batch(void **state)
+{
+    (void)state;
+    long long before = test_value(admin, "SELECT count(*) FROM replay_runs");
+    struct store_batch *b = store_batch_new(worker, 1);
+    assert_non_null(b);
+    assert_null(store_batch_new(worker, 2));                 /* one per process */
+    assert_int_equal(store_batch_begin(worker), 0);
+    const char *v[] = { "batch-ok" };
+    assert_int_equal(store_cmd(worker, "label", SQL_LABEL, 1, v), 0);      /* queued: fine so far */
+    const char *bad[] = { "c", "crypto" };
+    assert_int_equal(store_cmd(worker, "bad_insert", SQL_BAD, 2, bad), 0); /* the failure shows later */
+    assert_int_equal(store_batch_commit(worker), -1);
+    assert_int_equal(store_cmd(worker, "label", SQL_LABEL, 1, v), -1);     /* the batch has failed */
+    assert_int_equal(store_batch_finish(b), -1);
+    store_batch_free(b);
+    /* nothing of it was kept, and the connection works */
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM replay_runs"), before);
+    assert_int_equal(store_cmd(worker, "label", SQL_LABEL, 1, v), 0);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM replay_runs"), before + 1);
+}
+
+static void savepoint_rollback_drops_or_poisons(void **state)
+{
+    (void)state;
+    long long before = test_value(admin, "SELECT count(*) FROM replay_runs");
+    struct store_batch *b = store_batch_new(worker, 1);
+    assert_non_null(b);
+    assert_int_equal(store_batch_begin(worker), 0);
+    int nested;
+    assert_int_equal(store_begin(worker, &nested), 0);       /* a mark, nothing sent */
+    store_rollback(worker, nested);                          /* nothing since: nothing lost */
+    const char *v[] = { "kept" };
+    assert_int_equal(store_cmd(worker, "label", SQL_LABEL, 1, v), 0);
+    PGresult *r = store_run(worker, "count", "SELECT count(*) FROM replay_runs WHERE label = $1", 1, v);
+    assert_non_null(r);                                      /* the queue went first, in order */
+    assert_int_equal(strtoll(PQgetvalue(r, 0, 0), NULL, 10), 1);
+    PQclear(r);
+    assert_int_equal(store_batch_commit(worker), 0);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM replay_runs"), before + 1);
+    /* a rollback after statements went out: the whole transaction goes */
+    assert_int_equal(store_batch_begin(worker), 0);
+    assert_int_equal(store_begin(worker, &nested), 0);
+    assert_int_equal(store_cmd(worker, "label", SQL_LABEL, 1, v), 0);
+    store_rollback(worker, nested);
+    assert_int_equal(store_batch_commit(worker), -1);
+    assert_int_equal(store_batch_finish(b), -1);
+    store_batch_free(b);
+    assert_int_equal(test_value(admin, "SELECT count(*) FROM replay_runs"), before + 1);
+}
+
+int main(void)
+{
+    log_init("test_replay_db", LOG_ERROR);   /* the failures provoked below are logged */
+    char err[256];
+    if (cfg_load_from(&g_cfg, env, NULL, err, sizeof err) < 0) {
+        fprintf(stderr, "test_replay_db: %s\n", err);
+        return 1;
+    }
+    const char *super = getenv("PGUSER") ? getenv("PGUSER") : "postgres";
+    admin = test_connect(super);
+    worker = test_connect("orch_worker");
+    if (!admin || !worker) {
+        fprintf(stderr, "test_replay_db: no database: run through tests/db/run.sh\n");
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(batched_rows_are_the_unbatched_ones, reset),
+        cmocka_unit_test_setup(failed_statement_fails_the_batch, reset),
+        cmocka_unit_test_setup(savepoint_rollback_drops_or_poisons, reset),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    PQfinish(admin);
+    PQfinish(worker);
+    cfg_free(&g_cfg);
+    return rc;
+}
