@@ -131,7 +131,7 @@ static const struct cfg_var cfg_vars[] = {
     { "WATCH_SECONDS",           CFG_INT,   O(watch_seconds),        "60", 10, 3600, 0, W },
     { "WATCH_WINDOW_MINUTES",    CFG_INT,   O(watch_window_minutes), "15", 1, 240, 0, W|R },
     { "WATCH_HISTORY_DAYS",      CFG_INT,   O(watch_history_days),   "91", 1, 366, 0, W|R },
-    { "WATCH_EVENT_SHARE",       CFG_DBL,   O(watch_event_share),    "0.28", 0.01, 1, 0, W|R },
+    { "WATCH_EVENT_SHARE",       CFG_DBL,   O(watch_event_share),    "0.32", 0.01, 1, 0, W|R },
     { "DEXSCREENER_BUDGET",      CFG_STR,   O(budget[FEED_DEXSCREENER]), "300/minute", 0, 0, 0, W },
     { "PUMPFUN_BUDGET",          CFG_STR,   O(budget[FEED_PUMPFUN]),  "60/minute", 0, 0, 0, W },
     { "TRADERMADE_BUDGET",       CFG_STR,   O(budget[FEED_TRADERMADE]), "1000/month", 0, 0, 0, W },

@@ -704,8 +704,8 @@ static int worker_lead(struct worker *w)
      * its threshold; a decision due anyway is told of the event too */
     struct watch_event ev;
     for (int m = 0; w->running && !w->stop && wake.kind != SENSE_WAKE_EVENT && m < LEARN_MARKET_COUNT; m++) {
-        if (!watch_due(&w->wl.watch, m, now, &ev))
-            continue;
+        if (!watch_due(&w->wl.watch, m, now, &ev) || (due && ev.threshold < 0))
+            continue;                 /* a first look is no news to a decision due anyway */
         due = 1;
         wake = (struct sense_wake_info){ .kind = SENSE_WAKE_EVENT, .market = m, .value = ev.score,
                                          .threshold = ev.threshold };

@@ -393,8 +393,8 @@ int replay_run(struct replay *r, struct cycle_ctx *ctx, char *err, size_t errlen
         int due = t >= next;
         struct watch_event ev;
         for (int m = 0; ctx->wake.kind != SENSE_WAKE_EVENT && m < LEARN_MARKET_COUNT; m++) {
-            if (!watch_due(&watch, m, t, &ev))
-                continue;
+            if (!watch_due(&watch, m, t, &ev) || (due && ev.threshold < 0))
+                continue;             /* a first look is no news to a decision due anyway */
             due = 1;
             ctx->wake = (struct sense_wake_info){ .kind = SENSE_WAKE_EVENT, .market = m, .value = ev.score,
                                                   .threshold = ev.threshold };

@@ -167,7 +167,11 @@ void watch_free(struct watch *w)
     for (int i = 0; i < w->nin; i++) {
         watch_ring_free(&w->in[i].totals);
         free(w->in[i].day_total);
+        free(w->in[i].rr);
+        free(w->in[i].rt);
         w->in[i].day_total = NULL;
+        w->in[i].rr = NULL;
+        w->in[i].rt = NULL;
     }
     for (int m = 0; m < LEARN_MARKET_COUNT; m++)
         watch_ring_free(&w->m[m].peaks);
@@ -186,8 +190,18 @@ static struct watch_instrument *watch_slot(struct watch *w, int m, const char *n
     memset(in, 0, sizeof *in);
     if (watch_ring_init(&in->totals, (size_t)(w->history_s / w->window_s) + 8, 0) < 0)
         return NULL;
+
     in->day_total = malloc(WATCH_DAY_WINDOWS * sizeof *in->day_total);
-    if (!in->day_total) {
+    in->rcap = (size_t)(w->window_s / WATCH_MIN_INTERVAL) + 8;
+    in->rr = malloc(in->rcap * sizeof *in->rr);
+    in->rt = malloc(in->rcap * sizeof *in->rt);
+    if (!in->day_total || !in->rr || !in->rt) {
+        free(in->day_total);
+        free(in->rr);
+        free(in->rt);
+        in->day_total = NULL;
+        in->rr = NULL;
+        in->rt = NULL;
         watch_ring_free(&in->totals);
         return NULL;
     }
@@ -207,6 +221,25 @@ static time_t watch_floor(time_t t, long p)
     return r < 0 ? t - r - p : t - r;
 }
 
+/* The share of windows that wake, with n windows of history: while the
+ * watch has less than WATCH_RAMP_DAYS of history its threshold is still
+ * rough, so it looks more often (WATCH_RAMP_SHARE at first, falling
+ * linearly to WATCH_EVENT_SHARE). */
+static double watch_share(const struct watch *w, size_t n)
+{
+    double share = w->share;
+    double nwin = WATCH_RAMP_DAYS * 86400.0 / (double)w->window_s;
+    if ((double)n < nwin && WATCH_RAMP_SHARE > share)
+        share += (WATCH_RAMP_SHARE - share) * (1.0 - (double)n / nwin);
+    return share;
+}
+
+/* The score that the share of r's windows reached (r sorted, n > 0). */
+static double watch_quantile_sorted(const struct watch_ring *r, double share)
+{
+    return r->sorted[(size_t)((1.0 - share) * (double)(r->n - 1) + 0.5)];
+}
+
 /* The instrument's window ended: its activity joins its history. */
 static void watch_close_instrument(struct watch *w, struct watch_instrument *in)
 {
@@ -214,6 +247,7 @@ static void watch_close_instrument(struct watch *w, struct watch_instrument *in)
         return;
     watch_ring_push(&in->totals, in->win, in->part, w->history_s);
     in->usual = watch_ring_gmean(&in->totals);
+
     /* the live scorecard's record of the day */
     time_t day = watch_floor(in->win, 86400);
     if (day != in->day) {
@@ -244,7 +278,7 @@ static void watch_threshold(struct watch *w, struct watch_market *mk)
         mk->threshold = -1;
         return;
     }
-    mk->threshold = mk->peaks.sorted[(size_t)((1.0 - w->share) * (double)(n - 1) + 0.5)];
+    mk->threshold = watch_quantile_sorted(&mk->peaks, watch_share(w, n));
 }
 
 /* The market's window ended: its peak joins its history (a window in which
@@ -254,6 +288,40 @@ static void watch_close_market(struct watch *w, struct watch_market *mk)
     if (mk->win && mk->win_max > 0)
         watch_ring_push(&mk->peaks, mk->win, mk->win_max, w->history_s);
     watch_threshold(w, mk);
+}
+
+/* Drop the trailing returns of in older than the window before now. */
+static void watch_trail_evict(struct watch *w, struct watch_instrument *in, time_t now)
+{
+    int dropped = 0;
+    while (in->rn && in->rt[in->rhead] <= now - w->window_s) {
+        in->rsum -= in->rr[in->rhead];
+        in->rhead = (in->rhead + 1) % in->rcap;
+        in->rn--;
+        dropped = 1;
+    }
+    if (dropped) {                          /* no drift from the subtractions */
+        double s = 0;
+        for (size_t k = 0; k < in->rn; k++)
+            s += in->rr[(in->rhead + k) % in->rcap];
+        in->rsum = s;
+    }
+}
+
+/* Add the return r of a sample at `at` to in's trailing window. */
+static void watch_trail_add(struct watch *w, struct watch_instrument *in, time_t at, double r)
+{
+    watch_trail_evict(w, in, at);
+    if (in->rn == in->rcap) {               /* more samples than expected: the oldest goes */
+        in->rsum -= in->rr[in->rhead];
+        in->rhead = (in->rhead + 1) % in->rcap;
+        in->rn--;
+    }
+    size_t k = (in->rhead + in->rn) % in->rcap;
+    in->rr[k] = r;
+    in->rt[k] = at;
+    in->rn++;
+    in->rsum += r;
 }
 
 int watch_price(struct watch *w, int m, const char *instrument, time_t at, double price)
@@ -272,8 +340,13 @@ int watch_price(struct watch *w, int m, const char *instrument, time_t at, doubl
         in->win = dw;
         in->part = 0;
     }
-    if (in->at && at - in->at <= WATCH_GAP_SECONDS && in->price > 0)
-        in->part += fabs(log(price / in->price));
+    if (in->at && at - in->at <= WATCH_GAP_SECONDS && in->price > 0) {
+        double r = fabs(log(price / in->price));
+        in->part += r;
+        watch_trail_add(w, in, at, r);
+    } else {
+        watch_trail_evict(w, in, at);
+    }
     in->price = price;
     in->at = at;
 
@@ -300,15 +373,16 @@ int watch_price(struct watch *w, int m, const char *instrument, time_t at, doubl
         mk->win = dw;
         mk->win_max = 0;
     }
-    /* the score: the most active instrument of the market this window,
-     * against its own usual window */
+    /* the score: the most active instrument of the market over the
+     * trailing window, against its own usual window */
     double score = 0;
     const char *top = in->name;
     for (int i = 0; i < w->nin; i++) {
-        const struct watch_instrument *o = &w->in[i];
-        if (o->market != m || o->win != mk->win || o->usual <= 0)
+        struct watch_instrument *o = &w->in[i];
+        if (o->market != m || o->usual <= 0 || o->at <= at - w->window_s)
             continue;
-        double z = o->part / o->usual;
+        watch_trail_evict(w, o, at);
+        double z = o->rsum / o->usual;
         if (z > score) {
             score = z;
             top = o->name;

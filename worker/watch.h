@@ -4,10 +4,13 @@
  * The watch gets price samples (live: every WATCH_SECONDS from DexScreener
  * pairs, TraderMade quotes and Birdeye prices; the replay: each recorded
  * 1-minute bar as it closes) through one function, watch_price(), and
- * keeps, per instrument, the activity of the current clock-aligned window
- * of WATCH_WINDOW_MINUTES (the sum of |log returns| of its samples), and
- * per market a score: the largest of its instruments' activity so far over
- * that instrument's usual window (the geometric mean of its trailing windows).  Its threshold is learned from
+ * keeps, per instrument, its activity over the last WATCH_WINDOW_MINUTES
+ * (the sum of |log returns| of its samples in that trailing window) and
+ * the activity of each clock-aligned window of that length, and per market
+ * a score: the largest of its instruments' trailing activity over that
+ * instrument's usual window (the geometric mean of its past clock windows).
+ * Trailing, so that a burst is seen as soon as it starts, whatever the
+ * clock: a volatile window is usually caught in its first minutes.  Its threshold is learned from
  * the market's own trailing history (WATCH_HISTORY_DAYS): the score a
  * window reaches at its peak, and the threshold is the quantile that
  * WATCH_EVENT_SHARE of those windows reached.  When the score crosses it,
@@ -17,7 +20,8 @@
  * comes after it.
  * Before a market has any history, the watch wakes one decision (a first
  * look) unless a decision looked at the markets since it started; from its
- * first scored window on, the threshold comes from what it has seen.
+ * first scored window on, the threshold comes from what it has seen, at a
+ * higher share of windows while it has less than a week of history.
  *
  * Nothing here does I/O: the worker's loop (worker/watch_live.c) and the
  * replay feed it; the state is saved as JSON (watch_to_json) in batches. */
@@ -33,6 +37,9 @@
 #define WATCH_MAX_INSTRUMENTS 32
 #define WATCH_NAME_MAX 64             /* "dex:" and a Solana (44) or EVM (42) pair address */
 #define WATCH_GAP_SECONDS 900          /* a return across a longer gap is not activity */
+#define WATCH_MIN_INTERVAL 10          /* seconds between samples, at least (WATCH_SECONDS' floor) */
+#define WATCH_RAMP_DAYS 7.0            /* history below which the watch looks more often ... */
+#define WATCH_RAMP_SHARE 0.5           /* ... from this share of windows down to WATCH_EVENT_SHARE */
 
 /* A trailing series of (time, value), oldest dropped past its horizon,
  * with the sum of the logs of its positive values (a geometric mean in O(1)). */
@@ -72,6 +79,12 @@ struct watch_instrument {
     time_t at;                         /* its time */
     time_t win;                        /* the window its activity is for (start) */
     double part;                       /* activity so far in that window */
+    /* the returns of the last window's length (trailing, not clock-aligned):
+     * what the score is made of */
+    double *rr;                        /* |log return| of each sample */
+    time_t *rt;                        /* its time */
+    size_t rcap, rn, rhead;            /* ring: capacity, count, index of the oldest */
+    double rsum;                       /* their sum: the trailing activity */
     double usual;                      /* its usual window's activity: the geometric mean of its
                                         * trailing windows' (positive) activity, 0: unknown */
     struct watch_ring totals;          /* its completed windows' activity */
