@@ -22,6 +22,8 @@
 
 /* A timestamptz column as "2026-11-23T21:50:00.123Z" (NULL stays NULL). */
 #define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+/* ISO-8601 UTC text of a timestamptz expression, for JSON built in SQL */
+#define QUERY_ISO(x) "to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 static const char SQL_SESSION_TIMEOUT[] =
     "SET statement_timeout = '5s'";
@@ -31,7 +33,8 @@ static const char SQL_STATE_WORKER[] =
     "       extract(epoch FROM clock_timestamp() - heartbeat_at), "
     "       " ISO("next_decision_at") ", "
     "       extract(epoch FROM next_decision_at - clock_timestamp()), "
-    "       system_load, market_volatility, sources::text, llm::text, alerts::text, n8n::text, learning::text "
+    "       system_load, market_volatility, sources::text, llm::text, alerts::text, n8n::text, learning::text, "
+    "       catalog::text "
     "  FROM worker_state WHERE id = 1";
 static const char SQL_STATE_LAST[] =
     "SELECT id, " ISO("decided_at") ", mode, intensity, source, reason, status, session, "
@@ -53,16 +56,20 @@ static const char SQL_STATE_COUNTS[] =
     "       count(*) FILTER (WHERE agreement AND decided_at > now() - interval '24 hours'), "
     "       count(*) FILTER (WHERE agreement IS NOT NULL AND decided_at > now() - interval '24 hours') "
     "  FROM decisions WHERE run_id IS NULL GROUP BY mode, source";
+/* Per workflow: the workflows of the catalog in force by name, the others
+ * (removed from it, their history kept) together as QUERY_REMOVED, so
+ * that the label sets stay bounded (at most CATALOG_MAX + 1 workflows). */
+#define QUERY_WF_LABEL "CASE WHEN w.present_in_catalog THEN t.workflow ELSE '" QUERY_REMOVED "' END"
 static const char SQL_STATE_TRIGGERS[] =
-    "SELECT t.workflow, t.status, count(*), sum(greatest(t.attempts - 1, 0)) "
-    "  FROM triggers t JOIN decisions d ON d.id = t.decision_id "
+    "SELECT " QUERY_WF_LABEL ", t.status, count(*), sum(greatest(t.attempts - 1, 0)) "
+    "  FROM triggers t JOIN decisions d ON d.id = t.decision_id JOIN workflows w ON w.name = t.workflow "
     " WHERE d.run_id IS NULL "
-    " GROUP BY t.workflow, t.status ORDER BY t.workflow, t.status LIMIT 128";
+    " GROUP BY 1, 2 ORDER BY 1, 2 LIMIT " QUERY_STR(QUERY_MAX_TRIGGER_GROUPS);
 static const char SQL_STATE_OUTCOMES[] =
-    "SELECT t.workflow, t.outcome, count(*) "
-    "  FROM triggers t JOIN decisions d ON d.id = t.decision_id "
+    "SELECT " QUERY_WF_LABEL ", t.outcome, count(*) "
+    "  FROM triggers t JOIN decisions d ON d.id = t.decision_id JOIN workflows w ON w.name = t.workflow "
     " WHERE d.run_id IS NULL AND t.outcome IS NOT NULL "
-    " GROUP BY t.workflow, t.outcome ORDER BY t.workflow, t.outcome LIMIT 64";
+    " GROUP BY 1, 2 ORDER BY 1, 2 LIMIT " QUERY_STR(QUERY_MAX_TRIGGER_GROUPS);
 /* The latency FILTERs are the bounds of query_llm_bucket_ms, in order. */
 static const char SQL_STATE_LLM[] =
     "SELECT provider, outcome, count(*), sum(prompt_tokens), sum(completion_tokens), "
@@ -91,11 +98,14 @@ static const char SQL_STATE_EXEC[] =
     " WHERE d.run_id IS NULL AND (t.duration_ms IS NOT NULL OR t.result_at IS NOT NULL)";
 static const char SQL_STATE_RESULTS[] =
     "SELECT status, count(*) FROM results GROUP BY status ORDER BY status LIMIT 8";
+/* the workflows of the catalog in force, in its order, with their state */
 static const char SQL_WF_STATES[] =
-    "SELECT workflow, available, " ISO("unavailable_since") ", unavailable_reason, circuit, "
-    "       consecutive_failures, " ISO("open_until") ", circuit_opens, concurrency, running, "
-    "       n8n_id, n8n_name, n8n_active, " ISO("n8n_seen_at") " "
-    "  FROM workflow_state";
+    "SELECT w.name, s.workflow IS NOT NULL, coalesce(s.available, true), " ISO("s.unavailable_since") ", "
+    "       s.unavailable_reason, coalesce(s.circuit, 'closed'), coalesce(s.consecutive_failures, 0), "
+    "       " ISO("s.open_until") ", coalesce(s.circuit_opens, 0), coalesce(s.concurrency, w.concurrency), "
+    "       coalesce(s.running, 0), s.n8n_id, s.n8n_name, s.n8n_active, " ISO("s.n8n_seen_at") " "
+    "  FROM workflows w LEFT JOIN workflow_state s ON s.workflow = w.name "
+    " WHERE w.present_in_catalog ORDER BY w.catalog_order, w.name LIMIT " QUERY_STR(CATALOG_MAX);
 static const char SQL_RECORD_RESULT[] =
     "SELECT verdict, coalesce(result_id, 0), coalesce(trigger_outcome, ''), coalesce(mismatch, '') "
     "  FROM record_result($1::bigint, $2, $3::bigint, $4, $5, $6, $7::int, $8::int, $9, $10::jsonb)";
@@ -132,23 +142,54 @@ static const char SQL_DECISION_TRIGGERS[] =
     "       last_error_kind, " ISO("result_at") ", execution_status "
     "  FROM triggers WHERE decision_id = ANY($1::bigint[]) "
     " ORDER BY decision_id DESC, id";
+/* /workflows/available, built by name in SQL: the present catalog
+ * workflows (sql/008_catalog.sql) in catalog order with their state, last
+ * run and 24-hour counts, the removed ones, and worker_state's catalog,
+ * n8n and learning documents. */
+#define QUERY_WF_STATE_JSON \
+    "'available', coalesce(s.available, true) AND s.n8n_active IS DISTINCT FROM false, " \
+    "'unavailable_since', " QUERY_ISO("s.unavailable_since") ", " \
+    "'unavailable_reason', CASE WHEN NOT coalesce(s.available, true) THEN s.unavailable_reason " \
+    "                           WHEN s.n8n_active IS NOT DISTINCT FROM false " \
+    "                           THEN CASE WHEN s.n8n_id IS NULL THEN 'not found in n8n' ELSE 'inactive in n8n' END END, " \
+    "'circuit', coalesce(s.circuit, 'closed'), 'consecutive_failures', coalesce(s.consecutive_failures, 0), " \
+    "'open_until', " QUERY_ISO("s.open_until") ", 'circuit_opens', coalesce(s.circuit_opens, 0), " \
+    "'concurrency', coalesce(s.concurrency, w.concurrency), 'running', coalesce(s.running, 0), " \
+    "'n8n', CASE WHEN s.n8n_seen_at IS NOT NULL THEN jsonb_build_object('id', s.n8n_id, 'name', s.n8n_name, " \
+    "       'active', s.n8n_active, 'seen_at', " QUERY_ISO("s.n8n_seen_at") ") END, " \
+    "'n8n_status', CASE WHEN s.n8n_seen_at IS NULL THEN 'unknown' WHEN s.n8n_id IS NULL THEN 'missing' " \
+    "                   WHEN s.n8n_active THEN 'active' ELSE 'inactive' END, "
 static const char SQL_WORKFLOWS[] =
-    "SELECT w.name, l.id, l.decision_id, l.status, l.http_status, " ISO("l.at") ", "
-    "       coalesce(c.runs, 0), coalesce(c.sent, 0), "
-    "       (SELECT dry_run FROM worker_state WHERE id = 1), "
-    "       l.execution_id, l.outcome, l.opportunities, (SELECT n8n::text FROM worker_state WHERE id = 1) "
-    "  FROM unnest($1::text[]) WITH ORDINALITY AS w(name, ord) "
-    "  LEFT JOIN LATERAL (SELECT t.id, t.decision_id, t.status, t.http_status, "
-    "                            t.execution_id, t.outcome, t.opportunities, "
-    "                            coalesce(t.finished_at, t.started_at, t.created_at) AS at "
-    "                       FROM triggers t JOIN decisions d ON d.id = t.decision_id "
-    "                      WHERE t.workflow = w.name AND d.run_id IS NULL "
-    "                      ORDER BY t.id DESC LIMIT 1) l ON true "
-    "  LEFT JOIN (SELECT t.workflow, count(*) AS runs, count(*) FILTER (WHERE t.status = 'sent') AS sent "
-    "               FROM triggers t JOIN decisions d ON d.id = t.decision_id "
-    "              WHERE t.created_at > now() - interval '24 hours' AND d.run_id IS NULL "
-    "              GROUP BY t.workflow) c ON c.workflow = w.name "
-    " ORDER BY w.ord";
+    "WITH c AS (SELECT t.workflow, count(*) AS runs, count(*) FILTER (WHERE t.status = 'sent') AS sent "
+    "             FROM triggers t JOIN decisions d ON d.id = t.decision_id "
+    "            WHERE t.created_at > now() - interval '24 hours' AND d.run_id IS NULL "
+    "            GROUP BY t.workflow), "
+    "     ws AS (SELECT dry_run, catalog, n8n, learning FROM worker_state WHERE id = 1) "
+    "SELECT jsonb_build_object("
+    "  'dry_run', coalesce((SELECT dry_run FROM ws), true), "
+    "  'catalog', (SELECT catalog FROM ws), "
+    "  'n8n', (SELECT n8n - 'workflows' - 'discovered' FROM ws), "
+    "  'discovered', coalesce((SELECT n8n->'discovered' FROM ws), '[]'::jsonb), "
+    "  'workflows', coalesce((SELECT jsonb_agg(jsonb_build_object("
+    "      'name', w.name, 'path', w.name, 'title', w.title, 'market', w.market, 'intensity', w.intensity, "
+    "      'sessions', to_jsonb(w.sessions), 'needs', to_jsonb(w.needs), 'enabled', w.enabled, "
+    "      'parameters', w.parameters, 'cost', w.cost, 'min_interval_seconds', w.min_interval_seconds, "
+    "      'max_runs_per_day', w.max_runs_per_day, 'expects_result', w.expects_result, "
+    "      'timeout_seconds', w.timeout_seconds, 'claims', w.claims, " QUERY_WF_STATE_JSON
+    "      'learned', (SELECT learning->'workflows'->w.name FROM ws), "
+    "      'last_run', (SELECT jsonb_build_object('trigger_id', t.id, 'decision_id', t.decision_id, "
+    "                          'status', t.status, 'http_status', t.http_status, "
+    "                          'at', " QUERY_ISO("coalesce(t.finished_at, t.started_at, t.created_at)") ", "
+    "                          'execution_id', t.execution_id, 'outcome', t.outcome, 'opportunities', t.opportunities) "
+    "                     FROM triggers t JOIN decisions d ON d.id = t.decision_id "
+    "                    WHERE t.workflow = w.name AND d.run_id IS NULL ORDER BY t.id DESC LIMIT 1), "
+    "      'runs_24h', coalesce(c.runs, 0), 'succeeded_24h', coalesce(c.sent, 0)) ORDER BY w.catalog_order) "
+    "    FROM workflows w LEFT JOIN workflow_state s ON s.workflow = w.name LEFT JOIN c ON c.workflow = w.name "
+    "   WHERE w.present_in_catalog), '[]'::jsonb), "
+    "  'removed', coalesce((SELECT jsonb_agg(jsonb_build_object('name', r.name, 'title', r.title, "
+    "      'market', r.market, 'last_seen', " QUERY_ISO("r.last_seen") ") ORDER BY r.last_seen DESC) "
+    "    FROM (SELECT * FROM workflows WHERE NOT present_in_catalog ORDER BY last_seen DESC LIMIT 50) r), "
+    "    '[]'::jsonb))::text";
 static const char SQL_CONTROL_INSERT[] =
     "INSERT INTO control_commands (command, requested_by) VALUES ($1, $2) "
     "RETURNING id, " ISO("requested_at");
@@ -316,6 +357,10 @@ void query_state_clear(struct query_state *st)
     json_object_put(st->n8n);
     json_object_put(st->learning);
     json_object_put(st->leader);
+    json_object_put(st->catalog);
+    free(st->trig);
+    free(st->out);
+    free(st->wf);
     memset(st, 0, sizeof *st);
 }
 
@@ -410,15 +455,17 @@ static int query_state_worker(PGconn *c, struct query_state *st)
         st->alerts = query_jobject(r, 0, 14);
         st->n8n = query_jobject(r, 0, 15);
         st->learning = query_jobject(r, 0, 16);
+        st->catalog = query_jobject(r, 0, 17);
     } else {
         st->sources = json_object_new_object();
         st->llm = json_object_new_object();
         st->alerts = json_object_new_object();
         st->n8n = json_object_new_object();
         st->learning = json_object_new_object();
+        st->catalog = json_object_new_object();
     }
     PQclear(r);
-    if (!st->sources || !st->llm || !st->alerts || !st->n8n || !st->learning)
+    if (!st->sources || !st->llm || !st->alerts || !st->n8n || !st->learning || !st->catalog)
         return -1;
     query_sources_flatten(st);
     query_llm_flatten(st);
@@ -487,13 +534,15 @@ static int query_state_counts(PGconn *c, struct query_state *st)
 }
 
 /* Trigger counts per workflow and status, and per workflow and
- * execution outcome.  Returns 0 or -1. */
+ * execution outcome, into arrays of their own.  Returns 0 or -1. */
 static int query_state_triggers(PGconn *c, struct query_state *st)
 {
     PGresult *r = query_run(c, "state_triggers", SQL_STATE_TRIGGERS, 0, NULL);
     if (!r)
         return -1;
-    for (int i = 0; i < PQntuples(r) && st->ntrig < QUERY_MAX_TRIGGER_GROUPS; i++) {
+    int n = PQntuples(r);
+    st->trig = calloc(n ? (size_t)n : 1, sizeof *st->trig);
+    for (int i = 0; st->trig && i < n; i++) {
         struct query_trigger_group *g = &st->trig[st->ntrig++];
         query_copy(g->workflow, sizeof g->workflow, r, i, 0);
         query_copy(g->status, sizeof g->status, r, i, 1);
@@ -501,16 +550,20 @@ static int query_state_triggers(PGconn *c, struct query_state *st)
         g->retries = query_ll(r, i, 3);
     }
     PQclear(r);
+    if (!st->trig)
+        return -1;
     r = query_run(c, "state_outcomes", SQL_STATE_OUTCOMES, 0, NULL);
     if (!r)
         return -1;
-    for (int i = 0; i < PQntuples(r) && st->nout < (int)(sizeof st->out / sizeof st->out[0]); i++) {
+    n = PQntuples(r);
+    st->out = calloc(n ? (size_t)n : 1, sizeof *st->out);
+    for (int i = 0; st->out && i < n; i++) {
         query_copy(st->out[st->nout].workflow, sizeof st->out[0].workflow, r, i, 0);
         query_copy(st->out[st->nout].outcome, sizeof st->out[0].outcome, r, i, 1);
         st->out[st->nout++].n = query_ll(r, i, 2);
     }
     PQclear(r);
-    return 0;
+    return st->out ? 0 : -1;
 }
 
 /* LLM calls by provider and outcome, and live decisions by LLM outcome.
@@ -546,41 +599,38 @@ static int query_state_llm(PGconn *c, struct query_state *st)
     return 0;
 }
 
-/* workflow_state into wf[catalog index] (rows not present stay zeroed)
- * and each workflow's retries from st (NULL: 0).  Returns 0 or -1. */
-static int query_wf_states(PGconn *c, struct query_wf_state wf[WF_COUNT], const struct query_state *st)
+/* The catalog's workflows with their workflow_state rows into st->wf (in
+ * catalog order), and each one's retries from st->trig.  Returns 0 or -1. */
+static int query_wf_states(PGconn *c, struct query_state *st)
 {
-    memset(wf, 0, sizeof *wf * WF_COUNT);
     PGresult *r = query_run(c, "wf_states", SQL_WF_STATES, 0, NULL);
     if (!r)
         return -1;
-    for (int i = 0; i < PQntuples(r); i++) {
-        int w = catalog_workflow_parse(PQgetvalue(r, i, 0));
-        if (w < 0)
-            continue;
-        struct query_wf_state *q = &wf[w];
-        q->present = 1;
-        q->available = query_bool(r, i, 1);
-        query_copy(q->unavailable_since, sizeof q->unavailable_since, r, i, 2);
-        query_copy(q->unavailable_reason, sizeof q->unavailable_reason, r, i, 3);
-        query_copy(q->circuit, sizeof q->circuit, r, i, 4);
-        q->consecutive_failures = query_ll(r, i, 5);
-        query_copy(q->open_until, sizeof q->open_until, r, i, 6);
-        q->circuit_opens = query_ll(r, i, 7);
-        query_copy(q->concurrency, sizeof q->concurrency, r, i, 8);
-        q->running = query_ll(r, i, 9);
-        query_copy(q->n8n_id, sizeof q->n8n_id, r, i, 10);
-        query_copy(q->n8n_name, sizeof q->n8n_name, r, i, 11);
-        q->n8n_active = PQgetisnull(r, i, 12) ? -1 : query_bool(r, i, 12);
-        query_copy(q->n8n_seen_at, sizeof q->n8n_seen_at, r, i, 13);
+    int n = PQntuples(r);
+    st->wf = calloc(n ? (size_t)n : 1, sizeof *st->wf);
+    for (int i = 0; st->wf && i < n; i++) {
+        struct query_wf_state *q = &st->wf[st->nwf++];
+        query_copy(q->workflow, sizeof q->workflow, r, i, 0);
+        q->present = query_bool(r, i, 1);
+        q->available = query_bool(r, i, 2);
+        query_copy(q->unavailable_since, sizeof q->unavailable_since, r, i, 3);
+        query_copy(q->unavailable_reason, sizeof q->unavailable_reason, r, i, 4);
+        query_copy(q->circuit, sizeof q->circuit, r, i, 5);
+        q->consecutive_failures = query_ll(r, i, 6);
+        query_copy(q->open_until, sizeof q->open_until, r, i, 7);
+        q->circuit_opens = query_ll(r, i, 8);
+        query_copy(q->concurrency, sizeof q->concurrency, r, i, 9);
+        q->running = query_ll(r, i, 10);
+        query_copy(q->n8n_id, sizeof q->n8n_id, r, i, 11);
+        query_copy(q->n8n_name, sizeof q->n8n_name, r, i, 12);
+        q->n8n_active = PQgetisnull(r, i, 13) ? -1 : query_bool(r, i, 13);
+        query_copy(q->n8n_seen_at, sizeof q->n8n_seen_at, r, i, 14);
+        for (int k = 0; k < st->ntrig; k++)
+            if (strcmp(st->trig[k].workflow, q->workflow) == 0)
+                q->retries += st->trig[k].retries;
     }
     PQclear(r);
-    for (int i = 0; st && i < st->ntrig; i++) {
-        int w = catalog_workflow_parse(st->trig[i].workflow);
-        if (w >= 0)
-            wf[w].retries += st->trig[i].retries;
-    }
-    return 0;
+    return st->wf ? 0 : -1;
 }
 
 /* Execution durations, reported opportunities and results by status.
@@ -611,8 +661,6 @@ static int query_state_exec(PGconn *c, struct query_state *st)
     return 0;
 }
 
-/* ISO-8601 UTC text of a timestamptz expression, for JSON built in SQL */
-#define QUERY_ISO(x) "to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 /* The leader, the standbys (heard from within a minute) and the missed
  * decisions, as one JSON object built by name (sql/006_leader.sql). */
 static const char SQL_STATE_LEADER[] =
@@ -652,7 +700,7 @@ int query_state(PGconn *c, struct query_state *st)
     memset(st, 0, sizeof *st);
     if (query_state_worker(c, st) < 0 || query_state_last(c, st) < 0 || query_state_leader(c, st) < 0 ||
         query_state_counts(c, st) < 0 || query_state_triggers(c, st) < 0 || query_state_llm(c, st) < 0 ||
-        query_wf_states(c, st->wf, st) < 0 || query_state_exec(c, st) < 0) {
+        query_wf_states(c, st) < 0 || query_state_exec(c, st) < 0) {
         query_state_clear(st);
         return -1;
     }
@@ -951,57 +999,16 @@ done:
     return rc;
 }
 
-int query_workflows(PGconn *c, struct query_workflow out[WF_COUNT], struct query_wf_state wf[WF_COUNT],
-                    int *dry_run, json_object **n8n)
+int query_workflows(PGconn *c, json_object **doc)
 {
-    *n8n = NULL;
-    char names[WF_COUNT * 48 + 4];
-    size_t len = 0;
-
-    names[len++] = '{';
-    for (int w = 0; w < WF_COUNT; w++) {
-        int k = snprintf(names + len, sizeof names - len, "%s%s", w ? "," : "", catalog_workflow(w)->path);
-        if (k < 0 || (size_t)k >= sizeof names - len)
-            return -1;
-        len += (size_t)k;
-    }
-    names[len++] = '}';
-    names[len] = '\0';
-
-    const char *vals[1] = { names };
-    PGresult *r = query_run(c, "workflows", SQL_WORKFLOWS, 1, vals);
+    *doc = NULL;
+    PGresult *r = query_run(c, "workflows", SQL_WORKFLOWS, 0, NULL);
     if (!r)
         return -1;
-    memset(out, 0, sizeof *out * WF_COUNT);
-    *dry_run = 0;
-    for (int i = 0; i < PQntuples(r); i++) {
-        int w = catalog_workflow_parse(PQgetvalue(r, i, 0));
-        if (w < 0)
-            continue;
-        struct query_workflow *q = &out[w];
-        q->last_trigger_id = query_ll(r, i, 1);
-        q->last_decision_id = query_ll(r, i, 2);
-        query_copy(q->last_status, sizeof q->last_status, r, i, 3);
-        q->last_http_status = (long)query_ll(r, i, 4);
-        query_copy(q->last_at, sizeof q->last_at, r, i, 5);
-        q->runs_24h = query_ll(r, i, 6);
-        q->succeeded_24h = query_ll(r, i, 7);
-        *dry_run = query_bool(r, i, 8);
-        query_copy(q->last_execution_id, sizeof q->last_execution_id, r, i, 9);
-        query_copy(q->last_outcome, sizeof q->last_outcome, r, i, 10);
-        q->last_opportunities = PQgetisnull(r, i, 11) ? -1 : query_ll(r, i, 11);
-        if (!*n8n)
-            *n8n = query_jobject(r, i, 12);
-    }
+    if (PQntuples(r) == 1)
+        *doc = query_jobject(r, 0, 0);
     PQclear(r);
-    if (!*n8n)
-        *n8n = json_object_new_object();
-    if (!*n8n || query_wf_states(c, wf, NULL) < 0) {
-        json_object_put(*n8n);
-        *n8n = NULL;
-        return -1;
-    }
-    return 0;
+    return *doc ? 0 : -1;
 }
 
 int query_record_result(PGconn *c, const struct results_in *in, const char *body_text, struct query_result_rec *out)
@@ -1012,7 +1019,7 @@ int query_record_result(PGconn *c, const struct results_in *in, const char *body
     snprintf(did, sizeof did, "%lld", in->decision_id);
     snprintf(opp, sizeof opp, "%ld", in->opportunities);
     snprintf(dur, sizeof dur, "%lld", in->duration_ms);
-    const char *vals[10] = { tid, in->idempotency_key, did, catalog_workflow(in->workflow)->path, in->execution_id,
+    const char *vals[10] = { tid, in->idempotency_key, did, in->workflow, in->execution_id,
                              in->success ? "success" : "error", opp, dur, in->error, body_text };
     PGresult *r = query_run(c, "record_result", SQL_RECORD_RESULT, 10, vals);
     if (!r)

@@ -22,7 +22,10 @@
  * point: a decision under way is abandoned before it records anything,
  * webhooks in flight get up to a second to answer (the others stay
  * 'sending' for the next leader to reconcile), the lease is released so a
- * standby takes over at once.  SIGHUP is logged and otherwise ignored. */
+ * standby takes over at once.  SIGHUP reloads the workflow catalog
+ * (CATALOG_FILE) between decisions, as the control command reload_catalog
+ * does (worker/catalog_live.c); the logs go to stderr, so there is no log
+ * file to reopen. */
 #include "config.h"
 
 #include <errno.h>
@@ -36,6 +39,7 @@
 
 #include "alert.h"
 #include "catalog.h"
+#include "catalog_live.h"
 #include "cfg.h"
 #include "cycle.h"
 #include "db.h"
@@ -48,6 +52,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "store.h"
+#include "usage.h"
 
 #define WORKER_RETRY_SECONDS 30
 #define WORKER_PRUNE_SECONDS 3600
@@ -72,6 +77,10 @@ struct worker {
     struct follow follow;
     struct outbox outbox;
     struct deliver_transport transport;
+    struct catalog_live catalog;
+    struct usage usage;
+    int reload_due;               /* SIGHUP: reload the catalog between decisions */
+    long long reload_cmd;         /* the newest reload_catalog command accepted and not done (0: none) */
     int dry_run;
     int running;                  /* worker_state.running (start/stop) */
     time_t next_at;               /* the next decision */
@@ -91,11 +100,12 @@ struct worker {
 static void worker_usage(FILE *out)
 {
     fprintf(out,
-            "usage: orch-worker [--once]\n"
+            "usage: orch-worker [--once | --check-catalog FILE]\n"
             "  The orchestrator's decision worker.  Configuration comes from the\n"
             "  environment (see env.example); logs are JSON lines on stderr.\n"
-            "  --once     wait to be leader, run one decision cycle and exit\n"
-            "  --version  print the version\n");
+            "  --once                wait to be leader, run one decision cycle and exit\n"
+            "  --check-catalog FILE  validate a workflow catalog, print the verdict and exit (0 valid, 1 not)\n"
+            "  --version             print the version\n");
 }
 
 /* ---- signals --------------------------------------------------------------------- */
@@ -111,7 +121,8 @@ static int worker_signals(struct worker *w)
             w->stop = 1;
             w->abandon = 1;
         } else if (si.ssi_signo == SIGHUP) {
-            log_event(LOG_INFO, "worker.sighup", "s:detail", "nothing to reload");
+            log_event(LOG_INFO, "worker.sighup", "s:detail", "reloading the catalog");
+            w->reload_due = 1;
         }
     }
     return w->stop;
@@ -192,35 +203,39 @@ static int worker_fenced(struct worker *w)
     return 1;
 }
 
-/* The workflows whose keys are claimed when they start (WORKFLOW_CLAIMS,
- * and only with ORCH_RESULTS_TOKEN: the claim is authenticated with it). */
+/* Nonzero when spec (WORKFLOW_CLAIMS: comma-separated names) names name. */
+static int worker_claims_listed(const char *spec, const char *name)
+{
+    size_t len = strlen(name);
+    for (const char *p = spec; *p;) {
+        size_t k = strcspn(p, ",");
+        const char *s = p;
+        size_t m = k;
+        while (m && *s == ' ') { s++; m--; }
+        while (m && s[m - 1] == ' ')
+            m--;
+        if (m == len && strncmp(s, name, len) == 0)
+            return 1;
+        p += k + (p[k] == ',');
+    }
+    return 0;
+}
+
+/* The workflows whose keys are claimed when they start: the catalog
+ * entries with "claims" true, unless WORKFLOW_CLAIMS overrides it ("all",
+ * "none" or names); only with ORCH_RESULTS_TOKEN, which authenticates the
+ * claim.  out has room for CATALOG_MAX.  Returns how many. */
 static int worker_claiming(const struct cfg *c, const char **out)
 {
     int n = 0;
-    if (!c->results_token || !*c->results_token || strcmp(c->workflow_claims, "none") == 0)
+    const char *spec = c->workflow_claims;
+    if (!c->results_token || !*c->results_token || strcmp(spec, "none") == 0)
         return 0;
-    int all = strcmp(c->workflow_claims, "all") == 0;
-    for (int wf = 0; wf < WF_COUNT; wf++) {
-        const char *path = catalog_workflow(wf)->path;
-        if (all) {
-            out[n++] = path;
-            continue;
-        }
-        /* a comma-separated list of paths */
-        size_t len = strlen(path);
-        for (const char *p = c->workflow_claims; *p;) {
-            size_t k = strcspn(p, ",");
-            const char *s = p;
-            size_t m = k;
-            while (m && *s == ' ') { s++; m--; }
-            while (m && s[m - 1] == ' ')
-                m--;
-            if (m == len && strncmp(s, path, len) == 0) {
-                out[n++] = path;
-                break;
-            }
-            p += k + (p[k] == ',');
-        }
+    for (int k = 0; k < catalog_present() && n < CATALOG_MAX; k++) {
+        const struct catalog_wf *wf = catalog_workflow(catalog_ordered(k));
+        int claims = !*spec ? wf->claims : strcmp(spec, "all") == 0 || worker_claims_listed(spec, wf->name);
+        if (claims)
+            out[n++] = wf->name;
     }
     return n;
 }
@@ -233,7 +248,7 @@ static int worker_take_over(struct worker *w, const struct store_lease *seen)
     FAULT("takeover.start");
     if (store_worker_start(w->db, w->dry_run, &w->running, &w->next_at) < 0)
         return -1;
-    const char *claiming[WF_COUNT];
+    const char *claiming[CATALOG_MAX];
     int nclaiming = worker_claiming(c, claiming);
     struct store_recovery rec;
     if (store_takeover_recover(w->db, claiming, nclaiming, c->outbox_max_age_seconds, &rec) < 0)
@@ -247,7 +262,14 @@ static int worker_take_over(struct worker *w, const struct store_lease *seen)
     if (rec.running || rec.retrying)
         log_event(LOG_INFO, "worker.reconciling", "i:executions_running i:retries_scheduled s:detail",
                   rec.running, rec.retrying, "executions left running are followed again; retries go on");
+    /* the catalog in force is this leader's: into the workflows table first
+     * (the policies and the triggers refer to its rows) */
+    if (catalog_live_sync(&w->catalog, w->db, 1, 0, NULL, NULL) < 0)
+        return -1;
     if (w->cycle.deliver && deliver_load(&w->deliver, w->db) < 0)
+        return -1;
+    long runs = store_usage_load(w->db, &w->usage);
+    if (runs < 0)
         return -1;
     learn_init(&w->learn, c);
     char *saved = NULL;
@@ -285,8 +307,8 @@ static int worker_take_over(struct worker *w, const struct store_lease *seen)
                  seen->holder, seen->why, seen->renewed_age_s);
         alert_leader_changed(&w->alert, detail);
     }
-    /* the force commands a previous leader accepted are this one's to answer */
-    if (store_forces_pending(w->db, &w->force_upto) < 0)
+    /* the force and reload commands a previous leader accepted are this one's to answer */
+    if (store_forces_pending(w->db, &w->force_upto) < 0 || store_reloads_pending(w->db, &w->reload_cmd) < 0)
         return -1;
     w->force_done = 0;
     w->force_failures = 0;
@@ -397,6 +419,14 @@ static int worker_commands_once(struct worker *w)
     long long accept[STORE_MAX_COMMANDS];
     int naccept = 0;
     for (int i = 0; i < n; i++) {
+        if (cmds[i].cmd == STORE_CMD_RELOAD) {
+            /* done between decisions (worker_reload), in the transaction that records what it did */
+            if (cmds[i].id > w->reload_cmd)
+                w->reload_cmd = cmds[i].id;
+            accept[naccept++] = cmds[i].id;
+            log_event(LOG_INFO, "control.accepted", "i:command_id s:command", cmds[i].id, "reload_catalog");
+            continue;
+        }
         if (cmds[i].cmd == STORE_CMD_FORCE) {
             /* answered by the next decision, with every force accepted before it */
             if (cmds[i].id > w->force_upto)
@@ -560,6 +590,39 @@ static int worker_save_alerts(struct worker *w)
     return 0;
 }
 
+/* Reload the catalog (SIGHUP, or the reload_catalog commands up to
+ * w->reload_cmd): put a valid file in force, or keep the running catalog
+ * and say why (log, alert, worker_state.catalog); as leader, write it and
+ * close the commands in one transaction.  Never inside a decision.
+ * Returns 0, or -1 on a database error (the commands stay pending and the
+ * reload is done again). */
+static int worker_reload(struct worker *w)
+{
+    long long cmd = w->reload_cmd;
+    char msg[CATALOG_FILE_ERR_MAX + 64];
+    int ok = catalog_live_reload(&w->catalog, time(NULL), cmd ? "command" : "sighup", msg, sizeof msg) == 0;
+    w->reload_due = 0;
+    if (ok) {
+        char err[300];
+        if (deliver_catalog(&w->deliver, 0, err, sizeof err) < 0)
+            log_event(LOG_WARN, "catalog.policies", "s:error", err);
+        follow_resync(&w->follow);
+    } else {
+        alert_catalog_invalid(&w->alert, msg);
+    }
+    if (lease_leader(&w->lease) && worker_db_ok(w)) {
+        if (catalog_live_sync(&w->catalog, w->db, ok, cmd, ok ? "done" : "failed", msg) < 0)
+            return -1;
+        if (ok && w->cycle.deliver && deliver_publish_policies(&w->deliver, w->db) < 0)
+            return -1;
+        if (cmd)
+            log_event(LOG_INFO, "control.applied", "i:command_id s:command s:status s:result", cmd, "reload_catalog",
+                      ok ? "done" : "failed", msg);
+    }
+    w->reload_cmd = 0;
+    return 0;
+}
+
 /* The leader's turn of the loop.  Returns 0, or -1 on a database error. */
 static int worker_lead(struct worker *w)
 {
@@ -574,6 +637,8 @@ static int worker_lead(struct worker *w)
         return -1;
     if (!lease_leader(&w->lease))
         return 0;
+    if ((w->reload_due || w->reload_cmd) && worker_reload(w) < 0)
+        return -1;
     if (worker_follow(w, time(NULL)) < 0)
         return -1;
     time_t now = time(NULL);
@@ -614,7 +679,8 @@ static long worker_wait_ms(struct worker *w)
         for (int i = 0; i < 3; i++)
             if (dues[i] && (dues[i] - now) * 1000 < ms)
                 ms = dues[i] <= now ? 0 : (long)(dues[i] - now) * 1000;
-        if (worker_forced(w) || w->commands_due || w->claims_due || outbox_next(&w->outbox))
+        if (worker_forced(w) || w->commands_due || w->claims_due || w->reload_cmd || w->reload_due ||
+            outbox_next(&w->outbox))
             ms = 0;
     }
     if (alert_queued(&w->alert) > 0 && ms > 1000)
@@ -660,12 +726,32 @@ static int worker_finish(struct worker *w, int rc, long answers_ms)
     return rc;
 }
 
+/* --check-catalog: validate the catalog at path.  Returns the exit status. */
+static int worker_check_catalog(const char *path)
+{
+    struct catalog_file *f = malloc(sizeof *f);
+    char err[CATALOG_FILE_ERR_MAX];
+    if (!f) {
+        fprintf(stderr, "orch-worker: out of memory\n");
+        return 1;
+    }
+    int rc = catalog_file_load(path, time(NULL), f, err, sizeof err);
+    if (rc == 0)
+        printf("%s: valid: %d workflows, sha256 %s\n", path, f->cat.n, f->hash);
+    else
+        fprintf(stderr, "%s\n", err);
+    free(f);
+    return rc == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     int once = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--once") == 0) {
             once = 1;
+        } else if (strcmp(argv[i], "--check-catalog") == 0 && i + 1 < argc) {
+            return worker_check_catalog(argv[i + 1]);
         } else if (strcmp(argv[i], "--version") == 0) {
 #ifdef ORCH_FAULT_INJECTION
             printf("orch-worker %s (fault-injection)\n", PACKAGE_VERSION);
@@ -715,6 +801,16 @@ int main(int argc, char **argv)
     }
 
     int rc = 1;
+    if (catalog_live_start(&w.catalog, &cfg, time(NULL), err, sizeof err) < 0) {
+        fprintf(stderr, "orch-worker: catalog error (CATALOG_FILE): %s\n", err);
+        log_event(LOG_ERROR, "worker.fatal", "s:error", err);
+        goto out_catalog;
+    }
+    if (usage_init(&w.usage) < 0) {
+        log_event(LOG_ERROR, "worker.fatal", "s:error", "out of memory");
+        goto out_catalog;
+    }
+    w.cycle.usage = &w.usage;
     w.cycle.cfg = &cfg;
     llm_init(&w.cycle.llm, &cfg);
     if (llm_configured(&w.cycle.llm)) {
@@ -814,6 +910,8 @@ int main(int argc, char **argv)
             decided_once = worker_decide(&w) != 0;
             break;
         }
+        if (w.reload_due && !lease_leader(&w.lease))
+            (void)worker_reload(&w);      /* a standby: in memory; written when it leads */
         if (lease_leader(&w.lease) && worker_lead(&w) < 0) {
             if (!worker_fenced(&w) && worker_db_ok(&w))
                 log_event(LOG_WARN, "worker.turn_failed", "s:detail", "a statement failed: trying again");
@@ -839,6 +937,8 @@ out_alert:
     alert_free(&w.alert);
 out_prompt:
     prompt_free(&w.cycle.prompt);
+out_catalog:
+    usage_free(&w.usage);
     if (w.sigfd >= 0)
         close(w.sigfd);
     http_global_cleanup();

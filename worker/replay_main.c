@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "catalog_live.h"
 #include "cfg.h"
 #include "cycle.h"
 #include "db.h"
@@ -21,6 +22,7 @@
 #include "log.h"
 #include "replay.h"
 #include "store.h"
+#include "usage.h"
 
 static void replay_usage(FILE *out)
 {
@@ -143,7 +145,10 @@ int main(int argc, char **argv)
     memset(&r, 0, sizeof r);
     struct cycle_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
-    struct learn learn;
+    static struct learn learn;
+    static struct catalog_live catalog;
+    struct usage usage;
+    memset(&usage, 0, sizeof usage);
     struct replay_score sc;
     json_object *score_json = NULL, *files_json = json_object_new_array(), *params = json_object_new_object();
     char *svg = NULL;
@@ -151,6 +156,13 @@ int main(int argc, char **argv)
     long long run_id = 0;
     struct timespec t0, t1, t2, t3;
     if (!cfg.n8n_base_url)
+        goto out;
+    /* the simulated workflows are the catalog's */
+    if (catalog_live_start(&catalog, &cfg, time(NULL), err, sizeof err) < 0) {
+        fprintf(stderr, "orch-replay: catalog error (CATALOG_FILE): %s\n", err);
+        goto out;
+    }
+    if (usage_init(&usage) < 0)
         goto out;
     if (use_llm && http_global_init() < 0) {
         fprintf(stderr, "orch-replay: libcurl initialisation failed\n");
@@ -211,10 +223,16 @@ int main(int argc, char **argv)
     json_object_object_add(params, "decision_min_seconds", json_object_new_int64(cfg.decision_min_seconds));
     json_object_object_add(params, "decision_max_seconds", json_object_new_int64(cfg.decision_max_seconds));
     json_object_object_add(params, "llm", json_object_new_boolean(use_llm));
+    json_object *cat = json_object_new_object();
+    json_object_object_add(cat, "file", json_object_new_string(catalog.path));
+    json_object_object_add(cat, "hash", json_object_new_string(catalog.hash));
+    json_object_object_add(cat, "workflows", json_object_new_int(catalog.workflows));
+    json_object_object_add(params, "catalog", cat);
 
     learn_init(&learn, &cfg);
     ctx.cfg = &cfg;
     ctx.learn = &learn;
+    ctx.usage = &usage;
     char scope[32] = "";
     if (use_llm) {
         llm_init(&ctx.llm, &cfg);
@@ -237,6 +255,15 @@ int main(int argc, char **argv)
                                json_object_to_json_string_ext(files_json, JSON_C_TO_STRING_PLAIN), r.from, r.to,
                                &run_id) < 0) {
             fprintf(stderr, "orch-replay: cannot record the run (is sql/003_learning.sql applied?)\n");
+            goto out;
+        }
+        /* the triggers name the catalog's workflows: their rows must exist
+         * (added not present: the live catalog is the worker's) */
+        char *entries = catalog_live_entries();
+        int ok = entries && store_catalog_ensure(db, entries) == 0;
+        free(entries);
+        if (!ok) {
+            fprintf(stderr, "orch-replay: cannot record the catalog's workflows (is sql/008_catalog.sql applied?)\n");
             goto out;
         }
         snprintf(scope, sizeof scope, "%lld", run_id);
@@ -296,6 +323,7 @@ int main(int argc, char **argv)
     if (svg_out && (!svg || replay_write_file(svg_out, svg, 0, &sc) < 0))
         rc = 1;
 out:
+    usage_free(&usage);
     free(svg);
     json_object_put(score_json);
     json_object_put(files_json);

@@ -86,6 +86,7 @@ struct sense_history {
 };
 
 struct learn;
+struct usage_tally;
 
 struct sense_snapshot {
     time_t now;
@@ -101,8 +102,9 @@ struct sense_snapshot {
     /* set by the cycle after sensing: */
     const struct cfg *cfg;      /* borrowed: the settings the scan parameters of the
                                  * webhook bodies come from (act_payload), or NULL */
-    int wf_blocked[WF_COUNT];   /* nonzero: left off the menu (deliver_menu_blocked) */
-    char wf_blocked_why[WF_COUNT][120];
+    const struct usage_tally *usage;   /* borrowed: recent runs per workflow (limits, run budget), or NULL */
+    unsigned char wf_blocked[CATALOG_SLOTS];   /* by registry slot; nonzero: left off the menu (deliver_menu_blocked) */
+    char wf_blocked_why[CATALOG_SLOTS][120];
 };
 
 /* What the worker remembers between cycles (previous forex mids). */
