@@ -106,13 +106,13 @@ static int cf_no_repeats(const char *text, size_t len, const char *path, json_ob
                 if (keys[k].len == f->keylen && memcmp(text + keys[k].pos, text + s, f->keylen) == 0) {
                     /* root = depth 1; workflows[] = 2; an entry = 3; inside it deeper */
                     struct cf_at at = { path, -1, NULL };
-                    json_object *wfs, *e, *name;
+                    json_object *wfs, *entry, *name;
                     if (depth >= 3 && cf_key_is(text, &st[0], "workflows")) {
                         at.idx = st[1].elem;
                         if (json_object_object_get_ex(root, "workflows", &wfs) &&
                             json_object_is_type(wfs, json_type_array) &&
-                            (e = json_object_array_get_idx(wfs, (size_t)at.idx)) &&
-                            json_object_object_get_ex(e, "name", &name) && json_object_is_type(name, json_type_string))
+                            (entry = json_object_array_get_idx(wfs, (size_t)at.idx)) &&
+                            json_object_object_get_ex(entry, "name", &name) && json_object_is_type(name, json_type_string))
                             at.name = json_object_get_string(name);
                     }
                     if (depth <= 1 || depth == 3)
