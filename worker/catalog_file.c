@@ -230,7 +230,7 @@ static int cf_word_set(const struct cf_at *at, const char *field, json_object *v
 {
     char show[64];
     if (!json_object_is_type(v, json_type_array))
-        return cf_fail(at, err, errlen, "field \"%s\": expected an array of %s, got %s", field, expect,
+        return cf_fail(at, err, errlen, "field \"%s\": expected an array of %s; got %s", field, expect,
                        cf_show(v, show, sizeof show));
     *out = 0;
     size_t len = json_object_array_length(v);

@@ -41,6 +41,10 @@ static int decide_wf_excluded(const struct sense_snapshot *snap, const struct de
 {
     const struct catalog_wf *d = catalog_workflow(w);
     why[0] = '\0';
+    if (snap->wf_blocked[w]) {
+        snprintf(why, cap, "%s", snap->wf_blocked_why[w][0] ? snap->wf_blocked_why[w] : d->name);
+        return 1;
+    }
     if (d->intensity != CATALOG_ANY_INTENSITY && !m->intensity_allowed[d->intensity])
         return 2;
     if (d->sessions) {
@@ -55,10 +59,6 @@ static int decide_wf_excluded(const struct sense_snapshot *snap, const struct de
             snprintf(why, cap, "%s: needs %s, which is unhealthy", d->name, catalog_feed_name(f));
             return 1;
         }
-    }
-    if (snap->wf_blocked[w]) {
-        snprintf(why, cap, "%s", snap->wf_blocked_why[w][0] ? snap->wf_blocked_why[w] : d->name);
-        return 1;
     }
     if (d->min_interval_seconds > 0 && u->last_at[w] > 0 && snap->now - u->last_at[w] < d->min_interval_seconds) {
         snprintf(why, cap, "%s: min_interval_seconds %ld, last run %ld s ago", d->name, d->min_interval_seconds,

@@ -20,6 +20,7 @@
 #include "learn.h"
 #include "log.h"
 #include "replay.h"
+#include "seed.h"
 
 static struct cfg g_cfg;
 
@@ -529,6 +530,7 @@ static void test_real_slice(void **state)
 
 int main(void)
 {
+    seed_install();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_timezone_rule),
         cmocka_unit_test(test_histdata),

@@ -12,6 +12,7 @@
 
 #include "catalog.h"
 #include "results.h"
+#include "seed.h"
 
 #define GOOD "{\"trigger_id\":31,\"idempotency_key\":\"orch-12-crypto-normal-scan\",\"decision_id\":12," \
              "\"workflow\":\"crypto-normal-scan\",\"execution_id\":\"45\",\"status\":\"success\"," \
@@ -92,7 +93,7 @@ static void test_good(void **state)
     assert_int_equal(in.trigger_id, 31);
     assert_int_equal(in.decision_id, 12);
     assert_string_equal(in.idempotency_key, "orch-12-crypto-normal-scan");
-    assert_int_equal(in.workflow, WF_CRYPTO_NORMAL);
+    assert_string_equal(in.workflow, "crypto-normal-scan");
     assert_string_equal(in.execution_id, "45");
     assert_int_equal(in.success, 1);
     assert_int_equal(in.opportunities, 3);
@@ -171,7 +172,10 @@ static void test_bad_fields(void **state)
     bad_with("idempotency_key", "12", "idempotency_key", "must be a string");
     bad_with("idempotency_key", "\"orch-1-\\u00e9\"", "idempotency_key", "printable ASCII");
     bad_with("idempotency_key", "\"a\\nb\"", "idempotency_key", "printable ASCII");
-    bad_with("workflow", "\"moon-scan\"", "workflow", "catalog");
+    /* any catalog's name is accepted here (record_result() checks it is the trigger's); not other text */
+    bad_with("workflow", "\"moon scan\"", "workflow", "catalog");
+    bad_with("workflow", "\"../etc/passwd\"", "workflow", "catalog");
+    bad_with("workflow", "\"\"", "workflow", "catalog");
     bad_with("workflow", "null", "workflow", "catalog");
     bad_with("execution_id", "45", "execution_id", "must be a string");
     bad_with("execution_id", "\"\"", "execution_id", "must be a string");
@@ -211,6 +215,7 @@ static void test_idempotency_header(void **state)
 
 int main(void)
 {
+    seed_install();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good),
         cmocka_unit_test(test_bad_document),

@@ -29,6 +29,7 @@
 #include "http.h"
 #include "log.h"
 #include "track.h"
+#include "seed.h"
 
 #ifndef TOP_SRCDIR
 #define TOP_SRCDIR ".."
@@ -1053,6 +1054,7 @@ static void stop_against_the_standin(void **state)
 
 int main(void)
 {
+    seed_install();
     if (http_global_init() != 0)
         return 1;
     log_init("test_track", LOG_DEBUG);
