@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Database tests: start a throwaway PostgreSQL (tests/lib/pg.sh) in a fresh
-# directory under /tmp, run tests/db/test_db against it, stop it.
+# directory under /tmp, run tests/db/test_db and tests/db/test_db_catalog
+# (the catalog, and the upgrade of a database with history by 008) against
+# it, stop it.
 # Run by `make check` (top_srcdir and top_builddir set by Makefile.am); by hand:
 #   top_builddir=/path/to/build bash tests/db/run.sh
 # test_db connects as orch_worker, orch_api and postgres through PGHOST/PGDATABASE.
@@ -14,10 +16,13 @@ top_builddir=${top_builddir:-$top_srcdir}
 export top_srcdir top_builddir
 
 test_db=$top_builddir/tests/db/test_db
-if [ ! -x "$test_db" ]; then
-  echo "run.sh: $test_db not built (make check builds it)" >&2
-  exit 1
-fi
+test_db_catalog=$top_builddir/tests/db/test_db_catalog
+for t in "$test_db" "$test_db_catalog"; do
+  if [ ! -x "$t" ]; then
+    echo "run.sh: $t not built (make check builds it)" >&2
+    exit 1
+  fi
+done
 
 PG_SRCDIR=$top_srcdir
 # shellcheck source=../lib/pg.sh
@@ -45,4 +50,5 @@ fi
 echo "run.sh: PostgreSQL on $PGHOST, database $PGDATABASE"
 "$test_db"
 status=$?
+"$test_db_catalog" || status=1
 exit $status
