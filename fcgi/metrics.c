@@ -288,8 +288,8 @@ static void metrics_workflows(struct metrics_buf *b, const struct query_state *s
         metrics_add(b, "orchestrator_workflow_running{workflow=\"%s\"} %s\n", st->wf[w].workflow,
                     metrics_num((double)st->wf[w].running, num));
     metrics_single(b, "orchestrator_catalog_workflows", "gauge",
-                   "Workflows in the catalog in force (their series carry workflow=\"<name>\"; the history of "
-                   "removed ones is counted under workflow=\"" QUERY_REMOVED "\").", (double)st->nwf);
+                   "Workflows in the catalog in force: the per-workflow series name each one in their workflow "
+                   "label; the history of the removed ones is counted together as " QUERY_REMOVED ".", (double)st->nwf);
 
     metrics_family(b, "orchestrator_execution_duration_seconds", "histogram",
                    "Duration of n8n executions (the posted result's duration_ms, else n8n's start and stop).");

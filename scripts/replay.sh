@@ -25,6 +25,8 @@ build=${1:-${top_builddir:-$top_srcdir}}
 replay=$build/worker/orch-replay
 [ -x "$replay" ] || { echo "replay.sh: $replay not built (make)" >&2; exit 1; }
 data=${SHARED_DATA:-$top_srcdir/../shared/data}
+# not installed: the seed catalog of the source tree (its simulated workflows)
+export CATALOG_FILE=${CATALOG_FILE:-$top_srcdir/catalog/default.json}
 seed=${REPLAY_SEED:-1}
 out=${REPLAY_OUT:-/tmp}
 mkdir -p "$out"
