@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "catalog.h"
+#include "claims.h"
 #include "results.h"
 #include "seed.h"
 
@@ -213,6 +214,32 @@ static void test_idempotency_header(void **state)
     bad_len(GOOD, strlen(GOOD), "", "Idempotency-Key", "result-");
 }
 
+/* POST /claims names any catalog workflow (its webhook path), nothing else. */
+static void test_claim_workflow_names(void **state)
+{
+    (void)state;
+    struct claims_in in;
+    const char *field = NULL;
+    char err[200];
+    static const char *const good[] = { "desk/fx-majors", "sys.health-probe", "Crypto_Normal-2", "crypto-normal-scan" };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char body[300];
+        snprintf(body, sizeof body, "{\"idempotency_key\":\"orch-1-%s\",\"execution_id\":\"45\",\"workflow\":\"%s\"}",
+                 good[i], good[i]);
+        if (claims_parse(body, strlen(body), &in, &field, err, sizeof err) != 0)
+            fail_msg("%s refused: %s", good[i], err);
+        assert_string_equal(in.workflow, good[i]);
+        assert_string_equal(in.idempotency_key + 7, good[i]);
+    }
+    static const char *const bad[] = { "a b", "/x", "x/", "a//b", "a/../b", "x:y" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char body[300];
+        snprintf(body, sizeof body, "{\"idempotency_key\":\"k\",\"execution_id\":\"45\",\"workflow\":\"%s\"}", bad[i]);
+        assert_int_equal(claims_parse(body, strlen(body), &in, &field, err, sizeof err), -1);
+        assert_string_equal(field, "workflow");
+    }
+}
+
 int main(void)
 {
     seed_install();
@@ -221,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_bad_document),
         cmocka_unit_test(test_bad_fields),
         cmocka_unit_test(test_idempotency_header),
+        cmocka_unit_test(test_claim_workflow_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
