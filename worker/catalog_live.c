@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Put f in force and remember what it was.  Returns 0 or -1 with err. */
 static int catalog_live_install(struct catalog_live *cl, const struct catalog_file *f, char *err, size_t errlen)
@@ -155,4 +156,56 @@ int catalog_live_sync(const struct catalog_live *cl, PGconn *db, int with_entrie
     json_object_put(st);
     free(entries);
     return rc;
+}
+
+/* ---- who claims, and checking a file ------------------------------------------- */
+
+/* Nonzero when spec (WORKFLOW_CLAIMS: comma-separated names) names name. */
+static int catalog_live_listed(const char *spec, const char *name)
+{
+    size_t len = strlen(name);
+    for (const char *p = spec; *p;) {
+        size_t k = strcspn(p, ",");
+        const char *s = p;
+        size_t m = k;
+        while (m && *s == ' ') { s++; m--; }
+        while (m && s[m - 1] == ' ')
+            m--;
+        if (m == len && strncmp(s, name, len) == 0)
+            return 1;
+        p += k + (p[k] == ',');
+    }
+    return 0;
+}
+
+int catalog_live_claiming(const struct cfg *c, const char **out)
+{
+    int n = 0;
+    const char *spec = c->workflow_claims;
+    if (!c->results_token || !*c->results_token || strcmp(spec, "none") == 0)
+        return 0;
+    for (int k = 0; k < catalog_present() && n < CATALOG_MAX; k++) {
+        const struct catalog_wf *wf = catalog_workflow(catalog_ordered(k));
+        int claims = !*spec ? wf->claims : strcmp(spec, "all") == 0 || catalog_live_listed(spec, wf->name);
+        if (claims)
+            out[n++] = wf->name;
+    }
+    return n;
+}
+
+int catalog_live_check(const char *path)
+{
+    struct catalog_file *f = malloc(sizeof *f);
+    char err[CATALOG_FILE_ERR_MAX];
+    if (!f) {
+        fprintf(stderr, "catalog: out of memory\n");
+        return 1;
+    }
+    int rc = catalog_file_load(path, time(NULL), f, err, sizeof err);
+    if (rc == 0)
+        printf("%s: valid: %d workflows, sha256 %s\n", path, f->cat.n, f->hash);
+    else
+        fprintf(stderr, "%s\n", err);
+    free(f);
+    return rc == 0 ? 0 : 1;
 }

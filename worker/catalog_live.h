@@ -62,4 +62,17 @@ char *catalog_live_entries(void);
 int catalog_live_sync(const struct catalog_live *cl, PGconn *db, int with_entries, long long command_id,
                       const char *status, const char *result) __attribute__((warn_unused_result));
 
+/* The workflows whose keys are claimed when they start (the takeover
+ * sends an unclaimed half-sent trigger of theirs again): the catalog
+ * entries with "claims" true, unless WORKFLOW_CLAIMS overrides it ("all",
+ * "none" or names); only with ORCH_RESULTS_TOKEN, which authenticates the
+ * claim.  out (room for CATALOG_MAX) gets borrowed names, valid until the
+ * next reload.  Returns how many. */
+int catalog_live_claiming(const struct cfg *c, const char **out);
+
+/* orch-worker --check-catalog: validate the file at path, print the
+ * verdict (stdout when valid, the message on stderr).  Returns the exit
+ * status: 0 valid, 1 not. */
+int catalog_live_check(const char *path);
+
 #endif

@@ -203,43 +203,6 @@ static int worker_fenced(struct worker *w)
     return 1;
 }
 
-/* Nonzero when spec (WORKFLOW_CLAIMS: comma-separated names) names name. */
-static int worker_claims_listed(const char *spec, const char *name)
-{
-    size_t len = strlen(name);
-    for (const char *p = spec; *p;) {
-        size_t k = strcspn(p, ",");
-        const char *s = p;
-        size_t m = k;
-        while (m && *s == ' ') { s++; m--; }
-        while (m && s[m - 1] == ' ')
-            m--;
-        if (m == len && strncmp(s, name, len) == 0)
-            return 1;
-        p += k + (p[k] == ',');
-    }
-    return 0;
-}
-
-/* The workflows whose keys are claimed when they start: the catalog
- * entries with "claims" true, unless WORKFLOW_CLAIMS overrides it ("all",
- * "none" or names); only with ORCH_RESULTS_TOKEN, which authenticates the
- * claim.  out has room for CATALOG_MAX.  Returns how many. */
-static int worker_claiming(const struct cfg *c, const char **out)
-{
-    int n = 0;
-    const char *spec = c->workflow_claims;
-    if (!c->results_token || !*c->results_token || strcmp(spec, "none") == 0)
-        return 0;
-    for (int k = 0; k < catalog_present() && n < CATALOG_MAX; k++) {
-        const struct catalog_wf *wf = catalog_workflow(catalog_ordered(k));
-        int claims = !*spec ? wf->claims : strcmp(spec, "all") == 0 || worker_claims_listed(spec, wf->name);
-        if (claims)
-            out[n++] = wf->name;
-    }
-    return n;
-}
-
 /* Load what a leader needs and take over what the previous one left.
  * Returns 0, or -1 (a database error: try again). */
 static int worker_take_over(struct worker *w, const struct store_lease *seen)
@@ -249,7 +212,7 @@ static int worker_take_over(struct worker *w, const struct store_lease *seen)
     if (store_worker_start(w->db, w->dry_run, &w->running, &w->next_at) < 0)
         return -1;
     const char *claiming[CATALOG_MAX];
-    int nclaiming = worker_claiming(c, claiming);
+    int nclaiming = catalog_live_claiming(c, claiming);
     struct store_recovery rec;
     if (store_takeover_recover(w->db, claiming, nclaiming, c->outbox_max_age_seconds, &rec) < 0)
         return -1;
@@ -726,24 +689,6 @@ static int worker_finish(struct worker *w, int rc, long answers_ms)
     return rc;
 }
 
-/* --check-catalog: validate the catalog at path.  Returns the exit status. */
-static int worker_check_catalog(const char *path)
-{
-    struct catalog_file *f = malloc(sizeof *f);
-    char err[CATALOG_FILE_ERR_MAX];
-    if (!f) {
-        fprintf(stderr, "orch-worker: out of memory\n");
-        return 1;
-    }
-    int rc = catalog_file_load(path, time(NULL), f, err, sizeof err);
-    if (rc == 0)
-        printf("%s: valid: %d workflows, sha256 %s\n", path, f->cat.n, f->hash);
-    else
-        fprintf(stderr, "%s\n", err);
-    free(f);
-    return rc == 0 ? 0 : 1;
-}
-
 int main(int argc, char **argv)
 {
     int once = 0;
@@ -751,7 +696,7 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--once") == 0) {
             once = 1;
         } else if (strcmp(argv[i], "--check-catalog") == 0 && i + 1 < argc) {
-            return worker_check_catalog(argv[i + 1]);
+            return catalog_live_check(argv[i + 1]);
         } else if (strcmp(argv[i], "--version") == 0) {
 #ifdef ORCH_FAULT_INJECTION
             printf("orch-worker %s (fault-injection)\n", PACKAGE_VERSION);
