@@ -80,7 +80,7 @@ static int cf_key_is(const char *text, const struct cf_frame *f, const char *s)
 }
 
 /* Refuse a member name given twice in one object (json-c keeps the last
- * silently).  Keys are compared as written (an escape that spells the same
+ * silently); one pass over the text, as a small tokenizer.  Keys are compared as written (an escape that spells the same
  * name differently is not caught).  text is well-formed JSON (json-c
  * parsed it) nested at most CF_DEPTH deep.  Returns 0 or -1 with err. */
 static int cf_no_repeats(const char *text, size_t len, const char *path, json_object *root, char *err, size_t errlen)
@@ -250,7 +250,9 @@ static int cf_word_set(const struct cf_at *at, const char *field, json_object *v
     return 0;
 }
 
-/* One field's value into w.  Returns 0 or -1 with err. */
+/* One field's value into w.  Returns 0 or -1 with err.  Longer than most
+ * functions: one case per kind of field, so that each field's rule and its
+ * message sit side by side. */
 static int cf_field_set(const struct cf_at *at, const struct cf_field *f, json_object *v, struct catalog_wf *w,
                         char *err, size_t errlen)
 {

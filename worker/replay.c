@@ -1114,8 +1114,8 @@ void replay_score_print(FILE *out, const struct replay *r, const struct replay_s
             fprintf(out, "%s: equal-runs cron (market hours, every %.1f min, %ld runs) covers %.1f%%: orchestrator %+.1f points\n",
                     mk, (double)x->eq_period / 60.0, x->eq_runs, 100 * x->eq_cov, 100 * (x->cov - x->eq_cov));
     }
-    fprintf(out, "decisions %lld; runs count every scan-type workflow (deep-market-analysis: %lld, counted in each "
-                 "market); health checks %lld (not runs); llm calls %lld, llm tokens %lld\n", r->decisions,
+    fprintf(out, "decisions %lld; runs count every scan-type workflow (cross-market, e.g. deep-market-analysis: %lld, "
+                 "counted in each market); health checks %lld (not runs); llm calls %lld, llm tokens %lld\n", r->decisions,
             r->deep_analyses, r->health_checks, r->llm_calls, r->llm_tokens);
 }
 

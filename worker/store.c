@@ -253,6 +253,9 @@ static const char SQL_OPEN_TRACKED[] =
     "   AND (execution_status IS NULL OR execution_status IN ('new','running','waiting','unknown')) "
     "   AND (outcome IS NULL OR (outcome <> 'superseded' AND outcome_at > now() - " STORE_TRACK_AFTER_OUTCOME ")) "
     " ORDER BY coalesce(tracked_at, '-infinity'::timestamptz), id LIMIT $1::int";
+/* A superseded trigger is not followed any more (its stop said how its
+ * execution ended): a look that was on its way when it was superseded
+ * (answers are recorded while a request waits) changes nothing. */
 static const char SQL_TRACK_UPDATE[] =
     "UPDATE triggers SET execution_status = $2, tracked_at = now(), track_errors = 0, "
     "       execution_started_at = CASE WHEN $3::bigint > 0 THEN to_timestamp($3::bigint / 1000.0) END, "
@@ -262,7 +265,7 @@ static const char SQL_TRACK_UPDATE[] =
     "                                                THEN ($4::bigint - $3::bigint)::int END), "
     "       outcome = coalesce(outcome, nullif($6, '')), "
     "       outcome_at = CASE WHEN outcome IS NULL AND $6 <> '' THEN now() ELSE outcome_at END "
-    " WHERE id = $1";
+    " WHERE id = $1 AND outcome IS DISTINCT FROM 'superseded'";
 static const char SQL_TRACK_FAILED[] =
     "UPDATE triggers SET tracked_at = now(), track_errors = track_errors + 1, "
     "       execution_status = CASE WHEN $2::boolean THEN 'gone' ELSE execution_status END "
