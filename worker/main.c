@@ -24,8 +24,7 @@
  * 'sending' for the next leader to reconcile), the lease is released so a
  * standby takes over at once.  SIGHUP reloads the workflow catalog
  * (CATALOG_FILE) between decisions, as the control command reload_catalog
- * does (worker/catalog_live.c); the logs go to stderr, so there is no log
- * file to reopen. */
+ * does (worker/catalog_live.c). */
 #include "config.h"
 
 #include <errno.h>
