@@ -209,7 +209,7 @@ promtool_rc=$?
 [ -z "$promtool_out" ] || echo "$promtool_out" | sed 's/^/# promtool: /'
 check "promtool check metrics: silent, exit 0 (exit $promtool_rc)" test "$promtool_rc" = 0 -a -z "$promtool_out"
 check "/metrics: the custom names as workflow labels" \
-  grep -q '^orchestrator_triggers_total{workflow="desk/fx-majors"} 1$' "$T/metrics.txt"
+  grep -Eq '^orchestrator_triggers_total\{workflow="desk/fx-majors"\} [1-9][0-9]*$' "$T/metrics.txt"
 leaks=$(grep -rlF -e "$TOKEN" -e "$RTOKEN" -e "$N8N_KEY" -e "$HOOK_VALUE" -e "$LLM_KEY" -e "$TM_KEY" \
         --exclude=standin.log --exclude=standin-b.log --exclude=n8n-start.log "$T/log" "$T/answers" | sed "s|^$T/||" | tr '\n' ' ')
 check "no secret in our logs or API answers${leaks:+ (found in: $leaks)}" test -z "$leaks"
