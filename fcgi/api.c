@@ -558,9 +558,9 @@ static json_object *api_wf_status(const struct query_state *st)
         return NULL;
     }
     long long running = 0;
-    for (int w = 0; w < WF_COUNT; w++) {
+    for (int w = 0; w < st->nwf; w++) {
         const struct query_wf_state *q = &st->wf[w];
-        const char *path = catalog_workflow(w)->path;
+        const char *path = q->workflow;
         if (!q->present)
             continue;
         running += q->running;
@@ -608,7 +608,7 @@ static json_object *api_n8n_summary(json_object *n8n)
         return NULL;
     if (n8n && json_object_is_type(n8n, json_type_object)) {
         json_object_object_foreach(n8n, key, val) {
-            if (strcmp(key, "workflows") != 0)
+            if (strcmp(key, "workflows") != 0 && strcmp(key, "discovered") != 0)
                 json_object_object_add(o, key, json_object_get(val));
         }
     }
@@ -696,6 +696,7 @@ static int api_status_build(const struct cfg *cfg, const struct query_state *st,
     if (!wfs)
         goto done;
     json_object_object_add(root, "workflows", wfs);
+    json_object_object_add(root, "catalog", json_object_get(st->catalog));
     json_object_object_add(root, "n8n", api_n8n_summary(st->n8n));
     json_object *res = json_object_new_object(), *by = json_object_new_object();
     if (!res || !by) {
@@ -763,98 +764,6 @@ int api_decision(struct api_ctx *ctx, const char *id_text, const char *query_str
     if (query_string && *query_string)
         return api_error(r, 400, API_CODE_BAD_PARAMETER, "GET /decisions/{id} takes no parameters");
     return api_decisions_serve(ctx, &p, r);
-}
-
-/* The market of a workflow as the API spells it. */
-static const char *api_market_name(enum catalog_market m)
-{
-    switch (m) {
-    case MARKET_CRYPTO: return "crypto";
-    case MARKET_FOREX:  return "forex";
-    case MARKET_SYSTEM: return "system";
-    case MARKET_BOTH:   return "both";
-    }
-    return "unknown";
-}
-
-/* The /workflows/available document.  Returns it (caller frees) or NULL. */
-static json_object *api_workflows_json(const struct query_workflow *rows, const struct query_wf_state *wst,
-                                       json_object *n8n, int dry_run)
-{
-    json_object *root = json_object_new_object();
-    json_object *arr = json_object_new_array_ext(WF_COUNT);
-    if (!root || !arr) {
-        json_object_put(root);
-        json_object_put(arr);
-        return NULL;
-    }
-    json_object_object_add(root, "dry_run", json_object_new_boolean(dry_run));
-    json_object_object_add(root, "n8n", api_n8n_summary(n8n));
-    json_object_object_add(root, "workflows", arr);
-    for (int w = 0; w < WF_COUNT; w++) {
-        const struct catalog_wf *wf = catalog_workflow(w);
-        const struct query_workflow *q = &rows[w];
-        json_object *o = json_object_new_object();
-        if (!o || json_object_array_add(arr, o) < 0) {
-            json_object_put(o);
-            json_object_put(root);
-            return NULL;
-        }
-        json_object_object_add(o, "path", json_object_new_string(wf->path));
-        json_object_object_add(o, "title", json_object_new_string(wf->title));
-        json_object_object_add(o, "market", json_object_new_string(api_market_name(wf->market)));
-        json_object_object_add(o, "intensity", json_object_new_string(
-                                   wf->intensity == WF_ANY_INTENSITY ? "any" : catalog_intensity_name(wf->intensity)));
-        json_object_object_add(o, "feed", wf->feed < 0 ? NULL : json_object_new_string(catalog_feed_name(wf->feed)));
-        const struct query_wf_state *ws = &wst[w];
-        int available = ws->present ? ws->available && ws->n8n_active != 0
-                                    : strcmp(q->last_status, "unavailable") != 0;
-        json_object_object_add(o, "available", json_object_new_boolean(available));
-        if (ws->present) {
-            json_object_object_add(o, "unavailable_since", api_str(ws->unavailable_since));
-            json_object_object_add(o, "unavailable_reason", !ws->available ? api_str(ws->unavailable_reason)
-                                   : ws->n8n_active == 0 ? json_object_new_string(ws->n8n_id[0] ? "inactive in n8n"
-                                                                                                 : "not found in n8n")
-                                   : NULL);
-            json_object_object_add(o, "circuit", json_object_new_string(ws->circuit));
-            json_object_object_add(o, "consecutive_failures", json_object_new_int64(ws->consecutive_failures));
-            json_object_object_add(o, "open_until", api_str(ws->open_until));
-            json_object_object_add(o, "circuit_opens", json_object_new_int64(ws->circuit_opens));
-            json_object_object_add(o, "concurrency", json_object_new_string(ws->concurrency));
-            json_object_object_add(o, "running", json_object_new_int64(ws->running));
-            json_object *n = NULL;
-            if (ws->n8n_seen_at[0]) {
-                n = json_object_new_object();
-                if (n) {
-                    json_object_object_add(n, "id", api_str(ws->n8n_id));
-                    json_object_object_add(n, "name", api_str(ws->n8n_name));
-                    json_object_object_add(n, "active", ws->n8n_active < 0 ? NULL : json_object_new_boolean(ws->n8n_active));
-                    json_object_object_add(n, "seen_at", api_str(ws->n8n_seen_at));
-                }
-            }
-            json_object_object_add(o, "n8n", n);
-        }
-        json_object *last = NULL;
-        if (q->last_trigger_id) {
-            last = json_object_new_object();
-            if (last) {
-                json_object_object_add(last, "trigger_id", json_object_new_int64(q->last_trigger_id));
-                json_object_object_add(last, "decision_id", json_object_new_int64(q->last_decision_id));
-                json_object_object_add(last, "status", api_str(q->last_status));
-                json_object_object_add(last, "http_status",
-                                       q->last_http_status ? json_object_new_int64(q->last_http_status) : NULL);
-                json_object_object_add(last, "at", api_str(q->last_at));
-                json_object_object_add(last, "execution_id", api_str(q->last_execution_id));
-                json_object_object_add(last, "outcome", api_str(q->last_outcome));
-                json_object_object_add(last, "opportunities",
-                                       q->last_opportunities >= 0 ? json_object_new_int64(q->last_opportunities) : NULL);
-            }
-        }
-        json_object_object_add(o, "last_run", last);
-        json_object_object_add(o, "runs_24h", json_object_new_int64(q->runs_24h));
-        json_object_object_add(o, "succeeded_24h", json_object_new_int64(q->succeeded_24h));
-    }
-    return root;
 }
 
 /* ---- what the cache holds (built in the refresher thread, or in a request
@@ -951,26 +860,22 @@ fail:
     return NULL;
 }
 
-/* The /workflows/available page.  NULL on failure. */
+/* The /workflows/available page (built by name in SQL from the catalog
+ * in force, query_workflows).  NULL on failure. */
 static struct api_entry *api_workflows_build(PGconn *db)
 {
-    struct query_workflow rows[WF_COUNT];
-    struct query_wf_state wf[WF_COUNT];
-    json_object *n8n = NULL;
-    int dry_run = 0;
+    json_object *root = NULL;
     struct api_entry *e = calloc(1, sizeof *e);
     if (!e)
         return NULL;
     e->kind = CACHE_WORKFLOWS;
     e->status = 200;
-    if (query_workflows(db, rows, wf, &dry_run, &n8n) < 0) {
+    if (query_workflows(db, &root) < 0) {
         free(e);
         return NULL;
     }
     e->at = api_now();
-    json_object *root = api_workflows_json(rows, wf, n8n, dry_run);
-    json_object_put(n8n);
-    if (!root || api_body_build(&e->body, root, e->at) < 0) {
+    if (api_body_build(&e->body, root, e->at) < 0) {
         json_object_put(root);
         api_entry_free(e);
         return NULL;

@@ -1,6 +1,7 @@
 /* claims: POST /claims body validation; see claims.h. */
 #include "config.h"
 #include "claims.h"
+#include "catalog.h"
 
 #include <json-c/json.h>
 #include <stddef.h>
@@ -8,11 +9,14 @@
 #include <string.h>
 
 /* Nonzero when s (n bytes, 1..max) holds only bytes allowed by kind:
- * 'k' printable ASCII, 'e' [A-Za-z0-9_-], 'w' [a-z0-9_.-]. */
+ * 'k' printable ASCII, 'e' [A-Za-z0-9_-], 'w' a workflow's name
+ * (catalog_name_valid: a webhook path). */
 static int claims_ok(const char *s, size_t n, size_t max, char kind)
 {
     if (n == 0 || n > max)
         return 0;
+    if (kind == 'w')
+        return strlen(s) == n && catalog_name_valid(s);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         int alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z');
@@ -74,7 +78,8 @@ int claims_parse(const char *body, size_t len, struct claims_in *out, const char
         if (!claims_ok(s, n, members[m].max, members[m].kind))
             CLAIMS_FAIL(members[m].name, "%s must be 1-%zu %s", members[m].name, members[m].max,
                         members[m].kind == 'k' ? "printable ASCII characters"
-                        : members[m].kind == 'e' ? "characters of [A-Za-z0-9_-]" : "characters of [a-z0-9_.-]");
+                        : members[m].kind == 'e' ? "characters of [A-Za-z0-9_-]"
+                        : "characters of a workflow name (a webhook path)");
         memcpy((char *)out + members[m].off, s, n);
         ((char *)out + members[m].off)[n] = '\0';
     }

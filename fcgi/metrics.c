@@ -269,33 +269,36 @@ static void metrics_workflows(struct metrics_buf *b, const struct query_state *s
     char num[40], l1[96];
 
     metrics_family(b, "orchestrator_trigger_retries_total", "counter",
-                   "Webhook attempts after the first (network errors, 5xx, 429), by workflow.");
-    for (int w = 0; w < WF_COUNT; w++)
-        metrics_add(b, "orchestrator_trigger_retries_total{workflow=\"%s\"} %s\n", catalog_workflow(w)->path,
+                   "Webhook attempts after the first (network errors, 5xx, 429), by workflow of the catalog.");
+    for (int w = 0; w < st->nwf; w++)
+        metrics_add(b, "orchestrator_trigger_retries_total{workflow=\"%s\"} %s\n", st->wf[w].workflow,
                     metrics_num((double)st->wf[w].retries, num));
     metrics_family(b, "orchestrator_workflow_circuit_open", "gauge",
                    "1 while a workflow's circuit breaker is open (its triggers are skipped), else 0.");
-    for (int w = 0; w < WF_COUNT; w++)
-        metrics_add(b, "orchestrator_workflow_circuit_open{workflow=\"%s\"} %d\n", catalog_workflow(w)->path,
+    for (int w = 0; w < st->nwf; w++)
+        metrics_add(b, "orchestrator_workflow_circuit_open{workflow=\"%s\"} %d\n", st->wf[w].workflow,
                     st->wf[w].present && strcmp(st->wf[w].circuit, "open") == 0);
     metrics_family(b, "orchestrator_workflow_circuit_state", "gauge",
                    "1 for the state each workflow's circuit breaker is in (closed, open, half_open), else 0.");
     static const char *const cs[] = { "closed", "open", "half_open" };
-    for (int w = 0; w < WF_COUNT; w++)
+    for (int w = 0; w < st->nwf; w++)
         for (size_t k = 0; k < sizeof cs / sizeof cs[0]; k++)
             metrics_add(b, "orchestrator_workflow_circuit_state{workflow=\"%s\",state=\"%s\"} %d\n",
-                        catalog_workflow(w)->path, cs[k],
+                        st->wf[w].workflow, cs[k],
                         strcmp(st->wf[w].present && st->wf[w].circuit[0] ? st->wf[w].circuit : "closed", cs[k]) == 0);
     metrics_family(b, "orchestrator_workflow_available", "gauge",
                    "0 after n8n answered 404 (not registered) or lists the workflow inactive or not at all, else 1.");
-    for (int w = 0; w < WF_COUNT; w++)
-        metrics_add(b, "orchestrator_workflow_available{workflow=\"%s\"} %d\n", catalog_workflow(w)->path,
+    for (int w = 0; w < st->nwf; w++)
+        metrics_add(b, "orchestrator_workflow_available{workflow=\"%s\"} %d\n", st->wf[w].workflow,
                     !st->wf[w].present || (st->wf[w].available && st->wf[w].n8n_active != 0));
     metrics_family(b, "orchestrator_workflow_running", "gauge",
                    "Executions started and not known to have ended, by workflow.");
-    for (int w = 0; w < WF_COUNT; w++)
-        metrics_add(b, "orchestrator_workflow_running{workflow=\"%s\"} %s\n", catalog_workflow(w)->path,
+    for (int w = 0; w < st->nwf; w++)
+        metrics_add(b, "orchestrator_workflow_running{workflow=\"%s\"} %s\n", st->wf[w].workflow,
                     metrics_num((double)st->wf[w].running, num));
+    metrics_single(b, "orchestrator_catalog_workflows", "gauge",
+                   "Workflows in the catalog in force: the per-workflow series name each one in their workflow "
+                   "label; the history of the removed ones is counted together as " QUERY_REMOVED ".", (double)st->nwf);
 
     metrics_family(b, "orchestrator_execution_duration_seconds", "histogram",
                    "Duration of n8n executions (the posted result's duration_ms, else n8n's start and stop).");
@@ -414,14 +417,16 @@ char *metrics_render(const struct query_state *st, long decision_max_seconds, si
                     catalog_source_name(s), metrics_num((double)st->by_source[s], num));
 
     metrics_family(&b, "orchestrator_triggers_total", "counter",
-                   "Workflow triggers recorded (one per workflow a decision started), by workflow.");
-    for (int w = 0; w < WF_COUNT; w++) {
+                   "Workflow triggers recorded (one per workflow a decision started), by workflow of the catalog, "
+                   "the removed ones together as \"" QUERY_REMOVED "\".");
+    for (int w = 0; w <= st->nwf; w++) {
+        const char *name = w < st->nwf ? st->wf[w].workflow : QUERY_REMOVED;
         long long n = 0;
         for (int i = 0; i < st->ntrig; i++)
-            if (strcmp(st->trig[i].workflow, catalog_workflow(w)->path) == 0)
+            if (strcmp(st->trig[i].workflow, name) == 0)
                 n += st->trig[i].n;
-        metrics_add(&b, "orchestrator_triggers_total{workflow=\"%s\"} %s\n", catalog_workflow(w)->path,
-                    metrics_num((double)n, num));
+        if (w < st->nwf || n > 0)
+            metrics_add(&b, "orchestrator_triggers_total{workflow=\"%s\"} %s\n", name, metrics_num((double)n, num));
     }
     metrics_family(&b, "orchestrator_triggers", "gauge",
                    "Workflow triggers by workflow and their status now (sent, failed, retrying, dry_run, ...).");

@@ -26,13 +26,16 @@
 
 static const char SQL_SESSION_TIMEOUT[] =
     "SET statement_timeout = '5s'";
+/* ISO-8601 UTC text of a timestamptz expression, for JSON built in SQL */
+#define QUERY_ISO(x) "to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 static const char SQL_STATE_WORKER[] =
     "SELECT running, dry_run, pid, hostname, version, "
     "       " ISO("started_at") ", " ISO("heartbeat_at") ", "
     "       extract(epoch FROM clock_timestamp() - heartbeat_at), "
     "       " ISO("next_decision_at") ", "
     "       extract(epoch FROM next_decision_at - clock_timestamp()), "
-    "       system_load, market_volatility, sources::text, llm::text, alerts::text, n8n::text, learning::text "
+    "       system_load, market_volatility, sources::text, llm::text, alerts::text, n8n::text, learning::text, "
+    "       catalog::text "
     "  FROM worker_state WHERE id = 1";
 /* The newest decision, and how many of the newest decisions in a row the
  * LLM failed on: the decisions after the newest one on which it did not
@@ -59,11 +62,16 @@ static const char SQL_STATE_DECISIONS_24H[] =
     "SELECT count(*), count(*) FILTER (WHERE agreement), count(*) FILTER (WHERE agreement IS NOT NULL) "
     "  FROM decisions WHERE run_id IS NULL AND decided_at > now() - interval '24 hours'";
 /* The bucket columns are the bounds of query_exec_bucket_ms, in order. */
+/* Per workflow: the workflows of the catalog in force by name, the others
+ * (removed from it, their history kept) together as QUERY_REMOVED, so
+ * that the label sets stay bounded (at most CATALOG_MAX + 1 workflows). */
+#define QUERY_WF_LABEL "CASE WHEN coalesce(w.present_in_catalog, false) THEN t.workflow ELSE '" QUERY_REMOVED "' END"
 static const char SQL_STATE_TRIGGERS[] =
-    "SELECT workflow, status, outcome, sum(triggers), sum(retries), sum(durations), sum(duration_ms_sum), "
-    "       sum(le_100ms), sum(le_500ms), sum(le_1s), sum(le_2500ms), sum(le_5s), sum(le_10s), sum(le_30s), "
-    "       sum(le_60s), sum(le_120s), sum(opportunities) "
-    "  FROM history_trigger_totals GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
+    "SELECT " QUERY_WF_LABEL ", t.status, t.outcome, sum(t.triggers), sum(t.retries), sum(t.durations), "
+    "       sum(t.duration_ms_sum), sum(t.le_100ms), sum(t.le_500ms), sum(t.le_1s), sum(t.le_2500ms), sum(t.le_5s), "
+    "       sum(t.le_10s), sum(t.le_30s), sum(t.le_60s), sum(t.le_120s), sum(t.opportunities) "
+    "  FROM history_trigger_totals t LEFT JOIN workflows w ON w.name = t.workflow "
+    " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
 /* The bucket columns are the bounds of query_llm_bucket_ms, in order. */
 static const char SQL_STATE_LLM[] =
     "SELECT provider, outcome, sum(calls), sum(prompt_tokens), sum(completion_tokens), "
@@ -98,11 +106,14 @@ static const char SQL_STATE_WATCH[] =
 
 static const char SQL_STATE_RESULTS[] =
     "SELECT status, sum(results) FROM history_result_totals GROUP BY 1 ORDER BY 1 LIMIT 8";
+/* the workflows of the catalog in force, in its order, with their state */
 static const char SQL_WF_STATES[] =
-    "SELECT workflow, available, " ISO("unavailable_since") ", unavailable_reason, circuit, "
-    "       consecutive_failures, " ISO("open_until") ", circuit_opens, concurrency, running, "
-    "       n8n_id, n8n_name, n8n_active, " ISO("n8n_seen_at") " "
-    "  FROM workflow_state";
+    "SELECT w.name, s.workflow IS NOT NULL, coalesce(s.available, true), " ISO("s.unavailable_since") ", "
+    "       s.unavailable_reason, coalesce(s.circuit, 'closed'), coalesce(s.consecutive_failures, 0), "
+    "       " ISO("s.open_until") ", coalesce(s.circuit_opens, 0), coalesce(s.concurrency, w.concurrency), "
+    "       coalesce(s.running, 0), s.n8n_id, s.n8n_name, s.n8n_active, " ISO("s.n8n_seen_at") " "
+    "  FROM workflows w LEFT JOIN workflow_state s ON s.workflow = w.name "
+    " WHERE w.present_in_catalog ORDER BY w.catalog_order, w.name LIMIT " QUERY_STR(CATALOG_MAX);
 static const char SQL_RECORD_RESULT[] =
     "SELECT verdict, coalesce(result_id, 0), coalesce(trigger_outcome, ''), coalesce(mismatch, '') "
     "  FROM record_result($1::bigint, $2, $3::bigint, $4, $5, $6, $7::int, $8::int, $9, $10::jsonb)";
@@ -140,31 +151,62 @@ static const char SQL_DECISION_TRIGGERS[] =
     "       last_error_kind, " ISO("result_at") ", execution_status "
     "  FROM triggers WHERE decision_id = ANY($1::bigint[]) "
     " ORDER BY decision_id DESC, id";
-/* The last live trigger of each workflow: "workflow >= name AND workflow <=
- * name" rather than "=", so that the order asked for (workflow, id) can
- * only come from triggers_workflow_id: with "=" the planner may walk
- * triggers_pkey backwards instead, through the whole table for a workflow
- * not triggered for a long time. */
+/* /workflows/available, built by name in SQL: the present catalog
+ * workflows (sql/008_catalog.sql) in catalog order with their state, last
+ * run and 24-hour counts, the removed ones, and worker_state's catalog,
+ * n8n and learning documents.  The last live trigger of each workflow:
+ * "workflow >= name AND workflow <= name" rather than "=", so that the
+ * order asked for (workflow, id) can only come from triggers_workflow_id:
+ * with "=" the planner may walk triggers_pkey backwards instead, through
+ * the whole table for a workflow not triggered for a long time. */
+#define QUERY_WF_STATE_JSON \
+    "'available', coalesce(s.available, true) AND s.n8n_active IS DISTINCT FROM false, " \
+    "'unavailable_since', " QUERY_ISO("s.unavailable_since") ", " \
+    "'unavailable_reason', CASE WHEN NOT coalesce(s.available, true) THEN s.unavailable_reason " \
+    "                           WHEN s.n8n_active IS NOT DISTINCT FROM false " \
+    "                           THEN CASE WHEN s.n8n_id IS NULL THEN 'not found in n8n' ELSE 'inactive in n8n' END END, " \
+    "'circuit', coalesce(s.circuit, 'closed'), 'consecutive_failures', coalesce(s.consecutive_failures, 0), " \
+    "'open_until', " QUERY_ISO("s.open_until") ", 'circuit_opens', coalesce(s.circuit_opens, 0), " \
+    "'concurrency', coalesce(s.concurrency, w.concurrency), 'running', coalesce(s.running, 0), " \
+    "'n8n', CASE WHEN s.n8n_seen_at IS NOT NULL THEN jsonb_build_object('id', s.n8n_id, 'name', s.n8n_name, " \
+    "       'active', s.n8n_active, 'seen_at', " QUERY_ISO("s.n8n_seen_at") ") END, " \
+    "'n8n_status', CASE WHEN s.n8n_seen_at IS NULL THEN 'unknown' WHEN s.n8n_id IS NULL THEN 'missing' " \
+    "                   WHEN s.n8n_active THEN 'active' ELSE 'inactive' END, "
 static const char SQL_WORKFLOWS[] =
-    "SELECT w.name, l.id, l.decision_id, l.status, l.http_status, " ISO("l.at") ", "
-    "       coalesce(c.runs, 0), coalesce(c.sent, 0), "
-    "       (SELECT dry_run FROM worker_state WHERE id = 1), "
-    "       l.execution_id, l.outcome, l.opportunities, (SELECT n8n::text FROM worker_state WHERE id = 1) "
-    "  FROM unnest($1::text[]) WITH ORDINALITY AS w(name, ord) "
-    "  LEFT JOIN LATERAL (SELECT t.id, t.decision_id, t.status, t.http_status, "
-    "                            t.execution_id, t.outcome, t.opportunities, "
-    "                            coalesce(t.finished_at, t.started_at, t.created_at) AS at "
-    "                       FROM triggers t "
-    "                      WHERE t.workflow >= w.name AND t.workflow <= w.name "
-    "                        AND NOT EXISTS (SELECT 1 FROM decisions d "
-    "                                         WHERE d.id = t.decision_id AND d.run_id IS NOT NULL) "
-    "                      ORDER BY t.workflow, t.id DESC LIMIT 1) l ON true "
-    "  LEFT JOIN (SELECT t.workflow, count(*) AS runs, count(*) FILTER (WHERE t.status = 'sent') AS sent "
-    "               FROM triggers t "
-    "              WHERE t.created_at > now() - interval '24 hours' "
-    "                AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.id = t.decision_id AND d.run_id IS NOT NULL) "
-    "              GROUP BY t.workflow) c ON c.workflow = w.name "
-    " ORDER BY w.ord";
+    "WITH c AS (SELECT t.workflow, count(*) AS runs, count(*) FILTER (WHERE t.status = 'sent') AS sent "
+    "             FROM triggers t "
+    "            WHERE t.created_at > now() - interval '24 hours' "
+    "              AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.id = t.decision_id AND d.run_id IS NOT NULL) "
+    "            GROUP BY t.workflow), "
+    "     ws AS (SELECT dry_run, catalog, n8n, learning FROM worker_state WHERE id = 1) "
+    "SELECT jsonb_build_object("
+    "  'dry_run', coalesce((SELECT dry_run FROM ws), true), "
+    "  'catalog', (SELECT catalog FROM ws), "
+    "  'n8n', (SELECT n8n - 'workflows' - 'discovered' FROM ws), "
+    "  'discovered', coalesce((SELECT n8n->'discovered' FROM ws), '[]'::jsonb), "
+    "  'workflows', coalesce((SELECT jsonb_agg(jsonb_build_object("
+    "      'name', w.name, 'path', w.name, 'title', w.title, 'market', w.market, 'intensity', w.intensity, "
+    "      'sessions', to_jsonb(w.sessions), 'needs', to_jsonb(w.needs), 'enabled', w.enabled, "
+    "      'parameters', w.parameters, 'cost', w.cost, 'min_interval_seconds', w.min_interval_seconds, "
+    "      'max_runs_per_day', w.max_runs_per_day, 'expects_result', w.expects_result, "
+    "      'timeout_seconds', w.timeout_seconds, 'claims', w.claims, " QUERY_WF_STATE_JSON
+    "      'learned', (SELECT learning->'workflows'->w.name FROM ws), "
+    "      'last_run', (SELECT jsonb_build_object('trigger_id', t.id, 'decision_id', t.decision_id, "
+    "                          'status', t.status, 'http_status', t.http_status, "
+    "                          'at', " QUERY_ISO("coalesce(t.finished_at, t.started_at, t.created_at)") ", "
+    "                          'execution_id', t.execution_id, 'outcome', t.outcome, 'opportunities', t.opportunities) "
+    "                     FROM triggers t "
+    "                    WHERE t.workflow >= w.name AND t.workflow <= w.name "
+    "                      AND NOT EXISTS (SELECT 1 FROM decisions d "
+    "                                       WHERE d.id = t.decision_id AND d.run_id IS NOT NULL) "
+    "                    ORDER BY t.workflow, t.id DESC LIMIT 1), "
+    "      'runs_24h', coalesce(c.runs, 0), 'succeeded_24h', coalesce(c.sent, 0)) ORDER BY w.catalog_order) "
+    "    FROM workflows w LEFT JOIN workflow_state s ON s.workflow = w.name LEFT JOIN c ON c.workflow = w.name "
+    "   WHERE w.present_in_catalog), '[]'::jsonb), "
+    "  'removed', coalesce((SELECT jsonb_agg(jsonb_build_object('name', r.name, 'title', r.title, "
+    "      'market', r.market, 'last_seen', " QUERY_ISO("r.last_seen") ") ORDER BY r.last_seen DESC) "
+    "    FROM (SELECT * FROM workflows WHERE NOT present_in_catalog ORDER BY last_seen DESC LIMIT 50) r), "
+    "    '[]'::jsonb))::text";
 static const char SQL_CONTROL_INSERT[] =
     "INSERT INTO control_commands (command, requested_by) VALUES ($1, $2) "
     "RETURNING id, " ISO("requested_at");
@@ -197,9 +239,6 @@ static const char SQL_REPLAY_SVG[] =
 /* The statements of the cache fills, with sample parameters. */
 static const char *const query_sample_page[] = { NULL, NULL, "51", "f" };
 static const char *const query_sample_ids[] = { "{1,2,3,4,5,6,7,8,9,10}" };
-static const char *const query_sample_names[] = {
-    "{crypto-aggressive-scan,crypto-normal-scan,crypto-light-monitoring,forex-london-session,"
-    "forex-newyork-session,forex-asia-session,health-monitor-check,deep-market-analysis}" };
 static const struct query_stmt query_fill[] = {
     { "state_worker", SQL_STATE_WORKER, 0, NULL },
     { "state_last", SQL_STATE_LAST, 0, NULL },
@@ -214,7 +253,7 @@ static const struct query_stmt query_fill[] = {
     { "decisions", SQL_DECISIONS, 4, query_sample_page },
     { "decision_triggers", SQL_DECISION_TRIGGERS, 1, query_sample_ids },
     { "decision_llm_calls", SQL_DECISION_LLM_CALLS, 1, query_sample_ids },
-    { "workflows", SQL_WORKFLOWS, 1, query_sample_names },
+    { "workflows", SQL_WORKFLOWS, 0, NULL },
     { NULL, NULL, 0, NULL },
 };
 
@@ -410,6 +449,10 @@ void query_state_clear(struct query_state *st)
     json_object_put(st->learning);
     json_object_put(st->leader);
     json_object_put(st->watch);
+    json_object_put(st->catalog);
+    free(st->trig);
+    free(st->out);
+    free(st->wf);
     memset(st, 0, sizeof *st);
 }
 
@@ -504,15 +547,17 @@ static int query_state_worker(PGconn *c, struct query_state *st)
         st->alerts = query_jobject(r, 0, 14);
         st->n8n = query_jobject(r, 0, 15);
         st->learning = query_jobject(r, 0, 16);
+        st->catalog = query_jobject(r, 0, 17);
     } else {
         st->sources = json_object_new_object();
         st->llm = json_object_new_object();
         st->alerts = json_object_new_object();
         st->n8n = json_object_new_object();
         st->learning = json_object_new_object();
+        st->catalog = json_object_new_object();
     }
     PQclear(r);
-    if (!st->sources || !st->llm || !st->alerts || !st->n8n || !st->learning)
+    if (!st->sources || !st->llm || !st->alerts || !st->n8n || !st->learning || !st->catalog)
         return -1;
     query_sources_flatten(st);
     query_llm_flatten(st);
@@ -633,7 +678,14 @@ static int query_state_triggers(PGconn *c, struct query_state *st)
     PGresult *r = query_run_prepared(c, "state_triggers", SQL_STATE_TRIGGERS);
     if (!r)
         return -1;
-    for (int i = 0; i < PQntuples(r); i++) {
+    int rows = PQntuples(r);
+    st->trig = calloc(rows ? (size_t)rows : 1, sizeof *st->trig);
+    st->out = calloc(rows ? (size_t)rows : 1, sizeof *st->out);
+    if (!st->trig || !st->out) {
+        PQclear(r);
+        return -1;
+    }
+    for (int i = 0; i < rows; i++) {
         const char *wf = PQgetvalue(r, i, 0), *status = PQgetvalue(r, i, 1);
         long long n = query_ll(r, i, 3);
         /* rows come ordered by workflow and status: one group per pair */
@@ -655,7 +707,7 @@ static int query_state_triggers(PGconn *c, struct query_state *st)
             int k = 0;
             while (k < st->nout && !(strcmp(st->out[k].workflow, wf) == 0 && strcmp(st->out[k].outcome, outcome) == 0))
                 k++;
-            if (k == st->nout && k < (int)(sizeof st->out / sizeof st->out[0])) {
+            if (k == st->nout && k < rows) {
                 snprintf(st->out[k].workflow, sizeof st->out[0].workflow, "%s", wf);
                 snprintf(st->out[k].outcome, sizeof st->out[0].outcome, "%s", outcome);
                 st->out[k].n = 0;
@@ -733,41 +785,38 @@ static int query_state_llm(PGconn *c, struct query_state *st)
     return 0;
 }
 
-/* workflow_state into wf[catalog index] (rows not present stay zeroed)
- * and each workflow's retries from st (NULL: 0).  Returns 0 or -1. */
-static int query_wf_states(PGconn *c, struct query_wf_state wf[WF_COUNT], const struct query_state *st)
+/* The catalog's workflows with their workflow_state rows into st->wf (in
+ * catalog order), and each one's retries from st->trig.  Returns 0 or -1. */
+static int query_wf_states(PGconn *c, struct query_state *st)
 {
-    memset(wf, 0, sizeof *wf * WF_COUNT);
     PGresult *r = query_run_prepared(c, "wf_states", SQL_WF_STATES);
     if (!r)
         return -1;
-    for (int i = 0; i < PQntuples(r); i++) {
-        int w = catalog_workflow_parse(PQgetvalue(r, i, 0));
-        if (w < 0)
-            continue;
-        struct query_wf_state *q = &wf[w];
-        q->present = 1;
-        q->available = query_bool(r, i, 1);
-        query_copy(q->unavailable_since, sizeof q->unavailable_since, r, i, 2);
-        query_copy(q->unavailable_reason, sizeof q->unavailable_reason, r, i, 3);
-        query_copy(q->circuit, sizeof q->circuit, r, i, 4);
-        q->consecutive_failures = query_ll(r, i, 5);
-        query_copy(q->open_until, sizeof q->open_until, r, i, 6);
-        q->circuit_opens = query_ll(r, i, 7);
-        query_copy(q->concurrency, sizeof q->concurrency, r, i, 8);
-        q->running = query_ll(r, i, 9);
-        query_copy(q->n8n_id, sizeof q->n8n_id, r, i, 10);
-        query_copy(q->n8n_name, sizeof q->n8n_name, r, i, 11);
-        q->n8n_active = PQgetisnull(r, i, 12) ? -1 : query_bool(r, i, 12);
-        query_copy(q->n8n_seen_at, sizeof q->n8n_seen_at, r, i, 13);
+    int n = PQntuples(r);
+    st->wf = calloc(n ? (size_t)n : 1, sizeof *st->wf);
+    for (int i = 0; st->wf && i < n; i++) {
+        struct query_wf_state *q = &st->wf[st->nwf++];
+        query_copy(q->workflow, sizeof q->workflow, r, i, 0);
+        q->present = query_bool(r, i, 1);
+        q->available = query_bool(r, i, 2);
+        query_copy(q->unavailable_since, sizeof q->unavailable_since, r, i, 3);
+        query_copy(q->unavailable_reason, sizeof q->unavailable_reason, r, i, 4);
+        query_copy(q->circuit, sizeof q->circuit, r, i, 5);
+        q->consecutive_failures = query_ll(r, i, 6);
+        query_copy(q->open_until, sizeof q->open_until, r, i, 7);
+        q->circuit_opens = query_ll(r, i, 8);
+        query_copy(q->concurrency, sizeof q->concurrency, r, i, 9);
+        q->running = query_ll(r, i, 10);
+        query_copy(q->n8n_id, sizeof q->n8n_id, r, i, 11);
+        query_copy(q->n8n_name, sizeof q->n8n_name, r, i, 12);
+        q->n8n_active = PQgetisnull(r, i, 13) ? -1 : query_bool(r, i, 13);
+        query_copy(q->n8n_seen_at, sizeof q->n8n_seen_at, r, i, 14);
+        for (int k = 0; k < st->ntrig; k++)
+            if (strcmp(st->trig[k].workflow, q->workflow) == 0)
+                q->retries += st->trig[k].retries;
     }
     PQclear(r);
-    for (int i = 0; st && i < st->ntrig; i++) {
-        int w = catalog_workflow_parse(st->trig[i].workflow);
-        if (w >= 0)
-            wf[w].retries += st->trig[i].retries;
-    }
-    return 0;
+    return st->wf ? 0 : -1;
 }
 
 /* Results by status, from the totals.  Returns 0 or -1. */
@@ -785,8 +834,6 @@ static int query_state_results(PGconn *c, struct query_state *st)
     return 0;
 }
 
-/* ISO-8601 UTC text of a timestamptz expression, for JSON built in SQL */
-#define QUERY_ISO(x) "to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 /* The leader, the standbys (heard from within a minute) and the missed
  * decisions, as one JSON object built by name (sql/006_leader.sql). */
 static const char SQL_STATE_LEADER[] =
@@ -841,7 +888,7 @@ int query_state(PGconn *c, struct query_state *st)
     if (query_state_worker(c, st) < 0 || query_state_last(c, st) < 0 || query_state_leader(c, st) < 0 ||
         query_state_watch(c, st) < 0 ||
         query_state_counts(c, st) < 0 || query_state_triggers(c, st) < 0 || query_state_llm(c, st) < 0 ||
-        query_wf_states(c, st->wf, st) < 0 || query_state_results(c, st) < 0) {
+        query_wf_states(c, st) < 0 || query_state_results(c, st) < 0) {
         query_state_clear(st);
         return -1;
     }
@@ -1144,57 +1191,16 @@ done:
     return rc;
 }
 
-int query_workflows(PGconn *c, struct query_workflow out[WF_COUNT], struct query_wf_state wf[WF_COUNT],
-                    int *dry_run, json_object **n8n)
+int query_workflows(PGconn *c, json_object **doc)
 {
-    *n8n = NULL;
-    char names[WF_COUNT * 48 + 4];
-    size_t len = 0;
-
-    names[len++] = '{';
-    for (int w = 0; w < WF_COUNT; w++) {
-        int k = snprintf(names + len, sizeof names - len, "%s%s", w ? "," : "", catalog_workflow(w)->path);
-        if (k < 0 || (size_t)k >= sizeof names - len)
-            return -1;
-        len += (size_t)k;
-    }
-    names[len++] = '}';
-    names[len] = '\0';
-
-    const char *vals[1] = { names };
-    PGresult *r = query_run(c, "workflows", SQL_WORKFLOWS, 1, vals);
+    *doc = NULL;
+    PGresult *r = query_run_prepared(c, "workflows", SQL_WORKFLOWS);
     if (!r)
         return -1;
-    memset(out, 0, sizeof *out * WF_COUNT);
-    *dry_run = 0;
-    for (int i = 0; i < PQntuples(r); i++) {
-        int w = catalog_workflow_parse(PQgetvalue(r, i, 0));
-        if (w < 0)
-            continue;
-        struct query_workflow *q = &out[w];
-        q->last_trigger_id = query_ll(r, i, 1);
-        q->last_decision_id = query_ll(r, i, 2);
-        query_copy(q->last_status, sizeof q->last_status, r, i, 3);
-        q->last_http_status = (long)query_ll(r, i, 4);
-        query_copy(q->last_at, sizeof q->last_at, r, i, 5);
-        q->runs_24h = query_ll(r, i, 6);
-        q->succeeded_24h = query_ll(r, i, 7);
-        *dry_run = query_bool(r, i, 8);
-        query_copy(q->last_execution_id, sizeof q->last_execution_id, r, i, 9);
-        query_copy(q->last_outcome, sizeof q->last_outcome, r, i, 10);
-        q->last_opportunities = PQgetisnull(r, i, 11) ? -1 : query_ll(r, i, 11);
-        if (!*n8n)
-            *n8n = query_jobject(r, i, 12);
-    }
+    if (PQntuples(r) == 1)
+        *doc = query_jobject(r, 0, 0);
     PQclear(r);
-    if (!*n8n)
-        *n8n = json_object_new_object();
-    if (!*n8n || query_wf_states(c, wf, NULL) < 0) {
-        json_object_put(*n8n);
-        *n8n = NULL;
-        return -1;
-    }
-    return 0;
+    return *doc ? 0 : -1;
 }
 
 int query_record_result(PGconn *c, const struct results_in *in, const char *body_text, struct query_result_rec *out)
@@ -1205,7 +1211,7 @@ int query_record_result(PGconn *c, const struct results_in *in, const char *body
     snprintf(did, sizeof did, "%lld", in->decision_id);
     snprintf(opp, sizeof opp, "%ld", in->opportunities);
     snprintf(dur, sizeof dur, "%lld", in->duration_ms);
-    const char *vals[10] = { tid, in->idempotency_key, did, catalog_workflow(in->workflow)->path, in->execution_id,
+    const char *vals[10] = { tid, in->idempotency_key, did, in->workflow, in->execution_id,
                              in->success ? "success" : "error", opp, dur, in->error, body_text };
     PGresult *r = query_run(c, "record_result", SQL_RECORD_RESULT, 10, vals);
     if (!r)

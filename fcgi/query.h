@@ -16,7 +16,8 @@
 #include "params.h"
 
 #define QUERY_TS_MAX         32     /* "2026-11-23T21:50:00.123Z" and its NUL */
-#define QUERY_MAX_TRIGGER_GROUPS 128
+#define QUERY_MAX_TRIGGER_GROUPS ((CATALOG_MAX + 1) * 16)   /* (workflow, status) pairs read, at most */
+#define QUERY_REMOVED "(removed)"   /* the label of the workflows no longer in the catalog, together */
 #define QUERY_MAX_LLM_GROUPS 64     /* (provider, outcome) pairs of llm_calls read for /metrics */
 #define QUERY_MAX_LLM_PROVIDERS 8   /* providers of worker_state.llm read for /metrics */
 #define QUERY_RAW_MAX 8192          /* characters of a model's raw answer the API returns */
@@ -32,9 +33,11 @@ extern const int query_llm_bucket_ms[QUERY_LLM_BUCKETS];
  * orchestrator_execution_duration_seconds. */
 extern const int query_exec_bucket_ms[QUERY_EXEC_BUCKETS];
 
-/* One row of workflow_state plus per-workflow trigger figures. */
+/* A workflow of the catalog in force (sql/008_catalog.sql) with its
+ * workflow_state row and per-workflow trigger figures. */
 struct query_wf_state {
-    int present;                 /* the row exists (migration 004 applied) */
+    char workflow[CATALOG_NAME_MAX + 1];
+    int present;                 /* its workflow_state row exists */
     int available;
     char unavailable_since[QUERY_TS_MAX];   /* "" when null */
     char unavailable_reason[256];
@@ -58,9 +61,10 @@ struct query_source {
     double latency_ms;           /* NAN when null */
 };
 
-/* Triggers counted per workflow and status. */
+/* Triggers counted per workflow (QUERY_REMOVED for the ones no longer in
+ * the catalog) and status. */
 struct query_trigger_group {
-    char workflow[40];
+    char workflow[CATALOG_NAME_MAX + 1];
     char status[16];
     long long n;
     long long retries;           /* sum of attempts - 1 */
@@ -119,18 +123,20 @@ struct query_state {
     long long agreed, compared;           /* decisions with agreement true / not null */
     long long agreed_24h, compared_24h;   /* the same over the last 24 hours */
     int ntrig;
-    struct query_trigger_group trig[QUERY_MAX_TRIGGER_GROUPS];
+    struct query_trigger_group *trig;     /* owned, ntrig of them */
     /* live triggers by workflow and execution outcome (succeeded, failed, ...) */
     int nout;
-    struct { char workflow[40]; char outcome[16]; long long n; } out[64];
+    struct query_outcome_group { char workflow[CATALOG_NAME_MAX + 1]; char outcome[16]; long long n; } *out;  /* owned */
     /* live decisions by llm_outcome (ok, not_configured, budget, ...) */
     int nllm_outcome;
     struct { char outcome[24]; long long n; } llm_outcome[16];
     /* llm_calls by provider and outcome */
     int nllm;
     struct query_llm_group llm_group[QUERY_MAX_LLM_GROUPS];
-    /* workflows (004_n8n): state, results, execution durations, alerts, n8n's API */
-    struct query_wf_state wf[WF_COUNT];
+    /* workflows (004_n8n, 008_catalog): the catalog in force in its order,
+     * results, execution durations, alerts, n8n's API */
+    int nwf;
+    struct query_wf_state *wf;            /* owned, nwf of them */
     int nresult;
     struct { char status[16]; long long n; } result_group[QUERY_MAX_RESULT_GROUPS];
     long long exec_bucket[QUERY_EXEC_BUCKETS];  /* executions with duration_ms <= query_exec_bucket_ms[i] */
@@ -140,6 +146,7 @@ struct query_state {
     json_object *alerts;                        /* worker_state.alerts (owned), an object after success */
     json_object *n8n;                           /* worker_state.n8n (owned), an object after success */
     json_object *learning;                      /* worker_state.learning (owned), an object after success ({} until learned) */
+    json_object *catalog;                       /* worker_state.catalog (owned), an object after success ({} before 008) */
     json_object *leader;                        /* {"leader": {...}|null, "epoch", "standbys": [...], "gaps":
                                                  * {"count","missed_decisions"}, "last_gap": {...}|null} (owned) */
     json_object *watch;                         /* {"now": worker_state.watch, "days": [the live scorecard, last
@@ -152,20 +159,6 @@ struct query_result_rec {
     long long result_id;         /* 0 when none */
     char trigger_outcome[16];    /* the trigger's outcome afterwards, "" when none */
     char mismatch[24];           /* the field that differs, for 'mismatch' */
-};
-
-/* What /workflows/available shows of one workflow. */
-struct query_workflow {
-    char last_execution_id[72];          /* "" when none */
-    char last_outcome[16];               /* "" while unknown */
-    long long last_opportunities;        /* -1 when none reported */
-    long long last_trigger_id;           /* 0: never triggered */
-    long long last_decision_id;
-    char last_status[16];
-    long last_http_status;               /* 0 when null */
-    char last_at[QUERY_TS_MAX];          /* finished, else started, else created */
-    long long runs_24h;                  /* triggers created in the last 24 hours */
-    long long succeeded_24h;             /* of those, accepted by n8n (status 'sent') */
 };
 
 /* One statement of a cache fill, for the tests that EXPLAIN them. */
@@ -214,12 +207,13 @@ int query_decision(PGconn *c, long long id, json_object **out) __attribute__((wa
  * Caller frees *out.  Returns 0 or -1. */
 int query_control_get(PGconn *c, long long id, json_object **out) __attribute__((warn_unused_result));
 
-/* The last trigger and 24-hour counts of every catalog workflow, in catalog
- * order, their workflow_state rows into wf, worker_state.dry_run, and
- * worker_state.n8n into *n8n (an object, caller frees).  Returns 0 or -1
- * (*n8n then NULL). */
-int query_workflows(PGconn *c, struct query_workflow out[WF_COUNT], struct query_wf_state wf[WF_COUNT],
-                    int *dry_run, json_object **n8n) __attribute__((warn_unused_result));
+/* The /workflows/available document, built in SQL: {"dry_run", "catalog"
+ * (worker_state.catalog), "n8n" (worker_state.n8n without its lists),
+ * "discovered", "workflows": [the present catalog entries in catalog
+ * order, each with its attributes, state, n8n_status, learned figures,
+ * last run and 24-hour counts], "removed": [the newest 50 no longer in
+ * it]}.  Returns 0 with *doc (caller frees), or -1. */
+int query_workflows(PGconn *c, json_object **doc) __attribute__((warn_unused_result));
 
 /* Record a result posted to POST /results (validated by results_parse)
  * through record_result(): body_text is the document as JSON text.

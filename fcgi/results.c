@@ -190,9 +190,11 @@ int results_parse(const char *body, size_t len, const char *idempotency_header, 
     if (results_int(v[RF_DECISION_ID], 1, INT64_MAX, &out->decision_id) < 0)
         RESULTS_FAIL("decision_id", "decision_id must be a positive integer");
     RESULTS_REQUIRE(RF_WORKFLOW);
+    /* a name's syntax here; record_result() checks it is the trigger's */
     if (!v[RF_WORKFLOW] || !json_object_is_type(v[RF_WORKFLOW], json_type_string) || results_has_nul(v[RF_WORKFLOW]) ||
-        (out->workflow = catalog_workflow_parse(json_object_get_string(v[RF_WORKFLOW]))) < 0)
-        RESULTS_FAIL("workflow", "workflow must be one of the catalog's webhook paths");
+        !catalog_name_valid(json_object_get_string(v[RF_WORKFLOW])))
+        RESULTS_FAIL("workflow", "workflow must be a catalog workflow's name (its webhook path)");
+    snprintf(out->workflow, sizeof out->workflow, "%s", json_object_get_string(v[RF_WORKFLOW]));
     RESULTS_REQUIRE(RF_EXECUTION_ID);
     if (!v[RF_EXECUTION_ID] || !json_object_is_type(v[RF_EXECUTION_ID], json_type_string) ||
         !results_id_ok(json_object_get_string(v[RF_EXECUTION_ID]), (size_t)json_object_get_string_len(v[RF_EXECUTION_ID])))

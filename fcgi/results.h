@@ -21,6 +21,8 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
+#include "catalog.h"
+
 #define RESULTS_BODY_MAX (64 * 1024)   /* bytes of body accepted */
 #define RESULTS_KEY_MAX 95             /* idempotency_key characters */
 #define RESULTS_EXEC_MAX 64            /* execution_id characters: [A-Za-z0-9_-] */
@@ -33,7 +35,7 @@ struct results_in {
     long long trigger_id;                  /* >= 1 */
     long long decision_id;                 /* >= 1 */
     char idempotency_key[RESULTS_KEY_MAX + 1];
-    int workflow;                          /* enum catalog_workflow */
+    char workflow[CATALOG_NAME_MAX + 1];   /* a valid name (catalog_name_valid) */
     char execution_id[RESULTS_EXEC_MAX + 1];
     int success;                           /* status: 1 "success", 0 "error" */
     long opportunities;                    /* 0 .. RESULTS_OPPORTUNITIES_MAX */

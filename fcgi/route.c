@@ -43,6 +43,7 @@ static const struct route_entry {
     [ROUTE_CLAIMS]          = { "/claims", 1, 2, NULL },
     [ROUTE_REPLAYS]         = { "/replays", 0, 0, NULL },
     [ROUTE_REPLAY]          = { "/replays/", 0, 0, NULL },
+    [ROUTE_CONTROL_RELOAD]  = { "/control/reload-catalog", 1, 1, "reload_catalog" },
 };
 
 /* The FastCGI parameters the API reads, found in one pass over the

@@ -30,6 +30,7 @@ enum route_id {
     ROUTE_CLAIMS,                /* POST /claims (results token required) */
     ROUTE_REPLAYS,               /* GET /replays */
     ROUTE_REPLAY,                /* GET /replays/{id} and /replays/{id}/svg */
+    ROUTE_CONTROL_RELOAD,        /* POST /control/reload-catalog */
     ROUTE_COUNT
 };
 

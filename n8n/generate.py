@@ -4,6 +4,12 @@ webhook credential template (n8n/credentials/webhook-auth.json).
 
     python3 n8n/generate.py          rewrite the files
     python3 n8n/generate.py --check  exit 1 when a file differs from what would be written
+    python3 n8n/generate.py --catalog FILE --out DIR [--tag NAME]...
+                                     one workflow of the same shape per entry of a
+                                     catalog file (CATALOG_FILE), named after the entry
+                                     (its webhook path), into DIR: a scan of DexScreener
+                                     (crypto), TraderMade (forex), both, or the sources'
+                                     health (system), tagged NAME in n8n (for discovery)
 
 All eight workflows have the same nodes:
 
@@ -367,7 +373,13 @@ def workflow_id(path: str) -> str:
     return ("orch" + pascal)[:16]
 
 
-def workflow(path: str, intensity: str, queries: list, pairs: list, orch_health: bool) -> dict:
+def custom_id(path: str) -> str:
+    """A stable 16-character id for a workflow of a user's catalog (any path)."""
+    return "orc" + uuid.uuid5(NS, "catalog/" + path).hex[:13]
+
+
+def workflow(path: str, intensity: str, queries: list, pairs: list, orch_health: bool,
+             wid: str | None = None, tags: list | None = None) -> dict:
     config = {
         "workflow": path,
         "intensity": intensity,
@@ -461,8 +473,8 @@ def workflow(path: str, intensity: str, queries: list, pairs: list, orch_health:
     connections["Claim?"] = {"main": [to("Claim"), to("Respond accepted")]}      # true, false
     connections["Claim"] = {"main": [to("Claimed")]}
     connections["Claimed"] = {"main": [to("Respond accepted")]}
-    return {
-        "id": workflow_id(path),
+    out = {
+        "id": wid or workflow_id(path),
         "name": path,
         "active": False,
         "nodes": nodes,
@@ -480,6 +492,9 @@ def workflow(path: str, intensity: str, queries: list, pairs: list, orch_health:
         "pinData": {},
         "meta": {"templateCredsSetupCompleted": True},
     }
+    if tags:
+        out["tags"] = [{"id": "orcTag" + uuid.uuid5(NS, "tag/" + t).hex[:10], "name": t} for t in tags]
+    return out
 
 
 def credential_template() -> list:
@@ -500,10 +515,36 @@ def outputs() -> dict[Path, str]:
     return {p: json.dumps(v, indent=2, ensure_ascii=False) + "\n" for p, v in files.items()}
 
 
+def catalog_outputs(catalog: Path, tags: list) -> dict[str, str]:
+    """File name -> export text for every entry of a catalog file."""
+    doc = json.loads(catalog.read_text())
+    files = {}
+    for e in doc["workflows"]:
+        name, market = e["name"], e["market"]
+        intensity = e.get("intensity", "any")
+        queries = ["SOL/USDC"] if market in ("crypto", "both", "system") else []
+        pairs = ["EURUSD", "GBPUSD"] if market in ("forex", "both", "system") else []
+        wf = workflow(name, intensity if intensity in SCAN_LIMIT else "normal", queries, pairs,
+                      market == "system", wid=custom_id(name), tags=tags)
+        files[name.replace("/", "__") + ".json"] = json.dumps(wf, indent=2, ensure_ascii=False) + "\n"
+    return files
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true", help="only compare; exit 1 on a difference")
+    ap.add_argument("--catalog", type=Path, help="a catalog file: one workflow per entry, into --out")
+    ap.add_argument("--out", type=Path, help="the directory of --catalog's workflows")
+    ap.add_argument("--tag", action="append", default=[], help="a tag of --catalog's workflows in n8n")
     args = ap.parse_args(argv)
+    if args.catalog:
+        if not args.out:
+            ap.error("--catalog needs --out")
+        args.out.mkdir(parents=True, exist_ok=True)
+        for name, text in catalog_outputs(args.catalog, args.tag).items():
+            (args.out / name).write_text(text)
+            print(f"wrote: {args.out / name}")
+        return 0
     stale = []
     for path, text in outputs().items():
         old = path.read_text() if path.exists() else None

@@ -20,6 +20,9 @@
 #   N8N_CACHE_DIR     where n8n is installed (default /var/cache/ai-orchestrator/n8n)
 #   N8N_VERSION       n8n version to install (default 1.123.81)
 #   N8N_START_TIMEOUT seconds to wait for health and webhooks (default 180)
+#   N8N_WORKFLOWS_DIR the workflows to import (default n8n/workflows; e.g. the
+#                     exports `n8n/generate.py --catalog FILE --out DIR` writes
+#                     for a catalog of your own)
 # Webhook auth (n8n "Header Auth" credential "Orchestrator webhook auth", filled in
 # from n8n/credentials/webhook-auth.json at import time; the same variables the
 # orchestrator's worker sends with):
@@ -40,6 +43,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache=${N8N_CACHE_DIR:-/var/cache/ai-orchestrator/n8n}
 version=${N8N_VERSION:-1.123.81}
 start_timeout=${N8N_START_TIMEOUT:-180}
+wfdir=${N8N_WORKFLOWS_DIR:-$repo/n8n/workflows}
 
 say() { echo "n8n.sh: $*"; }
 die() { echo "n8n.sh: error: $*" >&2; exit 1; }
@@ -127,10 +131,11 @@ pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 
 read_pid() { if [ -f "$1/n8n.pid" ]; then cat "$1/n8n.pid"; fi; }
 
-# Paths of the webhooks = names of the workflow files.
+# Paths of the webhooks: each workflow file's POST Webhook node's path.
 workflow_paths() {
-  local f
-  for f in "$repo"/n8n/workflows/*.json; do basename "$f" .json; done
+  node -e 'const fs=require("fs");for(const f of process.argv.slice(1)){const w=JSON.parse(fs.readFileSync(f,"utf8"));
+      const n=(w.nodes||[]).find(x=>x.type==="n8n-nodes-base.webhook"&&x.parameters&&x.parameters.httpMethod==="POST");
+      if(n)console.log(n.parameters.path);}' "$wfdir"/*.json
 }
 
 # Environment of every n8n command run for DIR/PORT: private, offline, quiet.
@@ -239,7 +244,7 @@ cmd_start() {
   local t0 paths
   t0=$(date +%s)
   mapfile -t paths < <(workflow_paths)
-  [ "${#paths[@]}" -gt 0 ] || die "no workflows in $repo/n8n/workflows"
+  [ "${#paths[@]}" -gt 0 ] || die "no workflows in $wfdir"
   n8n_env "$dir" "$port"
   [ -n "$TRADERMADE_API_KEY" ] || say "warning: TRADERMADE_API_KEY is empty: forex scans will report errors"
   [ -n "$ORCH_RESULTS_TOKEN" ] || say "warning: ORCH_RESULTS_TOKEN is empty: results are posted with an empty Bearer token"
@@ -262,7 +267,7 @@ cmd_start() {
     exit 1
   fi
   rm -f "$cred"
-  n8n_cli import:workflow --separate --input="$repo/n8n/workflows" || exit 1
+  n8n_cli import:workflow --separate --input="$wfdir" || exit 1
   # Activate in the database before start: a running n8n does not notice the CLI.
   # (`update:workflow --all` is one CLI start instead of one per workflow: ~6 s each.)
   n8n_cli update:workflow --all --active=true || exit 1

@@ -46,6 +46,8 @@ replay=$build/worker/orch-replay
 [ -x "$replay" ] || { echo "replay.sh: $replay not built (make)" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "replay.sh: python3 is needed for the table" >&2; exit 1; }
 data=${SHARED_DATA:-$top_srcdir/../shared/data}
+# not installed: the seed catalog of the source tree (its simulated workflows)
+export CATALOG_FILE=${CATALOG_FILE:-$top_srcdir/catalog/default.json}
 seeds=${REPLAY_SEEDS:-1-10}
 use_db=${REPLAY_DB:-1}
 out=${REPLAY_OUT:-/tmp}

@@ -6,6 +6,9 @@
 #ifndef ORCH_PROMPT_FILE
 #define ORCH_PROMPT_FILE "/usr/local/share/ai-orchestrator/prompt.txt"
 #endif
+#ifndef ORCH_CATALOG_FILE
+#define ORCH_CATALOG_FILE "/usr/local/share/ai-orchestrator/catalog/default.json"
+#endif
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -122,12 +125,15 @@ static const struct cfg_var cfg_vars[] = {
     { "WEBHOOK_RETRY_MAX_MS",    CFG_INT,   O(webhook_retry_max_ms), "30000", 50, 3600000, 0, W|R },
     { "WORKFLOW_BREAKER_FAILURES", CFG_INT, O(workflow_breaker_failures), "3", 1, 100, 0, W|R },
     { "WORKFLOW_BREAKER_COOLDOWN_SECONDS", CFG_INT, O(workflow_breaker_cooldown_seconds), "300", 1, 86400, 0, W|R },
-    { "WORKFLOW_CONCURRENCY",    CFG_STR,   O(workflow_concurrency), "deep-market-analysis=forbid,default=allow", 0, 0, 0, W|R },
+    { "WORKFLOW_CONCURRENCY",    CFG_STR,   O(workflow_concurrency), "", 0, 0, 0, W|R },
     { "TRACK_POLL_SECONDS",      CFG_INT,   O(track_poll_seconds),   "5", 1, 3600, 0, W },
     { "N8N_WORKFLOWS_REFRESH_SECONDS", CFG_INT, O(n8n_workflows_refresh_seconds), "300", 5, 86400, 0, W },
     { "LEADER_TAKEOVER_SECONDS", CFG_INT,   O(leader_takeover_seconds), "15", 3, 600, 0, W },
     { "OUTBOX_MAX_AGE_SECONDS",  CFG_INT,   O(outbox_max_age_seconds), "900", 10, 86400, 0, W },
-    { "WORKFLOW_CLAIMS",         CFG_STR,   O(workflow_claims),      "all", 0, 0, 0, W },
+    { "WORKFLOW_CLAIMS",         CFG_STR,   O(workflow_claims),      "", 0, 0, 0, W },
+    { "CATALOG_FILE",            CFG_STR,   O(catalog_file),         ORCH_CATALOG_FILE, 0, 0, 0, W|R },
+    { "RUN_BUDGET_PER_HOUR",     CFG_DBL,   O(run_budget_per_hour),  "0", 0, 1000000, 0, W|R },
+    { "N8N_DISCOVERY_TAG",       CFG_STR,   O(n8n_discovery_tag),    "orchestrator", 0, 0, 0, W },
     { "WATCH_SECONDS",           CFG_INT,   O(watch_seconds),        "60", 10, 3600, 0, W },
     { "WATCH_WINDOW_MINUTES",    CFG_INT,   O(watch_window_minutes), "15", 1, 240, 0, W|R },
     { "WATCH_HISTORY_DAYS",      CFG_INT,   O(watch_history_days),   "91", 1, 366, 0, W|R },

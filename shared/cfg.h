@@ -114,13 +114,20 @@ struct cfg {
     long  webhook_retry_max_ms;  /* WEBHOOK_RETRY_MAX_MS: longest wait; a longer retry-after gives up */
     long  workflow_breaker_failures;          /* WORKFLOW_BREAKER_FAILURES: failures in a row that open a circuit */
     long  workflow_breaker_cooldown_seconds;  /* WORKFLOW_BREAKER_COOLDOWN_SECONDS */
-    char *workflow_concurrency;  /* WORKFLOW_CONCURRENCY: "path=forbid|allow|replace,...,default=allow" */
+    char *workflow_concurrency;  /* WORKFLOW_CONCURRENCY: overrides the catalog's concurrency,
+                                  * "name=forbid|allow|replace,...[,default=...]"; "": the catalog's */
     /* one leader, exactly-once delivery (worker/lease.c, worker/outbox.c) */
     long  leader_takeover_seconds; /* LEADER_TAKEOVER_SECONDS: the lease's time to live */
     long  outbox_max_age_seconds;  /* OUTBOX_MAX_AGE_SECONDS: a trigger never sent is sent after a
                                     * takeover only this long after its decision */
-    char *workflow_claims;       /* WORKFLOW_CLAIMS: "all", "none" or paths whose workflows claim
-                                  * their idempotency key (POST /claims) when they start */
+    char *workflow_claims;       /* WORKFLOW_CLAIMS: overrides the catalog's "claims": "all", "none"
+                                  * or the names of the workflows that claim their idempotency key
+                                  * (POST /claims) when they start; "": the catalog's */
+    /* the workflow catalog (worker/catalog_file.c) */
+    char *catalog_file;          /* CATALOG_FILE: the catalog (JSON); default the shipped seed */
+    double run_budget_per_hour;  /* RUN_BUDGET_PER_HOUR: catalog costs of the runs of an hour, at most; 0: none */
+    char *n8n_discovery_tag;     /* N8N_DISCOVERY_TAG: n8n workflows with this tag are offered as catalog
+                                  * entries (discovery); "": none */
     /* the minute-by-minute watch (worker/watch.c, worker/watch_live.c) */
     long  watch_seconds;         /* WATCH_SECONDS: how often the watch samples the markets */
     long  watch_window_minutes;  /* WATCH_WINDOW_MINUTES: the windows it scores */

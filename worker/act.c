@@ -91,15 +91,14 @@ json_object *act_parameters(const struct cfg *c, const char *workflow, int inten
 {
     if (!c)
         return NULL;
-    int w = catalog_workflow_parse(workflow);
-    const struct catalog_wf *d = catalog_workflow(w);
+    const struct catalog_wf *d = catalog_workflow(catalog_workflow_parse(workflow));
     if (!d)
         return NULL;
     json_object *o = json_object_new_object();
     if (!o)
         return NULL;
-    if (w == WF_HEALTH_CHECK)
-        return o;                   /* the health check checks its own fixed set */
+    /* what the orchestrator knows of the market it scans; a system
+     * workflow (the health check) checks its own fixed set */
     if (d->market == MARKET_CRYPTO || d->market == MARKET_BOTH) {
         json_object *q = json_object_new_array();
         act_split(q, c->dexscreener_query, ACT_QUERY_MAX, ACT_QUERIES_MAX, act_query_ok);
@@ -111,6 +110,13 @@ json_object *act_parameters(const struct cfg *c, const char *workflow, int inten
         act_split(pa, c->forex_pairs, 6, ACT_PAIRS_MAX, act_pair_ok);
         json_object_object_add(o, "pairs", pa);
     }
+    /* the catalog entry's own parameters win */
+    json_object *own = json_tokener_parse(d->parameters);
+    if (own && json_object_is_type(own, json_type_object)) {
+        json_object_object_foreach(own, key, val)
+            json_object_object_add(o, key, json_object_get(val));
+    }
+    json_object_put(own);
     return o;
 }
 

@@ -52,13 +52,15 @@ json_object *act_payload(const struct sense_snapshot *snap, const struct decide_
 #define ACT_QUERY_MAX 64        /* characters of one */
 #define ACT_PAIRS_MAX 8         /* forex pairs sent, at most (FOREX_PAIRS allows 8) */
 
-/* The "parameters" of a webhook body for workflow (its path) at intensity
- * (enum catalog_intensity), from c: crypto scans {"queries": the
- * comma-separated terms of DEXSCREENER_QUERY (trimmed, at most
- * ACT_QUERIES_MAX of ACT_QUERY_MAX printable characters), "limit":
- * act_scan_limit(intensity)}; forex sessions {"pairs": FOREX_PAIRS};
- * deep-market-analysis both; the health check {}.  Returns a JSON object
- * (caller frees), or NULL with c NULL, an unknown workflow or no memory. */
+/* The "parameters" of a webhook body for workflow (its name) at intensity
+ * (enum catalog_intensity), from c and its catalog entry: a crypto scan
+ * gets {"queries": the comma-separated terms of DEXSCREENER_QUERY
+ * (trimmed, at most ACT_QUERIES_MAX of ACT_QUERY_MAX printable
+ * characters), "limit": act_scan_limit(intensity)}; a forex scan
+ * {"pairs": FOREX_PAIRS}; a cross-market ("both") workflow both; a system
+ * workflow {}.  Then every member of the entry's "parameters" is set over
+ * these (the catalog wins).  Returns a JSON object (caller frees), or NULL
+ * with c NULL, a workflow this process does not know, or no memory. */
 json_object *act_parameters(const struct cfg *c, const char *workflow, int intensity);
 
 /* Pairs a crypto scan of intensity i analyses, at most: light 10, normal

@@ -32,6 +32,7 @@ const char *alert_kind_name(enum alert_kind k)
     case ALERT_WORKER_STOPPED:      return "worker_stopped";
     case ALERT_DECISIONS_MISSED:    return "decisions_missed";
     case ALERT_LEADER_CHANGED:      return "leader_changed";
+    case ALERT_CATALOG_INVALID:     return "catalog_invalid";
     case ALERT_KIND_COUNT:          break;
     }
     return "unknown";
@@ -733,4 +734,9 @@ int alert_decisions_missed(struct alert *a, const char *detail)
 int alert_leader_changed(struct alert *a, const char *detail)
 {
     return alert_worker(a, ALERT_LEADER_CHANGED, "New leader", 1, detail);
+}
+
+int alert_catalog_invalid(struct alert *a, const char *detail)
+{
+    return alert_worker(a, ALERT_CATALOG_INVALID, "Catalog not reloaded (the running one is kept)", 0, detail);
 }

@@ -72,12 +72,13 @@ enum alert_kind {
     ALERT_WORKER_STOPPED,
     ALERT_DECISIONS_MISSED,
     ALERT_LEADER_CHANGED,
+    ALERT_CATALOG_INVALID,
     ALERT_KIND_COUNT
 };
 
 /* "mode_switch", "workflow_failed", "circuit_open", "llm_fallback_streak",
- * "worker_started", "worker_stopped", "decisions_missed", "leader_changed"
- * (static; "unknown" out of range). */
+ * "worker_started", "worker_stopped", "decisions_missed", "leader_changed",
+ * "catalog_invalid" (static; "unknown" out of range). */
 const char *alert_kind_name(enum alert_kind k);
 
 struct alert_stats {
@@ -169,6 +170,9 @@ int alert_decisions_missed(struct alert *a, const char *detail);
 
 /* A worker took the lead (after the previous leader stopped or died). */
 int alert_leader_changed(struct alert *a, const char *detail);
+/* A catalog reload was refused (the running catalog is kept); detail is
+ * the validation message. */
+int alert_catalog_invalid(struct alert *a, const char *detail);
 
 /* ---- exposed for tests -------------------------------------------------- */
 

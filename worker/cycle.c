@@ -4,8 +4,10 @@
 #include "act.h"
 #include "decide.h"
 #include "fault.h"
+#include "learn_wf.h"
 #include "log.h"
 #include "store.h"
+#include "usage.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,7 +91,7 @@ static void cycle_fire(void *user, struct act_job *jobs, int n)
     f->io->act(f->ctx, f->ch, jobs, n);
 }
 
-/* The learning market a workflow scans, or -1 (health check, deep analysis). */
+/* The learning market a workflow scans, or -1 (system and cross-market workflows). */
 static int cycle_learn_market(int wf)
 {
     const struct catalog_wf *w = catalog_workflow(wf);
@@ -114,8 +116,11 @@ static void cycle_learn(struct cycle_ctx *ctx, const struct decide_choice *ch, c
     for (int i = 0; i < d->ntriggers; i++) {
         if (sent[i] == DELIVER_SENT_SKIPPED || sent[i] == DELIVER_SENT_UNAVAILABLE)
             continue;
-        if (d->t[i].wf == WF_HEALTH_CHECK && sent[i] != DELIVER_SENT_FAILED)
+        const struct catalog_wf *w = catalog_workflow(d->t[i].wf);
+        if (w && w->market == MARKET_SYSTEM && sent[i] != DELIVER_SENT_FAILED)
             learn_note_health(l, now);
+        if (sent[i] == DELIVER_SENT_OK || sent[i] == DELIVER_SENT_FAILED)
+            learn_wf_observe(l, d->t[i].wf, sent[i] == DELIVER_SENT_OK, -1, now);
         int m = cycle_learn_market(d->t[i].wf);
         if (m < 0)
             continue;
@@ -164,21 +169,6 @@ static void cycle_alerts(struct cycle_ctx *ctx, const struct sense_snapshot *sna
     }
 }
 
-/* Do two choices act alike: the same mode, intensity and set of
- * workflows (in any order)?  The next-decision time is left out: the
- * shadow's is the fallback's own schedule. */
-static int cycle_same_choice(const struct decide_choice *a, const struct decide_choice *b)
-{
-    if (a->mode != b->mode || a->intensity != b->intensity || a->nwf != b->nwf)
-        return 0;
-    unsigned wa = 0, wb = 0;
-    for (int i = 0; i < a->nwf; i++)
-        wa |= 1u << a->wf[i];
-    for (int i = 0; i < b->nwf; i++)
-        wb |= 1u << b->wf[i];
-    return wa == wb;
-}
-
 static const struct cycle_io cycle_io_real = { cycle_sense_real, cycle_act_real, NULL };
 
 /* After llm_decide: alert for every provider whose circuit opened (or
@@ -198,7 +188,12 @@ static void cycle_llm_circuits(struct cycle_ctx *ctx, const time_t *was)
     }
 }
 
-static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cycle_result *res)
+/* One cycle (cycle_run's body; a long sequence of steps that share the
+ * snapshot, the menu and the choice, kept in one place so that the order
+ * of sense, decide, record, act and learn is plain).  tally: scratch for
+ * the usage tally. */
+static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cycle_result *res,
+                          struct usage_tally *tally)
 {
     const struct cfg *c = ctx->cfg;
     struct timespec t0, t1, t2, t3;
@@ -210,9 +205,11 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
     io->sense(ctx, now, &snap);
     snap.learn = ctx->learn;
     snap.cfg = c;
-    /* workflows the deliver knows to be unusable now stay off the menu */
-    for (int w = 0; ctx->deliver && w < WF_COUNT; w++)
-        snap.wf_blocked[w] = deliver_menu_blocked(ctx->deliver, w, now, snap.wf_blocked_why[w],
+    /* workflows the deliver knows to be unusable now stay off the menu,
+     * and so do those past their limits (the runs they started lately) */
+    for (int w = 0; ctx->deliver && w < catalog_count(); w++)
+        snap.wf_blocked[w] = catalog_offered(w) &&
+                             deliver_menu_blocked(ctx->deliver, w, now, snap.wf_blocked_why[w],
                                                   sizeof snap.wf_blocked_why[w]);
     snap.wake = ctx->wake;
     if (forced_by) {
@@ -224,6 +221,8 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
         watch_sense(ctx->watch, now, &sw);
         snap.watch = &sw;
     }
+    usage_tally(ctx->usage, now, tally);
+    snap.usage = tally;
     if (ctx->learn)
         learn_sense(ctx->learn, &snap);
     if (store_history_run(ctx->db, ctx->run_id, now, &snap.history) < 0)
@@ -267,7 +266,7 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
         return -1;
     }
     if (lo.err == LLM_OK) {
-        agreement = cycle_same_choice(&ch, &shadow);
+        agreement = decide_same(&ch, &shadow);
     } else {
         ch = shadow;
         if (lo.err != LLM_ENOTCONFIGURED) {
@@ -344,8 +343,8 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
     res->ntriggers = d.ntriggers;
     res->mode = ch.mode;
     res->intensity = ch.intensity;
-    int sent[WF_COUNT];
-    for (int i = 0; i < WF_COUNT; i++)
+    int sent[DECIDE_MAX_WF];
+    for (int i = 0; i < DECIDE_MAX_WF; i++)
         sent[i] = DELIVER_SENT_RETRYING;       /* a dry run: not known */
     clock_gettime(CLOCK_MONOTONIC, &t2);
     log_event(LOG_INFO, "decision.made",
@@ -375,6 +374,9 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
     }
     cycle_learn(ctx, &ch, &d, sent, now);
     cycle_watch_scans(ctx, &d, sent, now);
+    for (int i = 0; ctx->usage && i < d.ntriggers; i++)
+        if (sent[i] != DELIVER_SENT_SKIPPED)
+            usage_note(ctx->usage, d.t[i].wf, catalog_workflow(d.t[i].wf)->cost, now);
     snprintf(res->status, sizeof res->status, "%s", status);
     clock_gettime(CLOCK_MONOTONIC, &t3);
     log_event(LOG_INFO, "cycle.done",
@@ -393,7 +395,13 @@ int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cyc
     else
         cycle_new_id(res->cycle_id);
     log_set_cycle(res->cycle_id);   /* probes, LLM calls, webhooks: every line of the cycle */
-    int rc = cycle_run_once(ctx, now, forced_by, res);
+    struct usage_tally *tally = malloc(sizeof *tally);
+    int rc = -1;
+    if (tally)
+        rc = cycle_run_once(ctx, now, forced_by, res, tally);
+    else
+        log_event(LOG_ERROR, "cycle.out_of_memory", NULL);
+    free(tally);
     log_set_cycle(NULL);
     return rc;
 }

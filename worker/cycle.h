@@ -17,6 +17,7 @@
 #include "watch.h"
 
 struct cycle_ctx;
+struct usage;
 
 /* Where a cycle's observations come from and where its triggers go: the
  * real network by default; the replay swaps in recorded market data and
@@ -40,6 +41,8 @@ struct cycle_ctx {
     struct prompt_tpl prompt;   /* loaded when an LLM is configured */
     int have_prompt;
     struct learn *learn;        /* borrowed; NULL: decide on priors, learn nothing */
+    struct usage *usage;        /* borrowed; the runs started lately (limits, run budget), noted
+                                 * by every cycle; NULL: no limit is known to be reached */
     long long run_id;           /* 0: live; else the replay run (see store_audit) */
     const char *learn_scope;    /* where the learning state is saved ("live", the run id), or NULL */
     int learn_save_every;       /* save the learning state every n-th decision (0 or 1: every one) */

@@ -54,10 +54,10 @@ static const char *deliver_trim(const char *s, size_t *n)
     return s;
 }
 
-int deliver_policy_parse(const char *spec, int out[WF_COUNT], char *err, size_t errlen)
+int deliver_policy_parse(const char *spec, int strict, int out[CATALOG_SLOTS], char *err, size_t errlen)
 {
-    int set[WF_COUNT], def = DELIVER_ALLOW, have_def = 0;
-    for (int w = 0; w < WF_COUNT; w++)
+    int set[CATALOG_SLOTS], def = -1;
+    for (int w = 0; w < CATALOG_SLOTS; w++)
         set[w] = -1;
     if (!spec)
         spec = "";
@@ -87,30 +87,32 @@ int deliver_policy_parse(const char *spec, int out[WF_COUNT], char *err, size_t 
             return -1;
         }
         if (nn == 7 && memcmp(name, "default", 7) == 0) {
-            if (have_def) {
+            if (def >= 0) {
                 snprintf(err, errlen, "WORKFLOW_CONCURRENCY: \"default\" given twice");
                 return -1;
             }
-            have_def = 1;
             def = pol;
         } else {
-            char buf[64];
+            char buf[CATALOG_NAME_MAX + 1];
             int w = -1;
             if (nn > 0 && nn < sizeof buf) {
                 memcpy(buf, name, nn);
                 buf[nn] = '\0';
                 w = catalog_workflow_parse(buf);
+                if (w >= 0 && !catalog_workflow(w)->present)
+                    w = -1;
             }
-            if (w < 0) {
+            if (w < 0 && strict) {
                 snprintf(err, errlen, "WORKFLOW_CONCURRENCY: \"%.*s\" is not a workflow of the catalog (nor \"default\")",
                          (int)(nn > 60 ? 60 : nn), name);
                 return -1;
             }
-            if (set[w] >= 0) {
+            if (w >= 0 && set[w] >= 0) {
                 snprintf(err, errlen, "WORKFLOW_CONCURRENCY: \"%s\" given twice", buf);
                 return -1;
             }
-            set[w] = pol;
+            if (w >= 0)
+                set[w] = pol;
         }
         if (!comma)
             break;
@@ -121,8 +123,11 @@ int deliver_policy_parse(const char *spec, int out[WF_COUNT], char *err, size_t 
             return -1;
         }
     }
-    for (int w = 0; w < WF_COUNT; w++)
-        out[w] = set[w] >= 0 ? set[w] : def;
+    /* the override first, then its default, then the catalog's own */
+    for (int w = 0; w < CATALOG_SLOTS; w++) {
+        const struct catalog_wf *c = catalog_workflow(w);
+        out[w] = set[w] >= 0 ? set[w] : def >= 0 ? def : c ? c->concurrency : DELIVER_ALLOW;
+    }
     return 0;
 }
 
@@ -267,16 +272,12 @@ int deliver_init(struct deliver *d, const struct cfg *c, struct alert *alert, st
     d->cfg = c;
     d->alert = alert;
     d->learn = learn;
-    if (deliver_policy_parse(c->workflow_concurrency, d->policy, err, errlen) < 0)
+    if (deliver_catalog(d, 1, err, errlen) < 0)
         return -1;
     if (c->webhook_retry_base_ms > c->webhook_retry_max_ms) {
         snprintf(err, errlen, "WEBHOOK_RETRY_BASE_MS (%ld) is greater than WEBHOOK_RETRY_MAX_MS (%ld)",
                  c->webhook_retry_base_ms, c->webhook_retry_max_ms);
         return -1;
-    }
-    for (int w = 0; w < WF_COUNT; w++) {
-        d->available[w] = 1;
-        d->n8n_active[w] = -1;
     }
     d->tracking = track_enabled(c);
     d->results_expected = c->results_token && *c->results_token;
@@ -292,24 +293,41 @@ void deliver_free(struct deliver *d)
         track_stopper_free(&d->stopper);
 }
 
-int deliver_end_followed(const struct deliver *d, const char *execution_id)
+int deliver_catalog(struct deliver *d, int strict, char *err, size_t errlen)
 {
-    return !d->local && (d->results_expected || (d->tracking && execution_id && *execution_id));
+    int pol[CATALOG_SLOTS];
+    if (deliver_policy_parse(d->cfg->workflow_concurrency, strict, pol, err, errlen) < 0)
+        return -1;
+    memcpy(d->policy, pol, sizeof pol);
+    return 0;
+}
+
+long deliver_timeout(const struct deliver *d, int wf)
+{
+    const struct catalog_wf *w = catalog_workflow(wf);
+    return w && w->timeout_seconds > 0 ? w->timeout_seconds : d->cfg->track_timeout_seconds;
+}
+
+int deliver_end_followed(const struct deliver *d, int wf, const char *execution_id)
+{
+    const struct catalog_wf *w = catalog_workflow(wf);
+    int expected = d->results_expected && w && w->expects_result;
+    return !d->local && (expected || (d->tracking && execution_id && *execution_id));
 }
 
 void deliver_note_n8n(struct deliver *d, int wf, int active, time_t seen)
 {
-    if (wf < 0 || wf >= WF_COUNT)
+    if (wf < 0 || wf >= CATALOG_SLOTS)
         return;
-    d->n8n_active[wf] = active;
+    d->n8n_list[wf] = active > 0 ? DELIVER_N8N_ACTIVE : active == 0 ? DELIVER_N8N_INACTIVE : DELIVER_N8N_UNKNOWN;
     d->n8n_seen_at[wf] = seen;
 }
 
 int deliver_menu_blocked(const struct deliver *d, int wf, time_t now, char *why, size_t cap)
 {
-    if (wf < 0 || wf >= WF_COUNT)
+    if (wf < 0 || wf >= CATALOG_SLOTS)
         return 0;
-    const char *path = catalog_workflow(wf)->path;
+    const char *path = catalog_name(wf);
     const struct deliver_circuit *c = &d->circuit[wf];
     char at[32];
     if (c->state == DELIVER_OPEN && now < c->open_until) {
@@ -322,13 +340,13 @@ int deliver_menu_blocked(const struct deliver *d, int wf, time_t now, char *why,
         snprintf(why, cap, "%s: circuit half open, probe trigger #%lld running", path, c->probe_id);
         return 1;
     }
-    if (d->n8n_active[wf] == 0) {
+    if (d->n8n_list[wf] == DELIVER_N8N_INACTIVE) {
         snprintf(why, cap, "%s: inactive in n8n (its workflow list)", path);
         return 1;
     }
-    if (!d->available[wf]) {
+    if (d->unavailable[wf]) {
         time_t since = d->unavailable_at[wf];
-        int listed_after = d->n8n_active[wf] == 1 && d->n8n_seen_at[wf] > since;
+        int listed_after = d->n8n_list[wf] == DELIVER_N8N_ACTIVE && d->n8n_seen_at[wf] > since;
         time_t retry = since + d->cfg->workflow_breaker_cooldown_seconds;
         if (!listed_after && now < retry) {
             sense_iso8601(retry, at);
@@ -343,7 +361,7 @@ void deliver_set_local(struct deliver *d, unsigned long long seed)
 {
     d->local = 1;
     d->rng = seed * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL;
-    for (int w = 0; w < WF_COUNT; w++) {
+    for (int w = 0; w < CATALOG_SLOTS; w++) {
         d->running_id[w] = 0;
         d->running_at[w] = 0;
     }
@@ -374,9 +392,9 @@ json_object *deliver_replace_json(const struct deliver *d)
         json_object_put(wfs);
         return NULL;
     }
-    for (int w = 0; w < WF_COUNT; w++)
-        if (d->policy[w] == DELIVER_REPLACE)
-            json_object_array_add(wfs, json_object_new_string(catalog_workflow(w)->path));
+    for (int w = 0; w < catalog_count(); w++)
+        if (d->policy[w] == DELIVER_REPLACE && catalog_workflow(w)->present)
+            json_object_array_add(wfs, json_object_new_string(catalog_name(w)));
     int can = track_stop_enabled(d->cfg);
     json_object_object_add(o, "workflows", wfs);
     json_object_object_add(o, "can_stop", json_object_new_boolean(can));
@@ -410,14 +428,20 @@ static int deliver_publish_replace(struct deliver *d, PGconn *db)
 
 int deliver_load(struct deliver *d, PGconn *db)
 {
-    struct store_wf_state st[WF_COUNT];
-    if (store_wf_load(db, st) < 0)
+    struct store_wf_state *st = calloc(CATALOG_SLOTS, sizeof *st);
+    if (!st) {
+        log_event(LOG_ERROR, "deliver.out_of_memory", NULL);
         return -1;
-    for (int w = 0; w < WF_COUNT; w++) {
+    }
+    if (store_wf_load(db, st) < 0) {
+        free(st);
+        return -1;
+    }
+    for (int w = 0; w < catalog_count(); w++) {
         if (!st[w].present)
             continue;
         struct deliver_circuit *c = &d->circuit[w];
-        d->available[w] = st[w].available;
+        d->unavailable[w] = !st[w].available;
         c->state = strcmp(st[w].circuit, "open") == 0 ? DELIVER_OPEN
                  : strcmp(st[w].circuit, "half_open") == 0 ? DELIVER_HALF_OPEN : DELIVER_CLOSED;
         c->failures = st[w].failures;
@@ -426,22 +450,29 @@ int deliver_load(struct deliver *d, PGconn *db)
         c->opens = st[w].opens;
         d->unavailable_at[w] = st[w].available ? 0 : st[w].unavailable_since;
         /* what n8n's list said, when this worker reads it too (else it could be stale for good) */
-        d->n8n_active[w] = d->tracking ? st[w].n8n_active : -1;
-        d->n8n_seen_at[w] = d->tracking ? st[w].n8n_seen_at : 0;
+        deliver_note_n8n(d, w, d->tracking ? st[w].n8n_active : -1, d->tracking ? st[w].n8n_seen_at : 0);
     }
-    for (int w = 0; w < WF_COUNT; w++)
-        if (store_wf_policy(db, w, deliver_policy_name(d->policy[w])) < 0)
+    free(st);
+    if (deliver_publish_policies(d, db) < 0)
+        return -1;
+    return store_next_retry(db, &d->next_retry_at);
+}
+
+int deliver_publish_policies(struct deliver *d, PGconn *db)
+{
+    for (int w = 0; w < catalog_count(); w++)
+        if (catalog_workflow(w)->present && store_wf_policy(db, w, deliver_policy_name(d->policy[w])) < 0)
             return -1;
     if (deliver_publish_replace(d, db) < 0)
         return -1;
     int replace = 0;
-    for (int w = 0; w < WF_COUNT; w++)
-        replace |= d->policy[w] == DELIVER_REPLACE;
+    for (int w = 0; w < catalog_count(); w++)
+        replace |= d->policy[w] == DELIVER_REPLACE && catalog_workflow(w)->present;
     if (replace && !track_stop_enabled(d->cfg))
         log_event(LOG_WARN, "workflow.replace_cannot_stop", "s:detail",
-                  "WORKFLOW_CONCURRENCY has 'replace' but N8N_OWNER_EMAIL / N8N_OWNER_PASSWORD are not set: "
+                  "a workflow's concurrency is 'replace' but N8N_OWNER_EMAIL / N8N_OWNER_PASSWORD are not set: "
                   "replaced executions are marked superseded and go on running in n8n");
-    return store_next_retry(db, &d->next_retry_at);
+    return 0;
 }
 
 time_t deliver_next_due(const struct deliver *d) { return d->next_retry_at; }
@@ -456,7 +487,7 @@ static int deliver_breaker(struct deliver *d, PGconn *db, int wf, int ok, time_t
     int was = c->state;
     int opened = deliver_circuit_record(c, ok, now, d->cfg->workflow_breaker_failures,
                                         d->cfg->workflow_breaker_cooldown_seconds);
-    const char *path = catalog_workflow(wf)->path;
+    const char *path = catalog_name(wf);
     if (opened) {
         log_event(LOG_WARN, "workflow.circuit_open", "s:workflow i:failures i:cooldown_seconds",
                   path, (long long)c->failures, (long long)d->cfg->workflow_breaker_cooldown_seconds);
@@ -469,7 +500,7 @@ static int deliver_breaker(struct deliver *d, PGconn *db, int wf, int ok, time_t
 
 int deliver_note_outcome(struct deliver *d, PGconn *db, int wf, long long trigger_id, int ok, time_t now)
 {
-    if (wf < 0 || wf >= WF_COUNT)
+    if (wf < 0 || wf >= CATALOG_SLOTS)
         return 0;
     if (d->local && d->running_id[wf] == trigger_id)
         d->running_id[wf] = 0;
@@ -491,7 +522,7 @@ static int deliver_replace(struct deliver *d, PGconn *db, int wf, long long tid,
     int n = store_replace_targets(db, wf, tid, old, DELIVER_REPLACE_MAX);
     if (n <= 0)
         return n;
-    const char *path = catalog_workflow(wf)->path;
+    const char *path = catalog_name(wf);
     for (int i = 0; i < n; i++) {
         char status[32] = "", err[200] = "", note[300];
         enum track_stop r;
@@ -532,7 +563,7 @@ static int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int w
                              int attempts, time_t now)
 {
     struct act_job job = *job_in;
-    const char *path = catalog_workflow(wf)->path;
+    const char *path = catalog_name(wf);
     int kind = deliver_kind_of(&job);
     if (kind == DELIVER_KIND_NONE) {
         char *eid = track_parse_webhook_answer(job.response);
@@ -541,8 +572,8 @@ static int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int w
             return -2;
         }
         int rc = 0;
-        if (!d->available[wf]) {
-            d->available[wf] = 1;
+        if (d->unavailable[wf]) {
+            d->unavailable[wf] = 0;
             log_event(LOG_INFO, "workflow.available", "s:workflow i:trigger_id", path, tid);
             rc = deliver_shared(d, db) ? store_wf_available(db, wf, 1, NULL) : 0;
         }
@@ -557,7 +588,7 @@ static int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int w
             rc = deliver_breaker(d, db, wf, 1, now);
         if (rc == 0 && d->policy[wf] == DELIVER_REPLACE && deliver_shared(d, db))
             rc = deliver_replace(d, db, wf, tid, now);
-        int followed = deliver_end_followed(d, eid);
+        int followed = deliver_end_followed(d, wf, eid);
         free(eid);
         if (rc < 0)
             log_event(LOG_WARN, "workflow.state_not_saved", "s:workflow i:trigger_id", path, tid);
@@ -599,8 +630,8 @@ static int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int w
         /* not the run's failure: the probe (if it was one) is over */
         deliver_circuit_release(&d->circuit[wf], tid);
         /* alerted once, when it becomes unavailable */
-        if (d->available[wf]) {
-            d->available[wf] = 0;
+        if (!d->unavailable[wf]) {
+            d->unavailable[wf] = 1;
             log_event(LOG_WARN, "workflow.unavailable", "s:workflow i:trigger_id s:error", path, tid, job.error);
             rc = deliver_shared(d, db) ? store_wf_available(db, wf, 0, job.error) : 0;
             alert_workflow_failed(d->alert, path, st, NULL, job.error);
@@ -639,7 +670,7 @@ static void deliver_settle_local(const struct store_decision *sd, const int *sen
 static long long deliver_running_local(const struct deliver *d, int wf, long long except, time_t now)
 {
     long long id = d->running_id[wf];
-    if (!id || id == except || now - d->running_at[wf] >= d->cfg->track_timeout_seconds)
+    if (!id || id == except || now - d->running_at[wf] >= deliver_timeout(d, wf))
         return 0;
     return id;
 }
@@ -674,7 +705,7 @@ static void deliver_item(const struct deliver *d, struct outbox_item *it, long l
     }
     snprintf(it->key, sizeof it->key, "%s", key);
     it->payload = (char *)payload;        /* copied by the transport */
-    it->job.workflow = catalog_workflow(wf)->path;
+    it->job.workflow = catalog_name(wf);
     it->job.key = it->key;
     it->job.payload = payload;
     it->job.trigger_id = tid;
@@ -705,14 +736,14 @@ int deliver_completed(struct deliver *d, PGconn *db, const struct outbox_item *i
 int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision *sd, time_t now,
                      const struct deliver_transport *tp, int *sent, char status[16])
 {
-    struct act_job jobs[WF_COUNT];
-    int go[WF_COUNT], bad[WF_COUNT], n = 0;
+    struct act_job jobs[DECIDE_MAX_WF];
+    int go[DECIDE_MAX_WF], bad[DECIDE_MAX_WF], n = 0;
     memset(jobs, 0, sizeof jobs);
     memset(bad, 0, sizeof bad);
     snprintf(status, 16, "acting");
     for (int i = 0; i < sd->ntriggers; i++) {
         const struct store_trigger *t = &sd->t[i];
-        const char *path = catalog_workflow(t->wf)->path;
+        const char *path = catalog_name(t->wf);
         struct deliver_circuit *c = &d->circuit[t->wf];
         char err[256];
         int was = c->state;
@@ -742,7 +773,7 @@ int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision 
             char eid[72] = "", rst[16] = "sent";
             int r;
             if (deliver_shared(d, db))
-                r = store_running_trigger(db, t->wf, d->cfg->track_timeout_seconds, t->id, &rid, eid, sizeof eid, rst);
+                r = store_running_trigger(db, t->wf, deliver_timeout(d, t->wf), t->id, &rid, eid, sizeof eid, rst);
             else
                 r = (rid = deliver_running_local(d, t->wf, t->id, now)) != 0;
             if (r < 0)
@@ -751,7 +782,7 @@ int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision 
                 /* not sent: if it was the circuit's probe, the next one may probe */
                 deliver_circuit_release(c, t->id);
                 snprintf(err, sizeof err, "skipped: trigger #%lld (%s%s%s) of this workflow is still running "
-                         "(WORKFLOW_CONCURRENCY forbid)", rid, rst, *eid ? ", execution " : "", eid);
+                         "(concurrency forbid)", rid, rst, *eid ? ", execution " : "", eid);
                 log_event(LOG_INFO, "hook.skipped", "s:workflow i:trigger_id s:kind i:running_trigger_id",
                           path, t->id, "concurrency", rid);
                 if (db && store_trigger_skip(db, t->id, deliver_kind_name(DELIVER_KIND_CONCURRENCY), err) < 0)
@@ -823,7 +854,7 @@ int deliver_retry_due(struct deliver *d, PGconn *db, time_t now)
     char st[16];
     for (int i = 0; i < nrows; i++) {
         struct store_retry *t = &rows[i];
-        const char *path = catalog_workflow(t->wf)->path;
+        const char *path = catalog_name(t->wf);
         if (t->has_result) {
             log_event(LOG_INFO, "hook.retry_dropped", "s:workflow i:trigger_id s:reason", path, t->id,
                       "its result arrived: the first attempt reached n8n");
@@ -849,13 +880,13 @@ int deliver_retry_due(struct deliver *d, PGconn *db, time_t now)
         if (d->policy[t->wf] == DELIVER_FORBID) {
             long long rid = 0;
             char eid[72] = "", rst[16] = "";
-            int f = store_running_trigger(db, t->wf, d->cfg->track_timeout_seconds, t->id, &rid, eid, sizeof eid, rst);
+            int f = store_running_trigger(db, t->wf, deliver_timeout(d, t->wf), t->id, &rid, eid, sizeof eid, rst);
             if (f < 0)
                 goto fail;
             if (f == 1) {
                 char err[200];
                 snprintf(err, sizeof err, "retry not sent: trigger #%lld (%s%s%s) of this workflow is running "
-                         "(WORKFLOW_CONCURRENCY forbid)", rid, rst, *eid ? ", execution " : "", eid);
+                         "(concurrency forbid)", rid, rst, *eid ? ", execution " : "", eid);
                 log_event(LOG_INFO, "hook.skipped", "s:workflow i:trigger_id s:kind i:running_trigger_id",
                           path, t->id, "concurrency", rid);
                 deliver_circuit_release(c, t->id);

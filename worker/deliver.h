@@ -19,11 +19,14 @@
  *     'replace') or timed out; a success is an execution that succeeded,
  *     or, when its end cannot be followed (no N8N_API_KEY), an accepted
  *     delivery.
- *  2. concurrency policy (WORKFLOW_CONCURRENCY, e.g.
- *     "deep-market-analysis=forbid,default=allow"): 'forbid' skips the
+ *  2. concurrency policy (the catalog entry's "concurrency"; the
+ *     WORKFLOW_CONCURRENCY setting, e.g. "deep-market-analysis=forbid",
+ *     overrides it per name, and its "default=..." overrides every workflow
+ *     it does not name): 'forbid' skips the
  *     trigger (last_error_kind 'concurrency') while a previous trigger of
- *     the workflow is still running (no outcome, started less than
- *     TRACK_TIMEOUT_SECONDS ago, and sent, being sent, with a retry
+ *     the workflow is still running (no outcome, started less than its
+ *     timeout -- the entry's timeout_seconds, else TRACK_TIMEOUT_SECONDS --
+ *     ago, and sent, being sent, with a retry
  *     scheduled, or left 'unknown' by a stopped worker); a due retry is
  *     checked the same way and skipped when another one runs.  'replace'
  *     sends it and, once n8n accepted it, marks the running ones
@@ -82,6 +85,7 @@
 #include "track.h"
 #include "catalog.h"
 #include "cfg.h"
+#include "decide.h"
 #include "learn.h"
 
 struct store_decision;
@@ -148,23 +152,28 @@ struct deliver_transport {
     void *user;
 };
 
+/* What n8n's workflow list says of a workflow (deliver.n8n_list). */
+enum deliver_n8n { DELIVER_N8N_UNKNOWN = 0, DELIVER_N8N_ACTIVE, DELIVER_N8N_INACTIVE };
+
+/* Per workflow, indexed by registry slot (catalog.h); every zeroed entry
+ * means "nothing known": a slot the registry adds later needs no setup. */
 struct deliver {
     const struct cfg *cfg;      /* borrowed */
-    int policy[WF_COUNT];       /* enum deliver_policy */
-    struct deliver_circuit circuit[WF_COUNT];
-    int available[WF_COUNT];    /* 0 after a 404, until a trigger is accepted */
+    int policy[CATALOG_SLOTS];  /* enum deliver_policy (deliver_catalog) */
+    struct deliver_circuit circuit[CATALOG_SLOTS];
+    int unavailable[CATALOG_SLOTS];  /* 1 after a 404, until a trigger is accepted */
     struct alert *alert;        /* borrowed, may be NULL */
     struct learn *learn;        /* borrowed, may be NULL */
     int tracking;               /* executions can be followed (track_enabled) */
     unsigned long long rng;     /* jitter */
     time_t next_retry_at;       /* earliest next_attempt_at known, 0: none */
     int local;                  /* deliver_set_local(): state in memory only (the replay) */
-    long long running_id[WF_COUNT];  /* local: the newest trigger sent whose end is not known, 0: none */
-    time_t running_at[WF_COUNT];     /* local: when it was sent */
-    int results_expected;       /* ORCH_RESULTS_TOKEN set: every execution's end will be known */
-    time_t unavailable_at[WF_COUNT]; /* when it last answered 404 (0: never, or available) */
-    int n8n_active[WF_COUNT];   /* n8n's workflow list: 1 active, 0 inactive, -1 not known */
-    time_t n8n_seen_at[WF_COUNT];    /* when that list was read, 0: never */
+    long long running_id[CATALOG_SLOTS];  /* local: the newest trigger sent whose end is not known, 0: none */
+    time_t running_at[CATALOG_SLOTS];     /* local: when it was sent */
+    int results_expected;       /* ORCH_RESULTS_TOKEN set: the end of a workflow that expects_result will be known */
+    time_t unavailable_at[CATALOG_SLOTS]; /* when it last answered 404 (0: never, or available) */
+    int n8n_list[CATALOG_SLOTS];          /* enum deliver_n8n */
+    time_t n8n_seen_at[CATALOG_SLOTS];    /* when that list was read, 0: never */
     struct track_stopper stopper;    /* concurrency 'replace': n8n's owner session */
     struct deliver_stops stops;
     const struct deliver_transport *transport;   /* retries go out through it; NULL: act_fire_many */
@@ -173,13 +182,28 @@ struct deliver {
 /* "allow", "forbid", "replace" (static). */
 const char *deliver_policy_name(int p);
 
-/* Parse a WORKFLOW_CONCURRENCY value into out[WF_COUNT]: comma-separated
- * "name=policy" items, name a catalog workflow path or "default" (for
- * those not named; without it: allow), spaces around items ignored, each
- * name at most once.  Returns 0, or -1 with a message naming the item in
- * err (out then unspecified). */
-int deliver_policy_parse(const char *spec, int out[WF_COUNT], char *err, size_t errlen)
+/* The policy of every registry slot into out[CATALOG_SLOTS]: from spec
+ * (WORKFLOW_CONCURRENCY: comma-separated "name=policy" items, name a
+ * workflow present in the catalog or "default" for those not named,
+ * spaces around items ignored, each name at most once; "" says nothing),
+ * else the catalog entry's concurrency.  strict: a name not in the
+ * catalog is an error (at start); else it is ignored (after a reload
+ * removed it).  Returns 0, or -1 with a message naming the item in err
+ * (out then unspecified). */
+int deliver_policy_parse(const char *spec, int strict, int out[CATALOG_SLOTS], char *err, size_t errlen)
     __attribute__((warn_unused_result));
+
+/* Take the policies from the catalog in force (and WORKFLOW_CONCURRENCY):
+ * at start (strict) and after every reload.  Returns 0, or -1 with err. */
+int deliver_catalog(struct deliver *d, int strict, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* Write every present workflow's policy into workflow_state and what
+ * 'replace' can do into worker_state.n8n (live).  Returns 0 or -1. */
+int deliver_publish_policies(struct deliver *d, PGconn *db) __attribute__((warn_unused_result));
+
+/* How long a trigger of wf may run before it times out: its catalog
+ * entry's timeout_seconds, else TRACK_TIMEOUT_SECONDS. */
+long deliver_timeout(const struct deliver *d, int wf);
 
 /* The last_error_kind string of k, NULL for DELIVER_KIND_NONE (static). */
 const char *deliver_kind_name(int k);
@@ -226,10 +250,11 @@ int deliver_menu_blocked(const struct deliver *d, int wf, time_t now, char *why,
  * (not listed / not known). */
 void deliver_note_n8n(struct deliver *d, int wf, int active, time_t seen);
 
-/* Will the end of an accepted trigger (execution id from its answer, NULL
- * when none) be known -- tracked through the API, or reported by a posted
- * result?  A local d (the replay) counts success at delivery: 0. */
-int deliver_end_followed(const struct deliver *d, const char *execution_id);
+/* Will the end of an accepted trigger of wf (execution id from its
+ * answer, NULL when none) be known -- tracked through the API, or reported
+ * by a posted result (ORCH_RESULTS_TOKEN set and the entry
+ * expects_result)?  A local d (the replay) counts success at delivery: 0. */
+int deliver_end_followed(const struct deliver *d, int wf, const char *execution_id);
 
 /* What concurrency 'replace' can do and did, for worker_state.n8n.replace
  * and /status: {"workflows":[...],"can_stop","detail","stopped","ended",
@@ -239,8 +264,9 @@ json_object *deliver_replace_json(const struct deliver *d);
 /* Free what d holds (the n8n session); a no-op on a zeroed d. */
 void deliver_free(struct deliver *d);
 
-/* Set d up from c (WORKFLOW_CONCURRENCY, retry bounds); alert and learn
- * may be NULL.  Returns 0, or -1 with a message naming the variable in err. */
+/* Set d up from c (retry bounds) and the catalog in force (policies,
+ * WORKFLOW_CONCURRENCY); alert and learn may be NULL.  Returns 0, or -1
+ * with a message naming the variable in err. */
 int deliver_init(struct deliver *d, const struct cfg *c, struct alert *alert, struct learn *learn,
                  char *err, size_t errlen) __attribute__((warn_unused_result));
 
@@ -253,7 +279,8 @@ int deliver_init(struct deliver *d, const struct cfg *c, struct alert *alert, st
 void deliver_set_local(struct deliver *d, unsigned long long seed);
 
 /* Load circuits and availability from workflow_state, write the policies
- * there, and find the earliest retry due.  Returns 0 or -1. */
+ * there (deliver_publish_policies), and find the earliest retry due.
+ * Returns 0 or -1. */
 int deliver_load(struct deliver *d, PGconn *db) __attribute__((warn_unused_result));
 
 /* Deliver the committed 'pending' triggers of decision sd: breaker and

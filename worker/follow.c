@@ -1,7 +1,10 @@
 /* follow: executions followed to their end; see follow.h. */
 #include "config.h"
 #include "follow.h"
+#include "catalog_file.h"
+#include "learn_wf.h"
 #include "log.h"
+#include "prompt.h"
 #include "sense.h"
 #include "store.h"
 #include "track.h"
@@ -43,7 +46,7 @@ static int follow_failed(const char *outcome)
 
 int follow_handle(struct follow *f, PGconn *db, const struct store_unsettled *u, time_t now)
 {
-    const char *path = catalog_workflow(u->wf)->path;
+    const char *path = catalog_name(u->wf);
     int m = follow_market(u->wf);
     int can_learn = f->learn && m >= 0 && u->band >= 0 && u->intensity >= 0;
     /* the run's success: learned here when its end was being followed (it
@@ -52,7 +55,7 @@ int follow_handle(struct follow *f, PGconn *db, const struct store_unsettled *u,
      * says error) found nothing to learn from: its opportunities are not fed. */
     int failed = u->need_settle && follow_failed(u->outcome);
     int result_error = strcmp(u->result_status, "error") == 0;
-    int at_end = deliver_end_followed(f->deliver, u->execution_id);
+    int at_end = deliver_end_followed(f->deliver, u->wf, u->execution_id);
     int success = -1;
     if (failed)
         success = 0;
@@ -60,6 +63,10 @@ int follow_handle(struct follow *f, PGconn *db, const struct store_unsettled *u,
         success = 1;
     int opportunities = u->need_learn && u->opportunities >= 0 && !result_error && !failed ? u->opportunities : -1;
     int learned = 0;
+    if (f->learn && (success >= 0 || opportunities >= 0)) {
+        learn_wf_observe(f->learn, u->wf, success, opportunities, now);
+        learned = 1;
+    }
     if (can_learn && (success >= 0 || opportunities >= 0)) {
         learn_observe(f->learn, m, u->band, u->bucket, u->intensity, success, opportunities, u->exposure, now);
         learned = 1;
@@ -175,12 +182,112 @@ int follow_track(struct follow *f, PGconn *db, time_t now)
     return found + (int)k;
 }
 
-/* The catalog workflow an n8n workflow serves (by webhook path, else by
- * name), or -1. */
+/* The workflow an n8n workflow serves (by webhook path, else by name):
+ * a present catalog entry's slot, or -1. */
 static int follow_match(const struct track_workflow *w)
 {
     int c = w->webhook_path[0] ? catalog_workflow_parse(w->webhook_path) : -1;
-    return c >= 0 ? c : catalog_workflow_parse(w->name);
+    if (c < 0)
+        c = catalog_workflow_parse(w->name);
+    return c >= 0 && catalog_workflow(c)->present ? c : -1;
+}
+
+/* A ready-to-use catalog entry for n8n workflow t (its webhook path a
+ * valid name): its market and intensity from its tags when it has such a
+ * tag (crypto, forex, both, system; aggressive, normal, light), else
+ * guessed (crypto, any) and said so in "guessed".  Caller frees. */
+static json_object *follow_discovered(const struct track_workflow *t)
+{
+    struct catalog_wf e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.name, sizeof e.name, "%.*s", CATALOG_NAME_MAX, t->webhook_path);   /* valid: at most that long */
+    /* the title: n8n's name made one line, cut on a character */
+    char title[CATALOG_TITLE_MAX + 1];
+    prompt_sanitize(t->name, title, CATALOG_TITLE_MAX);
+    snprintf(e.title, sizeof e.title, "%s", title[0] && strspn(title, " ") < strlen(title) ? title : e.name);
+    e.market = -1;
+    e.intensity = CATALOG_ANY_INTENSITY;
+    int intensity_tag = 0;
+    for (int k = 0; k < t->ntags; k++) {
+        int m = catalog_market_parse(t->tags[k]), i = catalog_intensity_parse(t->tags[k]);
+        if (m >= 0 && e.market < 0)
+            e.market = m;
+        if (i >= 0 && !intensity_tag) {
+            e.intensity = i;
+            intensity_tag = 1;
+        }
+    }
+    int market_tag = e.market >= 0;
+    if (!market_tag)
+        e.market = MARKET_CRYPTO;
+    e.concurrency = CONCURRENCY_ALLOW;
+    snprintf(e.parameters, sizeof e.parameters, "{}");
+    e.cost = 1;
+    e.enabled = 1;
+    json_object *o = json_object_new_object(), *g = json_object_new_array();
+    json_object_object_add(o, "path", json_object_new_string(t->webhook_path));
+    json_object_object_add(o, "n8n_id", json_object_new_string(t->id));
+    json_object_object_add(o, "n8n_name", json_object_new_string(t->name));
+    json_object_object_add(o, "entry", catalog_file_entry_json(&e));
+    if (!market_tag)
+        json_object_array_add(g, json_object_new_string("market"));
+    if (!intensity_tag)
+        json_object_array_add(g, json_object_new_string("intensity"));
+    json_object_object_add(o, "guessed", g);
+    return o;
+}
+
+/* What n8n's list says of the catalog: each present entry's n8n workflow
+ * (into workflow_state and the deliver's menu view), the entries missing
+ * or inactive there, and the tagged workflows not in the catalog
+ * ("discovered"), into o.  Returns 0 or -1 (database error). */
+static int follow_catalog_vs_n8n(struct follow *f, PGconn *db, const struct track_workflows *wl, time_t now,
+                                 json_object *o)
+{
+    int *best = malloc(sizeof *best * CATALOG_SLOTS);
+    if (!best)
+        return -1;
+    for (int w = 0; w < CATALOG_SLOTS; w++)
+        best[w] = -1;
+    json_object *disc = json_object_new_array(), *missing = json_object_new_array(), *inactive = json_object_new_array();
+    const char *tag = f->cfg->n8n_discovery_tag;
+    int ndisc = 0;
+    for (size_t i = 0; i < wl->n; i++) {
+        const struct track_workflow *t = &wl->items[i];
+        int c = follow_match(t);
+        if (c < 0 && !t->archived && t->active && track_workflow_tagged(t, tag) &&
+            strcmp(t->webhook_method, "POST") == 0 && catalog_name_valid(t->webhook_path) &&
+            ndisc++ < FOLLOW_DISCOVERED_MAX)
+            json_object_array_add(disc, follow_discovered(t));
+        if (c < 0 || t->archived)
+            continue;
+        /* several with one path: the active one wins */
+        if (best[c] < 0 || (t->active && !wl->items[best[c]].active))
+            best[c] = (int)i;
+    }
+    int rc = 0;
+    for (int k = 0; k < catalog_present() && rc == 0; k++) {
+        int w = catalog_ordered(k);
+        const struct track_workflow *t = best[w] >= 0 ? &wl->items[best[w]] : NULL;
+        rc = store_wf_n8n(db, w, t ? t->id : "", t ? t->name : "", t ? t->active : 0);
+        /* the menu leaves out what n8n lists inactive (not listed: the 404 tells) */
+        deliver_note_n8n(f->deliver, w, t ? t->active : -1, now);
+        if (!t)
+            json_object_array_add(missing, json_object_new_string(catalog_name(w)));
+        else if (!t->active)
+            json_object_array_add(inactive, json_object_new_string(catalog_name(w)));
+    }
+    free(best);
+    json_object *cat = json_object_new_object();
+    json_object_object_add(cat, "missing", missing);
+    json_object_object_add(cat, "inactive", inactive);
+    json_object_object_add(o, "catalog", cat);
+    json_object_object_add(o, "discovery_tag", tag && *tag ? json_object_new_string(tag) : NULL);
+    json_object_object_add(o, "discovered", disc);
+    json_object_object_add(o, "discovered_total", json_object_new_int(ndisc));
+    if (ndisc)
+        log_event(LOG_INFO, "n8n.discovered", "i:workflows s:tag", (long long)ndisc, tag);
+    return rc;
 }
 
 int follow_sync_workflows(struct follow *f, PGconn *db, time_t now)
@@ -209,23 +316,7 @@ int follow_sync_workflows(struct follow *f, PGconn *db, time_t now)
             json_object_object_add(o, "error", json_object_new_string(wl.error[0] ? wl.error : track_strerror(e)));
         } else {
             f->next_sync_at = now + f->cfg->n8n_workflows_refresh_seconds;
-            int best[WF_COUNT];
-            for (int w = 0; w < WF_COUNT; w++)
-                best[w] = -1;
-            for (size_t i = 0; i < wl.n; i++) {
-                int c = follow_match(&wl.items[i]);
-                if (c < 0 || wl.items[i].archived)
-                    continue;
-                /* several with one path: the active one wins */
-                if (best[c] < 0 || (wl.items[i].active && !wl.items[best[c]].active))
-                    best[c] = (int)i;
-            }
-            for (int w = 0; w < WF_COUNT && rc == 0; w++) {
-                const struct track_workflow *t = best[w] >= 0 ? &wl.items[best[w]] : NULL;
-                rc = store_wf_n8n(db, w, t ? t->id : "", t ? t->name : "", t ? t->active : 0);
-                /* the menu leaves out what n8n lists inactive (not listed: the 404 tells) */
-                deliver_note_n8n(f->deliver, w, t ? t->active : -1, now);
-            }
+            rc = follow_catalog_vs_n8n(f, db, &wl, now, o);
             json_object_object_add(o, "workflows", track_workflows_json(&wl));
             json_object_object_add(o, "truncated", json_object_new_boolean(wl.truncated));
             log_event(LOG_INFO, "n8n.workflows_synced", "i:workflows", (long long)wl.n);
@@ -239,6 +330,12 @@ int follow_sync_workflows(struct follow *f, PGconn *db, time_t now)
         rc = store_worker_n8n(db, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
     json_object_put(o);
     return rc;
+}
+
+void follow_resync(struct follow *f)
+{
+    if (f->tracking)
+        f->next_sync_at = 0;
 }
 
 time_t follow_next_due(const struct follow *f)

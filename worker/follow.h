@@ -27,11 +27,18 @@
  *    an outcome (and stop counting as running for the concurrency policy).  After a worker
  *    restart the triggers a previous worker left running are simply looked
  *    at again: reconciled, not abandoned.
- *  - follow_sync_workflows(): every N8N_WORKFLOWS_REFRESH_SECONDS, when
- *    N8N_API_KEY is set, n8n's workflow list (id, name, active) is matched
- *    to the catalog by webhook path (or name) into workflow_state, and the
- *    whole list with the time and any error into worker_state.n8n, which
- *    /workflows/available and /status show (the API never calls n8n).
+ *  - follow_sync_workflows(): every N8N_WORKFLOWS_REFRESH_SECONDS (and
+ *    after a catalog reload), when N8N_API_KEY is set, n8n's workflow list
+ *    (id, name, active, tags, webhook node) is matched to the catalog by
+ *    webhook path (or name) into workflow_state, and the whole list with
+ *    the time and any error into worker_state.n8n, which
+ *    /workflows/available and /status show (the API never calls n8n):
+ *    "catalog": {"missing": [...], "inactive": [...]} names the catalog
+ *    entries n8n does not list or lists inactive, and "discovered" the
+ *    active n8n workflows tagged N8N_DISCOVERY_TAG with a POST webhook
+ *    whose path is not in the catalog, each with a ready-to-use catalog
+ *    entry ({"path", "n8n_id", "n8n_name", "entry": {...}, "guessed":
+ *    [the fields not read from its tags]}; at most FOLLOW_DISCOVERED_MAX).
  * Each pass is bounded (a few dozen rows, requests in parallel with
  * WEBHOOK_TIMEOUT_MS each). */
 #ifndef FOLLOW_H
@@ -49,6 +56,7 @@
 #define FOLLOW_BATCH 32            /* rows handled per query */
 #define FOLLOW_POLL_MAX 32         /* executions looked at per pass */
 #define FOLLOW_SYNC_RETRY_SECONDS 30   /* after a failed workflow list, try again this soon */
+#define FOLLOW_DISCOVERED_MAX 100      /* discovered workflows listed, at most */
 
 struct follow {
     const struct cfg *cfg;     /* borrowed */
@@ -89,6 +97,9 @@ int follow_track(struct follow *f, PGconn *db, time_t now);
  * configured, once).  Returns 0, or -1 on a database error (an n8n error
  * is recorded, not returned). */
 int follow_sync_workflows(struct follow *f, PGconn *db, time_t now);
+
+/* Read n8n's workflow list again at the next pass (after a catalog reload). */
+void follow_resync(struct follow *f);
 
 /* The earliest time a pass is due (0: nothing scheduled). */
 time_t follow_next_due(const struct follow *f);

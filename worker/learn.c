@@ -1,6 +1,7 @@
 /* learn: baselines, posteriors, Thompson sampling and learned intervals; see learn.h. */
 #include "config.h"
 #include "learn.h"
+#include "learn_wf.h"
 #include "catalog.h"
 #include "sense.h"
 
@@ -520,6 +521,12 @@ static long learn_step(const struct learn *l)
 int learn_choose(const struct learn *l, int m, const int allowed[LEARN_ARM_COUNT], time_t now,
                  const char **why, double *value)
 {
+    return learn_choose_cost(l, m, allowed, NULL, now, why, value);
+}
+
+int learn_choose_cost(const struct learn *l, int m, const int allowed[LEARN_ARM_COUNT],
+                      const double cost[LEARN_ARM_COUNT], time_t now, const char **why, double *value)
+{
     *why = "skip";
     *value = 0;
     if (m < 0 || m >= LEARN_MARKET_COUNT)
@@ -542,7 +549,7 @@ int learn_choose(const struct learn *l, int m, const int allowed[LEARN_ARM_COUNT
         struct learn_arm a = learn_arm_at(l, m, s->band, i, now);
         double p = learn_sample_beta(&key, 1 + a.ok, 1 + a.fail);
         double lam = learn_sample_gamma(&key, learn_prior_shape(l, i) + a.opps, LEARN_PRIOR_RATE + a.exposure);
-        double v = p * lam - learn_cost(l, m, i, now);
+        double v = p * lam - learn_cost(l, m, i, now) * (cost ? cost[i] : 1.0);
         if (v > best_v) {
             best_v = v;
             best = i;
@@ -775,6 +782,7 @@ json_object *learn_to_json(const struct learn *l)
         json_object_object_add(ms, learn_market_name(m), o);
     }
     json_object_object_add(root, "markets", ms);
+    json_object_object_add(root, "workflows", learn_wf_to_json(l));
     return root;
 }
 
@@ -836,6 +844,8 @@ int learn_from_json(struct learn *l, json_object *j)
             !isfinite(s->reading) || !isfinite(s->smooth))
             return -1;
     }
+    memset(t.wf, 0, sizeof t.wf);
+    learn_wf_from_json(&t, learn_field(j, "workflows"));
     *l = t;
     return 0;
 }
@@ -950,5 +960,7 @@ json_object *learn_summary_json(const struct learn *l, time_t now, int full)
         json_object_object_add(ms, learn_market_name(m), o);
     }
     json_object_object_add(root, "markets", ms);
+    if (full)
+        json_object_object_add(root, "workflows", learn_wf_summary(l, now));
     return root;
 }

@@ -29,6 +29,7 @@
 #include <json-c/json.h>
 #include <time.h>
 
+#include "catalog.h"
 #include "cfg.h"
 
 struct sense_snapshot;
@@ -86,6 +87,15 @@ struct learn_market_state {
     int spell_bucket;
 };
 
+/* A workflow's own posteriors (learn_wf.c). */
+struct learn_wf_arm {
+    double ok, fail;           /* Beta(1 + ok, 1 + fail) of a run's success */
+    double opps;               /* Gamma(1 + opps, 1 + oruns) of opportunities per run */
+    double runs;               /* decayed outcomes seen */
+    time_t at;                 /* decayed up to this time; 0: nothing seen */
+    double oruns;              /* decayed runs whose opportunities were reported */
+};
+
 struct learn {
     /* parameters (from cfg) */
     unsigned long long seed;
@@ -101,6 +111,7 @@ struct learn {
     double cycle_dt;           /* seconds since then (at most LEARN_MAX_STALE_MINUTES;
                                 * one window before the first) */
     struct learn_market_state m[LEARN_MARKET_COUNT];
+    struct learn_wf_arm wf[CATALOG_SLOTS];   /* per workflow, by registry slot (learn_wf.c) */
 };
 
 /* Cost of one run of each intensity, in units of LEARN_RUN_COST:
@@ -174,6 +185,11 @@ void learn_session_posterior(const struct learn *l, int m, int bucket, int i, ti
 int learn_choose(const struct learn *l, int m, const int allowed[LEARN_ARM_COUNT], time_t now,
                  const char **why, double *value);
 
+/* The same with each arm's run cost multiplied by cost[i] (the catalog
+ * cost of the workflow that intensity would start; NULL: 1 each). */
+int learn_choose_cost(const struct learn *l, int m, const int allowed[LEARN_ARM_COUNT],
+                      const double cost[LEARN_ARM_COUNT], time_t now, const char **why, double *value);
+
 /* Seconds until the next decision, as market m sees it (before clamping):
  * while scanning pays in the current band, until the next scan would pay
  * (between a tenth and a third of a scan window); else a quarter of the
@@ -190,7 +206,8 @@ double learn_spell_minutes(const struct learn *l, int m, int b, int elevated);
 /* The state as JSON (everything needed to resume), version 2: version 1
  * (sql/003_learning.sql) plus per market "session_arms" (9 buckets x 3
  * intensities of [ok, fail, opps, exposure, runs, at], like "arms") and
- * "prev_cycle_at".  Caller frees. */
+ * "prev_cycle_at"; and "workflows" (learn_wf_to_json: the per-workflow
+ * posteriors by name, optional when read).  Caller frees. */
 json_object *learn_to_json(const struct learn *l);
 
 /* Restore the learned state from JSON made by learn_to_json, version 2 or
@@ -207,7 +224,8 @@ int learn_from_json(struct learn *l, json_object *j) __attribute__((warn_unused_
  * since version 2 every session (and "current_session") also has
  * "outcomes": {"aggressive"|"normal"|"light": {"runs", "success",
  * "success_90", "opportunities", "opportunities_90", "cost", "net_value"}},
- * the (session, intensity) posteriors in the shape of a band's.
+ * the (session, intensity) posteriors in the shape of a band's.  With
+ * full, "workflows" holds learn_wf_summary (per workflow).
  * Caller frees. */
 json_object *learn_summary_json(const struct learn *l, time_t now, int full);
 

@@ -313,8 +313,8 @@ enum llm_err llm_parse_answer(const char *content, const struct decide_menu *men
         goto out;
     }
     size_t nw = json_object_array_length(wfs);
-    if (nw > WF_COUNT) {
-        snprintf(err, errlen, "%zu workflows: at most %d", nw, WF_COUNT);
+    if (nw > DECIDE_MAX_WF) {
+        snprintf(err, errlen, "%zu workflows: at most %d", nw, DECIDE_MAX_WF);
         goto out;
     }
     for (size_t i = 0; i < nw; i++) {
@@ -323,6 +323,7 @@ enum llm_err llm_parse_answer(const char *content, const struct decide_menu *men
             snprintf(err, errlen, "workflows[%zu] is not a string", i);
             goto out;
         }
+        /* a name the worker knows; decide_validate checks it is on the menu */
         int id = catalog_workflow_parse(json_object_get_string(w));
         if (id < 0) {
             snprintf(err, errlen, "unknown workflow \"%.40s\"", json_object_get_string(w));

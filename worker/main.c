@@ -22,7 +22,9 @@
  * point: a decision under way is abandoned before it records anything,
  * webhooks in flight get up to a second to answer (the others stay
  * 'sending' for the next leader to reconcile), the lease is released so a
- * standby takes over at once.  SIGHUP reopens LOG_FILE (logrotate). */
+ * standby takes over at once.  SIGHUP reopens LOG_FILE (logrotate) and
+ * reloads the workflow catalog (CATALOG_FILE) between decisions, as the
+ * control command reload_catalog does (worker/catalog_live.c). */
 #include "config.h"
 
 #include <errno.h>
@@ -36,6 +38,7 @@
 
 #include "alert.h"
 #include "catalog.h"
+#include "catalog_live.h"
 #include "cfg.h"
 #include "cycle.h"
 #include "db.h"
@@ -49,6 +52,7 @@
 #include "outbox.h"
 #include "store.h"
 #include "watch_live.h"
+#include "usage.h"
 
 #define WORKER_RETRY_SECONDS 30
 #define WORKER_PRUNE_SECONDS 3600
@@ -76,6 +80,10 @@ struct worker {
     time_t watch_saved;           /* its state was last saved */
     int wake_next;                /* enum sense_wake of the next scheduled decision (startup after a takeover) */
     struct deliver_transport transport;
+    struct catalog_live catalog;
+    struct usage usage;
+    int reload_due;               /* SIGHUP: reload the catalog between decisions */
+    long long reload_cmd;         /* the newest reload_catalog command accepted and not done (0: none) */
     int dry_run;
     int running;                  /* worker_state.running (start/stop) */
     time_t next_at;               /* the next decision */
@@ -97,11 +105,12 @@ struct worker {
 static void worker_usage(FILE *out)
 {
     fprintf(out,
-            "usage: orch-worker [--once]\n"
+            "usage: orch-worker [--once | --check-catalog FILE]\n"
             "  The orchestrator's decision worker.  Configuration comes from the\n"
             "  environment (see env.example); logs are JSON lines on stderr.\n"
-            "  --once     wait to be leader, run one decision cycle and exit\n"
-            "  --version  print the version\n");
+            "  --once                wait to be leader, run one decision cycle and exit\n"
+            "  --check-catalog FILE  validate a workflow catalog, print the verdict and exit (0 valid, 1 not)\n"
+            "  --version             print the version\n");
 }
 
 /* ---- signals --------------------------------------------------------------------- */
@@ -122,6 +131,8 @@ static int worker_signals(struct worker *w)
                 log_event(LOG_ERROR, "log.reopen_failed", "s:error", strerror(errno));
             else
                 log_event(LOG_INFO, "log.reopened", NULL);
+            log_event(LOG_INFO, "worker.sighup", "s:detail", "reloading the catalog");
+            w->reload_due = 1;
         }
     }
     return w->stop;
@@ -202,39 +213,6 @@ static int worker_fenced(struct worker *w)
     return 1;
 }
 
-/* The workflows whose keys are claimed when they start (WORKFLOW_CLAIMS,
- * and only with ORCH_RESULTS_TOKEN: the claim is authenticated with it). */
-static int worker_claiming(const struct cfg *c, const char **out)
-{
-    int n = 0;
-    if (!c->results_token || !*c->results_token || strcmp(c->workflow_claims, "none") == 0)
-        return 0;
-    int all = strcmp(c->workflow_claims, "all") == 0;
-    for (int wf = 0; wf < WF_COUNT; wf++) {
-        const char *path = catalog_workflow(wf)->path;
-        if (all) {
-            out[n++] = path;
-            continue;
-        }
-        /* a comma-separated list of paths */
-        size_t len = strlen(path);
-        for (const char *p = c->workflow_claims; *p;) {
-            size_t k = strcspn(p, ",");
-            const char *s = p;
-            size_t m = k;
-            while (m && *s == ' ') { s++; m--; }
-            while (m && s[m - 1] == ' ')
-                m--;
-            if (m == len && strncmp(s, path, len) == 0) {
-                out[n++] = path;
-                break;
-            }
-            p += k + (p[k] == ',');
-        }
-    }
-    return n;
-}
-
 /* The watch's history as the last leader saved it (a fresh one when none
  * or unusable). */
 static void worker_watch_load(struct worker *w)
@@ -285,8 +263,8 @@ static int worker_take_over(struct worker *w, const struct store_lease *seen)
     FAULT("takeover.start");
     if (store_worker_start(w->db, w->dry_run, &w->running, &w->next_at) < 0)
         return -1;
-    const char *claiming[WF_COUNT];
-    int nclaiming = worker_claiming(c, claiming);
+    const char *claiming[CATALOG_MAX];
+    int nclaiming = catalog_live_claiming(c, claiming);
     struct store_recovery rec;
     if (store_takeover_recover(w->db, claiming, nclaiming, c->outbox_max_age_seconds, &rec) < 0)
         return -1;
@@ -299,7 +277,14 @@ static int worker_take_over(struct worker *w, const struct store_lease *seen)
     if (rec.running || rec.retrying)
         log_event(LOG_INFO, "worker.reconciling", "i:executions_running i:retries_scheduled s:detail",
                   rec.running, rec.retrying, "executions left running are followed again; retries go on");
+    /* the catalog in force is this leader's: into the workflows table first
+     * (the policies and the triggers refer to its rows) */
+    if (catalog_live_sync(&w->catalog, w->db, 1, 0, NULL, NULL) < 0)
+        return -1;
     if (w->cycle.deliver && deliver_load(&w->deliver, w->db) < 0)
+        return -1;
+    long runs = store_usage_load(w->db, &w->usage);
+    if (runs < 0)
         return -1;
     learn_init(&w->learn, c);
     char *saved = NULL;
@@ -339,8 +324,8 @@ static int worker_take_over(struct worker *w, const struct store_lease *seen)
                  seen->holder, seen->why, seen->renewed_age_s);
         alert_leader_changed(&w->alert, detail);
     }
-    /* the force commands a previous leader accepted are this one's to answer */
-    if (store_forces_pending(w->db, &w->force_upto) < 0)
+    /* the force and reload commands a previous leader accepted are this one's to answer */
+    if (store_forces_pending(w->db, &w->force_upto) < 0 || store_reloads_pending(w->db, &w->reload_cmd) < 0)
         return -1;
     w->force_done = 0;
     w->force_failures = 0;
@@ -451,6 +436,14 @@ static int worker_commands_once(struct worker *w)
     long long accept[STORE_MAX_COMMANDS];
     int naccept = 0;
     for (int i = 0; i < n; i++) {
+        if (cmds[i].cmd == STORE_CMD_RELOAD) {
+            /* done between decisions (worker_reload), in the transaction that records what it did */
+            if (cmds[i].id > w->reload_cmd)
+                w->reload_cmd = cmds[i].id;
+            accept[naccept++] = cmds[i].id;
+            log_event(LOG_INFO, "control.accepted", "i:command_id s:command", cmds[i].id, "reload_catalog");
+            continue;
+        }
         if (cmds[i].cmd == STORE_CMD_FORCE) {
             /* answered by the next decision, with every force accepted before it */
             if (cmds[i].id > w->force_upto)
@@ -679,6 +672,39 @@ static int worker_watch(struct worker *w, time_t now)
     return rc;
 }
 
+/* Reload the catalog (SIGHUP, or the reload_catalog commands up to
+ * w->reload_cmd): put a valid file in force, or keep the running catalog
+ * and say why (log, alert, worker_state.catalog); as leader, write it and
+ * close the commands in one transaction.  Never inside a decision.
+ * Returns 0, or -1 on a database error (the commands stay pending and the
+ * reload is done again). */
+static int worker_reload(struct worker *w)
+{
+    long long cmd = w->reload_cmd;
+    char msg[CATALOG_FILE_ERR_MAX + 64];
+    int ok = catalog_live_reload(&w->catalog, time(NULL), cmd ? "command" : "sighup", msg, sizeof msg) == 0;
+    w->reload_due = 0;
+    if (ok) {
+        char err[300];
+        if (deliver_catalog(&w->deliver, 0, err, sizeof err) < 0)
+            log_event(LOG_WARN, "catalog.policies", "s:error", err);
+        follow_resync(&w->follow);
+    } else {
+        alert_catalog_invalid(&w->alert, msg);
+    }
+    if (lease_leader(&w->lease) && worker_db_ok(w)) {
+        if (catalog_live_sync(&w->catalog, w->db, ok, cmd, ok ? "done" : "failed", msg) < 0)
+            return -1;
+        if (ok && w->cycle.deliver && deliver_publish_policies(&w->deliver, w->db) < 0)
+            return -1;
+        if (cmd)
+            log_event(LOG_INFO, "control.applied", "i:command_id s:command s:status s:result", cmd, "reload_catalog",
+                      ok ? "done" : "failed", msg);
+    }
+    w->reload_cmd = 0;
+    return 0;
+}
+
 /* The leader's turn of the loop.  Returns 0, or -1 on a database error. */
 static int worker_lead(struct worker *w)
 {
@@ -693,6 +719,8 @@ static int worker_lead(struct worker *w)
         return -1;
     if (!lease_leader(&w->lease))
         return 0;
+    if ((w->reload_due || w->reload_cmd) && worker_reload(w) < 0)
+        return -1;
     if (worker_follow(w, time(NULL)) < 0)
         return -1;
     time_t now = time(NULL);
@@ -761,7 +789,8 @@ static long worker_wait_ms(struct worker *w)
         time_t wn = watch_live_next(&w->wl);
         if (wn && (wn - now) * 1000 < ms)
             ms = wn <= now ? 0 : (long)(wn - now) * 1000;
-        if (worker_forced(w) || w->commands_due || w->claims_due || outbox_next(&w->outbox))
+        if (worker_forced(w) || w->commands_due || w->claims_due || w->reload_cmd || w->reload_due ||
+            outbox_next(&w->outbox))
             ms = 0;
     }
     if (alert_queued(&w->alert) > 0 && ms > 1000)
@@ -814,6 +843,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--once") == 0) {
             once = 1;
+        } else if (strcmp(argv[i], "--check-catalog") == 0 && i + 1 < argc) {
+            return catalog_live_check(argv[i + 1]);
         } else if (strcmp(argv[i], "--version") == 0) {
 #ifdef ORCH_FAULT_INJECTION
             printf("orch-worker %s (fault-injection)\n", PACKAGE_VERSION);
@@ -867,6 +898,16 @@ int main(int argc, char **argv)
     }
 
     int rc = 1;
+    if (catalog_live_start(&w.catalog, &cfg, time(NULL), err, sizeof err) < 0) {
+        fprintf(stderr, "orch-worker: catalog error (CATALOG_FILE): %s\n", err);
+        log_event(LOG_ERROR, "worker.fatal", "s:error", err);
+        goto out_catalog;
+    }
+    if (usage_init(&w.usage) < 0) {
+        log_event(LOG_ERROR, "worker.fatal", "s:error", "out of memory");
+        goto out_catalog;
+    }
+    w.cycle.usage = &w.usage;
     w.cycle.cfg = &cfg;
     llm_init(&w.cycle.llm, &cfg);
     if (llm_configured(&w.cycle.llm)) {
@@ -972,6 +1013,8 @@ int main(int argc, char **argv)
             decided_once = worker_decide(&w, &wake) != 0;
             break;
         }
+        if (w.reload_due && !lease_leader(&w.lease))
+            (void)worker_reload(&w);      /* a standby: in memory; written when it leads */
         if (lease_leader(&w.lease) && worker_lead(&w) < 0) {
             if (!worker_fenced(&w) && worker_db_ok(&w))
                 log_event(LOG_WARN, "worker.turn_failed", "s:detail", "a statement failed: trying again");
@@ -998,6 +1041,8 @@ out_alert:
     alert_free(&w.alert);
 out_prompt:
     prompt_free(&w.cycle.prompt);
+out_catalog:
+    usage_free(&w.usage);
     if (w.sigfd >= 0)
         close(w.sigfd);
     http_global_cleanup();

@@ -1,8 +1,10 @@
 /* prompt: template loading and prompt building; see prompt.h. */
 #include "config.h"
 #include "prompt.h"
+#include "learn_wf.h"
 #include "utf8.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,6 +202,127 @@ static char *prompt_replace(const char *tpl, const char *name, const char *val)
     return out;
 }
 
+/* ---- the menu as the model reads it ---------------------------------------------- */
+
+/* A workflow in full: {"title", "market", "intensity", "sessions"?, "cost",
+ * "learned": {"success", "opportunities_per_run", "runs"}}. */
+static json_object *prompt_wf_full(int w, const struct sense_snapshot *snap)
+{
+    const struct catalog_wf *d = catalog_workflow(w);
+    json_object *o = json_object_new_object();
+    char title[CATALOG_TITLE_MAX + 1];
+    prompt_sanitize(d->title, title, CATALOG_TITLE_MAX);
+    json_object_object_add(o, "title", json_object_new_string(title));
+    json_object_object_add(o, "market", json_object_new_string(catalog_market_name(d->market)));
+    json_object_object_add(o, "intensity", json_object_new_string(catalog_wf_intensity_name(d->intensity)));
+    if (d->sessions) {
+        json_object *ss = json_object_new_array();
+        for (int k = 0; k < SESSION_COUNT; k++)
+            if (d->sessions & (1u << k))
+                json_object_array_add(ss, json_object_new_string(session_name((enum session_id)k)));
+        json_object_object_add(o, "sessions", ss);
+    }
+    json_object_object_add(o, "cost", json_object_new_double(d->cost));
+    if (snap->learn) {
+        struct learn_wf_post p;
+        learn_wf_posterior(snap->learn, w, snap->now, &p);
+        if (p.runs >= 0.5) {
+            json_object *lo = json_object_new_object();
+            json_object_object_add(lo, "success", json_object_new_double(round(p.success * 100) / 100));
+            json_object_object_add(lo, "opportunities_per_run", json_object_new_double(round(p.opportunities * 100) / 100));
+            json_object_object_add(lo, "runs", json_object_new_int((int)(p.runs + 0.5)));
+            json_object_object_add(o, "learned", lo);
+        }
+    }
+    return o;
+}
+
+/* The workflows on the menu (of any allowed mode), in catalog order, at
+ * a level of detail: 0 each in full (prompt_wf_full), 1 each as
+ * "market/intensity cost", 2 their names grouped by "market/intensity",
+ * 3 the same with each group cut so the whole fits cap bytes (the
+ * omitted ones counted under "omitted"). */
+static json_object *prompt_wf_list(const struct decide_menu *m, const struct sense_snapshot *snap, int level,
+                                   size_t cap)
+{
+    json_object *o = json_object_new_object();
+    size_t used = 2;
+    int omitted = 0;
+    for (int k = 0; k < catalog_present(); k++) {
+        int w = catalog_ordered(k), on = 0;
+        for (int mode = 0; mode < MODE_COUNT; mode++)
+            on |= m->wf_allowed[mode][w];
+        if (!on)
+            continue;
+        const struct catalog_wf *d = catalog_workflow(w);
+        char group[48];
+        snprintf(group, sizeof group, "%s/%s", catalog_market_name(d->market), catalog_wf_intensity_name(d->intensity));
+        if (level == 0) {
+            json_object_object_add(o, d->name, prompt_wf_full(w, snap));
+        } else if (level == 1) {
+            char v[96];
+            snprintf(v, sizeof v, "%s cost %g", group, d->cost);
+            json_object_object_add(o, d->name, json_object_new_string(v));
+        } else {
+            json_object *g;
+            if (!json_object_object_get_ex(o, group, &g)) {
+                g = json_object_new_array();
+                json_object_object_add(o, group, g);
+                used += strlen(group) + 6;
+            }
+            if (level == 3 && used + strlen(d->name) + 3 > cap) {
+                omitted++;
+                continue;
+            }
+            used += strlen(d->name) + 3;
+            json_object_array_add(g, json_object_new_string(d->name));
+        }
+    }
+    if (omitted)
+        json_object_object_add(o, "omitted", json_object_new_int(omitted));
+    return o;
+}
+
+static json_object *prompt_menu(const struct decide_menu *m, const struct sense_snapshot *snap)
+{
+    json_object *root = json_object_new_object(), *modes = json_object_new_array();
+    for (int mode = 0; mode < MODE_COUNT; mode++)
+        if (m->mode_allowed[mode])
+            json_object_array_add(modes, json_object_new_string(catalog_mode_name(mode)));
+    json_object_object_add(root, "modes", modes);
+    json_object *ints = json_object_new_array();
+    for (int i = 0; i < INTENSITY_COUNT; i++)
+        if (m->intensity_allowed[i])
+            json_object_array_add(ints, json_object_new_string(catalog_intensity_name(i)));
+    json_object_object_add(root, "intensities", ints);
+    json_object *b = json_object_new_object();
+    json_object_object_add(b, "min", json_object_new_int64(m->min_seconds));
+    json_object_object_add(b, "max", json_object_new_int64(m->max_seconds));
+    json_object_object_add(root, "next_seconds", b);
+    json_object_object_add(root, "max_workflows", json_object_new_int(DECIDE_MAX_WF));
+    if (m->budget_left >= 0)
+        json_object_object_add(root, "run_budget_left", json_object_new_double(round(m->budget_left * 100) / 100));
+    /* the workflows in as much detail as PROMPT_WORKFLOWS_BUDGET allows */
+    json_object *wfs = NULL;
+    for (int level = 0; level <= 3; level++) {
+        json_object_put(wfs);
+        wfs = prompt_wf_list(m, snap, level, PROMPT_WORKFLOWS_BUDGET);
+        if (strlen(json_object_to_json_string_ext(wfs, JSON_C_TO_STRING_PLAIN)) <= PROMPT_WORKFLOWS_BUDGET)
+            break;
+    }
+    json_object_object_add(root, "workflows", wfs);
+    json_object *notes = json_object_new_array();
+    for (int i = 0; i < m->nnotes; i++)
+        json_object_array_add(notes, json_object_new_string(m->notes[i]));
+    if (m->more_notes) {
+        char more[64];
+        snprintf(more, sizeof more, "... and %d more", m->more_notes);
+        json_object_array_add(notes, json_object_new_string(more));
+    }
+    json_object_object_add(root, "excluded", notes);
+    return root;
+}
+
 int prompt_build(const struct prompt_tpl *t, const struct cfg *c, const struct sense_snapshot *snap,
                  const struct decide_menu *menu, char **system, char **user)
 {
@@ -215,11 +338,7 @@ int prompt_build(const struct prompt_tpl *t, const struct cfg *c, const struct s
 
     json_object *doc = json_object_new_object();
     json_object *ctx = sense_to_json(snap);
-    json_object_object_add(doc, "allowed_actions", decide_menu_to_json(menu));
-    json_object *wfs = json_object_new_object();
-    for (int w = 0; w < WF_COUNT; w++)
-        json_object_object_add(wfs, catalog_workflow(w)->path, json_object_new_string(catalog_workflow(w)->title));
-    json_object_object_add(doc, "workflow_catalog", wfs);
+    json_object_object_add(doc, "allowed_actions", prompt_menu(menu, snap));
     json_object_object_add(doc, "observations", ctx);
     /* text from the market: each string quoted by the JSON encoder, cleaned
      * and cut to a bound, in a section the template calls data */

@@ -5,7 +5,17 @@
  * configured bounds.  The user message is a JSON document built from what
  * the cycle sensed and the menu; text that comes from the market (token
  * names and symbols) is quoted as JSON strings, length-limited and stripped
- * of control characters, under "untrusted_market_text". */
+ * of control characters, under "untrusted_market_text".
+ *
+ * The menu the model reads ("allowed_actions") lists the allowed modes and
+ * intensities, the bounds of the next decision time, the run budget left,
+ * the exclusion notes, and once each the workflows on the menu of any
+ * allowed mode ("workflows": title, market, intensity, sessions, cost and
+ * what was learned of each); which mode may start which workflow follows
+ * from its market (decide.h), which the template states.  A catalog
+ * large enough that the list passes PROMPT_WORKFLOWS_BUDGET bytes is
+ * summarised, so that the prompt stays within its token budget (README:
+ * about 2,300 prompt tokens with 200 workflows). */
 #ifndef PROMPT_H
 #define PROMPT_H
 
@@ -17,6 +27,9 @@
 #define PROMPT_TOKEN_TEXT 64      /* longest token name passed to the model */
 #define PROMPT_URL_TEXT 100       /* longest URL (a pair's page, a profile's link) */
 #define PROMPT_DESC_TEXT 200      /* longest token-profile description */
+#define PROMPT_WORKFLOWS_BUDGET 6000  /* bytes of the menu's workflow list (allowed_actions.workflows):
+                                       * a larger menu is summarised (titles and learned figures dropped,
+                                       * then names grouped by market/intensity, then groups cut) */
 
 struct prompt_tpl {
     char *text;            /* the template after the version line; owned */

@@ -273,7 +273,7 @@ static size_t replay_note_run(struct replay *r, time_t at, int m, int wf, int in
         r->failed = 1;
         return (size_t)-1;
     }
-    r->scans[r->nscans] = (struct replay_scan){ at, m, intensity, -1, wf };
+    r->scans[r->nscans] = (struct replay_scan){ at, m, intensity, -1, wf, catalog_workflow(wf)->market == MARKET_BOTH };
     return r->nscans++;
 }
 
@@ -318,13 +318,13 @@ static void replay_act(struct cycle_ctx *ctx, const struct decide_choice *ch, st
         p->trigger_id = j->trigger_id;
         p->decision_id = j->decision_id;
         snprintf(p->key, sizeof p->key, "%s", j->key);
-        if (wf == WF_HEALTH_CHECK) {
+        if (w->market == MARKET_SYSTEM) {
             r->health_checks++;           /* not a scan: no market, not a run */
             continue;
         }
         if (w->market == MARKET_BOTH) {
-            /* deep-market-analysis: a run of every market present (it
-             * costs), but no scan window of its own (no coverage) */
+            /* a cross-market analysis (deep-market-analysis): a run of every
+             * market present (it costs), but no scan window of its own (no coverage) */
             r->deep_analyses++;
             for (int m = 0; m < LEARN_MARKET_COUNT; m++)
                 if (r->have[m])

@@ -48,8 +48,9 @@ struct replay_scan {                  /* one run of a scan-type workflow for a m
     int market;
     int intensity;
     int opportunities;                /* -1 until reported (and for deep-market-analysis) */
-    int wf;                           /* enum catalog_workflow: the market's scan, or
-                                       * WF_DEEP_ANALYSIS (a run of each market, no window) */
+    int wf;                           /* registry slot of the workflow that ran */
+    int cross;                        /* a cross-market ("both") workflow: a run of each
+                                       * market, no window of its own (no coverage) */
 };
 
 struct replay_mark {                  /* one decision, for the picture */

@@ -28,6 +28,8 @@
 #include "replay_svg.h"
 #include "store.h"
 #include "store_batch.h"
+#include "usage.h"
+#include "catalog_live.h"
 
 static void replay_usage(FILE *out)
 {
@@ -273,6 +275,9 @@ static int replay_write_file(const char *path, const char *text, const struct re
 }
 
 /* The run's parameters as replay_runs.params records them.  Caller frees. */
+/* The catalog whose workflows the replay simulates (CATALOG_FILE). */
+static struct catalog_live replay_catalog;
+
 static json_object *replay_params_json(const struct cfg *cfg, int use_llm)
 {
     json_object *params = json_object_new_object();
@@ -285,6 +290,11 @@ static json_object *replay_params_json(const struct cfg *cfg, int use_llm)
     json_object_object_add(params, "decision_min_seconds", json_object_new_int64(cfg->decision_min_seconds));
     json_object_object_add(params, "decision_max_seconds", json_object_new_int64(cfg->decision_max_seconds));
     json_object_object_add(params, "llm", json_object_new_boolean(use_llm));
+    json_object *cat = json_object_new_object();
+    json_object_object_add(cat, "file", json_object_new_string(replay_catalog.path));
+    json_object_object_add(cat, "hash", json_object_new_string(replay_catalog.hash));
+    json_object_object_add(cat, "workflows", json_object_new_int(replay_catalog.workflows));
+    json_object_object_add(params, "catalog", cat);
     return params;
 }
 
@@ -383,8 +393,10 @@ static int replay_once(const struct replay_args *a, const struct cfg *cfg, struc
     r.from = d->from;
     r.to = d->to;
     r.window_s = cfg->learn_window_minutes * 60;
-    struct learn learn;
+    static struct learn learn;          /* large (per-workflow learning): not on the stack */
     learn_init(&learn, cfg);
+    struct usage usage;
+    memset(&usage, 0, sizeof usage);
     struct cycle_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.cfg = cfg;
@@ -394,6 +406,9 @@ static int replay_once(const struct replay_args *a, const struct cfg *cfg, struc
     long long run_id = 0;
     struct store_batch *batch = NULL;
     int rc = 1;
+    if (usage_init(&usage) < 0)
+        goto out;
+    ctx.usage = &usage;
     if (a->use_llm && replay_llm(&ctx, cfg) < 0)
         goto out;
     if (db) {
@@ -401,6 +416,15 @@ static int replay_once(const struct replay_args *a, const struct cfg *cfg, struc
                                json_object_to_json_string_ext(d->files, JSON_C_TO_STRING_PLAIN), r.from, r.to,
                                &run_id) < 0) {
             fprintf(stderr, "orch-replay: cannot record the run (is sql/003_learning.sql applied?)\n");
+            goto out;
+        }
+        /* the triggers name the catalog's workflows: their rows must exist
+         * (added not present: the live catalog is the worker's) */
+        char *entries = catalog_live_entries();
+        int ok = entries && store_catalog_ensure(db, entries) == 0;
+        free(entries);
+        if (!ok) {
+            fprintf(stderr, "orch-replay: cannot record the catalog's workflows (is sql/008_catalog.sql applied?)\n");
             goto out;
         }
         if (!(batch = store_batch_new(db, run_id))) {
@@ -447,6 +471,7 @@ static int replay_once(const struct replay_args *a, const struct cfg *cfg, struc
         rc = 1;
 out:
     store_batch_free(batch);
+    usage_free(&usage);
     free(svg);
     json_object_put(score);
     json_object_put(params);
@@ -524,6 +549,11 @@ int main(int argc, char **argv)
     int curl = 0;
     if (!cfg.n8n_base_url || !d)
         goto out;
+    /* the simulated workflows are the catalog's */
+    if (catalog_live_start(&replay_catalog, &cfg, time(NULL), err, sizeof err) < 0) {
+        fprintf(stderr, "orch-replay: catalog error (CATALOG_FILE): %s\n", err);
+        goto out;
+    }
     if (a.use_llm && !(curl = http_global_init() == 0)) {
         fprintf(stderr, "orch-replay: libcurl initialisation failed\n");
         goto out;

@@ -186,8 +186,9 @@ void replay_score_print(FILE *out, const struct replay *r, const struct replay_s
     for (int m = 0; m < LEARN_MARKET_COUNT; m++)
         if (sc->mk[m].n)
             replay_market_print(out, m, &sc->mk[m]);
-    fprintf(out, "decisions %lld (%lld woken by the watch); runs count every scan-type workflow (deep-market-analysis: "
-                 "%lld, counted in each market); health checks %lld (not runs); llm calls %lld, llm tokens %lld\n",
+    fprintf(out, "decisions %lld (%lld woken by the watch); runs count every scan-type workflow (cross-market, e.g. "
+                 "deep-market-analysis: %lld, counted in each market); health checks %lld (not runs); llm calls %lld, "
+                 "llm tokens %lld\n",
             r->decisions, r->wakes, r->deep_analyses, r->health_checks, r->llm_calls, r->llm_tokens);
 }
 

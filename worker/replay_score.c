@@ -258,7 +258,7 @@ static void replay_score_orchestrator(struct replay_score_ctx *c, int m, struct 
                 hi = mid;
         }
         for (size_t i = lo; i < r->nscans && r->scans[i].at < ws + REPLAY_SCORE_WINDOW; i++) {
-            if (r->scans[i].market == m && r->scans[i].wf != WF_DEEP_ANALYSIS) {
+            if (r->scans[i].market == m && !r->scans[i].cross) {
                 p->covered++;
                 lat[nlat++] = (double)(r->scans[i].at - ws) / 60.0;
                 is->within5 += r->scans[i].at - ws <= REPLAY_REACT_SECONDS;

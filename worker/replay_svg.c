@@ -82,7 +82,7 @@ static void replay_watch_shares(const struct replay *r, int m, int plotw, double
     time_t until = r->from;
     for (size_t i = 0; i < r->nscans; i++) {
         const struct replay_scan *s = &r->scans[i];
-        if (s->market != m || s->wf == WF_DEEP_ANALYSIS)
+        if (s->market != m || s->cross)
             continue;
         time_t a = s->at > until ? s->at : until, e = s->at + r->window_s;
         if (e > r->to)

@@ -103,6 +103,7 @@ struct sense_history {
 };
 
 struct learn;
+struct usage_tally;
 
 /* Why a decision was made now (decisions.wake). */
 enum sense_wake { SENSE_WAKE_SCHEDULED = 0, SENSE_WAKE_EVENT, SENSE_WAKE_CONTROL, SENSE_WAKE_STARTUP, SENSE_WAKE_COUNT };
@@ -146,8 +147,9 @@ struct sense_snapshot {
                                  * webhook bodies come from (act_payload), or NULL */
     struct sense_wake_info wake;   /* why now (set by the cycle) */
     const struct sense_watch *watch;   /* borrowed: the watch's figures, or NULL (no watch) */
-    int wf_blocked[WF_COUNT];   /* nonzero: left off the menu (deliver_menu_blocked) */
-    char wf_blocked_why[WF_COUNT][120];
+    const struct usage_tally *usage;   /* borrowed: recent runs per workflow (limits, run budget), or NULL */
+    unsigned char wf_blocked[CATALOG_SLOTS];   /* by registry slot; nonzero: left off the menu (deliver_menu_blocked) */
+    char wf_blocked_why[CATALOG_SLOTS][120];
 };
 
 /* What the worker remembers between cycles (previous forex mids). */

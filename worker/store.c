@@ -128,14 +128,14 @@ static const char SQL_PRUNE_PROBES[] =
 /* ---- delivery, workflow state, results and tracking (004_n8n) ---------------- */
 
 /* The learning context of a trigger: its decision's intensity, the band
- * and fresh exposure its market had when the decision was made, and the
- * decision's session label. */
+ * and fresh exposure its market (its catalog row's, sql/008_catalog.sql)
+ * had when the decision was made, and the decision's session label. */
+#define STORE_LEARN_MARKET \
+    "(SELECT CASE w.market WHEN 'crypto' THEN 'crypto' ELSE 'forex' END FROM workflows w WHERE w.name = t.workflow)"
 #define STORE_LEARN_COLS \
     "d.intensity, " \
-    "d.inputs #>> ARRAY['learning','markets', CASE WHEN t.workflow LIKE 'crypto-%' THEN 'crypto' ELSE 'forex' END, " \
-    "                   'activity','band'], " \
-    "d.inputs #>> ARRAY['learning','markets', CASE WHEN t.workflow LIKE 'crypto-%' THEN 'crypto' ELSE 'forex' END, " \
-    "                   'fresh_exposure'], d.session "
+    "d.inputs #>> ARRAY['learning','markets', " STORE_LEARN_MARKET ", 'activity','band'], " \
+    "d.inputs #>> ARRAY['learning','markets', " STORE_LEARN_MARKET ", 'fresh_exposure'], d.session "
 static const char SQL_WF_LOAD[] =
     "SELECT workflow, available, circuit, consecutive_failures, "
     "       coalesce(extract(epoch FROM open_until)::bigint, 0), "
@@ -158,11 +158,14 @@ static const char SQL_WF_AVAILABLE[] =
     "       unavailable_since = CASE WHEN $2::boolean THEN NULL ELSE coalesce(unavailable_since, now()) END, "
     "       unavailable_reason = CASE WHEN $2::boolean THEN NULL ELSE $3 END, updated_at = now() "
     " WHERE workflow = $1";
+/* a workflow's own timeout (its catalog row), else $1 (TRACK_TIMEOUT_SECONDS) */
+#define STORE_TIMEOUT(wf) "coalesce(nullif(" wf ".timeout_seconds, 0), $1::int)"
 static const char SQL_WF_RUNNING[] =
     "UPDATE workflow_state w SET running = c.n, updated_at = now() "
     "  FROM (SELECT s.workflow, count(t.id)::int AS n FROM workflow_state s "
+    "          JOIN workflows wf ON wf.name = s.workflow "
     "          LEFT JOIN triggers t ON t.workflow = s.workflow AND t.status = 'sent' AND t.outcome IS NULL "
-    "                              AND t.started_at > now() - make_interval(secs => $1::int) "
+    "                              AND t.started_at > now() - make_interval(secs => " STORE_TIMEOUT("wf") ") "
     "         GROUP BY s.workflow) c "
     " WHERE w.workflow = c.workflow AND w.running <> c.n";
 /* running for concurrency 'forbid': sent, or on its way (sending, a retry
@@ -267,6 +270,9 @@ static const char SQL_OPEN_TRACKED[] =
     "   AND (execution_status IS NULL OR execution_status IN ('new','running','waiting','unknown')) "
     "   AND (outcome IS NULL OR (outcome <> 'superseded' AND outcome_at > now() - " STORE_TRACK_AFTER_OUTCOME ")) "
     " ORDER BY coalesce(tracked_at, '-infinity'::timestamptz), id LIMIT $1::int";
+/* A superseded trigger is not followed any more (its stop said how its
+ * execution ended): a look that was on its way when it was superseded
+ * (answers are recorded while a request waits) changes nothing. */
 static const char SQL_TRACK_UPDATE[] =
     "UPDATE triggers SET execution_status = $2, tracked_at = now(), track_errors = 0, "
     "       execution_started_at = CASE WHEN $3::bigint > 0 THEN to_timestamp($3::bigint / 1000.0) END, "
@@ -276,20 +282,22 @@ static const char SQL_TRACK_UPDATE[] =
     "                                                THEN ($4::bigint - $3::bigint)::int END), "
     "       outcome = coalesce(outcome, nullif($6, '')), "
     "       outcome_at = CASE WHEN outcome IS NULL AND $6 <> '' THEN now() ELSE outcome_at END "
-    " WHERE id = $1";
+    " WHERE id = $1 AND outcome IS DISTINCT FROM 'superseded'";
 static const char SQL_TRACK_FAILED[] =
     "UPDATE triggers SET tracked_at = now(), track_errors = track_errors + 1, "
     "       execution_status = CASE WHEN $2::boolean THEN 'gone' ELSE execution_status END "
     " WHERE id = $1";
 /* only triggers whose end could have been known: with an execution id to
- * follow, or any when results are expected ($2); and those a stopped
- * worker left 'unknown' (delivered or not, their end never comes now) */
+ * follow, or any of a workflow that expects_result when results are
+ * expected ($2); and those a stopped worker left 'unknown' (delivered or
+ * not, their end never comes now); after the workflow's own timeout */
 static const char SQL_TIME_OUT[] =
-    "UPDATE triggers SET outcome = 'timed_out', outcome_at = now(), "
-    "       error = left(coalesce(error || '; ', '') || 'no end known after ' || $1 || ' s', 1000) "
-    " WHERE status IN ('sent','unknown') AND outcome IS NULL "
-    "   AND coalesce(started_at, created_at) < now() - make_interval(secs => $1::int) "
-    "   AND ($2::boolean OR execution_id IS NOT NULL OR status = 'unknown')";
+    "UPDATE triggers t SET outcome = 'timed_out', outcome_at = now(), "
+    "       error = left(coalesce(t.error || '; ', '') || 'no end known after ' || " STORE_TIMEOUT("w") " || ' s', 1000) "
+    "  FROM workflows w "
+    " WHERE w.name = t.workflow AND t.status IN ('sent','unknown') AND t.outcome IS NULL "
+    "   AND coalesce(t.started_at, t.created_at) < now() - make_interval(secs => " STORE_TIMEOUT("w") ") "
+    "   AND (($2::boolean AND w.expects_result) OR t.execution_id IS NOT NULL OR t.status = 'unknown')";
 static const char SQL_WF_N8N[] =
     "UPDATE workflow_state SET n8n_id = nullif($2, ''), n8n_name = nullif($3, ''), "
     "       n8n_active = CASE $4 WHEN 't' THEN true WHEN 'f' THEN false END, n8n_seen_at = now(), updated_at = now() "
@@ -498,7 +506,7 @@ static json_object *store_choice_json(const struct decide_choice *ch)
     json_object_object_add(o, "intensity", json_object_new_string(catalog_intensity_name(ch->intensity)));
     json_object *w = json_object_new_array();
     for (int i = 0; i < ch->nwf; i++)
-        json_object_array_add(w, json_object_new_string(catalog_workflow(ch->wf[i])->path));
+        json_object_array_add(w, json_object_new_string(catalog_name(ch->wf[i])));
     json_object_object_add(o, "workflows", w);
     json_object_object_add(o, "next_seconds", json_object_new_int64(ch->next_seconds));
     json_object_object_add(o, "reason", json_object_new_string(ch->reason));
@@ -553,7 +561,7 @@ static int store_decision_memory(const struct sense_snapshot *snap, const struct
         struct store_trigger *t = &out->t[out->ntriggers];
         t->wf = ch->wf[i];
         t->id = ++*seq;
-        const char *path = catalog_workflow(t->wf)->path;
+        const char *path = catalog_name(t->wf);
         act_key(out->id, path, t->key, sizeof t->key);
         json_object *p = act_payload(snap, ch, out->id, t->id, path, t->key, (long long)out->next_at, dry_run);
         t->payload = p ? strdup(json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN)) : NULL;
@@ -660,7 +668,7 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
     for (int i = 0; i < ch->nwf; i++) {
         struct store_trigger *t = &out->t[out->ntriggers];
         t->wf = ch->wf[i];
-        const char *path = catalog_workflow(t->wf)->path;
+        const char *path = catalog_name(t->wf);
         if (batch) {
             if ((t->id = store_batch_next_id(batch, 1)) <= 0)
                 goto rollback;
@@ -823,6 +831,8 @@ int store_take_commands(PGconn *c, struct store_cmd *cmds, int max)
             cmds[n].cmd = STORE_CMD_START;
         else if (strcmp(name, "stop") == 0)
             cmds[n].cmd = STORE_CMD_STOP;
+        else if (strcmp(name, "reload_catalog") == 0)
+            cmds[n].cmd = STORE_CMD_RELOAD;
         else
             cmds[n].cmd = STORE_CMD_FORCE;
         n++;
@@ -909,9 +919,9 @@ int store_learning_save(PGconn *c, const char *scope, const char *state, time_t 
 
 /* ---- delivery, workflow state, results and tracking ----------------------------- */
 
-int store_wf_load(PGconn *c, struct store_wf_state out[WF_COUNT])
+int store_wf_load(PGconn *c, struct store_wf_state out[CATALOG_SLOTS])
 {
-    memset(out, 0, sizeof *out * WF_COUNT);
+    memset(out, 0, sizeof *out * CATALOG_SLOTS);
     PGresult *r = store_run(c, "wf_load", SQL_WF_LOAD, 0, NULL);
     if (!r)
         return -1;
@@ -937,7 +947,7 @@ int store_wf_load(PGconn *c, struct store_wf_state out[WF_COUNT])
 
 int store_wf_policy(PGconn *c, int wf, const char *policy)
 {
-    const char *v[] = { catalog_workflow(wf)->path, policy };
+    const char *v[] = { catalog_name(wf), policy };
     return store_cmd(c, "wf_policy", SQL_WF_POLICY, 2, v);
 }
 
@@ -949,13 +959,13 @@ int store_wf_circuit(PGconn *c, int wf, const char *state, long failures, time_t
     snprintf(u, sizeof u, "%lld", (long long)open_until);
     snprintf(o, sizeof o, "%lld", (long long)opened_at);
     snprintf(n, sizeof n, "%ld", opens);
-    const char *v[] = { catalog_workflow(wf)->path, state, f, u, o, n };
+    const char *v[] = { catalog_name(wf), state, f, u, o, n };
     return store_cmd(c, "wf_circuit", SQL_WF_CIRCUIT, 6, v);
 }
 
 int store_wf_available(PGconn *c, int wf, int available, const char *reason)
 {
-    const char *v[] = { catalog_workflow(wf)->path, available ? "t" : "f", reason };
+    const char *v[] = { catalog_name(wf), available ? "t" : "f", reason };
     return store_cmd(c, "wf_available", SQL_WF_AVAILABLE, 3, v);
 }
 
@@ -974,7 +984,7 @@ int store_running_trigger(PGconn *c, int wf, long window_s, long long except_id,
     char w[24], x[24];
     snprintf(w, sizeof w, "%ld", window_s);
     snprintf(x, sizeof x, "%lld", except_id);
-    const char *v[] = { catalog_workflow(wf)->path, w, x };
+    const char *v[] = { catalog_name(wf), w, x };
     *id = 0;
     if (cap)
         execution_id[0] = '\0';
@@ -1018,7 +1028,7 @@ int store_replace_targets(PGconn *c, int wf, long long trigger_id, struct store_
     char id[24], lim[16];
     snprintf(id, sizeof id, "%lld", trigger_id);
     snprintf(lim, sizeof lim, "%d", max);
-    const char *v[] = { catalog_workflow(wf)->path, id, lim };
+    const char *v[] = { catalog_name(wf), id, lim };
     PGresult *r = store_run(c, "replace_targets", SQL_REPLACE_TARGETS, 3, v);
     if (!r)
         return -1;
@@ -1098,7 +1108,7 @@ int store_due_retries(PGconn *c, time_t now, struct store_retry *out, int max)
     for (int i = 0; i < PQntuples(r) && n < max; i++) {
         struct store_retry *t = &out[n];
         memset(t, 0, sizeof *t);
-        t->wf = catalog_workflow_parse(PQgetvalue(r, i, 2));
+        t->wf = catalog_slot(PQgetvalue(r, i, 2));
         if (t->wf < 0)
             continue;
         t->id = store_int(r, i, 0);
@@ -1167,7 +1177,7 @@ int store_unsettled(PGconn *c, struct store_unsettled *out, int max)
     for (int i = 0; i < PQntuples(r) && n < max; i++) {
         struct store_unsettled *u = &out[n];
         memset(u, 0, sizeof *u);
-        u->wf = catalog_workflow_parse(PQgetvalue(r, i, 2));
+        u->wf = catalog_slot(PQgetvalue(r, i, 2));
         u->id = store_int(r, i, 0);
         if (u->wf < 0)
             continue;
@@ -1265,7 +1275,7 @@ long store_time_out(PGconn *c, long timeout_s, int results_expected)
 
 int store_wf_n8n(PGconn *c, int wf, const char *n8n_id, const char *name, int active)
 {
-    const char *v[] = { catalog_workflow(wf)->path, n8n_id, name, active < 0 ? "" : active ? "t" : "f" };
+    const char *v[] = { catalog_name(wf), n8n_id, name, active < 0 ? "" : active ? "t" : "f" };
     return store_cmd(c, "wf_n8n", SQL_WF_N8N, 4, v);
 }
 

@@ -16,7 +16,7 @@
 
 struct store_trigger {
     long long id;
-    int wf;                    /* enum catalog_workflow */
+    int wf;                    /* registry slot (catalog.h) */
     char key[96];              /* idempotency key */
     char *payload;             /* JSON text, owned (store_decision_clear frees) */
 };
@@ -26,7 +26,7 @@ struct store_decision {
     time_t next_at;
     int intensity;             /* the decision's, enum catalog_intensity */
     int ntriggers;
-    struct store_trigger t[WF_COUNT];
+    struct store_trigger t[DECIDE_MAX_WF];
 };
 
 /* What a decision's audit trail records besides the choice itself. */
@@ -49,7 +49,7 @@ struct store_audit {
                                            * transaction (store_commands_claim_decision); 0: none */
 };
 
-enum store_command { STORE_CMD_START, STORE_CMD_STOP, STORE_CMD_FORCE };
+enum store_command { STORE_CMD_START, STORE_CMD_STOP, STORE_CMD_FORCE, STORE_CMD_RELOAD };
 
 struct store_cmd {
     long long id;
@@ -165,7 +165,7 @@ struct store_wf_state {
 /* A retry that is due (store_due_retries). */
 struct store_retry {
     long long id, decision_id;
-    int wf;                    /* enum catalog_workflow */
+    int wf;                    /* registry slot */
     char key[96];
     char *payload;             /* owned: store_retries_clear */
     int attempts;              /* tries so far */
@@ -200,9 +200,9 @@ struct store_open {
     time_t started;            /* when the trigger was first sent */
 };
 
-/* Every row of workflow_state into out[catalog index] (rows not present
- * stay zeroed).  Returns 0 or -1. */
-int store_wf_load(PGconn *c, struct store_wf_state out[WF_COUNT]) __attribute__((warn_unused_result));
+/* Every row of workflow_state into out[registry slot] (rows of names this
+ * process does not know, and slots without a row, stay zeroed).  Returns 0 or -1. */
+int store_wf_load(PGconn *c, struct store_wf_state out[CATALOG_SLOTS]) __attribute__((warn_unused_result));
 
 /* workflow_state.concurrency of wf = policy.  Returns 0 or -1. */
 int store_wf_policy(PGconn *c, int wf, const char *policy) __attribute__((warn_unused_result));
@@ -216,7 +216,7 @@ int store_wf_circuit(PGconn *c, int wf, const char *state, long failures, time_t
 int store_wf_available(PGconn *c, int wf, int available, const char *reason) __attribute__((warn_unused_result));
 
 /* Recount workflow_state.running: triggers sent, without outcome, started
- * within window_s.  Returns 0 or -1. */
+ * within their workflow's timeout (else window_s).  Returns 0 or -1. */
 int store_wf_running(PGconn *c, long window_s) __attribute__((warn_unused_result));
 
 /* The newest running trigger of wf other than except_id (no outcome,
@@ -312,9 +312,10 @@ int store_track_update(PGconn *c, long long trigger_id, const char *exec_status,
  * again).  Returns 0 or -1. */
 int store_track_failed(PGconn *c, long long trigger_id, int gone) __attribute__((warn_unused_result));
 
-/* Running triggers started more than timeout_s ago get outcome
- * 'timed_out': those with an execution id, or all when results_expected
- * (a workflow should have posted one).  Returns how many, or -1. */
+/* Running triggers started more than their workflow's timeout_seconds
+ * (catalog) ago, else timeout_s, get outcome 'timed_out': those with an
+ * execution id, or all of a workflow that expects_result when
+ * results_expected (it should have posted one).  Returns how many, or -1. */
 long store_time_out(PGconn *c, long timeout_s, int results_expected);
 
 /* What n8n's workflow list says of catalog workflow wf: its id and name
@@ -393,7 +394,7 @@ int store_takeover_recover(PGconn *c, const char *const *claiming, int nclaiming
 /* A trigger found delivered by the claim of its key. */
 struct store_claimed {
     long long id, decision_id;
-    int wf;                        /* enum catalog_workflow, -1 when not in the catalog */
+    int wf;                        /* registry slot, -1 when the registry is full */
 };
 
 /* Triggers 'unknown', 'retrying' or 'failed' whose key a workflow claimed
@@ -483,5 +484,42 @@ struct store_pruned {
  * gets the counts.  Returns the rows deleted, or -1 (logged; what earlier
  * batches did stays done). */
 long long store_prune_history(PGconn *c, const struct cfg *cfg, struct store_pruned *out);
+
+/* ---- the catalog (store_catalog.c, sql/008_catalog.sql) -------------------------- */
+
+struct usage;
+
+/* What a catalog load or reload writes, in one transaction. */
+struct store_catalog {
+    const char *entries;           /* JSON array of the present workflows' entries in catalog order
+                                    * (catalog_file_entry_json, plus "order"), or NULL: the
+                                    * catalog did not change (a reload that failed) */
+    const char *status;            /* JSON for worker_state.catalog */
+    long long command_id;          /* the reload_catalog commands this answers: every pending
+                                    * one with an id up to this (0: none) */
+    const char *command_status;    /* "done" or "failed" */
+    const char *command_result;    /* its result text */
+};
+
+/* Put what the worker loaded into the database: the entries upserted into
+ * workflows (present_in_catalog true, last_seen now; first_seen kept), the
+ * other rows marked not present (their history stays), a workflow_state
+ * row for every new one, worker_state.catalog = status, and the command
+ * closed -- all in one transaction (fenced: the leader's).  Returns 0, or
+ * -1 (nothing written). */
+int store_catalog_sync(PGconn *c, const struct store_catalog *sc) __attribute__((warn_unused_result));
+
+/* The newest pending reload_catalog command (accepted or not, by any
+ * worker): a new leader answers them.  Returns 0 with *id (0: none), or -1. */
+int store_reloads_pending(PGconn *c, long long *id) __attribute__((warn_unused_result));
+
+/* Insert the workflows of entries (as for store_catalog_sync) that the
+ * table does not have yet, not present (the replay: its triggers need
+ * their rows; the live catalog is left alone).  Returns 0 or -1. */
+int store_catalog_ensure(PGconn *c, const char *entries) __attribute__((warn_unused_result));
+
+/* The live runs of the last 24 hours (triggers not skipped, with their
+ * workflows' costs now) into u, after clearing it.  Returns how many, or -1. */
+long store_usage_load(PGconn *c, struct usage *u);
 
 #endif

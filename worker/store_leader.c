@@ -271,7 +271,7 @@ int store_claims_reconcile(PGconn *c, struct store_claimed *out, int max)
     for (int i = 0; i < PQntuples(r) && n < max; i++, n++) {
         out[n].id = store_int(r, i, 0);
         out[n].decision_id = store_int(r, i, 1);
-        out[n].wf = catalog_workflow_parse(PQgetvalue(r, i, 2));
+        out[n].wf = catalog_slot(PQgetvalue(r, i, 2));
     }
     PQclear(r);
     return n;

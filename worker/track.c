@@ -610,28 +610,62 @@ static int track_query_escape(const char *s, char *out, size_t cap)
     return 0;
 }
 
-/* The path of the first Webhook node in a workflow's nodes, into out. */
-static void track_webhook_path(json_object *wf, char *out, size_t cap)
+/* The path and method of a workflow's Webhook node into t: the first
+ * one answering POST, else the first one. */
+static void track_webhook_path(json_object *wf, struct track_workflow *t)
 {
     json_object *nodes;
-    out[0] = '\0';
+    t->webhook_path[0] = t->webhook_method[0] = '\0';
     if (!json_object_object_get_ex(wf, "nodes", &nodes) || !json_object_is_type(nodes, json_type_array))
         return;
     size_t n = json_object_array_length(nodes);
     for (size_t i = 0; i < n; i++) {
-        json_object *node = json_object_array_get_idx(nodes, i), *type, *params, *path;
+        json_object *node = json_object_array_get_idx(nodes, i), *type, *params, *path, *method;
         if (!json_object_is_type(node, json_type_object) || !json_object_object_get_ex(node, "type", &type) ||
             !json_object_is_type(type, json_type_string) ||
             strcmp(json_object_get_string(type), "n8n-nodes-base.webhook") != 0)
             continue;
-        if (json_object_object_get_ex(node, "parameters", &params) &&
-            json_object_object_get_ex(params, "path", &path) && json_object_is_type(path, json_type_string)) {
-            track_copy(out, cap, json_object_get_string(path));
+        if (!json_object_object_get_ex(node, "parameters", &params) ||
+            !json_object_object_get_ex(params, "path", &path) || !json_object_is_type(path, json_type_string))
+            continue;
+        const char *m = json_object_object_get_ex(params, "httpMethod", &method) &&
+                        json_object_is_type(method, json_type_string) ? json_object_get_string(method) : "GET";
+        if (t->webhook_path[0] && strcmp(t->webhook_method, "POST") == 0)
             return;
+        if (!t->webhook_path[0] || strcmp(m, "POST") == 0) {
+            track_copy(t->webhook_path, sizeof t->webhook_path, json_object_get_string(path));
+            track_copy(t->webhook_method, sizeof t->webhook_method, m);
         }
     }
 }
 
+/* The names of a workflow's tags (objects {"id","name"}, or plain strings) into t. */
+static void track_tags(json_object *wf, struct track_workflow *t)
+{
+    json_object *tags;
+    t->ntags = 0;
+    if (!json_object_object_get_ex(wf, "tags", &tags) || !json_object_is_type(tags, json_type_array))
+        return;
+    size_t n = json_object_array_length(tags);
+    for (size_t i = 0; i < n && t->ntags < TRACK_TAGS_MAX; i++) {
+        json_object *g = json_object_array_get_idx(tags, i), *name = g;
+        if (json_object_is_type(g, json_type_object) && !json_object_object_get_ex(g, "name", &name))
+            continue;
+        if (json_object_is_type(name, json_type_string))
+            track_copy(t->tags[t->ntags++], TRACK_TAG_MAX + 1, json_object_get_string(name));
+    }
+}
+
+int track_workflow_tagged(const struct track_workflow *w, const char *tag)
+{
+    for (int i = 0; tag && *tag && i < w->ntags; i++)
+        if (strcmp(w->tags[i], tag) == 0)
+            return 1;
+    return 0;
+}
+
+/* Add one page's workflows to w (its body: len bytes); the next cursor into
+ * cursor ("" when none).  Returns TRACK_OK or TRACK_EINVALID with w->error set. */
 enum track_err track_parse_workflows(const char *body, size_t len, struct track_workflows *w, size_t *cap,
                                      char *cursor, size_t cursor_cap)
 {
@@ -668,7 +702,8 @@ enum track_err track_parse_workflows(const char *body, size_t len, struct track_
                     json_object_get_boolean(v);
         t->archived = json_object_object_get_ex(wf, "isArchived", &v) &&
                       json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
-        track_webhook_path(wf, t->webhook_path, sizeof t->webhook_path);
+        track_webhook_path(wf, t);
+        track_tags(wf, t);
         w->n++;
     }
     if (json_object_object_get_ex(root, "nextCursor", &next) && !json_object_is_type(next, json_type_null)) {
@@ -776,6 +811,11 @@ json_object *track_workflows_json(const struct track_workflows *w)
         json_object_object_add(o, "active", json_object_new_boolean(t->active));
         json_object_object_add(o, "archived", json_object_new_boolean(t->archived));
         json_object_object_add(o, "webhook_path", json_object_new_string(t->webhook_path));
+        json_object_object_add(o, "webhook_method", json_object_new_string(t->webhook_method));
+        json_object *tags = json_object_new_array();
+        for (int k = 0; k < t->ntags; k++)
+            json_object_array_add(tags, json_object_new_string(t->tags[k]));
+        json_object_object_add(o, "tags", tags);
         json_object_array_add(arr, o);
     }
     return arr;

@@ -162,12 +162,20 @@ size_t track_fetch_many(const struct cfg *c, const char *const *ids, size_t n,
 enum track_err track_parse_execution(const char *body, size_t len, struct track_exec *out)
     __attribute__((warn_unused_result));
 
+#define TRACK_TAGS_MAX 8                       /* tags kept per workflow */
+#define TRACK_TAG_MAX 40                       /* bytes of a tag name kept */
+
 struct track_workflow {
     char id[TRACK_ID_MAX + 1];
     char name[TRACK_NAME_MAX + 1];         /* cut at a character boundary */
     int active;
     int archived;                          /* isArchived (n8n >= 1.9x), 0 when absent */
-    char webhook_path[TRACK_NAME_MAX + 1]; /* path of its first Webhook node, "" when none */
+    char webhook_path[TRACK_NAME_MAX + 1]; /* path of its first POST Webhook node, else of its first
+                                            * Webhook node; "" when none */
+    char webhook_method[8];                /* that node's httpMethod ("GET" when it sets none, n8n's
+                                            * default), "" when none */
+    int ntags;
+    char tags[TRACK_TAGS_MAX][TRACK_TAG_MAX + 1];   /* its tags' names (the first TRACK_TAGS_MAX) */
 };
 
 struct track_workflows {
@@ -196,8 +204,11 @@ enum track_err track_parse_workflows(const char *body, size_t len, struct track_
 /* Free the items; on a zeroed or freed list a no-op. */
 void track_workflows_free(struct track_workflows *w);
 
-/* [{"id","name","active","archived","webhook_path"}, ...] for worker_state
- * (caller puts), or NULL on allocation failure. */
+/* Nonzero when w carries the tag named tag (tag "" or NULL: never). */
+int track_workflow_tagged(const struct track_workflow *w, const char *tag);
+
+/* [{"id","name","active","archived","webhook_path","webhook_method","tags"}, ...]
+ * for worker_state (caller puts), or NULL on allocation failure. */
 json_object *track_workflows_json(const struct track_workflows *w);
 
 /* The trigger's final outcome from its execution's status:

@@ -28,6 +28,7 @@
     'start': { title: 'Start the orchestrator', desc: 'The worker resumes its decision cycle.', done: 'Start' },
     'stop': { title: 'Stop the orchestrator', desc: 'The worker stops deciding and starting workflows until started again. Workflows already running are not cancelled.', done: 'Stop' },
     'force-decision': { title: 'Force a decision now', desc: 'The worker runs a decision cycle at once instead of waiting for the countdown.', done: 'Force decision' },
+    'reload-catalog': { title: 'Reload the workflow catalog', desc: 'The worker reads its catalog file (CATALOG_FILE) again between decisions. A file that is not valid changes nothing: the reason is shown here.', done: 'Reload catalog' },
   };
 
   const $ = (id) => document.getElementById(id);
@@ -164,6 +165,7 @@
         $('workflows-err').hidden = true;
         S.wfDry = wf.value.dry_run === true;
         renderWorkflows(Array.isArray(wf.value.workflows) ? wf.value.workflows.filter(isObj) : []);
+        renderCatalog(wf.value);
       } else if (st.status === 'fulfilled') {
         inlineErr('workflows-err', 'Could not load the workflow catalog: ' + wf.reason.message);
       }
@@ -601,6 +603,33 @@
     } finally { btn.disabled = false; }
   }
 
+  // the catalog in force, why its last reload was refused, what n8n offers beside it
+  function renderCatalog(doc) {
+    const c = isObj(doc.catalog) ? doc.catalog : {};
+    if (changed('catalog', c)) {
+      fill($('catalog-info'), c.file ? h('span', null, 'File ', h('span', { class: 'mono' }, str(c.file)),
+        c.version ? ' (' + str(c.version) + ')' : '', ' · ', int(c.workflows), ' workflows · sha256 ',
+        h('span', { class: 'mono', title: str(c.hash) }, str(c.hash).slice(0, 12)), c.loaded_at ? h('span', null, ' · loaded ', clock(c.loaded_at)) : null)
+        : 'No catalog reported yet.');
+      const err = isObj(c.error) ? c.error : null;
+      $('catalog-error').hidden = !err;
+      if (err) fill($('catalog-error'), h('strong', null, 'Catalog not reloaded'), ' (', clock(err.at), '): ',
+        h('span', { class: 'mono' }, str(err.message)), '. The running catalog is kept.');
+    }
+    const disc = Array.isArray(doc.discovered) ? doc.discovered.filter(isObj) : [];
+    if (changed('discovered', disc)) {
+      $('discovered').hidden = !disc.length;
+      fill($('discovered-list'), ...disc.map((d) => h('li', null, h('span', { class: 'mono' }, str(d.path)), ' — ', str(d.n8n_name),
+        Array.isArray(d.guessed) && d.guessed.length ? h('span', { class: 'muted small' }, ' (guessed: ' + d.guessed.map(str).join(', ') + ')') : null,
+        h('pre', { class: 'mono small' }, JSON.stringify(d.entry, null, 1)))));
+    }
+    const rem = Array.isArray(doc.removed) ? doc.removed.filter(isObj) : [];
+    if (changed('removed', rem)) {
+      $('removed').hidden = !rem.length;
+      fill($('removed'), 'No longer in the catalog (their history is kept): ', rem.map((r) => str(r.name)).join(', '));
+    }
+  }
+
   function renderWorkflows(list) {
     if (!changed('workflows', list)) return;
     const body = $('workflows');
@@ -611,7 +640,9 @@
         h('td', { 'data-l': 'Workflow' }, h('div', null, h('div', null, str(w.title)), h('div', { class: 'mono muted small' }, str(w.path)))),
         h('td', { 'data-l': 'Market' }, label(w.market)),
         h('td', { 'data-l': 'Intensity' }, label(w.intensity)),
-        h('td', { 'data-l': 'Feed' }, label(w.feed)),
+        h('td', { 'data-l': 'Needs' }, Array.isArray(w.needs) && w.needs.length ? w.needs.map(str).join(', ') : h('span', { class: 'muted' }, DASH),
+          Array.isArray(w.sessions) && w.sessions.length ? h('div', { class: 'muted small' }, 'sessions ' + w.sessions.map(str).join(', ')) : null,
+          w.enabled === false ? h('div', null, chip('disabled', 'muted')) : null),
         h('td', { 'data-l': 'Availability' }, w.available === true ? chip('available', 'good') : w.available === false ? chip('unavailable', 'bad', str(w.unavailable_reason)) : chip('unknown', 'muted'),
           w.available === false && w.unavailable_since ? h('div', { class: 'muted small' }, 'since ', clock(w.unavailable_since)) : null,
           isNum(w.running) && w.running > 0 ? h('div', { class: 'muted small' }, int(w.running) + ' running') : null),
@@ -620,9 +651,13 @@
           isNum(w.consecutive_failures) && w.consecutive_failures > 0 ? h('div', { class: 'muted small' }, int(w.consecutive_failures) + ' failures in a row') : null,
           typeof w.concurrency === 'string' && w.concurrency !== 'allow' ? h('div', { class: 'muted small' }, 'concurrency ' + w.concurrency) : null),
         h('td', { 'data-l': 'n8n' }, isObj(w.n8n)
-          ? h('div', null, w.n8n.active === true ? chip('active', 'good') : chip(w.n8n.id ? 'inactive' : 'not found', 'bad'),
+          ? h('div', null, w.n8n.active === true ? chip('active', 'good') : chip(w.n8n.id ? 'inactive' : 'missing', 'bad',
+              w.n8n.id ? 'n8n lists it inactive' : 'n8n does not list a workflow with this webhook path'),
             w.n8n.id ? h('div', { class: 'mono muted small' }, str(w.n8n.id)) : null)
-          : h('span', { class: 'muted', title: 'N8N_API_KEY not set, or the list not read yet' }, DASH)),
+          : h('span', { class: 'muted', title: 'N8N_API_KEY not set, or the list not read yet' }, DASH),
+          isObj(w.learned) && isNum(w.learned.runs) && w.learned.runs >= 0.5
+            ? h('div', { class: 'muted small', title: 'learned per workflow: success rate, opportunities per run' },
+              'learned: ' + Math.round((w.learned.success || 0) * 100) + '% ok, ' + (w.learned.opportunities_per_run ?? 0) + ' opp./run') : null),
         h('td', { 'data-l': 'Last run' }, lr
           ? h('div', null, chip(lr.status), lr.outcome ? chip(lr.outcome) : null,
             isNum(lr.http_status) ? h('span', { class: 'muted small' }, ' HTTP ' + lr.http_status) : null,
@@ -672,7 +707,7 @@
     const disabled = !s || s.control_enabled !== true || down;
     const why = !s ? 'Waiting for the API status.' : down ? 'The API is not answering.'
       : s.control_enabled !== true ? 'Control is disabled: the API has no token configured. Set ORCHESTRATOR_API_TOKEN for the API and restart it to enable Start, Stop and Force decision.' : '';
-    for (const id of ['btn-start', 'btn-stop', 'btn-force']) {
+    for (const id of ['btn-start', 'btn-stop', 'btn-force', 'btn-reload']) {
       const b = $(id);
       b.disabled = disabled;
       if (why) b.title = why; else b.removeAttribute('title');
@@ -772,7 +807,7 @@
 
   // ---------- wiring ----------
   function init() {
-    for (const id of ['btn-start', 'btn-stop', 'btn-force']) $(id).addEventListener('click', (e) => openCmd(e.currentTarget.dataset.cmd));
+    for (const id of ['btn-start', 'btn-stop', 'btn-force', 'btn-reload']) $(id).addEventListener('click', (e) => openCmd(e.currentTarget.dataset.cmd));
     $('btn-forget').addEventListener('click', () => { token(null); toast('The saved API token was forgotten.', 'info'); });
     $('dlg-form').addEventListener('submit', sendCmd);
     $('dlg-cancel').addEventListener('click', closeDlg);

@@ -21,6 +21,7 @@
 #include "decide.h"
 #include "log.h"
 #include "store.h"
+#include "../unit/seed.h"
 
 static PGconn *admin;     /* superuser: setup and inspection */
 static PGconn *worker;    /* role orch_worker, as the worker runs */
@@ -178,7 +179,7 @@ static void failed_insert_leaves_nothing(void **state)
     test_sql(admin, "INSERT INTO decisions (id, cycle_id, mode, intensity, source, reason, inputs, menu, session, "
                     "next_seconds, next_decision_at) VALUES (1000, 'x', 'standby', 'light', 'fallback', 'x', '{}', "
                     "'{}', 'closed', 60, now())");
-    const char *path[1] = { catalog_workflow(ch.wf[0])->path };
+    const char *path[1] = { catalog_name(ch.wf[0]) };
     test_sqlp(admin, "INSERT INTO triggers (decision_id, workflow, idempotency_key, payload) "
                      "VALUES (1000, $1, 'orch-1-' || $1, '{}')", 1, path);
     assert_int_equal(store_decision(worker, "cyc2", &s, &m, &ch, 0, NULL, &d), -1);
@@ -784,7 +785,7 @@ static void retries_and_workflow_state(void **state)
     assert_int_equal(store_wf_running(worker, 3600), 0);
     assert_int_equal(store_wf_n8n(worker, WF_CRYPTO_NORMAL, "orchCryptoNormal", "crypto-normal-scan", 1), 0);
     assert_int_equal(store_wf_policy(worker, WF_DEEP_ANALYSIS, "forbid"), 0);
-    struct store_wf_state ws[WF_COUNT];
+    static struct store_wf_state ws[CATALOG_SLOTS];
     assert_int_equal(store_wf_load(worker, ws), 0);
     assert_true(ws[WF_CRYPTO_NORMAL].present);
     assert_string_equal(ws[WF_CRYPTO_NORMAL].circuit, "open");
@@ -915,6 +916,7 @@ static void migrations_recorded(void **state)
 
 int main(void)
 {
+    seed_install();
     log_init("test_db", LOG_ERROR);
     const char *super = getenv("PGUSER") ? getenv("PGUSER") : "postgres";
     admin = test_connect(super);

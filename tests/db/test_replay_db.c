@@ -25,6 +25,8 @@
 #include "store.h"
 #include "store_batch.h"
 #include "store_sql.h"
+#include "catalog_live.h"
+#include "../unit/seed.h"
 
 static PGconn *admin;     /* superuser: inspection */
 static PGconn *worker;    /* role orch_worker, as orch-replay runs */
@@ -281,6 +283,15 @@ int main(void)
         fprintf(stderr, "test_replay_db: no database: run through tests/db/run.sh\n");
         return 1;
     }
+    /* the replay simulates the shipped catalog's workflows; their rows must exist */
+    seed_install();
+    char *entries = catalog_live_entries();
+    if (!entries || store_catalog_ensure(worker, entries) < 0) {
+        fprintf(stderr, "test_replay_db: the catalog's workflows could not be recorded\n");
+        free(entries);
+        return 1;
+    }
+    free(entries);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(batched_rows_are_the_unbatched_ones, reset),
         cmocka_unit_test_setup(failed_statement_fails_the_batch, reset),

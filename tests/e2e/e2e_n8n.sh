@@ -244,10 +244,11 @@ standin_b_config '{"behaviour":{"dex":"ok"}}'
 TD=$(trig "$DD" crypto-normal-scan id)
 one_result() { [ "$(sql "SELECT count(*) FROM results WHERE trigger_id = $TD")" = 1 ]; }
 wait_for 60 n8n_ended "$X_DUP1"
-wait_for 30 one_result
-got=$(sql "SELECT r.execution_id || '/' || t.claims FROM results r JOIN triggers t ON t.id = r.trigger_id WHERE t.id = $TD")
-check "one scan for the two deliveries: one result, from execution $X_DUP1, the key claimed twice (got ${got:-no result})" \
-  test "$got" = "$X_DUP1/2"
+one_scan() {
+  wait_for 30 one_result &&
+    [ "$(sql "SELECT r.execution_id || '/' || t.claims FROM results r JOIN triggers t ON t.id = r.trigger_id WHERE t.id = $TD")" = "$X_DUP1/2" ]
+}
+check "one scan for the two deliveries: one result, from execution $X_DUP1; the key claimed twice" one_scan
 # a key the orchestrator never gave out: the workflow refuses it (409) and scans nothing
 code=$(hook_post crypto-normal-scan "e2e-unknown-$(rnd 6)" '{"idempotency_key":"e2e-unknown-key","workflow":"crypto-normal-scan"}')
 check "a key the orchestrator does not know -> 409, accepted false, claim not granted ($code $(head -c 120 "$T/hook.out"))" \

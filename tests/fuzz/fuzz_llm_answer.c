@@ -4,12 +4,14 @@
 #include "fuzz.h"
 
 #include "llm.h"
+#include "seed.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_quiet();
     static struct decide_menu menu;
     if (!menu.max_seconds) {
+        seed_install();                  /* the shipped catalog's names are the menu's */
         for (int m = 0; m < MODE_COUNT; m++) {
             menu.mode_allowed[m] = 1;
             for (int w = 0; w < WF_COUNT; w++)
@@ -29,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (e == LLM_OK) {
         FUZZ_CHECK(ch.mode >= 0 && ch.mode < MODE_COUNT);
         FUZZ_CHECK(ch.intensity >= 0 && ch.intensity < INTENSITY_COUNT);
-        FUZZ_CHECK(ch.nwf >= 0 && ch.nwf <= WF_COUNT);
+        FUZZ_CHECK(ch.nwf >= 0 && ch.nwf <= WF_COUNT && ch.nwf <= DECIDE_MAX_WF);
         FUZZ_CHECK(ch.next_seconds >= menu.min_seconds && ch.next_seconds <= menu.max_seconds);
         FUZZ_CHECK(fuzz_text_ok(ch.reason));       /* stored and shown */
     } else {

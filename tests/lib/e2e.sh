@@ -63,6 +63,8 @@ e2e_begin() {
   T=$(mktemp -d "/tmp/orch-${E2E_NAME:-e2e}.XXXXXX") || exit 1
   mkdir -p "$T/answers"
   stack_init "$T" || bail "state directory $T"
+  # not installed: the seed catalog of the source tree (a test may set its own)
+  if [ -z "${CATALOG_FILE:-}" ]; then export CATALOG_FILE=$top_srcdir/catalog/default.json; fi
   trap finish EXIT
   trap 'exit 130' INT TERM
 }

@@ -165,12 +165,16 @@ stack_start_nginx() {
 
 # stack_start_worker [ARGS...]: orch-worker (or WORKER_WRAPPER... orch-worker)
 # with the caller's environment; log appended to DIR/log/worker.log.
-# LLM_PROMPT_FILE defaults to worker/prompt.txt of the source tree.
+# LLM_PROMPT_FILE defaults to worker/prompt.txt of the source tree, and
+# CATALOG_FILE to catalog/default.json.
 stack_start_worker() {
   [ -x "$ORCH_WORKER_BIN" ] || { stack_log "$ORCH_WORKER_BIN not built"; return 1; }
-  # not installed: the prompt template from the source tree
+  # not installed: the prompt template and the seed catalog from the source tree
   if [ -z "${LLM_PROMPT_FILE:-}" ] && [ -f "$top_srcdir/worker/prompt.txt" ]; then
     export LLM_PROMPT_FILE=$top_srcdir/worker/prompt.txt
+  fi
+  if [ -z "${CATALOG_FILE:-}" ] && [ -f "$top_srcdir/catalog/default.json" ]; then
+    export CATALOG_FILE=$top_srcdir/catalog/default.json
   fi
   # shellcheck disable=SC2086
   stack_spawn worker "$STACK_DIR/log/worker.log" ${WORKER_WRAPPER:-} "$ORCH_WORKER_BIN" "$@"

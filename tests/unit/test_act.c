@@ -23,6 +23,7 @@
 #include "act.h"
 #include "http.h"
 #include "log.h"
+#include "seed.h"
 
 /* ---- a decision to send ---------------------------------------------------- */
 
@@ -100,8 +101,8 @@ static void test_key_format(void **state)
     assert_string_equal(a, b);
     for (int w = 0; w < WF_COUNT; w++)
         for (int v = 0; v < WF_COUNT; v++) {
-            act_key(7, catalog_workflow(w)->path, a, sizeof a);
-            act_key(w == v ? 8 : 7, catalog_workflow(v)->path, b, sizeof b);
+            act_key(7, catalog_name(w), a, sizeof a);
+            act_key(w == v ? 8 : 7, catalog_name(v), b, sizeof b);
             assert_true(strcmp(a, b) != 0);
         }
     /* truncated, terminated, never past cap */
@@ -673,6 +674,7 @@ static void test_excerpt(void **state)
 
 int main(void)
 {
+    seed_install();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_excerpt),
         cmocka_unit_test(test_key_format),

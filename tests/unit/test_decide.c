@@ -15,6 +15,7 @@
 
 #include "decide.h"
 #include "learn.h"
+#include "seed.h"
 
 /* Defaults: decisions 60..3600 s, LOAD_HIGH 0.9, VOLATILITY_LOW 0.5, VOLATILITY_HIGH 3.0. */
 static struct cfg g_cfg;
@@ -143,17 +144,17 @@ static void test_menu_healthy(void **state)
     assert_int_equal(m.min_seconds, 60);
     assert_int_equal(m.max_seconds, 3600);
 
-    const int *h = m.wf_allowed[MODE_HYBRID];
+    const unsigned char *h = m.wf_allowed[MODE_HYBRID];
     assert_true(h[WF_CRYPTO_AGGRESSIVE] && h[WF_CRYPTO_NORMAL] && h[WF_CRYPTO_LIGHT]);
     assert_true(h[WF_FOREX_LONDON] && h[WF_FOREX_NEWYORK]);
     assert_false(h[WF_FOREX_ASIA]);                  /* neither Tokyo nor Sydney open */
     assert_true(h[WF_HEALTH_CHECK] && h[WF_DEEP_ANALYSIS]);
 
-    const int *c = m.wf_allowed[MODE_CRYPTO];
+    const unsigned char *c = m.wf_allowed[MODE_CRYPTO];
     assert_true(c[WF_CRYPTO_AGGRESSIVE] && c[WF_CRYPTO_NORMAL] && c[WF_CRYPTO_LIGHT] && c[WF_HEALTH_CHECK]);
     assert_false(c[WF_FOREX_LONDON] || c[WF_FOREX_NEWYORK] || c[WF_FOREX_ASIA] || c[WF_DEEP_ANALYSIS]);
 
-    const int *f = m.wf_allowed[MODE_FOREX];
+    const unsigned char *f = m.wf_allowed[MODE_FOREX];
     assert_true(f[WF_FOREX_LONDON] && f[WF_FOREX_NEWYORK] && f[WF_HEALTH_CHECK]);
     assert_false(f[WF_CRYPTO_AGGRESSIVE] || f[WF_CRYPTO_NORMAL] || f[WF_CRYPTO_LIGHT] || f[WF_DEEP_ANALYSIS]);
 
@@ -815,7 +816,7 @@ static void choice(struct decide_choice *ch, int mode, int intensity, long next,
     ch->nwf = nwf;
     va_list ap;
     va_start(ap, nwf);
-    for (int i = 0; i < nwf && i < WF_COUNT; i++)
+    for (int i = 0; i < nwf && i < DECIDE_MAX_WF; i++)
         ch->wf[i] = va_arg(ap, int);
     va_end(ap);
     snprintf(ch->reason, sizeof ch->reason, "model says so");
@@ -900,7 +901,7 @@ static void test_validate_rejects(void **state)
     choice(&ch, MODE_CRYPTO, INTENSITY_NORMAL, 300, 1, WF_COUNT);
     expect_invalid(&m, &ch, "unknown workflow");
     choice(&ch, MODE_CRYPTO, INTENSITY_NORMAL, 300, 0);
-    ch.nwf = WF_COUNT + 1;
+    ch.nwf = DECIDE_MAX_WF + 1;
     expect_invalid(&m, &ch, "too many");
     ch.nwf = -1;
     expect_invalid(&m, &ch, "workflows");
@@ -1004,7 +1005,7 @@ static void test_menu_leaves_out_blocked_workflows(void **state)
     for (int w = WF_CRYPTO_AGGRESSIVE; w <= WF_CRYPTO_LIGHT; w++) {
         s.wf_blocked[w] = 1;
         snprintf(s.wf_blocked_why[w], sizeof s.wf_blocked_why[0], "%s: not registered in n8n (404)",
-                 catalog_workflow(w)->path);
+                 catalog_name(w));
     }
     decide_menu_build(&g_cfg, &s, &m);
     for (int mode = 0; mode < MODE_COUNT; mode++) {
@@ -1056,6 +1057,7 @@ static void test_wf_fits(void **state)
 
 int main(void)
 {
+    seed_install();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_menu_healthy),
         cmocka_unit_test(test_menu_dex_down),

@@ -22,12 +22,13 @@
 #include "http.h"
 #include "log.h"
 #include "store.h"
+#include "seed.h"
 
 /* Parse spec, expecting success. */
-static void policy_ok(const char *spec, int out[WF_COUNT])
+static void policy_ok(const char *spec, int out[CATALOG_SLOTS])
 {
     char err[200] = "";
-    int rc = deliver_policy_parse(spec, out, err, sizeof err);
+    int rc = deliver_policy_parse(spec, 1, out, err, sizeof err);
     if (rc != 0)
         print_error("unexpected error for \"%s\": %s\n", spec, err);
     assert_int_equal(rc, 0);
@@ -36,9 +37,9 @@ static void policy_ok(const char *spec, int out[WF_COUNT])
 /* Parse spec, expecting failure with a message containing want. */
 static void policy_bad(const char *spec, const char *want)
 {
-    int out[WF_COUNT];
+    int out[CATALOG_SLOTS];
     char err[200] = "";
-    int rc = deliver_policy_parse(spec, out, err, sizeof err);
+    int rc = deliver_policy_parse(spec, 1, out, err, sizeof err);
     if (rc != -1)
         print_error("accepted \"%s\"\n", spec);
     assert_int_equal(rc, -1);
@@ -51,13 +52,26 @@ static void policy_bad(const char *spec, const char *want)
 static void test_policy_parse(void **state)
 {
     (void)state;
-    int p[WF_COUNT];
+    int p[CATALOG_SLOTS];
     policy_ok("deep-market-analysis=forbid,default=allow", p);
     for (int w = 0; w < WF_COUNT; w++)
         assert_int_equal(p[w], w == WF_DEEP_ANALYSIS ? DELIVER_FORBID : DELIVER_ALLOW);
+    /* nothing said: the catalog's own (deep-market-analysis forbid) */
     policy_ok("", p);
     for (int w = 0; w < WF_COUNT; w++)
-        assert_int_equal(p[w], DELIVER_ALLOW);
+        assert_int_equal(p[w], w == WF_DEEP_ANALYSIS ? DELIVER_FORBID : DELIVER_ALLOW);
+    /* a name overrides the catalog, the others keep theirs */
+    policy_ok("crypto-light-monitoring=replace", p);
+    assert_int_equal(p[WF_CRYPTO_LIGHT], DELIVER_REPLACE);
+    assert_int_equal(p[WF_DEEP_ANALYSIS], DELIVER_FORBID);
+    assert_int_equal(p[WF_CRYPTO_NORMAL], DELIVER_ALLOW);
+    /* "default" overrides every workflow it does not name */
+    policy_ok("default=allow", p);
+    assert_int_equal(p[WF_DEEP_ANALYSIS], DELIVER_ALLOW);
+    /* after a reload removed a named workflow: ignored, not an error */
+    char err[200];
+    assert_int_equal(deliver_policy_parse("gone-workflow=forbid,crypto-normal-scan=forbid", 0, p, err, sizeof err), 0);
+    assert_int_equal(p[WF_CRYPTO_NORMAL], DELIVER_FORBID);
     /* default applies to the others, wherever it stands; spaces are fine */
     policy_ok(" default = replace , crypto-normal-scan=allow ,health-monitor-check= forbid ", p);
     assert_int_equal(p[WF_CRYPTO_NORMAL], DELIVER_ALLOW);
@@ -441,7 +455,7 @@ static void test_menu_blocked(void **state)
     deliver_note_n8n(&d, WF_FOREX_LONDON, 1, t + 5);
     assert_false(deliver_menu_blocked(&d, WF_FOREX_LONDON, t + 5, why, sizeof why));
     /* a 404: off until n8n lists it active after it, or the cooldown has passed */
-    d.available[WF_DEEP_ANALYSIS] = 0;
+    d.unavailable[WF_DEEP_ANALYSIS] = 1;
     d.unavailable_at[WF_DEEP_ANALYSIS] = t;
     deliver_note_n8n(&d, WF_DEEP_ANALYSIS, 1, t - 10);
     assert_true(deliver_menu_blocked(&d, WF_DEEP_ANALYSIS, t + 1, why, sizeof why));
@@ -503,7 +517,7 @@ static void test_follow_learns_ends(void **state)
     struct follow f;
     follow_init(&f, &c, &d, &l, NULL);
     /* results expected: every accepted delivery's end will be known */
-    assert_true(deliver_end_followed(&d, NULL));
+    assert_true(deliver_end_followed(&d, WF_CRYPTO_NORMAL, NULL));
     const struct learn_arm *a = &l.m[LEARN_CRYPTO].arm[LEARN_USUAL][INTENSITY_NORMAL];
     time_t t = 1736000000;
     struct store_unsettled u = ended(1, "failed", "error", 0);
@@ -535,7 +549,7 @@ static void test_follow_learns_ends(void **state)
     assert_float_equal(a->fail, 4, 1e-9);
     /* a local deliver (the replay) counts success at delivery: its reported end adds none */
     deliver_set_local(&d, 1);
-    assert_false(deliver_end_followed(&d, "5"));
+    assert_false(deliver_end_followed(&d, WF_CRYPTO_NORMAL, "5"));
     u = ended(10, "succeeded", "success", 1);
     assert_int_equal(follow_handle(&f, NULL, &u, t), 0);
     assert_float_equal(a->ok, 1, 1e-9);
@@ -546,6 +560,7 @@ static void test_follow_learns_ends(void **state)
 
 int main(void)
 {
+    seed_install();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_policy_parse),
         cmocka_unit_test(test_policy_bad),

@@ -15,6 +15,7 @@
 #include "catalog.h"
 #include "learn.h"
 #include "sense.h"
+#include "seed.h"
 
 static struct cfg g_cfg;   /* defaults: half-life 168 h, cost 1, epsilon 0.05, stale 60 min, window 15 min */
 static const time_t T0 = 1736000000;
@@ -589,6 +590,7 @@ static void test_names(void **state)
 
 int main(void)
 {
+    seed_install();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quantiles),
         cmocka_unit_test(test_posterior_known_sequences),

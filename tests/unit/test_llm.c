@@ -28,6 +28,7 @@
 #include "log.h"
 #include "prompt.h"
 #include "utf8.h"
+#include "seed.h"
 
 /* ---- a menu to answer against -------------------------------------------- */
 
@@ -133,7 +134,7 @@ static const struct corpus_case corpus[] = {
     { "{\"mode\":\"crypto\",\"intensity\":\"normal\",\"workflows\":[{\"name\":\"crypto-normal-scan\"}],\"next_decision_seconds\":300,\"reason\":\"x\"}", LLM_EINVALID },
     { "{\"mode\":\"crypto\",\"intensity\":\"normal\",\"workflows\":[\"Crypto-Normal-Scan\"],\"next_decision_seconds\":300,\"reason\":\"x\"}", LLM_EINVALID },
     { "{\"mode\":\"crypto\",\"intensity\":\"normal\",\"workflows\":[\"buy-everything\"],\"next_decision_seconds\":300,\"reason\":\"x\"}", LLM_EINVALID },
-    { "{\"mode\":\"crypto\",\"intensity\":\"normal\",\"workflows\":[\"crypto-normal-scan\",\"crypto-normal-scan\",\"crypto-normal-scan\",\"crypto-normal-scan\",\"crypto-normal-scan\",\"crypto-normal-scan\",\"crypto-normal-scan\",\"crypto-normal-scan\",\"crypto-normal-scan\"],\"next_decision_seconds\":300,\"reason\":\"x\"}", LLM_EINVALID },
+    { "{\"mode\":\"crypto\",\"intensity\":\"normal\",\"workflows\":[\"crypto-normal-scan\",\"crypto-normal-scan\",\"crypto-normal-scan\",\"crypto-normal-scan\",\"crypto-normal-scan\",\"crypto-normal-scan\",\"crypto-normal-scan\",\"crypto-normal-scan\",\"crypto-normal-scan\",\"crypto-normal-scan\",\"crypto-normal-scan\",\"crypto-normal-scan\",\"crypto-normal-scan\",\"crypto-normal-scan\",\"crypto-normal-scan\",\"crypto-normal-scan\",\"crypto-normal-scan\"],\"next_decision_seconds\":300,\"reason\":\"x\"}", LLM_EINVALID },
     { "{\"mode\":\"crypto\",\"intensity\":\"normal\",\"workflows\":[],\"next_decision_seconds\":\"300\",\"reason\":\"x\"}", LLM_EINVALID },
     { "{\"mode\":\"crypto\",\"intensity\":\"normal\",\"workflows\":[],\"next_decision_seconds\":300.5,\"reason\":\"x\"}", LLM_EINVALID },
     { "{\"mode\":\"crypto\",\"intensity\":\"normal\",\"workflows\":[],\"next_decision_seconds\":NaN,\"reason\":\"x\"}", LLM_EINVALID },
@@ -1152,6 +1153,7 @@ static void custom_local_server_without_key(void **state)
 
 int main(void)
 {
+    seed_install();
     log_init("test_llm", LOG_ERROR);
     signal(SIGPIPE, SIG_IGN);
     if (http_global_init() < 0)

@@ -24,6 +24,7 @@
 #include "replay_score.h"
 #include "replay_svg.h"
 #include "sessions.h"
+#include "seed.h"
 
 static struct cfg g_cfg;
 
@@ -542,6 +543,7 @@ static void test_real_slice(void **state)
 
 int main(void)
 {
+    seed_install();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_timezone_rule),
         cmocka_unit_test(test_histdata),

@@ -71,7 +71,7 @@ static void replay_with(struct replay *r, struct replay_series *s, int ns, const
     r->scans = calloc(nat ? nat : 1, sizeof *r->scans);
     assert_non_null(r->scans);
     for (size_t i = 0; i < nat; i++)
-        r->scans[r->nscans++] = (struct replay_scan){ T0 + at[i], LEARN_CRYPTO, INTENSITY_NORMAL, 0, WF_CRYPTO_NORMAL };
+        r->scans[r->nscans++] = (struct replay_scan){ T0 + at[i], LEARN_CRYPTO, INTENSITY_NORMAL, 0, 0, 0 };   /* a crypto scan, no cross-market run */
     r->decisions = (long long)nat;
 }
 

@@ -11,8 +11,10 @@
 #include <string.h>
 
 #include "catalog.h"
+#include "claims.h"
 #include "results.h"
 #include "utf8.h"
+#include "seed.h"
 
 #define GOOD "{\"trigger_id\":31,\"idempotency_key\":\"orch-12-crypto-normal-scan\",\"decision_id\":12," \
              "\"workflow\":\"crypto-normal-scan\",\"execution_id\":\"45\",\"status\":\"success\"," \
@@ -93,7 +95,7 @@ static void test_good(void **state)
     assert_int_equal(in.trigger_id, 31);
     assert_int_equal(in.decision_id, 12);
     assert_string_equal(in.idempotency_key, "orch-12-crypto-normal-scan");
-    assert_int_equal(in.workflow, WF_CRYPTO_NORMAL);
+    assert_string_equal(in.workflow, "crypto-normal-scan");
     assert_string_equal(in.execution_id, "45");
     assert_int_equal(in.success, 1);
     assert_int_equal(in.opportunities, 3);
@@ -172,7 +174,10 @@ static void test_bad_fields(void **state)
     bad_with("idempotency_key", "12", "idempotency_key", "must be a string");
     bad_with("idempotency_key", "\"orch-1-\\u00e9\"", "idempotency_key", "printable ASCII");
     bad_with("idempotency_key", "\"a\\nb\"", "idempotency_key", "printable ASCII");
-    bad_with("workflow", "\"moon-scan\"", "workflow", "catalog");
+    /* any catalog's name is accepted here (record_result() checks it is the trigger's); not other text */
+    bad_with("workflow", "\"moon scan\"", "workflow", "catalog");
+    bad_with("workflow", "\"../etc/passwd\"", "workflow", "catalog");
+    bad_with("workflow", "\"\"", "workflow", "catalog");
     bad_with("workflow", "null", "workflow", "catalog");
     bad_with("execution_id", "45", "execution_id", "must be a string");
     bad_with("execution_id", "\"\"", "execution_id", "must be a string");
@@ -251,14 +256,42 @@ static void test_idempotency_header(void **state)
     bad_len(GOOD, strlen(GOOD), "", "Idempotency-Key", "result-");
 }
 
+/* POST /claims names any catalog workflow (its webhook path), nothing else. */
+static void test_claim_workflow_names(void **state)
+{
+    (void)state;
+    struct claims_in in;
+    const char *field = NULL;
+    char err[200];
+    static const char *const good[] = { "desk/fx-majors", "sys.health-probe", "Crypto_Normal-2", "crypto-normal-scan" };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char body[300];
+        snprintf(body, sizeof body, "{\"idempotency_key\":\"orch-1-%s\",\"execution_id\":\"45\",\"workflow\":\"%s\"}",
+                 good[i], good[i]);
+        if (claims_parse(body, strlen(body), &in, &field, err, sizeof err) != 0)
+            fail_msg("%s refused: %s", good[i], err);
+        assert_string_equal(in.workflow, good[i]);
+        assert_string_equal(in.idempotency_key + 7, good[i]);
+    }
+    static const char *const bad[] = { "a b", "/x", "x/", "a//b", "a/../b", "x:y" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char body[300];
+        snprintf(body, sizeof body, "{\"idempotency_key\":\"k\",\"execution_id\":\"45\",\"workflow\":\"%s\"}", bad[i]);
+        assert_int_equal(claims_parse(body, strlen(body), &in, &field, err, sizeof err), -1);
+        assert_string_equal(field, "workflow");
+    }
+}
+
 int main(void)
 {
+    seed_install();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good),
         cmocka_unit_test(test_bad_document),
         cmocka_unit_test(test_bad_fields),
         cmocka_unit_test(test_idempotency_header),
         cmocka_unit_test(test_not_utf8),
+        cmocka_unit_test(test_claim_workflow_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

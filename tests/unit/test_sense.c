@@ -17,6 +17,7 @@
 
 #include "sense.h"
 #include "utf8.h"
+#include "seed.h"
 
 /* ---- the recorded sample --------------------------------------------------- */
 
@@ -916,6 +917,7 @@ static void test_token_profiles(void **state)
 
 int main(void)
 {
+    seed_install();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dexscreener_fixture),
         cmocka_unit_test(test_dexscreener_null_and_empty_pairs),

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "track.h"
 #include "utf8.h"
+#include "seed.h"
 
 #ifndef TOP_SRCDIR
 #define TOP_SRCDIR ".."
@@ -1093,6 +1094,7 @@ static void stop_against_the_standin(void **state)
 
 int main(void)
 {
+    seed_install();
     if (http_global_init() != 0)
         return 1;
     log_init("test_track", LOG_DEBUG);

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# End-to-end test of a catalog of the user's own workflows with real n8n.
+# Three workflows with names of their own -- desk-btc-momentum (crypto,
+# normal), desk/fx-majors (forex, London and New York sessions) and
+# sys.health-probe (a system check), each with parameters of its own --
+# are declared in a catalog file (CATALOG_FILE); their n8n exports are made
+# for the test by `n8n/generate.py --catalog FILE --out DIR --tag
+# orchestrator` and imported into a private n8n 1.123.x (scripts/n8n.sh with
+# N8N_WORKFLOWS_DIR), with a fourth tagged workflow that is not in the
+# catalog.  The worker (on a weekday afternoon through libfaketime, so that
+# forex is open whatever day the test runs) is driven by forced decisions;
+# the stand-in LLM chooses the three.  Checked: the webhooks carry each
+# entry's parameters and n8n scans what they ask for, each workflow claims
+# its key (claims: true), executions are tracked to their end through n8n's
+# public API, their results reach the decisions and are learned (per
+# workflow: /workflows/available "learned"), the fourth workflow shows as
+# "discovered" through n8n's own API (tags as n8n reports them), /metrics
+# passes promtool with the custom names as labels, no secret in logs.
+#
+# When n8n cannot be installed the test FAILS with the reason; it never skips.
+# Run by `make check`; by hand:  top_builddir=/path/to/build bash tests/e2e/e2e_n8n_catalog.sh
+# Environment: KEEP_TMP=1 keeps the state directory; N8N_CACHE_DIR.
+# Output: one `ok - ...` / `not ok - ...` line per check, then
+# `N passed, N failed`.  Exit 0 when nothing failed, else 1.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -u
+
+E2E_NAME=e2e_n8n_catalog
+# shellcheck source=../lib/e2e.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")/../lib" && pwd)/e2e.sh"
+N8N_SH=$top_srcdir/scripts/n8n.sh
+e2e_begin
+N8N_DIR=$T/n8n
+N8N_STARTED=0
+E2E_EXTRA_LOGS=$N8N_DIR/n8n.log
+e2e_cleanup() {
+  if [ "$N8N_STARTED" = 1 ]; then
+    bash "$N8N_SH" stop "$N8N_DIR" >/dev/null 2>&1 || note "could not stop n8n ($N8N_DIR)"
+  fi
+}
+
+show() { sql "SELECT workflow || ' ' || status || ' http=' || coalesce(http_status::text, '-')
+                     || ' exec=' || coalesce(execution_id, '-') || '/' || coalesce(execution_status, '-')
+                     || ' outcome=' || coalesce(outcome, '-') || ' opp=' || coalesce(opportunities::text, '-')
+                     || ' err=' || left(coalesce(error, '-'), 160)
+                FROM triggers WHERE decision_id = $1 ORDER BY id" | sed 's/^/#   /'; }
+done_in() {
+  [ "$(trig "$1" "$2" "outcome IS NOT NULL AND result_at IS NOT NULL AND execution_status IN ('success','error','crashed','canceled')")" = t ]
+}
+WFS="desk-btc-momentum desk/fx-majors sys.health-probe"
+
+# ---- n8n: install (or reuse the cache) ---------------------------------------------
+
+t_install=$(date +%s)
+if bash "$N8N_SH" install > "$T/log/n8n-install.log" 2>&1; then
+  ok "n8n installed or found in the cache in $(( $(date +%s) - t_install )) s"
+else
+  tail -n 15 "$T/log/n8n-install.log" | sed 's/^/#   /'
+  bail "n8n could not be installed (scripts/n8n.sh install: needs Node >= 20, npm and the npm registry)"
+fi
+
+# ---- the catalog and its n8n exports --------------------------------------------------
+
+CAT=$T/catalog.json
+cat > "$CAT" <<'EOF'
+{"version": "e2e-n8n-catalog",
+ "workflows": [
+  {"name": "desk-btc-momentum", "title": "Desk: WETH momentum", "market": "crypto", "intensity": "normal",
+   "needs": ["dexscreener"], "parameters": {"queries": ["WETH/USDC"], "limit": 3},
+   "expects_result": true, "claims": true},
+  {"name": "desk/fx-majors", "title": "Desk: FX majors in London and New York", "market": "forex",
+   "sessions": ["london", "newyork"], "parameters": {"pairs": ["USDJPY", "EURUSD"]},
+   "expects_result": true, "claims": true},
+  {"name": "sys.health-probe", "title": "Health of the desk's sources", "market": "system",
+   "expects_result": true, "claims": true}
+ ]}
+EOF
+EXPORTS=$T/exports
+"$PYTHON" "$top_srcdir/n8n/generate.py" --catalog "$CAT" --out "$EXPORTS" --tag orchestrator > "$T/log/generate.log" 2>&1 ||
+  bail "n8n/generate.py --catalog wrote the exports"
+# a fourth workflow in n8n, tagged for discovery, not in the catalog
+printf '{"workflows":[{"name":"desk-extra","market":"crypto"}]}' > "$T/extra.json"
+"$PYTHON" "$top_srcdir/n8n/generate.py" --catalog "$T/extra.json" --out "$EXPORTS" --tag orchestrator --tag crypto --tag light \
+  >> "$T/log/generate.log" 2>&1 || bail "n8n/generate.py wrote the extra export"
+check "four exports generated for the test ($(ls "$EXPORTS" | tr '\n' ' '))" test "$(ls "$EXPORTS" | wc -l)" = 4
+
+# ---- the orchestrator's side ------------------------------------------------------------
+
+[ -x "$ORCH_WORKER_BIN" ] && [ -x "$ORCH_API_BIN" ] || bail "binaries built"
+PG_FAST=1 stack_start_pg || bail "PostgreSQL started"
+standin_start
+stack_spawn standin_b "$T/log/standin-b.log" \
+  "$PYTHON" -u "$top_srcdir/tests/standin/standin.py" --port 0 --fixtures "$FIXTURES"
+standin_b_port() { SBPORT=$(sed -n 's/^standin listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$T/log/standin-b.log" | head -n 1); [ -n "$SBPORT" ]; }
+wait_for 10 standin_b_port || bail "second stand-in (the workflows' sources) started"
+SB=http://127.0.0.1:$SBPORT
+standin_b_config() { local sa=$SA; SA=$SB; standin_config "$1"; local rc=$?; SA=$sa; return $rc; }
+
+TOKEN=$(rnd 24)
+RTOKEN=results-$(rnd 16)
+HOOK_VALUE=hook-$(rnd 12)
+LLM_KEY=llm-$(rnd 6)
+TM_KEY=tm-$(rnd 6)
+export CATALOG_FILE=$CAT ORCHESTRATOR_API_TOKEN=$TOKEN ORCH_RESULTS_TOKEN=$RTOKEN LOG_LEVEL=info
+export DEXSCREENER_BASE_URL=$SA/dex PUMPFUN_BASE_URL=""
+export TRADERMADE_BASE_URL=$SA/tradermade TRADERMADE_API_KEY=$TM_KEY
+export BIRDEYE_BASE_URL="" DECISION_MIN_SECONDS=5 DECISION_MAX_SECONDS=600 HEARTBEAT_SECONDS=1 LOAD_HIGH=1000
+export PROBE_TIMEOUT_MS=2000 WEBHOOK_TIMEOUT_MS=10000
+export LLM_BASE_URL=$SA/llm/v1 LLM_API_KEY=$LLM_KEY LLM_TIMEOUT_MS=2000 LLM_CYCLE_BUDGET_MS=4000
+LLM_ANSWER='{"mode":"hybrid","intensity":"normal","workflows":["desk-btc-momentum","desk/fx-majors","sys.health-probe"],"next_decision_seconds":600,"reason":"e2e: the desk catalog","confidence":0.8}'
+standin_config "{\"llm_key\":\"$LLM_KEY\",\"llm_content\":$LLM_ANSWER,\"tradermade_key\":\"$TM_KEY\"}" || bail "stand-in configured"
+standin_b_config "{\"tradermade_key\":\"$TM_KEY\"}" || bail "second stand-in configured"
+
+stack_start_api 2 || bail "orch-api started"
+for _ in 1 2 3; do stack_start_nginx "$(stack_free_port)" && break; done
+[ -n "$STACK_PORT" ] || bail "nginx started"
+BASE=http://127.0.0.1:$STACK_PORT
+
+# ---- n8n: start with the catalog's exports ---------------------------------------------------
+
+t_start=$(date +%s)
+N8N_STARTED=1
+if N8N_WORKFLOWS_DIR=$EXPORTS DEXSCREENER_BASE_URL=$SB/dex TRADERMADE_BASE_URL=$SB/tradermade TRADERMADE_API_KEY=$TM_KEY \
+   ORCH_BASE_URL=$BASE ORCH_RESULTS_URL=$BASE/results ORCH_RESULTS_TOKEN=$RTOKEN \
+   N8N_WEBHOOK_AUTH_HEADER=X-Orchestrator-Token N8N_WEBHOOK_AUTH_VALUE=$HOOK_VALUE \
+   bash "$N8N_SH" start "$N8N_DIR" auto > "$T/log/n8n-start.log" 2>&1; then
+  N8N_PORT=$(cat "$N8N_DIR/n8n.port")
+  ok "n8n started on 127.0.0.1:$N8N_PORT with the four generated workflows active in $(( $(date +%s) - t_start )) s"
+else
+  tail -n 20 "$T/log/n8n-start.log" | sed 's/^/#   /'
+  bail "n8n started with the catalog's workflows (scripts/n8n.sh start)"
+fi
+N8N=http://127.0.0.1:$N8N_PORT
+N8N_KEY=$(cat "$N8N_DIR/api-key")
+export N8N_BASE_URL=$N8N N8N_API_KEY=$N8N_KEY
+export N8N_WEBHOOK_AUTH_HEADER=X-Orchestrator-Token N8N_WEBHOOK_AUTH_VALUE=$HOOK_VALUE
+export TRACK_POLL_SECONDS=1 TRACK_TIMEOUT_SECONDS=300 N8N_WORKFLOWS_REFRESH_SECONDS=5
+
+# the worker on a weekday afternoon (London and New York open), behind the real clock
+FAKETIME_LIB=
+for f in /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1; do
+  [ -f "$f" ] && { FAKETIME_LIB=$f; break; }
+done
+[ -n "$FAKETIME_LIB" ] || bail "libfaketime found (Debian package faketime, scripts/setup-deps.sh installs it)"
+fake_secs=$(( $(date +%s) - $(date -u -d 'last wednesday 14:00' +%s) ))
+export LD_PRELOAD=$FAKETIME_LIB FAKETIME="-$fake_secs" FAKETIME_DONT_FAKE_MONOTONIC=1
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+stack_start_worker || bail "orch-worker started (libfaketime)"
+unset LD_PRELOAD FAKETIME FAKETIME_DONT_FAKE_MONOTONIC
+api POST /control/stop --data-binary '' -H "$(auth)"
+check "the worker is driven by forced decisions" wait_for 10 status_is 'd.get("running") is False'
+check "/status: the catalog file in force, 3 workflows" \
+  wait_for 10 status_is "(d.get('catalog') or {}).get('workflows') == 3 and (d.get('catalog') or {}).get('file') == '$CAT'"
+listed() {
+  api GET /workflows/available
+  is "[w['n8n_status'] for w in d['workflows']] == ['active', 'active', 'active'] and all(str((w.get('n8n') or {}).get('id', '')).startswith('orc') for w in d['workflows'])" < "$BODY"
+}
+check "/workflows/available: n8n lists the three active (ids of n8n/generate.py)" wait_for 20 listed
+disc() {
+  api GET /workflows/available
+  is "[x['path'] for x in d['discovered']] == ['desk-extra'] and d['discovered'][0]['entry']['intensity'] == 'light' and d['discovered'][0]['guessed'] == []" < "$BODY"
+}
+check "discovery through real n8n's API: desk-extra (tags orchestrator, crypto, light) with a ready entry" wait_for 20 disc
+
+# ---- a decision with the three: parameters, claims, tracking, results, learning ---------------
+
+t_exec=$(date +%s)
+force_new 30 || bail "forced decision"
+A=$D
+check "decision #$A (hybrid): the LLM chose the three, validated against the catalog" \
+  test "$(sql "SELECT llm_outcome || ' ' || mode || ' ' || (SELECT string_agg(workflow, ',' ORDER BY id) FROM triggers WHERE decision_id = $A)
+               FROM decisions WHERE id = $A")" = "ok hybrid desk-btc-momentum,desk/fx-majors,sys.health-probe"
+check "the webhooks carry each entry's parameters" \
+  test "$(sql "SELECT string_agg(coalesce(payload->'parameters'->>'limit', '-') || ':' || coalesce(payload->'parameters'->>'pairs', '-'), ' ' ORDER BY id)
+               FROM triggers WHERE decision_id = $A")" = '3:- -:["USDJPY", "EURUSD"] -:-'
+check "decision #$A: n8n accepted the three" wait_for 30 settled "$A"
+all_done() { for w in $WFS; do done_in "$A" "$w" || return 1; done; }
+if wait_for 90 all_done; then
+  ok "decision #$A: the three executions tracked to their end with their results in $(( $(date +%s) - t_exec )) s"
+else
+  not_ok "decision #$A: the three executions tracked to their end with their results"; show "$A"
+fi
+for w in $WFS; do
+  check "$w: claimed its key, outcome succeeded, n8n status success, result with opportunities" \
+    test "$(trig "$A" "$w" "(claimed_at IS NOT NULL) || ' ' || outcome || ' ' || execution_status || ' ' || (result->>'status') || ' ' || (opportunities IS NOT NULL)")" = "true succeeded success success true"
+done
+check "desk-btc-momentum searched what its parameters asked for (queries WETH/USDC, limit 3)" \
+  test "$(trig "$A" desk-btc-momentum "(result->'details'->'queries')::text || ' ' || (result->'details'->>'limit')")" = '["WETH/USDC"] 3'
+q_hits() { curl -s "$SB/_standin/requests?prefix=/dex/latest/dex/search" | jpy "len([r for r in d if (r.get('query') or {}).get('q') == '$1'])"; }
+check "n8n asked DexScreener (the stand-in) for WETH/USDC ($(q_hits WETH/USDC) searches)" test "$(q_hits WETH/USDC)" -ge 1
+check "desk/fx-majors quoted the pairs its parameters asked for" \
+  test "$(trig "$A" desk/fx-majors "(result->'details'->'pairs')::text")" = '["USDJPY", "EURUSD"]'
+learned_all() { [ "$(sql "SELECT count(*) FROM triggers WHERE decision_id = $A AND learned_at IS NOT NULL")" = 3 ]; }
+check "the worker learned from the three results" wait_for 15 learned_all
+wf_learned() {
+  api GET /workflows/available
+  is "all((w.get('learned') or {}).get('runs', 0) >= 1 for w in d['workflows'])" < "$BODY"
+}
+check "/workflows/available: each workflow's own learned figures (runs, success, opportunities per run)" wait_for 20 wf_learned
+check "the decision is settled succeeded" \
+  wait_for 10 eval '[ "$(sql "SELECT status FROM decisions WHERE id = $A")" = succeeded ]'
+
+# ---- metrics, secrets ---------------------------------------------------------------------------
+
+api GET /metrics
+cp "$BODY" "$T/metrics.txt"
+promtool_out=$(promtool check metrics < "$T/metrics.txt" 2>&1)
+promtool_rc=$?
+[ -z "$promtool_out" ] || echo "$promtool_out" | sed 's/^/# promtool: /'
+check "promtool check metrics: silent, exit 0 (exit $promtool_rc)" test "$promtool_rc" = 0 -a -z "$promtool_out"
+check "/metrics: the custom names as workflow labels" \
+  grep -Eq '^orchestrator_triggers_total\{workflow="desk/fx-majors"\} [1-9][0-9]*$' "$T/metrics.txt"
+leaks=$(grep -rlF -e "$TOKEN" -e "$RTOKEN" -e "$N8N_KEY" -e "$HOOK_VALUE" -e "$LLM_KEY" -e "$TM_KEY" \
+        --exclude=standin.log --exclude=standin-b.log --exclude=n8n-start.log "$T/log" "$T/answers" | sed "s|^$T/||" | tr '\n' ' ')
+check "no secret in our logs or API answers${leaks:+ (found in: $leaks)}" test -z "$leaks"
