@@ -631,7 +631,8 @@ json_object *watch_to_json(const struct watch *w)
         json_object *j = json_object_new_object();
         json_object_object_add(j, "name", json_object_new_string(in->name));
         json_object_object_add(j, "market", json_object_new_string(learn_market_name(in->market)));
-        json_object_object_add(j, "price", watch_num(in->price));
+        /* the price in full: the first return after a restart is made of it */
+        json_object_object_add(j, "price", isfinite(in->price) ? json_object_new_double(in->price) : NULL);
         json_object_object_add(j, "at", json_object_new_int64(in->at));
         json_object_object_add(j, "win", json_object_new_int64(in->win));
         json_object_object_add(j, "part", watch_num(in->part));
@@ -736,7 +737,7 @@ int watch_from_json(struct watch *w, json_object *j)
         in->price = watch_dbl(o, "price");
         in->at = (time_t)watch_int(o, "at");
         in->win = (time_t)watch_int(o, "win");
-        in->part = watch_dbl(o, "part");
+        in->part = fmax(watch_dbl(o, "part"), 0);
         json_object *t;
         if (json_object_object_get_ex(o, "totals", &t))
             watch_ring_load(w, &in->totals, t);
@@ -762,6 +763,8 @@ int watch_from_json(struct watch *w, json_object *j)
         mk->win = (time_t)watch_int(o, "win");
         mk->win_max = watch_dbl(o, "win_max");
         mk->wakes = watch_int(o, "wakes");
+        if (mk->wakes < 0)
+            mk->wakes = 0;
         mk->woke_win = (time_t)watch_int(o, "woke_win");
         json_object *lk;
         mk->looked = json_object_object_get_ex(o, "looked", &lk) && json_object_is_type(lk, json_type_boolean) &&
