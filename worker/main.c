@@ -155,6 +155,7 @@ static PGconn *worker_connect(const struct cfg *c)
         PQfinish(db);
         return NULL;
     }
+    log_event(LOG_INFO, "db.connected", "i:backend_pid", (long long)PQbackendPID(db));
     return db;
 }
 
