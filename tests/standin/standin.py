@@ -152,6 +152,8 @@ CONFIG_DOC = {
     "tradermade_key": "the api_key TraderMade accepts (default test-tm-key)",
     "tradermade_step_bp": "standard deviation of the quote random walk per call, basis points (default 0.5)",
     "stale": "true: TraderMade quotes frozen, timestamp 3 days old (weekend closure)",
+    "clock_offset_seconds": "number added to the stand-in's clock in the times it sends (TraderMade's timestamp): "
+                            "a worker under libfaketime sees them in its own time (default 0)",
     "birdeye_key": "string: the only X-API-KEY Birdeye accepts; null: any non-empty key",
     "pumpfun_coins": "list returned by Pump.fun when its behaviour is ok; null: built from the fixture",
     "n8n_paths": "registered production webhook paths (default: the 8 catalog workflows)",
@@ -206,6 +208,7 @@ def default_config() -> dict:
         "tradermade_key": "test-tm-key",
         "tradermade_step_bp": 0.5,
         "stale": False,
+        "clock_offset_seconds": 0,
         "birdeye_key": None,
         "pumpfun_coins": None,
         "n8n_paths": list(N8N_DEFAULT_PATHS),
@@ -783,7 +786,7 @@ class TraderMade(Service):
                 "mid": round(mid, digits),
                 "quote_currency": code[3:],
             })
-        ts = int(req.time) - (3 * 86400 if stale else 0)
+        ts = int(req.time + (req.cfg.get("clock_offset_seconds") or 0)) - (3 * 86400 if stale else 0)
         return Response.json(200, {"endpoint": "live", "quotes": quotes,
                                    "requested_time": rfc1123(req.time), "timestamp": ts})
 
@@ -1547,6 +1550,7 @@ CONFIG_CHECKS = {
     "dex_token_name": _str(nullable=True),
     "dex_walk_bp": _num(0, 10000), "dex_price_factor": _num(1e-6, 1e6),
     "tradermade_key": _str(), "tradermade_step_bp": _num(0, 10000), "stale": _bool,
+    "clock_offset_seconds": _num(-10 ** 10, 10 ** 10),
     "birdeye_key": _str(nullable=True), "pumpfun_coins": _list_or_null, "n8n_paths": _paths,
     "n8n_response": _any, "n8n_auth": _auth, "telegram_token": _str(nullable=True),
     "telegram_retry_after": _num(0, 86400, integer=True), "llm_key": _str(nullable=True),
