@@ -7,6 +7,7 @@
 #include "learn_wf.h"
 #include "log.h"
 #include "store.h"
+#include "status.h"
 #include "usage.h"
 
 #include <stdio.h>
@@ -354,7 +355,8 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
               snap.session_label, dry_run, ch.reason);
 
     cycle_alerts(ctx, &snap, &ch, res->llm, llm_detail);
-    const char *status = ch.nwf == 0 ? "no_action" : dry_run ? "dry_run" : "failed";
+    const char *status = decision_status_name(ch.nwf == 0 ? DECISION_NO_ACTION : dry_run ? DECISION_DRY_RUN
+                                                                                       : DECISION_FAILED);
     char settled[16];
     if (!dry_run && d.ntriggers > 0) {
         /* one act path, live and replayed: breaker, concurrency policy and

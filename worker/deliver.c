@@ -7,6 +7,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "store.h"
+#include "status.h"
 #include "track.h"
 
 #include <ctype.h>
@@ -599,7 +600,7 @@ static int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int w
                                        job.retry_after_ms, deliver_rand(d));
         if (wait >= 0) {
             long long at_ms = (d->local ? (long long)now * 1000LL : deliver_now_ms()) + wait;
-            if (db && store_trigger_attempt(db, tid, "retrying", &job, deliver_kind_name(kind), at_ms, NULL) < 0)
+            if (db && store_trigger_attempt(db, tid, trigger_status_name(TRIGGER_RETRYING), &job, deliver_kind_name(kind), at_ms, NULL) < 0)
                 return -2;
             time_t at = (time_t)((at_ms + 999) / 1000);
             if (!d->next_retry_at || at < d->next_retry_at)
@@ -616,7 +617,7 @@ static int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int w
         size_t n = strlen(job.error);
         snprintf(job.error + n, sizeof job.error - n, " (after %d attempts)", attempts);
     }
-    const char *st = kind == DELIVER_KIND_NOT_REGISTERED ? "unavailable" : "failed";
+    const char *st = trigger_status_name(kind == DELIVER_KIND_NOT_REGISTERED ? TRIGGER_UNAVAILABLE : TRIGGER_FAILED);
     if (kind == DELIVER_KIND_TOO_BIG) {
         size_t n = strlen(job.error);
         snprintf(job.error + n, sizeof job.error - n, " (HTTP %ld): not retried, its execution may have started",
@@ -661,8 +662,9 @@ static void deliver_settle_local(const struct store_decision *sd, const int *sen
         else if (sent[i] == DELIVER_SENT_FAILED || sent[i] == DELIVER_SENT_UNAVAILABLE || bad[i])
             nbad++;
     }
-    snprintf(status, 16, "%s", open ? "acting" : good && !nbad ? "succeeded" : good ? "partial"
-                                  : nbad ? "failed" : "no_action");
+    snprintf(status, 16, "%s", decision_status_name(open ? DECISION_ACTING : good && !nbad ? DECISION_SUCCEEDED
+                                                    : good ? DECISION_PARTIAL : nbad ? DECISION_FAILED
+                                                    : DECISION_NO_ACTION));
 }
 
 /* A local d: the newest trigger of wf other than except still running
@@ -740,7 +742,7 @@ int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision 
     int go[DECIDE_MAX_WF], bad[DECIDE_MAX_WF], n = 0;
     memset(jobs, 0, sizeof jobs);
     memset(bad, 0, sizeof bad);
-    snprintf(status, 16, "acting");
+    snprintf(status, 16, "%s", decision_status_name(DECISION_ACTING));
     for (int i = 0; i < sd->ntriggers; i++) {
         const struct store_trigger *t = &sd->t[i];
         const char *path = catalog_name(t->wf);

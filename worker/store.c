@@ -1,6 +1,7 @@
 /* store: the worker's SQL; see store.h. */
 #include "config.h"
 #include "store.h"
+#include "status.h"
 #include "store_sql.h"
 #include "store_batch.h"
 #include "db.h"
@@ -677,7 +678,8 @@ static int store_decision_once(PGconn *c, const char *cycle_id, const struct sen
     snprintf(vol, sizeof vol, "%.6f", snap->market.volatility);
     snprintf(run, sizeof run, "%lld", audit->run_id);
     store_sessions_array(snap, sess, sizeof sess);
-    const char *status = ch->nwf == 0 ? "no_action" : dry_run ? "dry_run" : "pending";
+    const char *status = decision_status_name(ch->nwf == 0 ? DECISION_NO_ACTION : dry_run ? DECISION_DRY_RUN
+                                                                                         : DECISION_PENDING);
     int live = audit->run_id == 0;
     struct store_batch *batch = live ? NULL : store_batch_of(c);
 
@@ -867,7 +869,7 @@ int store_mark_sending(PGconn *c, long long decision_id)
     }
     if (store_commit(c, nested) < 0)
         return -1;
-    store_note_status(c, decision_id, "acting");
+    store_note_status(c, decision_id, decision_status_name(DECISION_ACTING));
     return 0;
 }
 
