@@ -51,7 +51,7 @@ static char *cycle_llm_state(struct cycle_ctx *ctx, time_t now)
         json_object_object_add(j, "name", json_object_new_string(p->name));
         json_object_object_add(j, "model", json_object_new_string(p->model));
         json_object_object_add(j, "circuit", json_object_new_string(llm_circuit_state(p, now)));
-        json_object_object_add(j, "consecutive_failures", json_object_new_int(p->failures));
+        json_object_object_add(j, "consecutive_failures", json_object_new_int64(p->breaker.failures));
         json_object_object_add(j, "remaining_requests", p->remaining_requests >= 0 ? json_object_new_int64(p->remaining_requests) : NULL);
         json_object_object_add(j, "remaining_tokens", p->remaining_tokens >= 0 ? json_object_new_int64(p->remaining_tokens) : NULL);
         json_object_array_add(ps, j);
@@ -173,19 +173,19 @@ static void cycle_alerts(struct cycle_ctx *ctx, const struct sense_snapshot *sna
 static const struct cycle_io cycle_io_real = { cycle_sense_real, cycle_act_real, NULL };
 
 /* After llm_decide: alert for every provider whose circuit opened (or
- * opened again after its half-open try) during the call; was[i] is its
- * open_until before. */
-static void cycle_llm_circuits(struct cycle_ctx *ctx, const time_t *was)
+ * opened again after its half-open try) during the call; was[i] is the
+ * number of times it had opened before. */
+static void cycle_llm_circuits(struct cycle_ctx *ctx, const long *was)
 {
     for (int i = 0; i < ctx->llm.nproviders; i++) {
         const struct llm_provider *p = &ctx->llm.providers[i];
-        if (p->open_until == 0 || p->open_until == was[i])
+        if (p->breaker.opens == was[i])
             continue;
         char name[48];
         snprintf(name, sizeof name, "LLM provider %s", p->name);
         log_event(LOG_WARN, "llm.circuit_alert", "s:provider i:failures i:cooldown_seconds", p->name,
-                  (long long)p->failures, (long long)ctx->cfg->llm_breaker_cooldown_seconds);
-        alert_circuit_open(ctx->alert, name, p->failures, ctx->cfg->llm_breaker_cooldown_seconds);
+                  (long long)p->breaker.failures, (long long)ctx->cfg->llm_breaker_cooldown_seconds);
+        alert_circuit_open(ctx->alert, name, p->breaker.failures, ctx->cfg->llm_breaker_cooldown_seconds);
     }
 }
 
@@ -249,9 +249,9 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
     if (llm_configured(&ctx->llm) && ctx->have_prompt) {
         char *sys = NULL, *usr = NULL;
         if (prompt_build(&ctx->prompt, c, &snap, &menu, &sys, &usr) == 0) {
-            time_t was[LLM_MAX_PROVIDERS];
+            long was[LLM_MAX_PROVIDERS];
             for (int i = 0; i < ctx->llm.nproviders; i++)
-                was[i] = ctx->llm.providers[i].open_until;
+                was[i] = ctx->llm.providers[i].breaker.opens;
             llm_decide(&ctx->llm, sys, usr, &menu, now, c->llm_cycle_budget_ms, &ch, &lo);
             cycle_llm_circuits(ctx, was);
         } else {

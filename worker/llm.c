@@ -101,9 +101,7 @@ long llm_tokens_today(struct llm_client *cl, time_t now)
 
 const char *llm_circuit_state(const struct llm_provider *p, time_t now)
 {
-    if (p->open_until == 0)
-        return "closed";
-    return now < p->open_until ? "open" : "half_open";
+    return breaker_name(breaker_state_at(&p->breaker, now));
 }
 
 void llm_outcome_clear(struct llm_outcome *oc)
@@ -479,29 +477,26 @@ out:
 /* Record a provider-level failure for the circuit breaker. */
 static void llm_fail(struct llm_client *cl, struct llm_provider *p, time_t now)
 {
-    p->failures++;
-    if (p->failures >= cl->cfg->llm_breaker_failures) {
-        int was_open = p->open_until != 0;
-        p->open_until = now + cl->cfg->llm_breaker_cooldown_seconds;
+    int was_open = p->breaker.opens > 0 && p->breaker.state != BREAKER_CLOSED;
+    if (breaker_record(&p->breaker, 0, now, cl->cfg->llm_breaker_failures, cl->cfg->llm_breaker_cooldown_seconds))
         log_event(LOG_WARN, "llm.circuit_open", "s:provider i:failures i:cooldown_seconds b:reopened",
-                  p->name, (long long)p->failures, (long long)cl->cfg->llm_breaker_cooldown_seconds, was_open);
-    }
+                  p->name, (long long)p->breaker.failures, (long long)cl->cfg->llm_breaker_cooldown_seconds, was_open);
 }
 
 static void llm_succeed(struct llm_provider *p)
 {
-    if (p->open_until)
+    if (p->breaker.state != BREAKER_CLOSED)
         log_event(LOG_INFO, "llm.circuit_closed", "s:provider", p->name);
-    p->failures = 0;
-    p->open_until = 0;
+    breaker_record(&p->breaker, 1, 0, 1, 0);
 }
 
 /* Is provider p skipped at now?  Returns NULL, or why (and *err, the
  * outcome it stands for: circuit_open, or rate_limited when its own
  * headers say a call would get a 429). */
-static const char *llm_skip(const struct llm_provider *p, time_t now, long est, enum llm_err *err)
+static const char *llm_skip(struct llm_provider *p, time_t now, long est, enum llm_err *err)
 {
-    if (p->open_until && now < p->open_until) {
+    /* half open: the calls of one decision are its probe (id 1) */
+    if (!breaker_allow(&p->breaker, now, 1, 1)) {
         *err = LLM_ECIRCUIT;
         return "circuit open";
     }
