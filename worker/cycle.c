@@ -8,17 +8,13 @@
 #include "log.h"
 #include "store.h"
 #include "status.h"
+#include "timeutil.h"
 #include "usage.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-
-static double cycle_ms(const struct timespec *a, const struct timespec *b)
-{
-    return (double)(b->tv_sec - a->tv_sec) * 1000.0 + (double)(b->tv_nsec - a->tv_nsec) / 1e6;
-}
 
 void cycle_seq_id(char id[20], time_t now, long long seq)
 {
@@ -197,9 +193,8 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
                           struct usage_tally *tally)
 {
     const struct cfg *c = ctx->cfg;
-    struct timespec t0, t1, t2, t3;
     const char *cid = res->cycle_id;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = tu_mono_ms(), t1, t2;
 
     const struct cycle_io *io = ctx->io ? ctx->io : &cycle_io_real;
     struct sense_snapshot snap;
@@ -228,7 +223,7 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
         learn_sense(ctx->learn, &snap);
     if (store_history_run(ctx->db, ctx->run_id, now, &snap.history) < 0)
         log_event(LOG_WARN, "cycle.history_unavailable", "s:cycle_id", cid);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    t1 = tu_mono_ms();
     FAULT("cycle.sensed");
     if (ctx->stop && *ctx->stop) {
         log_event(LOG_INFO, "cycle.abandoned", "s:cycle_id s:detail", cid, "the worker is stopping: nothing recorded");
@@ -347,7 +342,7 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
     int sent[DECIDE_MAX_WF];
     for (int i = 0; i < DECIDE_MAX_WF; i++)
         sent[i] = DELIVER_SENT_RETRYING;       /* a dry run: not known */
-    clock_gettime(CLOCK_MONOTONIC, &t2);
+    t2 = tu_mono_ms();
     log_event(LOG_INFO, "decision.made",
               "s:cycle_id i:decision_id s:mode s:intensity s:source s:llm i:workflows i:next_seconds s:session b:dry_run s:reason",
               cid, d.id, catalog_mode_name(ch.mode), catalog_intensity_name(ch.intensity),
@@ -380,10 +375,10 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
         if (sent[i] != DELIVER_SENT_SKIPPED)
             usage_note(ctx->usage, d.t[i].wf, catalog_workflow(d.t[i].wf)->cost, now);
     snprintf(res->status, sizeof res->status, "%s", status);
-    clock_gettime(CLOCK_MONOTONIC, &t3);
+    double t3 = tu_mono_ms();
     log_event(LOG_INFO, "cycle.done",
               "s:cycle_id i:decision_id s:status d:sense_ms d:store_ms d:act_ms d:total_ms",
-              cid, d.id, status, cycle_ms(&t0, &t1), cycle_ms(&t1, &t2), cycle_ms(&t2, &t3), cycle_ms(&t0, &t3));
+              cid, d.id, status, t1 - t0, t2 - t1, t3 - t2, t3 - t0);
     store_decision_clear(&d);
     return 0;
 }

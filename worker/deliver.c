@@ -9,6 +9,7 @@
 #include "store.h"
 #include "status.h"
 #include "track.h"
+#include "timeutil.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -277,7 +278,7 @@ int deliver_menu_blocked(const struct deliver *d, int wf, time_t now, char *why,
     const struct breaker *c = &d->circuit[wf];
     char at[32];
     if (c->state == BREAKER_OPEN && now < c->open_until) {
-        sense_iso8601(c->open_until, at);
+        tu_iso8601(c->open_until, at);
         snprintf(why, cap, "%s: circuit open until %s", path, at);
         return 1;
     }
@@ -295,7 +296,7 @@ int deliver_menu_blocked(const struct deliver *d, int wf, time_t now, char *why,
         int listed_after = d->n8n_list[wf] == DELIVER_N8N_ACTIVE && d->n8n_seen_at[wf] > since;
         time_t retry = since + d->cfg->workflow_breaker_cooldown_seconds;
         if (!listed_after && now < retry) {
-            sense_iso8601(retry, at);
+            tu_iso8601(retry, at);
             snprintf(why, cap, "%s: not registered in n8n (404), offered again at %s", path, at);
             return 1;
         }
@@ -354,7 +355,7 @@ json_object *deliver_replace_json(const struct deliver *d)
     json_object_object_add(o, "last_error", d->stops.last_error[0] ? json_object_new_string(d->stops.last_error) : NULL);
     char at[32];
     if (d->stops.last_at)
-        sense_iso8601(d->stops.last_at, at);
+        tu_iso8601(d->stops.last_at, at);
     json_object_object_add(o, "last_at", d->stops.last_at ? json_object_new_string(at) : NULL);
     return o;
 }
@@ -697,7 +698,7 @@ int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision 
         sent[i] = DELIVER_SENT_SKIPPED;
         if (!breaker_allow(c, now, t->id, d->cfg->track_timeout_seconds)) {
             char until[32];
-            sense_iso8601(c->open_until, until);
+            tu_iso8601(c->open_until, until);
             if (c->state == BREAKER_HALF_OPEN)
                 snprintf(err, sizeof err, "skipped: circuit half open, probe trigger #%lld running "
                          "(one trigger until its outcome is known)", c->probe_id);

@@ -67,6 +67,8 @@ Test control (these requests are not recorded):
   DELETE /_standin/requests        forget requests only
   GET    /_standin/health          {"ok": true, ...}
   GET    /_standin/n8n/scans       {"scans": {key: executions that scanned}, "claims": {key: [verdicts]}}
+  POST   /_standin/release         wake every handler sleeping now (slow, timeout, n8n_answer_seconds):
+                                   each goes on as if its time were up; {"ok": true, "woken": n}
 
 A recorded request: {seq, time, iso_time, service, method, path (decoded, no
 query), query {name: last value}, query_string, headers {lower-case name:
@@ -1574,6 +1576,8 @@ class State:
     def __init__(self, fixtures: dict, record_path: str | None, quiet: bool):
         self.lock = threading.RLock()
         self.stopping = threading.Event()
+        self.woken = threading.Event()     # set (and replaced) by release()
+        self.sleeping = 0                  # handlers in sleep() now
         self.fixtures = fixtures
         self.quiet = quiet
         try:
@@ -1623,8 +1627,24 @@ class State:
             return copy.deepcopy(self.config)
 
     def sleep(self, seconds: float) -> None:
-        """Sleep, but wake up at shutdown."""
-        self.stopping.wait(seconds)
+        """Sleep, but wake up at shutdown or at release()."""
+        with self.lock:
+            woken = self.woken
+            self.sleeping += 1
+        try:
+            if not self.stopping.is_set():
+                woken.wait(seconds)
+        finally:
+            with self.lock:
+                self.sleeping -= 1
+
+    def release(self) -> int:
+        """Wake every handler sleeping now; returns how many there were."""
+        with self.lock:
+            woken, self.woken = self.woken, threading.Event()
+            n = self.sleeping
+        woken.set()
+        return n
 
     def pick_behaviour(self, keys: list[str]) -> str:
         """The behaviour word for the first configured key; lists advance one step per call."""
@@ -1785,6 +1805,7 @@ class App:
             "/requests/count": {"GET": self.get_count},
             "/health": {"GET": self.get_health},
             "/n8n/scans": {"GET": self.get_scans},
+            "/release": {"POST": self.post_release},
         }
         key = sub.rstrip("/") or "/"
         if key not in table:
@@ -1810,6 +1831,9 @@ class App:
     def post_reset(self, req):
         self.state.reset()
         return Response.json(200, {"ok": True})
+
+    def post_release(self, req):
+        return Response.json(200, {"ok": True, "woken": self.state.release()})
 
     def _filters(self, req):
         prefix = req.query.get("prefix", "")
@@ -2081,7 +2105,8 @@ def main(argv=None) -> int:
 
     while not stop.wait(0.5):
         pass
-    state.stopping.set()                # wake handlers sleeping in slow/timeout
+    state.stopping.set()
+    state.release()                     # wake handlers sleeping in slow/timeout
     server.shutdown()
     server.server_close()
     if state.record_file:
