@@ -386,7 +386,7 @@ static const char *cfg_lookup(const struct cfg_var *v, unsigned progs, cfg_gette
     return val ? val : v->def;
 }
 
-int cfg_load_from_prog(struct cfg *c, unsigned progs, cfg_getter get, void *ctx, char *err, size_t errlen)
+static int cfg_load_checked(struct cfg *c, unsigned progs, cfg_getter get, void *ctx, char *err, size_t errlen)
 {
     char secret[CFG_MAX_VALUE + 2];         /* one file's contents; wiped after use */
     memset(c, 0, sizeof *c);
@@ -452,6 +452,21 @@ int cfg_load_from_prog(struct cfg *c, unsigned progs, cfg_getter get, void *ctx,
         }
     }
     return 0;
+}
+
+/* Messages name values and paths from outside, cut at a byte count: the
+ * message is made valid UTF-8 here, once, so that it can be logged as is. */
+int cfg_load_from_prog(struct cfg *c, unsigned progs, cfg_getter get, void *ctx, char *err, size_t errlen)
+{
+    if (errlen > 0)
+        err[0] = '\0';
+    int rc = cfg_load_checked(c, progs, get, ctx, err, errlen);
+    if (rc < 0 && errlen > 0) {
+        if (!err[0])
+            snprintf(err, errlen, "invalid configuration");
+        utf8_clean(err);
+    }
+    return rc;
 }
 
 int cfg_load_from(struct cfg *c, cfg_getter get, void *ctx, char *err, size_t errlen)
