@@ -84,6 +84,7 @@
 #include "act.h"
 #include "alert.h"
 #include "track.h"
+#include "track_stop.h"
 #include "catalog.h"
 #include "cfg.h"
 #include "decide.h"

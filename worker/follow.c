@@ -8,6 +8,7 @@
 #include "sense.h"
 #include "store.h"
 #include "track.h"
+#include "track_workflows.h"
 #include "timeutil.h"
 
 #include <stdio.h>

@@ -22,7 +22,11 @@
  * Everything is deterministic: Thompson draws come from a counter-based
  * generator keyed by (LEARN_SEED, time, observation count, market), so a
  * decision can be recomputed from its inputs and a replay with a fixed seed
- * repeats exactly.  Times are the caller's clock (real or simulated). */
+ * repeats exactly.  Times are the caller's clock (real or simulated).
+ *
+ * Files: learn.c (sensing, outcomes, choices, intervals), learn_math.c (the
+ * distributions as pure math: learn_math.h), learn_state.c (the saved
+ * state), learn_summary.c (the summary), learn_wf.c (per workflow). */
 #ifndef LEARN_H
 #define LEARN_H
 
@@ -31,6 +35,7 @@
 
 #include "catalog.h"
 #include "cfg.h"
+#include "learn_math.h"   /* struct learn_stat, learn_arm, learn_post: the distributions */
 
 struct sense_snapshot;
 
@@ -43,21 +48,6 @@ enum learn_band { LEARN_QUIET = 0, LEARN_USUAL, LEARN_ELEVATED, LEARN_HIGH, LEAR
 #define LEARN_BAND_USUAL 0.75
 #define LEARN_BAND_ELEVATED 1.25
 #define LEARN_BAND_HIGH 2.0
-
-/* A decayed mean and variance (West's weighted algorithm). */
-struct learn_stat {
-    double w;                  /* decayed weight of the evidence */
-    double mean, m2;           /* m2: weighted sum of squared deviations */
-    time_t at;                 /* decayed up to this time */
-};
-
-/* One arm's posteriors.  Evidence beyond the prior decays with the half-life. */
-struct learn_arm {
-    double ok, fail;           /* Beta(1 + ok, 1 + fail) of delivery success */
-    double opps, exposure;     /* Gamma(A0 + opps, B0 + exposure) of opportunities per full window */
-    double runs;               /* decayed count of outcomes seen */
-    time_t at;
-};
 
 /* Spell lengths of one session bucket, minutes. */
 struct learn_spell {
@@ -163,11 +153,6 @@ void learn_observe(struct learn *l, int m, int band, int bucket, int intensity, 
 void learn_note_scan(struct learn *l, int m, time_t at);
 
 /* Posterior means and 90% credible intervals of arm (m, b, i) at time now. */
-struct learn_post {
-    double p_mean, p_lo, p_hi;        /* success probability */
-    double lam_mean, lam_lo, lam_hi;  /* opportunities per full-window run */
-    double runs;                      /* decayed number of outcomes */
-};
 void learn_posterior(const struct learn *l, int m, int b, int i, time_t now, struct learn_post *out);
 
 /* The same for the estimate of session bucket `bucket` and intensity i. */
@@ -203,11 +188,14 @@ void learn_note_health(struct learn *l, time_t at);
 /* The expected learned elevated-spell length of bucket b of market m, minutes. */
 double learn_spell_minutes(const struct learn *l, int m, int b, int elevated);
 
-/* The state as JSON (everything needed to resume), version 2: version 1
- * (sql/003_learning.sql) plus per market "session_arms" (9 buckets x 3
- * intensities of [ok, fail, opps, exposure, runs, at], like "arms") and
- * "prev_cycle_at"; and "workflows" (learn_wf_to_json: the per-workflow
- * posteriors by name, optional when read).  Caller frees. */
+/* The version of the saved state (learn_to_json) and of the summary. */
+#define LEARN_STATE_VERSION 2
+
+/* The state as JSON (everything needed to resume; learn_state.c), version
+ * 2: version 1 (sql/003_learning.sql) plus per market "session_arms" (9
+ * buckets x 3 intensities of [ok, fail, opps, exposure, runs, at], like
+ * "arms") and "prev_cycle_at"; and "workflows" (learn_wf_to_json: the
+ * per-workflow posteriors by name, optional when read).  Caller frees. */
 json_object *learn_to_json(const struct learn *l);
 
 /* Restore the learned state from JSON made by learn_to_json, version 2 or
@@ -216,25 +204,17 @@ json_object *learn_to_json(const struct learn *l);
  * unchanged). */
 int learn_from_json(struct learn *l, json_object *j) __attribute__((warn_unused_result));
 
-/* A summary for people, the dashboard and the LLM: per market the activity,
- * baselines, learned intervals and the posteriors with 90% intervals.
- * full = 0 gives only the current band and session (for every decision's
- * inputs and the prompt); full = 1 gives every band and session (for
- * worker_state.learning).  The shape is documented in sql/003_learning.sql;
- * since version 2 every session (and "current_session") also has
- * "outcomes": {"aggressive"|"normal"|"light": {"runs", "success",
- * "success_90", "opportunities", "opportunities_90", "cost", "net_value"}},
- * the (session, intensity) posteriors in the shape of a band's.  With
- * full, "workflows" holds learn_wf_summary (per workflow).
- * Caller frees. */
+/* A summary for people, the dashboard and the LLM (learn_summary.c): per
+ * market the activity, baselines, learned intervals and the posteriors with
+ * 90% intervals.  full = 0 gives only the current band and session (for
+ * every decision's inputs and the prompt); full = 1 gives every band and
+ * session (for worker_state.learning).  The shape is documented in
+ * sql/003_learning.sql; since version 2 every session (and
+ * "current_session") also has "outcomes": {"aggressive"|"normal"|"light":
+ * {"runs", "success", "success_90", "opportunities", "opportunities_90",
+ * "cost", "net_value"}}, the (session, intensity) posteriors in the shape
+ * of a band's.  With full, "workflows" holds learn_wf_summary (per
+ * workflow).  Caller frees. */
 json_object *learn_summary_json(const struct learn *l, time_t now, int full);
-
-/* Statistics helpers (exposed for tests). */
-double learn_beta_quantile(double a, double b, double q);
-double learn_gamma_quantile(double shape, double rate, double q);
-/* Deterministic uniform in [0,1) from a 64-bit key. */
-double learn_uniform(unsigned long long *key);
-double learn_sample_gamma(unsigned long long *key, double shape, double rate);
-double learn_sample_beta(unsigned long long *key, double a, double b);
 
 #endif

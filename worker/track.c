@@ -1,6 +1,9 @@
-/* track: following n8n executions; see track.h. */
+/* track: following n8n executions; see track.h.  The workflow list is in
+ * track_workflows.c, the stop client in track_stop.c; what they share is
+ * declared in track_util.h. */
 #include "config.h"
 #include "track.h"
+#include "track_util.h"
 #include "utf8.h"
 
 #include <stdio.h>
@@ -10,9 +13,6 @@
 #include "http.h"
 #include "log.h"
 #include "timeutil.h"
-
-#define TRACK_CURSOR_MAX 2048          /* longest nextCursor accepted */
-#define TRACK_MAX_WORKFLOWS (TRACK_MAX_PAGES * TRACK_PAGE_LIMIT)
 
 const char *track_status_name(enum track_status s)
 {
@@ -66,10 +66,10 @@ const char *track_outcome(enum track_status st, time_t started, time_t now, long
     return (double)now - (double)started >= (double)timeout_seconds ? "timed_out" : NULL;
 }
 
-/* ---- small helpers ------------------------------------------------------- */
+/* ---- shared by track*.c (track_util.h) ------------------------------------ */
 
 /* 1 to TRACK_ID_MAX characters of [A-Za-z0-9_-]: safe in a URL path. */
-static int track_id_ok(const char *s)
+int track_id_ok(const char *s)
 {
     size_t n = 0;
     for (; s && s[n]; n++) {
@@ -82,23 +82,14 @@ static int track_id_ok(const char *s)
 
 /* Copy src into dst (cap bytes): cut at a character boundary, bytes that
  * are not UTF-8 replaced by '?', control characters by spaces. */
-static void track_copy(char *dst, size_t cap, const char *src)
+void track_copy(char *dst, size_t cap, const char *src)
 {
     utf8_copy_clean(dst, cap, src);
 }
 
-/* Nonzero when s is printable ASCII only. */
-static int track_printable(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-            return 0;
-    return 1;
-}
-
 /* An id from JSON: a string, or an integer written in decimal.  Returns 0
  * with out filled, or -1 (null, another type, or not a valid id). */
-static int track_json_id(json_object *v, char *out, size_t cap)
+int track_json_id(json_object *v, char *out, size_t cap)
 {
     char buf[TRACK_ID_MAX + 2];
     if (!v)
@@ -127,7 +118,7 @@ static int track_json_id(json_object *v, char *out, size_t cap)
 /* Parse len bytes of JSON with the given nesting limit; the whole input
  * must be one value (trailing white space allowed).  Returns the object
  * (caller puts) or NULL. */
-static json_object *track_json_parse(const char *s, size_t len, int depth)
+json_object *track_json_parse(const char *s, size_t len, int depth)
 {
     if (!s || len == 0 || len > (size_t)0x7fffffff)
         return NULL;
@@ -185,15 +176,8 @@ int track_enabled(const struct cfg *c)
            c->n8n_api_key && *c->n8n_api_key;
 }
 
-/* One request to the API: its URL and headers (the key among them). */
-struct track_call {
-    char *url;
-    char *key_header;
-    const char *headers[3];
-};
-
 /* Set up a GET of {api}{path}.  Returns 0 or -1 (nothing to free then). */
-static int track_call_init(struct track_call *k, const struct cfg *c, const char *path)
+int track_call_init(struct track_call *k, const struct cfg *c, const char *path)
 {
     memset(k, 0, sizeof *k);
     char api[4200];
@@ -216,7 +200,7 @@ static int track_call_init(struct track_call *k, const struct cfg *c, const char
     return 0;
 }
 
-static void track_call_free(struct track_call *k)
+void track_call_free(struct track_call *k)
 {
     if (k->key_header)
         memset(k->key_header, 0, strlen(k->key_header));
@@ -225,7 +209,7 @@ static void track_call_free(struct track_call *k)
     k->key_header = k->url = NULL;
 }
 
-static long track_timeout_ms(const struct cfg *c)
+long track_timeout_ms(const struct cfg *c)
 {
     return c->webhook_timeout_ms > 0 ? c->webhook_timeout_ms : TRACK_DEFAULT_TIMEOUT_MS;
 }
@@ -233,7 +217,7 @@ static long track_timeout_ms(const struct cfg *c)
 /* The error of an answer that is not a 200 (shared by executions and
  * workflows): sets err (no secret, no URL) and returns the reason.
  * what: "execution" or "workflows". */
-static enum track_err track_http_error(const struct http_resp *r, const char *what, char *err, size_t errlen)
+enum track_err track_http_error(const struct http_resp *r, const char *what, char *err, size_t errlen)
 {
     if (r->err != HTTP_OK) {
         snprintf(err, errlen, "n8n API: %s", http_strerror(r->err));
@@ -493,438 +477,4 @@ char *track_parse_webhook_answer(const char *body)
         out = strdup(id);
     json_object_put(root);
     return out;
-}
-
-/* ---- workflows --------------------------------------------------------------- */
-
-void track_workflows_free(struct track_workflows *w)
-{
-    if (!w)
-        return;
-    free(w->items);
-    w->items = NULL;
-    w->n = 0;
-}
-
-/* Percent-encode s for a query value into out.  Returns 0 or -1 (too long). */
-static int track_query_escape(const char *s, char *out, size_t cap)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = 0;
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        int plain = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-                    ch == '-' || ch == '.' || ch == '_' || ch == '~';
-        if (o + (plain ? 1 : 3) + 1 > cap)
-            return -1;
-        if (plain) {
-            out[o++] = (char)ch;
-        } else {
-            out[o++] = '%';
-            out[o++] = hex[ch >> 4];
-            out[o++] = hex[ch & 15];
-        }
-    }
-    out[o] = '\0';
-    return 0;
-}
-
-/* The path and method of a workflow's Webhook node into t: the first
- * one answering POST, else the first one. */
-static void track_webhook_path(json_object *wf, struct track_workflow *t)
-{
-    json_object *nodes;
-    t->webhook_path[0] = t->webhook_method[0] = '\0';
-    if (!json_object_object_get_ex(wf, "nodes", &nodes) || !json_object_is_type(nodes, json_type_array))
-        return;
-    size_t n = json_object_array_length(nodes);
-    for (size_t i = 0; i < n; i++) {
-        json_object *node = json_object_array_get_idx(nodes, i), *type, *params, *path, *method;
-        if (!json_object_is_type(node, json_type_object) || !json_object_object_get_ex(node, "type", &type) ||
-            !json_object_is_type(type, json_type_string) ||
-            strcmp(json_object_get_string(type), "n8n-nodes-base.webhook") != 0)
-            continue;
-        if (!json_object_object_get_ex(node, "parameters", &params) ||
-            !json_object_object_get_ex(params, "path", &path) || !json_object_is_type(path, json_type_string))
-            continue;
-        const char *m = json_object_object_get_ex(params, "httpMethod", &method) &&
-                        json_object_is_type(method, json_type_string) ? json_object_get_string(method) : "GET";
-        if (t->webhook_path[0] && strcmp(t->webhook_method, "POST") == 0)
-            return;
-        if (!t->webhook_path[0] || strcmp(m, "POST") == 0) {
-            track_copy(t->webhook_path, sizeof t->webhook_path, json_object_get_string(path));
-            track_copy(t->webhook_method, sizeof t->webhook_method, m);
-        }
-    }
-}
-
-/* The names of a workflow's tags (objects {"id","name"}, or plain strings) into t. */
-static void track_tags(json_object *wf, struct track_workflow *t)
-{
-    json_object *tags;
-    t->ntags = 0;
-    if (!json_object_object_get_ex(wf, "tags", &tags) || !json_object_is_type(tags, json_type_array))
-        return;
-    size_t n = json_object_array_length(tags);
-    for (size_t i = 0; i < n && t->ntags < TRACK_TAGS_MAX; i++) {
-        json_object *g = json_object_array_get_idx(tags, i), *name = g;
-        if (json_object_is_type(g, json_type_object) && !json_object_object_get_ex(g, "name", &name))
-            continue;
-        if (json_object_is_type(name, json_type_string))
-            track_copy(t->tags[t->ntags++], TRACK_TAG_MAX + 1, json_object_get_string(name));
-    }
-}
-
-int track_workflow_tagged(const struct track_workflow *w, const char *tag)
-{
-    for (int i = 0; tag && *tag && i < w->ntags; i++)
-        if (strcmp(w->tags[i], tag) == 0)
-            return 1;
-    return 0;
-}
-
-/* Add one page's workflows to w (its body: len bytes); the next cursor into
- * cursor ("" when none).  Returns TRACK_OK or TRACK_EINVALID with w->error set. */
-enum track_err track_parse_workflows(const char *body, size_t len, struct track_workflows *w, size_t *cap,
-                                     char *cursor, size_t cursor_cap)
-{
-    enum track_err rc = TRACK_EINVALID;
-    json_object *root = track_json_parse(body, len, 64), *data, *next;
-    cursor[0] = '\0';
-    if (!root || !json_object_is_type(root, json_type_object) ||
-        !json_object_object_get_ex(root, "data", &data) || !json_object_is_type(data, json_type_array)) {
-        snprintf(w->error, sizeof w->error, "workflows answer is not {\"data\":[...]}");
-        goto out;
-    }
-    size_t n = json_object_array_length(data);
-    for (size_t i = 0; i < n && w->n < TRACK_MAX_WORKFLOWS; i++) {
-        json_object *wf = json_object_array_get_idx(data, i), *v;
-        if (!json_object_is_type(wf, json_type_object))
-            continue;
-        if (w->n == *cap) {
-            size_t nc = *cap ? *cap * 2 : 32;
-            struct track_workflow *p = realloc(w->items, nc * sizeof *p);
-            if (!p) {
-                snprintf(w->error, sizeof w->error, "out of memory");
-                goto out;
-            }
-            w->items = p;
-            *cap = nc;
-        }
-        struct track_workflow *t = &w->items[w->n];
-        memset(t, 0, sizeof *t);
-        if (!json_object_object_get_ex(wf, "id", &v) || track_json_id(v, t->id, sizeof t->id) < 0)
-            continue;                   /* no usable id: not listed */
-        if (json_object_object_get_ex(wf, "name", &v) && json_object_is_type(v, json_type_string))
-            track_copy(t->name, sizeof t->name, json_object_get_string(v));
-        t->active = json_object_object_get_ex(wf, "active", &v) && json_object_is_type(v, json_type_boolean) &&
-                    json_object_get_boolean(v);
-        t->archived = json_object_object_get_ex(wf, "isArchived", &v) &&
-                      json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
-        track_webhook_path(wf, t);
-        track_tags(wf, t);
-        w->n++;
-    }
-    if (json_object_object_get_ex(root, "nextCursor", &next) && !json_object_is_type(next, json_type_null)) {
-        if (!json_object_is_type(next, json_type_string) ||
-            strlen(json_object_get_string(next)) >= cursor_cap || !track_printable(json_object_get_string(next))) {
-            snprintf(w->error, sizeof w->error, "workflows answer has an invalid nextCursor");
-            goto out;
-        }
-        snprintf(cursor, cursor_cap, "%s", json_object_get_string(next));
-    }
-    rc = TRACK_OK;
-out:
-    json_object_put(root);
-    return rc;
-}
-
-enum track_err track_list_workflows(const struct cfg *c, struct track_workflows *out)
-{
-    memset(out, 0, sizeof *out);
-    if (!track_enabled(c)) {
-        snprintf(out->error, sizeof out->error, "n8n API not configured: N8N_API_KEY or the n8n API URL is not set");
-        return TRACK_EDISABLED;
-    }
-    enum track_err rc = TRACK_OK;
-    size_t cap = 0;
-    int pages = 0;
-    char *cursor = malloc(TRACK_CURSOR_MAX), *prev = malloc(TRACK_CURSOR_MAX);
-    char *path = malloc(TRACK_CURSOR_MAX * 3 + 64);
-    if (!cursor || !prev || !path) {
-        snprintf(out->error, sizeof out->error, "out of memory");
-        rc = TRACK_EINVALID;
-        goto out;
-    }
-    cursor[0] = prev[0] = '\0';
-    for (;;) {
-        int n = snprintf(path, TRACK_CURSOR_MAX * 3 + 64, "/workflows?limit=%d", TRACK_PAGE_LIMIT);
-        if (cursor[0]) {
-            memcpy(path + n, "&cursor=", 9);
-            if (track_query_escape(cursor, path + n + 8, TRACK_CURSOR_MAX * 3 + 64 - (size_t)n - 8) < 0) {
-                snprintf(out->error, sizeof out->error, "nextCursor too long");
-                rc = TRACK_EINVALID;
-                break;
-            }
-        }
-        struct track_call k;
-        if (track_call_init(&k, c, path) < 0) {
-            snprintf(out->error, sizeof out->error, "out of memory, or the API URL is too long");
-            rc = TRACK_EINVALID;
-            break;
-        }
-        struct http_req req = { .method = "GET", .url = k.url, .headers = k.headers,
-                                .timeout_ms = track_timeout_ms(c), .max_bytes = TRACK_PAGE_MAX_BYTES };
-        struct http_resp r;
-        http_perform(&req, &r);
-        track_call_free(&k);
-        pages++;
-        snprintf(prev, TRACK_CURSOR_MAX, "%s", cursor);
-        if (r.err == HTTP_OK && r.status == 200)
-            rc = track_parse_workflows(r.body, r.len, out, &cap, cursor, TRACK_CURSOR_MAX);
-        else
-            rc = track_http_error(&r, "workflows", out->error, sizeof out->error);
-        http_resp_free(&r);
-        if (rc != TRACK_OK || !cursor[0])
-            break;
-        if (strcmp(cursor, prev) == 0) {
-            snprintf(out->error, sizeof out->error, "n8n repeated the same nextCursor");
-            rc = TRACK_EINVALID;
-            break;
-        }
-        if (pages >= TRACK_MAX_PAGES || out->n >= TRACK_MAX_WORKFLOWS) {
-            out->truncated = 1;
-            break;
-        }
-    }
-out:
-    free(cursor);
-    free(prev);
-    free(path);
-    if (rc != TRACK_OK) {
-        track_workflows_free(out);
-        out->truncated = 0;
-        log_event(rc == TRACK_ECONFIG ? LOG_ERROR : LOG_WARN, "track.workflows_failed", "s:reason s:error i:pages",
-                  track_strerror(rc), out->error, (long long)pages);
-    } else {
-        log_event(out->truncated ? LOG_WARN : LOG_INFO, "track.workflows", "i:count i:pages b:truncated",
-                  (long long)out->n, (long long)pages, out->truncated);
-    }
-    return rc;
-}
-
-json_object *track_workflows_json(const struct track_workflows *w)
-{
-    json_object *arr = json_object_new_array();
-    if (!arr)
-        return NULL;
-    for (size_t i = 0; w && i < w->n; i++) {
-        const struct track_workflow *t = &w->items[i];
-        json_object *o = json_object_new_object();
-        if (!o) {
-            json_object_put(arr);
-            return NULL;
-        }
-        json_object_object_add(o, "id", json_object_new_string(t->id));
-        json_object_object_add(o, "name", json_object_new_string(t->name));
-        json_object_object_add(o, "active", json_object_new_boolean(t->active));
-        json_object_object_add(o, "archived", json_object_new_boolean(t->archived));
-        json_object_object_add(o, "webhook_path", json_object_new_string(t->webhook_path));
-        json_object_object_add(o, "webhook_method", json_object_new_string(t->webhook_method));
-        json_object *tags = json_object_new_array();
-        for (int k = 0; k < t->ntags; k++)
-            json_object_array_add(tags, json_object_new_string(t->tags[k]));
-        json_object_object_add(o, "tags", tags);
-        json_object_array_add(arr, o);
-    }
-    return arr;
-}
-
-/* ---- stopping an execution (concurrency 'replace') ----------------------------- */
-
-#define TRACK_STOP_MAX_BYTES (64 * 1024)
-
-int track_stop_enabled(const struct cfg *c)
-{
-    return c->n8n_base_url && *c->n8n_base_url && c->n8n_owner_email && *c->n8n_owner_email &&
-           c->n8n_owner_password && *c->n8n_owner_password;
-}
-
-void track_stopper_init(struct track_stopper *s, const struct cfg *c)
-{
-    memset(s, 0, sizeof *s);
-    s->cfg = c;
-}
-
-/* Forget the session (wiped). */
-static void track_stopper_logout(struct track_stopper *s)
-{
-    if (s->session) {
-        memset(s->session, 0, strlen(s->session));
-        free(s->session);
-        s->session = NULL;
-    }
-}
-
-void track_stopper_free(struct track_stopper *s)
-{
-    if (s)
-        track_stopper_logout(s);
-}
-
-/* n8n's "message" in an error answer, cleaned, into out ("" when none). */
-static void track_rest_message(const struct http_resp *r, char *out, size_t cap)
-{
-    out[0] = '\0';
-    json_object *root = r->body ? track_json_parse(r->body, r->len, 8) : NULL, *m;
-    if (root && json_object_is_type(root, json_type_object) && json_object_object_get_ex(root, "message", &m) &&
-        json_object_is_type(m, json_type_string))
-        track_copy(out, cap, json_object_get_string(m));
-    json_object_put(root);
-}
-
-/* POST /rest/login with the owner's email and password; the session into
- * s->session.  Returns 0, or -1 with err set (no secret in it). */
-static int track_stopper_login(struct track_stopper *s, char *err, size_t errlen)
-{
-    const struct cfg *c = s->cfg;
-    track_stopper_logout(s);
-    json_object *body = json_object_new_object();
-    if (!body) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    json_object_object_add(body, "emailOrLdapLoginId", json_object_new_string(c->n8n_owner_email));
-    json_object_object_add(body, "password", json_object_new_string(c->n8n_owner_password));
-    const char *text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
-    size_t ul = strlen(c->n8n_base_url) + sizeof "/rest/login";
-    char *url = malloc(ul);
-    char *copy = text ? strdup(text) : NULL;
-    int rc = -1;
-    if (!url || !copy) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    snprintf(url, ul, "%s/rest/login", c->n8n_base_url);
-    static const char *const headers[] = { "Accept: application/json", NULL };
-    struct http_req req = { .method = "POST", .url = url, .body = copy, .headers = headers,
-                            .timeout_ms = track_timeout_ms(c), .max_bytes = TRACK_STOP_MAX_BYTES,
-                            .cookie_name = "n8n-auth" };
-    struct http_resp r;
-    http_perform(&req, &r);
-    s->logins++;
-    if (r.err != HTTP_OK) {
-        snprintf(err, errlen, "n8n login: %s", http_strerror(r.err));
-    } else if (r.status != 200) {
-        char msg[160];
-        track_rest_message(&r, msg, sizeof msg);
-        snprintf(err, errlen, "n8n login refused (HTTP %ld%s%s): check N8N_OWNER_EMAIL and N8N_OWNER_PASSWORD",
-                 r.status, msg[0] ? ", " : "", msg);
-    } else if (!r.cookie) {
-        snprintf(err, errlen, "n8n login answered 200 without an n8n-auth session cookie");
-    } else {
-        s->session = r.cookie;          /* taken over: http_resp_free must not wipe it */
-        r.cookie = NULL;
-        rc = 0;
-    }
-    http_resp_free(&r);
-out:
-    if (copy) {
-        memset(copy, 0, strlen(copy));  /* it holds the password */
-        free(copy);
-    }
-    free(url);
-    json_object_put(body);              /* json-c's own copy is freed, not wiped: it is not logged */
-    return rc;
-}
-
-/* One POST /rest/executions/{id}/stop with the session.  Returns the answer's err. */
-static enum http_err track_stop_call(struct track_stopper *s, const char *id, struct http_resp *r)
-{
-    const struct cfg *c = s->cfg;
-    size_t ul = strlen(c->n8n_base_url) + strlen(id) + sizeof "/rest/executions//stop";
-    size_t hl = strlen(s->session) + sizeof "Cookie: n8n-auth=";
-    char *url = malloc(ul), *cookie = malloc(hl);
-    if (!url || !cookie) {
-        free(url);
-        free(cookie);
-        memset(r, 0, sizeof *r);
-        r->err = HTTP_EINTERNAL;
-        return r->err;
-    }
-    snprintf(url, ul, "%s/rest/executions/%s/stop", c->n8n_base_url, id);
-    snprintf(cookie, hl, "Cookie: n8n-auth=%s", s->session);
-    const char *headers[] = { cookie, "Accept: application/json", NULL };
-    struct http_req req = { .method = "POST", .url = url, .body = "{}", .headers = headers,
-                            .timeout_ms = track_timeout_ms(c), .max_bytes = TRACK_STOP_MAX_BYTES };
-    http_perform(&req, r);
-    memset(cookie, 0, hl);
-    free(cookie);
-    free(url);
-    return r->err;
-}
-
-enum track_stop track_stop_execution(struct track_stopper *s, const char *execution_id, char *status, size_t scap,
-                                     char *err, size_t errlen)
-{
-    if (scap)
-        status[0] = '\0';
-    err[0] = '\0';
-    if (!track_stop_enabled(s->cfg)) {
-        snprintf(err, errlen, "N8N_OWNER_EMAIL and N8N_OWNER_PASSWORD are not set: n8n's execution was not stopped");
-        return TRACK_STOP_DISABLED;
-    }
-    if (!track_id_ok(execution_id)) {
-        snprintf(err, errlen, "no valid execution id to stop");
-        return TRACK_STOP_FAILED;
-    }
-    enum track_stop rc = TRACK_STOP_FAILED;
-    struct http_resp r;
-    memset(&r, 0, sizeof r);
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (!s->session && track_stopper_login(s, err, errlen) < 0)
-            goto out;
-        http_resp_free(&r);
-        if (track_stop_call(s, execution_id, &r) != HTTP_OK) {
-            snprintf(err, errlen, "n8n stop: %s", http_strerror(r.err));
-            goto out;
-        }
-        if (r.status != 401)
-            break;
-        track_stopper_logout(s);        /* the session expired: log in once more */
-    }
-    if (r.status == 200) {
-        json_object *root = track_json_parse(r.body, r.len, 8), *data, *st;
-        if (root && json_object_object_get_ex(root, "data", &data) && json_object_is_type(data, json_type_object) &&
-            json_object_object_get_ex(data, "status", &st) && json_object_is_type(st, json_type_string)) {
-            if (scap)
-                track_copy(status, scap, json_object_get_string(st));
-            rc = TRACK_STOP_STOPPED;
-        } else {
-            snprintf(err, errlen, "n8n stop answered 200 without {\"data\":{\"status\"}}");
-        }
-        json_object_put(root);
-    } else {
-        char msg[200];
-        track_rest_message(&r, msg, sizeof msg);
-        /* "Only running or waiting executions can be stopped and 12 is currently success",
-         * or "Failed to find execution to stop" / "Execution not found" */
-        if (strstr(msg, "can be stopped") || strstr(msg, "not found") || strstr(msg, "find execution") ||
-            r.status == 404) {
-            snprintf(err, errlen, "it had already ended (HTTP %ld%s%s)", r.status, msg[0] ? ": " : "", msg);
-            rc = TRACK_STOP_ENDED;
-        } else {
-            snprintf(err, errlen, "n8n refused to stop it (HTTP %ld%s%s)", r.status, msg[0] ? ": " : "", msg);
-            if (r.status == 401 || r.status == 403)
-                track_stopper_logout(s);
-        }
-    }
-out:
-    http_resp_free(&r);
-    if (rc == TRACK_STOP_STOPPED)
-        log_event(LOG_INFO, "track.stopped", "s:execution_id s:status", execution_id, status);
-    else
-        log_event(LOG_WARN, "track.stop_failed", "s:execution_id s:outcome s:error", execution_id,
-                  rc == TRACK_STOP_ENDED ? "ended" : "not_stopped", err);
-    return rc;
 }

@@ -1,7 +1,6 @@
 /* track: follow n8n executions to their end through n8n's public REST API.
  *
  *   GET {api}/executions/{id}            X-N8N-API-KEY: <N8N_API_KEY>
- *   GET {api}/workflows?limit=250[&cursor=...]
  *
  * {api} is N8N_API_URL, or N8N_BASE_URL + "/api/v1" when N8N_API_URL is
  * empty (see track_api_url).  Tracking is on when an API URL results and
@@ -19,9 +18,12 @@
  * trigger's final outcome.  Every answer read has a hard size cap; ids are
  * checked ([A-Za-z0-9_-], at most TRACK_ID_MAX) before they go into a URL.
  * Log events: track.fetched (debug), track.gone (info), track.fetch_failed
- * (warn), track.invalid_answer (warn), track.config_error (error),
- * track.workflows (info), track.workflows_failed (warn).  Neither the key
- * nor a URL is ever logged.
+ * (warn), track.invalid_answer (warn), track.config_error (error).  Neither
+ * the key nor a URL is ever logged.
+ *
+ * Beside this file: track_workflows.h lists the workflows n8n has (GET
+ * {api}/workflows, same API URL and key), track_stop.h stops an execution
+ * through n8n's internal REST API (concurrency 'replace').
  *
  * ---- What the caller (worker cycle + store) does ------------------------
  *
@@ -38,7 +40,7 @@
  *   triggers.result_at            timestamptz  when the posted result arrived (result endpoint)
  *   triggers.tracked_at           timestamptz  last poll;  triggers.track_errors integer NOT NULL DEFAULT 0
  *   index: ON triggers (id) WHERE status = 'sent' AND outcome IS NULL
- *   worker_state.n8n_workflows    jsonb        track_workflows_json(), for /workflows/available
+ *   worker_state.n8n_workflows    jsonb        track_workflows_json() (track_workflows.h), for /workflows/available
  *   worker_state.n8n_workflows_at timestamptz  when it was read
  *
  * 1. After act_fire_many(): for each job with status ACT_SENT store
@@ -65,26 +67,22 @@
  *    'success' -> 'succeeded', 'error' -> 'failed').
  * 4. At worker start the same pass runs before the first decision: triggers
  *    left open by a previous run are reconciled, not forgotten.
- * 5. Every few minutes (and at start), track_list_workflows() ->
- *    worker_state.n8n_workflows, which the API merges with the catalog by
- *    webhook_path (or name, which our exports set to the path).
+ * 5. Every few minutes (and at start), track_list_workflows()
+ *    (track_workflows.h) -> worker_state.n8n_workflows, which the API
+ *    merges with the catalog by webhook_path (or name, which our exports
+ *    set to the path).
  * The functions keep no state between calls. */
 #ifndef TRACK_H
 #define TRACK_H
 
-#include <json-c/json.h>
 #include <stddef.h>
 #include <time.h>
 
 #include "cfg.h"
 
 #define TRACK_ID_MAX 64                        /* execution and workflow ids */
-#define TRACK_NAME_MAX 128                     /* workflow names and webhook paths (bytes) */
 #define TRACK_PARALLEL_MAX 16                  /* requests in flight in track_fetch_many */
-#define TRACK_PAGE_LIMIT 250                   /* n8n's largest page */
-#define TRACK_MAX_PAGES 20                     /* pages read by track_list_workflows */
 #define TRACK_EXEC_MAX_BYTES (256 * 1024)      /* one execution's answer */
-#define TRACK_PAGE_MAX_BYTES (8 * 1024 * 1024) /* one page of workflows (they include their nodes) */
 #define TRACK_DEFAULT_TIMEOUT_MS 10000         /* per request when WEBHOOK_TIMEOUT_MS is 0 */
 
 enum track_status {
@@ -162,105 +160,12 @@ size_t track_fetch_many(const struct cfg *c, const char *const *ids, size_t n,
 enum track_err track_parse_execution(const char *body, size_t len, struct track_exec *out)
     __attribute__((warn_unused_result));
 
-#define TRACK_TAGS_MAX 8                       /* tags kept per workflow */
-#define TRACK_TAG_MAX 40                       /* bytes of a tag name kept */
-
-struct track_workflow {
-    char id[TRACK_ID_MAX + 1];
-    char name[TRACK_NAME_MAX + 1];         /* cut at a character boundary */
-    int active;
-    int archived;                          /* isArchived (n8n >= 1.9x), 0 when absent */
-    char webhook_path[TRACK_NAME_MAX + 1]; /* path of its first POST Webhook node, else of its first
-                                            * Webhook node; "" when none */
-    char webhook_method[8];                /* that node's httpMethod ("GET" when it sets none, n8n's
-                                            * default), "" when none */
-    int ntags;
-    char tags[TRACK_TAGS_MAX][TRACK_TAG_MAX + 1];   /* its tags' names (the first TRACK_TAGS_MAX) */
-};
-
-struct track_workflows {
-    struct track_workflow *items;          /* owned; track_workflows_free */
-    size_t n;
-    int truncated;                         /* more than TRACK_MAX_PAGES pages: the rest not read */
-    char error[256];                       /* why, when not TRACK_OK */
-};
-
-/* GET {api}/workflows?limit=250, following nextCursor for at most
- * TRACK_MAX_PAGES pages, into *out (zeroed first; on failure it holds no
- * items and out->error says why).  Returns TRACK_OK or the reason. */
-enum track_err track_list_workflows(const struct cfg *c, struct track_workflows *out)
-    __attribute__((warn_unused_result));
-
-/* Parse one page of GET {api}/workflows (body of len bytes) and append its
- * workflows to w (w->items grown by realloc, *cap its capacity; at most
- * TRACK_MAX_WORKFLOWS in all); the next cursor into cursor (cursor_cap
- * bytes, "" when none; printable ASCII only).  Names and paths are cut at
- * TRACK_NAME_MAX bytes on a character boundary, bytes that are not UTF-8
- * become '?', control characters spaces; workflows without a valid id are
- * left out.  Returns TRACK_OK or TRACK_EINVALID with w->error set. */
-enum track_err track_parse_workflows(const char *body, size_t len, struct track_workflows *w, size_t *cap,
-                                     char *cursor, size_t cursor_cap) __attribute__((warn_unused_result));
-
-/* Free the items; on a zeroed or freed list a no-op. */
-void track_workflows_free(struct track_workflows *w);
-
-/* Nonzero when w carries the tag named tag (tag "" or NULL: never). */
-int track_workflow_tagged(const struct track_workflow *w, const char *tag);
-
-/* [{"id","name","active","archived","webhook_path","webhook_method","tags"}, ...]
- * for worker_state (caller puts), or NULL on allocation failure. */
-json_object *track_workflows_json(const struct track_workflows *w);
-
 /* The trigger's final outcome from its execution's status:
  *   success -> "succeeded", error -> "failed", crashed -> "crashed",
  *   canceled -> "canceled"; new, running, waiting, unknown -> "timed_out"
  *   once now - started >= timeout_seconds, else NULL (still open).
  * started is when the trigger was fired.  Static strings. */
 const char *track_outcome(enum track_status st, time_t started, time_t now, long timeout_seconds);
-
-/* ---- stopping an execution (concurrency 'replace') ------------------------
- *
- * n8n 1.123's public API has no stop; its internal REST API has, with the
- * owner's session (checked against dist/auth/auth.controller.js and
- * dist/executions/executions.controller.js of n8n 1.123.81):
- *   POST {N8N_BASE_URL}/rest/login  {"emailOrLdapLoginId":..., "password":...}
- *        -> 200, Set-Cookie: n8n-auth=<session>
- *   POST {N8N_BASE_URL}/rest/executions/{id}/stop   Cookie: n8n-auth=<session>
- *        -> 200 {"data":{"mode","startedAt","stoppedAt","finished","status":"canceled"}}
- *        an execution that already ended: an error answer; 401: log in again.
- * Used only when N8N_OWNER_EMAIL and N8N_OWNER_PASSWORD are set
- * (track_stop_enabled).  The password and the session are secrets: never
- * logged, the session kept in memory only and wiped when freed.  The
- * login is cached and made again once when n8n answers 401. */
-
-struct track_stopper {
-    const struct cfg *cfg;     /* borrowed */
-    char *session;             /* the n8n-auth cookie value (SECRET), NULL: not logged in */
-    long long logins;          /* logins made, for tests */
-};
-
-enum track_stop {
-    TRACK_STOP_STOPPED = 0,    /* n8n stopped it (its status now in *status, "canceled") */
-    TRACK_STOP_ENDED,          /* it had already ended (or n8n no longer has it) */
-    TRACK_STOP_DISABLED,       /* N8N_OWNER_EMAIL / N8N_OWNER_PASSWORD or N8N_BASE_URL not set */
-    TRACK_STOP_FAILED          /* login refused, n8n unreachable, or another answer: err says why */
-};
-
-/* Nonzero when N8N_BASE_URL, N8N_OWNER_EMAIL and N8N_OWNER_PASSWORD are set. */
-int track_stop_enabled(const struct cfg *c);
-
-/* Set s up (nothing logged in yet). */
-void track_stopper_init(struct track_stopper *s, const struct cfg *c);
-
-/* Wipe and free the session; on a zeroed or freed stopper a no-op. */
-void track_stopper_free(struct track_stopper *s);
-
-/* Stop execution execution_id (checked like every id).  status (scap
- * bytes) gets n8n's status word after the stop ("canceled"; "" when not
- * known), err (errlen bytes) why it failed (no secret, no URL).  Logs
- * track.stopped (info) or track.stop_failed (warn).  Returns the outcome. */
-enum track_stop track_stop_execution(struct track_stopper *s, const char *execution_id, char *status, size_t scap,
-                                     char *err, size_t errlen);
 
 /* ISO 8601 time as n8n writes it ("2025-03-17T09:00:00.123Z"; also
  * without fraction, with +hh:mm / -hhmm offsets) into ms since the epoch:

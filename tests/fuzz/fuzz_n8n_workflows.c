@@ -3,6 +3,7 @@
 #include "fuzz.h"
 
 #include "track.h"
+#include "track_workflows.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,5 +1,7 @@
-/* Unit tests for worker/learn.c: posteriors on known outcome sequences,
- * decay, Thompson sampling, baselines and persistence. */
+/* Unit tests for worker/learn.c, learn_state.c and learn_summary.c:
+ * posteriors on known outcome sequences, decay, Thompson sampling,
+ * baselines and persistence.  The distributions alone (quantiles, draws,
+ * decayed statistics) are tested in test_learn_math.c. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -14,6 +16,7 @@
 
 #include "catalog.h"
 #include "learn.h"
+#include "learn_math.h"
 #include "sense.h"
 #include "seed.h"
 
@@ -47,21 +50,6 @@ static void near(double got, double want, double tol)
         fail_msg("got %.6f, want %.6f (+-%g)", got, want, tol);
 }
 
-static void test_quantiles(void **state)
-{
-    (void)state;
-    near(learn_beta_quantile(1, 1, 0.05), 0.05, 1e-6);            /* uniform */
-    near(learn_beta_quantile(1, 1, 0.95), 0.95, 1e-6);
-    near(learn_beta_quantile(2, 1, 0.05), sqrt(0.05), 1e-6);      /* CDF x^2 */
-    near(learn_beta_quantile(2, 1, 0.95), sqrt(0.95), 1e-6);
-    near(learn_beta_quantile(1, 3, 0.5), 1 - pow(0.5, 1.0 / 3), 1e-6);
-    near(learn_gamma_quantile(1, 1, 0.05), -log(0.95), 1e-6);     /* exponential */
-    near(learn_gamma_quantile(1, 1, 0.95), -log(0.05), 1e-6);
-    near(learn_gamma_quantile(1, 4, 0.95), -log(0.05) / 4, 1e-6); /* rate scales */
-    /* shape 2: CDF 1 - (1 + x) e^-x; at the 95% quantile 4.7439 */
-    near(learn_gamma_quantile(2, 1, 0.95), 4.743865, 1e-4);
-}
-
 static void test_posterior_known_sequences(void **state)
 {
     (void)state;
@@ -83,7 +71,7 @@ static void test_posterior_known_sequences(void **state)
     learn_posterior(&l, LEARN_CRYPTO, LEARN_USUAL, INTENSITY_NORMAL, T0, &p);
     near(p.p_mean, 9.0 / 12, 1e-9);
     assert_true(p.p_lo < p.p_mean && p.p_mean < p.p_hi);
-    near(learn_beta_quantile(9, 3, 0.05), p.p_lo, 1e-9);
+    near(learn_math_beta_quantile(9, 3, 0.05), p.p_lo, 1e-9);
     near(p.p_lo, 0.5299, 1e-3);           /* Beta(9,3) 5% and 95% points */
     near(p.p_hi, 0.9212, 1e-3);
     near(p.runs, 0, 1e-9);                /* no opportunities reported yet */
@@ -94,7 +82,7 @@ static void test_posterior_known_sequences(void **state)
         learn_observe(&l, LEARN_CRYPTO, LEARN_USUAL, -1, INTENSITY_NORMAL, -1, 3, 1.0, T0);
     learn_posterior(&l, LEARN_CRYPTO, LEARN_USUAL, INTENSITY_NORMAL, T0, &p);
     near(p.lam_mean, 31.0 / 11, 1e-9);
-    near(p.lam_lo, learn_gamma_quantile(31, 11, 0.05), 1e-9);
+    near(p.lam_lo, learn_math_gamma_quantile(31, 11, 0.05), 1e-9);
     assert_true(p.lam_lo > 2.0 && p.lam_hi < 3.8);
     near(p.runs, 10, 1e-9);
     near(p.p_mean, 9.0 / 12, 1e-9);       /* unknown delivery: success unchanged */
@@ -246,17 +234,6 @@ static void test_deterministic_for_a_seed(void **state)
         b.seed = a.seed;
     }
     assert_true(differ > 150);   /* another seed, other draws */
-    /* the samplers: Beta and Gamma draws have the right means */
-    unsigned long long key = 42;
-    double sb = 0, sg = 0, sg2 = 0;
-    for (int k = 0; k < 20000; k++) {
-        sb += learn_sample_beta(&key, 2, 6);
-        sg += learn_sample_gamma(&key, 3, 2);
-        sg2 += learn_sample_gamma(&key, 0.5, 1);
-    }
-    near(sb / 20000, 0.25, 0.01);
-    near(sg / 20000, 1.5, 0.03);
-    near(sg2 / 20000, 0.5, 0.02);
 }
 
 /* A snapshot with crypto volatility v at time t. */
@@ -439,8 +416,8 @@ static void test_session_estimates(void **state)
     near(p.p_mean, 10.0 / 12, 1e-9);                   /* Beta(1 + 9, 1 + 1) */
     near(p.lam_mean, 31.0 / 11, 1e-9);                 /* Gamma(1 + 30, 1 + 10) */
     near(p.runs, 10, 1e-9);
-    near(p.lam_lo, learn_gamma_quantile(31, 11, 0.05), 1e-9);
-    near(p.p_hi, learn_beta_quantile(10, 2, 0.95), 1e-9);
+    near(p.lam_lo, learn_math_gamma_quantile(31, 11, 0.05), 1e-9);
+    near(p.p_hi, learn_math_beta_quantile(10, 2, 0.95), 1e-9);
     learn_posterior(&l, LEARN_FOREX, LEARN_USUAL, INTENSITY_NORMAL, T0, &b);
     near(b.lam_mean, p.lam_mean, 1e-12);               /* the band saw the same runs */
     /* another session, and the light arm of every session: still the priors */
@@ -592,7 +569,6 @@ int main(void)
 {
     seed_install();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_quantiles),
         cmocka_unit_test(test_posterior_known_sequences),
         cmocka_unit_test(test_decay_half_life),
         cmocka_unit_test(test_thompson),

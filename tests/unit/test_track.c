@@ -29,6 +29,8 @@
 #include "http.h"
 #include "log.h"
 #include "track.h"
+#include "track_stop.h"
+#include "track_workflows.h"
 #include "utf8.h"
 #include "seed.h"
 
@@ -911,6 +913,11 @@ static char *standin_post(struct standin *s, const char *path, const char *body)
     return out;
 }
 
+/* Webhook answers, every status, a running execution, a pruned one, the
+ * workflow list across pages and the API failing alone, against one
+ * stand-in process.  Longer than 80 lines on purpose: the steps run in
+ * order on the stand-in's state (its execution counter and configuration),
+ * and one process started once keeps the test fast. */
 static void against_the_standin(void **state)
 {
     (void)state;
