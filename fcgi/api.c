@@ -363,10 +363,8 @@ static size_t api_hole_value(const struct api_ctx *ctx, const struct api_entry *
         n = snprintf(p, room, "%s", api_alive(ctx, age) ? "true" : "false");
         break;
     case API_HOLE_NOW: {
-        struct timespec ts;
         char buf[TU_ISO_LEN];
-        clock_gettime(CLOCK_REALTIME, &ts);
-        n = snprintf(p, room, "\"%s\"", tu_iso8601_ms((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000L, buf));
+        n = snprintf(p, room, "\"%s\"", tu_iso8601_ms(tu_now_ms(), buf));
         break;
     }
     case API_HOLE_NEXT_IN: {

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,11 +138,9 @@ void log_event(enum log_level level, const char *event, const char *spec, ...)
         return;
     char buf[4096];
     size_t cap = sizeof buf - 2, len;
-    struct timeval tv;
     char ts[TU_ISO_LEN];
-    gettimeofday(&tv, NULL);
     int n = snprintf(buf, cap, "{\"ts\":\"%s\",\"level\":\"%s\",\"prog\":\"",
-                     tu_iso8601_ms((long long)tv.tv_sec * 1000 + tv.tv_usec / 1000, ts), log_names[level]);
+                     tu_iso8601_ms(tu_now_ms(), ts), log_names[level]);
     len = (size_t)n;
     len = log_json_escape(buf, len, cap, log_prog);
     len += (size_t)snprintf(buf + len, cap - len, "\",\"event\":\"");

@@ -195,3 +195,27 @@ double tu_mono_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
+
+static tu_clock_fn tu_clock;
+static void *tu_clock_ctx;
+
+void tu_clock_set(tu_clock_fn fn, void *ctx)
+{
+    tu_clock = fn;
+    tu_clock_ctx = ctx;
+}
+
+long long tu_now_ms(void)
+{
+    if (tu_clock)
+        return tu_clock(tu_clock_ctx);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000L;
+}
+
+time_t tu_now(void)
+{
+    long long ms = tu_now_ms();
+    return (time_t)(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
+}

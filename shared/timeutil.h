@@ -6,6 +6,8 @@
 #ifndef TIMEUTIL_H
 #define TIMEUTIL_H
 
+#include <time.h>
+
 /* Room for any text tu_iso8601 or tu_iso8601_ms writes, NUL included. */
 #define TU_ISO_LEN 32
 
@@ -56,5 +58,16 @@ char *tu_iso8601_ms(long long ms, char out[TU_ISO_LEN]);
 
 /* CLOCK_MONOTONIC in milliseconds, with fractions: for intervals only. */
 double tu_mono_ms(void);
+
+/* The wall clock of the program: every "now" of the worker (schedules,
+ * breaker cooldowns, retries, leases, the watch) is read here and passed
+ * down as an argument, so that modules take their time as a parameter and
+ * a test can set the clock instead of sleeping.  tu_now_ms() is
+ * CLOCK_REALTIME in milliseconds unless a clock was set. */
+typedef long long (*tu_clock_fn)(void *ctx);
+long long tu_now_ms(void);
+time_t tu_now(void);
+/* Make fn(ctx) the wall clock in milliseconds (NULL: the real one again). */
+void tu_clock_set(tu_clock_fn fn, void *ctx);
 
 #endif

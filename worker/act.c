@@ -264,7 +264,7 @@ void act_answer(struct act_job *j, const struct http_resp *r)
 {
     j->http_status = r->status;
     j->transport_err = (int)r->err;
-    j->retry_after_ms = r->err == HTTP_OK ? act_retry_after_ms(http_resp_header(r, "retry-after"), time(NULL)) : -1;
+    j->retry_after_ms = r->err == HTTP_OK ? act_retry_after_ms(http_resp_header(r, "retry-after"), tu_now()) : -1;
     j->latency_ms = r->elapsed_ms;
     j->status = act_classify(r->err == HTTP_OK, r->status, r->body);
     /* a 2xx too large to read: n8n accepted it (its execution id is lost) */

@@ -202,7 +202,7 @@ int catalog_live_check(const char *path)
         fprintf(stderr, "catalog: out of memory\n");
         return 1;
     }
-    int rc = catalog_file_load(path, time(NULL), f, err, sizeof err);
+    int rc = catalog_file_load(path, tu_now(), f, err, sizeof err);
     if (rc == 0)
         printf("%s: valid: %d workflows, sha256 %s\n", path, f->cat.n, f->hash);
     else

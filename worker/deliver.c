@@ -207,9 +207,7 @@ static double deliver_rand(struct deliver *d)
 /* Wall-clock milliseconds since the epoch. */
 static long long deliver_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000L;
+    return tu_now_ms();
 }
 
 int deliver_init(struct deliver *d, const struct cfg *c, struct alert *alert, struct learn *learn,

@@ -23,7 +23,7 @@ void lease_init(struct lease *l, long ttl_s)
     if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
         r = (unsigned int)tu_mono_ms();
     snprintf(l->id, sizeof l->id, "%s:%ld:%08x", host, (long)getpid(), r);
-    l->role_since = time(NULL);
+    l->role_since = tu_now();
 }
 
 int lease_leader(const struct lease *l) { return l->epoch > 0; }
@@ -45,7 +45,7 @@ void lease_drop(struct lease *l, PGconn *db)
         log_event(LOG_WARN, "leader.lost", "s:worker i:epoch s:detail", l->id, l->epoch,
                   "another worker holds the lease: this one stops acting and waits as a standby");
     l->epoch = 0;
-    l->role_since = time(NULL);
+    l->role_since = tu_now();
     l->announced = 0;
     l->next_ms = tu_mono_ms() + LEASE_STANDBY_POLL_MS;
     store_lease_forget(db);
@@ -99,7 +99,7 @@ int lease_step(struct lease *l, PGconn *db, int force, struct store_lease *info)
     l->epoch = seen.epoch;
     l->renewed_ms = now;
     l->next_ms = now + (double)l->ttl_s * 1000.0 / 3.0;
-    l->role_since = time(NULL);
+    l->role_since = tu_now();
     log_event(LOG_INFO, "leader.taken", "s:worker i:epoch s:previous s:why d:previous_renewed_seconds_ago",
               l->id, l->epoch, seen.holder[0] ? seen.holder : NULL, seen.why, seen.renewed_age_s);
     return LEASE_TAKEN;

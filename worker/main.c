@@ -224,7 +224,7 @@ static void worker_watch_load(struct worker *w)
         log_event(LOG_WARN, "watch.load_failed", "s:detail", "the watch's history could not be read: it starts afresh");
         return;
     }
-    time_t now = time(NULL);
+    time_t now = tu_now();
     watch_live_free(&w->wl);
     char err[200];
     if (watch_live_init(&w->wl, w->cfg, err, sizeof err) < 0)
@@ -398,7 +398,7 @@ static int worker_answers_once(struct worker *w)
             return 0;
         }
         FAULT("answer.before_record");
-        if (deliver_completed(&w->deliver, w->db, it, time(NULL)) < 0) {
+        if (deliver_completed(&w->deliver, w->db, it, tu_now()) < 0) {
             if (worker_fenced(w))
                 continue;               /* not leader any more: dropped at the next step */
             return -1;
@@ -464,8 +464,8 @@ static int worker_commands_once(struct worker *w)
         FAULT("command.applied");
         if (r == 1) {
             w->running = start;
-            if (start && w->next_at > time(NULL))
-                w->next_at = time(NULL);    /* started: decide now */
+            if (start && w->next_at > tu_now())
+                w->next_at = tu_now();    /* started: decide now */
             log_event(LOG_INFO, "control.applied", "i:command_id s:command s:status s:result",
                       cmds[i].id, start ? "start" : "stop", "done", result);
         }
@@ -566,7 +566,7 @@ static long long worker_decide(struct worker *w, const struct sense_wake_info *w
     w->cycle.force_upto = upto;
     w->cycle.wake = *wake;
     w->cycle.watch = &w->wl.watch;
-    time_t now = time(NULL);
+    time_t now = tu_now();
     FAULT("cycle.start");
     w->in_cycle = 1;
     int rc = cycle_run(&w->cycle, now, upto, &res);
@@ -684,7 +684,7 @@ static int worker_reload(struct worker *w)
 {
     long long cmd = w->reload_cmd;
     char msg[CATALOG_FILE_ERR_MAX + 64];
-    int ok = catalog_live_reload(&w->catalog, time(NULL), cmd ? "command" : "sighup", msg, sizeof msg) == 0;
+    int ok = catalog_live_reload(&w->catalog, tu_now(), cmd ? "command" : "sighup", msg, sizeof msg) == 0;
     w->reload_due = 0;
     if (ok) {
         char err[300];
@@ -723,9 +723,9 @@ static int worker_lead(struct worker *w)
         return 0;
     if ((w->reload_due || w->reload_cmd) && worker_reload(w) < 0)
         return -1;
-    if (worker_follow(w, time(NULL)) < 0)
+    if (worker_follow(w, tu_now()) < 0)
         return -1;
-    time_t now = time(NULL);
+    time_t now = tu_now();
     if (worker_watch(w, now) < 0)
         return -1;
     struct sense_wake_info wake = { .kind = w->wake_next, .market = -1 };
@@ -783,7 +783,7 @@ static long worker_wait_ms(struct worker *w)
     if (b < ms)
         ms = b < 0 ? 0 : (long)b;
     if (lease_leader(&w->lease)) {
-        time_t now = time(NULL);
+        time_t now = tu_now();
         time_t dues[3] = { w->running ? w->next_at : 0, deliver_next_due(&w->deliver), follow_next_due(&w->follow) };
         for (int i = 0; i < 3; i++)
             if (dues[i] && (dues[i] - now) * 1000 < ms)
@@ -816,7 +816,7 @@ static int worker_finish(struct worker *w, int rc, long answers_ms)
             if (worker_answers(w) < 0)
                 break;
         }
-        (void)worker_watch_save(w, time(NULL));
+        (void)worker_watch_save(w, tu_now());
         FAULT("stop.before_release");
         outbox_abort(&w->outbox);
         (void)worker_answers(w);      /* drops the abandoned ones */
@@ -900,7 +900,7 @@ int main(int argc, char **argv)
     }
 
     int rc = 1;
-    if (catalog_live_start(&w.catalog, &cfg, time(NULL), err, sizeof err) < 0) {
+    if (catalog_live_start(&w.catalog, &cfg, tu_now(), err, sizeof err) < 0) {
         fprintf(stderr, "orch-worker: catalog error (CATALOG_FILE): %s\n", err);
         log_event(LOG_ERROR, "worker.fatal", "s:error", err);
         goto out_catalog;

@@ -543,7 +543,7 @@ int main(int argc, char **argv)
     if (!cfg.n8n_base_url || !d)
         goto out;
     /* the simulated workflows are the catalog's */
-    if (catalog_live_start(&replay_catalog, &cfg, time(NULL), err, sizeof err) < 0) {
+    if (catalog_live_start(&replay_catalog, &cfg, tu_now(), err, sizeof err) < 0) {
         fprintf(stderr, "orch-replay: catalog error (CATALOG_FILE): %s\n", err);
         goto out;
     }

@@ -226,6 +226,30 @@ static void test_monotonic(void **state)
     assert_true(b - a < 10000.0);
 }
 
+static long long fixed_clock(void *ctx)
+{
+    return *(long long *)ctx;
+}
+
+/* The wall clock is one settable function: a test moves it instead of sleeping. */
+static void test_settable_clock(void **state)
+{
+    (void)state;
+    long long real = tu_now_ms();
+    assert_true(real > 1600000000000LL);              /* after 2020: the real clock */
+    long long t = 1767225600123LL;                      /* 2026-01-01T00:00:00.123Z */
+    tu_clock_set(fixed_clock, &t);
+    assert_int_equal(tu_now_ms(), t);
+    assert_int_equal(tu_now(), 1767225600);
+    t += 3600 * 1000;                                   /* an hour passes at once */
+    assert_int_equal(tu_now(), 1767229200);
+    t = -1500;                                          /* before the epoch: floored */
+    assert_int_equal(tu_now(), -2);
+    tu_clock_set(NULL, NULL);
+    long long again = tu_now_ms();
+    assert_true(again >= real && again - real < 600000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -239,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_monotonic),
+        cmocka_unit_test(test_settable_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
