@@ -45,7 +45,7 @@ CATALOG200_PAGE_MS=${CATALOG200_PAGE_MS:-1500}          # /workflows/available a
 
 standin_requests() { curl -s --max-time 5 "$SA/_standin/requests?$1"; }
 telegram_texts() {
-  standin_requests "prefix=/telegram/&method=POST" | jpy '"\n".join((r.get("body") or {}).get("text", "").replace("\n", " ") for r in d if isinstance(r.get("body"), dict))'
+  standin_requests "prefix=/telegram/bot$TG_TOKEN/sendMessage&method=POST" | jpy '"\n".join((r.get("body") or {}).get("text", "").replace("\n", " ") for r in d if isinstance(r.get("body"), dict))'
 }
 telegram_has() { telegram_texts | grep -qF -- "$1"; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
@@ -208,7 +208,7 @@ check "the command fails, its result the exact message" wait_for 10 command_is "
 api GET "/control/commands/$CMD" -H "$(auth)"
 check "  result: $(jpy "d['result']" < "$BODY")" is "d['result'] == '''$WANT1'''" < "$BODY"
 check "/status catalog.error.message is the exact message; the running catalog (sha256) is kept" \
-  status_is "(lambda c: (c.get('error') or {}).get('message') == '''$WANT1''' and c.get('hash') == '$H2' and c.get('reload_failures') == 1)(d.get('catalog') or {})"
+  wait_for 5 status_is "(lambda c: (c.get('error') or {}).get('message') == '''$WANT1''' and c.get('hash') == '$H2' and c.get('reload_failures') == 1)(d.get('catalog') or {})"
 check "the log says catalog.reload_failed with the message" \
   grep -qF "\"event\":\"catalog.reload_failed\"" "$T/log/worker.log"
 tg_bad() { telegram_texts | grep -F "Catalog not reloaded" | grep -F 'workflows[1]' | grep -qF 'colour'; }
@@ -232,8 +232,9 @@ api POST /control/reload-catalog --data-binary '' -H "$(auth)"
 CMD=$(jpy "d['command_id']" < "$BODY")
 check "a good file again: the command is done and the error cleared" \
   wait_for 10 command_is "$CMD" done
+# /status is the API's cache, refreshed on NOTIFY (at most every 250 ms): it follows the command shortly
 check "  /status catalog.error null, reloads 2" \
-  status_is "(lambda c: c.get('error') is None and c.get('reloads') == 2)(d.get('catalog') or {})"
+  wait_for 5 status_is "(lambda c: c.get('error') is None and c.get('reloads') == 2)(d.get('catalog') or {})"
 
 # ---- 200 workflows ---------------------------------------------------------------------
 
@@ -261,7 +262,7 @@ llm_says crypto/scan-150 normal      # not in the catalog: rejected, the fallbac
 api POST /control/reload-catalog --data-binary '' -H "$(auth)"
 CMD=$(jpy "d['command_id']" < "$BODY")
 check "the 200-workflow catalog is reloaded" wait_for 20 command_is "$CMD" done
-check "/status catalog: 200 workflows" status_is "(d.get('catalog') or {}).get('workflows') == 200"
+check "/status catalog: 200 workflows" wait_for 5 status_is "(d.get('catalog') or {}).get('workflows') == 200"
 llm_says crypto/scan-061 normal
 D0=$(last_decision)
 for _ in 1 2 3; do force_new 30 || bail "a forced decision with 200 workflows"; done
