@@ -14,6 +14,7 @@
 #include "params.h"
 #include "query.h"
 #include "results.h"
+#include "timeutil.h"
 
 #include <json-c/printbuf.h>
 #include <math.h>
@@ -362,21 +363,10 @@ static size_t api_hole_value(const struct api_ctx *ctx, const struct api_entry *
         n = snprintf(p, room, "%s", api_alive(ctx, age) ? "true" : "false");
         break;
     case API_HOLE_NOW: {
-        /* the date and time to the second are formatted once a second */
-        static time_t sec = (time_t)-1;
-        static char buf[40];
         struct timespec ts;
+        char buf[TU_ISO_LEN];
         clock_gettime(CLOCK_REALTIME, &ts);
-        if (ts.tv_sec != sec) {
-            struct tm tm;
-            sec = (time_t)-1;
-            if (gmtime_r(&ts.tv_sec, &tm) && strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm) > 0)
-                sec = ts.tv_sec;
-        }
-        if (sec == ts.tv_sec)
-            n = snprintf(p, room, "\"%s.%03ldZ\"", buf, ts.tv_nsec / 1000000L);
-        else
-            n = snprintf(p, room, "null");
+        n = snprintf(p, room, "\"%s\"", tu_iso8601_ms((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000L, buf));
         break;
     }
     case API_HOLE_NEXT_IN: {

@@ -4,6 +4,7 @@
 #include "db.h"
 #include "log.h"
 #include "query.h"
+#include "timeutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,9 +44,7 @@ struct cache {
 
 double cache_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return tu_mono_ms() / 1000.0;
 }
 
 /* Drop one reference of it, under c->mu.  Returns it when that was the

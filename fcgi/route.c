@@ -3,6 +3,7 @@
 #include "route.h"
 #include "gzbody.h"
 #include "log.h"
+#include "timeutil.h"
 
 #include <errno.h>
 #include <fastcgi.h>
@@ -400,10 +401,8 @@ static int route_dispatch(struct api_ctx *ctx, FCGX_Request *req, const struct r
 
 void route_handle(struct api_ctx *ctx, FCGX_Request *req, unsigned long long seq)
 {
-    struct timespec t0, t1;
     int debug = log_enabled(LOG_DEBUG);
-    if (debug)
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = debug ? tu_mono_ms() : 0;
 
     struct api_resp r;
     memset(&r, 0, sizeof r);
@@ -424,8 +423,7 @@ void route_handle(struct api_ctx *ctx, FCGX_Request *req, unsigned long long seq
     route_send(req, &r, head_only, req_id);
 
     if (debug) {
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        long long us = (long long)(t1.tv_sec - t0.tv_sec) * 1000000LL + (t1.tv_nsec - t0.tv_nsec) / 1000;
+        long long us = (long long)((tu_mono_ms() - t0) * 1000.0);
         log_event(LOG_DEBUG, "api.request", "s:req_id s:method s:path i:status i:us",
                   req_id, method, path, (long long)r.status, us);
     }

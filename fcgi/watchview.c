@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "catalog.h"
+#include "timeutil.h"
 
 static const char *const watchview_markets[] = { "crypto", "forex" };
 static const char *const watchview_periods[] = { "minute", "day", "month" };
@@ -59,12 +60,8 @@ static json_object *watchview_iso(double t)
 {
     if (isnan(t) || t <= 0 || t > 253402300799.0)
         return NULL;
-    time_t s = (time_t)t;
-    struct tm tm;
-    char buf[32];
-    if (!gmtime_r(&s, &tm) || !strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm))
-        return NULL;
-    return json_object_new_string(buf);
+    char buf[TU_ISO_LEN];
+    return json_object_new_string(tu_iso8601((long long)t, buf));
 }
 
 /* One market's figures now. */

@@ -310,14 +310,17 @@ cmd_start() {
   OWNER_PASSWORD=$password node -e 'require("fs").writeFileSync(process.argv[1],
     JSON.stringify({email:"owner@orchestrator.invalid",password:process.env.OWNER_PASSWORD})+"\n",{mode:0o600})' \
     "$dir/owner.json" || die "cannot write $dir/owner.json"
-  # /healthz answers before the /rest routes exist: 404 until then.
+  # /healthz answers before the /rest routes exist: 404 until then; and while
+  # its database is being migrated or opened (a busy machine), n8n answers
+  # 503 "Database is not ready": both are waited out, up to the deadline.
   while :; do
     resp=$(printf '{"email":"owner@orchestrator.invalid","firstName":"Orchestrator","lastName":"Owner","password":"%s"}' "$password" |
       curl -s -D "$dir/.owner-headers" -o "$dir/.owner-body" -w '%{http_code}' --max-time 20 \
         -H 'Content-Type: application/json' --data-binary @- "$base/rest/owner/setup") || resp=000
-    case "$resp" in 404|000) ;; *) break ;; esac
+    case "$resp" in 404|000|503) ;; *) break ;; esac
     pid_alive "$started_pid" || die "n8n exited during startup (see $dir/n8n.log)"
-    [ "$(date +%s)" -lt "$deadline" ] || die "owner setup still answers HTTP $resp after ${start_timeout} s"
+    [ "$(date +%s)" -lt "$deadline" ] ||
+      die "owner setup still answers HTTP $resp after ${start_timeout} s: $({ json_get '.message' <"$dir/.owner-body"; } 2>/dev/null)"
     sleep 0.5
   done
   cookie=$(sed -nE 's/^[Ss][Ee][Tt]-[Cc][Oo][Oo][Kk][Ii][Ee]: *n8n-auth=([^;]*).*/\1/p' "$dir/.owner-headers" | head -n 1 | tr -d '\r') || cookie=
@@ -327,10 +330,16 @@ cmd_start() {
     die "owner setup failed: HTTP $resp ${code:-no n8n-auth cookie}"
   fi
   rm -f "$dir/.owner-headers" "$dir/.owner-body"
-  resp=$(header_line Cookie "n8n-auth=$cookie" | secret_curl -s -o "$dir/.apikey-body" -w '%{http_code}' --max-time 20 \
-    -H 'Content-Type: application/json' \
-    --data '{"label":"ai-orchestrator","scopes":["workflow:read","workflow:list","execution:read","execution:list"],"expiresAt":null}' \
-    "$base/rest/api-keys") || resp=000
+  while :; do
+    resp=$(header_line Cookie "n8n-auth=$cookie" | secret_curl -s -o "$dir/.apikey-body" -w '%{http_code}' --max-time 20 \
+      -H 'Content-Type: application/json' \
+      --data '{"label":"ai-orchestrator","scopes":["workflow:read","workflow:list","execution:read","execution:list"],"expiresAt":null}' \
+      "$base/rest/api-keys") || resp=000
+    case "$resp" in 000|503) ;; *) break ;; esac
+    pid_alive "$started_pid" || die "n8n exited during startup (see $dir/n8n.log)"
+    [ "$(date +%s)" -lt "$deadline" ] || break
+    sleep 0.5
+  done
   local key
   key=$(json_get '.data.rawApiKey' <"$dir/.apikey-body")
   if [ "$resp" != 200 ] || [ -z "$key" ]; then

@@ -92,6 +92,7 @@ for set in "${sets[@]}"; do
   sed -n '/ seeds (/,$p' "$out/replay-$name-seeds.txt"
   echo "($name seeds: $((SECONDS - t0)) s wall clock; every seed's lines in $out/replay-$name-seeds.txt)"
 
+  rm -f "$out/replay-$name-db.txt"     # no figure from an earlier run
   if [ "$use_db" != 0 ]; then
     echo "=== $name: seed 1, stored in PostgreSQL"
     t0=$SECONDS

@@ -44,6 +44,19 @@ void fault_point(const char *name)
     log_event(LOG_WARN, "fault.injected", "s:point i:hit", name, (long long)hits);
     raise(SIGKILL);
 }
+
+int fault_armed(const char *name)
+{
+    const char *list = getenv("ORCH_FAULT_SOFT");
+    size_t len = strlen(name);
+    for (const char *p = list ? list : ""; *p;) {
+        size_t k = strcspn(p, ",");
+        if (k == len && strncmp(p, name, len) == 0)
+            return 1;
+        p += k + (p[k] == ',');
+    }
+    return 0;
+}
 #else
 /* nothing: FAULT() compiles to nothing without --enable-fault-injection */
 typedef int fault_unused;

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "timeutil.h"
 
 #include <curl/curl.h>
 #include <stdlib.h>
@@ -62,13 +63,11 @@ int http_stopping(void) { return http_stop_seen; }
 
 int http_sleep_ms(long ms)
 {
-    struct timespec t0, now;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = tu_mono_ms();
     for (;;) {
         if (http_idle())
             return 1;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long done = (long)((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
+        long done = (long)(tu_mono_ms() - t0);
         long left = ms - done;
         if (left <= 0)
             return 0;

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "log.h"
 #include "utf8.h"
+#include "timeutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -139,12 +140,10 @@ void log_event(enum log_level level, const char *event, const char *spec, ...)
     char buf[4096];
     size_t cap = sizeof buf - 2, len;
     struct timeval tv;
-    struct tm tm;
+    char ts[TU_ISO_LEN];
     gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    int n = snprintf(buf, cap, "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\",\"prog\":\"",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     (long)(tv.tv_usec / 1000), log_names[level]);
+    int n = snprintf(buf, cap, "{\"ts\":\"%s\",\"level\":\"%s\",\"prog\":\"",
+                     tu_iso8601_ms((long long)tv.tv_sec * 1000 + tv.tv_usec / 1000, ts), log_names[level]);
     len = (size_t)n;
     len = log_json_escape(buf, len, cap, log_prog);
     len += (size_t)snprintf(buf + len, cap - len, "\",\"event\":\"");

@@ -4,6 +4,7 @@
 #include "http.h"
 #include "log.h"
 #include "utf8.h"
+#include "timeutil.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -164,9 +165,9 @@ json_object *act_payload(const struct sense_snapshot *snap, const struct decide_
         json_object_object_add(p, "parameters", params);
 
     json_object_object_add(p, "reason", json_object_new_string(ch->reason));
-    sense_iso8601((time_t)next_decision_at, ts);
+    tu_iso8601((time_t)next_decision_at, ts);
     json_object_object_add(p, "next_decision_at", json_object_new_string(ts));
-    sense_iso8601(snap->now, ts);
+    tu_iso8601(snap->now, ts);
     json_object_object_add(p, "decided_at", json_object_new_string(ts));
     json_object_object_add(p, "dry_run", json_object_new_boolean(dry_run));
     json_object_object_add(p, "sent_by", json_object_new_string(PACKAGE_NAME "/" PACKAGE_VERSION));
@@ -217,11 +218,7 @@ long act_retry_after_ms(const char *value, time_t now)
             m = i;
     if (m < 0 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 || year < 1970)
         return -1;
-    struct tm tm = { .tm_year = year - 1900, .tm_mon = m, .tm_mday = day, .tm_hour = hh, .tm_min = mm, .tm_sec = ss };
-    time_t at = timegm(&tm);
-    if (at == (time_t)-1)
-        return -1;
-    long long d = (long long)at - (long long)now;
+    long long d = tu_utc(year, m + 1, day, hh, mm, ss) - (long long)now;
     if (d < 0)
         d = 0;
     return d > 86400 ? 86400L * 1000L : (long)d * 1000L;

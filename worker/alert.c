@@ -13,6 +13,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "timeutil.h"
 
 #define ALERT_MIN_REQUEST_MS 200    /* no request is started with less budget left */
 #define ALERT_RETRY_BASE_MS 1000    /* pause after a transport error or 5xx, times the attempt */
@@ -40,14 +41,6 @@ const char *alert_kind_name(enum alert_kind k)
 }
 
 /* ---- clock -------------------------------------------------------------- */
-
-/* CLOCK_MONOTONIC in milliseconds. */
-static long long alert_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Sleep ms milliseconds; the worker's idle hook runs meanwhile (control
  * commands, signals).  Returns nonzero when the worker is stopping. */
@@ -515,7 +508,7 @@ static void alert_send_one(struct alert *a, long timeout_ms)
     struct http_resp r;
     enum http_err e = http_perform(&req, &r);
     free(body);
-    long long now = alert_now_ms();
+    long long now = (long long)tu_mono_ms();
     long long next = now + ALERT_SPACING_MS;
 
     int ok = 0;
@@ -582,9 +575,9 @@ size_t alert_flush(struct alert *a, long budget_ms)
 {
     if (!a || !a->enabled)
         return 0;
-    long long deadline = alert_now_ms() + (budget_ms > 0 ? budget_ms : 0);
+    long long deadline = (long long)tu_mono_ms() + (budget_ms > 0 ? budget_ms : 0);
     while (a->count > 0) {
-        long long now = alert_now_ms();
+        long long now = (long long)tu_mono_ms();
         if (a->next_at_ms > now) {
             if (a->next_at_ms >= deadline)
                 break;

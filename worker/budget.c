@@ -1,6 +1,7 @@
 /* budget: a market source's request budget; see budget.h. */
 #include "config.h"
 #include "budget.h"
+#include "timeutil.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -60,11 +61,10 @@ time_t budget_period_start(int p, time_t t)
         return t - (t % 60 + 60) % 60;
     if (p == BUDGET_DAY)
         return t - (t % 86400 + 86400) % 86400;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    tm.tm_mday = 1;
-    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-    return timegm(&tm);
+    long long y;
+    int m, d;
+    tu_civil_from_days(budget_period_start(BUDGET_DAY, t) / 86400, &y, &m, &d);
+    return (time_t)tu_utc(y, m, 1, 0, 0, 0);
 }
 
 time_t budget_period_end(int p, time_t t)
@@ -73,11 +73,12 @@ time_t budget_period_end(int p, time_t t)
         return budget_period_start(p, t) + 60;
     if (p == BUDGET_DAY)
         return budget_period_start(p, t) + 86400;
-    struct tm tm;
-    time_t s = budget_period_start(p, t);
-    gmtime_r(&s, &tm);
-    tm.tm_mon += 1;
-    return timegm(&tm);
+    long long y;
+    int m, d;
+    tu_civil_from_days(budget_period_start(p, t) / 86400, &y, &m, &d);
+    if (++m > 12)
+        m = 1, y++;
+    return (time_t)tu_utc(y, m, 1, 0, 0, 0);
 }
 
 /* Start a new period where now has left the current one. */

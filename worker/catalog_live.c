@@ -4,6 +4,7 @@
 #include "log.h"
 #include "sense.h"
 #include "store.h"
+#include "timeutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,7 +94,7 @@ static json_object *catalog_live_time(time_t t)
     char ts[32];
     if (t <= 0)
         return NULL;
-    sense_iso8601(t, ts);
+    tu_iso8601(t, ts);
     return json_object_new_string(ts);
 }
 

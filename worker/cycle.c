@@ -7,17 +7,14 @@
 #include "learn_wf.h"
 #include "log.h"
 #include "store.h"
+#include "status.h"
+#include "timeutil.h"
 #include "usage.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-
-static double cycle_ms(const struct timespec *a, const struct timespec *b)
-{
-    return (double)(b->tv_sec - a->tv_sec) * 1000.0 + (double)(b->tv_nsec - a->tv_nsec) / 1e6;
-}
 
 void cycle_seq_id(char id[20], time_t now, long long seq)
 {
@@ -50,7 +47,7 @@ static char *cycle_llm_state(struct cycle_ctx *ctx, time_t now)
         json_object_object_add(j, "name", json_object_new_string(p->name));
         json_object_object_add(j, "model", json_object_new_string(p->model));
         json_object_object_add(j, "circuit", json_object_new_string(llm_circuit_state(p, now)));
-        json_object_object_add(j, "consecutive_failures", json_object_new_int(p->failures));
+        json_object_object_add(j, "consecutive_failures", json_object_new_int64(p->breaker.failures));
         json_object_object_add(j, "remaining_requests", p->remaining_requests >= 0 ? json_object_new_int64(p->remaining_requests) : NULL);
         json_object_object_add(j, "remaining_tokens", p->remaining_tokens >= 0 ? json_object_new_int64(p->remaining_tokens) : NULL);
         json_object_array_add(ps, j);
@@ -172,19 +169,19 @@ static void cycle_alerts(struct cycle_ctx *ctx, const struct sense_snapshot *sna
 static const struct cycle_io cycle_io_real = { cycle_sense_real, cycle_act_real, NULL };
 
 /* After llm_decide: alert for every provider whose circuit opened (or
- * opened again after its half-open try) during the call; was[i] is its
- * open_until before. */
-static void cycle_llm_circuits(struct cycle_ctx *ctx, const time_t *was)
+ * opened again after its half-open try) during the call; was[i] is the
+ * number of times it had opened before. */
+static void cycle_llm_circuits(struct cycle_ctx *ctx, const long *was)
 {
     for (int i = 0; i < ctx->llm.nproviders; i++) {
         const struct llm_provider *p = &ctx->llm.providers[i];
-        if (p->open_until == 0 || p->open_until == was[i])
+        if (p->breaker.opens == was[i])
             continue;
         char name[48];
         snprintf(name, sizeof name, "LLM provider %s", p->name);
         log_event(LOG_WARN, "llm.circuit_alert", "s:provider i:failures i:cooldown_seconds", p->name,
-                  (long long)p->failures, (long long)ctx->cfg->llm_breaker_cooldown_seconds);
-        alert_circuit_open(ctx->alert, name, p->failures, ctx->cfg->llm_breaker_cooldown_seconds);
+                  (long long)p->breaker.failures, (long long)ctx->cfg->llm_breaker_cooldown_seconds);
+        alert_circuit_open(ctx->alert, name, p->breaker.failures, ctx->cfg->llm_breaker_cooldown_seconds);
     }
 }
 
@@ -196,9 +193,8 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
                           struct usage_tally *tally)
 {
     const struct cfg *c = ctx->cfg;
-    struct timespec t0, t1, t2, t3;
     const char *cid = res->cycle_id;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = tu_mono_ms(), t1, t2;
 
     const struct cycle_io *io = ctx->io ? ctx->io : &cycle_io_real;
     struct sense_snapshot snap;
@@ -227,7 +223,7 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
         learn_sense(ctx->learn, &snap);
     if (store_history_run(ctx->db, ctx->run_id, now, &snap.history) < 0)
         log_event(LOG_WARN, "cycle.history_unavailable", "s:cycle_id", cid);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    t1 = tu_mono_ms();
     FAULT("cycle.sensed");
     if (ctx->stop && *ctx->stop) {
         log_event(LOG_INFO, "cycle.abandoned", "s:cycle_id s:detail", cid, "the worker is stopping: nothing recorded");
@@ -248,9 +244,9 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
     if (llm_configured(&ctx->llm) && ctx->have_prompt) {
         char *sys = NULL, *usr = NULL;
         if (prompt_build(&ctx->prompt, c, &snap, &menu, &sys, &usr) == 0) {
-            time_t was[LLM_MAX_PROVIDERS];
+            long was[LLM_MAX_PROVIDERS];
             for (int i = 0; i < ctx->llm.nproviders; i++)
-                was[i] = ctx->llm.providers[i].open_until;
+                was[i] = ctx->llm.providers[i].breaker.opens;
             llm_decide(&ctx->llm, sys, usr, &menu, now, c->llm_cycle_budget_ms, &ch, &lo);
             cycle_llm_circuits(ctx, was);
         } else {
@@ -346,7 +342,7 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
     int sent[DECIDE_MAX_WF];
     for (int i = 0; i < DECIDE_MAX_WF; i++)
         sent[i] = DELIVER_SENT_RETRYING;       /* a dry run: not known */
-    clock_gettime(CLOCK_MONOTONIC, &t2);
+    t2 = tu_mono_ms();
     log_event(LOG_INFO, "decision.made",
               "s:cycle_id i:decision_id s:mode s:intensity s:source s:llm i:workflows i:next_seconds s:session b:dry_run s:reason",
               cid, d.id, catalog_mode_name(ch.mode), catalog_intensity_name(ch.intensity),
@@ -354,7 +350,8 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
               snap.session_label, dry_run, ch.reason);
 
     cycle_alerts(ctx, &snap, &ch, res->llm, llm_detail);
-    const char *status = ch.nwf == 0 ? "no_action" : dry_run ? "dry_run" : "failed";
+    const char *status = decision_status_name(ch.nwf == 0 ? DECISION_NO_ACTION : dry_run ? DECISION_DRY_RUN
+                                                                                       : DECISION_FAILED);
     char settled[16];
     if (!dry_run && d.ntriggers > 0) {
         /* one act path, live and replayed: breaker, concurrency policy and
@@ -378,10 +375,10 @@ static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by
         if (sent[i] != DELIVER_SENT_SKIPPED)
             usage_note(ctx->usage, d.t[i].wf, catalog_workflow(d.t[i].wf)->cost, now);
     snprintf(res->status, sizeof res->status, "%s", status);
-    clock_gettime(CLOCK_MONOTONIC, &t3);
+    double t3 = tu_mono_ms();
     log_event(LOG_INFO, "cycle.done",
               "s:cycle_id i:decision_id s:status d:sense_ms d:store_ms d:act_ms d:total_ms",
-              cid, d.id, status, cycle_ms(&t0, &t1), cycle_ms(&t1, &t2), cycle_ms(&t2, &t3), cycle_ms(&t0, &t3));
+              cid, d.id, status, t1 - t0, t2 - t1, t3 - t2, t3 - t0);
     store_decision_clear(&d);
     return 0;
 }

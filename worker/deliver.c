@@ -7,7 +7,9 @@
 #include "log.h"
 #include "outbox.h"
 #include "store.h"
+#include "status.h"
 #include "track.h"
+#include "timeutil.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -189,61 +191,6 @@ long deliver_backoff_ms(int attempt, long base_ms, long max_ms, long retry_after
     return wait;
 }
 
-const char *deliver_circuit_name(int state)
-{
-    switch (state) {
-    case DELIVER_OPEN:      return "open";
-    case DELIVER_HALF_OPEN: return "half_open";
-    }
-    return "closed";
-}
-
-int deliver_circuit_allow(struct deliver_circuit *c, time_t now, long long id, long probe_timeout_s)
-{
-    if (c->state == DELIVER_CLOSED)
-        return 1;
-    if (c->state == DELIVER_OPEN) {
-        if (now < c->open_until)
-            return 0;
-        c->state = DELIVER_HALF_OPEN;
-        c->probe_id = 0;
-    }
-    /* half open: one probe until its outcome (or its time) is up */
-    if (c->probe_id && c->probe_id != id && now - c->probe_at < probe_timeout_s)
-        return 0;
-    if (c->probe_id != id) {
-        c->probe_id = id;
-        c->probe_at = now;
-    }
-    return 1;
-}
-
-void deliver_circuit_release(struct deliver_circuit *c, long long id)
-{
-    if (c->probe_id && c->probe_id == id)
-        c->probe_id = 0;
-}
-
-int deliver_circuit_record(struct deliver_circuit *c, int ok, time_t now, long threshold, long cooldown_s)
-{
-    c->probe_id = 0;
-    if (ok) {
-        c->failures = 0;
-        c->state = DELIVER_CLOSED;
-        c->open_until = 0;
-        return 0;
-    }
-    c->failures++;
-    if (c->state == DELIVER_HALF_OPEN || (c->state == DELIVER_CLOSED && c->failures >= threshold)) {
-        c->state = DELIVER_OPEN;
-        c->opened_at = now;
-        c->open_until = now + cooldown_s;
-        c->opens++;
-        return 1;
-    }
-    return 0;
-}
-
 /* ---- the worker's state ------------------------------------------------------- */
 
 /* A uniform number in [0,1) from d's generator (xorshift64*). */
@@ -328,14 +275,14 @@ int deliver_menu_blocked(const struct deliver *d, int wf, time_t now, char *why,
     if (wf < 0 || wf >= CATALOG_SLOTS)
         return 0;
     const char *path = catalog_name(wf);
-    const struct deliver_circuit *c = &d->circuit[wf];
+    const struct breaker *c = &d->circuit[wf];
     char at[32];
-    if (c->state == DELIVER_OPEN && now < c->open_until) {
-        sense_iso8601(c->open_until, at);
+    if (c->state == BREAKER_OPEN && now < c->open_until) {
+        tu_iso8601(c->open_until, at);
         snprintf(why, cap, "%s: circuit open until %s", path, at);
         return 1;
     }
-    if ((c->state == DELIVER_HALF_OPEN || c->state == DELIVER_OPEN) && c->probe_id &&
+    if ((c->state == BREAKER_HALF_OPEN || c->state == BREAKER_OPEN) && c->probe_id &&
         now - c->probe_at < d->cfg->track_timeout_seconds) {
         snprintf(why, cap, "%s: circuit half open, probe trigger #%lld running", path, c->probe_id);
         return 1;
@@ -349,7 +296,7 @@ int deliver_menu_blocked(const struct deliver *d, int wf, time_t now, char *why,
         int listed_after = d->n8n_list[wf] == DELIVER_N8N_ACTIVE && d->n8n_seen_at[wf] > since;
         time_t retry = since + d->cfg->workflow_breaker_cooldown_seconds;
         if (!listed_after && now < retry) {
-            sense_iso8601(retry, at);
+            tu_iso8601(retry, at);
             snprintf(why, cap, "%s: not registered in n8n (404), offered again at %s", path, at);
             return 1;
         }
@@ -379,8 +326,8 @@ static int deliver_save_circuit(struct deliver *d, PGconn *db, int wf)
 {
     if (!deliver_shared(d, db))
         return 0;
-    const struct deliver_circuit *c = &d->circuit[wf];
-    return store_wf_circuit(db, wf, deliver_circuit_name(c->state), c->failures, c->open_until, c->opened_at,
+    const struct breaker *c = &d->circuit[wf];
+    return store_wf_circuit(db, wf, breaker_name(c->state), c->failures, c->open_until, c->opened_at,
                             c->opens);
 }
 
@@ -408,7 +355,7 @@ json_object *deliver_replace_json(const struct deliver *d)
     json_object_object_add(o, "last_error", d->stops.last_error[0] ? json_object_new_string(d->stops.last_error) : NULL);
     char at[32];
     if (d->stops.last_at)
-        sense_iso8601(d->stops.last_at, at);
+        tu_iso8601(d->stops.last_at, at);
     json_object_object_add(o, "last_at", d->stops.last_at ? json_object_new_string(at) : NULL);
     return o;
 }
@@ -440,10 +387,10 @@ int deliver_load(struct deliver *d, PGconn *db)
     for (int w = 0; w < catalog_count(); w++) {
         if (!st[w].present)
             continue;
-        struct deliver_circuit *c = &d->circuit[w];
+        struct breaker *c = &d->circuit[w];
         d->unavailable[w] = !st[w].available;
-        c->state = strcmp(st[w].circuit, "open") == 0 ? DELIVER_OPEN
-                 : strcmp(st[w].circuit, "half_open") == 0 ? DELIVER_HALF_OPEN : DELIVER_CLOSED;
+        c->state = strcmp(st[w].circuit, "open") == 0 ? BREAKER_OPEN
+                 : strcmp(st[w].circuit, "half_open") == 0 ? BREAKER_HALF_OPEN : BREAKER_CLOSED;
         c->failures = st[w].failures;
         c->open_until = st[w].open_until;
         c->opened_at = st[w].opened_at;
@@ -481,18 +428,18 @@ time_t deliver_next_due(const struct deliver *d) { return d->next_retry_at; }
  * it opens.  Returns 0 or -1. */
 static int deliver_breaker(struct deliver *d, PGconn *db, int wf, int ok, time_t now)
 {
-    struct deliver_circuit *c = &d->circuit[wf];
-    if (ok && c->state == DELIVER_CLOSED && c->failures == 0)
+    struct breaker *c = &d->circuit[wf];
+    if (ok && c->state == BREAKER_CLOSED && c->failures == 0)
         return 0;                                   /* nothing changes */
     int was = c->state;
-    int opened = deliver_circuit_record(c, ok, now, d->cfg->workflow_breaker_failures,
+    int opened = breaker_record(c, ok, now, d->cfg->workflow_breaker_failures,
                                         d->cfg->workflow_breaker_cooldown_seconds);
     const char *path = catalog_name(wf);
     if (opened) {
         log_event(LOG_WARN, "workflow.circuit_open", "s:workflow i:failures i:cooldown_seconds",
                   path, (long long)c->failures, (long long)d->cfg->workflow_breaker_cooldown_seconds);
         alert_circuit_open(d->alert, path, c->failures, d->cfg->workflow_breaker_cooldown_seconds);
-    } else if (was != DELIVER_CLOSED && c->state == DELIVER_CLOSED) {
+    } else if (was != BREAKER_CLOSED && c->state == BREAKER_CLOSED) {
         log_event(LOG_INFO, "workflow.circuit_closed", "s:workflow", path);
     }
     return deliver_save_circuit(d, db, wf);
@@ -505,7 +452,7 @@ int deliver_note_outcome(struct deliver *d, PGconn *db, int wf, long long trigge
     if (d->local && d->running_id[wf] == trigger_id)
         d->running_id[wf] = 0;
     if (ok < 0) {
-        deliver_circuit_release(&d->circuit[wf], trigger_id);
+        breaker_release(&d->circuit[wf], trigger_id);
         return 0;
     }
     return deliver_breaker(d, db, wf, ok, now);
@@ -599,7 +546,7 @@ static int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int w
                                        job.retry_after_ms, deliver_rand(d));
         if (wait >= 0) {
             long long at_ms = (d->local ? (long long)now * 1000LL : deliver_now_ms()) + wait;
-            if (db && store_trigger_attempt(db, tid, "retrying", &job, deliver_kind_name(kind), at_ms, NULL) < 0)
+            if (db && store_trigger_attempt(db, tid, trigger_status_name(TRIGGER_RETRYING), &job, deliver_kind_name(kind), at_ms, NULL) < 0)
                 return -2;
             time_t at = (time_t)((at_ms + 999) / 1000);
             if (!d->next_retry_at || at < d->next_retry_at)
@@ -616,7 +563,7 @@ static int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int w
         size_t n = strlen(job.error);
         snprintf(job.error + n, sizeof job.error - n, " (after %d attempts)", attempts);
     }
-    const char *st = kind == DELIVER_KIND_NOT_REGISTERED ? "unavailable" : "failed";
+    const char *st = trigger_status_name(kind == DELIVER_KIND_NOT_REGISTERED ? TRIGGER_UNAVAILABLE : TRIGGER_FAILED);
     if (kind == DELIVER_KIND_TOO_BIG) {
         size_t n = strlen(job.error);
         snprintf(job.error + n, sizeof job.error - n, " (HTTP %ld): not retried, its execution may have started",
@@ -628,7 +575,7 @@ static int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int w
     if (kind == DELIVER_KIND_NOT_REGISTERED) {
         d->unavailable_at[wf] = now;
         /* not the run's failure: the probe (if it was one) is over */
-        deliver_circuit_release(&d->circuit[wf], tid);
+        breaker_release(&d->circuit[wf], tid);
         /* alerted once, when it becomes unavailable */
         if (!d->unavailable[wf]) {
             d->unavailable[wf] = 1;
@@ -661,8 +608,9 @@ static void deliver_settle_local(const struct store_decision *sd, const int *sen
         else if (sent[i] == DELIVER_SENT_FAILED || sent[i] == DELIVER_SENT_UNAVAILABLE || bad[i])
             nbad++;
     }
-    snprintf(status, 16, "%s", open ? "acting" : good && !nbad ? "succeeded" : good ? "partial"
-                                  : nbad ? "failed" : "no_action");
+    snprintf(status, 16, "%s", decision_status_name(open ? DECISION_ACTING : good && !nbad ? DECISION_SUCCEEDED
+                                                    : good ? DECISION_PARTIAL : nbad ? DECISION_FAILED
+                                                    : DECISION_NO_ACTION));
 }
 
 /* A local d: the newest trigger of wf other than except still running
@@ -740,18 +688,18 @@ int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision 
     int go[DECIDE_MAX_WF], bad[DECIDE_MAX_WF], n = 0;
     memset(jobs, 0, sizeof jobs);
     memset(bad, 0, sizeof bad);
-    snprintf(status, 16, "acting");
+    snprintf(status, 16, "%s", decision_status_name(DECISION_ACTING));
     for (int i = 0; i < sd->ntriggers; i++) {
         const struct store_trigger *t = &sd->t[i];
         const char *path = catalog_name(t->wf);
-        struct deliver_circuit *c = &d->circuit[t->wf];
+        struct breaker *c = &d->circuit[t->wf];
         char err[256];
         int was = c->state;
         sent[i] = DELIVER_SENT_SKIPPED;
-        if (!deliver_circuit_allow(c, now, t->id, d->cfg->track_timeout_seconds)) {
+        if (!breaker_allow(c, now, t->id, d->cfg->track_timeout_seconds)) {
             char until[32];
-            sense_iso8601(c->open_until, until);
-            if (c->state == DELIVER_HALF_OPEN)
+            tu_iso8601(c->open_until, until);
+            if (c->state == BREAKER_HALF_OPEN)
                 snprintf(err, sizeof err, "skipped: circuit half open, probe trigger #%lld running "
                          "(one trigger until its outcome is known)", c->probe_id);
             else
@@ -780,7 +728,7 @@ int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision 
                 return -1;
             if (r == 1) {
                 /* not sent: if it was the circuit's probe, the next one may probe */
-                deliver_circuit_release(c, t->id);
+                breaker_release(c, t->id);
                 snprintf(err, sizeof err, "skipped: trigger #%lld (%s%s%s) of this workflow is still running "
                          "(concurrency forbid)", rid, rst, *eid ? ", execution " : "", eid);
                 log_event(LOG_INFO, "hook.skipped", "s:workflow i:trigger_id s:kind i:running_trigger_id",
@@ -862,9 +810,9 @@ int deliver_retry_due(struct deliver *d, PGconn *db, time_t now)
                 goto fail;
             continue;
         }
-        struct deliver_circuit *c = &d->circuit[t->wf];
+        struct breaker *c = &d->circuit[t->wf];
         int was = c->state;
-        if (!deliver_circuit_allow(c, now, t->id, d->cfg->track_timeout_seconds)) {
+        if (!breaker_allow(c, now, t->id, d->cfg->track_timeout_seconds)) {
             struct act_job j;
             memset(&j, 0, sizeof j);
             j.retry_after_ms = -1;
@@ -889,7 +837,7 @@ int deliver_retry_due(struct deliver *d, PGconn *db, time_t now)
                          "(concurrency forbid)", rid, rst, *eid ? ", execution " : "", eid);
                 log_event(LOG_INFO, "hook.skipped", "s:workflow i:trigger_id s:kind i:running_trigger_id",
                           path, t->id, "concurrency", rid);
-                deliver_circuit_release(c, t->id);
+                breaker_release(c, t->id);
                 if (store_retry_skip(db, t->id, deliver_kind_name(DELIVER_KIND_CONCURRENCY), err) < 0 ||
                     store_decision_settle(db, t->decision_id, st, sizeof st) < 0)
                     goto fail;

@@ -76,6 +76,7 @@
 #ifndef DELIVER_H
 #define DELIVER_H
 
+#include "breaker.h"
 #include <libpq-fe.h>
 #include <stddef.h>
 #include <time.h>
@@ -108,17 +109,6 @@ enum deliver_kind {
     DELIVER_KIND_COUNT
 };
 
-enum deliver_circuit_state { DELIVER_CLOSED = 0, DELIVER_OPEN, DELIVER_HALF_OPEN };
-
-struct deliver_circuit {
-    int state;                  /* enum deliver_circuit_state */
-    long failures;              /* in a row */
-    time_t open_until;          /* DELIVER_OPEN: no trigger before */
-    time_t opened_at;           /* when it last opened (0: never) */
-    long opens;                 /* times it opened, ever */
-    long long probe_id;         /* DELIVER_HALF_OPEN: the trigger let through, 0: none yet */
-    time_t probe_at;            /* when it was let through */
-};
 
 /* What deliver_decision() says of each trigger (sent[i]). */
 enum deliver_sent {
@@ -160,7 +150,7 @@ enum deliver_n8n { DELIVER_N8N_UNKNOWN = 0, DELIVER_N8N_ACTIVE, DELIVER_N8N_INAC
 struct deliver {
     const struct cfg *cfg;      /* borrowed */
     int policy[CATALOG_SLOTS];  /* enum deliver_policy (deliver_catalog) */
-    struct deliver_circuit circuit[CATALOG_SLOTS];
+    struct breaker circuit[CATALOG_SLOTS];   /* per workflow (shared/breaker.h) */
     int unavailable[CATALOG_SLOTS];  /* 1 after a 404, until a trigger is accepted */
     struct alert *alert;        /* borrowed, may be NULL */
     struct learn *learn;        /* borrowed, may be NULL */
@@ -221,25 +211,7 @@ int deliver_retryable(int k);
  * retry_after_ms is longer than max_ms (do not retry). */
 long deliver_backoff_ms(int attempt, long base_ms, long max_ms, long retry_after_ms, double u);
 
-/* "closed", "open", "half_open" (static). */
-const char *deliver_circuit_name(int state);
 
-/* May trigger id go through circuit c at now?  A closed circuit lets
- * everything through; an open one nothing until its cooldown has passed,
- * when it becomes half open and lets this one through as its probe.  Half
- * open, only the probe (id, again: its retries) goes through until an
- * outcome is recorded or the probe was let through probe_timeout_s ago.
- * Returns 1 (send) or 0 (skip). */
-int deliver_circuit_allow(struct deliver_circuit *c, time_t now, long long id, long probe_timeout_s);
-
-/* Count one outcome (ok 1 success, 0 failure) at now with the breaker's
- * threshold and cooldown; either ends a half-open circuit's probe.
- * Returns 1 when this failure opened the circuit, else 0. */
-int deliver_circuit_record(struct deliver_circuit *c, int ok, time_t now, long threshold, long cooldown_s);
-
-/* Trigger id ended without a verdict (superseded, not sent): when it was
- * c's probe, the next trigger may probe. */
-void deliver_circuit_release(struct deliver_circuit *c, long long id);
 
 /* Should workflow wf be left off the decision menu at now?  Returns 1 with
  * the reason in why (cap bytes: "<path>: circuit open until ...", "...:

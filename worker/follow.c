@@ -8,6 +8,7 @@
 #include "sense.h"
 #include "store.h"
 #include "track.h"
+#include "timeutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -298,7 +299,7 @@ int follow_sync_workflows(struct follow *f, PGconn *db, time_t now)
     if (!o)
         return 0;
     char ts[32];
-    sense_iso8601(now, ts);
+    tu_iso8601(now, ts);
     json_object_object_add(o, "api_configured", json_object_new_boolean(f->tracking));
     int rc = 0;
     if (!f->tracking) {

@@ -4,6 +4,7 @@
 #include "fault.h"
 #include "log.h"
 #include "store.h"
+#include "timeutil.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -11,13 +12,6 @@
 #include <unistd.h>
 
 #define LEASE_STANDBY_POLL_MS 1000
-
-double lease_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 void lease_init(struct lease *l, long ttl_s)
 {
@@ -27,7 +21,7 @@ void lease_init(struct lease *l, long ttl_s)
     gethostname(host, sizeof host - 1);
     unsigned int r = 0;
     if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
-        r = (unsigned int)lease_now_ms();
+        r = (unsigned int)tu_mono_ms();
     snprintf(l->id, sizeof l->id, "%s:%ld:%08x", host, (long)getpid(), r);
     l->role_since = time(NULL);
 }
@@ -36,12 +30,12 @@ int lease_leader(const struct lease *l) { return l->epoch > 0; }
 
 int lease_valid(const struct lease *l)
 {
-    return l->epoch > 0 && lease_now_ms() - l->renewed_ms < (double)l->ttl_s * 1000.0 * 2.0 / 3.0;
+    return l->epoch > 0 && tu_mono_ms() - l->renewed_ms < (double)l->ttl_s * 1000.0 * 2.0 / 3.0;
 }
 
 long lease_due_ms(const struct lease *l)
 {
-    double d = l->next_ms - lease_now_ms();
+    double d = l->next_ms - tu_mono_ms();
     return d <= 0 ? 0 : (long)d;
 }
 
@@ -53,7 +47,7 @@ void lease_drop(struct lease *l, PGconn *db)
     l->epoch = 0;
     l->role_since = time(NULL);
     l->announced = 0;
-    l->next_ms = lease_now_ms() + LEASE_STANDBY_POLL_MS;
+    l->next_ms = tu_mono_ms() + LEASE_STANDBY_POLL_MS;
     store_lease_forget(db);
 }
 
@@ -66,7 +60,7 @@ void lease_release(struct lease *l, PGconn *db)
 
 int lease_step(struct lease *l, PGconn *db, int force, struct store_lease *info)
 {
-    double now = lease_now_ms();
+    double now = tu_mono_ms();
     if (!force && now < l->next_ms)
         return LEASE_IDLE;
     if (l->epoch > 0) {

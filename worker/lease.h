@@ -44,9 +44,6 @@ struct lease {
 /* Set l up for a worker with lease time to live ttl_s (>= 3). */
 void lease_init(struct lease *l, long ttl_s);
 
-/* Milliseconds on the monotonic clock (frozen time counts). */
-double lease_now_ms(void);
-
 /* One step when due (or at once with force): renew or try to take.
  * *info (may be NULL) gets what store_lease_take saw on a takeover.
  * Returns an enum lease_event, or -1 on a database error (the role is kept

@@ -4,6 +4,7 @@
 #include "llm.h"
 #include "http.h"
 #include "log.h"
+#include "timeutil.h"
 #include "utf8.h"
 
 #include <ctype.h>
@@ -101,9 +102,7 @@ long llm_tokens_today(struct llm_client *cl, time_t now)
 
 const char *llm_circuit_state(const struct llm_provider *p, time_t now)
 {
-    if (p->open_until == 0)
-        return "closed";
-    return now < p->open_until ? "open" : "half_open";
+    return breaker_name(breaker_state_at(&p->breaker, now));
 }
 
 void llm_outcome_clear(struct llm_outcome *oc)
@@ -369,13 +368,6 @@ out:
 
 /* ---- calling the API --------------------------------------------------- */
 
-static double llm_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Pause between attempts; the worker's idle hook runs meanwhile.
  * Returns nonzero when the worker is stopping (stop retrying). */
 static int llm_sleep_ms(double ms)
@@ -479,29 +471,26 @@ out:
 /* Record a provider-level failure for the circuit breaker. */
 static void llm_fail(struct llm_client *cl, struct llm_provider *p, time_t now)
 {
-    p->failures++;
-    if (p->failures >= cl->cfg->llm_breaker_failures) {
-        int was_open = p->open_until != 0;
-        p->open_until = now + cl->cfg->llm_breaker_cooldown_seconds;
+    int was_open = p->breaker.opens > 0 && p->breaker.state != BREAKER_CLOSED;
+    if (breaker_record(&p->breaker, 0, now, cl->cfg->llm_breaker_failures, cl->cfg->llm_breaker_cooldown_seconds))
         log_event(LOG_WARN, "llm.circuit_open", "s:provider i:failures i:cooldown_seconds b:reopened",
-                  p->name, (long long)p->failures, (long long)cl->cfg->llm_breaker_cooldown_seconds, was_open);
-    }
+                  p->name, (long long)p->breaker.failures, (long long)cl->cfg->llm_breaker_cooldown_seconds, was_open);
 }
 
 static void llm_succeed(struct llm_provider *p)
 {
-    if (p->open_until)
+    if (p->breaker.state != BREAKER_CLOSED)
         log_event(LOG_INFO, "llm.circuit_closed", "s:provider", p->name);
-    p->failures = 0;
-    p->open_until = 0;
+    breaker_record(&p->breaker, 1, 0, 1, 0);
 }
 
 /* Is provider p skipped at now?  Returns NULL, or why (and *err, the
  * outcome it stands for: circuit_open, or rate_limited when its own
  * headers say a call would get a 429). */
-static const char *llm_skip(const struct llm_provider *p, time_t now, long est, enum llm_err *err)
+static const char *llm_skip(struct llm_provider *p, time_t now, long est, enum llm_err *err)
 {
-    if (p->open_until && now < p->open_until) {
+    /* half open: the calls of one decision are its probe (id 1) */
+    if (!breaker_allow(&p->breaker, now, 1, 1)) {
         *err = LLM_ECIRCUIT;
         return "circuit open";
     }
@@ -541,9 +530,9 @@ enum llm_err llm_decide(struct llm_client *cl, const char *system, const char *u
         return oc->err;
     }
     long est = (long)((strlen(system) + strlen(user)) / 4) + c->llm_max_completion_tokens;
-    double t0 = llm_now_ms(), deadline = t0 + (double)budget_ms;
+    double t0 = tu_mono_ms(), deadline = t0 + (double)budget_ms;
 /* the cycle's clock: now, plus the real time spent in here */
-#define LLM_CLOCK() (now + (time_t)((llm_now_ms() - t0) / 1000.0))
+#define LLM_CLOCK() (now + (time_t)((tu_mono_ms() - t0) / 1000.0))
     if (llm_over_budget(cl, now, est, oc)) {
         oc->err = LLM_EBUDGET;
         return oc->err;
@@ -583,13 +572,13 @@ enum llm_err llm_decide(struct llm_client *cl, const char *system, const char *u
         }
         int json_retry_used = 0;
         for (int attempt = 0; attempt < LLM_MAX_ATTEMPTS && oc->ncalls < LLM_MAX_CALLS; attempt++) {
-            double left = deadline - llm_now_ms();
+            double left = deadline - tu_mono_ms();
             if (left < 500)
                 break;
             if (called && llm_over_budget(cl, LLM_CLOCK(), est, oc)) {
                 free(body);
                 oc->err = LLM_EBUDGET;
-                oc->latency_ms = llm_now_ms() - t0;
+                oc->latency_ms = tu_mono_ms() - t0;
                 return oc->err;
             }
             long timeout = c->llm_timeout_ms < (long)left ? c->llm_timeout_ms : (long)left;
@@ -603,7 +592,7 @@ enum llm_err llm_decide(struct llm_client *cl, const char *system, const char *u
                 free(content);
                 free(body);
                 oc->err = LLM_ETRANSPORT;
-                oc->latency_ms = llm_now_ms() - t0;
+                oc->latency_ms = tu_mono_ms() - t0;
                 snprintf(oc->detail, sizeof oc->detail, "abandoned: the worker is stopping");
                 return oc->err;
             }
@@ -631,7 +620,7 @@ enum llm_err llm_decide(struct llm_client *cl, const char *system, const char *u
                     *out = ch;
                     free(body);
                     oc->err = LLM_OK;
-                    oc->latency_ms = llm_now_ms() - t0;
+                    oc->latency_ms = tu_mono_ms() - t0;
                     snprintf(oc->detail, sizeof oc->detail, "accepted");
                     return LLM_OK;
                 }
@@ -657,7 +646,7 @@ enum llm_err llm_decide(struct llm_client *cl, const char *system, const char *u
             }
             if (e == LLM_ERATELIMIT) {
                 double wait = p->retry_after_s * 1000.0;   /* from the answer's arrival */
-                if (!later && wait <= LLM_MAX_RETRY_AFTER * 1000.0 && llm_now_ms() + wait + 500 < deadline) {
+                if (!later && wait <= LLM_MAX_RETRY_AFTER * 1000.0 && tu_mono_ms() + wait + 500 < deadline) {
                     if (llm_sleep_ms(wait))
                         break;
                     p->retry_after_until = 0;
@@ -672,7 +661,7 @@ enum llm_err llm_decide(struct llm_client *cl, const char *system, const char *u
                  * rest of the cycle's time. */
                 double backoff = 500.0 * (1 << attempt) * (0.75 + 0.5 * ((double)(rand() % 1000) / 1000.0));
                 if (!(later && e == LLM_ETIMEOUT) && attempt + 1 < LLM_MAX_ATTEMPTS &&
-                    llm_now_ms() + backoff + 500 < deadline) {
+                    tu_mono_ms() + backoff + 500 < deadline) {
                     if (llm_sleep_ms(backoff))
                         break;
                     continue;
@@ -687,7 +676,7 @@ enum llm_err llm_decide(struct llm_client *cl, const char *system, const char *u
     }
 #undef LLM_CLOCK
     oc->err = last == LLM_OK ? LLM_ECIRCUIT : last;
-    oc->latency_ms = llm_now_ms() - t0;
+    oc->latency_ms = tu_mono_ms() - t0;
     if (!oc->detail[0])
         snprintf(oc->detail, sizeof oc->detail, "no provider answered");
     return oc->err;

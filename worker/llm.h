@@ -12,6 +12,7 @@
 #ifndef LLM_H
 #define LLM_H
 
+#include "breaker.h"
 #include <time.h>
 
 #include "cfg.h"
@@ -49,9 +50,7 @@ struct llm_provider {
     const char *base_url;     /* borrowed from cfg */
     const char *api_key;      /* borrowed from cfg; may be "" for local servers */
     const char *model;        /* borrowed from cfg */
-    /* circuit breaker */
-    int failures;             /* consecutive */
-    time_t open_until;        /* circuit open until then */
+    struct breaker breaker;   /* LLM_BREAKER_FAILURES, LLM_BREAKER_COOLDOWN_SECONDS (shared/breaker.h) */
     /* rate limits read from the provider's headers */
     long remaining_requests;  /* -1 unknown */
     long remaining_tokens;    /* -1 unknown */

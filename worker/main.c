@@ -57,6 +57,7 @@
 #include "telegram.h"
 #include "watch_live.h"
 #include "usage.h"
+#include "timeutil.h"
 
 #define WORKER_RETRY_SECONDS 30
 #define WORKER_PRUNE_SECONDS 3600
@@ -159,6 +160,7 @@ static PGconn *worker_connect(const struct cfg *c)
         PQfinish(db);
         return NULL;
     }
+    log_event(LOG_INFO, "db.connected", "i:backend_pid", (long long)PQbackendPID(db));
     return db;
 }
 
@@ -315,8 +317,8 @@ static int worker_take_over(struct worker *w, const struct store_lease *seen)
         return -1;
     if (g == 1) {
         char from[32], to[32], detail[200];
-        sense_iso8601(gap.from, from);
-        sense_iso8601(gap.to, to);
+        tu_iso8601(gap.from, from);
+        tu_iso8601(gap.to, to);
         snprintf(detail, sizeof detail, "no decision from %s to %s: %lld decision(s) missed at one every %ld s; "
                  "deciding now", from, to, gap.missed, gap.interval_s);
         log_event(LOG_WARN, "decision.gap", "i:gap_id s:from s:to i:missed i:interval_seconds", gap.id, from, to,
@@ -769,7 +771,7 @@ static int worker_lead(struct worker *w)
         if (worker_decide(w, &wake) && wake.kind != SENSE_WAKE_EVENT)
             w->wake_next = SENSE_WAKE_SCHEDULED;
         w->abandon = w->stop;
-        w->beat_ms = lease_now_ms();
+        w->beat_ms = tu_mono_ms();
         return 0;
     }
     if (!lease_leader(&w->lease))
@@ -800,7 +802,7 @@ static long worker_wait_ms(struct worker *w)
     long l = lease_due_ms(&w->lease);
     if (l < ms)
         ms = l;
-    double b = w->beat_ms + (double)w->cfg->heartbeat_seconds * 1000.0 - lease_now_ms();
+    double b = w->beat_ms + (double)w->cfg->heartbeat_seconds * 1000.0 - tu_mono_ms();
     if (b < ms)
         ms = b < 0 ? 0 : (long)b;
     if (lease_leader(&w->lease)) {
@@ -831,11 +833,11 @@ static long worker_wait_ms(struct worker *w)
  * Returns rc, or 1 when the stop could not be recorded. */
 static int worker_finish(struct worker *w, int rc, long answers_ms)
 {
-    double t0 = lease_now_ms();
+    double t0 = tu_mono_ms();
     http_set_idle(NULL, NULL);        /* from here on nothing is abandoned for the stop */
     telegram_stop(&w->tg);            /* the long poll open, if any: closed */
     if (lease_leader(&w->lease) && worker_db_ok(w)) {
-        while (outbox_pending(&w->outbox) && lease_now_ms() - t0 < (double)answers_ms) {
+        while (outbox_pending(&w->outbox) && tu_mono_ms() - t0 < (double)answers_ms) {
             int fds[1] = { PQsocket(w->db) };
             http_pool_wait(outbox_pool(&w->outbox), fds, 1, 50, NULL);
             if (worker_answers(w) < 0)
@@ -853,7 +855,7 @@ static int worker_finish(struct worker *w, int rc, long answers_ms)
     if (worker_db_ok(w) && store_worker_register(w->db, w->lease.id, "stopped", 0) < 0)
         rc = 1;
     alert_worker_stopped(&w->alert, w->stop ? "stopped by a signal" : "done");
-    long left = WORKER_STOP_BUDGET_MS - (long)(lease_now_ms() - t0);
+    long left = WORKER_STOP_BUDGET_MS - (long)(tu_mono_ms() - t0);
     if (left < 300)
         left = 300;                   /* the stop alert gets a short chance in any case */
     if (left > 0)
@@ -1032,11 +1034,11 @@ int main(int argc, char **argv)
             continue;
         if (worker_lease(&w, 0) < 0 && !worker_db_ok(&w))
             continue;
-        if (lease_now_ms() - w.beat_ms >= (double)cfg.heartbeat_seconds * 1000.0) {
+        if (tu_mono_ms() - w.beat_ms >= (double)cfg.heartbeat_seconds * 1000.0) {
             worker_register(&w);
             if (lease_valid(&w.lease) && store_heartbeat(w.db) < 0 && worker_fenced(&w) == 0 && !worker_db_ok(&w))
                 continue;
-            w.beat_ms = lease_now_ms();
+            w.beat_ms = tu_mono_ms();
         }
         if (once && lease_valid(&w.lease)) {
             /* --once: the leader's one decision, then the end */

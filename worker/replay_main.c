@@ -30,6 +30,7 @@
 #include "store_batch.h"
 #include "usage.h"
 #include "catalog_live.h"
+#include "timeutil.h"
 
 static void replay_usage(FILE *out)
 {
@@ -159,11 +160,6 @@ static int replay_args(int argc, char **argv, struct replay_args *a)
     return 0;
 }
 
-static double replay_seconds(const struct timespec *a, const struct timespec *b)
-{
-    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
-}
-
 /* The recorded data every seed replays (owned: replay_data_free). */
 struct replay_data {
     struct replay_series series[REPLAY_MAX_SERIES];
@@ -187,8 +183,8 @@ static json_object *replay_file_json(const struct replay_series *s)
 {
     json_object *f = json_object_new_object();
     char a[32], b[32];
-    sense_iso8601(s->t[0], a);
-    sense_iso8601(s->t[s->n - 1], b);
+    tu_iso8601(s->t[0], a);
+    tu_iso8601(s->t[s->n - 1], b);
     json_object_object_add(f, "path", json_object_new_string(s->path));
     json_object_object_add(f, "instrument", json_object_new_string(s->name));
     json_object_object_add(f, "market", json_object_new_string(learn_market_name(s->market)));
@@ -205,8 +201,7 @@ static json_object *replay_file_json(const struct replay_series *s)
  * (after a message). */
 static int replay_load(const struct replay_args *a, long window_s, struct replay_data *d)
 {
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = tu_mono_ms();
     memset(d, 0, sizeof *d);
     d->files = json_object_new_array();
     char err[512];
@@ -241,8 +236,7 @@ static int replay_load(const struct replay_args *a, long window_s, struct replay
         d->bars += in;
         json_object_object_add(json_object_array_get_idx(d->files, (size_t)i), "bars_in_range", json_object_new_int64(in));
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    d->load_s = replay_seconds(&t0, &t1);
+    d->load_s = (tu_mono_ms() - t0) / 1000.0;
     return 0;
 }
 
@@ -337,8 +331,8 @@ static void replay_report(const struct replay_args *a, const struct cfg *cfg, co
         return;
     }
     char from[32], to[32];
-    sense_iso8601(d->from, from);
-    sense_iso8601(d->to, to);
+    tu_iso8601(d->from, from);
+    tu_iso8601(d->to, to);
     printf("replay%s%s: %d file(s), %lld bars replayed, %s .. %s, seed %ld", *a->label ? " " : "", a->label, d->ns,
            d->bars, from, to, cfg->learn_seed);
     if (run_id)
@@ -437,8 +431,7 @@ static int replay_once(const struct replay_args *a, const struct cfg *cfg, struc
         ctx.learn_scope = scope;
         ctx.learn_save_every = 100;   /* and once at the end */
     }
-    struct timespec t0, t1, t2;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = tu_mono_ms(), t1, t2;
     int ran = replay_run(&r, &ctx, err, sizeof err);
     if (batch && store_batch_finish(batch) < 0 && ran == 0) {
         snprintf(err, sizeof err, "the last decisions could not be written (see the log)");
@@ -446,7 +439,7 @@ static int replay_once(const struct replay_args *a, const struct cfg *cfg, struc
     }
     store_batch_free(batch);
     batch = NULL;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    t1 = tu_mono_ms();
     if (ran < 0)
         fprintf(stderr, "orch-replay: %s\n", err);
     if (replay_score(&r, &out->sc) < 0) {
@@ -455,13 +448,13 @@ static int replay_once(const struct replay_args *a, const struct cfg *cfg, struc
     }
     score = replay_score_json(&r, &out->sc);
     svg = replay_svg(&r, &out->sc);
-    clock_gettime(CLOCK_MONOTONIC, &t2);
+    t2 = tu_mono_ms();
     out->decisions = r.decisions;
-    out->replay_s = replay_seconds(&t0, &t1);
-    replay_report(a, cfg, d, &r, &out->sc, run_id, replay_seconds(&t1, &t2), out->replay_s);
+    out->replay_s = (t1 - t0) / 1000.0;
+    replay_report(a, cfg, d, &r, &out->sc, run_id, (t2 - t1) / 1000.0, out->replay_s);
     rc = ran < 0 ? 1 : 0;
     if (db && replay_finish(db, run_id, scope, ran, err, d, &r, score, svg, &learn, out->replay_s,
-                            replay_seconds(&t1, &t2)) < 0)
+                            (t2 - t1) / 1000.0) < 0)
         rc = 1;
     if (a->csv_out && replay_write_file(replay_seed_path(a->csv_out, cfg->learn_seed, a->nseeds > 1, path, sizeof path),
                                         NULL, &out->sc) < 0)

@@ -4,6 +4,7 @@
 #include "learn.h"
 #include "replay_time.h"
 #include "sessions.h"
+#include "timeutil.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -240,7 +241,7 @@ static int replay_header(struct replay_reader *rd, const struct replay_field *f,
  * a header (consumed), 0 when it is data, -1 (err set) when unknown. */
 static int replay_detect(struct replay_reader *rd, const char *line, const char *end)
 {
-    if (end - line > 16 && line[8] == ' ' && line[15] == ';' && replay_digits(line, 8) >= 0) {
+    if (end - line > 16 && line[8] == ' ' && line[15] == ';' && tu_digits(line, 8) >= 0) {
         rd->format = REPLAY_HISTDATA;
         return 0;
     }
@@ -280,16 +281,16 @@ static int replay_line_histdata(struct replay_reader *rd, const char *line, cons
     int n = end - line > 16 && line[8] == ' ' && line[15] == ';' ? replay_split(line + 16, end, ';', f, 6) : -1;
     if (n != 5)
         return replay_fail(rd, no, "not a HistData bar (YYYYMMDD HHMMSS;open;high;low;close;volume)");
-    int y = replay_digits(line, 4), mo = replay_digits(line + 4, 2), d = replay_digits(line + 6, 2);
-    int hh = replay_digits(line + 9, 2), mi = replay_digits(line + 11, 2), ss = replay_digits(line + 13, 2);
-    if (y < 1970 || y > 2099 || !replay_day_ok(y, mo, d) || hh < 0 || hh > 23 || mi < 0 || mi > 59 || ss != 0)
+    int y = tu_digits(line, 4), mo = tu_digits(line + 4, 2), d = tu_digits(line + 6, 2);
+    int hh = tu_digits(line + 9, 2), mi = tu_digits(line + 11, 2), ss = tu_digits(line + 13, 2);
+    if (y < 1970 || y > 2099 || !tu_day_ok(y, mo, d) || hh < 0 || hh > 23 || mi < 0 || mi > 59 || ss != 0)
         return replay_fail(rd, no, "time: not a time on a whole minute (YYYYMMDD HHMMSS)");
     static const char *const what[5] = { "open", "high", "low", "close", "volume" };
     double vol;
     for (int k = 0; k < 5; k++)
         if (replay_field_num(&f[k], k < 4 ? &row->v[k] : &vol) < 0)
             return replay_fail(rd, no, "%s: not a number", what[k]);
-    row->t = replay_civil_utc(y, mo, d, hh, mi, 0) + REPLAY_HISTDATA_SHIFT;
+    row->t = (time_t)tu_utc(y, mo, d, hh, mi, 0) + REPLAY_HISTDATA_SHIFT;
     return 0;
 }
 

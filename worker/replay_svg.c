@@ -4,6 +4,7 @@
 #include "catalog.h"
 #include "learn.h"
 #include "sense.h"
+#include "timeutil.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -318,8 +319,8 @@ char *replay_svg(const struct replay *r, const struct replay_score *sc)
     b.s[0] = '\0';
     int height = SVG_TOP + r->ns * SVG_PANEL + 30;
     char from[32], to[32];
-    sense_iso8601(r->from, from);
-    sense_iso8601(r->to, to);
+    tu_iso8601(r->from, from);
+    tu_iso8601(r->to, to);
     replay_printf(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
                       "font-family=\"sans-serif\" font-size=\"11\">\n", SVG_W, height, SVG_W, height);
     replay_printf(&b, "<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n");

@@ -11,15 +11,6 @@
 #define REPLAY_HISTDATA_TZ "Europe/Berlin"
 #define REPLAY_HISTDATA_SHIFT (6 * 3600)   /* stored time = Berlin local time - 6 h */
 
-/* n digits at p as an int (n <= 9), or -1. */
-int replay_digits(const char *p, int n);
-
-/* Nonzero when day d exists in month mo (1-12) of year y. */
-int replay_day_ok(int y, int mo, int d);
-
-/* Seconds since the epoch of a UTC civil time (proleptic Gregorian). */
-time_t replay_civil_utc(int y, int mo, int d, int hh, int mi, int ss);
-
 /* HistData stored time (fields as written) to UTC: Europe/Berlin local
  * time - 6 h, through the tz database (stored + 4 h while the EU is on
  * summer time, + 5 h otherwise).  (time_t)-1 when the zone is missing. */
@@ -27,7 +18,8 @@ time_t replay_histdata_utc(int y, int mo, int d, int hh, int mi, int ss);
 
 /* Parse "YYYY-MM-DD" (optionally "Z"), or "YYYY-MM-DDTHH:MM" ('T' or ' ')
  * with optional ":SS", ".000" and "Z" or an offset ("+01:00", "-0500",
- * "+01"; none: UTC).  Returns 0 or -1. */
+ * "+01"; none: UTC): tu_parse_iso8601 of shared/timeutil.h with
+ * TU_ISO_DATE, TU_ISO_SHORT and TU_ISO_WHOLE.  Returns 0 or -1. */
 int replay_parse_iso(const char *s, time_t *out) __attribute__((warn_unused_result));
 
 /* A bar's time in field f (n bytes, not terminated): epoch seconds,

@@ -5,6 +5,7 @@
 #include "learn.h"
 #include "log.h"
 #include "utf8.h"
+#include "timeutil.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -12,13 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-
-void sense_iso8601(time_t t, char out[32])
-{
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 int sense_urlencode(const char *s, char *out, size_t cap)
 {
@@ -213,7 +207,7 @@ json_object *sense_sources_json(const struct sense_snapshot *snap)
 {
     json_object *o = json_object_new_object();
     char ts[32];
-    sense_iso8601(snap->now, ts);
+    tu_iso8601(snap->now, ts);
     for (int f = 0; f < FEED_COUNT; f++) {
         const struct sense_probe *p = &snap->probes[f];
         json_object *s = json_object_new_object();
@@ -277,7 +271,7 @@ json_object *sense_to_json(const struct sense_snapshot *snap)
 {
     json_object *root = json_object_new_object();
     char ts[32];
-    sense_iso8601(snap->now, ts);
+    tu_iso8601(snap->now, ts);
     json_object_object_add(root, "sensed_at", json_object_new_string(ts));
 
     json_object *ses = json_object_new_object();

@@ -226,7 +226,5 @@ json_object *sense_wake_json(const struct sense_wake_info *w);
 /* The per-source health object kept in worker_state.sources.  Caller frees. */
 json_object *sense_sources_json(const struct sense_snapshot *snap);
 
-/* Format t as ISO-8601 UTC ("2026-11-23T21:50:00Z") into out[32]. */
-void sense_iso8601(time_t t, char out[32]);
 
 #endif

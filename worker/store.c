@@ -1,12 +1,14 @@
 /* store: the worker's SQL; see store.h. */
 #include "config.h"
 #include "store.h"
+#include "status.h"
 #include "store_sql.h"
 #include "store_batch.h"
 #include "db.h"
 #include "fault.h"
 #include "learn.h"
 #include "log.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -365,12 +367,30 @@ int store_fenced(void)
     return f;
 }
 
+/* The last refused statement: its SQLSTATE and message (store_refused). */
+static char store_last_state[8];
+static char store_last_error[200];
+
+int store_refused(char *why, size_t cap)
+{
+    /* 22: data exception (bad JSON, encoding, out of range), 54: program
+     * limit exceeded, 23514: a CHECK, 42804: a datatype mismatch */
+    int content = strncmp(store_last_state, "22", 2) == 0 || strncmp(store_last_state, "54", 2) == 0 ||
+                  strcmp(store_last_state, "23514") == 0 || strcmp(store_last_state, "42804") == 0;
+    if (content && cap)
+        snprintf(why, cap, "%s: %s", store_last_state, store_last_error);
+    return content;
+}
+
 PGresult *store_checked(PGresult *r, const char *name)
 {
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return r;
     const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    snprintf(store_last_state, sizeof store_last_state, "%s", state ? state : "");
+    utf8_copy_clean(store_last_error, sizeof store_last_error, PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
+                                                               ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : "");
     if (state && strcmp(state, STORE_SQLSTATE_FENCED) == 0) {
         store_fenced_flag = 1;
         log_event(LOG_WARN, "store.fenced", "s:statement s:detail", name,
@@ -575,6 +595,38 @@ static int store_decision_memory(const struct sense_snapshot *snap, const struct
     return 0;
 }
 
+/* A decision stored without what the database refused: its inputs, menu,
+ * sources, the model's raw answer, the probes and the learning documents
+ * are replaced or left out, the reason kept in ASCII with why (refused).
+ * Each trigger gets a small payload of its ids and key. */
+static json_object *store_refused_inputs(const char *refused)
+{
+    json_object *o = json_object_new_object(), *why = json_object_new_object();
+    if (!o || !why) {
+        json_object_put(o);
+        json_object_put(why);
+        return NULL;
+    }
+    json_object_object_add(why, "error", json_object_new_string(refused));
+    json_object_object_add(why, "detail", json_object_new_string("the database refused this decision's inputs: "
+                                                                 "it was stored without them"));
+    json_object_object_add(o, "refused", why);
+    return o;
+}
+
+/* Printable ASCII of s into out (cap bytes), anything else as '?'. */
+static void store_ascii(const char *s, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; s && *s && n + 1 < cap; s++)
+        out[n++] = (unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f ? *s : '?';
+    out[n] = '\0';
+}
+
+static int store_decision_once(PGconn *c, const char *cycle_id, const struct sense_snapshot *snap,
+                               const struct decide_menu *menu, const struct decide_choice *ch, int dry_run,
+                               const struct store_audit *audit, const char *refused, struct store_decision *out);
+
 int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot *snap,
                    const struct decide_menu *menu, const struct decide_choice *ch,
                    int dry_run, const struct store_audit *audit, struct store_decision *out)
@@ -585,13 +637,37 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
         audit = &none;
     if (!c)
         return store_decision_memory(snap, ch, dry_run, audit->local_seq, out);
-    json_object *inputs = sense_to_json(snap);
-    json_object *menu_json = decide_menu_to_json(menu);
-    json_object *sources = sense_sources_json(snap);
+    store_last_state[0] = '\0';
+    int rc = store_decision_once(c, cycle_id, snap, menu, ch, dry_run, audit, NULL, out);
+    char why[240];
+    /* a write refused for its content (not the connection, not the fence):
+     * record what can be recorded rather than lose the decision, once */
+    if (rc == 0 || store_batch_of(c) || PQstatus(c) != CONNECTION_OK || PQtransactionStatus(c) != PQTRANS_IDLE ||
+        !store_refused(why, sizeof why))
+        return rc;
+    log_event(LOG_ERROR, "store.content_refused", "s:cycle_id s:error s:detail", cycle_id, why,
+              "the decision is stored without its inputs");
+    return store_decision_once(c, cycle_id, snap, menu, ch, dry_run, audit, why, out);
+}
+
+static int store_decision_once(PGconn *c, const char *cycle_id, const struct sense_snapshot *snap,
+                               const struct decide_menu *menu, const struct decide_choice *ch, int dry_run,
+                               const struct store_audit *audit, const char *refused, struct store_decision *out)
+{
+    memset(out, 0, sizeof *out);
+    json_object *inputs = refused ? store_refused_inputs(refused) : sense_to_json(snap);
+    json_object *menu_json = refused ? json_object_new_object() : decide_menu_to_json(menu);
+    json_object *sources = refused ? json_object_new_object() : sense_sources_json(snap);
     json_object *shadow = NULL;
     json_object *wake = sense_wake_json(&snap->wake);
     int rc = -1;
     PGresult *r = NULL;
+    char reason[sizeof ch->reason + 64];
+    if (refused) {
+        char a[sizeof ch->reason];
+        store_ascii(ch->reason, a, sizeof a);
+        snprintf(reason, sizeof reason, "%.400s [stored without its inputs: refused by the database]", a);
+    }
     if (!inputs || !menu_json || !sources || !wake)
         goto out;
 
@@ -602,7 +678,8 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
     snprintf(vol, sizeof vol, "%.6f", snap->market.volatility);
     snprintf(run, sizeof run, "%lld", audit->run_id);
     store_sessions_array(snap, sess, sizeof sess);
-    const char *status = ch->nwf == 0 ? "no_action" : dry_run ? "dry_run" : "pending";
+    const char *status = decision_status_name(ch->nwf == 0 ? DECISION_NO_ACTION : dry_run ? DECISION_DRY_RUN
+                                                                                         : DECISION_PENDING);
     int live = audit->run_id == 0;
     struct store_batch *batch = live ? NULL : store_batch_of(c);
 
@@ -614,20 +691,21 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
     snprintf(ptok, sizeof ptok, "%ld", lo ? lo->prompt_tokens : 0L);
     snprintf(ctok, sizeof ctok, "%ld", lo ? lo->completion_tokens : 0L);
     snprintf(lat, sizeof lat, "%ld", lo ? (long)(lo->latency_ms + 0.5) : 0L);
-    shadow = audit->shadow ? store_choice_json(audit->shadow) : NULL;
+    shadow = audit->shadow && !refused ? store_choice_json(audit->shadow) : NULL;
     int called = lo && lo->ncalls > 0;
     const char *dv[] = {
         cycle_id, ts, catalog_mode_name(ch->mode), catalog_intensity_name(ch->intensity),
-        catalog_source_name(ch->source), ch->reason,
-        json_object_to_json_string_ext(inputs, JSON_C_TO_STRING_PLAIN),
+        catalog_source_name(ch->source), refused ? reason : ch->reason,
+        !refused && FAULT_ARMED("store.refuse_inputs") ? "{\"refused on purpose\": "   /* not JSON: 22P02 */
+                                                        : json_object_to_json_string_ext(inputs, JSON_C_TO_STRING_PLAIN),
         json_object_to_json_string_ext(menu_json, JSON_C_TO_STRING_PLAIN),
         sess, snap->session_label ? snap->session_label : "closed", snap->history.last_mode,
         next, dry_run ? "t" : "f", status,
         llm_strerror(lo ? lo->err : LLM_ENOTCONFIGURED),
-        lo ? lo->detail : NULL,
+        lo && !refused ? lo->detail : NULL,
         called ? lo->provider : NULL,
         called ? lo->model : NULL,
-        lo ? lo->raw : NULL,
+        lo && !refused ? lo->raw : NULL,
         called ? ptok : NULL, called ? ctok : NULL, called ? lat : NULL,
         audit->prompt_version, audit->prompt_hash,
         shadow ? json_object_to_json_string_ext(shadow, JSON_C_TO_STRING_PLAIN) : NULL,
@@ -687,6 +765,11 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
         json_object *p = act_payload(snap, ch, out->id, t->id, path, t->key, (long long)out->next_at, dry_run);
         if (!p)
             goto rollback;
+        if (refused) {                  /* without the market context, the reason in ASCII */
+            json_object_object_del(p, "market");
+            json_object_object_add(p, "reason", json_object_new_string(reason));
+            json_object_object_add(p, "stored_without_inputs", json_object_new_boolean(1));
+        }
         t->payload = strdup(json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN));
         json_object_put(p);
         if (!t->payload)
@@ -699,7 +782,7 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
             goto rollback;
     }
     /* probes and worker_state describe the live worker, not a replay */
-    if (live && store_probes(c, cycle_id, snap) < 0)
+    if (live && !refused && store_probes(c, cycle_id, snap) < 0)
         goto rollback;
     for (int i = 0; lo && i < lo->ncalls; i++) {
         const struct llm_call *k = &lo->calls[i];
@@ -708,21 +791,21 @@ int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot 
         snprintf(kl, sizeof kl, "%ld", (long)(k->latency_ms + 0.5));
         snprintf(kp, sizeof kp, "%ld", k->prompt_tokens);
         snprintf(kc, sizeof kc, "%ld", k->completion_tokens);
-        const char *kv[] = { id, k->provider, k->model, hs, llm_strerror(k->err), kl, kp, kc, k->error };
+        const char *kv[] = { id, k->provider, k->model, hs, llm_strerror(k->err), kl, kp, kc, refused ? NULL : k->error };
         if (store_cmd(c, "insert_llm_call", SQL_INSERT_LLM_CALL, 9, kv) < 0)
             goto rollback;
     }
-    if (audit->learn_scope && audit->learn_state) {
+    if (audit->learn_scope && audit->learn_state && !refused) {
         const char *lv[] = { audit->learn_scope, audit->learn_state, ts };
         if (store_cmd(c, "upsert_learning", SQL_UPSERT_LEARNING, 3, lv) < 0)
             goto rollback;
     }
-    if (live && audit->learn_summary) {
+    if (live && audit->learn_summary && !refused) {
         const char *lv[] = { audit->learn_summary };
         if (store_cmd(c, "update_learning_summary", SQL_UPDATE_LEARNING_SUMMARY, 1, lv) < 0)
             goto rollback;
     }
-    if (live && audit->llm_state) {
+    if (live && audit->llm_state && !refused) {
         const char *lv[] = { audit->llm_state };
         if (store_cmd(c, "update_llm_state", SQL_UPDATE_LLM_STATE, 1, lv) < 0)
             goto rollback;
@@ -786,7 +869,7 @@ int store_mark_sending(PGconn *c, long long decision_id)
     }
     if (store_commit(c, nested) < 0)
         return -1;
-    store_note_status(c, decision_id, "acting");
+    store_note_status(c, decision_id, decision_status_name(DECISION_ACTING));
     return 0;
 }
 

@@ -41,4 +41,10 @@ int store_begin(PGconn *c, int *nested);
 int store_commit(PGconn *c, int nested);
 void store_rollback(PGconn *c, int nested);
 
+/* Nonzero when the last statement store_checked() saw refused was refused
+ * for its content (SQLSTATE class 22 data exception, 54 program limit,
+ * 23514 a CHECK, 42804 a datatype mismatch), not for the connection or
+ * the fence; then why (cap bytes) gets "SQLSTATE: message". */
+int store_refused(char *why, size_t cap);
+
 #endif

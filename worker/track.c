@@ -9,6 +9,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "timeutil.h"
 
 #define TRACK_CURSOR_MAX 2048          /* longest nextCursor accepted */
 #define TRACK_MAX_WORKFLOWS (TRACK_MAX_PAGES * TRACK_PAGE_LIMIT)
@@ -151,91 +152,9 @@ static json_object *track_json_parse(const char *s, size_t len, int depth)
 
 /* ---- time ---------------------------------------------------------------- */
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static long long track_days(long long y, int m, int d)
-{
-    y -= m <= 2;
-    long long era = (y >= 0 ? y : y - 399) / 400;
-    long long yoe = y - era * 400;
-    long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-/* Read exactly n digits at *p.  Returns the value or -1. */
-static long track_digits(const char **p, int n)
-{
-    long v = 0;
-    for (int i = 0; i < n; i++) {
-        char c = (*p)[i];
-        if (c < '0' || c > '9')
-            return -1;
-        v = v * 10 + (c - '0');
-    }
-    *p += n;
-    return v;
-}
-
 int track_parse_time(const char *s, long long *ms)
 {
-    static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    if (!s)
-        return -1;
-    const char *p = s;
-    long y = track_digits(&p, 4);
-    if (y < 0 || *p++ != '-')
-        return -1;
-    long mo = track_digits(&p, 2);
-    if (mo < 1 || mo > 12 || *p++ != '-')
-        return -1;
-    long d = track_digits(&p, 2);
-    if (d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)))
-        return -1;
-    if (*p != 'T' && *p != 't' && *p != ' ')
-        return -1;
-    p++;
-    long h = track_digits(&p, 2);
-    if (h < 0 || h > 23 || *p++ != ':')
-        return -1;
-    long mi = track_digits(&p, 2);
-    if (mi < 0 || mi > 59 || *p++ != ':')
-        return -1;
-    long sec = track_digits(&p, 2);
-    if (sec < 0 || sec > 60)
-        return -1;
-    long frac = 0;
-    if (*p == '.') {
-        p++;
-        int nd = 0;
-        while (*p >= '0' && *p <= '9') {
-            if (nd < 3)
-                frac = frac * 10 + (*p - '0');
-            nd++;
-            p++;
-        }
-        if (nd == 0)
-            return -1;
-        for (; nd < 3; nd++)
-            frac *= 10;
-    }
-    long off = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int sign = *p++ == '-' ? -1 : 1;
-        long oh = track_digits(&p, 2);
-        if (*p == ':')
-            p++;
-        long om = track_digits(&p, 2);
-        if (oh < 0 || oh > 23 || om < 0 || om > 59)
-            return -1;
-        off = sign * (oh * 3600 + om * 60);
-    }
-    if (*p)
-        return -1;
-    long long secs = track_days(y, (int)mo, (int)d) * 86400LL + h * 3600LL + mi * 60LL + sec - off;
-    *ms = secs * 1000LL + frac;
-    return 0;
+    return tu_parse_iso8601(s, 0, ms);
 }
 
 /* ---- configuration ----------------------------------------------------------- */

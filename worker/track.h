@@ -262,9 +262,9 @@ void track_stopper_free(struct track_stopper *s);
 enum track_stop track_stop_execution(struct track_stopper *s, const char *execution_id, char *status, size_t scap,
                                      char *err, size_t errlen);
 
-/* ISO 8601 UTC time as n8n writes it ("2025-03-17T09:00:00.123Z"; also
- * without fraction, with +hh:mm / -hhmm offsets) into ms since the epoch.
- * Returns 0 or -1. */
+/* ISO 8601 time as n8n writes it ("2025-03-17T09:00:00.123Z"; also
+ * without fraction, with +hh:mm / -hhmm offsets) into ms since the epoch:
+ * tu_parse_iso8601 of shared/timeutil.h.  Returns 0 or -1. */
 int track_parse_time(const char *s, long long *ms);
 
 #endif

@@ -407,11 +407,15 @@ int watch_due(struct watch *w, int m, time_t now, struct watch_event *ev)
     time_t cw = mk->win;
     if (!mk->samples || mk->woke_win >= cw || mk->quiet_win >= cw || now - mk->last_sample > 2 * w->window_s)
         return 0;
+    /* a cooldown: one burst late in a window does not wake the next one too */
+    if (mk->woke_at && now - mk->woke_at < (time_t)(WATCH_COOLDOWN_SHARE * (double)w->window_s))
+        return 0;
     /* no history yet: one first look; then only a crossing */
     int cross = mk->threshold < 0 ? !mk->looked : mk->score > 0 && mk->score >= mk->threshold;
     if (!cross)
         return 0;
     mk->woke_win = cw;
+    mk->woke_at = now;
     mk->wakes++;
     mk->looked = 1;
     if (mk->today.day == watch_floor(now, 86400))
@@ -654,6 +658,7 @@ json_object *watch_to_json(const struct watch *w)
         json_object_object_add(j, "win_max", watch_num(mk->win_max));
         json_object_object_add(j, "wakes", json_object_new_int64(mk->wakes));
         json_object_object_add(j, "woke_win", json_object_new_int64(mk->woke_win));
+        json_object_object_add(j, "woke_at", json_object_new_int64(mk->woke_at));
         json_object_object_add(j, "looked", json_object_new_boolean(mk->looked));
         json_object_object_add(j, "quiet_win", json_object_new_int64(mk->quiet_win));
         json_object_object_add(j, "peaks", watch_ring_json(&mk->peaks, w->window_s));
@@ -766,6 +771,7 @@ int watch_from_json(struct watch *w, json_object *j)
         if (mk->wakes < 0)
             mk->wakes = 0;
         mk->woke_win = (time_t)watch_int(o, "woke_win");
+        mk->woke_at = (time_t)watch_int(o, "woke_at");
         json_object *lk;
         mk->looked = json_object_object_get_ex(o, "looked", &lk) && json_object_is_type(lk, json_type_boolean) &&
                      json_object_get_boolean(lk);

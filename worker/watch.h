@@ -15,8 +15,9 @@
  * window reaches at its peak, and the threshold is the quantile that
  * WATCH_EVENT_SHARE of those windows reached.  When the score crosses it,
  * the watch wakes a decision (watch_due) at once -- at most once per
- * window and market, and not when a scan of the market already started
- * in the window.  Everything is causal: a sample only ever changes what
+ * window and market, not within half a window of its last wake-up (a
+ * burst late in one window does not wake the next as well), and not when
+ * a scan of the market already started in the window.  Everything is causal: a sample only ever changes what
  * comes after it.
  * Before a market has any history, the watch wakes one decision (a first
  * look) unless a decision looked at the markets since it started; from its
@@ -40,6 +41,7 @@
 #define WATCH_MIN_INTERVAL 10          /* seconds between samples, at least (WATCH_SECONDS' floor) */
 #define WATCH_RAMP_DAYS 7.0            /* history below which the watch looks more often ... */
 #define WATCH_RAMP_SHARE 0.5           /* ... from this share of windows down to WATCH_EVENT_SHARE */
+#define WATCH_COOLDOWN_SHARE 0.5       /* a market wakes a decision at most once per half a window */
 
 /* A trailing series of (time, value), oldest dropped past its horizon,
  * with the sum of the logs of its positive values (a geometric mean in O(1)). */
@@ -111,6 +113,7 @@ struct watch_market {
     struct watch_ring peaks;           /* completed windows' peaks */
     time_t quiet_win;                  /* a window in which no wake is wanted (a scan started) */
     time_t woke_win;                   /* the window of the last wake-up */
+    time_t woke_at;                    /* its time */
     long long wakes;                   /* wake-ups so far */
     int looked;                        /* a decision looked at the market since the watch started */
     long long samples;                 /* samples taken */

@@ -4,7 +4,8 @@
 'use strict';
 (() => {
   const DASH = '—';
-  // h(tag, props, ...kids): an element; props "class", "on<event>" handlers,
+  // h(tag, props, ...kids): an element; props "class", "style" (set through the
+// CSSOM), "on<event>" handlers,
   // other attributes (true: present, null/false: absent); kids flattened,
   // strings become text nodes, null/false dropped.
   function h(tag, props, ...kids) {
@@ -13,6 +14,9 @@
       for (const [k, v] of Object.entries(props)) {
         if (v == null || v === false) continue;
         if (k === 'class') el.className = v;
+        // through the CSSOM, which the page's Content-Security-Policy (style-src
+        // 'self', no inline style attributes) allows
+        else if (k === 'style') el.style.cssText = String(v);
         else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
         else el.setAttribute(k, v === true ? '' : String(v));
       }

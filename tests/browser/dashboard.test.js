@@ -93,6 +93,26 @@ async function run(context) {
   await screenshot(page, 'loaded');
   check('no console error while loading', errors.length === 0, JSON.stringify(errors));
 
+  // ---- the watch: its card, and why a decision was made ---------------------------------
+  phase = 'watch';
+  const sources = await until(20000, async () => page.isVisible('#watch-sources tr[data-source="dexscreener"]'));
+  check('the watch card lists DexScreener with its budget', sources && /per minute/.test(await page.textContent('#watch-sources')),
+        await page.textContent('#watch'));
+  check('the watch card shows the crypto market\'s activity', await page.isVisible('#watch .watch-market[data-market="crypto"]'));
+  const eventId = Number(process.env.EVENT_ID);
+  const chipSel = `#decisions tr.drow:has(button[aria-label="Details of decision ${eventId}"]) .chip.wake-event`;
+  const chip = await until(20000, async () => page.isVisible(chipSel));
+  check(`decision #${eventId} shows it was woken by an event`, chip && (await page.textContent(chipSel)) === 'woken: event');
+  const title = chip ? await page.getAttribute(chipSel, 'title') : '';
+  check('the wake chip says which signal crossed which threshold', /crypto/.test(title) && /activity:dex:e2ePair/.test(title) &&
+        /threshold 1\.50/.test(title), title);
+  await page.click(`#decisions button[aria-label="Details of decision ${eventId}"]`);
+  const woken = await until(10000, async () => /event: crypto, activity:dex:e2ePair, activity 14\.20, over 1\.50/
+    .test(await page.textContent('#decisions tr.drow-detail')));
+  check('its detail says "Woken by" the event, with value and threshold', woken);
+  await page.click(`#decisions button[aria-label="Details of decision ${eventId}"]`);
+  await screenshot(page, 'watch');
+
   // ---- it refreshes by itself ---------------------------------------------------------
   phase = 'refresh';
   await page.evaluate(() => { window.__noReload = 1; });

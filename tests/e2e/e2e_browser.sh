@@ -88,7 +88,18 @@ check "the worker passed the DexScreener token name to the LLM as untrusted mark
 # ---- the browser ------------------------------------------------------------------------------
 rm -rf "$SHOTS"
 mkdir -p "$SHOTS"
-PLAYWRIGHT_CORE=$PW_DIR/node_modules/playwright-core BASE=$BASE TOKEN=$TOKEN MARKUP=$MARKUP SHOTS=$SHOTS \
+# a decision the watch woke (as the worker records one: wake 'event' with its
+# signal, value and threshold), for the page's wake chip and detail
+EVENT_ID=$(sql "INSERT INTO decisions (cycle_id, mode, intensity, source, reason, inputs, menu, sessions, session,
+                  next_seconds, next_decision_at, dry_run, status, completed_at, llm_outcome, wake, wake_detail)
+                SELECT 'e2e-event', mode, intensity, source, 'e2e: woken by the watch', inputs, menu, sessions, session,
+                       next_seconds, next_decision_at, dry_run, status, completed_at, llm_outcome, 'event',
+                       '{\"reason\":\"event\",\"market\":\"crypto\",\"signal\":\"activity:dex:e2ePair\",\"value\":14.2,\"threshold\":1.5}'
+                  FROM decisions ORDER BY id DESC LIMIT 1 RETURNING id")
+[ -n "$EVENT_ID" ] || bail "an event decision recorded for the page"
+watch_reported() { [ "$(sql "SELECT watch ? 'markets' FROM worker_state")" = t ]; }
+wait_for 30 watch_reported || note "the watch has not reported yet"
+EVENT_ID=$EVENT_ID PLAYWRIGHT_CORE=$PW_DIR/node_modules/playwright-core BASE=$BASE TOKEN=$TOKEN MARKUP=$MARKUP SHOTS=$SHOTS \
   CHROMIUM=$CHROMIUM timeout 300 node "$B/dashboard.test.js" > "$T/browser.out" 2>"$T/log/browser-stderr.log"
 rc=$?
 while IFS= read -r line; do

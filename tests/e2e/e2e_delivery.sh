@@ -332,7 +332,10 @@ check "the menu of decision #$K notes why: crypto-normal-scan: circuit open unti
                 AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(menu->'excluded') e WHERE e LIKE 'crypto-normal-scan: circuit open until%')")" = 1
 check "Telegram: 'Circuit open' alert" wait_for 10 telegram_has "Circuit open"
 standin_config '{"behaviour":{"n8n:crypto-normal-scan":"ok"}}'
-sleep 6
+# the cooldown (WORKFLOW_BREAKER_COOLDOWN_SECONDS) is over once open_until has
+# passed: the worker and PostgreSQL read the same clock
+cooled() { [ "$(sql "SELECT open_until <= now() FROM workflow_state WHERE workflow = 'crypto-normal-scan'")" = t ]; }
+check "the circuit's cooldown ends (open_until passed)" wait_for 30 cooled
 force && L=$D
 wait_for 10 settled "$L"
 check "after the cooldown (half open) the trigger is sent" test "$(trig "$L" crypto-normal-scan status)" = sent
@@ -402,20 +405,36 @@ check "orchestrator_results_received_total{status=\"success\"} counts the result
 # ---- SIGKILL while the webhooks are being sent ---------------------------------------------------
 
 fresh
-# a slow webhook: the worker is killed while its triggers are 'sending'
-standin_config '{"slow_seconds":6,"behaviour":{"n8n:crypto-normal-scan":"slow"}}'
+# The slow webhook is held by the stand-in until POST /_standin/release (its
+# slow_seconds far beyond the step), and this worker waits for it as long
+# (WEBHOOK_TIMEOUT_MS): the worker is killed while the trigger is 'sending'
+# and the late answer arrives after the resend, however busy the machine.
+stack_stop_worker TERM
+WEBHOOK_TIMEOUT_MS=120000 stack_start_worker || bail "worker started with a long webhook timeout"
+standin_config '{"slow_seconds":120,"behaviour":{"n8n:crypto-normal-scan":"slow"}}'
+release() { curl -s -o /dev/null -X POST --max-time 5 "$SA/_standin/release"; }
 force && S=$D
-sending() { [ "$(sql "SELECT count(*) FROM triggers WHERE decision_id = $S AND status = 'sending'")" -ge 1 ]; }
-if wait_for 10 sending; then ok "decision #$S: its triggers are being sent (status sending)"; else not_ok "decision #$S: triggers sending"; show "$S"; fi
+# key_requests KEY: how many webhook POSTs the stand-in received with that key
+key_requests() {
+  standin_requests "prefix=/n8n/webhook/&method=POST" | jpy "len([r for r in d if (r.get('headers') or {}).get('idempotency-key') == '$1'])"
+}
+# held: the health check sent, the crypto scan 'sending' and its request held by the stand-in
+held() {
+  [ "$(trig "$S" health-monitor-check status)/$(trig "$S" crypto-normal-scan status)" = sent/sending ] &&
+    [ "$(key_requests "$(trig "$S" crypto-normal-scan idempotency_key)")" -ge 1 ] 2>/dev/null
+}
+if wait_for 20 held; then ok "decision #$S: its triggers are being sent (status sending, the request held by the stand-in)"
+else not_ok "decision #$S: triggers sending"; show "$S"; fi
 stack_stop_worker KILL
 check "the worker is killed (SIGKILL, exit status $STACK_WORKER_STATUS)" test "$STACK_WORKER_STATUS" = 137
+check "killed while the crypto scan's trigger was 'sending'" test "$(trig "$S" crypto-normal-scan status)" = sending
 standin_config '{"behaviour":{"n8n:crypto-normal-scan":"ok"}}'
 # the stand-in's requests for this decision's keys, before the restart
 keys_of_S=$(sql "SELECT string_agg(idempotency_key, ' ') FROM triggers WHERE decision_id = $S")
 hook_count() {
   local k n=0 c
   for k in $keys_of_S; do
-    c=$(standin_requests "prefix=/n8n/webhook/&method=POST" | jpy "len([r for r in d if (r.get('headers') or {}).get('idempotency-key') == '$k'])")
+    c=$(key_requests "$k")
     n=$((n + c))
   done
   echo "$n"
@@ -429,17 +448,21 @@ s_state() { sql "SELECT (SELECT string_agg(DISTINCT status, ',') FROM triggers W
 s_is() { [ "$(s_state)" = "$1" ]; }
 # the slow delivery had not claimed its key yet: the new leader sends it again (a repeat that
 # reached n8n is told it is a duplicate); the decision settles without waiting for anything
-check "after the restart the trigger left 'sending' unclaimed is sent again, the decision settles ($(s_state))" \
-  wait_for 15 s_is "sent/succeeded"
+if wait_for 40 s_is "sent/succeeded"; then
+  ok "after the restart the trigger left 'sending' unclaimed is sent again, the decision settles"
+else
+  not_ok "after the restart the trigger left 'sending' unclaimed is sent again, the decision settles ($(s_state))"; show "$S"
+fi
 check "the slow webhook was delivered again after the restart ($before_restart requests for decision #$S's keys before, $(hook_count) after)" \
   test "$(hook_count)" -gt "$before_restart" -a "$before_restart" -ge 1
 claimed_once() {
   local k
   for k in $keys_of_S; do [ "$(scans_of "$k")" = 1 ] || return 1; done
 }
-# the first, slow delivery ends after the restart: its claim is refused (a duplicate)
+# the first, slow delivery ends now, after the resend: its claim is refused (a duplicate)
+release
 dup_claimed() { curl -s --max-time 5 "$SA/_standin/n8n/scans" | jpy "'duplicate' in d['claims'].get('$slow_key', [])" | grep -q true; }
-check "the first slow delivery, arriving late, is told it is a duplicate and does not scan" wait_for 15 dup_claimed
+check "the first slow delivery, arriving late, is told it is a duplicate and does not scan" wait_for 20 dup_claimed
 check "every key of decision #$S scanned exactly once ($(curl -s --max-time 5 "$SA/_standin/n8n/scans" | jpy "{k: v for k, v in d['scans'].items() if k in '$keys_of_S'.split()}"))" \
   claimed_once
 check "the resent trigger has the execution id of the execution that claimed it" \

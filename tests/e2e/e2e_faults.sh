@@ -209,7 +209,7 @@ wait_for 20 is_leader wt && force_cmd
 dex_called() { [ "$(curl -s --max-time 5 "$SA/_standin/requests/count?prefix=/dex/" | jpy 'd["count"]')" -ge 1 ]; }
 curl -s -o /dev/null -X DELETE --max-time 5 "$SA/_standin/requests"
 wait_for 15 dex_called
-sleep 0.5                                                # inside the 4 s probe
+sleep 0.5               # what is tested: SIGTERM well inside the 4 s probe
 sigterm_at "during a slow market probe"
 standin_config '{"behaviour":{"dex":"ok"}}'
 
@@ -219,7 +219,7 @@ wk wt LLM_BASE_URL="$SA/llm/v1" LLM_API_KEY=k LLM_TIMEOUT_MS=8000 LLM_CYCLE_BUDG
 wait_for 20 is_leader wt && force_cmd
 llm_called() { [ "$(curl -s --max-time 5 "$SA/_standin/requests/count?prefix=/llm/&method=POST" | jpy 'd["count"]')" -ge 1 ]; }
 wait_for 15 llm_called
-sleep 0.5                                                # inside the 4 s answer
+sleep 0.5               # what is tested: SIGTERM well inside the 4 s answer
 sigterm_at "during a slow LLM call"
 standin_config '{"behaviour":{"llm":"ok"}}'
 
@@ -228,15 +228,17 @@ wk wt
 wait_for 20 is_leader wt && force_cmd
 in_flight() { [ "$(sql "SELECT count(*) FROM triggers WHERE status = 'sending'")" -ge 1 ]; }
 wait_for 15 in_flight
-sleep 0.5
+sleep 0.5               # what is tested: SIGTERM well inside the 4 s webhook
 behaviour '"ok"'
 sigterm_at "with a slow webhook in flight"
 
 # ---- 3. PostgreSQL away while webhooks are in flight ------------------------------------------
 
-# n8n starts the execution (its key claimed) at once, its answer is slow
-standin_config '{"n8n_answer_seconds":5}'
-wk wp
+# n8n starts the execution (its key claimed) at once, its answer is held by
+# the stand-in until POST /_standin/release, which comes once PostgreSQL is
+# down (the worker waits as long for it: WEBHOOK_TIMEOUT_MS)
+standin_config '{"n8n_answer_seconds":120}'
+wk wp WEBHOOK_TIMEOUT_MS=120000
 wait_for 20 is_leader wp && force_cmd
 P_CMD=$CMD
 claimed_now() { [ "$(sql "SELECT count(*) FROM triggers WHERE status = 'sending' AND claimed_at IS NOT NULL")" -ge 1 ]; }
@@ -244,7 +246,13 @@ wait_for 15 claimed_now
 P_KEYS=$(sql "SELECT string_agg(idempotency_key, ' ') FROM triggers WHERE status = 'sending' AND claimed_at IS NOT NULL")
 pg_stop "$T" >/dev/null 2>&1
 note "PostgreSQL stopped with $(echo "$P_KEYS" | wc -w) webhook(s) in flight"
-sleep 6                                                  # the slow answers arrive while PostgreSQL is away
+curl -s -o /dev/null -X POST --max-time 5 "$SA/_standin/release"
+# the worker logs each answer (hook.sent) as it arrives, before it records it
+answered() {
+  local k
+  for k in $P_KEYS; do grep -q "\"event\":\"hook.sent\".*\"key\":\"$k\"" "$T/log/wp.log" || return 1; done
+}
+check "the held answers arrive while PostgreSQL is away" wait_for 30 answered
 PG_FAST=1 pg_start "$T" "$T/log/postgresql.log" >/dev/null 2>&1 || bail "PostgreSQL started again"
 standin_config '{"n8n_answer_seconds":0}'
 recorded() {

@@ -229,6 +229,39 @@ for f in sys.argv[1:]:
 else
   not_ok "the worker's log is valid UTF-8"
 fi
+# ---- a write refused for its content ---------------------------------------------------------
+# Defence in depth: should PostgreSQL still refuse a decision for what it
+# holds, the worker records it without the offending parts (inputs, menu,
+# raw answer, market context), says why once per decision, and goes on,
+# without reconnecting.  A fault-injection build refuses on purpose
+# (ORCH_FAULT_SOFT=store.refuse_inputs: the inputs sent are not JSON).
+if "$ORCH_WORKER_BIN" --version | grep -q fault-injection; then
+  stack_stop_worker TERM
+  connects0=$(grep -c '"event":"db.connected"' "$T/log/worker.log")
+  ORCH_FAULT_SOFT=store.refuse_inputs stack_start_worker || bail "orch-worker restarted refusing its inputs"
+  before=$(last_decision)
+  refused_recorded() {
+    [ "$(sql "SELECT count(*) FROM decisions WHERE id > $before AND inputs ? 'refused'
+                AND reason LIKE '%stored without its inputs%'")" -ge 2 ]
+  }
+  check "a decision PostgreSQL refuses is recorded without its inputs, with why (twice in a row)" wait_for 45 refused_recorded
+  check "its triggers were sent with a payload saying so, without the market context" \
+    test "$(sql "SELECT count(*) FROM triggers t JOIN decisions d ON d.id = t.decision_id
+                  WHERE d.id > $before AND t.payload->>'stored_without_inputs' = 'true' AND NOT t.payload ? 'market'
+                    AND t.status IN ('sent','unknown','retrying','failed')")" -ge 1
+  n_refused=$(grep -c '"event":"store.content_refused"' "$T/log/worker.log")
+  n_dec=$(sql "SELECT count(*) FROM decisions WHERE id > $before")
+  check "logged once per decision ($n_refused store.content_refused for $n_dec decisions)" \
+    test "$n_refused" -ge 1 -a "$n_refused" -le "$((n_dec + 1))"
+  check "no reconnect for a refusal that is not a connection error ($(grep -c '"event":"db.connected"' "$T/log/worker.log") connections, $connects0 before)" \
+    test "$(grep -c '"event":"db.connected"' "$T/log/worker.log")" -le "$((connects0 + 1))"
+  check "/health ok while writes are refused" health_ok
+  stack_stop_worker TERM
+  stack_start_worker || bail "orch-worker restarted"
+else
+  note "not a fault-injection build: the refused-write check is skipped"
+fi
+
 if grep -qF "$TG_TOKEN" "$T/log/worker.log" || grep -qF "$LLM_KEY" "$T/log/worker.log"; then
   not_ok "no secret in the worker's log"
 else

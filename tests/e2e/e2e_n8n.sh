@@ -350,14 +350,24 @@ stack_stop_worker TERM
 check "the worker stops for the weekday run (exit $STACK_WORKER_STATUS)" test "$STACK_WORKER_STATUS" = 0
 FX_ANSWER='{"mode":"hybrid","intensity":"aggressive","workflows":["crypto-aggressive-scan","forex-london-session","deep-market-analysis"],"next_decision_seconds":300,"reason":"e2e forex and deep analysis","confidence":0.8}'
 sa_fresh "$FX_ANSWER"
+# the worker believes TraderMade's timestamps only near its own clock (an hour
+# ahead at most): the stand-in sends them in the worker's faked time
+standin_config "{\"clock_offset_seconds\": -$fake_secs}" || bail "stand-in clock set to the worker's"
 export LD_PRELOAD=$FAKETIME_LIB FAKETIME="-$fake_secs" FAKETIME_DONT_FAKE_MONOTONIC=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
 stack_start_worker || bail "orch-worker started on a weekday afternoon (libfaketime)"
 unset LD_PRELOAD FAKETIME FAKETIME_DONT_FAKE_MONOTONIC
 force && FX=$D
-check "decision #$FX (hybrid, aggressive): forex-london-session and deep-market-analysis accepted" \
-  wait_for 30 eval '[ "$(sql "SELECT count(*) FROM triggers WHERE decision_id = $FX AND status = '"'sent'"'
-                              AND workflow IN ('"'forex-london-session'"', '"'deep-market-analysis'"')")" = 2 ]'
+fx_sent() {
+  [ "$(sql "SELECT count(*) FROM triggers WHERE decision_id = $FX AND status = 'sent'
+             AND workflow IN ('forex-london-session', 'deep-market-analysis')")" = 2 ]
+}
+if wait_for 30 fx_sent; then ok "decision #$FX (hybrid, aggressive): forex-london-session and deep-market-analysis accepted"
+else
+  not_ok "decision #$FX (hybrid, aggressive): forex-london-session and deep-market-analysis accepted"
+  sql "SELECT source || ': ' || reason || ' / excluded: ' || coalesce(menu->>'excluded', '-') FROM decisions WHERE id = $FX" | sed 's/^/#   /'
+  show "$FX"
+fi
 for wf in forex-london-session deep-market-analysis; do
   if wait_for 90 done_in "$FX" "$wf"; then
     check "$wf: tracked to its end (outcome succeeded, n8n status success) with its result ($(trig "$FX" "$wf" "opportunities") opportunities)" \

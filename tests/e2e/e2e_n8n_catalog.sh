@@ -143,6 +143,9 @@ for f in /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 /usr/lib/*/faketime
 done
 [ -n "$FAKETIME_LIB" ] || bail "libfaketime found (Debian package faketime, scripts/setup-deps.sh installs it)"
 fake_secs=$(( $(date +%s) - $(date -u -d 'last wednesday 14:00' +%s) ))
+# the worker believes TraderMade's timestamps only near its own clock (an hour
+# ahead at most): the stand-in sends them in the worker's faked time
+standin_config "{\"clock_offset_seconds\": -$fake_secs}" || bail "stand-in clock set to the worker's"
 export LD_PRELOAD=$FAKETIME_LIB FAKETIME="-$fake_secs" FAKETIME_DONT_FAKE_MONOTONIC=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
 stack_start_worker || bail "orch-worker started (libfaketime)"

@@ -116,7 +116,8 @@ else
 fi
 check "the site serves the installed www/ and passes the API to the unit's socket" \
   bash -c "grep -q 'root $R/usr/share/ai-orchestrator/www;' '$R/etc/nginx/sites-available/ai-orchestrator.conf' &&
-           grep -q 'fastcgi_pass unix:/run/ai-orchestrator/api.sock;' '$R/etc/nginx/sites-available/ai-orchestrator.conf' &&
+           grep -q 'server unix:/run/ai-orchestrator/api.sock;' '$R/etc/nginx/sites-available/ai-orchestrator.conf' &&
+           grep -q 'fastcgi_pass orchestrator_api;' '$R/etc/nginx/sites-available/ai-orchestrator.conf' &&
            grep -q 'listen 127.0.0.1:8080;' '$R/etc/nginx/sites-available/ai-orchestrator.conf'"
 
 # ---- the installed API: its own settings only, LOG_FILE and SIGHUP ------------------------

@@ -194,7 +194,7 @@ check "the woken decision was decided by the LLM (one call per decision, none by
   test "$(sql "SELECT source FROM decisions WHERE id = $EV")" = llm
 check "/status: the last 24 hours' decisions by wake count the event" wait_for 10 sis "d['watch']['decisions_24h']['event'] >= 1"
 # the same window never wakes twice
-sleep $((2 * WATCH))
+sleep $((2 * WATCH))    # what is tested: no second wake comes in the same window
 check "one wake per window: no second event decision in the jump's window" \
   test "$(sql "SELECT count(*) FROM decisions WHERE id > $n_dec AND wake = 'event'
                  AND date_trunc('minute', decided_at) = (SELECT date_trunc('minute', decided_at) FROM decisions WHERE id = $EV)")" = 1

@@ -178,7 +178,8 @@ stack_start_worker() {
   fi
   # shellcheck disable=SC2086
   stack_spawn worker "$STACK_DIR/log/worker.log" ${WORKER_WRAPPER:-} "$ORCH_WORKER_BIN" "$@"
-  sleep 0.2
+  sleep 0.2     # not a wait for readiness (callers poll for that): a worker that
+                # refuses its settings exits at once, and is reported here
   stack_alive worker || { stack_log "orch-worker exited at once:"; tail -n 20 "$STACK_DIR/log/worker.log" >&2; return 1; }
 }
 

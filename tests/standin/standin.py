@@ -81,6 +81,8 @@ Test control (these requests are not recorded):
                                    "open_polls": n}
   GET    /_standin/telegram/messages what the bot sent (sendMessage): [{seq, time, chat_id, text,
                                    parse_mode}], ?since=SEQ
+  POST   /_standin/release         wake every handler sleeping now (slow, timeout, n8n_answer_seconds):
+                                   each goes on as if its time were up; {"ok": true, "woken": n}
 
 A recorded request: {seq, time, iso_time, service, method, path (decoded, no
 query), query {name: last value}, query_string, headers {lower-case name:
@@ -166,6 +168,8 @@ CONFIG_DOC = {
     "tradermade_key": "the api_key TraderMade accepts (default test-tm-key)",
     "tradermade_step_bp": "standard deviation of the quote random walk per call, basis points (default 0.5)",
     "stale": "true: TraderMade quotes frozen, timestamp 3 days old (weekend closure)",
+    "clock_offset_seconds": "number added to the stand-in's clock in the times it sends (TraderMade's timestamp): "
+                            "a worker under libfaketime sees them in its own time (default 0)",
     "birdeye_key": "string: the only X-API-KEY Birdeye accepts; null: any non-empty key",
     "pumpfun_coins": "list returned by Pump.fun when its behaviour is ok; null: built from the fixture",
     "n8n_paths": "registered production webhook paths (default: the 8 catalog workflows)",
@@ -223,6 +227,7 @@ def default_config() -> dict:
         "tradermade_key": "test-tm-key",
         "tradermade_step_bp": 0.5,
         "stale": False,
+        "clock_offset_seconds": 0,
         "birdeye_key": None,
         "pumpfun_coins": None,
         "n8n_paths": list(N8N_DEFAULT_PATHS),
@@ -801,7 +806,7 @@ class TraderMade(Service):
                 "mid": round(mid, digits),
                 "quote_currency": code[3:],
             })
-        ts = int(req.time) - (3 * 86400 if stale else 0)
+        ts = int(req.time + (req.cfg.get("clock_offset_seconds") or 0)) - (3 * 86400 if stale else 0)
         return Response.json(200, {"endpoint": "live", "quotes": quotes,
                                    "requested_time": rfc1123(req.time), "timestamp": ts})
 
@@ -1643,6 +1648,7 @@ CONFIG_CHECKS = {
     "dex_token_name": _str(nullable=True),
     "dex_walk_bp": _num(0, 10000), "dex_price_factor": _num(1e-6, 1e6),
     "tradermade_key": _str(), "tradermade_step_bp": _num(0, 10000), "stale": _bool,
+    "clock_offset_seconds": _num(-10 ** 10, 10 ** 10),
     "birdeye_key": _str(nullable=True), "pumpfun_coins": _list_or_null, "n8n_paths": _paths,
     "n8n_response": _any, "n8n_auth": _auth, "telegram_token": _str(nullable=True),
     "telegram_retry_after": _num(0, 86400, integer=True), "telegram_webhook": _str(nullable=True),
@@ -1667,6 +1673,8 @@ class State:
     def __init__(self, fixtures: dict, record_path: str | None, quiet: bool):
         self.lock = threading.RLock()
         self.stopping = threading.Event()
+        self.woken = threading.Event()     # set (and replaced) by release()
+        self.sleeping = 0                  # handlers in sleep() now
         self.fixtures = fixtures
         self.quiet = quiet
         try:
@@ -1729,8 +1737,24 @@ class State:
             return copy.deepcopy(self.config)
 
     def sleep(self, seconds: float) -> None:
-        """Sleep, but wake up at shutdown."""
-        self.stopping.wait(seconds)
+        """Sleep, but wake up at shutdown or at release()."""
+        with self.lock:
+            woken = self.woken
+            self.sleeping += 1
+        try:
+            if not self.stopping.is_set():
+                woken.wait(seconds)
+        finally:
+            with self.lock:
+                self.sleeping -= 1
+
+    def release(self) -> int:
+        """Wake every handler sleeping now; returns how many there were."""
+        with self.lock:
+            woken, self.woken = self.woken, threading.Event()
+            n = self.sleeping
+        woken.set()
+        return n
 
     def pick_behaviour(self, keys: list[str]) -> str:
         """The behaviour word for the first configured key; lists advance one step per call."""
@@ -1894,6 +1918,7 @@ class App:
             "/n8n/scans": {"GET": self.get_scans},
             "/telegram/updates": {"GET": self.get_tg_updates, "POST": self.post_tg_updates},
             "/telegram/messages": {"GET": self.get_tg_messages},
+            "/release": {"POST": self.post_release},
         }
         key = sub.rstrip("/") or "/"
         if key not in table:
@@ -1919,6 +1944,9 @@ class App:
     def post_reset(self, req):
         self.state.reset()
         return Response.json(200, {"ok": True})
+
+    def post_release(self, req):
+        return Response.json(200, {"ok": True, "woken": self.state.release()})
 
     def _filters(self, req):
         prefix = req.query.get("prefix", "")
@@ -2257,7 +2285,8 @@ def main(argv=None) -> int:
 
     while not stop.wait(0.5):
         pass
-    state.stopping.set()                # wake handlers sleeping in slow/timeout
+    state.stopping.set()
+    state.release()                     # wake handlers sleeping in slow/timeout
     server.shutdown()
     server.server_close()
     if state.record_file:

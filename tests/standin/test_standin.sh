@@ -497,6 +497,23 @@ config '{"behaviour": {"dex": "slow"}, "slow_seconds": 1}'
 curl -s -m 0.3 -o /dev/null "$base/dex/latest/dex/search?q=solana"   # hangs up before the answer
 sleep 1
 req GET /_standin/health; expect_status 200 "alive after client disconnects"
+# POST /_standin/release wakes a handler held by "slow": it answers at once, normally
+config '{"behaviour": {"dex": "slow"}, "slow_seconds": 60}'
+t0=$(date +%s)
+curl -s -m 30 -o "$tmp/held" -w '%{http_code}' "$base/dex/latest/dex/search?q=solana" >"$tmp/held.code" &
+held=$!
+woken=0
+for _ in $(seq 100); do
+    req POST /_standin/release
+    woken=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["woken"])' "$tmp/body")
+    [ "$woken" -ge 1 ] && break
+    sleep 0.1
+done
+wait "$held"
+t1=$(date +%s)
+[ "$woken" -ge 1 ] && ok || bad "release: woke $woken handlers, wanted at least the held one"
+[ "$(cat "$tmp/held.code")" = 200 ] && grep -q '"pairs"' "$tmp/held" && ok || bad "released request: HTTP $(cat "$tmp/held.code")"
+[ $((t1 - t0)) -le 20 ] && ok || bad "released request took $((t1 - t0)) s"
 reset
 # keep-alive: two requests on one connection
 n=$(curl -s -o /dev/null -w '%{num_connects}\n' "$base/n8n/healthz" "$base/n8n/healthz" | awk '{ s += $1 } END { print s }')

@@ -199,44 +199,44 @@ static void test_retry_after(void **state)
 static void test_circuit(void **state)
 {
     (void)state;
-    struct deliver_circuit c;
+    struct breaker c;
     memset(&c, 0, sizeof c);
     time_t t = 1000;
-    assert_true(deliver_circuit_allow(&c, t, 1, 600));
-    assert_int_equal(deliver_circuit_record(&c, 0, t, 3, 60), 0);
-    assert_int_equal(deliver_circuit_record(&c, 0, t, 3, 60), 0);
+    assert_true(breaker_allow(&c, t, 1, 600));
+    assert_int_equal(breaker_record(&c, 0, t, 3, 60), 0);
+    assert_int_equal(breaker_record(&c, 0, t, 3, 60), 0);
     /* a success resets the count */
-    assert_int_equal(deliver_circuit_record(&c, 1, t, 3, 60), 0);
+    assert_int_equal(breaker_record(&c, 1, t, 3, 60), 0);
     assert_int_equal(c.failures, 0);
-    assert_int_equal(deliver_circuit_record(&c, 0, t, 3, 60), 0);
-    assert_int_equal(deliver_circuit_record(&c, 0, t, 3, 60), 0);
-    assert_int_equal(deliver_circuit_record(&c, 0, t + 1, 3, 60), 1);   /* the third opens it */
-    assert_int_equal(c.state, DELIVER_OPEN);
+    assert_int_equal(breaker_record(&c, 0, t, 3, 60), 0);
+    assert_int_equal(breaker_record(&c, 0, t, 3, 60), 0);
+    assert_int_equal(breaker_record(&c, 0, t + 1, 3, 60), 1);   /* the third opens it */
+    assert_int_equal(c.state, BREAKER_OPEN);
     assert_int_equal(c.open_until, t + 61);
     assert_int_equal(c.opens, 1);
-    assert_string_equal(deliver_circuit_name(c.state), "open");
-    assert_false(deliver_circuit_allow(&c, t + 30, 1, 600));
-    assert_false(deliver_circuit_allow(&c, t + 60, 1, 600));
+    assert_string_equal(breaker_name(c.state), "open");
+    assert_false(breaker_allow(&c, t + 30, 1, 600));
+    assert_false(breaker_allow(&c, t + 60, 1, 600));
     /* a late failure while open does not open it again */
-    assert_int_equal(deliver_circuit_record(&c, 0, t + 40, 3, 60), 0);
+    assert_int_equal(breaker_record(&c, 0, t + 40, 3, 60), 0);
     assert_int_equal(c.opens, 1);
     /* cooldown over: half open lets one through */
-    assert_true(deliver_circuit_allow(&c, t + 61, 2, 600));
-    assert_int_equal(c.state, DELIVER_HALF_OPEN);
-    assert_string_equal(deliver_circuit_name(c.state), "half_open");
+    assert_true(breaker_allow(&c, t + 61, 2, 600));
+    assert_int_equal(c.state, BREAKER_HALF_OPEN);
+    assert_string_equal(breaker_name(c.state), "half_open");
     /* its failure opens it again at once */
-    assert_int_equal(deliver_circuit_record(&c, 0, t + 62, 3, 60), 1);
-    assert_int_equal(c.state, DELIVER_OPEN);
+    assert_int_equal(breaker_record(&c, 0, t + 62, 3, 60), 1);
+    assert_int_equal(c.state, BREAKER_OPEN);
     assert_int_equal(c.opens, 2);
-    assert_true(deliver_circuit_allow(&c, t + 200, 3, 600));
+    assert_true(breaker_allow(&c, t + 200, 3, 600));
     /* its success closes it */
-    assert_int_equal(deliver_circuit_record(&c, 1, t + 201, 3, 60), 0);
-    assert_int_equal(c.state, DELIVER_CLOSED);
+    assert_int_equal(breaker_record(&c, 1, t + 201, 3, 60), 0);
+    assert_int_equal(c.state, BREAKER_CLOSED);
     assert_int_equal(c.failures, 0);
-    assert_string_equal(deliver_circuit_name(c.state), "closed");
+    assert_string_equal(breaker_name(c.state), "closed");
     /* threshold 1: the first failure opens */
     memset(&c, 0, sizeof c);
-    assert_int_equal(deliver_circuit_record(&c, 0, t, 1, 5), 1);
+    assert_int_equal(breaker_record(&c, 0, t, 1, 5), 1);
 }
 
 /* Half open admits exactly one probe until its outcome: with tracking a
@@ -245,36 +245,36 @@ static void test_circuit(void **state)
 static void test_half_open_one_probe(void **state)
 {
     (void)state;
-    struct deliver_circuit c;
+    struct breaker c;
     memset(&c, 0, sizeof c);
     time_t t = 5000;
-    assert_int_equal(deliver_circuit_record(&c, 0, t, 1, 60), 1);
-    assert_false(deliver_circuit_allow(&c, t + 10, 100, 600));
-    assert_true(deliver_circuit_allow(&c, t + 60, 101, 600));     /* the probe */
-    assert_int_equal(c.state, DELIVER_HALF_OPEN);
+    assert_int_equal(breaker_record(&c, 0, t, 1, 60), 1);
+    assert_false(breaker_allow(&c, t + 10, 100, 600));
+    assert_true(breaker_allow(&c, t + 60, 101, 600));     /* the probe */
+    assert_int_equal(c.state, BREAKER_HALF_OPEN);
     assert_int_equal(c.probe_id, 101);
-    assert_false(deliver_circuit_allow(&c, t + 61, 102, 600));    /* a second one is refused */
-    assert_false(deliver_circuit_allow(&c, t + 300, 103, 600));
-    assert_true(deliver_circuit_allow(&c, t + 301, 101, 600));    /* the probe's retry passes */
+    assert_false(breaker_allow(&c, t + 61, 102, 600));    /* a second one is refused */
+    assert_false(breaker_allow(&c, t + 300, 103, 600));
+    assert_true(breaker_allow(&c, t + 301, 101, 600));    /* the probe's retry passes */
     /* a probe that ends without a verdict (superseded, not sent) lets the next one probe */
-    deliver_circuit_release(&c, 999);
-    assert_false(deliver_circuit_allow(&c, t + 302, 104, 600));
-    deliver_circuit_release(&c, 101);
-    assert_true(deliver_circuit_allow(&c, t + 303, 104, 600));
-    assert_false(deliver_circuit_allow(&c, t + 304, 105, 600));
+    breaker_release(&c, 999);
+    assert_false(breaker_allow(&c, t + 302, 104, 600));
+    breaker_release(&c, 101);
+    assert_true(breaker_allow(&c, t + 303, 104, 600));
+    assert_false(breaker_allow(&c, t + 304, 105, 600));
     /* a probe whose end never comes stops blocking after probe_timeout_s */
-    assert_true(deliver_circuit_allow(&c, t + 303 + 600, 106, 600));
+    assert_true(breaker_allow(&c, t + 303 + 600, 106, 600));
     assert_int_equal(c.probe_id, 106);
     /* its success closes the circuit: everything goes again */
-    assert_int_equal(deliver_circuit_record(&c, 1, t + 1000, 1, 60), 0);
-    assert_int_equal(c.state, DELIVER_CLOSED);
-    assert_true(deliver_circuit_allow(&c, t + 1001, 107, 600));
-    assert_true(deliver_circuit_allow(&c, t + 1001, 108, 600));
+    assert_int_equal(breaker_record(&c, 1, t + 1000, 1, 60), 0);
+    assert_int_equal(c.state, BREAKER_CLOSED);
+    assert_true(breaker_allow(&c, t + 1001, 107, 600));
+    assert_true(breaker_allow(&c, t + 1001, 108, 600));
     /* its failure opens it again, and the next probe waits for the cooldown */
-    assert_int_equal(deliver_circuit_record(&c, 0, t + 1002, 1, 60), 1);
-    assert_true(deliver_circuit_allow(&c, t + 1062, 109, 600));
-    assert_int_equal(deliver_circuit_record(&c, 0, t + 1063, 1, 60), 1);
-    assert_false(deliver_circuit_allow(&c, t + 1064, 110, 600));
+    assert_int_equal(breaker_record(&c, 0, t + 1002, 1, 60), 1);
+    assert_true(breaker_allow(&c, t + 1062, 109, 600));
+    assert_int_equal(breaker_record(&c, 0, t + 1063, 1, 60), 1);
+    assert_false(breaker_allow(&c, t + 1064, 110, 600));
 }
 
 /* ---- a local deliver (the replay's) through a test transport ------------- */
@@ -372,7 +372,7 @@ static void test_local_deliver(void **state)
         assert_int_equal(sent[0], 0);                       /* a 400 is not retried */
         assert_string_equal(st, "failed");
     }
-    assert_int_equal(d.circuit[WF_CRYPTO_NORMAL].state, DELIVER_OPEN);
+    assert_int_equal(d.circuit[WF_CRYPTO_NORMAL].state, BREAKER_OPEN);
     int before = net.sent;
     one_trigger(&sd, 200, WF_CRYPTO_NORMAL);
     assert_int_equal(deliver_decision(&d, NULL, &sd, t0 + 10, &tp, sent, st), 0);
@@ -384,7 +384,7 @@ static void test_local_deliver(void **state)
     one_trigger(&sd, 210, WF_CRYPTO_NORMAL);
     assert_int_equal(deliver_decision(&d, NULL, &sd, t0 + 1 + c.workflow_breaker_cooldown_seconds, &tp, sent, st), 0);
     assert_int_equal(sent[0], 1);
-    assert_int_equal(d.circuit[WF_CRYPTO_NORMAL].state, DELIVER_CLOSED);
+    assert_int_equal(d.circuit[WF_CRYPTO_NORMAL].state, BREAKER_CLOSED);
 
     /* with tracking the probe's success arrives at its execution's end:
      * until then a second trigger is refused, not let through */
@@ -393,7 +393,7 @@ static void test_local_deliver(void **state)
         one_trigger(&sd, 300 + 10 * k, WF_CRYPTO_LIGHT);
         assert_int_equal(deliver_decision(&d, NULL, &sd, t0 + k, &tp, sent, st), 0);
     }
-    assert_int_equal(d.circuit[WF_CRYPTO_LIGHT].state, DELIVER_OPEN);
+    assert_int_equal(d.circuit[WF_CRYPTO_LIGHT].state, BREAKER_OPEN);
     d.tracking = 1;
     net.answer = 200;
     net.response = "{\"accepted\":true,\"execution_id\":\"55\"}";
@@ -401,7 +401,7 @@ static void test_local_deliver(void **state)
     one_trigger(&sd, 400, WF_CRYPTO_LIGHT);
     assert_int_equal(deliver_decision(&d, NULL, &sd, th, &tp, sent, st), 0);
     assert_int_equal(sent[0], DELIVER_SENT_OK);             /* the probe */
-    assert_int_equal(d.circuit[WF_CRYPTO_LIGHT].state, DELIVER_HALF_OPEN);
+    assert_int_equal(d.circuit[WF_CRYPTO_LIGHT].state, BREAKER_HALF_OPEN);
     before = net.sent;
     one_trigger(&sd, 410, WF_CRYPTO_LIGHT);
     assert_int_equal(deliver_decision(&d, NULL, &sd, th + 5, &tp, sent, st), 0);
@@ -411,7 +411,7 @@ static void test_local_deliver(void **state)
     assert_int_equal(d.circuit[WF_CRYPTO_LIGHT].probe_id, 401);
     /* the probe's execution succeeded: closed, the next one goes */
     assert_int_equal(deliver_note_outcome(&d, NULL, WF_CRYPTO_LIGHT, 401, 1, th + 30), 0);
-    assert_int_equal(d.circuit[WF_CRYPTO_LIGHT].state, DELIVER_CLOSED);
+    assert_int_equal(d.circuit[WF_CRYPTO_LIGHT].state, BREAKER_CLOSED);
     one_trigger(&sd, 420, WF_CRYPTO_LIGHT);
     assert_int_equal(deliver_decision(&d, NULL, &sd, th + 31, &tp, sent, st), 0);
     assert_int_equal(sent[0], DELIVER_SENT_OK);
@@ -436,14 +436,14 @@ static void test_menu_blocked(void **state)
     for (int w = 0; w < WF_COUNT; w++)
         assert_false(deliver_menu_blocked(&d, w, t, why, sizeof why));
     /* open circuit */
-    struct deliver_circuit *cc = &d.circuit[WF_CRYPTO_NORMAL];
-    assert_int_equal(deliver_circuit_record(cc, 0, t, 1, 300), 1);
+    struct breaker *cc = &d.circuit[WF_CRYPTO_NORMAL];
+    assert_int_equal(breaker_record(cc, 0, t, 1, 300), 1);
     assert_true(deliver_menu_blocked(&d, WF_CRYPTO_NORMAL, t + 1, why, sizeof why));
     assert_non_null(strstr(why, "crypto-normal-scan: circuit open until"));
     /* cooldown over: on the menu (the next trigger probes) ... */
     assert_false(deliver_menu_blocked(&d, WF_CRYPTO_NORMAL, t + 300, why, sizeof why));
     /* ... and off it while the probe runs */
-    assert_true(deliver_circuit_allow(cc, t + 300, 77, c.track_timeout_seconds));
+    assert_true(breaker_allow(cc, t + 300, 77, c.track_timeout_seconds));
     assert_true(deliver_menu_blocked(&d, WF_CRYPTO_NORMAL, t + 301, why, sizeof why));
     assert_non_null(strstr(why, "probe trigger #77"));
     assert_int_equal(deliver_note_outcome(&d, NULL, WF_CRYPTO_NORMAL, 77, 1, t + 302), 0);

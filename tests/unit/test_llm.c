@@ -551,7 +551,7 @@ static void server_errors_retried_with_backoff(void **state)
     assert_int_equal(oc.ncalls, 3);
     assert_int_equal(oc.calls[0].err, LLM_ESERVER);
     assert_int_equal(oc.calls[1].http_status, 503);
-    assert_int_equal(r.cl.providers[0].failures, 0);
+    assert_int_equal(r.cl.providers[0].breaker.failures, 0);
     llm_outcome_clear(&oc);
     rig_down(&r);
 }
@@ -703,7 +703,7 @@ static void bad_key_fails_over_and_opens_the_circuit(void **state)
     assert_int_equal(oc.ncalls, 1);
     llm_outcome_clear(&oc);
     /* after the cooldown it is tried again (half open) */
-    r.cl.providers[0].open_until = time(NULL) - 1;
+    r.cl.providers[0].breaker.open_until = time(NULL) - 1;
     assert_string_equal(llm_circuit_state(&r.cl.providers[0], time(NULL)), "half_open");
     assert_int_equal(ask(&r, &ch, &oc), LLM_OK);
     assert_int_equal(r.a.served, 3);
@@ -735,7 +735,7 @@ static void json_validate_failed_is_retried_once(void **state)
     rig_up(&r, twice, 1, NULL, 0);
     assert_int_equal(ask(&r, &ch, &oc), LLM_EJSONMODE);
     assert_int_equal(oc.ncalls, 2);
-    assert_int_equal(r.cl.providers[0].failures, 0);   /* a model failure, not a dead provider */
+    assert_int_equal(r.cl.providers[0].breaker.failures, 0);   /* a model failure, not a dead provider */
     llm_outcome_clear(&oc);
     rig_down(&r);
 }
@@ -867,7 +867,7 @@ static void hanging_groq_hands_over_to_openai(void **state)
     assert_string_equal(oc.provider, "openai");
     assert_int_equal(oc.ncalls, 2);
     assert_int_equal(oc.calls[0].err, LLM_ETIMEOUT);
-    assert_int_equal(r.cl.providers[0].failures, 1);
+    assert_int_equal(r.cl.providers[0].breaker.failures, 1);
     llm_outcome_clear(&oc);
     rig_down(&r);
 }
@@ -896,7 +896,7 @@ static void unusable_answers_fail_over(void **state)
         assert_string_equal(oc.provider, "openai");
         assert_int_equal(oc.ncalls, 2);
         assert_int_equal(oc.calls[0].err, cases[i].first);
-        assert_int_equal(r.cl.providers[0].failures, cases[i].breaker);
+        assert_int_equal(r.cl.providers[0].breaker.failures, cases[i].breaker);
         llm_outcome_clear(&oc);
         rig_down(&r);
     }
@@ -937,7 +937,7 @@ static void groq_capacity_errors_are_transient(void **state)
     assert_int_equal(ask(&r, &ch, &oc), LLM_OK);
     assert_int_equal(oc.ncalls, 2);
     assert_int_equal(oc.calls[0].err, LLM_ESERVER);
-    assert_int_equal(r.cl.providers[0].failures, 0);
+    assert_int_equal(r.cl.providers[0].breaker.failures, 0);
     llm_outcome_clear(&oc);
     rig_down(&r);
 }

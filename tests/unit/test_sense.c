@@ -18,6 +18,7 @@
 #include "sense.h"
 #include "utf8.h"
 #include "seed.h"
+#include "timeutil.h"
 
 /* ---- the recorded sample --------------------------------------------------- */
 
@@ -578,11 +579,11 @@ static void test_iso8601(void **state)
 {
     (void)state;
     char ts[32];
-    sense_iso8601(0, ts);
+    tu_iso8601(0, ts);
     assert_string_equal(ts, "1970-01-01T00:00:00Z");
-    sense_iso8601(1770818400, ts);
+    tu_iso8601(1770818400, ts);
     assert_string_equal(ts, "2026-02-11T14:00:00Z");
-    sense_iso8601(1798761599, ts);
+    tu_iso8601(1798761599, ts);
     assert_string_equal(ts, "2026-12-31T23:59:59Z");
 }
 

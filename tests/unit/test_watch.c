@@ -255,6 +255,34 @@ static void test_burst_next_window_wakes_only_if_still_active(void **state)
     watch_free(&busy);
 }
 
+/* A jump four minutes before a window ends wakes once; the trailing window
+ * still holds it as the next window starts, but the cooldown (half a
+ * window after the last wake-up) keeps that from waking a second decision;
+ * activity that goes on past the cooldown wakes again. */
+static void test_burst_late_in_a_window_wakes_once(void **state)
+{
+    (void)state;
+    struct watch w;
+    struct walk k;
+    struct watch_event ev;
+    quiet_history(&w, &k);
+    const time_t late = HIST + QUARTER - 4 * MIN;
+    quiet(&w, &k, HIST, late - MIN);
+    assert_int_equal(move(&w, &k, late, 1.05, &ev), 1);
+    for (time_t t = late + MIN; t <= HIST + QUARTER + 3 * MIN; t += MIN) {   /* into the next window */
+        assert_int_equal(move(&w, &k, t, 1, &ev), 0);
+        if (t > HIST + QUARTER)
+            assert_true(w.m[CRYPTO].score >= w.m[CRYPTO].threshold);   /* it would have woken */
+    }
+    assert_int_equal(w.m[CRYPTO].wakes, 1);
+    /* past the cooldown (7.5 minutes after the wake-up), new moves wake it */
+    time_t t = late + 8 * MIN;
+    assert_true(t < HIST + 2 * QUARTER);
+    assert_int_equal(move(&w, &k, t, 1.05, &ev), 1);
+    assert_int_equal(w.m[CRYPTO].wakes, 2);
+    watch_free(&w);
+}
+
 /* ---- scans and the first look ---------------------------------------------------- */
 
 static void test_scan_silences_the_rest_of_its_window(void **state)
@@ -905,6 +933,7 @@ int main(void)
         cmocka_unit_test(test_burst_wakes_at_its_first_sample),
         cmocka_unit_test(test_burst_wakes_once_per_window),
         cmocka_unit_test(test_burst_next_window_wakes_only_if_still_active),
+        cmocka_unit_test(test_burst_late_in_a_window_wakes_once),
         cmocka_unit_test(test_burst_across_a_window_boundary_is_seen_whole),
         cmocka_unit_test(test_scan_silences_the_rest_of_its_window),
         cmocka_unit_test(test_first_look_fires_once_without_history),

@@ -1,0 +1,46 @@
+/* status: decision and trigger states; see status.h. */
+#include "config.h"
+#include "status.h"
+
+#include <string.h>
+
+static const char *const status_decision[DECISION_STATUS_COUNT] = {
+    [DECISION_PENDING] = "pending",         [DECISION_ACTING] = "acting",
+    [DECISION_SUCCEEDED] = "succeeded",     [DECISION_PARTIAL] = "partial",
+    [DECISION_FAILED] = "failed",           [DECISION_DRY_RUN] = "dry_run",
+    [DECISION_NO_ACTION] = "no_action",     [DECISION_INTERRUPTED] = "interrupted",
+};
+
+static const char *const status_trigger[TRIGGER_STATUS_COUNT] = {
+    [TRIGGER_PENDING] = "pending",          [TRIGGER_SENDING] = "sending",
+    [TRIGGER_SENT] = "sent",                [TRIGGER_FAILED] = "failed",
+    [TRIGGER_UNAVAILABLE] = "unavailable",  [TRIGGER_DRY_RUN] = "dry_run",
+    [TRIGGER_UNKNOWN] = "unknown",          [TRIGGER_ABANDONED] = "abandoned",
+    [TRIGGER_RETRYING] = "retrying",        [TRIGGER_SKIPPED] = "skipped",
+};
+
+static const char *const status_outcome[OUTCOME_COUNT] = {
+    [OUTCOME_SUCCEEDED] = "succeeded",      [OUTCOME_FAILED] = "failed",
+    [OUTCOME_CRASHED] = "crashed",          [OUTCOME_CANCELED] = "canceled",
+    [OUTCOME_TIMED_OUT] = "timed_out",      [OUTCOME_SUPERSEDED] = "superseded",
+};
+
+static const char *status_name(const char *const *names, int n, int v)
+{
+    return v >= 0 && v < n ? names[v] : "unknown";
+}
+
+static int status_parse(const char *const *names, int n, const char *s)
+{
+    for (int i = 0; s && i < n; i++)
+        if (strcmp(names[i], s) == 0)
+            return i;
+    return -1;
+}
+
+const char *decision_status_name(int s) { return status_name(status_decision, DECISION_STATUS_COUNT, s); }
+const char *trigger_status_name(int s) { return status_name(status_trigger, TRIGGER_STATUS_COUNT, s); }
+const char *trigger_outcome_name(int o) { return status_name(status_outcome, OUTCOME_COUNT, o); }
+int decision_status_parse(const char *s) { return status_parse(status_decision, DECISION_STATUS_COUNT, s); }
+int trigger_status_parse(const char *s) { return status_parse(status_trigger, TRIGGER_STATUS_COUNT, s); }
+int trigger_outcome_parse(const char *s) { return status_parse(status_outcome, OUTCOME_COUNT, s); }
