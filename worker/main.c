@@ -104,7 +104,7 @@ struct worker {
     double beat_ms;               /* last heartbeat (monotonic) */
     time_t last_prune;
     time_t last_history;           /* the last retention pass (store_prune_history) */
-    char alerts_saved[640];       /* worker_state.alerts as last written */
+    char alerts_saved[768];       /* worker_state.alerts as last written */
 };
 
 static void worker_usage(FILE *out)
@@ -623,7 +623,7 @@ static int worker_save_alerts(struct worker *w)
     if (!alert_enabled(&w->alert))
         return 0;
     const struct alert_stats *s = &w->alert.stats;
-    char cmds[320], json[sizeof w->alerts_saved];
+    char cmds[400], json[sizeof w->alerts_saved];
     telegram_stats_json(&w->tg, cmds, sizeof cmds);
     snprintf(json, sizeof json,
              "{\"enabled\":true,\"sent\":%lld,\"failed\":%lld,\"dropped\":%lld,\"rate_limited\":%lld,\"queued\":%lld,"
@@ -637,7 +637,11 @@ static int worker_save_alerts(struct worker *w)
     return 0;
 }
 
-/* The chat's commands: the leader's turn of telegram.c.  Returns 0 or -1. */
+/* The chat's commands: the leader's turn of telegram.c.  A statement of
+ * its own that failed for another reason than the connection or the fence
+ * (telegram.c tries again in a second) does not hold up the rest of the
+ * turn: decisions and the API's commands go on.  Returns 0, 1 when the
+ * worker stepped down (fenced), or -1 when the connection is broken. */
 static int worker_telegram(struct worker *w)
 {
     if (!telegram_enabled(&w->tg))
@@ -649,7 +653,11 @@ static int worker_telegram(struct worker *w)
     int n = telegram_turn(&w->tg, w->db, &self, time(NULL));
     if (n > 0)
         w->commands_due = 1;            /* what the chat asked: at once (the NOTIFY follows) */
-    return n < 0 ? -1 : 0;
+    if (n >= 0)
+        return 0;
+    if (!worker_db_ok(w))
+        return -1;
+    return worker_fenced(w);
 }
 
 /* Store one day of the live scorecard (watch_days).  Returns 0 or -1. */
@@ -736,8 +744,9 @@ static int worker_lead(struct worker *w)
         return 0;                     /* not sure of the lease: act on nothing */
     if (outbox_pending(&w->outbox) && worker_answers(w) < 0)
         return -1;
-    if (worker_telegram(w) < 0)
-        return -1;
+    int tg = worker_telegram(w);
+    if (tg != 0)
+        return tg < 0 ? -1 : 0;
     if (w->commands_due && worker_commands(w) < 0)
         return -1;
     if (w->claims_due && worker_claims(w) < 0)

@@ -11,7 +11,8 @@
 #include <string.h>
 
 static const char SQL_TG_OFFSET[] =
-    "SELECT CASE WHEN telegram_bot_id = $1::bigint THEN telegram_offset ELSE 0 END FROM worker_state WHERE id = 1";
+    "SELECT CASE WHEN telegram_bot_id = $1::bigint THEN telegram_offset ELSE 0 END AS telegram_offset "
+    "  FROM worker_state WHERE id = 1";
 /* the offset only grows for one bot; another bot's starts afresh */
 static const char SQL_TG_ADVANCE[] =
     "UPDATE worker_state SET telegram_offset = CASE WHEN telegram_bot_id = $1::bigint "
@@ -23,28 +24,46 @@ static const char SQL_TG_COMMAND[] =
 /* today: since UTC midnight */
 #define STORE_TG_TODAY "(date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
 #define STORE_TG_DECISION_COLS \
-    "d.id, extract(epoch FROM d.decided_at)::bigint, d.mode, d.intensity, d.source, d.status, d.wake, " \
-    "(SELECT count(*) FROM triggers t WHERE t.decision_id = d.id)"
+    "d.id, extract(epoch FROM d.decided_at)::bigint AS decided_at, d.mode, d.intensity, d.source, d.status, " \
+    "d.wake, (SELECT count(*) FROM triggers t WHERE t.decision_id = d.id) AS workflows"
 static const char SQL_TG_STATUS[] =
-    "SELECT (SELECT count(*) FROM decisions WHERE run_id IS NULL AND wake = 'event' AND decided_at >= " STORE_TG_TODAY "), "
-    "       (SELECT count(*) FROM decisions WHERE run_id IS NULL AND decided_at >= " STORE_TG_TODAY "), "
-    "       d.llm_outcome, coalesce(d.llm_provider, ''), " STORE_TG_DECISION_COLS
+    "SELECT (SELECT count(*) FROM decisions WHERE run_id IS NULL AND wake = 'event' AND decided_at >= "
+    STORE_TG_TODAY ") AS wakes_today, "
+    "       (SELECT count(*) FROM decisions WHERE run_id IS NULL AND decided_at >= " STORE_TG_TODAY ") AS decisions_today, "
+    "       d.llm_outcome, coalesce(d.llm_provider, '') AS llm_provider, " STORE_TG_DECISION_COLS
     "  FROM (SELECT 1) one "
     "  LEFT JOIN LATERAL (SELECT * FROM decisions WHERE run_id IS NULL ORDER BY id DESC LIMIT 1) d ON true";
 static const char SQL_TG_DECISIONS[] =
     "SELECT " STORE_TG_DECISION_COLS
     "  FROM decisions d WHERE d.run_id IS NULL ORDER BY d.id DESC LIMIT $1::int";
 static const char SQL_TG_COMMANDS[] =
-    "SELECT c.id, c.command, c.status, coalesce(c.result, ''), coalesce(c.decision_id, 0), "
-    "       coalesce(d.mode, ''), coalesce(d.intensity, ''), "
-    "       (SELECT count(*) FROM triggers t WHERE t.decision_id = c.decision_id) "
+    "SELECT c.id, c.command, c.status, coalesce(c.result, '') AS result, coalesce(c.decision_id, 0) AS decision_id, "
+    "       coalesce(d.mode, '') AS mode, coalesce(d.intensity, '') AS intensity, "
+    "       (SELECT count(*) FROM triggers t WHERE t.decision_id = c.decision_id) AS workflows "
     "  FROM control_commands c LEFT JOIN decisions d ON d.id = c.decision_id "
     " WHERE c.id = ANY($1::bigint[])";
 
-/* Column j of row i of r into dst (cap bytes), cleaned ("" when NULL). */
-static void store_tg_copy(char *dst, size_t cap, PGresult *r, int i, int j)
+/* Column `name` of row i of r into dst (cap bytes), cleaned ("" when NULL
+ * or no such column). */
+static void store_tg_copy(char *dst, size_t cap, PGresult *r, int i, const char *name)
 {
-    utf8_copy_clean(dst, cap, PQgetisnull(r, i, j) ? "" : PQgetvalue(r, i, j));
+    int j = PQfnumber(r, name);
+    utf8_copy_clean(dst, cap, j < 0 || PQgetisnull(r, i, j) ? "" : PQgetvalue(r, i, j));
+}
+
+/* The integer in column `name` of row i of r (0 when NULL, not a number
+ * or no such column). */
+static long long store_tg_int(PGresult *r, int i, const char *name)
+{
+    int j = PQfnumber(r, name);
+    return j < 0 ? 0 : store_int(r, i, j);
+}
+
+/* A count of column `name`, as an int in 0..1000000. */
+static int store_tg_count(PGresult *r, int i, const char *name)
+{
+    long long n = store_tg_int(r, i, name);
+    return n < 0 ? 0 : n > 1000000 ? 1000000 : (int)n;
 }
 
 int store_telegram_offset(PGconn *c, long long bot_id, long long *offset)
@@ -57,7 +76,7 @@ int store_telegram_offset(PGconn *c, long long bot_id, long long *offset)
     if (!r)
         return -1;
     if (PQntuples(r) == 1)
-        *offset = store_int(r, 0, 0);
+        *offset = store_tg_int(r, 0, "telegram_offset");
     PQclear(r);
     if (*offset < 0)
         *offset = 0;
@@ -86,7 +105,7 @@ int store_telegram_command(PGconn *c, const char *command, const char *requested
         store_rollback(c, nested);
         return -1;
     }
-    long long got = PQntuples(r) == 1 ? store_int(r, 0, 0) : 0;
+    long long got = PQntuples(r) == 1 ? store_tg_int(r, 0, "id") : 0;
     PQclear(r);
     if (got <= 0 || store_telegram_advance(c, bot_id, offset) < 0) {
         store_rollback(c, nested);
@@ -98,19 +117,18 @@ int store_telegram_command(PGconn *c, const char *command, const char *requested
     return 0;
 }
 
-/* Columns j.. of row i (STORE_TG_DECISION_COLS) into d. */
-static void store_tg_decision_row(PGresult *r, int i, int j, struct store_tg_decision *d)
+/* The columns of STORE_TG_DECISION_COLS in row i into d. */
+static void store_tg_decision_row(PGresult *r, int i, struct store_tg_decision *d)
 {
     memset(d, 0, sizeof *d);
-    d->id = store_int(r, i, j);
-    d->at = (time_t)store_int(r, i, j + 1);
-    store_tg_copy(d->mode, sizeof d->mode, r, i, j + 2);
-    store_tg_copy(d->intensity, sizeof d->intensity, r, i, j + 3);
-    store_tg_copy(d->source, sizeof d->source, r, i, j + 4);
-    store_tg_copy(d->status, sizeof d->status, r, i, j + 5);
-    store_tg_copy(d->wake, sizeof d->wake, r, i, j + 6);
-    long long n = store_int(r, i, j + 7);
-    d->workflows = n < 0 ? 0 : n > 1000000 ? 1000000 : (int)n;
+    d->id = store_tg_int(r, i, "id");
+    d->at = (time_t)store_tg_int(r, i, "decided_at");
+    store_tg_copy(d->mode, sizeof d->mode, r, i, "mode");
+    store_tg_copy(d->intensity, sizeof d->intensity, r, i, "intensity");
+    store_tg_copy(d->source, sizeof d->source, r, i, "source");
+    store_tg_copy(d->status, sizeof d->status, r, i, "status");
+    store_tg_copy(d->wake, sizeof d->wake, r, i, "wake");
+    d->workflows = store_tg_count(r, i, "workflows");
 }
 
 int store_telegram_status(PGconn *c, struct store_tg_status *out)
@@ -120,12 +138,12 @@ int store_telegram_status(PGconn *c, struct store_tg_status *out)
     if (!r)
         return -1;
     if (PQntuples(r) == 1) {
-        out->wakes_today = store_int(r, 0, 0);
-        out->decisions_today = store_int(r, 0, 1);
-        store_tg_copy(out->llm_outcome, sizeof out->llm_outcome, r, 0, 2);
-        store_tg_copy(out->llm_provider, sizeof out->llm_provider, r, 0, 3);
+        out->wakes_today = store_tg_int(r, 0, "wakes_today");
+        out->decisions_today = store_tg_int(r, 0, "decisions_today");
+        store_tg_copy(out->llm_outcome, sizeof out->llm_outcome, r, 0, "llm_outcome");
+        store_tg_copy(out->llm_provider, sizeof out->llm_provider, r, 0, "llm_provider");
         struct store_tg_decision d;
-        store_tg_decision_row(r, 0, 4, &d);
+        store_tg_decision_row(r, 0, &d);
         out->last_id = d.id;
         out->last_at = d.at;
         memcpy(out->mode, d.mode, sizeof out->mode);
@@ -153,7 +171,7 @@ int store_telegram_decisions(PGconn *c, struct store_tg_decision *out, int max)
     if (n > max)
         n = max;
     for (int i = 0; i < n; i++)
-        store_tg_decision_row(r, i, 0, &out[i]);
+        store_tg_decision_row(r, i, &out[i]);
     PQclear(r);
     return n;
 }
@@ -181,15 +199,14 @@ int store_telegram_commands(PGconn *c, const long long *ids, int n, struct store
     for (int i = 0; i < got; i++) {
         struct store_tg_command *o = &out[i];
         memset(o, 0, sizeof *o);
-        o->id = store_int(r, i, 0);
-        store_tg_copy(o->command, sizeof o->command, r, i, 1);
-        store_tg_copy(o->status, sizeof o->status, r, i, 2);
-        store_tg_copy(o->result, sizeof o->result, r, i, 3);
-        o->decision_id = store_int(r, i, 4);
-        store_tg_copy(o->mode, sizeof o->mode, r, i, 5);
-        store_tg_copy(o->intensity, sizeof o->intensity, r, i, 6);
-        long long w = store_int(r, i, 7);
-        o->workflows = w < 0 ? 0 : w > 1000000 ? 1000000 : (int)w;
+        o->id = store_tg_int(r, i, "id");
+        store_tg_copy(o->command, sizeof o->command, r, i, "command");
+        store_tg_copy(o->status, sizeof o->status, r, i, "status");
+        store_tg_copy(o->result, sizeof o->result, r, i, "result");
+        o->decision_id = store_tg_int(r, i, "decision_id");
+        store_tg_copy(o->mode, sizeof o->mode, r, i, "mode");
+        store_tg_copy(o->intensity, sizeof o->intensity, r, i, "intensity");
+        o->workflows = store_tg_count(r, i, "workflows");
     }
     PQclear(r);
     return got;

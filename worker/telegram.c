@@ -1,6 +1,6 @@
 /* telegram: the chat's commands, long-polled and answered by the leader;
- * see telegram.h (telegram_parse.c checks what enters and writes the
- * replies). */
+ * see telegram.h (telegram_parse.c checks what enters, telegram_text.c
+ * writes the answers). */
 #include "config.h"
 #include "telegram.h"
 
@@ -12,6 +12,7 @@
 
 #include "fault.h"
 #include "log.h"
+#include "timeutil.h"
 
 enum { TG_NONE = 0, TG_ME, TG_UPDATES };
 
@@ -20,13 +21,6 @@ enum { TG_NONE = 0, TG_ME, TG_UPDATES };
 #define TG_FOLLOW_MS 250                /* commands followed are looked at this often */
 #define TG_IDLE_MS 3600000L             /* telegram_wait_ms when nothing is due */
 #define TG_RETRY_AFTER_DEFAULT 5        /* seconds, a 429 that does not say */
-
-static double tg_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 /* ---- set up --------------------------------------------------------------------- */
 
@@ -121,7 +115,7 @@ long telegram_wait_ms(const struct telegram *t)
 {
     if (!t || !t->enabled)
         return TG_IDLE_MS;
-    double now = tg_now_ms(), ms = TG_IDLE_MS;
+    double now = tu_mono_ms(), ms = TG_IDLE_MS;
     if (!t->inflight)
         ms = t->next_ms - now;
     if (t->npending && t->pending_ms + TG_FOLLOW_MS - now < ms)
@@ -204,13 +198,13 @@ static void tg_follow(struct telegram *t, long long id)
         tg_reply(t, text);
         return;
     }
-    t->pending[t->npending++] = (struct telegram_pending){ id, tg_now_ms() };
+    t->pending[t->npending++] = (struct telegram_pending){ id, tu_mono_ms() };
 }
 
 /* Answer the commands followed that closed, or waited too long.  Returns 0 or -1. */
 static int tg_follow_up(struct telegram *t, PGconn *db)
 {
-    double now = tg_now_ms();
+    double now = tu_mono_ms();
     if (!t->npending || now - t->pending_ms < TG_FOLLOW_MS)
         return 0;
     t->pending_ms = now;
@@ -241,12 +235,31 @@ static int tg_follow_up(struct telegram *t, PGconn *db)
     return 0;
 }
 
-/* Answer a question (/status, /decisions, /help). Returns 0 or -1. */
-static int tg_answer_question(struct telegram *t, PGconn *db, const struct telegram_self *self, time_t now,
-                              enum telegram_cmd cmd, const char *word)
+/* Save offset (the update before it handled) when it is past the saved
+ * one.  Returns 0 or -1. */
+static int tg_advance(struct telegram *t, PGconn *db, long long offset)
+{
+    if (offset <= t->offset)
+        return 0;
+    if (store_telegram_advance(db, t->bot_id, offset) < 0)
+        return -1;
+    t->offset = offset;
+    return 0;
+}
+
+/* Answer a question (/status, /decisions, /help, an unknown command) or a
+ * control command sent too long ago (stale), whose update is followed by
+ * offset `after`: the answer is written, the offset saved, then the answer
+ * queued -- an update answered is never answered again after a restart.
+ * Returns 0 or -1. */
+static int tg_answer(struct telegram *t, PGconn *db, const struct telegram_self *self, time_t now,
+                     const struct telegram_update *u, enum telegram_cmd cmd, int stale, const char *word,
+                     long long after)
 {
     char text[TELEGRAM_REPLY_MAX + 1];
-    if (cmd == TELEGRAM_CMD_STATUS) {
+    if (stale) {
+        telegram_stale_text(cmd, (time_t)u->date, now, text, sizeof text);
+    } else if (cmd == TELEGRAM_CMD_STATUS) {
         struct store_tg_status st;
         if (store_telegram_status(db, &st) < 0)
             return -1;
@@ -260,6 +273,8 @@ static int tg_answer_question(struct telegram *t, PGconn *db, const struct teleg
     } else {
         telegram_help_text(cmd == TELEGRAM_CMD_UNKNOWN ? word : NULL, text, sizeof text);
     }
+    if (tg_advance(t, db, after) < 0)
+        return -1;
     tg_reply(t, text);
     return 0;
 }
@@ -270,17 +285,28 @@ static const char *tg_why(enum telegram_action a)
     switch (a) {
     case TELEGRAM_ACT_OTHER_CHAT: return "another chat: commands are taken from TELEGRAM_CHAT_ID only";
     case TELEGRAM_ACT_FROM_BOT:   return "sent by a bot";
-    case TELEGRAM_ACT_STALE:      return "sent too long ago (or undated): not acted on";
+    case TELEGRAM_ACT_STALE:      return "a control command sent too long ago (or undated): not acted on";
     case TELEGRAM_ACT_TEXT:       return "not a command for this bot";
     default:                      return "ignored";
     }
 }
 
-/* Handle the updates of a good getUpdates answer, in order: the control
- * commands recorded with the offset after them (one transaction each),
- * the questions answered, the offset saved.  Returns the control commands
- * recorded, or -1 on a database error (t->offset is what is saved: the
- * rest comes again). */
+/* The command an update's text holds, by its name ("status", "unknown",
+ * "other_bot"), or NULL when none: what the log says of a message instead
+ * of its text, which may hold anything. */
+static const char *tg_log_command(const struct telegram *t, const struct telegram_update *u)
+{
+    char word[40];
+    enum telegram_cmd c = telegram_command(u->text, t->username, word, sizeof word);
+    return c == TELEGRAM_CMD_NONE ? NULL : telegram_cmd_name(c);
+}
+
+/* Handle the updates of a good getUpdates answer, in order.  A control
+ * command is recorded in one transaction with the offset after its update;
+ * a question is answered after the offset after it is saved; the offset
+ * after the updates ignored is saved at the end.  Returns the control
+ * commands recorded, or -1 on a database error (t->offset is what is
+ * saved: the rest comes again). */
 static int tg_updates(struct telegram *t, PGconn *db, const struct telegram_self *self, time_t now,
                       const struct telegram_answer *a)
 {
@@ -298,15 +324,17 @@ static int tg_updates(struct telegram *t, PGconn *db, const struct telegram_self
         char word[40];
         enum telegram_action act = telegram_classify(u, t->chat_id, t->username, now, &cmd, word, sizeof word);
         if (act == TELEGRAM_ACT_OTHER_CHAT || act == TELEGRAM_ACT_FROM_BOT || act == TELEGRAM_ACT_STALE) {
-            if (!word[0])
-                (void)telegram_command(u->text, t->username, word, sizeof word);
+            /* never the text: a stranger's message may hold anything */
             t->stats.ignored++;
-            log_event(LOG_WARN, "telegram.ignored", "i:update_id i:chat_id i:user_id s:chat_type s:command s:reason",
-                      u->update_id, u->chat_id, u->has_from ? u->from_id : 0LL, u->chat_type,
-                      word[0] ? word : NULL, tg_why(act));
+            log_event(LOG_WARN, "telegram.ignored",
+                      "i:update_id i:chat_id i:user_id s:chat_type s:command i:date s:reason", u->update_id,
+                      u->chat_id, u->has_from ? u->from_id : 0LL, u->chat_type, tg_log_command(t, u), u->date,
+                      tg_why(act));
+            if (act == TELEGRAM_ACT_STALE && tg_answer(t, db, self, now, u, cmd, 1, word, after) < 0)
+                return -1;
         } else if (act == TELEGRAM_ACT_TEXT) {
             log_event(LOG_DEBUG, "telegram.ignored", "i:update_id i:chat_id s:command s:reason", u->update_id,
-                      u->chat_id, word[0] ? word : NULL, tg_why(act));
+                      u->chat_id, tg_log_command(t, u), tg_why(act));
         } else if (act == TELEGRAM_ACT_COMMAND) {
             const char *control = cmd == TELEGRAM_CMD_PAUSE ? "stop" : cmd == TELEGRAM_CMD_RESUME ? "start"
                                 : cmd == TELEGRAM_CMD_FORCE ? "force_decision" : NULL;
@@ -319,7 +347,7 @@ static int tg_updates(struct telegram *t, PGconn *db, const struct telegram_self
                 FAULT("telegram.recorded");   /* recorded, not yet confirmed to Telegram */
                 t->offset = after;
                 recorded++;
-            } else if (tg_answer_question(t, db, self, now, cmd, word) < 0) {
+            } else if (tg_answer(t, db, self, now, u, cmd, 0, word, after) < 0) {
                 return -1;
             }
             t->stats.commands++;
@@ -341,12 +369,7 @@ static int tg_updates(struct telegram *t, PGconn *db, const struct telegram_self
         next = after;
         t->stats.updates++;
     }
-    if (next > t->offset) {
-        if (store_telegram_advance(db, t->bot_id, next) < 0)
-            return -1;
-        t->offset = next;
-    }
-    return recorded;
+    return tg_advance(t, db, next) < 0 ? -1 : recorded;
 }
 
 /* A hint for answers that mean the configuration is wrong, or NULL. */
@@ -367,7 +390,7 @@ static int tg_ended(struct telegram *t, PGconn *db, const struct telegram_self *
 {
     int what = t->inflight;
     t->inflight = TG_NONE;
-    double ms = tg_now_ms();
+    double ms = tu_mono_ms();
     const char *method = what == TG_ME ? "getMe" : "getUpdates";
     if (what == TG_NONE || r->err == HTTP_EABORTED)
         return 0;
@@ -434,7 +457,7 @@ int telegram_turn(struct telegram *t, PGconn *db, const struct telegram_self *se
     if (!t || !t->enabled)
         return 0;
     int recorded = 0, rc = 0;
-    double ms = tg_now_ms();
+    double ms = tu_mono_ms();
     if (!t->offset_loaded) {
         if (ms < t->next_ms)
             return 0;                   /* the database failed a moment ago */
@@ -456,7 +479,7 @@ int telegram_turn(struct telegram *t, PGconn *db, const struct telegram_self *se
     }
     if (rc == 0 && tg_follow_up(t, db) < 0)
         rc = -1;
-    ms = tg_now_ms();
+    ms = tu_mono_ms();
     if (rc < 0) {
         if (t->next_ms < ms + 1000)
             t->next_ms = ms + 1000;     /* the updates come again from the saved offset */

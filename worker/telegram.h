@@ -22,9 +22,12 @@
  * A control command is inserted in the same transaction as the new offset
  * (worker_state.telegram_offset): exactly once, whatever crashes; the
  * chat is answered when the worker has done it (or after
- * TELEGRAM_PENDING_S: "still pending").  Messages from any other chat, from
- * bots, and commands older than TELEGRAM_MAX_AGE_S are ignored and logged
- * (telegram.ignored: chat id, user id, the reason; never the text).
+ * TELEGRAM_PENDING_S: "still pending").  A question's offset is saved
+ * before its answer is queued: never answered twice.  Messages from any
+ * other chat and from bots are ignored and logged (telegram.ignored: update
+ * id, chat id, user id, the command's name; never the text); a control
+ * command sent more than TELEGRAM_MAX_AGE_S ago is not carried out,
+ * logged, and the chat told so.
  *
  * Replies are plain text queued on the alerts' queue (alert_post, kind
  * ALERT_COMMAND_REPLY): escaped there for parse_mode HTML, cut to Telegram's
@@ -141,14 +144,15 @@ enum telegram_action {
     TELEGRAM_ACT_SKIP = 0,      /* nothing to do, nothing to log (not a message) */
     TELEGRAM_ACT_OTHER_CHAT,    /* from a chat that is not TELEGRAM_CHAT_ID: ignored, logged */
     TELEGRAM_ACT_FROM_BOT,      /* sent by a bot: ignored, logged */
-    TELEGRAM_ACT_STALE,         /* a command older than TELEGRAM_MAX_AGE_S: ignored, logged */
+    TELEGRAM_ACT_STALE,         /* /pause, /resume or /force sent more than TELEGRAM_MAX_AGE_S ago
+                                 * (or undated, or from the future): not carried out, logged, answered */
     TELEGRAM_ACT_TEXT,          /* not a command, or another bot's: ignored */
     TELEGRAM_ACT_COMMAND        /* a command to answer (*cmd says which) */
 };
 
 /* Decide what to do with update u for chat chat_id and bot bot_username
- * at now; *cmd gets the command (TELEGRAM_CMD_NONE unless ACT_COMMAND),
- * word (cap bytes) its word.  Pure. */
+ * at now; *cmd gets the command (TELEGRAM_CMD_NONE unless ACT_COMMAND or
+ * ACT_STALE), word (cap bytes) its word.  Pure. */
 enum telegram_action telegram_classify(const struct telegram_update *u, long long chat_id, const char *bot_username,
                                        time_t now, enum telegram_cmd *cmd, char *word, size_t cap);
 
@@ -162,12 +166,15 @@ struct telegram_self {
     int llm_configured;
 };
 
-/* The replies (plain text, at most TELEGRAM_REPLY_MAX bytes, into out of
- * cap bytes).  Pure. */
+/* The replies (telegram_text.c: plain text, at most TELEGRAM_REPLY_MAX
+ * bytes, valid UTF-8, into out of cap bytes).  Pure. */
 void telegram_status_text(const struct telegram_self *self, const struct store_tg_status *st, time_t now,
                           char *out, size_t cap);
 void telegram_decisions_text(const struct store_tg_decision *d, int n, char *out, size_t cap);
 void telegram_help_text(const char *unknown_word, char *out, size_t cap);
+/* Control command c, sent at `sent` (0: undated), was not carried out
+ * (TELEGRAM_ACT_STALE at now). */
+void telegram_stale_text(enum telegram_cmd c, time_t sent, time_t now, char *out, size_t cap);
 /* The chat's answer once command c closed (or is still pending after
  * TELEGRAM_PENDING_S: c->status "pending"). */
 void telegram_command_text(const struct store_tg_command *c, char *out, size_t cap);

@@ -7,15 +7,19 @@
 #  1. The leader long-polls getUpdates; /status sent from TELEGRAM_CHAT_ID is
 #     answered (running, mode, last decision, next decision, leader, LLM,
 #     watch wakes), in plain text, to that chat.
+#     While a 25 s long poll is open the schedule (5-8 s) is kept.
 #  2. A command from another chat is ignored (no reply, nothing done) and
-#     logged without the token; /status@<this bot> works, /pause@<another
-#     bot> is left alone.
+#     logged without its text; /status@<this bot> works, /pause@<another
+#     bot> is left alone.  A /pause sent an hour ago (the worker was away)
+#     is not carried out and the chat is told; an hour-old /status is
+#     answered.
 #  3. /pause: a control command 'stop' requested by telegram:<chat> (the
 #     REST API shows who asked), /status of the REST API says running
 #     false, no decision is made for longer than the schedule's longest
 #     interval, and the chat hears "Paused"; /resume starts it again.
 #  4. /force: a decision woken by 'control' answers the command; the chat
-#     hears "Decision #N made"; /decisions lists the last 5.
+#     hears "Decision #N made"; /decisions lists the last 5.  The REST API's
+#     force-decision is taken at once while a long poll is open.
 #  5. 429 on getUpdates: the next poll waits retry_after.  409 (a webhook is
 #     set; another program polls the bot): logged with a hint, tried again
 #     later, and commands are answered once it is gone.
@@ -150,6 +154,16 @@ check "the answer went to the allowed chat, as plain text escaped for parse_mode
   test "$(messages | jpy "all(m['chat_id'] == $CHAT and m['parse_mode'] in (None, 'HTML') for m in d[$n0:])")" = true
 check "the update was confirmed to Telegram (the next poll's offset is past it)" wait_for 10 confirmed "$UPD"
 check "worker_state keeps the offset" test "$(sql "SELECT telegram_offset > $UPD FROM worker_state")" = t
+# the poll waits 25 s for a message; the schedule decides every 5-8 s (a
+# cycle's probes take 1.5 s at most): two scheduled decisions in a row, the
+# second at most 14 s after the first, show the open poll holds nothing up
+two_scheduled() { [ "$(sql "SELECT count(*) FROM decisions WHERE wake = 'scheduled'")" -ge 2 ]; }
+wait_for 40 two_scheduled || note "fewer than two scheduled decisions"
+gap=$(sql "SELECT round(extract(epoch FROM max(g))::numeric, 1)
+             FROM (SELECT id, decided_at - lag(decided_at) OVER (ORDER BY id) AS g FROM decisions) s
+            WHERE id <= (SELECT id FROM decisions WHERE wake = 'scheduled' ORDER BY id OFFSET 1 LIMIT 1)")
+check "a 25 s long poll open: the schedule is kept (largest gap between the first decisions ${gap} s <= 14 s)" \
+  awk -v g="${gap:-99}" 'BEGIN { exit !(g > 0 && g <= 14) }'
 
 # ---- 2. other chats, other bots ------------------------------------------------------------
 
@@ -165,6 +179,20 @@ check "the command from another chat is logged (telegram.ignored, its chat and u
 check "... and nothing else: no reply to it, no command recorded (one reply in all: /status's)" \
   test "$(nmsg)" = "$((n0 + 1))" -a "$(tg_cmds)" = "$before"
 check "... the worker still runs" status_is 'd.get("running") is True'
+
+# an order sent an hour ago (the worker was away): not carried out, the chat is told
+n0=$(nmsg)
+before=$(tg_cmds)
+OLD=$(( $(date +%s) - 3600 ))
+STALE_UPD=$(sa POST /_standin/telegram/updates "{\"chat_id\":$CHAT,\"text\":\"/pause\",\"from_id\":4242,\"date\":$OLD}" | jpy 'd["update_ids"][0]')
+check "a /pause sent an hour ago is not carried out: the chat is told" \
+  wait_for 10 replied "$n0" '^/pause was not carried out: it was sent 1 h'
+check "... logged (telegram.ignored, the reason), no command recorded, the worker still runs" \
+  eval "grep '\"event\":\"telegram.ignored\"' '$T/log/wa.log' | grep '\"update_id\":$STALE_UPD,' | grep -q 'too long ago' &&
+        [ \"\$(tg_cmds)\" = '$before' ] && status_is 'd.get(\"running\") is True'"
+n0=$(nmsg)
+sa POST /_standin/telegram/updates "{\"chat_id\":$CHAT,\"text\":\"/status\",\"from_id\":4242,\"date\":$OLD}" >/dev/null
+check "an hour-old /status is answered (with what is true now)" wait_for 10 replied "$n0" '^Running'
 
 # ---- 3. /pause, /resume ----------------------------------------------------------------------
 
@@ -210,6 +238,17 @@ check "command #$FC: force_decision, done, by telegram:$CHAT, answered by decisi
   test "$(command_row "${FC:-0}")" = "force_decision done telegram:$CHAT ${FD:-x}"
 check "decision #$FD was woken by 'control' (the command in wake_detail) and made as 'forced'" \
   test "$(sql "SELECT wake || ' ' || source || ' ' || (wake_detail->>'command_id') FROM decisions WHERE id = ${FD:-0}")" = "control forced $FC"
+
+# the REST API's commands while a long poll is open: taken at once, not
+# after the poll's 25 s
+wait_for 10 open_poll || note "no poll open"
+api POST /control/force-decision --data-binary '' -H "$(auth)"
+API_CMD=$(jpy "d.get('command_id', 0)" < "$BODY")
+api_taken() { [ "$(sql "SELECT accepted_at IS NOT NULL FROM control_commands WHERE id = ${API_CMD:-0}")" = t ]; }
+wait_for 10 api_taken || note "command $API_CMD not accepted"
+lat=$(sql "SELECT round(extract(epoch FROM accepted_at - requested_at)::numeric, 2) FROM control_commands WHERE id = ${API_CMD:-0}")
+check "POST /control/force-decision while a long poll is open: accepted in ${lat} s (< 3 s; the poll waits 25 s)" \
+  awk -v g="${lat:-99}" 'BEGIN { exit !(g != "" && g < 3) }'
 
 n0=$(nmsg)
 tg "$CHAT" "/decisions"

@@ -54,12 +54,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                                      sizeof word);
         FUZZ_CHECK(act >= TELEGRAM_ACT_SKIP && act <= TELEGRAM_ACT_COMMAND);
         FUZZ_CHECK(act == TELEGRAM_ACT_COMMAND ? cmd != TELEGRAM_CMD_NONE && cmd != TELEGRAM_CMD_OTHER_BOT
+                   : act == TELEGRAM_ACT_STALE ? cmd == TELEGRAM_CMD_PAUSE || cmd == TELEGRAM_CMD_RESUME ||
+                                                     cmd == TELEGRAM_CMD_FORCE
                                                : cmd == TELEGRAM_CMD_NONE);
-        FUZZ_CHECK(act != TELEGRAM_ACT_COMMAND || u->chat_id == FUZZ_CHAT);
+        FUZZ_CHECK((act != TELEGRAM_ACT_COMMAND && act != TELEGRAM_ACT_STALE) || u->chat_id == FUZZ_CHAT);
+        /* the same update a day later: an order is stale, a question still answered */
+        enum telegram_cmd later;
+        enum telegram_action act2 = telegram_classify(u, FUZZ_CHAT, "standin_bot", (time_t)u->date + 86400, &later,
+                                                      word, sizeof word);
+        FUZZ_CHECK(act != TELEGRAM_ACT_COMMAND || act2 == TELEGRAM_ACT_STALE || act2 == TELEGRAM_ACT_COMMAND);
+        FUZZ_CHECK(act2 != TELEGRAM_ACT_STALE || later == cmd);
         FUZZ_CHECK(strlen(word) <= 32 && fuzz_text_ok(word));
         /* what the worker would answer to an unknown command: valid, bounded */
         char text[TELEGRAM_REPLY_MAX + 1];
         telegram_help_text(word, text, sizeof text);
+        FUZZ_CHECK(fuzz_utf8_ok(text) && strlen(text) <= TELEGRAM_REPLY_MAX);
+        telegram_stale_text(cmd, (time_t)u->date, (time_t)u->date + 86400, text, sizeof text);
         FUZZ_CHECK(fuzz_utf8_ok(text) && strlen(text) <= TELEGRAM_REPLY_MAX);
     }
     free(a);

@@ -393,19 +393,31 @@ expect_json 'j == {"ok": True, "result": []}' "telegram getUpdates: nothing new"
 awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a >= 0.95) }' && ok || bad "telegram getUpdates: did not wait its timeout"
 req GET /_standin/telegram/updates
 expect_json "j['pending'] == [] and j['offset'] == $((u1 + 1)) and j['polls'] == 2" "telegram: offset confirms, confirmed updates dropped"
+# tg_poll_open: wait (10 s at most) until a getUpdates long poll is open in the stand-in
+tg_poll_open() {
+    local end=$(( $(date +%s) + 10 )) n
+    while [ "$(date +%s)" -le "$end" ]; do
+        n=$(curl -s "$base/_standin/telegram/updates" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["open_polls"])')
+        [ "${n:-0}" -ge 1 ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
 # a long poll that an update ends
-( sleep 0.5; curl -s -o /dev/null -X POST --data-binary '{"chat_id": 7, "text": "/force"}' "$base/_standin/telegram/updates" ) &
-poster=$!
+curl -s -o "$tmp/longpoll" -X POST "$base/telegram/bot1:t/getUpdates?offset=$((u1 + 1))&timeout=30" &
+poller=$!
+tg_poll_open && ok || bad "telegram getUpdates: the long poll is not open"
 t0=$(date +%s.%N)
-req POST "/telegram/bot1:t/getUpdates?offset=$((u1 + 1))&timeout=10"
+curl -s -o /dev/null -X POST --data-binary '{"chat_id": 7, "text": "/force"}' "$base/_standin/telegram/updates"
+wait "$poller"
 t1=$(date +%s.%N)
-expect_json '[u["message"]["text"] for u in j["result"]] == ["/force"]' "telegram getUpdates: an update ends the long poll"
-awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 5) }' && ok || bad "telegram getUpdates: the update did not end the poll"
-wait "$poster"
+"$py" -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if [u["message"]["text"] for u in j["result"]] == ["/force"] else 1)' \
+    "$tmp/longpoll" && ok || bad "telegram getUpdates: an update ends the long poll"
+awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 10) }' && ok || bad "telegram getUpdates: the update did not end the poll"
 # another poller ends the open one with 409, as the Bot API does
-curl -s -o "$tmp/first" -X POST "$base/telegram/bot1:t/getUpdates?offset=999999&timeout=5" &
+curl -s -o "$tmp/first" -X POST "$base/telegram/bot1:t/getUpdates?offset=999999&timeout=30" &
 first=$!
-sleep 0.5
+tg_poll_open && ok || bad "telegram getUpdates: the first long poll is not open"
 req POST "/telegram/bot1:t/getUpdates?offset=999999&timeout=0"
 expect_json 'j == {"ok": True, "result": []}' "telegram getUpdates: the newer poll answers"
 wait "$first"

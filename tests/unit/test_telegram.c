@@ -17,11 +17,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "alert.h"
 #include "cfg.h"
 #include "http.h"
 #include "log.h"
 #include "telegram.h"
+#include "timeutil.h"
 #include "utf8.h"
 
 #define TOKEN "123456:SECRETtok_en-XYZ"
@@ -280,9 +286,25 @@ static void dispatch(void **state)
     assert_int_equal(telegram_classify(&u, CHAT, "standin_bot", NOW, &c, w, sizeof w), TELEGRAM_ACT_TEXT);
     u = msg(CHAT, 42, 0, NOW, "/pause@someone_else_bot");
     assert_int_equal(telegram_classify(&u, CHAT, "standin_bot", NOW, &c, w, sizeof w), TELEGRAM_ACT_TEXT);
-    /* stale: sent while no worker listened (more than TELEGRAM_MAX_AGE_S ago), undated, from the future */
+    /* stale: an order sent while no worker listened (more than TELEGRAM_MAX_AGE_S ago), undated, from the
+     * future; *cmd names it (for the answer) */
     u = msg(CHAT, 42, 0, NOW - TELEGRAM_MAX_AGE_S - 1, "/force");
     assert_int_equal(telegram_classify(&u, CHAT, "standin_bot", NOW, &c, w, sizeof w), TELEGRAM_ACT_STALE);
+    assert_int_equal(c, TELEGRAM_CMD_FORCE);
+    u = msg(CHAT, 42, 0, NOW - 3600, "/pause");
+    assert_int_equal(telegram_classify(&u, CHAT, "standin_bot", NOW, &c, w, sizeof w), TELEGRAM_ACT_STALE);
+    assert_int_equal(c, TELEGRAM_CMD_PAUSE);
+    u = msg(CHAT, 42, 0, NOW - 3600, "/resume");
+    assert_int_equal(telegram_classify(&u, CHAT, "standin_bot", NOW, &c, w, sizeof w), TELEGRAM_ACT_STALE);
+    /* a question is answered whatever its age: with what is true now */
+    u = msg(CHAT, 42, 0, NOW - 3600, "/status");
+    assert_int_equal(telegram_classify(&u, CHAT, "standin_bot", NOW, &c, w, sizeof w), TELEGRAM_ACT_COMMAND);
+    assert_int_equal(c, TELEGRAM_CMD_STATUS);
+    u = msg(CHAT, 42, 0, 0, "/decisions");
+    assert_int_equal(telegram_classify(&u, CHAT, "standin_bot", NOW, &c, w, sizeof w), TELEGRAM_ACT_COMMAND);
+    /* another chat's stale order: another chat first */
+    u = msg(5, 5, 0, NOW - 3600, "/force");
+    assert_int_equal(telegram_classify(&u, CHAT, "standin_bot", NOW, &c, w, sizeof w), TELEGRAM_ACT_OTHER_CHAT);
     assert_int_equal(c, TELEGRAM_CMD_NONE);
     u = msg(CHAT, 42, 0, NOW - TELEGRAM_MAX_AGE_S, "/force");
     assert_int_equal(telegram_classify(&u, CHAT, "standin_bot", NOW, &c, w, sizeof w), TELEGRAM_ACT_COMMAND);
@@ -394,6 +416,17 @@ static void replies(void **state)
     telegram_help_text(NULL, t, sizeof t);
     assert_null(strstr(t, "Unknown"));
 
+    telegram_stale_text(TELEGRAM_CMD_PAUSE, NOW - 3725, NOW, t, sizeof t);
+    assert_reply(t);
+    assert_non_null(strstr(t, "/pause was not carried out: it was sent 1 h 2 min ago, and an order older than 10 min"));
+    telegram_stale_text(TELEGRAM_CMD_FORCE, 0, NOW, t, sizeof t);
+    assert_reply(t);
+    assert_non_null(strstr(t, "/force was not carried out: its date is not one the worker can trust"));
+    telegram_stale_text(TELEGRAM_CMD_RESUME, NOW + 3600, NOW, t, sizeof t);
+    assert_non_null(strstr(t, "/resume was not carried out: its date is not one"));
+    telegram_stale_text(TELEGRAM_CMD_RESUME, NOW - 3600, NOW, small, sizeof small);
+    assert_true(strlen(small) < sizeof small && utf8_valid(small, strlen(small)));
+
     struct store_tg_command c = { .id = 12 };
     snprintf(c.command, sizeof c.command, "stop");
     snprintf(c.status, sizeof c.status, "done");
@@ -423,6 +456,111 @@ static void replies(void **state)
     telegram_command_text(&c, t, sizeof t);
     assert_reply(t);
     assert_non_null(strstr(t, "still pending after 2 min"));
+}
+
+/* ---- the loop never waits on the long poll ------------------------------------------- */
+
+/* The worker's loop sleeps in http_pool_wait_many() over its webhooks'
+ * pool and the Telegram pool.  Against a local listener played by this
+ * thread (no sleep: each step polls with a deadline): a long poll that is
+ * open does not keep the loop asleep when one of its own descriptors (the
+ * signalfd, PostgreSQL's socket) is readable, and the loop wakes as soon
+ * as the poll's answer arrives -- each time long before the 20 s it was
+ * told it could sleep. */
+#define WAIT_LONG_MS 20000
+#define WAIT_DEADLINE_MS 10000.0
+
+static void wait_many_wakes(void **state)
+{
+    (void)state;
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    assert_true(l >= 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t al = sizeof a;
+    assert_int_equal(getsockname(l, (struct sockaddr *)&a, &al), 0);
+    assert_int_equal(listen(l, 4), 0);
+    char url[96];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/bot1:x/getUpdates", ntohs(a.sin_port));
+
+    struct http_pool *hooks = http_pool_new(), *tg = http_pool_new();
+    assert_non_null(hooks);
+    assert_non_null(tg);
+    struct http_pool *pools[2] = { hooks, tg };
+    struct http_req req = { .method = "POST", .url = url, .body = "{\"offset\":0,\"timeout\":25}",
+                            .timeout_ms = 35000 };
+    assert_int_equal(http_pool_add(tg, &req, NULL), 0);
+
+    /* the poll reaches the "Bot API": its whole request read */
+    struct http_done d[2];
+    int c = -1;
+    char buf[4096];
+    size_t n = 0;
+    double t0 = tu_mono_ms();
+    while (!(n && strstr(buf, "\r\n\r\n") && strstr(buf, "\"timeout\":25}"))) {
+        assert_true(tu_mono_ms() - t0 < WAIT_DEADLINE_MS);
+        assert_int_equal(http_pool_run(tg, d, 2), 0);
+        int fds[1] = { c >= 0 ? c : l };
+        assert_int_equal(http_pool_wait_many(pools, 2, fds, 1, 200, NULL), 0);
+        if (c < 0) {
+            c = accept(l, NULL, NULL);
+            continue;
+        }
+        ssize_t k = read(c, buf + n, sizeof buf - 1 - n);
+        if (k > 0)
+            n += (size_t)k;
+        buf[n] = '\0';
+    }
+    assert_int_equal(http_pool_active(tg), 1);
+
+    /* the poll is open: the loop's own descriptor wakes it at once */
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(write(p[1], "x", 1), 1);
+    int ready[1] = { 0 };
+    t0 = tu_mono_ms();
+    assert_int_equal(http_pool_wait_many(pools, 2, p, 1, WAIT_LONG_MS, ready), 0);
+    assert_true(tu_mono_ms() - t0 < WAIT_DEADLINE_MS);
+    assert_true(ready[0]);
+    assert_int_equal(http_pool_run(tg, d, 2), 0);       /* the poll still open */
+
+    /* the Bot API answers: the loop wakes and the answer is handed back */
+    static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 23\r\n"
+                                 "Connection: close\r\n\r\n{\"ok\":true,\"result\":[]}";
+    assert_int_equal(send(c, answer, sizeof answer - 1, MSG_NOSIGNAL), (ssize_t)(sizeof answer - 1));
+    close(c);
+    t0 = tu_mono_ms();
+    int got = 0;
+    while (!got) {
+        int fds[1] = { l };                /* nothing to read there: only the poll can wake it */
+        assert_int_equal(http_pool_wait_many(pools, 2, fds, 1, WAIT_LONG_MS, NULL), 0);
+        assert_true(tu_mono_ms() - t0 < WAIT_DEADLINE_MS);
+        got = http_pool_run(tg, d, 2);
+    }
+    assert_int_equal(got, 1);
+    assert_int_equal(d[0].resp.err, HTTP_OK);
+    assert_int_equal(d[0].resp.status, 200);
+    struct telegram_answer *ans = malloc(sizeof *ans);
+    assert_non_null(ans);
+    telegram_parse_updates(d[0].resp.body, d[0].resp.len, NULL, ans);
+    assert_true(ans->shape_ok && ans->n == 0);
+    free(ans);
+    http_resp_free(&d[0].resp);
+
+    /* nothing open in either pool: the wait is a plain one on the descriptors */
+    t0 = tu_mono_ms();
+    assert_int_equal(http_pool_wait_many(pools, 2, p, 1, WAIT_LONG_MS, ready), 0);
+    assert_true(tu_mono_ms() - t0 < WAIT_DEADLINE_MS && ready[0]);
+    /* a NULL pool (commands disabled) is skipped */
+    struct http_pool *only[2] = { hooks, NULL };
+    assert_int_equal(http_pool_wait_many(only, 2, p, 1, WAIT_LONG_MS, ready), 0);
+    assert_true(ready[0]);
+
+    close(p[0]);
+    close(p[1]);
+    close(l);
+    http_pool_free(tg);
+    http_pool_free(hooks);
 }
 
 /* A configuration for telegram_init. */
@@ -509,6 +647,7 @@ int main(void)
         cmocka_unit_test(dispatch),
         cmocka_unit_test(replies),
         cmocka_unit_test(setup_and_limits),
+        cmocka_unit_test(wait_many_wakes),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     http_global_cleanup();
