@@ -211,7 +211,7 @@ static const char SQL_CONTROL_INSERT[] =
     "INSERT INTO control_commands (command, requested_by) VALUES ($1, $2) "
     "RETURNING id, " ISO("requested_at");
 static const char SQL_CONTROL_GET[] =
-    "SELECT id, command, status, " ISO("requested_at") ", " ISO("processed_at") ", result, decision_id "
+    "SELECT id, command, status, " ISO("requested_at") ", " ISO("processed_at") ", result, decision_id, requested_by "
     "  FROM control_commands WHERE id = $1::bigint";
 
 /* The replay runs (sql/003_learning.sql): the columns of a replay item are
@@ -1288,6 +1288,8 @@ int query_control_get(PGconn *c, long long id, json_object **out)
             json_object_object_add(o, "processed_at", query_jstr(r, 0, 4));
             json_object_object_add(o, "result", query_jstr(r, 0, 5));
             json_object_object_add(o, "decision_id", query_jint(r, 0, 6));
+            /* who asked: the client's address (POST /control/...), or "telegram:<chat id>" */
+            json_object_object_add(o, "requested_by", query_jstr(r, 0, 7));
             *out = o;
         }
     }

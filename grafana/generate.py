@@ -53,6 +53,28 @@ ROWS = [
          "The learner's activity ratio per market: the current reading over the market's baseline.",
          [("orchestrator_learning_activity_ratio", "{{market}}")]),
     ]),
+    ("Watch", [
+        ("Watch activity vs threshold", "timeseries", "short",
+         "Per market, the watch's activity score of the current window against the threshold that wakes a decision "
+         "(the WATCH_EVENT_SHARE quantile of its trailing window peaks).",
+         [("orchestrator_watch_activity_score", "{{market}} activity"),
+          ("orchestrator_watch_threshold", "{{market}} threshold")]),
+        ("Watch wake-ups per hour", "timeseries", "short",
+         "Decisions the watch woke early, per market (its activity crossed the threshold).",
+         [("sum by (market) (increase(orchestrator_watch_wakes_total[1h]))", "{{market}}")]),
+        ("Decisions in the last 24 h by wake", "bargauge", "short",
+         "Why the decisions of the last 24 hours were made: scheduled, event (the watch), control, startup.",
+         [("orchestrator_decisions_24h", "{{wake}}")]),
+        ("Source request budgets used", "bargauge", "percentunit",
+         "Requests made to each source in the current period (the watch's and the decisions' probes) against "
+         "its budget (<SOURCE>_BUDGET).",
+         [("orchestrator_source_budget_used / (orchestrator_source_budget_limit > 0)", "{{source}} per {{period}}")]),
+        ("Scorecard: volatile windows covered (30 days)", "timeseries", "percentunit",
+         "Share of the volatile windows a scan of the market covered, against what a cron making as many runs "
+         "would have covered.",
+         [("orchestrator_scorecard_coverage_ratio", "{{market}} (the watch)"),
+          ("orchestrator_scorecard_equal_runs_coverage_ratio", "{{market}} (a cron with as many runs)")]),
+    ]),
     ("LLM", [
         ("LLM calls by provider and outcome", "timeseries", "reqps", "Every HTTP attempt, retries and failovers included.",
          [("sum by (provider, outcome) (rate(orchestrator_llm_calls_total[5m]))", "{{provider}} {{outcome}}")]),

@@ -113,6 +113,8 @@ static const struct cfg_var cfg_vars[] = {
     { "TELEGRAM_BOT_TOKEN",      CFG_STR,   O(telegram_bot_token),   "", 0, 0, CFG_SECRET, W },
     { "TELEGRAM_CHAT_ID",        CFG_STR,   O(telegram_chat_id),     "", 0, 0, 0, W },
     { "TELEGRAM_BASE_URL",       CFG_URL,   O(telegram_base_url),    "https://api.telegram.org", 0, 0, 0, W },
+    { "TELEGRAM_COMMANDS",       CFG_INT,   O(telegram_commands),    "1", 0, 1, 0, W },
+    { "TELEGRAM_POLL_SECONDS",   CFG_INT,   O(telegram_poll_seconds), "25", 1, 50, 0, W },
     { "ALERT_FALLBACK_STREAK",   CFG_INT,   O(alert_fallback_streak), "5", 1, 1000, 0, W },
     { "N8N_API_URL",             CFG_URL,   O(n8n_api_url),          "", 0, 0, 0, W },
     { "N8N_API_KEY",             CFG_STR,   O(n8n_api_key),          "", 0, 0, CFG_SECRET, W },

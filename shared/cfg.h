@@ -97,6 +97,8 @@ struct cfg {
     char *telegram_bot_token;    /* TELEGRAM_BOT_TOKEN (secret); empty (with TELEGRAM_CHAT_ID): no alerts */
     char *telegram_chat_id;      /* TELEGRAM_CHAT_ID: -100123... or @channel */
     char *telegram_base_url;     /* TELEGRAM_BASE_URL */
+    long  telegram_commands;     /* TELEGRAM_COMMANDS: 1 answer the chat's commands (getUpdates), 0 alerts only */
+    long  telegram_poll_seconds; /* TELEGRAM_POLL_SECONDS: getUpdates long-poll timeout */
     long  alert_fallback_streak; /* ALERT_FALLBACK_STREAK: consecutive fallback decisions that alert */
     /* n8n execution tracking (worker/track.c) */
     char *n8n_api_url;           /* N8N_API_URL; empty: N8N_BASE_URL + "/api/v1" */

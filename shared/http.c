@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 #include <errno.h>
+#include <sys/select.h>
 
 const char *http_strerror(enum http_err e)
 {
@@ -473,14 +474,79 @@ int http_pool_active(const struct http_pool *p) { return p->nrunning + p->nended
 
 int http_pool_wait(struct http_pool *p, const int *fds, int nfds, int timeout_ms, int *ready)
 {
-    struct curl_waitfd extra[8];
+    return http_pool_wait_many(&p, 1, fds, nfds, timeout_ms, ready);
+}
+
+/* Add the sockets of pool q's transfers to extra (n used of cap) as
+ * descriptors to wait on, and shorten *timeout_ms to q's own timer.
+ * Returns the new n. */
+static unsigned http_pool_extra(struct http_pool *q, struct curl_waitfd *extra, unsigned n, unsigned cap,
+                                int *timeout_ms)
+{
+    if (q->nended) {
+        *timeout_ms = 0;                  /* something to hand back already */
+        return n;
+    }
+    if (!q->nrunning)
+        return n;
+    long t = -1;
+    if (curl_multi_timeout(q->multi, &t) == CURLM_OK && t >= 0 && t < *timeout_ms)
+        *timeout_ms = (int)t;
+    fd_set r, w, e;
+    FD_ZERO(&r);
+    FD_ZERO(&w);
+    FD_ZERO(&e);
+    int maxfd = -1;
+    if (curl_multi_fdset(q->multi, &r, &w, &e, &maxfd) != CURLM_OK || maxfd < 0 || maxfd >= FD_SETSIZE) {
+        /* no socket yet (a name being resolved) or one select cannot hold:
+         * look again soon, as libcurl's documentation advises */
+        if (*timeout_ms > 100)
+            *timeout_ms = 100;
+        return n;
+    }
+    for (int fd = 0; fd <= maxfd; fd++) {
+        short ev = (short)((FD_ISSET(fd, &r) ? CURL_WAIT_POLLIN : 0) | (FD_ISSET(fd, &w) ? CURL_WAIT_POLLOUT : 0) |
+                           (FD_ISSET(fd, &e) ? CURL_WAIT_POLLPRI : 0));
+        if (!ev)
+            continue;
+        if (n == cap) {
+            if (*timeout_ms > 100)
+                *timeout_ms = 100;
+            break;
+        }
+        extra[n++] = (struct curl_waitfd){ .fd = fd, .events = ev, .revents = 0 };
+    }
+    return n;
+}
+
+int http_pool_wait_many(struct http_pool *const *pools, int npools, const int *fds, int nfds, int timeout_ms,
+                        int *ready)
+{
+    struct curl_waitfd extra[HTTP_POOL_WAIT_FDS];
+    struct http_pool *first = NULL;
     if (nfds > 8)
         nfds = 8;
+    if (nfds < 0)
+        nfds = 0;
+    if (timeout_ms < 0)
+        timeout_ms = 0;
     for (int i = 0; i < nfds; i++)
         extra[i] = (struct curl_waitfd){ .fd = fds[i], .events = CURL_WAIT_POLLIN, .revents = 0 };
-    if (p->nended)
-        timeout_ms = 0;                   /* something to hand back already */
-    CURLMcode rc = curl_multi_poll(p->multi, extra, (unsigned)nfds, timeout_ms < 0 ? 0 : timeout_ms, NULL);
+    unsigned n = (unsigned)nfds;
+    for (int k = 0; k < npools; k++) {
+        if (!pools[k])
+            continue;
+        if (!first) {
+            first = pools[k];
+            if (first->nended)
+                timeout_ms = 0;
+            continue;
+        }
+        n = http_pool_extra(pools[k], extra, n, HTTP_POOL_WAIT_FDS, &timeout_ms);
+    }
+    if (!first)
+        return -1;
+    CURLMcode rc = curl_multi_poll(first->multi, extra, n, timeout_ms, NULL);
     for (int i = 0; ready && i < nfds; i++)
         ready[i] = rc == CURLM_OK && (extra[i].revents & CURL_WAIT_POLLIN);
     return rc == CURLM_OK ? 0 : -1;

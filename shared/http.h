@@ -128,6 +128,16 @@ int http_pool_active(const struct http_pool *p);
  * nonzero for each readable one.  Returns 0, or -1 on error (EINTR: 0). */
 int http_pool_wait(struct http_pool *p, const int *fds, int nfds, int timeout_ms, int *ready);
 
+/* The same over npools pools (NULL entries skipped): wakes up when a
+ * transfer of any of them needs attention (the worker's webhooks and its
+ * Telegram long poll live in two pools and one loop).  The sockets of all
+ * pools but the first are waited on as extra descriptors (at most
+ * HTTP_POOL_WAIT_FDS in all); their own timers shorten the wait.  Returns 0
+ * or -1. */
+#define HTTP_POOL_WAIT_FDS 32
+int http_pool_wait_many(struct http_pool *const *pools, int npools, const int *fds, int nfds, int timeout_ms,
+                        int *ready);
+
 /* Abandon every transfer still running, each handed back by the next
  * http_pool_run() with HTTP_EABORTED. */
 void http_pool_abort(struct http_pool *p);

@@ -34,6 +34,7 @@ const char *alert_kind_name(enum alert_kind k)
     case ALERT_DECISIONS_MISSED:    return "decisions_missed";
     case ALERT_LEADER_CHANGED:      return "leader_changed";
     case ALERT_CATALOG_INVALID:     return "catalog_invalid";
+    case ALERT_COMMAND_REPLY:       return "command_reply";
     case ALERT_KIND_COUNT:          break;
     }
     return "unknown";

@@ -73,12 +73,13 @@ enum alert_kind {
     ALERT_DECISIONS_MISSED,
     ALERT_LEADER_CHANGED,
     ALERT_CATALOG_INVALID,
+    ALERT_COMMAND_REPLY,        /* an answer to a command from the chat (worker/telegram.c) */
     ALERT_KIND_COUNT
 };
 
 /* "mode_switch", "workflow_failed", "circuit_open", "llm_fallback_streak",
  * "worker_started", "worker_stopped", "decisions_missed", "leader_changed",
- * "catalog_invalid" (static; "unknown" out of range). */
+ * "catalog_invalid", "command_reply" (static; "unknown" out of range). */
 const char *alert_kind_name(enum alert_kind k);
 
 struct alert_stats {

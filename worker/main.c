@@ -16,7 +16,10 @@
  * the loop sends the retries that are due, handles the results and
  * claims workflows posted back (LISTEN orch_results, orch_claims),
  * follows running executions (follow.c), beats the heart, prunes old rows
- * and sends queued Telegram alerts.
+ * and sends queued Telegram alerts.  The leader also answers the commands
+ * of its Telegram chat (telegram.c): the long poll lives in a pool of its
+ * own that the loop waits on beside the webhooks', so that it never holds
+ * anything up; /pause, /resume and /force become control commands.
  *
  * Signals (signalfd): SIGTERM or SIGINT ends the worker within 2 s at any
  * point: a decision under way is abandoned before it records anything,
@@ -51,6 +54,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "store.h"
+#include "telegram.h"
 #include "watch_live.h"
 #include "usage.h"
 #include "timeutil.h"
@@ -74,6 +78,7 @@ struct worker {
     struct cycle_ctx cycle;
     struct learn learn;
     struct alert alert;
+    struct telegram tg;           /* the chat's commands (the leader's) */
     struct deliver deliver;
     struct follow follow;
     struct outbox outbox;
@@ -99,8 +104,7 @@ struct worker {
     double beat_ms;               /* last heartbeat (monotonic) */
     time_t last_prune;
     time_t last_history;           /* the last retention pass (store_prune_history) */
-    struct alert_stats alerts_saved;
-    long long alerts_queued_saved;
+    char alerts_saved[768];       /* worker_state.alerts as last written */
 };
 
 static void worker_usage(FILE *out)
@@ -198,6 +202,7 @@ static void worker_step_down(struct worker *w)
      * it at its next step when it is recording one right now) */
     if (!w->in_answers)
         outbox_clear(&w->outbox);
+    telegram_stop(&w->tg);
     lease_drop(&w->lease, w->db);
     w->force_upto = w->force_done = 0;
     w->force_failures = 0;
@@ -611,24 +616,48 @@ static int worker_follow(struct worker *w, time_t now)
     return follow_sync_workflows(&w->follow, w->db, now);
 }
 
-/* Write the alert counters to worker_state.alerts when they changed.
- * Returns 0 or -1. */
+/* Write the alert counters (and those of the chat's commands) to
+ * worker_state.alerts when they changed.  Returns 0 or -1. */
 static int worker_save_alerts(struct worker *w)
 {
-    const struct alert_stats *s = &w->alert.stats;
-    long long queued = (long long)alert_queued(&w->alert);
-    if (!alert_enabled(&w->alert) ||
-        (memcmp(s, &w->alerts_saved, sizeof *s) == 0 && queued == w->alerts_queued_saved))
+    if (!alert_enabled(&w->alert))
         return 0;
-    char json[256];
+    const struct alert_stats *s = &w->alert.stats;
+    char cmds[400], json[sizeof w->alerts_saved];
+    telegram_stats_json(&w->tg, cmds, sizeof cmds);
     snprintf(json, sizeof json,
-             "{\"enabled\":true,\"sent\":%lld,\"failed\":%lld,\"dropped\":%lld,\"rate_limited\":%lld,\"queued\":%lld}",
-             s->sent, s->failed, s->dropped, s->rate_limited, queued);
+             "{\"enabled\":true,\"sent\":%lld,\"failed\":%lld,\"dropped\":%lld,\"rate_limited\":%lld,\"queued\":%lld,"
+             "\"commands\":%s}",
+             s->sent, s->failed, s->dropped, s->rate_limited, (long long)alert_queued(&w->alert), cmds);
+    if (strcmp(json, w->alerts_saved) == 0)
+        return 0;
     if (store_worker_alerts(w->db, json) < 0)
         return -1;
-    w->alerts_saved = *s;
-    w->alerts_queued_saved = queued;
+    snprintf(w->alerts_saved, sizeof w->alerts_saved, "%s", json);
     return 0;
+}
+
+/* The chat's commands: the leader's turn of telegram.c.  A statement of
+ * its own that failed for another reason than the connection or the fence
+ * (telegram.c tries again in a second) does not hold up the rest of the
+ * turn: decisions and the API's commands go on.  Returns 0, 1 when the
+ * worker stepped down (fenced), or -1 when the connection is broken. */
+static int worker_telegram(struct worker *w)
+{
+    if (!telegram_enabled(&w->tg))
+        return 0;
+    struct telegram_self self = {
+        .running = w->running, .next_at = w->next_at, .worker = w->lease.id, .leader_since = w->lease.role_since,
+        .dry_run = w->dry_run, .llm_configured = llm_configured(&w->cycle.llm),
+    };
+    int n = telegram_turn(&w->tg, w->db, &self, tu_now());
+    if (n > 0)
+        w->commands_due = 1;            /* what the chat asked: at once (the NOTIFY follows) */
+    if (n >= 0)
+        return 0;
+    if (!worker_db_ok(w))
+        return -1;
+    return worker_fenced(w);
 }
 
 /* Store one day of the live scorecard (watch_days).  Returns 0 or -1. */
@@ -715,6 +744,9 @@ static int worker_lead(struct worker *w)
         return 0;                     /* not sure of the lease: act on nothing */
     if (outbox_pending(&w->outbox) && worker_answers(w) < 0)
         return -1;
+    int tg = worker_telegram(w);
+    if (tg != 0)
+        return tg < 0 ? -1 : 0;
     if (w->commands_due && worker_commands(w) < 0)
         return -1;
     if (w->claims_due && worker_claims(w) < 0)
@@ -794,6 +826,9 @@ static long worker_wait_ms(struct worker *w)
         if (worker_forced(w) || w->commands_due || w->claims_due || w->reload_cmd || w->reload_due ||
             outbox_next(&w->outbox))
             ms = 0;
+        long t = lease_valid(&w->lease) ? telegram_wait_ms(&w->tg) : ms;
+        if (t < ms)
+            ms = t;
     }
     if (alert_queued(&w->alert) > 0 && ms > 1000)
         ms = 1000;
@@ -809,6 +844,7 @@ static int worker_finish(struct worker *w, int rc, long answers_ms)
 {
     double t0 = tu_mono_ms();
     http_set_idle(NULL, NULL);        /* from here on nothing is abandoned for the stop */
+    telegram_stop(&w->tg);            /* the long poll open, if any: closed */
     if (lease_leader(&w->lease) && worker_db_ok(w)) {
         while (outbox_pending(&w->outbox) && tu_mono_ms() - t0 < (double)answers_ms) {
             int fds[1] = { PQsocket(w->db) };
@@ -923,6 +959,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "orch-worker: configuration error: TELEGRAM_BOT_TOKEN / TELEGRAM_CHAT_ID (see the alert.invalid_config event)\n");
         goto out_prompt;
     }
+    if (!once && telegram_init(&w.tg, &cfg, &w.alert) < 0) {
+        log_event(LOG_ERROR, "worker.fatal", "s:error", "out of memory");
+        goto out_alert;
+    }
     if (deliver_init(&w.deliver, &cfg, &w.alert, &w.learn, err, sizeof err) < 0) {
         fprintf(stderr, "orch-worker: configuration error: %s\n", err);
         goto out_alert;
@@ -1026,8 +1066,8 @@ int main(int argc, char **argv)
         if (w.stop)
             break;
         int fds[2] = { worker_db_ok(&w) ? PQsocket(w.db) : -1, w.sigfd };
-        http_pool_wait(outbox_pool(&w.outbox), fds[0] >= 0 ? fds : fds + 1, fds[0] >= 0 ? 2 : 1,
-                       (int)worker_wait_ms(&w), NULL);
+        struct http_pool *pools[2] = { outbox_pool(&w.outbox), telegram_pool(&w.tg) };
+        http_pool_wait_many(pools, 2, fds[0] >= 0 ? fds : fds + 1, fds[0] >= 0 ? 2 : 1, (int)worker_wait_ms(&w), NULL);
     }
     rc = worker_finish(&w, once && !decided_once ? 1 : 0,
                        once && !w.stop ? cfg.webhook_timeout_ms + 1000 : WORKER_STOP_ANSWERS_MS);
@@ -1040,6 +1080,7 @@ out_outbox:
 out_deliver:
     deliver_free(&w.deliver);
 out_alert:
+    telegram_free(&w.tg);
     alert_free(&w.alert);
 out_prompt:
     prompt_free(&w.cycle.prompt);

@@ -462,6 +462,58 @@ struct store_watch_day {
 };
 int store_watch_day(PGconn *c, const struct store_watch_day *d) __attribute__((warn_unused_result));
 
+/* ---- Telegram commands (store_telegram.c, sql/010_telegram.sql) ------------------- */
+
+/* The getUpdates offset saved for bot bot_id (0 when none was saved, or it
+ * was another bot's) into *offset.  Returns 0 or -1. */
+int store_telegram_offset(PGconn *c, long long bot_id, long long *offset) __attribute__((warn_unused_result));
+
+/* Save offset as bot bot_id's (never lowering a saved one of the same
+ * bot).  Returns 0 or -1. */
+int store_telegram_advance(PGconn *c, long long bot_id, long long offset) __attribute__((warn_unused_result));
+
+/* In one transaction: record control command `command` ("stop", "start",
+ * "force_decision") requested by requested_by, and save offset as in
+ * store_telegram_advance.  *id gets the command's id.  Returns 0, or -1
+ * (nothing written). */
+int store_telegram_command(PGconn *c, const char *command, const char *requested_by, long long bot_id,
+                           long long offset, long long *id) __attribute__((warn_unused_result));
+
+/* What the chat's /status says of the decisions. */
+struct store_tg_status {
+    long long last_id;             /* the newest live decision, 0: none */
+    time_t last_at;
+    char mode[12], intensity[12], source[12], status[16], wake[12];
+    char llm_outcome[24], llm_provider[24];
+    int workflows;                 /* its triggers */
+    long long wakes_today;         /* decisions the watch woke since UTC midnight */
+    long long decisions_today;     /* live decisions since UTC midnight */
+};
+int store_telegram_status(PGconn *c, struct store_tg_status *out) __attribute__((warn_unused_result));
+
+/* One line of the chat's /decisions. */
+struct store_tg_decision {
+    long long id;
+    time_t at;
+    char mode[12], intensity[12], source[12], status[16], wake[12];
+    int workflows;
+};
+/* The newest live decisions, up to max, newest first.  Returns how many, or -1. */
+int store_telegram_decisions(PGconn *c, struct store_tg_decision *out, int max);
+
+/* What became of a control command (for the reply to the chat). */
+struct store_tg_command {
+    long long id;
+    char command[16];              /* "stop", "start", "force_decision", ... */
+    char status[12];               /* "pending", "done", "failed" */
+    char result[160];              /* "" when none; valid UTF-8 */
+    long long decision_id;         /* 0: none */
+    char mode[12], intensity[12];  /* its decision's, "" when none */
+    int workflows;                 /* its decision's triggers */
+};
+/* Commands ids[0..n) (n <= 16) into out, in any order.  Returns how many, or -1. */
+int store_telegram_commands(PGconn *c, const long long *ids, int n, struct store_tg_command *out);
+
 /* Nonzero once (then cleared) when a statement was refused because this
  * worker is no longer the leader (the fence, SQLSTATE OR001). */
 int store_fenced(void);

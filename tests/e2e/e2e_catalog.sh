@@ -45,7 +45,7 @@ CATALOG200_PAGE_MS=${CATALOG200_PAGE_MS:-1500}          # /workflows/available a
 
 standin_requests() { curl -s --max-time 5 "$SA/_standin/requests?$1"; }
 telegram_texts() {
-  standin_requests "prefix=/telegram/&method=POST" | jpy '"\n".join((r.get("body") or {}).get("text", "").replace("\n", " ") for r in d if isinstance(r.get("body"), dict))'
+  standin_requests "prefix=/telegram/bot$TG_TOKEN/sendMessage&method=POST" | jpy '"\n".join((r.get("body") or {}).get("text", "").replace("\n", " ") for r in d if isinstance(r.get("body"), dict))'
 }
 telegram_has() { telegram_texts | grep -qF -- "$1"; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
@@ -232,6 +232,7 @@ api POST /control/reload-catalog --data-binary '' -H "$(auth)"
 CMD=$(jpy "d['command_id']" < "$BODY")
 check "a good file again: the command is done and the error cleared" \
   wait_for 10 command_is "$CMD" done
+# /status is the API's cache, refreshed on NOTIFY (at most every 250 ms): it follows the command shortly
 check "  /status catalog.error null, reloads 2" \
   wait_for 10 status_is "(lambda c: c.get('error') is None and c.get('reloads') == 2)(d.get('catalog') or {})"
 

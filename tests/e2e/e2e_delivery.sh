@@ -51,7 +51,7 @@ show() { sql "SELECT workflow || ' ' || status || ' attempts=' || attempts || ' 
 outcome_is() { [ "$(trig "$1" "$2" "coalesce(outcome, '-')")" = "$3" ]; }
 # telegram_texts: the texts of every sendMessage the stand-in received, one per line
 telegram_texts() {
-  standin_requests "prefix=/telegram/&method=POST" | jpy '"\n".join((r.get("body") or {}).get("text", "").replace("\n", " ") for r in d if isinstance(r.get("body"), dict))'
+  standin_requests "prefix=/telegram/bot$TG_TOKEN/sendMessage&method=POST" | jpy '"\n".join((r.get("body") or {}).get("text", "").replace("\n", " ") for r in d if isinstance(r.get("body"), dict))'
 }
 telegram_has() { telegram_texts | grep -qi -- "$1"; }
 metric() { api GET /metrics; grep -E "^$1 " "$BODY" | awk '{print $2}'; }
@@ -355,7 +355,7 @@ rl_seen() { [ "$(metric 'orchestrator_alerts_total\{status="rate_limited"\}')" -
 check "Telegram 429 flood control -> counted as rate_limited, the message kept" wait_for 10 rl_seen
 sent_after() { [ "$(telegram_texts | grep -c .)" -gt "$((n_before + 1))" ]; }
 check "the alert is sent after retry_after (the stand-in received it again)" wait_for 10 sent_after
-spacing=$(standin_requests "prefix=/telegram/&method=POST" | jpy 'round(min([b["time"] - a["time"] for a, b in zip(d, d[1:])] or [9]), 2)')
+spacing=$(standin_requests "prefix=/telegram/bot$TG_TOKEN/sendMessage&method=POST" | jpy 'round(min([b["time"] - a["time"] for a, b in zip(d, d[1:])] or [9]), 2)')
 check "at most one Telegram message per second (smallest gap ${spacing} s)" awk -v g="$spacing" 'BEGIN { exit !(g >= 0.9) }'
 standin_config '{"behaviour":{"telegram":"ok"}}'
 sent_alerts() { [ "$(metric 'orchestrator_alerts_total\{status="sent"\}')" -ge 4 ] 2>/dev/null; }

@@ -4,7 +4,8 @@
 # The real PostgreSQL, nginx, orch-api and orch-worker, with every outside
 # service played by tests/standin/standin.py: DexScreener, Pump.fun,
 # TraderMade, Birdeye, the LLM, n8n (webhooks, its public API) and
-# Telegram.  Phase by phase every one of them answers with one kind of
+# Telegram (sendMessage, and the getUpdates long poll of the chat's
+# commands).  Phase by phase every one of them answers with one kind of
 # hostile answer (the stand-in's HOSTILE behaviours: huge numbers,
 # non-finite numbers, wrong types, bytes that are not UTF-8, control
 # characters, deep nesting, a cut connection, a gigantic body) while the
@@ -168,7 +169,7 @@ declare -A BAD=(
 )
 for w in huge nonfinite wrong_types not_utf8 control deep cut gigantic; do
   before=$(last_decision)
-  beh=$(printf '"%s":"%s",' dex "$w" pumpfun "$w" tradermade "$w" birdeye "$w" n8n "$w" llm "$w" telegram "$w")
+  beh=$(printf '"%s":"%s",' dex "$w" pumpfun "$w" tradermade "$w" birdeye "$w" n8n "$w" llm "$w" telegram "$w" telegram:updates "$w")
   standin_config "{\"behaviour\":{${beh%,}}}" || bail "stand-in: behaviour $w"
   t0=$(date +%s)
   # two decisions: the first may have begun before the change, the second
@@ -204,6 +205,13 @@ standin_config "$STANDIN_CFG" || bail "stand-in configured again"
 check "normal answers again: every market source recovers" wait_for 45 all_healthy
 before=$(last_decision)
 check "and decisions go on" wait_for 30 decided_since "$before" 2
+# the chat's commands too: the poller backed off the nonsense, and answers again
+tg_before=$(curl -s --max-time 5 "$SA/_standin/telegram/messages" | jpy 'len(d)')
+curl -s -o /dev/null --max-time 5 -H 'Content-Type: application/json' --data-binary '{"chat_id":42,"text":"/status"}' \
+  "$SA/_standin/telegram/updates"
+tg_answered() { curl -s --max-time 5 "$SA/_standin/telegram/messages" | jpy "any(m['plain'].startswith('Running') for m in d[$tg_before:])" | grep -qx true; }
+check "and /status from the chat is answered again (the poller was not stopped by hostile getUpdates answers)" \
+  wait_for 70 tg_answered
 check "/health ok at the end" health_ok
 # nothing from outside made PostgreSQL refuse a write (text not UTF-8, a
 # number it cannot store): every refusal would be a lost record

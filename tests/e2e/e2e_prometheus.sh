@@ -44,11 +44,32 @@ PY
 # ---- the stack ---------------------------------------------------------------------------
 [ -x "$ORCH_WORKER_BIN" ] && [ -x "$ORCH_API_BIN" ] || bail "binaries built"
 PG_FAST=1 stack_start_pg || bail "PostgreSQL started"
+# The watch runs in this stack (WATCH_SECONDS=10: it samples DexScreener from
+# the start).  Its threshold needs a history of window peaks and the
+# scorecard's 30-day ratios a finished day: given here as a worker running
+# for a day and more would have saved them (watch_state, watch_days), so
+# that the watch's panels have data at once; tests/e2e/e2e_watch.sh shows
+# the watch building both from samples.
+"$PYTHON" - > "$T/watch-state.json" <<'PY' || bail "watch history made"
+import json, time
+w = 900                                   # WATCH_WINDOW_MINUTES=15, the default
+t0 = int(time.time()) // w * w - 120 * w
+peaks = {"t0": t0, "dt": w, "v": [1 + 2 * k / 119 for k in range(120)]}
+print(json.dumps({"version": 1, "window_s": w, "instruments": [],
+                  "markets": {m: {"peaks": peaks} for m in ("crypto", "forex")}}))
+PY
+echo "UPDATE watch_state SET state = :'st'::jsonb, saved_at = now()" |
+  pg_psql -d orchestrator -v "st=$(cat "$T/watch-state.json")" || bail "watch history saved"
+sql "INSERT INTO watch_days (market, day, windows, top, covered, runs, wakes, cron5_runs, equal_runs_covered,
+                             latency_median_minutes)
+     VALUES ('crypto', current_date - 1, 96, 10, 7, 24, 5, 288, 2.4, 3.5),
+            ('forex', current_date - 1, 96, 10, 4, 12, 2, 288, 1.2, 6.0)" >/dev/null || bail "a finished day of the scorecard"
 standin_start
 TOKEN=$(rnd 24) RTOKEN=results-$(rnd 12) LLM_KEY=llm-$(rnd 6)
 export ORCHESTRATOR_API_TOKEN=$TOKEN ORCH_RESULTS_TOKEN=$RTOKEN
 export DEXSCREENER_BASE_URL=$SA/dex PUMPFUN_BASE_URL=$SA/pumpfun
 export DECISION_MIN_SECONDS=5 DECISION_MAX_SECONDS=8 HEARTBEAT_SECONDS=1 PROBE_TIMEOUT_MS=1500 WEBHOOK_TIMEOUT_MS=2000
+export WATCH_SECONDS=10
 export LLM_BASE_URL=$SA/llm/v1 LLM_API_KEY=$LLM_KEY LLM_TIMEOUT_MS=2000 LLM_CYCLE_BUDGET_MS=4000
 LLM_ANSWER='{"mode":"crypto","intensity":"normal","workflows":["crypto-normal-scan","health-monitor-check"],"next_decision_seconds":8,"reason":"e2e_prometheus: a crypto scan","confidence":0.8}'
 standin_config "{\"llm_key\":\"$LLM_KEY\",\"llm_content\":$LLM_ANSWER,\"n8n_respond\":\"accepted\"}" || bail "stand-in configured"

@@ -44,10 +44,15 @@ add a Service subclass there to add a prefix):
                cookie -> 200 {"data":{...,"status":"canceled"}} while it runs, 500 {"code":0,...}
                once it ended or when unknown (as n8n 1.123), 401 without a valid session
   /llm         POST /llm/<...>/chat/completions (e.g. base URL .../llm/openai/v1), GET /llm/<...>/models
-  /telegram    /telegram/bot<TOKEN>/sendMessage (JSON, form or query parameters), .../getMe
+  /telegram    /telegram/bot<TOKEN>/sendMessage (JSON, form or query parameters), .../getMe,
+               .../getUpdates (long polling: the updates the test queued with POST
+               /_standin/telegram/updates; offset confirms, timeout waits for one; 409 while
+               telegram_webhook is set or when another getUpdates arrives meanwhile, as the Bot API
+               does), .../setWebhook, .../deleteWebhook, .../getWebhookInfo
 
 Behaviours (config "behaviour": {"<service>": WORD}; for n8n also "n8n:<path>", and
-"n8n:api" for the public API alone):
+"n8n:api" for the public API alone; "telegram:updates" for getUpdates alone, which the
+"telegram" key does not touch, so that a poller does not use up a list meant for sendMessage):
   ok, slow (sleep slow_seconds, then normal), timeout (sleep timeout_seconds),
   empty (200, empty body), malformed (200, application/json, truncated JSON),
   429 (retry-after header + the service's rate-limit body), any 400-599 (the
@@ -67,6 +72,15 @@ Test control (these requests are not recorded):
   DELETE /_standin/requests        forget requests only
   GET    /_standin/health          {"ok": true, ...}
   GET    /_standin/n8n/scans       {"scans": {key: executions that scanned}, "claims": {key: [verdicts]}}
+  POST   /_standin/telegram/updates  queue updates for getUpdates: an object or a list of them, each
+                                   {"chat_id", "text", "from_id" (default chat_id), "is_bot" (false),
+                                   "chat_type", "date" (default now)} or {"update": {...}} as it is
+                                   (update_id given or assigned); update_ids grow for ever (reset too)
+                                   -> {"update_ids": [...]}
+  GET    /_standin/telegram/updates  {"pending": [...], "offset": the highest confirmed, "polls": n,
+                                   "open_polls": n}
+  GET    /_standin/telegram/messages what the bot sent (sendMessage): [{seq, time, chat_id, text,
+                                   parse_mode}], ?since=SEQ
   POST   /_standin/release         wake every handler sleeping now (slow, timeout, n8n_answer_seconds):
                                    each goes on as if its time were up; {"ok": true, "woken": n}
 
@@ -183,6 +197,9 @@ CONFIG_DOC = {
                 "'Authorization data is wrong!' unless that header carries that value",
     "telegram_token": "string: the only bot token accepted (others 401); null: any well-formed token",
     "telegram_retry_after": "retry_after of Telegram's flood-control 429 (default 3)",
+    "telegram_webhook": "null (default), or the URL of an outgoing webhook: getUpdates then answers 409 "
+                        "'Conflict: can't use getUpdates method while webhook is active' (setWebhook and "
+                        "deleteWebhook change it too)",
     "llm_key": "string: the only Bearer key accepted; null: any non-empty key",
     "llm_content": "assistant message content: a string as is, other JSON serialised; "
                    "null: a default decision object",
@@ -227,6 +244,7 @@ def default_config() -> dict:
         "n8n_answer_seconds": 0,
         "telegram_token": None,
         "telegram_retry_after": 3,
+        "telegram_webhook": None,
         "llm_key": None,
         "llm_content": None,
         "llm_json_schema": False,
@@ -1334,6 +1352,17 @@ class Telegram(Service):
             "tg-emoji", "code", "pre", "blockquote"}
     TAG_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)((?:\s[^<>]*)?)>")
 
+    CONFLICT_WEBHOOK = "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to " \
+                       "delete the webhook first"
+    CONFLICT_POLLER = "Conflict: terminated by other getUpdates request; make sure that only one bot instance " \
+                      "is running"
+
+    def behaviour_keys(self, req, sub):
+        m = re.fullmatch(r"/bot[^/]*/([A-Za-z]+)/?", sub)
+        if m and m.group(1).lower() == "getupdates":
+            return ["telegram:updates"]
+        return ["telegram"]
+
     def _fail(self, status, description, **params) -> Response:
         body = {"ok": False, "error_code": status, "description": description}
         if params:
@@ -1404,6 +1433,10 @@ class Telegram(Service):
             return Response.json(200, {"ok": True, "result": dict(bot, can_join_groups=True,
                                                                   can_read_all_group_messages=False,
                                                                   supports_inline_queries=False)})
+        if method == "getupdates":
+            return self.get_updates(req)
+        if method in ("setwebhook", "deletewebhook", "getwebhookinfo"):
+            return self.webhook(req, method)
         if method != "sendmessage":
             return self._fail(404, "Not Found")
         p = self._params(req)
@@ -1437,8 +1470,71 @@ class Telegram(Service):
             chat = {"id": -1000000000000 - stable_hash(chat_id) % 10**9, "type": "channel",
                     "username": chat_id.lstrip("@")}
         n = self.state.bump("telegram_message_id")
+        with self.state.lock:
+            self.state.tg_sent.append({"seq": req.seq, "time": round(req.time, 6), "message_id": n,
+                                       "chat_id": p.get("chat_id"), "text": text, "plain": plain,
+                                       "parse_mode": mode})
         return Response.json(200, {"ok": True, "result": {
             "message_id": n, "from": bot, "chat": chat, "date": int(req.time), "text": plain}})
+
+    @staticmethod
+    def _int_param(p: dict, name: str, default: int, lo: int, hi: int) -> int | None:
+        v = p.get(name, default)
+        if isinstance(v, str) and re.fullmatch(r"-?\d+", v):
+            v = int(v)
+        if not isinstance(v, int) or isinstance(v, bool):
+            return None
+        return max(lo, min(hi, v))
+
+    def get_updates(self, req) -> Response:
+        """Long polling as the Bot API does it: confirm what is below offset,
+        answer the pending updates at once, else wait up to timeout seconds
+        for one; a newer getUpdates ends this one with 409."""
+        p = self._params(req)
+        offset = self._int_param(p, "offset", 0, -(2 ** 31), 2 ** 53)
+        limit = self._int_param(p, "limit", 100, 1, 100)
+        timeout = self._int_param(p, "timeout", 0, 0, 50)
+        if offset is None or limit is None or timeout is None:
+            return self._fail(400, "Bad Request: wrong parameter type")
+        st = self.state
+        with st.lock:
+            if req.cfg.get("telegram_webhook"):
+                return self._fail(409, self.CONFLICT_WEBHOOK)
+            st.tg_polls += 1
+            st.tg_poll_gen += 1
+            gen = st.tg_poll_gen
+            st.tg_cond.notify_all()                  # an older poll still open ends with 409
+            if offset > 0:
+                st.tg_updates = [u for u in st.tg_updates if u["update_id"] >= offset]
+                st.tg_offset = max(st.tg_offset, offset)
+            deadline = time.monotonic() + timeout
+            st.tg_open_polls += 1
+            try:
+                while True:
+                    pending = [u for u in st.tg_updates if u["update_id"] >= offset][:limit]
+                    left = deadline - time.monotonic()
+                    if pending or left <= 0 or st.stopping.is_set():
+                        return Response.json(200, {"ok": True, "result": copy.deepcopy(pending)})
+                    st.tg_cond.wait(min(left, 0.5))
+                    if st.tg_poll_gen != gen:
+                        return self._fail(409, self.CONFLICT_POLLER)
+            finally:
+                st.tg_open_polls -= 1
+
+    def webhook(self, req, method) -> Response:
+        p = self._params(req)
+        with self.state.lock:
+            if method == "getwebhookinfo":
+                return Response.json(200, {"ok": True, "result": {
+                    "url": self.state.config.get("telegram_webhook") or "", "has_custom_certificate": False,
+                    "pending_update_count": len(self.state.tg_updates)}})
+            url = p.get("url") if method == "setwebhook" else None
+            if method == "setwebhook" and not (isinstance(url, str) and url):
+                return self._fail(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+            self.state.config["telegram_webhook"] = url
+            self.state.tg_cond.notify_all()
+        return Response.json(200, {"ok": True, "result": True,
+                                   "description": "Webhook was set" if url else "Webhook was deleted"})
 
 
 # The dispatch table: prefix -> service class.  Add a class here to add a route.
@@ -1451,7 +1547,7 @@ SERVICE_BY_NAME = {s.name: s for s in SERVICES}
 # ---------------------------------------------------------------------------
 
 def _check_behaviour_value(key: str, value) -> None:
-    svc = SERVICE_BY_NAME["n8n" if key.startswith("n8n:") else key]
+    svc = SERVICE_BY_NAME[key.split(":", 1)[0]]
     values = value if isinstance(value, list) else [value]
     if isinstance(value, list) and not value:
         raise ConfigError(f"behaviour {key}: empty list")
@@ -1555,7 +1651,8 @@ CONFIG_CHECKS = {
     "clock_offset_seconds": _num(-10 ** 10, 10 ** 10),
     "birdeye_key": _str(nullable=True), "pumpfun_coins": _list_or_null, "n8n_paths": _paths,
     "n8n_response": _any, "n8n_auth": _auth, "telegram_token": _str(nullable=True),
-    "telegram_retry_after": _num(0, 86400, integer=True), "llm_key": _str(nullable=True),
+    "telegram_retry_after": _num(0, 86400, integer=True), "telegram_webhook": _str(nullable=True),
+    "llm_key": _str(nullable=True),
     "llm_content": _any, "llm_json_schema": _bool,
     "n8n_respond": _respond, "n8n_exec_status": _exec_status, "n8n_exec_seconds": _num(0, 86400),
     "n8n_api_key": _str(nullable=True), "n8n_workflows": _workflow_list,
@@ -1605,6 +1702,19 @@ class State:
             self.n8n_sessions: set[str] = set()
             self.n8n_scans: dict[str, int] = {}        # idempotency key -> executions that scanned
             self.n8n_claims: dict[str, list] = {}      # idempotency key -> [claim verdicts]
+            # Telegram: updates queued for getUpdates, what the bot sent; the
+            # update ids keep growing across resets, as Telegram's do
+            self.tg_updates: list[dict] = []
+            self.tg_offset = 0                         # the highest offset a getUpdates confirmed
+            self.tg_polls = 0
+            self.tg_open_polls = 0
+            self.tg_poll_gen = getattr(self, "tg_poll_gen", 0) + 1   # wakes (409) a poll still open
+            self.tg_sent: list[dict] = []
+            if not hasattr(self, "tg_next_id"):
+                self.tg_next_id = 1000
+            if not hasattr(self, "tg_cond"):
+                self.tg_cond = threading.Condition(self.lock)
+            self.tg_cond.notify_all()
             self._reseed()
 
     def _reseed(self) -> None:
@@ -1684,9 +1794,10 @@ class State:
                 if not isinstance(v, dict):
                     raise ConfigError("behaviour: expected an object")
                 for bk, bv in v.items():
-                    if not (bk in SERVICE_BY_NAME or (bk.startswith("n8n:") and bk[4:].strip("/"))):
+                    if not (bk in SERVICE_BY_NAME or (bk.startswith("n8n:") and bk[4:].strip("/"))
+                            or bk == "telegram:updates"):
                         raise ConfigError(f"behaviour: unknown key {bk!r}; allowed: "
-                                          f"{', '.join(SERVICE_BY_NAME)}, n8n:<path>")
+                                          f"{', '.join(SERVICE_BY_NAME)}, n8n:<path>, telegram:updates")
                     if bv is not None:
                         _check_behaviour_value(bk, bv)
             elif k in CONFIG_CHECKS:
@@ -1805,6 +1916,8 @@ class App:
             "/requests/count": {"GET": self.get_count},
             "/health": {"GET": self.get_health},
             "/n8n/scans": {"GET": self.get_scans},
+            "/telegram/updates": {"GET": self.get_tg_updates, "POST": self.post_tg_updates},
+            "/telegram/messages": {"GET": self.get_tg_messages},
             "/release": {"POST": self.post_release},
         }
         key = sub.rstrip("/") or "/"
@@ -1864,6 +1977,73 @@ class App:
         with self.state.lock:
             return Response.json(200, {"scans": dict(self.state.n8n_scans),
                                        "claims": {k: list(v) for k, v in self.state.n8n_claims.items()}})
+
+    def post_tg_updates(self, req):
+        if not req.json_ok:
+            raise ConfigError("expected a JSON object or a list of them")
+        items = req.json if isinstance(req.json, list) else [req.json]
+        made = []
+        for it in items:
+            if not isinstance(it, dict):
+                raise ConfigError("each update: expected an object")
+            if "update" in it:
+                if not isinstance(it["update"], dict) or set(it) != {"update"}:
+                    raise ConfigError("update: expected {\"update\": {...}} alone")
+                made.append(copy.deepcopy(it["update"]))
+                continue
+            unknown = set(it) - {"chat_id", "text", "from_id", "is_bot", "chat_type", "date", "username"}
+            if unknown:
+                raise ConfigError(f"unknown update fields: {', '.join(sorted(unknown))}")
+            chat = it.get("chat_id")
+            if not isinstance(chat, int) or isinstance(chat, bool):
+                raise ConfigError("chat_id: expected an integer")
+            text = it.get("text")
+            if text is not None and not isinstance(text, str):
+                raise ConfigError("text: expected a string")
+            frm = it.get("from_id", chat if chat > 0 else 1)
+            if not isinstance(frm, int) or isinstance(frm, bool):
+                raise ConfigError("from_id: expected an integer")
+            date = it.get("date", int(time.time()))
+            if not isinstance(date, int) or isinstance(date, bool):
+                raise ConfigError("date: expected an integer")
+            ctype = it.get("chat_type") or ("private" if chat > 0 else
+                                            "supergroup" if str(chat).startswith("-100") else "group")
+            msg = {"message_id": 0, "from": {"id": frm, "is_bot": bool(it.get("is_bot", False)),
+                                             "first_name": "Stand-in", "username": it.get("username", "standin_user")},
+                   "chat": {"id": chat, "type": ctype}, "date": date}
+            if text is not None:
+                msg["text"] = text
+                if text.startswith("/"):
+                    n = len(re.match(r"/[A-Za-z0-9_@]*", text).group(0))
+                    msg["entities"] = [{"offset": 0, "length": n, "type": "bot_command"}]
+            made.append({"message": msg})
+        ids = []
+        with self.state.lock:
+            for u in made:
+                if not isinstance(u.get("update_id"), int) or isinstance(u.get("update_id"), bool):
+                    self.state.tg_next_id += 1
+                    u = {"update_id": self.state.tg_next_id, **{k: v for k, v in u.items() if k != "update_id"}}
+                else:
+                    self.state.tg_next_id = max(self.state.tg_next_id, u["update_id"])
+                if isinstance(u.get("message"), dict) and not u["message"].get("message_id"):
+                    u["message"]["message_id"] = self.state.bump("telegram_message_id")
+                self.state.tg_updates.append(u)
+                ids.append(u["update_id"])
+            self.state.tg_cond.notify_all()
+        return Response.json(200, {"update_ids": ids})
+
+    def get_tg_updates(self, req):
+        with self.state.lock:
+            return Response.json(200, {"pending": copy.deepcopy(self.state.tg_updates), "offset": self.state.tg_offset,
+                                       "polls": self.state.tg_polls, "open_polls": self.state.tg_open_polls})
+
+    def get_tg_messages(self, req):
+        try:
+            since = int(req.query["since"]) if req.query.get("since") else None
+        except ValueError:
+            raise ConfigError("since must be an integer")
+        with self.state.lock:
+            return Response.json(200, [m for m in self.state.tg_sent if since is None or m["seq"] > since])
 
     def get_health(self, req):
         return Response.json(200, {"ok": True, "pid": os.getpid(), "services": [p for p, _ in self.services],

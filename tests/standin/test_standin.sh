@@ -377,6 +377,74 @@ req POST /telegram/bot9:good/sendMessage -H 'Content-Type: application/json' --d
 expect_json 'j["parameters"]["retry_after"] == 15 and j["description"] == "Too Many Requests: retry after 15"' "telegram_retry_after"
 reset
 
+# getUpdates: long polling over the updates the test queues; what the bot sent
+body_get() { "$py" -c 'import json,sys; print(eval(sys.argv[2], {"j": json.load(open(sys.argv[1]))}))' "$tmp/body" "$1"; }
+req POST /_standin/telegram/updates -H 'Content-Type: application/json' \
+    --data-binary '[{"chat_id": -1001234, "text": "/status@standin_bot"}, {"chat_id": 5, "text": "hi", "from_id": 6}]'
+expect_status 200 "telegram: queue updates"
+expect_json 'len(j["update_ids"]) == 2 and j["update_ids"][1] == j["update_ids"][0] + 1' "telegram: update ids given in order"
+u1=$(body_get 'j["update_ids"][1]')
+req POST /telegram/bot1:t/getUpdates -H 'Content-Type: application/json' --data-binary '{"offset": 0, "timeout": 5}'
+expect_json 'j["ok"] and [u["message"]["text"] for u in j["result"]] == ["/status@standin_bot", "hi"] and j["result"][0]["message"]["chat"] == {"id": -1001234, "type": "supergroup"} and j["result"][0]["message"]["entities"][0]["type"] == "bot_command" and j["result"][1]["message"]["from"]["id"] == 6' "telegram getUpdates: the queued updates at once"
+t0=$(date +%s.%N)
+req POST /telegram/bot1:t/getUpdates -H 'Content-Type: application/json' --data-binary "{\"offset\": $((u1 + 1)), \"timeout\": 1}"
+t1=$(date +%s.%N)
+expect_json 'j == {"ok": True, "result": []}' "telegram getUpdates: nothing new"
+awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a >= 0.95) }' && ok || bad "telegram getUpdates: did not wait its timeout"
+req GET /_standin/telegram/updates
+expect_json "j['pending'] == [] and j['offset'] == $((u1 + 1)) and j['polls'] == 2" "telegram: offset confirms, confirmed updates dropped"
+# tg_poll_open: wait (10 s at most) until a getUpdates long poll is open in the stand-in
+tg_poll_open() {
+    local end=$(( $(date +%s) + 10 )) n
+    while [ "$(date +%s)" -le "$end" ]; do
+        n=$(curl -s "$base/_standin/telegram/updates" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["open_polls"])')
+        [ "${n:-0}" -ge 1 ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+# a long poll that an update ends
+curl -s -o "$tmp/longpoll" -X POST "$base/telegram/bot1:t/getUpdates?offset=$((u1 + 1))&timeout=30" &
+poller=$!
+tg_poll_open && ok || bad "telegram getUpdates: the long poll is not open"
+t0=$(date +%s.%N)
+curl -s -o /dev/null -X POST --data-binary '{"chat_id": 7, "text": "/force"}' "$base/_standin/telegram/updates"
+wait "$poller"
+t1=$(date +%s.%N)
+"$py" -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if [u["message"]["text"] for u in j["result"]] == ["/force"] else 1)' \
+    "$tmp/longpoll" && ok || bad "telegram getUpdates: an update ends the long poll"
+awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 10) }' && ok || bad "telegram getUpdates: the update did not end the poll"
+# another poller ends the open one with 409, as the Bot API does
+curl -s -o "$tmp/first" -X POST "$base/telegram/bot1:t/getUpdates?offset=999999&timeout=30" &
+first=$!
+tg_poll_open && ok || bad "telegram getUpdates: the first long poll is not open"
+req POST "/telegram/bot1:t/getUpdates?offset=999999&timeout=0"
+expect_json 'j == {"ok": True, "result": []}' "telegram getUpdates: the newer poll answers"
+wait "$first"
+"$py" -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if j["error_code"] == 409 and "terminated by other getUpdates request" in j["description"] else 1)' "$tmp/first" && ok || bad "telegram: the older poll ended with 409"
+req POST /telegram/bot1:t/setWebhook -H 'Content-Type: application/json' --data-binary '{"url": "https://example.invalid/hook"}'
+expect_json 'j["ok"] and j["result"] is True' "telegram setWebhook"
+req POST /telegram/bot1:t/getUpdates --data-binary '{}'
+expect_status 409 "telegram getUpdates with a webhook"
+expect_json '"can'"'"'t use getUpdates method while webhook is active" in j["description"]' "telegram webhook conflict body"
+req POST /telegram/bot1:t/deleteWebhook --data-binary '{}'
+req POST /telegram/bot1:t/getUpdates --data-binary '{"offset": -1}'
+expect_status 200 "telegram getUpdates after deleteWebhook"
+config '{"telegram_webhook": "https://example.invalid/x"}'
+req POST /telegram/bot1:t/getUpdates --data-binary '{}'; expect_status 409 "telegram_webhook config"
+config '{"telegram_webhook": null, "behaviour": {"telegram:updates": ["429", "ok"]}}'
+req POST /telegram/bot1:t/getUpdates --data-binary '{}'; expect_status 429 "telegram:updates behaviour 429"
+req POST /telegram/bot1:t/sendMessage -H 'Content-Type: application/json' --data-binary '{"chat_id": 3, "text": "sent"}'
+expect_status 200 "telegram:updates leaves sendMessage alone"
+req POST /telegram/bot1:t/getUpdates --data-binary '{}'; expect_status 200 "telegram:updates list played in order"
+req GET /_standin/telegram/messages
+expect_json 'len(j) == 1 and j[0]["chat_id"] == 3 and j[0]["text"] == "sent" and j[0]["plain"] == "sent"' "telegram: messages sent recorded"
+req POST /_standin/telegram/updates --data-binary '{"chat_id": "x"}'; expect_status 400 "telegram: bad update refused"
+reset
+req POST /_standin/telegram/updates --data-binary '{"chat_id": 1, "text": "x"}'
+expect_json "j['update_ids'][0] > $((u1 + 1))" "telegram: update ids keep growing across a reset"
+reset
+
 # --- LLM ---------------------------------------------------------------------
 chat='{"model": "llama-3.3-70b-versatile", "messages": [{"role": "system", "content": "decide"}, {"role": "user", "content": "state"}], "response_format": {"type": "json_object"}, "temperature": 0}'
 req POST /llm/openai/v1/chat/completions -H 'Authorization: Bearer gk' -H 'Content-Type: application/json' --data-binary "$chat"
