@@ -461,7 +461,7 @@ claimed_once() {
 }
 # the first, slow delivery ends now, after the resend: its claim is refused (a duplicate)
 release
-dup_claimed() { curl -s --max-time 5 "$SA/_standin/n8n/scans" | jpy "'duplicate' in d['claims'].get('$slow_key', [])" | grep -q true; }
+dup_claimed() { release; curl -s --max-time 5 "$SA/_standin/n8n/scans" | jpy "'duplicate' in d['claims'].get('$slow_key', [])" | grep -q true; }
 check "the first slow delivery, arriving late, is told it is a duplicate and does not scan" wait_for 20 dup_claimed
 check "every key of decision #$S scanned exactly once ($(curl -s --max-time 5 "$SA/_standin/n8n/scans" | jpy "{k: v for k, v in d['scans'].items() if k in '$keys_of_S'.split()}"))" \
   claimed_once

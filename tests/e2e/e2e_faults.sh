@@ -250,6 +250,8 @@ curl -s -o /dev/null -X POST --max-time 5 "$SA/_standin/release"
 # the worker logs each answer (hook.sent) as it arrives, before it records it
 answered() {
   local k
+  # released again on every poll: a handler that reached its sleep after the first release
+  curl -s -o /dev/null -X POST --max-time 5 "$SA/_standin/release"
   for k in $P_KEYS; do grep -q "\"event\":\"hook.sent\".*\"key\":\"$k\"" "$T/log/wp.log" || return 1; done
 }
 check "the held answers arrive while PostgreSQL is away" wait_for 30 answered
