@@ -75,6 +75,7 @@ static void main_usage(FILE *f)
         "                  ORCHESTRATOR_API_TOKEN_FILE=...; the environment wins over it\n"
         "  --json          print the API's JSON (one document per line) instead of tables\n"
         "  --wait          force/stop/start: follow the command until the worker has done it\n"
+        "                  (stop/start: and /status shows it)\n"
         "  --timeout S     seconds per request (1-300, default 10)\n"
         "  --help, --version\n"
         "\n"
@@ -249,6 +250,29 @@ static void main_sleep(long ms)
     }
 }
 
+/* After a stop or start the worker has carried out: /status is the API's
+ * cache, which follows the worker within moments; wait (until deadline)
+ * for it to say so, so that the next `orchctl status` agrees.  Returns
+ * CLIENT_EXIT_OK, or the client's exit code of a failed call. */
+static int main_wait_running(const struct client *c, const char *cmd, time_t deadline)
+{
+    int want = strcmp(cmd, "start") == 0;
+    if (!want && strcmp(cmd, "stop") != 0)
+        return CLIENT_EXIT_OK;
+    for (;;) {
+        struct client_answer st;
+        int rc = client_call(c, "GET", "/status", 0, cmd, &st);
+        if (rc != CLIENT_EXIT_OK)
+            return rc;
+        json_object *r = view_get(st.json, "running");
+        int seen = r && json_object_is_type(r, json_type_boolean) && json_object_get_boolean(r) == want;
+        client_answer_free(&st);
+        if (seen || main_stop || time(NULL) >= deadline)
+            return CLIENT_EXIT_OK;
+        main_sleep(100);
+    }
+}
+
 /* POST /control/<what>, then with --wait follow the command to its end. */
 static int main_control(const struct client *c, const struct main_opts *o, const char *cmd, const char *path)
 {
@@ -273,8 +297,15 @@ static int main_control(const struct client *c, const struct main_opts *o, const
         json_object *st = view_get(a.json, "status");
         const char *s = st ? json_object_get_string(st) : "";
         if (strcmp(s, "pending") != 0 || main_stop || time(NULL) >= deadline) {
-            main_print(o, a.json, view_command);
             rc = strcmp(s, "done") == 0 ? CLIENT_EXIT_OK : CLIENT_EXIT_FAILED;
+            if (rc == CLIENT_EXIT_OK) {
+                int wrc = main_wait_running(c, cmd, deadline);
+                if (wrc != CLIENT_EXIT_OK) {
+                    client_answer_free(&a);
+                    return wrc;
+                }
+            }
+            main_print(o, a.json, view_command);
             if (strcmp(s, "pending") == 0)
                 fprintf(stderr, "orchctl: %s: still pending after %d s: is the worker running?\n", cmd,
                         MAIN_WAIT_SECONDS);

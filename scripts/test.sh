@@ -97,7 +97,8 @@ step "build-asan: configure --enable-sanitizers && make"
 rm -rf build-asan && mkdir build-asan
 if (cd build-asan && run "$LOGS/asan-build.log" sh -c "../configure --enable-sanitizers --enable-fault-injection && make -j$JOBS && make -j$JOBS check TESTS="); then
   step "build-asan: make check"
-  (cd build-asan && make -j"$JOBS" check) 2>&1 | tee "$LOGS/asan-check.log"
+  # one test more than cores: the end-to-end tests spend most of their time waiting
+  (cd build-asan && make -j"$((JOBS + 1))" check) 2>&1 | tee "$LOGS/asan-check.log"
   n_pass=$(count "$LOGS/asan-check.log" PASS)
   n_fail=$(( $(count "$LOGS/asan-check.log" FAIL) + $(count "$LOGS/asan-check.log" ERROR) + $(count "$LOGS/asan-check.log" XPASS) ))
   n_total=$(count "$LOGS/asan-check.log" TOTAL)
