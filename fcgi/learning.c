@@ -1,6 +1,7 @@
 /* learning: learning summary and replay runs for the API; see learning.h. */
 #include "config.h"
 #include "learning.h"
+#include "fields.h"
 #include "metrics.h"
 #include "params.h"
 #include "query.h"
@@ -12,56 +13,32 @@
 
 /* ---- pure helpers ---------------------------------------------------------- */
 
+/* The one parameter of GET /replays, with the wording its refusals have
+ * always had (tests/unit/test_learning_api.c). */
+static const struct fields_spec learning_replays_fields[] = {
+    { "limit", FIELDS_UINT, 0, 1, LEARNING_LIMIT_MAX, LEARNING_LIMIT_DEFAULT, NULL, NULL,
+      "limit must be an integer from 1 to " FIELDS_STR(LEARNING_LIMIT_MAX), NULL },
+};
+
+static const struct fields_query learning_replays_form = {
+    .spec = learning_replays_fields,
+    .count = 1,
+    .name_max = 31,
+    .value_max = 63,
+    .too_long = "the query string is longer than " FIELDS_STR(FIELDS_QUERY_MAX) " bytes",
+    .bad_name = "malformed parameter name",
+    .unknown = "unknown parameter '{}' (only limit)",
+    .repeated = "parameter '{}' given twice",
+    .bad_escape = NULL,                 /* the field's message */
+    .empty = NULL,
+};
+
 int learning_replays_parse(const char *qs, int *limit, char *err, size_t errlen)
 {
-    int seen = 0;
-    *limit = LEARNING_LIMIT_DEFAULT;
-    if (!qs || !*qs)
-        return 0;
-    size_t total = strlen(qs);
-    if (total > PARAMS_QUERY_MAX) {
-        snprintf(err, errlen, "the query string is longer than %d bytes", PARAMS_QUERY_MAX);
-        return -1;
-    }
-    const char *p = qs;
-    while (*p) {
-        size_t n = strcspn(p, "&");
-        const char *eq = memchr(p, '=', n);
-        char name[32], value[64];
-        if (n == 0) {                               /* "a=1&&b=2" or a trailing '&' */
-            p++;
-            continue;
-        }
-        size_t nl = eq ? (size_t)(eq - p) : n;
-        if (params_decode(p, nl, name, sizeof name) < 0) {
-            snprintf(err, errlen, "malformed parameter name");
-            return -1;
-        }
-        if (strcmp(name, "limit") != 0) {
-            char shown[40];
-            size_t i = 0;
-            for (; name[i] && i < 32; i++)
-                shown[i] = name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '?';
-            shown[i] = '\0';
-            snprintf(err, errlen, "unknown parameter '%s' (only limit)", shown);
-            return -1;
-        }
-        if (seen++) {
-            snprintf(err, errlen, "parameter 'limit' given twice");
-            return -1;
-        }
-        long long v;
-        if (!eq || params_decode(eq + 1, n - nl - 1, value, sizeof value) <= 0 ||
-            params_uint(value, LEARNING_LIMIT_MAX, &v) < 0 || v < 1) {
-            snprintf(err, errlen, "limit must be an integer from 1 to %d", LEARNING_LIMIT_MAX);
-            return -1;
-        }
-        *limit = (int)v;
-        p += n;
-        if (*p == '&')
-            p++;
-    }
-    return 0;
+    struct fields_value v[1];
+    int rc = fields_query_parse(&learning_replays_form, qs, v, err, errlen);
+    *limit = (int)v[0].n;
+    return rc;
 }
 
 int learning_replay_item(const char *item, long long *id, int *svg)
