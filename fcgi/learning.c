@@ -427,44 +427,43 @@ void learning_metrics(struct metrics_buf *b, json_object *learning)
     }
 }
 
-/* ---- replay rows (read by query.c) ------------------------------------------ */
+/* ---- replay runs (read by query.c) ------------------------------------------ */
 
-/* Column as a JSON string, null when SQL NULL.  Caller frees. */
-static json_object *learning_jstr(const PGresult *r, int row, int col)
+/* A string as JSON, null for NULL.  Caller frees. */
+static json_object *learning_jstr(const char *s)
 {
-    return PQgetisnull(r, row, col) ? NULL : json_object_new_string(PQgetvalue(r, row, col));
+    return s ? json_object_new_string(s) : NULL;
 }
 
-/* Column (JSON text) parsed and tidied, null when SQL NULL or unparsable.
- * Caller frees. */
-static json_object *learning_jjson(const PGresult *r, int row, int col)
+/* JSON text parsed and tidied, null for NULL or unparsable text.  Caller
+ * frees. */
+static json_object *learning_jjson(const char *text)
 {
-    if (PQgetisnull(r, row, col))
+    if (!text)
         return NULL;
-    json_object *o = json_tokener_parse(PQgetvalue(r, row, col));
+    json_object *o = json_tokener_parse(text);
     json_object *t = learning_tidy(o);
     json_object_put(o);
     return t;
 }
 
 /* See learning.h. */
-json_object *learning_replay_row(const PGresult *r, int row, int full)
+json_object *learning_run_json(const struct learning_run *run, int full)
 {
     json_object *o = json_object_new_object();
     if (!o)
         return NULL;
-    long long id = strtoll(PQgetvalue(r, row, 0), NULL, 10);
-    json_object_object_add(o, "id", json_object_new_int64(id));
-    json_object_object_add(o, "created_at", learning_jstr(r, row, 1));
-    json_object_object_add(o, "finished_at", learning_jstr(r, row, 2));
-    json_object_object_add(o, "label", learning_jstr(r, row, 3));
-    json_object_object_add(o, "seed", json_object_new_int64(strtoll(PQgetvalue(r, row, 4), NULL, 10)));
-    json_object_object_add(o, "status", learning_jstr(r, row, 5));
-    json_object_object_add(o, "from", learning_jstr(r, row, 6));
-    json_object_object_add(o, "to", learning_jstr(r, row, 7));
-    json_object_object_add(o, "files", learning_jjson(r, row, 8));
-    json_object *timings = learning_jjson(r, row, 9);
-    json_object *sc = PQgetisnull(r, row, 10) ? NULL : json_tokener_parse(PQgetvalue(r, row, 10));
+    json_object_object_add(o, "id", json_object_new_int64(run->id));
+    json_object_object_add(o, "created_at", learning_jstr(run->created_at));
+    json_object_object_add(o, "finished_at", learning_jstr(run->finished_at));
+    json_object_object_add(o, "label", learning_jstr(run->label));
+    json_object_object_add(o, "seed", json_object_new_int64(run->seed));
+    json_object_object_add(o, "status", learning_jstr(run->status));
+    json_object_object_add(o, "from", learning_jstr(run->from));
+    json_object_object_add(o, "to", learning_jstr(run->to));
+    json_object_object_add(o, "files", learning_jjson(run->files));
+    json_object *timings = learning_jjson(run->timings);
+    json_object *sc = run->scorecard ? json_tokener_parse(run->scorecard) : NULL;
     double dec = learning_num(sc, "decisions");
     if (!isfinite(dec))
         dec = learning_num(timings, "decisions");
@@ -481,13 +480,12 @@ json_object *learning_replay_row(const PGresult *r, int row, int full)
         json_object_object_add(summary, "markets", learning_market_summary(sc));
     }
     json_object_object_add(o, "scorecard_summary", summary);
-    json_object_object_add(o, "error", learning_jstr(r, row, 11));
-    json_object_object_add(o, "svg", json_object_new_boolean(PQgetvalue(r, row, 13)[0] == 't'));
+    json_object_object_add(o, "error", learning_jstr(run->error));
+    json_object_object_add(o, "svg", json_object_new_boolean(run->has_svg));
     if (full) {
-        json_object_object_add(o, "params", learning_jjson(r, row, 12));
+        json_object_object_add(o, "params", learning_jjson(run->params));
         json_object_object_add(o, "scorecard", learning_tidy(sc));
     }
     json_object_put(sc);
     return o;
 }
-
