@@ -180,6 +180,17 @@ PGresult *query_run_prepared(PGconn *c, const char *name, const char *sql)
 }
 
 /* See query_sql.h. */
+PGresult *query_read(PGconn *c, const char *name, const char *sql, const char *const *names, int n, int *col)
+{
+    PGresult *r = query_run_prepared(c, name, sql);
+    if (r && query_cols(r, name, names, n, col) < 0) {
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* See query_sql.h. */
 int query_col(const PGresult *r, const char *stmt, const char *name)
 {
     int col = name ? PQfnumber(r, name) : -1;

@@ -56,6 +56,12 @@ PGresult *query_run(PGconn *c, const char *name, const char *sql, int n, const c
  * sql.  Returns the result (caller PQclears) or NULL after logging. */
 PGresult *query_run_prepared(PGconn *c, const char *name, const char *sql);
 
+/* Run the statement sql without parameters as the prepared statement
+ * name (query_run_prepared) and look its columns names[0 .. n) up into
+ * col (query_cols).  Returns the result (caller PQclears), or NULL after
+ * logging. */
+PGresult *query_read(PGconn *c, const char *name, const char *sql, const char *const *names, int n, int *col);
+
 /* The number of column name in r (statement stmt), or -1 after logging
  * that r lacks it (the statement and its reader disagree). */
 int query_col(const PGresult *r, const char *stmt, const char *name);

@@ -181,15 +181,11 @@ static const char *const query_worker_cols[QUERY_W_COUNT] = {
 static int query_state_worker(PGconn *c, struct query_state *st)
 {
     int col[QUERY_W_COUNT];
-    PGresult *r = query_run_prepared(c, "state_worker", QUERY_SQL_STATE_WORKER);
+    PGresult *r = query_read(c, "state_worker", QUERY_SQL_STATE_WORKER, query_worker_cols, QUERY_W_COUNT, col);
     if (!r)
         return -1;
     st->heartbeat_age = NAN;
     st->next_in = NAN;
-    if (query_cols(r, "state_worker", query_worker_cols, QUERY_W_COUNT, col) < 0) {
-        PQclear(r);
-        return -1;
-    }
     if (PQntuples(r) == 1) {
         st->running = query_bool(r, 0, col[QUERY_W_RUNNING]);
         st->dry_run = query_bool(r, 0, col[QUERY_W_DRY_RUN]);
@@ -246,14 +242,10 @@ static const char *const query_last_cols[QUERY_L_COUNT] = {
 static int query_state_last(PGconn *c, struct query_state *st)
 {
     int col[QUERY_L_COUNT];
-    PGresult *r = query_run_prepared(c, "state_last", QUERY_SQL_STATE_LAST);
+    PGresult *r = query_read(c, "state_last", QUERY_SQL_STATE_LAST, query_last_cols, QUERY_L_COUNT, col);
     if (!r)
         return -1;
     st->last_decision_epoch = NAN;
-    if (query_cols(r, "state_last", query_last_cols, QUERY_L_COUNT, col) < 0) {
-        PQclear(r);
-        return -1;
-    }
     if (PQntuples(r) == 1) {
         json_object *o = json_object_new_object();
         if (!o) {
@@ -296,13 +288,9 @@ static const char *const query_wf_cols[QUERY_F_COUNT] = {
 static int query_wf_states(PGconn *c, struct query_state *st)
 {
     int col[QUERY_F_COUNT];
-    PGresult *r = query_run_prepared(c, "wf_states", QUERY_SQL_WF_STATES);
+    PGresult *r = query_read(c, "wf_states", QUERY_SQL_WF_STATES, query_wf_cols, QUERY_F_COUNT, col);
     if (!r)
         return -1;
-    if (query_cols(r, "wf_states", query_wf_cols, QUERY_F_COUNT, col) < 0) {
-        PQclear(r);
-        return -1;
-    }
     int n = PQntuples(r);
     st->wf = calloc(n ? (size_t)n : 1, sizeof *st->wf);
     for (int i = 0; st->wf && i < n; i++) {

@@ -82,13 +82,9 @@ static const char *const query_count_cols[QUERY_N_COUNT] = {
 int query_state_counts(PGconn *c, struct query_state *st)
 {
     int col[QUERY_N_COUNT];
-    PGresult *r = query_run_prepared(c, "state_decisions", QUERY_SQL_STATE_DECISIONS);
+    PGresult *r = query_read(c, "state_decisions", QUERY_SQL_STATE_DECISIONS, query_count_cols, QUERY_N_COUNT, col);
     if (!r)
         return -1;
-    if (query_cols(r, "state_decisions", query_count_cols, QUERY_N_COUNT, col) < 0) {
-        PQclear(r);
-        return -1;
-    }
     for (int i = 0; i < PQntuples(r); i++) {
         int m = catalog_mode_parse(PQgetvalue(r, i, col[QUERY_N_MODE]));
         const char *src = PQgetvalue(r, i, col[QUERY_N_SOURCE]), *status = PQgetvalue(r, i, col[QUERY_N_STATUS]);
@@ -136,22 +132,22 @@ int query_state_counts(PGconn *c, struct query_state *st)
         for (int b = a; b > 0 && strcmp(st->llm_outcome[b - 1].outcome, st->llm_outcome[b].outcome) > 0; b--) {
             query_swap(&st->llm_outcome[b], &st->llm_outcome[b - 1], sizeof st->llm_outcome[0]);
         }
-    r = query_run_prepared(c, "state_decisions_24h", QUERY_SQL_STATE_DECISIONS_24H);
+    /* the 24-hour statement has the last three columns */
+    r = query_read(c, "state_decisions_24h", QUERY_SQL_STATE_DECISIONS_24H, query_count_cols + QUERY_N_DECISIONS,
+                   QUERY_N_COUNT - QUERY_N_DECISIONS, col + QUERY_N_DECISIONS);
     if (!r)
         return -1;
-    int rc = query_cols(r, "state_decisions_24h", query_count_cols + QUERY_N_DECISIONS,
-                        QUERY_N_COUNT - QUERY_N_DECISIONS, col + QUERY_N_DECISIONS);
-    if (rc == 0 && PQntuples(r) == 1) {
+    if (PQntuples(r) == 1) {
         st->decisions_24h = query_ll(r, 0, col[QUERY_N_DECISIONS]);
         st->agreed_24h = query_ll(r, 0, col[QUERY_N_AGREED]);
         st->compared_24h = query_ll(r, 0, col[QUERY_N_COMPARED]);
     }
     PQclear(r);
-    return rc;
+    return 0;
 }
 
 /* The columns of QUERY_SQL_STATE_TRIGGERS; the buckets follow, one a bound of
- * query_exec_bucket_ms (query_exec_bucket_cols). */
+ * query_exec_bucket_ms, named as in history_trigger_totals. */
 enum query_trigger_col {
     QUERY_T_WORKFLOW = 0, QUERY_T_STATUS, QUERY_T_OUTCOME, QUERY_T_TRIGGERS, QUERY_T_RETRIES, QUERY_T_DURATIONS,
     QUERY_T_DURATION_MS_SUM, QUERY_T_OPPORTUNITIES, QUERY_T_BUCKET, QUERY_T_COUNT = QUERY_T_BUCKET + QUERY_EXEC_BUCKETS
@@ -168,13 +164,9 @@ static const char *const query_trigger_cols[QUERY_T_COUNT] = {
 int query_state_triggers(PGconn *c, struct query_state *st)
 {
     int col[QUERY_T_COUNT];
-    PGresult *r = query_run_prepared(c, "state_triggers", QUERY_SQL_STATE_TRIGGERS);
+    PGresult *r = query_read(c, "state_triggers", QUERY_SQL_STATE_TRIGGERS, query_trigger_cols, QUERY_T_COUNT, col);
     if (!r)
         return -1;
-    if (query_cols(r, "state_triggers", query_trigger_cols, QUERY_T_COUNT, col) < 0) {
-        PQclear(r);
-        return -1;
-    }
     int rows = PQntuples(r);
     st->trig = calloc(rows ? (size_t)rows : 1, sizeof *st->trig);
     st->out = calloc(rows ? (size_t)rows : 1, sizeof *st->out);
@@ -238,31 +230,34 @@ int query_state_triggers(PGconn *c, struct query_state *st)
 }
 
 /* The columns of QUERY_SQL_STATE_LLM; the buckets follow, one a bound of
- * query_llm_bucket_ms.  QUERY_SQL_STATE_LLM_24H has the first three and tokens. */
+ * query_llm_bucket_ms.  QUERY_SQL_STATE_LLM_24H has the first three and
+ * tokens (query_llm_24h_cols). */
 enum query_llm_col {
-    QUERY_C_PROVIDER = 0, QUERY_C_OUTCOME, QUERY_C_CALLS, QUERY_C_TOKENS, QUERY_C_PROMPT_TOKENS,
-    QUERY_C_COMPLETION_TOKENS, QUERY_C_LATENCY_MS_SUM, QUERY_C_BUCKET, QUERY_C_COUNT = QUERY_C_BUCKET + QUERY_LLM_BUCKETS
+    QUERY_C_PROVIDER = 0, QUERY_C_OUTCOME, QUERY_C_CALLS, QUERY_C_PROMPT_TOKENS, QUERY_C_COMPLETION_TOKENS,
+    QUERY_C_LATENCY_MS_SUM, QUERY_C_BUCKET, QUERY_C_COUNT = QUERY_C_BUCKET + QUERY_LLM_BUCKETS,
+    QUERY_C_TOKENS = QUERY_C_PROMPT_TOKENS      /* QUERY_SQL_STATE_LLM_24H only */
 };
 
 static const char *const query_llm_cols[QUERY_C_COUNT] = {
     [QUERY_C_PROVIDER] = "provider", [QUERY_C_OUTCOME] = "outcome", [QUERY_C_CALLS] = "calls",
-    [QUERY_C_TOKENS] = "tokens", [QUERY_C_PROMPT_TOKENS] = "prompt_tokens",
-    [QUERY_C_COMPLETION_TOKENS] = "completion_tokens", [QUERY_C_LATENCY_MS_SUM] = "latency_ms_sum",
+    [QUERY_C_PROMPT_TOKENS] = "prompt_tokens", [QUERY_C_COMPLETION_TOKENS] = "completion_tokens",
+    [QUERY_C_LATENCY_MS_SUM] = "latency_ms_sum",
     [QUERY_C_BUCKET] = "le_100ms", "le_250ms", "le_500ms", "le_1s", "le_2500ms", "le_5s", "le_10s",
+};
+
+static const char *const query_llm_24h_cols[QUERY_C_TOKENS + 1] = {
+    [QUERY_C_PROVIDER] = "provider", [QUERY_C_OUTCOME] = "outcome", [QUERY_C_CALLS] = "calls",
+    [QUERY_C_TOKENS] = "tokens",
 };
 
 /* The LLM calls of the last 24 hours into st->llm_group (after the
  * totals).  Returns 0 or -1. */
 static int query_state_llm_24h(PGconn *c, struct query_state *st)
 {
-    int col[QUERY_C_COUNT];
-    PGresult *r = query_run_prepared(c, "state_llm_24h", QUERY_SQL_STATE_LLM_24H);
+    int col[QUERY_C_TOKENS + 1];
+    PGresult *r = query_read(c, "state_llm_24h", QUERY_SQL_STATE_LLM_24H, query_llm_24h_cols, QUERY_C_TOKENS + 1, col);
     if (!r)
         return -1;
-    if (query_cols(r, "state_llm_24h", query_llm_cols, QUERY_C_TOKENS + 1, col) < 0) {
-        PQclear(r);
-        return -1;
-    }
     for (int i = 0; i < PQntuples(r); i++) {
         const char *p = PQgetvalue(r, i, col[QUERY_C_PROVIDER]), *o = PQgetvalue(r, i, col[QUERY_C_OUTCOME]);
         int k = 0;
@@ -287,16 +282,9 @@ static int query_state_llm_24h(PGconn *c, struct query_state *st)
 int query_state_llm(PGconn *c, struct query_state *st)
 {
     int col[QUERY_C_COUNT];
-    PGresult *r = query_run_prepared(c, "state_llm", QUERY_SQL_STATE_LLM);
+    PGresult *r = query_read(c, "state_llm", QUERY_SQL_STATE_LLM, query_llm_cols, QUERY_C_COUNT, col);
     if (!r)
         return -1;
-    col[QUERY_C_TOKENS] = -1;                  /* not a column of the totals */
-    if (query_cols(r, "state_llm", query_llm_cols, QUERY_C_TOKENS, col) < 0 ||
-        query_cols(r, "state_llm", query_llm_cols + QUERY_C_PROMPT_TOKENS, QUERY_C_COUNT - QUERY_C_PROMPT_TOKENS,
-                   col + QUERY_C_PROMPT_TOKENS) < 0) {
-        PQclear(r);
-        return -1;
-    }
     for (int i = 0; i < PQntuples(r) && st->nllm < QUERY_MAX_LLM_GROUPS; i++) {
         if (query_ll(r, i, col[QUERY_C_CALLS]) == 0)          /* deltas that add up to nothing */
             continue;
@@ -320,15 +308,14 @@ int query_state_results(PGconn *c, struct query_state *st)
 {
     static const char *const names[] = { "status", "results" };
     int col[2];
-    PGresult *r = query_run_prepared(c, "state_results", QUERY_SQL_STATE_RESULTS);
+    PGresult *r = query_read(c, "state_results", QUERY_SQL_STATE_RESULTS, names, 2, col);
     if (!r)
         return -1;
-    int rc = query_cols(r, "state_results", names, 2, col);
-    for (int i = 0; rc == 0 && i < PQntuples(r) && st->nresult < QUERY_MAX_RESULT_GROUPS; i++) {
+    for (int i = 0; i < PQntuples(r) && st->nresult < QUERY_MAX_RESULT_GROUPS; i++) {
         query_copy(st->result_group[st->nresult].status, sizeof st->result_group[0].status, r, i, col[0]);
         st->result_group[st->nresult].n = query_ll(r, i, col[1]);
         st->nresult++;
     }
     PQclear(r);
-    return rc;
+    return 0;
 }
