@@ -145,6 +145,105 @@ static const char *const learning_policies[] = { "orchestrator", "cron-5", "cron
                                                  "market-hours-cron-5", "equal-runs-cron" };
 #define LEARNING_NPOLICIES (sizeof learning_policies / sizeof learning_policies[0])
 
+/* What the instruments of one market add up to, per policy of
+ * learning_policies: runs the largest of its instruments', covered
+ * windows and top windows summed. */
+struct learning_sums {
+    long long instruments, top;
+    double runs[LEARNING_NPOLICIES], covered[LEARNING_NPOLICIES], period[LEARNING_NPOLICIES];
+    int have[LEARNING_NPOLICIES];
+};
+
+/* Add the scorecard entry of one instrument (borrowed) to sum. */
+static void learning_sum_instrument(json_object *it, struct learning_sums *sum)
+{
+    json_object *ps;
+    sum->instruments++;
+    double tw = learning_num(it, "top_windows");
+    if (isfinite(tw))
+        sum->top += (long long)tw;
+    if (!json_object_object_get_ex(it, "policies", &ps) || !json_object_is_type(ps, json_type_array))
+        return;
+    for (size_t k = 0; k < json_object_array_length(ps); k++) {
+        json_object *p = json_object_array_get_idx(ps, k);
+        const char *name = learning_str(p, "policy");
+        for (size_t j = 0; name && j < LEARNING_NPOLICIES; j++) {
+            if (strcmp(name, learning_policies[j]) != 0)
+                continue;
+            double r = learning_num(p, "runs"), c = learning_num(p, "covered"), per = learning_num(p, "period_s");
+            if (isfinite(r) && r > sum->runs[j])
+                sum->runs[j] = r;
+            if (isfinite(c))
+                sum->covered[j] += c;
+            if (isfinite(per) && per > sum->period[j])
+                sum->period[j] = per;
+            sum->have[j] = 1;
+        }
+    }
+}
+
+/* Add to pol a {"runs", "covered", "period_s", "coverage"} object per
+ * policy that sum has. */
+static void learning_policies_add(json_object *pol, const struct learning_sums *sum)
+{
+    for (size_t j = 0; j < LEARNING_NPOLICIES; j++) {
+        if (!sum->have[j])
+            continue;
+        json_object *p = json_object_new_object();
+        if (!p)
+            continue;
+        json_object_object_add(p, "runs", json_object_new_int64((long long)sum->runs[j]));
+        json_object_object_add(p, "covered", json_object_new_int64((long long)sum->covered[j]));
+        json_object_object_add(p, "period_s", sum->period[j] > 0 ? json_object_new_int64((long long)sum->period[j]) : NULL);
+        json_object_object_add(p, "coverage", sum->top > 0 ? learning_round4(sum->covered[j] / (double)sum->top) : NULL);
+        json_object_object_add(pol, learning_policies[j], p);
+    }
+}
+
+/* The summary of one market: m its scorecard entry, inst the scorecard's
+ * instruments (both borrowed; inst may be NULL).  Returns it (caller
+ * frees) or NULL when out of memory. */
+static json_object *learning_market_one(const char *market, json_object *m, json_object *inst)
+{
+    static const char *const keys[] = { "coverage", "runs", "cron5_coverage", "cron5_runs",
+                                        "coverage_vs_cron5", "runs_vs_cron5",
+                                        "market_hours_cron5_coverage", "market_hours_cron5_runs",
+                                        "coverage_vs_market_hours_cron5", "runs_vs_market_hours_cron5",
+                                        "equal_runs_cron_period_s", "equal_runs_cron_runs",
+                                        "equal_runs_cron_coverage", "coverage_minus_equal_runs_cron" };
+    static const char *const flags[] = { "target_met", "target_met_vs_cron5" };
+    json_object *s = json_object_new_object(), *pol = json_object_new_object();
+    if (!s || !pol) {
+        json_object_put(s);
+        json_object_put(pol);
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        json_object_object_add(s, keys[i], learning_round4(learning_num(m, keys[i])));
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        json_object *tm;
+        json_object_object_add(s, flags[i],
+                               json_object_object_get_ex(m, flags[i], &tm) &&
+                               json_object_is_type(tm, json_type_boolean) ? json_object_get(tm) : NULL);
+    }
+    const char *basis = learning_str(m, "target_basis");
+    json_object_object_add(s, "target_basis", basis ? json_object_new_string(basis) : NULL);
+    struct learning_sums sum;
+    memset(&sum, 0, sizeof sum);
+    size_t n = inst && json_object_is_type(inst, json_type_array) ? json_object_array_length(inst) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *it = json_object_array_get_idx(inst, i);
+        const char *im = learning_str(it, "market");
+        if (im && strcmp(im, market) == 0)
+            learning_sum_instrument(it, &sum);
+    }
+    learning_policies_add(pol, &sum);
+    json_object_object_add(s, "instruments", json_object_new_int64(sum.instruments));
+    json_object_object_add(s, "top_windows", json_object_new_int64(sum.top));
+    json_object_object_add(s, "policies", pol);
+    return s;
+}
+
 json_object *learning_market_summary(json_object *scorecard)
 {
     json_object *out = json_object_new_object();
@@ -159,77 +258,11 @@ json_object *learning_market_summary(json_object *scorecard)
     json_object_object_foreach(markets, market, m) {
         if (!json_object_is_type(m, json_type_object))
             continue;
-        json_object *s = json_object_new_object(), *pol = json_object_new_object();
-        if (!s || !pol) {
-            json_object_put(s);
-            json_object_put(pol);
+        json_object *s = learning_market_one(market, m, inst);
+        if (!s) {
             json_object_put(out);
             return NULL;
         }
-        static const char *const keys[] = { "coverage", "runs", "cron5_coverage", "cron5_runs",
-                                            "coverage_vs_cron5", "runs_vs_cron5",
-                                            "market_hours_cron5_coverage", "market_hours_cron5_runs",
-                                            "coverage_vs_market_hours_cron5", "runs_vs_market_hours_cron5",
-                                            "equal_runs_cron_period_s", "equal_runs_cron_runs",
-                                            "equal_runs_cron_coverage", "coverage_minus_equal_runs_cron" };
-        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-            json_object_object_add(s, keys[i], learning_round4(learning_num(m, keys[i])));
-        static const char *const flags[] = { "target_met", "target_met_vs_cron5" };
-        for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
-            json_object *tm;
-            json_object_object_add(s, flags[i],
-                                   json_object_object_get_ex(m, flags[i], &tm) &&
-                                   json_object_is_type(tm, json_type_boolean) ? json_object_get(tm) : NULL);
-        }
-        const char *basis = learning_str(m, "target_basis");
-        json_object_object_add(s, "target_basis", basis ? json_object_new_string(basis) : NULL);
-        long long ninst = 0, top = 0;
-        double runs[LEARNING_NPOLICIES] = { 0 }, covered[LEARNING_NPOLICIES] = { 0 }, period[LEARNING_NPOLICIES] = { 0 };
-        int have[LEARNING_NPOLICIES] = { 0 };
-        size_t n = inst && json_object_is_type(inst, json_type_array) ? json_object_array_length(inst) : 0;
-        for (size_t i = 0; i < n; i++) {
-            json_object *it = json_object_array_get_idx(inst, i), *ps;
-            const char *im = learning_str(it, "market");
-            if (!im || strcmp(im, market) != 0)
-                continue;
-            ninst++;
-            double tw = learning_num(it, "top_windows");
-            if (isfinite(tw))
-                top += (long long)tw;
-            if (!json_object_object_get_ex(it, "policies", &ps) || !json_object_is_type(ps, json_type_array))
-                continue;
-            for (size_t k = 0; k < json_object_array_length(ps); k++) {
-                json_object *p = json_object_array_get_idx(ps, k);
-                const char *name = learning_str(p, "policy");
-                for (size_t j = 0; name && j < LEARNING_NPOLICIES; j++) {
-                    if (strcmp(name, learning_policies[j]) != 0)
-                        continue;
-                    double r = learning_num(p, "runs"), c = learning_num(p, "covered"), per = learning_num(p, "period_s");
-                    if (isfinite(r) && r > runs[j])
-                        runs[j] = r;
-                    if (isfinite(c))
-                        covered[j] += c;
-                    if (isfinite(per) && per > period[j])
-                        period[j] = per;
-                    have[j] = 1;
-                }
-            }
-        }
-        for (size_t j = 0; j < LEARNING_NPOLICIES; j++) {
-            if (!have[j])
-                continue;
-            json_object *p = json_object_new_object();
-            if (!p)
-                continue;
-            json_object_object_add(p, "runs", json_object_new_int64((long long)runs[j]));
-            json_object_object_add(p, "covered", json_object_new_int64((long long)covered[j]));
-            json_object_object_add(p, "period_s", period[j] > 0 ? json_object_new_int64((long long)period[j]) : NULL);
-            json_object_object_add(p, "coverage", top > 0 ? learning_round4(covered[j] / (double)top) : NULL);
-            json_object_object_add(pol, learning_policies[j], p);
-        }
-        json_object_object_add(s, "instruments", json_object_new_int64(ninst));
-        json_object_object_add(s, "top_windows", json_object_new_int64(top));
-        json_object_object_add(s, "policies", pol);
         json_object_object_add(out, market, s);
     }
     return out;
