@@ -460,7 +460,7 @@ void learning_metrics(struct metrics_buf *b, json_object *learning)
     }
 }
 
-/* ---- replay runs (read by query.c) ------------------------------------------ */
+/* ---- replay runs (read by query_replays.c) ----------------------------------- */
 
 /* A string as JSON, null for NULL.  Caller frees. */
 static json_object *learning_jstr(const char *s)

@@ -8,7 +8,7 @@
  *
  * Everything here is pure, for tests/unit/test_learning_api.c: the
  * parsing helpers (learning_replays_parse, learning_replay_item) and the
- * JSON helpers.  No SQL and no libpq here: query.c (query_replays,
+ * JSON helpers.  No SQL and no libpq here: query_replays.c (query_replays,
  * query_replay, query_replay_svg) reads the replay runs by column name into
  * a struct learning_run and shapes each with learning_run_json. */
 #ifndef LEARNING_H
@@ -79,7 +79,7 @@ json_object *learning_status(json_object *learning);
  * (a failure sets b->failed). */
 void learning_metrics(struct metrics_buf *b, json_object *learning);
 
-/* One replay run as query.c reads it (replay_runs): the strings are
+/* One replay run as query_replays.c reads it (replay_runs): the strings are
  * borrowed, NULL for SQL NULL; the JSON columns come as text. */
 struct learning_run {
     long long id, seed;
