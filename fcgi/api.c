@@ -74,8 +74,8 @@ void api_piece(struct api_resp *r, const char *p, size_t n)
     }
 }
 
-/* See api_impl.h. */
-int api_json(struct api_resp *r, int status, json_object *root)
+/* Make root the body of r (r takes the reference).  Returns status. */
+static int api_json(struct api_resp *r, int status, json_object *root)
 {
     size_t len = 0;
     const char *s = root ? json_object_to_json_string_length(root, API_JSON_FLAGS, &len) : NULL;

@@ -63,9 +63,6 @@ double api_now(void);
 /* Append a body piece (borrowed). */
 void api_piece(struct api_resp *r, const char *p, size_t n);
 
-/* Make root the body of r (r takes the reference).  Returns status. */
-int api_json(struct api_resp *r, int status, json_object *root);
-
 /* A string or JSON null for "". Caller frees. */
 json_object *api_str(const char *s);
 
