@@ -1,4 +1,4 @@
-/* gzbody: gzip answers for the cached bodies of api.c, whose holes (heartbeat
+/* gzbody: gzip answers for the cached bodies of api_body.c, whose holes (heartbeat
  * age, server time, ...) are filled per request.
  *
  * A cached body is cut at its holes into segments.  gzbody_build() compresses

@@ -1,6 +1,7 @@
 /* learning: learning summary and replay runs for the API; see learning.h. */
 #include "config.h"
 #include "learning.h"
+#include "fields.h"
 #include "metrics.h"
 #include "params.h"
 #include "query.h"
@@ -12,56 +13,32 @@
 
 /* ---- pure helpers ---------------------------------------------------------- */
 
+/* The one parameter of GET /replays, with the wording its refusals have
+ * always had (tests/unit/test_learning_api.c). */
+static const struct fields_spec learning_replays_fields[] = {
+    { "limit", FIELDS_UINT, 0, 1, LEARNING_LIMIT_MAX, LEARNING_LIMIT_DEFAULT, NULL, NULL,
+      "limit must be an integer from 1 to " FIELDS_STR(LEARNING_LIMIT_MAX), NULL },
+};
+
+static const struct fields_query learning_replays_form = {
+    .spec = learning_replays_fields,
+    .count = 1,
+    .name_max = 31,
+    .value_max = 63,
+    .too_long = "the query string is longer than " FIELDS_STR(FIELDS_QUERY_MAX) " bytes",
+    .bad_name = "malformed parameter name",
+    .unknown = "unknown parameter '{}' (only limit)",
+    .repeated = "parameter '{}' given twice",
+    .bad_escape = NULL,                 /* the field's message */
+    .empty = NULL,
+};
+
 int learning_replays_parse(const char *qs, int *limit, char *err, size_t errlen)
 {
-    int seen = 0;
-    *limit = LEARNING_LIMIT_DEFAULT;
-    if (!qs || !*qs)
-        return 0;
-    size_t total = strlen(qs);
-    if (total > PARAMS_QUERY_MAX) {
-        snprintf(err, errlen, "the query string is longer than %d bytes", PARAMS_QUERY_MAX);
-        return -1;
-    }
-    const char *p = qs;
-    while (*p) {
-        size_t n = strcspn(p, "&");
-        const char *eq = memchr(p, '=', n);
-        char name[32], value[64];
-        if (n == 0) {                               /* "a=1&&b=2" or a trailing '&' */
-            p++;
-            continue;
-        }
-        size_t nl = eq ? (size_t)(eq - p) : n;
-        if (params_decode(p, nl, name, sizeof name) < 0) {
-            snprintf(err, errlen, "malformed parameter name");
-            return -1;
-        }
-        if (strcmp(name, "limit") != 0) {
-            char shown[40];
-            size_t i = 0;
-            for (; name[i] && i < 32; i++)
-                shown[i] = name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '?';
-            shown[i] = '\0';
-            snprintf(err, errlen, "unknown parameter '%s' (only limit)", shown);
-            return -1;
-        }
-        if (seen++) {
-            snprintf(err, errlen, "parameter 'limit' given twice");
-            return -1;
-        }
-        long long v;
-        if (!eq || params_decode(eq + 1, n - nl - 1, value, sizeof value) <= 0 ||
-            params_uint(value, LEARNING_LIMIT_MAX, &v) < 0 || v < 1) {
-            snprintf(err, errlen, "limit must be an integer from 1 to %d", LEARNING_LIMIT_MAX);
-            return -1;
-        }
-        *limit = (int)v;
-        p += n;
-        if (*p == '&')
-            p++;
-    }
-    return 0;
+    struct fields_value v[1];
+    int rc = fields_query_parse(&learning_replays_form, qs, v, err, errlen);
+    *limit = (int)v[0].n;
+    return rc;
 }
 
 int learning_replay_item(const char *item, long long *id, int *svg)
@@ -168,6 +145,105 @@ static const char *const learning_policies[] = { "orchestrator", "cron-5", "cron
                                                  "market-hours-cron-5", "equal-runs-cron" };
 #define LEARNING_NPOLICIES (sizeof learning_policies / sizeof learning_policies[0])
 
+/* What the instruments of one market add up to, per policy of
+ * learning_policies: runs the largest of its instruments', covered
+ * windows and top windows summed. */
+struct learning_sums {
+    long long instruments, top;
+    double runs[LEARNING_NPOLICIES], covered[LEARNING_NPOLICIES], period[LEARNING_NPOLICIES];
+    int have[LEARNING_NPOLICIES];
+};
+
+/* Add the scorecard entry of one instrument (borrowed) to sum. */
+static void learning_sum_instrument(json_object *it, struct learning_sums *sum)
+{
+    json_object *ps;
+    sum->instruments++;
+    double tw = learning_num(it, "top_windows");
+    if (isfinite(tw))
+        sum->top += (long long)tw;
+    if (!json_object_object_get_ex(it, "policies", &ps) || !json_object_is_type(ps, json_type_array))
+        return;
+    for (size_t k = 0; k < json_object_array_length(ps); k++) {
+        json_object *p = json_object_array_get_idx(ps, k);
+        const char *name = learning_str(p, "policy");
+        for (size_t j = 0; name && j < LEARNING_NPOLICIES; j++) {
+            if (strcmp(name, learning_policies[j]) != 0)
+                continue;
+            double r = learning_num(p, "runs"), c = learning_num(p, "covered"), per = learning_num(p, "period_s");
+            if (isfinite(r) && r > sum->runs[j])
+                sum->runs[j] = r;
+            if (isfinite(c))
+                sum->covered[j] += c;
+            if (isfinite(per) && per > sum->period[j])
+                sum->period[j] = per;
+            sum->have[j] = 1;
+        }
+    }
+}
+
+/* Add to pol a {"runs", "covered", "period_s", "coverage"} object per
+ * policy that sum has. */
+static void learning_policies_add(json_object *pol, const struct learning_sums *sum)
+{
+    for (size_t j = 0; j < LEARNING_NPOLICIES; j++) {
+        if (!sum->have[j])
+            continue;
+        json_object *p = json_object_new_object();
+        if (!p)
+            continue;
+        json_object_object_add(p, "runs", json_object_new_int64((long long)sum->runs[j]));
+        json_object_object_add(p, "covered", json_object_new_int64((long long)sum->covered[j]));
+        json_object_object_add(p, "period_s", sum->period[j] > 0 ? json_object_new_int64((long long)sum->period[j]) : NULL);
+        json_object_object_add(p, "coverage", sum->top > 0 ? learning_round4(sum->covered[j] / (double)sum->top) : NULL);
+        json_object_object_add(pol, learning_policies[j], p);
+    }
+}
+
+/* The summary of one market: m its scorecard entry, inst the scorecard's
+ * instruments (both borrowed; inst may be NULL).  Returns it (caller
+ * frees) or NULL when out of memory. */
+static json_object *learning_market_one(const char *market, json_object *m, json_object *inst)
+{
+    static const char *const keys[] = { "coverage", "runs", "cron5_coverage", "cron5_runs",
+                                        "coverage_vs_cron5", "runs_vs_cron5",
+                                        "market_hours_cron5_coverage", "market_hours_cron5_runs",
+                                        "coverage_vs_market_hours_cron5", "runs_vs_market_hours_cron5",
+                                        "equal_runs_cron_period_s", "equal_runs_cron_runs",
+                                        "equal_runs_cron_coverage", "coverage_minus_equal_runs_cron" };
+    static const char *const flags[] = { "target_met", "target_met_vs_cron5" };
+    json_object *s = json_object_new_object(), *pol = json_object_new_object();
+    if (!s || !pol) {
+        json_object_put(s);
+        json_object_put(pol);
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        json_object_object_add(s, keys[i], learning_round4(learning_num(m, keys[i])));
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        json_object *tm;
+        json_object_object_add(s, flags[i],
+                               json_object_object_get_ex(m, flags[i], &tm) &&
+                               json_object_is_type(tm, json_type_boolean) ? json_object_get(tm) : NULL);
+    }
+    const char *basis = learning_str(m, "target_basis");
+    json_object_object_add(s, "target_basis", basis ? json_object_new_string(basis) : NULL);
+    struct learning_sums sum;
+    memset(&sum, 0, sizeof sum);
+    size_t n = inst && json_object_is_type(inst, json_type_array) ? json_object_array_length(inst) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *it = json_object_array_get_idx(inst, i);
+        const char *im = learning_str(it, "market");
+        if (im && strcmp(im, market) == 0)
+            learning_sum_instrument(it, &sum);
+    }
+    learning_policies_add(pol, &sum);
+    json_object_object_add(s, "instruments", json_object_new_int64(sum.instruments));
+    json_object_object_add(s, "top_windows", json_object_new_int64(sum.top));
+    json_object_object_add(s, "policies", pol);
+    return s;
+}
+
 json_object *learning_market_summary(json_object *scorecard)
 {
     json_object *out = json_object_new_object();
@@ -182,77 +258,11 @@ json_object *learning_market_summary(json_object *scorecard)
     json_object_object_foreach(markets, market, m) {
         if (!json_object_is_type(m, json_type_object))
             continue;
-        json_object *s = json_object_new_object(), *pol = json_object_new_object();
-        if (!s || !pol) {
-            json_object_put(s);
-            json_object_put(pol);
+        json_object *s = learning_market_one(market, m, inst);
+        if (!s) {
             json_object_put(out);
             return NULL;
         }
-        static const char *const keys[] = { "coverage", "runs", "cron5_coverage", "cron5_runs",
-                                            "coverage_vs_cron5", "runs_vs_cron5",
-                                            "market_hours_cron5_coverage", "market_hours_cron5_runs",
-                                            "coverage_vs_market_hours_cron5", "runs_vs_market_hours_cron5",
-                                            "equal_runs_cron_period_s", "equal_runs_cron_runs",
-                                            "equal_runs_cron_coverage", "coverage_minus_equal_runs_cron" };
-        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-            json_object_object_add(s, keys[i], learning_round4(learning_num(m, keys[i])));
-        static const char *const flags[] = { "target_met", "target_met_vs_cron5" };
-        for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
-            json_object *tm;
-            json_object_object_add(s, flags[i],
-                                   json_object_object_get_ex(m, flags[i], &tm) &&
-                                   json_object_is_type(tm, json_type_boolean) ? json_object_get(tm) : NULL);
-        }
-        const char *basis = learning_str(m, "target_basis");
-        json_object_object_add(s, "target_basis", basis ? json_object_new_string(basis) : NULL);
-        long long ninst = 0, top = 0;
-        double runs[LEARNING_NPOLICIES] = { 0 }, covered[LEARNING_NPOLICIES] = { 0 }, period[LEARNING_NPOLICIES] = { 0 };
-        int have[LEARNING_NPOLICIES] = { 0 };
-        size_t n = inst && json_object_is_type(inst, json_type_array) ? json_object_array_length(inst) : 0;
-        for (size_t i = 0; i < n; i++) {
-            json_object *it = json_object_array_get_idx(inst, i), *ps;
-            const char *im = learning_str(it, "market");
-            if (!im || strcmp(im, market) != 0)
-                continue;
-            ninst++;
-            double tw = learning_num(it, "top_windows");
-            if (isfinite(tw))
-                top += (long long)tw;
-            if (!json_object_object_get_ex(it, "policies", &ps) || !json_object_is_type(ps, json_type_array))
-                continue;
-            for (size_t k = 0; k < json_object_array_length(ps); k++) {
-                json_object *p = json_object_array_get_idx(ps, k);
-                const char *name = learning_str(p, "policy");
-                for (size_t j = 0; name && j < LEARNING_NPOLICIES; j++) {
-                    if (strcmp(name, learning_policies[j]) != 0)
-                        continue;
-                    double r = learning_num(p, "runs"), c = learning_num(p, "covered"), per = learning_num(p, "period_s");
-                    if (isfinite(r) && r > runs[j])
-                        runs[j] = r;
-                    if (isfinite(c))
-                        covered[j] += c;
-                    if (isfinite(per) && per > period[j])
-                        period[j] = per;
-                    have[j] = 1;
-                }
-            }
-        }
-        for (size_t j = 0; j < LEARNING_NPOLICIES; j++) {
-            if (!have[j])
-                continue;
-            json_object *p = json_object_new_object();
-            if (!p)
-                continue;
-            json_object_object_add(p, "runs", json_object_new_int64((long long)runs[j]));
-            json_object_object_add(p, "covered", json_object_new_int64((long long)covered[j]));
-            json_object_object_add(p, "period_s", period[j] > 0 ? json_object_new_int64((long long)period[j]) : NULL);
-            json_object_object_add(p, "coverage", top > 0 ? learning_round4(covered[j] / (double)top) : NULL);
-            json_object_object_add(pol, learning_policies[j], p);
-        }
-        json_object_object_add(s, "instruments", json_object_new_int64(ninst));
-        json_object_object_add(s, "top_windows", json_object_new_int64(top));
-        json_object_object_add(s, "policies", pol);
         json_object_object_add(out, market, s);
     }
     return out;
@@ -450,44 +460,43 @@ void learning_metrics(struct metrics_buf *b, json_object *learning)
     }
 }
 
-/* ---- replay rows (read by query.c) ------------------------------------------ */
+/* ---- replay runs (read by query_replays.c) ----------------------------------- */
 
-/* Column as a JSON string, null when SQL NULL.  Caller frees. */
-static json_object *learning_jstr(const PGresult *r, int row, int col)
+/* A string as JSON, null for NULL.  Caller frees. */
+static json_object *learning_jstr(const char *s)
 {
-    return PQgetisnull(r, row, col) ? NULL : json_object_new_string(PQgetvalue(r, row, col));
+    return s ? json_object_new_string(s) : NULL;
 }
 
-/* Column (JSON text) parsed and tidied, null when SQL NULL or unparsable.
- * Caller frees. */
-static json_object *learning_jjson(const PGresult *r, int row, int col)
+/* JSON text parsed and tidied, null for NULL or unparsable text.  Caller
+ * frees. */
+static json_object *learning_jjson(const char *text)
 {
-    if (PQgetisnull(r, row, col))
+    if (!text)
         return NULL;
-    json_object *o = json_tokener_parse(PQgetvalue(r, row, col));
+    json_object *o = json_tokener_parse(text);
     json_object *t = learning_tidy(o);
     json_object_put(o);
     return t;
 }
 
 /* See learning.h. */
-json_object *learning_replay_row(const PGresult *r, int row, int full)
+json_object *learning_run_json(const struct learning_run *run, int full)
 {
     json_object *o = json_object_new_object();
     if (!o)
         return NULL;
-    long long id = strtoll(PQgetvalue(r, row, 0), NULL, 10);
-    json_object_object_add(o, "id", json_object_new_int64(id));
-    json_object_object_add(o, "created_at", learning_jstr(r, row, 1));
-    json_object_object_add(o, "finished_at", learning_jstr(r, row, 2));
-    json_object_object_add(o, "label", learning_jstr(r, row, 3));
-    json_object_object_add(o, "seed", json_object_new_int64(strtoll(PQgetvalue(r, row, 4), NULL, 10)));
-    json_object_object_add(o, "status", learning_jstr(r, row, 5));
-    json_object_object_add(o, "from", learning_jstr(r, row, 6));
-    json_object_object_add(o, "to", learning_jstr(r, row, 7));
-    json_object_object_add(o, "files", learning_jjson(r, row, 8));
-    json_object *timings = learning_jjson(r, row, 9);
-    json_object *sc = PQgetisnull(r, row, 10) ? NULL : json_tokener_parse(PQgetvalue(r, row, 10));
+    json_object_object_add(o, "id", json_object_new_int64(run->id));
+    json_object_object_add(o, "created_at", learning_jstr(run->created_at));
+    json_object_object_add(o, "finished_at", learning_jstr(run->finished_at));
+    json_object_object_add(o, "label", learning_jstr(run->label));
+    json_object_object_add(o, "seed", json_object_new_int64(run->seed));
+    json_object_object_add(o, "status", learning_jstr(run->status));
+    json_object_object_add(o, "from", learning_jstr(run->from));
+    json_object_object_add(o, "to", learning_jstr(run->to));
+    json_object_object_add(o, "files", learning_jjson(run->files));
+    json_object *timings = learning_jjson(run->timings);
+    json_object *sc = run->scorecard ? json_tokener_parse(run->scorecard) : NULL;
     double dec = learning_num(sc, "decisions");
     if (!isfinite(dec))
         dec = learning_num(timings, "decisions");
@@ -504,13 +513,12 @@ json_object *learning_replay_row(const PGresult *r, int row, int full)
         json_object_object_add(summary, "markets", learning_market_summary(sc));
     }
     json_object_object_add(o, "scorecard_summary", summary);
-    json_object_object_add(o, "error", learning_jstr(r, row, 11));
-    json_object_object_add(o, "svg", json_object_new_boolean(PQgetvalue(r, row, 13)[0] == 't'));
+    json_object_object_add(o, "error", learning_jstr(run->error));
+    json_object_object_add(o, "svg", json_object_new_boolean(run->has_svg));
     if (full) {
-        json_object_object_add(o, "params", learning_jjson(r, row, 12));
+        json_object_object_add(o, "params", learning_jjson(run->params));
         json_object_object_add(o, "scorecard", learning_tidy(sc));
     }
     json_object_put(sc);
     return o;
 }
-

@@ -6,15 +6,15 @@
  * are listed by GET /replays, shown in full by GET /replays/{id} and drawn by
  * GET /replays/{id}/svg.
  *
- * The parsing helpers (learning_replays_parse, learning_replay_item) and the
- * JSON helpers are pure, for tests/unit/test_learning_api.c.  No SQL here:
- * query.c (query_replays, query_replay, query_replay_svg) reads the replay
- * runs and shapes each row with learning_replay_row. */
+ * Everything here is pure, for tests/unit/test_learning_api.c: the
+ * parsing helpers (learning_replays_parse, learning_replay_item) and the
+ * JSON helpers.  No SQL and no libpq here: query_replays.c (query_replays,
+ * query_replay, query_replay_svg) reads the replay runs by column name into
+ * a struct learning_run and shapes each with learning_run_json. */
 #ifndef LEARNING_H
 #define LEARNING_H
 
 #include <json-c/json.h>
-#include <libpq-fe.h>
 #include <stddef.h>
 
 struct metrics_buf;
@@ -79,9 +79,19 @@ json_object *learning_status(json_object *learning);
  * (a failure sets b->failed). */
 void learning_metrics(struct metrics_buf *b, json_object *learning);
 
-/* One row of query.c's replay statement as a /replays item; full adds
- * "params" and the full "scorecard".  Returns the item (caller frees) or
- * NULL when out of memory. */
-json_object *learning_replay_row(const PGresult *r, int row, int full);
+/* One replay run as query_replays.c reads it (replay_runs): the strings are
+ * borrowed, NULL for SQL NULL; the JSON columns come as text. */
+struct learning_run {
+    long long id, seed;
+    const char *created_at, *finished_at, *label, *status, *from, *to, *error;
+    const char *files, *timings, *scorecard;       /* JSON text */
+    const char *params;                            /* JSON text; NULL unless asked for */
+    int has_svg;                                   /* a picture is stored */
+};
+
+/* A replay run as a /replays item; full adds "params" and the full
+ * "scorecard".  Returns the item (caller frees) or NULL when out of
+ * memory. */
+json_object *learning_run_json(const struct learning_run *run, int full);
 
 #endif

@@ -100,8 +100,10 @@ static int child_serve(struct api_ctx *ctx, FCGX_Request *q, unsigned long long 
     return 0;
 }
 
-/* The request loop of one child.  Returns the process exit code. */
-static int child_main(int listen_fd, const struct cfg *c)
+/* A child's signals: SIGTERM and SIGINT stop it, SIGHUP reopens the log,
+ * none restarts poll(); the parent's death stops it.  Returns 0, or -1
+ * when the parent is gone already. */
+static int child_signals(void)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -115,12 +117,41 @@ static int child_main(int listen_fd, const struct cfg *c)
 #ifdef __linux__
     prctl(PR_SET_PDEATHSIG, SIGTERM);       /* the parent died: stop too */
     if (getppid() == 1)
-        return 0;
+        return -1;
 #endif
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
+    return 0;
+}
 
+/* What a child polls: the open connections of slot[], then the listening
+ * socket when a slot is free (*free_slot, else -1); who[k] is the slot of
+ * pfd[k], -1 for the listening socket.  Returns the number of entries. */
+static int child_pollset(const FCGX_Request *slot, int listen_fd, struct pollfd *pfd, int *who, int *free_slot)
+{
+    int n = 0;
+    *free_slot = -1;
+    for (int i = 0; i < MAIN_MAX_CONNS; i++) {
+        if (slot[i].ipcFd >= 0) {
+            pfd[n] = (struct pollfd){ .fd = slot[i].ipcFd, .events = POLLIN };
+            who[n++] = i;
+        } else if (*free_slot < 0) {
+            *free_slot = i;
+        }
+    }
+    if (*free_slot >= 0) {
+        pfd[n] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
+        who[n++] = -1;
+    }
+    return n;
+}
+
+/* The request loop of one child.  Returns the process exit code. */
+static int child_main(int listen_fd, const struct cfg *c)
+{
+    if (child_signals() < 0)
+        return 0;
     struct api_ctx *ctx = api_new(c);
     FCGX_Request *slot = calloc(MAIN_MAX_CONNS, sizeof *slot);
     struct pollfd *pfd = calloc(MAIN_MAX_CONNS + 1, sizeof *pfd);
@@ -145,20 +176,8 @@ static int child_main(int listen_fd, const struct cfg *c)
             if (log_reopen() < 0)
                 log_event(LOG_ERROR, "log.reopen_failed", "s:error", strerror(errno));
         }
-        /* the open connections, then the listening socket when a slot is free */
-        int n = 0, free_slot = -1;
-        for (int i = 0; i < MAIN_MAX_CONNS; i++) {
-            if (slot[i].ipcFd >= 0) {
-                pfd[n] = (struct pollfd){ .fd = slot[i].ipcFd, .events = POLLIN };
-                who[n++] = i;
-            } else if (free_slot < 0) {
-                free_slot = i;
-            }
-        }
-        if (free_slot >= 0) {
-            pfd[n] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
-            who[n++] = -1;
-        }
+        int free_slot;
+        int n = child_pollset(slot, listen_fd, pfd, who, &free_slot);
         int ready = poll(pfd, (nfds_t)n, MAIN_POLL_MS);
         if (ready < 0) {
             if (errno == EINTR)
@@ -433,6 +452,54 @@ static void main_stop_children(struct main_child *kids, long n, const sigset_t *
         }
 }
 
+/* The parent's life: start o->processes children on the listening socket
+ * fd, start them again when they die, pass SIGHUP on (after reopening the
+ * log); on SIGTERM or SIGINT (blocked in set, taken with sigtimedwait())
+ * stop them and return. */
+static void main_supervise(const struct main_opts *o, int fd, const struct cfg *c, sigset_t *set)
+{
+    struct main_child kids[MAIN_MAX_PROCESSES];
+    memset(kids, 0, sizeof kids);
+    for (long i = 0; i < o->processes; i++)
+        if (main_spawn(&kids[i], fd, c) < 0)
+            kids[i].respawn_at = time(NULL) + 1;
+
+    int sig = 0;
+    for (;;) {
+        time_t now = time(NULL), next = 0;
+        for (long i = 0; i < o->processes; i++) {
+            if (kids[i].pid > 0)
+                continue;
+            if (kids[i].respawn_at <= now) {
+                if (main_spawn(&kids[i], fd, c) < 0)
+                    kids[i].respawn_at = now + 1;
+                else
+                    log_event(LOG_INFO, "api.child_restarted", "i:pid", (long long)kids[i].pid);
+            }
+            if (kids[i].pid == 0 && (!next || kids[i].respawn_at < next))
+                next = kids[i].respawn_at;
+        }
+        struct timespec ts = { next ? (next > now ? next - now : 0) : 60, 0 };
+        siginfo_t info;
+        sig = sigtimedwait(set, &info, &ts);
+        if (sig == SIGTERM || sig == SIGINT)
+            break;
+        if (sig == SIGHUP) {
+            if (log_reopen() < 0)
+                log_event(LOG_ERROR, "log.reopen_failed", "s:error", strerror(errno));
+            else
+                log_event(LOG_INFO, "log.reopened", "s:file", c->log_file);
+            for (long i = 0; i < o->processes; i++)
+                if (kids[i].pid > 0)
+                    kill(kids[i].pid, SIGHUP);
+        }
+        if (sig == SIGCHLD || sig < 0)
+            main_reap(kids, o->processes, 0);
+    }
+    log_event(LOG_INFO, "api.stopping", "s:signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    main_stop_children(kids, o->processes, set);
+}
+
 int main(int argc, char **argv)
 {
     struct main_opts o;
@@ -491,47 +558,7 @@ int main(int argc, char **argv)
         log_event(LOG_WARN, "api.control_disabled", "s:reason",
                   "ORCHESTRATOR_API_TOKEN is empty: control endpoints disabled");
 
-    struct main_child kids[MAIN_MAX_PROCESSES];
-    memset(kids, 0, sizeof kids);
-    for (long i = 0; i < o.processes; i++)
-        if (main_spawn(&kids[i], fd, &c) < 0)
-            kids[i].respawn_at = time(NULL) + 1;
-
-    int sig = 0;
-    for (;;) {
-        time_t now = time(NULL), next = 0;
-        for (long i = 0; i < o.processes; i++) {
-            if (kids[i].pid > 0)
-                continue;
-            if (kids[i].respawn_at <= now) {
-                if (main_spawn(&kids[i], fd, &c) < 0)
-                    kids[i].respawn_at = now + 1;
-                else
-                    log_event(LOG_INFO, "api.child_restarted", "i:pid", (long long)kids[i].pid);
-            }
-            if (kids[i].pid == 0 && (!next || kids[i].respawn_at < next))
-                next = kids[i].respawn_at;
-        }
-        struct timespec ts = { next ? (next > now ? next - now : 0) : 60, 0 };
-        siginfo_t info;
-        sig = sigtimedwait(&set, &info, &ts);
-        if (sig == SIGTERM || sig == SIGINT)
-            break;
-        if (sig == SIGHUP) {
-            if (log_reopen() < 0)
-                log_event(LOG_ERROR, "log.reopen_failed", "s:error", strerror(errno));
-            else
-                log_event(LOG_INFO, "log.reopened", "s:file", c.log_file);
-            for (long i = 0; i < o.processes; i++)
-                if (kids[i].pid > 0)
-                    kill(kids[i].pid, SIGHUP);
-        }
-        if (sig == SIGCHLD || sig < 0)
-            main_reap(kids, o.processes, 0);
-    }
-
-    log_event(LOG_INFO, "api.stopping", "s:signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    main_stop_children(kids, o.processes, &set);
+    main_supervise(&o, fd, &c, &set);
     close(fd);
     struct stat sb;
     if (lstat(o.socket, &sb) == 0 && sb.st_ino == ino)

@@ -156,7 +156,9 @@ static void metrics_leader(struct metrics_buf *b, json_object *lead)
                    metrics_json_num(lead, "gaps", "missed_decisions", 0));
 }
 
-static void metrics_llm(struct metrics_buf *b, const struct query_state *st)
+/* The LLM calls (llm_calls): by provider and outcome, errors by kind,
+ * tokens by provider, the latency histogram.  Appended to b. */
+static void metrics_llm_calls(struct metrics_buf *b, const struct query_state *st)
 {
     char num[40], l1[96], l2[96];
 
@@ -219,8 +221,16 @@ static void metrics_llm(struct metrics_buf *b, const struct query_state *st)
     metrics_add(b, "orchestrator_llm_latency_seconds_bucket{le=\"+Inf\"} %s\n", metrics_num((double)count, num));
     metrics_add(b, "orchestrator_llm_latency_seconds_sum %s\n", metrics_num(sum_ms / 1000.0, num));
     metrics_add(b, "orchestrator_llm_latency_seconds_count %s\n", metrics_num((double)count, num));
+}
 
+/* The LLM's part: its calls, then the decisions by what it did, fallback,
+ * agreement, budget use and circuits.  Appended to b. */
+static void metrics_llm(struct metrics_buf *b, const struct query_state *st)
+{
+    char num[40], l1[96];
     long long fell_back = 0;
+
+    metrics_llm_calls(b, st);
     metrics_family(b, "orchestrator_llm_decisions_total", "counter",
                    "Decisions by what the LLM did (ok: its choice was used; not_configured, budget, "
                    "circuit_open, rate_limited, timeout, ...: the fallback policy chose), forced ones included.");
@@ -372,33 +382,30 @@ static void metrics_decisions(struct metrics_buf *b, const struct query_state *s
                    metrics_member(st->llm, "max_tokens_per_day"));
 }
 
-char *metrics_render(const struct query_state *st, long decision_max_seconds, size_t *len)
+/* The single gauges and counters of the worker and its decisions, and the
+ * sources' health.  Appended to b. */
+static void metrics_basics(struct metrics_buf *b, const struct query_state *st)
 {
-    struct metrics_buf b = { malloc(8192), 0, 8192, 0 };
-    char num[40], l1[96], l2[96];
-
-    if (!b.p)
-        return NULL;
     long long acted = st->succeeded + st->partial + st->failed;
 
-    metrics_single(&b, "orchestrator_decisions_total", "counter",
+    metrics_single(b, "orchestrator_decisions_total", "counter",
                    "Decisions recorded by the worker.", (double)st->decisions);
-    metrics_single(&b, "orchestrator_successful_decisions", "gauge",
+    metrics_single(b, "orchestrator_successful_decisions", "gauge",
                    "Decisions whose workflows all started (status succeeded); a running count.",
                    (double)st->succeeded);
-    metrics_single(&b, "orchestrator_success_rate", "gauge",
+    metrics_single(b, "orchestrator_success_rate", "gauge",
                    "Succeeded / (succeeded + partial + failed) decisions; 0 when none acted.",
                    acted ? (double)st->succeeded / (double)acted : 0.0);
-    metrics_single(&b, "orchestrator_mode_switches_total", "counter",
+    metrics_single(b, "orchestrator_mode_switches_total", "counter",
                    "Decisions whose mode differs from the previous decision's.", (double)st->mode_switches);
-    metrics_single(&b, "orchestrator_system_load", "gauge",
+    metrics_single(b, "orchestrator_system_load", "gauge",
                    "1-minute load average (/proc/loadavg) the worker sensed last (NaN when unknown).", metrics_pgnum(st->system_load));
-    metrics_single(&b, "orchestrator_market_volatility", "gauge",
+    metrics_single(b, "orchestrator_market_volatility", "gauge",
                    "Market volatility the worker sensed last, percent (NaN when unknown).",
                    metrics_pgnum(st->market_volatility));
-    metrics_single(&b, "orchestrator_running", "gauge",
+    metrics_single(b, "orchestrator_running", "gauge",
                    "1 when the worker is set to run decision cycles, 0 when stopped.", st->running ? 1 : 0);
-    metrics_single(&b, "orchestrator_dry_run", "gauge",
+    metrics_single(b, "orchestrator_dry_run", "gauge",
                    "1 when the worker triggers nothing (no n8n configured).", st->dry_run ? 1 : 0);
 
     for (int f = 0; f < FEED_COUNT; f++) {
@@ -407,16 +414,23 @@ char *metrics_render(const struct query_state *st, long decision_max_seconds, si
         snprintf(name, sizeof name, "api_health_%s", metrics_health_suffix(f));
         snprintf(help, sizeof help, "1 when %s answered the last probe, 0 when it failed or is not configured.",
                  catalog_feed_name(f));
-        metrics_single(&b, name, "gauge", help, q->configured && q->ok == 1 ? 1 : 0);
+        metrics_single(b, name, "gauge", help, q->configured && q->ok == 1 ? 1 : 0);
     }
+}
 
-    metrics_family(&b, "orchestrator_decisions_by_source_total", "counter",
+/* Decisions by source, triggers by workflow and status, executions by
+ * outcome, the sources' latency.  Appended to b. */
+static void metrics_triggers(struct metrics_buf *b, const struct query_state *st)
+{
+    char num[40], l1[96], l2[96];
+
+    metrics_family(b, "orchestrator_decisions_by_source_total", "counter",
                    "Decisions by who made them (llm, fallback, forced).");
     for (int s = 0; s < SOURCE_COUNT; s++)
-        metrics_add(&b, "orchestrator_decisions_by_source_total{source=\"%s\"} %s\n",
+        metrics_add(b, "orchestrator_decisions_by_source_total{source=\"%s\"} %s\n",
                     catalog_source_name(s), metrics_num((double)st->by_source[s], num));
 
-    metrics_family(&b, "orchestrator_triggers_total", "counter",
+    metrics_family(b, "orchestrator_triggers_total", "counter",
                    "Workflow triggers recorded (one per workflow a decision started), by workflow of the catalog, "
                    "the removed ones together as \"" QUERY_REMOVED "\".");
     for (int w = 0; w <= st->nwf; w++) {
@@ -426,29 +440,38 @@ char *metrics_render(const struct query_state *st, long decision_max_seconds, si
             if (strcmp(st->trig[i].workflow, name) == 0)
                 n += st->trig[i].n;
         if (w < st->nwf || n > 0)
-            metrics_add(&b, "orchestrator_triggers_total{workflow=\"%s\"} %s\n", name, metrics_num((double)n, num));
+            metrics_add(b, "orchestrator_triggers_total{workflow=\"%s\"} %s\n", name, metrics_num((double)n, num));
     }
-    metrics_family(&b, "orchestrator_triggers", "gauge",
+    metrics_family(b, "orchestrator_triggers", "gauge",
                    "Workflow triggers by workflow and their status now (sent, failed, retrying, dry_run, ...).");
     for (int i = 0; i < st->ntrig; i++)
-        metrics_add(&b, "orchestrator_triggers{workflow=\"%s\",status=\"%s\"} %s\n",
+        metrics_add(b, "orchestrator_triggers{workflow=\"%s\",status=\"%s\"} %s\n",
                     metrics_label(st->trig[i].workflow, l1, sizeof l1),
                     metrics_label(st->trig[i].status, l2, sizeof l2), metrics_num((double)st->trig[i].n, num));
-    metrics_family(&b, "orchestrator_trigger_outcomes_total", "counter",
+    metrics_family(b, "orchestrator_trigger_outcomes_total", "counter",
                    "n8n executions that ended, by workflow and outcome (succeeded, failed, crashed, canceled, "
                    "timed_out, superseded).");
     for (int i = 0; i < st->nout; i++)
-        metrics_add(&b, "orchestrator_trigger_outcomes_total{workflow=\"%s\",outcome=\"%s\"} %s\n",
+        metrics_add(b, "orchestrator_trigger_outcomes_total{workflow=\"%s\",outcome=\"%s\"} %s\n",
                     metrics_label(st->out[i].workflow, l1, sizeof l1),
                     metrics_label(st->out[i].outcome, l2, sizeof l2), metrics_num((double)st->out[i].n, num));
 
-    metrics_family(&b, "orchestrator_source_latency_seconds", "gauge",
+    metrics_family(b, "orchestrator_source_latency_seconds", "gauge",
                    "Latency of the last probe of each market data source.");
     for (int f = 0; f < FEED_COUNT; f++)
         if (st->source[f].configured && !isnan(st->source[f].latency_ms))
-            metrics_add(&b, "orchestrator_source_latency_seconds{source=\"%s\"} %s\n", catalog_feed_name(f),
+            metrics_add(b, "orchestrator_source_latency_seconds{source=\"%s\"} %s\n", catalog_feed_name(f),
                         metrics_num(st->source[f].latency_ms / 1000.0, num));
+}
 
+char *metrics_render(const struct query_state *st, long decision_max_seconds, size_t *len)
+{
+    struct metrics_buf b = { malloc(8192), 0, 8192, 0 };
+
+    if (!b.p)
+        return NULL;
+    metrics_basics(&b, st);
+    metrics_triggers(&b, st);
     metrics_decisions(&b, st, decision_max_seconds);
     metrics_llm(&b, st);
     metrics_workflows(&b, st);

@@ -3,15 +3,15 @@
  *
  * Pure functions (no FastCGI, no database), so that tests/unit/test_params.c
  * can feed them every good and bad input.  Like kcgi, every input is checked
- * against a declared table of parameters before anything uses it: unknown,
- * repeated or empty parameters, malformed percent-encoding and overlong query
- * strings are refused with a message naming the parameter. */
+ * against a declared table of parameters (fields.h) before anything uses it:
+ * unknown, repeated or empty parameters, malformed percent-encoding and
+ * overlong query strings (over FIELDS_QUERY_MAX bytes) are refused with a
+ * message naming the parameter. */
 #ifndef PARAMS_H
 #define PARAMS_H
 
 #include <stddef.h>
 
-#define PARAMS_QUERY_MAX     1024   /* longest query string accepted, in bytes */
 #define PARAMS_LIMIT_DEFAULT 20
 #define PARAMS_LIMIT_MAX     200
 #define PARAMS_ERR_MAX       128    /* room for any message params_* writes */
@@ -26,16 +26,6 @@ struct params_decisions {
     int detail;             /* 1: full items (inputs, menu, raw model output); 0: light page */
     long long id;           /* 0: a page; > 0: GET /decisions/{id} (the fields above unused) */
 };
-
-/* Percent-decode in[0 .. n) into out (cap bytes, always NUL-terminated when
- * cap > 0), '+' meaning a space.  Returns the decoded length, or -1 when an
- * escape is malformed ("%4", "%zz"), decodes to a NUL byte, or the result
- * does not fit in cap - 1 bytes. */
-long params_decode(const char *in, size_t n, char *out, size_t cap);
-
-/* Parse an unsigned decimal integer made only of digits (no sign, no
- * space), at most max.  Returns 0 with *out set, or -1. */
-int params_uint(const char *s, long long max, long long *out) __attribute__((warn_unused_result));
 
 /* Parse the query string qs (NULL or "" for none) of GET /decisions into
  * *p, defaults filled in (detail 0, id 0).  Parameters: limit, before, mode,

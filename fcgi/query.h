@@ -1,11 +1,13 @@
 /* query: every SQL statement the API runs, and the only place that reads
  * query results.
  *
- * Statement texts are named constants at the top of query.c, values always
- * go as $n parameters.  Each function logs its own failure once
- * ("query.failed" with the statement's name) and returns -1; the caller
- * looks at PQstatus() to tell a lost connection (503) from anything else.
- * Timestamps come back as ISO-8601 UTC strings with a 'Z'. */
+ * Statement texts are named constants at the top of the query*.c file that
+ * reads them (query.c, query_state.c, query_totals.c, query_decisions.c,
+ * query_replays.c; query_sql.h is what they share), values always go as $n
+ * parameters, and columns are read by name.  Each function logs its own
+ * failure once ("query.failed" with the statement's name) and returns -1;
+ * the caller looks at PQstatus() to tell a lost connection (503) from
+ * anything else.  Timestamps come back as ISO-8601 UTC strings with a 'Z'. */
 #ifndef QUERY_H
 #define QUERY_H
 

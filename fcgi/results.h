@@ -8,8 +8,9 @@
  * Pure functions (no FastCGI, no database), tested in
  * tests/unit/test_results.c and fuzzed (tests/fuzz/fuzz_results.c).  The
  * body must be valid UTF-8 (PostgreSQL stores nothing else), and every
- * message written to err is valid UTF-8 without control characters.  Like params.c, every field is checked against
- * a declared table before anything uses it: a JSON object (strict syntax,
+ * message written to err is valid UTF-8 without control characters.  Like
+ * params.c, every field is checked against a declared table (fields.h)
+ * before anything uses it: a JSON object (strict syntax,
  * at most RESULTS_BODY_MAX bytes) with exactly these members, unknown ones
  * refused; integers must be JSON integers; error and details may be absent
  * or null.  The message of a refusal names the field (results_parse sets
@@ -28,7 +29,7 @@
 #define RESULTS_EXEC_MAX 64            /* execution_id characters: [A-Za-z0-9_-] */
 #define RESULTS_ERROR_MAX 2000         /* error characters */
 #define RESULTS_OPPORTUNITIES_MAX 1000000
-#define RESULTS_DURATION_MAX (7LL * 24 * 3600 * 1000)   /* a week, in ms */
+#define RESULTS_DURATION_MAX 604800000   /* a week in ms (a plain number: it is spelled in a message) */
 #define RESULTS_ERR_MAX 200            /* room for any message results_parse writes */
 
 struct results_in {

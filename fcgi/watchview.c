@@ -224,12 +224,11 @@ json_object *watchview_status(json_object *watch)
     return o;
 }
 
-void watchview_metrics(struct metrics_buf *b, json_object *watch)
+/* The watch's gauges per market from ms (worker_state.watch.markets,
+ * borrowed, may be NULL), appended to b. */
+static void watchview_metrics_markets(struct metrics_buf *b, json_object *ms)
 {
     char num[40];
-    json_object *now = watchview_get(watch, "now");
-    json_object *ms = watchview_get(now, "markets"), *ss = watchview_get(now, "sources");
-
     static const struct { const char *key, *name, *type, *help; } mf[] = {
         { "score", "orchestrator_watch_activity_score", "gauge",
           "The market's activity in the current window over its instruments' usual window (the watch's score)." },
@@ -257,8 +256,14 @@ void watchview_metrics(struct metrics_buf *b, json_object *watch)
             metrics_add(b, "orchestrator_watch_covered{market=\"%s\"} %d\n", watchview_markets[k],
                         c && json_object_is_type(c, json_type_boolean) && json_object_get_boolean(c));
     }
+}
 
-    /* budgets: limits, spend in the current period, the interval the watch samples at */
+/* The sources' budgets from ss (worker_state.watch.sources, borrowed, may
+ * be NULL): limits, spend in the current period, the interval the watch
+ * samples at; appended to b. */
+static void watchview_metrics_sources(struct metrics_buf *b, json_object *ss)
+{
+    char num[40];
     metrics_add(b, "# HELP orchestrator_source_budget_limit Requests a source allows per period (SOURCE_BUDGET).\n"
                    "# TYPE orchestrator_source_budget_limit gauge\n");
     for (int f = 0; f < FEED_COUNT; f++)
@@ -288,10 +293,15 @@ void watchview_metrics(struct metrics_buf *b, json_object *watch)
             metrics_add(b, "orchestrator_watch_interval_seconds{source=\"%s\"} %s\n", catalog_feed_name(f),
                         metrics_num(v, num));
     }
+}
 
-    /* the live scorecard: today so far, and the last QUERY_WATCH_DAYS days */
+/* The live scorecard from days (borrowed, may be NULL): today so far, and
+ * the last QUERY_WATCH_DAYS days; appended to b. */
+static void watchview_metrics_scorecard(struct metrics_buf *b, json_object *days)
+{
+    char num[40];
     struct watchview_sum sum[2];
-    watchview_sums(watchview_get(watch, "days"), sum);
+    watchview_sums(days, sum);
     static const struct { const char *key, *name, *help; } df[] = {
         { "top", "orchestrator_scorecard_today_top_windows", "The day's volatile windows so far (top decile of each instrument's windows)." },
         { "covered", "orchestrator_scorecard_today_covered_windows", "Of those, the windows a scan of the market covered." },
@@ -322,7 +332,15 @@ void watchview_metrics(struct metrics_buf *b, json_object *watch)
                 metrics_add(b, "%s{market=\"%s\"} %s\n", rf[i].name, watchview_markets[k], metrics_num(part / whole, num));
         }
     }
+}
 
+void watchview_metrics(struct metrics_buf *b, json_object *watch)
+{
+    char num[40];
+    json_object *now = watchview_get(watch, "now");
+    watchview_metrics_markets(b, watchview_get(now, "markets"));
+    watchview_metrics_sources(b, watchview_get(now, "sources"));
+    watchview_metrics_scorecard(b, watchview_get(watch, "days"));
     metrics_add(b, "# HELP orchestrator_decisions_24h Decisions of the last 24 hours by why they were made "
                    "(scheduled, event: the watch woke it, control, startup).\n# TYPE orchestrator_decisions_24h gauge\n");
     json_object *d24 = watchview_get(watch, "decisions_24h");

@@ -4,6 +4,7 @@
 
 #include "catalog.h"
 #include "learning.h"
+#include "fields.h"
 #include "params.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -29,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(err[0] != '\0' && fuzz_text_ok(err));
     /* percent-decoding on its own */
     char out[64];
-    long n = params_decode(qs, strlen(qs), out, sizeof out);
+    long n = fields_decode(qs, strlen(qs), out, sizeof out);
     FUZZ_CHECK(n < (long)sizeof out);
     if (n >= 0)
         FUZZ_CHECK(strlen(out) == (size_t)n);

@@ -14,6 +14,7 @@
 
 #include "learning.h"
 #include "metrics.h"
+#include "fields.h"
 #include "params.h"
 #include "route.h"
 
@@ -61,7 +62,7 @@ static void test_replays_params(void **state)
     limit_bad("limit=1&limit=2", "twice");
     limit_bad("before=3", "unknown parameter 'before'");
     limit_bad("l%00imit=3", "malformed");
-    char big[PARAMS_QUERY_MAX + 10];
+    char big[FIELDS_QUERY_MAX + 10];
     memset(big, 'a', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     limit_bad(big, "longer than");

@@ -1,4 +1,5 @@
-/* Unit tests of fcgi/params.c: the /decisions query string and item ids. */
+/* Unit tests of fcgi/params.c (the /decisions query string and item ids)
+ * and of the percent-decoding and integers of fcgi/fields.c. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "catalog.h"
+#include "fields.h"
 #include "params.h"
 
 /* Parse qs, expecting success; returns the parameters. */
@@ -168,53 +170,53 @@ static void test_decode_function(void **state)
 {
     (void)state;
     char out[16];
-    assert_int_equal(params_decode("a%20b", 5, out, sizeof out), 3);
+    assert_int_equal(fields_decode("a%20b", 5, out, sizeof out), 3);
     assert_string_equal(out, "a b");
-    assert_int_equal(params_decode("a+b", 3, out, sizeof out), 3);
+    assert_int_equal(fields_decode("a+b", 3, out, sizeof out), 3);
     assert_string_equal(out, "a b");
-    assert_int_equal(params_decode("%41%6a", 6, out, sizeof out), 2);
+    assert_int_equal(fields_decode("%41%6a", 6, out, sizeof out), 2);
     assert_string_equal(out, "Aj");
-    assert_int_equal(params_decode("", 0, out, sizeof out), 0);
+    assert_int_equal(fields_decode("", 0, out, sizeof out), 0);
     assert_string_equal(out, "");
     /* only n bytes are read */
-    assert_int_equal(params_decode("abcdef", 3, out, sizeof out), 3);
+    assert_int_equal(fields_decode("abcdef", 3, out, sizeof out), 3);
     assert_string_equal(out, "abc");
     /* malformed escapes */
-    assert_int_equal(params_decode("%", 1, out, sizeof out), -1);
+    assert_int_equal(fields_decode("%", 1, out, sizeof out), -1);
     assert_string_equal(out, "");
-    assert_int_equal(params_decode("%4", 2, out, sizeof out), -1);
-    assert_int_equal(params_decode("%zz", 3, out, sizeof out), -1);
-    assert_int_equal(params_decode("%g0", 3, out, sizeof out), -1);
-    assert_int_equal(params_decode("ab%4", 4, out, sizeof out), -1);
+    assert_int_equal(fields_decode("%4", 2, out, sizeof out), -1);
+    assert_int_equal(fields_decode("%zz", 3, out, sizeof out), -1);
+    assert_int_equal(fields_decode("%g0", 3, out, sizeof out), -1);
+    assert_int_equal(fields_decode("ab%4", 4, out, sizeof out), -1);
     /* "%4" followed by more input outside n is still malformed */
-    assert_int_equal(params_decode("%41", 2, out, sizeof out), -1);
+    assert_int_equal(fields_decode("%41", 2, out, sizeof out), -1);
     /* a decoded NUL is refused */
-    assert_int_equal(params_decode("a%00b", 5, out, sizeof out), -1);
+    assert_int_equal(fields_decode("a%00b", 5, out, sizeof out), -1);
     /* capacity */
-    assert_int_equal(params_decode("abc", 3, out, 4), 3);
-    assert_int_equal(params_decode("abcd", 4, out, 4), -1);
-    assert_int_equal(params_decode("abc", 3, out, 0), -1);
+    assert_int_equal(fields_decode("abc", 3, out, 4), 3);
+    assert_int_equal(fields_decode("abcd", 4, out, 4), -1);
+    assert_int_equal(fields_decode("abc", 3, out, 0), -1);
 }
 
 static void test_uint(void **state)
 {
     (void)state;
     long long v = -1;
-    assert_int_equal(params_uint("0", 10, &v), 0);
+    assert_int_equal(fields_uint("0", 10, &v), 0);
     assert_int_equal(v, 0);
-    assert_int_equal(params_uint("10", 10, &v), 0);
+    assert_int_equal(fields_uint("10", 10, &v), 0);
     assert_int_equal(v, 10);
-    assert_int_equal(params_uint("11", 10, &v), -1);
-    assert_int_equal(params_uint("", 10, &v), -1);
-    assert_int_equal(params_uint(NULL, 10, &v), -1);
-    assert_int_equal(params_uint("-1", 10, &v), -1);
-    assert_int_equal(params_uint("+1", 10, &v), -1);
-    assert_int_equal(params_uint(" 1", 10, &v), -1);
-    assert_int_equal(params_uint("1 ", 10, &v), -1);
-    assert_int_equal(params_uint("1.0", 10, &v), -1);
-    assert_int_equal(params_uint("0x1", 10, &v), -1);
-    assert_int_equal(params_uint("9223372036854775808", 9223372036854775807LL, &v), -1);
-    assert_int_equal(params_uint("99999999999999999999999", 9223372036854775807LL, &v), -1);
+    assert_int_equal(fields_uint("11", 10, &v), -1);
+    assert_int_equal(fields_uint("", 10, &v), -1);
+    assert_int_equal(fields_uint(NULL, 10, &v), -1);
+    assert_int_equal(fields_uint("-1", 10, &v), -1);
+    assert_int_equal(fields_uint("+1", 10, &v), -1);
+    assert_int_equal(fields_uint(" 1", 10, &v), -1);
+    assert_int_equal(fields_uint("1 ", 10, &v), -1);
+    assert_int_equal(fields_uint("1.0", 10, &v), -1);
+    assert_int_equal(fields_uint("0x1", 10, &v), -1);
+    assert_int_equal(fields_uint("9223372036854775808", 9223372036854775807LL, &v), -1);
+    assert_int_equal(fields_uint("99999999999999999999999", 9223372036854775807LL, &v), -1);
 }
 
 static void test_bad_limit(void **state)
@@ -300,16 +302,16 @@ static void test_unknown_name_is_sanitized(void **state)
 static void test_length_limit(void **state)
 {
     (void)state;
-    char qs[PARAMS_QUERY_MAX + 2];
+    char qs[FIELDS_QUERY_MAX + 2];
     /* exactly 1024 bytes: "limit=5" and '&' padding is accepted */
-    memset(qs, '&', PARAMS_QUERY_MAX);
+    memset(qs, '&', FIELDS_QUERY_MAX);
     memcpy(qs, "limit=5", 7);
-    qs[PARAMS_QUERY_MAX] = '\0';
+    qs[FIELDS_QUERY_MAX] = '\0';
     struct params_decisions p = ok(qs);
     assert_int_equal(p.limit, 5);
     /* 1025 bytes: refused whatever it holds */
-    memset(qs, '&', PARAMS_QUERY_MAX + 1);
-    qs[PARAMS_QUERY_MAX + 1] = '\0';
+    memset(qs, '&', FIELDS_QUERY_MAX + 1);
+    qs[FIELDS_QUERY_MAX + 1] = '\0';
     bad(qs, "query string is longer than 1024 bytes");
 }
 
