@@ -25,10 +25,10 @@
 # points over the phase-averaged equal-runs cron on the mean of the seeds
 # and >= 20 in the worst, median latency <= 5 min).
 #
-# Time: about 3.5 minutes on the project's 2-core machine shared with other
-# work (load average 2.5-3): the seeds take about 15 s, the forex year
-# stored in PostgreSQL (146,000 decisions) about 160 s; well under the
-# 15-minute budget.  REPLAY_DB=0 makes it about 15 s.
+# Time: 16-25 s on the project's 2-core machine shared with other work
+# (load average 2-3): the seeds take 5-7 s, the forex year stored in
+# PostgreSQL (21,609 decisions) 8-15 s; well under the 15-minute budget.
+# REPLAY_DB=0 makes it 5-7 s.
 #
 # With DATABASE_URL set it uses that database (sql/003_learning.sql applied);
 # otherwise it starts a throwaway PostgreSQL (tests/lib/pg.sh) and stops it.

@@ -773,12 +773,16 @@ int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision 
             log_event(LOG_ERROR, "cycle.result_not_recorded", "i:trigger_id", t->id);
         sent[go[k]] = r == -2 ? DELIVER_SENT_OK : r;
     }
+    /* without the database this is the decision's status; with it, what
+     * the database's rule should give: the replay's batched writer goes on
+     * with it and checks the database's answer when it arrives */
+    char local[16], st[16];
+    deliver_settle_local(sd, sent, bad, local);
     if (!db) {
-        deliver_settle_local(sd, sent, bad, status);
+        snprintf(status, 16, "%s", local);
         return 0;
     }
-    char st[16];
-    int settled = store_decision_settle(db, sd->id, st, sizeof st);
+    int settled = store_decision_settle_expect(db, sd->id, local, st, sizeof st);
     if (settled == 1)
         snprintf(status, 16, "%s", st);
     if (deliver_shared(d, db) && store_wf_running(db, d->cfg->track_timeout_seconds) < 0)

@@ -426,6 +426,9 @@ int replay_run(struct replay *r, struct cycle_ctx *ctx, char *err, size_t errlen
             r->wakes++;
         /* an event does not move the schedule earlier than the decision asks */
         next = res.next_at > t ? res.next_at : t + 60;
+        /* a decision whose executions have all ended changes no more */
+        if (r->db && batched == 0)
+            store_batch_final_below(r->db, r->headpend < r->npend ? r->pend[r->headpend].decision_id : 0);
         if (r->db && batched == 0 && store_batch_commit(r->db) < 0) {
             snprintf(err, errlen, "could not commit (see the log)");
             rc = -1;

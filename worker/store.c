@@ -1146,11 +1146,21 @@ int store_retry_skip(PGconn *c, long long trigger_id, const char *kind, const ch
 
 int store_decision_settle(PGconn *c, long long decision_id, char *status, size_t cap)
 {
+    return store_decision_settle_expect(c, decision_id, NULL, status, cap);
+}
+
+int store_decision_settle_expect(PGconn *c, long long decision_id, const char *expect, char *status, size_t cap)
+{
     char id[24];
     snprintf(id, sizeof id, "%lld", decision_id);
     const char *v[] = { id };
     if (cap)
         status[0] = '\0';
+    struct store_batch *b = store_batch_of(c);
+    int queued = b ? store_batch_settle(b, "decision_settle", SQL_DECISION_SETTLE, v, decision_id, expect, status, cap)
+                   : -2;
+    if (queued != -2)
+        return queued;
     PGresult *r = store_run(c, "decision_settle", SQL_DECISION_SETTLE, 1, v);
     if (!r)
         return -1;

@@ -142,6 +142,12 @@ int store_replay_finish(PGconn *c, long long run_id, const char *status, const c
 int store_batch_begin(PGconn *c) __attribute__((warn_unused_result));
 int store_batch_commit(PGconn *c) __attribute__((warn_unused_result));
 
+/* The replay's decisions below decision_id (0: every one written so far)
+ * and their triggers will not change any more: with the batched writer
+ * they go to the tables, in their final state, at the next commit
+ * (store_batch.h).  No-op otherwise. */
+void store_batch_final_below(PGconn *c, long long decision_id);
+
 /* Delete probes older than hours.  Returns the number deleted, or -1. */
 long store_prune_probes(PGconn *c, long hours);
 
@@ -260,6 +266,14 @@ int store_retry_skip(PGconn *c, long long trigger_id, const char *kind, const ch
  * SQL_DECISION_SETTLE); status (cap bytes) gets the new status.  Returns 1
  * settled, 0 still open (or not a live acting/settled decision), -1 error. */
 int store_decision_settle(PGconn *c, long long decision_id, char *status, size_t cap);
+
+/* store_decision_settle by a caller that knows what the rule should give
+ * (expect: a status name; NULL: no change).  Live, expect is not used.
+ * With the replay's batched writer (store_batch.h) the settlement is not
+ * waited for: expect is its answer at once, and the database's answer,
+ * read later, must be the same or the batch fails.  store_decision_settle
+ * is this with NULL. */
+int store_decision_settle_expect(PGconn *c, long long decision_id, const char *expect, char *status, size_t cap);
 
 /* Up to max retries due at now, oldest first.  Returns how many (free
  * their payloads with store_retries_clear), or -1. */

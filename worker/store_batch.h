@@ -4,20 +4,38 @@
  * (its history, the insert, a sequence value per trigger, savepoints, the
  * updates of the act): about 400 replay decisions per second.  Attached to
  * the replay's connection (orch-replay, one per process), this writer
- * changes how store.c's statements travel, not what they write:
+ * changes how store.c's statements travel and where the replay's rows wait,
+ * not what they write:
  *
- *  - the connection stays in libpq's pipeline mode: every statement is sent
- *    at once, as a prepared statement, and the server works on it while
- *    the replay computes the next decision; statements whose answer
- *    nobody waits for (store_cmd: the inserts of decisions, triggers and
- *    LLM calls, the updates of delivery, outcomes, settling and learning)
- *    are not waited for: their answers are read at the next sync;
- *  - a statement whose answer is needed (store_run: a decision's
- *    settlement, which sets its status) ends the pipeline's current part
- *    with a sync: one round trip for everything sent since the last one;
+ *  - the connection stays in libpq's pipeline mode: every statement goes
+ *    out as a prepared statement, STORE_BATCH_FLUSH_EVERY at a time, and
+ *    the server works on them while the replay computes the next decision;
+ *    no statement of a decision waits for its answer (store_cmd: the
+ *    inserts of decisions, triggers and LLM calls, the updates of
+ *    delivery, outcomes, settling and learning): the answers are read at
+ *    the next sync, which comes at a commit (one per REPLAY_BATCH
+ *    decisions), at a block of ids, or after STORE_BATCH_MAX_PENDING;
+ *  - a decision's settlement (SQL_DECISION_SETTLE, the database's rule)
+ *    is not waited for either (store_batch_settle): the replay goes on
+ *    with the status its caller expects -- at delivery the one
+ *    deliver_settle_local gives for what was sent (the rule --no-db uses),
+ *    afterwards no change -- and the database's answer, read before the
+ *    COMMIT, must be the same, or the batch fails and is rolled back;
+ *  - the replay's decisions, triggers and LLM calls are staged
+ *    (store_stage.h): written to temporary tables of the same names, where
+ *    store.c's statements, unchanged, write and update them with no WAL,
+ *    triggers or the tables' dozen indexes, and moved to the tables in
+ *    their final state -- one INSERT ... SELECT per table, inside the
+ *    batch's transaction -- at the commit after the replay said they
+ *    change no more (store_batch_final_below: their executions have all
+ *    ended; a change after that fails the batch); the rest go at
+ *    store_batch_finish, which drops the staging.  A statement the writer
+ *    does not know ends the staging first (everything staged to the
+ *    tables), as it could read or change the replay's rows behind its
+ *    back;
  *  - the ids of decisions and triggers are reserved from their sequences
  *    in blocks (one round trip per block), so that a decision's insert,
- *    with its id ($28 of SQL_INSERT_DECISION_ID: the same columns and
+ *    with its id ($30 of SQL_INSERT_DECISION_ID: the same columns and
  *    values as the live insert, store.c), need not wait for its answer;
  *  - savepoints (store_begin) become marks: a rollback with nothing sent
  *    since its mark costs nothing; after statements went out it poisons
@@ -26,18 +44,20 @@
  *  - the run's history that a decision's inputs carry (store_history_run:
  *    its decisions of the last 24 hours, the last 5 with their status) is
  *    answered from what this writer wrote: every decision it inserted and
- *    every status store.c set (store_batch_note_status); after a statement
- *    the writer does not know (one that could change a status behind its
- *    back) the history is read from the database again.
+ *    every status store.c set (store_batch_note_status) or a settlement
+ *    took; after a statement the writer does not know the history is read
+ *    from the database again.
  *
  * The answers of statements nobody waits for are read off the socket as
- * they come (PQconsumeInput), so the server never blocks on us; a sync is
- * forced after STORE_BATCH_MAX_PENDING of them.  A failed statement is
- * logged once (store.failed, with its name) when its answer is read at a
- * sync; the call that needed an answer, or the next commit, returns -1
- * and the transaction is rolled back: a replay that fails loses up to one
- * batch (REPLAY_BATCH decisions), never part of a decision.  Times that
- * SQL takes from now() are the transaction's start, as in the live path. */
+ * they come (PQconsumeInput, at each flush), so the server never blocks on
+ * us.  A failed statement is logged once (store.failed, with its name)
+ * when its answer is read at a sync; the call that needed an answer, or
+ * the next commit, returns -1 and the transaction is rolled back: a
+ * replay that fails loses up to one batch (REPLAY_BATCH decisions), never
+ * part of a decision (rows staged by the batches committed before it
+ * still go to the tables at store_batch_finish; a process that dies loses
+ * them with its session).  Times that SQL takes from now() are the
+ * transaction's start, as in the live path. */
 #ifndef STORE_BATCH_H
 #define STORE_BATCH_H
 
@@ -49,15 +69,18 @@
 struct store_batch;
 
 /* Attach a batched writer to c (idle, no transaction open) for replay run
- * run_id, whose decisions it will all write, and put c in pipeline mode.
- * Until store_batch_finish, every statement on c goes through store.c.
- * Returns it (free with store_batch_free), or NULL when out of memory,
- * another one is attached or pipeline mode was refused (logged). */
+ * run_id, whose decisions it will all write: create the staging (a staging
+ * an earlier writer left on c goes to the tables first) and put c in
+ * pipeline mode.  Until store_batch_finish, every statement on c goes
+ * through store.c.  Returns it (free with store_batch_free), or NULL when
+ * out of memory, another one is attached, or the staging or pipeline mode
+ * was refused (logged). */
 struct store_batch *store_batch_new(PGconn *c, long long run_id);
 
 /* Commit (or, after a failure, roll back) an open transaction, read every
- * answer, leave pipeline mode and detach.  Returns 0, or -1 when a
- * statement failed (logged). */
+ * answer, leave pipeline mode and detach, then move every staged row to
+ * the tables and drop the staging.  Returns 0, or -1 when a statement
+ * failed (logged). */
 int store_batch_finish(struct store_batch *b) __attribute__((warn_unused_result));
 
 /* store_batch_finish when still attached (a failure is logged), then
@@ -78,6 +101,16 @@ int store_batch_queue(struct store_batch *b, const char *name, const char *sql, 
  * its result (caller PQclears), or NULL when it or one sent before it
  * failed (logged). */
 PGresult *store_batch_run(struct store_batch *b, const char *name, const char *sql, int n, const char *const *vals);
+
+/* Send settlement statement sql ($1: decision id, its answer the new
+ * status or no row) without waiting for it: the status the replay takes
+ * as its answer is expect (NULL: the status noted so far), noted at once
+ * and into status (cap bytes; "" when still open); the database's answer,
+ * read at the next sync, must give the same, or the batch fails (logged).
+ * Returns 1 settled, 0 still open, -1 when the batch failed, -2 when id
+ * is not a decision this writer wrote (run the statement instead). */
+int store_batch_settle(struct store_batch *b, const char *name, const char *sql, const char *const *vals,
+                       long long id, const char *expect, char *status, size_t cap);
 
 /* A savepoint's mark (0, or -1 when the batch failed); store_batch_release
  * forgets the innermost; store_batch_rewind poisons the batch when a

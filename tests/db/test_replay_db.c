@@ -4,7 +4,10 @@
  * same rows as the unbatched path (decisions with their inputs and
  * history, triggers, learning state); a failed statement fails the batch,
  * rolls its transaction back and leaves the connection usable; the
- * statements of a rolled-back savepoint are dropped. */
+ * statements of a rolled-back savepoint are dropped; a settlement is not
+ * waited for but checked (a wrong expectation fails the batch); staged
+ * rows reach the tables once final, in their last state, and the rest at
+ * the end; a statement the writer does not know ends the staging. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -268,6 +271,149 @@ static void savepoint_rollback_drops_or_poisons(void **state)
     assert_int_equal(test_value(admin, "SELECT count(*) FROM replay_runs"), before + 1);
 }
 
+/* ---- the staging and the settlements not waited for -------------------------- */
+
+static const char SQL_T_DECISION[] =
+    "INSERT INTO decisions (id, cycle_id, mode, intensity, source, reason, inputs, menu, session, next_seconds, "
+    "                       next_decision_at, status, run_id) "
+    "VALUES ($1::bigint, 'test', 'crypto', 'normal', 'fallback', 'test', '{}', '{}', 'closed', 900, now(), "
+    "        'acting', $2::bigint)";
+static const char SQL_T_TRIGGER[] =
+    "INSERT INTO triggers (id, decision_id, workflow, idempotency_key, payload, status) "
+    "VALUES ($1::bigint, $2::bigint, (SELECT min(name) FROM workflows), 'test-' || $1, '{}', 'sent')";
+
+static long long new_run(const char *label)
+{
+    long long run_id = 0;
+    assert_int_equal(store_replay_begin(worker, label, 1, "{}", "[]", 1736121600, 1736125200, &run_id), 0);
+    return run_id;
+}
+
+/* A decision 'acting' with one trigger 'sent' written through writer b
+ * (under the statement names of store.c's, which it knows).  Returns its id. */
+static long long staged_decision(struct store_batch *b, long long run_id)
+{
+    long long d = store_batch_next_id(b, 0), t = store_batch_next_id(b, 1);
+    assert_true(d > 0 && t > 0);
+    char ds[24], ts[24], rs[24];
+    snprintf(ds, sizeof ds, "%lld", d);
+    snprintf(ts, sizeof ts, "%lld", t);
+    snprintf(rs, sizeof rs, "%lld", run_id);
+    const char *dv[] = { ds, rs }, *tv[] = { ts, ds };
+    assert_int_equal(store_cmd(worker, "insert_decision", SQL_T_DECISION, 2, dv), 0);
+    assert_int_equal(store_cmd(worker, "insert_trigger", SQL_T_TRIGGER, 2, tv), 0);
+    assert_int_equal(store_batch_note_decision(b, d, 1736121600, "crypto", "acting"), 0);
+    return d;
+}
+
+/* What the admin sees of run_id: decisions, triggers, decisions with status. */
+static long long count_run(long long run_id, const char *what, const char *status)
+{
+    char sql[512];
+    if (strcmp(what, "triggers") == 0)
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM triggers t JOIN decisions d ON d.id = t.decision_id "
+                                  "WHERE d.run_id = %lld", run_id);
+    else
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM decisions WHERE run_id = %lld%s%s%s", run_id,
+                 status ? " AND status = '" : "", status ? status : "", status ? "'" : "");
+    return test_value(admin, sql);
+}
+
+/* No staging on the worker's connection (asked through the writer when
+ * one is attached). */
+static void assert_unstaged(void)
+{
+    PGresult *r = store_run(worker, "staging", "SELECT count(*) FROM pg_class WHERE relpersistence = 't' "
+                                               "AND relname IN ('decisions', 'triggers', 'llm_calls')", 0, NULL);
+    assert_non_null(r);
+    assert_string_equal(PQgetvalue(r, 0, 0), "0");
+    PQclear(r);
+}
+
+static void settlement_is_checked_not_waited_for(void **state)
+{
+    (void)state;
+    long long run = new_run("settle");
+    struct store_batch *b = store_batch_new(worker, run);
+    assert_non_null(b);
+    char st[16];
+    assert_int_equal(store_batch_begin(worker), 0);
+    long long d1 = staged_decision(b, run);
+    /* the expected status is the answer at once; the database agrees at the commit */
+    assert_int_equal(store_decision_settle_expect(worker, d1, "succeeded", st, sizeof st), 1);
+    assert_string_equal(st, "succeeded");
+    /* no expectation: no change from what the writer noted */
+    assert_int_equal(store_decision_settle(worker, d1, st, sizeof st), 1);
+    assert_string_equal(st, "succeeded");
+    store_batch_final_below(worker, 0);
+    assert_int_equal(store_batch_commit(worker), 0);
+    assert_int_equal(count_run(run, "decisions", "succeeded"), 1);
+    /* an expectation the database's rule does not give fails the batch */
+    assert_int_equal(store_batch_begin(worker), 0);
+    long long d2 = staged_decision(b, run);
+    assert_int_equal(store_decision_settle_expect(worker, d2, "failed", st, sizeof st), 1);
+    assert_string_equal(st, "failed");
+    assert_int_equal(store_batch_commit(worker), -1);
+    assert_int_equal(store_batch_finish(b), -1);
+    store_batch_free(b);
+    assert_int_equal(count_run(run, "decisions", NULL), 1);
+    assert_unstaged();
+}
+
+static void staged_rows_move_once_final(void **state)
+{
+    (void)state;
+    long long run = new_run("staged");
+    struct store_batch *b = store_batch_new(worker, run);
+    assert_non_null(b);
+    assert_int_equal(store_batch_begin(worker), 0);
+    long long d1 = staged_decision(b, run), d2 = staged_decision(b, run);
+    assert_int_equal(store_decision_done(worker, d1, "partial"), 0);
+    store_batch_final_below(worker, d2);       /* d1 changes no more, d2 may */
+    assert_int_equal(store_batch_commit(worker), 0);
+    assert_int_equal(count_run(run, "decisions", "partial"), 1);
+    assert_int_equal(count_run(run, "decisions", NULL), 1);
+    assert_int_equal(count_run(run, "triggers", NULL), 1);
+    /* d2 changes in the staging, and arrives as it ended */
+    assert_int_equal(store_batch_begin(worker), 0);
+    assert_int_equal(store_decision_done(worker, d2, "failed"), 0);
+    assert_int_equal(store_batch_commit(worker), 0);
+    assert_int_equal(count_run(run, "decisions", NULL), 1);
+    assert_int_equal(store_batch_finish(b), 0);
+    store_batch_free(b);
+    assert_int_equal(count_run(run, "decisions", "failed"), 1);
+    assert_int_equal(count_run(run, "decisions", NULL), 2);
+    assert_int_equal(count_run(run, "triggers", NULL), 2);
+    assert_unstaged();
+}
+
+static void unknown_statement_ends_the_staging(void **state)
+{
+    (void)state;
+    long long run = new_run("unknown");
+    struct store_batch *b = store_batch_new(worker, run);
+    assert_non_null(b);
+    assert_int_equal(store_batch_begin(worker), 0);
+    long long d1 = staged_decision(b, run);
+    assert_int_equal(store_decision_done(worker, d1, "partial"), 0);      /* prepared on the staging */
+    /* a statement the writer does not know reads the tables: what was staged is there */
+    char rs[24];
+    snprintf(rs, sizeof rs, "%lld", run);
+    const char *v[] = { rs };
+    PGresult *r = store_run(worker, "count", "SELECT count(*) FROM decisions WHERE run_id = $1::bigint", 1, v);
+    assert_non_null(r);
+    assert_int_equal(strtoll(PQgetvalue(r, 0, 0), NULL, 10), 1);
+    PQclear(r);
+    assert_unstaged();
+    /* the same prepared statement now writes the table */
+    assert_int_equal(store_decision_done(worker, d1, "failed"), 0);
+    assert_int_equal(store_batch_commit(worker), 0);
+    assert_int_equal(store_batch_finish(b), 0);
+    store_batch_free(b);
+    assert_int_equal(count_run(run, "decisions", "failed"), 1);
+    assert_int_equal(count_run(run, "triggers", NULL), 1);
+}
+
 int main(void)
 {
     log_init("test_replay_db", LOG_ERROR);   /* the failures provoked below are logged */
@@ -296,6 +442,9 @@ int main(void)
         cmocka_unit_test_setup(batched_rows_are_the_unbatched_ones, reset),
         cmocka_unit_test_setup(failed_statement_fails_the_batch, reset),
         cmocka_unit_test_setup(savepoint_rollback_drops_or_poisons, reset),
+        cmocka_unit_test_setup(settlement_is_checked_not_waited_for, reset),
+        cmocka_unit_test_setup(staged_rows_move_once_final, reset),
+        cmocka_unit_test_setup(unknown_statement_ends_the_staging, reset),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     PQfinish(admin);
