@@ -64,46 +64,7 @@ ok "PostgreSQL, stand-in (n8n claiming keys), orch-api behind nginx started"
 # ---- helpers ---------------------------------------------------------------------
 
 # wk NAME [ENV...]: start a worker process NAME (its log: T/log/NAME.log) with extra environment
-wk() {
-  local name=$1
-  shift
-  stack_spawn "$name" "$T/log/$name.log" env "$@" LLM_PROMPT_FILE="$top_srcdir/worker/prompt.txt" "$ORCH_WORKER_BIN"
-}
-pid_of() { echo "${STACK_PID[$1]:-0}"; }
-# is_leader NAME: the lease is held by NAME's process
-is_leader() { [ "$(sql "SELECT count(*) FROM leader_lease l JOIN workers w ON w.id = l.holder
-                          WHERE w.pid = $(pid_of "$1") AND l.released_at IS NULL")" = 1 ]; }
-# dead NAME: NAME's process ended; its exit status in DEAD_STATUS
-dead() {
-  local pid
-  pid=$(pid_of "$1")
-  stack_alive "$1" && return 1
-  DEAD_STATUS=0
-  wait "$pid" 2>/dev/null || DEAD_STATUS=$?
-  unset "STACK_PID[$1]"
-  return 0
-}
-# stop_timed NAME SIG: signal NAME and wait for it; STOP_MS: how long it took, STOP_STATUS
-stop_timed() {
-  local pid t0
-  pid=$(pid_of "$1")
-  t0=$(date +%s%N)
-  kill "-$2" "$pid" 2>/dev/null
-  local i
-  for ((i = 0; i < 300; i++)); do
-    stack_alive "$1" || break
-    sleep 0.02
-  done
-  STOP_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
-  if stack_alive "$1"; then
-    STOP_STATUS=timeout
-    stack_kill "$1" 1
-    return 1
-  fi
-  STOP_STATUS=0
-  wait "$pid" 2>/dev/null || STOP_STATUS=$?
-  unset "STACK_PID[$1]"
-}
+# wk, pid_of, is_leader, dead, stop_timed: tests/lib/e2e.sh
 force_cmd() {
   api POST /control/force-decision --data-binary '' -H "$(auth)"
   [ "$CODE" = 202 ] || { note "force-decision -> HTTP $CODE"; return 1; }

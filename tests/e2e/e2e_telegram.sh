@@ -71,43 +71,7 @@ logged() { grep -q "$2" "$T/log/$1.log"; }
 tg_cmds() { sql "SELECT count(*) FROM control_commands WHERE requested_by = 'telegram:$CHAT' ${1:+AND command = '$1'}"; }
 
 # wk NAME [ENV...]: a worker process NAME (log T/log/NAME.log) with extra environment
-wk() {
-  local name=$1
-  shift
-  stack_spawn "$name" "$T/log/$name.log" env "$@" LLM_PROMPT_FILE="$top_srcdir/worker/prompt.txt" "$ORCH_WORKER_BIN"
-}
-pid_of() { echo "${STACK_PID[$1]:-0}"; }
-is_leader() { [ "$(sql "SELECT count(*) FROM leader_lease l JOIN workers w ON w.id = l.holder
-                          WHERE w.pid = $(pid_of "$1") AND l.released_at IS NULL")" = 1 ]; }
-dead() {
-  local pid
-  pid=$(pid_of "$1")
-  stack_alive "$1" && return 1
-  DEAD_STATUS=0
-  wait "$pid" 2>/dev/null || DEAD_STATUS=$?
-  unset "STACK_PID[$1]"
-  return 0
-}
-# stop_timed NAME SIG: signal NAME, wait for it; STOP_MS, STOP_STATUS
-stop_timed() {
-  local pid t0 i
-  pid=$(pid_of "$1")
-  t0=$(date +%s%N)
-  kill "-$2" "$pid" 2>/dev/null
-  for ((i = 0; i < 500; i++)); do
-    stack_alive "$1" || break
-    sleep 0.02
-  done
-  STOP_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
-  if stack_alive "$1"; then
-    STOP_STATUS=timeout
-    stack_kill "$1" 1
-    return 1
-  fi
-  STOP_STATUS=0
-  wait "$pid" 2>/dev/null || STOP_STATUS=$?
-  unset "STACK_PID[$1]"
-}
+# wk, pid_of, is_leader, dead, stop_timed: tests/lib/e2e.sh
 polling() { logged "$1" '"event":"telegram.polling"' && open_poll; }
 # command_row ID: "command status requested_by decision" of a control command
 command_row() { sql "SELECT command || ' ' || status || ' ' || coalesce(requested_by, '-') || ' ' || coalesce(decision_id::text, '-') FROM control_commands WHERE id = $1"; }

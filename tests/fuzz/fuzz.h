@@ -46,6 +46,23 @@ static inline char *fuzz_cstr(const uint8_t *data, size_t size)
     return s;
 }
 
+/* Split s (size bytes, from fuzz_cstr) at its first newline: *hdr the
+ * line before it (a header's value; NULL without a newline), *body and
+ * *blen what follows (the whole input without a newline). */
+static inline void fuzz_split_line(char *s, size_t size, const char **hdr, const char **body, size_t *blen)
+{
+    char *nl = memchr(s, '\n', size);
+    *hdr = NULL;
+    *body = s;
+    *blen = size;
+    if (nl) {
+        *nl = '\0';
+        *hdr = s;
+        *body = nl + 1;
+        *blen = size - (size_t)(nl + 1 - s);
+    }
+}
+
 /* Logs only errors: a fuzzer's run would drown in warnings. */
 static inline void fuzz_quiet(void)
 {

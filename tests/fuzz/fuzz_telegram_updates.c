@@ -26,15 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_quiet();
     char *s = fuzz_cstr(data, size);
-    const char *hdr = NULL, *body = s;
-    size_t blen = size;
-    char *nl = memchr(s, '\n', size);
-    if (nl) {
-        *nl = '\0';
-        hdr = s;
-        body = nl + 1;
-        blen = size - (size_t)(body - s);
-    }
+    const char *hdr, *body;
+    size_t blen;
+    fuzz_split_line(s, size, &hdr, &body, &blen);
     struct telegram_answer *a = malloc(sizeof *a);
     FUZZ_CHECK(a != NULL);
     telegram_parse_me(body, blen, hdr, a);

@@ -185,3 +185,46 @@ standin_config() {
          -H 'Content-Type: application/json' --data-binary "$1" "$SA/_standin/config")
   [ "$code" = 200 ] || { note "stand-in config $1 -> HTTP $code: $(head -c 300 "$T/standin-config.out")"; return 1; }
 }
+
+# ---- several workers on one database (e2e_faults, e2e_telegram) ------------------------------
+# wk NAME [VAR=value...]: start a worker named NAME with those settings, its log in $T/log/NAME.log
+wk() {
+  local name=$1
+  shift
+  stack_spawn "$name" "$T/log/$name.log" env "$@" LLM_PROMPT_FILE="$top_srcdir/worker/prompt.txt" "$ORCH_WORKER_BIN"
+}
+pid_of() { echo "${STACK_PID[$1]:-0}"; }
+# is_leader NAME: the lease is held by NAME's process
+is_leader() { [ "$(sql "SELECT count(*) FROM leader_lease l JOIN workers w ON w.id = l.holder
+                          WHERE w.pid = $(pid_of "$1") AND l.released_at IS NULL")" = 1 ]; }
+# dead NAME: NAME's process ended; its exit status in DEAD_STATUS
+dead() {
+  local pid
+  pid=$(pid_of "$1")
+  stack_alive "$1" && return 1
+  DEAD_STATUS=0
+  wait "$pid" 2>/dev/null || DEAD_STATUS=$?
+  unset "STACK_PID[$1]"
+  return 0
+}
+# stop_timed NAME SIG: signal NAME and wait for it (at most 10 s, then SIGKILL);
+# STOP_MS: how long it took, STOP_STATUS: its exit status or "timeout"
+stop_timed() {
+  local pid t0 i
+  pid=$(pid_of "$1")
+  t0=$(date +%s%N)
+  kill "-$2" "$pid" 2>/dev/null
+  for ((i = 0; i < 500; i++)); do
+    stack_alive "$1" || break
+    sleep 0.02
+  done
+  STOP_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+  if stack_alive "$1"; then
+    STOP_STATUS=timeout
+    stack_kill "$1" 1
+    return 1
+  fi
+  STOP_STATUS=0
+  wait "$pid" 2>/dev/null || STOP_STATUS=$?
+  unset "STACK_PID[$1]"
+}
