@@ -171,15 +171,10 @@ static int cfg_shown(const char *val, size_t max)
     return (int)utf8_cut(val, strlen(val), max);
 }
 
-/* Parse one value into its field.  Returns 0 or -1 with err set. */
-static int cfg_set(struct cfg *c, const struct cfg_var *v, const char *val,
-                   char *err, size_t errlen)
+/* Every value, whatever its type: no control character, valid UTF-8 (the
+ * messages may quote it).  Returns 0 or -1 with err set. */
+static int cfg_check_text(const struct cfg_var *v, const char *val, char *err, size_t errlen)
 {
-    char *field = (char *)c + v->off;
-    char *end;
-
-    /* every value, whatever its type: no control character, valid UTF-8
-     * (the messages below may quote it) */
     for (const char *p = val; *p; p++) {
         if ((unsigned char)*p < 0x20 || *p == 0x7f) {
             snprintf(err, errlen, "%s: contains a control character", v->name);
@@ -190,11 +185,17 @@ static int cfg_set(struct cfg *c, const struct cfg_var *v, const char *val,
         snprintf(err, errlen, "%s: not valid UTF-8", v->name);
         return -1;
     }
+    return 0;
+}
 
+/* A CFG_INT or CFG_DBL value, in [min, max], into field.  Returns 0 or -1
+ * with err set (a secret's value not quoted). */
+static int cfg_set_number(char *field, const struct cfg_var *v, const char *val, char *err, size_t errlen)
+{
     const char *shown = (v->flags & CFG_SECRET) ? "(hidden)" : val;
-    switch (v->type) {
-    case CFG_INT: {
-        errno = 0;
+    char *end;
+    errno = 0;
+    if (v->type == CFG_INT) {
         long n = strtol(val, &end, 10);
         if (errno || end == val || *end || n < (long)v->min || n > (long)v->max) {
             snprintf(err, errlen, "%s: expected an integer from %.0f to %.0f, got \"%.*s\"",
@@ -204,17 +205,43 @@ static int cfg_set(struct cfg *c, const struct cfg_var *v, const char *val,
         *(long *)(void *)field = n;
         return 0;
     }
-    case CFG_DBL: {
-        errno = 0;
-        double d = strtod(val, &end);
-        if (errno || end == val || *end || !isfinite(d) || d < v->min || d > v->max) {
-            snprintf(err, errlen, "%s: expected a number from %g to %g, got \"%.*s\"",
-                     v->name, v->min, v->max, cfg_shown(shown, 40), shown);
-            return -1;
-        }
-        *(double *)(void *)field = d;
-        return 0;
+    double d = strtod(val, &end);
+    if (errno || end == val || *end || !isfinite(d) || d < v->min || d > v->max) {
+        snprintf(err, errlen, "%s: expected a number from %g to %g, got \"%.*s\"",
+                 v->name, v->min, v->max, cfg_shown(shown, 40), shown);
+        return -1;
     }
+    *(double *)(void *)field = d;
+    return 0;
+}
+
+/* CFG_URL: http:// or https:// with a host, no space, quote or control
+ * character (or nothing).  Returns 0 or -1 with err set. */
+static int cfg_check_url(const struct cfg_var *v, const char *val, char *err, size_t errlen)
+{
+    if (*val && strncmp(val, "http://", 7) && strncmp(val, "https://", 8)) {
+        snprintf(err, errlen, "%s: expected an http:// or https:// URL (or nothing), got \"%.*s\"",
+                 v->name, cfg_shown(val, 60), val);
+        return -1;
+    }
+    /* "http://" alone would lose its slashes below and become "http:" */
+    if (*val && (val[val[4] == 's' ? 8 : 7] == '\0' || val[val[4] == 's' ? 8 : 7] == '/')) {
+        snprintf(err, errlen, "%s: URL has no host, got \"%.*s\"", v->name, cfg_shown(val, 60), val);
+        return -1;
+    }
+    if (strpbrk(val, " \t\r\n\"'<>\\")) {
+        snprintf(err, errlen, "%s: URL contains a space, quote or control character", v->name);
+        return -1;
+    }
+    return 0;
+}
+
+/* The checks of the string types (CFG_LEVEL, CFG_PATH, CFG_ADDR, CFG_URL;
+ * CFG_STR takes anything).  *val may become the canonical spelling (a
+ * static string).  Returns 0 or -1 with err set. */
+static int cfg_check_string(const struct cfg_var *v, const char **val, char *err, size_t errlen)
+{
+    switch (v->type) {
     case CFG_LEVEL: {
         /* the seed's INFO, DEBUG, WARNING and ERROR too: stored as the
          * lower-case name log_level_parse() knows */
@@ -224,51 +251,53 @@ static int cfg_set(struct cfg *c, const struct cfg_var *v, const char *val,
         };
         const char *canon = NULL;
         for (size_t k = 0; k < sizeof levels / sizeof levels[0]; k++)
-            if (strcasecmp(val, levels[k][0]) == 0)
+            if (strcasecmp(*val, levels[k][0]) == 0)
                 canon = levels[k][1];
         if (!canon) {
             snprintf(err, errlen, "%s: expected debug, info, warn (or warning) or error, in any case, got \"%.*s\"",
-                     v->name, cfg_shown(val, 40), val);
+                     v->name, cfg_shown(*val, 40), *val);
             return -1;
         }
-        val = canon;
-        break;
+        *val = canon;
+        return 0;
     }
     case CFG_PATH:
-        if (*val && *val != '/') {
+        if (**val && **val != '/') {
             snprintf(err, errlen, "%s: expected an absolute path (or nothing), got \"%.*s\"", v->name,
-                     cfg_shown(val, 60), val);
+                     cfg_shown(*val, 60), *val);
             return -1;
         }
-        break;
+        return 0;
     case CFG_ADDR: {
         unsigned char a[16];
-        if (inet_pton(AF_INET, val, a) != 1 && inet_pton(AF_INET6, val, a) != 1) {
+        if (inet_pton(AF_INET, *val, a) != 1 && inet_pton(AF_INET6, *val, a) != 1) {
             snprintf(err, errlen, "%s: expected an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or ::, got \"%.*s\"",
-                     v->name, cfg_shown(val, 60), val);
+                     v->name, cfg_shown(*val, 60), *val);
             return -1;
         }
-        break;
+        return 0;
     }
     case CFG_URL:
-        if (*val && strncmp(val, "http://", 7) && strncmp(val, "https://", 8)) {
-            snprintf(err, errlen, "%s: expected an http:// or https:// URL (or nothing), got \"%.*s\"",
-                     v->name, cfg_shown(val, 60), val);
-            return -1;
-        }
-        /* "http://" alone would lose its slashes below and become "http:" */
-        if (*val && (val[val[4] == 's' ? 8 : 7] == '\0' || val[val[4] == 's' ? 8 : 7] == '/')) {
-            snprintf(err, errlen, "%s: URL has no host, got \"%.*s\"", v->name, cfg_shown(val, 60), val);
-            return -1;
-        }
-        if (strpbrk(val, " \t\r\n\"'<>\\")) {
-            snprintf(err, errlen, "%s: URL contains a space, quote or control character", v->name);
-            return -1;
-        }
-        break;
+        return cfg_check_url(v, *val, err, errlen);
+    case CFG_INT:
+    case CFG_DBL:
     case CFG_STR:
         break;
     }
+    return 0;
+}
+
+/* Parse one value into its field.  Returns 0 or -1 with err set. */
+static int cfg_set(struct cfg *c, const struct cfg_var *v, const char *val,
+                   char *err, size_t errlen)
+{
+    char *field = (char *)c + v->off;
+    if (cfg_check_text(v, val, err, errlen) < 0)
+        return -1;
+    if (v->type == CFG_INT || v->type == CFG_DBL)
+        return cfg_set_number(field, v, val, err, errlen);
+    if (cfg_check_string(v, &val, err, errlen) < 0)
+        return -1;
     size_t n = strlen(val);
     if (n > CFG_MAX_VALUE) {
         snprintf(err, errlen, "%s: longer than %d bytes", v->name, CFG_MAX_VALUE);

@@ -185,202 +185,289 @@ static void cycle_llm_circuits(struct cycle_ctx *ctx, const long *was)
     }
 }
 
-/* One cycle (cycle_run's body; a long sequence of steps that share the
- * snapshot, the menu and the choice, kept in one place so that the order
- * of sense, decide, record, act and learn is plain).  tally: scratch for
- * the usage tally. */
-static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cycle_result *res,
-                          struct usage_tally *tally)
+/* What the steps of one cycle share: the snapshot, the menu, the choice
+ * and the recorded decision (cycle_run_once). */
+struct cycle_turn {
+    const char *cid;                   /* borrowed: the cycle_result's id */
+    const struct cycle_io *io;
+    time_t now;
+    long long forced_by;
+    struct sense_snapshot snap;
+    struct sense_watch sw;             /* snap.watch points here */
+    struct decide_menu menu;
+    struct decide_choice ch, shadow;
+    struct llm_outcome lo;
+    int agreement;                     /* the LLM's choice against the fallback's; -1: no LLM choice */
+    char llm_detail[sizeof ((struct llm_outcome *)0)->detail];
+    int dry_run;
+    struct store_decision d;
+    int sent[DECIDE_MAX_WF];           /* enum deliver_sent per trigger */
+    double t0, t1, t2;                 /* monotonic ms: started, sensed, recorded */
+};
+
+/* Is the worker stopping?  Then the cycle is abandoned (logged) before it
+ * records anything: returns 1. */
+static int cycle_stopping(struct cycle_ctx *ctx, const char *cid)
+{
+    if (!ctx->stop || !*ctx->stop)
+        return 0;
+    log_event(LOG_INFO, "cycle.abandoned", "s:cycle_id s:detail", cid, "the worker is stopping: nothing recorded");
+    return 1;
+}
+
+/* Sense: the io's probes, then what the deliver, the watch, the usage,
+ * the learning and the history add to the snapshot.  tally: scratch for
+ * the usage tally (borrowed by t->snap). */
+static void cycle_sense(struct cycle_ctx *ctx, struct cycle_turn *t, struct usage_tally *tally)
 {
     const struct cfg *c = ctx->cfg;
-    const char *cid = res->cycle_id;
-    double t0 = tu_mono_ms(), t1, t2;
-
-    const struct cycle_io *io = ctx->io ? ctx->io : &cycle_io_real;
-    struct sense_snapshot snap;
-    io->sense(ctx, now, &snap);
-    snap.learn = ctx->learn;
-    snap.cfg = c;
+    time_t now = t->now;
+    struct sense_snapshot *snap = &t->snap;
+    t->io->sense(ctx, now, snap);
+    snap->learn = ctx->learn;
+    snap->cfg = c;
     /* workflows the deliver knows to be unusable now stay off the menu,
      * and so do those past their limits (the runs they started lately) */
     for (int w = 0; ctx->deliver && w < catalog_count(); w++)
-        snap.wf_blocked[w] = catalog_offered(w) &&
-                             deliver_menu_blocked(ctx->deliver, w, now, snap.wf_blocked_why[w],
-                                                  sizeof snap.wf_blocked_why[w]);
-    snap.wake = ctx->wake;
-    if (forced_by) {
-        snap.wake.kind = SENSE_WAKE_CONTROL;
-        snap.wake.command = forced_by;
+        snap->wf_blocked[w] = catalog_offered(w) &&
+                              deliver_menu_blocked(ctx->deliver, w, now, snap->wf_blocked_why[w],
+                                                   sizeof snap->wf_blocked_why[w]);
+    snap->wake = ctx->wake;
+    if (t->forced_by) {
+        snap->wake.kind = SENSE_WAKE_CONTROL;
+        snap->wake.command = t->forced_by;
     }
-    struct sense_watch sw;
     if (ctx->watch) {
-        watch_sense(ctx->watch, now, &sw);
-        snap.watch = &sw;
+        watch_sense(ctx->watch, now, &t->sw);
+        snap->watch = &t->sw;
     }
     usage_tally(ctx->usage, now, tally);
-    snap.usage = tally;
+    snap->usage = tally;
     if (ctx->learn)
-        learn_sense(ctx->learn, &snap);
-    if (store_history_run(ctx->db, ctx->run_id, now, &snap.history) < 0)
-        log_event(LOG_WARN, "cycle.history_unavailable", "s:cycle_id", cid);
-    t1 = tu_mono_ms();
-    FAULT("cycle.sensed");
-    if (ctx->stop && *ctx->stop) {
-        log_event(LOG_INFO, "cycle.abandoned", "s:cycle_id s:detail", cid, "the worker is stopping: nothing recorded");
-        return -1;
-    }
+        learn_sense(ctx->learn, snap);
+    if (store_history_run(ctx->db, ctx->run_id, now, &snap->history) < 0)
+        log_event(LOG_WARN, "cycle.history_unavailable", "s:cycle_id", t->cid);
+    t->t1 = tu_mono_ms();
+}
 
-    struct decide_menu menu;
-    struct decide_choice ch, shadow;
-    decide_menu_build(c, &snap, &menu);
-    decide_fallback(c, &snap, &menu, &shadow);
-
-    /* the LLM chooses from the same menu; the fallback decides alongside */
-    struct llm_outcome lo;
-    memset(&lo, 0, sizeof lo);
-    lo.err = LLM_ENOTCONFIGURED;
-    snprintf(lo.detail, sizeof lo.detail, "no LLM provider configured");
-    int agreement = -1;
-    if (llm_configured(&ctx->llm) && ctx->have_prompt) {
-        char *sys = NULL, *usr = NULL;
-        if (prompt_build(&ctx->prompt, c, &snap, &menu, &sys, &usr) == 0) {
-            long was[LLM_MAX_PROVIDERS];
-            for (int i = 0; i < ctx->llm.nproviders; i++)
-                was[i] = ctx->llm.providers[i].breaker.opens;
-            llm_decide(&ctx->llm, sys, usr, &menu, now, c->llm_cycle_budget_ms, &ch, &lo);
-            cycle_llm_circuits(ctx, was);
-        } else {
-            lo.err = LLM_EINVALID;
-            snprintf(lo.detail, sizeof lo.detail, "prompt could not be built");
-        }
-        free(sys);
-        free(usr);
-    }
-    if (ctx->stop && *ctx->stop) {
-        llm_outcome_clear(&lo);
-        log_event(LOG_INFO, "cycle.abandoned", "s:cycle_id s:detail", cid, "the worker is stopping: nothing recorded");
-        return -1;
-    }
-    if (lo.err == LLM_OK) {
-        agreement = decide_same(&ch, &shadow);
+/* Decide, the LLM's part: it chooses from the menu into t->ch (t->lo says
+ * how it went; LLM_ENOTCONFIGURED without a provider or a prompt). */
+static void cycle_ask_llm(struct cycle_ctx *ctx, struct cycle_turn *t)
+{
+    struct llm_outcome *lo = &t->lo;
+    memset(lo, 0, sizeof *lo);
+    lo->err = LLM_ENOTCONFIGURED;
+    snprintf(lo->detail, sizeof lo->detail, "no LLM provider configured");
+    if (!llm_configured(&ctx->llm) || !ctx->have_prompt)
+        return;
+    char *sys = NULL, *usr = NULL;
+    if (prompt_build(&ctx->prompt, ctx->cfg, &t->snap, &t->menu, &sys, &usr) == 0) {
+        long was[LLM_MAX_PROVIDERS];
+        for (int i = 0; i < ctx->llm.nproviders; i++)
+            was[i] = ctx->llm.providers[i].breaker.opens;
+        llm_decide(&ctx->llm, sys, usr, &t->menu, t->now, ctx->cfg->llm_cycle_budget_ms, &t->ch, lo);
+        cycle_llm_circuits(ctx, was);
     } else {
-        ch = shadow;
-        if (lo.err != LLM_ENOTCONFIGURED) {
-            char reason[sizeof ch.reason + 300];
-            snprintf(reason, sizeof reason, "fallback (llm %s): %s", llm_strerror(lo.err), shadow.reason);
-            snprintf(ch.reason, sizeof ch.reason, "%.*s", (int)sizeof ch.reason - 1, reason);
+        lo->err = LLM_EINVALID;
+        snprintf(lo->detail, sizeof lo->detail, "prompt could not be built");
+    }
+    free(sys);
+    free(usr);
+}
+
+/* Decide, the choice: the LLM's when it gave one, else the fallback's
+ * (t->shadow), forced when a control command asked, and checked against
+ * the menu. */
+static void cycle_choose(struct cycle_turn *t)
+{
+    struct decide_choice *ch = &t->ch;
+    if (t->lo.err == LLM_OK) {
+        t->agreement = decide_same(ch, &t->shadow);
+    } else {
+        *ch = t->shadow;
+        if (t->lo.err != LLM_ENOTCONFIGURED) {
+            char reason[sizeof ch->reason + 300];
+            snprintf(reason, sizeof reason, "fallback (llm %s): %s", llm_strerror(t->lo.err), t->shadow.reason);
+            snprintf(ch->reason, sizeof ch->reason, "%.*s", (int)sizeof ch->reason - 1, reason);
         }
     }
-    if (forced_by) {
-        char reason[sizeof ch.reason + 64];
-        snprintf(reason, sizeof reason, "forced by control command #%lld; %s", forced_by, ch.reason);
-        snprintf(ch.reason, sizeof ch.reason, "%.*s", (int)sizeof ch.reason - 1, reason);
-        ch.source = SOURCE_FORCED;
-        decide_force(&menu, &ch);
+    if (t->forced_by) {
+        char reason[sizeof ch->reason + 64];
+        snprintf(reason, sizeof reason, "forced by control command #%lld; %s", t->forced_by, ch->reason);
+        snprintf(ch->reason, sizeof ch->reason, "%.*s", (int)sizeof ch->reason - 1, reason);
+        ch->source = SOURCE_FORCED;
+        decide_force(&t->menu, ch);
     }
     char err[200];
-    if (decide_validate(&menu, &ch, err, sizeof err) < 0) {
+    if (decide_validate(&t->menu, ch, err, sizeof err) < 0) {
         /* the fallback policy must always fit its menu: a bug, not an input */
-        log_event(LOG_ERROR, "decide.invalid_fallback", "s:cycle_id s:error", cid, err);
-        ch.mode = MODE_STANDBY;
-        ch.intensity = INTENSITY_LIGHT;
-        ch.nwf = 0;
-        snprintf(ch.reason, sizeof ch.reason, "standby: fallback choice rejected (%s)", err);
+        log_event(LOG_ERROR, "decide.invalid_fallback", "s:cycle_id s:error", t->cid, err);
+        ch->mode = MODE_STANDBY;
+        ch->intensity = INTENSITY_LIGHT;
+        ch->nwf = 0;
+        snprintf(ch->reason, sizeof ch->reason, "standby: fallback choice rejected (%s)", err);
     }
+}
 
-    FAULT("cycle.decided");
-    int dry_run = c->n8n_base_url[0] == '\0';
-    struct store_decision d;
-    char *llm_state = ctx->db && !ctx->run_id ? cycle_llm_state(ctx, now) : NULL;
-    char *learn_state = NULL, *learn_summary = NULL;
+/* Decide: the menu, the fallback's choice alongside the LLM's, the choice.
+ * Returns 0, or -1 when the worker is stopping (abandoned, logged). */
+static int cycle_decide(struct cycle_ctx *ctx, struct cycle_turn *t)
+{
+    decide_menu_build(ctx->cfg, &t->snap, &t->menu);
+    decide_fallback(ctx->cfg, &t->snap, &t->menu, &t->shadow);
+    /* the LLM chooses from the same menu; the fallback decides alongside */
+    t->agreement = -1;
+    cycle_ask_llm(ctx, t);
+    if (cycle_stopping(ctx, t->cid)) {
+        llm_outcome_clear(&t->lo);
+        return -1;
+    }
+    cycle_choose(t);
+    return 0;
+}
+
+/* The learning state (every learn_save_every cycles) and its summary (the
+ * live worker's) to record with the decision, as JSON strings (caller
+ * frees; NULL when not due). */
+static void cycle_learn_states(struct cycle_ctx *ctx, time_t now, char **state, char **summary)
+{
+    *state = *summary = NULL;
     int save_every = ctx->learn_save_every > 1 ? ctx->learn_save_every : 1;
     if (ctx->db && ctx->learn && ctx->learn_scope && ctx->ncycles % save_every == 0) {
         json_object *j = learn_to_json(ctx->learn);
-        learn_state = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+        *state = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
         json_object_put(j);
         if (!ctx->run_id) {
             j = learn_summary_json(ctx->learn, now, 1);
-            learn_summary = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+            *summary = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
             json_object_put(j);
         }
     }
+}
+
+/* Record: the decision, its triggers and its audit into t->d (the LLM's
+ * outcome cleared, its detail kept in t->llm_detail).  Returns 0, or -1
+ * when it could not be recorded (logged; nothing is sent). */
+static int cycle_record(struct cycle_ctx *ctx, struct cycle_turn *t, struct cycle_result *res)
+{
+    time_t now = t->now;
+    struct llm_outcome *lo = &t->lo;
+    t->dry_run = ctx->cfg->n8n_base_url[0] == '\0';
+    char *llm_state = ctx->db && !ctx->run_id ? cycle_llm_state(ctx, now) : NULL;
+    char *learn_state, *learn_summary;
+    cycle_learn_states(ctx, now, &learn_state, &learn_summary);
     ctx->ncycles++;
     struct store_audit audit = {
-        .llm = llm_configured(&ctx->llm) ? &lo : NULL,
+        .llm = llm_configured(&ctx->llm) ? lo : NULL,
         .prompt_version = ctx->have_prompt ? ctx->prompt.version : NULL,
         .prompt_hash = ctx->have_prompt ? ctx->prompt.hash : NULL,
-        .shadow = &shadow,
-        .agreement = agreement,
+        .shadow = &t->shadow,
+        .agreement = t->agreement,
         .llm_state = llm_state,
         .run_id = ctx->run_id,
         .learn_scope = ctx->learn_scope,
         .learn_state = learn_state,
         .learn_summary = learn_summary,
         .local_seq = &ctx->local_seq,
-        .force_upto = forced_by ? ctx->force_upto : 0,
+        .force_upto = t->forced_by ? ctx->force_upto : 0,
     };
-    int stored = store_decision(ctx->db, cid, &snap, &menu, &ch, dry_run, &audit, &d);
+    int stored = store_decision(ctx->db, t->cid, &t->snap, &t->menu, &t->ch, t->dry_run, &audit, &t->d);
     free(llm_state);
     free(learn_state);
     free(learn_summary);
-    res->source = ch.source;
-    res->llm = lo.err;
-    char llm_detail[sizeof lo.detail];
-    snprintf(llm_detail, sizeof llm_detail, "%s", lo.detail);
-    res->llm_calls = lo.ncalls;
-    res->llm_tokens = lo.prompt_tokens + lo.completion_tokens;
-    llm_outcome_clear(&lo);
+    res->source = t->ch.source;
+    res->llm = lo->err;
+    snprintf(t->llm_detail, sizeof t->llm_detail, "%s", lo->detail);
+    res->llm_calls = lo->ncalls;
+    res->llm_tokens = lo->prompt_tokens + lo->completion_tokens;
+    llm_outcome_clear(lo);
     if (stored < 0) {
-        log_event(LOG_ERROR, "cycle.failed", "s:cycle_id s:error", cid, "decision not recorded; nothing sent");
+        log_event(LOG_ERROR, "cycle.failed", "s:cycle_id s:error", t->cid, "decision not recorded; nothing sent");
         return -1;
     }
-    res->decision_id = d.id;
-    res->next_at = d.next_at;
-    res->ntriggers = d.ntriggers;
-    res->mode = ch.mode;
-    res->intensity = ch.intensity;
-    int sent[DECIDE_MAX_WF];
-    for (int i = 0; i < DECIDE_MAX_WF; i++)
-        sent[i] = DELIVER_SENT_RETRYING;       /* a dry run: not known */
-    t2 = tu_mono_ms();
-    log_event(LOG_INFO, "decision.made",
-              "s:cycle_id i:decision_id s:mode s:intensity s:source s:llm i:workflows i:next_seconds s:session b:dry_run s:reason",
-              cid, d.id, catalog_mode_name(ch.mode), catalog_intensity_name(ch.intensity),
-              catalog_source_name(ch.source), llm_strerror(res->llm), (long long)ch.nwf, (long long)ch.next_seconds,
-              snap.session_label, dry_run, ch.reason);
+    return 0;
+}
 
-    cycle_alerts(ctx, &snap, &ch, res->llm, llm_detail);
-    const char *status = decision_status_name(ch.nwf == 0 ? DECISION_NO_ACTION : dry_run ? DECISION_DRY_RUN
-                                                                                       : DECISION_FAILED);
+/* Act: send the recorded triggers (deliver_decision, the POSTs through
+ * the io's act), then learn, note the scans and the usage.  Sets
+ * res->status; frees t->d.  Returns 0 (a decision whose triggers could not
+ * be marked 'sending' is "pending"). */
+static int cycle_act(struct cycle_ctx *ctx, struct cycle_turn *t, struct cycle_result *res)
+{
+    struct store_decision *d = &t->d;
+    const struct decide_choice *ch = &t->ch;
+    time_t now = t->now;
+    cycle_alerts(ctx, &t->snap, ch, res->llm, t->llm_detail);
+    const char *status = decision_status_name(ch->nwf == 0 ? DECISION_NO_ACTION : t->dry_run ? DECISION_DRY_RUN
+                                                                                            : DECISION_FAILED);
     char settled[16];
-    if (!dry_run && d.ntriggers > 0) {
+    if (!t->dry_run && d->ntriggers > 0) {
         /* one act path, live and replayed: breaker, concurrency policy and
          * retries in deliver_decision(), the POSTs through the io's act */
-        struct cycle_fire fire = { ctx, io, &ch };
+        struct cycle_fire fire = { ctx, t->io, ch };
         const struct deliver_transport sync_tp = { cycle_fire, NULL, &fire };
         const struct deliver_transport *tp = !ctx->io && ctx->transport ? ctx->transport : &sync_tp;
-        if (!ctx->deliver || deliver_decision(ctx->deliver, ctx->db, &d, now, tp, sent, settled) < 0) {
-            log_event(LOG_ERROR, "cycle.failed", "s:cycle_id i:decision_id s:error", cid, d.id,
+        if (!ctx->deliver || deliver_decision(ctx->deliver, ctx->db, d, now, tp, t->sent, settled) < 0) {
+            log_event(LOG_ERROR, "cycle.failed", "s:cycle_id i:decision_id s:error", t->cid, d->id,
                       ctx->deliver ? "could not mark triggers as sending; nothing sent"
                                    : "no delivery state (a bug): nothing sent");
-            store_decision_clear(&d);
+            store_decision_clear(d);
             snprintf(res->status, sizeof res->status, "pending");
             return 0;
         }
         status = settled;
     }
-    cycle_learn(ctx, &ch, &d, sent, now);
-    cycle_watch_scans(ctx, &d, sent, now);
-    for (int i = 0; ctx->usage && i < d.ntriggers; i++)
-        if (sent[i] != DELIVER_SENT_SKIPPED)
-            usage_note(ctx->usage, d.t[i].wf, catalog_workflow(d.t[i].wf)->cost, now);
+    cycle_learn(ctx, ch, d, t->sent, now);
+    cycle_watch_scans(ctx, d, t->sent, now);
+    for (int i = 0; ctx->usage && i < d->ntriggers; i++)
+        if (t->sent[i] != DELIVER_SENT_SKIPPED)
+            usage_note(ctx->usage, d->t[i].wf, catalog_workflow(d->t[i].wf)->cost, now);
     snprintf(res->status, sizeof res->status, "%s", status);
     double t3 = tu_mono_ms();
     log_event(LOG_INFO, "cycle.done",
               "s:cycle_id i:decision_id s:status d:sense_ms d:store_ms d:act_ms d:total_ms",
-              cid, d.id, status, t1 - t0, t2 - t1, t3 - t2, t3 - t0);
-    store_decision_clear(&d);
+              t->cid, d->id, status, t->t1 - t->t0, t->t2 - t->t1, t3 - t->t2, t3 - t->t0);
+    store_decision_clear(d);
     return 0;
+}
+
+/* One cycle (cycle_run's body): sense, decide, record, act and learn, in
+ * that order, each a step over the shared *t.  tally: scratch for the
+ * usage tally.  Returns 0, or -1 when nothing was recorded. */
+static int cycle_run_once(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cycle_result *res,
+                          struct usage_tally *tally)
+{
+    struct cycle_turn turn, *t = &turn;
+    t->cid = res->cycle_id;
+    t->io = ctx->io ? ctx->io : &cycle_io_real;
+    t->now = now;
+    t->forced_by = forced_by;
+    t->t0 = tu_mono_ms();
+    cycle_sense(ctx, t, tally);
+    FAULT("cycle.sensed");
+    if (cycle_stopping(ctx, t->cid))
+        return -1;
+    if (cycle_decide(ctx, t) < 0)
+        return -1;
+    FAULT("cycle.decided");
+    if (cycle_record(ctx, t, res) < 0)
+        return -1;
+    const struct store_decision *d = &t->d;
+    const struct decide_choice *ch = &t->ch;
+    res->decision_id = d->id;
+    res->next_at = d->next_at;
+    res->ntriggers = d->ntriggers;
+    res->mode = ch->mode;
+    res->intensity = ch->intensity;
+    for (int i = 0; i < DECIDE_MAX_WF; i++)
+        t->sent[i] = DELIVER_SENT_RETRYING;       /* a dry run: not known */
+    t->t2 = tu_mono_ms();
+    log_event(LOG_INFO, "decision.made",
+              "s:cycle_id i:decision_id s:mode s:intensity s:source s:llm i:workflows i:next_seconds s:session b:dry_run s:reason",
+              t->cid, d->id, catalog_mode_name(ch->mode), catalog_intensity_name(ch->intensity),
+              catalog_source_name(ch->source), llm_strerror(res->llm), (long long)ch->nwf, (long long)ch->next_seconds,
+              t->snap.session_label, t->dry_run, ch->reason);
+    return cycle_act(ctx, t, res);
 }
 
 int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cycle_result *res)

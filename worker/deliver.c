@@ -499,6 +499,42 @@ static int deliver_replace(struct deliver *d, PGconn *db, int wf, long long tid,
     return deliver_publish_replace(d, db);
 }
 
+/* deliver_attempted when n8n accepted trigger tid (workflow wf): recorded
+ * sent (with its execution id, when the answer gave one); availability,
+ * breaker and the replace policy updated.  Returns DELIVER_SENT_FOLLOWED
+ * or DELIVER_SENT_OK, or -2 on a database error. */
+static int deliver_sent(struct deliver *d, PGconn *db, long long tid, int wf, const struct act_job *job, time_t now)
+{
+    const char *path = catalog_name(wf);
+    char *eid = track_parse_webhook_answer(job->response);
+    if (db && store_trigger_attempt(db, tid, "sent", job, NULL, 0, eid) < 0) {
+        free(eid);
+        return -2;
+    }
+    int rc = 0;
+    if (d->unavailable[wf]) {
+        d->unavailable[wf] = 0;
+        log_event(LOG_INFO, "workflow.available", "s:workflow i:trigger_id", path, tid);
+        rc = deliver_shared(d, db) ? store_wf_available(db, wf, 1, NULL) : 0;
+    }
+    if (d->local) {
+        /* running until its end is noted (deliver_note_outcome); a
+         * replace supersedes the previous one in memory */
+        d->running_id[wf] = tid;
+        d->running_at[wf] = now;
+    }
+    /* without a way to follow the execution, an accepted delivery is the success we can see */
+    if (rc == 0 && (!d->tracking || !eid))
+        rc = deliver_breaker(d, db, wf, 1, now);
+    if (rc == 0 && d->policy[wf] == DELIVER_REPLACE && deliver_shared(d, db))
+        rc = deliver_replace(d, db, wf, tid, now);
+    int followed = deliver_end_followed(d, wf, eid);
+    free(eid);
+    if (rc < 0)
+        log_event(LOG_WARN, "workflow.state_not_saved", "s:workflow i:trigger_id", path, tid);
+    return followed ? DELIVER_SENT_FOLLOWED : DELIVER_SENT_OK;
+}
+
 /* Record one attempt of trigger tid (workflow wf, attempts tries so far,
  * this one included) at now: sent, retrying, failed or unavailable; update
  * availability, breaker, the replace policy and alerts.  Returns
@@ -510,35 +546,8 @@ static int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int w
     struct act_job job = *job_in;
     const char *path = catalog_name(wf);
     int kind = deliver_kind_of(&job);
-    if (kind == DELIVER_KIND_NONE) {
-        char *eid = track_parse_webhook_answer(job.response);
-        if (db && store_trigger_attempt(db, tid, "sent", &job, NULL, 0, eid) < 0) {
-            free(eid);
-            return -2;
-        }
-        int rc = 0;
-        if (d->unavailable[wf]) {
-            d->unavailable[wf] = 0;
-            log_event(LOG_INFO, "workflow.available", "s:workflow i:trigger_id", path, tid);
-            rc = deliver_shared(d, db) ? store_wf_available(db, wf, 1, NULL) : 0;
-        }
-        if (d->local) {
-            /* running until its end is noted (deliver_note_outcome); a
-             * replace supersedes the previous one in memory */
-            d->running_id[wf] = tid;
-            d->running_at[wf] = now;
-        }
-        /* without a way to follow the execution, an accepted delivery is the success we can see */
-        if (rc == 0 && (!d->tracking || !eid))
-            rc = deliver_breaker(d, db, wf, 1, now);
-        if (rc == 0 && d->policy[wf] == DELIVER_REPLACE && deliver_shared(d, db))
-            rc = deliver_replace(d, db, wf, tid, now);
-        int followed = deliver_end_followed(d, wf, eid);
-        free(eid);
-        if (rc < 0)
-            log_event(LOG_WARN, "workflow.state_not_saved", "s:workflow i:trigger_id", path, tid);
-        return followed ? DELIVER_SENT_FOLLOWED : DELIVER_SENT_OK;
-    }
+    if (kind == DELIVER_KIND_NONE)
+        return deliver_sent(d, db, tid, wf, &job, now);
     if (deliver_retryable(kind) && attempts < d->cfg->webhook_max_attempts) {
         long wait = deliver_backoff_ms(attempts, d->cfg->webhook_retry_base_ms, d->cfg->webhook_retry_max_ms,
                                        job.retry_after_ms, deliver_rand(d));
@@ -679,89 +688,67 @@ int deliver_completed(struct deliver *d, PGconn *db, const struct outbox_item *i
     return 0;
 }
 
-int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision *sd, time_t now,
-                     const struct deliver_transport *tp, int *sent, char status[16])
+/* deliver_decision's gate for trigger t: the workflow's breaker, then its
+ * concurrency policy (forbid: not while one of its runs is running).
+ * Returns 0 to send it, 1 when it was skipped (recorded; *bad set when it
+ * counts as failed, the circuit being open), or -1 on a database error. */
+static int deliver_gate(struct deliver *d, PGconn *db, const struct store_trigger *t, time_t now, int *bad)
 {
-    struct act_job jobs[DECIDE_MAX_WF];
-    int go[DECIDE_MAX_WF], bad[DECIDE_MAX_WF], n = 0;
-    memset(jobs, 0, sizeof jobs);
-    memset(bad, 0, sizeof bad);
-    snprintf(status, 16, "%s", decision_status_name(DECISION_ACTING));
-    for (int i = 0; i < sd->ntriggers; i++) {
-        const struct store_trigger *t = &sd->t[i];
-        const char *path = catalog_name(t->wf);
-        struct breaker *c = &d->circuit[t->wf];
-        char err[256];
-        int was = c->state;
-        sent[i] = DELIVER_SENT_SKIPPED;
-        if (!breaker_allow(c, now, t->id, d->cfg->track_timeout_seconds)) {
-            char until[32];
-            tu_iso8601(c->open_until, until);
-            if (c->state == BREAKER_HALF_OPEN)
-                snprintf(err, sizeof err, "skipped: circuit half open, probe trigger #%lld running "
-                         "(one trigger until its outcome is known)", c->probe_id);
-            else
-                snprintf(err, sizeof err, "skipped: circuit open after %ld failures in a row, until %s "
-                         "(WORKFLOW_BREAKER_COOLDOWN_SECONDS)", c->failures, until);
-            log_event(LOG_WARN, "hook.skipped", "s:workflow i:trigger_id s:kind", path, t->id, "circuit_open");
-            if (db && store_trigger_skip(db, t->id, deliver_kind_name(DELIVER_KIND_CIRCUIT_OPEN), err) < 0)
-                return -1;
-            bad[i] = 1;
-            continue;
-        }
-        if (c->state != was) {
-            log_event(LOG_INFO, "workflow.circuit_half_open", "s:workflow i:trigger_id", path, t->id);
-            if (deliver_save_circuit(d, db, t->wf) < 0)
-                return -1;
-        }
-        if (d->policy[t->wf] == DELIVER_FORBID) {
-            long long rid = 0;
-            char eid[72] = "", rst[16] = "sent";
-            int r;
-            if (deliver_shared(d, db))
-                r = store_running_trigger(db, t->wf, deliver_timeout(d, t->wf), t->id, &rid, eid, sizeof eid, rst);
-            else
-                r = (rid = deliver_running_local(d, t->wf, t->id, now)) != 0;
-            if (r < 0)
-                return -1;
-            if (r == 1) {
-                /* not sent: if it was the circuit's probe, the next one may probe */
-                breaker_release(c, t->id);
-                snprintf(err, sizeof err, "skipped: trigger #%lld (%s%s%s) of this workflow is still running "
-                         "(concurrency forbid)", rid, rst, *eid ? ", execution " : "", eid);
-                log_event(LOG_INFO, "hook.skipped", "s:workflow i:trigger_id s:kind i:running_trigger_id",
-                          path, t->id, "concurrency", rid);
-                if (db && store_trigger_skip(db, t->id, deliver_kind_name(DELIVER_KIND_CONCURRENCY), err) < 0)
-                    return -1;
-                continue;
-            }
-        }
-        go[n] = i;
-        jobs[n].workflow = path;
-        jobs[n].payload = t->payload;
-        jobs[n].key = t->key;
-        jobs[n].trigger_id = t->id;
-        jobs[n].decision_id = sd->id;
-        n++;
+    const char *path = catalog_name(t->wf);
+    struct breaker *c = &d->circuit[t->wf];
+    char err[256];
+    int was = c->state;
+    if (!breaker_allow(c, now, t->id, d->cfg->track_timeout_seconds)) {
+        char until[32];
+        tu_iso8601(c->open_until, until);
+        if (c->state == BREAKER_HALF_OPEN)
+            snprintf(err, sizeof err, "skipped: circuit half open, probe trigger #%lld running "
+                     "(one trigger until its outcome is known)", c->probe_id);
+        else
+            snprintf(err, sizeof err, "skipped: circuit open after %ld failures in a row, until %s "
+                     "(WORKFLOW_BREAKER_COOLDOWN_SECONDS)", c->failures, until);
+        log_event(LOG_WARN, "hook.skipped", "s:workflow i:trigger_id s:kind", path, t->id, "circuit_open");
+        if (db && store_trigger_skip(db, t->id, deliver_kind_name(DELIVER_KIND_CIRCUIT_OPEN), err) < 0)
+            return -1;
+        *bad = 1;
+        return 1;
     }
-    /* commit 'sending' (attempts 1) before any POST */
-    FAULT("deliver.before_sending");
-    if (store_mark_sending(db, sd->id) < 0)
-        return -1;
-    FAULT("deliver.marked_sending");
-    if (n > 0 && tp && tp->start) {
-        /* live: the POSTs go out without waiting; each answer is recorded
-         * as it arrives (deliver_completed) */
-        for (int k = 0; k < n; k++) {
-            const struct store_trigger *t = &sd->t[go[k]];
-            struct outbox_item it;
-            deliver_item(d, &it, t->id, sd->id, t->wf, 1, sd->intensity, t->key, t->payload, now);
-            if (tp->start(tp->user, &it) < 0)
-                log_event(LOG_ERROR, "hook.not_started", "s:workflow i:trigger_id", jobs[k].workflow, t->id);
-            sent[go[k]] = DELIVER_SENT_RETRYING;
-        }
+    if (c->state != was) {
+        log_event(LOG_INFO, "workflow.circuit_half_open", "s:workflow i:trigger_id", path, t->id);
+        if (deliver_save_circuit(d, db, t->wf) < 0)
+            return -1;
+    }
+    if (d->policy[t->wf] != DELIVER_FORBID)
         return 0;
-    }
+    long long rid = 0;
+    char eid[72] = "", rst[16] = "sent";
+    int r;
+    if (deliver_shared(d, db))
+        r = store_running_trigger(db, t->wf, deliver_timeout(d, t->wf), t->id, &rid, eid, sizeof eid, rst);
+    else
+        r = (rid = deliver_running_local(d, t->wf, t->id, now)) != 0;
+    if (r < 0)
+        return -1;
+    if (r != 1)
+        return 0;
+    /* not sent: if it was the circuit's probe, the next one may probe */
+    breaker_release(c, t->id);
+    snprintf(err, sizeof err, "skipped: trigger #%lld (%s%s%s) of this workflow is still running "
+             "(concurrency forbid)", rid, rst, *eid ? ", execution " : "", eid);
+    log_event(LOG_INFO, "hook.skipped", "s:workflow i:trigger_id s:kind i:running_trigger_id",
+              path, t->id, "concurrency", rid);
+    if (db && store_trigger_skip(db, t->id, deliver_kind_name(DELIVER_KIND_CONCURRENCY), err) < 0)
+        return -1;
+    return 1;
+}
+
+/* deliver_decision without a transport's start: the n jobs (triggers
+ * go[]) fired and waited for, their outcomes recorded into sent[], the
+ * decision settled into status.  Returns 0. */
+static int deliver_decision_sync(struct deliver *d, PGconn *db, const struct store_decision *sd, time_t now,
+                                 const struct deliver_transport *tp, struct act_job *jobs, const int *go, int n,
+                                 int *sent, const int *bad, char status[16])
+{
     if (n > 0 && tp && tp->fire)
         tp->fire(tp->user, jobs, n);
     else if (n > 0)
@@ -790,6 +777,126 @@ int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision 
     return 0;
 }
 
+int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision *sd, time_t now,
+                     const struct deliver_transport *tp, int *sent, char status[16])
+{
+    struct act_job jobs[DECIDE_MAX_WF];
+    int go[DECIDE_MAX_WF], bad[DECIDE_MAX_WF], n = 0;
+    memset(jobs, 0, sizeof jobs);
+    memset(bad, 0, sizeof bad);
+    snprintf(status, 16, "%s", decision_status_name(DECISION_ACTING));
+    for (int i = 0; i < sd->ntriggers; i++) {
+        const struct store_trigger *t = &sd->t[i];
+        sent[i] = DELIVER_SENT_SKIPPED;
+        int g = deliver_gate(d, db, t, now, &bad[i]);
+        if (g < 0)
+            return -1;
+        if (g > 0)
+            continue;
+        go[n] = i;
+        jobs[n].workflow = catalog_name(t->wf);
+        jobs[n].payload = t->payload;
+        jobs[n].key = t->key;
+        jobs[n].trigger_id = t->id;
+        jobs[n].decision_id = sd->id;
+        n++;
+    }
+    /* commit 'sending' (attempts 1) before any POST */
+    FAULT("deliver.before_sending");
+    if (store_mark_sending(db, sd->id) < 0)
+        return -1;
+    FAULT("deliver.marked_sending");
+    if (!(n > 0 && tp && tp->start))
+        return deliver_decision_sync(d, db, sd, now, tp, jobs, go, n, sent, bad, status);
+    /* live: the POSTs go out without waiting; each answer is recorded
+     * as it arrives (deliver_completed) */
+    for (int k = 0; k < n; k++) {
+        const struct store_trigger *t = &sd->t[go[k]];
+        struct outbox_item it;
+        deliver_item(d, &it, t->id, sd->id, t->wf, 1, sd->intensity, t->key, t->payload, now);
+        if (tp->start(tp->user, &it) < 0)
+            log_event(LOG_ERROR, "hook.not_started", "s:workflow i:trigger_id", jobs[k].workflow, t->id);
+        sent[go[k]] = DELIVER_SENT_RETRYING;
+    }
+    return 0;
+}
+
+/* deliver_retry_due's gate for the due retry t: dropped when its result
+ * arrived (the first attempt reached n8n), skipped when the workflow's
+ * circuit is open or (forbid) one of its runs is running; each recorded
+ * and its decision settled.  Returns 0 to send it, 1 when it was dropped
+ * or skipped, or -1 on a database error. */
+static int deliver_retry_gate(struct deliver *d, PGconn *db, const struct store_retry *t, time_t now)
+{
+    const char *path = catalog_name(t->wf);
+    char st[16];
+    if (t->has_result) {
+        log_event(LOG_INFO, "hook.retry_dropped", "s:workflow i:trigger_id s:reason", path, t->id,
+                  "its result arrived: the first attempt reached n8n");
+        if (store_delivered_by_result(db, t->id) < 0 || store_decision_settle(db, t->decision_id, st, sizeof st) < 0)
+            return -1;
+        return 1;
+    }
+    struct breaker *c = &d->circuit[t->wf];
+    int was = c->state;
+    if (!breaker_allow(c, now, t->id, d->cfg->track_timeout_seconds)) {
+        struct act_job j;
+        memset(&j, 0, sizeof j);
+        j.retry_after_ms = -1;
+        snprintf(j.error, sizeof j.error, "retry not sent: circuit open after %ld failures in a row", c->failures);
+        log_event(LOG_WARN, "hook.skipped", "s:workflow i:trigger_id s:kind", path, t->id, "circuit_open");
+        if (store_trigger_attempt(db, t->id, "failed", &j, deliver_kind_name(DELIVER_KIND_CIRCUIT_OPEN), 0, NULL) < 0 ||
+            store_decision_settle(db, t->decision_id, st, sizeof st) < 0)
+            return -1;
+        return 1;
+    }
+    if (c->state != was && deliver_save_circuit(d, db, t->wf) < 0)
+        return -1;
+    if (d->policy[t->wf] != DELIVER_FORBID)
+        return 0;
+    long long rid = 0;
+    char eid[72] = "", rst[16] = "";
+    int f = store_running_trigger(db, t->wf, deliver_timeout(d, t->wf), t->id, &rid, eid, sizeof eid, rst);
+    if (f < 0)
+        return -1;
+    if (f != 1)
+        return 0;
+    char err[200];
+    snprintf(err, sizeof err, "retry not sent: trigger #%lld (%s%s%s) of this workflow is running "
+             "(concurrency forbid)", rid, rst, *eid ? ", execution " : "", eid);
+    log_event(LOG_INFO, "hook.skipped", "s:workflow i:trigger_id s:kind i:running_trigger_id",
+              path, t->id, "concurrency", rid);
+    breaker_release(c, t->id);
+    if (store_retry_skip(db, t->id, deliver_kind_name(DELIVER_KIND_CONCURRENCY), err) < 0 ||
+        store_decision_settle(db, t->decision_id, st, sizeof st) < 0)
+        return -1;
+    return 1;
+}
+
+/* deliver_retry_due's outcomes of the n retries fired and waited for
+ * (rows[go[k]], jobs[k]): recorded, learned from, their decisions
+ * settled.  Returns 0 or -1 (database error). */
+static int deliver_retry_record(struct deliver *d, PGconn *db, const struct store_retry *rows, const int *go,
+                                const struct act_job *jobs, int n, time_t now)
+{
+    char st[16];
+    for (int k = 0; k < n; k++) {
+        const struct store_retry *t = &rows[go[k]];
+        int r = deliver_attempted(d, db, t->id, t->wf, &jobs[k], t->attempts + 1, now);
+        if (r == -2)
+            return -1;
+        int m = deliver_learn_market(t->wf);
+        /* a run's success: known now only when its end cannot be followed;
+         * a 404 is the workflow's failure, not the run's */
+        int ok = r == DELIVER_SENT_OK ? 1 : r == DELIVER_SENT_FAILED ? 0 : -1;
+        if (ok >= 0 && d->learn && m >= 0 && t->band >= 0 && t->intensity >= 0)
+            learn_observe(d->learn, m, t->band, t->bucket, t->intensity, ok, -1, t->exposure, now);
+        if (store_decision_settle(db, t->decision_id, st, sizeof st) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int deliver_retry_due(struct deliver *d, PGconn *db, time_t now)
 {
     if (!d->next_retry_at || now < d->next_retry_at)
@@ -801,51 +908,14 @@ int deliver_retry_due(struct deliver *d, PGconn *db, time_t now)
     if (nrows < 0)
         return -1;
     memset(jobs, 0, sizeof jobs);
-    char st[16];
     for (int i = 0; i < nrows; i++) {
         struct store_retry *t = &rows[i];
         const char *path = catalog_name(t->wf);
-        if (t->has_result) {
-            log_event(LOG_INFO, "hook.retry_dropped", "s:workflow i:trigger_id s:reason", path, t->id,
-                      "its result arrived: the first attempt reached n8n");
-            if (store_delivered_by_result(db, t->id) < 0 || store_decision_settle(db, t->decision_id, st, sizeof st) < 0)
-                goto fail;
-            continue;
-        }
-        struct breaker *c = &d->circuit[t->wf];
-        int was = c->state;
-        if (!breaker_allow(c, now, t->id, d->cfg->track_timeout_seconds)) {
-            struct act_job j;
-            memset(&j, 0, sizeof j);
-            j.retry_after_ms = -1;
-            snprintf(j.error, sizeof j.error, "retry not sent: circuit open after %ld failures in a row", c->failures);
-            log_event(LOG_WARN, "hook.skipped", "s:workflow i:trigger_id s:kind", path, t->id, "circuit_open");
-            if (store_trigger_attempt(db, t->id, "failed", &j, deliver_kind_name(DELIVER_KIND_CIRCUIT_OPEN), 0, NULL) < 0 ||
-                store_decision_settle(db, t->decision_id, st, sizeof st) < 0)
-                goto fail;
-            continue;
-        }
-        if (c->state != was && deliver_save_circuit(d, db, t->wf) < 0)
+        int g = deliver_retry_gate(d, db, t, now);
+        if (g < 0)
             goto fail;
-        if (d->policy[t->wf] == DELIVER_FORBID) {
-            long long rid = 0;
-            char eid[72] = "", rst[16] = "";
-            int f = store_running_trigger(db, t->wf, deliver_timeout(d, t->wf), t->id, &rid, eid, sizeof eid, rst);
-            if (f < 0)
-                goto fail;
-            if (f == 1) {
-                char err[200];
-                snprintf(err, sizeof err, "retry not sent: trigger #%lld (%s%s%s) of this workflow is running "
-                         "(concurrency forbid)", rid, rst, *eid ? ", execution " : "", eid);
-                log_event(LOG_INFO, "hook.skipped", "s:workflow i:trigger_id s:kind i:running_trigger_id",
-                          path, t->id, "concurrency", rid);
-                breaker_release(c, t->id);
-                if (store_retry_skip(db, t->id, deliver_kind_name(DELIVER_KIND_CONCURRENCY), err) < 0 ||
-                    store_decision_settle(db, t->decision_id, st, sizeof st) < 0)
-                    goto fail;
-                continue;
-            }
-        }
+        if (g > 0)
+            continue;
         FAULT("retry.before_sending");
         int r = store_retry_sending(db, t->id);
         if (r < 0)
@@ -875,20 +945,8 @@ int deliver_retry_due(struct deliver *d, PGconn *db, time_t now)
     }
     if (n > 0)
         act_fire_many(d->cfg, jobs, n);
-    for (int k = 0; k < n; k++) {
-        const struct store_retry *t = &rows[go[k]];
-        int r = deliver_attempted(d, db, t->id, t->wf, &jobs[k], t->attempts + 1, now);
-        if (r == -2)
-            goto fail;
-        int m = deliver_learn_market(t->wf);
-        /* a run's success: known now only when its end cannot be followed;
-         * a 404 is the workflow's failure, not the run's */
-        int ok = r == DELIVER_SENT_OK ? 1 : r == DELIVER_SENT_FAILED ? 0 : -1;
-        if (ok >= 0 && d->learn && m >= 0 && t->band >= 0 && t->intensity >= 0)
-            learn_observe(d->learn, m, t->band, t->bucket, t->intensity, ok, -1, t->exposure, now);
-        if (store_decision_settle(db, t->decision_id, st, sizeof st) < 0)
-            goto fail;
-    }
+    if (deliver_retry_record(d, db, rows, go, jobs, n, now) < 0)
+        goto fail;
     store_retries_clear(rows, nrows);
     if (store_next_retry(db, &d->next_retry_at) < 0)
         return -1;

@@ -69,24 +69,24 @@ static void sense_judge(struct sense_probe *p, const struct http_resp *r)
     }
 }
 
-void sense_collect(const struct cfg *c, struct sense_memory *mem, time_t now, struct sense_snapshot *snap)
-{
-    memset(snap, 0, sizeof *snap);
-    snap->now = now;
-    if (sessions_at(now, &snap->sessions) < 0)
-        log_event(LOG_ERROR, "sense.tz_missing", "s:error", "tz database zone missing: install tzdata");
-    snap->session_label = sessions_label(&snap->sessions);
-    snap->market.forex_move_bp = -1;
-
+/* The probes of one sense_collect, and the buffers their requests point
+ * into. */
+struct sense_probes {
     char urls[FEED_COUNT][1024], profiles_url[1024];
     char keyhdr[300];
-    const char *birdeye_hdrs[] = { keyhdr, NULL };
+    const char *birdeye_hdrs[2];
     /* one probe per source, and DexScreener's token profiles (the text
      * that owners write about their tokens: the prompt's untrusted part) */
     struct http_req reqs[FEED_COUNT + 1];
     struct http_resp resps[FEED_COUNT + 1];
-    int feed_of[FEED_COUNT + 1];
-    size_t n = 0;
+    int feed_of[FEED_COUNT + 1];       /* the source of each request; -1: the profiles */
+    size_t n;
+};
+
+/* The URL of each configured source's probe into pr->urls (and the
+ * snapshot's probes marked configured). */
+static void sense_probe_urls(const struct cfg *c, struct sense_snapshot *snap, struct sense_probes *pr)
+{
     char q[256], first[128];
     /* DEXSCREENER_QUERY may list several terms (the scans search each): the probe searches the first */
     size_t fl = strcspn(c->dexscreener_query, ",");
@@ -97,91 +97,122 @@ void sense_collect(const struct cfg *c, struct sense_memory *mem, time_t now, st
         first[k - 1] = '\0';
 
     if (*c->dexscreener_base_url && first[0] && sense_urlencode(first, q, sizeof q) == 0) {
-        snprintf(urls[FEED_DEXSCREENER], sizeof urls[0], "%s/latest/dex/search?q=%s", c->dexscreener_base_url, q);
+        snprintf(pr->urls[FEED_DEXSCREENER], sizeof pr->urls[0], "%s/latest/dex/search?q=%s", c->dexscreener_base_url, q);
         snap->probes[FEED_DEXSCREENER].configured = 1;
     }
     if (*c->pumpfun_base_url) {
-        snprintf(urls[FEED_PUMPFUN], sizeof urls[0], "%s/coins/latest", c->pumpfun_base_url);
+        snprintf(pr->urls[FEED_PUMPFUN], sizeof pr->urls[0], "%s/coins/latest", c->pumpfun_base_url);
         snap->probes[FEED_PUMPFUN].configured = 1;
     }
     if (*c->tradermade_base_url && *c->tradermade_api_key &&
         sense_urlencode(c->tradermade_api_key, q, sizeof q) == 0) {
-        snprintf(urls[FEED_TRADERMADE], sizeof urls[0], "%s/api/v1/live?currency=%s&api_key=%s",
+        snprintf(pr->urls[FEED_TRADERMADE], sizeof pr->urls[0], "%s/api/v1/live?currency=%s&api_key=%s",
                  c->tradermade_base_url, c->forex_pairs, q);
         snap->probes[FEED_TRADERMADE].configured = 1;
     }
     if (*c->birdeye_base_url && *c->birdeye_api_key) {
-        snprintf(urls[FEED_BIRDEYE], sizeof urls[0],
+        snprintf(pr->urls[FEED_BIRDEYE], sizeof pr->urls[0],
                  "%s/defi/price?address=So11111111111111111111111111111111111111112", c->birdeye_base_url);
-        snprintf(keyhdr, sizeof keyhdr, "X-API-KEY: %s", c->birdeye_api_key);
+        snprintf(pr->keyhdr, sizeof pr->keyhdr, "X-API-KEY: %s", c->birdeye_api_key);
         snap->probes[FEED_BIRDEYE].configured = 1;
     }
+}
+
+/* The requests of the configured probes (and DexScreener's profiles) into
+ * pr->reqs; the others' error says "not configured". */
+static void sense_probe_requests(const struct cfg *c, struct sense_snapshot *snap, struct sense_probes *pr)
+{
+    pr->n = 0;
+    pr->birdeye_hdrs[0] = pr->keyhdr;
+    pr->birdeye_hdrs[1] = NULL;
     for (int f = 0; f < FEED_COUNT; f++) {
         if (!snap->probes[f].configured) {
             snprintf(snap->probes[f].error, sizeof snap->probes[f].error, "not configured");
             continue;
         }
-        reqs[n] = (struct http_req){
-            .method = "GET", .url = urls[f],
+        pr->reqs[pr->n] = (struct http_req){
+            .method = "GET", .url = pr->urls[f],
             .timeout_ms = c->feed_timeout_ms[f] > 0 ? c->feed_timeout_ms[f] : c->probe_timeout_ms,
             .max_bytes = SENSE_PROBE_MAX_BYTES,
-            .headers = f == FEED_BIRDEYE ? birdeye_hdrs : NULL,
+            .headers = f == FEED_BIRDEYE ? pr->birdeye_hdrs : NULL,
         };
-        feed_of[n++] = f;
+        pr->feed_of[pr->n++] = f;
     }
     if (snap->probes[FEED_DEXSCREENER].configured) {
-        snprintf(profiles_url, sizeof profiles_url, "%s/token-profiles/latest/v1", c->dexscreener_base_url);
-        reqs[n] = (struct http_req){
-            .method = "GET", .url = profiles_url,
+        snprintf(pr->profiles_url, sizeof pr->profiles_url, "%s/token-profiles/latest/v1", c->dexscreener_base_url);
+        pr->reqs[pr->n] = (struct http_req){
+            .method = "GET", .url = pr->profiles_url,
             .timeout_ms = c->feed_timeout_ms[FEED_DEXSCREENER] > 0 ? c->feed_timeout_ms[FEED_DEXSCREENER]
                                                                     : c->probe_timeout_ms,
             .max_bytes = SENSE_PROBE_MAX_BYTES,
         };
-        feed_of[n++] = -1;
+        pr->feed_of[pr->n++] = -1;
     }
-    http_perform_many(reqs, resps, n);
+}
 
-    for (size_t i = 0; i < n; i++) {
-        int f = feed_of[i];
+/* Source f's answer r: the probe's health and what its parser reads into
+ * the snapshot's market (TraderMade's quotes also into mem, when given). */
+static void sense_probe_answer(struct sense_snapshot *snap, struct sense_memory *mem, int f,
+                               const struct http_resp *r, time_t now)
+{
+    struct sense_probe *p = &snap->probes[f];
+    sense_judge(p, r);
+    char err[160];
+    if (p->ok && f == FEED_DEXSCREENER &&
+        sense_parse_dexscreener(r->body, now, &snap->market, err, sizeof err) < 0) {
+        p->ok = 0;
+        utf8_copy_clean(p->error, sizeof p->error, err);
+    }
+    if (p->ok && f == FEED_DEXSCREENER && snap->market.refused_values)
+        log_event(LOG_WARN, "probe.values_refused", "s:source i:count s:first", catalog_feed_name(f),
+                  (long long)snap->market.refused_values, snap->market.refused_why);
+    if (p->ok && ((f == FEED_PUMPFUN && sense_parse_pumpfun(r->body, &snap->market, err, sizeof err) < 0) ||
+                  (f == FEED_BIRDEYE && sense_parse_birdeye(r->body, &snap->market, err, sizeof err) < 0))) {
+        p->ok = 0;
+        utf8_copy_clean(p->error, sizeof p->error, err);
+    }
+    if (p->ok && f == FEED_TRADERMADE) {
+        if (sense_parse_tradermade(r->body, now, mem, &snap->market, err, sizeof err) < 0) {
+            p->ok = 0;
+            utf8_copy_clean(p->error, sizeof p->error, err);
+        } else if (mem) {
+            mem->nquotes = snap->market.nquotes;
+            memcpy(mem->quotes, snap->market.quotes, sizeof mem->quotes);
+        }
+    }
+    log_event(p->ok ? LOG_DEBUG : LOG_WARN, p->ok ? "probe.ok" : "probe.failed",
+              "s:source i:http_status d:latency_ms s:error", catalog_feed_name(f),
+              (long long)p->http_status, p->latency_ms, p->ok ? NULL : p->error);
+}
+
+void sense_collect(const struct cfg *c, struct sense_memory *mem, time_t now, struct sense_snapshot *snap)
+{
+    memset(snap, 0, sizeof *snap);
+    snap->now = now;
+    if (sessions_at(now, &snap->sessions) < 0)
+        log_event(LOG_ERROR, "sense.tz_missing", "s:error", "tz database zone missing: install tzdata");
+    snap->session_label = sessions_label(&snap->sessions);
+    snap->market.forex_move_bp = -1;
+
+    struct sense_probes pr;
+    sense_probe_urls(c, snap, &pr);
+    sense_probe_requests(c, snap, &pr);
+    http_perform_many(pr.reqs, pr.resps, pr.n);
+
+    for (size_t i = 0; i < pr.n; i++) {
+        int f = pr.feed_of[i];
+        const struct http_resp *r = &pr.resps[i];
         if (f < 0) {
             /* the profiles are extra text, not the source's health */
             char err[160];
-            if (resps[i].err != HTTP_OK || resps[i].status != 200 ||
-                sense_parse_profiles(resps[i].body, &snap->market, err, sizeof err) < 0)
+            if (r->err != HTTP_OK || r->status != 200 ||
+                sense_parse_profiles(r->body, &snap->market, err, sizeof err) < 0)
                 log_event(LOG_DEBUG, "probe.profiles_unavailable", "i:http_status s:error",
-                          (long long)resps[i].status, resps[i].err != HTTP_OK ? resps[i].errmsg : "not a list of profiles");
-            http_resp_free(&resps[i]);
-            continue;
+                          (long long)r->status, r->err != HTTP_OK ? r->errmsg : "not a list of profiles");
+        } else {
+            sense_probe_answer(snap, mem, f, r, now);
         }
-        struct sense_probe *p = &snap->probes[f];
-        sense_judge(p, &resps[i]);
-        char err[160];
-        if (p->ok && f == FEED_DEXSCREENER &&
-            sense_parse_dexscreener(resps[i].body, now, &snap->market, err, sizeof err) < 0) {
-            p->ok = 0;
-            utf8_copy_clean(p->error, sizeof p->error, err);
-        }
-        if (p->ok && f == FEED_DEXSCREENER && snap->market.refused_values)
-            log_event(LOG_WARN, "probe.values_refused", "s:source i:count s:first", catalog_feed_name(f),
-                      (long long)snap->market.refused_values, snap->market.refused_why);
-        if (p->ok && ((f == FEED_PUMPFUN && sense_parse_pumpfun(resps[i].body, &snap->market, err, sizeof err) < 0) ||
-                      (f == FEED_BIRDEYE && sense_parse_birdeye(resps[i].body, &snap->market, err, sizeof err) < 0))) {
-            p->ok = 0;
-            utf8_copy_clean(p->error, sizeof p->error, err);
-        }
-        if (p->ok && f == FEED_TRADERMADE) {
-            if (sense_parse_tradermade(resps[i].body, now, mem, &snap->market, err, sizeof err) < 0) {
-                p->ok = 0;
-                utf8_copy_clean(p->error, sizeof p->error, err);
-            } else if (mem) {
-                mem->nquotes = snap->market.nquotes;
-                memcpy(mem->quotes, snap->market.quotes, sizeof mem->quotes);
-            }
-        }
-        log_event(p->ok ? LOG_DEBUG : LOG_WARN, p->ok ? "probe.ok" : "probe.failed",
-                  "s:source i:http_status d:latency_ms s:error", catalog_feed_name(f),
-                  (long long)p->http_status, p->latency_ms, p->ok ? NULL : p->error);
-        http_resp_free(&resps[i]);
+        http_resp_free(&pr.resps[i]);
     }
 
     struct sense_market *m = &snap->market;
