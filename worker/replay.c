@@ -163,12 +163,7 @@ static void replay_sense(struct cycle_ctx *ctx, time_t now, struct sense_snapsho
     r->now = now;
     if (replay_deliver(r, now) < 0)
         r->failed = 1;
-    memset(snap, 0, sizeof *snap);
-    snap->now = now;
-    if (sessions_at(now, &snap->sessions) < 0)
-        log_event(LOG_ERROR, "sense.tz_missing", "s:error", "tz database zone missing: install tzdata");
-    snap->session_label = sessions_label(&snap->sessions);
-    snap->market.forex_move_bp = -1;
+    sense_snapshot_begin(snap, now);
     snap->load1 = 0;
     snap->ncpu = 1;
     snap->load_per_core = 0;

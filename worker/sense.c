@@ -185,7 +185,7 @@ static void sense_probe_answer(struct sense_snapshot *snap, struct sense_memory 
               (long long)p->http_status, p->latency_ms, p->ok ? NULL : p->error);
 }
 
-void sense_collect(const struct cfg *c, struct sense_memory *mem, time_t now, struct sense_snapshot *snap)
+void sense_snapshot_begin(struct sense_snapshot *snap, time_t now)
 {
     memset(snap, 0, sizeof *snap);
     snap->now = now;
@@ -193,6 +193,11 @@ void sense_collect(const struct cfg *c, struct sense_memory *mem, time_t now, st
         log_event(LOG_ERROR, "sense.tz_missing", "s:error", "tz database zone missing: install tzdata");
     snap->session_label = sessions_label(&snap->sessions);
     snap->market.forex_move_bp = -1;
+}
+
+void sense_collect(const struct cfg *c, struct sense_memory *mem, time_t now, struct sense_snapshot *snap)
+{
+    sense_snapshot_begin(snap, now);
 
     struct sense_probes pr;
     sense_probe_urls(c, snap, &pr);

@@ -158,6 +158,11 @@ struct sense_memory {
     struct sense_quote quotes[SENSE_MAX_QUOTES];
 };
 
+/* Start snap at now: zeroed, the forex sessions open at now (an error
+ * logged when the tz database is missing), no forex move yet.  The live
+ * cycle and the replay both begin their snapshot here. */
+void sense_snapshot_begin(struct sense_snapshot *snap, time_t now);
+
 /* Probe the sources and fill *snap (history left zeroed).  Never fails:
  * an unreachable source is recorded as not ok. */
 void sense_collect(const struct cfg *c, struct sense_memory *mem, time_t now, struct sense_snapshot *snap);
