@@ -61,15 +61,21 @@ static void test_sqlp(PGconn *c, const char *sql, int n, const char *const *vals
     PQclear(r);
 }
 
-/* The single value of a one-row query, as a long long. */
-static long long test_value(PGconn *c, const char *sql)
+/* The single value of a one-row query with n $n parameters, as a long long. */
+static long long test_valuep(PGconn *c, const char *sql, int n, const char *const *vals)
 {
-    PGresult *r = PQexec(c, sql);
+    PGresult *r = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
         fail_msg("query failed: %s: %s", sql, PQresultErrorMessage(r));
     long long v = PQgetisnull(r, 0, 0) ? -1 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     return v;
+}
+
+/* The single value of a one-row query, as a long long. */
+static long long test_value(PGconn *c, const char *sql)
+{
+    return test_valuep(c, sql, 0, NULL);
 }
 
 /* The single text value of a one-row query into out. */
@@ -347,10 +353,12 @@ static void control_commands_wake_the_worker(void **state)
     decide_for(&s, &m, &ch);
     struct store_audit audit = { .agreement = -1, .force_upto = force };
     assert_int_equal(store_decision(worker, "cycf", &s, &m, &ch, 0, &audit, &d), 0);
-    char q[160];
-    snprintf(q, sizeof q, "SELECT count(*) FROM control_commands WHERE id = %lld AND status = 'done' "
-                          "AND decision_id = %lld", force, d.id);
-    assert_int_equal(test_value(admin, q), 1);
+    char fs[24], ds[24];
+    snprintf(fs, sizeof fs, "%lld", force);
+    snprintf(ds, sizeof ds, "%lld", d.id);
+    const char *ids[2] = { fs, ds };
+    assert_int_equal(test_valuep(admin, "SELECT count(*) FROM control_commands WHERE id = $1::bigint "
+                                        "AND status = 'done' AND decision_id = $2::bigint", 2, ids), 1);
     store_decision_clear(&d);
     test_sql(worker, "UNLISTEN *");
     PQfinish(api);

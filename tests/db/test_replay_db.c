@@ -50,14 +50,35 @@ static PGconn *test_connect(const char *user)
     return c;
 }
 
-static long long test_value(PGconn *c, const char *sql)
+/* The single value of a one-row query with vals[0 .. n) as $1 .. $n, as
+ * a long long (-1 for NULL). */
+static long long test_value_params(PGconn *c, const char *sql, int n, const char *const *vals)
 {
-    PGresult *r = PQexec(c, sql);
+    PGresult *r = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
         fail_msg("query failed: %s: %s", sql, PQresultErrorMessage(r));
     long long v = PQgetisnull(r, 0, 0) ? -1 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     return v;
+}
+
+/* The same with the ids ids[0 .. n) (at most 4) as $1 .. $n. */
+static long long test_value_ids(PGconn *c, const char *sql, int n, const long long *ids)
+{
+    char buf[4][24];
+    const char *vals[4];
+    if (n > 4)
+        fail_msg("test_value_ids: %d parameters, at most 4", n);
+    for (int i = 0; i < n; i++) {
+        snprintf(buf[i], sizeof buf[i], "%lld", ids[i]);
+        vals[i] = buf[i];
+    }
+    return test_value_params(c, sql, n, vals);
+}
+
+static long long test_value(PGconn *c, const char *sql)
+{
+    return test_value_params(c, sql, 0, NULL);
 }
 
 /* Each test starts from empty tables and fresh sequences. */
@@ -157,38 +178,36 @@ static long long replay_stored(struct replay_series *s, int batched)
  * and payloads, wall-clock times as null or not. */
 static long long rows_differ(long long a, long long b)
 {
-    char sql[4096];
-    snprintf(sql, sizeof sql,
-             "WITH d AS (SELECT run_id, id - min(id) OVER (PARTITION BY run_id) AS k, cycle_id, decided_at, mode, "
-             "       intensity, source, reason, menu, sessions, session, prev_mode, next_seconds, next_decision_at, "
-             "       dry_run, status, llm_outcome, llm_detail, shadow, agreement, completed_at IS NULL AS open, "
-             "       inputs #- '{history,recent}' AS inputs, "
-             "       (SELECT jsonb_agg(jsonb_build_object('k', (e->>'id')::bigint - (SELECT min(id) FROM decisions x "
-             "          WHERE x.run_id = d0.run_id), 'mode', e->'mode', 'status', e->'status')) "
-             "          FROM jsonb_array_elements(inputs #> '{history,recent}') e) AS recent "
-             "  FROM decisions d0 WHERE run_id IN (%lld, %lld)), "
-             "t AS (SELECT d.run_id, t.id - min(t.id) OVER (PARTITION BY d.run_id) AS k, "
-             "       d.id - min(d.id) OVER (PARTITION BY d.run_id) AS dk, t.workflow, "
-             "       regexp_replace(t.idempotency_key, '^replay-[0-9]+-', '') AS key, "
-             "       t.payload - 'decision_id' - 'trigger_id' - 'idempotency_key' AS payload, t.status, t.http_status, "
-             "       t.attempts, t.latency_ms, t.error, t.response, t.opportunities, t.outcome_at, t.execution_id, "
-             "       t.outcome, t.last_error_kind, t.started_at IS NULL AS s0, t.finished_at IS NULL AS f0, "
-             "       t.settled_at IS NULL AS st0, t.learned_at IS NULL AS l0 "
-             "  FROM triggers t JOIN decisions d ON d.id = t.decision_id WHERE d.run_id IN (%lld, %lld)) "
-             "SELECT (SELECT count(*) FROM (SELECT k, cycle_id, decided_at, mode, intensity, source, reason, menu, "
-             "          sessions, session, prev_mode, next_seconds, next_decision_at, dry_run, status, llm_outcome, "
-             "          llm_detail, shadow, agreement, open, inputs, recent FROM d WHERE run_id = %lld "
-             "        EXCEPT ALL SELECT k, cycle_id, decided_at, mode, intensity, source, reason, menu, sessions, "
-             "          session, prev_mode, next_seconds, next_decision_at, dry_run, status, llm_outcome, llm_detail, "
-             "          shadow, agreement, open, inputs, recent FROM d WHERE run_id = %lld) x) "
-             "     + (SELECT count(*) FROM (SELECT k, dk, workflow, key, payload, status, http_status, attempts, "
-             "          latency_ms, error, response, opportunities, outcome_at, execution_id, outcome, last_error_kind, "
-             "          s0, f0, st0, l0 FROM t WHERE run_id = %lld "
-             "        EXCEPT ALL SELECT k, dk, workflow, key, payload, status, http_status, attempts, latency_ms, error, "
-             "          response, opportunities, outcome_at, execution_id, outcome, last_error_kind, s0, f0, st0, l0 "
-             "          FROM t WHERE run_id = %lld) y)",
-             a, b, a, b, a, b, a, b);
-    return test_value(admin, sql);
+    static const char sql[] =
+        "WITH d AS (SELECT run_id, id - min(id) OVER (PARTITION BY run_id) AS k, cycle_id, decided_at, mode, "
+        "       intensity, source, reason, menu, sessions, session, prev_mode, next_seconds, next_decision_at, "
+        "       dry_run, status, llm_outcome, llm_detail, shadow, agreement, completed_at IS NULL AS open, "
+        "       inputs #- '{history,recent}' AS inputs, "
+        "       (SELECT jsonb_agg(jsonb_build_object('k', (e->>'id')::bigint - (SELECT min(id) FROM decisions x "
+        "          WHERE x.run_id = d0.run_id), 'mode', e->'mode', 'status', e->'status')) "
+        "          FROM jsonb_array_elements(inputs #> '{history,recent}') e) AS recent "
+        "  FROM decisions d0 WHERE run_id IN ($1::bigint, $2::bigint)), "
+        "t AS (SELECT d.run_id, t.id - min(t.id) OVER (PARTITION BY d.run_id) AS k, "
+        "       d.id - min(d.id) OVER (PARTITION BY d.run_id) AS dk, t.workflow, "
+        "       regexp_replace(t.idempotency_key, '^replay-[0-9]+-', '') AS key, "
+        "       t.payload - 'decision_id' - 'trigger_id' - 'idempotency_key' AS payload, t.status, t.http_status, "
+        "       t.attempts, t.latency_ms, t.error, t.response, t.opportunities, t.outcome_at, t.execution_id, "
+        "       t.outcome, t.last_error_kind, t.started_at IS NULL AS s0, t.finished_at IS NULL AS f0, "
+        "       t.settled_at IS NULL AS st0, t.learned_at IS NULL AS l0 "
+        "  FROM triggers t JOIN decisions d ON d.id = t.decision_id WHERE d.run_id IN ($1::bigint, $2::bigint)) "
+        "SELECT (SELECT count(*) FROM (SELECT k, cycle_id, decided_at, mode, intensity, source, reason, menu, "
+        "          sessions, session, prev_mode, next_seconds, next_decision_at, dry_run, status, llm_outcome, "
+        "          llm_detail, shadow, agreement, open, inputs, recent FROM d WHERE run_id = $1::bigint "
+        "        EXCEPT ALL SELECT k, cycle_id, decided_at, mode, intensity, source, reason, menu, sessions, "
+        "          session, prev_mode, next_seconds, next_decision_at, dry_run, status, llm_outcome, llm_detail, "
+        "          shadow, agreement, open, inputs, recent FROM d WHERE run_id = $2::bigint) x) "
+        "     + (SELECT count(*) FROM (SELECT k, dk, workflow, key, payload, status, http_status, attempts, "
+        "          latency_ms, error, response, opportunities, outcome_at, execution_id, outcome, last_error_kind, "
+        "          s0, f0, st0, l0 FROM t WHERE run_id = $1::bigint "
+        "        EXCEPT ALL SELECT k, dk, workflow, key, payload, status, http_status, attempts, latency_ms, error, "
+        "          response, opportunities, outcome_at, execution_id, outcome, last_error_kind, s0, f0, st0, l0 "
+        "          FROM t WHERE run_id = $2::bigint) y)";
+    return test_value_ids(admin, sql, 2, (const long long[]){ a, b });
 }
 
 static void batched_rows_are_the_unbatched_ones(void **state)
@@ -197,23 +216,19 @@ static void batched_rows_are_the_unbatched_ones(void **state)
     struct replay_series s;
     synthetic(&s);
     long long a = replay_stored(&s, 0), b = replay_stored(&s, 1);
-    char sql[512];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM decisions WHERE run_id = %lld", a);
-    long long n = test_value(admin, sql);
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM decisions WHERE run_id = %lld", b);
-    assert_int_equal(test_value(admin, sql), n);
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM triggers t JOIN decisions d ON d.id = t.decision_id "
-                              "WHERE d.run_id = %lld AND t.status = 'sent' AND t.opportunities IS NOT NULL", b);
-    assert_true(test_value(admin, sql) > 10);
+    const long long ids[2] = { a, b };
+    long long n = test_value_ids(admin, "SELECT count(*) FROM decisions WHERE run_id = $1::bigint", 1, &ids[0]);
+    assert_int_equal(test_value_ids(admin, "SELECT count(*) FROM decisions WHERE run_id = $1::bigint", 1, &ids[1]), n);
+    assert_true(test_value_ids(admin, "SELECT count(*) FROM triggers t JOIN decisions d ON d.id = t.decision_id "
+                                      "WHERE d.run_id = $1::bigint AND t.status = 'sent' AND t.opportunities IS NOT NULL",
+                               1, &ids[1]) > 10);
     /* the history in the inputs is not empty: what the writer remembered */
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM decisions WHERE run_id = %lld "
-                              "AND (inputs #>> '{history,acted_24h}')::int > 0", b);
-    assert_true(test_value(admin, sql) > 0);
+    assert_true(test_value_ids(admin, "SELECT count(*) FROM decisions WHERE run_id = $1::bigint "
+                                      "AND (inputs #>> '{history,acted_24h}')::int > 0", 1, &ids[1]) > 0);
     assert_int_equal(rows_differ(a, b), 0);
     assert_int_equal(rows_differ(b, a), 0);
-    snprintf(sql, sizeof sql, "SELECT count(DISTINCT md5(state::text)) FROM learning_state WHERE scope IN ('%lld', '%lld')",
-             a, b);
-    assert_int_equal(test_value(admin, sql), 1);
+    assert_int_equal(test_value_ids(admin, "SELECT count(DISTINCT md5(state::text)) FROM learning_state "
+                                           "WHERE scope IN ($1::bigint::text, $2::bigint::text)", 2, ids), 1);
     replay_series_free(&s);
 }
 
@@ -309,14 +324,16 @@ static long long staged_decision(struct store_batch *b, long long run_id)
 /* What the admin sees of run_id: decisions, triggers, decisions with status. */
 static long long count_run(long long run_id, const char *what, const char *status)
 {
-    char sql[512];
+    char rs[24];
+    snprintf(rs, sizeof rs, "%lld", run_id);
+    const char *vals[2] = { rs, status };
     if (strcmp(what, "triggers") == 0)
-        snprintf(sql, sizeof sql, "SELECT count(*) FROM triggers t JOIN decisions d ON d.id = t.decision_id "
-                                  "WHERE d.run_id = %lld", run_id);
-    else
-        snprintf(sql, sizeof sql, "SELECT count(*) FROM decisions WHERE run_id = %lld%s%s%s", run_id,
-                 status ? " AND status = '" : "", status ? status : "", status ? "'" : "");
-    return test_value(admin, sql);
+        return test_value_params(admin, "SELECT count(*) FROM triggers t JOIN decisions d ON d.id = t.decision_id "
+                                        "WHERE d.run_id = $1::bigint", 1, vals);
+    if (status)
+        return test_value_params(admin, "SELECT count(*) FROM decisions WHERE run_id = $1::bigint AND status = $2",
+                                 2, vals);
+    return test_value_params(admin, "SELECT count(*) FROM decisions WHERE run_id = $1::bigint", 1, vals);
 }
 
 /* No staging on the worker's connection (asked through the writer when
