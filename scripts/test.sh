@@ -59,6 +59,8 @@ failing_logs() {
   local trs
   while IFS= read -r trs; do
     if grep -Eq '^:test-result: (FAIL|ERROR|XPASS)' "$trs"; then
+      echo "--- failed checks in ${trs%.trs}.log:"
+      grep -E '^(not ok|FAIL|ERROR)' "${trs%.trs}.log" | head -n 20
       echo "--- last lines of ${trs%.trs}.log:"
       tail -n 60 "${trs%.trs}.log"
     fi

@@ -96,7 +96,7 @@ wk w0
 wait_for 20 is_leader w0 || bail "the first worker leads"
 control stop && wait_for 10 status_is 'd.get("running") is False' || bail "worker stopped deciding on its own"
 stop_timed w0 TERM
-check "a clean SIGTERM exits 0 within 2 s (${STOP_MS} ms, status $STOP_STATUS)" test "$STOP_STATUS" = 0 -a "$STOP_MS" -lt 2000
+check "a clean SIGTERM: stopped within 2 s, exit 0 (${STOP_LOG_MS} ms to its last log line, ${STOP_MS} ms to its exit, status $STOP_STATUS)" stopped_within 2000
 
 # ---- 1. crash points ---------------------------------------------------------------------
 
@@ -132,7 +132,7 @@ crash() {
     open_things
   fi
   stop_timed wr TERM
-  [ "$STOP_STATUS" = 0 ] && [ "$STOP_MS" -lt 2000 ] || not_ok "SIGTERM after $point: exit 0 within 2 s (${STOP_MS} ms, $STOP_STATUS)"
+  stopped_within 2000 || not_ok "SIGTERM after $point: stopped within 2 s, exit 0 (${STOP_LOG_MS} ms to its last log line, ${STOP_MS} ms to its exit, $STOP_STATUS)"
   mv "$T/log/wf.log" "$T/log/wf-$point.log" 2>/dev/null
 }
 
@@ -153,8 +153,8 @@ note "${#POINTS[@]} crash points"
 sigterm_at() {
   local what=$1
   stop_timed wt TERM
-  check "SIGTERM $what: exit 0 within 2 s (${STOP_MS} ms, status $STOP_STATUS)" \
-    test "$STOP_STATUS" = 0 -a "$STOP_MS" -lt 2000
+  check "SIGTERM $what: stopped within 2 s, exit 0 (${STOP_LOG_MS} ms to its last log line, ${STOP_MS} ms to its exit, status $STOP_STATUS)" \
+    stopped_within 2000
   wk wr
   if wait_for 30 quiet; then ok "after SIGTERM $what the next worker finished everything"
   else not_ok "after SIGTERM $what the next worker finished everything"; open_things; fi
@@ -243,8 +243,8 @@ t0=$(date +%s%N)
 kill -KILL "$(pid_of wa)"
 wait_for 20 dead wa
 if wait_for 20 is_leader wb; then
-  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-  note "takeover after SIGKILL of the leader: $ms ms"
+  ms=$(logged_ms "$T/log/wb.log" leader.taken "$t0")    # when B took it, by its log
+  note "takeover after SIGKILL of the leader: $ms ms (seen by the test after $(( ($(date +%s%N) - t0) / 1000000 )) ms)"
   check "the standby takes over within LEADER_TAKEOVER_SECONDS after the leader is killed ($ms ms)" test "$ms" -lt 6000
 else
   not_ok "the standby takes over after the leader is killed"
@@ -261,8 +261,8 @@ wait_for 15 in_flight
 kill -STOP "$(pid_of wb)"
 t0=$(date +%s%N)
 if wait_for 25 is_leader wc; then
-  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-  note "takeover after SIGSTOP of the leader: $ms ms"
+  ms=$(logged_ms "$T/log/wc.log" leader.taken "$t0")
+  note "takeover after SIGSTOP of the leader: $ms ms (seen by the test after $(( ($(date +%s%N) - t0) / 1000000 )) ms)"
   check "a standby takes over from a frozen leader within LEADER_TAKEOVER_SECONDS plus a poll ($ms ms)" test "$ms" -lt 9000
 else
   not_ok "a standby takes over from a frozen leader"

@@ -45,8 +45,9 @@ FIXTURES=$SHARED_DATA/fixtures
 
 PASSED=0
 FAILED=0
+FAILED_NAMES=()
 ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
-not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
+not_ok() { FAILED=$((FAILED + 1)); FAILED_NAMES+=("$*"); echo "not ok - $*"; }
 note() { echo "# $*"; }
 check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
 bail() { not_ok "$*"; exit 1; }
@@ -81,6 +82,8 @@ finish() {
     done
   fi
   note "${E2E_NAME:-e2e} took $(( $(date +%s) - ${E2E_T0:-$(date +%s)} )) s"
+  # the failed checks again, last, where a truncated tail still shows them
+  for f in "${FAILED_NAMES[@]}"; do note "failed: $f"; done
   if [ -n "${KEEP_TMP:-}" ]; then note "kept $T"; else rm -rf "$T"; fi
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" = 0 ] && [ "$rc" = 0 ] && exit 0
@@ -208,7 +211,10 @@ dead() {
   return 0
 }
 # stop_timed NAME SIG: signal NAME and wait for it (at most 10 s, then SIGKILL);
-# STOP_MS: how long it took, STOP_STATUS: its exit status or "timeout"
+# STOP_MS: how long it took, STOP_STATUS: its exit status or "timeout",
+# STOP_LOG_MS: the time to its "worker.stop" line (logged_ms): its own stop
+# time; the process's exit after that line (a sanitizer build's leak check
+# under load) is not the worker's doing, STOP_MS counts it
 stop_timed() {
   local pid t0 i
   pid=$(pid_of "$1")
@@ -221,10 +227,41 @@ stop_timed() {
   STOP_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
   if stack_alive "$1"; then
     STOP_STATUS=timeout
+    STOP_LOG_MS=99999
     stack_kill "$1" 1
     return 1
   fi
   STOP_STATUS=0
   wait "$pid" 2>/dev/null || STOP_STATUS=$?
   unset "STACK_PID[$1]"
+  STOP_LOG_MS=$(logged_ms "$T/log/$1.log" worker.stop "$t0")
+}
+# stopped_within MS: the last stop_timed exited 0, the worker's own stop took
+# less than MS by its log, and the process was gone within MS + 3 s
+stopped_within() { [ "$STOP_STATUS" = 0 ] && [ "$STOP_LOG_MS" -lt "$1" ] && [ "$STOP_MS" -lt $(($1 + 3000)) ]; }
+# logged_ms LOG EVENT T0: milliseconds from T0 (date +%s%N) to the first
+# EVENT line of LOG at or after T0, by the log's own clock (99999 when there
+# is none): when the process did it, not when a poll of the test saw it.
+logged_ms() {
+  "$PYTHON" - "$1" "$2" "$3" <<'PY'
+import json, sys
+from datetime import datetime
+log, event, t0 = sys.argv[1], sys.argv[2], int(sys.argv[3]) / 1e9
+found = None
+try:
+    for line in open(log, errors="replace"):
+        if '"' + event + '"' not in line:
+            continue
+        try:
+            e = json.loads(line)
+            t = datetime.fromisoformat(e["ts"].replace("Z", "+00:00")).timestamp()
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue
+        if e.get("event") == event and t >= t0 - 0.001:
+            found = t
+            break
+except OSError:
+    pass
+print(int(max(0.0, found - t0) * 1000) if found is not None else 99999)
+PY
 }
