@@ -5,7 +5,7 @@
 #include "store_sql.h"
 #include "store_batch.h"
 #include "db.h"
-#include "fault.h"
+#include "catalog.h"
 #include "learn.h"
 #include "log.h"
 #include "utf8.h"
@@ -41,52 +41,11 @@ static const char SQL_HISTORY_COUNTS_RUN[] =
     "   AND decided_at <= to_timestamp($1)";
 static const char SQL_HISTORY_RECENT_RUN[] =
     "SELECT id, mode, status FROM decisions WHERE run_id = $1 ORDER BY id DESC LIMIT 5";
-/* The columns of a decisions row and the value of each ($1 .. $29, bound
- * in store_decision's dv[]): one list for the live insert (the id from
- * the sequence) and the replay's batched insert (store_batch.c: the id
- * reserved beforehand, $30).  A new column goes here and into dv[]. */
-#define STORE_DECISION_COLUMNS \
-    "cycle_id, decided_at, mode, intensity, source, reason, inputs, menu, " \
-    "sessions, session, prev_mode, next_seconds, next_decision_at, dry_run, status, " \
-    "llm_outcome, llm_detail, llm_provider, llm_model, llm_raw, llm_prompt_tokens, " \
-    "llm_completion_tokens, llm_latency_ms, prompt_version, prompt_hash, shadow, agreement, run_id, " \
-    "completed_at, wake, wake_detail"
-#define STORE_DECISION_VALUES \
-    "$1, to_timestamp($2), $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9::text[], $10, " \
-    "nullif($11, ''), $12::int, to_timestamp($2) + make_interval(secs => $12::int), $13, $14::text, " \
-    "$15, $16, $17, $18, $19, $20::int, $21::int, $22::int, $23, $24, $25::jsonb, $26::boolean, " \
-    "nullif($27::bigint, 0), " \
-    "CASE WHEN $14::text IN ('dry_run', 'no_action') THEN to_timestamp($2) END, $28, $29::jsonb"
-#define STORE_DECISION_NPARAMS 29
-static const char SQL_INSERT_DECISION[] =
-    "INSERT INTO decisions (" STORE_DECISION_COLUMNS ") VALUES (" STORE_DECISION_VALUES ") "
-    "RETURNING id, extract(epoch FROM next_decision_at)::bigint";
-static const char SQL_INSERT_DECISION_ID[] =
-    "INSERT INTO decisions (id, " STORE_DECISION_COLUMNS ") VALUES ($30::bigint, " STORE_DECISION_VALUES ")";
-static const char SQL_INSERT_LLM_CALL[] =
-    "INSERT INTO llm_calls (decision_id, provider, model, http_status, outcome, latency_ms, "
-    "                       prompt_tokens, completion_tokens, error) "
-    "VALUES ($1, $2, $3, nullif($4::int, 0), $5, $6, $7, $8, nullif($9, ''))";
 static const char SQL_LLM_USAGE[] =
     "SELECT extract(epoch FROM c.called_at)::bigint, c.prompt_tokens + c.completion_tokens "
     "  FROM llm_calls c LEFT JOIN decisions d ON d.id = c.decision_id "
     " WHERE c.called_at > now() - interval '25 hours' AND d.run_id IS NULL "   /* a replay's calls are its own */
     " ORDER BY c.called_at";
-static const char SQL_UPDATE_LLM_STATE[] =
-    "UPDATE worker_state SET llm = $1::jsonb WHERE id = 1";
-static const char SQL_NEXT_TRIGGER_ID[] =
-    "SELECT nextval('triggers_id_seq')";
-static const char SQL_INSERT_TRIGGER[] =
-    "INSERT INTO triggers (id, decision_id, workflow, idempotency_key, payload, status, finished_at) "
-    "VALUES ($1, $2, $3, $4, $5::jsonb, $6, CASE WHEN $6 = 'dry_run' THEN now() END)";
-static const char SQL_INSERT_PROBE[] =
-    "INSERT INTO probes (cycle_id, source, probed_at, ok, latency_ms, http_status, error) "
-    "VALUES ($1, $2, to_timestamp($3), $4, $5, nullif($6, 0), nullif($7, ''))";
-static const char SQL_UPDATE_STATE[] =
-    "UPDATE worker_state SET current_mode = $1, last_decision_id = $2, next_decision_at = to_timestamp($3), "
-    "       system_load = $4, market_volatility = $5, sources = $6::jsonb, dry_run = $7, "
-    "       heartbeat_at = now() "
-    " WHERE id = 1";
 static const char SQL_MARK_SENDING[] =
     "UPDATE triggers SET status = 'sending', attempts = attempts + 1, started_at = now() "
     " WHERE decision_id = $1 AND status = 'pending'";
@@ -100,12 +59,12 @@ static const char SQL_DECISION_DONE[] =
     "UPDATE decisions SET status = $2, completed_at = now() WHERE id = $1";
 static const char SQL_TAKE_COMMANDS[] =
     "SELECT id, command FROM control_commands WHERE status = 'pending' AND accepted_at IS NULL ORDER BY id LIMIT $1";
-static const char SQL_UPSERT_LEARNING[] =
+const char STORE_SQL_UPSERT_LEARNING[] =
     "INSERT INTO learning_state (scope, state, updated_at) VALUES ($1, $2::jsonb, to_timestamp($3)) "
     "ON CONFLICT (scope) DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at";
 static const char SQL_LOAD_LEARNING[] =
     "SELECT state::text FROM learning_state WHERE scope = $1";
-static const char SQL_UPDATE_LEARNING_SUMMARY[] =
+const char STORE_SQL_UPDATE_LEARNING_SUMMARY[] =
     "UPDATE worker_state SET learning = $1::jsonb WHERE id = 1";
 static const char SQL_TRIGGER_OUTCOME[] =
     "UPDATE triggers SET opportunities = $2::int, outcome_at = to_timestamp($3) WHERE idempotency_key = $1";
@@ -371,6 +330,11 @@ int store_fenced(void)
 static char store_last_state[8];
 static char store_last_error[200];
 
+void store_refused_clear(void)
+{
+    store_last_state[0] = '\0';
+}
+
 int store_refused(char *why, size_t cap)
 {
     /* 22: data exception (bad JSON, encoding, out of range), 54: program
@@ -467,12 +431,12 @@ long long store_int(PGresult *r, int i, int j)
     return strtoll(PQgetvalue(r, i, j), NULL, 10);
 }
 
-int store_history(PGconn *c, time_t now, struct sense_history *h)
+int store_history(PGconn *c, time_t now, struct store_history *h)
 {
     return store_history_run(c, 0, now, h);
 }
 
-int store_history_run(PGconn *c, long long run_id, time_t now, struct sense_history *h)
+int store_history_run(PGconn *c, long long run_id, time_t now, struct store_history *h)
 {
     memset(h, 0, sizeof *h);
     if (!c)
@@ -497,8 +461,8 @@ int store_history_run(PGconn *c, long long run_id, time_t now, struct sense_hist
                : store_run(c, "history_recent", SQL_HISTORY_RECENT, 0, NULL);
     if (!r)
         return -1;
-    for (int i = 0; i < PQntuples(r) && i < SENSE_MAX_RECENT; i++) {
-        struct sense_recent *e = &h->recent[h->nrecent++];
+    for (int i = 0; i < PQntuples(r) && i < STORE_MAX_RECENT; i++) {
+        struct store_recent *e = &h->recent[h->nrecent++];
         e->id = store_int(r, i, 0);
         snprintf(e->mode, sizeof e->mode, "%s", PQgetvalue(r, i, 1));
         snprintf(e->status, sizeof e->status, "%s", PQgetvalue(r, i, 2));
@@ -509,345 +473,13 @@ int store_history_run(PGconn *c, long long run_id, time_t now, struct sense_hist
     return 0;
 }
 
-void store_decision_clear(struct store_decision *d)
-{
-    for (int i = 0; i < d->ntriggers; i++) {
-        free(d->t[i].payload);
-        d->t[i].payload = NULL;
-    }
-    d->ntriggers = 0;
-}
-
-/* A choice as JSON (the shadow decision).  Caller frees. */
-static json_object *store_choice_json(const struct decide_choice *ch)
-{
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "mode", json_object_new_string(catalog_mode_name(ch->mode)));
-    json_object_object_add(o, "intensity", json_object_new_string(catalog_intensity_name(ch->intensity)));
-    json_object *w = json_object_new_array();
-    for (int i = 0; i < ch->nwf; i++)
-        json_object_array_add(w, json_object_new_string(catalog_name(ch->wf[i])));
-    json_object_object_add(o, "workflows", w);
-    json_object_object_add(o, "next_seconds", json_object_new_int64(ch->next_seconds));
-    json_object_object_add(o, "reason", json_object_new_string(ch->reason));
-    return o;
-}
-
-/* Insert the probes of this cycle (configured sources only).  Returns 0 or -1. */
-static int store_probes(PGconn *c, const char *cycle_id, const struct sense_snapshot *snap)
-{
-    char ts[24], lat[24], st[24];
-    snprintf(ts, sizeof ts, "%lld", (long long)snap->now);
-    for (int f = 0; f < FEED_COUNT; f++) {
-        const struct sense_probe *p = &snap->probes[f];
-        if (!p->configured)
-            continue;
-        snprintf(lat, sizeof lat, "%ld", (long)(p->latency_ms + 0.5));
-        snprintf(st, sizeof st, "%ld", p->http_status);
-        const char *v[] = { cycle_id, catalog_feed_name(f), ts, p->ok ? "t" : "f", lat, st, p->error };
-        if (store_cmd(c, "insert_probe", SQL_INSERT_PROBE, 7, v) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* The Postgres array literal of the open sessions: {london,newyork}. */
-static void store_sessions_array(const struct sense_snapshot *snap, char *out, size_t cap)
-{
-    size_t n = (size_t)snprintf(out, cap, "{");
-    int first = 1;
-    for (int s = 0; s < SESSION_COUNT && n < cap; s++) {
-        if (!snap->sessions.open[s])
-            continue;
-        n += (size_t)snprintf(out + n, cap - n, "%s%s", first ? "" : ",", session_name(s));
-        first = 0;
-    }
-    if (n < cap)
-        snprintf(out + n, cap - n, "}");
-}
-
-/* Without a database (the replay's --no-db): ids from *seq, triggers and
- * payloads built exactly as below, nothing written.  Returns 0 or -1. */
-static int store_decision_memory(const struct sense_snapshot *snap, const struct decide_choice *ch, int dry_run,
-                                 long long *seq, struct store_decision *out)
-{
-    static long long fallback_seq;
-    if (!seq)
-        seq = &fallback_seq;
-    out->id = ++*seq;
-    out->next_at = snap->now + ch->next_seconds;
-    out->intensity = ch->intensity;
-    for (int i = 0; i < ch->nwf; i++) {
-        struct store_trigger *t = &out->t[out->ntriggers];
-        t->wf = ch->wf[i];
-        t->id = ++*seq;
-        const char *path = catalog_name(t->wf);
-        act_key(out->id, path, t->key, sizeof t->key);
-        json_object *p = act_payload(snap, ch, out->id, t->id, path, t->key, (long long)out->next_at, dry_run);
-        t->payload = p ? strdup(json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN)) : NULL;
-        json_object_put(p);
-        if (!t->payload) {
-            store_decision_clear(out);
-            return -1;
-        }
-        out->ntriggers++;
-    }
-    return 0;
-}
-
-/* A decision stored without what the database refused: its inputs, menu,
- * sources, the model's raw answer, the probes and the learning documents
- * are replaced or left out, the reason kept in ASCII with why (refused).
- * Each trigger gets a small payload of its ids and key. */
-static json_object *store_refused_inputs(const char *refused)
-{
-    json_object *o = json_object_new_object(), *why = json_object_new_object();
-    if (!o || !why) {
-        json_object_put(o);
-        json_object_put(why);
-        return NULL;
-    }
-    json_object_object_add(why, "error", json_object_new_string(refused));
-    json_object_object_add(why, "detail", json_object_new_string("the database refused this decision's inputs: "
-                                                                 "it was stored without them"));
-    json_object_object_add(o, "refused", why);
-    return o;
-}
-
-/* Printable ASCII of s into out (cap bytes), anything else as '?'. */
-static void store_ascii(const char *s, char *out, size_t cap)
-{
-    size_t n = 0;
-    for (; s && *s && n + 1 < cap; s++)
-        out[n++] = (unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f ? *s : '?';
-    out[n] = '\0';
-}
-
-static int store_decision_once(PGconn *c, const char *cycle_id, const struct sense_snapshot *snap,
-                               const struct decide_menu *menu, const struct decide_choice *ch, int dry_run,
-                               const struct store_audit *audit, const char *refused, struct store_decision *out);
-
-int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot *snap,
-                   const struct decide_menu *menu, const struct decide_choice *ch,
-                   int dry_run, const struct store_audit *audit, struct store_decision *out)
-{
-    memset(out, 0, sizeof *out);
-    const struct store_audit none = { .agreement = -1 };
-    if (!audit)
-        audit = &none;
-    if (!c)
-        return store_decision_memory(snap, ch, dry_run, audit->local_seq, out);
-    store_last_state[0] = '\0';
-    int rc = store_decision_once(c, cycle_id, snap, menu, ch, dry_run, audit, NULL, out);
-    char why[240];
-    /* a write refused for its content (not the connection, not the fence):
-     * record what can be recorded rather than lose the decision, once */
-    if (rc == 0 || store_batch_of(c) || PQstatus(c) != CONNECTION_OK || PQtransactionStatus(c) != PQTRANS_IDLE ||
-        !store_refused(why, sizeof why))
-        return rc;
-    log_event(LOG_ERROR, "store.content_refused", "s:cycle_id s:error s:detail", cycle_id, why,
-              "the decision is stored without its inputs");
-    return store_decision_once(c, cycle_id, snap, menu, ch, dry_run, audit, why, out);
-}
-
-static int store_decision_once(PGconn *c, const char *cycle_id, const struct sense_snapshot *snap,
-                               const struct decide_menu *menu, const struct decide_choice *ch, int dry_run,
-                               const struct store_audit *audit, const char *refused, struct store_decision *out)
-{
-    memset(out, 0, sizeof *out);
-    json_object *inputs = refused ? store_refused_inputs(refused) : sense_to_json(snap);
-    json_object *menu_json = refused ? json_object_new_object() : decide_menu_to_json(menu);
-    json_object *sources = refused ? json_object_new_object() : sense_sources_json(snap);
-    json_object *shadow = NULL;
-    json_object *wake = sense_wake_json(&snap->wake);
-    int rc = -1;
-    PGresult *r = NULL;
-    char reason[sizeof ch->reason + 64];
-    if (refused) {
-        char a[sizeof ch->reason];
-        store_ascii(ch->reason, a, sizeof a);
-        snprintf(reason, sizeof reason, "%.400s [stored without its inputs: refused by the database]", a);
-    }
-    if (!inputs || !menu_json || !sources || !wake)
-        goto out;
-
-    char ts[24], next[24], sess[96], load[32], vol[32], id[24], next_at[24], run[24];
-    snprintf(ts, sizeof ts, "%lld", (long long)snap->now);
-    snprintf(next, sizeof next, "%ld", ch->next_seconds);
-    snprintf(load, sizeof load, "%.4f", snap->load1 >= 0 ? snap->load1 : 0.0);
-    snprintf(vol, sizeof vol, "%.6f", snap->market.volatility);
-    snprintf(run, sizeof run, "%lld", audit->run_id);
-    store_sessions_array(snap, sess, sizeof sess);
-    const char *status = decision_status_name(ch->nwf == 0 ? DECISION_NO_ACTION : dry_run ? DECISION_DRY_RUN
-                                                                                         : DECISION_PENDING);
-    int live = audit->run_id == 0;
-    struct store_batch *batch = live ? NULL : store_batch_of(c);
-
-    int nested;
-    if (store_begin(c, &nested) < 0)
-        goto out;
-    const struct llm_outcome *lo = audit->llm;
-    char ptok[24], ctok[24], lat[24];
-    snprintf(ptok, sizeof ptok, "%ld", lo ? lo->prompt_tokens : 0L);
-    snprintf(ctok, sizeof ctok, "%ld", lo ? lo->completion_tokens : 0L);
-    snprintf(lat, sizeof lat, "%ld", lo ? (long)(lo->latency_ms + 0.5) : 0L);
-    shadow = audit->shadow && !refused ? store_choice_json(audit->shadow) : NULL;
-    int called = lo && lo->ncalls > 0;
-    const char *dv[] = {
-        cycle_id, ts, catalog_mode_name(ch->mode), catalog_intensity_name(ch->intensity),
-        catalog_source_name(ch->source), refused ? reason : ch->reason,
-        !refused && FAULT_ARMED("store.refuse_inputs") ? "{\"refused on purpose\": "   /* not JSON: 22P02 */
-                                                        : json_object_to_json_string_ext(inputs, JSON_C_TO_STRING_PLAIN),
-        json_object_to_json_string_ext(menu_json, JSON_C_TO_STRING_PLAIN),
-        sess, snap->session_label ? snap->session_label : "closed", snap->history.last_mode,
-        next, dry_run ? "t" : "f", status,
-        llm_strerror(lo ? lo->err : LLM_ENOTCONFIGURED),
-        lo && !refused ? lo->detail : NULL,
-        called ? lo->provider : NULL,
-        called ? lo->model : NULL,
-        lo && !refused ? lo->raw : NULL,
-        called ? ptok : NULL, called ? ctok : NULL, called ? lat : NULL,
-        audit->prompt_version, audit->prompt_hash,
-        shadow ? json_object_to_json_string_ext(shadow, JSON_C_TO_STRING_PLAIN) : NULL,
-        audit->agreement < 0 ? NULL : audit->agreement ? "t" : "f",
-        run,
-        sense_wake_name(snap->wake.kind),
-        json_object_to_json_string_ext(wake, JSON_C_TO_STRING_PLAIN),
-        NULL,                          /* $30: the id, for the batched insert only */
-    };
-    if (batch) {
-        /* the replay's batched writer: the id reserved, the insert queued */
-        if ((out->id = store_batch_next_id(batch, 0)) <= 0)
-            goto rollback;
-        snprintf(id, sizeof id, "%lld", out->id);
-        dv[STORE_DECISION_NPARAMS] = id;
-        if (store_cmd(c, "insert_decision", SQL_INSERT_DECISION_ID, STORE_DECISION_NPARAMS + 1, dv) < 0)
-            goto rollback;
-        out->next_at = snap->now + ch->next_seconds;
-    } else {
-        r = store_run(c, "insert_decision", SQL_INSERT_DECISION, STORE_DECISION_NPARAMS, dv);
-        if (!r || PQntuples(r) != 1)
-            goto rollback;
-        out->id = store_int(r, 0, 0);
-        out->next_at = (time_t)store_int(r, 0, 1);
-        PQclear(r);
-        r = NULL;
-        snprintf(id, sizeof id, "%lld", out->id);
-    }
-    out->intensity = ch->intensity;
-    FAULT("store.decision_inserted");
-    /* the commands it answers are done exactly when it is recorded */
-    if (audit->force_upto > 0 && store_commands_claim_decision(c, audit->force_upto, out->id) < 0)
-        goto rollback;
-    /* a replay's keys come from its run and its own decision count, so
-     * that they repeat from one replay of the same data to the next */
-    long long seq = !live && audit->local_seq ? ++*audit->local_seq : 0;
-
-    for (int i = 0; i < ch->nwf; i++) {
-        struct store_trigger *t = &out->t[out->ntriggers];
-        t->wf = ch->wf[i];
-        const char *path = catalog_name(t->wf);
-        if (batch) {
-            if ((t->id = store_batch_next_id(batch, 1)) <= 0)
-                goto rollback;
-        } else {
-            r = store_run(c, "next_trigger_id", SQL_NEXT_TRIGGER_ID, 0, NULL);
-            if (!r || PQntuples(r) != 1)
-                goto rollback;
-            t->id = store_int(r, 0, 0);
-            PQclear(r);
-            r = NULL;
-        }
-        if (seq)
-            act_replay_key(audit->run_id, seq, path, t->key, sizeof t->key);
-        else
-            act_key(out->id, path, t->key, sizeof t->key);
-        json_object *p = act_payload(snap, ch, out->id, t->id, path, t->key, (long long)out->next_at, dry_run);
-        if (!p)
-            goto rollback;
-        if (refused) {                  /* without the market context, the reason in ASCII */
-            json_object_object_del(p, "market");
-            json_object_object_add(p, "reason", json_object_new_string(reason));
-            json_object_object_add(p, "stored_without_inputs", json_object_new_boolean(1));
-        }
-        t->payload = strdup(json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN));
-        json_object_put(p);
-        if (!t->payload)
-            goto rollback;
-        out->ntriggers++;
-        char tid[24];
-        snprintf(tid, sizeof tid, "%lld", t->id);
-        const char *tv[] = { tid, id, path, t->key, t->payload, dry_run ? "dry_run" : "pending" };
-        if (store_cmd(c, "insert_trigger", SQL_INSERT_TRIGGER, 6, tv) < 0)
-            goto rollback;
-    }
-    /* probes and worker_state describe the live worker, not a replay */
-    if (live && !refused && store_probes(c, cycle_id, snap) < 0)
-        goto rollback;
-    for (int i = 0; lo && i < lo->ncalls; i++) {
-        const struct llm_call *k = &lo->calls[i];
-        char hs[24], kl[24], kp[24], kc[24];
-        snprintf(hs, sizeof hs, "%ld", k->http_status);
-        snprintf(kl, sizeof kl, "%ld", (long)(k->latency_ms + 0.5));
-        snprintf(kp, sizeof kp, "%ld", k->prompt_tokens);
-        snprintf(kc, sizeof kc, "%ld", k->completion_tokens);
-        const char *kv[] = { id, k->provider, k->model, hs, llm_strerror(k->err), kl, kp, kc, refused ? NULL : k->error };
-        if (store_cmd(c, "insert_llm_call", SQL_INSERT_LLM_CALL, 9, kv) < 0)
-            goto rollback;
-    }
-    if (audit->learn_scope && audit->learn_state && !refused) {
-        const char *lv[] = { audit->learn_scope, audit->learn_state, ts };
-        if (store_cmd(c, "upsert_learning", SQL_UPSERT_LEARNING, 3, lv) < 0)
-            goto rollback;
-    }
-    if (live && audit->learn_summary && !refused) {
-        const char *lv[] = { audit->learn_summary };
-        if (store_cmd(c, "update_learning_summary", SQL_UPDATE_LEARNING_SUMMARY, 1, lv) < 0)
-            goto rollback;
-    }
-    if (live && audit->llm_state && !refused) {
-        const char *lv[] = { audit->llm_state };
-        if (store_cmd(c, "update_llm_state", SQL_UPDATE_LLM_STATE, 1, lv) < 0)
-            goto rollback;
-    }
-    snprintf(next_at, sizeof next_at, "%lld", (long long)out->next_at);
-    const char *sv[] = {
-        catalog_mode_name(ch->mode), id, next_at, load, vol,
-        json_object_to_json_string_ext(sources, JSON_C_TO_STRING_PLAIN), dry_run ? "t" : "f",
-    };
-    if (live && store_cmd(c, "update_state", SQL_UPDATE_STATE, 7, sv) < 0)
-        goto rollback;
-    FAULT("store.decision_before_commit");
-    if (store_commit(c, nested) < 0)
-        goto rollback;
-    FAULT("store.decision_committed");
-    if (batch && store_batch_note_decision(batch, out->id, snap->now, catalog_mode_name(ch->mode), status) < 0)
-        log_event(LOG_WARN, "store.batch_history_from_db", "s:detail", "out of memory");
-    rc = 0;
-    goto out;
-rollback:
-    PQclear(r);
-    r = NULL;
-    store_rollback(c, nested);
-    store_decision_clear(out);
-    out->id = 0;
-out:
-    PQclear(r);
-    json_object_put(inputs);
-    json_object_put(menu_json);
-    json_object_put(sources);
-    json_object_put(shadow);
-    json_object_put(wake);
-    return rc;
-}
-
-int store_llm_usage(PGconn *c, struct llm_client *cl)
+int store_llm_usage(PGconn *c, void (*add)(void *arg, time_t at, long tokens), void *arg)
 {
     PGresult *r = store_run(c, "llm_usage", SQL_LLM_USAGE, 0, NULL);
     if (!r)
         return -1;
     for (int i = 0; i < PQntuples(r); i++)
-        llm_budget_add(cl, (time_t)store_int(r, i, 0), (long)store_int(r, i, 1));
+        add(arg, (time_t)store_int(r, i, 0), (long)store_int(r, i, 1));
     PQclear(r);
     return 0;
 }
@@ -873,7 +505,7 @@ int store_mark_sending(PGconn *c, long long decision_id)
     return 0;
 }
 
-int store_trigger_result(PGconn *c, long long trigger_id, const struct act_job *job)
+int store_trigger_result(PGconn *c, long long trigger_id, const char *status, const struct act_job *job)
 {
     if (!c)
         return 0;
@@ -881,7 +513,7 @@ int store_trigger_result(PGconn *c, long long trigger_id, const struct act_job *
     snprintf(id, sizeof id, "%lld", trigger_id);
     snprintf(st, sizeof st, "%ld", job->http_status);
     snprintf(lat, sizeof lat, "%ld", (long)(job->latency_ms + 0.5));
-    const char *v[] = { id, act_status_name(job->status), st, lat, job->error, job->response };
+    const char *v[] = { id, status, st, lat, job->error, job->response };
     return store_cmd(c, "trigger_result", SQL_TRIGGER_RESULT, 6, v);
 }
 
@@ -997,12 +629,12 @@ int store_learning_save(PGconn *c, const char *scope, const char *state, time_t 
     char ts[24];
     snprintf(ts, sizeof ts, "%lld", (long long)at);
     const char *v[] = { scope, state, ts };
-    return store_cmd(c, "upsert_learning", SQL_UPSERT_LEARNING, 3, v);
+    return store_cmd(c, "upsert_learning", STORE_SQL_UPSERT_LEARNING, 3, v);
 }
 
 /* ---- delivery, workflow state, results and tracking ----------------------------- */
 
-int store_wf_load(PGconn *c, struct store_wf_state out[CATALOG_SLOTS])
+int store_wf_load(PGconn *c, struct store_wf_state *out)
 {
     memset(out, 0, sizeof *out * CATALOG_SLOTS);
     PGresult *r = store_run(c, "wf_load", SQL_WF_LOAD, 0, NULL);
@@ -1312,8 +944,8 @@ int store_trigger_handled(PGconn *c, long long trigger_id, int settled, int lear
     const char *lv[] = { scope, state, ts };
     const char *sv[] = { summary };
     if (store_cmd(c, "trigger_settled", SQL_TRIGGER_SETTLED, 3, v) < 0 ||
-        store_cmd(c, "upsert_learning", SQL_UPSERT_LEARNING, 3, lv) < 0 ||
-        (summary && store_cmd(c, "update_learning_summary", SQL_UPDATE_LEARNING_SUMMARY, 1, sv) < 0)) {
+        store_cmd(c, "upsert_learning", STORE_SQL_UPSERT_LEARNING, 3, lv) < 0 ||
+        (summary && store_cmd(c, "update_learning_summary", STORE_SQL_UPDATE_LEARNING_SUMMARY, 1, sv) < 0)) {
         store_rollback(c, nested);
         return -1;
     }
@@ -1407,7 +1039,7 @@ static double store_ms(void)
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-long long store_prune_history(PGconn *c, const struct cfg *cfg, struct store_pruned *out)
+long long store_prune_history(PGconn *c, const struct store_retention *rt, struct store_pruned *out)
 {
     char dd[24], rd[24], ld[24], cd[24], batch[24];
     struct store_pruned sum = { 0, 0, 0, 0, 0, 0 };
@@ -1419,11 +1051,11 @@ long long store_prune_history(PGconn *c, const struct cfg *cfg, struct store_pru
     if (!r)
         return -1;
     PQclear(r);
-    snprintf(dd, sizeof dd, "%ld", cfg->decision_retention_days);
-    snprintf(rd, sizeof rd, "%ld", cfg->result_retention_days);
-    snprintf(ld, sizeof ld, "%ld", cfg->llm_call_retention_days);
-    snprintf(cd, sizeof cd, "%ld", cfg->command_retention_days);
-    snprintf(batch, sizeof batch, "%ld", cfg->retention_batch_rows);
+    snprintf(dd, sizeof dd, "%ld", rt->decision_days);
+    snprintf(rd, sizeof rd, "%ld", rt->result_days);
+    snprintf(ld, sizeof ld, "%ld", rt->llm_call_days);
+    snprintf(cd, sizeof cd, "%ld", rt->command_days);
+    snprintf(batch, sizeof batch, "%ld", rt->batch_rows);
     const char *v[] = { dd, rd, ld, cd, batch };
     for (;;) {
         r = store_run(c, "history_prune", SQL_HISTORY_PRUNE, 5, v);
@@ -1443,9 +1075,9 @@ long long store_prune_history(PGconn *c, const struct cfg *cfg, struct store_pru
         /* a batch that was not full: nothing more is due */
         int more = 0;
         for (int i = 0; i < 5; i++)
-            if (n[i] >= cfg->retention_batch_rows)
+            if (n[i] >= rt->batch_rows)
                 more = 1;
-        if (!more || store_ms() - t0 >= (double)cfg->retention_budget_ms)
+        if (!more || store_ms() - t0 >= (double)rt->budget_ms)
             break;
     }
     long long total = sum.decisions + sum.triggers + sum.results + sum.llm_calls + sum.commands;

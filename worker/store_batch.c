@@ -564,7 +564,7 @@ void store_batch_note_status(struct store_batch *b, long long id, const char *st
         store_batch_count(b, d->status, 1);
 }
 
-int store_batch_history(struct store_batch *b, long long run_id, time_t now, struct sense_history *h)
+int store_batch_history(struct store_batch *b, long long run_id, time_t now, struct store_history *h)
 {
     if (!b->trusted || run_id != b->run_id || b->failed)
         return -1;
@@ -587,8 +587,8 @@ int store_batch_history(struct store_batch *b, long long run_id, time_t now, str
     h->acted_24h = b->acted;
     h->succeeded_24h = b->succeeded;
     /* SQL_HISTORY_RECENT_RUN: the run's last 5 by id, whatever their time */
-    for (size_t i = b->ndec; i > 0 && h->nrecent < SENSE_MAX_RECENT && h->nrecent < 5; i--) {
-        struct sense_recent *r = &h->recent[h->nrecent++];
+    for (size_t i = b->ndec; i > 0 && h->nrecent < STORE_MAX_RECENT; i--) {
+        struct store_recent *r = &h->recent[h->nrecent++];
         r->id = b->dec[i - 1].id;
         snprintf(r->mode, sizeof r->mode, "%s", b->dec[i - 1].mode);
         snprintf(r->status, sizeof r->status, "%s", b->dec[i - 1].status);

@@ -35,8 +35,8 @@
  *    back;
  *  - the ids of decisions and triggers are reserved from their sequences
  *    in blocks (one round trip per block), so that a decision's insert,
- *    with its id ($30 of SQL_INSERT_DECISION_ID: the same columns and
- *    values as the live insert, store.c), need not wait for its answer;
+ *    with its id (reserved before the record is built: store_decision_ids;
+ *    the live insert is the same statement, store_decision.c), need not wait for its answer;
  *  - savepoints (store_begin) become marks: a rollback with nothing sent
  *    since its mark costs nothing; after statements went out it poisons
  *    the batch: it fails and its transaction is rolled back at the next
@@ -64,7 +64,7 @@
 #include <libpq-fe.h>
 #include <time.h>
 
-#include "sense.h"
+#include "store.h"
 
 struct store_batch;
 
@@ -132,6 +132,6 @@ void store_batch_note_status(struct store_batch *b, long long id, const char *st
 /* The history of run run_id as of now, as store_history_run reads it.
  * Returns 0, or -1 when this writer cannot answer (another run, or an
  * unknown statement ran: read the database). */
-int store_batch_history(struct store_batch *b, long long run_id, time_t now, struct sense_history *h);
+int store_batch_history(struct store_batch *b, long long run_id, time_t now, struct store_history *h);
 
 #endif

@@ -7,6 +7,7 @@
 #define STORE_SQL_H
 
 #include <libpq-fe.h>
+#include <stddef.h>
 
 /* orch_fence() (sql/006_leader.sql) refuses a statement with this SQLSTATE
  * when this worker is no longer the leader. */
@@ -46,5 +47,13 @@ void store_rollback(PGconn *c, int nested);
  * 23514 a CHECK, 42804 a datatype mismatch), not for the connection or
  * the fence; then why (cap bytes) gets "SQLSTATE: message". */
 int store_refused(char *why, size_t cap);
+
+/* Forget the last refusal (before a write whose refusal is asked for). */
+void store_refused_clear(void);
+
+/* Statements more than one store_*.c file runs (the batched writer
+ * prepares a statement by its address: one definition each, in store.c). */
+extern const char STORE_SQL_UPSERT_LEARNING[];
+extern const char STORE_SQL_UPDATE_LEARNING_SUMMARY[];
 
 #endif
