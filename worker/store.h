@@ -241,7 +241,8 @@ void store_batch_final_below(PGconn *c, long long decision_id);
 /* Delete probes older than hours.  Returns the number deleted, or -1. */
 long store_prune_probes(PGconn *c, long hours);
 
-/* ---- delivery, workflow state, results and tracking (sql/004_n8n.sql) ----
+/* ---- delivery, workflow state (store_deliver.c), results and tracking
+ * (store_follow.c, sql/004_n8n.sql) ----
  * The functions below need a database (c non-NULL); each returns -1 on a
  * database error (logged once). */
 

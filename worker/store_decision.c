@@ -7,6 +7,7 @@
 #include "store_batch.h"
 #include "fault.h"
 #include "log.h"
+#include "status.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -33,6 +34,19 @@ static const char SQL_UPDATE_STATE[] =
     "       system_load = $4, market_volatility = $5, sources = $6::jsonb, dry_run = $7, "
     "       heartbeat_at = now() "
     " WHERE id = 1";
+static const char SQL_MARK_SENDING[] =
+    "UPDATE triggers SET status = 'sending', attempts = attempts + 1, started_at = now() "
+    " WHERE decision_id = $1 AND status = 'pending'";
+static const char SQL_MARK_ACTING[] =
+    "UPDATE decisions SET status = 'acting' WHERE id = $1";
+static const char SQL_TRIGGER_RESULT[] =
+    "UPDATE triggers SET status = $2, http_status = nullif($3, 0), latency_ms = $4, "
+    "       error = nullif($5, ''), response = nullif($6, ''), finished_at = now() "
+    " WHERE id = $1";
+static const char SQL_DECISION_DONE[] =
+    "UPDATE decisions SET status = $2, completed_at = now() WHERE id = $1";
+static const char SQL_TRIGGER_OUTCOME[] =
+    "UPDATE triggers SET opportunities = $2::int, outcome_at = to_timestamp($3) WHERE idempotency_key = $1";
 
 /* How a record's field becomes its column's text parameter. */
 enum store_kind {
@@ -333,4 +347,61 @@ void store_decision_clear(struct store_decision *d)
         d->t[i].payload = NULL;
     }
     d->ntriggers = 0;
+}
+
+int store_mark_sending(PGconn *c, long long decision_id)
+{
+    if (!c)
+        return 0;
+    char id[24];
+    snprintf(id, sizeof id, "%lld", decision_id);
+    const char *v[] = { id };
+    int nested;
+    if (store_begin(c, &nested) < 0)
+        return -1;
+    if (store_cmd(c, "mark_sending", SQL_MARK_SENDING, 1, v) < 0 ||
+        store_cmd(c, "mark_acting", SQL_MARK_ACTING, 1, v) < 0) {
+        store_rollback(c, nested);
+        return -1;
+    }
+    if (store_commit(c, nested) < 0)
+        return -1;
+    store_note_status(c, decision_id, decision_status_name(DECISION_ACTING));
+    return 0;
+}
+
+int store_trigger_result(PGconn *c, long long trigger_id, const char *status, const struct act_job *job)
+{
+    if (!c)
+        return 0;
+    char id[24], st[24], lat[24];
+    snprintf(id, sizeof id, "%lld", trigger_id);
+    snprintf(st, sizeof st, "%ld", job->http_status);
+    snprintf(lat, sizeof lat, "%ld", (long)(job->latency_ms + 0.5));
+    const char *v[] = { id, status, st, lat, job->error, job->response };
+    return store_cmd(c, "trigger_result", SQL_TRIGGER_RESULT, 6, v);
+}
+
+int store_decision_done(PGconn *c, long long decision_id, const char *status)
+{
+    if (!c)
+        return 0;
+    char id[24];
+    snprintf(id, sizeof id, "%lld", decision_id);
+    const char *v[] = { id, status };
+    if (store_cmd(c, "decision_done", SQL_DECISION_DONE, 2, v) < 0)
+        return -1;
+    store_note_status(c, decision_id, status);
+    return 0;
+}
+
+int store_trigger_outcome(PGconn *c, const char *key, int opportunities, time_t at)
+{
+    if (!c)
+        return 0;
+    char n[24], ts[24];
+    snprintf(n, sizeof n, "%d", opportunities);
+    snprintf(ts, sizeof ts, "%lld", (long long)at);
+    const char *v[] = { key, n, ts };
+    return store_cmd(c, "trigger_outcome", SQL_TRIGGER_OUTCOME, 3, v);
 }

@@ -1,6 +1,6 @@
 /* store_sql: what the store_*.c files share (not for other modules).
  *
- * The worker's SQL lives in store.c and its siblings (store_leader.c);
+ * The worker's SQL lives in store.c and its siblings (store_*.c);
  * these helpers run one statement with $n text parameters and log a
  * failure once, with the statement's name. */
 #ifndef STORE_SQL_H
@@ -55,5 +55,25 @@ void store_refused_clear(void);
  * prepares a statement by its address: one definition each, in store.c). */
 extern const char STORE_SQL_UPSERT_LEARNING[];
 extern const char STORE_SQL_UPDATE_LEARNING_SUMMARY[];
+
+/* The learning context of a trigger: its decision's intensity, the band
+ * and fresh exposure its market (its catalog row's, sql/008_catalog.sql)
+ * had when the decision was made, and the decision's session label. */
+#define STORE_LEARN_MARKET \
+    "(SELECT CASE w.market WHEN 'crypto' THEN 'crypto' ELSE 'forex' END FROM workflows w WHERE w.name = t.workflow)"
+#define STORE_LEARN_COLS \
+    "d.intensity, " \
+    "d.inputs #>> ARRAY['learning','markets', " STORE_LEARN_MARKET ", 'activity','band'], " \
+    "d.inputs #>> ARRAY['learning','markets', " STORE_LEARN_MARKET ", 'fresh_exposure'], d.session "
+/* a workflow's own timeout (its catalog row), else $1 (TRACK_TIMEOUT_SECONDS) */
+#define STORE_TIMEOUT(wf) "coalesce(nullif(" wf ".timeout_seconds, 0), $1::int)"
+
+/* The learning context columns (STORE_LEARN_COLS: intensity, band,
+ * exposure, session) at column j of row i into *intensity, *band (-1
+ * unknown), *exposure and *bucket (-1 unknown). */
+void store_learn_cols(PGresult *r, int i, int j, int *intensity, int *band, double *exposure, int *bucket);
+
+/* Tell the replay's batched writer (if c has one) that a decision's status changed. */
+void store_note_status(PGconn *c, long long decision_id, const char *status);
 
 #endif
