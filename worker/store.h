@@ -354,9 +354,11 @@ int store_supersede_one(PGconn *c, long long trigger_id, long long by_id, const 
 int store_retry_skip(PGconn *c, long long trigger_id, const char *kind, const char *error)
     __attribute__((warn_unused_result));
 
-/* Settle a decision from its triggers when none is open any more (see
- * SQL_DECISION_SETTLE); status (cap bytes) gets the new status.  Returns 1
- * settled, 0 still open (or not a live acting/settled decision), -1 error. */
+/* Settle a decision from its triggers when none is open any more: its
+ * triggers read, the rule applied (decision_status_settle, status.h) and
+ * the status written, in one transaction; status (cap bytes) gets the new
+ * status.  Returns 1 settled, 0 still open (or not an acting or settled
+ * decision), -1 error. */
 int store_decision_settle(PGconn *c, long long decision_id, char *status, size_t cap);
 
 /* store_decision_settle by a caller that knows what the rule should give

@@ -5,6 +5,7 @@
 #include "store.h"
 #include "store_sql.h"
 #include "store_batch.h"
+#include "status.h"
 #include "catalog.h"
 #include "learn.h"
 
@@ -78,33 +79,18 @@ static const char SQL_RETRY_SKIP[] =
     "UPDATE triggers SET status = 'skipped', last_error_kind = $2, next_attempt_at = NULL, finished_at = now(), "
     "       error = left(coalesce(error || '; ', '') || $3, 1000) "
     " WHERE id = $1 AND status = 'retrying'";
-/* A decision is settled once none of its triggers is open: succeeded when
- * every trigger that counts went well, partial when some did, failed when
- * none did; skipped-by-policy triggers do not count (all of them: no_action).
- * A canceled execution (not by our own 'replace', which gives 'superseded')
- * failed.  A trigger a stopped worker left 'unknown' is open until its end
- * is known (a result arrived: good; timed out: bad), and an 'interrupted'
- * decision is settled again then. */
-#define STORE_BAD_OUTCOMES "('failed','crashed','timed_out','canceled')"
-static const char SQL_DECISION_SETTLE[] =
-    "WITH c AS ("
-    "  SELECT count(*) FILTER (WHERE status IN ('sent','unknown') AND outcome IS NOT NULL "
-    "                                AND outcome NOT IN " STORE_BAD_OUTCOMES " "
-    "                             OR (status = 'sent' AND outcome IS NULL)) AS good, "
-    "         count(*) FILTER (WHERE status IN ('failed','unavailable','abandoned') "
-    "                             OR (status = 'skipped' AND last_error_kind = 'circuit_open') "
-    "                             OR outcome IN " STORE_BAD_OUTCOMES ") AS bad, "
-    "         count(*) FILTER (WHERE status IN ('pending','sending','retrying') "
-    "                             OR (status = 'unknown' AND outcome IS NULL)) AS open "
-    "    FROM triggers WHERE decision_id = $1) "
-    "UPDATE decisions d SET status = CASE WHEN c.good > 0 AND c.bad = 0 THEN 'succeeded' "
-    "                                     WHEN c.good > 0 THEN 'partial' WHEN c.bad > 0 THEN 'failed' "
-    "                                     ELSE 'no_action' END, "
-    "       completed_at = coalesce(d.completed_at, now()) "
-    "  FROM c "
-    " WHERE d.id = $1 AND c.open = 0 "
-    "   AND d.status IN ('acting','succeeded','partial','failed','no_action','interrupted') "
-    "RETURNING d.status";
+/* A decision's settlement: its status and its triggers' (one row per
+ * trigger; one row of NULLs when it has none), the decision locked; the
+ * rule is decision_status_settle (status.h); the write keeps it only if the
+ * decision may still be settled. */
+const char STORE_SQL_SETTLE_READ[] =
+    "SELECT d.status AS decision_status, t.status AS trigger_status, t.outcome, "
+    "       coalesce(t.last_error_kind = 'circuit_open', false) AS circuit_open "
+    "  FROM decisions d LEFT JOIN triggers t ON t.decision_id = d.id "
+    " WHERE d.id = $1::bigint FOR UPDATE OF d";
+const char STORE_SQL_SETTLE_WRITE[] =
+    "UPDATE decisions SET status = $2, completed_at = coalesce(completed_at, now()) "
+    " WHERE id = $1::bigint AND status IN ('acting','succeeded','partial','failed','no_action','interrupted')";
 static const char SQL_DUE_RETRIES[] =
     "SELECT t.id, t.decision_id, t.workflow, t.idempotency_key, t.payload::text, t.attempts, "
     "       t.result_at IS NOT NULL, " STORE_LEARN_COLS
@@ -268,6 +254,30 @@ int store_decision_settle(PGconn *c, long long decision_id, char *status, size_t
     return store_decision_settle_expect(c, decision_id, NULL, status, cap);
 }
 
+int store_settle_rows(PGresult *r)
+{
+    int n = PQntuples(r), cd = PQfnumber(r, "decision_status"), cs = PQfnumber(r, "trigger_status"),
+        co = PQfnumber(r, "outcome"), cc = PQfnumber(r, "circuit_open");
+    if (n < 1 || cd < 0 || cs < 0 || co < 0 || cc < 0 ||
+        !decision_status_settleable(decision_status_parse(PQgetvalue(r, 0, cd))))
+        return -1;
+    struct trigger_state *t = calloc((size_t)n, sizeof *t);
+    if (!t)
+        return -1;
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (PQgetisnull(r, i, cs))        /* the decision without triggers */
+            continue;
+        t[k].status = trigger_status_parse(PQgetvalue(r, i, cs));
+        t[k].outcome = PQgetisnull(r, i, co) ? -1 : trigger_outcome_parse(PQgetvalue(r, i, co));
+        t[k].circuit_open = strcmp(PQgetvalue(r, i, cc), "t") == 0;
+        k++;
+    }
+    int s = decision_status_settle(t, k);
+    free(t);
+    return s == DECISION_ACTING ? -1 : s;
+}
+
 int store_decision_settle_expect(PGconn *c, long long decision_id, const char *expect, char *status, size_t cap)
 {
     char id[24];
@@ -276,20 +286,34 @@ int store_decision_settle_expect(PGconn *c, long long decision_id, const char *e
     if (cap)
         status[0] = '\0';
     struct store_batch *b = store_batch_of(c);
-    int queued = b ? store_batch_settle(b, "decision_settle", SQL_DECISION_SETTLE, v, decision_id, expect, status, cap)
-                   : -2;
+    int queued = b ? store_batch_settle(b, v, decision_id, expect, status, cap) : -2;
     if (queued != -2)
         return queued;
-    PGresult *r = store_run(c, "decision_settle", SQL_DECISION_SETTLE, 1, v);
-    if (!r)
+    /* read, apply the rule, write: in one transaction */
+    int nested;
+    if (store_begin(c, &nested) < 0)
         return -1;
-    int settled = PQntuples(r) == 1;
-    if (settled && cap)
-        snprintf(status, cap, "%s", PQgetvalue(r, 0, 0));
-    if (settled)
-        store_note_status(c, decision_id, PQgetvalue(r, 0, 0));
+    PGresult *r = store_run(c, "decision_settle", STORE_SQL_SETTLE_READ, 1, v);
+    if (!r) {
+        store_rollback(c, nested);
+        return -1;
+    }
+    int s = store_settle_rows(r);
     PQclear(r);
-    return settled;
+    const char *name = decision_status_name(s);
+    const char *wv[] = { id, name };
+    if (s >= 0 && store_cmd(c, "decision_settle_write", STORE_SQL_SETTLE_WRITE, 2, wv) < 0) {
+        store_rollback(c, nested);
+        return -1;
+    }
+    if (store_commit(c, nested) < 0)
+        return -1;
+    if (s < 0)
+        return 0;
+    if (cap)
+        snprintf(status, cap, "%s", name);
+    store_note_status(c, decision_id, name);
+    return 1;
 }
 
 void store_learn_cols(PGresult *r, int i, int j, int *intensity, int *band, double *exposure, int *bucket)

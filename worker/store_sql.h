@@ -73,6 +73,15 @@ extern const char STORE_SQL_UPDATE_LEARNING_SUMMARY[];
  * unknown), *exposure and *bucket (-1 unknown). */
 void store_learn_cols(PGresult *r, int i, int j, int *intensity, int *band, double *exposure, int *bucket);
 
+/* A decision's settlement (store_deliver.c): the read ($1: the decision
+ * id) and the write ($1, $2: the status), and the status the rule
+ * (decision_status_settle, status.h) gives the rows read -- an enum
+ * decision_status, or -1 when the decision stays as it is (a trigger
+ * open, or a status that is not settled again, or no such decision). */
+extern const char STORE_SQL_SETTLE_READ[];
+extern const char STORE_SQL_SETTLE_WRITE[];
+int store_settle_rows(PGresult *r);
+
 /* Tell the replay's batched writer (if c has one) that a decision's status changed. */
 void store_note_status(PGconn *c, long long decision_id, const char *status);
 
