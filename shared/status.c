@@ -44,3 +44,33 @@ const char *trigger_outcome_name(int o) { return status_name(status_outcome, OUT
 int decision_status_parse(const char *s) { return status_parse(status_decision, DECISION_STATUS_COUNT, s); }
 int trigger_status_parse(const char *s) { return status_parse(status_trigger, TRIGGER_STATUS_COUNT, s); }
 int trigger_outcome_parse(const char *s) { return status_parse(status_outcome, OUTCOME_COUNT, s); }
+
+/* A bad end: failed, crashed, timed out or canceled. */
+static int status_bad_outcome(int o)
+{
+    return o == OUTCOME_FAILED || o == OUTCOME_CRASHED || o == OUTCOME_TIMED_OUT || o == OUTCOME_CANCELED;
+}
+
+int decision_status_settle(const struct trigger_state *t, int n)
+{
+    int good = 0, bad = 0, open = 0;
+    for (int i = 0; i < n; i++) {
+        int s = t[i].status, o = t[i].outcome;
+        if (s == TRIGGER_PENDING || s == TRIGGER_SENDING || s == TRIGGER_RETRYING || (s == TRIGGER_UNKNOWN && o < 0))
+            open++;
+        if ((s == TRIGGER_SENT || s == TRIGGER_UNKNOWN) && o >= 0 ? !status_bad_outcome(o) : s == TRIGGER_SENT)
+            good++;
+        else if (s == TRIGGER_FAILED || s == TRIGGER_UNAVAILABLE || s == TRIGGER_ABANDONED ||
+                 (s == TRIGGER_SKIPPED && t[i].circuit_open) || status_bad_outcome(o))
+            bad++;
+    }
+    if (open)
+        return DECISION_ACTING;
+    return good && !bad ? DECISION_SUCCEEDED : good ? DECISION_PARTIAL : bad ? DECISION_FAILED : DECISION_NO_ACTION;
+}
+
+int decision_status_settleable(int s)
+{
+    return s == DECISION_ACTING || s == DECISION_SUCCEEDED || s == DECISION_PARTIAL || s == DECISION_FAILED ||
+           s == DECISION_NO_ACTION || s == DECISION_INTERRUPTED;
+}

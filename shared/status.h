@@ -52,4 +52,31 @@ int decision_status_parse(const char *s);
 int trigger_status_parse(const char *s);
 int trigger_outcome_parse(const char *s);
 
+/* One trigger as the settlement rule sees it. */
+struct trigger_state {
+    int status;               /* enum trigger_status (-1: a word not known) */
+    int outcome;              /* enum trigger_outcome, -1 while its end is not known */
+    int circuit_open;         /* skipped because its workflow's circuit was open
+                               * (triggers.last_error_kind 'circuit_open') */
+};
+
+/* The settlement rule, the one place it lives (the database path,
+ * store_decision_settle, reads the triggers and applies it; the replay's
+ * --no-db path applies it to what was sent).  A decision is settled once
+ * none of its triggers is open: succeeded when every trigger that counts
+ * went well, partial when some did, failed when none did; skipped-by-policy
+ * triggers do not count (all of them: no_action).  A canceled execution
+ * (not by our own 'replace', which gives 'superseded') failed.  A trigger a
+ * stopped worker left 'unknown' is open until its end is known (a result
+ * arrived: good; timed out: bad), and an 'interrupted' decision is settled
+ * again then.  Of the n triggers t[]: returns DECISION_SUCCEEDED,
+ * DECISION_PARTIAL, DECISION_FAILED or DECISION_NO_ACTION, or
+ * DECISION_ACTING while one is open (pending, sending, retrying, or
+ * unknown without an end). */
+int decision_status_settle(const struct trigger_state *t, int n);
+
+/* Nonzero when a decision in status s may be settled (again): acting, or
+ * settled before (succeeded, partial, failed, no_action, interrupted). */
+int decision_status_settleable(int s);
+
 #endif

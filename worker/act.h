@@ -10,36 +10,14 @@
 #include <json-c/json.h>
 #include <time.h>
 
+#include "act_job.h"
 #include "cfg.h"
 #include "decide.h"
 #include "http.h"
 #include "sense.h"
 
-enum act_status {
-    ACT_SENT = 0,        /* 2xx: n8n accepted it */
-    ACT_FAILED,          /* transport error, timeout, 5xx, other 4xx */
-    ACT_UNAVAILABLE,     /* 404 "not registered": the workflow is not active */
-    ACT_DRY_RUN          /* nothing sent: no N8N_BASE_URL */
-};
-
 /* "sent", "failed", "unavailable", "dry_run": the triggers.status strings. */
 const char *act_status_name(enum act_status s);
-
-struct act_job {
-    const char *workflow;       /* webhook path (borrowed) */
-    const char *payload;        /* JSON body (borrowed) */
-    const char *key;            /* idempotency key (borrowed) */
-    long long trigger_id;       /* the trigger and its decision (0: unknown), for a transport */
-    long long decision_id;      /* that reports the end later (the replay); not sent */
-    /* results */
-    enum act_status status;
-    int transport_err;          /* enum http_err: HTTP_OK when an answer arrived */
-    long http_status;
-    long retry_after_ms;        /* the answer's retry-after header in ms, -1 when absent or invalid */
-    double latency_ms;
-    char error[256];
-    char response[512];         /* first bytes of the answer */
-};
 
 /* The webhook body for one trigger, with act_parameters(snap->cfg, ...)
  * as "parameters" when snap->cfg is set.  Returns a JSON object (caller

@@ -6,6 +6,7 @@
 #include "fault.h"
 #include "learn_wf.h"
 #include "log.h"
+#include "record.h"
 #include "store.h"
 #include "status.h"
 #include "timeutil.h"
@@ -245,8 +246,10 @@ static void cycle_sense(struct cycle_ctx *ctx, struct cycle_turn *t, struct usag
     snap->usage = tally;
     if (ctx->learn)
         learn_sense(ctx->learn, snap);
-    if (store_history_run(ctx->db, ctx->run_id, now, &snap->history) < 0)
+    struct store_history h;
+    if (store_history_run(ctx->db, ctx->run_id, now, &h) < 0)
         log_event(LOG_WARN, "cycle.history_unavailable", "s:cycle_id", t->cid);
+    record_history(&h, &snap->history);
     t->t1 = tu_mono_ms();
 }
 
@@ -357,7 +360,7 @@ static int cycle_record(struct cycle_ctx *ctx, struct cycle_turn *t, struct cycl
     char *learn_state, *learn_summary;
     cycle_learn_states(ctx, now, &learn_state, &learn_summary);
     ctx->ncycles++;
-    struct store_audit audit = {
+    struct record_audit audit = {
         .llm = llm_configured(&ctx->llm) ? lo : NULL,
         .prompt_version = ctx->have_prompt ? ctx->prompt.version : NULL,
         .prompt_hash = ctx->have_prompt ? ctx->prompt.hash : NULL,
@@ -371,7 +374,7 @@ static int cycle_record(struct cycle_ctx *ctx, struct cycle_turn *t, struct cycl
         .local_seq = &ctx->local_seq,
         .force_upto = t->forced_by ? ctx->force_upto : 0,
     };
-    int stored = store_decision(ctx->db, t->cid, &t->snap, &t->menu, &t->ch, t->dry_run, &audit, &t->d);
+    int stored = record_decision(ctx->db, t->cid, &t->snap, &t->menu, &t->ch, t->dry_run, &audit, &t->d);
     free(llm_state);
     free(learn_state);
     free(learn_summary);

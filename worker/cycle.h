@@ -43,7 +43,7 @@ struct cycle_ctx {
     struct learn *learn;        /* borrowed; NULL: decide on priors, learn nothing */
     struct usage *usage;        /* borrowed; the runs started lately (limits, run budget), noted
                                  * by every cycle; NULL: no limit is known to be reached */
-    long long run_id;           /* 0: live; else the replay run (see store_audit) */
+    long long run_id;           /* 0: live; else the replay run (see record_audit) */
     const char *learn_scope;    /* where the learning state is saved ("live", the run id), or NULL */
     int learn_save_every;       /* save the learning state every n-th decision (0 or 1: every one) */
     struct deliver *deliver;    /* borrowed; required unless N8N_BASE_URL is empty (dry run):

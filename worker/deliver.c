@@ -601,23 +601,22 @@ static int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int w
 }
 
 /* The status store_decision_settle would give a decision whose triggers
- * ended as sent[] says (no database: the replay's --no-db); bad[i] marks a
+ * ended as sent[] says (no database: the replay's --no-db): the same rule
+ * (decision_status_settle, status.h) on what was sent; bad[i] marks a
  * trigger that counts as failed (a circuit-open skip among the skipped).
  * Writes "acting" while a retry is pending. */
 static void deliver_settle_local(const struct store_decision *sd, const int *sent, const int *bad, char status[16])
 {
-    int good = 0, nbad = 0, open = 0;
-    for (int i = 0; i < sd->ntriggers; i++) {
-        if (sent[i] >= DELIVER_SENT_OK)
-            good++;
-        else if (sent[i] == DELIVER_SENT_RETRYING)
-            open++;
-        else if (sent[i] == DELIVER_SENT_FAILED || sent[i] == DELIVER_SENT_UNAVAILABLE || bad[i])
-            nbad++;
+    struct trigger_state t[STORE_MAX_TRIGGERS];
+    int n = sd->ntriggers < STORE_MAX_TRIGGERS ? sd->ntriggers : STORE_MAX_TRIGGERS;
+    for (int i = 0; i < n; i++) {
+        int s = sent[i] >= DELIVER_SENT_OK ? TRIGGER_SENT
+              : sent[i] == DELIVER_SENT_RETRYING ? TRIGGER_RETRYING
+              : sent[i] == DELIVER_SENT_FAILED ? TRIGGER_FAILED
+              : sent[i] == DELIVER_SENT_UNAVAILABLE ? TRIGGER_UNAVAILABLE : TRIGGER_SKIPPED;
+        t[i] = (struct trigger_state){ .status = s, .outcome = -1, .circuit_open = s == TRIGGER_SKIPPED && bad[i] };
     }
-    snprintf(status, 16, "%s", decision_status_name(open ? DECISION_ACTING : good && !nbad ? DECISION_SUCCEEDED
-                                                    : good ? DECISION_PARTIAL : nbad ? DECISION_FAILED
-                                                    : DECISION_NO_ACTION));
+    snprintf(status, 16, "%s", decision_status_name(decision_status_settle(t, n)));
 }
 
 /* A local d: the newest trigger of wf other than except still running

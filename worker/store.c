@@ -1,12 +1,15 @@
-/* store: the worker's SQL; see store.h. */
+/* store: the worker's SQL (store.h): running a statement, transactions
+ * and refusals (store_sql.h), then the worker's row, its history and
+ * commands, learning state, replay runs and retention.  The other sections
+ * are siblings: store_decision.c (decisions and triggers), store_deliver.c
+ * (delivery and workflow state), store_follow.c (following executions),
+ * store_leader.c, store_catalog.c, store_watch.c, store_telegram.c. */
 #include "config.h"
 #include "store.h"
 #include "status.h"
 #include "store_sql.h"
 #include "store_batch.h"
 #include "db.h"
-#include "fault.h"
-#include "learn.h"
 #include "log.h"
 #include "utf8.h"
 
@@ -41,74 +44,20 @@ static const char SQL_HISTORY_COUNTS_RUN[] =
     "   AND decided_at <= to_timestamp($1)";
 static const char SQL_HISTORY_RECENT_RUN[] =
     "SELECT id, mode, status FROM decisions WHERE run_id = $1 ORDER BY id DESC LIMIT 5";
-/* The columns of a decisions row and the value of each ($1 .. $29, bound
- * in store_decision's dv[]): one list for the live insert (the id from
- * the sequence) and the replay's batched insert (store_batch.c: the id
- * reserved beforehand, $30).  A new column goes here and into dv[]. */
-#define STORE_DECISION_COLUMNS \
-    "cycle_id, decided_at, mode, intensity, source, reason, inputs, menu, " \
-    "sessions, session, prev_mode, next_seconds, next_decision_at, dry_run, status, " \
-    "llm_outcome, llm_detail, llm_provider, llm_model, llm_raw, llm_prompt_tokens, " \
-    "llm_completion_tokens, llm_latency_ms, prompt_version, prompt_hash, shadow, agreement, run_id, " \
-    "completed_at, wake, wake_detail"
-#define STORE_DECISION_VALUES \
-    "$1, to_timestamp($2), $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9::text[], $10, " \
-    "nullif($11, ''), $12::int, to_timestamp($2) + make_interval(secs => $12::int), $13, $14::text, " \
-    "$15, $16, $17, $18, $19, $20::int, $21::int, $22::int, $23, $24, $25::jsonb, $26::boolean, " \
-    "nullif($27::bigint, 0), " \
-    "CASE WHEN $14::text IN ('dry_run', 'no_action') THEN to_timestamp($2) END, $28, $29::jsonb"
-#define STORE_DECISION_NPARAMS 29
-static const char SQL_INSERT_DECISION[] =
-    "INSERT INTO decisions (" STORE_DECISION_COLUMNS ") VALUES (" STORE_DECISION_VALUES ") "
-    "RETURNING id, extract(epoch FROM next_decision_at)::bigint";
-static const char SQL_INSERT_DECISION_ID[] =
-    "INSERT INTO decisions (id, " STORE_DECISION_COLUMNS ") VALUES ($30::bigint, " STORE_DECISION_VALUES ")";
-static const char SQL_INSERT_LLM_CALL[] =
-    "INSERT INTO llm_calls (decision_id, provider, model, http_status, outcome, latency_ms, "
-    "                       prompt_tokens, completion_tokens, error) "
-    "VALUES ($1, $2, $3, nullif($4::int, 0), $5, $6, $7, $8, nullif($9, ''))";
 static const char SQL_LLM_USAGE[] =
     "SELECT extract(epoch FROM c.called_at)::bigint, c.prompt_tokens + c.completion_tokens "
     "  FROM llm_calls c LEFT JOIN decisions d ON d.id = c.decision_id "
     " WHERE c.called_at > now() - interval '25 hours' AND d.run_id IS NULL "   /* a replay's calls are its own */
     " ORDER BY c.called_at";
-static const char SQL_UPDATE_LLM_STATE[] =
-    "UPDATE worker_state SET llm = $1::jsonb WHERE id = 1";
-static const char SQL_NEXT_TRIGGER_ID[] =
-    "SELECT nextval('triggers_id_seq')";
-static const char SQL_INSERT_TRIGGER[] =
-    "INSERT INTO triggers (id, decision_id, workflow, idempotency_key, payload, status, finished_at) "
-    "VALUES ($1, $2, $3, $4, $5::jsonb, $6, CASE WHEN $6 = 'dry_run' THEN now() END)";
-static const char SQL_INSERT_PROBE[] =
-    "INSERT INTO probes (cycle_id, source, probed_at, ok, latency_ms, http_status, error) "
-    "VALUES ($1, $2, to_timestamp($3), $4, $5, nullif($6, 0), nullif($7, ''))";
-static const char SQL_UPDATE_STATE[] =
-    "UPDATE worker_state SET current_mode = $1, last_decision_id = $2, next_decision_at = to_timestamp($3), "
-    "       system_load = $4, market_volatility = $5, sources = $6::jsonb, dry_run = $7, "
-    "       heartbeat_at = now() "
-    " WHERE id = 1";
-static const char SQL_MARK_SENDING[] =
-    "UPDATE triggers SET status = 'sending', attempts = attempts + 1, started_at = now() "
-    " WHERE decision_id = $1 AND status = 'pending'";
-static const char SQL_MARK_ACTING[] =
-    "UPDATE decisions SET status = 'acting' WHERE id = $1";
-static const char SQL_TRIGGER_RESULT[] =
-    "UPDATE triggers SET status = $2, http_status = nullif($3, 0), latency_ms = $4, "
-    "       error = nullif($5, ''), response = nullif($6, ''), finished_at = now() "
-    " WHERE id = $1";
-static const char SQL_DECISION_DONE[] =
-    "UPDATE decisions SET status = $2, completed_at = now() WHERE id = $1";
 static const char SQL_TAKE_COMMANDS[] =
     "SELECT id, command FROM control_commands WHERE status = 'pending' AND accepted_at IS NULL ORDER BY id LIMIT $1";
-static const char SQL_UPSERT_LEARNING[] =
+const char STORE_SQL_UPSERT_LEARNING[] =
     "INSERT INTO learning_state (scope, state, updated_at) VALUES ($1, $2::jsonb, to_timestamp($3)) "
     "ON CONFLICT (scope) DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at";
 static const char SQL_LOAD_LEARNING[] =
     "SELECT state::text FROM learning_state WHERE scope = $1";
-static const char SQL_UPDATE_LEARNING_SUMMARY[] =
+const char STORE_SQL_UPDATE_LEARNING_SUMMARY[] =
     "UPDATE worker_state SET learning = $1::jsonb WHERE id = 1";
-static const char SQL_TRIGGER_OUTCOME[] =
-    "UPDATE triggers SET opportunities = $2::int, outcome_at = to_timestamp($3) WHERE idempotency_key = $1";
 static const char SQL_REPLAY_BEGIN[] =
     "INSERT INTO replay_runs (label, seed, params, files, data_from, data_to) "
     "VALUES ($1, $2::bigint, $3::jsonb, $4::jsonb, to_timestamp($5), to_timestamp($6)) RETURNING id";
@@ -126,190 +75,6 @@ static const char SQL_REPLAY_COMPRESSION[] =
     " WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)";
 static const char SQL_PRUNE_PROBES[] =
     "DELETE FROM probes WHERE probed_at < now() - make_interval(hours => $1)";
-
-/* ---- delivery, workflow state, results and tracking (004_n8n) ---------------- */
-
-/* The learning context of a trigger: its decision's intensity, the band
- * and fresh exposure its market (its catalog row's, sql/008_catalog.sql)
- * had when the decision was made, and the decision's session label. */
-#define STORE_LEARN_MARKET \
-    "(SELECT CASE w.market WHEN 'crypto' THEN 'crypto' ELSE 'forex' END FROM workflows w WHERE w.name = t.workflow)"
-#define STORE_LEARN_COLS \
-    "d.intensity, " \
-    "d.inputs #>> ARRAY['learning','markets', " STORE_LEARN_MARKET ", 'activity','band'], " \
-    "d.inputs #>> ARRAY['learning','markets', " STORE_LEARN_MARKET ", 'fresh_exposure'], d.session "
-static const char SQL_WF_LOAD[] =
-    "SELECT workflow, available, circuit, consecutive_failures, "
-    "       coalesce(extract(epoch FROM open_until)::bigint, 0), "
-    "       coalesce(extract(epoch FROM circuit_opened_at)::bigint, 0), circuit_opens, "
-    "       coalesce(extract(epoch FROM unavailable_since)::bigint, 0), "
-    "       CASE WHEN n8n_id IS NULL THEN -1 WHEN n8n_active THEN 1 WHEN NOT n8n_active THEN 0 ELSE -1 END, "
-    "       coalesce(extract(epoch FROM n8n_seen_at)::bigint, 0) "
-    "  FROM workflow_state";
-static const char SQL_WF_POLICY[] =
-    "UPDATE workflow_state SET concurrency = $2, updated_at = now() "
-    " WHERE workflow = $1 AND concurrency IS DISTINCT FROM $2";
-static const char SQL_WF_CIRCUIT[] =
-    "UPDATE workflow_state SET circuit = $2, consecutive_failures = $3::int, "
-    "       open_until = CASE WHEN $4::bigint > 0 THEN to_timestamp($4::bigint) END, "
-    "       circuit_opened_at = CASE WHEN $5::bigint > 0 THEN to_timestamp($5::bigint) END, "
-    "       circuit_opens = $6::int, updated_at = now() "
-    " WHERE workflow = $1";
-static const char SQL_WF_AVAILABLE[] =
-    "UPDATE workflow_state SET available = $2::boolean, "
-    "       unavailable_since = CASE WHEN $2::boolean THEN NULL ELSE coalesce(unavailable_since, now()) END, "
-    "       unavailable_reason = CASE WHEN $2::boolean THEN NULL ELSE $3 END, updated_at = now() "
-    " WHERE workflow = $1";
-/* a workflow's own timeout (its catalog row), else $1 (TRACK_TIMEOUT_SECONDS) */
-#define STORE_TIMEOUT(wf) "coalesce(nullif(" wf ".timeout_seconds, 0), $1::int)"
-static const char SQL_WF_RUNNING[] =
-    "UPDATE workflow_state w SET running = c.n, updated_at = now() "
-    "  FROM (SELECT s.workflow, count(t.id)::int AS n FROM workflow_state s "
-    "          JOIN workflows wf ON wf.name = s.workflow "
-    "          LEFT JOIN triggers t ON t.workflow = s.workflow AND t.status = 'sent' AND t.outcome IS NULL "
-    "                              AND t.started_at > now() - make_interval(secs => " STORE_TIMEOUT("wf") ") "
-    "         GROUP BY s.workflow) c "
-    " WHERE w.workflow = c.workflow AND w.running <> c.n";
-/* running for concurrency 'forbid': sent, or on its way (sending, a retry
- * scheduled), or sent by a worker that stopped before it knew (unknown),
- * without an outcome, started within the window */
-static const char SQL_RUNNING_TRIGGER[] =
-    "SELECT id, coalesce(execution_id, ''), status FROM triggers "
-    " WHERE workflow = $1 AND status IN ('sent','sending','retrying','unknown') AND outcome IS NULL "
-    "   AND id <> $3::bigint "
-    "   AND coalesce(started_at, created_at) > now() - make_interval(secs => $2::int) "
-    " ORDER BY id DESC LIMIT 1";
-static const char SQL_TRIGGER_SKIP[] =
-    "UPDATE triggers SET status = 'skipped', last_error_kind = $2, error = $3, finished_at = now() "
-    " WHERE id = $1 AND status = 'pending'";
-/* one attempt's outcome: sent, retrying (next_attempt_at), failed, unavailable */
-static const char SQL_TRIGGER_ATTEMPT[] =
-    "UPDATE triggers SET status = $2, http_status = nullif($3::int, 0), latency_ms = $4::int, "
-    "       error = nullif($5, ''), response = nullif($6, ''), last_error_kind = nullif($7, ''), "
-    "       next_attempt_at = CASE WHEN $8::bigint > 0 THEN to_timestamp($8::bigint / 1000.0) END, "
-    "       execution_id = coalesce(execution_id, nullif($9, '')), "
-    "       finished_at = CASE WHEN $2 = 'retrying' THEN NULL ELSE now() END "
-    " WHERE id = $1";
-/* concurrency 'replace': the running triggers a newer one replaces */
-static const char SQL_REPLACE_TARGETS[] =
-    "SELECT id, coalesce(execution_id, '') FROM triggers "
-    " WHERE workflow = $1 AND status = 'sent' AND outcome IS NULL AND id < $2::bigint "
-    " ORDER BY id LIMIT $3::int";
-static const char SQL_SUPERSEDE_ONE[] =
-    "UPDATE triggers SET outcome = 'superseded', outcome_at = now(), stop_outcome = nullif($3, ''), "
-    "       execution_status = coalesce(nullif($4, ''), execution_status), tracked_at = now(), "
-    "       error = left(coalesce(error || '; ', '') || 'superseded by trigger #' || $2 || "
-    "                    CASE WHEN $5 <> '' THEN ': ' || $5 ELSE '' END, 1000) "
-    " WHERE id = $1 AND status = 'sent' AND outcome IS NULL";
-/* concurrency 'forbid' in the retry path: a due retry not sent */
-static const char SQL_RETRY_SKIP[] =
-    "UPDATE triggers SET status = 'skipped', last_error_kind = $2, next_attempt_at = NULL, finished_at = now(), "
-    "       error = left(coalesce(error || '; ', '') || $3, 1000) "
-    " WHERE id = $1 AND status = 'retrying'";
-/* A decision is settled once none of its triggers is open: succeeded when
- * every trigger that counts went well, partial when some did, failed when
- * none did; skipped-by-policy triggers do not count (all of them: no_action).
- * A canceled execution (not by our own 'replace', which gives 'superseded')
- * failed.  A trigger a stopped worker left 'unknown' is open until its end
- * is known (a result arrived: good; timed out: bad), and an 'interrupted'
- * decision is settled again then. */
-#define STORE_BAD_OUTCOMES "('failed','crashed','timed_out','canceled')"
-static const char SQL_DECISION_SETTLE[] =
-    "WITH c AS ("
-    "  SELECT count(*) FILTER (WHERE status IN ('sent','unknown') AND outcome IS NOT NULL "
-    "                                AND outcome NOT IN " STORE_BAD_OUTCOMES " "
-    "                             OR (status = 'sent' AND outcome IS NULL)) AS good, "
-    "         count(*) FILTER (WHERE status IN ('failed','unavailable','abandoned') "
-    "                             OR (status = 'skipped' AND last_error_kind = 'circuit_open') "
-    "                             OR outcome IN " STORE_BAD_OUTCOMES ") AS bad, "
-    "         count(*) FILTER (WHERE status IN ('pending','sending','retrying') "
-    "                             OR (status = 'unknown' AND outcome IS NULL)) AS open "
-    "    FROM triggers WHERE decision_id = $1) "
-    "UPDATE decisions d SET status = CASE WHEN c.good > 0 AND c.bad = 0 THEN 'succeeded' "
-    "                                     WHEN c.good > 0 THEN 'partial' WHEN c.bad > 0 THEN 'failed' "
-    "                                     ELSE 'no_action' END, "
-    "       completed_at = coalesce(d.completed_at, now()) "
-    "  FROM c "
-    " WHERE d.id = $1 AND c.open = 0 "
-    "   AND d.status IN ('acting','succeeded','partial','failed','no_action','interrupted') "
-    "RETURNING d.status";
-static const char SQL_DUE_RETRIES[] =
-    "SELECT t.id, t.decision_id, t.workflow, t.idempotency_key, t.payload::text, t.attempts, "
-    "       t.result_at IS NOT NULL, " STORE_LEARN_COLS
-    "  FROM triggers t JOIN decisions d ON d.id = t.decision_id "
-    " WHERE t.status = 'retrying' AND t.next_attempt_at <= to_timestamp($1::bigint) "
-    " ORDER BY t.next_attempt_at, t.id LIMIT $2::int";
-static const char SQL_NEXT_RETRY[] =
-    "SELECT coalesce(ceil(extract(epoch FROM min(next_attempt_at)))::bigint, 0) FROM triggers WHERE status = 'retrying'";
-static const char SQL_RETRY_SENDING[] =
-    "UPDATE triggers SET status = 'sending', attempts = attempts + 1, next_attempt_at = NULL "
-    " WHERE id = $1 AND status = 'retrying'";
-static const char SQL_DELIVERED_BY_RESULT[] =
-    "UPDATE triggers SET status = 'sent', next_attempt_at = NULL, finished_at = now(), "
-    "       error = left(coalesce(error || '; ', '') || 'not retried: its result arrived', 1000) "
-    " WHERE id = $1 AND status = 'retrying'";
-static const char SQL_UNSETTLED[] =
-    "SELECT t.id, t.decision_id, t.workflow, t.status, coalesce(t.outcome, ''), "
-    "       t.outcome IS NOT NULL AND t.settled_at IS NULL, "
-    "       t.result_at IS NOT NULL AND t.learned_at IS NULL, coalesce(t.opportunities, -1), "
-    "       coalesce(t.result->>'status', ''), coalesce(left(coalesce(t.result->>'error', t.error), 240), ''), "
-    "       coalesce(t.execution_id, ''), extract(epoch FROM t.created_at)::bigint, " STORE_LEARN_COLS
-    "  FROM triggers t JOIN decisions d ON d.id = t.decision_id "
-    " WHERE ((t.outcome IS NOT NULL AND t.settled_at IS NULL) OR (t.result_at IS NOT NULL AND t.learned_at IS NULL)) "
-    "   AND d.run_id IS NULL "
-    " ORDER BY t.id LIMIT $1::int";
-static const char SQL_TRIGGER_SETTLED[] =
-    "UPDATE triggers SET settled_at = CASE WHEN $2::boolean THEN coalesce(settled_at, now()) ELSE settled_at END, "
-    "       learned_at = CASE WHEN $3::boolean THEN coalesce(learned_at, now()) ELSE learned_at END "
-    " WHERE id = $1";
-/* Executions whose end n8n has not shown yet: also those whose outcome a
- * posted result already gave (the report comes before the workflow's last
- * node), for STORE_TRACK_AFTER_OUTCOME, so that n8n's own status is known. */
-#define STORE_TRACK_AFTER_OUTCOME "interval '10 minutes'"
-static const char SQL_OPEN_TRACKED[] =
-    "SELECT id, execution_id, extract(epoch FROM coalesce(started_at, created_at))::bigint FROM triggers "
-    " WHERE status = 'sent' AND execution_id IS NOT NULL "
-    "   AND (execution_status IS NULL OR execution_status IN ('new','running','waiting','unknown')) "
-    "   AND (outcome IS NULL OR (outcome <> 'superseded' AND outcome_at > now() - " STORE_TRACK_AFTER_OUTCOME ")) "
-    " ORDER BY coalesce(tracked_at, '-infinity'::timestamptz), id LIMIT $1::int";
-/* A superseded trigger is not followed any more (its stop said how its
- * execution ended): a look that was on its way when it was superseded
- * (answers are recorded while a request waits) changes nothing. */
-static const char SQL_TRACK_UPDATE[] =
-    "UPDATE triggers SET execution_status = $2, tracked_at = now(), track_errors = 0, "
-    "       execution_started_at = CASE WHEN $3::bigint > 0 THEN to_timestamp($3::bigint / 1000.0) END, "
-    "       execution_stopped_at = CASE WHEN $4::bigint > 0 THEN to_timestamp($4::bigint / 1000.0) END, "
-    "       n8n_workflow_id = coalesce(nullif($5, ''), n8n_workflow_id), "
-    "       duration_ms = coalesce(duration_ms, CASE WHEN $3::bigint > 0 AND $4::bigint >= $3::bigint "
-    "                                                THEN ($4::bigint - $3::bigint)::int END), "
-    "       outcome = coalesce(outcome, nullif($6, '')), "
-    "       outcome_at = CASE WHEN outcome IS NULL AND $6 <> '' THEN now() ELSE outcome_at END "
-    " WHERE id = $1 AND outcome IS DISTINCT FROM 'superseded'";
-static const char SQL_TRACK_FAILED[] =
-    "UPDATE triggers SET tracked_at = now(), track_errors = track_errors + 1, "
-    "       execution_status = CASE WHEN $2::boolean THEN 'gone' ELSE execution_status END "
-    " WHERE id = $1";
-/* only triggers whose end could have been known: with an execution id to
- * follow, or any of a workflow that expects_result when results are
- * expected ($2); and those a stopped worker left 'unknown' (delivered or
- * not, their end never comes now); after the workflow's own timeout */
-static const char SQL_TIME_OUT[] =
-    "UPDATE triggers t SET outcome = 'timed_out', outcome_at = now(), "
-    "       error = left(coalesce(t.error || '; ', '') || 'no end known after ' || " STORE_TIMEOUT("w") " || ' s', 1000) "
-    "  FROM workflows w "
-    " WHERE w.name = t.workflow AND t.status IN ('sent','unknown') AND t.outcome IS NULL "
-    "   AND coalesce(t.started_at, t.created_at) < now() - make_interval(secs => " STORE_TIMEOUT("w") ") "
-    "   AND (($2::boolean AND w.expects_result) OR t.execution_id IS NOT NULL OR t.status = 'unknown')";
-static const char SQL_WF_N8N[] =
-    "UPDATE workflow_state SET n8n_id = nullif($2, ''), n8n_name = nullif($3, ''), "
-    "       n8n_active = CASE $4 WHEN 't' THEN true WHEN 'f' THEN false END, n8n_seen_at = now(), updated_at = now() "
-    " WHERE workflow = $1";
-static const char SQL_WORKER_N8N[] =
-    "UPDATE worker_state SET n8n = $1::jsonb WHERE id = 1";
-static const char SQL_WORKER_ALERTS[] =
-    "UPDATE worker_state SET alerts = $1::jsonb WHERE id = 1";
-static const char SQL_WORKER_N8N_KEY[] =
-    "UPDATE worker_state SET n8n = n8n || jsonb_build_object($1::text, $2::jsonb) WHERE id = 1";
 
 static const char SQL_BEGIN[] = "BEGIN";
 static const char SQL_COMMIT[] = "COMMIT";
@@ -350,8 +115,7 @@ void store_rollback(PGconn *c, int nested)
         log_event(LOG_ERROR, "store.rollback_failed", NULL);
 }
 
-/* Tell the replay's batched writer (if c has one) that a decision's status changed. */
-static void store_note_status(PGconn *c, long long decision_id, const char *status)
+void store_note_status(PGconn *c, long long decision_id, const char *status)
 {
     struct store_batch *b = store_batch_of(c);
     if (b)
@@ -370,6 +134,11 @@ int store_fenced(void)
 /* The last refused statement: its SQLSTATE and message (store_refused). */
 static char store_last_state[8];
 static char store_last_error[200];
+
+void store_refused_clear(void)
+{
+    store_last_state[0] = '\0';
+}
 
 int store_refused(char *why, size_t cap)
 {
@@ -467,12 +236,12 @@ long long store_int(PGresult *r, int i, int j)
     return strtoll(PQgetvalue(r, i, j), NULL, 10);
 }
 
-int store_history(PGconn *c, time_t now, struct sense_history *h)
+int store_history(PGconn *c, time_t now, struct store_history *h)
 {
     return store_history_run(c, 0, now, h);
 }
 
-int store_history_run(PGconn *c, long long run_id, time_t now, struct sense_history *h)
+int store_history_run(PGconn *c, long long run_id, time_t now, struct store_history *h)
 {
     memset(h, 0, sizeof *h);
     if (!c)
@@ -497,8 +266,8 @@ int store_history_run(PGconn *c, long long run_id, time_t now, struct sense_hist
                : store_run(c, "history_recent", SQL_HISTORY_RECENT, 0, NULL);
     if (!r)
         return -1;
-    for (int i = 0; i < PQntuples(r) && i < SENSE_MAX_RECENT; i++) {
-        struct sense_recent *e = &h->recent[h->nrecent++];
+    for (int i = 0; i < PQntuples(r) && i < STORE_MAX_RECENT; i++) {
+        struct store_recent *e = &h->recent[h->nrecent++];
         e->id = store_int(r, i, 0);
         snprintf(e->mode, sizeof e->mode, "%s", PQgetvalue(r, i, 1));
         snprintf(e->status, sizeof e->status, "%s", PQgetvalue(r, i, 2));
@@ -509,392 +278,14 @@ int store_history_run(PGconn *c, long long run_id, time_t now, struct sense_hist
     return 0;
 }
 
-void store_decision_clear(struct store_decision *d)
-{
-    for (int i = 0; i < d->ntriggers; i++) {
-        free(d->t[i].payload);
-        d->t[i].payload = NULL;
-    }
-    d->ntriggers = 0;
-}
-
-/* A choice as JSON (the shadow decision).  Caller frees. */
-static json_object *store_choice_json(const struct decide_choice *ch)
-{
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "mode", json_object_new_string(catalog_mode_name(ch->mode)));
-    json_object_object_add(o, "intensity", json_object_new_string(catalog_intensity_name(ch->intensity)));
-    json_object *w = json_object_new_array();
-    for (int i = 0; i < ch->nwf; i++)
-        json_object_array_add(w, json_object_new_string(catalog_name(ch->wf[i])));
-    json_object_object_add(o, "workflows", w);
-    json_object_object_add(o, "next_seconds", json_object_new_int64(ch->next_seconds));
-    json_object_object_add(o, "reason", json_object_new_string(ch->reason));
-    return o;
-}
-
-/* Insert the probes of this cycle (configured sources only).  Returns 0 or -1. */
-static int store_probes(PGconn *c, const char *cycle_id, const struct sense_snapshot *snap)
-{
-    char ts[24], lat[24], st[24];
-    snprintf(ts, sizeof ts, "%lld", (long long)snap->now);
-    for (int f = 0; f < FEED_COUNT; f++) {
-        const struct sense_probe *p = &snap->probes[f];
-        if (!p->configured)
-            continue;
-        snprintf(lat, sizeof lat, "%ld", (long)(p->latency_ms + 0.5));
-        snprintf(st, sizeof st, "%ld", p->http_status);
-        const char *v[] = { cycle_id, catalog_feed_name(f), ts, p->ok ? "t" : "f", lat, st, p->error };
-        if (store_cmd(c, "insert_probe", SQL_INSERT_PROBE, 7, v) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* The Postgres array literal of the open sessions: {london,newyork}. */
-static void store_sessions_array(const struct sense_snapshot *snap, char *out, size_t cap)
-{
-    size_t n = (size_t)snprintf(out, cap, "{");
-    int first = 1;
-    for (int s = 0; s < SESSION_COUNT && n < cap; s++) {
-        if (!snap->sessions.open[s])
-            continue;
-        n += (size_t)snprintf(out + n, cap - n, "%s%s", first ? "" : ",", session_name(s));
-        first = 0;
-    }
-    if (n < cap)
-        snprintf(out + n, cap - n, "}");
-}
-
-/* Without a database (the replay's --no-db): ids from *seq, triggers and
- * payloads built exactly as below, nothing written.  Returns 0 or -1. */
-static int store_decision_memory(const struct sense_snapshot *snap, const struct decide_choice *ch, int dry_run,
-                                 long long *seq, struct store_decision *out)
-{
-    static long long fallback_seq;
-    if (!seq)
-        seq = &fallback_seq;
-    out->id = ++*seq;
-    out->next_at = snap->now + ch->next_seconds;
-    out->intensity = ch->intensity;
-    for (int i = 0; i < ch->nwf; i++) {
-        struct store_trigger *t = &out->t[out->ntriggers];
-        t->wf = ch->wf[i];
-        t->id = ++*seq;
-        const char *path = catalog_name(t->wf);
-        act_key(out->id, path, t->key, sizeof t->key);
-        json_object *p = act_payload(snap, ch, out->id, t->id, path, t->key, (long long)out->next_at, dry_run);
-        t->payload = p ? strdup(json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN)) : NULL;
-        json_object_put(p);
-        if (!t->payload) {
-            store_decision_clear(out);
-            return -1;
-        }
-        out->ntriggers++;
-    }
-    return 0;
-}
-
-/* A decision stored without what the database refused: its inputs, menu,
- * sources, the model's raw answer, the probes and the learning documents
- * are replaced or left out, the reason kept in ASCII with why (refused).
- * Each trigger gets a small payload of its ids and key. */
-static json_object *store_refused_inputs(const char *refused)
-{
-    json_object *o = json_object_new_object(), *why = json_object_new_object();
-    if (!o || !why) {
-        json_object_put(o);
-        json_object_put(why);
-        return NULL;
-    }
-    json_object_object_add(why, "error", json_object_new_string(refused));
-    json_object_object_add(why, "detail", json_object_new_string("the database refused this decision's inputs: "
-                                                                 "it was stored without them"));
-    json_object_object_add(o, "refused", why);
-    return o;
-}
-
-/* Printable ASCII of s into out (cap bytes), anything else as '?'. */
-static void store_ascii(const char *s, char *out, size_t cap)
-{
-    size_t n = 0;
-    for (; s && *s && n + 1 < cap; s++)
-        out[n++] = (unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f ? *s : '?';
-    out[n] = '\0';
-}
-
-static int store_decision_once(PGconn *c, const char *cycle_id, const struct sense_snapshot *snap,
-                               const struct decide_menu *menu, const struct decide_choice *ch, int dry_run,
-                               const struct store_audit *audit, const char *refused, struct store_decision *out);
-
-int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot *snap,
-                   const struct decide_menu *menu, const struct decide_choice *ch,
-                   int dry_run, const struct store_audit *audit, struct store_decision *out)
-{
-    memset(out, 0, sizeof *out);
-    const struct store_audit none = { .agreement = -1 };
-    if (!audit)
-        audit = &none;
-    if (!c)
-        return store_decision_memory(snap, ch, dry_run, audit->local_seq, out);
-    store_last_state[0] = '\0';
-    int rc = store_decision_once(c, cycle_id, snap, menu, ch, dry_run, audit, NULL, out);
-    char why[240];
-    /* a write refused for its content (not the connection, not the fence):
-     * record what can be recorded rather than lose the decision, once */
-    if (rc == 0 || store_batch_of(c) || PQstatus(c) != CONNECTION_OK || PQtransactionStatus(c) != PQTRANS_IDLE ||
-        !store_refused(why, sizeof why))
-        return rc;
-    log_event(LOG_ERROR, "store.content_refused", "s:cycle_id s:error s:detail", cycle_id, why,
-              "the decision is stored without its inputs");
-    return store_decision_once(c, cycle_id, snap, menu, ch, dry_run, audit, why, out);
-}
-
-static int store_decision_once(PGconn *c, const char *cycle_id, const struct sense_snapshot *snap,
-                               const struct decide_menu *menu, const struct decide_choice *ch, int dry_run,
-                               const struct store_audit *audit, const char *refused, struct store_decision *out)
-{
-    memset(out, 0, sizeof *out);
-    json_object *inputs = refused ? store_refused_inputs(refused) : sense_to_json(snap);
-    json_object *menu_json = refused ? json_object_new_object() : decide_menu_to_json(menu);
-    json_object *sources = refused ? json_object_new_object() : sense_sources_json(snap);
-    json_object *shadow = NULL;
-    json_object *wake = sense_wake_json(&snap->wake);
-    int rc = -1;
-    PGresult *r = NULL;
-    char reason[sizeof ch->reason + 64];
-    if (refused) {
-        char a[sizeof ch->reason];
-        store_ascii(ch->reason, a, sizeof a);
-        snprintf(reason, sizeof reason, "%.400s [stored without its inputs: refused by the database]", a);
-    }
-    if (!inputs || !menu_json || !sources || !wake)
-        goto out;
-
-    char ts[24], next[24], sess[96], load[32], vol[32], id[24], next_at[24], run[24];
-    snprintf(ts, sizeof ts, "%lld", (long long)snap->now);
-    snprintf(next, sizeof next, "%ld", ch->next_seconds);
-    snprintf(load, sizeof load, "%.4f", snap->load1 >= 0 ? snap->load1 : 0.0);
-    snprintf(vol, sizeof vol, "%.6f", snap->market.volatility);
-    snprintf(run, sizeof run, "%lld", audit->run_id);
-    store_sessions_array(snap, sess, sizeof sess);
-    const char *status = decision_status_name(ch->nwf == 0 ? DECISION_NO_ACTION : dry_run ? DECISION_DRY_RUN
-                                                                                         : DECISION_PENDING);
-    int live = audit->run_id == 0;
-    struct store_batch *batch = live ? NULL : store_batch_of(c);
-
-    int nested;
-    if (store_begin(c, &nested) < 0)
-        goto out;
-    const struct llm_outcome *lo = audit->llm;
-    char ptok[24], ctok[24], lat[24];
-    snprintf(ptok, sizeof ptok, "%ld", lo ? lo->prompt_tokens : 0L);
-    snprintf(ctok, sizeof ctok, "%ld", lo ? lo->completion_tokens : 0L);
-    snprintf(lat, sizeof lat, "%ld", lo ? (long)(lo->latency_ms + 0.5) : 0L);
-    shadow = audit->shadow && !refused ? store_choice_json(audit->shadow) : NULL;
-    int called = lo && lo->ncalls > 0;
-    const char *dv[] = {
-        cycle_id, ts, catalog_mode_name(ch->mode), catalog_intensity_name(ch->intensity),
-        catalog_source_name(ch->source), refused ? reason : ch->reason,
-        !refused && FAULT_ARMED("store.refuse_inputs") ? "{\"refused on purpose\": "   /* not JSON: 22P02 */
-                                                        : json_object_to_json_string_ext(inputs, JSON_C_TO_STRING_PLAIN),
-        json_object_to_json_string_ext(menu_json, JSON_C_TO_STRING_PLAIN),
-        sess, snap->session_label ? snap->session_label : "closed", snap->history.last_mode,
-        next, dry_run ? "t" : "f", status,
-        llm_strerror(lo ? lo->err : LLM_ENOTCONFIGURED),
-        lo && !refused ? lo->detail : NULL,
-        called ? lo->provider : NULL,
-        called ? lo->model : NULL,
-        lo && !refused ? lo->raw : NULL,
-        called ? ptok : NULL, called ? ctok : NULL, called ? lat : NULL,
-        audit->prompt_version, audit->prompt_hash,
-        shadow ? json_object_to_json_string_ext(shadow, JSON_C_TO_STRING_PLAIN) : NULL,
-        audit->agreement < 0 ? NULL : audit->agreement ? "t" : "f",
-        run,
-        sense_wake_name(snap->wake.kind),
-        json_object_to_json_string_ext(wake, JSON_C_TO_STRING_PLAIN),
-        NULL,                          /* $30: the id, for the batched insert only */
-    };
-    if (batch) {
-        /* the replay's batched writer: the id reserved, the insert queued */
-        if ((out->id = store_batch_next_id(batch, 0)) <= 0)
-            goto rollback;
-        snprintf(id, sizeof id, "%lld", out->id);
-        dv[STORE_DECISION_NPARAMS] = id;
-        if (store_cmd(c, "insert_decision", SQL_INSERT_DECISION_ID, STORE_DECISION_NPARAMS + 1, dv) < 0)
-            goto rollback;
-        out->next_at = snap->now + ch->next_seconds;
-    } else {
-        r = store_run(c, "insert_decision", SQL_INSERT_DECISION, STORE_DECISION_NPARAMS, dv);
-        if (!r || PQntuples(r) != 1)
-            goto rollback;
-        out->id = store_int(r, 0, 0);
-        out->next_at = (time_t)store_int(r, 0, 1);
-        PQclear(r);
-        r = NULL;
-        snprintf(id, sizeof id, "%lld", out->id);
-    }
-    out->intensity = ch->intensity;
-    FAULT("store.decision_inserted");
-    /* the commands it answers are done exactly when it is recorded */
-    if (audit->force_upto > 0 && store_commands_claim_decision(c, audit->force_upto, out->id) < 0)
-        goto rollback;
-    /* a replay's keys come from its run and its own decision count, so
-     * that they repeat from one replay of the same data to the next */
-    long long seq = !live && audit->local_seq ? ++*audit->local_seq : 0;
-
-    for (int i = 0; i < ch->nwf; i++) {
-        struct store_trigger *t = &out->t[out->ntriggers];
-        t->wf = ch->wf[i];
-        const char *path = catalog_name(t->wf);
-        if (batch) {
-            if ((t->id = store_batch_next_id(batch, 1)) <= 0)
-                goto rollback;
-        } else {
-            r = store_run(c, "next_trigger_id", SQL_NEXT_TRIGGER_ID, 0, NULL);
-            if (!r || PQntuples(r) != 1)
-                goto rollback;
-            t->id = store_int(r, 0, 0);
-            PQclear(r);
-            r = NULL;
-        }
-        if (seq)
-            act_replay_key(audit->run_id, seq, path, t->key, sizeof t->key);
-        else
-            act_key(out->id, path, t->key, sizeof t->key);
-        json_object *p = act_payload(snap, ch, out->id, t->id, path, t->key, (long long)out->next_at, dry_run);
-        if (!p)
-            goto rollback;
-        if (refused) {                  /* without the market context, the reason in ASCII */
-            json_object_object_del(p, "market");
-            json_object_object_add(p, "reason", json_object_new_string(reason));
-            json_object_object_add(p, "stored_without_inputs", json_object_new_boolean(1));
-        }
-        t->payload = strdup(json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN));
-        json_object_put(p);
-        if (!t->payload)
-            goto rollback;
-        out->ntriggers++;
-        char tid[24];
-        snprintf(tid, sizeof tid, "%lld", t->id);
-        const char *tv[] = { tid, id, path, t->key, t->payload, dry_run ? "dry_run" : "pending" };
-        if (store_cmd(c, "insert_trigger", SQL_INSERT_TRIGGER, 6, tv) < 0)
-            goto rollback;
-    }
-    /* probes and worker_state describe the live worker, not a replay */
-    if (live && !refused && store_probes(c, cycle_id, snap) < 0)
-        goto rollback;
-    for (int i = 0; lo && i < lo->ncalls; i++) {
-        const struct llm_call *k = &lo->calls[i];
-        char hs[24], kl[24], kp[24], kc[24];
-        snprintf(hs, sizeof hs, "%ld", k->http_status);
-        snprintf(kl, sizeof kl, "%ld", (long)(k->latency_ms + 0.5));
-        snprintf(kp, sizeof kp, "%ld", k->prompt_tokens);
-        snprintf(kc, sizeof kc, "%ld", k->completion_tokens);
-        const char *kv[] = { id, k->provider, k->model, hs, llm_strerror(k->err), kl, kp, kc, refused ? NULL : k->error };
-        if (store_cmd(c, "insert_llm_call", SQL_INSERT_LLM_CALL, 9, kv) < 0)
-            goto rollback;
-    }
-    if (audit->learn_scope && audit->learn_state && !refused) {
-        const char *lv[] = { audit->learn_scope, audit->learn_state, ts };
-        if (store_cmd(c, "upsert_learning", SQL_UPSERT_LEARNING, 3, lv) < 0)
-            goto rollback;
-    }
-    if (live && audit->learn_summary && !refused) {
-        const char *lv[] = { audit->learn_summary };
-        if (store_cmd(c, "update_learning_summary", SQL_UPDATE_LEARNING_SUMMARY, 1, lv) < 0)
-            goto rollback;
-    }
-    if (live && audit->llm_state && !refused) {
-        const char *lv[] = { audit->llm_state };
-        if (store_cmd(c, "update_llm_state", SQL_UPDATE_LLM_STATE, 1, lv) < 0)
-            goto rollback;
-    }
-    snprintf(next_at, sizeof next_at, "%lld", (long long)out->next_at);
-    const char *sv[] = {
-        catalog_mode_name(ch->mode), id, next_at, load, vol,
-        json_object_to_json_string_ext(sources, JSON_C_TO_STRING_PLAIN), dry_run ? "t" : "f",
-    };
-    if (live && store_cmd(c, "update_state", SQL_UPDATE_STATE, 7, sv) < 0)
-        goto rollback;
-    FAULT("store.decision_before_commit");
-    if (store_commit(c, nested) < 0)
-        goto rollback;
-    FAULT("store.decision_committed");
-    if (batch && store_batch_note_decision(batch, out->id, snap->now, catalog_mode_name(ch->mode), status) < 0)
-        log_event(LOG_WARN, "store.batch_history_from_db", "s:detail", "out of memory");
-    rc = 0;
-    goto out;
-rollback:
-    PQclear(r);
-    r = NULL;
-    store_rollback(c, nested);
-    store_decision_clear(out);
-    out->id = 0;
-out:
-    PQclear(r);
-    json_object_put(inputs);
-    json_object_put(menu_json);
-    json_object_put(sources);
-    json_object_put(shadow);
-    json_object_put(wake);
-    return rc;
-}
-
-int store_llm_usage(PGconn *c, struct llm_client *cl)
+int store_llm_usage(PGconn *c, void (*add)(void *arg, time_t at, long tokens), void *arg)
 {
     PGresult *r = store_run(c, "llm_usage", SQL_LLM_USAGE, 0, NULL);
     if (!r)
         return -1;
     for (int i = 0; i < PQntuples(r); i++)
-        llm_budget_add(cl, (time_t)store_int(r, i, 0), (long)store_int(r, i, 1));
+        add(arg, (time_t)store_int(r, i, 0), (long)store_int(r, i, 1));
     PQclear(r);
-    return 0;
-}
-
-int store_mark_sending(PGconn *c, long long decision_id)
-{
-    if (!c)
-        return 0;
-    char id[24];
-    snprintf(id, sizeof id, "%lld", decision_id);
-    const char *v[] = { id };
-    int nested;
-    if (store_begin(c, &nested) < 0)
-        return -1;
-    if (store_cmd(c, "mark_sending", SQL_MARK_SENDING, 1, v) < 0 ||
-        store_cmd(c, "mark_acting", SQL_MARK_ACTING, 1, v) < 0) {
-        store_rollback(c, nested);
-        return -1;
-    }
-    if (store_commit(c, nested) < 0)
-        return -1;
-    store_note_status(c, decision_id, decision_status_name(DECISION_ACTING));
-    return 0;
-}
-
-int store_trigger_result(PGconn *c, long long trigger_id, const struct act_job *job)
-{
-    if (!c)
-        return 0;
-    char id[24], st[24], lat[24];
-    snprintf(id, sizeof id, "%lld", trigger_id);
-    snprintf(st, sizeof st, "%ld", job->http_status);
-    snprintf(lat, sizeof lat, "%ld", (long)(job->latency_ms + 0.5));
-    const char *v[] = { id, act_status_name(job->status), st, lat, job->error, job->response };
-    return store_cmd(c, "trigger_result", SQL_TRIGGER_RESULT, 6, v);
-}
-
-int store_decision_done(PGconn *c, long long decision_id, const char *status)
-{
-    if (!c)
-        return 0;
-    char id[24];
-    snprintf(id, sizeof id, "%lld", decision_id);
-    const char *v[] = { id, status };
-    if (store_cmd(c, "decision_done", SQL_DECISION_DONE, 2, v) < 0)
-        return -1;
-    store_note_status(c, decision_id, status);
     return 0;
 }
 
@@ -931,17 +322,6 @@ long store_prune_probes(PGconn *c, long hours)
     snprintf(h, sizeof h, "%ld", hours);
     const char *v[] = { h };
     return store_affected(c, "prune_probes", SQL_PRUNE_PROBES, 1, v);
-}
-
-int store_trigger_outcome(PGconn *c, const char *key, int opportunities, time_t at)
-{
-    if (!c)
-        return 0;
-    char n[24], ts[24];
-    snprintf(n, sizeof n, "%d", opportunities);
-    snprintf(ts, sizeof ts, "%lld", (long long)at);
-    const char *v[] = { key, n, ts };
-    return store_cmd(c, "trigger_outcome", SQL_TRIGGER_OUTCOME, 3, v);
 }
 
 int store_learning_load(PGconn *c, const char *scope, char **state)
@@ -997,397 +377,7 @@ int store_learning_save(PGconn *c, const char *scope, const char *state, time_t 
     char ts[24];
     snprintf(ts, sizeof ts, "%lld", (long long)at);
     const char *v[] = { scope, state, ts };
-    return store_cmd(c, "upsert_learning", SQL_UPSERT_LEARNING, 3, v);
-}
-
-/* ---- delivery, workflow state, results and tracking ----------------------------- */
-
-int store_wf_load(PGconn *c, struct store_wf_state out[CATALOG_SLOTS])
-{
-    memset(out, 0, sizeof *out * CATALOG_SLOTS);
-    PGresult *r = store_run(c, "wf_load", SQL_WF_LOAD, 0, NULL);
-    if (!r)
-        return -1;
-    for (int i = 0; i < PQntuples(r); i++) {
-        int w = catalog_workflow_parse(PQgetvalue(r, i, 0));
-        if (w < 0)
-            continue;
-        struct store_wf_state *s = &out[w];
-        s->present = 1;
-        s->available = strcmp(PQgetvalue(r, i, 1), "t") == 0;
-        snprintf(s->circuit, sizeof s->circuit, "%s", PQgetvalue(r, i, 2));
-        s->failures = (long)store_int(r, i, 3);
-        s->open_until = (time_t)store_int(r, i, 4);
-        s->opened_at = (time_t)store_int(r, i, 5);
-        s->opens = (long)store_int(r, i, 6);
-        s->unavailable_since = (time_t)store_int(r, i, 7);
-        s->n8n_active = (int)store_int(r, i, 8);
-        s->n8n_seen_at = (time_t)store_int(r, i, 9);
-    }
-    PQclear(r);
-    return 0;
-}
-
-int store_wf_policy(PGconn *c, int wf, const char *policy)
-{
-    const char *v[] = { catalog_name(wf), policy };
-    return store_cmd(c, "wf_policy", SQL_WF_POLICY, 2, v);
-}
-
-int store_wf_circuit(PGconn *c, int wf, const char *state, long failures, time_t open_until, time_t opened_at,
-                     long opens)
-{
-    char f[24], u[24], o[24], n[24];
-    snprintf(f, sizeof f, "%ld", failures);
-    snprintf(u, sizeof u, "%lld", (long long)open_until);
-    snprintf(o, sizeof o, "%lld", (long long)opened_at);
-    snprintf(n, sizeof n, "%ld", opens);
-    const char *v[] = { catalog_name(wf), state, f, u, o, n };
-    return store_cmd(c, "wf_circuit", SQL_WF_CIRCUIT, 6, v);
-}
-
-int store_wf_available(PGconn *c, int wf, int available, const char *reason)
-{
-    const char *v[] = { catalog_name(wf), available ? "t" : "f", reason };
-    return store_cmd(c, "wf_available", SQL_WF_AVAILABLE, 3, v);
-}
-
-int store_wf_running(PGconn *c, long window_s)
-{
-    char w[24];
-    snprintf(w, sizeof w, "%ld", window_s);
-    const char *v[] = { w };
-    return store_cmd(c, "wf_running", SQL_WF_RUNNING, 1, v);
-}
-
-int store_running_trigger(PGconn *c, int wf, long window_s, long long except_id, long long *id,
-                          char *execution_id, size_t cap, char status[16])
-{
-    status[0] = '\0';
-    char w[24], x[24];
-    snprintf(w, sizeof w, "%ld", window_s);
-    snprintf(x, sizeof x, "%lld", except_id);
-    const char *v[] = { catalog_name(wf), w, x };
-    *id = 0;
-    if (cap)
-        execution_id[0] = '\0';
-    PGresult *r = store_run(c, "running_trigger", SQL_RUNNING_TRIGGER, 3, v);
-    if (!r)
-        return -1;
-    int found = PQntuples(r) == 1;
-    if (found) {
-        *id = store_int(r, 0, 0);
-        if (cap)
-            snprintf(execution_id, cap, "%s", PQgetvalue(r, 0, 1));
-        snprintf(status, 16, "%s", PQgetvalue(r, 0, 2));
-    }
-    PQclear(r);
-    return found;
-}
-
-int store_trigger_skip(PGconn *c, long long trigger_id, const char *kind, const char *error)
-{
-    char id[24];
-    snprintf(id, sizeof id, "%lld", trigger_id);
-    const char *v[] = { id, kind, error };
-    return store_cmd(c, "trigger_skip", SQL_TRIGGER_SKIP, 3, v);
-}
-
-int store_trigger_attempt(PGconn *c, long long trigger_id, const char *status, const struct act_job *job,
-                          const char *kind, long long next_attempt_ms, const char *execution_id)
-{
-    char id[24], st[24], lat[24], next[24];
-    snprintf(id, sizeof id, "%lld", trigger_id);
-    snprintf(st, sizeof st, "%ld", job->http_status);
-    snprintf(lat, sizeof lat, "%ld", (long)(job->latency_ms + 0.5));
-    snprintf(next, sizeof next, "%lld", next_attempt_ms);
-    const char *v[] = { id, status, st, lat, job->error, job->response, kind ? kind : "", next,
-                        execution_id ? execution_id : "" };
-    return store_cmd(c, "trigger_attempt", SQL_TRIGGER_ATTEMPT, 9, v);
-}
-
-int store_replace_targets(PGconn *c, int wf, long long trigger_id, struct store_open *out, int max)
-{
-    char id[24], lim[16];
-    snprintf(id, sizeof id, "%lld", trigger_id);
-    snprintf(lim, sizeof lim, "%d", max);
-    const char *v[] = { catalog_name(wf), id, lim };
-    PGresult *r = store_run(c, "replace_targets", SQL_REPLACE_TARGETS, 3, v);
-    if (!r)
-        return -1;
-    int n = 0;
-    for (int i = 0; i < PQntuples(r) && n < max; i++) {
-        out[n].id = store_int(r, i, 0);
-        snprintf(out[n].execution_id, sizeof out[n].execution_id, "%s", PQgetvalue(r, i, 1));
-        out[n].started = 0;
-        n++;
-    }
-    PQclear(r);
-    return n;
-}
-
-int store_supersede_one(PGconn *c, long long trigger_id, long long by_id, const char *stop_outcome,
-                        const char *exec_status, const char *note)
-{
-    char id[24], by[24];
-    snprintf(id, sizeof id, "%lld", trigger_id);
-    snprintf(by, sizeof by, "%lld", by_id);
-    const char *v[] = { id, by, stop_outcome ? stop_outcome : "", exec_status ? exec_status : "", note ? note : "" };
-    return store_cmd(c, "supersede_one", SQL_SUPERSEDE_ONE, 5, v);
-}
-
-int store_retry_skip(PGconn *c, long long trigger_id, const char *kind, const char *error)
-{
-    char id[24];
-    snprintf(id, sizeof id, "%lld", trigger_id);
-    const char *v[] = { id, kind, error };
-    return store_cmd(c, "retry_skip", SQL_RETRY_SKIP, 3, v);
-}
-
-int store_decision_settle(PGconn *c, long long decision_id, char *status, size_t cap)
-{
-    return store_decision_settle_expect(c, decision_id, NULL, status, cap);
-}
-
-int store_decision_settle_expect(PGconn *c, long long decision_id, const char *expect, char *status, size_t cap)
-{
-    char id[24];
-    snprintf(id, sizeof id, "%lld", decision_id);
-    const char *v[] = { id };
-    if (cap)
-        status[0] = '\0';
-    struct store_batch *b = store_batch_of(c);
-    int queued = b ? store_batch_settle(b, "decision_settle", SQL_DECISION_SETTLE, v, decision_id, expect, status, cap)
-                   : -2;
-    if (queued != -2)
-        return queued;
-    PGresult *r = store_run(c, "decision_settle", SQL_DECISION_SETTLE, 1, v);
-    if (!r)
-        return -1;
-    int settled = PQntuples(r) == 1;
-    if (settled && cap)
-        snprintf(status, cap, "%s", PQgetvalue(r, 0, 0));
-    if (settled)
-        store_note_status(c, decision_id, PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return settled;
-}
-
-/* The learning context columns (intensity, band, exposure, session) at
- * column j of row i into *intensity, *band (-1 unknown), *exposure and
- * *bucket (-1 unknown). */
-static void store_learn_cols(PGresult *r, int i, int j, int *intensity, int *band, double *exposure, int *bucket)
-{
-    *bucket = PQgetisnull(r, i, j + 3) ? -1 : learn_bucket(PQgetvalue(r, i, j + 3));
-    *intensity = catalog_intensity_parse(PQgetvalue(r, i, j));
-    *band = -1;
-    const char *b = PQgetvalue(r, i, j + 1);
-    for (int k = 0; k < LEARN_BAND_COUNT; k++)
-        if (strcmp(b, learn_band_name(k)) == 0)
-            *band = k;
-    *exposure = PQgetisnull(r, i, j + 2) ? 0 : strtod(PQgetvalue(r, i, j + 2), NULL);
-}
-
-int store_due_retries(PGconn *c, time_t now, struct store_retry *out, int max)
-{
-    char ts[24], lim[16];
-    snprintf(ts, sizeof ts, "%lld", (long long)now);
-    snprintf(lim, sizeof lim, "%d", max);
-    const char *v[] = { ts, lim };
-    PGresult *r = store_run(c, "due_retries", SQL_DUE_RETRIES, 2, v);
-    if (!r)
-        return -1;
-    int n = 0;
-    for (int i = 0; i < PQntuples(r) && n < max; i++) {
-        struct store_retry *t = &out[n];
-        memset(t, 0, sizeof *t);
-        t->wf = catalog_slot(PQgetvalue(r, i, 2));
-        if (t->wf < 0)
-            continue;
-        t->id = store_int(r, i, 0);
-        t->decision_id = store_int(r, i, 1);
-        snprintf(t->key, sizeof t->key, "%s", PQgetvalue(r, i, 3));
-        t->payload = strdup(PQgetvalue(r, i, 4));
-        if (!t->payload) {
-            store_retries_clear(out, n);
-            PQclear(r);
-            return -1;
-        }
-        t->attempts = (int)store_int(r, i, 5);
-        t->has_result = strcmp(PQgetvalue(r, i, 6), "t") == 0;
-        store_learn_cols(r, i, 7, &t->intensity, &t->band, &t->exposure, &t->bucket);
-        n++;
-    }
-    PQclear(r);
-    return n;
-}
-
-void store_retries_clear(struct store_retry *rows, int n)
-{
-    for (int i = 0; i < n; i++) {
-        free(rows[i].payload);
-        rows[i].payload = NULL;
-    }
-}
-
-int store_next_retry(PGconn *c, time_t *at)
-{
-    *at = 0;
-    PGresult *r = store_run(c, "next_retry", SQL_NEXT_RETRY, 0, NULL);
-    if (!r)
-        return -1;
-    *at = (time_t)store_int(r, 0, 0);
-    PQclear(r);
-    return 0;
-}
-
-int store_retry_sending(PGconn *c, long long trigger_id)
-{
-    char id[24];
-    snprintf(id, sizeof id, "%lld", trigger_id);
-    const char *v[] = { id };
-    long n = store_affected(c, "retry_sending", SQL_RETRY_SENDING, 1, v);
-    return n < 0 ? -1 : n == 1 ? 0 : 1;
-}
-
-int store_delivered_by_result(PGconn *c, long long trigger_id)
-{
-    char id[24];
-    snprintf(id, sizeof id, "%lld", trigger_id);
-    const char *v[] = { id };
-    return store_cmd(c, "delivered_by_result", SQL_DELIVERED_BY_RESULT, 1, v);
-}
-
-int store_unsettled(PGconn *c, struct store_unsettled *out, int max)
-{
-    char lim[16];
-    snprintf(lim, sizeof lim, "%d", max);
-    const char *v[] = { lim };
-    PGresult *r = store_run(c, "unsettled", SQL_UNSETTLED, 1, v);
-    if (!r)
-        return -1;
-    int n = 0;
-    for (int i = 0; i < PQntuples(r) && n < max; i++) {
-        struct store_unsettled *u = &out[n];
-        memset(u, 0, sizeof *u);
-        u->wf = catalog_slot(PQgetvalue(r, i, 2));
-        u->id = store_int(r, i, 0);
-        if (u->wf < 0)
-            continue;
-        u->decision_id = store_int(r, i, 1);
-        snprintf(u->status, sizeof u->status, "%s", PQgetvalue(r, i, 3));
-        snprintf(u->outcome, sizeof u->outcome, "%s", PQgetvalue(r, i, 4));
-        u->need_settle = strcmp(PQgetvalue(r, i, 5), "t") == 0;
-        u->need_learn = strcmp(PQgetvalue(r, i, 6), "t") == 0;
-        u->opportunities = (int)store_int(r, i, 7);
-        snprintf(u->result_status, sizeof u->result_status, "%s", PQgetvalue(r, i, 8));
-        snprintf(u->error, sizeof u->error, "%s", PQgetvalue(r, i, 9));
-        snprintf(u->execution_id, sizeof u->execution_id, "%s", PQgetvalue(r, i, 10));
-        u->created = (time_t)store_int(r, i, 11);
-        store_learn_cols(r, i, 12, &u->intensity, &u->band, &u->exposure, &u->bucket);
-        n++;
-    }
-    PQclear(r);
-    return n;
-}
-
-int store_trigger_settled(PGconn *c, long long trigger_id, int settled, int learned)
-{
-    return store_trigger_handled(c, trigger_id, settled, learned, NULL, NULL, NULL, 0);
-}
-
-int store_trigger_handled(PGconn *c, long long trigger_id, int settled, int learned, const char *scope,
-                          const char *state, const char *summary, time_t at)
-{
-    char id[24], ts[24];
-    snprintf(id, sizeof id, "%lld", trigger_id);
-    snprintf(ts, sizeof ts, "%lld", (long long)at);
-    const char *v[] = { id, settled ? "t" : "f", learned ? "t" : "f" };
-    if (!scope || !state)
-        return store_cmd(c, "trigger_settled", SQL_TRIGGER_SETTLED, 3, v);
-    /* what was learned is saved with the mark that it was learned */
-    int nested;
-    if (store_begin(c, &nested) < 0)
-        return -1;
-    const char *lv[] = { scope, state, ts };
-    const char *sv[] = { summary };
-    if (store_cmd(c, "trigger_settled", SQL_TRIGGER_SETTLED, 3, v) < 0 ||
-        store_cmd(c, "upsert_learning", SQL_UPSERT_LEARNING, 3, lv) < 0 ||
-        (summary && store_cmd(c, "update_learning_summary", SQL_UPDATE_LEARNING_SUMMARY, 1, sv) < 0)) {
-        store_rollback(c, nested);
-        return -1;
-    }
-    return store_commit(c, nested);
-}
-
-int store_open_tracked(PGconn *c, struct store_open *out, int max)
-{
-    char lim[16];
-    snprintf(lim, sizeof lim, "%d", max);
-    const char *v[] = { lim };
-    PGresult *r = store_run(c, "open_tracked", SQL_OPEN_TRACKED, 1, v);
-    if (!r)
-        return -1;
-    int n = 0;
-    for (int i = 0; i < PQntuples(r) && n < max; i++) {
-        out[n].id = store_int(r, i, 0);
-        snprintf(out[n].execution_id, sizeof out[n].execution_id, "%s", PQgetvalue(r, i, 1));
-        out[n].started = (time_t)store_int(r, i, 2);
-        n++;
-    }
-    PQclear(r);
-    return n;
-}
-
-int store_track_update(PGconn *c, long long trigger_id, const char *exec_status, long long started_ms,
-                       long long stopped_ms, const char *n8n_workflow_id, const char *outcome)
-{
-    char id[24], a[24], b[24];
-    snprintf(id, sizeof id, "%lld", trigger_id);
-    snprintf(a, sizeof a, "%lld", started_ms);
-    snprintf(b, sizeof b, "%lld", stopped_ms);
-    const char *v[] = { id, exec_status, a, b, n8n_workflow_id ? n8n_workflow_id : "", outcome ? outcome : "" };
-    return store_cmd(c, "track_update", SQL_TRACK_UPDATE, 6, v);
-}
-
-int store_track_failed(PGconn *c, long long trigger_id, int gone)
-{
-    char id[24];
-    snprintf(id, sizeof id, "%lld", trigger_id);
-    const char *v[] = { id, gone ? "t" : "f" };
-    return store_cmd(c, "track_failed", SQL_TRACK_FAILED, 2, v);
-}
-
-long store_time_out(PGconn *c, long timeout_s, int results_expected)
-{
-    char t[24];
-    snprintf(t, sizeof t, "%ld", timeout_s);
-    const char *v[] = { t, results_expected ? "t" : "f" };
-    return store_affected(c, "time_out", SQL_TIME_OUT, 2, v);
-}
-
-int store_wf_n8n(PGconn *c, int wf, const char *n8n_id, const char *name, int active)
-{
-    const char *v[] = { catalog_name(wf), n8n_id, name, active < 0 ? "" : active ? "t" : "f" };
-    return store_cmd(c, "wf_n8n", SQL_WF_N8N, 4, v);
-}
-
-int store_worker_n8n(PGconn *c, const char *json)
-{
-    const char *v[] = { json };
-    return store_cmd(c, "worker_n8n", SQL_WORKER_N8N, 1, v);
-}
-
-int store_worker_n8n_key(PGconn *c, const char *key, const char *json)
-{
-    const char *v[] = { key, json };
-    return store_cmd(c, "worker_n8n_key", SQL_WORKER_N8N_KEY, 2, v);
-}
-
-int store_worker_alerts(PGconn *c, const char *json)
-{
-    const char *v[] = { json };
-    return store_cmd(c, "worker_alerts", SQL_WORKER_ALERTS, 1, v);
+    return store_cmd(c, "upsert_learning", STORE_SQL_UPSERT_LEARNING, 3, v);
 }
 
 /* ---- retention (sql/007_history.sql) ------------------------------------------
@@ -1407,7 +397,7 @@ static double store_ms(void)
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-long long store_prune_history(PGconn *c, const struct cfg *cfg, struct store_pruned *out)
+long long store_prune_history(PGconn *c, const struct store_retention *rt, struct store_pruned *out)
 {
     char dd[24], rd[24], ld[24], cd[24], batch[24];
     struct store_pruned sum = { 0, 0, 0, 0, 0, 0 };
@@ -1419,11 +409,11 @@ long long store_prune_history(PGconn *c, const struct cfg *cfg, struct store_pru
     if (!r)
         return -1;
     PQclear(r);
-    snprintf(dd, sizeof dd, "%ld", cfg->decision_retention_days);
-    snprintf(rd, sizeof rd, "%ld", cfg->result_retention_days);
-    snprintf(ld, sizeof ld, "%ld", cfg->llm_call_retention_days);
-    snprintf(cd, sizeof cd, "%ld", cfg->command_retention_days);
-    snprintf(batch, sizeof batch, "%ld", cfg->retention_batch_rows);
+    snprintf(dd, sizeof dd, "%ld", rt->decision_days);
+    snprintf(rd, sizeof rd, "%ld", rt->result_days);
+    snprintf(ld, sizeof ld, "%ld", rt->llm_call_days);
+    snprintf(cd, sizeof cd, "%ld", rt->command_days);
+    snprintf(batch, sizeof batch, "%ld", rt->batch_rows);
     const char *v[] = { dd, rd, ld, cd, batch };
     for (;;) {
         r = store_run(c, "history_prune", SQL_HISTORY_PRUNE, 5, v);
@@ -1443,9 +433,9 @@ long long store_prune_history(PGconn *c, const struct cfg *cfg, struct store_pru
         /* a batch that was not full: nothing more is due */
         int more = 0;
         for (int i = 0; i < 5; i++)
-            if (n[i] >= cfg->retention_batch_rows)
+            if (n[i] >= rt->batch_rows)
                 more = 1;
-        if (!more || store_ms() - t0 >= (double)cfg->retention_budget_ms)
+        if (!more || store_ms() - t0 >= (double)rt->budget_ms)
             break;
     }
     long long total = sum.decisions + sum.triggers + sum.results + sum.llm_calls + sum.commands;

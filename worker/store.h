@@ -1,18 +1,25 @@
 /* store: the worker's only SQL writer (and the reads it needs).
  *
- * Every statement is a named constant at the top of store.c, with $n
- * parameters.  A decision, its triggers, the cycle's probes and the worker
- * state are committed in one transaction before any webhook is sent. */
+ * A leaf: it binds and writes plain records that the worker prepared
+ * (worker/record.c builds a decision's), and reads rows back as plain
+ * structs.  Every statement is a named constant next to the functions that
+ * use it, with $n parameters.  A decision, its triggers, the cycle's probes
+ * and the worker state are committed in one transaction before any webhook
+ * is sent. */
 #ifndef STORE_H
 #define STORE_H
 
 #include <libpq-fe.h>
+#include <stddef.h>
 #include <time.h>
 
-#include "act.h"
-#include "llm.h"
-#include "decide.h"
-#include "sense.h"
+#include "act_job.h"
+
+#define STORE_MAX_TRIGGERS 16      /* a decision's triggers, at most (decide.h's DECIDE_MAX_WF) */
+#define STORE_MAX_RECENT 5         /* recent decisions in a history */
+#define STORE_MAX_PROBES 16        /* probes of one cycle, at most */
+#define STORE_MAX_LLM_CALLS 8      /* LLM calls of one decision, at most (llm.h's LLM_MAX_CALLS) */
+#define STORE_MAX_SESSIONS 8       /* open sessions of one decision, at most */
 
 struct store_trigger {
     long long id;
@@ -21,39 +28,134 @@ struct store_trigger {
     char *payload;             /* JSON text, owned (store_decision_clear frees) */
 };
 
+/* A recorded decision and its triggers, as the delivery sends them. */
 struct store_decision {
     long long id;
     time_t next_at;
     int intensity;             /* the decision's, enum catalog_intensity */
     int ntriggers;
-    struct store_trigger t[DECIDE_MAX_WF];
+    struct store_trigger t[STORE_MAX_TRIGGERS];
 };
 
-/* What a decision's audit trail records besides the choice itself. */
-struct store_audit {
-    const struct llm_outcome *llm;        /* NULL: no LLM configured */
-    const char *prompt_version;           /* NULL when no prompt was built */
-    const char *prompt_hash;
-    const struct decide_choice *shadow;   /* the fallback policy's choice, or NULL */
-    int agreement;                        /* 1/0, or -1 when the LLM did not decide */
-    const char *llm_state;                /* JSON for worker_state.llm, or NULL */
-    long long run_id;                     /* 0: live; else the replay run the decision belongs to
-                                           * (then probes and worker_state are left alone) */
-    const char *learn_scope;              /* learning_state.scope ("live" or the run id), or NULL */
-    const char *learn_state;              /* learn_to_json text written under learn_scope, or NULL */
-    const char *learn_summary;            /* learn_summary_json text for worker_state.learning (live), or NULL */
-    long long *local_seq;                 /* ids when there is no database (c == NULL); a replay's
-                                           * decision count for its keys (act_replay_key) */
-    long long force_upto;                 /* the force commands this decision answers: every one
-                                           * accepted and pending with an id up to this, closed in its
-                                           * transaction (store_commands_claim_decision); 0: none */
+/* ---- a decision's write: plain records, every pointer borrowed ---------------- */
+
+struct store_probe_rec {       /* one probe of the cycle (probes) */
+    const char *source;        /* the feed's name */
+    int ok;
+    long latency_ms;
+    long http_status;          /* 0: none */
+    const char *error;         /* "" or NULL: none */
 };
+
+struct store_llm_call_rec {    /* one call to an LLM (llm_calls) */
+    const char *provider, *model;
+    long http_status;          /* 0: none */
+    const char *outcome;       /* llm_strerror's word */
+    long latency_ms, prompt_tokens, completion_tokens;
+    const char *error;         /* "" or NULL: none */
+};
+
+struct store_trigger_rec {     /* one trigger (triggers) */
+    long long id;              /* reserved beforehand (store_decision_ids) */
+    const char *workflow;      /* the catalog name (webhook path) */
+    const char *key;           /* idempotency key */
+    const char *payload;       /* JSON text */
+};
+
+/* A decisions row and what its transaction writes besides.  Text is
+ * borrowed; NULL text is SQL NULL; a number marked "-1: null" is NULL when
+ * negative.  store_decision binds each column by its name
+ * (store_decision_cols in store_decision.c). */
+struct store_decision_rec {
+    long long id;              /* reserved beforehand (store_decision_ids) */
+    const char *cycle_id;
+    time_t decided_at;
+    const char *mode, *intensity, *source, *reason;
+    const char *inputs;        /* JSON text */
+    const char *menu;          /* JSON text */
+    const char *sessions[STORE_MAX_SESSIONS];   /* the open sessions' names */
+    int nsessions;
+    const char *session;       /* the session label */
+    const char *prev_mode;     /* "" or NULL: none */
+    long next_seconds;
+    time_t next_decision_at;
+    int dry_run;
+    const char *status;        /* the decision's status name */
+    time_t completed_at;       /* 0: null (open) */
+    const char *llm_outcome, *llm_detail, *llm_provider, *llm_model, *llm_raw;
+    long llm_prompt_tokens, llm_completion_tokens, llm_latency_ms;   /* -1: null */
+    const char *prompt_version, *prompt_hash;
+    const char *shadow;        /* JSON text, or NULL */
+    int agreement;             /* 1, 0, or -1: null */
+    long long run_id;          /* 0: live (null) */
+    const char *wake;          /* why now */
+    const char *wake_detail;   /* JSON text */
+    /* the rest of the transaction */
+    const char *trigger_status;    /* "pending" or "dry_run" */
+    int ntriggers;
+    struct store_trigger_rec t[STORE_MAX_TRIGGERS];
+    int nprobes;
+    struct store_probe_rec probes[STORE_MAX_PROBES];
+    int ncalls;
+    struct store_llm_call_rec calls[STORE_MAX_LLM_CALLS];
+    const char *learn_scope;   /* learning_state.scope, or NULL: not saved */
+    const char *learn_state;   /* JSON text saved under learn_scope as of decided_at, or NULL */
+    const char *learn_summary; /* JSON for worker_state.learning, or NULL: unchanged */
+    const char *llm_state;     /* JSON for worker_state.llm, or NULL: unchanged */
+    const char *sources;       /* JSON for worker_state.sources; NULL: worker_state is left alone
+                                * (a replay's decision) */
+    double load, volatility;   /* worker_state.system_load, market_volatility (with sources) */
+    long long force_upto;      /* the force commands this decision answers: every one
+                                * accepted and pending with an id up to this, closed in its
+                                * transaction (store_commands_claim_decision); 0: none */
+};
+
+/* Reserve the ids of a decision of replay run run_id (0: live) and of its
+ * ntriggers triggers (at most STORE_MAX_TRIGGERS) into *id and tids[]:
+ * one round trip, or the replay's batched writer's blocks.  Ids of a
+ * decision that is not written are lost (a gap).  Returns 0 or -1. */
+int store_decision_ids(PGconn *c, long long run_id, int ntriggers, long long *id, long long *tids)
+    __attribute__((warn_unused_result));
+
+/* Write rec in one transaction: the decision, its triggers (status
+ * rec->trigger_status; dry_run ones finished), the force commands it
+ * answers, the probes, the LLM calls, the learning state, and worker_state
+ * (rec->sources set).  Returns 0 or -1 (nothing written; see
+ * store_decision_refused). */
+int store_decision(PGconn *c, const struct store_decision_rec *rec) __attribute__((warn_unused_result));
+
+/* After store_decision failed: nonzero when the database refused the
+ * record for its content (not the connection, not the fence, not inside
+ * a batch or an open transaction), with why (cap bytes): "SQLSTATE:
+ * message".  A record without what was refused may then be written. */
+int store_decision_refused(PGconn *c, char *why, size_t cap);
+
+/* Free a decision's payloads (the caller's copies). */
+void store_decision_clear(struct store_decision *d);
+
+/* ---- the worker, its history and commands ------------------------------------ */
 
 enum store_command { STORE_CMD_START, STORE_CMD_STOP, STORE_CMD_FORCE, STORE_CMD_RELOAD };
 
 struct store_cmd {
     long long id;
     enum store_command cmd;
+};
+
+/* The recent decisions, as the snapshot's history (sense.h) takes them. */
+struct store_recent {
+    long long id;
+    char mode[12];
+    char status[16];
+};
+
+struct store_history {
+    int decisions_24h;
+    int acted_24h;
+    int succeeded_24h;
+    int nrecent;
+    struct store_recent recent[STORE_MAX_RECENT];   /* newest first */
+    char last_mode[12];         /* "" when none */
 };
 
 /* Register this worker in worker_state and read the persisted running flag
@@ -65,40 +167,28 @@ int store_worker_stop(PGconn *c) __attribute__((warn_unused_result));
 
 int store_heartbeat(PGconn *c) __attribute__((warn_unused_result));
 
-/* Fill snap->history from the live decisions of the last 24 hours (replay
- * rows are not the worker's history).  Returns 0 or -1. */
-int store_history(PGconn *c, time_t now, struct sense_history *h) __attribute__((warn_unused_result));
+/* Fill h from the live decisions of the last 24 hours (replay rows are
+ * not the worker's history).  Returns 0 or -1. */
+int store_history(PGconn *c, time_t now, struct store_history *h) __attribute__((warn_unused_result));
 
 /* The same for replay run run_id (0: live), as of simulated time now.
  * With c NULL (no database) the history is empty.  Returns 0 or -1. */
-int store_history_run(PGconn *c, long long run_id, time_t now, struct sense_history *h)
+int store_history_run(PGconn *c, long long run_id, time_t now, struct store_history *h)
     __attribute__((warn_unused_result));
 
-/* Insert the decision, one trigger per chosen workflow (status 'pending',
- * or 'dry_run'), the probes, the learning state (audit->learn_*), and
- * update worker_state, in one transaction.  A replay decision
- * (audit->run_id) carries its run id and leaves probes and worker_state
- * alone.  With c NULL nothing is written: ids come from audit->local_seq
- * and the triggers and payloads are built the same way.  Fills *out (free
- * its payloads with store_decision_clear).  Returns 0 or -1 (nothing
- * written). */
-int store_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot *snap,
-                   const struct decide_menu *menu, const struct decide_choice *ch,
-                   int dry_run, const struct store_audit *audit, struct store_decision *out)
+/* Hand every LLM call of the last 25 hours to add(arg, when, tokens), oldest
+ * first (the budgets).  Returns 0 or -1. */
+int store_llm_usage(PGconn *c, void (*add)(void *arg, time_t at, long tokens), void *arg)
     __attribute__((warn_unused_result));
-
-/* Count the LLM calls of the last 25 hours into cl's budget.  Returns 0 or -1. */
-int store_llm_usage(PGconn *c, struct llm_client *cl) __attribute__((warn_unused_result));
-
-void store_decision_clear(struct store_decision *d);
 
 /* Before sending: the decision's pending triggers become 'sending' (attempts
  * + 1) and the decision 'acting', committed.  This and the two below are
  * no-ops returning 0 with c NULL.  Returns 0 or -1. */
 int store_mark_sending(PGconn *c, long long decision_id) __attribute__((warn_unused_result));
 
-/* Record one delivery outcome.  Returns 0 or -1. */
-int store_trigger_result(PGconn *c, long long trigger_id, const struct act_job *job)
+/* Record one delivery outcome: status (act_status_name's word) and the
+ * answer in job.  Returns 0 or -1. */
+int store_trigger_result(PGconn *c, long long trigger_id, const char *status, const struct act_job *job)
     __attribute__((warn_unused_result));
 
 /* Close the decision with status ("succeeded", "partial", "failed").  Returns 0 or -1. */
@@ -151,7 +241,8 @@ void store_batch_final_below(PGconn *c, long long decision_id);
 /* Delete probes older than hours.  Returns the number deleted, or -1. */
 long store_prune_probes(PGconn *c, long hours);
 
-/* ---- delivery, workflow state, results and tracking (sql/004_n8n.sql) ----
+/* ---- delivery, workflow state (store_deliver.c), results and tracking
+ * (store_follow.c, sql/004_n8n.sql) ----
  * The functions below need a database (c non-NULL); each returns -1 on a
  * database error (logged once). */
 
@@ -206,9 +297,10 @@ struct store_open {
     time_t started;            /* when the trigger was first sent */
 };
 
-/* Every row of workflow_state into out[registry slot] (rows of names this
- * process does not know, and slots without a row, stay zeroed).  Returns 0 or -1. */
-int store_wf_load(PGconn *c, struct store_wf_state out[CATALOG_SLOTS]) __attribute__((warn_unused_result));
+/* Every row of workflow_state into out[registry slot] (out has
+ * CATALOG_SLOTS entries, catalog.h; rows of names this process does not
+ * know, and slots without a row, stay zeroed).  Returns 0 or -1. */
+int store_wf_load(PGconn *c, struct store_wf_state *out) __attribute__((warn_unused_result));
 
 /* workflow_state.concurrency of wf = policy.  Returns 0 or -1. */
 int store_wf_policy(PGconn *c, int wf, const char *policy) __attribute__((warn_unused_result));
@@ -262,9 +354,11 @@ int store_supersede_one(PGconn *c, long long trigger_id, long long by_id, const 
 int store_retry_skip(PGconn *c, long long trigger_id, const char *kind, const char *error)
     __attribute__((warn_unused_result));
 
-/* Settle a decision from its triggers when none is open any more (see
- * SQL_DECISION_SETTLE); status (cap bytes) gets the new status.  Returns 1
- * settled, 0 still open (or not a live acting/settled decision), -1 error. */
+/* Settle a decision from its triggers when none is open any more: its
+ * triggers read, the rule applied (decision_status_settle, status.h) and
+ * the status written, in one transaction; status (cap bytes) gets the new
+ * status.  Returns 1 settled, 0 still open (or not an acting or settled
+ * decision), -1 error. */
 int store_decision_settle(PGconn *c, long long decision_id, char *status, size_t cap);
 
 /* store_decision_settle by a caller that knows what the rule should give
@@ -540,6 +634,13 @@ struct store_pruned {
     long long batches;                    /* history_prune() calls (transactions) */
 };
 
+/* The horizons and limits of a retention pass (the *_RETENTION_* settings). */
+struct store_retention {
+    long decision_days, result_days, llm_call_days, command_days;
+    long batch_rows;                      /* rows of each kind per transaction */
+    long budget_ms;                       /* no new batch after this */
+};
+
 /* Retention (sql/007_history.sql): fold the API totals' deltas
  * (history_compact), then prune rows past their horizons
  * (DECISION_RETENTION_DAYS with their triggers, results, LLM calls and
@@ -549,11 +650,9 @@ struct store_pruned {
  * passed.  Logs "history.pruned" when anything went.  out (may be NULL)
  * gets the counts.  Returns the rows deleted, or -1 (logged; what earlier
  * batches did stays done). */
-long long store_prune_history(PGconn *c, const struct cfg *cfg, struct store_pruned *out);
+long long store_prune_history(PGconn *c, const struct store_retention *rt, struct store_pruned *out);
 
 /* ---- the catalog (store_catalog.c, sql/008_catalog.sql) -------------------------- */
-
-struct usage;
 
 /* What a catalog load or reload writes, in one transaction. */
 struct store_catalog {
@@ -584,8 +683,10 @@ int store_reloads_pending(PGconn *c, long long *id) __attribute__((warn_unused_r
  * their rows; the live catalog is left alone).  Returns 0 or -1. */
 int store_catalog_ensure(PGconn *c, const char *entries) __attribute__((warn_unused_result));
 
-/* The live runs of the last 24 hours (triggers not skipped, with their
- * workflows' costs now) into u, after clearing it.  Returns how many, or -1. */
-long store_usage_load(PGconn *c, struct usage *u);
+/* Hand every live run of the last 24 hours (triggers not skipped, with
+ * their workflows' costs now) to note(arg, registry slot, cost, started);
+ * runs of workflows this process does not know are left out.  Returns how
+ * many were handed, or -1. */
+long store_usage_load(PGconn *c, void (*note)(void *arg, int wf, double cost, time_t at), void *arg);
 
 #endif

@@ -5,6 +5,7 @@
 #include "store_sql.h"
 #include "store_stage.h"
 #include "db.h"
+#include "status.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -32,6 +33,7 @@ static const char SQL_RESERVE_TRIGGER_IDS[] =
 static const char *const store_batch_known[] = {
     "insert_decision", "insert_trigger", "insert_llm_call", "upsert_learning", "mark_sending", "mark_acting",
     "trigger_attempt", "trigger_result", "trigger_skip", "trigger_outcome", "trigger_settled", "decision_settle",
+    "decision_settle_write",
     "decision_done", "history_counts_run", "history_recent_run", "load_learning", "reserve_ids", "batch_begin",
     "batch_commit", "move_decisions", "move_triggers", "move_llm_calls",
 };
@@ -154,12 +156,14 @@ static int store_batch_expect(struct store_batch *b, const char *name, int keep)
     return 0;
 }
 
-/* The answer r (succeeded) of settlement e: the status the database gave
- * (its row, or no row: unchanged) against the one the replay took.
- * Returns 0, or -1 when they differ (logged). */
+/* The answer r (succeeded) of settlement e's read: the status the rule
+ * gives the database's rows (or unchanged: a trigger open, or not to be
+ * settled) against the one the replay took.  Returns 0, or -1 when they
+ * differ (logged). */
 static int store_batch_settled(const struct store_batch_expect *e, PGresult *r)
 {
-    const char *db = PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : e->before;
+    int s = store_settle_rows(r);
+    const char *db = s < 0 ? e->before : decision_status_name(s);
     if (strcmp(db, e->expect) == 0)
         return 0;
     char msg[200];
@@ -360,8 +364,8 @@ static long store_batch_find(const struct store_batch *b, long long id)
     return lo < b->ndec && b->dec[lo].id == id ? (long)lo : -1;
 }
 
-int store_batch_settle(struct store_batch *b, const char *name, const char *sql, const char *const *vals,
-                       long long id, const char *expect, char *status, size_t cap)
+int store_batch_settle(struct store_batch *b, const char *const *vals, long long id, const char *expect, char *status,
+                       size_t cap)
 {
     if (b->failed)
         return -1;
@@ -372,13 +376,17 @@ int store_batch_settle(struct store_batch *b, const char *name, const char *sql,
         return -1;
     const char *before = b->dec[i].status;
     const char *took = expect ? expect : before;
-    if (store_batch_trust(b, name) < 0 || store_batch_send(b, name, sql, 1, vals, 0) < 0)
+    if (store_batch_trust(b, "decision_settle") < 0 ||
+        store_batch_send(b, "decision_settle", STORE_SQL_SETTLE_READ, 1, vals, 0) < 0)
         return -1;
     struct store_batch_expect *e = &b->e[b->ne - 1];
     e->settle_id = id;
     snprintf(e->before, sizeof e->before, "%s", before);
     snprintf(e->expect, sizeof e->expect, "%s", took);
     int settled = strcmp(took, "acting") != 0 && strcmp(took, "pending") != 0;
+    const char *wv[] = { vals[0], took };
+    if (settled && store_batch_send(b, "decision_settle_write", STORE_SQL_SETTLE_WRITE, 2, wv, 0) < 0)
+        return -1;
     if (cap)
         snprintf(status, cap, "%s", settled ? took : "");
     if (strcmp(took, before) != 0)
@@ -564,7 +572,7 @@ void store_batch_note_status(struct store_batch *b, long long id, const char *st
         store_batch_count(b, d->status, 1);
 }
 
-int store_batch_history(struct store_batch *b, long long run_id, time_t now, struct sense_history *h)
+int store_batch_history(struct store_batch *b, long long run_id, time_t now, struct store_history *h)
 {
     if (!b->trusted || run_id != b->run_id || b->failed)
         return -1;
@@ -587,8 +595,8 @@ int store_batch_history(struct store_batch *b, long long run_id, time_t now, str
     h->acted_24h = b->acted;
     h->succeeded_24h = b->succeeded;
     /* SQL_HISTORY_RECENT_RUN: the run's last 5 by id, whatever their time */
-    for (size_t i = b->ndec; i > 0 && h->nrecent < SENSE_MAX_RECENT && h->nrecent < 5; i--) {
-        struct sense_recent *r = &h->recent[h->nrecent++];
+    for (size_t i = b->ndec; i > 0 && h->nrecent < STORE_MAX_RECENT; i--) {
+        struct store_recent *r = &h->recent[h->nrecent++];
         r->id = b->dec[i - 1].id;
         snprintf(r->mode, sizeof r->mode, "%s", b->dec[i - 1].mode);
         snprintf(r->status, sizeof r->status, "%s", b->dec[i - 1].status);

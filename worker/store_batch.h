@@ -15,12 +15,14 @@
  *    delivery, outcomes, settling and learning): the answers are read at
  *    the next sync, which comes at a commit (one per REPLAY_BATCH
  *    decisions), at a block of ids, or after STORE_BATCH_MAX_PENDING;
- *  - a decision's settlement (SQL_DECISION_SETTLE, the database's rule)
- *    is not waited for either (store_batch_settle): the replay goes on
+ *  - a decision's settlement (the rule, decision_status_settle, applied
+ *    to the rows the database reads) is not waited for either
+ *    (store_batch_settle): the replay goes on
  *    with the status its caller expects -- at delivery the one
  *    deliver_settle_local gives for what was sent (the rule --no-db uses),
- *    afterwards no change -- and the database's answer, read before the
- *    COMMIT, must be the same, or the batch fails and is rolled back;
+ *    afterwards no change -- and the rule on the database's rows, read
+ *    before the COMMIT, must give the same, or the batch fails and is
+ *    rolled back;
  *  - the replay's decisions, triggers and LLM calls are staged
  *    (store_stage.h): written to temporary tables of the same names, where
  *    store.c's statements, unchanged, write and update them with no WAL,
@@ -35,8 +37,8 @@
  *    back;
  *  - the ids of decisions and triggers are reserved from their sequences
  *    in blocks (one round trip per block), so that a decision's insert,
- *    with its id ($30 of SQL_INSERT_DECISION_ID: the same columns and
- *    values as the live insert, store.c), need not wait for its answer;
+ *    with its id (reserved before the record is built: store_decision_ids;
+ *    the live insert is the same statement, store_decision.c), need not wait for its answer;
  *  - savepoints (store_begin) become marks: a rollback with nothing sent
  *    since its mark costs nothing; after statements went out it poisons
  *    the batch: it fails and its transaction is rolled back at the next
@@ -64,7 +66,7 @@
 #include <libpq-fe.h>
 #include <time.h>
 
-#include "sense.h"
+#include "store.h"
 
 struct store_batch;
 
@@ -102,15 +104,17 @@ int store_batch_queue(struct store_batch *b, const char *name, const char *sql, 
  * failed (logged). */
 PGresult *store_batch_run(struct store_batch *b, const char *name, const char *sql, int n, const char *const *vals);
 
-/* Send settlement statement sql ($1: decision id, its answer the new
- * status or no row) without waiting for it: the status the replay takes
- * as its answer is expect (NULL: the status noted so far), noted at once
- * and into status (cap bytes; "" when still open); the database's answer,
- * read at the next sync, must give the same, or the batch fails (logged).
- * Returns 1 settled, 0 still open, -1 when the batch failed, -2 when id
- * is not a decision this writer wrote (run the statement instead). */
-int store_batch_settle(struct store_batch *b, const char *name, const char *sql, const char *const *vals,
-                       long long id, const char *expect, char *status, size_t cap);
+/* Send the settlement of decision id (vals: its id as text) without
+ * waiting for it: its rows' read (STORE_SQL_SETTLE_READ) and, when the
+ * replay's status is a settled one, the write of it.  The status the
+ * replay takes as its answer is expect (NULL: the status noted so far),
+ * noted at once and into status (cap bytes; "" when still open); the rule
+ * applied to the rows the database read (store_settle_rows), at the next
+ * sync, must give the same, or the batch fails (logged).  Returns 1
+ * settled, 0 still open, -1 when the batch failed, -2 when id is not a
+ * decision this writer wrote (settle it the unbatched way instead). */
+int store_batch_settle(struct store_batch *b, const char *const *vals, long long id, const char *expect, char *status,
+                       size_t cap);
 
 /* A savepoint's mark (0, or -1 when the batch failed); store_batch_release
  * forgets the innermost; store_batch_rewind poisons the batch when a
@@ -132,6 +136,6 @@ void store_batch_note_status(struct store_batch *b, long long id, const char *st
 /* The history of run run_id as of now, as store_history_run reads it.
  * Returns 0, or -1 when this writer cannot answer (another run, or an
  * unknown statement ran: read the database). */
-int store_batch_history(struct store_batch *b, long long run_id, time_t now, struct sense_history *h);
+int store_batch_history(struct store_batch *b, long long run_id, time_t now, struct store_history *h);
 
 #endif

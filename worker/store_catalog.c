@@ -4,7 +4,6 @@
 #include "store_sql.h"
 #include "catalog.h"
 #include "log.h"
-#include "usage.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,9 +102,8 @@ int store_catalog_ensure(PGconn *c, const char *entries)
     return store_cmd(c, "catalog_ensure", SQL_CATALOG_ENSURE, 1, v);
 }
 
-long store_usage_load(PGconn *c, struct usage *u)
+long store_usage_load(PGconn *c, void (*note)(void *arg, int wf, double cost, time_t at), void *arg)
 {
-    usage_clear(u);
     PGresult *r = store_run(c, "usage_load", SQL_USAGE_LOAD, 0, NULL);
     if (!r)
         return -1;
@@ -114,7 +112,7 @@ long store_usage_load(PGconn *c, struct usage *u)
         int w = catalog_slot(PQgetvalue(r, i, 0));
         if (w < 0)
             continue;
-        usage_note(u, w, strtod(PQgetvalue(r, i, 2), NULL), (time_t)store_int(r, i, 1));
+        note(arg, w, strtod(PQgetvalue(r, i, 2), NULL), (time_t)store_int(r, i, 1));
         n++;
     }
     PQclear(r);

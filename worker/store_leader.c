@@ -3,6 +3,7 @@
 #include "config.h"
 #include "store.h"
 #include "store_sql.h"
+#include "catalog.h"
 #include "log.h"
 
 #include <stdio.h>

@@ -1,12 +1,13 @@
 /* store_sql: what the store_*.c files share (not for other modules).
  *
- * The worker's SQL lives in store.c and its siblings (store_leader.c);
+ * The worker's SQL lives in store.c and its siblings (store_*.c);
  * these helpers run one statement with $n text parameters and log a
  * failure once, with the statement's name. */
 #ifndef STORE_SQL_H
 #define STORE_SQL_H
 
 #include <libpq-fe.h>
+#include <stddef.h>
 
 /* orch_fence() (sql/006_leader.sql) refuses a statement with this SQLSTATE
  * when this worker is no longer the leader. */
@@ -46,5 +47,42 @@ void store_rollback(PGconn *c, int nested);
  * 23514 a CHECK, 42804 a datatype mismatch), not for the connection or
  * the fence; then why (cap bytes) gets "SQLSTATE: message". */
 int store_refused(char *why, size_t cap);
+
+/* Forget the last refusal (before a write whose refusal is asked for). */
+void store_refused_clear(void);
+
+/* Statements more than one store_*.c file runs (the batched writer
+ * prepares a statement by its address: one definition each, in store.c). */
+extern const char STORE_SQL_UPSERT_LEARNING[];
+extern const char STORE_SQL_UPDATE_LEARNING_SUMMARY[];
+
+/* The learning context of a trigger: its decision's intensity, the band
+ * and fresh exposure its market (its catalog row's, sql/008_catalog.sql)
+ * had when the decision was made, and the decision's session label. */
+#define STORE_LEARN_MARKET \
+    "(SELECT CASE w.market WHEN 'crypto' THEN 'crypto' ELSE 'forex' END FROM workflows w WHERE w.name = t.workflow)"
+#define STORE_LEARN_COLS \
+    "d.intensity, " \
+    "d.inputs #>> ARRAY['learning','markets', " STORE_LEARN_MARKET ", 'activity','band'], " \
+    "d.inputs #>> ARRAY['learning','markets', " STORE_LEARN_MARKET ", 'fresh_exposure'], d.session "
+/* a workflow's own timeout (its catalog row), else $1 (TRACK_TIMEOUT_SECONDS) */
+#define STORE_TIMEOUT(wf) "coalesce(nullif(" wf ".timeout_seconds, 0), $1::int)"
+
+/* The learning context columns (STORE_LEARN_COLS: intensity, band,
+ * exposure, session) at column j of row i into *intensity, *band (-1
+ * unknown), *exposure and *bucket (-1 unknown). */
+void store_learn_cols(PGresult *r, int i, int j, int *intensity, int *band, double *exposure, int *bucket);
+
+/* A decision's settlement (store_deliver.c): the read ($1: the decision
+ * id) and the write ($1, $2: the status), and the status the rule
+ * (decision_status_settle, status.h) gives the rows read -- an enum
+ * decision_status, or -1 when the decision stays as it is (a trigger
+ * open, or a status that is not settled again, or no such decision). */
+extern const char STORE_SQL_SETTLE_READ[];
+extern const char STORE_SQL_SETTLE_WRITE[];
+int store_settle_rows(PGresult *r);
+
+/* Tell the replay's batched writer (if c has one) that a decision's status changed. */
+void store_note_status(PGconn *c, long long decision_id, const char *status);
 
 #endif

@@ -67,6 +67,11 @@ static void worker_learn_load(struct worker *w)
 
 /* Load what a leader needs and take over what the previous one left.
  * Returns 0, or -1 (a database error: try again). */
+/* store_usage_load's and store_llm_usage's hands: a past run into the
+ * usage tally, a past LLM call into the budgets. */
+static void worker_usage_note(void *u, int wf, double cost, time_t at) { usage_note(u, wf, cost, at); }
+static void worker_llm_note(void *cl, time_t at, long tokens) { llm_budget_add(cl, at, tokens); }
+
 static int worker_take_over(struct worker *w, const struct store_lease *seen)
 {
     const struct cfg *c = w->cfg;
@@ -93,13 +98,14 @@ static int worker_take_over(struct worker *w, const struct store_lease *seen)
         return -1;
     if (w->cycle.deliver && deliver_load(&w->deliver, w->db) < 0)
         return -1;
-    long runs = store_usage_load(w->db, &w->usage);
+    usage_clear(&w->usage);
+    long runs = store_usage_load(w->db, worker_usage_note, &w->usage);
     if (runs < 0)
         return -1;
     worker_learn_load(w);
     worker_watch_load(w);
     w->wake_next = SENSE_WAKE_STARTUP;
-    if (llm_configured(&w->cycle.llm) && store_llm_usage(w->db, &w->cycle.llm) < 0)
+    if (llm_configured(&w->cycle.llm) && store_llm_usage(w->db, worker_llm_note, &w->cycle.llm) < 0)
         log_event(LOG_WARN, "llm.usage_unknown", "s:detail", "past LLM calls could not be read: budgets start at zero");
     struct store_gap gap;
     long grace = c->leader_takeover_seconds + 5;

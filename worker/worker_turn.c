@@ -182,7 +182,12 @@ int worker_lead(struct worker *w)
     if (now - w->last_history >= c->retention_interval_seconds) {
         /* logs what it pruned, or why it failed; a failure that is not the
          * connection's waits for the next pass */
-        if (store_prune_history(w->db, c, NULL) < 0 && PQstatus(w->db) != CONNECTION_OK)
+        const struct store_retention rt = {
+            .decision_days = c->decision_retention_days, .result_days = c->result_retention_days,
+            .llm_call_days = c->llm_call_retention_days, .command_days = c->command_retention_days,
+            .batch_rows = c->retention_batch_rows, .budget_ms = c->retention_budget_ms,
+        };
+        if (store_prune_history(w->db, &rt, NULL) < 0 && PQstatus(w->db) != CONNECTION_OK)
             return -1;
         w->last_history = now;
     }

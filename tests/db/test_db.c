@@ -16,10 +16,12 @@
 #include <json-c/json.h>
 #include <libpq-fe.h>
 
+#include "act.h"
 #include "catalog.h"
 #include "db.h"
 #include "decide.h"
 #include "log.h"
+#include "record.h"
 #include "store.h"
 #include "../unit/seed.h"
 
@@ -148,7 +150,7 @@ static void decision_and_triggers_committed_together(void **state)
     test_snapshot(&s);
     decide_for(&s, &m, &ch);
     assert_true(ch.nwf >= 2);
-    assert_int_equal(store_decision(worker, "cyc1", &s, &m, &ch, 0, NULL, &d), 0);
+    assert_int_equal(record_decision(worker, "cyc1", &s, &m, &ch, 0, NULL, &d), 0);
     assert_int_equal(d.id, 1);
     assert_int_equal(d.ntriggers, ch.nwf);
     assert_int_equal(d.next_at, s.now + ch.next_seconds);
@@ -188,7 +190,7 @@ static void failed_insert_leaves_nothing(void **state)
     const char *path[1] = { catalog_name(ch.wf[0]) };
     test_sqlp(admin, "INSERT INTO triggers (decision_id, workflow, idempotency_key, payload) "
                      "VALUES (1000, $1, 'orch-1-' || $1, '{}')", 1, path);
-    assert_int_equal(store_decision(worker, "cyc2", &s, &m, &ch, 0, NULL, &d), -1);
+    assert_int_equal(record_decision(worker, "cyc2", &s, &m, &ch, 0, NULL, &d), -1);
     assert_int_equal(d.ntriggers, 0);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE id <> 1000"), 0);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM probes"), 0);
@@ -206,7 +208,7 @@ static void delivery_outcomes_recorded(void **state)
     struct store_decision d;
     test_snapshot(&s);
     decide_for(&s, &m, &ch);
-    assert_int_equal(store_decision(worker, "cyc3", &s, &m, &ch, 0, NULL, &d), 0);
+    assert_int_equal(record_decision(worker, "cyc3", &s, &m, &ch, 0, NULL, &d), 0);
     assert_int_equal(store_mark_sending(worker, d.id), 0);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE status = 'sending' AND attempts = 1 "
                                        "AND started_at IS NOT NULL"), d.ntriggers);
@@ -215,8 +217,8 @@ static void delivery_outcomes_recorded(void **state)
     snprintf(ok.response, sizeof ok.response, "{\"message\":\"Workflow was started\"}");
     struct act_job gone = { .status = ACT_UNAVAILABLE, .http_status = 404, .latency_ms = 3 };
     snprintf(gone.error, sizeof gone.error, "webhook not registered");
-    assert_int_equal(store_trigger_result(worker, d.t[0].id, &ok), 0);
-    assert_int_equal(store_trigger_result(worker, d.t[1].id, &gone), 0);
+    assert_int_equal(store_trigger_result(worker, d.t[0].id, act_status_name(ok.status), &ok), 0);
+    assert_int_equal(store_trigger_result(worker, d.t[1].id, act_status_name(gone.status), &gone), 0);
     assert_int_equal(store_decision_done(worker, d.id, "partial"), 0);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE status = 'sent' AND http_status = 200 "
                                        "AND latency_ms = 12 AND response LIKE '%started%' AND finished_at IS NOT NULL"), 1);
@@ -236,7 +238,7 @@ static void dry_run_and_no_action(void **state)
     struct store_decision d;
     test_snapshot(&s);
     decide_for(&s, &m, &ch);
-    assert_int_equal(store_decision(worker, "cyc4", &s, &m, &ch, 1, NULL, &d), 0);
+    assert_int_equal(record_decision(worker, "cyc4", &s, &m, &ch, 1, NULL, &d), 0);
     store_decision_clear(&d);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE status = 'dry_run' AND dry_run "
                                        "AND completed_at = decided_at"), 1);
@@ -245,13 +247,13 @@ static void dry_run_and_no_action(void **state)
 
     ch.mode = MODE_STANDBY;
     ch.nwf = 0;
-    assert_int_equal(store_decision(worker, "cyc5", &s, &m, &ch, 0, NULL, &d), 0);
+    assert_int_equal(record_decision(worker, "cyc5", &s, &m, &ch, 0, NULL, &d), 0);
     store_decision_clear(&d);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE status = 'no_action' AND prev_mode = 'hybrid'"), 0);
     /* prev_mode comes from history, which the cycle fills: */
     s.history.last_mode[0] = '\0';
     snprintf(s.history.last_mode, sizeof s.history.last_mode, "hybrid");
-    assert_int_equal(store_decision(worker, "cyc6", &s, &m, &ch, 0, NULL, &d), 0);
+    assert_int_equal(record_decision(worker, "cyc6", &s, &m, &ch, 0, NULL, &d), 0);
     store_decision_clear(&d);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE status = 'no_action' AND prev_mode = 'hybrid'"), 1);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE status = 'no_action' AND completed_at IS NULL"), 0);
@@ -351,8 +353,8 @@ static void control_commands_wake_the_worker(void **state)
     struct store_decision d;
     test_snapshot(&s);
     decide_for(&s, &m, &ch);
-    struct store_audit audit = { .agreement = -1, .force_upto = force };
-    assert_int_equal(store_decision(worker, "cycf", &s, &m, &ch, 0, &audit, &d), 0);
+    struct record_audit audit = { .agreement = -1, .force_upto = force };
+    assert_int_equal(record_decision(worker, "cycf", &s, &m, &ch, 0, &audit, &d), 0);
     char fs[24], ds[24];
     snprintf(fs, sizeof fs, "%lld", force);
     snprintf(ds, sizeof ds, "%lld", d.id);
@@ -540,7 +542,7 @@ static void history_and_reporting_views(void **state)
                     "CASE WHEN i % 2 = 0 THEN 'crypto' ELSE 'forex' END, 'normal', "
                     "CASE WHEN i % 3 = 0 THEN 'forced' ELSE 'fallback' END, 'r', '{}', '{}', 'london', 60, now(), "
                     "CASE WHEN i % 4 = 0 THEN 'failed' ELSE 'succeeded' END FROM generate_series(1, 12) i");
-    struct sense_history h;
+    struct store_history h;
     assert_int_equal(store_history(worker, time(NULL), &h), 0);
     assert_int_equal(h.decisions_24h, 12);
     assert_int_equal(h.acted_24h, 12);

@@ -267,15 +267,15 @@ static void test_year(void)
 }
 
 /* Horizons of 90 days for everything, batch rows per transaction. */
-static void test_retention(struct cfg *c, long batch)
+static void test_retention(struct store_retention *c, long batch)
 {
     memset(c, 0, sizeof *c);
-    c->decision_retention_days = 90;
-    c->result_retention_days = 90;
-    c->llm_call_retention_days = 90;
-    c->command_retention_days = 90;
-    c->retention_batch_rows = batch;
-    c->retention_budget_ms = 60000;
+    c->decision_days = 90;
+    c->result_days = 90;
+    c->llm_call_days = 90;
+    c->command_days = 90;
+    c->batch_rows = batch;
+    c->budget_ms = 60000;
 }
 
 static void views_and_counts_survive_a_prune(void **state)
@@ -302,7 +302,7 @@ static void views_and_counts_survive_a_prune(void **state)
     long long old_before = test_value(admin, "SELECT count(*) FROM decisions WHERE run_id IS NULL "
                                              "AND decided_at < now() - interval '90 days'");
     assert_true(old_before > 1000);
-    struct cfg c;
+    struct store_retention c;
     test_retention(&c, 50);
     struct store_pruned p;
     long long total = 0, n;
