@@ -17,33 +17,7 @@
 #include "learn.h"
 #include "seed.h"
 
-/* Defaults: decisions 60..3600 s, LOAD_HIGH 0.9, VOLATILITY_LOW 0.5, VOLATILITY_HIGH 3.0. */
-static struct cfg g_cfg;
-
-static const char *no_env(const char *name, void *ctx)
-{
-    (void)name;
-    (void)ctx;
-    return NULL;
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    char err[256];
-    if (cfg_load_from(&g_cfg, no_env, NULL, err, sizeof err) != 0) {
-        fprintf(stderr, "cfg: %s\n", err);
-        return -1;
-    }
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    cfg_free(&g_cfg);
-    return 0;
-}
+/* seed_cfg (seed.h), the defaults: decisions 60..3600 s, LOAD_HIGH 0.9, VOLATILITY_LOW 0.5, VOLATILITY_HIGH 3.0. */
 
 /* A healthy Wednesday afternoon in London: both DexScreener and TraderMade
  * answer, London and New York are open, crypto moves 1% in five minutes,
@@ -133,7 +107,7 @@ static void test_menu_healthy(void **state)
     struct sense_snapshot s;
     struct decide_menu m;
     snap_healthy(&s);
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
     assert_int_equal(m.crypto_ok, 1);
     assert_int_equal(m.forex_ok, 1);
     for (int mode = 0; mode < MODE_COUNT; mode++)
@@ -170,7 +144,7 @@ static void test_menu_dex_down(void **state)
 
     snap_healthy(&s);
     s.probes[FEED_DEXSCREENER].ok = 0;
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
     assert_int_equal(m.crypto_ok, 0);
     assert_false(m.mode_allowed[MODE_CRYPTO]);
     assert_false(m.mode_allowed[MODE_HYBRID]);
@@ -185,14 +159,14 @@ static void test_menu_dex_down(void **state)
     snap_healthy(&s);
     s.probes[FEED_DEXSCREENER].configured = 0;
     s.probes[FEED_DEXSCREENER].ok = 0;
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
     assert_false(m.mode_allowed[MODE_CRYPTO]);
     assert_true(has_note(&m, "not configured"));
 
     /* answered 200 but its body did not parse: no crypto data, no crypto */
     snap_healthy(&s);
     s.market.crypto_valid = 0;
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
     assert_false(m.mode_allowed[MODE_CRYPTO]);
     assert_false(m.mode_allowed[MODE_HYBRID]);
 }
@@ -204,7 +178,7 @@ static void test_menu_weekend(void **state)
     struct decide_menu m;
     snap_healthy(&s);
     set_weekend(&s);
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
     assert_int_equal(m.forex_ok, 0);
     assert_false(m.mode_allowed[MODE_FOREX]);
     assert_false(m.mode_allowed[MODE_HYBRID]);
@@ -217,7 +191,7 @@ static void test_menu_weekend(void **state)
     /* market open but no session: no forex either */
     snap_healthy(&s);
     set_sessions(&s, 0, 0, 0, 0, "off_hours");
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
     assert_false(m.mode_allowed[MODE_FOREX]);
     assert_true(has_note(&m, "no session"));
 }
@@ -230,7 +204,7 @@ static void test_menu_tradermade(void **state)
 
     snap_healthy(&s);
     s.probes[FEED_TRADERMADE].ok = 0;
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
     assert_false(m.mode_allowed[MODE_FOREX]);
     assert_false(m.mode_allowed[MODE_HYBRID]);
     assert_true(m.mode_allowed[MODE_CRYPTO]);
@@ -238,7 +212,7 @@ static void test_menu_tradermade(void **state)
 
     snap_healthy(&s);
     s.market.forex_stale = 1;
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
     assert_false(m.mode_allowed[MODE_FOREX]);
     assert_false(m.mode_allowed[MODE_HYBRID]);
     assert_true(has_note(&m, "stale"));
@@ -248,7 +222,7 @@ static void test_menu_tradermade(void **state)
     s.probes[FEED_TRADERMADE].configured = 0;
     s.probes[FEED_TRADERMADE].ok = 0;
     s.market.forex_valid = 0;
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
     assert_true(m.mode_allowed[MODE_FOREX]);
     assert_true(m.mode_allowed[MODE_HYBRID]);
 }
@@ -261,7 +235,7 @@ static void test_menu_high_load(void **state)
     snap_healthy(&s);
     s.load1 = 3.0;
     s.load_per_core = 1.5;                   /* above LOAD_HIGH 0.9 */
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
     assert_false(m.intensity_allowed[INTENSITY_AGGRESSIVE]);
     assert_true(m.intensity_allowed[INTENSITY_NORMAL]);
     assert_true(m.intensity_allowed[INTENSITY_LIGHT]);
@@ -275,13 +249,13 @@ static void test_menu_high_load(void **state)
 
     /* exactly at the limit is not above it */
     s.load_per_core = 0.9;
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
     assert_true(m.intensity_allowed[INTENSITY_AGGRESSIVE]);
 
     /* load unknown (no /proc/loadavg): not treated as high */
     s.load1 = -1;
     s.load_per_core = 5;
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
     assert_true(m.intensity_allowed[INTENSITY_AGGRESSIVE]);
 }
 
@@ -292,17 +266,17 @@ static void test_menu_forex_workflows_follow_sessions(void **state)
     struct decide_menu m;
     snap_healthy(&s);
     set_sessions(&s, 0, 1, 0, 0, "tokyo");
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
     assert_true(m.wf_allowed[MODE_FOREX][WF_FOREX_ASIA]);
     assert_false(m.wf_allowed[MODE_FOREX][WF_FOREX_LONDON]);
     assert_false(m.wf_allowed[MODE_FOREX][WF_FOREX_NEWYORK]);
 
     set_sessions(&s, 1, 0, 0, 0, "sydney");
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
     assert_true(m.wf_allowed[MODE_FOREX][WF_FOREX_ASIA]);
 
     set_sessions(&s, 0, 0, 0, 1, "newyork");
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
     assert_true(m.wf_allowed[MODE_HYBRID][WF_FOREX_NEWYORK]);
     assert_false(m.wf_allowed[MODE_HYBRID][WF_FOREX_LONDON]);
     assert_false(m.wf_allowed[MODE_HYBRID][WF_FOREX_ASIA]);
@@ -317,7 +291,7 @@ static void test_menu_json(void **state)
     set_weekend(&s);
     s.load1 = 4;
     s.load_per_core = 2;
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
     json_object *j = decide_menu_to_json(&m);
     assert_non_null(j);
     /* through text, as the audit trail and the prompt see it */
@@ -375,7 +349,7 @@ static void test_menu_json(void **state)
 
     /* healthy: every mode listed, nothing excluded */
     snap_healthy(&s);
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
     j = decide_menu_to_json(&m);
     assert_true(json_object_object_get_ex(j, "modes", &modes));
     assert_int_equal(json_object_object_length(modes), 4);
@@ -396,7 +370,7 @@ static void test_menu_json(void **state)
  * scanning is warranted in the high band only. */
 static void learned(struct learn *l, int m)
 {
-    learn_init(l, &g_cfg);
+    learn_init(l, &seed_cfg);
     l->epsilon = 0;                              /* no exploration unless a test asks */
     time_t t = 1770818400 - 3600;
     for (int k = 0; k < 40; k++) {
@@ -423,8 +397,8 @@ static void fallback_crypto_learned(struct learn *l, int band, long scanned_ago,
     l->m[LEARN_CRYPTO].last_scan_at = scanned_ago >= 0 ? s.now - scanned_ago : 0;
     l->m[LEARN_CRYPTO].exposure = scanned_ago < 0 || scanned_ago >= l->window_s ? 1 : (double)scanned_ago / l->window_s;
     s.learn = l;
-    decide_menu_build(&g_cfg, &s, m);
-    decide_fallback(&g_cfg, &s, m, ch);
+    decide_menu_build(&seed_cfg, &s, m);
+    decide_fallback(&seed_cfg, &s, m, ch);
     assert_int_equal(ch->source, SOURCE_FALLBACK);
     assert_int_equal(ch->mode, MODE_CRYPTO);          /* the market being watched */
     expect_valid(m, ch);
@@ -445,8 +419,8 @@ static void test_fallback_no_learning_scans_what_is_open(void **state)
     /* nothing learned: every open market counts as never scanned */
     snap_healthy(&s);
     set_weekend(&s);
-    decide_menu_build(&g_cfg, &s, &m);
-    decide_fallback(&g_cfg, &s, &m, &ch);
+    decide_menu_build(&seed_cfg, &s, &m);
+    decide_fallback(&seed_cfg, &s, &m, &ch);
     assert_int_equal(ch.mode, MODE_CRYPTO);
     assert_int_equal(ch.nwf, 1);
     assert_true(scans_crypto(&ch));
@@ -457,8 +431,8 @@ static void test_fallback_no_learning_scans_what_is_open(void **state)
     /* forex only: one session workflow, London first; DexScreener's failure asks for a health check */
     snap_healthy(&s);
     s.probes[FEED_DEXSCREENER].ok = 0;
-    decide_menu_build(&g_cfg, &s, &m);
-    decide_fallback(&g_cfg, &s, &m, &ch);
+    decide_menu_build(&seed_cfg, &s, &m);
+    decide_fallback(&seed_cfg, &s, &m, &ch);
     assert_int_equal(ch.mode, MODE_FOREX);
     assert_true(chose(&ch, WF_FOREX_LONDON));
     assert_false(chose(&ch, WF_FOREX_NEWYORK));
@@ -469,8 +443,8 @@ static void test_fallback_no_learning_scans_what_is_open(void **state)
 
     /* both open: hybrid, a crypto scan and a forex scan */
     snap_healthy(&s);
-    decide_menu_build(&g_cfg, &s, &m);
-    decide_fallback(&g_cfg, &s, &m, &ch);
+    decide_menu_build(&seed_cfg, &s, &m);
+    decide_fallback(&seed_cfg, &s, &m, &ch);
     assert_int_equal(ch.mode, MODE_HYBRID);
     assert_true(scans_crypto(&ch));
     assert_true(chose(&ch, WF_FOREX_LONDON));
@@ -478,8 +452,8 @@ static void test_fallback_no_learning_scans_what_is_open(void **state)
 
     /* Tokyo alone: the Asia workflow */
     set_sessions(&s, 0, 1, 0, 0, "tokyo");
-    decide_menu_build(&g_cfg, &s, &m);
-    decide_fallback(&g_cfg, &s, &m, &ch);
+    decide_menu_build(&seed_cfg, &s, &m);
+    decide_fallback(&seed_cfg, &s, &m, &ch);
     assert_true(chose(&ch, WF_FOREX_ASIA));
     expect_valid(&m, &ch);
 }
@@ -543,9 +517,9 @@ static void test_fallback_active_market_is_watched(void **state)
     snap_healthy(&s);
     set_weekend(&s);
     s.learn = &l;
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
     m.min_seconds = 600;
-    decide_fallback(&g_cfg, &s, &m, &ch);
+    decide_fallback(&seed_cfg, &s, &m, &ch);
     assert_int_equal(ch.next_seconds, 600);
 }
 
@@ -592,14 +566,14 @@ static void test_fallback_health_check_rate(void **state)
     l.m[LEARN_FOREX].band = LEARN_QUIET;
     l.m[LEARN_FOREX].last_scan_at = s.now - 600;
     l.last_health_at = s.now - 600;                  /* checked 10 minutes ago */
-    decide_menu_build(&g_cfg, &s, &m);
-    decide_fallback(&g_cfg, &s, &m, &ch);
+    decide_menu_build(&seed_cfg, &s, &m);
+    decide_fallback(&seed_cfg, &s, &m, &ch);
     assert_int_equal(ch.mode, MODE_FOREX);
     assert_false(chose(&ch, WF_HEALTH_CHECK));
     assert_int_equal(ch.nwf, 0);
     expect_valid(&m, &ch);
     l.last_health_at = s.now - 3600;                 /* an hour ago: again */
-    decide_fallback(&g_cfg, &s, &m, &ch);
+    decide_fallback(&seed_cfg, &s, &m, &ch);
     assert_true(chose(&ch, WF_HEALTH_CHECK));
     assert_int_equal(ch.nwf, 1);
     expect_valid(&m, &ch);
@@ -616,13 +590,13 @@ static void test_fallback_hybrid(void **state)
     snap_healthy(&s);
     s.load1 = 8;
     s.load_per_core = 4;
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
     for (int k = 0; k < 200; k++) {
         struct learn l;
-        learn_init(&l, &g_cfg);
+        learn_init(&l, &seed_cfg);
         l.nobs = k;
         s.learn = &l;
-        decide_fallback(&g_cfg, &s, &m, &ch);
+        decide_fallback(&seed_cfg, &s, &m, &ch);
         assert_int_equal(ch.mode, MODE_HYBRID);
         assert_int_not_equal(ch.intensity, INTENSITY_AGGRESSIVE);
         assert_false(chose(&ch, WF_CRYPTO_AGGRESSIVE));
@@ -637,8 +611,8 @@ static void test_fallback_hybrid(void **state)
     s.learn = &l;
     l.m[LEARN_CRYPTO].band = LEARN_QUIET;
     l.m[LEARN_CRYPTO].last_scan_at = s.now - 600;
-    decide_menu_build(&g_cfg, &s, &m);
-    decide_fallback(&g_cfg, &s, &m, &ch);
+    decide_menu_build(&seed_cfg, &s, &m);
+    decide_fallback(&seed_cfg, &s, &m, &ch);
     assert_int_equal(ch.mode, MODE_HYBRID);
     assert_false(scans_crypto(&ch));
     assert_true(chose(&ch, WF_FOREX_LONDON));
@@ -656,8 +630,8 @@ static void test_fallback_standby(void **state)
     set_weekend(&s);
     s.probes[FEED_DEXSCREENER].ok = 0;
     s.probes[FEED_BIRDEYE].configured = 1;          /* a second unhealthy source */
-    decide_menu_build(&g_cfg, &s, &m);
-    decide_fallback(&g_cfg, &s, &m, &ch);
+    decide_menu_build(&seed_cfg, &s, &m);
+    decide_fallback(&seed_cfg, &s, &m, &ch);
     assert_int_equal(ch.mode, MODE_STANDBY);
     assert_int_equal(ch.intensity, INTENSITY_LIGHT);
     assert_int_equal(ch.nwf, 1);
@@ -672,8 +646,8 @@ static void test_fallback_standby(void **state)
     set_weekend(&s);
     s.probes[FEED_DEXSCREENER].configured = 0;
     s.probes[FEED_DEXSCREENER].ok = 0;
-    decide_menu_build(&g_cfg, &s, &m);
-    decide_fallback(&g_cfg, &s, &m, &ch);
+    decide_menu_build(&seed_cfg, &s, &m);
+    decide_fallback(&seed_cfg, &s, &m, &ch);
     assert_int_equal(ch.mode, MODE_STANDBY);
     assert_int_equal(ch.nwf, 0);
     expect_valid(&m, &ch);
@@ -688,9 +662,9 @@ static void test_fallback_respects_bounds(void **state)
     snap_healthy(&s);
     set_weekend(&s);
     s.market.crypto_volatility = 9;
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
     m.min_seconds = 600;                             /* DECISION_MIN_SECONDS=600 */
-    decide_fallback(&g_cfg, &s, &m, &ch);
+    decide_fallback(&seed_cfg, &s, &m, &ch);
     assert_int_equal(ch.next_seconds, 600);          /* the policy wants 300 after a first scan */
     char before[sizeof ch.reason];
     snprintf(before, sizeof before, "%s", ch.reason);
@@ -698,9 +672,9 @@ static void test_fallback_respects_bounds(void **state)
     assert_string_equal(ch.reason, before);          /* nothing left to clamp */
 
     s.market.crypto_volatility = 0;
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
     m.max_seconds = 200;
-    decide_fallback(&g_cfg, &s, &m, &ch);
+    decide_fallback(&seed_cfg, &s, &m, &ch);
     assert_int_equal(ch.next_seconds, 200);          /* the policy wants 300 */
 }
 
@@ -753,7 +727,7 @@ static void test_fallback_always_valid(void **state)
     int modes_seen[MODE_COUNT] = { 0 }, ints_seen[INTENSITY_COUNT] = { 0 };
     rng_state = 0x2545F4914F6CDD1DULL;
     for (int iter = 0; iter < 5000; iter++) {
-        struct cfg c = g_cfg;                       /* numbers only: strings stay g_cfg's */
+        struct cfg c = seed_cfg;                       /* numbers only: strings stay seed_cfg's */
         c.load_high = 0.1 + rnd(200) / 100.0;
         c.volatility_low = rnd(300) / 100.0;
         c.volatility_high = c.volatility_low + rnd(500) / 100.0;
@@ -829,7 +803,7 @@ static void test_validate_accepts(void **state)
     struct decide_menu m;
     struct decide_choice ch;
     snap_healthy(&s);
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
 
     choice(&ch, MODE_HYBRID, INTENSITY_AGGRESSIVE, 120, 4, WF_CRYPTO_AGGRESSIVE, WF_FOREX_LONDON,
            WF_FOREX_NEWYORK, WF_DEEP_ANALYSIS);
@@ -859,14 +833,14 @@ static void test_validate_rejects(void **state)
     /* mode not allowed: forex at the weekend */
     snap_healthy(&s);
     set_weekend(&s);
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
     choice(&ch, MODE_FOREX, INTENSITY_NORMAL, 300, 1, WF_FOREX_LONDON);
     expect_invalid(&m, &ch, "mode forex is not allowed");
     choice(&ch, MODE_HYBRID, INTENSITY_NORMAL, 300, 1, WF_CRYPTO_NORMAL);
     expect_invalid(&m, &ch, "mode hybrid is not allowed");
 
     snap_healthy(&s);
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
     /* a workflow that is not on the menu for that mode */
     choice(&ch, MODE_CRYPTO, INTENSITY_NORMAL, 300, 2, WF_CRYPTO_NORMAL, WF_FOREX_LONDON);
     expect_invalid(&m, &ch, "forex-london-session is not on the menu for mode crypto");
@@ -911,7 +885,7 @@ static void test_validate_rejects(void **state)
     /* aggressive under high load */
     s.load1 = 6;
     s.load_per_core = 3;
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
     choice(&ch, MODE_CRYPTO, INTENSITY_AGGRESSIVE, 300, 0);
     expect_invalid(&m, &ch, "intensity aggressive is not allowed");
     choice(&ch, MODE_CRYPTO, INTENSITY_NORMAL, 300, 1, WF_CRYPTO_AGGRESSIVE);
@@ -925,7 +899,7 @@ static void test_validate_clamps_next(void **state)
     struct decide_menu m;
     struct decide_choice ch;
     snap_healthy(&s);
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
 
     choice(&ch, MODE_CRYPTO, INTENSITY_NORMAL, 5, 1, WF_CRYPTO_NORMAL);
     expect_valid(&m, &ch);
@@ -1007,7 +981,7 @@ static void test_menu_leaves_out_blocked_workflows(void **state)
         snprintf(s.wf_blocked_why[w], sizeof s.wf_blocked_why[0], "%s: not registered in n8n (404)",
                  catalog_name(w));
     }
-    decide_menu_build(&g_cfg, &s, &m);
+    decide_menu_build(&seed_cfg, &s, &m);
     for (int mode = 0; mode < MODE_COUNT; mode++) {
         assert_false(m.wf_allowed[mode][WF_FOREX_LONDON]);
         assert_false(m.wf_allowed[mode][WF_CRYPTO_NORMAL]);
@@ -1022,7 +996,7 @@ static void test_menu_leaves_out_blocked_workflows(void **state)
     assert_non_null(strstr(json_object_to_json_string(j), "forex-london-session: circuit open"));
     json_object_put(j);
     /* the fallback takes the next session workflow and scans no crypto */
-    decide_fallback(&g_cfg, &s, &m, &ch);
+    decide_fallback(&seed_cfg, &s, &m, &ch);
     assert_false(chose(&ch, WF_FOREX_LONDON));
     assert_false(scans_crypto(&ch));
     expect_valid(&m, &ch);
@@ -1082,5 +1056,5 @@ int main(void)
         cmocka_unit_test(test_forced_decision_acts),
         cmocka_unit_test(test_wf_fits),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, seed_cfg_setup, seed_cfg_teardown);
 }

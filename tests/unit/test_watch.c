@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "learn.h"
+#include "seed.h"
 #include "watch.h"
 #include "watch_live.h"
 
@@ -26,32 +27,7 @@
 #define CRYPTO LEARN_CRYPTO
 #define HIST (T0 + 6 * 3600)           /* six quiet hours: a window boundary */
 
-static struct cfg g_cfg;               /* the defaults (WATCH_WINDOW_MINUTES 15, WATCH_EVENT_SHARE 0.32) */
-
-static const char *no_env(const char *name, void *ctx)
-{
-    (void)name;
-    (void)ctx;
-    return NULL;
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    char err[256];
-    if (cfg_load_from(&g_cfg, no_env, NULL, err, sizeof err) != 0) {
-        fprintf(stderr, "cfg: %s\n", err);
-        return -1;
-    }
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    cfg_free(&g_cfg);
-    return 0;
-}
+/* seed_cfg (seed.h): the defaults (WATCH_WINDOW_MINUTES 15, WATCH_EVENT_SHARE 0.32) */
 
 static void near_rel(double got, double want, double rel)
 {
@@ -62,7 +38,7 @@ static void near_rel(double got, double want, double rel)
 /* A watch on the defaults but for its window and share. */
 static void wopen(struct watch *w, long window_minutes, double share)
 {
-    struct cfg c = g_cfg;
+    struct cfg c = seed_cfg;
     c.watch_window_minutes = window_minutes;
     c.watch_event_share = share;
     assert_int_equal(watch_init(w, &c), 0);
@@ -954,5 +930,5 @@ int main(void)
         cmocka_unit_test(test_dex_refuses_odd_prices),
         cmocka_unit_test(test_dex_bad_json_is_an_error),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, seed_cfg_setup, seed_cfg_teardown);
 }
