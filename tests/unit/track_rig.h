@@ -1,0 +1,284 @@
+/* track_rig.h: what test_track.c and test_track_standin.c share -- the
+ * capture of stderr (the API key must never be logged), a scripted n8n API
+ * with one thread per connection, and the execution objects it serves. */
+#ifndef TRACK_RIG_H
+#define TRACK_RIG_H
+
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <json-c/json.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "log.h"
+#include "track.h"
+#include "track_stop.h"
+#include "track_workflows.h"
+#include "utf8.h"
+#include "seed.h"
+
+#ifndef TOP_SRCDIR
+#define TOP_SRCDIR ".."
+#endif
+
+#define KEY "n8n_api_SECRETkey_42"
+
+static inline long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- stderr capture: the API key must never be logged ------------------- */
+
+static int cap_saved __attribute__((unused)) = -1;
+static char cap_path[64] __attribute__((unused));
+
+static inline void cap_start(void)
+{
+    snprintf(cap_path, sizeof cap_path, "/tmp/test_track_log.XXXXXX");
+    int fd = mkstemp(cap_path);
+    assert_true(fd >= 0);
+    cap_saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+}
+
+/* Restore stderr; returns what was logged (caller frees). */
+static inline char *cap_stop(void)
+{
+    dup2(cap_saved, STDERR_FILENO);
+    close(cap_saved);
+    cap_saved = -1;
+    FILE *f = fopen(cap_path, "r");
+    assert_non_null(f);
+    char *buf = calloc(1, 1 << 20);
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    unlink(cap_path);
+    if (strstr(buf, KEY) || strstr(buf, "SECRETkey"))
+        fail_msg("the API key reached the log:\n%s", buf);
+    return buf;
+}
+
+/* Per-test teardown: after a failure inside a capture, put stderr back and
+ * show what was captured (cmocka's message is in it); stop a stand-in left
+ * running. */
+static pid_t standin_pid __attribute__((unused)) = -1;
+
+static inline int cap_teardown(void **state)
+{
+    (void)state;
+    if (cap_saved >= 0) {
+        dup2(cap_saved, STDERR_FILENO);
+        close(cap_saved);
+        cap_saved = -1;
+        FILE *f = fopen(cap_path, "r");
+        if (f) {
+            char line[4096];
+            while (fgets(line, sizeof line, f))
+                fputs(line, stderr);
+            fclose(f);
+        }
+        unlink(cap_path);
+    }
+    if (standin_pid > 0) {
+        kill(standin_pid, SIGTERM);
+        waitpid(standin_pid, NULL, 0);
+        standin_pid = -1;
+    }
+    return 0;
+}
+
+/* ---- a scripted n8n API, one thread per connection ------------------------ */
+
+struct route {
+    const char *target;       /* "GET /api/v1/executions/1": exact request line target */
+    int status;
+    const char *body;
+    int delay_ms;
+};
+
+/* A dynamic answer for targets no route matches: fills status and returns
+ * a body (caller frees), or NULL for the default 404. */
+typedef char *(*dyn_fn)(const char *target, int *status);
+
+#define MAX_CONN 256
+
+struct server {
+    int fd, port;
+    pthread_t thread;
+    const struct route *routes;
+    int nroutes;
+    dyn_fn dyn;
+    pthread_mutex_t mu;
+    int served, active, max_active;
+    char last_headers[16384];
+    char targets[64][600];
+    pthread_t conns[MAX_CONN];
+    int nconns;
+};
+
+struct conn {
+    struct server *sv;
+    int fd;
+};
+
+static inline void *conn_main(void *arg)
+{
+    struct conn *cn = arg;
+    struct server *sv = cn->sv;
+    int c = cn->fd;
+    free(cn);
+    char buf[16384];
+    size_t n = 0;
+    ssize_t k;
+    while (n < sizeof buf - 1 && (k = read(c, buf + n, sizeof buf - 1 - n)) > 0) {
+        n += (size_t)k;
+        buf[n] = '\0';
+        if (strstr(buf, "\r\n\r\n"))
+            break;
+    }
+    buf[n] = '\0';
+    char target[600] = "";
+    char *sp = strchr(buf, ' ');
+    char *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
+    if (sp && sp2)
+        snprintf(target, sizeof target, "%.*s %.*s", (int)(sp - buf), buf, (int)(sp2 - sp - 1), sp + 1);
+    pthread_mutex_lock(&sv->mu);
+    int idx = sv->served++;
+    if (++sv->active > sv->max_active)
+        sv->max_active = sv->active;
+    snprintf(sv->last_headers, sizeof sv->last_headers, "%s", buf);
+    if (idx < 64)
+        snprintf(sv->targets[idx], sizeof sv->targets[idx], "%s", target);
+    pthread_mutex_unlock(&sv->mu);
+
+    int status = 404, delay = 0;
+    const char *body = "{\"message\":\"Not Found\"}";
+    char *dyn = NULL;
+    int found = 0;
+    for (int i = 0; i < sv->nroutes; i++) {
+        if (strcmp(sv->routes[i].target, target) == 0) {
+            status = sv->routes[i].status;
+            body = sv->routes[i].body;
+            delay = sv->routes[i].delay_ms;
+            found = 1;
+            break;
+        }
+    }
+    if (!found && sv->dyn && (dyn = sv->dyn(target, &status)))
+        body = dyn;
+    if (delay)
+        usleep((useconds_t)delay * 1000);
+    char head[512];
+    int hl = snprintf(head, sizeof head,
+                      "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+                      status, strlen(body));
+    ssize_t w = send(c, head, (size_t)hl, MSG_NOSIGNAL);
+    w = send(c, body, strlen(body), MSG_NOSIGNAL);
+    (void)w;
+    free(dyn);
+    close(c);
+    pthread_mutex_lock(&sv->mu);
+    sv->active--;
+    pthread_mutex_unlock(&sv->mu);
+    return NULL;
+}
+
+static inline void *server_main(void *arg)
+{
+    struct server *sv = arg;
+    for (;;) {
+        int c = accept(sv->fd, NULL, NULL);
+        if (c < 0)
+            return NULL;
+        struct conn *cn = malloc(sizeof *cn);
+        cn->sv = sv;
+        cn->fd = c;
+        pthread_mutex_lock(&sv->mu);
+        int slot = sv->nconns < MAX_CONN ? sv->nconns++ : -1;
+        pthread_mutex_unlock(&sv->mu);
+        if (slot < 0) {
+            close(c);
+            free(cn);
+            continue;
+        }
+        pthread_create(&sv->conns[slot], NULL, conn_main, cn);
+    }
+}
+
+static inline void server_start(struct server *sv, const struct route *routes, int n, dyn_fn dyn)
+{
+    memset(sv, 0, sizeof *sv);
+    pthread_mutex_init(&sv->mu, NULL);
+    sv->routes = routes;
+    sv->nroutes = n;
+    sv->dyn = dyn;
+    sv->fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(sv->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    assert_int_equal(bind(sv->fd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t al = sizeof a;
+    getsockname(sv->fd, (struct sockaddr *)&a, &al);
+    sv->port = ntohs(a.sin_port);
+    assert_int_equal(listen(sv->fd, 64), 0);
+    pthread_create(&sv->thread, NULL, server_main, sv);
+}
+
+static inline void server_stop(struct server *sv)
+{
+    shutdown(sv->fd, SHUT_RDWR);
+    close(sv->fd);
+    pthread_join(sv->thread, NULL);
+    for (int i = 0; i < sv->nconns; i++)
+        pthread_join(sv->conns[i], NULL);
+    pthread_mutex_destroy(&sv->mu);
+}
+
+/* A configuration pointing at the server: N8N_BASE_URL set, the API URL derived. */
+struct rig {
+    struct cfg cfg;
+    char base[64];
+    struct server sv;
+};
+
+static inline void rig_up(struct rig *r, const struct route *routes, int n, dyn_fn dyn)
+{
+    memset(r, 0, sizeof *r);
+    server_start(&r->sv, routes, n, dyn);
+    snprintf(r->base, sizeof r->base, "http://127.0.0.1:%d", r->sv.port);
+    r->cfg.n8n_base_url = r->base;
+    r->cfg.n8n_api_url = "";
+    r->cfg.n8n_api_key = KEY;
+    r->cfg.webhook_timeout_ms = 1000;
+    r->cfg.track_timeout_seconds = 1800;
+}
+
+#define EXEC(id, status, finished, stopped) \
+    "{\"id\":\"" id "\",\"finished\":" finished ",\"mode\":\"webhook\",\"status\":\"" status "\"," \
+    "\"startedAt\":\"2025-03-17T09:00:00.000Z\",\"stoppedAt\":" stopped ",\"workflowId\":\"orchCryptoNormal\"," \
+    "\"retryOf\":null,\"retrySuccessId\":null,\"waitTill\":null,\"customData\":{}}"
+#define STOPPED "\"2025-03-17T09:00:57.250Z\""
+
+#endif
