@@ -1,0 +1,293 @@
+/* alert_rig.h: what test_alert.c and test_alert_standin.c share -- the
+ * capture of stderr (the token must never be logged), a scripted Bot API in
+ * a thread, and the alert set up against it. */
+#ifndef ALERT_RIG_H
+#define ALERT_RIG_H
+
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alert.h"
+#include "utf8.h"
+#include "http.h"
+#include "log.h"
+
+#ifndef TOP_SRCDIR
+#define TOP_SRCDIR ".."
+#endif
+
+#define TOKEN "123456:SECRETtok_en-XYZ"
+#define CHAT "-1001234567890"
+
+static inline long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- stderr capture: every log line of a test goes to a temp file ------- */
+
+static int cap_saved __attribute__((unused)) = -1;
+static char cap_path[64] __attribute__((unused));
+
+static inline void cap_start(void)
+{
+    snprintf(cap_path, sizeof cap_path, "/tmp/test_alert_log.XXXXXX");
+    int fd = mkstemp(cap_path);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    cap_saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+}
+
+/* Restore stderr; returns what was logged (caller frees).  The token must
+ * not be in it, whatever the test. */
+static inline char *cap_stop(void)
+{
+    fflush(stderr);
+    dup2(cap_saved, STDERR_FILENO);
+    close(cap_saved);
+    cap_saved = -1;
+    FILE *f = fopen(cap_path, "r");
+    assert_non_null(f);
+    char *buf = calloc(1, 1 << 20);
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    unlink(cap_path);
+    if (strstr(buf, TOKEN) || strstr(buf, "SECRETtok"))
+        fail_msg("the bot token reached the log:\n%s", buf);
+    return buf;
+}
+
+/* Per-test teardown: after a failure inside a capture, put stderr back and
+ * show what was captured (cmocka's message is in it); stop a stand-in left
+ * running. */
+static pid_t standin_pid __attribute__((unused)) = -1;
+
+static inline int cap_teardown(void **state)
+{
+    (void)state;
+    if (cap_saved >= 0) {
+        dup2(cap_saved, STDERR_FILENO);
+        close(cap_saved);
+        cap_saved = -1;
+        FILE *f = fopen(cap_path, "r");
+        if (f) {
+            char line[4096];
+            while (fgets(line, sizeof line, f))
+                fputs(line, stderr);
+            fclose(f);
+        }
+        unlink(cap_path);
+    }
+    if (standin_pid > 0) {
+        kill(standin_pid, SIGTERM);
+        waitpid(standin_pid, NULL, 0);
+        standin_pid = -1;
+    }
+    return 0;
+}
+
+static inline int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* ---- a scripted Bot API ------------------------------------------------ */
+
+struct step {
+    int status;
+    const char *headers;        /* extra header lines ending in \r\n, or NULL */
+    const char *body;
+};
+
+#define MAX_SEEN 128
+
+struct server {
+    int fd, port;
+    pthread_t thread;
+    const struct step *steps;
+    int nsteps;
+    pthread_mutex_t mu;
+    int served;
+    char path[MAX_SEEN][256];
+    char *body[MAX_SEEN];
+    long long at[MAX_SEEN];      /* arrival, now_ms() */
+};
+
+static inline void *server_main(void *arg)
+{
+    struct server *sv = arg;
+    for (;;) {
+        int c = accept(sv->fd, NULL, NULL);
+        if (c < 0)
+            return NULL;
+        char buf[65536];
+        size_t n = 0, need = 0;
+        ssize_t k;
+        while (n < sizeof buf - 1 && (k = read(c, buf + n, sizeof buf - 1 - n)) > 0) {
+            n += (size_t)k;
+            buf[n] = '\0';
+            char *end = strstr(buf, "\r\n\r\n");
+            if (end) {
+                char *cl = strcasestr(buf, "Content-Length:");
+                need = (size_t)(end + 4 - buf) + (cl ? (size_t)strtoul(cl + 15, NULL, 10) : 0);
+                if (n >= need)
+                    break;
+            }
+        }
+        buf[n] = '\0';
+        pthread_mutex_lock(&sv->mu);
+        int i = sv->served++;
+        const struct step *st = &sv->steps[i < sv->nsteps ? i : sv->nsteps - 1];
+        if (i < MAX_SEEN) {
+            sv->at[i] = now_ms();
+            char *sp = strchr(buf, ' ');
+            char *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
+            if (sp && sp2)
+                snprintf(sv->path[i], sizeof sv->path[i], "%.*s", (int)(sp2 - sp - 1), sp + 1);
+            char *b = strstr(buf, "\r\n\r\n");
+            sv->body[i] = strdup(b ? b + 4 : "");
+        }
+        pthread_mutex_unlock(&sv->mu);
+        char head[1024];
+        int hl = snprintf(head, sizeof head,
+                          "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n%sConnection: close\r\n\r\n",
+                          st->status, strlen(st->body), st->headers ? st->headers : "");
+        ssize_t w = send(c, head, (size_t)hl, MSG_NOSIGNAL);
+        w = send(c, st->body, strlen(st->body), MSG_NOSIGNAL);
+        (void)w;
+        close(c);
+    }
+}
+
+static inline void server_start(struct server *sv, const struct step *steps, int n)
+{
+    memset(sv, 0, sizeof *sv);
+    pthread_mutex_init(&sv->mu, NULL);
+    sv->steps = steps;
+    sv->nsteps = n;
+    sv->fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(sv->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    assert_int_equal(bind(sv->fd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t al = sizeof a;
+    getsockname(sv->fd, (struct sockaddr *)&a, &al);
+    sv->port = ntohs(a.sin_port);
+    assert_int_equal(listen(sv->fd, 16), 0);
+    pthread_create(&sv->thread, NULL, server_main, sv);
+}
+
+static inline void server_stop(struct server *sv)
+{
+    shutdown(sv->fd, SHUT_RDWR);
+    close(sv->fd);
+    pthread_join(sv->thread, NULL);
+    for (int i = 0; i < MAX_SEEN; i++)
+        free(sv->body[i]);
+    pthread_mutex_destroy(&sv->mu);
+}
+
+static inline int served(struct server *sv)
+{
+    pthread_mutex_lock(&sv->mu);
+    int n = sv->served;
+    pthread_mutex_unlock(&sv->mu);
+    return n;
+}
+
+#define OK_BODY "{\"ok\":true,\"result\":{\"message_id\":1,\"chat\":{\"id\":-1001234567890,\"type\":\"supergroup\"},\"date\":1,\"text\":\"x\"}}"
+static const struct step ok_steps[] __attribute__((unused)) = { { 200, NULL, OK_BODY } };
+
+/* ---- set-up ------------------------------------------------------------ */
+
+struct rig {
+    struct cfg cfg;
+    char base[64];
+    struct server sv;
+    struct alert a;
+};
+
+static inline struct cfg base_cfg(void)
+{
+    struct cfg c;
+    memset(&c, 0, sizeof c);
+    c.telegram_bot_token = TOKEN;
+    c.telegram_chat_id = CHAT;
+    c.telegram_base_url = "https://api.telegram.org";
+    c.alert_fallback_streak = 5;
+    return c;
+}
+
+static inline void rig_up(struct rig *r, const struct step *steps, int n)
+{
+    memset(r, 0, sizeof *r);
+    server_start(&r->sv, steps, n);
+    snprintf(r->base, sizeof r->base, "http://127.0.0.1:%d", r->sv.port);
+    r->cfg = base_cfg();
+    r->cfg.telegram_base_url = r->base;
+    assert_int_equal(alert_init(&r->a, &r->cfg), 0);
+    assert_true(alert_enabled(&r->a));
+}
+
+static inline void rig_down(struct rig *r)
+{
+    alert_free(&r->a);
+    server_stop(&r->sv);
+}
+
+/* The i-th request's JSON body (caller puts). */
+static inline json_object *request_json(struct server *sv, int i)
+{
+    assert_true(i < served(sv));
+    json_object *o = json_tokener_parse(sv->body[i]);
+    assert_non_null(o);
+    return o;
+}
+
+static inline const char *jstr(json_object *o, const char *key)
+{
+    json_object *v;
+    assert_true(json_object_object_get_ex(o, key, &v));
+    return json_object_get_string(v);
+}
+
+/* UTF-16 units of a UTF-8 string. */
+static inline size_t units16(const char *s)
+{
+    size_t u = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p & 0xc0) != 0x80)
+            u += (*p >= 0xf0) ? 2 : 1;
+    }
+    return u;
+}
+
+#endif
