@@ -32,84 +32,14 @@
 #include "http.h"
 #include "log.h"
 
-#ifndef TOP_SRCDIR
-#define TOP_SRCDIR ".."
-#endif
-
 #define TOKEN "123456:SECRETtok_en-XYZ"
 #define CHAT "-1001234567890"
 
-static inline long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ---- stderr capture: every log line of a test goes to a temp file ------- */
-
-static int cap_saved __attribute__((unused)) = -1;
-static char cap_path[64] __attribute__((unused));
-
-static inline void cap_start(void)
-{
-    snprintf(cap_path, sizeof cap_path, "/tmp/test_alert_log.XXXXXX");
-    int fd = mkstemp(cap_path);
-    assert_true(fd >= 0);
-    fflush(stderr);
-    cap_saved = dup(STDERR_FILENO);
-    dup2(fd, STDERR_FILENO);
-    close(fd);
-}
-
-/* Restore stderr; returns what was logged (caller frees).  The token must
- * not be in it, whatever the test. */
-static inline char *cap_stop(void)
-{
-    fflush(stderr);
-    dup2(cap_saved, STDERR_FILENO);
-    close(cap_saved);
-    cap_saved = -1;
-    FILE *f = fopen(cap_path, "r");
-    assert_non_null(f);
-    char *buf = calloc(1, 1 << 20);
-    size_t n = fread(buf, 1, (1 << 20) - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    unlink(cap_path);
-    if (strstr(buf, TOKEN) || strstr(buf, "SECRETtok"))
-        fail_msg("the bot token reached the log:\n%s", buf);
-    return buf;
-}
-
-/* Per-test teardown: after a failure inside a capture, put stderr back and
- * show what was captured (cmocka's message is in it); stop a stand-in left
- * running. */
-static pid_t standin_pid __attribute__((unused)) = -1;
-
-static inline int cap_teardown(void **state)
-{
-    (void)state;
-    if (cap_saved >= 0) {
-        dup2(cap_saved, STDERR_FILENO);
-        close(cap_saved);
-        cap_saved = -1;
-        FILE *f = fopen(cap_path, "r");
-        if (f) {
-            char line[4096];
-            while (fgets(line, sizeof line, f))
-                fputs(line, stderr);
-            fclose(f);
-        }
-        unlink(cap_path);
-    }
-    if (standin_pid > 0) {
-        kill(standin_pid, SIGTERM);
-        waitpid(standin_pid, NULL, 0);
-        standin_pid = -1;
-    }
-    return 0;
-}
+#define CAP_PREFIX "/tmp/test_alert_log"
+#define CAP_SECRET TOKEN
+#define CAP_SECRET_PART "SECRETtok"
+#define CAP_SECRET_WHAT "the bot token"
+#include "harness.h"
 
 static inline int count_of(const char *hay, const char *needle)
 {
@@ -193,15 +123,7 @@ static inline void server_start(struct server *sv, const struct step *steps, int
     pthread_mutex_init(&sv->mu, NULL);
     sv->steps = steps;
     sv->nsteps = n;
-    sv->fd = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(sv->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    assert_int_equal(bind(sv->fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t al = sizeof a;
-    getsockname(sv->fd, (struct sockaddr *)&a, &al);
-    sv->port = ntohs(a.sin_port);
-    assert_int_equal(listen(sv->fd, 16), 0);
+    sv->fd = harness_listen(16, &sv->port);
     pthread_create(&sv->thread, NULL, server_main, sv);
 }
 

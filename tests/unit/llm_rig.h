@@ -31,6 +31,7 @@
 #include "prompt.h"
 #include "utf8.h"
 #include "seed.h"
+#include "harness.h"
 
 /* ---- a menu to answer against -------------------------------------------- */
 
@@ -154,15 +155,7 @@ static inline void server_start(struct server *sv, const struct script_step *ste
     memset(sv, 0, sizeof *sv);
     sv->steps = steps;
     sv->nsteps = n;
-    sv->fd = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(sv->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    assert_int_equal(bind(sv->fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t al = sizeof a;
-    getsockname(sv->fd, (struct sockaddr *)&a, &al);
-    sv->port = ntohs(a.sin_port);
-    assert_int_equal(listen(sv->fd, 16), 0);
+    sv->fd = harness_listen(16, &sv->port);
     pthread_create(&sv->thread, NULL, server_main, sv);
 }
 

@@ -5,52 +5,6 @@
 
 /* ---- against the stand-in ------------------------------------------------ */
 
-struct standin {
-    pid_t pid;
-    int port;
-    char base[64];
-};
-
-static void standin_start(struct standin *s)
-{
-    int p[2];
-    assert_int_equal(pipe(p), 0);
-    s->pid = fork();
-    assert_true(s->pid >= 0);
-    if (s->pid == 0) {
-        dup2(p[1], STDOUT_FILENO);
-        close(p[0]);
-        close(p[1]);
-        execlp("python3", "python3", TOP_SRCDIR "/tests/standin/standin.py", "--port", "0", "--quiet",
-               (char *)NULL);
-        _exit(127);
-    }
-    close(p[1]);
-    char line[256];
-    size_t n = 0;
-    struct pollfd pf = { .fd = p[0], .events = POLLIN };
-    while (n < sizeof line - 1 && poll(&pf, 1, 15000) > 0) {
-        ssize_t k = read(p[0], line + n, 1);
-        if (k <= 0 || line[n] == '\n')
-            break;
-        n++;
-    }
-    line[n] = '\0';
-    close(p[0]);
-    if (sscanf(line, "standin listening on 127.0.0.1:%d", &s->port) != 1)
-        fail_msg("the stand-in did not start (python3 %s): \"%s\"", TOP_SRCDIR "/tests/standin/standin.py", line);
-    snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d", s->port);
-    standin_pid = s->pid;
-}
-
-static void standin_stop(struct standin *s)
-{
-    kill(s->pid, SIGTERM);
-    int st;
-    waitpid(s->pid, &st, 0);
-    standin_pid = -1;
-}
-
 /* A request to the stand-in's control API; returns the answer's body (caller frees). */
 static char *standin_call(struct standin *s, const char *method, const char *path, const char *body)
 {

@@ -34,80 +34,13 @@
 #include "utf8.h"
 #include "seed.h"
 
-#ifndef TOP_SRCDIR
-#define TOP_SRCDIR ".."
-#endif
-
 #define KEY "n8n_api_SECRETkey_42"
 
-static inline long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ---- stderr capture: the API key must never be logged ------------------- */
-
-static int cap_saved __attribute__((unused)) = -1;
-static char cap_path[64] __attribute__((unused));
-
-static inline void cap_start(void)
-{
-    snprintf(cap_path, sizeof cap_path, "/tmp/test_track_log.XXXXXX");
-    int fd = mkstemp(cap_path);
-    assert_true(fd >= 0);
-    cap_saved = dup(STDERR_FILENO);
-    dup2(fd, STDERR_FILENO);
-    close(fd);
-}
-
-/* Restore stderr; returns what was logged (caller frees). */
-static inline char *cap_stop(void)
-{
-    dup2(cap_saved, STDERR_FILENO);
-    close(cap_saved);
-    cap_saved = -1;
-    FILE *f = fopen(cap_path, "r");
-    assert_non_null(f);
-    char *buf = calloc(1, 1 << 20);
-    size_t n = fread(buf, 1, (1 << 20) - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    unlink(cap_path);
-    if (strstr(buf, KEY) || strstr(buf, "SECRETkey"))
-        fail_msg("the API key reached the log:\n%s", buf);
-    return buf;
-}
-
-/* Per-test teardown: after a failure inside a capture, put stderr back and
- * show what was captured (cmocka's message is in it); stop a stand-in left
- * running. */
-static pid_t standin_pid __attribute__((unused)) = -1;
-
-static inline int cap_teardown(void **state)
-{
-    (void)state;
-    if (cap_saved >= 0) {
-        dup2(cap_saved, STDERR_FILENO);
-        close(cap_saved);
-        cap_saved = -1;
-        FILE *f = fopen(cap_path, "r");
-        if (f) {
-            char line[4096];
-            while (fgets(line, sizeof line, f))
-                fputs(line, stderr);
-            fclose(f);
-        }
-        unlink(cap_path);
-    }
-    if (standin_pid > 0) {
-        kill(standin_pid, SIGTERM);
-        waitpid(standin_pid, NULL, 0);
-        standin_pid = -1;
-    }
-    return 0;
-}
+#define CAP_PREFIX "/tmp/test_track_log"
+#define CAP_SECRET KEY
+#define CAP_SECRET_PART "SECRETkey"
+#define CAP_SECRET_WHAT "the API key"
+#include "harness.h"
 
 /* ---- a scripted n8n API, one thread per connection ------------------------ */
 
@@ -234,15 +167,7 @@ static inline void server_start(struct server *sv, const struct route *routes, i
     sv->routes = routes;
     sv->nroutes = n;
     sv->dyn = dyn;
-    sv->fd = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(sv->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    assert_int_equal(bind(sv->fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t al = sizeof a;
-    getsockname(sv->fd, (struct sockaddr *)&a, &al);
-    sv->port = ntohs(a.sin_port);
-    assert_int_equal(listen(sv->fd, 64), 0);
+    sv->fd = harness_listen(64, &sv->port);
     pthread_create(&sv->thread, NULL, server_main, sv);
 }
 
