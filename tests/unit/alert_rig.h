@@ -79,20 +79,7 @@ static inline void *server_main(void *arg)
         if (c < 0)
             return NULL;
         char buf[65536];
-        size_t n = 0, need = 0;
-        ssize_t k;
-        while (n < sizeof buf - 1 && (k = read(c, buf + n, sizeof buf - 1 - n)) > 0) {
-            n += (size_t)k;
-            buf[n] = '\0';
-            char *end = strstr(buf, "\r\n\r\n");
-            if (end) {
-                char *cl = strcasestr(buf, "Content-Length:");
-                need = (size_t)(end + 4 - buf) + (cl ? (size_t)strtoul(cl + 15, NULL, 10) : 0);
-                if (n >= need)
-                    break;
-            }
-        }
-        buf[n] = '\0';
+        harness_read_request(c, buf, sizeof buf);
         pthread_mutex_lock(&sv->mu);
         int i = sv->served++;
         const struct step *st = &sv->steps[i < sv->nsteps ? i : sv->nsteps - 1];
@@ -106,14 +93,7 @@ static inline void *server_main(void *arg)
             sv->body[i] = strdup(b ? b + 4 : "");
         }
         pthread_mutex_unlock(&sv->mu);
-        char head[1024];
-        int hl = snprintf(head, sizeof head,
-                          "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n%sConnection: close\r\n\r\n",
-                          st->status, strlen(st->body), st->headers ? st->headers : "");
-        ssize_t w = send(c, head, (size_t)hl, MSG_NOSIGNAL);
-        w = send(c, st->body, strlen(st->body), MSG_NOSIGNAL);
-        (void)w;
-        close(c);
+        harness_answer(c, st->status, st->headers, st->body);
     }
 }
 

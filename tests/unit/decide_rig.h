@@ -28,18 +28,9 @@
  * the machine is idle. */
 static inline void snap_healthy(struct sense_snapshot *s)
 {
-    memset(s, 0, sizeof *s);
-    s->now = 1770818400;                      /* 2026-02-11 14:00 UTC */
-    s->sessions.market_open = 1;
-    s->sessions.open[SESSION_LONDON] = 1;
-    s->sessions.open[SESSION_NEWYORK] = 1;
-    s->sessions.nopen = 2;
-    s->session_label = "london_newyork";
-    s->probes[FEED_DEXSCREENER].configured = 1;
-    s->probes[FEED_DEXSCREENER].ok = 1;
+    seed_snapshot(s);
     s->probes[FEED_TRADERMADE].configured = 1;
     s->probes[FEED_TRADERMADE].ok = 1;
-    s->market.crypto_valid = 1;
     s->market.pairs = 30;
     s->market.crypto_volatility = 1.0;
     s->market.forex_valid = 1;

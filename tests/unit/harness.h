@@ -51,6 +51,41 @@ static inline int harness_listen(int backlog, int *port)
     return fd;
 }
 
+/* Read one HTTP request from c into buf (cap bytes, NUL-terminated): its
+ * head and, when it says Content-Length, its body.  Returns its length. */
+static inline size_t harness_read_request(int c, char *buf, size_t cap)
+{
+    size_t n = 0, need = 0;
+    ssize_t k;
+    while (n < cap - 1 && (k = read(c, buf + n, cap - 1 - n)) > 0) {
+        n += (size_t)k;
+        buf[n] = '\0';
+        char *end = strstr(buf, "\r\n\r\n");
+        if (end) {
+            char *cl = strcasestr(buf, "Content-Length:");
+            need = (size_t)(end + 4 - buf) + (cl ? (size_t)strtoul(cl + 15, NULL, 10) : 0);
+            if (n >= need)
+                break;
+        }
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+/* Answer on c with status and body (JSON), headers the extra header lines
+ * (each ending in \r\n; NULL: none), and close c. */
+static inline void harness_answer(int c, int status, const char *headers, const char *body)
+{
+    char head[2048];
+    int hl = snprintf(head, sizeof head,
+                      "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n%sConnection: close\r\n\r\n",
+                      status, strlen(body), headers ? headers : "");
+    ssize_t w = send(c, head, (size_t)hl, MSG_NOSIGNAL);
+    w = send(c, body, strlen(body), MSG_NOSIGNAL);
+    (void)w;
+    close(c);
+}
+
 /* ---- stderr capture: every log line of a test goes to a temp file ------- */
 
 #ifdef CAP_PREFIX

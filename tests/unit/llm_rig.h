@@ -118,35 +118,13 @@ static inline void *server_main(void *arg)
         if (c < 0)
             return NULL;
         char buf[16384];
-        size_t n = 0;
-        ssize_t k;
-        size_t need = 0;
-        while (n < sizeof buf - 1 && (k = read(c, buf + n, sizeof buf - 1 - n)) > 0) {
-            n += (size_t)k;
-            buf[n] = '\0';
-            char *end = strstr(buf, "\r\n\r\n");
-            if (end) {
-                char *cl = strcasestr(buf, "Content-Length:");
-                size_t body = cl ? (size_t)strtoul(cl + 15, NULL, 10) : 0;
-                need = (size_t)(end + 4 - buf) + body;
-                if (n >= need)
-                    break;
-            }
-        }
-        buf[n] = '\0';
+        size_t n = harness_read_request(c, buf, sizeof buf);
         memcpy(sv->last_request, buf, n + 1);
         const struct script_step *st = sv->served < sv->nsteps ? &sv->steps[sv->served] : &sv->steps[sv->nsteps - 1];
         sv->served++;
         if (st->delay_ms)
             usleep((useconds_t)st->delay_ms * 1000);
-        char head[2048];
-        int hl = snprintf(head, sizeof head,
-                          "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n%sConnection: close\r\n\r\n",
-                          st->status, strlen(st->body), st->headers ? st->headers : "");
-        ssize_t w = send(c, head, (size_t)hl, MSG_NOSIGNAL);
-        w = send(c, st->body, strlen(st->body), MSG_NOSIGNAL);
-        (void)w;
-        close(c);
+        harness_answer(c, st->status, st->headers, st->body);
     }
 }
 

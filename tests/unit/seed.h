@@ -15,6 +15,7 @@
 #include "catalog.h"
 #include "catalog_file.h"
 #include "cfg.h"
+#include "sense.h"
 
 #ifndef TOP_SRCDIR
 #error "TOP_SRCDIR must be defined (Makefile.am's UNIT_CFLAGS)"
@@ -90,6 +91,23 @@ static inline void seed_decide_cfg(struct cfg *c)
     c->learn_epsilon = 0.05;
     c->learn_max_stale_minutes = 60;
     c->learn_window_minutes = 15;
+}
+
+/* The afternoon of Wednesday 2026-02-11, 14:00 UTC: the market open with
+ * London and New York in session, DexScreener configured and answering,
+ * crypto data valid; everything else zero (each test adds what it needs). */
+static inline void seed_snapshot(struct sense_snapshot *s)
+{
+    memset(s, 0, sizeof *s);
+    s->now = 1770818400;                      /* 2026-02-11 14:00 UTC */
+    s->sessions.market_open = 1;
+    s->sessions.open[SESSION_LONDON] = 1;
+    s->sessions.open[SESSION_NEWYORK] = 1;
+    s->sessions.nopen = 2;
+    s->session_label = "london_newyork";
+    s->probes[FEED_DEXSCREENER].configured = 1;
+    s->probes[FEED_DEXSCREENER].ok = 1;
+    s->market.crypto_valid = 1;
 }
 
 /* The configuration of an empty environment (every setting at its

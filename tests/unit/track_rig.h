@@ -83,15 +83,7 @@ static inline void *conn_main(void *arg)
     int c = cn->fd;
     free(cn);
     char buf[16384];
-    size_t n = 0;
-    ssize_t k;
-    while (n < sizeof buf - 1 && (k = read(c, buf + n, sizeof buf - 1 - n)) > 0) {
-        n += (size_t)k;
-        buf[n] = '\0';
-        if (strstr(buf, "\r\n\r\n"))
-            break;
-    }
-    buf[n] = '\0';
+    harness_read_request(c, buf, sizeof buf);
     char target[600] = "";
     char *sp = strchr(buf, ' ');
     char *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
@@ -123,15 +115,8 @@ static inline void *conn_main(void *arg)
         body = dyn;
     if (delay)
         usleep((useconds_t)delay * 1000);
-    char head[512];
-    int hl = snprintf(head, sizeof head,
-                      "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-                      status, strlen(body));
-    ssize_t w = send(c, head, (size_t)hl, MSG_NOSIGNAL);
-    w = send(c, body, strlen(body), MSG_NOSIGNAL);
-    (void)w;
+    harness_answer(c, status, NULL, body);
     free(dyn);
-    close(c);
     pthread_mutex_lock(&sv->mu);
     sv->active--;
     pthread_mutex_unlock(&sv->mu);
