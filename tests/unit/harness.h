@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http.h"
+
 #ifndef TOP_SRCDIR
 #define TOP_SRCDIR ".."
 #endif
@@ -201,6 +203,21 @@ static inline void standin_stop(struct standin *s)
     int st;
     waitpid(s->pid, &st, 0);
     standin_pid = -1;
+}
+
+/* A request to the stand-in's control API; returns the answer's body (caller frees). */
+static inline char *standin_call(struct standin *s, const char *method, const char *path, const char *body)
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s%s", s->base, path);
+    struct http_req req = { .method = method, .url = url, .body = body, .timeout_ms = 5000 };
+    struct http_resp r;
+    assert_int_equal(http_perform(&req, &r), HTTP_OK);
+    if (r.status != 200)
+        fail_msg("%s %s -> %ld: %s", method, path, r.status, r.body);
+    char *out = strdup(r.body);
+    http_resp_free(&r);
+    return out;
 }
 #endif
 

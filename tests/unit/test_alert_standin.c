@@ -5,21 +5,6 @@
 
 /* ---- against the stand-in ------------------------------------------------ */
 
-/* A request to the stand-in's control API; returns the answer's body (caller frees). */
-static char *standin_call(struct standin *s, const char *method, const char *path, const char *body)
-{
-    char url[256];
-    snprintf(url, sizeof url, "%s%s", s->base, path);
-    struct http_req req = { .method = method, .url = url, .body = body, .timeout_ms = 5000 };
-    struct http_resp r;
-    assert_int_equal(http_perform(&req, &r), HTTP_OK);
-    if (r.status != 200)
-        fail_msg("%s %s -> %ld: %s", method, path, r.status, r.body);
-    char *out = strdup(r.body);
-    http_resp_free(&r);
-    return out;
-}
-
 static void against_the_standin(void **state)
 {
     (void)state;

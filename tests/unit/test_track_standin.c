@@ -6,21 +6,6 @@
 
 /* ---- against the stand-in ------------------------------------------------------------- */
 
-/* POST path with body; returns the answer's body (caller frees). */
-static char *standin_post(struct standin *s, const char *path, const char *body)
-{
-    char url[256];
-    snprintf(url, sizeof url, "%s%s", s->base, path);
-    struct http_req req = { .method = "POST", .url = url, .body = body, .timeout_ms = 5000 };
-    struct http_resp r;
-    assert_int_equal(http_perform(&req, &r), HTTP_OK);
-    if (r.status != 200)
-        fail_msg("POST %s -> %ld: %s", path, r.status, r.body);
-    char *out = strdup(r.body);
-    http_resp_free(&r);
-    return out;
-}
-
 /* Webhook answers, every status, a running execution, a pruned one, the
  * workflow list across pages and the API failing alone, against one
  * stand-in process.  Longer than 80 lines on purpose: the steps run in
@@ -42,12 +27,12 @@ static void against_the_standin(void **state)
     cap_start();
 
     /* "Immediately" mode: no id to follow */
-    char *ans = standin_post(&si, "/n8n/webhook/crypto-normal-scan", "{\"trigger_id\":1}");
+    char *ans = standin_call(&si, "POST", "/n8n/webhook/crypto-normal-scan", "{\"trigger_id\":1}");
     assert_null(track_parse_webhook_answer(ans));
     free(ans);
 
     /* our workflows' early answer: one execution per status */
-    free(standin_post(&si, "/_standin/config",
+    free(standin_call(&si, "POST", "/_standin/config",
                       "{\"n8n_respond\":\"accepted\",\"n8n_api_key\":\"" KEY "\","
                       "\"n8n_exec_status\":[\"success\",\"error\",\"crashed\",\"canceled\",\"waiting\",\"new\",\"unknown\"]}"));
     static const char *const want[] = { "success", "error", "crashed", "canceled", "waiting", "new", "unknown" };
@@ -55,7 +40,7 @@ static void against_the_standin(void **state)
     for (int i = 0; i < 7; i++) {
         char body[128];
         snprintf(body, sizeof body, "{\"trigger_id\":%d,\"idempotency_key\":\"orch-1-w%d\"}", i + 2, i);
-        ans = standin_post(&si, "/n8n/webhook/forex-london-session", body);
+        ans = standin_call(&si, "POST", "/n8n/webhook/forex-london-session", body);
         ids[i] = track_parse_webhook_answer(ans);
         assert_non_null(ids[i]);
         free(ans);
@@ -79,8 +64,8 @@ static void against_the_standin(void **state)
     assert_null(track_outcome(outs[4].status, now, now, 1800));
 
     /* running for a second, then success */
-    free(standin_post(&si, "/_standin/config", "{\"n8n_exec_status\":\"success\",\"n8n_exec_seconds\":1}"));
-    ans = standin_post(&si, "/n8n/webhook/crypto-light-monitoring", "{}");
+    free(standin_call(&si, "POST", "/_standin/config", "{\"n8n_exec_status\":\"success\",\"n8n_exec_seconds\":1}"));
+    ans = standin_call(&si, "POST", "/n8n/webhook/crypto-light-monitoring", "{}");
     char *id = track_parse_webhook_answer(ans);
     free(ans);
     assert_non_null(id);
@@ -102,7 +87,7 @@ static void against_the_standin(void **state)
 
     /* pruned, wrong key, workflows across pages */
     assert_int_equal(track_fetch(&c, "99999", &e), TRACK_EGONE);
-    free(standin_post(&si, "/_standin/config", "{\"n8n_page_max\":3}"));
+    free(standin_call(&si, "POST", "/_standin/config", "{\"n8n_page_max\":3}"));
     struct track_workflows w;
     assert_int_equal(track_list_workflows(&c, &w), TRACK_OK);
     assert_int_equal(w.n, 8);
@@ -118,11 +103,11 @@ static void against_the_standin(void **state)
     assert_int_equal(track_list_workflows(&c, &w), TRACK_ECONFIG);
     /* the API failing alone, webhooks untouched */
     c.n8n_api_key = KEY;
-    free(standin_post(&si, "/_standin/config", "{\"behaviour\":{\"n8n:api\":\"503\"}}"));
+    free(standin_call(&si, "POST", "/_standin/config", "{\"behaviour\":{\"n8n:api\":\"503\"}}"));
     assert_int_equal(track_fetch(&c, "1", &e), TRACK_ERETRY);
-    free(standin_post(&si, "/_standin/config", "{\"behaviour\":{\"n8n:api\":\"malformed\"}}"));
+    free(standin_call(&si, "POST", "/_standin/config", "{\"behaviour\":{\"n8n:api\":\"malformed\"}}"));
     assert_int_equal(track_fetch(&c, "1", &e), TRACK_EINVALID);
-    ans = standin_post(&si, "/n8n/webhook/crypto-light-monitoring", "{}");
+    ans = standin_call(&si, "POST", "/n8n/webhook/crypto-light-monitoring", "{}");
     id = track_parse_webhook_answer(ans);
     assert_non_null(id);
     free(id);
@@ -160,12 +145,12 @@ static void stop_against_the_standin(void **state)
     c.n8n_owner_email = "owner@x.invalid";
     c.n8n_owner_password = "Secret-Pw-123";
     assert_true(track_stop_enabled(&c));
-    free(standin_post(&si, "/_standin/config",
+    free(standin_call(&si, "POST", "/_standin/config",
                       "{\"n8n_respond\":\"accepted\",\"n8n_exec_seconds\":60,"
                       "\"n8n_owner\":{\"email\":\"owner@x.invalid\",\"password\":\"Secret-Pw-123\"}}"));
     char *ids[2];
     for (int i = 0; i < 2; i++) {
-        char *ans = standin_post(&si, "/n8n/webhook/crypto-light-monitoring", "{}");
+        char *ans = standin_call(&si, "POST", "/n8n/webhook/crypto-light-monitoring", "{}");
         ids[i] = track_parse_webhook_answer(ans);
         assert_non_null(ids[i]);
         free(ans);
@@ -183,18 +168,18 @@ static void stop_against_the_standin(void **state)
     assert_int_equal(track_stop_execution(&st, ids[0], status, sizeof status, err, sizeof err), TRACK_STOP_ENDED);
     assert_int_equal(st.logins, 1);                     /* the session was reused */
     /* the session no longer valid (n8n restarted): one login more */
-    free(standin_post(&si, "/_standin/reset", ""));
-    free(standin_post(&si, "/_standin/config",
+    free(standin_call(&si, "POST", "/_standin/reset", ""));
+    free(standin_call(&si, "POST", "/_standin/config",
                       "{\"n8n_respond\":\"accepted\",\"n8n_exec_seconds\":60,"
                       "\"n8n_owner\":{\"email\":\"owner@x.invalid\",\"password\":\"Secret-Pw-123\"}}"));
-    char *ans = standin_post(&si, "/n8n/webhook/crypto-light-monitoring", "{}");
+    char *ans = standin_call(&si, "POST", "/n8n/webhook/crypto-light-monitoring", "{}");
     free(ids[1]);
     ids[1] = track_parse_webhook_answer(ans);
     free(ans);
     assert_int_equal(track_stop_execution(&st, ids[1], status, sizeof status, err, sizeof err), TRACK_STOP_STOPPED);
     assert_int_equal(st.logins, 2);
     /* a wrong password: refused, said so */
-    free(standin_post(&si, "/_standin/config", "{\"n8n_owner\":{\"email\":\"owner@x.invalid\",\"password\":\"other\"}}"));
+    free(standin_call(&si, "POST", "/_standin/config", "{\"n8n_owner\":{\"email\":\"owner@x.invalid\",\"password\":\"other\"}}"));
     track_stopper_free(&st);
     assert_null(st.session);
     assert_int_equal(track_stop_execution(&st, ids[1], status, sizeof status, err, sizeof err), TRACK_STOP_FAILED);
