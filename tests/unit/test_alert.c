@@ -461,9 +461,6 @@ static void configuration_checks(void **state)
 
 int main(void)
 {
-    if (http_global_init() != 0)
-        return 1;
-    log_init("test_alert", LOG_DEBUG);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(sends_chat_id_text_and_parse_mode, cap_teardown),
         cmocka_unit_test_teardown(channel_chat_id_is_a_string, cap_teardown),
@@ -479,7 +476,5 @@ int main(void)
         cmocka_unit_test_teardown(unreachable_server_logs_no_url, cap_teardown),
         cmocka_unit_test_teardown(configuration_checks, cap_teardown),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    http_global_cleanup();
-    return rc;
+    return alert_rig_main(tests, sizeof tests / sizeof tests[0]);
 }

@@ -98,14 +98,9 @@ static void answers_checked(void **state)
 
 int main(void)
 {
-    if (http_global_init() != 0)
-        return 1;
-    log_init("test_alert", LOG_DEBUG);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(answers_checked),
         cmocka_unit_test_teardown(against_the_standin, cap_teardown),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    http_global_cleanup();
-    return rc;
+    return alert_rig_main(tests, sizeof tests / sizeof tests[0]);
 }

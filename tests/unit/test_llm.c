@@ -387,11 +387,6 @@ static void custom_local_server_without_key(void **state)
 
 int main(void)
 {
-    seed_install();
-    log_init("test_llm", LOG_ERROR);
-    signal(SIGPIPE, SIG_IGN);
-    if (http_global_init() < 0)
-        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(adversarial_corpus_always_ends_in_a_valid_bounded_decision),
         cmocka_unit_test(clamping_is_noted_in_the_reason),
@@ -401,7 +396,5 @@ int main(void)
         cmocka_unit_test(cycle_uses_the_llm_or_the_fallback),
         cmocka_unit_test(custom_local_server_without_key),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    http_global_cleanup();
-    return rc;
+    return llm_rig_main(tests, sizeof tests / sizeof tests[0]);
 }

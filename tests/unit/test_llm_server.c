@@ -553,11 +553,6 @@ static void budgets_follow_a_simulated_clock(void **state)
 
 int main(void)
 {
-    seed_install();
-    log_init("test_llm", LOG_ERROR);
-    signal(SIGPIPE, SIG_IGN);
-    if (http_global_init() < 0)
-        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(answer_accepted_with_usage_and_limits),
         cmocka_unit_test(server_errors_retried_with_backoff),
@@ -578,7 +573,5 @@ int main(void)
         cmocka_unit_test(budgets_follow_a_simulated_clock),
         cmocka_unit_test(budgets_step_down_before_the_provider_says_429),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    http_global_cleanup();
-    return rc;
+    return llm_rig_main(tests, sizeof tests / sizeof tests[0]);
 }

@@ -578,10 +578,6 @@ static void list_workflows_bounds_and_errors(void **state)
 
 int main(void)
 {
-    seed_install();
-    if (http_global_init() != 0)
-        return 1;
-    log_init("test_track", LOG_DEBUG);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(webhook_answer_gives_the_execution_id, cap_teardown),
         cmocka_unit_test_teardown(iso_times, cap_teardown),
@@ -595,7 +591,5 @@ int main(void)
         cmocka_unit_test_teardown(list_workflows_follows_cursors, cap_teardown),
         cmocka_unit_test_teardown(list_workflows_bounds_and_errors, cap_teardown),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    http_global_cleanup();
-    return rc;
+    return track_rig_main(tests, sizeof tests / sizeof tests[0]);
 }

@@ -199,15 +199,9 @@ static void stop_against_the_standin(void **state)
 
 int main(void)
 {
-    seed_install();
-    if (http_global_init() != 0)
-        return 1;
-    log_init("test_track", LOG_DEBUG);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(against_the_standin, cap_teardown),
         cmocka_unit_test_teardown(stop_against_the_standin, cap_teardown),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    http_global_cleanup();
-    return rc;
+    return track_rig_main(tests, sizeof tests / sizeof tests[0]);
 }
