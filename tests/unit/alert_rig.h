@@ -103,15 +103,12 @@ static inline void server_start(struct server *sv, const struct step *steps, int
     pthread_mutex_init(&sv->mu, NULL);
     sv->steps = steps;
     sv->nsteps = n;
-    sv->fd = harness_listen(16, &sv->port);
-    pthread_create(&sv->thread, NULL, server_main, sv);
+    harness_serve(16, &sv->fd, &sv->port, &sv->thread, server_main, sv);
 }
 
 static inline void server_stop(struct server *sv)
 {
-    shutdown(sv->fd, SHUT_RDWR);
-    close(sv->fd);
-    pthread_join(sv->thread, NULL);
+    harness_unserve(sv->fd, sv->thread);
     for (int i = 0; i < MAX_SEEN; i++)
         free(sv->body[i]);
     pthread_mutex_destroy(&sv->mu);

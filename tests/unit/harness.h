@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,22 @@ static inline int harness_listen(int backlog, int *port)
     *port = ntohs(a.sin_port);
     assert_int_equal(listen(fd, backlog), 0);
     return fd;
+}
+
+/* Listen (harness_listen) and run fn(arg) in *thread, accepting on *fd. */
+static inline void harness_serve(int backlog, int *fd, int *port, pthread_t *thread, void *(*fn)(void *), void *arg)
+{
+    *fd = harness_listen(backlog, port);
+    pthread_create(thread, NULL, fn, arg);
+}
+
+/* Stop what harness_serve started: its socket shut and closed (accept
+ * fails, the thread returns), its thread joined. */
+static inline void harness_unserve(int fd, pthread_t thread)
+{
+    shutdown(fd, SHUT_RDWR);
+    close(fd);
+    pthread_join(thread, NULL);
 }
 
 /* Read one HTTP request from c into buf (cap bytes, NUL-terminated): its

@@ -133,15 +133,12 @@ static inline void server_start(struct server *sv, const struct script_step *ste
     memset(sv, 0, sizeof *sv);
     sv->steps = steps;
     sv->nsteps = n;
-    sv->fd = harness_listen(16, &sv->port);
-    pthread_create(&sv->thread, NULL, server_main, sv);
+    harness_serve(16, &sv->fd, &sv->port, &sv->thread, server_main, sv);
 }
 
 static inline void server_stop(struct server *sv)
 {
-    shutdown(sv->fd, SHUT_RDWR);
-    close(sv->fd);
-    pthread_join(sv->thread, NULL);
+    harness_unserve(sv->fd, sv->thread);
 }
 
 #define COMPLETION(content_json_escaped) \

@@ -152,15 +152,12 @@ static inline void server_start(struct server *sv, const struct route *routes, i
     sv->routes = routes;
     sv->nroutes = n;
     sv->dyn = dyn;
-    sv->fd = harness_listen(64, &sv->port);
-    pthread_create(&sv->thread, NULL, server_main, sv);
+    harness_serve(64, &sv->fd, &sv->port, &sv->thread, server_main, sv);
 }
 
 static inline void server_stop(struct server *sv)
 {
-    shutdown(sv->fd, SHUT_RDWR);
-    close(sv->fd);
-    pthread_join(sv->thread, NULL);
+    harness_unserve(sv->fd, sv->thread);
     for (int i = 0; i < sv->nconns; i++)
         pthread_join(sv->conns[i], NULL);
     pthread_mutex_destroy(&sv->mu);
