@@ -304,6 +304,19 @@ static const char *alert_hint(long status, const char *desc)
     return NULL;
 }
 
+/* The wait a 429 asks for, in seconds: retry_after (-1 when it did not
+ * say: ALERT_RETRY_AFTER_DEFAULT) kept within 1 .. ALERT_RETRY_AFTER_MAX. */
+static long alert_retry_after(long retry_after)
+{
+    if (retry_after < 0)
+        retry_after = ALERT_RETRY_AFTER_DEFAULT;
+    if (retry_after < 1)
+        retry_after = 1;
+    if (retry_after > ALERT_RETRY_AFTER_MAX)
+        retry_after = ALERT_RETRY_AFTER_MAX;
+    return retry_after;
+}
+
 /* Send the oldest message once, with the given timeout; updates the queue,
  * the counters and a->next_at_ms. */
 static void alert_send_one(struct alert *a, long timeout_ms)
@@ -345,12 +358,7 @@ static void alert_send_one(struct alert *a, long timeout_ms)
                   a->chat_id, kind, (long long)r.status, (long long)m->attempts + 1, r.elapsed_ms);
         alert_pop(a);
     } else if (e == HTTP_OK && r.status == 429) {
-        if (retry_after < 0)
-            retry_after = ALERT_RETRY_AFTER_DEFAULT;
-        if (retry_after < 1)
-            retry_after = 1;
-        if (retry_after > ALERT_RETRY_AFTER_MAX)
-            retry_after = ALERT_RETRY_AFTER_MAX;
+        retry_after = alert_retry_after(retry_after);
         a->stats.rate_limited++;
         next = now + retry_after * 1000LL;
         log_event(LOG_WARN, "alert.rate_limited", "s:chat_id s:kind i:status i:retry_after i:queued",

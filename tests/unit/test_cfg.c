@@ -218,6 +218,11 @@ static void temp_file(char path[64], const char *data, size_t n)
     close(fd);
 }
 
+/* Every secret from its file (X_FILE): a trailing newline stripped, X and
+ * X_FILE both set, empty ones, unreadable, missing or directory paths, the
+ * size bound, the contents checked like a value.  Longer than 80 lines on
+ * purpose: a list of short cases, each a load and its checks on a temp
+ * file of its own. */
 static void test_secret_files(void **state)
 {
     (void)state;

@@ -8,6 +8,11 @@
 
 /* ---- each program reads only its settings ---------------------------------- */
 
+/* Each program's load reads only its settings: the API's leaves the
+ * worker's secrets empty and opens none of their files, a bad value stops
+ * only the program that reads it, orchctl holds only the URL and the API
+ * token, every variable is read by some program.  Longer than 80 lines on
+ * purpose: one fake environment loaded as each program, each load checked. */
 static void test_program_masks(void **state)
 {
     (void)state;

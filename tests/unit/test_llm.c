@@ -191,6 +191,10 @@ static void sha256_known_vectors(void **state)
     assert_string_equal(out, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
+/* The prompt template (version line, placeholders, hash) and the market's
+ * text in the user message: quoted, cleaned and bounded.  Longer than 80
+ * lines on purpose: one hostile snapshot built once, and the prompt made
+ * from it checked field by field. */
 static void prompt_template_and_untrusted_text(void **state)
 {
     (void)state;
