@@ -189,17 +189,4 @@ static inline size_t units16(const char *s)
     return u;
 }
 
-/* The main() of test_alert and test_alert_standin: libcurl and the logs
- * (debug level) set up, the group of tests run, libcurl cleaned up. Returns
- * the exit status. */
-static inline int alert_rig_main(const struct CMUnitTest *tests, size_t n)
-{
-    if (http_global_init() != 0)
-        return 1;
-    log_init("test_alert", LOG_DEBUG);
-    int rc = _cmocka_run_group_tests("tests", tests, n, NULL, NULL);
-    http_global_cleanup();
-    return rc;
-}
-
 #endif

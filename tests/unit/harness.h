@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "log.h"
 
 #ifndef TOP_SRCDIR
 #define TOP_SRCDIR ".."
@@ -36,6 +37,19 @@ static inline long long now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The main() of a test program of an HTTP client: libcurl set up, logs as
+ * prog at level (on stderr), the group of tests run, libcurl cleaned up.
+ * Returns the exit status. */
+static inline int harness_main(const char *prog, int level, const struct CMUnitTest *tests, size_t n)
+{
+    if (http_global_init() != 0)
+        return 1;
+    log_init(prog, level);
+    int rc = _cmocka_run_group_tests("tests", tests, n, NULL, NULL);
+    http_global_cleanup();
+    return rc;
 }
 
 /* A TCP socket listening on 127.0.0.1 with a backlog of backlog, on a free

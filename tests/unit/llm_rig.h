@@ -194,19 +194,4 @@ static inline enum llm_err ask(struct rig *r, struct decide_choice *ch, struct l
     return e;
 }
 
-/* The main() of test_llm and test_llm_server: the seed catalog, the logs
- * (errors only), SIGPIPE ignored and libcurl set up, the group of tests run,
- * libcurl cleaned up. Returns the exit status. */
-static inline int llm_rig_main(const struct CMUnitTest *tests, size_t n)
-{
-    seed_install();
-    log_init("test_llm", LOG_ERROR);
-    signal(SIGPIPE, SIG_IGN);
-    if (http_global_init() < 0)
-        return 1;
-    int rc = _cmocka_run_group_tests("tests", tests, n, NULL, NULL);
-    http_global_cleanup();
-    return rc;
-}
-
 #endif

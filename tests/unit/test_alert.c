@@ -476,5 +476,5 @@ int main(void)
         cmocka_unit_test_teardown(unreachable_server_logs_no_url, cap_teardown),
         cmocka_unit_test_teardown(configuration_checks, cap_teardown),
     };
-    return alert_rig_main(tests, sizeof tests / sizeof tests[0]);
+    return harness_main("test_alert", LOG_DEBUG, tests, sizeof tests / sizeof tests[0]);
 }

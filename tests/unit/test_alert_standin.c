@@ -102,5 +102,5 @@ int main(void)
         cmocka_unit_test(answers_checked),
         cmocka_unit_test_teardown(against_the_standin, cap_teardown),
     };
-    return alert_rig_main(tests, sizeof tests / sizeof tests[0]);
+    return harness_main("test_alert_standin", LOG_DEBUG, tests, sizeof tests / sizeof tests[0]);
 }

@@ -391,6 +391,8 @@ static void custom_local_server_without_key(void **state)
 
 int main(void)
 {
+    seed_install();
+    signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(adversarial_corpus_always_ends_in_a_valid_bounded_decision),
         cmocka_unit_test(clamping_is_noted_in_the_reason),
@@ -400,5 +402,5 @@ int main(void)
         cmocka_unit_test(cycle_uses_the_llm_or_the_fallback),
         cmocka_unit_test(custom_local_server_without_key),
     };
-    return llm_rig_main(tests, sizeof tests / sizeof tests[0]);
+    return harness_main("test_llm", LOG_ERROR, tests, sizeof tests / sizeof tests[0]);
 }

@@ -553,6 +553,8 @@ static void budgets_follow_a_simulated_clock(void **state)
 
 int main(void)
 {
+    seed_install();
+    signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(answer_accepted_with_usage_and_limits),
         cmocka_unit_test(server_errors_retried_with_backoff),
@@ -573,5 +575,5 @@ int main(void)
         cmocka_unit_test(budgets_follow_a_simulated_clock),
         cmocka_unit_test(budgets_step_down_before_the_provider_says_429),
     };
-    return llm_rig_main(tests, sizeof tests / sizeof tests[0]);
+    return harness_main("test_llm_server", LOG_ERROR, tests, sizeof tests / sizeof tests[0]);
 }

@@ -578,6 +578,7 @@ static void list_workflows_bounds_and_errors(void **state)
 
 int main(void)
 {
+    seed_install();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(webhook_answer_gives_the_execution_id, cap_teardown),
         cmocka_unit_test_teardown(iso_times, cap_teardown),
@@ -591,5 +592,5 @@ int main(void)
         cmocka_unit_test_teardown(list_workflows_follows_cursors, cap_teardown),
         cmocka_unit_test_teardown(list_workflows_bounds_and_errors, cap_teardown),
     };
-    return track_rig_main(tests, sizeof tests / sizeof tests[0]);
+    return harness_main("test_track", LOG_DEBUG, tests, sizeof tests / sizeof tests[0]);
 }

@@ -199,9 +199,10 @@ static void stop_against_the_standin(void **state)
 
 int main(void)
 {
+    seed_install();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(against_the_standin, cap_teardown),
         cmocka_unit_test_teardown(stop_against_the_standin, cap_teardown),
     };
-    return track_rig_main(tests, sizeof tests / sizeof tests[0]);
+    return harness_main("test_track_standin", LOG_DEBUG, tests, sizeof tests / sizeof tests[0]);
 }

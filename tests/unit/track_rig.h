@@ -188,18 +188,4 @@ static inline void rig_up(struct rig *r, const struct route *routes, int n, dyn_
     "\"retryOf\":null,\"retrySuccessId\":null,\"waitTill\":null,\"customData\":{}}"
 #define STOPPED "\"2025-03-17T09:00:57.250Z\""
 
-/* The main() of test_track and test_track_standin: the seed catalog, libcurl
- * and the logs (debug level) set up, the group of tests run, libcurl cleaned
- * up. Returns the exit status. */
-static inline int track_rig_main(const struct CMUnitTest *tests, size_t n)
-{
-    seed_install();
-    if (http_global_init() != 0)
-        return 1;
-    log_init("test_track", LOG_DEBUG);
-    int rc = _cmocka_run_group_tests("tests", tests, n, NULL, NULL);
-    http_global_cleanup();
-    return rc;
-}
-
 #endif
