@@ -140,4 +140,18 @@ static inline int seed_cfg_teardown(void **state)
     return 0;
 }
 
+#ifdef cmocka_unit_test
+/* A query-string parser's refusal of qs: its rc is -1 and its message err
+ * contains want (what it said printed when not). */
+static inline void seed_expect_refused(const char *qs, int rc, const char *err, const char *want)
+{
+    if (rc != -1)
+        print_error("accepted \"%s\"\n", qs);
+    assert_int_equal(rc, -1);
+    if (!strstr(err, want))
+        print_error("for \"%s\": message \"%s\" lacks \"%s\"\n", qs, err, want);
+    assert_non_null(strstr(err, want));
+}
+#endif
+
 #endif
