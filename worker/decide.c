@@ -435,6 +435,32 @@ int decide_validate(const struct decide_menu *m, struct decide_choice *ch, char 
     return 0;
 }
 
+void decide_menu_add_limits(const struct decide_menu *m, json_object *root)
+{
+    json_object *ints = json_object_new_array();
+    for (int i = 0; i < INTENSITY_COUNT; i++)
+        if (m->intensity_allowed[i])
+            json_object_array_add(ints, json_object_new_string(catalog_intensity_name(i)));
+    json_object_object_add(root, "intensities", ints);
+    json_object *b = json_object_new_object();
+    json_object_object_add(b, "min", json_object_new_int64(m->min_seconds));
+    json_object_object_add(b, "max", json_object_new_int64(m->max_seconds));
+    json_object_object_add(root, "next_seconds", b);
+}
+
+void decide_menu_add_excluded(const struct decide_menu *m, json_object *root)
+{
+    json_object *notes = json_object_new_array();
+    for (int i = 0; i < m->nnotes; i++)
+        json_object_array_add(notes, json_object_new_string(m->notes[i]));
+    if (m->more_notes) {
+        char more[64];
+        snprintf(more, sizeof more, "... and %d more", m->more_notes);
+        json_object_array_add(notes, json_object_new_string(more));
+    }
+    json_object_object_add(root, "excluded", notes);
+}
+
 json_object *decide_menu_to_json(const struct decide_menu *m)
 {
     json_object *root = json_object_new_object();
@@ -451,26 +477,10 @@ json_object *decide_menu_to_json(const struct decide_menu *m)
         json_object_object_add(modes, catalog_mode_name(mode), wfs);
     }
     json_object_object_add(root, "modes", modes);
-    json_object *ints = json_object_new_array();
-    for (int i = 0; i < INTENSITY_COUNT; i++)
-        if (m->intensity_allowed[i])
-            json_object_array_add(ints, json_object_new_string(catalog_intensity_name(i)));
-    json_object_object_add(root, "intensities", ints);
-    json_object *b = json_object_new_object();
-    json_object_object_add(b, "min", json_object_new_int64(m->min_seconds));
-    json_object_object_add(b, "max", json_object_new_int64(m->max_seconds));
-    json_object_object_add(root, "next_seconds", b);
+    decide_menu_add_limits(m, root);
     if (m->budget_left >= 0)
         json_object_object_add(root, "run_budget_left", json_object_new_double(m->budget_left));
-    json_object *notes = json_object_new_array();
-    for (int i = 0; i < m->nnotes; i++)
-        json_object_array_add(notes, json_object_new_string(m->notes[i]));
-    if (m->more_notes) {
-        char more[64];
-        snprintf(more, sizeof more, "... and %d more", m->more_notes);
-        json_object_array_add(notes, json_object_new_string(more));
-    }
-    json_object_object_add(root, "excluded", notes);
+    decide_menu_add_excluded(m, root);
     return root;
 }
 

@@ -89,6 +89,15 @@ void decide_fallback(const struct cfg *c, const struct sense_snapshot *snap,
 int decide_validate(const struct decide_menu *menu, struct decide_choice *ch, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
+/* Add the menu's "intensities" (the allowed ones' names) and
+ * "next_seconds" ({"min","max"}) to root: the same in the stored menu
+ * (decide_menu_to_json) and in the one the model reads (prompt.c). */
+void decide_menu_add_limits(const struct decide_menu *m, json_object *root);
+
+/* Add the menu's "excluded": its notes, and "... and N more" when some did
+ * not fit (as in decide_menu_add_limits, for both menus). */
+void decide_menu_add_excluded(const struct decide_menu *m, json_object *root);
+
 /* The menu as JSON, for the audit trail.  Caller frees. */
 json_object *decide_menu_to_json(const struct decide_menu *menu);
 

@@ -290,15 +290,7 @@ static json_object *prompt_menu(const struct decide_menu *m, const struct sense_
         if (m->mode_allowed[mode])
             json_object_array_add(modes, json_object_new_string(catalog_mode_name(mode)));
     json_object_object_add(root, "modes", modes);
-    json_object *ints = json_object_new_array();
-    for (int i = 0; i < INTENSITY_COUNT; i++)
-        if (m->intensity_allowed[i])
-            json_object_array_add(ints, json_object_new_string(catalog_intensity_name(i)));
-    json_object_object_add(root, "intensities", ints);
-    json_object *b = json_object_new_object();
-    json_object_object_add(b, "min", json_object_new_int64(m->min_seconds));
-    json_object_object_add(b, "max", json_object_new_int64(m->max_seconds));
-    json_object_object_add(root, "next_seconds", b);
+    decide_menu_add_limits(m, root);
     json_object_object_add(root, "max_workflows", json_object_new_int(DECIDE_MAX_WF));
     if (m->budget_left >= 0)
         json_object_object_add(root, "run_budget_left", json_object_new_double(round(m->budget_left * 100) / 100));
@@ -311,15 +303,7 @@ static json_object *prompt_menu(const struct decide_menu *m, const struct sense_
             break;
     }
     json_object_object_add(root, "workflows", wfs);
-    json_object *notes = json_object_new_array();
-    for (int i = 0; i < m->nnotes; i++)
-        json_object_array_add(notes, json_object_new_string(m->notes[i]));
-    if (m->more_notes) {
-        char more[64];
-        snprintf(more, sizeof more, "... and %d more", m->more_notes);
-        json_object_array_add(notes, json_object_new_string(more));
-    }
-    json_object_object_add(root, "excluded", notes);
+    decide_menu_add_excluded(m, root);
     return root;
 }
 

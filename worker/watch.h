@@ -198,4 +198,17 @@ void watch_score_day(const struct watch *w, int m, const struct watch_day *d, st
 /* The q-quantile of v[0..n) (0 <= q <= 1), by selection in place.  0 when n is 0. */
 double watch_quantile(double *v, size_t n, double q);
 
+/* ---- inside the watch module: for watch_json.c's restore (watch.c) ---- */
+
+/* The instrument slot of name in market m, created when absent; NULL when
+ * full or out of memory.  Borrowed from w. */
+struct watch_instrument *watch_slot(struct watch *w, int m, const char *name);
+
+/* Start the live scorecard's day of market mk that holds t. */
+void watch_day_start(struct watch *w, struct watch_market *mk, time_t t);
+
+/* Set mk's threshold from its peaks: the score that the share of its
+ * windows reached (-1 while it has none). */
+void watch_threshold(struct watch *w, struct watch_market *mk);
+
 #endif

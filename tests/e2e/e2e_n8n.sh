@@ -48,17 +48,8 @@ set -u
 E2E_NAME=e2e_n8n
 # shellcheck source=../lib/e2e.sh
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")/../lib" && pwd)/e2e.sh"
-N8N_SH=$top_srcdir/scripts/n8n.sh
 e2e_begin
-N8N_DIR=$T/n8n
-N8N_STARTED=0
-E2E_EXTRA_LOGS=$N8N_DIR/n8n.log
-# the n8n this test started is stopped on exit, before the stack
-e2e_cleanup() {
-  if [ "$N8N_STARTED" = 1 ]; then
-    bash "$N8N_SH" stop "$N8N_DIR" >/dev/null 2>&1 || note "could not stop n8n ($N8N_DIR)"
-  fi
-}
+n8n_begin
 
 # ---- helpers ---------------------------------------------------------------------
 
@@ -69,48 +60,21 @@ show() { sql "SELECT workflow || ' ' || status || ' attempts=' || attempts || ' 
                      || ' outcome=' || coalesce(outcome, '-') || ' opp=' || coalesce(opportunities::text, '-')
                      || ' err=' || left(coalesce(error, '-'), 120)
                 FROM triggers WHERE decision_id = $1 ORDER BY id" | sed 's/^/#   /'; }
-# done_in D WF: the trigger has an outcome, a result and n8n's final status
-done_in() {
-  [ "$(trig "$1" "$2" "outcome IS NOT NULL AND result_at IS NOT NULL AND execution_status IN ('success','error','crashed','canceled')")" = t ]
-}
 
 # ---- n8n: install (or reuse the cache) -----------------------------------------------------
 
-t_install=$(date +%s)
-if bash "$N8N_SH" install > "$T/log/n8n-install.log" 2>&1; then
-  ok "n8n installed or found in the cache in $(( $(date +%s) - t_install )) s ($(tail -n 1 "$T/log/n8n-install.log"))"
-else
-  tail -n 15 "$T/log/n8n-install.log" | sed 's/^/#   /'
-  bail "n8n could not be installed (scripts/n8n.sh install: needs Node >= 20, npm and the npm registry; see above)"
-fi
+n8n_install
 
 # ---- the orchestrator's side ---------------------------------------------------------------
 
 [ -x "$ORCH_WORKER_BIN" ] && [ -x "$ORCH_API_BIN" ] || bail "binaries built"
 PG_FAST=1 stack_start_pg || bail "PostgreSQL started"
 standin_start
-stack_spawn standin_b "$T/log/standin-b.log" \
-  "$PYTHON" -u "$top_srcdir/tests/standin/standin.py" --port 0 --fixtures "$FIXTURES"
-standin_b_port() { SBPORT=$(sed -n 's/^standin listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$T/log/standin-b.log" | head -n 1); [ -n "$SBPORT" ]; }
-wait_for 10 standin_b_port || bail "second stand-in (the workflows' sources) started"
-SB=http://127.0.0.1:$SBPORT
-# standin_b_config JSON: the same for the workflows' sources
-standin_b_config() { local sa=$SA; SA=$SB; standin_config "$1"; local rc=$?; SA=$sa; return $rc; }
+standin_b_start
 
-TOKEN=$(rnd 24)
-RTOKEN=results-$(rnd 16)
-HOOK_VALUE=hook-$(rnd 12)
-LLM_KEY=llm-$(rnd 6)
-TM_KEY=tm-$(rnd 6)
-export ORCHESTRATOR_API_TOKEN=$TOKEN ORCH_RESULTS_TOKEN=$RTOKEN LOG_LEVEL=info
-export DEXSCREENER_BASE_URL=$SA/dex PUMPFUN_BASE_URL=$SA/pumpfun
-export TRADERMADE_BASE_URL=$SA/tradermade TRADERMADE_API_KEY=$TM_KEY
-export BIRDEYE_BASE_URL="" DECISION_MIN_SECONDS=5 DECISION_MAX_SECONDS=600 HEARTBEAT_SECONDS=1
-export PROBE_TIMEOUT_MS=2000 WEBHOOK_TIMEOUT_MS=10000
-export LLM_BASE_URL=$SA/llm/v1 LLM_API_KEY=$LLM_KEY LLM_TIMEOUT_MS=2000 LLM_CYCLE_BUDGET_MS=4000
 LLM_ANSWER='{"mode":"crypto","intensity":"normal","workflows":["crypto-normal-scan","health-monitor-check"],"next_decision_seconds":300,"reason":"e2e with real n8n","confidence":0.8}'
-standin_config "{\"llm_key\":\"$LLM_KEY\",\"llm_content\":$LLM_ANSWER,\"tradermade_key\":\"$TM_KEY\"}" || bail "stand-in configured"
-standin_b_config "{\"tradermade_key\":\"$TM_KEY\"}" || bail "second stand-in configured"
+n8n_e2e_env "$LLM_ANSWER"
+export PUMPFUN_BASE_URL=$SA/pumpfun
 # sa_fresh ANSWER: the worker's stand-in reset (its LLM announces fewer tokens left with
 # every call, and the worker would rightly step down) and configured with that LLM answer
 sa_fresh() {
@@ -128,24 +92,7 @@ ok "PostgreSQL, stand-in (DexScreener, TraderMade, LLM) and orch-api behind ngin
 
 # ---- n8n: start --------------------------------------------------------------------------
 
-t_start=$(date +%s)
-N8N_STARTED=1
-if DEXSCREENER_BASE_URL=$SB/dex TRADERMADE_BASE_URL=$SB/tradermade TRADERMADE_API_KEY=$TM_KEY \
-   ORCH_BASE_URL=$BASE ORCH_RESULTS_URL=$BASE/results ORCH_RESULTS_TOKEN=$RTOKEN \
-   N8N_WEBHOOK_AUTH_HEADER=X-Orchestrator-Token N8N_WEBHOOK_AUTH_VALUE=$HOOK_VALUE \
-   bash "$N8N_SH" start "$N8N_DIR" auto > "$T/log/n8n-start.log" 2>&1; then
-  N8N_PORT=$(cat "$N8N_DIR/n8n.port")
-  ok "n8n started on 127.0.0.1:$N8N_PORT with its own user folder, owner, API key and 8 active workflows in $(( $(date +%s) - t_start )) s"
-else
-  tail -n 20 "$T/log/n8n-start.log" | sed 's/^/#   /'
-  bail "n8n started (scripts/n8n.sh start)"
-fi
-N8N=http://127.0.0.1:$N8N_PORT
-N8N_KEY=$(cat "$N8N_DIR/api-key")
-
-export N8N_BASE_URL=$N8N N8N_API_KEY=$N8N_KEY
-export N8N_WEBHOOK_AUTH_HEADER=X-Orchestrator-Token N8N_WEBHOOK_AUTH_VALUE=$HOOK_VALUE
-export TRACK_POLL_SECONDS=1 TRACK_TIMEOUT_SECONDS=300 N8N_WORKFLOWS_REFRESH_SECONDS=5
+n8n_start "with its own user folder, owner, API key and 8 active workflows"
 # the owner's login (scripts/n8n.sh wrote it) lets 'replace' stop executions
 OWNER_EMAIL=$(jpy 'd["email"]' < "$N8N_DIR/owner.json")
 OWNER_PW=$(jpy 'd["password"]' < "$N8N_DIR/owner.json")
@@ -387,10 +334,7 @@ check "the decision with a forex scan and deep analysis is settled succeeded" \
 
 api GET /metrics
 cp "$BODY" "$T/metrics.txt"
-promtool_out=$(promtool check metrics < "$T/metrics.txt" 2>&1)
-promtool_rc=$?
-[ -z "$promtool_out" ] || echo "$promtool_out" | sed 's/^/# promtool: /'
-check "promtool check metrics: silent, exit 0 (exit $promtool_rc)" test "$promtool_rc" = 0 -a -z "$promtool_out"
+promtool_check "$T/metrics.txt"
 check "orchestrator_execution_duration_seconds counts the executions" \
   test "$(sed -n 's/^orchestrator_execution_duration_seconds_count //p' "$T/metrics.txt")" -ge 3
 check "orchestrator_results_received_total{status=\"error\"} counts the failed scan" \

@@ -28,36 +28,19 @@ set -u
 E2E_NAME=e2e_n8n_catalog
 # shellcheck source=../lib/e2e.sh
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")/../lib" && pwd)/e2e.sh"
-N8N_SH=$top_srcdir/scripts/n8n.sh
 e2e_begin
-N8N_DIR=$T/n8n
-N8N_STARTED=0
-E2E_EXTRA_LOGS=$N8N_DIR/n8n.log
-e2e_cleanup() {
-  if [ "$N8N_STARTED" = 1 ]; then
-    bash "$N8N_SH" stop "$N8N_DIR" >/dev/null 2>&1 || note "could not stop n8n ($N8N_DIR)"
-  fi
-}
+n8n_begin
 
 show() { sql "SELECT workflow || ' ' || status || ' http=' || coalesce(http_status::text, '-')
                      || ' exec=' || coalesce(execution_id, '-') || '/' || coalesce(execution_status, '-')
                      || ' outcome=' || coalesce(outcome, '-') || ' opp=' || coalesce(opportunities::text, '-')
                      || ' err=' || left(coalesce(error, '-'), 160)
                 FROM triggers WHERE decision_id = $1 ORDER BY id" | sed 's/^/#   /'; }
-done_in() {
-  [ "$(trig "$1" "$2" "outcome IS NOT NULL AND result_at IS NOT NULL AND execution_status IN ('success','error','crashed','canceled')")" = t ]
-}
 WFS="desk-btc-momentum desk/fx-majors sys.health-probe"
 
 # ---- n8n: install (or reuse the cache) ---------------------------------------------
 
-t_install=$(date +%s)
-if bash "$N8N_SH" install > "$T/log/n8n-install.log" 2>&1; then
-  ok "n8n installed or found in the cache in $(( $(date +%s) - t_install )) s"
-else
-  tail -n 15 "$T/log/n8n-install.log" | sed 's/^/#   /'
-  bail "n8n could not be installed (scripts/n8n.sh install: needs Node >= 20, npm and the npm registry)"
-fi
+n8n_install
 
 # ---- the catalog and its n8n exports --------------------------------------------------
 
@@ -89,27 +72,11 @@ check "four exports generated for the test ($(ls "$EXPORTS" | tr '\n' ' '))" tes
 [ -x "$ORCH_WORKER_BIN" ] && [ -x "$ORCH_API_BIN" ] || bail "binaries built"
 PG_FAST=1 stack_start_pg || bail "PostgreSQL started"
 standin_start
-stack_spawn standin_b "$T/log/standin-b.log" \
-  "$PYTHON" -u "$top_srcdir/tests/standin/standin.py" --port 0 --fixtures "$FIXTURES"
-standin_b_port() { SBPORT=$(sed -n 's/^standin listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$T/log/standin-b.log" | head -n 1); [ -n "$SBPORT" ]; }
-wait_for 10 standin_b_port || bail "second stand-in (the workflows' sources) started"
-SB=http://127.0.0.1:$SBPORT
-standin_b_config() { local sa=$SA; SA=$SB; standin_config "$1"; local rc=$?; SA=$sa; return $rc; }
+standin_b_start
 
-TOKEN=$(rnd 24)
-RTOKEN=results-$(rnd 16)
-HOOK_VALUE=hook-$(rnd 12)
-LLM_KEY=llm-$(rnd 6)
-TM_KEY=tm-$(rnd 6)
-export CATALOG_FILE=$CAT ORCHESTRATOR_API_TOKEN=$TOKEN ORCH_RESULTS_TOKEN=$RTOKEN LOG_LEVEL=info
-export DEXSCREENER_BASE_URL=$SA/dex PUMPFUN_BASE_URL=""
-export TRADERMADE_BASE_URL=$SA/tradermade TRADERMADE_API_KEY=$TM_KEY
-export BIRDEYE_BASE_URL="" DECISION_MIN_SECONDS=5 DECISION_MAX_SECONDS=600 HEARTBEAT_SECONDS=1 LOAD_HIGH=1000
-export PROBE_TIMEOUT_MS=2000 WEBHOOK_TIMEOUT_MS=10000
-export LLM_BASE_URL=$SA/llm/v1 LLM_API_KEY=$LLM_KEY LLM_TIMEOUT_MS=2000 LLM_CYCLE_BUDGET_MS=4000
 LLM_ANSWER='{"mode":"hybrid","intensity":"normal","workflows":["desk-btc-momentum","desk/fx-majors","sys.health-probe"],"next_decision_seconds":600,"reason":"e2e: the desk catalog","confidence":0.8}'
-standin_config "{\"llm_key\":\"$LLM_KEY\",\"llm_content\":$LLM_ANSWER,\"tradermade_key\":\"$TM_KEY\"}" || bail "stand-in configured"
-standin_b_config "{\"tradermade_key\":\"$TM_KEY\"}" || bail "second stand-in configured"
+n8n_e2e_env "$LLM_ANSWER"
+export CATALOG_FILE=$CAT PUMPFUN_BASE_URL="" LOAD_HIGH=1000
 
 stack_start_api 2 || bail "orch-api started"
 for _ in 1 2 3; do stack_start_nginx "$(stack_free_port)" && break; done
@@ -118,23 +85,7 @@ BASE=http://127.0.0.1:$STACK_PORT
 
 # ---- n8n: start with the catalog's exports ---------------------------------------------------
 
-t_start=$(date +%s)
-N8N_STARTED=1
-if N8N_WORKFLOWS_DIR=$EXPORTS DEXSCREENER_BASE_URL=$SB/dex TRADERMADE_BASE_URL=$SB/tradermade TRADERMADE_API_KEY=$TM_KEY \
-   ORCH_BASE_URL=$BASE ORCH_RESULTS_URL=$BASE/results ORCH_RESULTS_TOKEN=$RTOKEN \
-   N8N_WEBHOOK_AUTH_HEADER=X-Orchestrator-Token N8N_WEBHOOK_AUTH_VALUE=$HOOK_VALUE \
-   bash "$N8N_SH" start "$N8N_DIR" auto > "$T/log/n8n-start.log" 2>&1; then
-  N8N_PORT=$(cat "$N8N_DIR/n8n.port")
-  ok "n8n started on 127.0.0.1:$N8N_PORT with the four generated workflows active in $(( $(date +%s) - t_start )) s"
-else
-  tail -n 20 "$T/log/n8n-start.log" | sed 's/^/#   /'
-  bail "n8n started with the catalog's workflows (scripts/n8n.sh start)"
-fi
-N8N=http://127.0.0.1:$N8N_PORT
-N8N_KEY=$(cat "$N8N_DIR/api-key")
-export N8N_BASE_URL=$N8N N8N_API_KEY=$N8N_KEY
-export N8N_WEBHOOK_AUTH_HEADER=X-Orchestrator-Token N8N_WEBHOOK_AUTH_VALUE=$HOOK_VALUE
-export TRACK_POLL_SECONDS=1 TRACK_TIMEOUT_SECONDS=300 N8N_WORKFLOWS_REFRESH_SECONDS=5
+n8n_start "with the four generated workflows active" N8N_WORKFLOWS_DIR="$EXPORTS"
 
 # the worker on a weekday afternoon (London and New York open), behind the real clock
 FAKETIME_LIB=
@@ -207,10 +158,7 @@ check "the decision is settled succeeded" \
 
 api GET /metrics
 cp "$BODY" "$T/metrics.txt"
-promtool_out=$(promtool check metrics < "$T/metrics.txt" 2>&1)
-promtool_rc=$?
-[ -z "$promtool_out" ] || echo "$promtool_out" | sed 's/^/# promtool: /'
-check "promtool check metrics: silent, exit 0 (exit $promtool_rc)" test "$promtool_rc" = 0 -a -z "$promtool_out"
+promtool_check "$T/metrics.txt"
 check "/metrics: the custom names as workflow labels" \
   grep -Eq '^orchestrator_triggers_total\{workflow="desk/fx-majors"\} [1-9][0-9]*$' "$T/metrics.txt"
 leaks=$(grep -rlF -e "$TOKEN" -e "$RTOKEN" -e "$N8N_KEY" -e "$HOOK_VALUE" -e "$LLM_KEY" -e "$TM_KEY" \

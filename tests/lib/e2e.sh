@@ -34,6 +34,9 @@
 #   trig ID WORKFLOW COLUMN             a column of that decision's trigger
 #   standin_start [ARGS...]             tests/standin/standin.py on a free port: SA
 #   standin_config JSON                 change the stand-in's behaviour
+#   promtool_check FILE                 promtool check metrics FILE: silent, exit 0
+#   n8n_begin, n8n_install, standin_b_start, standin_b_config, n8n_e2e_env,
+#   n8n_start, done_in                  the tests with real n8n: see their section
 # shellcheck shell=bash
 
 _e2e_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -264,4 +267,101 @@ except OSError:
     pass
 print(int(max(0.0, found - t0) * 1000) if found is not None else 99999)
 PY
+}
+
+# promtool_check FILE: promtool check metrics on FILE, silent and exit 0 (its
+# complaints shown as # comments)
+promtool_check() {
+  local out rc
+  out=$(promtool check metrics < "$1" 2>&1)
+  rc=$?
+  [ -z "$out" ] || echo "$out" | sed 's/^/# promtool: /'
+  check "promtool check metrics: silent, exit 0 (exit $rc)" test "$rc" = 0 -a -z "$out"
+}
+
+# ---- the tests with real n8n (e2e_n8n, e2e_n8n_catalog) ------------------------------------
+# n8n_begin (after e2e_begin): N8N_SH, N8N_DIR=$T/n8n, its log among E2E_EXTRA_LOGS, and an
+#   e2e_cleanup that stops the n8n n8n_start started (before the stack)
+n8n_begin() {
+  N8N_SH=$top_srcdir/scripts/n8n.sh
+  N8N_DIR=$T/n8n
+  N8N_STARTED=0
+  E2E_EXTRA_LOGS=$N8N_DIR/n8n.log
+  e2e_cleanup() {
+    if [ "$N8N_STARTED" = 1 ]; then
+      bash "$N8N_SH" stop "$N8N_DIR" >/dev/null 2>&1 || note "could not stop n8n ($N8N_DIR)"
+    fi
+  }
+}
+# n8n_install: scripts/n8n.sh install (or its cache), else bail with the reason
+n8n_install() {
+  local t0
+  t0=$(date +%s)
+  if bash "$N8N_SH" install > "$T/log/n8n-install.log" 2>&1; then
+    ok "n8n installed or found in the cache in $(( $(date +%s) - t0 )) s ($(tail -n 1 "$T/log/n8n-install.log"))"
+  else
+    tail -n 15 "$T/log/n8n-install.log" | sed 's/^/#   /'
+    bail "n8n could not be installed (scripts/n8n.sh install: needs Node >= 20, npm and the npm registry; see above)"
+  fi
+}
+# standin_b_start: a second stand-in, SB, for the market sources the workflows call (so
+#   that a source made slow or failing for n8n does not change what the worker senses)
+_e2e_standin_b_port() {
+  SBPORT=$(sed -n 's/^standin listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$T/log/standin-b.log" | head -n 1)
+  [ -n "$SBPORT" ]
+}
+standin_b_start() {
+  stack_spawn standin_b "$T/log/standin-b.log" \
+    "$PYTHON" -u "$top_srcdir/tests/standin/standin.py" --port 0 --fixtures "$FIXTURES"
+  wait_for 10 _e2e_standin_b_port || bail "second stand-in (the workflows' sources) started"
+  SB=http://127.0.0.1:$SBPORT
+}
+# standin_b_config JSON: standin_config for the second stand-in
+standin_b_config() { local sa=$SA; SA=$SB; standin_config "$1"; local rc=$?; SA=$sa; return $rc; }
+# n8n_e2e_env LLM_ANSWER: the secrets drawn (TOKEN, RTOKEN, HOOK_VALUE, LLM_KEY, TM_KEY), the
+#   worker's settings both n8n tests share exported, and both stand-ins configured (the
+#   worker's LLM answers LLM_ANSWER); each test exports its own settings after it
+n8n_e2e_env() {
+  TOKEN=$(rnd 24)
+  RTOKEN=results-$(rnd 16)
+  HOOK_VALUE=hook-$(rnd 12)
+  LLM_KEY=llm-$(rnd 6)
+  TM_KEY=tm-$(rnd 6)
+  export ORCHESTRATOR_API_TOKEN=$TOKEN ORCH_RESULTS_TOKEN=$RTOKEN LOG_LEVEL=info
+  export DEXSCREENER_BASE_URL=$SA/dex
+  export TRADERMADE_BASE_URL=$SA/tradermade TRADERMADE_API_KEY=$TM_KEY
+  export BIRDEYE_BASE_URL="" DECISION_MIN_SECONDS=5 DECISION_MAX_SECONDS=600 HEARTBEAT_SECONDS=1
+  export PROBE_TIMEOUT_MS=2000 WEBHOOK_TIMEOUT_MS=10000
+  export LLM_BASE_URL=$SA/llm/v1 LLM_API_KEY=$LLM_KEY LLM_TIMEOUT_MS=2000 LLM_CYCLE_BUDGET_MS=4000
+  standin_config "{\"llm_key\":\"$LLM_KEY\",\"llm_content\":$1,\"tradermade_key\":\"$TM_KEY\"}" || bail "stand-in configured"
+  standin_b_config "{\"tradermade_key\":\"$TM_KEY\"}" || bail "second stand-in configured"
+}
+# n8n_start WHAT [VAR=value...]: scripts/n8n.sh start with the workflows' sources on SB,
+#   the results posted to $BASE and the webhooks' auth (and the given settings), ok
+#   "n8n started on ... WHAT", else bail; then N8N, N8N_PORT, N8N_KEY and the worker's
+#   n8n settings exported
+n8n_start() {
+  local what=$1 t0
+  shift
+  t0=$(date +%s)
+  N8N_STARTED=1
+  if env "$@" DEXSCREENER_BASE_URL="$SB/dex" TRADERMADE_BASE_URL="$SB/tradermade" TRADERMADE_API_KEY="$TM_KEY" \
+     ORCH_BASE_URL="$BASE" ORCH_RESULTS_URL="$BASE/results" ORCH_RESULTS_TOKEN="$RTOKEN" \
+     N8N_WEBHOOK_AUTH_HEADER=X-Orchestrator-Token N8N_WEBHOOK_AUTH_VALUE="$HOOK_VALUE" \
+     bash "$N8N_SH" start "$N8N_DIR" auto > "$T/log/n8n-start.log" 2>&1; then
+    N8N_PORT=$(cat "$N8N_DIR/n8n.port")
+    ok "n8n started on 127.0.0.1:$N8N_PORT $what in $(( $(date +%s) - t0 )) s"
+  else
+    tail -n 20 "$T/log/n8n-start.log" | sed 's/^/#   /'
+    bail "n8n started (scripts/n8n.sh start)"
+  fi
+  N8N=http://127.0.0.1:$N8N_PORT
+  N8N_KEY=$(cat "$N8N_DIR/api-key")
+  export N8N_BASE_URL=$N8N N8N_API_KEY=$N8N_KEY
+  export N8N_WEBHOOK_AUTH_HEADER=X-Orchestrator-Token N8N_WEBHOOK_AUTH_VALUE=$HOOK_VALUE
+  export TRACK_POLL_SECONDS=1 TRACK_TIMEOUT_SECONDS=300 N8N_WORKFLOWS_REFRESH_SECONDS=5
+}
+# done_in ID WORKFLOW: that trigger has an outcome, a result and n8n's final status
+done_in() {
+  [ "$(trig "$1" "$2" "outcome IS NOT NULL AND result_at IS NOT NULL AND execution_status IN ('success','error','crashed','canceled')")" = t ]
 }

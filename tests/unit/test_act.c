@@ -29,16 +29,7 @@
 
 static void snap_example(struct sense_snapshot *s)
 {
-    memset(s, 0, sizeof *s);
-    s->now = 1770818400;                       /* 2026-02-11T14:00:00Z */
-    s->sessions.market_open = 1;
-    s->sessions.open[SESSION_LONDON] = 1;
-    s->sessions.open[SESSION_NEWYORK] = 1;
-    s->sessions.nopen = 2;
-    s->session_label = "london_newyork";
-    s->probes[FEED_DEXSCREENER].configured = 1;
-    s->probes[FEED_DEXSCREENER].ok = 1;
-    s->market.crypto_valid = 1;
+    seed_snapshot(s);
     s->market.pairs = 3;
     s->market.crypto_volatility = 4.25;
     s->market.volume_m5_usd = 23505.26;

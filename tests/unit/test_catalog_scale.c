@@ -26,6 +26,7 @@
 #include "llm.h"
 #include "prompt.h"
 #include "sense.h"
+#include "seed.h"
 
 /* The bounds (bytes; a token is about 4 characters of this JSON). */
 #define SCALE_PROMPT_BYTES 14000        /* system + user message: about 3,500 tokens */
@@ -58,15 +59,11 @@ static void install_200(void)
         len += (size_t)snprintf(s + len, cap - len, ",{\"name\":\"cross-%d\",\"market\":\"both\",\"intensity\":\"aggressive\","
                                 "\"concurrency\":\"forbid\"},{\"name\":\"health-%d\",\"market\":\"system\"}", i, i);
     snprintf(s + len, cap - len, "]}");
-    struct catalog_file *f = malloc(sizeof *f);
     char err[CATALOG_FILE_ERR_MAX];
-    assert_non_null(f);
-    catalog_reset();
-    if (catalog_file_parse(s, strlen(s), "200.json", f, err, sizeof err) < 0)
+    int n = seed_install_json(s, "200.json", err, sizeof err);
+    if (n < 0)
         fail_msg("%s", err);
-    assert_int_equal(f->cat.n, CATALOG_MAX);
-    assert_int_equal(catalog_install(&f->cat, err, sizeof err), 0);
-    free(f);
+    assert_int_equal(n, CATALOG_MAX);
     free(s);
 }
 
@@ -97,16 +94,7 @@ static void snapshot(struct sense_snapshot *s)
 static int setup(void **state)
 {
     (void)state;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.decision_min_seconds = 60;
-    cfg.decision_max_seconds = 3600;
-    cfg.load_high = 0.9;
-    cfg.learn_seed = 1;
-    cfg.learn_half_life_hours = 168;
-    cfg.learn_run_cost = 1;
-    cfg.learn_epsilon = 0.05;
-    cfg.learn_max_stale_minutes = 60;
-    cfg.learn_window_minutes = 15;
+    seed_decide_cfg(&cfg);
     install_200();
     learn = malloc(sizeof *learn);
     assert_non_null(learn);
@@ -236,13 +224,8 @@ static void prompt_within_bounds(void **state)
 static void small_catalog_listed_in_full(void **state)
 {
     (void)state;
-    struct catalog_file *f = malloc(sizeof *f);
     char err[CATALOG_FILE_ERR_MAX];
-    assert_non_null(f);
-    assert_int_equal(catalog_file_load(TOP_SRCDIR "/catalog/default.json", 0, f, err, sizeof err), 0);
-    catalog_reset();
-    assert_int_equal(catalog_install(&f->cat, err, sizeof err), 0);
-    free(f);
+    seed_install();
     struct prompt_tpl t;
     assert_int_equal(prompt_load(TOP_SRCDIR "/worker/prompt.txt", &t, err, sizeof err), 0);
     struct sense_snapshot *s = malloc(sizeof *s);

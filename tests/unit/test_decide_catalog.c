@@ -26,6 +26,7 @@
 #include "learn_wf.h"
 #include "sense.h"
 #include "usage.h"
+#include "seed.h"
 
 static struct cfg cfg;
 
@@ -46,14 +47,9 @@ static void install(void)
         "{\"name\":\"sys\",\"market\":\"system\"},"
         "{\"name\":\"limited\",\"market\":\"crypto\",\"intensity\":\"light\",\"min_interval_seconds\":600,"
         " \"max_runs_per_day\":2}]}";
-    struct catalog_file *f = malloc(sizeof *f);
     char err[CATALOG_FILE_ERR_MAX];
-    assert_non_null(f);
-    if (catalog_file_parse(text, strlen(text), "test.json", f, err, sizeof err) < 0)
+    if (seed_install_json(text, "test.json", err, sizeof err) < 0)
         fail_msg("%s", err);
-    catalog_reset();
-    assert_int_equal(catalog_install(&f->cat, err, sizeof err), 0);
-    free(f);
     assert_int_equal(catalog_workflow_parse("limited"), W_LIMITED);
 }
 
@@ -77,16 +73,7 @@ static void snap_london(struct sense_snapshot *s)
 static int setup(void **state)
 {
     (void)state;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.decision_min_seconds = 60;
-    cfg.decision_max_seconds = 3600;
-    cfg.load_high = 0.9;
-    cfg.learn_seed = 1;
-    cfg.learn_half_life_hours = 168;
-    cfg.learn_run_cost = 1;
-    cfg.learn_epsilon = 0.05;
-    cfg.learn_max_stale_minutes = 60;
-    cfg.learn_window_minutes = 15;
+    seed_decide_cfg(&cfg);
     cfg.track_timeout_seconds = 1800;
     cfg.workflow_concurrency = "";
     install();

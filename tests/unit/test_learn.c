@@ -20,29 +20,8 @@
 #include "sense.h"
 #include "seed.h"
 
-static struct cfg g_cfg;   /* defaults: half-life 168 h, cost 1, epsilon 0.05, stale 60 min, window 15 min */
+/* seed_cfg (seed.h): defaults: half-life 168 h, cost 1, epsilon 0.05, stale 60 min, window 15 min */
 static const time_t T0 = 1736000000;
-
-static const char *no_env(const char *name, void *ctx)
-{
-    (void)name;
-    (void)ctx;
-    return NULL;
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    char err[256];
-    return cfg_load_from(&g_cfg, no_env, NULL, err, sizeof err);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    cfg_free(&g_cfg);
-    return 0;
-}
 
 static void near(double got, double want, double tol)
 {
@@ -55,7 +34,7 @@ static void test_posterior_known_sequences(void **state)
     (void)state;
     struct learn l;
     struct learn_post p;
-    learn_init(&l, &g_cfg);
+    learn_init(&l, &seed_cfg);
     learn_posterior(&l, LEARN_CRYPTO, LEARN_USUAL, INTENSITY_NORMAL, T0, &p);
     /* the priors: Beta(1,1), Gamma(1,1) for a normal run (it just pays for itself) */
     near(p.p_mean, 0.5, 1e-9);
@@ -107,8 +86,8 @@ static void test_decay_half_life(void **state)
     (void)state;
     struct learn l;
     struct learn_post p;
-    learn_init(&l, &g_cfg);
-    time_t h = (time_t)(g_cfg.learn_half_life_hours * 3600);
+    learn_init(&l, &seed_cfg);
+    time_t h = (time_t)(seed_cfg.learn_half_life_hours * 3600);
     for (int i = 0; i < 4; i++)
         learn_observe(&l, LEARN_CRYPTO, LEARN_QUIET, -1, INTENSITY_NORMAL, 1, 2, 1.0, T0);
     learn_posterior(&l, LEARN_CRYPTO, LEARN_QUIET, INTENSITY_NORMAL, T0, &p);
@@ -132,7 +111,7 @@ static void test_decay_half_life(void **state)
  * runs) and light ones 0.2; the market's average yield is 1. */
 static void two_arms(struct learn *l)
 {
-    learn_init(l, &g_cfg);
+    learn_init(l, &seed_cfg);
     for (int i = 0; i < 40; i++) {
         learn_observe(l, LEARN_CRYPTO, LEARN_HIGH, -1, INTENSITY_NORMAL, 1, 3, 1.0, T0);
         learn_observe(l, LEARN_CRYPTO, LEARN_HIGH, -1, INTENSITY_LIGHT, 1, i % 5 == 0, 1.0, T0);
@@ -255,7 +234,7 @@ static void test_sense_baselines_and_bands(void **state)
     (void)state;
     struct learn l;
     struct sense_snapshot s;
-    learn_init(&l, &g_cfg);
+    learn_init(&l, &seed_cfg);
     time_t t = T0;
     /* three quiet-ish hours at 0.2 % per 5 minutes, every 2 minutes */
     for (int k = 0; k < 90; k++, t += 120) {
@@ -316,7 +295,7 @@ static void test_json_roundtrip(void **state)
     learn_note_health(&a, T0 + 5);
     json_object *j = learn_to_json(&a);
     json_object *back = json_tokener_parse(json_object_to_json_string(j));
-    learn_init(&b, &g_cfg);
+    learn_init(&b, &seed_cfg);
     assert_int_equal(learn_from_json(&b, back), 0);
     assert_int_equal(b.nobs, a.nobs);
     assert_int_equal(b.last_health_at, a.last_health_at);
@@ -373,7 +352,7 @@ static void test_json_never_infinite(void **state)
 {
     (void)state;
     struct learn a, b;
-    learn_init(&a, &g_cfg);
+    learn_init(&a, &seed_cfg);
     struct sense_snapshot s;
     const double huge[] = { 0.2, 1e305, 1.7e308, 0.3, 1e305, 0.1 };
     for (int k = 0; k < 6; k++) {
@@ -391,7 +370,7 @@ static void test_json_never_infinite(void **state)
     assert_null(strstr(u, "NaN"));
     json_object *back = json_tokener_parse(t);
     assert_non_null(back);
-    learn_init(&b, &g_cfg);
+    learn_init(&b, &seed_cfg);
     assert_int_equal(learn_from_json(&b, back), 0);
     json_object_put(back);
     json_object_put(j);
@@ -402,7 +381,7 @@ static void test_session_estimates(void **state)
 {
     (void)state;
     struct learn l;
-    learn_init(&l, &g_cfg);
+    learn_init(&l, &seed_cfg);
     int london = learn_bucket("london"), tokyo = learn_bucket("tokyo");
     assert_true(london >= 0 && tokyo >= 0 && london != tokyo);
     for (int k = 0; k < 10; k++) {
@@ -482,7 +461,7 @@ static void test_json_sessions(void **state)
 {
     (void)state;
     struct learn a, b;
-    learn_init(&a, &g_cfg);
+    learn_init(&a, &seed_cfg);
     int london = learn_bucket("london");
     for (int k = 0; k < 4; k++)
         learn_observe(&a, LEARN_CRYPTO, LEARN_ELEVATED, london, INTENSITY_AGGRESSIVE, 1, 2, 0.75, T0);
@@ -491,7 +470,7 @@ static void test_json_sessions(void **state)
     assert_true(json_object_object_get_ex(j, "version", &v));
     assert_int_equal(json_object_get_int(v), 2);
     json_object *back = json_tokener_parse(json_object_to_json_string(j));
-    learn_init(&b, &g_cfg);
+    learn_init(&b, &seed_cfg);
     assert_int_equal(learn_from_json(&b, back), 0);
     near(b.m[LEARN_CRYPTO].sarm[london][INTENSITY_AGGRESSIVE].opps, 8, 1e-9);
     near(b.m[LEARN_CRYPTO].sarm[london][INTENSITY_AGGRESSIVE].exposure, 3, 1e-9);
@@ -507,7 +486,7 @@ static void test_json_sessions(void **state)
     }
     json_object_object_del(j, "prev_cycle_at");
     back = json_tokener_parse(json_object_to_json_string(j));
-    learn_init(&b, &g_cfg);
+    learn_init(&b, &seed_cfg);
     b.m[LEARN_CRYPTO].sarm[london][INTENSITY_AGGRESSIVE].opps = 99;   /* replaced by the priors */
     assert_int_equal(learn_from_json(&b, back), 0);
     near(b.m[LEARN_CRYPTO].arm[LEARN_ELEVATED][INTENSITY_AGGRESSIVE].opps, 8, 1e-9);
@@ -581,5 +560,5 @@ int main(void)
         cmocka_unit_test(test_json_sessions),
         cmocka_unit_test(test_names),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, seed_cfg_setup, seed_cfg_teardown);
 }

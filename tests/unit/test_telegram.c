@@ -330,6 +330,9 @@ static void assert_reply(const char *t)
     assert_null(strstr(t, "SECRET"));
 }
 
+/* The replies' texts: durations, then each command's answer -- bounded,
+ * valid UTF-8, no control character, no secret.  Longer than 80 lines on
+ * purpose: a list of short cases on one check (assert_reply). */
 static void replies(void **state)
 {
     (void)state;
@@ -470,6 +473,8 @@ static void replies(void **state)
 #define WAIT_LONG_MS 20000
 #define WAIT_DEADLINE_MS 10000.0
 
+/* Longer than 80 lines on purpose: the steps above run in order on one
+ * listening socket and one pair of pools, each wake timed. */
 static void wait_many_wakes(void **state)
 {
     (void)state;
