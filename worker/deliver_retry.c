@@ -80,7 +80,9 @@ static int deliver_retry_record(struct deliver *d, PGconn *db, const struct stor
         int r = deliver_attempted(d, db, t->id, t->wf, &jobs[k], t->attempts + 1, now);
         if (r == -2)
             return -1;
-        deliver_learn_answer(d, t->wf, r, t->band, t->bucket, t->intensity, t->exposure, now);
+        int band, bucket;
+        learn_ctx_indices(t->ctx.band, t->ctx.session, &band, &bucket);
+        deliver_learn_answer(d, t->wf, r, band, bucket, t->ctx.intensity, t->ctx.exposure, now);
         if (store_decision_settle(db, t->decision_id, st, sizeof st) < 0)
             return -1;
     }
@@ -116,10 +118,10 @@ int deliver_retry_due(struct deliver *d, PGconn *db, time_t now)
         if (d->transport && d->transport->start) {
             /* live: out without waiting; recorded by deliver_completed */
             struct outbox_item it;
-            deliver_item(d, &it, t->id, t->decision_id, t->wf, t->attempts + 1, t->intensity, t->key, t->payload, now);
-            it.band = t->band;
-            it.bucket = t->bucket;
-            it.exposure = t->exposure;
+            deliver_item(d, &it, t->id, t->decision_id, t->wf, t->attempts + 1, t->ctx.intensity, t->key, t->payload,
+                         now);
+            learn_ctx_indices(t->ctx.band, t->ctx.session, &it.band, &it.bucket);
+            it.exposure = t->ctx.exposure;
             if (d->transport->start(d->transport->user, &it) < 0)
                 log_event(LOG_ERROR, "hook.not_started", "s:workflow i:trigger_id", path, t->id);
             n_async++;

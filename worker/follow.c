@@ -50,7 +50,9 @@ int follow_handle(struct follow *f, PGconn *db, const struct store_unsettled *u,
 {
     const char *path = catalog_name(u->wf);
     int m = follow_market(u->wf);
-    int can_learn = f->learn && m >= 0 && u->band >= 0 && u->intensity >= 0;
+    int band, bucket;
+    learn_ctx_indices(u->ctx.band, u->ctx.session, &band, &bucket);
+    int can_learn = f->learn && m >= 0 && band >= 0 && u->ctx.intensity >= 0;
     /* the run's success: learned here when its end was being followed (it
      * was not counted at delivery, deliver_end_followed); a failure always
      * counts.  A scan that failed (its execution, or its posted result
@@ -70,7 +72,7 @@ int follow_handle(struct follow *f, PGconn *db, const struct store_unsettled *u,
         learned = 1;
     }
     if (can_learn && (success >= 0 || opportunities >= 0)) {
-        learn_observe(f->learn, m, u->band, u->bucket, u->intensity, success, opportunities, u->exposure, now);
+        learn_observe(f->learn, m, band, bucket, u->ctx.intensity, success, opportunities, u->ctx.exposure, now);
         learned = 1;
     }
     if (u->need_learn && u->opportunities >= 0)

@@ -55,6 +55,15 @@ const char *learn_bucket_name(int b)
     return b >= 0 && b < LEARN_BUCKET_COUNT ? learn_bucket_names[b] : "unknown";
 }
 
+void learn_ctx_indices(const char *band, const char *session, int *b, int *bucket)
+{
+    *b = -1;
+    for (int k = 0; band && *band && k < LEARN_BAND_COUNT; k++)
+        if (strcmp(band, learn_band_name(k)) == 0)
+            *b = k;
+    *bucket = session && *session ? learn_bucket(session) : -1;
+}
+
 int learn_band_of(double r)
 {
     if (!(r >= LEARN_BAND_USUAL))

@@ -128,6 +128,10 @@ const char *learn_band_name(int b);
 /* The bucket index of a session label (unknown labels: "off_hours"). */
 int learn_bucket(const char *label);
 const char *learn_bucket_name(int b);
+/* A decision's learning context as its row holds it (store_learn_ctx):
+ * the band named band into *b and the session label into *bucket (-1 for
+ * either when unknown or empty). */
+void learn_ctx_indices(const char *band, const char *session, int *b, int *bucket);
 /* The band of an activity ratio. */
 int learn_band_of(double ratio);
 

@@ -146,10 +146,10 @@ static int replay_deliver(struct replay *r, time_t upto)
         u.need_settle = 1;
         u.need_learn = p->opportunities >= 0;
         u.opportunities = p->opportunities;
-        u.intensity = p->intensity;
-        u.band = p->band;
-        u.bucket = p->bucket;
-        u.exposure = p->exposure;
+        u.ctx.intensity = p->intensity;     /* the context as the row would hold it */
+        snprintf(u.ctx.band, sizeof u.ctx.band, "%s", p->band >= 0 ? learn_band_name(p->band) : "");
+        snprintf(u.ctx.session, sizeof u.ctx.session, "%s", p->bucket >= 0 ? learn_bucket_name(p->bucket) : "");
+        u.ctx.exposure = p->exposure;
         u.created = p->due - r->window_s;
         if (follow_handle(&r->follow, r->db, &u, p->due) < 0)
             return -1;

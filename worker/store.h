@@ -259,6 +259,15 @@ struct store_wf_state {
     time_t n8n_seen_at;        /* when n8n's list was last read for it, 0: never */
 };
 
+/* The learning context of a trigger's decision, as its row holds it (the
+ * worker turns the names into its own indices: learn_ctx_parse). */
+struct store_learn_ctx {
+    int intensity;             /* the decision's, enum catalog_intensity (-1 unknown) */
+    char band[16];             /* its market's activity band then ("quiet", ...; "" unknown) */
+    char session[32];          /* the decision's session label ("" unknown) */
+    double exposure;           /* its market's fresh exposure then */
+};
+
 /* A retry that is due (store_due_retries). */
 struct store_retry {
     long long id, decision_id;
@@ -267,10 +276,7 @@ struct store_retry {
     char *payload;             /* owned: store_retries_clear */
     int attempts;              /* tries so far */
     int has_result;            /* a result arrived meanwhile: do not send again */
-    int intensity;             /* the decision's, enum catalog_intensity (-1 unknown) */
-    int band;                  /* the market's learn band at decision time, -1 unknown */
-    int bucket;                /* the decision's session bucket (learn_bucket), -1 unknown */
-    double exposure;           /* its fresh exposure then */
+    struct store_learn_ctx ctx;   /* what learning knew when the decision was made */
 };
 
 /* A trigger whose outcome or posted result the worker has not handled yet. */
@@ -286,8 +292,7 @@ struct store_unsettled {
     char error[256];           /* the result's error, else the trigger's */
     char execution_id[72];
     time_t created;
-    int intensity, band, bucket;   /* as in struct store_retry */
-    double exposure;
+    struct store_learn_ctx ctx;   /* as in struct store_retry */
 };
 
 /* An execution to look at (store_open_tracked). */
@@ -563,7 +568,7 @@ int store_watch_status(PGconn *c, const char *json) __attribute__((warn_unused_r
 
 /* One day of the live scorecard (watch_days), inserted or replaced. */
 struct store_watch_day {
-    int market;                    /* enum learn_market */
+    const char *market;            /* "crypto" or "forex" */
     time_t day;                    /* UTC midnight */
     int windows, top, covered, runs, wakes, cron5_runs;
     double equal_runs_covered, latency_median_minutes;   /* latency < 0: none */

@@ -7,7 +7,6 @@
 #include "store_batch.h"
 #include "status.h"
 #include "catalog.h"
-#include "learn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -316,16 +315,12 @@ int store_decision_settle_expect(PGconn *c, long long decision_id, const char *e
     return 1;
 }
 
-void store_learn_cols(PGresult *r, int i, int j, int *intensity, int *band, double *exposure, int *bucket)
+void store_learn_cols(PGresult *r, int i, int j, struct store_learn_ctx *ctx)
 {
-    *bucket = PQgetisnull(r, i, j + 3) ? -1 : learn_bucket(PQgetvalue(r, i, j + 3));
-    *intensity = catalog_intensity_parse(PQgetvalue(r, i, j));
-    *band = -1;
-    const char *b = PQgetvalue(r, i, j + 1);
-    for (int k = 0; k < LEARN_BAND_COUNT; k++)
-        if (strcmp(b, learn_band_name(k)) == 0)
-            *band = k;
-    *exposure = PQgetisnull(r, i, j + 2) ? 0 : strtod(PQgetvalue(r, i, j + 2), NULL);
+    ctx->intensity = catalog_intensity_parse(PQgetvalue(r, i, j));
+    snprintf(ctx->band, sizeof ctx->band, "%s", PQgetvalue(r, i, j + 1));
+    ctx->exposure = PQgetisnull(r, i, j + 2) ? 0 : strtod(PQgetvalue(r, i, j + 2), NULL);
+    snprintf(ctx->session, sizeof ctx->session, "%s", PQgetvalue(r, i, j + 3));
 }
 
 int store_due_retries(PGconn *c, time_t now, struct store_retry *out, int max)
@@ -355,7 +350,7 @@ int store_due_retries(PGconn *c, time_t now, struct store_retry *out, int max)
         }
         t->attempts = (int)store_int(r, i, 5);
         t->has_result = strcmp(PQgetvalue(r, i, 6), "t") == 0;
-        store_learn_cols(r, i, 7, &t->intensity, &t->band, &t->exposure, &t->bucket);
+        store_learn_cols(r, i, 7, &t->ctx);
         n++;
     }
     PQclear(r);

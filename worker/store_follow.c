@@ -100,7 +100,7 @@ int store_unsettled(PGconn *c, struct store_unsettled *out, int max)
         snprintf(u->error, sizeof u->error, "%s", PQgetvalue(r, i, 9));
         snprintf(u->execution_id, sizeof u->execution_id, "%s", PQgetvalue(r, i, 10));
         u->created = (time_t)store_int(r, i, 11);
-        store_learn_cols(r, i, 12, &u->intensity, &u->band, &u->exposure, &u->bucket);
+        store_learn_cols(r, i, 12, &u->ctx);
         n++;
     }
     PQclear(r);

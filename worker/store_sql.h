@@ -9,6 +9,8 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 
+#include "store.h"
+
 /* orch_fence() (sql/006_leader.sql) refuses a statement with this SQLSTATE
  * when this worker is no longer the leader. */
 #define STORE_SQLSTATE_FENCED "OR001"
@@ -69,9 +71,8 @@ extern const char STORE_SQL_UPDATE_LEARNING_SUMMARY[];
 #define STORE_TIMEOUT(wf) "coalesce(nullif(" wf ".timeout_seconds, 0), $1::int)"
 
 /* The learning context columns (STORE_LEARN_COLS: intensity, band,
- * exposure, session) at column j of row i into *intensity, *band (-1
- * unknown), *exposure and *bucket (-1 unknown). */
-void store_learn_cols(PGresult *r, int i, int j, int *intensity, int *band, double *exposure, int *bucket);
+ * exposure, session) at column j of row i into *ctx. */
+void store_learn_cols(PGresult *r, int i, int j, struct store_learn_ctx *ctx);
 
 /* A decision's settlement (store_deliver.c): the read ($1: the decision
  * id) and the write ($1, $2: the status), and the status the rule

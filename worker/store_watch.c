@@ -3,7 +3,6 @@
 #include "config.h"
 #include "store.h"
 #include "store_sql.h"
-#include "learn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +64,6 @@ int store_watch_day(PGconn *c, const struct store_watch_day *d)
     snprintf(n[5], sizeof n[5], "%d", d->cron5_runs);
     snprintf(n[6], sizeof n[6], "%.4f", d->equal_runs_covered);
     snprintf(n[7], sizeof n[7], "%.4f", d->latency_median_minutes >= 0 ? d->latency_median_minutes : -1.0);
-    const char *v[] = { learn_market_name(d->market), day, n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7] };
+    const char *v[] = { d->market, day, n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7] };
     return store_cmd(c, "watch_day", SQL_WATCH_DAY, 10, v);
 }

@@ -71,7 +71,7 @@ void worker_probes_spent(struct worker *w, time_t now)
 /* Store one day of the live scorecard (watch_days).  Returns 0 or -1. */
 static int worker_watch_day(struct worker *w, const struct watch_day_result *d)
 {
-    struct store_watch_day sd = { d->market, d->day, d->windows, d->top, d->covered, d->runs, d->wakes, d->cron5_runs,
+    struct store_watch_day sd = { learn_market_name(d->market), d->day, d->windows, d->top, d->covered, d->runs, d->wakes, d->cron5_runs,
                                   d->equal_runs_covered, d->latency_median_minutes };
     return store_watch_day(w->db, &sd);
 }

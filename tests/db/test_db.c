@@ -760,9 +760,9 @@ static void retries_and_workflow_state(void **state)
     assert_int_equal(rows[0].wf, WF_CRYPTO_NORMAL);
     assert_int_equal(rows[0].attempts, 1);
     assert_int_equal(rows[0].has_result, 0);
-    assert_int_equal(rows[0].intensity, INTENSITY_NORMAL);
-    assert_int_equal(rows[0].band, 2);                  /* elevated */
-    assert_true(rows[0].exposure > 0.49 && rows[0].exposure < 0.51);
+    assert_int_equal(rows[0].ctx.intensity, INTENSITY_NORMAL);
+    assert_string_equal(rows[0].ctx.band, "elevated");
+    assert_true(rows[0].ctx.exposure > 0.49 && rows[0].ctx.exposure < 0.51);
     assert_string_equal(rows[0].payload, "{}");
     store_retries_clear(rows, n);
     assert_int_equal(store_retry_sending(worker, 1), 0);

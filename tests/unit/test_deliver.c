@@ -492,10 +492,10 @@ static struct store_unsettled ended(long long id, const char *outcome, const cha
     u.need_learn = opportunities >= 0;
     u.opportunities = opportunities;
     snprintf(u.execution_id, sizeof u.execution_id, "%lld", id + 100);
-    u.intensity = INTENSITY_NORMAL;
-    u.band = LEARN_USUAL;
-    u.bucket = 0;
-    u.exposure = 1;
+    u.ctx.intensity = INTENSITY_NORMAL;
+    snprintf(u.ctx.band, sizeof u.ctx.band, "%s", learn_band_name(LEARN_USUAL));
+    snprintf(u.ctx.session, sizeof u.ctx.session, "%s", learn_bucket_name(0));
+    u.ctx.exposure = 1;
     return u;
 }
 

@@ -282,6 +282,30 @@ static void test_sense_baselines_and_bands(void **state)
     assert_true(learn_next_seconds(&l, LEARN_CRYPTO, t, 0) >= 1);
 }
 
+/* A trigger's learning context read back from its decision's row (names)
+ * gives the indices it was recorded with; unknown or empty names give -1,
+ * an unknown session label the off-hours bucket as learn_bucket does. */
+static void test_ctx_indices(void **state)
+{
+    (void)state;
+    int band, bucket;
+    for (int b = 0; b < LEARN_BAND_COUNT; b++)
+        for (int k = 0; k < LEARN_BUCKET_COUNT; k++) {
+            learn_ctx_indices(learn_band_name(b), learn_bucket_name(k), &band, &bucket);
+            assert_int_equal(band, b);
+            assert_int_equal(bucket, k);
+        }
+    learn_ctx_indices("", "", &band, &bucket);
+    assert_int_equal(band, -1);
+    assert_int_equal(bucket, -1);
+    learn_ctx_indices("stormy", "mars", &band, &bucket);
+    assert_int_equal(band, -1);
+    assert_int_equal(bucket, learn_bucket("off_hours"));
+    learn_ctx_indices(NULL, NULL, &band, &bucket);
+    assert_int_equal(band, -1);
+    assert_int_equal(bucket, -1);
+}
+
 static void test_json_roundtrip(void **state)
 {
     (void)state;
@@ -553,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_thompson),
         cmocka_unit_test(test_deterministic_for_a_seed),
         cmocka_unit_test(test_sense_baselines_and_bands),
+        cmocka_unit_test(test_ctx_indices),
         cmocka_unit_test(test_json_roundtrip),
         cmocka_unit_test(test_json_never_infinite),
         cmocka_unit_test(test_session_estimates),
