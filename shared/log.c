@@ -132,16 +132,15 @@ size_t log_json_escape(char *out, size_t len, size_t cap, const char *s)
     return len;
 }
 
-void log_event(enum log_level level, const char *event, const char *spec, ...)
+/* The members every line starts with (ts, level, prog, event, and the
+ * current cycle's id unless spec names its own) into buf (cap bytes).
+ * Returns the length written. */
+static size_t log_head(char *buf, size_t cap, enum log_level level, const char *event, const char *spec)
 {
-    if (level < log_min)
-        return;
-    char buf[4096];
-    size_t cap = sizeof buf - 2, len;
     char ts[TU_ISO_LEN];
     int n = snprintf(buf, cap, "{\"ts\":\"%s\",\"level\":\"%s\",\"prog\":\"",
                      tu_iso8601_ms(tu_now_ms(), ts), log_names[level]);
-    len = (size_t)n;
+    size_t len = (size_t)n;
     len = log_json_escape(buf, len, cap, log_prog);
     len += (size_t)snprintf(buf + len, cap - len, "\",\"event\":\"");
     len = log_json_escape(buf, len, cap, event);
@@ -153,7 +152,16 @@ void log_event(enum log_level level, const char *event, const char *spec, ...)
         if (len < cap - 1)
             buf[len++] = '"';
     }
+    return len;
+}
 
+void log_event(enum log_level level, const char *event, const char *spec, ...)
+{
+    if (level < log_min)
+        return;
+    char buf[4096];
+    size_t cap = sizeof buf - 2, len = log_head(buf, cap, level, event, spec);
+    int n;
     va_list ap;
     va_start(ap, spec);
     const char *p = spec ? spec : "";

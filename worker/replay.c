@@ -157,6 +157,92 @@ static int replay_deliver(struct replay *r, time_t upto)
     return 0;
 }
 
+/* The recorded crypto bars as DexScreener's probe would show them at now:
+ * the mean |5-minute| and |1-hour| change of the instruments, or the
+ * probe failed for a gap in the bars. */
+static void replay_sense_crypto(struct replay *r, time_t now, struct sense_snapshot *snap)
+{
+    struct sense_probe *dex = &snap->probes[FEED_DEXSCREENER];
+    struct sense_market *mk = &snap->market;
+    dex->configured = 1;
+    dex->error[0] = '\0';
+    double s5 = 0, s60 = 0;
+    int n5 = 0, n60 = 0, ok = 1;
+    for (int k = 0; k < r->ns && ok; k++) {
+        const struct replay_series *s = &r->s[k];
+        if (s->market != LEARN_CRYPTO)
+            continue;
+        long j = replay_last_done(s, now);
+        if (j < 0 || now - (s->t[j] + 60) > REPLAY_CRYPTO_GAP) {
+            ok = 0;
+            snprintf(dex->error, sizeof dex->error, "gap in the recorded %s bars", s->name);
+            break;
+        }
+        long j5 = replay_last_done(s, now - 300), j60 = replay_last_done(s, now - 3600);
+        if (j5 >= 0) { s5 += fabs(s->c[j] / s->c[j5] - 1) * 100; n5++; }
+        if (j60 >= 0) { s60 += fabs(s->c[j] / s->c[j60] - 1) * 100; n60++; }
+        mk->pairs++;
+    }
+    if (ok) {
+        dex->ok = 1;
+        dex->http_status = 200;
+        mk->crypto_valid = 1;
+        mk->crypto_volatility = n5 ? s5 / n5 : 0;
+        mk->crypto_h1 = n60 ? s60 / n60 : 0;
+    } else {
+        mk->pairs = 0;
+    }
+}
+
+/* The recorded forex bars as TraderMade's quotes would be at now: the last
+ * closes, their move since the previous decision (ctx->mem), stale when
+ * the newest bar is old (closed), a failed probe for a gap while open. */
+static void replay_sense_forex(struct replay *r, struct cycle_ctx *ctx, time_t now, struct sense_snapshot *snap)
+{
+    struct sense_probe *tm = &snap->probes[FEED_TRADERMADE];
+    struct sense_market *mk = &snap->market;
+    time_t newest = 0;
+    double move = 0;
+    int nmove = 0;
+    for (int k = 0; k < r->ns && mk->nquotes < SENSE_MAX_QUOTES; k++) {
+        const struct replay_series *s = &r->s[k];
+        if (s->market != LEARN_FOREX)
+            continue;
+        long j = replay_last_done(s, now);
+        if (j < 0)
+            continue;
+        if (s->t[j] + 60 > newest)
+            newest = s->t[j] + 60;
+        struct sense_quote *q = &mk->quotes[mk->nquotes++];
+        snprintf(q->pair, sizeof q->pair, "%.6s", s->name);
+        q->mid = s->c[j];
+        for (int i = 0; i < ctx->mem.nquotes; i++) {
+            if (strcmp(ctx->mem.quotes[i].pair, q->pair) == 0 && ctx->mem.quotes[i].mid > 0) {
+                move += fabs(q->mid - ctx->mem.quotes[i].mid) / ctx->mem.quotes[i].mid * 10000.0;
+                nmove++;
+            }
+        }
+    }
+    int fresh = newest > 0 && now - newest <= REPLAY_FOREX_GAP;
+    if (!fresh && snap->sessions.market_open) {
+        snprintf(tm->error, sizeof tm->error, "gap in the recorded forex bars");
+        mk->nquotes = 0;
+    } else if (mk->nquotes > 0) {
+        tm->ok = 1;
+        tm->http_status = 200;
+        mk->forex_valid = 1;
+        mk->forex_stale = !fresh;
+        mk->forex_move_bp = nmove ? move / nmove : -1;
+        ctx->mem.nquotes = mk->nquotes;
+        memcpy(ctx->mem.quotes, mk->quotes, sizeof ctx->mem.quotes);
+    } else {
+        /* closed and nothing recorded yet: the provider's quotes are stale */
+        tm->ok = 1;
+        tm->http_status = 200;
+        mk->forex_stale = 1;
+    }
+}
+
 static void replay_sense(struct cycle_ctx *ctx, time_t now, struct sense_snapshot *snap)
 {
     struct replay *r = ctx->io->user;
@@ -172,39 +258,9 @@ static void replay_sense(struct cycle_ctx *ctx, time_t now, struct sense_snapsho
 
     /* a market without recorded data is one whose source is not there:
      * crypto "not configured", forex quotes that never move (stale) */
-    struct sense_probe *dex = &snap->probes[FEED_DEXSCREENER];
     struct sense_market *mk = &snap->market;
-    if (r->have[LEARN_CRYPTO]) {
-        dex->configured = 1;
-        dex->error[0] = '\0';
-        double s5 = 0, s60 = 0;
-        int n5 = 0, n60 = 0, ok = 1;
-        for (int k = 0; k < r->ns && ok; k++) {
-            const struct replay_series *s = &r->s[k];
-            if (s->market != LEARN_CRYPTO)
-                continue;
-            long j = replay_last_done(s, now);
-            if (j < 0 || now - (s->t[j] + 60) > REPLAY_CRYPTO_GAP) {
-                ok = 0;
-                snprintf(dex->error, sizeof dex->error, "gap in the recorded %s bars", s->name);
-                break;
-            }
-            long j5 = replay_last_done(s, now - 300), j60 = replay_last_done(s, now - 3600);
-            if (j5 >= 0) { s5 += fabs(s->c[j] / s->c[j5] - 1) * 100; n5++; }
-            if (j60 >= 0) { s60 += fabs(s->c[j] / s->c[j60] - 1) * 100; n60++; }
-            mk->pairs++;
-        }
-        if (ok) {
-            dex->ok = 1;
-            dex->http_status = 200;
-            mk->crypto_valid = 1;
-            mk->crypto_volatility = n5 ? s5 / n5 : 0;
-            mk->crypto_h1 = n60 ? s60 / n60 : 0;
-        } else {
-            mk->pairs = 0;
-        }
-    }
-
+    if (r->have[LEARN_CRYPTO])
+        replay_sense_crypto(r, now, snap);
     struct sense_probe *tm = &snap->probes[FEED_TRADERMADE];
     tm->configured = 1;
     tm->error[0] = '\0';
@@ -213,46 +269,7 @@ static void replay_sense(struct cycle_ctx *ctx, time_t now, struct sense_snapsho
         tm->http_status = 200;
         mk->forex_stale = 1;
     } else {
-        time_t newest = 0;
-        double move = 0;
-        int nmove = 0;
-        for (int k = 0; k < r->ns && mk->nquotes < SENSE_MAX_QUOTES; k++) {
-            const struct replay_series *s = &r->s[k];
-            if (s->market != LEARN_FOREX)
-                continue;
-            long j = replay_last_done(s, now);
-            if (j < 0)
-                continue;
-            if (s->t[j] + 60 > newest)
-                newest = s->t[j] + 60;
-            struct sense_quote *q = &mk->quotes[mk->nquotes++];
-            snprintf(q->pair, sizeof q->pair, "%.6s", s->name);
-            q->mid = s->c[j];
-            for (int i = 0; i < ctx->mem.nquotes; i++) {
-                if (strcmp(ctx->mem.quotes[i].pair, q->pair) == 0 && ctx->mem.quotes[i].mid > 0) {
-                    move += fabs(q->mid - ctx->mem.quotes[i].mid) / ctx->mem.quotes[i].mid * 10000.0;
-                    nmove++;
-                }
-            }
-        }
-        int fresh = newest > 0 && now - newest <= REPLAY_FOREX_GAP;
-        if (!fresh && snap->sessions.market_open) {
-            snprintf(tm->error, sizeof tm->error, "gap in the recorded forex bars");
-            mk->nquotes = 0;
-        } else if (mk->nquotes > 0) {
-            tm->ok = 1;
-            tm->http_status = 200;
-            mk->forex_valid = 1;
-            mk->forex_stale = !fresh;
-            mk->forex_move_bp = nmove ? move / nmove : -1;
-            ctx->mem.nquotes = mk->nquotes;
-            memcpy(ctx->mem.quotes, mk->quotes, sizeof ctx->mem.quotes);
-        } else {
-            /* closed and nothing recorded yet: the provider's quotes are stale */
-            tm->ok = 1;
-            tm->http_status = 200;
-            mk->forex_stale = 1;
-        }
+        replay_sense_forex(r, ctx, now, snap);
     }
     mk->volatility = mk->crypto_valid ? mk->crypto_volatility : 0;
     if (mk->forex_valid && mk->forex_move_bp >= 0 && mk->forex_move_bp / 100.0 > mk->volatility)
@@ -343,6 +360,39 @@ static void replay_act(struct cycle_ctx *ctx, const struct decide_choice *ch, st
     }
 }
 
+/* Minute t of the replay: every bar closed by then goes to the watch (from
+ * a week before `from`: its warm-up), through the live path (watch_price,
+ * watch_due), and the wake of a decision at t into ctx->wake.  Returns
+ * nonzero when a decision is due: its schedule (next) or an event. */
+static int replay_minute(struct replay *r, struct cycle_ctx *ctx, struct watch *watch, size_t *feed, time_t t,
+                         time_t next, int first)
+{
+    for (int k = 0; k < r->ns; k++) {
+        const struct replay_series *s = &r->s[k];
+        while (feed[k] < s->n && s->t[feed[k]] + 60 <= t) {
+            if (s->t[feed[k]] + 60 > r->from - 60 * 60 * 24 * 7)
+                (void)watch_price(watch, s->market, s->name, s->t[feed[k]] + 60, s->c[feed[k]]);
+            feed[k]++;
+        }
+    }
+    ctx->wake = (struct sense_wake_info){ .kind = first ? SENSE_WAKE_STARTUP : SENSE_WAKE_SCHEDULED, .market = -1 };
+    int due = t >= next;
+    struct watch_event ev;
+    for (int m = 0; ctx->wake.kind != SENSE_WAKE_EVENT && m < LEARN_MARKET_COUNT; m++) {
+        if (!watch_due(watch, m, t, &ev) || (due && ev.threshold < 0))
+            continue;             /* a first look is no news to a decision due anyway */
+        due = 1;
+        ctx->wake = (struct sense_wake_info){ .kind = SENSE_WAKE_EVENT, .market = m, .value = ev.score,
+                                              .threshold = ev.threshold };
+        snprintf(ctx->wake.signal, sizeof ctx->wake.signal, "activity:%.50s", ev.instrument);
+    }
+    return due;
+}
+
+/* replay.h.  The loop over the simulated minutes keeps the batched
+ * writer's transaction steps (begin, final rows, commit every REPLAY_BATCH
+ * decisions) next to the decisions they enclose, which makes it a little
+ * longer than most functions. */
 int replay_run(struct replay *r, struct cycle_ctx *ctx, char *err, size_t errlen)
 {
     struct cycle_io io = { replay_sense, replay_act, r };
@@ -360,9 +410,9 @@ int replay_run(struct replay *r, struct cycle_ctx *ctx, char *err, size_t errlen
     for (int k = 0; k < r->ns; k++)
         r->have[r->s[k].market] = 1;
     int rc = 0;
-    /* the watch gets every bar as it closes, minute by minute, through the
-     * live path (watch_price, watch_due); decisions come on their schedule
-     * or when the watch wakes one */
+    /* the watch gets every bar as it closes, minute by minute
+     * (replay_minute); decisions come on their schedule or when the watch
+     * wakes one */
     struct watch watch;
     if (watch_init(&watch, ctx->cfg) < 0) {
         snprintf(err, errlen, "out of memory");
@@ -376,26 +426,7 @@ int replay_run(struct replay *r, struct cycle_ctx *ctx, char *err, size_t errlen
     long batched = 0;
     int first = 1;
     for (; t < r->to; t += 60) {
-        for (int k = 0; k < r->ns; k++) {
-            const struct replay_series *s = &r->s[k];
-            while (feed[k] < s->n && s->t[feed[k]] + 60 <= t) {
-                if (s->t[feed[k]] + 60 > r->from - 60 * 60 * 24 * 7)   /* a week before `from` warms it up */
-                    (void)watch_price(&watch, s->market, s->name, s->t[feed[k]] + 60, s->c[feed[k]]);
-                feed[k]++;
-            }
-        }
-        ctx->wake = (struct sense_wake_info){ .kind = first ? SENSE_WAKE_STARTUP : SENSE_WAKE_SCHEDULED, .market = -1 };
-        int due = t >= next;
-        struct watch_event ev;
-        for (int m = 0; ctx->wake.kind != SENSE_WAKE_EVENT && m < LEARN_MARKET_COUNT; m++) {
-            if (!watch_due(&watch, m, t, &ev) || (due && ev.threshold < 0))
-                continue;             /* a first look is no news to a decision due anyway */
-            due = 1;
-            ctx->wake = (struct sense_wake_info){ .kind = SENSE_WAKE_EVENT, .market = m, .value = ev.score,
-                                                  .threshold = ev.threshold };
-            snprintf(ctx->wake.signal, sizeof ctx->wake.signal, "activity:%.50s", ev.instrument);
-        }
-        if (!due)
+        if (!replay_minute(r, ctx, &watch, feed, t, next, first))
             continue;
         first = 0;
         struct cycle_result res;

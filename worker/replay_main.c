@@ -377,6 +377,33 @@ static int replay_finish(PGconn *db, long long run_id, const char *scope, int ra
 /* One replay of d with cfg (its learn_seed set), stored through db unless
  * NULL; prints it and fills *out.  Returns 0, or 1 on a failure (after a
  * message). */
+/* A stored run's start: its replay_runs row (*run_id), the catalog's
+ * workflows in the workflows table (the triggers name them; added not
+ * present: the live catalog is the worker's), and the batched writer on
+ * db.  Returns the writer, or NULL after a message. */
+static struct store_batch *replay_store_begin(const struct replay_args *a, const struct cfg *cfg,
+                                              const struct replay_data *d, PGconn *db, json_object *params,
+                                              long long *run_id)
+{
+    if (store_replay_begin(db, a->label, cfg->learn_seed, json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN),
+                           json_object_to_json_string_ext(d->files, JSON_C_TO_STRING_PLAIN), d->from, d->to,
+                           run_id) < 0) {
+        fprintf(stderr, "orch-replay: cannot record the run (is sql/003_learning.sql applied?)\n");
+        return NULL;
+    }
+    char *entries = catalog_live_entries();
+    int ok = entries && store_catalog_ensure(db, entries) == 0;
+    free(entries);
+    if (!ok) {
+        fprintf(stderr, "orch-replay: cannot record the catalog's workflows (is sql/008_catalog.sql applied?)\n");
+        return NULL;
+    }
+    struct store_batch *batch = store_batch_new(db, *run_id);
+    if (!batch)
+        fprintf(stderr, "orch-replay: out of memory\n");
+    return batch;
+}
+
 static int replay_once(const struct replay_args *a, const struct cfg *cfg, struct replay_data *d, PGconn *db,
                        struct replay_outcome *out)
 {
@@ -406,25 +433,8 @@ static int replay_once(const struct replay_args *a, const struct cfg *cfg, struc
     if (a->use_llm && replay_llm(&ctx, cfg) < 0)
         goto out;
     if (db) {
-        if (store_replay_begin(db, a->label, cfg->learn_seed, json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN),
-                               json_object_to_json_string_ext(d->files, JSON_C_TO_STRING_PLAIN), r.from, r.to,
-                               &run_id) < 0) {
-            fprintf(stderr, "orch-replay: cannot record the run (is sql/003_learning.sql applied?)\n");
+        if (!(batch = replay_store_begin(a, cfg, d, db, params, &run_id)))
             goto out;
-        }
-        /* the triggers name the catalog's workflows: their rows must exist
-         * (added not present: the live catalog is the worker's) */
-        char *entries = catalog_live_entries();
-        int ok = entries && store_catalog_ensure(db, entries) == 0;
-        free(entries);
-        if (!ok) {
-            fprintf(stderr, "orch-replay: cannot record the catalog's workflows (is sql/008_catalog.sql applied?)\n");
-            goto out;
-        }
-        if (!(batch = store_batch_new(db, run_id))) {
-            fprintf(stderr, "orch-replay: out of memory\n");
-            goto out;
-        }
         snprintf(scope, sizeof scope, "%lld", run_id);
         ctx.db = db;
         ctx.run_id = run_id;

@@ -138,6 +138,47 @@ static int sense_tally_read(struct sense_tally *t, json_object *o, const char *k
     return r == SENSE_USABLE;
 }
 
+/* The base token of DexScreener pair p (symbol, name, url) into m's
+ * tokens while there is room; a pair without a string symbol has none. */
+static void sense_pair_token(struct sense_market *m, json_object *p)
+{
+    json_object *bt = sense_child(p, "baseToken");
+    json_object *sym = sense_child(bt, "symbol"), *nam = sense_child(bt, "name");
+    if (m->ntokens >= SENSE_MAX_TOKENS || !sym || !json_object_is_type(sym, json_type_string))
+        return;
+    struct sense_token *tk = &m->tokens[m->ntokens++];
+    json_object *url = sense_child(p, "url");
+    sense_copy_text(tk->symbol, sizeof tk->symbol, json_object_get_string(sym));
+    sense_copy_text(tk->name, sizeof tk->name,
+                    nam && json_object_is_type(nam, json_type_string) ? json_object_get_string(nam) : "");
+    sense_copy_text(tk->url, sizeof tk->url,
+                    url && json_object_is_type(url, json_type_string) ? json_object_get_string(url) : "");
+}
+
+/* What the n tallies of an answer's pairs say: the values refused counted
+ * in m and the first field refused named in m->refused_why; one refused
+ * more often than read, in more than half of the pairs, makes the answer
+ * nonsense and the source unhealthy: returns -1 with err, else 0. */
+static int sense_tally_verdict(const struct sense_tally *t, int n, struct sense_market *m, char *err, size_t errlen)
+{
+    for (int k = 0; k < n; k++) {
+        m->refused_values += t[k].refused;
+        if (t[k].refused && !m->refused_why[0])
+            snprintf(m->refused_why, sizeof m->refused_why, "%s refused in %d of %d pairs (%s%.6g)",
+                     t[k].name, t[k].refused, t[k].refused + t[k].usable, sense_what(t[k].first_refused),
+                     t[k].first_refused);
+    }
+    for (int k = 0; k < n; k++) {
+        if (t[k].refused > t[k].usable && 2 * t[k].refused > m->pairs) {
+            snprintf(err, errlen, "unexpected answer: %s refused in %d of %d pairs (%s%.6g)",
+                     t[k].name, t[k].refused, t[k].refused + t[k].usable, sense_what(t[k].first_refused),
+                     t[k].first_refused);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int sense_parse_dexscreener(const char *body, time_t now, struct sense_market *m, char *err, size_t errlen)
 {
     m->crypto_valid = 0;
@@ -180,17 +221,7 @@ int sense_parse_dexscreener(const char *body, time_t now, struct sense_market *m
         if (!json_object_is_type(p, json_type_object))
             continue;
         m->pairs++;
-        json_object *bt = sense_child(p, "baseToken");
-        json_object *sym = sense_child(bt, "symbol"), *nam = sense_child(bt, "name");
-        if (m->ntokens < SENSE_MAX_TOKENS && sym && json_object_is_type(sym, json_type_string)) {
-            struct sense_token *tk = &m->tokens[m->ntokens++];
-            json_object *url = sense_child(p, "url");
-            sense_copy_text(tk->symbol, sizeof tk->symbol, json_object_get_string(sym));
-            sense_copy_text(tk->name, sizeof tk->name,
-                            nam && json_object_is_type(nam, json_type_string) ? json_object_get_string(nam) : "");
-            sense_copy_text(tk->url, sizeof tk->url,
-                            url && json_object_is_type(url, json_type_string) ? json_object_get_string(url) : "");
-        }
+        sense_pair_token(m, p);
         double d;
         json_object *pc = sense_child(p, "priceChange");
         if (sense_tally_read(&t[T_M5], pc, "m5", SENSE_PCT_MIN, SENSE_PCT_MAX, &d))
@@ -211,23 +242,8 @@ int sense_parse_dexscreener(const char *body, time_t now, struct sense_market *m
                 m->new_pairs_1h++;
         }
     }
-    /* the first field refused; one refused more often than read, in more
-     * than half of the pairs: the answer is nonsense, the source unhealthy */
-    for (int k = 0; k < T_COUNT; k++) {
-        m->refused_values += t[k].refused;
-        if (t[k].refused && !m->refused_why[0])
-            snprintf(m->refused_why, sizeof m->refused_why, "%s refused in %d of %d pairs (%s%.6g)",
-                     t[k].name, t[k].refused, t[k].refused + t[k].usable, sense_what(t[k].first_refused),
-                     t[k].first_refused);
-    }
-    for (int k = 0; k < T_COUNT; k++) {
-        if (t[k].refused > t[k].usable && 2 * t[k].refused > m->pairs) {
-            snprintf(err, errlen, "unexpected answer: %s refused in %d of %d pairs (%s%.6g)",
-                     t[k].name, t[k].refused, t[k].refused + t[k].usable, sense_what(t[k].first_refused),
-                     t[k].first_refused);
-            goto out;
-        }
-    }
+    if (sense_tally_verdict(t, T_COUNT, m, err, errlen) < 0)
+        goto out;
     m->crypto_volatility = t[T_M5].usable ? sum_m5 / t[T_M5].usable : 0;
     m->crypto_h1 = t[T_H1].usable ? sum_h1 / t[T_H1].usable : 0;
     m->crypto_valid = 1;
@@ -285,6 +301,20 @@ static int sense_currency_ok(const char *s)
     return s[3] == '\0';
 }
 
+/* The provider's own message in an answer without quotes ("Invalid API
+ * Key") helps, but it is text from outside going into /status and the LLM
+ * prompt: only printable ASCII of it, at most cap - 1 bytes, "" when none. */
+static void sense_provider_said(json_object *root, char *said, size_t cap)
+{
+    json_object *e = sense_child(root, "errors");
+    json_object *msg = sense_child(e ? e : root, "message");
+    size_t k = 0;
+    if (msg && json_object_is_type(msg, json_type_string))
+        for (const char *t = json_object_get_string(msg); *t && k < cap - 1; t++)
+            said[k++] = (*t >= 0x20 && *t < 0x7f) ? *t : '?';
+    said[k] = '\0';
+}
+
 int sense_parse_tradermade(const char *body, time_t now, const struct sense_memory *mem,
                            struct sense_market *m, char *err, size_t errlen)
 {
@@ -298,19 +328,8 @@ int sense_parse_tradermade(const char *body, time_t now, const struct sense_memo
     int rc = -1;
     json_object *quotes = sense_child(root, "quotes");
     if (!quotes || !json_object_is_type(quotes, json_type_array)) {
-        /* the provider's own message helps ("Invalid API Key"), but it is
-         * text from outside going into /status and the LLM prompt: only
-         * printable ASCII of it, at most 100 bytes */
-        json_object *e = sense_child(root, "errors");
-        json_object *msg = sense_child(e ? e : root, "message");
-        char said[101] = "";
-        if (msg && json_object_is_type(msg, json_type_string)) {
-            const char *t = json_object_get_string(msg);
-            size_t k = 0;
-            for (; *t && k < sizeof said - 1; t++)
-                said[k++] = (*t >= 0x20 && *t < 0x7f) ? *t : '?';
-            said[k] = '\0';
-        }
+        char said[101];
+        sense_provider_said(root, said, sizeof said);
         snprintf(err, errlen, "unexpected answer: no quotes%s%s", said[0] ? ": " : "", said);
         goto out;
     }
