@@ -86,15 +86,23 @@ extern const char STORE_SQL_UPDATE_LEARNING_SUMMARY[];
 #define STORE_LEARN_MARKET \
     "(SELECT CASE w.market WHEN 'crypto' THEN 'crypto' ELSE 'forex' END FROM workflows w WHERE w.name = t.workflow)"
 #define STORE_LEARN_COLS \
-    "d.intensity, " \
-    "d.inputs #>> ARRAY['learning','markets', " STORE_LEARN_MARKET ", 'activity','band'], " \
-    "d.inputs #>> ARRAY['learning','markets', " STORE_LEARN_MARKET ", 'fresh_exposure'], d.session "
+    "d.intensity AS learn_intensity, " \
+    "d.inputs #>> ARRAY['learning','markets', " STORE_LEARN_MARKET ", 'activity','band'] AS learn_band, " \
+    "d.inputs #>> ARRAY['learning','markets', " STORE_LEARN_MARKET ", 'fresh_exposure'] AS learn_exposure, " \
+    "d.session AS learn_session "
 /* a workflow's own timeout (its catalog row), else $1 (TRACK_TIMEOUT_SECONDS) */
 #define STORE_TIMEOUT(wf) "coalesce(nullif(" wf ".timeout_seconds, 0), $1::int)"
 
-/* The learning context columns (STORE_LEARN_COLS: intensity, band,
- * exposure, session) at column j of row i into *ctx. */
-void store_learn_cols(PGresult *r, int i, int j, struct store_learn_ctx *ctx);
+/* Where a result's learning context columns are (STORE_LEARN_COLS:
+ * learn_intensity, learn_band, learn_exposure, learn_session): looked up
+ * once per result by store_learn_find, read per row by store_learn_row. */
+struct store_learn_at {
+    int intensity, band, exposure, session;
+};
+void store_learn_find(const PGresult *r, struct store_learn_at *at);
+
+/* Row i's learning context (columns at, from store_learn_find) into *ctx. */
+void store_learn_row(const PGresult *r, int i, const struct store_learn_at *at, struct store_learn_ctx *ctx);
 
 /* A decision's settlement (store_deliver.c): the read ($1: the decision
  * id) and the write ($1, $2: the status), and the status the rule
