@@ -98,7 +98,8 @@ static const char SQL_DUE_RETRIES[] =
     " WHERE t.status = 'retrying' AND t.next_attempt_at <= to_timestamp($1::bigint) "
     " ORDER BY t.next_attempt_at, t.id LIMIT $2::int";
 static const char SQL_NEXT_RETRY[] =
-    "SELECT coalesce(ceil(extract(epoch FROM min(next_attempt_at)))::bigint, 0) AS next_at FROM triggers WHERE status = 'retrying'";
+    "SELECT coalesce(ceil(extract(epoch FROM min(next_attempt_at)))::bigint, 0) AS next_at "
+    "  FROM triggers WHERE status = 'retrying'";
 static const char SQL_RETRY_SENDING[] =
     "UPDATE triggers SET status = 'sending', attempts = attempts + 1, next_attempt_at = NULL "
     " WHERE id = $1 AND status = 'retrying'";
