@@ -22,30 +22,30 @@ static const char SQL_WORKER_START[] =
     "UPDATE worker_state SET pid = $1, hostname = $2, version = $3, started_at = now(), "
     "       heartbeat_at = now(), dry_run = $4 "
     " WHERE id = 1 "
-    "RETURNING running, coalesce(extract(epoch FROM next_decision_at)::bigint, 0)";
+    "RETURNING running, coalesce(extract(epoch FROM next_decision_at)::bigint, 0) AS next_at";
 static const char SQL_WORKER_STOP[] =
     "UPDATE worker_state SET pid = NULL, heartbeat_at = NULL WHERE id = 1";
 static const char SQL_HEARTBEAT[] =
     "UPDATE worker_state SET heartbeat_at = now() WHERE id = 1";
 /* live decisions only: replay runs (run_id set) are not the worker's history */
 static const char SQL_HISTORY_COUNTS[] =
-    "SELECT count(*), "
-    "       count(*) FILTER (WHERE status IN ('succeeded','partial','failed')), "
-    "       count(*) FILTER (WHERE status = 'succeeded') "
+    "SELECT count(*) AS decisions, "
+    "       count(*) FILTER (WHERE status IN ('succeeded','partial','failed')) AS acted, "
+    "       count(*) FILTER (WHERE status = 'succeeded') AS succeeded "
     "  FROM decisions WHERE decided_at > to_timestamp($1) - interval '24 hours' AND run_id IS NULL";
 static const char SQL_HISTORY_RECENT[] =
     "SELECT id, mode, status FROM decisions WHERE run_id IS NULL ORDER BY id DESC LIMIT 5";
 /* a replay's history is its own run's */
 static const char SQL_HISTORY_COUNTS_RUN[] =
-    "SELECT count(*), "
-    "       count(*) FILTER (WHERE status IN ('succeeded','partial','failed')), "
-    "       count(*) FILTER (WHERE status = 'succeeded') "
+    "SELECT count(*) AS decisions, "
+    "       count(*) FILTER (WHERE status IN ('succeeded','partial','failed')) AS acted, "
+    "       count(*) FILTER (WHERE status = 'succeeded') AS succeeded "
     "  FROM decisions WHERE run_id = $2 AND decided_at > to_timestamp($1) - interval '24 hours' "
     "   AND decided_at <= to_timestamp($1)";
 static const char SQL_HISTORY_RECENT_RUN[] =
     "SELECT id, mode, status FROM decisions WHERE run_id = $1 ORDER BY id DESC LIMIT 5";
 static const char SQL_LLM_USAGE[] =
-    "SELECT extract(epoch FROM c.called_at)::bigint, c.prompt_tokens + c.completion_tokens "
+    "SELECT extract(epoch FROM c.called_at)::bigint AS at, c.prompt_tokens + c.completion_tokens AS tokens "
     "  FROM llm_calls c LEFT JOIN decisions d ON d.id = c.decision_id "
     " WHERE c.called_at > now() - interval '25 hours' AND d.run_id IS NULL "   /* a replay's calls are its own */
     " ORDER BY c.called_at";
@@ -55,7 +55,7 @@ const char STORE_SQL_UPSERT_LEARNING[] =
     "INSERT INTO learning_state (scope, state, updated_at) VALUES ($1, $2::jsonb, to_timestamp($3)) "
     "ON CONFLICT (scope) DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at";
 static const char SQL_LOAD_LEARNING[] =
-    "SELECT state::text FROM learning_state WHERE scope = $1";
+    "SELECT state::text AS state FROM learning_state WHERE scope = $1";
 const char STORE_SQL_UPDATE_LEARNING_SUMMARY[] =
     "UPDATE worker_state SET learning = $1::jsonb WHERE id = 1";
 static const char SQL_REPLAY_BEGIN[] =
@@ -217,8 +217,8 @@ int store_worker_start(PGconn *c, int dry_run, int *running, time_t *next_at)
         return -1;
     int ok = PQntuples(r) == 1;
     if (ok) {
-        *running = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-        *next_at = (time_t)strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+        *running = strcmp(store_text(r, 0, store_col(r, "running")), "t") == 0;
+        *next_at = (time_t)store_int(r, 0, store_col(r, "next_at"));
     } else {
         log_event(LOG_ERROR, "store.failed", "s:statement s:error", "worker_start", "worker_state row missing");
     }
@@ -229,11 +229,38 @@ int store_worker_start(PGconn *c, int dry_run, int *running, time_t *next_at)
 int store_worker_stop(PGconn *c) { return store_cmd(c, "worker_stop", SQL_WORKER_STOP, 0, NULL); }
 int store_heartbeat(PGconn *c) { return store_cmd(c, "heartbeat", SQL_HEARTBEAT, 0, NULL); }
 
-long long store_int(PGresult *r, int i, int j)
+int store_col(const PGresult *r, const char *name)
 {
-    if (PQgetisnull(r, i, j))
+    int col = name ? PQfnumber(r, name) : -1;
+    if (col < 0)
+        log_event(LOG_ERROR, "store.no_column", "s:column", name ? name : "(unnamed)");
+    return col;
+}
+
+int store_cols(const PGresult *r, const char *const *names, int n, int *col)
+{
+    int rc = 0;
+    for (int k = 0; k < n; k++)
+        if ((col[k] = store_col(r, names[k])) < 0)
+            rc = -1;
+    return rc;
+}
+
+int store_null(const PGresult *r, int i, int col)
+{
+    return col < 0 || PQgetisnull(r, i, col);
+}
+
+long long store_int(const PGresult *r, int i, int col)
+{
+    if (store_null(r, i, col))
         return 0;
-    return strtoll(PQgetvalue(r, i, j), NULL, 10);
+    return strtoll(PQgetvalue(r, i, col), NULL, 10);
+}
+
+const char *store_text(const PGresult *r, int i, int col)
+{
+    return store_null(r, i, col) ? "" : PQgetvalue(r, i, col);
 }
 
 int store_history(PGconn *c, time_t now, struct store_history *h)
@@ -257,20 +284,23 @@ int store_history_run(PGconn *c, long long run_id, time_t now, struct store_hist
                          : store_run(c, "history_counts", SQL_HISTORY_COUNTS, 1, v);
     if (!r)
         return -1;
-    h->decisions_24h = (int)store_int(r, 0, 0);
-    h->acted_24h = (int)store_int(r, 0, 1);
-    h->succeeded_24h = (int)store_int(r, 0, 2);
+    h->decisions_24h = (int)store_int(r, 0, store_col(r, "decisions"));
+    h->acted_24h = (int)store_int(r, 0, store_col(r, "acted"));
+    h->succeeded_24h = (int)store_int(r, 0, store_col(r, "succeeded"));
     PQclear(r);
     const char *rv[] = { run };
     r = run_id ? store_run(c, "history_recent_run", SQL_HISTORY_RECENT_RUN, 1, rv)
                : store_run(c, "history_recent", SQL_HISTORY_RECENT, 0, NULL);
     if (!r)
         return -1;
+    static const char *const recent[] = { "id", "mode", "status" };
+    int col[3];
+    store_cols(r, recent, 3, col);
     for (int i = 0; i < PQntuples(r) && i < STORE_MAX_RECENT; i++) {
         struct store_recent *e = &h->recent[h->nrecent++];
-        e->id = store_int(r, i, 0);
-        snprintf(e->mode, sizeof e->mode, "%s", PQgetvalue(r, i, 1));
-        snprintf(e->status, sizeof e->status, "%s", PQgetvalue(r, i, 2));
+        e->id = store_int(r, i, col[0]);
+        snprintf(e->mode, sizeof e->mode, "%s", store_text(r, i, col[1]));
+        snprintf(e->status, sizeof e->status, "%s", store_text(r, i, col[2]));
     }
     if (h->nrecent)
         snprintf(h->last_mode, sizeof h->last_mode, "%s", h->recent[0].mode);
@@ -283,8 +313,9 @@ int store_llm_usage(PGconn *c, void (*add)(void *arg, time_t at, long tokens), v
     PGresult *r = store_run(c, "llm_usage", SQL_LLM_USAGE, 0, NULL);
     if (!r)
         return -1;
+    int at = store_col(r, "at"), tokens = store_col(r, "tokens");
     for (int i = 0; i < PQntuples(r); i++)
-        add(arg, (time_t)store_int(r, i, 0), (long)store_int(r, i, 1));
+        add(arg, (time_t)store_int(r, i, at), (long)store_int(r, i, tokens));
     PQclear(r);
     return 0;
 }
@@ -297,10 +328,10 @@ int store_take_commands(PGconn *c, struct store_cmd *cmds, int max)
     PGresult *r = store_run(c, "take_commands", SQL_TAKE_COMMANDS, 1, v);
     if (!r)
         return -1;
-    int n = 0;
+    int n = 0, id = store_col(r, "id"), command = store_col(r, "command");
     for (int i = 0; i < PQntuples(r) && n < max; i++) {
-        const char *name = PQgetvalue(r, i, 1);
-        cmds[n].id = store_int(r, i, 0);
+        const char *name = store_text(r, i, command);
+        cmds[n].id = store_int(r, i, id);
         if (strcmp(name, "start") == 0)
             cmds[n].cmd = STORE_CMD_START;
         else if (strcmp(name, "stop") == 0)
@@ -332,8 +363,9 @@ int store_learning_load(PGconn *c, const char *scope, char **state)
     if (!r)
         return -1;
     int rc = 0;
-    if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
-        *state = strdup(PQgetvalue(r, 0, 0));
+    int col = store_col(r, "state");
+    if (PQntuples(r) == 1 && !store_null(r, 0, col)) {
+        *state = strdup(PQgetvalue(r, 0, col));
         if (!*state)
             rc = -1;
     }
@@ -358,7 +390,7 @@ int store_replay_begin(PGconn *c, const char *label, long long seed, const char 
         return -1;
     int ok = PQntuples(r) == 1;
     if (ok)
-        *run_id = store_int(r, 0, 0);
+        *run_id = store_int(r, 0, store_col(r, "id"));
     PQclear(r);
     return ok ? 0 : -1;
 }
@@ -419,10 +451,13 @@ long long store_prune_history(PGconn *c, const struct store_retention *rt, struc
         r = store_run(c, "history_prune", SQL_HISTORY_PRUNE, 5, v);
         if (!r)
             return -1;
+        static const char *const names[] = { "decisions", "triggers", "results", "llm_calls", "commands" };
+        int col[5];
         long long n[5] = { 0, 0, 0, 0, 0 };
+        store_cols(r, names, 5, col);
         if (PQntuples(r) == 1)
             for (int i = 0; i < 5; i++)
-                n[i] = store_int(r, 0, i);
+                n[i] = store_int(r, 0, col[i]);
         PQclear(r);
         sum.decisions += n[0];
         sum.triggers += n[1];

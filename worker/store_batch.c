@@ -22,9 +22,9 @@
 #define STORE_BATCH_VACUUM_EVERY 10       /* commits between two vacuums of the staging (store_stage.h) */
 
 static const char SQL_RESERVE_DECISION_IDS[] =
-    "SELECT nextval('decisions_id_seq') FROM generate_series(1, $1::int)";
+    "SELECT nextval('decisions_id_seq') AS id FROM generate_series(1, $1::int)";
 static const char SQL_RESERVE_TRIGGER_IDS[] =
-    "SELECT nextval('triggers_id_seq') FROM generate_series(1, $1::int)";
+    "SELECT nextval('triggers_id_seq') AS id FROM generate_series(1, $1::int)";
 
 /* The statements the writer knows: none changes a decision's status
  * behind its back (those that set one are followed through
@@ -521,8 +521,9 @@ long long store_batch_next_id(struct store_batch *b, int triggers)
             ids->n = ids->next = 0;
             return 0;
         }
+        int col = store_col(r, "id");
         for (size_t i = 0; i < n; i++)
-            nv[i] = store_int(r, (int)i, 0);
+            nv[i] = store_int(r, (int)i, col);
         PQclear(r);
         ids->v = nv;
         ids->n = n;

@@ -54,9 +54,9 @@ static const char SQL_RELOADS_DONE[] =
     "       accepted_at = coalesce(accepted_at, now()) "
     " WHERE command = 'reload_catalog' AND status = 'pending' AND id <= $1::bigint";
 static const char SQL_RELOADS_PENDING[] =
-    "SELECT coalesce(max(id), 0) FROM control_commands WHERE command = 'reload_catalog' AND status = 'pending'";
+    "SELECT coalesce(max(id), 0) AS id FROM control_commands WHERE command = 'reload_catalog' AND status = 'pending'";
 static const char SQL_USAGE_LOAD[] =
-    "SELECT t.workflow, extract(epoch FROM t.created_at)::bigint, w.cost "
+    "SELECT t.workflow, extract(epoch FROM t.created_at)::bigint AS created, w.cost "
     "  FROM triggers t JOIN decisions d ON d.id = t.decision_id JOIN workflows w ON w.name = t.workflow "
     " WHERE d.run_id IS NULL AND t.created_at > now() - interval '24 hours' AND t.status <> 'skipped' "
     " ORDER BY t.created_at, t.id";
@@ -91,7 +91,7 @@ int store_reloads_pending(PGconn *c, long long *id)
     PGresult *r = store_run(c, "reloads_pending", SQL_RELOADS_PENDING, 0, NULL);
     if (!r)
         return -1;
-    *id = store_int(r, 0, 0);
+    *id = store_int(r, 0, store_col(r, "id"));
     PQclear(r);
     return 0;
 }
@@ -108,11 +108,14 @@ long store_usage_load(PGconn *c, void (*note)(void *arg, int wf, double cost, ti
     if (!r)
         return -1;
     long n = 0;
+    static const char *const names[] = { "workflow", "created", "cost" };
+    int col[3];
+    store_cols(r, names, 3, col);
     for (int i = 0; i < PQntuples(r); i++) {
-        int w = catalog_slot(PQgetvalue(r, i, 0));
+        int w = catalog_slot(store_text(r, i, col[0]));
         if (w < 0)
             continue;
-        note(arg, w, strtod(PQgetvalue(r, i, 2), NULL), (time_t)store_int(r, i, 1));
+        note(arg, w, strtod(store_text(r, i, col[2]), NULL), (time_t)store_int(r, i, col[1]));
         n++;
     }
     PQclear(r);

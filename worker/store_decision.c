@@ -15,8 +15,9 @@
 #include <string.h>
 
 static const char SQL_DECISION_IDS[] =
-    "SELECT nextval('decisions_id_seq'), "
-    "       array_to_string(array(SELECT nextval('triggers_id_seq') FROM generate_series(1, $1::int)), ',')";
+    "SELECT nextval('decisions_id_seq') AS id, "
+    "       array_to_string(array(SELECT nextval('triggers_id_seq') FROM generate_series(1, $1::int)), ',') "
+    "       AS trigger_ids";
 static const char SQL_INSERT_TRIGGER[] =
     "INSERT INTO triggers (id, decision_id, workflow, idempotency_key, payload, status, finished_at) "
     "VALUES ($1, $2, $3, $4, $5::jsonb, $6, CASE WHEN $6 = 'dry_run' THEN now() END)";
@@ -212,8 +213,8 @@ int store_decision_ids(PGconn *c, long long run_id, int ntriggers, long long *id
         return -1;
     int ok = PQntuples(r) == 1;
     if (ok) {
-        *id = store_int(r, 0, 0);
-        const char *s = PQgetvalue(r, 0, 1);
+        *id = store_int(r, 0, store_col(r, "id"));
+        const char *s = store_text(r, 0, store_col(r, "trigger_ids"));
         for (int i = 0; i < ntriggers && ok; i++) {
             char *end;
             tids[i] = strtoll(s, &end, 10);

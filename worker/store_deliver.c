@@ -14,11 +14,12 @@
 
 static const char SQL_WF_LOAD[] =
     "SELECT workflow, available, circuit, consecutive_failures, "
-    "       coalesce(extract(epoch FROM open_until)::bigint, 0), "
-    "       coalesce(extract(epoch FROM circuit_opened_at)::bigint, 0), circuit_opens, "
-    "       coalesce(extract(epoch FROM unavailable_since)::bigint, 0), "
-    "       CASE WHEN n8n_id IS NULL THEN -1 WHEN n8n_active THEN 1 WHEN NOT n8n_active THEN 0 ELSE -1 END, "
-    "       coalesce(extract(epoch FROM n8n_seen_at)::bigint, 0) "
+    "       coalesce(extract(epoch FROM open_until)::bigint, 0) AS open_until, "
+    "       coalesce(extract(epoch FROM circuit_opened_at)::bigint, 0) AS opened_at, circuit_opens, "
+    "       coalesce(extract(epoch FROM unavailable_since)::bigint, 0) AS unavailable_since, "
+    "       CASE WHEN n8n_id IS NULL THEN -1 WHEN n8n_active THEN 1 WHEN NOT n8n_active THEN 0 ELSE -1 END "
+    "       AS n8n_active, "
+    "       coalesce(extract(epoch FROM n8n_seen_at)::bigint, 0) AS n8n_seen_at "
     "  FROM workflow_state";
 static const char SQL_WF_POLICY[] =
     "UPDATE workflow_state SET concurrency = $2, updated_at = now() "
@@ -46,7 +47,7 @@ static const char SQL_WF_RUNNING[] =
  * scheduled), or sent by a worker that stopped before it knew (unknown),
  * without an outcome, started within the window */
 static const char SQL_RUNNING_TRIGGER[] =
-    "SELECT id, coalesce(execution_id, ''), status FROM triggers "
+    "SELECT id, coalesce(execution_id, '') AS execution_id, status FROM triggers "
     " WHERE workflow = $1 AND status IN ('sent','sending','retrying','unknown') AND outcome IS NULL "
     "   AND id <> $3::bigint "
     "   AND coalesce(started_at, created_at) > now() - make_interval(secs => $2::int) "
@@ -64,7 +65,7 @@ static const char SQL_TRIGGER_ATTEMPT[] =
     " WHERE id = $1";
 /* concurrency 'replace': the running triggers a newer one replaces */
 static const char SQL_REPLACE_TARGETS[] =
-    "SELECT id, coalesce(execution_id, '') FROM triggers "
+    "SELECT id, coalesce(execution_id, '') AS execution_id FROM triggers "
     " WHERE workflow = $1 AND status = 'sent' AND outcome IS NULL AND id < $2::bigint "
     " ORDER BY id LIMIT $3::int";
 static const char SQL_SUPERSEDE_ONE[] =
@@ -92,12 +93,13 @@ const char STORE_SQL_SETTLE_WRITE[] =
     " WHERE id = $1::bigint AND status IN ('acting','succeeded','partial','failed','no_action','interrupted')";
 static const char SQL_DUE_RETRIES[] =
     "SELECT t.id, t.decision_id, t.workflow, t.idempotency_key, t.payload::text, t.attempts, "
-    "       t.result_at IS NOT NULL, " STORE_LEARN_COLS
+    "       t.result_at IS NOT NULL AS has_result, " STORE_LEARN_COLS
     "  FROM triggers t JOIN decisions d ON d.id = t.decision_id "
     " WHERE t.status = 'retrying' AND t.next_attempt_at <= to_timestamp($1::bigint) "
     " ORDER BY t.next_attempt_at, t.id LIMIT $2::int";
 static const char SQL_NEXT_RETRY[] =
-    "SELECT coalesce(ceil(extract(epoch FROM min(next_attempt_at)))::bigint, 0) FROM triggers WHERE status = 'retrying'";
+    "SELECT coalesce(ceil(extract(epoch FROM min(next_attempt_at)))::bigint, 0) AS next_at "
+    "  FROM triggers WHERE status = 'retrying'";
 static const char SQL_RETRY_SENDING[] =
     "UPDATE triggers SET status = 'sending', attempts = attempts + 1, next_attempt_at = NULL "
     " WHERE id = $1 AND status = 'retrying'";
@@ -112,21 +114,26 @@ int store_wf_load(PGconn *c, struct store_wf_state *out)
     PGresult *r = store_run(c, "wf_load", SQL_WF_LOAD, 0, NULL);
     if (!r)
         return -1;
+    static const char *const names[] = { "workflow", "available", "circuit", "consecutive_failures",
+                                          "open_until", "opened_at", "circuit_opens", "unavailable_since",
+                                          "n8n_active", "n8n_seen_at" };
+    int col[10];
+    store_cols(r, names, 10, col);
     for (int i = 0; i < PQntuples(r); i++) {
-        int w = catalog_workflow_parse(PQgetvalue(r, i, 0));
+        int w = catalog_workflow_parse(store_text(r, i, col[0]));
         if (w < 0)
             continue;
         struct store_wf_state *s = &out[w];
         s->present = 1;
-        s->available = strcmp(PQgetvalue(r, i, 1), "t") == 0;
-        snprintf(s->circuit, sizeof s->circuit, "%s", PQgetvalue(r, i, 2));
-        s->failures = (long)store_int(r, i, 3);
-        s->open_until = (time_t)store_int(r, i, 4);
-        s->opened_at = (time_t)store_int(r, i, 5);
-        s->opens = (long)store_int(r, i, 6);
-        s->unavailable_since = (time_t)store_int(r, i, 7);
-        s->n8n_active = (int)store_int(r, i, 8);
-        s->n8n_seen_at = (time_t)store_int(r, i, 9);
+        s->available = strcmp(store_text(r, i, col[1]), "t") == 0;
+        snprintf(s->circuit, sizeof s->circuit, "%s", store_text(r, i, col[2]));
+        s->failures = (long)store_int(r, i, col[3]);
+        s->open_until = (time_t)store_int(r, i, col[4]);
+        s->opened_at = (time_t)store_int(r, i, col[5]);
+        s->opens = (long)store_int(r, i, col[6]);
+        s->unavailable_since = (time_t)store_int(r, i, col[7]);
+        s->n8n_active = (int)store_int(r, i, col[8]);
+        s->n8n_seen_at = (time_t)store_int(r, i, col[9]);
     }
     PQclear(r);
     return 0;
@@ -180,10 +187,10 @@ int store_running_trigger(PGconn *c, int wf, long window_s, long long except_id,
         return -1;
     int found = PQntuples(r) == 1;
     if (found) {
-        *id = store_int(r, 0, 0);
+        *id = store_int(r, 0, store_col(r, "id"));
         if (cap)
-            snprintf(execution_id, cap, "%s", PQgetvalue(r, 0, 1));
-        snprintf(status, 16, "%s", PQgetvalue(r, 0, 2));
+            snprintf(execution_id, cap, "%s", store_text(r, 0, store_col(r, "execution_id")));
+        snprintf(status, 16, "%s", store_text(r, 0, store_col(r, "status")));
     }
     PQclear(r);
     return found;
@@ -219,10 +226,10 @@ int store_replace_targets(PGconn *c, int wf, long long trigger_id, struct store_
     PGresult *r = store_run(c, "replace_targets", SQL_REPLACE_TARGETS, 3, v);
     if (!r)
         return -1;
-    int n = 0;
+    int n = 0, cid = store_col(r, "id"), cx = store_col(r, "execution_id");
     for (int i = 0; i < PQntuples(r) && n < max; i++) {
-        out[n].id = store_int(r, i, 0);
-        snprintf(out[n].execution_id, sizeof out[n].execution_id, "%s", PQgetvalue(r, i, 1));
+        out[n].id = store_int(r, i, cid);
+        snprintf(out[n].execution_id, sizeof out[n].execution_id, "%s", store_text(r, i, cx));
         out[n].started = 0;
         n++;
     }
@@ -255,8 +262,8 @@ int store_decision_settle(PGconn *c, long long decision_id, char *status, size_t
 
 int store_settle_rows(PGresult *r)
 {
-    int n = PQntuples(r), cd = PQfnumber(r, "decision_status"), cs = PQfnumber(r, "trigger_status"),
-        co = PQfnumber(r, "outcome"), cc = PQfnumber(r, "circuit_open");
+    int n = PQntuples(r), cd = store_col(r, "decision_status"), cs = store_col(r, "trigger_status"),
+        co = store_col(r, "outcome"), cc = store_col(r, "circuit_open");
     if (n < 1 || cd < 0 || cs < 0 || co < 0 || cc < 0 ||
         !decision_status_settleable(decision_status_parse(PQgetvalue(r, 0, cd))))
         return -1;
@@ -315,12 +322,20 @@ int store_decision_settle_expect(PGconn *c, long long decision_id, const char *e
     return 1;
 }
 
-void store_learn_cols(PGresult *r, int i, int j, struct store_learn_ctx *ctx)
+void store_learn_find(const PGresult *r, struct store_learn_at *at)
 {
-    ctx->intensity = catalog_intensity_parse(PQgetvalue(r, i, j));
-    snprintf(ctx->band, sizeof ctx->band, "%s", PQgetvalue(r, i, j + 1));
-    ctx->exposure = PQgetisnull(r, i, j + 2) ? 0 : strtod(PQgetvalue(r, i, j + 2), NULL);
-    snprintf(ctx->session, sizeof ctx->session, "%s", PQgetvalue(r, i, j + 3));
+    at->intensity = store_col(r, "learn_intensity");
+    at->band = store_col(r, "learn_band");
+    at->exposure = store_col(r, "learn_exposure");
+    at->session = store_col(r, "learn_session");
+}
+
+void store_learn_row(const PGresult *r, int i, const struct store_learn_at *at, struct store_learn_ctx *ctx)
+{
+    ctx->intensity = catalog_intensity_parse(store_text(r, i, at->intensity));
+    snprintf(ctx->band, sizeof ctx->band, "%s", store_text(r, i, at->band));
+    ctx->exposure = store_null(r, i, at->exposure) ? 0 : strtod(PQgetvalue(r, i, at->exposure), NULL);
+    snprintf(ctx->session, sizeof ctx->session, "%s", store_text(r, i, at->session));
 }
 
 int store_due_retries(PGconn *c, time_t now, struct store_retry *out, int max)
@@ -332,25 +347,31 @@ int store_due_retries(PGconn *c, time_t now, struct store_retry *out, int max)
     PGresult *r = store_run(c, "due_retries", SQL_DUE_RETRIES, 2, v);
     if (!r)
         return -1;
+    static const char *const names[] = { "id", "decision_id", "workflow", "idempotency_key", "payload",
+                                          "attempts", "has_result" };
+    int col[7];
+    struct store_learn_at learn;
+    store_cols(r, names, 7, col);
+    store_learn_find(r, &learn);
     int n = 0;
     for (int i = 0; i < PQntuples(r) && n < max; i++) {
         struct store_retry *t = &out[n];
         memset(t, 0, sizeof *t);
-        t->wf = catalog_slot(PQgetvalue(r, i, 2));
+        t->wf = catalog_slot(store_text(r, i, col[2]));
         if (t->wf < 0)
             continue;
-        t->id = store_int(r, i, 0);
-        t->decision_id = store_int(r, i, 1);
-        snprintf(t->key, sizeof t->key, "%s", PQgetvalue(r, i, 3));
-        t->payload = strdup(PQgetvalue(r, i, 4));
+        t->id = store_int(r, i, col[0]);
+        t->decision_id = store_int(r, i, col[1]);
+        snprintf(t->key, sizeof t->key, "%s", store_text(r, i, col[3]));
+        t->payload = strdup(store_text(r, i, col[4]));
         if (!t->payload) {
             store_retries_clear(out, n);
             PQclear(r);
             return -1;
         }
-        t->attempts = (int)store_int(r, i, 5);
-        t->has_result = strcmp(PQgetvalue(r, i, 6), "t") == 0;
-        store_learn_cols(r, i, 7, &t->ctx);
+        t->attempts = (int)store_int(r, i, col[5]);
+        t->has_result = strcmp(store_text(r, i, col[6]), "t") == 0;
+        store_learn_row(r, i, &learn, &t->ctx);
         n++;
     }
     PQclear(r);
@@ -371,7 +392,7 @@ int store_next_retry(PGconn *c, time_t *at)
     PGresult *r = store_run(c, "next_retry", SQL_NEXT_RETRY, 0, NULL);
     if (!r)
         return -1;
-    *at = (time_t)store_int(r, 0, 0);
+    *at = (time_t)store_int(r, 0, store_col(r, "next_at"));
     PQclear(r);
     return 0;
 }

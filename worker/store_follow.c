@@ -12,11 +12,14 @@
 #include <string.h>
 
 static const char SQL_UNSETTLED[] =
-    "SELECT t.id, t.decision_id, t.workflow, t.status, coalesce(t.outcome, ''), "
-    "       t.outcome IS NOT NULL AND t.settled_at IS NULL, "
-    "       t.result_at IS NOT NULL AND t.learned_at IS NULL, coalesce(t.opportunities, -1), "
-    "       coalesce(t.result->>'status', ''), coalesce(left(coalesce(t.result->>'error', t.error), 240), ''), "
-    "       coalesce(t.execution_id, ''), extract(epoch FROM t.created_at)::bigint, " STORE_LEARN_COLS
+    "SELECT t.id, t.decision_id, t.workflow, t.status, coalesce(t.outcome, '') AS outcome, "
+    "       t.outcome IS NOT NULL AND t.settled_at IS NULL AS need_settle, "
+    "       t.result_at IS NOT NULL AND t.learned_at IS NULL AS need_learn, "
+    "       coalesce(t.opportunities, -1) AS opportunities, "
+    "       coalesce(t.result->>'status', '') AS result_status, "
+    "       coalesce(left(coalesce(t.result->>'error', t.error), 240), '') AS error, "
+    "       coalesce(t.execution_id, '') AS execution_id, extract(epoch FROM t.created_at)::bigint AS created, "
+    STORE_LEARN_COLS
     "  FROM triggers t JOIN decisions d ON d.id = t.decision_id "
     " WHERE ((t.outcome IS NOT NULL AND t.settled_at IS NULL) OR (t.result_at IS NOT NULL AND t.learned_at IS NULL)) "
     "   AND d.run_id IS NULL "
@@ -30,7 +33,8 @@ static const char SQL_TRIGGER_SETTLED[] =
  * node), for STORE_TRACK_AFTER_OUTCOME, so that n8n's own status is known. */
 #define STORE_TRACK_AFTER_OUTCOME "interval '10 minutes'"
 static const char SQL_OPEN_TRACKED[] =
-    "SELECT id, execution_id, extract(epoch FROM coalesce(started_at, created_at))::bigint FROM triggers "
+    "SELECT id, execution_id, extract(epoch FROM coalesce(started_at, created_at))::bigint AS started "
+    "  FROM triggers "
     " WHERE status = 'sent' AND execution_id IS NOT NULL "
     "   AND (execution_status IS NULL OR execution_status IN ('new','running','waiting','unknown')) "
     "   AND (outcome IS NULL OR (outcome <> 'superseded' AND outcome_at > now() - " STORE_TRACK_AFTER_OUTCOME ")) "
@@ -82,25 +86,34 @@ int store_unsettled(PGconn *c, struct store_unsettled *out, int max)
     PGresult *r = store_run(c, "unsettled", SQL_UNSETTLED, 1, v);
     if (!r)
         return -1;
+    enum { U_ID, U_DECISION_ID, U_WORKFLOW, U_STATUS, U_OUTCOME, U_NEED_SETTLE, U_NEED_LEARN,
+           U_OPPORTUNITIES, U_RESULT_STATUS, U_ERROR, U_EXECUTION_ID, U_CREATED, U_NCOLS };
+    static const char *const names[U_NCOLS] = { "id", "decision_id", "workflow", "status", "outcome",
+                                                 "need_settle", "need_learn", "opportunities", "result_status",
+                                                 "error", "execution_id", "created" };
+    int col[U_NCOLS];
+    struct store_learn_at learn;
+    store_cols(r, names, U_NCOLS, col);
+    store_learn_find(r, &learn);
     int n = 0;
     for (int i = 0; i < PQntuples(r) && n < max; i++) {
         struct store_unsettled *u = &out[n];
         memset(u, 0, sizeof *u);
-        u->wf = catalog_slot(PQgetvalue(r, i, 2));
-        u->id = store_int(r, i, 0);
+        u->wf = catalog_slot(store_text(r, i, col[U_WORKFLOW]));
+        u->id = store_int(r, i, col[U_ID]);
         if (u->wf < 0)
             continue;
-        u->decision_id = store_int(r, i, 1);
-        snprintf(u->status, sizeof u->status, "%s", PQgetvalue(r, i, 3));
-        snprintf(u->outcome, sizeof u->outcome, "%s", PQgetvalue(r, i, 4));
-        u->need_settle = strcmp(PQgetvalue(r, i, 5), "t") == 0;
-        u->need_learn = strcmp(PQgetvalue(r, i, 6), "t") == 0;
-        u->opportunities = (int)store_int(r, i, 7);
-        snprintf(u->result_status, sizeof u->result_status, "%s", PQgetvalue(r, i, 8));
-        snprintf(u->error, sizeof u->error, "%s", PQgetvalue(r, i, 9));
-        snprintf(u->execution_id, sizeof u->execution_id, "%s", PQgetvalue(r, i, 10));
-        u->created = (time_t)store_int(r, i, 11);
-        store_learn_cols(r, i, 12, &u->ctx);
+        u->decision_id = store_int(r, i, col[U_DECISION_ID]);
+        snprintf(u->status, sizeof u->status, "%s", store_text(r, i, col[U_STATUS]));
+        snprintf(u->outcome, sizeof u->outcome, "%s", store_text(r, i, col[U_OUTCOME]));
+        u->need_settle = strcmp(store_text(r, i, col[U_NEED_SETTLE]), "t") == 0;
+        u->need_learn = strcmp(store_text(r, i, col[U_NEED_LEARN]), "t") == 0;
+        u->opportunities = (int)store_int(r, i, col[U_OPPORTUNITIES]);
+        snprintf(u->result_status, sizeof u->result_status, "%s", store_text(r, i, col[U_RESULT_STATUS]));
+        snprintf(u->error, sizeof u->error, "%s", store_text(r, i, col[U_ERROR]));
+        snprintf(u->execution_id, sizeof u->execution_id, "%s", store_text(r, i, col[U_EXECUTION_ID]));
+        u->created = (time_t)store_int(r, i, col[U_CREATED]);
+        store_learn_row(r, i, &learn, &u->ctx);
         n++;
     }
     PQclear(r);
@@ -144,11 +157,11 @@ int store_open_tracked(PGconn *c, struct store_open *out, int max)
     PGresult *r = store_run(c, "open_tracked", SQL_OPEN_TRACKED, 1, v);
     if (!r)
         return -1;
-    int n = 0;
+    int n = 0, cid = store_col(r, "id"), cx = store_col(r, "execution_id"), cs = store_col(r, "started");
     for (int i = 0; i < PQntuples(r) && n < max; i++) {
-        out[n].id = store_int(r, i, 0);
-        snprintf(out[n].execution_id, sizeof out[n].execution_id, "%s", PQgetvalue(r, i, 1));
-        out[n].started = (time_t)store_int(r, i, 2);
+        out[n].id = store_int(r, i, cid);
+        snprintf(out[n].execution_id, sizeof out[n].execution_id, "%s", store_text(r, i, cx));
+        out[n].started = (time_t)store_int(r, i, cs);
         n++;
     }
     PQclear(r);

@@ -17,17 +17,18 @@ static const char SQL_LEASE_BEGIN[] = "BEGIN";
 /* a frozen leader may hold the lease row share-locked: do not wait long */
 static const char SQL_LEASE_LOCK_TIMEOUT[] = "SET LOCAL lock_timeout = '2s'";
 static const char SQL_LEASE_READ[] =
-    "SELECT epoch, coalesce(holder, ''), released_at IS NOT NULL, "
-    "       coalesce(expires_at < now(), true), "
-    "       backend_pid IS NULL OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = l.backend_pid), "
-    "       coalesce(extract(epoch FROM now() - renewed_at)::float8, -1) "
+    "SELECT epoch, coalesce(holder, '') AS holder, released_at IS NOT NULL AS released, "
+    "       coalesce(expires_at < now(), true) AS expired, "
+    "       backend_pid IS NULL OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = l.backend_pid) "
+    "       AS gone, "
+    "       coalesce(extract(epoch FROM now() - renewed_at)::float8, -1) AS renewed_age "
     "  FROM leader_lease l WHERE id = 1 FOR UPDATE";
 static const char SQL_LEASE_TAKE[] =
     "UPDATE leader_lease SET epoch = epoch + 1, holder = $1, backend_pid = pg_backend_pid(), "
     "       acquired_at = now(), renewed_at = now(), expires_at = now() + make_interval(secs => $2::int), "
     "       released_at = NULL "
     " WHERE id = 1 "
-    "RETURNING epoch, set_config('orch.leader_epoch', epoch::text, false)";
+    "RETURNING epoch, set_config('orch.leader_epoch', epoch::text, false) AS leader_epoch";
 static const char SQL_LEASE_COMMIT[] = "COMMIT";
 static const char SQL_LEASE_ROLLBACK[] = "ROLLBACK";
 /* keeps the lease only while no one took it (the epoch is unchanged):
@@ -36,7 +37,7 @@ static const char SQL_LEASE_RENEW[] =
     "WITH u AS (UPDATE leader_lease SET renewed_at = now(), expires_at = now() + make_interval(secs => $3::int), "
     "                                   backend_pid = pg_backend_pid(), released_at = NULL "
     "            WHERE id = 1 AND epoch = $1::bigint AND holder = $2 RETURNING epoch) "
-    "SELECT set_config('orch.leader_epoch', epoch::text, false) FROM u";
+    "SELECT set_config('orch.leader_epoch', epoch::text, false) AS leader_epoch FROM u";
 static const char SQL_LEASE_RELEASE[] =
     "UPDATE leader_lease SET released_at = now(), expires_at = now() "
     " WHERE id = 1 AND epoch = $1::bigint AND holder = $2";
@@ -60,12 +61,12 @@ int store_lease_take(PGconn *c, const char *me, long ttl_s, struct store_lease *
     if (store_cmd(c, "lease_lock_timeout", SQL_LEASE_LOCK_TIMEOUT, 0, NULL) < 0 ||
         !(r = store_run(c, "lease_read", SQL_LEASE_READ, 0, NULL)) || PQntuples(r) != 1)
         goto fail;
-    out->epoch = store_int(r, 0, 0);
-    snprintf(out->holder, sizeof out->holder, "%s", PQgetvalue(r, 0, 1));
-    int released = strcmp(PQgetvalue(r, 0, 2), "t") == 0;
-    int expired = strcmp(PQgetvalue(r, 0, 3), "t") == 0;
-    int gone = strcmp(PQgetvalue(r, 0, 4), "t") == 0;
-    out->renewed_age_s = strtod(PQgetvalue(r, 0, 5), NULL);
+    out->epoch = store_int(r, 0, store_col(r, "epoch"));
+    snprintf(out->holder, sizeof out->holder, "%s", store_text(r, 0, store_col(r, "holder")));
+    int released = strcmp(store_text(r, 0, store_col(r, "released")), "t") == 0;
+    int expired = strcmp(store_text(r, 0, store_col(r, "expired")), "t") == 0;
+    int gone = strcmp(store_text(r, 0, store_col(r, "gone")), "t") == 0;
+    out->renewed_age_s = strtod(store_text(r, 0, store_col(r, "renewed_age")), NULL);
     PQclear(r);
     r = NULL;
     if (!out->holder[0])
@@ -88,7 +89,7 @@ int store_lease_take(PGconn *c, const char *me, long ttl_s, struct store_lease *
     r = store_run(c, "lease_take", SQL_LEASE_TAKE, 2, v);
     if (!r || PQntuples(r) != 1)
         goto fail;
-    out->epoch = store_int(r, 0, 0);
+    out->epoch = store_int(r, 0, store_col(r, "epoch"));
     PQclear(r);
     r = NULL;
     if (store_cmd(c, "lease_commit", SQL_LEASE_COMMIT, 0, NULL) < 0) {
@@ -195,7 +196,8 @@ static const char SQL_TAKEOVER_OPEN_DECISIONS[] =
     "                      AND t.status IN ('pending','sending','retrying')) "
     " ORDER BY id LIMIT 1000";
 static const char SQL_TAKEOVER_RUNNING[] =
-    "SELECT count(*) FILTER (WHERE status = 'sent'), count(*) FILTER (WHERE status = 'retrying') "
+    "SELECT count(*) FILTER (WHERE status = 'sent') AS running, "
+    "       count(*) FILTER (WHERE status = 'retrying') AS retrying "
     "  FROM triggers WHERE ((status = 'sent' AND outcome IS NULL) OR status = 'retrying')" STORE_LIVE;
 
 int store_takeover_recover(PGconn *c, const char *const *claiming, int nclaiming, long outbox_max_age_s,
@@ -230,9 +232,10 @@ int store_takeover_recover(PGconn *c, const char *const *claiming, int nclaiming
     PGresult *r = store_run(c, "takeover_open_decisions", SQL_TAKEOVER_OPEN_DECISIONS, 0, NULL);
     if (!r)
         return -1;
+    int cid = store_col(r, "id");
     for (int i = 0; i < PQntuples(r); i++) {
         char st[16];
-        if (store_decision_settle(c, store_int(r, i, 0), st, sizeof st) < 0) {
+        if (store_decision_settle(c, store_int(r, i, cid), st, sizeof st) < 0) {
             PQclear(r);
             return -1;
         }
@@ -242,8 +245,8 @@ int store_takeover_recover(PGconn *c, const char *const *claiming, int nclaiming
     r = store_run(c, "takeover_running", SQL_TAKEOVER_RUNNING, 0, NULL);
     if (!r)
         return -1;
-    out->running = store_int(r, 0, 0);
-    out->retrying = store_int(r, 0, 1);
+    out->running = store_int(r, 0, store_col(r, "running"));
+    out->retrying = store_int(r, 0, store_col(r, "retrying"));
     PQclear(r);
     return 0;
 }
@@ -268,11 +271,11 @@ int store_claims_reconcile(PGconn *c, struct store_claimed *out, int max)
     PGresult *r = store_run(c, "claims_reconcile", SQL_CLAIMED_RECONCILE, 1, v);
     if (!r)
         return -1;
-    int n = 0;
+    int n = 0, cid = store_col(r, "id"), cd = store_col(r, "decision_id"), cw = store_col(r, "workflow");
     for (int i = 0; i < PQntuples(r) && n < max; i++, n++) {
-        out[n].id = store_int(r, i, 0);
-        out[n].decision_id = store_int(r, i, 1);
-        out[n].wf = catalog_slot(PQgetvalue(r, i, 2));
+        out[n].id = store_int(r, i, cid);
+        out[n].decision_id = store_int(r, i, cd);
+        out[n].wf = catalog_slot(store_text(r, i, cw));
     }
     PQclear(r);
     return n;
@@ -294,7 +297,8 @@ static const char SQL_FORCES_CLAIM[] =
     "       accepted_at = coalesce(accepted_at, now()), decision_id = nullif($2::bigint, 0) "
     " WHERE command = 'force_decision' AND status = 'pending' AND id <= $1::bigint";
 static const char SQL_FORCES_PENDING[] =
-    "SELECT coalesce(max(id), 0) FROM control_commands WHERE command = 'force_decision' AND status = 'pending'";
+    "SELECT coalesce(max(id), 0) AS id FROM control_commands "
+    " WHERE command = 'force_decision' AND status = 'pending'";
 static const char SQL_SET_RUNNING_STATE[] =
     "UPDATE worker_state SET running = $1, heartbeat_at = now() WHERE id = 1";
 
@@ -368,7 +372,7 @@ int store_forces_pending(PGconn *c, long long *id)
     PGresult *r = store_run(c, "forces_pending", SQL_FORCES_PENDING, 0, NULL);
     if (!r)
         return -1;
-    *id = store_int(r, 0, 0);
+    *id = store_int(r, 0, store_col(r, "id"));
     PQclear(r);
     return 0;
 }
@@ -376,9 +380,10 @@ int store_forces_pending(PGconn *c, long long *id)
 /* ---- missed decisions ---------------------------------------------------------------- */
 
 static const char SQL_GAP_READ[] =
-    "SELECT w.running, coalesce(extract(epoch FROM w.next_decision_at)::bigint, 0), "
-    "       extract(epoch FROM now())::bigint, "
+    "SELECT w.running, coalesce(extract(epoch FROM w.next_decision_at)::bigint, 0) AS due, "
+    "       extract(epoch FROM now())::bigint AS now, "
     "       coalesce((SELECT d.next_seconds FROM decisions d WHERE d.run_id IS NULL ORDER BY d.id DESC LIMIT 1), 0) "
+    "       AS interval_seconds "
     "  FROM worker_state w WHERE w.id = 1";
 static const char SQL_GAP_INSERT[] =
     "INSERT INTO decision_gaps (gap_from, gap_to, missed, interval_seconds, detected_by, epoch) "
@@ -395,8 +400,9 @@ int store_gap_check(PGconn *c, const char *me, long long epoch, long grace_s, lo
         PQclear(r);
         return 0;
     }
-    int running = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-    long long due = store_int(r, 0, 1), now = store_int(r, 0, 2), interval = store_int(r, 0, 3);
+    int running = strcmp(store_text(r, 0, store_col(r, "running")), "t") == 0;
+    long long due = store_int(r, 0, store_col(r, "due")), now = store_int(r, 0, store_col(r, "now")),
+              interval = store_int(r, 0, store_col(r, "interval_seconds"));
     PQclear(r);
     if (!running || due <= 0 || now - due <= grace_s)
         return 0;
@@ -419,7 +425,7 @@ int store_gap_check(PGconn *c, const char *me, long long epoch, long grace_s, lo
     r = store_run(c, "gap_insert", SQL_GAP_INSERT, 6, v);
     if (!r)
         return -1;
-    out->id = store_int(r, 0, 0);
+    out->id = store_int(r, 0, store_col(r, "id"));
     PQclear(r);
     return 1;
 }

@@ -35,8 +35,30 @@ int store_cmd(PGconn *c, const char *name, const char *sql, int n, const char *c
 /* Run a statement; returns the number of rows it affected, or -1. */
 long store_affected(PGconn *c, const char *name, const char *sql, int n, const char *const *vals);
 
-/* The integer in row i, column j of r (0 when NULL or not a number). */
-long long store_int(PGresult *r, int i, int j);
+/* Columns are read by name: a reader looks up the names it needs once
+ * per result with store_col() (not once per row) and reads through the
+ * numbers it got.  A name the result lacks is a programming error: it is
+ * logged (store.no_column) and the number, -1, reads as NULL (store_null
+ * 1, store_int 0, store_text ""). */
+
+/* The number of the column called name in r (PQfnumber: an unquoted
+ * lower-case name), or -1 after logging store.no_column. */
+int store_col(const PGresult *r, const char *name);
+
+/* Look up n names at once: col[k] = store_col(r, names[k]).  Returns 0,
+ * or -1 when any is missing (each logged once; those read as NULL). */
+int store_cols(const PGresult *r, const char *const *names, int n, int *col);
+
+/* Whether row i, column col (from store_col) of r is NULL (1 for col -1). */
+int store_null(const PGresult *r, int i, int col);
+
+/* The integer in row i, column col (from store_col) of r (0 when NULL,
+ * not a number, or col is -1). */
+long long store_int(const PGresult *r, int i, int col);
+
+/* The text in row i, column col (from store_col) of r: borrowed from r,
+ * "" when NULL or col is -1. */
+const char *store_text(const PGresult *r, int i, int col);
 
 /* Open a transaction: a savepoint inside a batch (the replay's), else a
  * transaction.  Sets *nested.  Returns 0 or -1. */
@@ -64,15 +86,23 @@ extern const char STORE_SQL_UPDATE_LEARNING_SUMMARY[];
 #define STORE_LEARN_MARKET \
     "(SELECT CASE w.market WHEN 'crypto' THEN 'crypto' ELSE 'forex' END FROM workflows w WHERE w.name = t.workflow)"
 #define STORE_LEARN_COLS \
-    "d.intensity, " \
-    "d.inputs #>> ARRAY['learning','markets', " STORE_LEARN_MARKET ", 'activity','band'], " \
-    "d.inputs #>> ARRAY['learning','markets', " STORE_LEARN_MARKET ", 'fresh_exposure'], d.session "
+    "d.intensity AS learn_intensity, " \
+    "d.inputs #>> ARRAY['learning','markets', " STORE_LEARN_MARKET ", 'activity','band'] AS learn_band, " \
+    "d.inputs #>> ARRAY['learning','markets', " STORE_LEARN_MARKET ", 'fresh_exposure'] AS learn_exposure, " \
+    "d.session AS learn_session "
 /* a workflow's own timeout (its catalog row), else $1 (TRACK_TIMEOUT_SECONDS) */
 #define STORE_TIMEOUT(wf) "coalesce(nullif(" wf ".timeout_seconds, 0), $1::int)"
 
-/* The learning context columns (STORE_LEARN_COLS: intensity, band,
- * exposure, session) at column j of row i into *ctx. */
-void store_learn_cols(PGresult *r, int i, int j, struct store_learn_ctx *ctx);
+/* Where a result's learning context columns are (STORE_LEARN_COLS:
+ * learn_intensity, learn_band, learn_exposure, learn_session): looked up
+ * once per result by store_learn_find, read per row by store_learn_row. */
+struct store_learn_at {
+    int intensity, band, exposure, session;
+};
+void store_learn_find(const PGresult *r, struct store_learn_at *at);
+
+/* Row i's learning context (columns at, from store_learn_find) into *ctx. */
+void store_learn_row(const PGresult *r, int i, const struct store_learn_at *at, struct store_learn_ctx *ctx);
 
 /* A decision's settlement (store_deliver.c): the read ($1: the decision
  * id) and the write ($1, $2: the status), and the status the rule

@@ -30,7 +30,7 @@ const char STORE_STAGE_DROP[] =
 static const char SQL_STAGE_DROP_ANY[] =
     "DROP TABLE IF EXISTS pg_temp.llm_calls, pg_temp.triggers, pg_temp.decisions";
 static const char SQL_STAGED[] =
-    "SELECT to_regclass('pg_temp.decisions') IS NOT NULL";
+    "SELECT to_regclass('pg_temp.decisions') IS NOT NULL AS staged";
 static const char SQL_STAGE_VACUUM[] =
     "VACUUM pg_temp.decisions, pg_temp.triggers, pg_temp.llm_calls";
 
@@ -53,7 +53,7 @@ int store_stage_finish(PGconn *c)
     PGresult *r = store_run(c, "staged", SQL_STAGED, 0, NULL);
     if (!r)
         return -1;
-    int staged = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    int staged = PQntuples(r) == 1 && strcmp(store_text(r, 0, store_col(r, "staged")), "t") == 0;
     PQclear(r);
     if (!staged)
         return 0;

@@ -43,27 +43,30 @@ static const char SQL_TG_COMMANDS[] =
     "  FROM control_commands c LEFT JOIN decisions d ON d.id = c.decision_id "
     " WHERE c.id = ANY($1::bigint[])";
 
-/* Column `name` of row i of r into dst (cap bytes), cleaned ("" when NULL
- * or no such column). */
-static void store_tg_copy(char *dst, size_t cap, PGresult *r, int i, const char *name)
+/* Column col (store_col) of row i of r into dst (cap bytes), cleaned (""
+ * when NULL or no such column). */
+static void store_tg_copy(char *dst, size_t cap, const PGresult *r, int i, int col)
 {
-    int j = PQfnumber(r, name);
-    utf8_copy_clean(dst, cap, j < 0 || PQgetisnull(r, i, j) ? "" : PQgetvalue(r, i, j));
+    utf8_copy_clean(dst, cap, store_text(r, i, col));
 }
 
-/* The integer in column `name` of row i of r (0 when NULL, not a number
- * or no such column). */
-static long long store_tg_int(PGresult *r, int i, const char *name)
+/* A count in column col (store_col) of row i, as an int in 0..1000000. */
+static int store_tg_count(const PGresult *r, int i, int col)
 {
-    int j = PQfnumber(r, name);
-    return j < 0 ? 0 : store_int(r, i, j);
-}
-
-/* A count of column `name`, as an int in 0..1000000. */
-static int store_tg_count(PGresult *r, int i, const char *name)
-{
-    long long n = store_tg_int(r, i, name);
+    long long n = store_int(r, i, col);
     return n < 0 ? 0 : n > 1000000 ? 1000000 : (int)n;
+}
+
+/* Where STORE_TG_DECISION_COLS are in a result (store_tg_decision_find). */
+struct store_tg_decision_at {
+    int col[8];
+};
+
+static void store_tg_decision_find(const PGresult *r, struct store_tg_decision_at *at)
+{
+    static const char *const names[8] = { "id", "decided_at", "mode", "intensity", "source", "status",
+                                          "wake", "workflows" };
+    store_cols(r, names, 8, at->col);
 }
 
 int store_telegram_offset(PGconn *c, long long bot_id, long long *offset)
@@ -76,7 +79,7 @@ int store_telegram_offset(PGconn *c, long long bot_id, long long *offset)
     if (!r)
         return -1;
     if (PQntuples(r) == 1)
-        *offset = store_tg_int(r, 0, "telegram_offset");
+        *offset = store_int(r, 0, store_col(r, "telegram_offset"));
     PQclear(r);
     if (*offset < 0)
         *offset = 0;
@@ -105,7 +108,7 @@ int store_telegram_command(PGconn *c, const char *command, const char *requested
         store_rollback(c, nested);
         return -1;
     }
-    long long got = PQntuples(r) == 1 ? store_tg_int(r, 0, "id") : 0;
+    long long got = PQntuples(r) == 1 ? store_int(r, 0, store_col(r, "id")) : 0;
     PQclear(r);
     if (got <= 0 || store_telegram_advance(c, bot_id, offset) < 0) {
         store_rollback(c, nested);
@@ -117,18 +120,20 @@ int store_telegram_command(PGconn *c, const char *command, const char *requested
     return 0;
 }
 
-/* The columns of STORE_TG_DECISION_COLS in row i into d. */
-static void store_tg_decision_row(PGresult *r, int i, struct store_tg_decision *d)
+/* The columns of STORE_TG_DECISION_COLS (at, store_tg_decision_find) in row i into d. */
+static void store_tg_decision_row(const PGresult *r, int i, const struct store_tg_decision_at *at,
+                                  struct store_tg_decision *d)
 {
+    const int *col = at->col;
     memset(d, 0, sizeof *d);
-    d->id = store_tg_int(r, i, "id");
-    d->at = (time_t)store_tg_int(r, i, "decided_at");
-    store_tg_copy(d->mode, sizeof d->mode, r, i, "mode");
-    store_tg_copy(d->intensity, sizeof d->intensity, r, i, "intensity");
-    store_tg_copy(d->source, sizeof d->source, r, i, "source");
-    store_tg_copy(d->status, sizeof d->status, r, i, "status");
-    store_tg_copy(d->wake, sizeof d->wake, r, i, "wake");
-    d->workflows = store_tg_count(r, i, "workflows");
+    d->id = store_int(r, i, col[0]);
+    d->at = (time_t)store_int(r, i, col[1]);
+    store_tg_copy(d->mode, sizeof d->mode, r, i, col[2]);
+    store_tg_copy(d->intensity, sizeof d->intensity, r, i, col[3]);
+    store_tg_copy(d->source, sizeof d->source, r, i, col[4]);
+    store_tg_copy(d->status, sizeof d->status, r, i, col[5]);
+    store_tg_copy(d->wake, sizeof d->wake, r, i, col[6]);
+    d->workflows = store_tg_count(r, i, col[7]);
 }
 
 int store_telegram_status(PGconn *c, struct store_tg_status *out)
@@ -138,12 +143,14 @@ int store_telegram_status(PGconn *c, struct store_tg_status *out)
     if (!r)
         return -1;
     if (PQntuples(r) == 1) {
-        out->wakes_today = store_tg_int(r, 0, "wakes_today");
-        out->decisions_today = store_tg_int(r, 0, "decisions_today");
-        store_tg_copy(out->llm_outcome, sizeof out->llm_outcome, r, 0, "llm_outcome");
-        store_tg_copy(out->llm_provider, sizeof out->llm_provider, r, 0, "llm_provider");
+        out->wakes_today = store_int(r, 0, store_col(r, "wakes_today"));
+        out->decisions_today = store_int(r, 0, store_col(r, "decisions_today"));
+        store_tg_copy(out->llm_outcome, sizeof out->llm_outcome, r, 0, store_col(r, "llm_outcome"));
+        store_tg_copy(out->llm_provider, sizeof out->llm_provider, r, 0, store_col(r, "llm_provider"));
+        struct store_tg_decision_at at;
         struct store_tg_decision d;
-        store_tg_decision_row(r, 0, &d);
+        store_tg_decision_find(r, &at);
+        store_tg_decision_row(r, 0, &at, &d);
         out->last_id = d.id;
         out->last_at = d.at;
         memcpy(out->mode, d.mode, sizeof out->mode);
@@ -170,8 +177,10 @@ int store_telegram_decisions(PGconn *c, struct store_tg_decision *out, int max)
     int n = PQntuples(r);
     if (n > max)
         n = max;
+    struct store_tg_decision_at at;
+    store_tg_decision_find(r, &at);
     for (int i = 0; i < n; i++)
-        store_tg_decision_row(r, i, &out[i]);
+        store_tg_decision_row(r, i, &at, &out[i]);
     PQclear(r);
     return n;
 }
@@ -196,17 +205,21 @@ int store_telegram_commands(PGconn *c, const long long *ids, int n, struct store
     int got = PQntuples(r);
     if (got > n)
         got = n;
+    static const char *const names[8] = { "id", "command", "status", "result", "decision_id", "mode",
+                                          "intensity", "workflows" };
+    int col[8];
+    store_cols(r, names, 8, col);
     for (int i = 0; i < got; i++) {
         struct store_tg_command *o = &out[i];
         memset(o, 0, sizeof *o);
-        o->id = store_tg_int(r, i, "id");
-        store_tg_copy(o->command, sizeof o->command, r, i, "command");
-        store_tg_copy(o->status, sizeof o->status, r, i, "status");
-        store_tg_copy(o->result, sizeof o->result, r, i, "result");
-        o->decision_id = store_tg_int(r, i, "decision_id");
-        store_tg_copy(o->mode, sizeof o->mode, r, i, "mode");
-        store_tg_copy(o->intensity, sizeof o->intensity, r, i, "intensity");
-        o->workflows = store_tg_count(r, i, "workflows");
+        o->id = store_int(r, i, col[0]);
+        store_tg_copy(o->command, sizeof o->command, r, i, col[1]);
+        store_tg_copy(o->status, sizeof o->status, r, i, col[2]);
+        store_tg_copy(o->result, sizeof o->result, r, i, col[3]);
+        o->decision_id = store_int(r, i, col[4]);
+        store_tg_copy(o->mode, sizeof o->mode, r, i, col[5]);
+        store_tg_copy(o->intensity, sizeof o->intensity, r, i, col[6]);
+        o->workflows = store_tg_count(r, i, col[7]);
     }
     PQclear(r);
     return got;

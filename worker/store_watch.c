@@ -9,7 +9,7 @@
 #include <string.h>
 
 static const char SQL_WATCH_LOAD[] =
-    "SELECT state::text, budgets::text FROM watch_state WHERE id = 1";
+    "SELECT state::text AS state, budgets::text AS budgets FROM watch_state WHERE id = 1";
 static const char SQL_WATCH_SAVE[] =
     "UPDATE watch_state SET state = coalesce($1::jsonb, state), budgets = $2::jsonb, saved_at = now() WHERE id = 1";
 static const char SQL_WATCH_STATUS[] =
@@ -30,11 +30,12 @@ int store_watch_load(PGconn *c, char **state, char **budgets)
     PGresult *r = store_run(c, "watch_load", SQL_WATCH_LOAD, 0, NULL);
     if (!r)
         return -1;
+    int cs = store_col(r, "state"), cb = store_col(r, "budgets");
     if (PQntuples(r) == 1) {
-        if (!PQgetisnull(r, 0, 0))
-            *state = strdup(PQgetvalue(r, 0, 0));
-        if (!PQgetisnull(r, 0, 1))
-            *budgets = strdup(PQgetvalue(r, 0, 1));
+        if (!store_null(r, 0, cs))
+            *state = strdup(PQgetvalue(r, 0, cs));
+        if (!store_null(r, 0, cb))
+            *budgets = strdup(PQgetvalue(r, 0, cb));
     }
     PQclear(r);
     return 0;

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "record.h"
 #include "store.h"
+#include "store_sql.h"
 #include "../unit/seed.h"
 
 static PGconn *admin;     /* superuser: setup and inspection */
@@ -569,6 +570,42 @@ static void old_probes_pruned(void **state)
     assert_int_equal(test_value(admin, "SELECT count(*) FROM probes"), 1);
 }
 
+/* The worker reads columns by name (store_sql.h): looked up once per
+ * result, in whatever order the statement gives them; a name the result
+ * lacks is -1 and reads as NULL. */
+static void columns_read_by_name(void **state)
+{
+    (void)state;
+    PGresult *r = store_run(worker, "columns", "SELECT 'x' AS b, 7 AS a, NULL::int AS n", 0, NULL);
+    assert_non_null(r);
+    int a = store_col(r, "a"), b = store_col(r, "b"), n = store_col(r, "n");
+    assert_int_equal(a, 1);
+    assert_int_equal(b, 0);
+    assert_int_equal(store_int(r, 0, a), 7);
+    assert_string_equal(store_text(r, 0, b), "x");
+    assert_int_equal(store_null(r, 0, b), 0);
+    assert_int_equal(store_null(r, 0, n), 1);
+    assert_int_equal(store_int(r, 0, n), 0);
+    assert_string_equal(store_text(r, 0, n), "");
+    /* a missing column: logged (store.no_column), reads as NULL */
+    int missing = store_col(r, "missing");
+    assert_int_equal(missing, -1);
+    assert_int_equal(store_null(r, 0, missing), 1);
+    assert_int_equal(store_int(r, 0, missing), 0);
+    assert_string_equal(store_text(r, 0, missing), "");
+    static const char *const names[] = { "n", "missing", "a" };
+    int col[3];
+    assert_int_equal(store_cols(r, names, 3, col), -1);
+    assert_int_equal(col[0], 2);
+    assert_int_equal(col[1], -1);
+    assert_int_equal(col[2], 1);
+    static const char *const present[] = { "a", "b" };
+    assert_int_equal(store_cols(r, present, 2, col), 0);
+    assert_int_equal(col[0], 1);
+    assert_int_equal(col[1], 0);
+    PQclear(r);
+}
+
 static void worker_registration(void **state)
 {
     (void)state;
@@ -950,6 +987,7 @@ int main(void)
         cmocka_unit_test_setup(schema_rejects_bad_values, reset),
         cmocka_unit_test_setup(history_and_reporting_views, reset),
         cmocka_unit_test_setup(old_probes_pruned, reset),
+        cmocka_unit_test_setup(columns_read_by_name, reset),
         cmocka_unit_test_setup(worker_registration, reset),
         cmocka_unit_test_setup(results_recorded_once, reset),
         cmocka_unit_test_setup(decisions_settle_from_triggers, reset),
