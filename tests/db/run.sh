@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Database tests: start a throwaway PostgreSQL (tests/lib/pg.sh) in a fresh
-# directory under /tmp, run tests/db/test_db, tests/db/test_replay_db (the
-# replay's batched writer) and tests/db/test_db_catalog (the catalog, and the
+# directory under /tmp, run tests/db/test_db, tests/db/test_db_deliver (its
+# delivery side), tests/db/test_replay_db (the replay's batched writer) and tests/db/test_db_catalog (the catalog, and the
 # upgrade of a database with history by 008), or the programs $DB_TEST names,
 # against it, stop it.
 # Run by `make check` (top_srcdir and top_builddir set by Makefile.am); by hand:
 #   top_builddir=/path/to/build bash tests/db/run.sh
-# test_db connects as orch_worker, orch_api and postgres through PGHOST/PGDATABASE.
-# Exit status: test_db's; 1 when the cluster cannot be started (never a skip).
+# They connect as orch_worker, orch_api and postgres through PGHOST/PGDATABASE.
+# Exit status: 0 when every program passed; 1 when one failed or the cluster
+# cannot be started (never a skip).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 
@@ -17,7 +18,7 @@ top_builddir=${top_builddir:-$top_srcdir}
 export top_srcdir top_builddir
 
 progs=
-for t in ${DB_TEST:-test_db test_replay_db test_db_catalog}; do      # tests/db/history.sh: test_history
+for t in ${DB_TEST:-test_db test_db_deliver test_replay_db test_db_catalog}; do      # tests/db/history.sh: test_history
   if [ ! -x "$top_builddir/tests/db/$t" ]; then
     echo "run.sh: $top_builddir/tests/db/$t not built (make check builds it)" >&2
     exit 1
