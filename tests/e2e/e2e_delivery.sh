@@ -88,7 +88,9 @@ export LLM_BASE_URL=$SA/llm/v1 LLM_API_KEY=$LLM_KEY LLM_TIMEOUT_MS=2000 LLM_CYCL
 export N8N_BASE_URL=$SA/n8n N8N_API_KEY=$N8N_KEY N8N_WEBHOOK_AUTH_HEADER=X-Orchestrator-Token N8N_WEBHOOK_AUTH_VALUE=$HOOK_VALUE
 export TRACK_POLL_SECONDS=1 TRACK_TIMEOUT_SECONDS=120 N8N_WORKFLOWS_REFRESH_SECONDS=5
 export WEBHOOK_MAX_ATTEMPTS=3 WEBHOOK_RETRY_BASE_MS=400 WEBHOOK_RETRY_MAX_MS=5000
-export WORKFLOW_BREAKER_FAILURES=2 WORKFLOW_BREAKER_COOLDOWN_SECONDS=6
+# the cooldown outlasts the checks between the circuit opening and the next
+# forced decision even on a loaded machine (6 s did not, beside stress-ng)
+export WORKFLOW_BREAKER_FAILURES=2 WORKFLOW_BREAKER_COOLDOWN_SECONDS=20
 export WORKFLOW_CONCURRENCY="health-monitor-check=forbid,crypto-light-monitoring=replace,default=allow"
 OWNER_EMAIL=owner@e2e.invalid OWNER_PW=pw-$(rnd 10)
 export N8N_OWNER_EMAIL=$OWNER_EMAIL N8N_OWNER_PASSWORD=$OWNER_PW
@@ -325,6 +327,8 @@ check "orchestrator_workflow_circuit_state{workflow=\"crypto-normal-scan\",state
 hooks_before=$(standin_requests "prefix=/n8n/webhook/crypto-normal-scan&method=POST" | jpy 'len(d)')
 force && K=$D
 wait_for 10 settled "$K"
+note "decision #$K made $(sql "SELECT round(extract(epoch FROM s.open_until - d.decided_at)) FROM decisions d, workflow_state s
+                                 WHERE d.id = $K AND s.workflow = 'crypto-normal-scan'") s before the circuit's open_until"
 check "while open: crypto-normal-scan is left off the menu (no trigger) and nothing is sent" \
   test "$(sql "SELECT count(*) FROM triggers WHERE decision_id = $K AND workflow = 'crypto-normal-scan'")/$(standin_requests "prefix=/n8n/webhook/crypto-normal-scan&method=POST" | jpy 'len(d)')" = "0/$hooks_before"
 check "the menu of decision #$K notes why: crypto-normal-scan: circuit open until ..." \
@@ -335,7 +339,7 @@ standin_config '{"behaviour":{"n8n:crypto-normal-scan":"ok"}}'
 # the cooldown (WORKFLOW_BREAKER_COOLDOWN_SECONDS) is over once open_until has
 # passed: the worker and PostgreSQL read the same clock
 cooled() { [ "$(sql "SELECT open_until <= now() FROM workflow_state WHERE workflow = 'crypto-normal-scan'")" = t ]; }
-check "the circuit's cooldown ends (open_until passed)" wait_for 30 cooled
+check "the circuit's cooldown ends (open_until passed)" wait_for 60 cooled
 force && L=$D
 wait_for 10 settled "$L"
 check "after the cooldown (half open) the trigger is sent" test "$(trig "$L" crypto-normal-scan status)" = sent
