@@ -281,6 +281,9 @@ cmd_start() {
     if [ "$auto_port" = 1 ] && { port_busy "$port" || port_busy "$((port + 1))"; }; then
       port=$(free_pair) || die "no two free consecutive ports on 127.0.0.1"
     fi
+    # auto: the task broker's port follows PORT on every try (n8n_env keeps
+    # one already exported)
+    [ "$auto_port" = 1 ] && unset N8N_RUNNERS_BROKER_PORT
     n8n_env "$dir" "$port"
     echo "$port" >"$dir/n8n.port"
     setsid "$(n8n_bin)" start >"$dir/n8n.log" 2>&1 </dev/null &
@@ -292,7 +295,19 @@ cmd_start() {
       [ "$(date +%s)" -lt "$deadline" ] || die "n8n not ready after ${start_timeout} s (see $dir/n8n.log)"
       sleep 0.5
     done
-    pid_alive "$started_pid" && break
+    # readiness comes before the Code nodes' task broker binds its port, and
+    # n8n exits when that port is taken: wait for the broker's verdict too
+    until grep -Eq "Task Broker ready|Task Broker's port .* already in use" "$dir/n8n.log"; do
+      pid_alive "$started_pid" || break
+      [ "$(date +%s)" -lt "$deadline" ] || die "n8n's task broker not started after ${start_timeout} s (see $dir/n8n.log)"
+      sleep 0.5
+    done
+    if pid_alive "$started_pid" && ! grep -q 'already in use' "$dir/n8n.log"; then break; fi
+    if pid_alive "$started_pid"; then
+      kill -TERM "$started_pid" 2>/dev/null
+      for _ in $(seq 1 40); do pid_alive "$started_pid" || break; sleep 0.25; done
+      kill -KILL "$started_pid" 2>/dev/null
+    fi
     # another program took one of the ports between our check and n8n's bind
     if [ "$auto_port" = 1 ] && [ "$try" -lt 5 ] && grep -q 'already in use' "$dir/n8n.log"; then
       say "port $port or $((port + 1)) was taken meanwhile ($(grep -m1 'already in use' "$dir/n8n.log")); retrying on other ports"
