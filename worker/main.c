@@ -34,6 +34,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -222,19 +223,25 @@ static int worker_open(struct worker *w, const struct cfg *cfg, enum worker_up *
 }
 
 /* Connect (the database may still be coming up: 30 s), install the idle
- * hook, announce the start and register as a standby.  Returns 0, or -1
- * (logged). */
+ * hook, announce the start and register as a standby.  Returns 0, 1 when a
+ * signal stopped it before the database answered, or -1 (logged). */
 static int worker_start(struct worker *w)
 {
     const struct cfg *cfg = w->cfg;
     for (int attempt = 0; attempt < 30 && !worker_signals(w); attempt++) {
         if ((w->db = worker_connect(cfg)))
             break;
-        sleep(1);
+        struct pollfd pf = { .fd = w->sigfd, .events = POLLIN };
+        (void)poll(&pf, w->sigfd >= 0 ? 1 : 0, 1000);      /* a second, or a signal */
+    }
+    if (!w->db && w->stop) {
+        /* a stop asked for while starting (systemd's stop, a test's SIGTERM):
+         * a clean end, not a failure */
+        log_event(LOG_INFO, "worker.stop", "s:reason s:detail", "signal", "stopped before the database answered");
+        return 1;
     }
     if (!w->db) {
-        log_event(LOG_ERROR, "worker.fatal", "s:error", w->stop ? "stopped before the database answered"
-                                                               : "cannot use the database (see db.* events)");
+        log_event(LOG_ERROR, "worker.fatal", "s:error", "cannot use the database (see db.* events)");
         return -1;
     }
     http_set_idle(worker_idle, w);
@@ -433,10 +440,13 @@ int main(int argc, char **argv)
     w.once = once;
     enum worker_up up;
     rc = 1;
-    if (worker_open(&w, &cfg, &up) == 0 && worker_start(&w) == 0) {
+    int started = worker_open(&w, &cfg, &up) == 0 ? worker_start(&w) : -1;
+    if (started == 0) {
         int decided_once = worker_loop(&w);
         rc = worker_finish(&w, once && !decided_once ? 1 : 0,
                            once && !w.stop ? cfg.webhook_timeout_ms + 1000 : WORKER_STOP_ANSWERS_MS);
+    } else if (started > 0) {
+        rc = once ? 1 : 0;            /* --once stopped before its decision: not done */
     }
     worker_close(&w, &cfg, up);
     return rc;
