@@ -228,6 +228,10 @@ int deliver_retry_due(struct deliver *d, PGconn *db, time_t now);
 /* When the next retry is due (0: none). */
 time_t deliver_next_due(const struct deliver *d);
 
+/* A retry is due at at (a trigger made 'retrying' elsewhere: an answer,
+ * a lookup in n8n): the next retry pass comes no later. */
+void deliver_note_retry(struct deliver *d, time_t at);
+
 /* The answer to one POST started through a transport's start (it->job
  * holds it) arrived at now: record it (sent, retrying, failed,
  * unavailable), count it in the breaker, learn from it when its end

@@ -133,9 +133,7 @@ int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int wf, cons
             long long at_ms = (d->local ? (long long)now * 1000LL : deliver_now_ms()) + wait;
             if (db && store_trigger_attempt(db, tid, trigger_status_name(TRIGGER_RETRYING), &job, deliver_kind_name(kind), at_ms, NULL) < 0)
                 return -2;
-            time_t at = (time_t)((at_ms + 999) / 1000);
-            if (!d->next_retry_at || at < d->next_retry_at)
-                d->next_retry_at = at;
+            deliver_note_retry(d, (time_t)((at_ms + 999) / 1000));
             log_event(LOG_INFO, "hook.retry_scheduled", "s:workflow i:trigger_id i:attempt s:kind i:wait_ms i:retry_after_ms",
                       path, tid, (long long)attempts, deliver_kind_name(kind), (long long)wait,
                       (long long)job.retry_after_ms);

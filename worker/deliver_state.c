@@ -226,6 +226,12 @@ int deliver_publish_policies(struct deliver *d, PGconn *db)
 
 time_t deliver_next_due(const struct deliver *d) { return d->next_retry_at; }
 
+void deliver_note_retry(struct deliver *d, time_t at)
+{
+    if (!d->next_retry_at || at < d->next_retry_at)
+        d->next_retry_at = at;
+}
+
 /* Count one outcome of wf in its breaker and persist a change; alert when
  * it opens.  Returns 0 or -1. */
 int deliver_breaker(struct deliver *d, PGconn *db, int wf, int ok, time_t now)

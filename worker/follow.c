@@ -8,6 +8,7 @@
 #include "sense.h"
 #include "store.h"
 #include "track.h"
+#include "track_find.h"
 #include "track_workflows.h"
 #include "timeutil.h"
 
@@ -131,6 +132,66 @@ int follow_results(struct follow *f, PGconn *db, time_t now)
     return total;
 }
 
+/* What one lookup of an unknown trigger u found, written: found -> sent
+ * with its execution; not found (every execution since it was decided
+ * read) -> sent again while it is younger than OUTBOX_MAX_AGE_SECONDS,
+ * else left unknown; undecided or failed -> counted, looked up again.
+ * Returns 1 when the trigger changed, 0, or -1 on a database error. */
+static int follow_unknown_one(struct follow *f, PGconn *db, const struct store_unknown *u, time_t now)
+{
+    struct track_found fd;
+    enum track_err e = track_find_key(f->cfg, u->n8n_id, u->key, u->since_ms, &fd);
+    const char *path = catalog_name(u->wf);
+    enum store_find what = STORE_FIND_FAILED;
+    char note[200] = "";
+    if (e == TRACK_OK && fd.result == TRACK_FOUND) {
+        what = STORE_FIND_FOUND;
+        snprintf(note, sizeof note, "delivered: n8n execution %s carries its key", fd.execution_id);
+    } else if (e == TRACK_OK && fd.result == TRACK_NOT_FOUND) {
+        int resend = u->age_s < f->cfg->outbox_max_age_seconds;
+        what = resend ? STORE_FIND_RESEND : STORE_FIND_MISSING;
+        snprintf(note, sizeof note, "none of n8n's %d execution(s) since it was decided carries its key: %s",
+                 fd.executions, resend ? "not delivered, sent again"
+                                       : "not delivered, too old to send (OUTBOX_MAX_AGE_SECONDS)");
+    }
+    int rc = store_unknown_found(db, u->id, what, fd.execution_id, fd.status, note);
+    if (rc < 0)
+        return -1;
+    if (rc == 0 || what == STORE_FIND_FAILED) {
+        if (what == STORE_FIND_FAILED)
+            log_event(LOG_WARN, "trigger.lookup_failed", "s:workflow i:trigger_id s:key s:error", path, u->id,
+                      u->key, e == TRACK_OK ? "n8n's executions since it was decided are more than the pages read"
+                                            : fd.error);
+        return 0;
+    }
+    if (what == STORE_FIND_RESEND)
+        deliver_note_retry(f->deliver, now);
+    static const char *const words[] = { "found", "sent_again", "not_found", "failed" };
+    log_event(what == STORE_FIND_MISSING ? LOG_WARN : LOG_INFO, "trigger.reconciled",
+              "s:workflow i:trigger_id s:key s:result s:execution_id i:executions_read",
+              path, u->id, u->key, words[what], fd.execution_id[0] ? fd.execution_id : NULL,
+              (long long)fd.executions);
+    char st[16];
+    return store_decision_settle(db, u->decision_id, st, sizeof st) < 0 ? -1 : 1;
+}
+
+/* Triggers left 'unknown' (a worker died while sending to a workflow that
+ * does not claim its key) looked up among n8n's executions, a few per
+ * pass.  Returns how many changed, or -1 on a database error. */
+static int follow_unknown(struct follow *f, PGconn *db, time_t now)
+{
+    struct store_unknown u[FOLLOW_FIND_MAX];
+    int n = store_unknown_open(db, u, FOLLOW_FIND_MAX, f->cfg->track_poll_seconds * 6L);
+    int changed = 0;
+    for (int i = 0; i < n; i++) {
+        int rc = follow_unknown_one(f, db, &u[i], now);
+        if (rc < 0)
+            return -1;
+        changed += rc;
+    }
+    return n < 0 ? -1 : changed;
+}
+
 int follow_track(struct follow *f, PGconn *db, time_t now)
 {
     if (!f->tracking && !f->results_expected)
@@ -139,6 +200,8 @@ int follow_track(struct follow *f, PGconn *db, time_t now)
         return 0;
     f->next_poll_at = now + f->cfg->track_poll_seconds;
     int found = 0;
+    if (f->tracking && follow_unknown(f, db, now) < 0)
+        return -1;
     if (f->tracking) {
         struct store_open open[FOLLOW_POLL_MAX];
         struct track_exec ex[FOLLOW_POLL_MAX];

@@ -20,6 +20,12 @@
  *    back may have given the outcome already: n8n's status is still
  *    recorded, the outcome kept) are looked up through n8n's public API
  *    (track_fetch_many) and their status, times and outcome recorded.
+ *    Before that, triggers left 'unknown' (a worker died while sending to
+ *    a workflow that does not claim its key) are looked up among n8n's
+ *    executions by their key (track_find.h, at most FOLLOW_FIND_MAX a
+ *    pass): found -> 'sent' with that execution, followed from here; none
+ *    since it was decided -> sent again while younger than
+ *    OUTBOX_MAX_AGE_SECONDS, else left unknown with the reason.
  *    Then triggers running longer than TRACK_TIMEOUT_SECONDS become
  *    'timed_out' when their end could have been known: those with an
  *    execution id when tracking, all of them when ORCH_RESULTS_TOKEN is set
@@ -55,6 +61,7 @@
 
 #define FOLLOW_BATCH 32            /* rows handled per query */
 #define FOLLOW_POLL_MAX 32         /* executions looked at per pass */
+#define FOLLOW_FIND_MAX 4          /* unknown triggers looked up among n8n's executions per pass */
 #define FOLLOW_SYNC_RETRY_SECONDS 30   /* after a failed workflow list, try again this soon */
 #define FOLLOW_DISCOVERED_MAX 100      /* discovered workflows listed, at most */
 

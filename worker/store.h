@@ -431,6 +431,36 @@ int store_track_failed(PGconn *c, long long trigger_id, int gone) __attribute__(
  * results_expected (it should have posted one).  Returns how many, or -1. */
 long store_time_out(PGconn *c, long timeout_s, int results_expected);
 
+/* A trigger left 'unknown' (its POST may have reached n8n when its worker
+ * died) to look up among n8n's executions (track_find.h). */
+struct store_unknown {
+    long long id, decision_id;
+    int wf;                        /* registry slot, -1 when the registry is full */
+    char key[96];                  /* idempotency key */
+    char n8n_id[72];               /* its workflow's n8n id (workflow_state) */
+    long long since_ms;            /* its creation less STORE_FIND_MARGIN_S, ms since the epoch */
+    long age_s;                    /* seconds since its creation */
+};
+#define STORE_FIND_TRIES 5         /* failed lookups before one is left unknown */
+#define STORE_FIND_MARGIN_S 120    /* n8n's clock may differ from PostgreSQL's by this much */
+
+/* Up to max live 'unknown' triggers without an execution id, not looked up
+ * yet (or whose last lookup failed, fewer than STORE_FIND_TRIES times,
+ * more than retry_s ago), whose workflow n8n listed (an n8n id), oldest
+ * first.  Returns how many, or -1. */
+int store_unknown_open(PGconn *c, struct store_unknown *out, int max, long retry_s);
+
+/* What the lookup of an unknown trigger found: found (execution_id, n8n's
+ * status) -> 'sent' with that execution, followed to its end from here;
+ * not found and resend -> 'retrying' now (sent again, its decision acting
+ * again; the attempt's own error replaces the note then); not found otherwise -> stays 'unknown', looked up no more
+ * (execution_status 'not_found'); failed -> the failure counted.  note is
+ * appended to the trigger's error.  Returns 1 when the trigger changed,
+ * 0 when it was no longer 'unknown', -1 on a database error. */
+enum store_find { STORE_FIND_FOUND, STORE_FIND_RESEND, STORE_FIND_MISSING, STORE_FIND_FAILED };
+int store_unknown_found(PGconn *c, long long trigger_id, enum store_find what, const char *execution_id,
+                        const char *exec_status, const char *note) __attribute__((warn_unused_result));
+
 /* What n8n's workflow list says of catalog workflow wf: its id and name
  * ("" when not listed) and active (1, 0, -1 unknown).  Returns 0 or -1. */
 int store_wf_n8n(PGconn *c, int wf, const char *n8n_id, const char *name, int active)

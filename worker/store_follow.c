@@ -187,6 +187,94 @@ int store_track_failed(PGconn *c, long long trigger_id, int gone)
     return store_cmd(c, "track_failed", SQL_TRACK_FAILED, 2, v);
 }
 
+/* ---- unknown triggers looked up in n8n ------------------------------------------ */
+
+static const char SQL_UNKNOWN_OPEN[] =
+    "SELECT t.id, t.decision_id, t.workflow, t.idempotency_key, w.n8n_id, "
+    "       ((extract(epoch FROM t.created_at) - $3::int) * 1000)::bigint AS since_ms, "
+    "       extract(epoch FROM now() - t.created_at)::bigint AS age_s "
+    "  FROM triggers t JOIN workflow_state w ON w.workflow = t.workflow JOIN decisions d ON d.id = t.decision_id "
+    " WHERE t.status = 'unknown' AND t.execution_id IS NULL AND t.execution_status IS NULL "
+    "   AND t.track_errors < $4::int "
+    "   AND (t.tracked_at IS NULL OR t.tracked_at < now() - make_interval(secs => $2::int)) "
+    "   AND w.n8n_id IS NOT NULL AND d.run_id IS NULL "
+    " ORDER BY t.id LIMIT $1::int";
+/* $2 what, $3 execution id, $4 n8n's status, $5 the note */
+static const char SQL_UNKNOWN_FOUND[] =
+    "UPDATE triggers SET tracked_at = now(), "
+    "       status = CASE $2 WHEN 'found' THEN 'sent' WHEN 'resend' THEN 'retrying' ELSE status END, "
+    "       execution_id = CASE WHEN $2 = 'found' THEN $3 ELSE execution_id END, "
+    "       execution_status = CASE $2 WHEN 'found' THEN nullif($4, '') WHEN 'missing' THEN 'not_found' "
+    "                          ELSE execution_status END, "
+    "       track_errors = CASE WHEN $2 = 'failed' THEN track_errors + 1 ELSE 0 END, "
+    "       next_attempt_at = CASE WHEN $2 = 'resend' THEN now() ELSE next_attempt_at END, "
+    "       finished_at = CASE WHEN $2 = 'resend' THEN NULL ELSE finished_at END, "
+    "       error = CASE WHEN $2 = 'failed' THEN error ELSE left(coalesce(error || '; ', '') || $5, 1000) END "
+    " WHERE id = $1 AND status = 'unknown' RETURNING decision_id";
+/* a trigger sent again: its decision acts again until it is settled */
+static const char SQL_UNKNOWN_REOPEN[] =
+    "UPDATE decisions SET status = 'acting' WHERE id = $1 AND status IN ('succeeded','partial','failed','interrupted')";
+
+int store_unknown_open(PGconn *c, struct store_unknown *out, int max, long retry_s)
+{
+    char lim[16], retry[24], margin[16], tries[16];
+    snprintf(lim, sizeof lim, "%d", max);
+    snprintf(retry, sizeof retry, "%ld", retry_s);
+    snprintf(margin, sizeof margin, "%d", STORE_FIND_MARGIN_S);
+    snprintf(tries, sizeof tries, "%d", STORE_FIND_TRIES);
+    const char *v[] = { lim, retry, margin, tries };
+    PGresult *r = store_run(c, "unknown_open", SQL_UNKNOWN_OPEN, 4, v);
+    if (!r)
+        return -1;
+    static const char *const names[] = { "id", "decision_id", "workflow", "idempotency_key", "n8n_id",
+                                         "since_ms", "age_s" };
+    int col[7];
+    store_cols(r, names, 7, col);
+    int n = 0;
+    for (int i = 0; i < PQntuples(r) && n < max; i++) {
+        struct store_unknown *u = &out[n++];
+        u->id = store_int(r, i, col[0]);
+        u->decision_id = store_int(r, i, col[1]);
+        u->wf = catalog_slot(store_text(r, i, col[2]));
+        snprintf(u->key, sizeof u->key, "%s", store_text(r, i, col[3]));
+        snprintf(u->n8n_id, sizeof u->n8n_id, "%s", store_text(r, i, col[4]));
+        u->since_ms = store_int(r, i, col[5]);
+        u->age_s = (long)store_int(r, i, col[6]);
+    }
+    PQclear(r);
+    return n;
+}
+
+int store_unknown_found(PGconn *c, long long trigger_id, enum store_find what, const char *execution_id,
+                        const char *exec_status, const char *note)
+{
+    static const char *const words[] = { "found", "resend", "missing", "failed" };
+    char id[24];
+    snprintf(id, sizeof id, "%lld", trigger_id);
+    const char *v[] = { id, words[what], execution_id ? execution_id : "", exec_status ? exec_status : "",
+                        note ? note : "" };
+    int nested;
+    if (store_begin(c, &nested) < 0)
+        return -1;
+    PGresult *r = store_run(c, "unknown_found", SQL_UNKNOWN_FOUND, 5, v);
+    if (!r) {
+        store_rollback(c, nested);
+        return -1;
+    }
+    int changed = PQntuples(r) == 1;
+    char did[24];
+    snprintf(did, sizeof did, "%s", changed ? PQgetvalue(r, 0, 0) : "0");
+    PQclear(r);
+    const char *dv[] = { did };
+    if (changed && what == STORE_FIND_RESEND && store_cmd(c, "unknown_reopen", SQL_UNKNOWN_REOPEN, 1, dv) < 0) {
+        store_rollback(c, nested);
+        return -1;
+    }
+    if (store_commit(c, nested) < 0)
+        return -1;
+    return changed;
+}
+
 long store_time_out(PGconn *c, long timeout_s, int results_expected)
 {
     char t[24];

@@ -15,6 +15,15 @@
 #include "http.h"
 #include "track.h"
 
+#define TRACK_CURSOR_MAX 2048          /* longest nextCursor accepted */
+
+/* Nonzero when s is printable ASCII only (a cursor goes into a URL). */
+int track_printable(const char *s);
+
+/* Percent-encode s for a query value into out (cap bytes).  Returns 0 or -1
+ * (too long). */
+int track_query_escape(const char *s, char *out, size_t cap);
+
 /* Nonzero when s is 1 to TRACK_ID_MAX characters of [A-Za-z0-9_-] (safe in
  * a URL path); s NULL: 0. */
 int track_id_ok(const char *s);

@@ -11,11 +11,9 @@
 #include "http.h"
 #include "log.h"
 
-#define TRACK_CURSOR_MAX 2048          /* longest nextCursor accepted */
 #define TRACK_MAX_WORKFLOWS (TRACK_MAX_PAGES * TRACK_PAGE_LIMIT)
 
-/* Nonzero when s is printable ASCII only. */
-static int track_printable(const char *s)
+int track_printable(const char *s)
 {
     for (; *s; s++)
         if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
@@ -32,8 +30,7 @@ void track_workflows_free(struct track_workflows *w)
     w->n = 0;
 }
 
-/* Percent-encode s for a query value into out.  Returns 0 or -1 (too long). */
-static int track_query_escape(const char *s, char *out, size_t cap)
+int track_query_escape(const char *s, char *out, size_t cap)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t o = 0;

@@ -23,7 +23,11 @@
 #     then a leader frozen with SIGSTOP while a slow webhook is in flight,
 #     a standby taking over, and the frozen one woken with SIGCONT: it
 #     acts no more (fenced), and nothing was scanned twice;
-#  5. over everything: no key scanned twice, every force command answered
+#  5. workflows that do not claim their key: a trigger left 'sending' by a
+#     killed worker is looked up among n8n's executions by its key (the
+#     n8n API set): found -> 'sent' with that execution, followed to its
+#     end; not found (killed before the POST) -> sent again, once;
+#  6. over everything: no key scanned twice, every force command answered
 #     by exactly one decision and every forced decision by a command, no
 #     trigger or decision left open.
 #
@@ -291,7 +295,63 @@ check "command #${K2:-0} (forced before the freeze) is done" cmd_done "${K2:-0}"
 stop_timed wb TERM
 stop_timed wc TERM
 
-# ---- 5. over everything ------------------------------------------------------------------------
+# ---- 5. workflows that do not claim their key ---------------------------------------------------
+
+# the user's own workflows may not claim: a trigger its worker left
+# 'sending' becomes 'unknown' at the takeover, and with the n8n API set the
+# new leader looks it up among n8n's executions by its key -- found: 'sent'
+# with that execution (followed to its end); none: it never left, sent again
+"$PYTHON" - "$top_srcdir/catalog/default.json" > "$T/catalog-noclaim.json" <<'PY'
+import json, sys
+cat = json.load(open(sys.argv[1]))
+for w in cat["workflows"]:
+    w["claims"] = False
+print(json.dumps(cat))
+PY
+standin_config '{"n8n_claim":null,"n8n_exec_seconds":1}'
+NOCLAIM=(CATALOG_FILE="$T/catalog-noclaim.json" N8N_API_KEY=n8n-key-$(rnd 8) TRACK_POLL_SECONDS=1)
+# noclaim POINT: a worker killed at POINT of a forced decision; the key of its trigger in NC_KEY
+noclaim() {
+  NC_KEY=
+  wk wu "${NOCLAIM[@]}" ORCH_FAULT="$1"
+  if wait_for 20 is_leader wu && force_cmd && wait_for 30 dead wu && [ "$DEAD_STATUS" = 137 ]; then
+    NC_KEY=$(sql "SELECT t.idempotency_key FROM triggers t JOIN control_commands c ON c.decision_id = t.decision_id
+                   WHERE c.id = $CMD ORDER BY t.id LIMIT 1")
+  fi
+  [ -n "$NC_KEY" ] || { not_ok "a worker of non-claiming workflows killed at $1 (status ${DEAD_STATUS:-alive})"; stack_kill wu 1; }
+  wk wv "${NOCLAIM[@]}"
+  wait_for 30 is_leader wv || not_ok "the next worker leads after the kill at $1"
+}
+trig() { sql "SELECT $1 FROM triggers WHERE idempotency_key = '$NC_KEY'"; }
+n8n_exec_of() { curl -s --max-time 5 "$SA/n8n/api/v1/executions?limit=250&includeData=true" -H "X-N8N-API-KEY: x" \
+  | jpy "[e['id'] for e in d['data'] for b in [e['data']['resultData']['runData']['Webhook'][0]['data']['main'][0][0]['json']['body']] if isinstance(b, dict) and b.get('idempotency_key') == '$NC_KEY']"; }
+
+# killed once n8n had answered, before the answer was recorded: n8n has the execution
+noclaim answer.before_record
+found_sent() { [ "$(trig status)" = sent ] && [ -n "$(trig execution_id)" ]; }
+check "killed after n8n answered, not claiming: the next leader finds the execution by its key -> sent" wait_for 30 found_sent
+check "... the execution id is the one n8n ran for that key ($(trig execution_id), n8n: $(n8n_exec_of))" \
+  test "[\"$(trig execution_id)\"]" = "$(n8n_exec_of)"
+check "... the trigger says so (n8n execution ... carries its key)" grep -q "carries its key" <<< "$(trig error)"
+check "... the log says so (trigger.reconciled, found)" grep -q '"trigger.reconciled".*"result":"found"' "$T/log/wv.log"
+check "... not sent again (one delivery of the key)" test "$(deliveries "$NC_KEY")" = 1
+outcome_is() { [ "$(trig "coalesce(outcome, '')")" = "$1" ]; }
+check "... and followed to its end: outcome succeeded" wait_for 20 outcome_is succeeded
+stop_timed wv TERM
+
+# killed after 'sending' was committed, before the POST: no execution carries the key
+noclaim deliver.marked_sending
+resent_once() { [ "$(trig status)" = sent ] && [ "$(deliveries "$NC_KEY")" = 1 ]; }
+check "killed before the POST, not claiming: no execution carries the key -> sent again, once" wait_for 30 resent_once
+check "... the log says why (trigger.reconciled, sent_again)" grep -q '"trigger.reconciled".*"result":"sent_again"' "$T/log/wv.log"
+NC_ATT=$(trig "attempts || ' ' || coalesce(execution_id, '-')")
+check "... in its second attempt, with the execution id n8n answered (attempts, execution: $NC_ATT)" \
+  test "${NC_ATT%% *}" = 2 -a "${NC_ATT#* }" != -
+check "... its decision settled after the resend" wait_for 15 quiet
+stop_timed wv TERM
+standin_config "$STANDIN_CFG"
+
+# ---- 6. over everything ------------------------------------------------------------------------
 
 scans_json > "$T/scans.json"
 twice=$(jpy '[k for k, v in d["scans"].items() if v > 1]' < "$T/scans.json")

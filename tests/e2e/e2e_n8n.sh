@@ -196,6 +196,17 @@ one_scan() {
     [ "$(sql "SELECT r.execution_id || '/' || t.claims FROM results r JOIN triggers t ON t.id = r.trigger_id WHERE t.id = $TD")" = "$X_DUP1/2" ]
 }
 check "one scan for the two deliveries: one result, from execution $X_DUP1; the key claimed twice" one_scan
+# what the lookup of a trigger left 'unknown' reads (worker/track_find.c): n8n's
+# executions of the workflow with includeData=true, the key the webhook got
+# appearing among their data as a string of its own
+WID=$(curl -s --max-time 5 -H "X-N8N-API-KEY: $N8N_KEY" "$N8N/api/v1/executions/$X_DUP1" | jpy 'd.get("workflowId")')
+curl -s --max-time 10 -H "X-N8N-API-KEY: $N8N_KEY" \
+  "$N8N/api/v1/executions?workflowId=$WID&includeData=true&limit=50" > "$T/exec-data.json"
+carriers=$(jpy "sorted(str(e['id']) for e in d['data'] if json.dumps('$DUPKEY') in json.dumps(e))" < "$T/exec-data.json")
+want=$(jpy "sorted(['$X_DUP1', '$X_DUP2'])" <<< '{}')
+check "n8n's executions list with includeData shows the key each webhook received (key in: $carriers; want $want)" \
+  test "$carriers" = "$want"
+
 # a key the orchestrator never gave out: the workflow refuses it (409) and scans nothing
 code=$(hook_post crypto-normal-scan "e2e-unknown-$(rnd 6)" '{"idempotency_key":"e2e-unknown-key","workflow":"crypto-normal-scan"}')
 check "a key the orchestrator does not know -> 409, accepted false, claim not granted ($code $(head -c 120 "$T/hook.out"))" \

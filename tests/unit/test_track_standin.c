@@ -3,6 +3,7 @@
  * workflow lists and stopping executions as the stand-in's n8n answers. */
 
 #include "track_rig.h"
+#include "track_find.h"
 
 /* ---- against the stand-in ------------------------------------------------------------- */
 
@@ -197,12 +198,123 @@ static void stop_against_the_standin(void **state)
     standin_stop(&si);
 }
 
+/* An execution found by the key it received: among several of the same
+ * workflow, across pages (n8n_page_max 2), not found when no execution
+ * carries it (the window read to its start), undecided when the window
+ * starts before the pages read, and a refused key reported. */
+static void find_by_key_against_the_standin(void **state)
+{
+    (void)state;
+    struct standin si;
+    standin_start(&si);
+    char base[96];
+    snprintf(base, sizeof base, "%s/n8n", si.base);
+    struct cfg c;
+    memset(&c, 0, sizeof c);
+    c.n8n_base_url = base;
+    c.n8n_api_url = "";
+    c.n8n_api_key = KEY;
+    c.webhook_timeout_ms = 3000;
+    free(standin_call(&si, "POST", "/_standin/config",
+                      "{\"n8n_respond\":\"accepted\",\"n8n_api_key\":\"" KEY "\",\"n8n_page_max\":2}"));
+    char *ids[5];
+    for (int i = 0; i < 5; i++) {
+        char body[160];
+        snprintf(body, sizeof body, "{\"trigger_id\":%d,\"idempotency_key\":\"orch-7%d-crypto-normal-scan\"}", i, i);
+        char *ans = standin_call(&si, "POST", "/n8n/webhook/crypto-normal-scan", body);
+        ids[i] = track_parse_webhook_answer(ans);
+        assert_non_null(ids[i]);
+        free(ans);
+    }
+    /* another workflow's execution carrying a key of the same shape */
+    free(standin_call(&si, "POST", "/n8n/webhook/crypto-light-monitoring",
+                      "{\"idempotency_key\":\"orch-99-crypto-light-monitoring\"}"));
+    long long since = ((long long)time(NULL) - 120) * 1000;
+    struct track_found fd;
+    cap_start();
+    /* the oldest: on the third page (2 a page, newest first) */
+    assert_int_equal(track_find_key(&c, "orchCryptoNormal", "orch-70-crypto-normal-scan", since, &fd), TRACK_OK);
+    assert_int_equal(fd.result, TRACK_FOUND);
+    assert_string_equal(fd.execution_id, ids[0]);
+    assert_int_equal(fd.pages, 3);
+    assert_int_equal(fd.executions, 5);
+    /* the newest, on the first page */
+    assert_int_equal(track_find_key(&c, "orchCryptoNormal", "orch-74-crypto-normal-scan", since, &fd), TRACK_OK);
+    assert_int_equal(fd.result, TRACK_FOUND);
+    assert_string_equal(fd.execution_id, ids[4]);
+    assert_int_equal(fd.pages, 1);
+    /* a key no execution of this workflow received: every page read */
+    assert_int_equal(track_find_key(&c, "orchCryptoNormal", "orch-99-crypto-light-monitoring", since, &fd), TRACK_OK);
+    assert_int_equal(fd.result, TRACK_NOT_FOUND);
+    assert_int_equal(fd.executions, 5);
+    /* a prefix of a key is not the key */
+    assert_int_equal(track_find_key(&c, "orchCryptoNormal", "orch-7-crypto-normal", since, &fd), TRACK_OK);
+    assert_int_equal(fd.result, TRACK_NOT_FOUND);
+    /* the window starts after every execution: the first page decides */
+    assert_int_equal(track_find_key(&c, "orchCryptoNormal", "orch-99-x-y-z", since + 3600000, &fd), TRACK_OK);
+    assert_int_equal(fd.result, TRACK_NOT_FOUND);
+    assert_int_equal(fd.pages, 1);
+    /* bad inputs are refused before any request */
+    assert_int_equal(track_find_key(&c, "bad/id", "orch-70-crypto-normal-scan", since, &fd), TRACK_EINVALID);
+    assert_int_equal(track_find_key(&c, "orchCryptoNormal", "short", since, &fd), TRACK_EINVALID);
+    /* the API refusing the key: a configuration error, said so */
+    free(standin_call(&si, "POST", "/_standin/config", "{\"n8n_api_key\":\"another\"}"));
+    assert_int_equal(track_find_key(&c, "orchCryptoNormal", "orch-70-crypto-normal-scan", since, &fd), TRACK_ECONFIG);
+    assert_int_equal(fd.result, TRACK_UNDECIDED);
+    char *log = cap_stop();
+    assert_null(strstr(log, KEY));
+    assert_non_null(strstr(log, "\"event\":\"track.find_failed\""));
+    free(log);
+    for (int i = 0; i < 5; i++)
+        free(ids[i]);
+    standin_stop(&si);
+}
+
+/* One page parsed: the key found only as a whole string value, the cursor
+ * kept, an older execution seen, and answers that are not n8n's refused. */
+static void find_page_parse(void **state)
+{
+    (void)state;
+    struct track_found fd;
+    char cursor[64];
+    int older = 0;
+    const char *page = "{\"data\":[{\"id\":\"12\",\"status\":\"success\",\"startedAt\":\"2025-03-17T09:00:00.000Z\","
+                       "\"data\":{\"resultData\":{\"runData\":{\"Webhook\":[{\"data\":{\"main\":[[{\"json\":{"
+                       "\"headers\":{\"idempotency-key\":\"orch-5-wf-a\"},\"body\":{\"note\":\"orch-5-wf-ab\"}}}]]}}]}}}},"
+                       "{\"id\":11,\"status\":\"error\",\"startedAt\":\"2025-03-17T08:00:00.000Z\",\"data\":[\"orch-4-wf-a\"]}],"
+                       "\"nextCursor\":\"abc\"}";
+    memset(&fd, 0, sizeof fd);
+    assert_int_equal(track_find_page(page, strlen(page), "orch-4-wf-a", 0, &fd, &older, cursor, sizeof cursor), TRACK_OK);
+    assert_int_equal(fd.result, TRACK_FOUND);
+    assert_string_equal(fd.execution_id, "11");
+    assert_string_equal(fd.status, "error");
+    memset(&fd, 0, sizeof fd);
+    fd.result = TRACK_UNDECIDED;
+    long long t0900 = 1742202000000LL;         /* 2025-03-17T09:00:00Z */
+    assert_int_equal(track_find_page(page, strlen(page), "orch-5-wf-a-b", t0900, &fd, &older, cursor, sizeof cursor),
+                     TRACK_OK);
+    assert_int_equal(fd.result, TRACK_UNDECIDED);
+    assert_int_equal(fd.executions, 2);
+    assert_int_equal(older, 1);                /* 08:00 is before the window */
+    assert_string_equal(cursor, "abc");
+    static const char *const bad[] = { "[]", "{\"data\":{}}", "{\"data\":[],\"nextCursor\":5}", "not json",
+                                       "{\"data\":[]} x" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(&fd, 0, sizeof fd);
+        assert_int_equal(track_find_page(bad[i], strlen(bad[i]), "orch-4-wf-a", 0, &fd, &older, cursor, sizeof cursor),
+                         TRACK_EINVALID);
+        assert_true(fd.error[0] != '\0');
+    }
+}
+
 int main(void)
 {
     seed_install();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(against_the_standin, cap_teardown),
         cmocka_unit_test_teardown(stop_against_the_standin, cap_teardown),
+        cmocka_unit_test_teardown(find_by_key_against_the_standin, cap_teardown),
+        cmocka_unit_test(find_page_parse),
     };
     return harness_main("test_track_standin", LOG_DEBUG, tests, sizeof tests / sizeof tests[0]);
 }

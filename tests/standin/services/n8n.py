@@ -187,7 +187,11 @@ class N8n(Service):
             exec_id = str(self.state.bump("n8n_execution_id"))
             self.state.n8n_executions[exec_id] = {
                 "id": exec_id, "workflowId": n8n_workflow_id(path), "path": path, "started": req.time,
-                "final": status, "seconds": req.cfg["n8n_exec_seconds"]}
+                "final": status, "seconds": req.cfg["n8n_exec_seconds"],
+                # what n8n's Webhook node outputs: the request, shown by ?includeData=true
+                "input": {"headers": dict(req.headers), "params": {}, "query": dict(req.query),
+                          "body": req.json if req.json_ok else req.text, "webhookUrl": f"/webhook/{path}",
+                          "executionMode": "production"}}
         return exec_id
 
     @staticmethod
@@ -296,13 +300,32 @@ class N8n(Service):
                                             "stoppedAt": view["stoppedAt"], "finished": False,
                                             "status": "canceled"}})
 
+    @staticmethod
+    def _exec_data(e: dict) -> dict:
+        """The execution's data as n8n 1.x's public API shows it with
+        includeData=true (unflattened): the Webhook node's run, its output
+        the request the execution received."""
+        started = int(e["started"] * 1000)
+        run = {"startTime": started, "executionTime": 1, "executionStatus": "success", "source": [],
+               "data": {"main": [[{"json": e.get("input", {}), "pairedItem": {"item": 0}}]]}}
+        return {"startData": {}, "resultData": {"runData": {"Webhook": [run]}, "lastNodeExecuted": "Webhook"},
+                "executionData": {"contextData": {}, "nodeExecutionStack": [], "metadata": {},
+                                  "waitingExecution": {}, "waitingExecutionSource": {}}}
+
     def api_executions(self, req, m):
         denied = self._api_auth(req)
         if denied:
             return denied
+        data = req.query.get("includeData")
+        if data not in (None, "true", "false"):
+            return Response.json(400, {"message": "request/query/includeData must be boolean"})
         now = time.time()
         with self.state.lock:
-            views = [self._exec_view(e, now) for e in reversed(list(self.state.n8n_executions.values()))]
+            execs = list(reversed(list(self.state.n8n_executions.values())))
+            views = [self._exec_view(e, now) for e in execs]
+            if data == "true":
+                for v, e in zip(views, execs):
+                    v["data"] = self._exec_data(e)
         if req.query.get("workflowId"):
             views = [v for v in views if v["workflowId"] == req.query["workflowId"]]
         if req.query.get("status"):
