@@ -247,7 +247,7 @@ static void cycle_sense(struct cycle_ctx *ctx, struct cycle_turn *t, struct usag
     if (ctx->learn)
         learn_sense(ctx->learn, snap);
     struct store_history h;
-    if (store_history_run(ctx->db, ctx->run_id, now, &h) < 0)
+    if (sink_history(&ctx->sink, ctx->run_id, now, &h) < 0)
         log_event(LOG_WARN, "cycle.history_unavailable", "s:cycle_id", t->cid);
     record_history(&h, &snap->history);
     t->t1 = tu_mono_ms();
@@ -336,7 +336,7 @@ static void cycle_learn_states(struct cycle_ctx *ctx, time_t now, char **state, 
 {
     *state = *summary = NULL;
     int save_every = ctx->learn_save_every > 1 ? ctx->learn_save_every : 1;
-    if (ctx->db && ctx->learn && ctx->learn_scope && ctx->ncycles % save_every == 0) {
+    if (sink_documents(&ctx->sink) && ctx->learn && ctx->learn_scope && ctx->ncycles % save_every == 0) {
         json_object *j = learn_to_json(ctx->learn);
         *state = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
         json_object_put(j);
@@ -356,7 +356,7 @@ static int cycle_record(struct cycle_ctx *ctx, struct cycle_turn *t, struct cycl
     time_t now = t->now;
     struct llm_outcome *lo = &t->lo;
     t->dry_run = ctx->cfg->n8n_base_url[0] == '\0';
-    char *llm_state = ctx->db && !ctx->run_id ? cycle_llm_state(ctx, now) : NULL;
+    char *llm_state = sink_documents(&ctx->sink) && !ctx->run_id ? cycle_llm_state(ctx, now) : NULL;
     char *learn_state, *learn_summary;
     cycle_learn_states(ctx, now, &learn_state, &learn_summary);
     ctx->ncycles++;
@@ -374,7 +374,7 @@ static int cycle_record(struct cycle_ctx *ctx, struct cycle_turn *t, struct cycl
         .local_seq = &ctx->local_seq,
         .force_upto = t->forced_by ? ctx->force_upto : 0,
     };
-    int stored = record_decision(ctx->db, t->cid, &t->snap, &t->menu, &t->ch, t->dry_run, &audit, &t->d);
+    int stored = record_decision(&ctx->sink, t->cid, &t->snap, &t->menu, &t->ch, t->dry_run, &audit, &t->d);
     free(llm_state);
     free(learn_state);
     free(learn_summary);
@@ -410,7 +410,7 @@ static int cycle_act(struct cycle_ctx *ctx, struct cycle_turn *t, struct cycle_r
         struct cycle_fire fire = { ctx, t->io, ch };
         const struct deliver_transport sync_tp = { cycle_fire, NULL, &fire };
         const struct deliver_transport *tp = !ctx->io && ctx->transport ? ctx->transport : &sync_tp;
-        if (!ctx->deliver || deliver_decision(ctx->deliver, ctx->db, d, now, tp, t->sent, settled) < 0) {
+        if (!ctx->deliver || deliver_decision(ctx->deliver, &ctx->sink, d, now, tp, t->sent, settled) < 0) {
             log_event(LOG_ERROR, "cycle.failed", "s:cycle_id i:decision_id s:error", t->cid, d->id,
                       ctx->deliver ? "could not mark triggers as sending; nothing sent"
                                    : "no delivery state (a bug): nothing sent");
@@ -477,7 +477,7 @@ int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cyc
 {
     memset(res, 0, sizeof *res);
     /* a replay repeats exactly: its ids come from the simulated clock */
-    if (ctx->run_id || !ctx->db)
+    if (ctx->run_id || !sink_db(&ctx->sink))
         cycle_seq_id(res->cycle_id, now, ctx->ncycles);
     else
         cycle_new_id(res->cycle_id);

@@ -14,6 +14,7 @@
 #include "llm.h"
 #include "prompt.h"
 #include "sense.h"
+#include "sink.h"
 #include "watch.h"
 
 struct cycle_ctx;
@@ -35,7 +36,8 @@ struct cycle_io {
 struct cycle_ctx {
     const struct cycle_io *io;  /* NULL: the real network */
     const struct cfg *cfg;      /* borrowed */
-    PGconn *db;                 /* borrowed */
+    struct sink sink;           /* where it writes (sink.h): sink_pg(the worker's connection), or
+                                 * sink_mem for a replay without a database */
     struct sense_memory mem;    /* what the previous cycle saw */
     struct llm_client llm;      /* providers, circuits, budget */
     struct prompt_tpl prompt;   /* loaded when an LLM is configured */
@@ -63,7 +65,7 @@ struct cycle_ctx {
                                  * in it (watch_scanned) */
     long fallback_streak;       /* decisions in a row the fallback made because the LLM failed */
     long long ncycles;          /* cycles run so far */
-    long long local_seq;        /* decision and trigger ids when db is NULL */
+    long long local_seq;        /* a replay's decision count, for its keys (record_audit) */
 };
 
 struct cycle_result {
@@ -90,9 +92,10 @@ struct cycle_result {
  * circuit opens during the call is alerted (alert_circuit_open).  The decision, its triggers and the learning
  * state are committed before any webhook is sent; the triggers go through
  * deliver_decision() (breaker, concurrency policy, retries scheduled for
- * the main loop) with io->act as its transport.  With ctx->db NULL
- * nothing is written (the replay's --no-db).  A replay's cycle ids
- * (ctx->run_id set, or no database) come from the simulated clock and the
+ * the main loop) with io->act as its transport.  Everything is written
+ * through ctx->sink (sink.h): PostgreSQL, or memory for the replay's
+ * --no-db.  A replay's cycle ids (ctx->run_id set, or a sink without a
+ * database) come from the simulated clock and the
  * cycle count (cycle_seq_id), a live one's are random.  Returns 0, or -1
  * when the decision could not be recorded (nothing was sent). */
 int cycle_run(struct cycle_ctx *ctx, time_t now, long long forced_by, struct cycle_result *res)

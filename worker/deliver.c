@@ -10,6 +10,7 @@
 #include "fault.h"
 #include "log.h"
 #include "outbox.h"
+#include "sink.h"
 #include "store.h"
 #include "status.h"
 #include "timeutil.h"
@@ -17,11 +18,12 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The status store_decision_settle would give a decision whose triggers
- * ended as sent[] says (no database: the replay's --no-db): the same rule
- * (decision_status_settle, status.h) on what was sent; bad[i] marks a
- * trigger that counts as failed (a circuit-open skip among the skipped).
- * Writes "acting" while a retry is pending. */
+/* The status the settlement rule (decision_status_settle, status.h) gives
+ * a decision whose triggers ended as sent[] says: what the sink's
+ * settlement should give (the replay's batched writer goes on with it
+ * without waiting for the database, and the memory sink checks it); bad[i]
+ * marks a trigger that counts as failed (a circuit-open skip among the
+ * skipped).  Writes "acting" while a retry is pending. */
 static void deliver_settle_local(const struct store_decision *sd, const int *sent, const int *bad, char status[16])
 {
     struct trigger_state t[STORE_MAX_TRIGGERS];
@@ -50,8 +52,9 @@ static long long deliver_running_local(const struct deliver *d, int wf, long lon
  * concurrency policy (forbid: not while one of its runs is running).
  * Returns 0 to send it, 1 when it was skipped (recorded; *bad set when it
  * counts as failed, the circuit being open), or -1 on a database error. */
-static int deliver_gate(struct deliver *d, PGconn *db, const struct store_trigger *t, time_t now, int *bad)
+static int deliver_gate(struct deliver *d, const struct sink *s, const struct store_trigger *t, time_t now, int *bad)
 {
+    PGconn *db = sink_db(s);
     const char *path = catalog_name(t->wf);
     struct breaker *c = &d->circuit[t->wf];
     char err[256];
@@ -66,7 +69,7 @@ static int deliver_gate(struct deliver *d, PGconn *db, const struct store_trigge
             snprintf(err, sizeof err, "skipped: circuit open after %ld failures in a row, until %s "
                      "(WORKFLOW_BREAKER_COOLDOWN_SECONDS)", c->failures, until);
         log_event(LOG_WARN, "hook.skipped", "s:workflow i:trigger_id s:kind", path, t->id, "circuit_open");
-        if (db && store_trigger_skip(db, t->id, deliver_kind_name(DELIVER_KIND_CIRCUIT_OPEN), err) < 0)
+        if (sink_trigger_skip(s, t->id, deliver_kind_name(DELIVER_KIND_CIRCUIT_OPEN), err) < 0)
             return -1;
         *bad = 1;
         return 1;
@@ -95,7 +98,7 @@ static int deliver_gate(struct deliver *d, PGconn *db, const struct store_trigge
              "(concurrency forbid)", rid, rst, *eid ? ", execution " : "", eid);
     log_event(LOG_INFO, "hook.skipped", "s:workflow i:trigger_id s:kind i:running_trigger_id",
               path, t->id, "concurrency", rid);
-    if (db && store_trigger_skip(db, t->id, deliver_kind_name(DELIVER_KIND_CONCURRENCY), err) < 0)
+    if (sink_trigger_skip(s, t->id, deliver_kind_name(DELIVER_KIND_CONCURRENCY), err) < 0)
         return -1;
     return 1;
 }
@@ -103,7 +106,7 @@ static int deliver_gate(struct deliver *d, PGconn *db, const struct store_trigge
 /* deliver_decision without a transport's start: the n jobs (triggers
  * go[]) fired and waited for, their outcomes recorded into sent[], the
  * decision settled into status.  Returns 0. */
-static int deliver_decision_sync(struct deliver *d, PGconn *db, const struct store_decision *sd, time_t now,
+static int deliver_decision_sync(struct deliver *d, const struct sink *s, const struct store_decision *sd, time_t now,
                                  const struct deliver_transport *tp, struct act_job *jobs, const int *go, int n,
                                  int *sent, const int *bad, char status[16])
 {
@@ -113,29 +116,25 @@ static int deliver_decision_sync(struct deliver *d, PGconn *db, const struct sto
         act_fire_many(d->cfg, jobs, n);
     for (int k = 0; k < n; k++) {
         const struct store_trigger *t = &sd->t[go[k]];
-        int r = deliver_attempted(d, db, t->id, t->wf, &jobs[k], 1, now);
+        int r = deliver_attempted(d, s, t->id, t->wf, &jobs[k], 1, now);
         if (r == -2)
             log_event(LOG_ERROR, "cycle.result_not_recorded", "i:trigger_id", t->id);
         sent[go[k]] = r == -2 ? DELIVER_SENT_OK : r;
     }
-    /* without the database this is the decision's status; with it, what
-     * the database's rule should give: the replay's batched writer goes on
-     * with it and checks the database's answer when it arrives */
+    /* what the rule should give: the replay's batched writer goes on with
+     * it and checks the database's answer when it arrives */
     char local[16], st[16];
     deliver_settle_local(sd, sent, bad, local);
-    if (!db) {
-        snprintf(status, 16, "%s", local);
-        return 0;
-    }
-    int settled = store_decision_settle_expect(db, sd->id, local, st, sizeof st);
+    int settled = sink_settle(s, sd->id, local, st, sizeof st);
     if (settled == 1)
         snprintf(status, 16, "%s", st);
+    PGconn *db = sink_db(s);
     if (deliver_shared(d, db) && store_wf_running(db, d->cfg->track_timeout_seconds) < 0)
         log_event(LOG_WARN, "workflow.running_not_counted", NULL);
     return 0;
 }
 
-int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision *sd, time_t now,
+int deliver_decision(struct deliver *d, const struct sink *s, const struct store_decision *sd, time_t now,
                      const struct deliver_transport *tp, int *sent, char status[16])
 {
     struct act_job jobs[DECIDE_MAX_WF];
@@ -146,7 +145,7 @@ int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision 
     for (int i = 0; i < sd->ntriggers; i++) {
         const struct store_trigger *t = &sd->t[i];
         sent[i] = DELIVER_SENT_SKIPPED;
-        int g = deliver_gate(d, db, t, now, &bad[i]);
+        int g = deliver_gate(d, s, t, now, &bad[i]);
         if (g < 0)
             return -1;
         if (g > 0)
@@ -161,11 +160,11 @@ int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision 
     }
     /* commit 'sending' (attempts 1) before any POST */
     FAULT("deliver.before_sending");
-    if (store_mark_sending(db, sd->id) < 0)
+    if (sink_mark_sending(s, sd->id) < 0)
         return -1;
     FAULT("deliver.marked_sending");
     if (!(n > 0 && tp && tp->start))
-        return deliver_decision_sync(d, db, sd, now, tp, jobs, go, n, sent, bad, status);
+        return deliver_decision_sync(d, s, sd, now, tp, jobs, go, n, sent, bad, status);
     /* live: the POSTs go out without waiting; each answer is recorded
      * as it arrives (deliver_completed) */
     for (int k = 0; k < n; k++) {

@@ -71,8 +71,8 @@
  * runs this same code.  A replay's deliver is local (deliver_set_local):
  * its circuits, availability and running triggers live in memory only --
  * workflow_state and other runs' triggers belong to the live worker and
- * are neither read nor written -- and with db NULL (--no-db) nothing is
- * written at all. */
+ * are neither read nor written -- and with the memory sink (--no-db,
+ * sink.h) nothing leaves the process. */
 #ifndef DELIVER_H
 #define DELIVER_H
 
@@ -90,6 +90,7 @@
 #include "decide.h"
 #include "learn.h"
 #include "deliver_policy.h"
+#include "sink.h"
 
 struct store_decision;
 
@@ -210,13 +211,13 @@ int deliver_load(struct deliver *d, PGconn *db) __attribute__((warn_unused_resul
  * policy first (skipped ones recorded), then every other one committed
  * 'sending' and POSTed in parallel through tp (NULL: act_fire_many), each
  * outcome recorded (sent, retrying, failed, unavailable), and the decision
- * settled unless retries are pending.  sent[i] (for sd->t[i]) becomes an
- * enum deliver_sent.  status (16 bytes)
- * gets the decision's status ("acting" while retries are pending; with db
- * NULL it is worked out from the triggers as store_decision_settle would).
- * db may be NULL only for a local d.  Returns 0, or -1 when the triggers
- * could not be marked (nothing was sent). */
-int deliver_decision(struct deliver *d, PGconn *db, const struct store_decision *sd, time_t now,
+ * settled unless retries are pending, all through the sink s (sink.h).
+ * sent[i] (for sd->t[i]) becomes an enum deliver_sent.  status (16 bytes)
+ * gets the decision's status as the sink settled it ("acting" while
+ * retries are pending).  A sink without a database (memory) only with a
+ * local d.  Returns 0, or -1 when the triggers could not be marked
+ * (nothing was sent). */
+int deliver_decision(struct deliver *d, const struct sink *s, const struct store_decision *sd, time_t now,
                      const struct deliver_transport *tp, int *sent, char status[16])
     __attribute__((warn_unused_result));
 

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "deliver.h"
 #include "deliver_answer.h"
+#include "sink.h"
 #include "deliver_state.h"
 #include "fault.h"
 #include "log.h"
@@ -81,11 +82,13 @@ static int deliver_replace(struct deliver *d, PGconn *db, int wf, long long tid,
  * sent (with its execution id, when the answer gave one); availability,
  * breaker and the replace policy updated.  Returns DELIVER_SENT_FOLLOWED
  * or DELIVER_SENT_OK, or -2 on a database error. */
-static int deliver_sent(struct deliver *d, PGconn *db, long long tid, int wf, const struct act_job *job, time_t now)
+static int deliver_sent(struct deliver *d, const struct sink *s, long long tid, int wf, const struct act_job *job,
+                        time_t now)
 {
+    PGconn *db = sink_db(s);
     const char *path = catalog_name(wf);
     char *eid = track_parse_webhook_answer(job->response);
-    if (db && store_trigger_attempt(db, tid, "sent", job, NULL, 0, eid) < 0) {
+    if (sink_trigger_attempt(s, tid, "sent", job, NULL, 0, eid) < 0) {
         free(eid);
         return -2;
     }
@@ -118,20 +121,22 @@ static int deliver_sent(struct deliver *d, PGconn *db, long long tid, int wf, co
  * availability, breaker, the replace policy and alerts.  Returns
  * DELIVER_SENT_FOLLOWED or _OK (sent), _FAILED (for good), _RETRYING,
  * _UNAVAILABLE, or -2 on a database error. */
-int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int wf, const struct act_job *job_in,
+int deliver_attempted(struct deliver *d, const struct sink *s, long long tid, int wf, const struct act_job *job_in,
                              int attempts, time_t now)
 {
+    PGconn *db = sink_db(s);
     struct act_job job = *job_in;
     const char *path = catalog_name(wf);
     int kind = deliver_kind_of(&job);
     if (kind == DELIVER_KIND_NONE)
-        return deliver_sent(d, db, tid, wf, &job, now);
+        return deliver_sent(d, s, tid, wf, &job, now);
     if (deliver_retryable(kind) && attempts < d->cfg->webhook_max_attempts) {
         long wait = deliver_backoff_ms(attempts, d->cfg->webhook_retry_base_ms, d->cfg->webhook_retry_max_ms,
                                        job.retry_after_ms, deliver_rand(d));
         if (wait >= 0) {
             long long at_ms = (d->local ? (long long)now * 1000LL : deliver_now_ms()) + wait;
-            if (db && store_trigger_attempt(db, tid, trigger_status_name(TRIGGER_RETRYING), &job, deliver_kind_name(kind), at_ms, NULL) < 0)
+            if (sink_trigger_attempt(s, tid, trigger_status_name(TRIGGER_RETRYING), &job, deliver_kind_name(kind), at_ms,
+                                     NULL) < 0)
                 return -2;
             deliver_note_retry(d, (time_t)((at_ms + 999) / 1000));
             log_event(LOG_INFO, "hook.retry_scheduled", "s:workflow i:trigger_id i:attempt s:kind i:wait_ms i:retry_after_ms",
@@ -152,7 +157,7 @@ int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int wf, cons
         snprintf(job.error + n, sizeof job.error - n, " (HTTP %ld): not retried, its execution may have started",
                  job.http_status);
     }
-    if (db && store_trigger_attempt(db, tid, st, &job, deliver_kind_name(kind), 0, NULL) < 0)
+    if (sink_trigger_attempt(s, tid, st, &job, deliver_kind_name(kind), 0, NULL) < 0)
         return -2;
     int rc = 0;   /* the trigger is recorded: what follows may fail without undoing it */
     if (kind == DELIVER_KIND_NOT_REGISTERED) {
@@ -228,7 +233,8 @@ void deliver_set_transport(struct deliver *d, const struct deliver_transport *tp
 
 int deliver_completed(struct deliver *d, PGconn *db, const struct outbox_item *it, time_t now)
 {
-    int r = deliver_attempted(d, db, it->trigger_id, it->wf, &it->job, it->attempts, now);
+    struct sink sk = sink_pg(db);
+    int r = deliver_attempted(d, &sk, it->trigger_id, it->wf, &it->job, it->attempts, now);
     if (r == -2)
         return -1;
     FAULT("answer.attempt_recorded");

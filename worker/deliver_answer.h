@@ -10,13 +10,14 @@
 #include "act.h"
 #include "deliver.h"
 #include "outbox.h"
+#include "sink.h"
 
 /* Record one attempt of trigger tid (workflow wf, attempts tries so far,
- * this one included) at now: sent, retrying, failed or unavailable; update
+ * this one included) at now, through s: sent, retrying, failed or unavailable; update
  * availability, breaker, the replace policy and alerts.  Returns
  * DELIVER_SENT_FOLLOWED or _OK (sent), _FAILED (for good), _RETRYING,
  * _UNAVAILABLE, or -2 on a database error. */
-int deliver_attempted(struct deliver *d, PGconn *db, long long tid, int wf, const struct act_job *job_in,
+int deliver_attempted(struct deliver *d, const struct sink *s, long long tid, int wf, const struct act_job *job_in,
                       int attempts, time_t now);
 
 /* Learn from answer r (deliver_attempted's) to a run of wf decided at

@@ -77,7 +77,8 @@ static int deliver_retry_record(struct deliver *d, PGconn *db, const struct stor
     char st[16];
     for (int k = 0; k < n; k++) {
         const struct store_retry *t = &rows[go[k]];
-        int r = deliver_attempted(d, db, t->id, t->wf, &jobs[k], t->attempts + 1, now);
+        struct sink sk = sink_pg(db);
+        int r = deliver_attempted(d, &sk, t->id, t->wf, &jobs[k], t->attempts + 1, now);
         if (r == -2)
             return -1;
         int band, bucket;

@@ -47,8 +47,9 @@ static int follow_failed(const char *outcome)
            strcmp(outcome, "canceled") == 0;
 }
 
-int follow_handle(struct follow *f, PGconn *db, const struct store_unsettled *u, time_t now)
+int follow_handle(struct follow *f, const struct sink *s, const struct store_unsettled *u, time_t now)
 {
+    PGconn *db = sink_db(s);
     const char *path = catalog_name(u->wf);
     int m = follow_market(u->wf);
     int band, bucket;
@@ -95,18 +96,16 @@ int follow_handle(struct follow *f, PGconn *db, const struct store_unsettled *u,
             alert_workflow_failed(f->alert, path, o, u->execution_id[0] ? u->execution_id : NULL,
                                   u->error[0] ? u->error : NULL);
         char st[16];
-        if (db && store_decision_settle(db, u->decision_id, st, sizeof st) < 0)
+        if (sink_settle(s, u->decision_id, NULL, st, sizeof st) < 0)
             return -1;
     }
-    if (!db)
-        return 0;
     if (!learned || !f->learn_scope)
-        return store_trigger_settled(db, u->id, u->need_settle, u->need_learn);
+        return sink_trigger_handled(s, u->id, u->need_settle, u->need_learn, NULL, NULL, NULL, now);
     /* saved with the mark that it was learned: a restart neither loses nor repeats it */
     json_object *j = learn_to_json(f->learn), *sj = learn_summary_json(f->learn, now, 1);
     const char *state = j ? json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN) : NULL;
     const char *summary = sj ? json_object_to_json_string_ext(sj, JSON_C_TO_STRING_PLAIN) : NULL;
-    int rc = store_trigger_handled(db, u->id, u->need_settle, u->need_learn, f->learn_scope, state, summary, now);
+    int rc = sink_trigger_handled(s, u->id, u->need_settle, u->need_learn, f->learn_scope, state, summary, now);
     json_object_put(j);
     json_object_put(sj);
     return rc;
@@ -116,12 +115,13 @@ int follow_results(struct follow *f, PGconn *db, time_t now)
 {
     struct store_unsettled rows[FOLLOW_BATCH];
     int total = 0;
+    struct sink sk = sink_pg(db);
     for (int batch = 0; batch < FOLLOW_MAX_BATCHES; batch++) {
         int n = store_unsettled(db, rows, FOLLOW_BATCH);
         if (n < 0)
             return -1;
         for (int i = 0; i < n; i++)
-            if (follow_handle(f, db, &rows[i], now) < 0)
+            if (follow_handle(f, &sk, &rows[i], now) < 0)
                 return -1;
         total += n;
         if (n < FOLLOW_BATCH)

@@ -57,6 +57,7 @@
 #include "cfg.h"
 #include "deliver.h"
 #include "learn.h"
+#include "sink.h"
 #include "store.h"
 
 #define FOLLOW_BATCH 32            /* rows handled per query */
@@ -85,9 +86,10 @@ void follow_init(struct follow *f, const struct cfg *c, struct deliver *d, struc
  * workflow's breaker with an alert when it failed and its decision settled
  * again (u->need_settle), and the trigger marked handled.  The replay calls
  * this when a simulated workflow's window has passed, as follow_results()
- * does live; with db NULL nothing is written.  Returns 0 or -1 (database
+ * does live; everything goes through the sink s (sink.h: the memory one
+ * keeps only the decision's settlement).  Returns 0 or -1 (database
  * error). */
-int follow_handle(struct follow *f, PGconn *db, const struct store_unsettled *u, time_t now)
+int follow_handle(struct follow *f, const struct sink *s, const struct store_unsettled *u, time_t now)
     __attribute__((warn_unused_result));
 
 /* Handle outcomes and results not handled yet.  Returns how many triggers

@@ -114,23 +114,6 @@ static int record_triggers(const struct sense_snapshot *snap, const struct decid
     return 0;
 }
 
-/* Without a database (the replay's --no-db): ids from *seq, triggers and
- * payloads built as for the database, nothing written.  Returns 0 or -1. */
-static int record_memory(const struct sense_snapshot *snap, const struct decide_choice *ch, int dry_run,
-                         long long *seq, struct store_decision *out)
-{
-    static long long fallback_seq;
-    if (!seq)
-        seq = &fallback_seq;
-    long long tids[STORE_MAX_TRIGGERS];
-    out->id = ++*seq;
-    out->next_at = snap->now + ch->next_seconds;
-    out->intensity = ch->intensity;
-    for (int i = 0; i < ch->nwf; i++)
-        tids[i] = ++*seq;
-    return record_triggers(snap, ch, dry_run, tids, 0, 0, NULL, out);
-}
-
 /* The decision's own columns into rec (docs: its JSON documents;
  * reason: the reason to store). */
 static void record_columns(struct store_decision_rec *rec, const char *cycle_id, const struct sense_snapshot *snap,
@@ -220,9 +203,40 @@ static void record_rest(struct store_decision_rec *rec, const struct sense_snaps
     rec->force_upto = audit->force_upto;
 }
 
+/* A sink that keeps no documents (sink_documents): the decision's ids,
+ * status and triggers (payloads built as for the database) into out and
+ * the sink.  Returns 0 or -1. */
+static int record_bare(const struct sink *s, const struct sense_snapshot *snap, const struct decide_choice *ch,
+                       int dry_run, long long id, const long long *tids, struct store_decision *out)
+{
+    memset(out, 0, sizeof *out);
+    out->id = id;
+    out->next_at = snap->now + ch->next_seconds;
+    out->intensity = ch->intensity;
+    struct store_decision_rec *rec = calloc(1, sizeof *rec);
+    int rc = -1;
+    if (rec && record_triggers(snap, ch, dry_run, tids, 0, 0, NULL, out) == 0) {
+        rec->id = id;
+        int status = ch->nwf == 0 ? DECISION_NO_ACTION : dry_run ? DECISION_DRY_RUN : DECISION_PENDING;
+        rec->status = decision_status_name(status);
+        rec->trigger_status = dry_run ? "dry_run" : "pending";
+        for (int i = 0; i < out->ntriggers; i++)
+            rec->t[rec->ntriggers++] = (struct store_trigger_rec){
+                out->t[i].id, catalog_name(out->t[i].wf), out->t[i].key, out->t[i].payload,
+            };
+        rc = sink_decision(s, rec);
+    }
+    if (rc < 0) {
+        store_decision_clear(out);
+        out->id = 0;
+    }
+    free(rec);
+    return rc;
+}
+
 /* One try at recording the decision with ids id and tids[] (refused: why
  * the database refused the first try, or NULL).  Returns 0 or -1. */
-static int record_write(PGconn *c, const char *cycle_id, const struct sense_snapshot *snap,
+static int record_write(const struct sink *c, const char *cycle_id, const struct sense_snapshot *snap,
                         const struct decide_menu *menu, const struct decide_choice *ch, int dry_run,
                         const struct record_audit *audit, long long id, const long long *tids, const char *refused,
                         struct store_decision *out)
@@ -256,7 +270,7 @@ static int record_write(PGconn *c, const char *cycle_id, const struct sense_snap
     rec->id = id;
     record_columns(rec, cycle_id, snap, ch, dry_run, audit, &docs, refused ? reason : ch->reason, refused != NULL);
     record_rest(rec, snap, dry_run, audit, &docs, out, refused != NULL);
-    rc = store_decision(c, rec);
+    rc = sink_decision(c, rec);
     if (rc == 0 && seq)
         *audit->local_seq = seq;
 out:
@@ -269,7 +283,7 @@ out:
     return rc;
 }
 
-int record_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot *snap,
+int record_decision(const struct sink *c, const char *cycle_id, const struct sense_snapshot *snap,
                     const struct decide_menu *menu, const struct decide_choice *ch, int dry_run,
                     const struct record_audit *audit, struct store_decision *out)
 {
@@ -279,16 +293,16 @@ int record_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot
         audit = &none;
     if (ch->nwf < 0 || ch->nwf > STORE_MAX_TRIGGERS)
         return -1;
-    if (!c)
-        return record_memory(snap, ch, dry_run, audit->local_seq, out);
     long long id, tids[STORE_MAX_TRIGGERS];
-    if (store_decision_ids(c, audit->run_id, ch->nwf, &id, tids) < 0)
+    if (sink_decision_ids(c, audit->run_id, ch->nwf, &id, tids) < 0)
         return -1;
+    if (!sink_documents(c))
+        return record_bare(c, snap, ch, dry_run, id, tids, out);
     int rc = record_write(c, cycle_id, snap, menu, ch, dry_run, audit, id, tids, NULL, out);
     char why[240];
     /* a write refused for its content: record what can be recorded rather
      * than lose the decision, once (the same ids: nothing was written) */
-    if (rc == 0 || !store_decision_refused(c, why, sizeof why))
+    if (rc == 0 || !sink_refused(c, why, sizeof why))
         return rc;
     log_event(LOG_ERROR, "store.content_refused", "s:cycle_id s:error s:detail", cycle_id, why,
               "the decision is stored without its inputs");

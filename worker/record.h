@@ -14,6 +14,7 @@
 #include "decide.h"
 #include "llm.h"
 #include "sense.h"
+#include "sink.h"
 #include "store.h"
 
 /* What a decision's audit trail records besides the choice itself. */
@@ -29,8 +30,7 @@ struct record_audit {
     const char *learn_scope;              /* learning_state.scope ("live" or the run id), or NULL */
     const char *learn_state;              /* learn_to_json text written under learn_scope, or NULL */
     const char *learn_summary;            /* learn_summary_json text for worker_state.learning (live), or NULL */
-    long long *local_seq;                 /* ids when there is no database (c == NULL); a replay's
-                                           * decision count for its keys (act_replay_key) */
+    long long *local_seq;                 /* a replay's decision count, for its keys (act_replay_key) */
     long long force_upto;                 /* the force commands this decision answers: every one
                                            * accepted and pending with an id up to this, closed in its
                                            * transaction (store_commands_claim_decision); 0: none */
@@ -42,11 +42,11 @@ struct record_audit {
  * decision (audit->run_id) carries its run id and leaves probes and
  * worker_state alone.  When the database refuses it for its content
  * (store.content_refused is logged), it is recorded once more without its
- * inputs.  With c NULL nothing is written: ids come from audit->local_seq
- * and the triggers and payloads are built the same way.  audit may be
- * NULL.  Fills *out (free its payloads with store_decision_clear).
- * Returns 0 or -1 (nothing written). */
-int record_decision(PGconn *c, const char *cycle_id, const struct sense_snapshot *snap,
+ * inputs.  A sink that keeps no documents (the memory one, sink.h) gets
+ * the ids, status and triggers only, the payloads built the same way.
+ * audit may be NULL.  Fills *out (free its payloads with
+ * store_decision_clear).  Returns 0 or -1 (nothing written). */
+int record_decision(const struct sink *c, const char *cycle_id, const struct sense_snapshot *snap,
                     const struct decide_menu *menu, const struct decide_choice *ch, int dry_run,
                     const struct record_audit *audit, struct store_decision *out)
     __attribute__((warn_unused_result));

@@ -133,7 +133,7 @@ static int replay_deliver(struct replay *r, time_t upto)
         struct replay_pending *p = &r->pend[r->headpend++];
         if (p->scan != (size_t)-1)
             r->scans[p->scan].opportunities = p->opportunities;
-        if (p->opportunities >= 0 && store_trigger_outcome(r->db, p->key, p->opportunities, p->due) < 0)
+        if (p->opportunities >= 0 && sink_trigger_outcome(&r->sink, p->key, p->opportunities, p->due) < 0)
             return -1;
         struct store_unsettled u;
         memset(&u, 0, sizeof u);
@@ -151,7 +151,7 @@ static int replay_deliver(struct replay *r, time_t upto)
         snprintf(u.ctx.session, sizeof u.ctx.session, "%s", p->bucket >= 0 ? learn_bucket_name(p->bucket) : "");
         u.ctx.exposure = p->exposure;
         u.created = p->due - r->window_s;
-        if (follow_handle(&r->follow, r->db, &u, p->due) < 0)
+        if (follow_handle(&r->follow, &r->sink, &u, p->due) < 0)
             return -1;
     }
     return 0;
@@ -406,7 +406,7 @@ int replay_run(struct replay *r, struct cycle_ctx *ctx, char *err, size_t errlen
     struct deliver *saved = ctx->deliver;
     ctx->io = &io;
     ctx->deliver = &r->deliver;
-    r->db = ctx->db;
+    r->sink = ctx->sink;
     for (int k = 0; k < r->ns; k++)
         r->have[r->s[k].market] = 1;
     int rc = 0;
@@ -430,12 +430,12 @@ int replay_run(struct replay *r, struct cycle_ctx *ctx, char *err, size_t errlen
             continue;
         first = 0;
         struct cycle_result res;
-        if (r->db && batched == 0 && store_batch_begin(r->db) < 0) {
+        if (batched == 0 && sink_batch_begin(&r->sink) < 0) {
             snprintf(err, errlen, "could not open a transaction (see the log)");
             rc = -1;
             break;
         }
-        if (r->db && ++batched == REPLAY_BATCH) {
+        if (++batched == REPLAY_BATCH) {
             batched = 0;
         }
         if (cycle_run(ctx, t, 0, &res) < 0 || r->failed) {
@@ -453,9 +453,9 @@ int replay_run(struct replay *r, struct cycle_ctx *ctx, char *err, size_t errlen
         /* an event does not move the schedule earlier than the decision asks */
         next = res.next_at > t ? res.next_at : t + 60;
         /* a decision whose executions have all ended changes no more */
-        if (r->db && batched == 0)
-            store_batch_final_below(r->db, r->headpend < r->npend ? r->pend[r->headpend].decision_id : 0);
-        if (r->db && batched == 0 && store_batch_commit(r->db) < 0) {
+        if (batched == 0)
+            sink_batch_final_below(&r->sink, r->headpend < r->npend ? r->pend[r->headpend].decision_id : 0);
+        if (batched == 0 && sink_batch_commit(&r->sink) < 0) {
             snprintf(err, errlen, "could not commit (see the log)");
             rc = -1;
             break;
@@ -465,7 +465,7 @@ int replay_run(struct replay *r, struct cycle_ctx *ctx, char *err, size_t errlen
         snprintf(err, errlen, "the last outcomes could not be recorded (see the log)");
         rc = -1;
     }
-    if (r->db && store_batch_commit(r->db) < 0 && rc == 0) {
+    if (sink_batch_commit(&r->sink) < 0 && rc == 0) {
         snprintf(err, errlen, "could not commit (see the log)");
         rc = -1;
     }

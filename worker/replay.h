@@ -41,6 +41,7 @@
 #include "cfg.h"
 #include "cycle.h"
 #include "follow.h"
+#include "sink.h"
 #include "replay_read.h"
 
 struct replay_scan {                  /* one run of a scan-type workflow for a market */
@@ -89,7 +90,7 @@ struct replay {
     time_t cover_end[2];
     struct replay_pending *pend;
     size_t npend, cappend, headpend;
-    PGconn *db;
+    struct sink sink;                 /* where the cycle writes (ctx->sink's copy) */
     int failed;                       /* an outcome could not be recorded, or out of memory */
     struct deliver deliver;           /* the act path's state, local (deliver_set_local) */
     struct follow follow;             /* what handles an execution's end and result */

@@ -422,6 +422,9 @@ static int replay_once(const struct replay_args *a, const struct cfg *cfg, struc
     memset(&ctx, 0, sizeof ctx);
     ctx.cfg = cfg;
     ctx.learn = &learn;
+    static struct sink_memory mem;      /* --no-db: the decisions kept in memory */
+    sink_mem_reset(&mem);
+    ctx.sink = db ? sink_pg(db) : sink_mem(&mem);
     json_object *params = replay_params_json(cfg, a->use_llm), *score = NULL;
     char *svg = NULL, scope[32] = "", err[512] = "", path[1024];
     long long run_id = 0;
@@ -436,7 +439,6 @@ static int replay_once(const struct replay_args *a, const struct cfg *cfg, struc
         if (!(batch = replay_store_begin(a, cfg, d, db, params, &run_id)))
             goto out;
         snprintf(scope, sizeof scope, "%lld", run_id);
-        ctx.db = db;
         ctx.run_id = run_id;
         ctx.learn_scope = scope;
         ctx.learn_save_every = 100;   /* and once at the end */

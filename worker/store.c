@@ -271,8 +271,6 @@ int store_history(PGconn *c, time_t now, struct store_history *h)
 int store_history_run(PGconn *c, long long run_id, time_t now, struct store_history *h)
 {
     memset(h, 0, sizeof *h);
-    if (!c)
-        return 0;
     struct store_batch *b = run_id ? store_batch_of(c) : NULL;
     if (b && store_batch_history(b, run_id, now, h) == 0)
         return 0;                      /* what the batched writer wrote, without a round trip */

@@ -172,7 +172,7 @@ int store_heartbeat(PGconn *c) __attribute__((warn_unused_result));
 int store_history(PGconn *c, time_t now, struct store_history *h) __attribute__((warn_unused_result));
 
 /* The same for replay run run_id (0: live), as of simulated time now.
- * With c NULL (no database) the history is empty.  Returns 0 or -1. */
+ * Returns 0 or -1. */
 int store_history_run(PGconn *c, long long run_id, time_t now, struct store_history *h)
     __attribute__((warn_unused_result));
 
@@ -182,8 +182,7 @@ int store_llm_usage(PGconn *c, void (*add)(void *arg, time_t at, long tokens), v
     __attribute__((warn_unused_result));
 
 /* Before sending: the decision's pending triggers become 'sending' (attempts
- * + 1) and the decision 'acting', committed.  This and the two below are
- * no-ops returning 0 with c NULL.  Returns 0 or -1. */
+ * + 1) and the decision 'acting', committed.  Returns 0 or -1. */
 int store_mark_sending(PGconn *c, long long decision_id) __attribute__((warn_unused_result));
 
 /* Record one delivery outcome: status (act_status_name's word) and the
@@ -199,7 +198,7 @@ int store_decision_done(PGconn *c, long long decision_id, const char *status) __
 int store_take_commands(PGconn *c, struct store_cmd *cmds, int max);
 
 /* The opportunities a run found (the trigger with idempotency key `key`),
- * reported at `at`.  No-op without a database.  Returns 0 or -1. */
+ * reported at `at`.  Returns 0 or -1. */
 int store_trigger_outcome(PGconn *c, const char *key, int opportunities, time_t at)
     __attribute__((warn_unused_result));
 
@@ -228,7 +227,7 @@ int store_replay_finish(PGconn *c, long long run_id, const char *status, const c
  * decision is all-or-nothing through a savepoint).  With the batched
  * writer attached to c (store_batch.h, where these live) BEGIN is queued
  * and the commit sends the batch in one round trip; a failure rolls back
- * the whole batch.  No-ops without a database.  Returns 0 or -1. */
+ * the whole batch.  Returns 0 or -1. */
 int store_batch_begin(PGconn *c) __attribute__((warn_unused_result));
 int store_batch_commit(PGconn *c) __attribute__((warn_unused_result));
 

@@ -427,14 +427,14 @@ int store_batch_begin(PGconn *c)
     struct store_batch *b = store_batch_of(c);
     if (b)
         return store_batch_queue(b, "batch_begin", "BEGIN", 0, NULL);
-    return c ? db_exec(c, "BEGIN") : 0;
+    return db_exec(c, "BEGIN");
 }
 
 int store_batch_commit(PGconn *c)
 {
     struct store_batch *b = store_batch_of(c);
     if (!b)
-        return c && PQtransactionStatus(c) == PQTRANS_INTRANS ? db_exec(c, "COMMIT") : 0;
+        return PQtransactionStatus(c) == PQTRANS_INTRANS ? db_exec(c, "COMMIT") : 0;
     if (!b->in_tx)
         return b->failed ? -1 : b->ne ? store_batch_sync(b, NULL) : 0;
     b->in_tx = 0;

@@ -19,7 +19,8 @@
  *    to the rows the database reads) is not waited for either
  *    (store_batch_settle): the replay goes on
  *    with the status its caller expects -- at delivery the one
- *    deliver_settle_local gives for what was sent (the rule --no-db uses),
+ *    deliver_settle_local gives for what was sent (what --no-db's memory
+ *    sink must also reach, sink.h),
  *    afterwards no change -- and the rule on the database's rows, read
  *    before the COMMIT, must give the same, or the batch fails and is
  *    rolled back;

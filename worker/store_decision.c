@@ -337,7 +337,7 @@ rollback:
 int store_decision_refused(PGconn *c, char *why, size_t cap)
 {
     /* a write refused for its content (not the connection, not the fence) */
-    return c && !store_batch_of(c) && PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE &&
+    return !store_batch_of(c) && PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE &&
            store_refused(why, cap);
 }
 
@@ -352,8 +352,6 @@ void store_decision_clear(struct store_decision *d)
 
 int store_mark_sending(PGconn *c, long long decision_id)
 {
-    if (!c)
-        return 0;
     char id[24];
     snprintf(id, sizeof id, "%lld", decision_id);
     const char *v[] = { id };
@@ -373,8 +371,6 @@ int store_mark_sending(PGconn *c, long long decision_id)
 
 int store_trigger_result(PGconn *c, long long trigger_id, const char *status, const struct act_job *job)
 {
-    if (!c)
-        return 0;
     char id[24], st[24], lat[24];
     snprintf(id, sizeof id, "%lld", trigger_id);
     snprintf(st, sizeof st, "%ld", job->http_status);
@@ -385,8 +381,6 @@ int store_trigger_result(PGconn *c, long long trigger_id, const char *status, co
 
 int store_decision_done(PGconn *c, long long decision_id, const char *status)
 {
-    if (!c)
-        return 0;
     char id[24];
     snprintf(id, sizeof id, "%lld", decision_id);
     const char *v[] = { id, status };
@@ -398,8 +392,6 @@ int store_decision_done(PGconn *c, long long decision_id, const char *status)
 
 int store_trigger_outcome(PGconn *c, const char *key, int opportunities, time_t at)
 {
-    if (!c)
-        return 0;
     char n[24], ts[24];
     snprintf(n, sizeof n, "%d", opportunities);
     snprintf(ts, sizeof ts, "%lld", (long long)at);

@@ -49,7 +49,7 @@ enum track_err track_find_page(const char *body, size_t len, const char *key, lo
 {
     cursor[0] = '\0';
     enum track_err rc = TRACK_EINVALID;
-    json_object *root = track_json_parse(body, len, TRACK_FIND_DEPTH), *data, *next;
+    json_object *root = track_json_parse(body, len, TRACK_FIND_DEPTH), *data;
     if (!root || !json_object_is_type(root, json_type_object) || !json_object_object_get_ex(root, "data", &data) ||
         !json_object_is_type(data, json_type_array)) {
         snprintf(out->error, sizeof out->error, "executions answer is not {\"data\":[...]}");
@@ -77,13 +77,9 @@ enum track_err track_find_page(const char *body, size_t len, const char *key, lo
         rc = TRACK_OK;
         goto out;
     }
-    if (json_object_object_get_ex(root, "nextCursor", &next) && !json_object_is_type(next, json_type_null)) {
-        if (!json_object_is_type(next, json_type_string) || strlen(json_object_get_string(next)) >= cursor_cap ||
-            !track_printable(json_object_get_string(next))) {
-            snprintf(out->error, sizeof out->error, "executions answer has an invalid nextCursor");
-            goto out;
-        }
-        snprintf(cursor, cursor_cap, "%s", json_object_get_string(next));
+    if (track_next_cursor(root, cursor, cursor_cap) < 0) {
+        snprintf(out->error, sizeof out->error, "executions answer has an invalid nextCursor");
+        goto out;
     }
     rc = TRACK_OK;
 out:

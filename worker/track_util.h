@@ -24,6 +24,11 @@ int track_printable(const char *s);
  * (too long). */
 int track_query_escape(const char *s, char *out, size_t cap);
 
+/* A page's "nextCursor" into cursor (cap bytes; "" when null or absent).
+ * Returns 0, or -1 when it is not a string of printable ASCII shorter
+ * than cap. */
+int track_next_cursor(json_object *root, char *cursor, size_t cap);
+
 /* Nonzero when s is 1 to TRACK_ID_MAX characters of [A-Za-z0-9_-] (safe in
  * a URL path); s NULL: 0. */
 int track_id_ok(const char *s);

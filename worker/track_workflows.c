@@ -30,6 +30,19 @@ void track_workflows_free(struct track_workflows *w)
     w->n = 0;
 }
 
+int track_next_cursor(json_object *root, char *cursor, size_t cap)
+{
+    json_object *next;
+    cursor[0] = '\0';
+    if (!json_object_object_get_ex(root, "nextCursor", &next) || json_object_is_type(next, json_type_null))
+        return 0;
+    if (!json_object_is_type(next, json_type_string) || strlen(json_object_get_string(next)) >= cap ||
+        !track_printable(json_object_get_string(next)))
+        return -1;
+    snprintf(cursor, cap, "%s", json_object_get_string(next));
+    return 0;
+}
+
 int track_query_escape(const char *s, char *out, size_t cap)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -112,7 +125,7 @@ enum track_err track_parse_workflows(const char *body, size_t len, struct track_
                                      char *cursor, size_t cursor_cap)
 {
     enum track_err rc = TRACK_EINVALID;
-    json_object *root = track_json_parse(body, len, 64), *data, *next;
+    json_object *root = track_json_parse(body, len, 64), *data;
     cursor[0] = '\0';
     if (!root || !json_object_is_type(root, json_type_object) ||
         !json_object_object_get_ex(root, "data", &data) || !json_object_is_type(data, json_type_array)) {
@@ -148,13 +161,9 @@ enum track_err track_parse_workflows(const char *body, size_t len, struct track_
         track_tags(wf, t);
         w->n++;
     }
-    if (json_object_object_get_ex(root, "nextCursor", &next) && !json_object_is_type(next, json_type_null)) {
-        if (!json_object_is_type(next, json_type_string) ||
-            strlen(json_object_get_string(next)) >= cursor_cap || !track_printable(json_object_get_string(next))) {
-            snprintf(w->error, sizeof w->error, "workflows answer has an invalid nextCursor");
-            goto out;
-        }
-        snprintf(cursor, cursor_cap, "%s", json_object_get_string(next));
+    if (track_next_cursor(root, cursor, cursor_cap) < 0) {
+        snprintf(w->error, sizeof w->error, "workflows answer has an invalid nextCursor");
+        goto out;
     }
     rc = TRACK_OK;
 out:

@@ -28,7 +28,7 @@ long long worker_decide(struct worker *w, const struct sense_wake_info *wake)
 {
     long long upto = worker_forced(w) ? w->force_upto : 0;
     struct cycle_result res;
-    w->cycle.db = w->db;
+    w->cycle.sink = sink_pg(w->db);
     w->cycle.force_upto = upto;
     w->cycle.wake = *wake;
     w->cycle.watch = &w->wl.watch;

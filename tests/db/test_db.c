@@ -7,6 +7,14 @@
 
 #include "db_rig.h"
 
+/* The worker's connection as the cycle writes through it (sink.h). */
+static const struct sink *sink_w(void)
+{
+    static struct sink s;
+    s = sink_pg(worker);
+    return &s;
+}
+
 static void decision_and_triggers_committed_together(void **state)
 {
     (void)state;
@@ -17,7 +25,7 @@ static void decision_and_triggers_committed_together(void **state)
     test_snapshot(&s);
     decide_for(&s, &m, &ch);
     assert_true(ch.nwf >= 2);
-    assert_int_equal(record_decision(worker, "cyc1", &s, &m, &ch, 0, NULL, &d), 0);
+    assert_int_equal(record_decision(sink_w(), "cyc1", &s, &m, &ch, 0, NULL, &d), 0);
     assert_int_equal(d.id, 1);
     assert_int_equal(d.ntriggers, ch.nwf);
     assert_int_equal(d.next_at, s.now + ch.next_seconds);
@@ -57,7 +65,7 @@ static void failed_insert_leaves_nothing(void **state)
     const char *path[1] = { catalog_name(ch.wf[0]) };
     test_sqlp(admin, "INSERT INTO triggers (decision_id, workflow, idempotency_key, payload) "
                      "VALUES (1000, $1, 'orch-1-' || $1, '{}')", 1, path);
-    assert_int_equal(record_decision(worker, "cyc2", &s, &m, &ch, 0, NULL, &d), -1);
+    assert_int_equal(record_decision(sink_w(), "cyc2", &s, &m, &ch, 0, NULL, &d), -1);
     assert_int_equal(d.ntriggers, 0);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE id <> 1000"), 0);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM probes"), 0);
@@ -75,7 +83,7 @@ static void delivery_outcomes_recorded(void **state)
     struct store_decision d;
     test_snapshot(&s);
     decide_for(&s, &m, &ch);
-    assert_int_equal(record_decision(worker, "cyc3", &s, &m, &ch, 0, NULL, &d), 0);
+    assert_int_equal(record_decision(sink_w(), "cyc3", &s, &m, &ch, 0, NULL, &d), 0);
     assert_int_equal(store_mark_sending(worker, d.id), 0);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM triggers WHERE status = 'sending' AND attempts = 1 "
                                        "AND started_at IS NOT NULL"), d.ntriggers);
@@ -105,7 +113,7 @@ static void dry_run_and_no_action(void **state)
     struct store_decision d;
     test_snapshot(&s);
     decide_for(&s, &m, &ch);
-    assert_int_equal(record_decision(worker, "cyc4", &s, &m, &ch, 1, NULL, &d), 0);
+    assert_int_equal(record_decision(sink_w(), "cyc4", &s, &m, &ch, 1, NULL, &d), 0);
     store_decision_clear(&d);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE status = 'dry_run' AND dry_run "
                                        "AND completed_at = decided_at"), 1);
@@ -114,13 +122,13 @@ static void dry_run_and_no_action(void **state)
 
     ch.mode = MODE_STANDBY;
     ch.nwf = 0;
-    assert_int_equal(record_decision(worker, "cyc5", &s, &m, &ch, 0, NULL, &d), 0);
+    assert_int_equal(record_decision(sink_w(), "cyc5", &s, &m, &ch, 0, NULL, &d), 0);
     store_decision_clear(&d);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE status = 'no_action' AND prev_mode = 'hybrid'"), 0);
     /* prev_mode comes from history, which the cycle fills: */
     s.history.last_mode[0] = '\0';
     snprintf(s.history.last_mode, sizeof s.history.last_mode, "hybrid");
-    assert_int_equal(record_decision(worker, "cyc6", &s, &m, &ch, 0, NULL, &d), 0);
+    assert_int_equal(record_decision(sink_w(), "cyc6", &s, &m, &ch, 0, NULL, &d), 0);
     store_decision_clear(&d);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE status = 'no_action' AND prev_mode = 'hybrid'"), 1);
     assert_int_equal(test_value(admin, "SELECT count(*) FROM decisions WHERE status = 'no_action' AND completed_at IS NULL"), 0);
@@ -221,7 +229,7 @@ static void control_commands_wake_the_worker(void **state)
     test_snapshot(&s);
     decide_for(&s, &m, &ch);
     struct record_audit audit = { .agreement = -1, .force_upto = force };
-    assert_int_equal(record_decision(worker, "cycf", &s, &m, &ch, 0, &audit, &d), 0);
+    assert_int_equal(record_decision(sink_w(), "cycf", &s, &m, &ch, 0, &audit, &d), 0);
     char fs[24], ds[24];
     snprintf(fs, sizeof fs, "%lld", force);
     snprintf(ds, sizeof ds, "%lld", d.id);

@@ -157,7 +157,7 @@ static long long replay_stored(struct replay_series *s, int batched)
     snprintf(scope, sizeof scope, "%lld", run_id);
     ctx.cfg = &g_cfg;
     ctx.learn = &l;
-    ctx.db = worker;
+    ctx.sink = sink_pg(worker);
     ctx.run_id = run_id;
     ctx.learn_scope = scope;
     ctx.learn_save_every = 100;

@@ -312,8 +312,22 @@ static const char *local_env(const char *name, void *ctx)
     return NULL;
 }
 
-/* One decision with one trigger of workflow wf (ids id, id + 1). */
-static void one_trigger(struct store_decision *sd, long long id, int wf)
+/* Decision sd recorded in the sink s, its triggers 'pending'. */
+static void sink_record(const struct sink *s, const struct store_decision *sd)
+{
+    static struct store_decision_rec rec;
+    memset(&rec, 0, sizeof rec);
+    rec.id = sd->id;
+    rec.status = "pending";
+    rec.trigger_status = "pending";
+    for (int i = 0; i < sd->ntriggers; i++)
+        rec.t[rec.ntriggers++] = (struct store_trigger_rec){ sd->t[i].id, catalog_name(sd->t[i].wf), sd->t[i].key,
+                                                             sd->t[i].payload };
+    assert_int_equal(sink_decision(s, &rec), 0);
+}
+
+/* One decision with one trigger of workflow wf (ids id, id + 1), recorded in s. */
+static void one_trigger(const struct sink *s, struct store_decision *sd, long long id, int wf)
 {
     memset(sd, 0, sizeof *sd);
     sd->id = id;
@@ -322,6 +336,57 @@ static void one_trigger(struct store_decision *sd, long long id, int wf)
     sd->t[0].wf = wf;
     snprintf(sd->t[0].key, sizeof sd->t[0].key, "k-%lld", id);
     sd->t[0].payload = (char *)"{}";
+    sink_record(s, sd);
+}
+
+/* The memory sink settles a decision by the rule, from what it was told:
+ * sent, failed and a circuit-open skip -> partial; a retry open -> not
+ * settled; an expectation that disagrees is an error; ids count up. */
+static void test_memory_sink(void **state)
+{
+    (void)state;
+    log_init("test", LOG_ERROR);
+    struct sink_memory mem;
+    sink_mem_reset(&mem);
+    struct sink s = sink_mem(&mem);
+    assert_null(sink_db(&s));
+    assert_false(sink_documents(&s));
+    long long id, tids[3];
+    assert_int_equal(sink_decision_ids(&s, 0, 3, &id, tids), 0);
+    assert_true(id == 1 && tids[0] == 2 && tids[2] == 4);
+    struct store_decision sd;
+    memset(&sd, 0, sizeof sd);
+    sd.id = id;
+    sd.ntriggers = 3;
+    for (int i = 0; i < 3; i++) {
+        sd.t[i].id = tids[i];
+        sd.t[i].wf = WF_CRYPTO_NORMAL;
+    }
+    sink_record(&s, &sd);
+    char st[16];
+    struct act_job j;
+    memset(&j, 0, sizeof j);
+    assert_int_equal(sink_trigger_skip(&s, tids[2], "circuit_open", "open"), 0);
+    assert_int_equal(sink_mark_sending(&s, id), 0);
+    assert_int_equal(sink_settle(&s, id, NULL, st, sizeof st), 0);          /* two still sending */
+    assert_int_equal(sink_trigger_attempt(&s, tids[0], "sent", &j, NULL, 0, NULL), 0);
+    assert_int_equal(sink_trigger_attempt(&s, tids[1], "retrying", &j, "server_error", 1, NULL), 0);
+    assert_int_equal(sink_settle(&s, id, "acting", st, sizeof st), 0);      /* a retry is open */
+    assert_int_equal(sink_trigger_attempt(&s, tids[1], "failed", &j, "server_error", 0, NULL), 0);
+    assert_int_equal(sink_settle(&s, id, "succeeded", st, sizeof st), -1);  /* not what the rule gives */
+    assert_int_equal(sink_settle(&s, id, "partial", st, sizeof st), 1);
+    assert_string_equal(st, "partial");
+    assert_int_equal(sink_settle(&s, 999, NULL, st, sizeof st), 0);         /* never recorded */
+    assert_int_equal(sink_trigger_attempt(&s, tids[0], "no-such-status", &j, NULL, 0, NULL), -1);
+    struct store_history h;
+    h.decisions_24h = 7;
+    assert_int_equal(sink_history(&s, 0, 0, &h), 0);
+    assert_int_equal(h.decisions_24h, 0);
+    /* a zeroed sink refuses every write */
+    struct sink none;
+    memset(&none, 0, sizeof none);
+    assert_int_equal(sink_mark_sending(&none, id), -1);
+    assert_int_equal(sink_decision_ids(&none, 0, 1, &id, tids), -1);
 }
 
 /* Without a database: the concurrency policy sees the running executions
@@ -343,46 +408,49 @@ static void test_local_deliver(void **state)
     int sent[WF_COUNT];
     char st[16];
     time_t t0 = 1736000000;
+    struct sink_memory mem;
+    sink_mem_reset(&mem);
+    struct sink s = sink_mem(&mem);
 
     /* deep-market-analysis is "forbid" by default: a second one waits for the first's end */
-    one_trigger(&sd, 10, WF_DEEP_ANALYSIS);
-    assert_int_equal(deliver_decision(&d, NULL, &sd, t0, &tp, sent, st), 0);
+    one_trigger(&s, &sd, 10, WF_DEEP_ANALYSIS);
+    assert_int_equal(deliver_decision(&d, &s, &sd, t0, &tp, sent, st), 0);
     assert_int_equal(sent[0], 1);
     assert_string_equal(st, "succeeded");
     assert_int_equal(net.last_trigger, 11);
-    one_trigger(&sd, 20, WF_DEEP_ANALYSIS);
-    assert_int_equal(deliver_decision(&d, NULL, &sd, t0 + 60, &tp, sent, st), 0);
+    one_trigger(&s, &sd, 20, WF_DEEP_ANALYSIS);
+    assert_int_equal(deliver_decision(&d, &s, &sd, t0 + 60, &tp, sent, st), 0);
     assert_int_equal(sent[0], -2);                          /* skipped: still running */
     assert_string_equal(st, "no_action");
     assert_int_equal(net.sent, 1);
     assert_int_equal(deliver_note_outcome(&d, NULL, WF_DEEP_ANALYSIS, 11, 1, t0 + 900), 0);
-    one_trigger(&sd, 30, WF_DEEP_ANALYSIS);
-    assert_int_equal(deliver_decision(&d, NULL, &sd, t0 + 960, &tp, sent, st), 0);
+    one_trigger(&s, &sd, 30, WF_DEEP_ANALYSIS);
+    assert_int_equal(deliver_decision(&d, &s, &sd, t0 + 960, &tp, sent, st), 0);
     assert_int_equal(sent[0], 1);
     /* a running execution whose end never came counts for TRACK_TIMEOUT_SECONDS only */
-    one_trigger(&sd, 40, WF_DEEP_ANALYSIS);
-    assert_int_equal(deliver_decision(&d, NULL, &sd, t0 + 960 + c.track_timeout_seconds, &tp, sent, st), 0);
+    one_trigger(&s, &sd, 40, WF_DEEP_ANALYSIS);
+    assert_int_equal(deliver_decision(&d, &s, &sd, t0 + 960 + c.track_timeout_seconds, &tp, sent, st), 0);
     assert_int_equal(sent[0], 1);
 
     /* "allow": a scan goes out while another runs; two failures open the breaker */
     net.answer = 400;
     for (int k = 0; k < 2; k++) {
-        one_trigger(&sd, 100 + 10 * k, WF_CRYPTO_NORMAL);
-        assert_int_equal(deliver_decision(&d, NULL, &sd, t0 + k, &tp, sent, st), 0);
+        one_trigger(&s, &sd, 100 + 10 * k, WF_CRYPTO_NORMAL);
+        assert_int_equal(deliver_decision(&d, &s, &sd, t0 + k, &tp, sent, st), 0);
         assert_int_equal(sent[0], 0);                       /* a 400 is not retried */
         assert_string_equal(st, "failed");
     }
     assert_int_equal(d.circuit[WF_CRYPTO_NORMAL].state, BREAKER_OPEN);
     int before = net.sent;
-    one_trigger(&sd, 200, WF_CRYPTO_NORMAL);
-    assert_int_equal(deliver_decision(&d, NULL, &sd, t0 + 10, &tp, sent, st), 0);
+    one_trigger(&s, &sd, 200, WF_CRYPTO_NORMAL);
+    assert_int_equal(deliver_decision(&d, &s, &sd, t0 + 10, &tp, sent, st), 0);
     assert_int_equal(sent[0], -2);
     assert_string_equal(st, "failed");                      /* a circuit-open skip counts as failed */
     assert_int_equal(net.sent, before);
     /* after the cooldown (simulated clock) one goes through, half open, and closes it */
     net.answer = 200;
-    one_trigger(&sd, 210, WF_CRYPTO_NORMAL);
-    assert_int_equal(deliver_decision(&d, NULL, &sd, t0 + 1 + c.workflow_breaker_cooldown_seconds, &tp, sent, st), 0);
+    one_trigger(&s, &sd, 210, WF_CRYPTO_NORMAL);
+    assert_int_equal(deliver_decision(&d, &s, &sd, t0 + 1 + c.workflow_breaker_cooldown_seconds, &tp, sent, st), 0);
     assert_int_equal(sent[0], 1);
     assert_int_equal(d.circuit[WF_CRYPTO_NORMAL].state, BREAKER_CLOSED);
 
@@ -390,21 +458,21 @@ static void test_local_deliver(void **state)
      * until then a second trigger is refused, not let through */
     net.answer = 400;
     for (int k = 0; k < 2; k++) {
-        one_trigger(&sd, 300 + 10 * k, WF_CRYPTO_LIGHT);
-        assert_int_equal(deliver_decision(&d, NULL, &sd, t0 + k, &tp, sent, st), 0);
+        one_trigger(&s, &sd, 300 + 10 * k, WF_CRYPTO_LIGHT);
+        assert_int_equal(deliver_decision(&d, &s, &sd, t0 + k, &tp, sent, st), 0);
     }
     assert_int_equal(d.circuit[WF_CRYPTO_LIGHT].state, BREAKER_OPEN);
     d.tracking = 1;
     net.answer = 200;
     net.response = "{\"accepted\":true,\"execution_id\":\"55\"}";
     time_t th = t0 + 1 + c.workflow_breaker_cooldown_seconds;
-    one_trigger(&sd, 400, WF_CRYPTO_LIGHT);
-    assert_int_equal(deliver_decision(&d, NULL, &sd, th, &tp, sent, st), 0);
+    one_trigger(&s, &sd, 400, WF_CRYPTO_LIGHT);
+    assert_int_equal(deliver_decision(&d, &s, &sd, th, &tp, sent, st), 0);
     assert_int_equal(sent[0], DELIVER_SENT_OK);             /* the probe */
     assert_int_equal(d.circuit[WF_CRYPTO_LIGHT].state, BREAKER_HALF_OPEN);
     before = net.sent;
-    one_trigger(&sd, 410, WF_CRYPTO_LIGHT);
-    assert_int_equal(deliver_decision(&d, NULL, &sd, th + 5, &tp, sent, st), 0);
+    one_trigger(&s, &sd, 410, WF_CRYPTO_LIGHT);
+    assert_int_equal(deliver_decision(&d, &s, &sd, th + 5, &tp, sent, st), 0);
     assert_int_equal(sent[0], DELIVER_SENT_SKIPPED);        /* a second one is refused */
     assert_string_equal(st, "failed");
     assert_int_equal(net.sent, before);
@@ -412,8 +480,8 @@ static void test_local_deliver(void **state)
     /* the probe's execution succeeded: closed, the next one goes */
     assert_int_equal(deliver_note_outcome(&d, NULL, WF_CRYPTO_LIGHT, 401, 1, th + 30), 0);
     assert_int_equal(d.circuit[WF_CRYPTO_LIGHT].state, BREAKER_CLOSED);
-    one_trigger(&sd, 420, WF_CRYPTO_LIGHT);
-    assert_int_equal(deliver_decision(&d, NULL, &sd, th + 31, &tp, sent, st), 0);
+    one_trigger(&s, &sd, 420, WF_CRYPTO_LIGHT);
+    assert_int_equal(deliver_decision(&d, &s, &sd, th + 31, &tp, sent, st), 0);
     assert_int_equal(sent[0], DELIVER_SENT_OK);
     assert_int_equal(net.sent, before + 1);
     deliver_free(&d);
@@ -516,34 +584,37 @@ static void test_follow_learns_ends(void **state)
     assert_int_equal(deliver_init(&d, &c, NULL, &l, err, sizeof err), 0);
     struct follow f;
     follow_init(&f, &c, &d, &l, NULL);
+    struct sink_memory mem;
+    sink_mem_reset(&mem);
+    struct sink s = sink_mem(&mem);
     /* results expected: every accepted delivery's end will be known */
     assert_true(deliver_end_followed(&d, WF_CRYPTO_NORMAL, NULL));
     const struct learn_arm *a = &l.m[LEARN_CRYPTO].arm[LEARN_USUAL][INTENSITY_NORMAL];
     time_t t = 1736000000;
     struct store_unsettled u = ended(1, "failed", "error", 0);
-    assert_int_equal(follow_handle(&f, NULL, &u, t), 0);
+    assert_int_equal(follow_handle(&f, &s, &u, t), 0);
     assert_float_equal(a->fail, 1, 1e-9);
     assert_float_equal(a->ok, 0, 1e-9);
     assert_float_equal(a->runs, 0, 1e-9);           /* the error result's 0 is not a scan that ran */
     u = ended(2, "succeeded", "success", 3);
-    assert_int_equal(follow_handle(&f, NULL, &u, t), 0);
+    assert_int_equal(follow_handle(&f, &s, &u, t), 0);
     assert_float_equal(a->ok, 1, 1e-9);
     assert_float_equal(a->runs, 1, 1e-9);
     assert_float_equal(a->opps, 3, 1e-9);
     static const char *const bad[] = { "crashed", "canceled", "timed_out" };
     for (int k = 0; k < 3; k++) {
         u = ended(3 + k, bad[k], "", -1);
-        assert_int_equal(follow_handle(&f, NULL, &u, t), 0);
+        assert_int_equal(follow_handle(&f, &s, &u, t), 0);
     }
     assert_float_equal(a->fail, 4, 1e-9);
     /* a result that says error while n8n said success: no opportunities */
     u = ended(8, "", "error", 2);
     u.need_settle = 0;
-    assert_int_equal(follow_handle(&f, NULL, &u, t), 0);
+    assert_int_equal(follow_handle(&f, &s, &u, t), 0);
     assert_float_equal(a->opps, 3, 1e-9);
     u = ended(9, "superseded", "", -1);
     long long nobs = l.nobs;
-    assert_int_equal(follow_handle(&f, NULL, &u, t), 0);
+    assert_int_equal(follow_handle(&f, &s, &u, t), 0);
     assert_int_equal(l.nobs, nobs);
     assert_float_equal(a->ok, 1, 1e-9);
     assert_float_equal(a->fail, 4, 1e-9);
@@ -551,7 +622,7 @@ static void test_follow_learns_ends(void **state)
     deliver_set_local(&d, 1);
     assert_false(deliver_end_followed(&d, WF_CRYPTO_NORMAL, "5"));
     u = ended(10, "succeeded", "success", 1);
-    assert_int_equal(follow_handle(&f, NULL, &u, t), 0);
+    assert_int_equal(follow_handle(&f, &s, &u, t), 0);
     assert_float_equal(a->ok, 1, 1e-9);
     assert_float_equal(a->opps, 4, 1e-9);
     deliver_free(&d);
@@ -571,6 +642,7 @@ int main(void)
         cmocka_unit_test(test_half_open_one_probe),
         cmocka_unit_test(test_menu_blocked),
         cmocka_unit_test(test_follow_learns_ends),
+        cmocka_unit_test(test_memory_sink),
         cmocka_unit_test(test_local_deliver),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

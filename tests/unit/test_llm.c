@@ -330,6 +330,9 @@ static void cycle_uses_the_llm_or_the_fallback(void **state)
         assert_non_null(ctx);
         ctx->io = &io;
         ctx->cfg = &r.cfg;
+        struct sink_memory *mem = calloc(1, sizeof *mem);      /* recorded in memory, as --no-db */
+        assert_non_null(mem);
+        ctx->sink = sink_mem(mem);
         llm_init(&ctx->llm, &r.cfg);
         char err[200];
         const char *src = getenv("top_srcdir");
@@ -358,6 +361,7 @@ static void cycle_uses_the_llm_or_the_fallback(void **state)
             assert_true(res.mode != MODE_HYBRID || res.intensity != INTENSITY_AGGRESSIVE);
         }
         prompt_free(&ctx->prompt);
+        free(mem);
         free(ctx);
         rig_down(&r);
     }

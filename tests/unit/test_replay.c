@@ -261,9 +261,14 @@ static void run(struct replay *r, struct replay_series *s, int n, time_t from, t
     memset(&ctx, 0, sizeof ctx);
     ctx.cfg = &c;
     ctx.learn = &l;
+    static struct sink_memory mem;      /* as orch-replay --no-db */
+    sink_mem_reset(&mem);
+    ctx.sink = sink_mem(&mem);
     char err[256];
     assert_int_equal(replay_run(r, &ctx, err, sizeof err), 0);
     assert_null(ctx.io);
+    /* every decision that started a run was settled by the memory sink's rule */
+    assert_true(r->decisions == 0 || mem.settled > 0);
 }
 
 static void test_synthetic_bursts(void **state)

@@ -7,6 +7,20 @@
 
 /* ---- against the stand-in ------------------------------------------------------------- */
 
+/* Start the stand-in and point c at its n8n (base: its URL, base_cap
+ * bytes; the API at base + /api/v1, key KEY). */
+static void standin_n8n(struct standin *si, char *base, size_t base_cap, struct cfg *c)
+{
+    standin_start(si);
+    snprintf(base, base_cap, "%s/n8n", si->base);
+    memset(c, 0, sizeof *c);
+    c->n8n_base_url = base;
+    c->n8n_api_url = "";
+    c->n8n_api_key = KEY;
+    c->webhook_timeout_ms = 3000;
+}
+
+
 /* Webhook answers, every status, a running execution, a pruned one, the
  * workflow list across pages and the API failing alone, against one
  * stand-in process.  Longer than 80 lines on purpose: the steps run in
@@ -16,15 +30,9 @@ static void against_the_standin(void **state)
 {
     (void)state;
     struct standin si;
-    standin_start(&si);
     char base[96];
-    snprintf(base, sizeof base, "%s/n8n", si.base);
     struct cfg c;
-    memset(&c, 0, sizeof c);
-    c.n8n_base_url = base;                 /* API: base + /api/v1 */
-    c.n8n_api_url = "";
-    c.n8n_api_key = KEY;
-    c.webhook_timeout_ms = 3000;
+    standin_n8n(&si, base, sizeof base, &c);
     cap_start();
 
     /* "Immediately" mode: no id to follow */
@@ -126,15 +134,9 @@ static void stop_against_the_standin(void **state)
 {
     (void)state;
     struct standin si;
-    standin_start(&si);
     char base[96];
-    snprintf(base, sizeof base, "%s/n8n", si.base);
     struct cfg c;
-    memset(&c, 0, sizeof c);
-    c.n8n_base_url = base;
-    c.n8n_api_url = "";
-    c.n8n_api_key = KEY;
-    c.webhook_timeout_ms = 3000;
+    standin_n8n(&si, base, sizeof base, &c);
     c.n8n_owner_email = "";
     c.n8n_owner_password = "";
     struct track_stopper st;
@@ -206,15 +208,9 @@ static void find_by_key_against_the_standin(void **state)
 {
     (void)state;
     struct standin si;
-    standin_start(&si);
     char base[96];
-    snprintf(base, sizeof base, "%s/n8n", si.base);
     struct cfg c;
-    memset(&c, 0, sizeof c);
-    c.n8n_base_url = base;
-    c.n8n_api_url = "";
-    c.n8n_api_key = KEY;
-    c.webhook_timeout_ms = 3000;
+    standin_n8n(&si, base, sizeof base, &c);
     free(standin_call(&si, "POST", "/_standin/config",
                       "{\"n8n_respond\":\"accepted\",\"n8n_api_key\":\"" KEY "\",\"n8n_page_max\":2}"));
     char *ids[5];
