@@ -99,6 +99,10 @@ struct telegram_update {
     int has_from;
     long long from_id;
     int from_is_bot;
+    int has_sender_chat;        /* "sender_chat": sent on behalf of a chat (an anonymous admin of a
+                                 * group sends as the group itself, "from" being Telegram's
+                                 * GroupAnonymousBot) */
+    long long sender_chat_id;
     long long date;             /* unix seconds, 0 when missing */
     char text[TELEGRAM_TEXT_MAX];   /* valid UTF-8, no control characters; "" when none */
     int text_cut;               /* the text was longer */

@@ -115,6 +115,9 @@ static int tg_update(json_object *o, struct telegram_update *u)
         json_object *b = tg_get(from, "is_bot", json_type_boolean);
         u->from_is_bot = !b || json_object_get_boolean(b);
     }
+    json_object *sc = tg_get(m, "sender_chat", json_type_object);
+    if (sc && tg_int(sc, "id", -TELEGRAM_UPDATE_ID_MAX, TELEGRAM_UPDATE_ID_MAX, &u->sender_chat_id))
+        u->has_sender_chat = 1;
     long long date;
     if (tg_int(m, "date", 0, 4102444800LL, &date))     /* before 2100 */
         u->date = date;
@@ -258,7 +261,10 @@ enum telegram_action telegram_classify(const struct telegram_update *u, long lon
         return TELEGRAM_ACT_SKIP;
     if (u->chat_id != chat_id)
         return TELEGRAM_ACT_OTHER_CHAT;
-    if (u->has_from && u->from_is_bot)
+    /* a bot is not obeyed; an anonymous admin of the chat is (the message
+     * is sent as the chat itself: a linked channel's posts name the channel) */
+    int as_the_chat = u->has_sender_chat && u->sender_chat_id == chat_id;
+    if (u->has_from && u->from_is_bot && !as_the_chat)
         return TELEGRAM_ACT_FROM_BOT;
     enum telegram_cmd c = telegram_command(u->text, bot_username, word, cap);
     if (c == TELEGRAM_CMD_NONE || c == TELEGRAM_CMD_OTHER_BOT)

@@ -51,10 +51,18 @@ static void good_answer(void **state)
         "{\"update_id\":100,\"message\":{\"message_id\":7,\"from\":{\"id\":42,\"is_bot\":false,\"first_name\":\"Ann\"},"
         "\"chat\":{\"id\":-1001234567890,\"type\":\"supergroup\"},\"date\":1767225600,\"text\":\"/status@standin_bot\"}},"
         "{\"update_id\":101,\"edited_message\":{\"message_id\":7,\"chat\":{\"id\":1,\"type\":\"private\"},\"date\":1}},"
-        "{\"update_id\":102,\"message\":{\"message_id\":9,\"chat\":{\"id\":5,\"type\":\"private\"},\"date\":1767225601}}"
+        "{\"update_id\":102,\"message\":{\"message_id\":9,\"chat\":{\"id\":5,\"type\":\"private\"},\"date\":1767225601}},"
+        "{\"update_id\":103,\"message\":{\"message_id\":10,\"from\":{\"id\":1087968824,\"is_bot\":true,"
+        "\"first_name\":\"Group\",\"username\":\"GroupAnonymousBot\"},\"sender_chat\":{\"id\":-1001234567890,"
+        "\"title\":\"Desk\",\"type\":\"supergroup\"},\"chat\":{\"id\":-1001234567890,\"type\":\"supergroup\"},"
+        "\"date\":1767225602,\"text\":\"/pause\"}}"
         "]}\n", NULL);
     assert_true(a->json && a->ok && a->shape_ok);
-    assert_int_equal(a->n, 3);
+    assert_int_equal(a->n, 4);
+    /* an anonymous admin: from GroupAnonymousBot, sent as the group */
+    assert_true(a->u[3].has_from && a->u[3].from_is_bot && a->u[3].has_sender_chat);
+    assert_true(a->u[3].sender_chat_id == CHAT);
+    assert_false(a->u[0].has_sender_chat);
     assert_int_equal(a->skipped, 0);
     assert_int_equal(a->retry_after, -1);
     assert_int_equal(a->u[0].update_id, 100);
@@ -278,10 +286,18 @@ static void dispatch(void **state)
     assert_int_equal(telegram_classify(&u, CHAT, "standin_bot", NOW, &c, w, sizeof w), TELEGRAM_ACT_OTHER_CHAT);
     u = msg(CHAT, 7, 1, NOW, "/pause");
     assert_int_equal(telegram_classify(&u, CHAT, "standin_bot", NOW, &c, w, sizeof w), TELEGRAM_ACT_FROM_BOT);
-    /* an anonymous group admin has no "from": the chat decides */
+    /* no "from": the chat decides */
     u = msg(CHAT, 0, 0, NOW, "/pause");
     assert_int_equal(telegram_classify(&u, CHAT, "standin_bot", NOW, &c, w, sizeof w), TELEGRAM_ACT_COMMAND);
     assert_int_equal(c, TELEGRAM_CMD_PAUSE);
+    /* an anonymous admin of the group: "from" is GroupAnonymousBot (a bot), "sender_chat" the group */
+    u = msg(CHAT, 1087968824LL, 1, NOW, "/pause");
+    u.has_sender_chat = 1;
+    u.sender_chat_id = CHAT;
+    assert_int_equal(telegram_classify(&u, CHAT, "standin_bot", NOW, &c, w, sizeof w), TELEGRAM_ACT_COMMAND);
+    /* ... but a linked channel's post in the group (sent as the channel) is not an order */
+    u.sender_chat_id = CHAT - 1;
+    assert_int_equal(telegram_classify(&u, CHAT, "standin_bot", NOW, &c, w, sizeof w), TELEGRAM_ACT_FROM_BOT);
     u = msg(CHAT, 42, 0, NOW, "hello /pause");
     assert_int_equal(telegram_classify(&u, CHAT, "standin_bot", NOW, &c, w, sizeof w), TELEGRAM_ACT_TEXT);
     u = msg(CHAT, 42, 0, NOW, "/pause@someone_else_bot");
