@@ -124,6 +124,11 @@ int store_decision_ids(PGconn *c, long long run_id, int ntriggers, long long *id
  * store_decision_refused). */
 int store_decision(PGconn *c, const struct store_decision_rec *rec) __attribute__((warn_unused_result));
 
+/* Nonzero when the decision insert's n-th value names its own parameter
+ * $n alone and every column is in the statement (for the tests); else 0
+ * with why (cap bytes). */
+int store_decision_cols_ok(char *why, size_t cap);
+
 /* After store_decision failed: nonzero when the database refused the
  * record for its content (not the connection, not the fence, not inside
  * a batch or an open transaction), with why (cap bytes): "SQLSTATE:

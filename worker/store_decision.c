@@ -64,75 +64,85 @@ enum store_kind {
 };
 
 /* The columns of a decisions row: each column's name, the SQL of its value
- * ('$' stands for its own parameter) and the record field it comes from.
- * A new column is one line here and one field in struct store_decision_rec. */
+ * (with its own parameter, $1 for the first, $2 for the next...), its kind
+ * and the record field it comes from.  One list gives both the INSERT
+ * statement (a literal, put together by the preprocessor) and the table
+ * that binds the record's fields to its parameters; a test checks that the
+ * n-th value names $n (store_decision_cols_ok).  A new column is one line
+ * here and one field in struct store_decision_rec. */
+#define STORE_DECISION_FIRST(X) \
+    X("id", "$1::bigint", STORE_K_LL, id)
+#define STORE_DECISION_REST(X) \
+    X("cycle_id", "$2", STORE_K_TEXT, cycle_id) \
+    X("decided_at", "to_timestamp($3::bigint)", STORE_K_TIME, decided_at) \
+    X("mode", "$4", STORE_K_TEXT, mode) \
+    X("intensity", "$5", STORE_K_TEXT, intensity) \
+    X("source", "$6", STORE_K_TEXT, source) \
+    X("reason", "$7", STORE_K_TEXT, reason) \
+    X("inputs", "$8::jsonb", STORE_K_TEXT, inputs) \
+    X("menu", "$9::jsonb", STORE_K_TEXT, menu) \
+    X("sessions", "$10::text[]", STORE_K_SESSIONS, sessions) \
+    X("session", "$11", STORE_K_TEXT, session) \
+    X("prev_mode", "nullif($12, '')", STORE_K_TEXT, prev_mode) \
+    X("next_seconds", "$13::int", STORE_K_LONG, next_seconds) \
+    X("next_decision_at", "to_timestamp($14::bigint)", STORE_K_TIME, next_decision_at) \
+    X("dry_run", "$15::boolean", STORE_K_BOOL, dry_run) \
+    X("status", "$16", STORE_K_TEXT, status) \
+    X("completed_at", "to_timestamp($17::bigint)", STORE_K_TIME0, completed_at) \
+    X("llm_outcome", "$18", STORE_K_TEXT, llm_outcome) \
+    X("llm_detail", "$19", STORE_K_TEXT, llm_detail) \
+    X("llm_provider", "$20", STORE_K_TEXT, llm_provider) \
+    X("llm_model", "$21", STORE_K_TEXT, llm_model) \
+    X("llm_raw", "$22", STORE_K_TEXT, llm_raw) \
+    X("llm_prompt_tokens", "$23::int", STORE_K_LONGN, llm_prompt_tokens) \
+    X("llm_completion_tokens", "$24::int", STORE_K_LONGN, llm_completion_tokens) \
+    X("llm_latency_ms", "$25::int", STORE_K_LONGN, llm_latency_ms) \
+    X("prompt_version", "$26", STORE_K_TEXT, prompt_version) \
+    X("prompt_hash", "$27", STORE_K_TEXT, prompt_hash) \
+    X("shadow", "$28::jsonb", STORE_K_TEXT, shadow) \
+    X("agreement", "$29::boolean", STORE_K_TRI, agreement) \
+    X("run_id", "$30::bigint", STORE_K_LL0, run_id) \
+    X("wake", "$31", STORE_K_TEXT, wake) \
+    X("wake_detail", "$32::jsonb", STORE_K_TEXT, wake_detail)
+#define STORE_NAME0_(name, value, kind, field) name
+#define STORE_VALUE0_(name, value, kind, field) value
+#define STORE_NAME_(name, value, kind, field) ", " name
+#define STORE_VALUE_(name, value, kind, field) ", " value
+#define STORE_ENTRY_(name, value, kind, field) { name, value, kind, offsetof(struct store_decision_rec, field) },
+
+/* a fixed address: the replay's batched writer prepares statements by address */
+static const char SQL_INSERT_DECISION[] =
+    "INSERT INTO decisions (" STORE_DECISION_FIRST(STORE_NAME0_) STORE_DECISION_REST(STORE_NAME_) ") "
+    "VALUES (" STORE_DECISION_FIRST(STORE_VALUE0_) STORE_DECISION_REST(STORE_VALUE_) ")";
+
 static const struct store_col {
     const char *name;
     const char *value;
     enum store_kind kind;
     size_t off;
-} store_decision_cols[] = {
-#define STORE_COL(col, value, kind, field) { col, value, kind, offsetof(struct store_decision_rec, field) }
-    STORE_COL("id", "$::bigint", STORE_K_LL, id),
-    STORE_COL("cycle_id", "$", STORE_K_TEXT, cycle_id),
-    STORE_COL("decided_at", "to_timestamp($::bigint)", STORE_K_TIME, decided_at),
-    STORE_COL("mode", "$", STORE_K_TEXT, mode),
-    STORE_COL("intensity", "$", STORE_K_TEXT, intensity),
-    STORE_COL("source", "$", STORE_K_TEXT, source),
-    STORE_COL("reason", "$", STORE_K_TEXT, reason),
-    STORE_COL("inputs", "$::jsonb", STORE_K_TEXT, inputs),
-    STORE_COL("menu", "$::jsonb", STORE_K_TEXT, menu),
-    STORE_COL("sessions", "$::text[]", STORE_K_SESSIONS, sessions),
-    STORE_COL("session", "$", STORE_K_TEXT, session),
-    STORE_COL("prev_mode", "nullif($, '')", STORE_K_TEXT, prev_mode),
-    STORE_COL("next_seconds", "$::int", STORE_K_LONG, next_seconds),
-    STORE_COL("next_decision_at", "to_timestamp($::bigint)", STORE_K_TIME, next_decision_at),
-    STORE_COL("dry_run", "$::boolean", STORE_K_BOOL, dry_run),
-    STORE_COL("status", "$", STORE_K_TEXT, status),
-    STORE_COL("completed_at", "to_timestamp($::bigint)", STORE_K_TIME0, completed_at),
-    STORE_COL("llm_outcome", "$", STORE_K_TEXT, llm_outcome),
-    STORE_COL("llm_detail", "$", STORE_K_TEXT, llm_detail),
-    STORE_COL("llm_provider", "$", STORE_K_TEXT, llm_provider),
-    STORE_COL("llm_model", "$", STORE_K_TEXT, llm_model),
-    STORE_COL("llm_raw", "$", STORE_K_TEXT, llm_raw),
-    STORE_COL("llm_prompt_tokens", "$::int", STORE_K_LONGN, llm_prompt_tokens),
-    STORE_COL("llm_completion_tokens", "$::int", STORE_K_LONGN, llm_completion_tokens),
-    STORE_COL("llm_latency_ms", "$::int", STORE_K_LONGN, llm_latency_ms),
-    STORE_COL("prompt_version", "$", STORE_K_TEXT, prompt_version),
-    STORE_COL("prompt_hash", "$", STORE_K_TEXT, prompt_hash),
-    STORE_COL("shadow", "$::jsonb", STORE_K_TEXT, shadow),
-    STORE_COL("agreement", "$::boolean", STORE_K_TRI, agreement),
-    STORE_COL("run_id", "$::bigint", STORE_K_LL0, run_id),
-    STORE_COL("wake", "$", STORE_K_TEXT, wake),
-    STORE_COL("wake_detail", "$::jsonb", STORE_K_TEXT, wake_detail),
-#undef STORE_COL
-};
+} store_decision_cols[] = { STORE_DECISION_FIRST(STORE_ENTRY_) STORE_DECISION_REST(STORE_ENTRY_) };
 #define STORE_NCOLS ((int)(sizeof store_decision_cols / sizeof store_decision_cols[0]))
 
-/* The insert, built once from store_decision_cols (a fixed address: the
- * replay's batched writer prepares statements by address).  Returns it,
- * or NULL when it does not fit (a bug, logged). */
-static const char *store_decision_sql(void)
+int store_decision_cols_ok(char *why, size_t cap)
 {
-    static char sql[4096];
-    if (sql[0])
-        return sql;
-    char cols[1024] = "", vals[2048] = "";
-    size_t nc = 0, nv = 0;
     for (int i = 0; i < STORE_NCOLS; i++) {
-        const struct store_col *k = &store_decision_cols[i];
-        nc += (size_t)snprintf(cols + nc, nc < sizeof cols ? sizeof cols - nc : 0, "%s%s", i ? ", " : "", k->name);
-        const char *d = strchr(k->value, '$');
-        nv += (size_t)snprintf(vals + nv, nv < sizeof vals ? sizeof vals - nv : 0, "%s%.*s$%d%s", i ? ", " : "",
-                               (int)(d - k->value), k->value, i + 1, d + 1);
+        char want[16];
+        snprintf(want, sizeof want, "$%d", i + 1);
+        const char *v = store_decision_cols[i].value, *at = strstr(v, want);
+        /* "$1" must not be the start of "$12" */
+        if (!at || (at[strlen(want)] >= '0' && at[strlen(want)] <= '9') || strchr(at + 1, '$')) {
+            snprintf(why, cap, "column %d (%s): its value \"%s\" does not name %s alone", i + 1,
+                     store_decision_cols[i].name, v, want);
+            return 0;
+        }
+        if (!strstr(SQL_INSERT_DECISION, store_decision_cols[i].name)) {
+            snprintf(why, cap, "column %s is not in the statement", store_decision_cols[i].name);
+            return 0;
+        }
     }
-    if (nc >= sizeof cols || nv >= sizeof vals ||
-        (size_t)snprintf(sql, sizeof sql, "INSERT INTO decisions (%s) VALUES (%s)", cols, vals) >= sizeof sql) {
-        sql[0] = '\0';
-        log_event(LOG_ERROR, "store.failed", "s:statement s:error", "insert_decision", "statement too long");
-        return NULL;
-    }
-    return sql;
+    if (cap)
+        why[0] = '\0';
+    return 1;
 }
 
 /* The Postgres array literal of names[0..n): {london,newyork}. */
@@ -298,8 +308,8 @@ static int store_decision_state(PGconn *c, const struct store_decision_rec *rec,
 int store_decision(PGconn *c, const struct store_decision_rec *rec)
 {
     store_refused_clear();
-    const char *sql = store_decision_sql();
-    if (!sql || rec->ntriggers < 0 || rec->ntriggers > STORE_MAX_TRIGGERS || rec->nprobes < 0 ||
+    const char *sql = SQL_INSERT_DECISION;
+    if (rec->ntriggers < 0 || rec->ntriggers > STORE_MAX_TRIGGERS || rec->nprobes < 0 ||
         rec->nprobes > STORE_MAX_PROBES || rec->ncalls < 0 || rec->ncalls > STORE_MAX_LLM_CALLS ||
         rec->nsessions < 0 || rec->nsessions > STORE_MAX_SESSIONS)
         return -1;

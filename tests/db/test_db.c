@@ -18,6 +18,8 @@ static const struct sink *sink_w(void)
 static void decision_and_triggers_committed_together(void **state)
 {
     (void)state;
+    char why[200];
+    assert_true(store_decision_cols_ok(why, sizeof why));   /* the n-th value is $n */
     struct sense_snapshot s;
     struct decide_menu m;
     struct decide_choice ch;
