@@ -28,71 +28,10 @@
 #include "store.h"
 #include "store_sql.h"
 #include "../unit/seed.h"
+#include "db_conn.h"
 
 static PGconn *admin;     /* superuser: setup and inspection */
 static PGconn *worker;    /* role orch_worker, as the worker runs */
-
-static inline PGconn *test_connect(const char *user)
-{
-    char info[512];
-    const char *host = getenv("PGHOST");
-    const char *db = getenv("PGDATABASE");
-    snprintf(info, sizeof info, "host=%s dbname=%s user=%s", host ? host : "/tmp", db ? db : "orchestrator", user);
-    PGconn *c = PQconnectdb(info);
-    if (PQstatus(c) != CONNECTION_OK) {
-        fprintf(stderr, "cannot connect as %s: %s", user, PQerrorMessage(c));
-        PQfinish(c);
-        return NULL;
-    }
-    return c;
-}
-
-/* Run sql as admin; fail the test on error. */
-static inline void test_sql(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    ExecStatusType st = PQresultStatus(r);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-        fail_msg("SQL failed: %s: %s", sql, PQresultErrorMessage(r));
-    PQclear(r);
-}
-
-/* Run sql with n $n parameters; fail the test on error. */
-static inline void test_sqlp(PGconn *c, const char *sql, int n, const char *const *vals)
-{
-    PGresult *r = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(r);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-        fail_msg("SQL failed: %s: %s", sql, PQresultErrorMessage(r));
-    PQclear(r);
-}
-
-/* The single value of a one-row query with n $n parameters, as a long long. */
-static inline long long test_valuep(PGconn *c, const char *sql, int n, const char *const *vals)
-{
-    PGresult *r = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-        fail_msg("query failed: %s: %s", sql, PQresultErrorMessage(r));
-    long long v = PQgetisnull(r, 0, 0) ? -1 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return v;
-}
-
-/* The single value of a one-row query, as a long long. */
-static inline long long test_value(PGconn *c, const char *sql)
-{
-    return test_valuep(c, sql, 0, NULL);
-}
-
-/* The single text value of a one-row query into out. */
-static inline void test_text(PGconn *c, const char *sql, char *out, size_t cap)
-{
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-        fail_msg("query failed: %s: %s", sql, PQresultErrorMessage(r));
-    snprintf(out, cap, "%s", PQgetisnull(r, 0, 0) ? "(null)" : PQgetvalue(r, 0, 0));
-    PQclear(r);
-}
 
 static inline int reset(void **state)
 {

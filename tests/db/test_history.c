@@ -21,6 +21,7 @@
 #include "log.h"
 #include "query.h"
 #include "store.h"
+#include "db_conn.h"
 
 static PGconn *admin;     /* superuser: setup and inspection */
 static PGconn *worker;    /* role orch_worker, as the worker runs */
@@ -38,42 +39,6 @@ static const char *const test_views[] = {
     "SELECT * FROM control_commands_per_day ORDER BY day, command, status",
 };
 #define TEST_NVIEWS (sizeof test_views / sizeof test_views[0])
-
-static PGconn *test_connect(const char *user)
-{
-    char info[512];
-    const char *host = getenv("PGHOST");
-    const char *db = getenv("PGDATABASE");
-    snprintf(info, sizeof info, "host=%s dbname=%s user=%s", host ? host : "/tmp", db ? db : "orchestrator", user);
-    PGconn *c = PQconnectdb(info);
-    if (PQstatus(c) != CONNECTION_OK) {
-        fprintf(stderr, "cannot connect as %s: %s", user, PQerrorMessage(c));
-        PQfinish(c);
-        return NULL;
-    }
-    return c;
-}
-
-/* Run sql; fail the test on error. */
-static void test_sql(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    ExecStatusType st = PQresultStatus(r);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-        fail_msg("SQL failed: %s: %s", sql, PQresultErrorMessage(r));
-    PQclear(r);
-}
-
-/* The single value of a one-row query, as a long long (-1 for NULL). */
-static long long test_value(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-        fail_msg("query failed: %s: %s", sql, PQresultErrorMessage(r));
-    long long v = PQgetisnull(r, 0, 0) ? -1 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return v;
-}
 
 /* Every row of a query as text, one line per row, appended to *buf
  * (caller frees).  Fails the test on error. */

@@ -30,37 +30,11 @@
 #include "store_sql.h"
 #include "catalog_live.h"
 #include "../unit/seed.h"
+#include "db_conn.h"
 
 static PGconn *admin;     /* superuser: inspection */
 static PGconn *worker;    /* role orch_worker, as orch-replay runs */
 static struct cfg g_cfg;
-
-static PGconn *test_connect(const char *user)
-{
-    char info[512];
-    const char *host = getenv("PGHOST");
-    const char *db = getenv("PGDATABASE");
-    snprintf(info, sizeof info, "host=%s dbname=%s user=%s", host ? host : "/tmp", db ? db : "orchestrator", user);
-    PGconn *c = PQconnectdb(info);
-    if (PQstatus(c) != CONNECTION_OK) {
-        fprintf(stderr, "cannot connect as %s: %s", user, PQerrorMessage(c));
-        PQfinish(c);
-        return NULL;
-    }
-    return c;
-}
-
-/* The single value of a one-row query with vals[0 .. n) as $1 .. $n, as
- * a long long (-1 for NULL). */
-static long long test_value_params(PGconn *c, const char *sql, int n, const char *const *vals)
-{
-    PGresult *r = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-        fail_msg("query failed: %s: %s", sql, PQresultErrorMessage(r));
-    long long v = PQgetisnull(r, 0, 0) ? -1 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return v;
-}
 
 /* The same with the ids ids[0 .. n) (at most 4) as $1 .. $n. */
 static long long test_value_ids(PGconn *c, const char *sql, int n, const long long *ids)
@@ -73,12 +47,7 @@ static long long test_value_ids(PGconn *c, const char *sql, int n, const long lo
         snprintf(buf[i], sizeof buf[i], "%lld", ids[i]);
         vals[i] = buf[i];
     }
-    return test_value_params(c, sql, n, vals);
-}
-
-static long long test_value(PGconn *c, const char *sql)
-{
-    return test_value_params(c, sql, 0, NULL);
+    return test_valuep(c, sql, n, vals);
 }
 
 /* Each test starts from empty tables and fresh sequences. */
@@ -328,12 +297,12 @@ static long long count_run(long long run_id, const char *what, const char *statu
     snprintf(rs, sizeof rs, "%lld", run_id);
     const char *vals[2] = { rs, status };
     if (strcmp(what, "triggers") == 0)
-        return test_value_params(admin, "SELECT count(*) FROM triggers t JOIN decisions d ON d.id = t.decision_id "
+        return test_valuep(admin, "SELECT count(*) FROM triggers t JOIN decisions d ON d.id = t.decision_id "
                                         "WHERE d.run_id = $1::bigint", 1, vals);
     if (status)
-        return test_value_params(admin, "SELECT count(*) FROM decisions WHERE run_id = $1::bigint AND status = $2",
+        return test_valuep(admin, "SELECT count(*) FROM decisions WHERE run_id = $1::bigint AND status = $2",
                                  2, vals);
-    return test_value_params(admin, "SELECT count(*) FROM decisions WHERE run_id = $1::bigint", 1, vals);
+    return test_valuep(admin, "SELECT count(*) FROM decisions WHERE run_id = $1::bigint", 1, vals);
 }
 
 /* No staging on the worker's connection (asked through the writer when
