@@ -274,6 +274,17 @@ cmd_start() {
   say "imported and activated in $(( $(date +%s) - t0 )) s"
 
   trap on_start_failure EXIT
+  # starting_until WHAT CMD...: until CMD succeeds or the n8n being started
+  # exits (the caller looks at why); past the deadline: die "WHAT after ..."
+  starting_until() {
+    local what=$1
+    shift
+    until "$@"; do
+      pid_alive "$started_pid" || return 0
+      [ "$(date +%s)" -lt "$deadline" ] || die "$what after ${start_timeout} s (see $dir/n8n.log)"
+      sleep 0.5
+    done
+  }
   local t1 try
   t1=$(date +%s)
   local deadline=$(( t1 + start_timeout ))
@@ -290,18 +301,11 @@ cmd_start() {
     started_pid=$!
     echo "$started_pid" >"$dir/n8n.pid"
     say "n8n started (pid $started_pid, log $dir/n8n.log); waiting for http://127.0.0.1:$port/healthz"
-    until curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$port/healthz/readiness"; do
-      pid_alive "$started_pid" || break
-      [ "$(date +%s)" -lt "$deadline" ] || die "n8n not ready after ${start_timeout} s (see $dir/n8n.log)"
-      sleep 0.5
-    done
+    starting_until "n8n not ready" curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$port/healthz/readiness"
     # readiness comes before the Code nodes' task broker binds its port, and
     # n8n exits when that port is taken: wait for the broker's verdict too
-    until grep -Eq "Task Broker ready|Task Broker's port .* already in use" "$dir/n8n.log"; do
-      pid_alive "$started_pid" || break
-      [ "$(date +%s)" -lt "$deadline" ] || die "n8n's task broker not started after ${start_timeout} s (see $dir/n8n.log)"
-      sleep 0.5
-    done
+    starting_until "n8n's task broker not started" \
+      grep -Eq "Task Broker ready|Task Broker's port .* already in use" "$dir/n8n.log"
     if pid_alive "$started_pid" && ! grep -q 'already in use' "$dir/n8n.log"; then break; fi
     if pid_alive "$started_pid"; then
       kill -TERM "$started_pid" 2>/dev/null
