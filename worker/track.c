@@ -216,7 +216,7 @@ long track_timeout_ms(const struct cfg *c)
 
 /* The error of an answer that is not a 200 (shared by executions and
  * workflows): sets err (no secret, no URL) and returns the reason.
- * what: "execution" or "workflows". */
+ * what: "execution", "executions" or "workflows" (track_util.h). */
 enum track_err track_http_error(const struct http_resp *r, const char *what, char *err, size_t errlen)
 {
     if (r->err != HTTP_OK) {
@@ -229,7 +229,9 @@ enum track_err track_http_error(const struct http_resp *r, const char *what, cha
     }
     if (r->status == 403) {
         snprintf(err, errlen, "n8n API key lacks a scope (HTTP 403): it needs %s",
-                 strcmp(what, "execution") == 0 ? "execution:read" : "workflow:list and workflow:read");
+                 strcmp(what, "execution") == 0    ? "execution:read"
+                 : strcmp(what, "executions") == 0 ? "execution:list and execution:read"
+                                                   : "workflow:list and workflow:read");
         return TRACK_ECONFIG;
     }
     if (r->status == 404) {

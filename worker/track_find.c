@@ -125,7 +125,7 @@ static enum track_err track_find_one(const struct cfg *c, const char *workflow_i
     if (r.err == HTTP_OK && r.status == 200)
         rc = track_find_page(r.body, r.len, key, since_ms, out, older, cursor, TRACK_CURSOR_MAX);
     else
-        rc = track_http_error(&r, "execution", out->error, sizeof out->error);
+        rc = track_http_error(&r, "executions", out->error, sizeof out->error);
     http_resp_free(&r);
     return rc;
 }

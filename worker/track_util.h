@@ -66,7 +66,8 @@ void track_call_free(struct track_call *k);
 
 /* The error of an answer that is not a 200 (shared by executions and
  * workflows): sets err (no secret, no URL) and returns the reason.
- * what: "execution" or "workflows". */
+ * what: "execution" (one, by id: a 404 from n8n means it is gone),
+ * "executions" (the list) or "workflows". */
 enum track_err track_http_error(const struct http_resp *r, const char *what, char *err, size_t errlen);
 
 #endif

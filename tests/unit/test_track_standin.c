@@ -257,6 +257,10 @@ static void find_by_key_against_the_standin(void **state)
     free(standin_call(&si, "POST", "/_standin/config", "{\"n8n_api_key\":\"another\"}"));
     assert_int_equal(track_find_key(&c, "orchCryptoNormal", "orch-70-crypto-normal-scan", since, &fd), TRACK_ECONFIG);
     assert_int_equal(fd.result, TRACK_UNDECIDED);
+    /* a key without the list's scope: said which scope */
+    free(standin_call(&si, "POST", "/_standin/config", "{\"n8n_api_key\":null,\"behaviour\":{\"n8n:api\":\"403\"}}"));
+    assert_int_equal(track_find_key(&c, "orchCryptoNormal", "orch-70-crypto-normal-scan", since, &fd), TRACK_ECONFIG);
+    assert_non_null(strstr(fd.error, "execution:list"));
     char *log = cap_stop();
     assert_null(strstr(log, KEY));
     assert_non_null(strstr(log, "\"event\":\"track.find_failed\""));
