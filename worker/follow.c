@@ -154,7 +154,7 @@ static int follow_unknown_one(struct follow *f, PGconn *db, const struct store_u
                  fd.executions, resend ? "not delivered, sent again"
                                        : "not delivered, too old to send (OUTBOX_MAX_AGE_SECONDS)");
     }
-    int rc = store_unknown_found(db, u->id, what, fd.execution_id, fd.status, note);
+    int rc = store_unknown_found(db, u->id, what, fd.execution_id, note);
     if (rc < 0)
         return -1;
     if (rc == 0 || what == STORE_FIND_FAILED) {
@@ -168,9 +168,9 @@ static int follow_unknown_one(struct follow *f, PGconn *db, const struct store_u
         deliver_note_retry(f->deliver, now);
     static const char *const words[] = { "found", "sent_again", "not_found", "failed" };
     log_event(what == STORE_FIND_MISSING ? LOG_WARN : LOG_INFO, "trigger.reconciled",
-              "s:workflow i:trigger_id s:key s:result s:execution_id i:executions_read",
+              "s:workflow i:trigger_id s:key s:result s:execution_id s:execution_status i:executions_read",
               path, u->id, u->key, words[what], fd.execution_id[0] ? fd.execution_id : NULL,
-              (long long)fd.executions);
+              fd.status[0] ? fd.status : NULL, (long long)fd.executions);
     char st[16];
     return store_decision_settle(db, u->decision_id, st, sizeof st) < 0 ? -1 : 1;
 }

@@ -454,8 +454,9 @@ struct store_unknown {
  * first.  Returns how many, or -1. */
 int store_unknown_open(PGconn *c, struct store_unknown *out, int max, long retry_s);
 
-/* What the lookup of an unknown trigger found: found (execution_id, n8n's
- * status) -> 'sent' with that execution, followed to its end from here;
+/* What the lookup of an unknown trigger found: found (execution_id) ->
+ * 'sent' with that execution, followed to its end from here (the tracking
+ * pass reads its status);
  * not found and resend -> 'retrying' now (sent again, its decision acting
  * again; the attempt's own error replaces the note then); not found otherwise -> stays 'unknown', looked up no more
  * (execution_status 'not_found'); failed -> the failure counted.  note is
@@ -463,7 +464,7 @@ int store_unknown_open(PGconn *c, struct store_unknown *out, int max, long retry
  * 0 when it was no longer 'unknown', -1 on a database error. */
 enum store_find { STORE_FIND_FOUND, STORE_FIND_RESEND, STORE_FIND_MISSING, STORE_FIND_FAILED };
 int store_unknown_found(PGconn *c, long long trigger_id, enum store_find what, const char *execution_id,
-                        const char *exec_status, const char *note) __attribute__((warn_unused_result));
+                        const char *note) __attribute__((warn_unused_result));
 
 /* What n8n's workflow list says of catalog workflow wf: its id and name
  * ("" when not listed) and active (1, 0, -1 unknown).  Returns 0 or -1. */

@@ -199,17 +199,19 @@ static const char SQL_UNKNOWN_OPEN[] =
     "   AND (t.tracked_at IS NULL OR t.tracked_at < now() - make_interval(secs => $2::int)) "
     "   AND w.n8n_id IS NOT NULL AND d.run_id IS NULL "
     " ORDER BY t.id LIMIT $1::int";
-/* $2 what, $3 execution id, $4 n8n's status, $5 the note */
+/* $2 what, $3 execution id, $4 the note.  A found execution's status is
+ * left to the tracking pass, which records it with its times and outcome,
+ * also when it has ended already. */
 static const char SQL_UNKNOWN_FOUND[] =
     "UPDATE triggers SET tracked_at = now(), "
     "       status = CASE $2 WHEN 'found' THEN 'sent' WHEN 'resend' THEN 'retrying' ELSE status END, "
     "       execution_id = CASE WHEN $2 = 'found' THEN $3 ELSE execution_id END, "
-    "       execution_status = CASE $2 WHEN 'found' THEN nullif($4, '') WHEN 'missing' THEN 'not_found' "
+    "       execution_status = CASE $2 WHEN 'found' THEN NULL WHEN 'missing' THEN 'not_found' "
     "                          ELSE execution_status END, "
     "       track_errors = CASE WHEN $2 = 'failed' THEN track_errors + 1 ELSE 0 END, "
     "       next_attempt_at = CASE WHEN $2 = 'resend' THEN now() ELSE next_attempt_at END, "
     "       finished_at = CASE WHEN $2 = 'resend' THEN NULL ELSE finished_at END, "
-    "       error = CASE WHEN $2 = 'failed' THEN error ELSE left(coalesce(error || '; ', '') || $5, 1000) END "
+    "       error = CASE WHEN $2 = 'failed' THEN error ELSE left(coalesce(error || '; ', '') || $4, 1000) END "
     " WHERE id = $1 AND status = 'unknown' RETURNING decision_id";
 /* a trigger sent again: its decision acts again until it is settled */
 static const char SQL_UNKNOWN_REOPEN[] =
@@ -246,17 +248,16 @@ int store_unknown_open(PGconn *c, struct store_unknown *out, int max, long retry
 }
 
 int store_unknown_found(PGconn *c, long long trigger_id, enum store_find what, const char *execution_id,
-                        const char *exec_status, const char *note)
+                        const char *note)
 {
     static const char *const words[] = { "found", "resend", "missing", "failed" };
     char id[24];
     snprintf(id, sizeof id, "%lld", trigger_id);
-    const char *v[] = { id, words[what], execution_id ? execution_id : "", exec_status ? exec_status : "",
-                        note ? note : "" };
+    const char *v[] = { id, words[what], execution_id ? execution_id : "", note ? note : "" };
     int nested;
     if (store_begin(c, &nested) < 0)
         return -1;
-    PGresult *r = store_run(c, "unknown_found", SQL_UNKNOWN_FOUND, 5, v);
+    PGresult *r = store_run(c, "unknown_found", SQL_UNKNOWN_FOUND, 4, v);
     if (!r) {
         store_rollback(c, nested);
         return -1;

@@ -308,7 +308,9 @@ for w in cat["workflows"]:
     w["claims"] = False
 print(json.dumps(cat))
 PY
-standin_config '{"n8n_claim":null,"n8n_exec_seconds":1}'
+# executions end at once: the one found has ended before the lookup, and
+# its end is still followed (n8n's status read by the tracking pass)
+standin_config '{"n8n_claim":null,"n8n_exec_seconds":0}'
 NOCLAIM=(CATALOG_FILE="$T/catalog-noclaim.json" N8N_API_KEY=n8n-key-$(rnd 8) TRACK_POLL_SECONDS=1)
 # noclaim POINT: a worker killed at POINT of a forced decision; the key of its trigger in NC_KEY
 noclaim() {
