@@ -134,8 +134,10 @@ int follow_results(struct follow *f, PGconn *db, time_t now)
 
 /* What one lookup of an unknown trigger u found, written: found -> sent
  * with its execution; not found (every execution since it was decided
- * read) -> sent again while it is younger than OUTBOX_MAX_AGE_SECONDS,
- * else left unknown; undecided or failed -> counted, looked up again.
+ * read, ended, with its data) -> sent again while it is younger than
+ * OUTBOX_MAX_AGE_SECONDS, else left unknown; one of them still running ->
+ * looked up again later (while younger than TRACK_TIMEOUT_SECONDS: then it
+ * stays unknown, never sent twice); failed -> counted, looked up again.
  * Returns 1 when the trigger changed, 0, or -1 on a database error. */
 static int follow_unknown_one(struct follow *f, PGconn *db, const struct store_unknown *u, time_t now)
 {
@@ -147,6 +149,8 @@ static int follow_unknown_one(struct follow *f, PGconn *db, const struct store_u
     if (e == TRACK_OK && fd.result == TRACK_FOUND) {
         what = STORE_FIND_FOUND;
         snprintf(note, sizeof note, "delivered: n8n execution %s carries its key", fd.execution_id);
+    } else if (e == TRACK_OK && fd.result == TRACK_UNDECIDED && fd.unreadable > 0) {
+        what = STORE_FIND_WAIT;          /* one of its window still runs: asked again later */
     } else if (e == TRACK_OK && fd.result == TRACK_NOT_FOUND) {
         int resend = u->age_s < f->cfg->outbox_max_age_seconds;
         what = resend ? STORE_FIND_RESEND : STORE_FIND_MISSING;
@@ -157,7 +161,10 @@ static int follow_unknown_one(struct follow *f, PGconn *db, const struct store_u
     int rc = store_unknown_found(db, u->id, what, fd.execution_id, note);
     if (rc < 0)
         return -1;
-    if (rc == 0 || what == STORE_FIND_FAILED) {
+    if (rc == 0 || what == STORE_FIND_FAILED || what == STORE_FIND_WAIT) {
+        if (rc == 1 && what == STORE_FIND_WAIT)
+            log_event(LOG_INFO, "trigger.lookup_waiting", "s:workflow i:trigger_id s:key i:running", path, u->id, u->key,
+                      (long long)fd.unreadable);
         if (what == STORE_FIND_FAILED)
             log_event(LOG_WARN, "trigger.lookup_failed", "s:workflow i:trigger_id s:key s:error", path, u->id,
                       u->key, e == TRACK_OK ? "n8n's executions since it was decided are more than the pages read"
@@ -166,7 +173,7 @@ static int follow_unknown_one(struct follow *f, PGconn *db, const struct store_u
     }
     if (what == STORE_FIND_RESEND)
         deliver_note_retry(f->deliver, now);
-    static const char *const words[] = { "found", "sent_again", "not_found", "failed" };
+    static const char *const words[] = { "found", "sent_again", "not_found", "failed", "waiting" };
     log_event(what == STORE_FIND_MISSING ? LOG_WARN : LOG_INFO, "trigger.reconciled",
               "s:workflow i:trigger_id s:key s:result s:execution_id s:execution_status i:executions_read",
               path, u->id, u->key, words[what], fd.execution_id[0] ? fd.execution_id : NULL,
@@ -181,7 +188,7 @@ static int follow_unknown_one(struct follow *f, PGconn *db, const struct store_u
 static int follow_unknown(struct follow *f, PGconn *db, time_t now)
 {
     struct store_unknown u[FOLLOW_FIND_MAX];
-    int n = store_unknown_open(db, u, FOLLOW_FIND_MAX, f->cfg->track_poll_seconds * 6L);
+    int n = store_unknown_open(db, u, FOLLOW_FIND_MAX, f->cfg->track_poll_seconds * 6L, f->cfg->track_timeout_seconds);
     int changed = 0;
     for (int i = 0; i < n; i++) {
         int rc = follow_unknown_one(f, db, &u[i], now);

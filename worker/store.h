@@ -449,20 +449,22 @@ struct store_unknown {
 #define STORE_FIND_MARGIN_S 120    /* n8n's clock may differ from PostgreSQL's by this much */
 
 /* Up to max live 'unknown' triggers without an execution id, not looked up
- * yet (or whose last lookup failed, fewer than STORE_FIND_TRIES times,
- * more than retry_s ago), whose workflow n8n listed (an n8n id), oldest
- * first.  Returns how many, or -1. */
-int store_unknown_open(PGconn *c, struct store_unknown *out, int max, long retry_s);
+ * yet (or whose last lookup failed, fewer than STORE_FIND_TRIES times, or
+ * had to wait, more than retry_s ago), decided less than max_age_s ago,
+ * whose workflow n8n listed (an n8n id), oldest first.  Returns how many,
+ * or -1. */
+int store_unknown_open(PGconn *c, struct store_unknown *out, int max, long retry_s, long max_age_s);
 
 /* What the lookup of an unknown trigger found: found (execution_id) ->
  * 'sent' with that execution, followed to its end from here (the tracking
  * pass reads its status);
  * not found and resend -> 'retrying' now (sent again, its decision acting
  * again; the attempt's own error replaces the note then); not found otherwise -> stays 'unknown', looked up no more
- * (execution_status 'not_found'); failed -> the failure counted.  note is
+ * (execution_status 'not_found'); failed -> the failure counted; wait (an
+ * execution of the window still running) -> looked up again later.  note is
  * appended to the trigger's error.  Returns 1 when the trigger changed,
  * 0 when it was no longer 'unknown', -1 on a database error. */
-enum store_find { STORE_FIND_FOUND, STORE_FIND_RESEND, STORE_FIND_MISSING, STORE_FIND_FAILED };
+enum store_find { STORE_FIND_FOUND, STORE_FIND_RESEND, STORE_FIND_MISSING, STORE_FIND_FAILED, STORE_FIND_WAIT };
 int store_unknown_found(PGconn *c, long long trigger_id, enum store_find what, const char *execution_id,
                         const char *note) __attribute__((warn_unused_result));
 

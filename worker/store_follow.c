@@ -195,7 +195,7 @@ static const char SQL_UNKNOWN_OPEN[] =
     "       extract(epoch FROM now() - t.created_at)::bigint AS age_s "
     "  FROM triggers t JOIN workflow_state w ON w.workflow = t.workflow JOIN decisions d ON d.id = t.decision_id "
     " WHERE t.status = 'unknown' AND t.execution_id IS NULL AND t.execution_status IS NULL "
-    "   AND t.track_errors < $4::int "
+    "   AND t.track_errors < $4::int AND t.created_at > now() - make_interval(secs => $5::int) "
     "   AND (t.tracked_at IS NULL OR t.tracked_at < now() - make_interval(secs => $2::int)) "
     "   AND w.n8n_id IS NOT NULL AND d.run_id IS NULL "
     " ORDER BY t.id LIMIT $1::int";
@@ -211,21 +211,22 @@ static const char SQL_UNKNOWN_FOUND[] =
     "       track_errors = CASE WHEN $2 = 'failed' THEN track_errors + 1 ELSE 0 END, "
     "       next_attempt_at = CASE WHEN $2 = 'resend' THEN now() ELSE next_attempt_at END, "
     "       finished_at = CASE WHEN $2 = 'resend' THEN NULL ELSE finished_at END, "
-    "       error = CASE WHEN $2 = 'failed' THEN error ELSE left(coalesce(error || '; ', '') || $4, 1000) END "
+    "       error = CASE WHEN $2 IN ('failed','wait') THEN error ELSE left(coalesce(error || '; ', '') || $4, 1000) END "
     " WHERE id = $1 AND status = 'unknown' RETURNING decision_id";
 /* a trigger sent again: its decision acts again until it is settled */
 static const char SQL_UNKNOWN_REOPEN[] =
     "UPDATE decisions SET status = 'acting' WHERE id = $1 AND status IN ('succeeded','partial','failed','interrupted')";
 
-int store_unknown_open(PGconn *c, struct store_unknown *out, int max, long retry_s)
+int store_unknown_open(PGconn *c, struct store_unknown *out, int max, long retry_s, long max_age_s)
 {
-    char lim[16], retry[24], margin[16], tries[16];
+    char lim[16], retry[24], margin[16], tries[16], age[24];
     snprintf(lim, sizeof lim, "%d", max);
     snprintf(retry, sizeof retry, "%ld", retry_s);
     snprintf(margin, sizeof margin, "%d", STORE_FIND_MARGIN_S);
     snprintf(tries, sizeof tries, "%d", STORE_FIND_TRIES);
-    const char *v[] = { lim, retry, margin, tries };
-    PGresult *r = store_run(c, "unknown_open", SQL_UNKNOWN_OPEN, 4, v);
+    snprintf(age, sizeof age, "%ld", max_age_s);
+    const char *v[] = { lim, retry, margin, tries, age };
+    PGresult *r = store_run(c, "unknown_open", SQL_UNKNOWN_OPEN, 5, v);
     if (!r)
         return -1;
     static const char *const names[] = { "id", "decision_id", "workflow", "idempotency_key", "n8n_id",
@@ -250,7 +251,7 @@ int store_unknown_open(PGconn *c, struct store_unknown *out, int max, long retry
 int store_unknown_found(PGconn *c, long long trigger_id, enum store_find what, const char *execution_id,
                         const char *note)
 {
-    static const char *const words[] = { "found", "resend", "missing", "failed" };
+    static const char *const words[] = { "found", "resend", "missing", "failed", "wait" };
     char id[24];
     snprintf(id, sizeof id, "%lld", trigger_id);
     const char *v[] = { id, words[what], execution_id ? execution_id : "", note ? note : "" };

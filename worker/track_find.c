@@ -36,6 +36,24 @@ static int track_carries(json_object *v, const char *key, size_t klen)
     }
 }
 
+/* Nonzero when execution e can be ruled out by its data: it has ended (n8n
+ * writes an execution's data when it ends, unless it saves its progress)
+ * and the data is there (a workflow may save none). */
+static int track_find_readable(json_object *e)
+{
+    json_object *v;
+    int ended;
+    if (json_object_object_get_ex(e, "status", &v) && json_object_is_type(v, json_type_string)) {
+        const char *st = json_object_get_string(v);
+        ended = strcmp(st, "success") == 0 || strcmp(st, "error") == 0 || strcmp(st, "crashed") == 0 ||
+                strcmp(st, "canceled") == 0;
+    } else {
+        ended = json_object_object_get_ex(e, "stoppedAt", &v) && json_object_is_type(v, json_type_string);
+    }
+    return ended && json_object_object_get_ex(e, "data", &v) && json_object_is_type(v, json_type_object) &&
+           json_object_object_length(v) > 0;
+}
+
 /* A key worth looking for: printable ASCII, 8 to TRACK_FIND_KEY_MAX bytes
  * (a short one could match unrelated text). */
 static int track_find_key_ok(const char *key)
@@ -62,14 +80,18 @@ enum track_err track_find_page(const char *body, size_t len, const char *key, lo
             continue;
         out->executions++;
         long long started = 0;
-        if (json_object_object_get_ex(e, "startedAt", &v) && json_object_is_type(v, json_type_string) &&
-            track_parse_time(json_object_get_string(v), &started) == 0 && started < since_ms)
+        int before = json_object_object_get_ex(e, "startedAt", &v) && json_object_is_type(v, json_type_string) &&
+                     track_parse_time(json_object_get_string(v), &started) == 0 && started < since_ms;
+        if (before)
             *older = 1;
         char id[TRACK_ID_MAX + 1];
-        if (!json_object_object_get_ex(e, "id", &v) || track_json_id(v, id, sizeof id) < 0)
+        int has_id = json_object_object_get_ex(e, "id", &v) && track_json_id(v, id, sizeof id) == 0;
+        if (!has_id || !track_carries(e, key, klen)) {
+            /* in the window, and it cannot be told apart: the answer waits */
+            if (!before && !track_find_readable(e))
+                out->unreadable++;
             continue;
-        if (!track_carries(e, key, klen))
-            continue;
+        }
         out->result = TRACK_FOUND;
         snprintf(out->execution_id, sizeof out->execution_id, "%s", id);
         if (json_object_object_get_ex(e, "status", &v) && json_object_is_type(v, json_type_string))
@@ -157,7 +179,9 @@ enum track_err track_find_key(const struct cfg *c, const char *workflow_id, cons
         if (rc != TRACK_OK || out->result == TRACK_FOUND)
             break;
         if (older || !cursor[0]) {
-            out->result = TRACK_NOT_FOUND;       /* the whole window was read */
+            /* the whole window was read: none carries the key, unless one
+             * still running (or without its data) might */
+            out->result = out->unreadable ? TRACK_UNDECIDED : TRACK_NOT_FOUND;
             break;
         }
         if (strcmp(cursor, prev) == 0) {

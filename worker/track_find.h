@@ -14,7 +14,10 @@
  *
  * Pages come newest first; they are read until an execution started
  * before since_ms (the trigger's creation, less a margin for clocks), the
- * list ends, or TRACK_FIND_PAGES pages were read.  Each page is capped at
+ * list ends, or TRACK_FIND_PAGES pages were read.  "Not found" needs every
+ * execution of that window to have ended with its data: n8n 1.x writes an
+ * execution's data when it ends (a running one lists none), so while one
+ * runs the answer is "undecided" and the caller asks again later.  Each page is capped at
  * TRACK_FIND_PAGE_MAX_BYTES and parsed with a nesting limit; the key and
  * the workflow id are checked before they are used.  Whether "not found"
  * proves that n8n never received the POST depends on n8n saving its
@@ -36,8 +39,10 @@
 
 enum track_find_result {
     TRACK_FOUND = 0,      /* an execution carries the key: execution_id set */
-    TRACK_NOT_FOUND,      /* every execution since since_ms was read: none carries it */
-    TRACK_UNDECIDED       /* not every execution since since_ms could be read (page limit) */
+    TRACK_NOT_FOUND,      /* every execution since since_ms was read, had ended with its data,
+                           * and none carries it */
+    TRACK_UNDECIDED       /* not every execution since since_ms could be read (page limit), or
+                           * one of them could not be ruled out (unreadable) */
 };
 
 struct track_found {
@@ -45,6 +50,9 @@ struct track_found {
     char execution_id[TRACK_ID_MAX + 1];
     char status[16];                  /* n8n's status of that execution ("" when absent) */
     int executions;                   /* executions looked at */
+    int unreadable;                   /* of those since since_ms, not carrying the key: still
+                                       * running (n8n writes the data at the end) or without
+                                       * data (a workflow that saves none), so not ruled out */
     int pages;
     char error[256];                  /* why, when the call did not return TRACK_OK */
 };
@@ -58,8 +66,9 @@ enum track_err track_find_key(const struct cfg *c, const char *workflow_id, cons
 
 /* One page of that list (body of len bytes; exposed for tests and the
  * fuzzer): sets out->result to TRACK_FOUND when an execution carries key,
- * else counts the executions into out->executions, sets *older when one of
- * them started before since_ms, and copies the next cursor into cursor
+ * else counts the executions into out->executions and those of the window
+ * it cannot rule out into out->unreadable, sets *older when one of them
+ * started before since_ms, and copies the next cursor into cursor
  * (cursor_cap bytes; "" when none).  Returns TRACK_OK or TRACK_EINVALID
  * with out->error set. */
 enum track_err track_find_page(const char *body, size_t len, const char *key, long long since_ms,

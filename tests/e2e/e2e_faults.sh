@@ -312,7 +312,8 @@ PY
 # its end is still followed (n8n's status read by the tracking pass)
 standin_config '{"n8n_claim":null,"n8n_exec_seconds":0}'
 NOCLAIM=(CATALOG_FILE="$T/catalog-noclaim.json" N8N_API_KEY=n8n-key-$(rnd 8) TRACK_POLL_SECONDS=1)
-# noclaim POINT: a worker killed at POINT of a forced decision; the key of its trigger in NC_KEY
+# noclaim POINT [CMD...]: a worker killed at POINT of a forced decision (the key of its
+# trigger in NC_KEY), CMD run, then the next worker started
 noclaim() {
   NC_KEY=
   wk wu "${NOCLAIM[@]}" ORCH_FAULT="$1"
@@ -321,12 +322,14 @@ noclaim() {
                    WHERE c.id = $CMD ORDER BY t.id LIMIT 1")
   fi
   [ -n "$NC_KEY" ] || { not_ok "a worker of non-claiming workflows killed at $1 (status ${DEAD_STATUS:-alive})"; stack_kill wu 1; }
+  shift
+  [ $# -eq 0 ] || "$@"
   wk wv "${NOCLAIM[@]}"
-  wait_for 30 is_leader wv || not_ok "the next worker leads after the kill at $1"
+  wait_for 30 is_leader wv || not_ok "the next worker leads after the kill"
 }
 trig() { sql "SELECT $1 FROM triggers WHERE idempotency_key = '$NC_KEY'"; }
 n8n_exec_of() { curl -s --max-time 5 "$SA/n8n/api/v1/executions?limit=250&includeData=true" -H "X-N8N-API-KEY: x" \
-  | jpy "[e['id'] for e in d['data'] for b in [e['data']['resultData']['runData']['Webhook'][0]['data']['main'][0][0]['json']['body']] if isinstance(b, dict) and b.get('idempotency_key') == '$NC_KEY']"; }
+  | jpy "[e['id'] for e in d['data'] if e.get('data') for b in [e['data']['resultData']['runData']['Webhook'][0]['data']['main'][0][0]['json']['body']] if isinstance(b, dict) and b.get('idempotency_key') == '$NC_KEY']"; }
 
 # killed once n8n had answered, before the answer was recorded: n8n has the execution
 noclaim answer.before_record
@@ -342,9 +345,23 @@ check "... and followed to its end: outcome succeeded" wait_for 20 outcome_is su
 stop_timed wv TERM
 
 # killed after 'sending' was committed, before the POST: no execution carries the key
-noclaim deliver.marked_sending
+# killed after 'sending' was committed, before the POST: no execution carries the key.
+# Another run of the same workflow is still going (n8n lists an execution's data only
+# once it ended): the key cannot be ruled out before that run ends
+other_run() {
+  standin_config '{"n8n_exec_seconds":12}'
+  OTHER_T0=$(date +%s%N)          # before the POST: the run starts at or after this
+  curl -s -o /dev/null --max-time 5 -X POST -H 'Content-Type: application/json' \
+    --data-binary '{"idempotency_key":"e2e-another-run-of-it"}' "$SA/n8n/webhook/crypto-light-monitoring"
+  standin_config '{"n8n_exec_seconds":0}'
+}
+noclaim deliver.marked_sending other_run
 resent_once() { [ "$(trig status)" = sent ] && [ "$(deliveries "$NC_KEY")" = 1 ]; }
-check "killed before the POST, not claiming: no execution carries the key -> sent again, once" wait_for 30 resent_once
+check "killed before the POST, not claiming: no execution carries the key -> sent again, once" wait_for 60 resent_once
+check "... not before the other run of the workflow ended: the lookup waited (trigger.lookup_waiting)" \
+  grep -q '"trigger.lookup_waiting"' "$T/log/wv.log"
+resent_ms=$(logged_ms "$T/log/wv.log" trigger.reconciled "$OTHER_T0")
+check "... and sent again only after that run's 12 s ($resent_ms ms after it started)" test "$resent_ms" -ge 12000
 check "... the log says why (trigger.reconciled, sent_again)" grep -q '"trigger.reconciled".*"result":"sent_again"' "$T/log/wv.log"
 NC_ATT=$(trig "attempts || ' ' || coalesce(execution_id, '-')")
 check "... in its second attempt, with the execution id n8n answered (attempts, execution: $NC_ATT)" \

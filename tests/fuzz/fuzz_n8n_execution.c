@@ -32,6 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(rc == TRACK_OK || rc == TRACK_EINVALID);
     FUZZ_CHECK(fd.result == TRACK_FOUND || fd.result == TRACK_UNDECIDED);
     FUZZ_CHECK(older == 0 || older == 1);
+    FUZZ_CHECK(fd.unreadable >= 0 && fd.unreadable <= fd.executions);
     if (fd.result == TRACK_FOUND)
         FUZZ_CHECK(rc == TRACK_OK && fd.execution_id[0] != '\0' && fuzz_text_ok(fd.execution_id) && fuzz_text_ok(fd.status));
     if (rc == TRACK_OK)

@@ -37,8 +37,8 @@ subclass there to add a prefix):
   /n8n         POST /n8n/webhook/<path>, any other method on it, /n8n/webhook-test/<path>,
                GET /n8n/healthz, GET /n8n/healthz/readiness; the public API (header X-N8N-API-KEY):
                GET /n8n/api/v1/executions/{id} (DELETE too), GET /n8n/api/v1/executions?workflowId=
-               &status=&limit=&cursor=&includeData= (true: each with its "data", the Webhook node's
-               output being the request that started it), GET /n8n/api/v1/workflows?active=&limit=&cursor=,
+               &status=&limit=&cursor=&includeData= (true: each ended one with its "data", the Webhook
+               node's output being the request that started it; none while it runs), GET /n8n/api/v1/workflows?active=&limit=&cursor=,
                GET /n8n/api/v1/workflows/{id}.  Every accepted webhook POST creates an
                execution (see n8n_exec_status, n8n_exec_seconds, n8n_respond).
                The internal REST API's owner login and stop (n8n 1.123):

@@ -250,6 +250,18 @@ static void find_by_key_against_the_standin(void **state)
     assert_int_equal(track_find_key(&c, "orchCryptoNormal", "orch-99-x-y-z", since + 3600000, &fd), TRACK_OK);
     assert_int_equal(fd.result, TRACK_NOT_FOUND);
     assert_int_equal(fd.pages, 1);
+    /* an execution still running lists no data (as n8n 1.x): its key is not
+     * found, and no other key is ruled out while it runs */
+    free(standin_call(&si, "POST", "/_standin/config", "{\"n8n_exec_seconds\":60}"));
+    free(standin_call(&si, "POST", "/n8n/webhook/crypto-normal-scan", "{\"idempotency_key\":\"orch-80-crypto-normal-scan\"}"));
+    assert_int_equal(track_find_key(&c, "orchCryptoNormal", "orch-80-crypto-normal-scan", since, &fd), TRACK_OK);
+    assert_int_equal(fd.result, TRACK_UNDECIDED);
+    assert_int_equal(fd.unreadable, 1);
+    assert_int_equal(track_find_key(&c, "orchCryptoNormal", "orch-99-crypto-light-monitoring", since, &fd), TRACK_OK);
+    assert_int_equal(fd.result, TRACK_UNDECIDED);
+    /* ... but one that started before the window does not hold the answer back */
+    assert_int_equal(track_find_key(&c, "orchCryptoNormal", "orch-99-x-y-z", since + 3600000, &fd), TRACK_OK);
+    assert_int_equal(fd.result, TRACK_NOT_FOUND);
     /* bad inputs are refused before any request */
     assert_int_equal(track_find_key(&c, "bad/id", "orch-70-crypto-normal-scan", since, &fd), TRACK_EINVALID);
     assert_int_equal(track_find_key(&c, "orchCryptoNormal", "short", since, &fd), TRACK_EINVALID);
@@ -297,6 +309,19 @@ static void find_page_parse(void **state)
     assert_int_equal(fd.executions, 2);
     assert_int_equal(older, 1);                /* 08:00 is before the window */
     assert_string_equal(cursor, "abc");
+    /* 12 has ended with its data (success): ruled out; 11 is before the window */
+    assert_int_equal(fd.unreadable, 0);
+    /* one running in the window, without data: not ruled out */
+    const char *running = "{\"data\":[{\"id\":\"13\",\"status\":\"running\",\"startedAt\":\"2025-03-17T09:05:00.000Z\"},"
+                          "{\"id\":\"14\",\"status\":\"success\",\"startedAt\":\"2025-03-17T09:06:00.000Z\"}],"
+                          "\"nextCursor\":null}";
+    memset(&fd, 0, sizeof fd);
+    older = 0;
+    assert_int_equal(track_find_page(running, strlen(running), "orch-5-wf-a-b", t0900, &fd, &older, cursor, sizeof cursor),
+                     TRACK_OK);
+    assert_int_equal(fd.unreadable, 2);        /* 13 runs; 14 ended without its data */
+    assert_int_equal(older, 0);
+    assert_string_equal(cursor, "");
     static const char *const bad[] = { "[]", "{\"data\":{}}", "{\"data\":[],\"nextCursor\":5}", "not json",
                                        "{\"data\":[]} x" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -324,8 +324,10 @@ class N8n(Service):
             execs = list(reversed(list(self.state.n8n_executions.values())))
             views = [self._exec_view(e, now) for e in execs]
             if data == "true":
+                # as n8n 1.x: an execution's data is written when it ends (a running one lists none)
                 for v, e in zip(views, execs):
-                    v["data"] = self._exec_data(e)
+                    if v["status"] in ("success", "error", "crashed", "canceled"):
+                        v["data"] = self._exec_data(e)
         if req.query.get("workflowId"):
             views = [v for v in views if v["workflowId"] == req.query["workflowId"]]
         if req.query.get("status"):
