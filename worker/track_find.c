@@ -114,34 +114,11 @@ out:
 static enum track_err track_find_one(const struct cfg *c, const char *workflow_id, const char *key,
                                      long long since_ms, char *cursor, struct track_found *out, int *older)
 {
-    size_t pathcap = TRACK_CURSOR_MAX * 3 + TRACK_ID_MAX + 96;
-    char *path = malloc(pathcap);
-    if (!path) {
-        snprintf(out->error, sizeof out->error, "out of memory");
-        return TRACK_EINVALID;
-    }
-    int n = snprintf(path, pathcap, "/executions?workflowId=%s&includeData=true&limit=%d", workflow_id,
-                     TRACK_FIND_LIMIT);
-    if (cursor[0]) {
-        memcpy(path + n, "&cursor=", 9);
-        if (track_query_escape(cursor, path + n + 8, pathcap - (size_t)n - 8) < 0) {
-            free(path);
-            snprintf(out->error, sizeof out->error, "nextCursor too long");
-            return TRACK_EINVALID;
-        }
-    }
-    struct track_call k;
-    int init = track_call_init(&k, c, path);
-    free(path);
-    if (init < 0) {
-        snprintf(out->error, sizeof out->error, "out of memory, or the API URL is too long");
-        return TRACK_EINVALID;
-    }
-    struct http_req req = { .method = "GET", .url = k.url, .headers = k.headers,
-                            .timeout_ms = track_timeout_ms(c), .max_bytes = TRACK_FIND_PAGE_MAX_BYTES };
+    char base[TRACK_ID_MAX + 96];
+    snprintf(base, sizeof base, "/executions?workflowId=%s&includeData=true&limit=%d", workflow_id, TRACK_FIND_LIMIT);
     struct http_resp r;
-    http_perform(&req, &r);
-    track_call_free(&k);
+    if (track_get_page(c, base, cursor, TRACK_FIND_PAGE_MAX_BYTES, &r, out->error, sizeof out->error) < 0)
+        return TRACK_EINVALID;
     out->pages++;
     enum track_err rc;
     if (r.err == HTTP_OK && r.status == 200)

@@ -20,10 +20,6 @@
 /* Nonzero when s is printable ASCII only (a cursor goes into a URL). */
 int track_printable(const char *s);
 
-/* Percent-encode s for a query value into out (cap bytes).  Returns 0 or -1
- * (too long). */
-int track_query_escape(const char *s, char *out, size_t cap);
-
 /* A page's "nextCursor" into cursor (cap bytes; "" when null or absent).
  * Returns 0, or -1 when it is not a string of printable ASCII shorter
  * than cap. */
@@ -63,6 +59,14 @@ int track_call_init(struct track_call *k, const struct cfg *c, const char *path)
 
 /* Wipe the key header and free k's strings (only after a successful init). */
 void track_call_free(struct track_call *k);
+
+/* GET {api}{base}, with "&cursor=" and cursor percent-encoded when cursor
+ * is not "" (a page of a list), its answer capped at max_bytes, into *r
+ * (the caller frees it: http_resp_free).  Returns 0, or -1 without a
+ * request (the cursor too long, out of memory, the URL too long) with err
+ * set. */
+int track_get_page(const struct cfg *c, const char *base, const char *cursor, size_t max_bytes, struct http_resp *r,
+                   char *err, size_t errlen);
 
 /* The error of an answer that is not a 200 (shared by executions and
  * workflows): sets err (no secret, no URL) and returns the reason.

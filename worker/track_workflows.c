@@ -43,7 +43,9 @@ int track_next_cursor(json_object *root, char *cursor, size_t cap)
     return 0;
 }
 
-int track_query_escape(const char *s, char *out, size_t cap)
+/* Percent-encode s for a query value into out (cap bytes).  Returns 0 or -1
+ * (too long). */
+static int track_query_escape(const char *s, char *out, size_t cap)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t o = 0;
@@ -62,6 +64,38 @@ int track_query_escape(const char *s, char *out, size_t cap)
         }
     }
     out[o] = '\0';
+    return 0;
+}
+
+int track_get_page(const struct cfg *c, const char *base, const char *cursor, size_t max_bytes, struct http_resp *r,
+                   char *err, size_t errlen)
+{
+    size_t n = strlen(base), pathcap = n + strlen(cursor) * 3 + 16;
+    char *path = malloc(pathcap);
+    if (!path) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    memcpy(path, base, n + 1);
+    if (cursor[0]) {
+        memcpy(path + n, "&cursor=", 9);
+        if (track_query_escape(cursor, path + n + 8, pathcap - n - 8) < 0) {
+            free(path);
+            snprintf(err, errlen, "nextCursor too long");
+            return -1;
+        }
+    }
+    struct track_call k;
+    int init = track_call_init(&k, c, path);
+    free(path);
+    if (init < 0) {
+        snprintf(err, errlen, "out of memory, or the API URL is too long");
+        return -1;
+    }
+    struct http_req req = { .method = "GET", .url = k.url, .headers = k.headers,
+                            .timeout_ms = track_timeout_ms(c), .max_bytes = max_bytes };
+    http_perform(&req, r);
+    track_call_free(&k);
     return 0;
 }
 
@@ -173,29 +207,16 @@ out:
 
 /* Read the page after cursor ("" for the first) into out (*cap: the
  * capacity of out->items); the next cursor replaces cursor (TRACK_CURSOR_MAX
- * bytes).  path: a buffer of pathcap bytes for the request's path.  *pages
- * counts the requests made.  Returns TRACK_OK or the reason (out->error). */
-static enum track_err track_workflows_page(const struct cfg *c, char *cursor, char *path, size_t pathcap,
-                                           struct track_workflows *out, size_t *cap, int *pages)
+ * bytes).  *pages counts the requests made.  Returns TRACK_OK or the
+ * reason (out->error). */
+static enum track_err track_workflows_page(const struct cfg *c, char *cursor, struct track_workflows *out,
+                                           size_t *cap, int *pages)
 {
-    int n = snprintf(path, pathcap, "/workflows?limit=%d", TRACK_PAGE_LIMIT);
-    if (cursor[0]) {
-        memcpy(path + n, "&cursor=", 9);
-        if (track_query_escape(cursor, path + n + 8, pathcap - (size_t)n - 8) < 0) {
-            snprintf(out->error, sizeof out->error, "nextCursor too long");
-            return TRACK_EINVALID;
-        }
-    }
-    struct track_call k;
-    if (track_call_init(&k, c, path) < 0) {
-        snprintf(out->error, sizeof out->error, "out of memory, or the API URL is too long");
-        return TRACK_EINVALID;
-    }
-    struct http_req req = { .method = "GET", .url = k.url, .headers = k.headers,
-                            .timeout_ms = track_timeout_ms(c), .max_bytes = TRACK_PAGE_MAX_BYTES };
+    char base[48];
+    snprintf(base, sizeof base, "/workflows?limit=%d", TRACK_PAGE_LIMIT);
     struct http_resp r;
-    http_perform(&req, &r);
-    track_call_free(&k);
+    if (track_get_page(c, base, cursor, TRACK_PAGE_MAX_BYTES, &r, out->error, sizeof out->error) < 0)
+        return TRACK_EINVALID;
     (*pages)++;
     enum track_err rc;
     if (r.err == HTTP_OK && r.status == 200)
@@ -217,8 +238,7 @@ enum track_err track_list_workflows(const struct cfg *c, struct track_workflows 
     size_t cap = 0;
     int pages = 0;
     char *cursor = malloc(TRACK_CURSOR_MAX), *prev = malloc(TRACK_CURSOR_MAX);
-    char *path = malloc(TRACK_CURSOR_MAX * 3 + 64);
-    if (!cursor || !prev || !path) {
+    if (!cursor || !prev) {
         snprintf(out->error, sizeof out->error, "out of memory");
         rc = TRACK_EINVALID;
         goto out;
@@ -226,7 +246,7 @@ enum track_err track_list_workflows(const struct cfg *c, struct track_workflows 
     cursor[0] = prev[0] = '\0';
     for (;;) {
         snprintf(prev, TRACK_CURSOR_MAX, "%s", cursor);
-        rc = track_workflows_page(c, cursor, path, TRACK_CURSOR_MAX * 3 + 64, out, &cap, &pages);
+        rc = track_workflows_page(c, cursor, out, &cap, &pages);
         if (rc != TRACK_OK || !cursor[0])
             break;
         if (strcmp(cursor, prev) == 0) {
@@ -242,7 +262,6 @@ enum track_err track_list_workflows(const struct cfg *c, struct track_workflows 
 out:
     free(cursor);
     free(prev);
-    free(path);
     if (rc != TRACK_OK) {
         track_workflows_free(out);
         out->truncated = 0;
