@@ -87,8 +87,9 @@ enum track_err track_find_page(const char *body, size_t len, const char *key, lo
         char id[TRACK_ID_MAX + 1];
         int has_id = json_object_object_get_ex(e, "id", &v) && track_json_id(v, id, sizeof id) == 0;
         if (!has_id || !track_carries(e, key, klen)) {
-            /* in the window, and it cannot be told apart: the answer waits */
-            if (!before && !track_find_readable(e))
+            /* in the window and not told apart (no id to tie it to, or
+             * no data yet): the answer waits */
+            if (!before && (!has_id || !track_find_readable(e)))
                 out->unreadable++;
             continue;
         }

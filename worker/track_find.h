@@ -50,9 +50,10 @@ struct track_found {
     char execution_id[TRACK_ID_MAX + 1];
     char status[16];                  /* n8n's status of that execution ("" when absent) */
     int executions;                   /* executions looked at */
-    int unreadable;                   /* of those since since_ms, not carrying the key: still
-                                       * running (n8n writes the data at the end) or without
-                                       * data (a workflow that saves none), so not ruled out */
+    int unreadable;                   /* of those since since_ms, not found to carry the key:
+                                       * still running (n8n writes the data at the end), without
+                                       * data (a workflow that saves none) or without a valid id,
+                                       * so not ruled out */
     int pages;
     char error[256];                  /* why, when the call did not return TRACK_OK */
 };

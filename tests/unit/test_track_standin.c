@@ -320,6 +320,16 @@ static void find_page_parse(void **state)
     assert_int_equal(track_find_page(running, strlen(running), "orch-5-wf-a-b", t0900, &fd, &older, cursor, sizeof cursor),
                      TRACK_OK);
     assert_int_equal(fd.unreadable, 2);        /* 13 runs; 14 ended without its data */
+    /* an execution carrying the key but without a valid id cannot be tied to it: not ruled out */
+    const char *noid = "{\"data\":[{\"id\":\"a/b\",\"status\":\"success\",\"startedAt\":\"2025-03-17T09:05:00.000Z\","
+                       "\"data\":{\"k\":\"orch-5-wf-a-b\"}}],\"nextCursor\":null}";
+    memset(&fd, 0, sizeof fd);
+    fd.result = TRACK_UNDECIDED;
+    assert_int_equal(track_find_page(noid, strlen(noid), "orch-5-wf-a-b", t0900, &fd, &older, cursor, sizeof cursor),
+                     TRACK_OK);
+    assert_int_equal(fd.result, TRACK_UNDECIDED);
+    assert_string_equal(fd.execution_id, "");
+    assert_int_equal(fd.unreadable, 1);
     assert_int_equal(older, 0);
     assert_string_equal(cursor, "");
     static const char *const bad[] = { "[]", "{\"data\":{}}", "{\"data\":[],\"nextCursor\":5}", "not json",
