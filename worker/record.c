@@ -114,6 +114,32 @@ static int record_triggers(const struct sense_snapshot *snap, const struct decid
     return 0;
 }
 
+/* A decision's status as it is recorded: no_action, dry_run or pending. */
+static int record_status(const struct decide_choice *ch, int dry_run)
+{
+    return ch->nwf == 0 ? DECISION_NO_ACTION : dry_run ? DECISION_DRY_RUN : DECISION_PENDING;
+}
+
+/* out's triggers as rec's trigger records, with their first status. */
+static void record_trigger_recs(struct store_decision_rec *rec, const struct store_decision *out, int dry_run)
+{
+    rec->trigger_status = dry_run ? "dry_run" : "pending";
+    for (int i = 0; i < out->ntriggers; i++)
+        rec->t[rec->ntriggers++] = (struct store_trigger_rec){
+            out->t[i].id, catalog_name(out->t[i].wf), out->t[i].key, out->t[i].payload,
+        };
+}
+
+/* out emptied, then the decision's id, next decision time and intensity. */
+static void record_out(struct store_decision *out, long long id, const struct sense_snapshot *snap,
+                       const struct decide_choice *ch)
+{
+    memset(out, 0, sizeof *out);
+    out->id = id;
+    out->next_at = snap->now + ch->next_seconds;
+    out->intensity = ch->intensity;
+}
+
 /* The decision's own columns into rec (docs: its JSON documents;
  * reason: the reason to store). */
 static void record_columns(struct store_decision_rec *rec, const char *cycle_id, const struct sense_snapshot *snap,
@@ -139,7 +165,7 @@ static void record_columns(struct store_decision_rec *rec, const char *cycle_id,
     rec->next_seconds = ch->next_seconds;
     rec->next_decision_at = snap->now + ch->next_seconds;
     rec->dry_run = dry_run;
-    int status = ch->nwf == 0 ? DECISION_NO_ACTION : dry_run ? DECISION_DRY_RUN : DECISION_PENDING;
+    int status = record_status(ch, dry_run);
     rec->status = decision_status_name(status);
     rec->completed_at = status == DECISION_PENDING ? 0 : snap->now;
     rec->llm_outcome = llm_strerror(lo ? lo->err : LLM_ENOTCONFIGURED);
@@ -167,14 +193,7 @@ static void record_rest(struct store_decision_rec *rec, const struct sense_snaps
 {
     const struct llm_outcome *lo = audit->llm;
     int live = audit->run_id == 0;
-    rec->trigger_status = dry_run ? "dry_run" : "pending";
-    for (int i = 0; i < out->ntriggers; i++) {
-        struct store_trigger_rec *t = &rec->t[rec->ntriggers++];
-        t->id = out->t[i].id;
-        t->workflow = catalog_name(out->t[i].wf);
-        t->key = out->t[i].key;
-        t->payload = out->t[i].payload;
-    }
+    record_trigger_recs(rec, out, dry_run);
     /* probes and worker_state describe the live worker, not a replay */
     for (int f = 0; live && !refused && f < FEED_COUNT; f++) {
         const struct sense_probe *p = &snap->probes[f];
@@ -209,21 +228,13 @@ static void record_rest(struct store_decision_rec *rec, const struct sense_snaps
 static int record_bare(const struct sink *s, const struct sense_snapshot *snap, const struct decide_choice *ch,
                        int dry_run, long long id, const long long *tids, struct store_decision *out)
 {
-    memset(out, 0, sizeof *out);
-    out->id = id;
-    out->next_at = snap->now + ch->next_seconds;
-    out->intensity = ch->intensity;
+    record_out(out, id, snap, ch);
     struct store_decision_rec *rec = calloc(1, sizeof *rec);
     int rc = -1;
     if (rec && record_triggers(snap, ch, dry_run, tids, 0, 0, NULL, out) == 0) {
         rec->id = id;
-        int status = ch->nwf == 0 ? DECISION_NO_ACTION : dry_run ? DECISION_DRY_RUN : DECISION_PENDING;
-        rec->status = decision_status_name(status);
-        rec->trigger_status = dry_run ? "dry_run" : "pending";
-        for (int i = 0; i < out->ntriggers; i++)
-            rec->t[rec->ntriggers++] = (struct store_trigger_rec){
-                out->t[i].id, catalog_name(out->t[i].wf), out->t[i].key, out->t[i].payload,
-            };
+        rec->status = decision_status_name(record_status(ch, dry_run));
+        record_trigger_recs(rec, out, dry_run);
         rc = sink_decision(s, rec);
     }
     if (rc < 0) {
@@ -241,7 +252,7 @@ static int record_write(const struct sink *c, const char *cycle_id, const struct
                         const struct record_audit *audit, long long id, const long long *tids, const char *refused,
                         struct store_decision *out)
 {
-    memset(out, 0, sizeof *out);
+    record_out(out, id, snap, ch);
     struct record_docs docs = {
         .inputs = refused ? record_refused_inputs(refused) : sense_to_json(snap),
         .menu = refused ? json_object_new_object() : decide_menu_to_json(menu),
@@ -259,9 +270,6 @@ static int record_write(const struct sink *c, const char *cycle_id, const struct
     struct store_decision_rec *rec = calloc(1, sizeof *rec);
     if (!rec || !docs.inputs || !docs.menu || !docs.sources || !docs.wake)
         goto out;
-    out->id = id;
-    out->next_at = snap->now + ch->next_seconds;
-    out->intensity = ch->intensity;
     /* a replay's keys come from its run and its own decision count, so
      * that they repeat from one replay of the same data to the next */
     long long seq = audit->run_id && audit->local_seq ? *audit->local_seq + 1 : 0;
