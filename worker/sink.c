@@ -69,23 +69,27 @@ void sink_mem_reset(struct sink_memory *m)
     memset(m, 0, sizeof *m);
 }
 
+/* The k-th newest decision kept (k from 1; its id 0 when that slot was
+ * never used): a decision being delivered is a recent one. */
+static struct sink_mem_decision *mem_newest(struct sink_memory *m, int k)
+{
+    return &m->ring[(m->next - k + SINK_MEM_DECISIONS) % SINK_MEM_DECISIONS];
+}
+
 /* The kept decision id, or NULL (never recorded, or pushed out of the ring). */
 static struct sink_mem_decision *mem_find(struct sink_memory *m, long long id)
 {
-    for (int k = 1; id != 0 && k <= SINK_MEM_DECISIONS; k++) {      /* newest first */
-        struct sink_mem_decision *e = &m->ring[(m->next - k + SINK_MEM_DECISIONS) % SINK_MEM_DECISIONS];
-        if (e->id == id)
-            return e;
-    }
+    for (int k = 1; id != 0 && k <= SINK_MEM_DECISIONS; k++)
+        if (mem_newest(m, k)->id == id)
+            return mem_newest(m, k);
     return NULL;
 }
 
 /* The kept trigger tid: its decision in *d and its index, or -1. */
 static int mem_trigger(struct sink_memory *m, long long tid, struct sink_mem_decision **d)
 {
-    /* newest first: the trigger being delivered belongs to a recent decision */
     for (int k = 1; k <= SINK_MEM_DECISIONS; k++) {
-        struct sink_mem_decision *e = &m->ring[(m->next - k + SINK_MEM_DECISIONS) % SINK_MEM_DECISIONS];
+        struct sink_mem_decision *e = mem_newest(m, k);
         for (int i = 0; e->id && i < e->ntriggers; i++)
             if (e->tid[i] == tid) {
                 *d = e;
