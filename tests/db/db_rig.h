@@ -51,17 +51,11 @@ static inline int reset(void **state)
 /* A weekday afternoon in London with New York open and DexScreener healthy. */
 static inline void test_snapshot(struct sense_snapshot *s)
 {
-    memset(s, 0, sizeof *s);
+    seed_snapshot(s);                     /* the sessions, DexScreener, crypto data valid */
     s->now = 1773763200 + 14 * 3600;      /* 2026-03-17 14:00 UTC, a Tuesday */
-    s->sessions.market_open = 1;
-    s->sessions.open[SESSION_LONDON] = 1;
-    s->sessions.open[SESSION_NEWYORK] = 1;
-    s->sessions.nopen = 2;
-    s->session_label = "london_newyork";
     s->probes[FEED_DEXSCREENER] = (struct sense_probe){ .configured = 1, .ok = 1, .http_status = 200, .latency_ms = 42 };
     s->probes[FEED_PUMPFUN] = (struct sense_probe){ .configured = 1, .ok = 0, .http_status = 403, .latency_ms = 12 };
     snprintf(s->probes[FEED_PUMPFUN].error, sizeof s->probes[0].error, "HTTP 403");
-    s->market.crypto_valid = 1;
     s->market.pairs = 3;
     s->market.crypto_volatility = 1.5;
     s->market.volatility = 1.5;

@@ -72,16 +72,10 @@ static void install_200(void)
  * open sessions). */
 static void snapshot(struct sense_snapshot *s)
 {
-    memset(s, 0, sizeof *s);
+    seed_snapshot(s);                     /* the sessions, DexScreener, crypto data valid */
     s->now = 1773763200 + 14 * 3600;      /* 2026-03-17 14:00 UTC, a Tuesday */
-    s->sessions.market_open = 1;
-    s->sessions.open[SESSION_LONDON] = 1;
-    s->sessions.open[SESSION_NEWYORK] = 1;
-    s->sessions.nopen = 2;
-    s->session_label = "london_newyork";
     s->probes[FEED_DEXSCREENER] = (struct sense_probe){ .configured = 1, .ok = 1, .http_status = 200 };
     s->probes[FEED_TRADERMADE] = (struct sense_probe){ .configured = 1, .ok = 1, .http_status = 200 };
-    s->market.crypto_valid = 1;
     s->market.crypto_volatility = 1.2;
     s->market.forex_valid = 1;
     s->load1 = 0.2;
