@@ -327,20 +327,21 @@ noclaim() {
   wk wv "${NOCLAIM[@]}"
   wait_for 30 is_leader wv || not_ok "the next worker leads after the kill"
 }
-trig() { sql "SELECT $1 FROM triggers WHERE idempotency_key = '$NC_KEY'"; }
+# nc_col EXPR: EXPR of the trigger with key NC_KEY (the library's trig picks by decision and workflow)
+nc_col() { sql "SELECT $1 FROM triggers WHERE idempotency_key = '$NC_KEY'"; }
 n8n_exec_of() { curl -s --max-time 5 "$SA/n8n/api/v1/executions?limit=250&includeData=true" -H "X-N8N-API-KEY: x" \
   | jpy "[e['id'] for e in d['data'] if e.get('data') for b in [e['data']['resultData']['runData']['Webhook'][0]['data']['main'][0][0]['json']['body']] if isinstance(b, dict) and b.get('idempotency_key') == '$NC_KEY']"; }
 
 # killed once n8n had answered, before the answer was recorded: n8n has the execution
 noclaim answer.before_record
-found_sent() { [ "$(trig status)" = sent ] && [ -n "$(trig execution_id)" ]; }
+found_sent() { [ "$(nc_col status)" = sent ] && [ -n "$(nc_col execution_id)" ]; }
 check "killed after n8n answered, not claiming: the next leader finds the execution by its key -> sent" wait_for 30 found_sent
-check "... the execution id is the one n8n ran for that key ($(trig execution_id), n8n: $(n8n_exec_of))" \
-  test "[\"$(trig execution_id)\"]" = "$(n8n_exec_of)"
-check "... the trigger says so (n8n execution ... carries its key)" grep -q "carries its key" <<< "$(trig error)"
+check "... the execution id is the one n8n ran for that key ($(nc_col execution_id), n8n: $(n8n_exec_of))" \
+  test "[\"$(nc_col execution_id)\"]" = "$(n8n_exec_of)"
+check "... the trigger says so (n8n execution ... carries its key)" grep -q "carries its key" <<< "$(nc_col error)"
 check "... the log says so (trigger.reconciled, found)" grep -q '"trigger.reconciled".*"result":"found"' "$T/log/wv.log"
 check "... not sent again (one delivery of the key)" test "$(deliveries "$NC_KEY")" = 1
-outcome_is() { [ "$(trig "coalesce(outcome, '')")" = "$1" ]; }
+outcome_is() { [ "$(nc_col "coalesce(outcome, '')")" = "$1" ]; }
 check "... and followed to its end: outcome succeeded" wait_for 20 outcome_is succeeded
 stop_timed wv TERM
 
@@ -356,14 +357,14 @@ other_run() {
   standin_config '{"n8n_exec_seconds":0}'
 }
 noclaim deliver.marked_sending other_run
-resent_once() { [ "$(trig status)" = sent ] && [ "$(deliveries "$NC_KEY")" = 1 ]; }
+resent_once() { [ "$(nc_col status)" = sent ] && [ "$(deliveries "$NC_KEY")" = 1 ]; }
 check "killed before the POST, not claiming: no execution carries the key -> sent again, once" wait_for 60 resent_once
 check "... not before the other run of the workflow ended: the lookup waited (trigger.lookup_waiting)" \
   grep -q '"trigger.lookup_waiting"' "$T/log/wv.log"
 resent_ms=$(logged_ms "$T/log/wv.log" trigger.reconciled "$OTHER_T0")
 check "... and sent again only after that run's 12 s ($resent_ms ms after it started)" test "$resent_ms" -ge 12000
 check "... the log says why (trigger.reconciled, sent_again)" grep -q '"trigger.reconciled".*"result":"sent_again"' "$T/log/wv.log"
-NC_ATT=$(trig "attempts || ' ' || coalesce(execution_id, '-')")
+NC_ATT=$(nc_col "attempts || ' ' || coalesce(execution_id, '-')")
 check "... in its second attempt, with the execution id n8n answered (attempts, execution: $NC_ATT)" \
   test "${NC_ATT%% *}" = 2 -a "${NC_ATT#* }" != -
 check "... its decision settled after the resend" wait_for 15 quiet
