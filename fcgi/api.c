@@ -20,12 +20,13 @@
 
 /* ---- the context ------------------------------------------------------------ */
 
-struct api_ctx *api_new(const struct cfg *c)
+struct api_ctx *api_new(const struct cfg *c, long long *applied_max)
 {
     struct api_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx)
         return NULL;
     ctx->cfg = c;
+    ctx->applied_max = applied_max ? applied_max : &ctx->applied_own;
     ctx->alive_max = 6.0 * (double)c->heartbeat_seconds;
     if (ctx->alive_max < 30.0)
         ctx->alive_max = 30.0;

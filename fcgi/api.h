@@ -78,9 +78,13 @@ struct api_resp {
 
 /* Create the context of one process and connect to the database (a failed
  * connection is logged and retried at the next request).  c is borrowed and
- * must outlive the context.  Returns the context (caller frees with
- * api_free) or NULL when out of memory. */
-struct api_ctx *api_new(const struct cfg *c);
+ * must outlive the context.  applied_max: memory the processes of the API
+ * share (MAP_SHARED, zeroed), where each publishes the newest carried-out
+ * control command it has read, so that none answers from an older read
+ * than another already did (api_fetch); NULL for a process alone.
+ * Returns the context (caller frees with api_free) or NULL when out of
+ * memory. */
+struct api_ctx *api_new(const struct cfg *c, long long *applied_max);
 
 /* Benchmark: build each cached answer (the state behind /status, /metrics
  * and /health; /decisions?limit=50; /workflows/available) rounds times

@@ -132,11 +132,36 @@ static struct api_entry *api_workflows_build(PGconn *db)
     return e;
 }
 
+/* The newest carried-out control command any process has read. */
+static long long api_applied_max(const struct api_ctx *ctx)
+{
+    return __atomic_load_n(ctx->applied_max, __ATOMIC_ACQUIRE);
+}
+
+/* A read found applied, having started when the newest known was before:
+ * raise the newest known to it, or lower it when the database itself went
+ * back (commands pruned), else every later answer would be rebuilt. */
+static void api_applied_seen(const struct api_ctx *ctx, long long before, long long applied)
+{
+    long long *m = ctx->applied_max;
+    if (applied < before) {
+        __atomic_compare_exchange_n(m, &before, applied, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+        return;
+    }
+    long long cur = __atomic_load_n(m, __ATOMIC_ACQUIRE);
+    while (applied > cur && !__atomic_compare_exchange_n(m, &cur, applied, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        ;
+}
+
 /* See api_impl.h. */
 void *api_build(void *arg, PGconn *db, const struct cache_key *k, double *at, size_t *size)
 {
     const struct api_ctx *ctx = arg;
     struct api_entry *e = NULL;
+    /* read first: every statement after it sees at least what it saw */
+    long long before = api_applied_max(ctx), applied = 0;
+    if (query_applied(db, &applied) < 0)
+        return NULL;
     switch (k->kind) {
     case CACHE_STATE:
         e = api_state_build(ctx->cfg, db);
@@ -151,40 +176,63 @@ void *api_build(void *arg, PGconn *db, const struct cache_key *k, double *at, si
         break;
     }
     if (e) {
+        e->applied = applied;
+        api_applied_seen(ctx, before, applied);
         *at = e->at;
         *size = api_entry_size(e);
     }
     return e;
 }
 
+/* Build the entry of k with the request's connection and cache it.
+ * Returns it with a reference, or NULL with the error answer in r. */
+static struct cache_item *api_fetch_build(struct api_ctx *ctx, const struct cache_key *k, struct api_resp *r)
+{
+    if (api_db_ready(ctx) < 0) {
+        api_error(r, 503, API_CODE_DATABASE_UNAVAILABLE, "database unavailable");
+        return NULL;
+    }
+    double at = 0;
+    size_t size = 0;
+    struct api_entry *e = api_build(ctx, ctx->db, k, &at, &size);
+    if (!e) {
+        api_db_failed(ctx, r);
+        return NULL;
+    }
+    if (e->status == 404) {                  /* not worth a slot: anyone can ask for any id */
+        api_entry_free(e);
+        api_error(r, 404, API_CODE_NOT_FOUND, "no decision with this id");
+        return NULL;
+    }
+    struct cache_item *it = cache_put(ctx->cache, k, e, at, size);
+    if (!it)
+        api_error(r, 500, API_CODE_INTERNAL, "out of memory");
+    return it;
+}
+
 /* See api_impl.h. */
 const struct api_entry *api_fetch(struct api_ctx *ctx, const struct cache_key *k, double now, double max_age,
-                                         struct api_resp *r)
+                                  struct api_resp *r)
 {
     struct cache_item *it = cache_get(ctx->cache, k, now, max_age);
-    if (!it) {
-        if (api_db_ready(ctx) < 0) {
-            api_error(r, 503, API_CODE_DATABASE_UNAVAILABLE, "database unavailable");
-            return NULL;
+    if (it && ((const struct api_entry *)it->obj)->applied < api_applied_max(ctx)) {
+        /* behind another process: read again, or serve this one when that fails */
+        struct api_resp err;
+        memset(&err, 0, sizeof err);
+        struct cache_item *fresh = api_fetch_build(ctx, k, &err);
+        int gone = !fresh && err.status == 404;   /* the decision was pruned meanwhile */
+        api_resp_clear(&err);
+        if (fresh || gone) {
+            cache_release(ctx->cache, it);
+            it = fresh;
         }
-        double at = 0;
-        size_t size = 0;
-        struct api_entry *e = api_build(ctx, ctx->db, k, &at, &size);
-        if (!e) {
-            api_db_failed(ctx, r);
-            return NULL;
-        }
-        if (e->status == 404) {                  /* not worth a slot: anyone can ask for any id */
-            api_entry_free(e);
+        if (gone) {
             api_error(r, 404, API_CODE_NOT_FOUND, "no decision with this id");
             return NULL;
         }
-        it = cache_put(ctx->cache, k, e, at, size);
-        if (!it) {
-            api_error(r, 500, API_CODE_INTERNAL, "out of memory");
-            return NULL;
-        }
     }
+    if (!it && !(it = api_fetch_build(ctx, k, r)))
+        return NULL;
     r->held = it;
     r->cache = ctx->cache;
     return it->obj;

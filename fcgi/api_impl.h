@@ -42,6 +42,7 @@ struct api_entry {
     int status;                        /* of body: 200, or 404 for a decision that is not there */
     struct query_state *st;            /* CACHE_STATE: the read (owned) */
     double at;                         /* monotonic time its data was read */
+    long long applied;                 /* the newest carried-out control command when read (query_applied) */
     struct api_body body;
     struct api_body metrics;           /* CACHE_STATE: the cached part of /metrics */
 };
@@ -53,6 +54,8 @@ struct api_ctx {
     double retry_at;                   /* monotonic: no connection attempt before */
     double alive_max;                  /* heartbeat age up to which the worker is alive */
     struct cache *cache;               /* the answers, kept fresh by its refresher thread */
+    long long *applied_max;            /* the newest `applied` any process of the API has read (api_new) */
+    long long applied_own;             /* where applied_max points without one shared */
 };
 
 /* ---- api.c ----------------------------------------------------------------- */
@@ -133,9 +136,13 @@ void api_entry_free(void *obj);
 void *api_build(void *arg, PGconn *db, const struct cache_key *k, double *at, size_t *size);
 
 /* The entry of k for a request at time now: the cached one when its data
- * is at most max_age seconds old (the refresher keeps it fresher), else
- * built now with the request's connection and cached (not a decision
- * that is not there: r then holds the 404 answer).  Returns the entry
+ * is at most max_age seconds old (the refresher keeps it fresher) and
+ * read after every control command another process of the API has seen
+ * carried out (applied_max), else built now with the request's connection
+ * and cached (not a decision that is not there: r then holds the 404
+ * answer; when that build fails, an entry that is only behind is served).
+ * So a client that saw a stop carried out, through any process, never
+ * sees the worker running again from an older read of another.  Returns the entry
  * held by r (released with r), or NULL with the error answer in r. */
 const struct api_entry *api_fetch(struct api_ctx *ctx, const struct cache_key *k, double now, double max_age,
                                   struct api_resp *r);

@@ -35,6 +35,7 @@
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -147,12 +148,17 @@ static int child_pollset(const FCGX_Request *slot, int listen_fd, struct pollfd 
     return n;
 }
 
+/* The newest carried-out control command any child has read (api_new):
+ * one long long that the parent maps shared before it forks the children,
+ * NULL when that failed (each child then keeps its own). */
+static long long *main_applied;
+
 /* The request loop of one child.  Returns the process exit code. */
 static int child_main(int listen_fd, const struct cfg *c)
 {
     if (child_signals() < 0)
         return 0;
-    struct api_ctx *ctx = api_new(c);
+    struct api_ctx *ctx = api_new(c, main_applied);
     FCGX_Request *slot = calloc(MAIN_MAX_CONNS, sizeof *slot);
     struct pollfd *pfd = calloc(MAIN_MAX_CONNS + 1, sizeof *pfd);
     int *who = calloc(MAIN_MAX_CONNS + 1, sizeof *who);
@@ -524,7 +530,7 @@ int main(int argc, char **argv)
     setenv("PGCONNECT_TIMEOUT", "3", 0);
     signal(SIGPIPE, SIG_IGN);
     if (o.fill_bench) {
-        struct api_ctx *ctx = api_new(&c);
+        struct api_ctx *ctx = api_new(&c, NULL);
         int rc = ctx ? api_fill_bench(ctx, (int)o.fill_bench, stdout) : -1;
         api_free(ctx);
         cfg_free(&c);
@@ -535,6 +541,11 @@ int main(int argc, char **argv)
         cfg_free(&c);
         return 1;
     }
+    void *shm = mmap(NULL, sizeof *main_applied, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shm == MAP_FAILED)
+        log_event(LOG_WARN, "api.shared_failed", "s:error", strerror(errno));
+    else
+        main_applied = shm;                 /* zeroed by the kernel */
     ino_t ino = 0;
     int fd = main_open_socket(&o, &ino);
     if (fd < 0) {

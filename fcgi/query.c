@@ -107,6 +107,13 @@ static const char SQL_CONTROL_GET[] =
     "       " ISO("processed_at") " AS processed_at, result, decision_id, requested_by "
     "  FROM control_commands WHERE id = $1::bigint";
 
+/* The newest control command the worker has carried out or taken up
+ * (stop, start, a force once its decision is made): the point in the
+ * worker's history an answer built afterwards reflects at least (see
+ * api_fetch).  The primary key read backwards, past the few pending ones. */
+static const char SQL_APPLIED[] =
+    "SELECT coalesce(max(id), 0) AS applied FROM control_commands WHERE status <> 'pending'";
+
 /* The statements of the cache fills, with sample parameters. */
 static const char *const query_sample_page[] = { NULL, NULL, "51", "f" };
 
@@ -127,6 +134,7 @@ static const struct query_stmt query_fill[] = {
     { "decision_triggers", QUERY_SQL_DECISION_TRIGGERS, 1, query_sample_ids },
     { "decision_llm_calls", QUERY_SQL_DECISION_LLM_CALLS, 1, query_sample_ids },
     { "workflows", SQL_WORKFLOWS, 0, NULL },
+    { "applied", SQL_APPLIED, 0, NULL },
     { NULL, NULL, 0, NULL },
 };
 
@@ -439,6 +447,20 @@ int query_control_insert(PGconn *c, const char *command, const char *requested_b
     if (query_cols(r, "control_insert", names, 2, col) == 0 && PQntuples(r) == 1) {
         *id = query_ll(r, 0, col[0]);
         query_copy(requested_at, QUERY_TS_MAX, r, 0, col[1]);
+        rc = 0;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int query_applied(PGconn *c, long long *applied)
+{
+    PGresult *r = query_run(c, "applied", SQL_APPLIED, 0, NULL);
+    if (!r)
+        return -1;
+    int rc = -1, col = query_col(r, "applied", "applied");
+    if (col >= 0 && PQntuples(r) == 1) {
+        *applied = query_ll(r, 0, col);
         rc = 0;
     }
     PQclear(r);

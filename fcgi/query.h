@@ -204,6 +204,10 @@ int query_decisions(PGconn *c, const struct params_decisions *p, json_object **l
  * no decision with that id.  Caller frees *out.  Returns 0 or -1. */
 int query_decision(PGconn *c, long long id, json_object **out) __attribute__((warn_unused_result));
 
+/* The id of the newest control command that is no longer pending (0:
+ * none), in *applied.  Returns 0 or -1. */
+int query_applied(PGconn *c, long long *applied) __attribute__((warn_unused_result));
+
 /* A control command as {command_id, command, status, requested_at,
  * processed_at, result, decision_id}, or *out NULL when there is none.
  * Caller frees *out.  Returns 0 or -1. */

@@ -7,6 +7,9 @@
 
 #include "db_rig.h"
 
+#include "api.h"
+#include "cfg.h"
+
 /* The worker's connection as the cycle writes through it (sink.h). */
 static const struct sink *sink_w(void)
 {
@@ -392,6 +395,98 @@ static void api_role_reads_but_cannot_write(void **state)
     PQfinish(api);
 }
 
+/* The API's settings for the test cluster, as role orch_api. */
+static const char *api_env(const char *name, void *ctx)
+{
+    (void)ctx;
+    static char url[512];
+    if (strcmp(name, "API_DATABASE_URL") != 0)
+        return NULL;
+    const char *host = getenv("PGHOST"), *db = getenv("PGDATABASE");
+    snprintf(url, sizeof url, "host=%s dbname=%s user=orch_api", host ? host : "/tmp", db ? db : "orchestrator");
+    return url;
+}
+
+/* GET /status through ctx: whether it says the worker is running. */
+static int api_says_running(struct api_ctx *ctx)
+{
+    struct api_resp r;
+    memset(&r, 0, sizeof r);
+    assert_int_equal(api_status(ctx, &r), 200);
+    char body[65536];
+    size_t len = 0;
+    for (int i = 0; i < r.npieces; i++) {
+        assert_true(len + r.piece[i].n < sizeof body);
+        memcpy(body + len, r.piece[i].p, r.piece[i].n);
+        len += r.piece[i].n;
+    }
+    body[len] = '\0';
+    api_resp_clear(&r);
+    json_object *j = json_tokener_parse(body), *run = NULL;
+    assert_non_null(j);
+    assert_true(json_object_object_get_ex(j, "running", &run));
+    int running = json_object_get_boolean(run);
+    json_object_put(j);
+    return running;
+}
+
+/* Two processes of the API, each with its own cache, whose refreshers lag
+ * (the soft fault cache.refresh_lag): once one of them has answered from
+ * a read after a stop was carried out, the other never answers from its
+ * older read again -- `orchctl stop --wait` then `orchctl status` agree,
+ * whichever process nginx picks.  And commands pruned from the history do
+ * not make every answer a rebuild. */
+static void api_processes_never_answer_from_an_older_read(void **state)
+{
+    (void)state;
+#ifndef ORCH_FAULT_INJECTION
+    skip();                               /* the lagging refresher is a fault point */
+#else
+    struct cfg c;
+    char err[256];
+    assert_int_equal(cfg_load_from_prog(&c, CFG_PROG_API, api_env, NULL, err, sizeof err), 0);
+    setenv("ORCH_FAULT_SOFT", "cache.refresh_lag", 1);   /* before the refresher threads start */
+    long long shared = 0;
+    struct api_ctx *a = api_new(&c, &shared), *b = api_new(&c, &shared);
+    assert_non_null(a);
+    assert_non_null(b);
+
+    assert_true(api_says_running(b));     /* b reads (and caches) the state */
+    /* the worker carries a stop out: the command and the state in one transaction */
+    test_sql(admin, "BEGIN; INSERT INTO control_commands (command, status, processed_at, result) "
+                    "VALUES ('stop', 'done', now(), 'stopped'); UPDATE worker_state SET running = false; COMMIT");
+    assert_true(api_says_running(b));     /* b's cached read, its refresher lagging: the race of the CI run */
+    assert_false(api_says_running(a));    /* a reads after the stop */
+    assert_int_equal(shared, 1);
+    assert_false(api_says_running(b));    /* and b follows at once */
+
+    /* a start carried out, seen first by b this time */
+    test_sql(admin, "BEGIN; INSERT INTO control_commands (command, status, processed_at, result) "
+                    "VALUES ('start', 'done', now(), 'started'); UPDATE worker_state SET running = true; COMMIT");
+    struct api_resp r;
+    memset(&r, 0, sizeof r);
+    assert_int_equal(api_workflows(b, &r), 200);   /* any read publishes what it saw */
+    api_resp_clear(&r);
+    assert_int_equal(shared, 2);
+    assert_true(api_says_running(a));
+
+    /* the commands pruned: the next read lowers the mark instead of
+     * leaving every cached answer behind it for good */
+    test_sql(admin, "DELETE FROM control_commands");
+    memset(&r, 0, sizeof r);
+    assert_int_equal(api_decisions(a, "", &r), 200);
+    api_resp_clear(&r);
+    assert_int_equal(shared, 0);
+    test_sql(admin, "UPDATE worker_state SET running = false");   /* not a command: no promise */
+    assert_true(api_says_running(a));     /* served from a's cache, not rebuilt */
+
+    api_free(a);
+    api_free(b);
+    unsetenv("ORCH_FAULT_SOFT");
+    cfg_free(&c);
+#endif
+}
+
 static void schema_rejects_bad_values(void **state)
 {
     (void)state;
@@ -530,6 +625,7 @@ int main(void)
         cmocka_unit_test_setup(missed_decisions_are_recorded_as_a_gap, reset),
         cmocka_unit_test_setup(control_commands_wake_the_worker, reset),
         cmocka_unit_test_setup(api_role_reads_but_cannot_write, reset),
+        cmocka_unit_test_setup(api_processes_never_answer_from_an_older_read, reset),
         cmocka_unit_test_setup(schema_rejects_bad_values, reset),
         cmocka_unit_test_setup(history_and_reporting_views, reset),
         cmocka_unit_test_setup(old_probes_pruned, reset),
