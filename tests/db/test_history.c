@@ -454,7 +454,8 @@ static void api_reads_are_bounded_by_indexes(void **state)
 {
     (void)state;
     /* 40,000 decisions over a year with their triggers, calls and results,
-     * written with the row triggers off and counted afterwards */
+     * and 20,000 control commands, written with the row triggers off and
+     * counted afterwards */
     test_sql(admin, "SET session_replication_role = replica");
     test_sql(admin,
         "INSERT INTO decisions (cycle_id, decided_at, mode, intensity, source, reason, inputs, menu, session, "
@@ -474,6 +475,11 @@ static void api_reads_are_bounded_by_indexes(void **state)
     test_sql(admin,
         "INSERT INTO results (trigger_id, execution_id, received_at, status, opportunities, duration_ms, body) "
         "SELECT id, 'e' || id, result_at, 'success', 1, 900, '{}' FROM triggers");
+    test_sql(admin,
+        "INSERT INTO control_commands (command, requested_at, status, processed_at, result) "
+        "SELECT (ARRAY['force_decision','stop','start'])[1 + i % 3], now() - (20000 - i) * interval '26 minutes', "
+        "       'done', now() - (20000 - i) * interval '26 minutes', 'r' "
+        "  FROM generate_series(1, 20000) AS i");
     test_sql(admin, "SET session_replication_role = origin");
     test_sql(admin, "SELECT history_recount()");
     test_sql(admin, "VACUUM ANALYZE decisions, triggers, llm_calls, results, control_commands");
