@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end test of a catalog of the user's own workflows with real n8n.
-# Three workflows with names of their own -- desk-btc-momentum (crypto,
+# Workflows with names of their own -- desk-btc-momentum (crypto,
 # normal), desk/fx-majors (forex, London and New York sessions) and
 # sys.health-probe (a system check), each with parameters of its own --
 # are declared in a catalog file (CATALOG_FILE); their n8n exports are made
@@ -13,9 +13,16 @@
 # entry's parameters and n8n scans what they ask for, each workflow claims
 # its key (claims: true), executions are tracked to their end through n8n's
 # public API, their results reach the decisions and are learned (per
-# workflow: /workflows/available "learned"), the fourth workflow shows as
-# "discovered" through n8n's own API (tags as n8n reports them), /metrics
-# passes promtool with the custom names as labels, no secret in logs.
+# workflow: /workflows/available "learned"), the fifth workflow shows as
+# "discovered" through n8n's own API (tags as n8n reports them).  A fourth
+# entry, sys.silent-check, is like a user's own workflow: it neither
+# claims its key nor posts a result (claims and expects_result false, so
+# generate.py makes it without those nodes).  A worker (fault-injection
+# builds) is killed after n8n answered it, before the answer was recorded:
+# only n8n knows it ran, and the next leader finds the execution among
+# real n8n's executions by its key (the trigger 'sent' with that execution,
+# followed to its end, never sent again).  /metrics passes promtool with
+# the custom names as labels, no secret in logs.
 #
 # When n8n cannot be installed the test FAILS with the reason; it never skips.
 # Run by `make check`; by hand:  top_builddir=/path/to/build bash tests/e2e/e2e_n8n_catalog.sh
@@ -55,17 +62,19 @@ cat > "$CAT" <<'EOF'
    "sessions": ["london", "newyork"], "parameters": {"pairs": ["USDJPY", "EURUSD"]},
    "expects_result": true, "claims": true},
   {"name": "sys.health-probe", "title": "Health of the desk's sources", "market": "system",
-   "expects_result": true, "claims": true}
+   "expects_result": true, "claims": true},
+  {"name": "sys.silent-check", "title": "A check of the user's own: no claim, no result", "market": "system",
+   "expects_result": false, "claims": false}
  ]}
 EOF
 EXPORTS=$T/exports
 "$PYTHON" "$top_srcdir/n8n/generate.py" --catalog "$CAT" --out "$EXPORTS" --tag orchestrator > "$T/log/generate.log" 2>&1 ||
   bail "n8n/generate.py --catalog wrote the exports"
-# a fourth workflow in n8n, tagged for discovery, not in the catalog
+# a fifth workflow in n8n, tagged for discovery, not in the catalog
 printf '{"workflows":[{"name":"desk-extra","market":"crypto"}]}' > "$T/extra.json"
 "$PYTHON" "$top_srcdir/n8n/generate.py" --catalog "$T/extra.json" --out "$EXPORTS" --tag orchestrator --tag crypto --tag light \
   >> "$T/log/generate.log" 2>&1 || bail "n8n/generate.py wrote the extra export"
-check "four exports generated for the test ($(ls "$EXPORTS" | tr '\n' ' '))" test "$(ls "$EXPORTS" | wc -l)" = 4
+check "five exports generated for the test ($(ls "$EXPORTS" | tr '\n' ' '))" test "$(ls "$EXPORTS" | wc -l)" = 5
 
 # ---- the orchestrator's side ------------------------------------------------------------
 
@@ -85,7 +94,7 @@ BASE=http://127.0.0.1:$STACK_PORT
 
 # ---- n8n: start with the catalog's exports ---------------------------------------------------
 
-n8n_start "with the four generated workflows active" N8N_WORKFLOWS_DIR="$EXPORTS"
+n8n_start "with the five generated workflows active" N8N_WORKFLOWS_DIR="$EXPORTS"
 
 # the worker on a weekday afternoon (London and New York open), behind the real clock
 FAKETIME_LIB=
@@ -103,13 +112,13 @@ stack_start_worker || bail "orch-worker started (libfaketime)"
 unset LD_PRELOAD FAKETIME FAKETIME_DONT_FAKE_MONOTONIC
 api POST /control/stop --data-binary '' -H "$(auth)"
 check "the worker is driven by forced decisions" wait_for 10 status_is 'd.get("running") is False'
-check "/status: the catalog file in force, 3 workflows" \
-  wait_for 10 status_is "(d.get('catalog') or {}).get('workflows') == 3 and (d.get('catalog') or {}).get('file') == '$CAT'"
+check "/status: the catalog file in force, 4 workflows" \
+  wait_for 10 status_is "(d.get('catalog') or {}).get('workflows') == 4 and (d.get('catalog') or {}).get('file') == '$CAT'"
 listed() {
   api GET /workflows/available
-  is "[w['n8n_status'] for w in d['workflows']] == ['active', 'active', 'active'] and all(str((w.get('n8n') or {}).get('id', '')).startswith('orc') for w in d['workflows'])" < "$BODY"
+  is "[w['n8n_status'] for w in d['workflows']] == ['active'] * 4 and all(str((w.get('n8n') or {}).get('id', '')).startswith('orc') for w in d['workflows'])" < "$BODY"
 }
-check "/workflows/available: n8n lists the three active (ids of n8n/generate.py)" wait_for 20 listed
+check "/workflows/available: n8n lists the four active (ids of n8n/generate.py)" wait_for 20 listed
 disc() {
   api GET /workflows/available
   is "[x['path'] for x in d['discovered']] == ['desk-extra'] and d['discovered'][0]['entry']['intensity'] == 'light' and d['discovered'][0]['guessed'] == []" < "$BODY"
@@ -148,11 +157,61 @@ learned_all() { [ "$(sql "SELECT count(*) FROM triggers WHERE decision_id = $A A
 check "the worker learned from the three results" wait_for 15 learned_all
 wf_learned() {
   api GET /workflows/available
-  is "all((w.get('learned') or {}).get('runs', 0) >= 1 for w in d['workflows'])" < "$BODY"
+  is "all((w.get('learned') or {}).get('runs', 0) >= 1 for w in d['workflows'] if w['path'] in '$WFS'.split())" < "$BODY"
 }
 check "/workflows/available: each workflow's own learned figures (runs, success, opportunities per run)" wait_for 20 wf_learned
 check "the decision is settled succeeded" \
   wait_for 10 eval '[ "$(sql "SELECT status FROM decisions WHERE id = $A")" = succeeded ]'
+
+# ---- a worker killed after n8n answered a workflow that does not claim ----------------------------
+
+# sys.silent-check neither claims its key nor posts a result: when its
+# worker dies after n8n answered and before the answer was recorded, the
+# trigger is left 'sending', and only n8n knows that it arrived.  The next
+# leader marks it 'unknown' and looks it up among n8n's executions of the
+# workflow by its key (worker/track_find.c, GET /api/v1/executions?includeData=true).
+if "$ORCH_WORKER_BIN" --version | grep -q fault-injection; then
+  stack_stop_worker TERM
+  PROBE_ANSWER='{"mode":"crypto","intensity":"normal","workflows":["sys.silent-check"],"next_decision_seconds":600,"reason":"e2e: the silent check, its worker killed","confidence":0.8}'
+  standin_config "{\"llm_content\":$PROBE_ANSWER}" || bail "stand-in LLM answers the silent check"
+  # the two workers on the same afternoon as the first, in the stand-in's clock
+  export LD_PRELOAD=$FAKETIME_LIB FAKETIME="-$fake_secs" FAKETIME_DONT_FAKE_MONOTONIC=1
+  wk wu ORCH_FAULT=answer.before_record
+  unset LD_PRELOAD
+  NC_KEY=
+  if wait_for 30 is_leader wu; then
+    api POST /control/force-decision --data-binary '' -H "$(auth)"
+    CMD=$(jpy 'd.get("command_id") or 0' < "$BODY")
+    if wait_for 60 dead wu && [ "$DEAD_STATUS" = 137 ]; then
+      NC_KEY=$(sql "SELECT t.idempotency_key FROM triggers t JOIN control_commands c ON c.decision_id = t.decision_id
+                     WHERE c.id = $CMD AND t.workflow = 'sys.silent-check'")
+    fi
+  fi
+  [ -n "$NC_KEY" ] || stack_kill wu 1
+  nc_col() { sql "SELECT $1 FROM triggers WHERE idempotency_key = '$NC_KEY'"; }
+  check "a worker killed (SIGKILL at answer.before_record) after n8n answered sys.silent-check: left 'sending' (key ${NC_KEY:-none}, status ${DEAD_STATUS:-alive})" \
+    test -n "$NC_KEY" -a "$(nc_col status)" = sending
+  export LD_PRELOAD=$FAKETIME_LIB
+  wk wv TRACK_POLL_SECONDS=1
+  unset LD_PRELOAD FAKETIME FAKETIME_DONT_FAKE_MONOTONIC
+  check "the next worker leads" wait_for 30 is_leader wv
+  found_sent() { [ "$(nc_col status)" = sent ] && [ -n "$(nc_col execution_id)" ]; }
+  check "the next leader finds the execution in n8n by the trigger's key: 'sent' ($(nc_col "status || ' ' || coalesce(execution_id, '-')"))" \
+    wait_for 90 found_sent
+  # what n8n ran for that key: the executions of the workflow whose data carries it
+  NWID=$(sql "SELECT n8n_id FROM workflow_state WHERE workflow = 'sys.silent-check'")
+  carriers=$(curl -s --max-time 10 -H "X-N8N-API-KEY: $N8N_KEY" "$N8N/api/v1/executions?workflowId=$NWID&includeData=true&limit=100" |
+    jpy "sorted(str(e['id']) for e in d['data'] if json.dumps('$NC_KEY') in json.dumps(e))")
+  check "... the execution n8n ran for that key, and n8n ran only one (recorded $(nc_col execution_id), n8n: $carriers)" \
+    test "$carriers" = "[\"$(nc_col execution_id)\"]"
+  check "... the log says so (trigger.reconciled, found)" grep -q '"trigger.reconciled".*"result":"found"' "$T/log/wv.log"
+  check "... sent once: attempts 1 ($(nc_col attempts))" test "$(nc_col attempts)" = 1
+  nc_done() { [ "$(nc_col "coalesce(outcome, '') || ' ' || coalesce(execution_status, '')")" = "succeeded success" ]; }
+  check "... and followed to its end: outcome succeeded, n8n status success" wait_for 60 nc_done
+  stop_timed wv TERM
+else
+  note "not a fault-injection build: the killed worker's lookup in n8n is checked by the test builds"
+fi
 
 # ---- metrics, secrets ---------------------------------------------------------------------------
 
