@@ -252,7 +252,9 @@ static void main_sleep(long ms)
 
 /* After a stop or start the worker has carried out: /status is the API's
  * cache, which follows the worker within moments; wait (until deadline)
- * for it to say so, so that the next `orchctl status` agrees.  Returns
+ * for it to say so, so that the next `orchctl status` agrees (whichever
+ * process of the API answers it: once one has answered from a read after
+ * the command, none answers from an older one, api_fetch).  Returns
  * CLIENT_EXIT_OK, or the client's exit code of a failed call. */
 static int main_wait_running(const struct client *c, const char *cmd, time_t deadline)
 {
