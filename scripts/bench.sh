@@ -43,14 +43,9 @@ die() { say "$*"; exit 1; }
 command -v wrk >/dev/null 2>&1 || die "wrk not found: run scripts/setup-deps.sh"
 command -v nginx >/dev/null 2>&1 || die "nginx not found: run scripts/setup-deps.sh"
 
-if [ ! -x "$BUILD/fcgi/orch-api" ] || [ ! -x "$BUILD/worker/orch-worker" ]; then
-  say "building in $BUILD"
-  (
-    cd "$repo" && { [ -x configure ] || autoreconf -fi; } &&
-    mkdir -p "$BUILD" && cd "$BUILD" && { [ -f Makefile ] || "$repo/configure" --quiet; } &&
-    make -j"$(nproc)" >/dev/null
-  ) || die "build failed"
-fi
+# shellcheck source=bench_build.sh
+. "$repo/scripts/bench_build.sh"
+bench_build
 
 export top_srcdir=$repo top_builddir=$BUILD
 # shellcheck source=../tests/lib/stack.sh

@@ -27,14 +27,9 @@ TOKDIR=${BENCH_TOKENIZER_DIR:-/var/cache/ai-orchestrator/tokenizer}
 say() { echo "bench_catalog: $*" >&2; }
 die() { say "$*"; exit 1; }
 
-if [ ! -x "$BUILD/fcgi/orch-api" ] || [ ! -x "$BUILD/worker/orch-worker" ]; then
-  say "building in $BUILD"
-  (
-    cd "$repo" && { [ -x configure ] || autoreconf -fi; } &&
-    mkdir -p "$BUILD" && cd "$BUILD" && { [ -f Makefile ] || "$repo/configure" --quiet; } &&
-    make -j"$(nproc)" >/dev/null
-  ) || die "build failed"
-fi
+# shellcheck source=bench_build.sh
+. "$repo/scripts/bench_build.sh"
+bench_build
 
 # llama-3's tokenizer (optional): a count of the prompt as Groq's model reads it
 tokenizer=

@@ -26,14 +26,9 @@ SLOW=${BENCH_SLOW_SECONDS:-2}
 say() { echo "bench_control: $*" >&2; }
 die() { say "$*"; exit 1; }
 
-if [ ! -x "$BUILD/fcgi/orch-api" ] || [ ! -x "$BUILD/worker/orch-worker" ]; then
-  say "building in $BUILD"
-  (
-    cd "$repo" && { [ -x configure ] || autoreconf -fi; } &&
-    mkdir -p "$BUILD" && cd "$BUILD" && { [ -f Makefile ] || "$repo/configure" --quiet; } &&
-    make -j"$(nproc)" >/dev/null
-  ) || die "build failed"
-fi
+# shellcheck source=bench_build.sh
+. "$repo/scripts/bench_build.sh"
+bench_build
 
 E2E_NAME=bench_control
 export top_srcdir=$repo top_builddir=$BUILD
