@@ -120,6 +120,13 @@ static inline void learned(struct learn *l, int m)
     l->m[m].occ_at = t;
 }
 
+/* The fallback's choice ch for s, on the menu m built for s. */
+static inline void fallback_on_menu(const struct sense_snapshot *s, struct decide_menu *m, struct decide_choice *ch)
+{
+    decide_menu_build(&seed_cfg, s, m);
+    decide_fallback(&seed_cfg, s, m, ch);
+}
+
 /* Crypto only (forex closed for the weekend), with learning state l. */
 static inline void fallback_crypto_learned(struct learn *l, int band, long scanned_ago, struct decide_choice *ch,
                                     struct decide_menu *m)
@@ -131,8 +138,7 @@ static inline void fallback_crypto_learned(struct learn *l, int band, long scann
     l->m[LEARN_CRYPTO].last_scan_at = scanned_ago >= 0 ? s.now - scanned_ago : 0;
     l->m[LEARN_CRYPTO].exposure = scanned_ago < 0 || scanned_ago >= l->window_s ? 1 : (double)scanned_ago / l->window_s;
     s.learn = l;
-    decide_menu_build(&seed_cfg, &s, m);
-    decide_fallback(&seed_cfg, &s, m, ch);
+    fallback_on_menu(&s, m, ch);
     assert_int_equal(ch->source, SOURCE_FALLBACK);
     assert_int_equal(ch->mode, MODE_CRYPTO);          /* the market being watched */
     expect_valid(m, ch);

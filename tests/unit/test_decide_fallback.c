@@ -15,8 +15,7 @@ static void test_fallback_no_learning_scans_what_is_open(void **state)
     /* nothing learned: every open market counts as never scanned */
     snap_healthy(&s);
     set_weekend(&s);
-    decide_menu_build(&seed_cfg, &s, &m);
-    decide_fallback(&seed_cfg, &s, &m, &ch);
+    fallback_on_menu(&s, &m, &ch);
     assert_int_equal(ch.mode, MODE_CRYPTO);
     assert_int_equal(ch.nwf, 1);
     assert_true(scans_crypto(&ch));
@@ -27,8 +26,7 @@ static void test_fallback_no_learning_scans_what_is_open(void **state)
     /* forex only: one session workflow, London first; DexScreener's failure asks for a health check */
     snap_healthy(&s);
     s.probes[FEED_DEXSCREENER].ok = 0;
-    decide_menu_build(&seed_cfg, &s, &m);
-    decide_fallback(&seed_cfg, &s, &m, &ch);
+    fallback_on_menu(&s, &m, &ch);
     assert_int_equal(ch.mode, MODE_FOREX);
     assert_true(chose(&ch, WF_FOREX_LONDON));
     assert_false(chose(&ch, WF_FOREX_NEWYORK));
@@ -39,8 +37,7 @@ static void test_fallback_no_learning_scans_what_is_open(void **state)
 
     /* both open: hybrid, a crypto scan and a forex scan */
     snap_healthy(&s);
-    decide_menu_build(&seed_cfg, &s, &m);
-    decide_fallback(&seed_cfg, &s, &m, &ch);
+    fallback_on_menu(&s, &m, &ch);
     assert_int_equal(ch.mode, MODE_HYBRID);
     assert_true(scans_crypto(&ch));
     assert_true(chose(&ch, WF_FOREX_LONDON));
@@ -48,8 +45,7 @@ static void test_fallback_no_learning_scans_what_is_open(void **state)
 
     /* Tokyo alone: the Asia workflow */
     set_sessions(&s, 0, 1, 0, 0, "tokyo");
-    decide_menu_build(&seed_cfg, &s, &m);
-    decide_fallback(&seed_cfg, &s, &m, &ch);
+    fallback_on_menu(&s, &m, &ch);
     assert_true(chose(&ch, WF_FOREX_ASIA));
     expect_valid(&m, &ch);
 }
@@ -162,8 +158,7 @@ static void test_fallback_health_check_rate(void **state)
     l.m[LEARN_FOREX].band = LEARN_QUIET;
     l.m[LEARN_FOREX].last_scan_at = s.now - 600;
     l.last_health_at = s.now - 600;                  /* checked 10 minutes ago */
-    decide_menu_build(&seed_cfg, &s, &m);
-    decide_fallback(&seed_cfg, &s, &m, &ch);
+    fallback_on_menu(&s, &m, &ch);
     assert_int_equal(ch.mode, MODE_FOREX);
     assert_false(chose(&ch, WF_HEALTH_CHECK));
     assert_int_equal(ch.nwf, 0);
@@ -207,8 +202,7 @@ static void test_fallback_hybrid(void **state)
     s.learn = &l;
     l.m[LEARN_CRYPTO].band = LEARN_QUIET;
     l.m[LEARN_CRYPTO].last_scan_at = s.now - 600;
-    decide_menu_build(&seed_cfg, &s, &m);
-    decide_fallback(&seed_cfg, &s, &m, &ch);
+    fallback_on_menu(&s, &m, &ch);
     assert_int_equal(ch.mode, MODE_HYBRID);
     assert_false(scans_crypto(&ch));
     assert_true(chose(&ch, WF_FOREX_LONDON));
@@ -226,8 +220,7 @@ static void test_fallback_standby(void **state)
     set_weekend(&s);
     s.probes[FEED_DEXSCREENER].ok = 0;
     s.probes[FEED_BIRDEYE].configured = 1;          /* a second unhealthy source */
-    decide_menu_build(&seed_cfg, &s, &m);
-    decide_fallback(&seed_cfg, &s, &m, &ch);
+    fallback_on_menu(&s, &m, &ch);
     assert_int_equal(ch.mode, MODE_STANDBY);
     assert_int_equal(ch.intensity, INTENSITY_LIGHT);
     assert_int_equal(ch.nwf, 1);
@@ -242,8 +235,7 @@ static void test_fallback_standby(void **state)
     set_weekend(&s);
     s.probes[FEED_DEXSCREENER].configured = 0;
     s.probes[FEED_DEXSCREENER].ok = 0;
-    decide_menu_build(&seed_cfg, &s, &m);
-    decide_fallback(&seed_cfg, &s, &m, &ch);
+    fallback_on_menu(&s, &m, &ch);
     assert_int_equal(ch.mode, MODE_STANDBY);
     assert_int_equal(ch.nwf, 0);
     expect_valid(&m, &ch);
