@@ -455,14 +455,14 @@ int query_control_insert(PGconn *c, const char *command, const char *requested_b
 
 int query_applied(PGconn *c, long long *applied)
 {
-    PGresult *r = query_run(c, "applied", SQL_APPLIED, 0, NULL);
+    static const char *const names[] = { "applied" };
+    int col;
+    PGresult *r = query_read(c, "applied", SQL_APPLIED, names, 1, &col);
     if (!r)
         return -1;
-    int rc = -1, col = query_col(r, "applied", "applied");
-    if (col >= 0 && PQntuples(r) == 1) {
+    int rc = PQntuples(r) == 1 ? 0 : -1;
+    if (rc == 0)
         *applied = query_ll(r, 0, col);
-        rc = 0;
-    }
     PQclear(r);
     return rc;
 }
