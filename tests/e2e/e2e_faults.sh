@@ -68,12 +68,7 @@ ok "PostgreSQL, stand-in (n8n claiming keys), orch-api behind nginx started"
 # ---- helpers ---------------------------------------------------------------------
 
 # wk NAME [ENV...]: start a worker process NAME (its log: T/log/NAME.log) with extra environment
-# wk, pid_of, is_leader, dead, stop_timed: tests/lib/e2e.sh
-force_cmd() {
-  api POST /control/force-decision --data-binary '' -H "$(auth)"
-  [ "$CODE" = 202 ] || { note "force-decision -> HTTP $CODE"; return 1; }
-  CMD=$(jpy 'd.get("command_id") or d.get("id")' < "$BODY")
-}
+# wk, pid_of, is_leader, dead, stop_timed, force_cmd, killed_at_force, nc_col: tests/lib/e2e.sh
 control() {
   api POST "/control/$1" --data-binary '' -H "$(auth)"
   [ "$CODE" = 202 ] || { note "$1 -> HTTP $CODE"; return 1; }
@@ -316,8 +311,7 @@ NOCLAIM=(CATALOG_FILE="$T/catalog-noclaim.json" N8N_API_KEY=n8n-key-$(rnd 8) TRA
 # trigger in NC_KEY), CMD run, then the next worker started
 noclaim() {
   NC_KEY=
-  wk wu "${NOCLAIM[@]}" ORCH_FAULT="$1"
-  if wait_for 20 is_leader wu && force_cmd && wait_for 30 dead wu && [ "$DEAD_STATUS" = 137 ]; then
+  if killed_at_force wu "$1" "${NOCLAIM[@]}"; then
     NC_KEY=$(sql "SELECT t.idempotency_key FROM triggers t JOIN control_commands c ON c.decision_id = t.decision_id
                    WHERE c.id = $CMD ORDER BY t.id LIMIT 1")
   fi
@@ -327,8 +321,6 @@ noclaim() {
   wk wv "${NOCLAIM[@]}"
   wait_for 30 is_leader wv || not_ok "the next worker leads after the kill"
 }
-# nc_col EXPR: EXPR of the trigger with key NC_KEY (the library's trig picks by decision and workflow)
-nc_col() { sql "SELECT $1 FROM triggers WHERE idempotency_key = '$NC_KEY'"; }
 n8n_exec_of() { curl -s --max-time 5 "$SA/n8n/api/v1/executions?limit=250&includeData=true" -H "X-N8N-API-KEY: x" \
   | jpy "[e['id'] for e in d['data'] if e.get('data') for b in [e['data']['resultData']['runData']['Webhook'][0]['data']['main'][0][0]['json']['body']] if isinstance(b, dict) and b.get('idempotency_key') == '$NC_KEY']"; }
 

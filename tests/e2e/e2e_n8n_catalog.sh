@@ -175,25 +175,16 @@ if "$ORCH_WORKER_BIN" --version | grep -q fault-injection; then
   PROBE_ANSWER='{"mode":"crypto","intensity":"normal","workflows":["sys.silent-check"],"next_decision_seconds":600,"reason":"e2e: the silent check, its worker killed","confidence":0.8}'
   standin_config "{\"llm_content\":$PROBE_ANSWER}" || bail "stand-in LLM answers the silent check"
   # the two workers on the same afternoon as the first, in the stand-in's clock
-  export LD_PRELOAD=$FAKETIME_LIB FAKETIME="-$fake_secs" FAKETIME_DONT_FAKE_MONOTONIC=1
-  wk wu ORCH_FAULT=answer.before_record
-  unset LD_PRELOAD
+  FAKED=(LD_PRELOAD="$FAKETIME_LIB" FAKETIME="-$fake_secs" FAKETIME_DONT_FAKE_MONOTONIC=1)
   NC_KEY=
-  if wait_for 30 is_leader wu; then
-    api POST /control/force-decision --data-binary '' -H "$(auth)"
-    CMD=$(jpy 'd.get("command_id") or 0' < "$BODY")
-    if wait_for 60 dead wu && [ "$DEAD_STATUS" = 137 ]; then
-      NC_KEY=$(sql "SELECT t.idempotency_key FROM triggers t JOIN control_commands c ON c.decision_id = t.decision_id
-                     WHERE c.id = $CMD AND t.workflow = 'sys.silent-check'")
-    fi
+  if killed_at_force wu answer.before_record "${FAKED[@]}"; then
+    NC_KEY=$(sql "SELECT t.idempotency_key FROM triggers t JOIN control_commands c ON c.decision_id = t.decision_id
+                   WHERE c.id = $CMD AND t.workflow = 'sys.silent-check'")
   fi
   [ -n "$NC_KEY" ] || stack_kill wu 1
-  nc_col() { sql "SELECT $1 FROM triggers WHERE idempotency_key = '$NC_KEY'"; }
   check "a worker killed (SIGKILL at answer.before_record) after n8n answered sys.silent-check: left 'sending' (key ${NC_KEY:-none}, status ${DEAD_STATUS:-alive})" \
     test -n "$NC_KEY" -a "$(nc_col status)" = sending
-  export LD_PRELOAD=$FAKETIME_LIB
-  wk wv TRACK_POLL_SECONDS=1
-  unset LD_PRELOAD FAKETIME FAKETIME_DONT_FAKE_MONOTONIC
+  wk wv TRACK_POLL_SECONDS=1 "${FAKED[@]}"
   check "the next worker leads" wait_for 30 is_leader wv
   found_sent() { [ "$(nc_col status)" = sent ] && [ -n "$(nc_col execution_id)" ]; }
   check "the next leader finds the execution in n8n by the trigger's key: 'sent' ($(nc_col "status || ' ' || coalesce(execution_id, '-')"))" \

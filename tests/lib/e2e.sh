@@ -192,13 +192,30 @@ standin_config() {
   [ "$code" = 200 ] || { note "stand-in config $1 -> HTTP $code: $(head -c 300 "$T/standin-config.out")"; return 1; }
 }
 
-# ---- several workers on one database (e2e_faults, e2e_telegram) ------------------------------
+# ---- several workers on one database (e2e_faults, e2e_telegram, e2e_n8n_catalog) -------------
 # wk NAME [VAR=value...]: start a worker named NAME with those settings, its log in $T/log/NAME.log
 wk() {
   local name=$1
   shift
   stack_spawn "$name" "$T/log/$name.log" env "$@" LLM_PROMPT_FILE="$top_srcdir/worker/prompt.txt" "$ORCH_WORKER_BIN"
 }
+# force_cmd: POST /control/force-decision; the command's id in CMD
+force_cmd() {
+  api POST /control/force-decision --data-binary '' -H "$(auth)"
+  [ "$CODE" = 202 ] || { note "force-decision -> HTTP $CODE"; return 1; }
+  CMD=$(jpy 'd.get("command_id") or d.get("id")' < "$BODY")
+}
+# killed_at_force NAME POINT [VAR=value...]: worker NAME started with those settings and
+# ORCH_FAULT=POINT (a fault-injection build), and once it leads, a forced decision (its
+# command in CMD) that kills it there; true when it died of that SIGKILL (DEAD_STATUS 137)
+killed_at_force() {
+  local name=$1 point=$2
+  shift 2
+  wk "$name" "$@" ORCH_FAULT="$point"
+  wait_for 20 is_leader "$name" && force_cmd && wait_for 30 dead "$name" && [ "$DEAD_STATUS" = 137 ]
+}
+# nc_col EXPR: EXPR of the trigger whose key is NC_KEY (trig picks by decision and workflow)
+nc_col() { sql "SELECT $1 FROM triggers WHERE idempotency_key = '$NC_KEY'"; }
 pid_of() { echo "${STACK_PID[$1]:-0}"; }
 # is_leader NAME: the lease is held by NAME's process
 is_leader() { [ "$(sql "SELECT count(*) FROM leader_lease l JOIN workers w ON w.id = l.holder
