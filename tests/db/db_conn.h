@@ -16,14 +16,20 @@
 
 #include <libpq-fe.h>
 
+/* The conninfo of user on the test cluster (PGHOST, PGDATABASE), in buf. */
+static inline const char *test_conninfo(const char *user, char *buf, size_t size)
+{
+    const char *host = getenv("PGHOST");
+    const char *db = getenv("PGDATABASE");
+    snprintf(buf, size, "host=%s dbname=%s user=%s", host ? host : "/tmp", db ? db : "orchestrator", user);
+    return buf;
+}
+
 /* A connection as user to the test cluster (PGHOST, PGDATABASE), or NULL. */
 static inline PGconn *test_connect(const char *user)
 {
     char info[512];
-    const char *host = getenv("PGHOST");
-    const char *db = getenv("PGDATABASE");
-    snprintf(info, sizeof info, "host=%s dbname=%s user=%s", host ? host : "/tmp", db ? db : "orchestrator", user);
-    PGconn *c = PQconnectdb(info);
+    PGconn *c = PQconnectdb(test_conninfo(user, info, sizeof info));
     if (PQstatus(c) != CONNECTION_OK) {
         fprintf(stderr, "cannot connect as %s: %s", user, PQerrorMessage(c));
         PQfinish(c);

@@ -400,11 +400,7 @@ static const char *api_env(const char *name, void *ctx)
 {
     (void)ctx;
     static char url[512];
-    if (strcmp(name, "API_DATABASE_URL") != 0)
-        return NULL;
-    const char *host = getenv("PGHOST"), *db = getenv("PGDATABASE");
-    snprintf(url, sizeof url, "host=%s dbname=%s user=orch_api", host ? host : "/tmp", db ? db : "orchestrator");
-    return url;
+    return strcmp(name, "API_DATABASE_URL") == 0 ? test_conninfo("orch_api", url, sizeof url) : NULL;
 }
 
 /* GET /status through ctx: whether it says the worker is running. */
